@@ -1,0 +1,79 @@
+"""The `forumsync` command line (click). Each command family lives in forumsync/commands/."""
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import sys
+
+import click
+
+from . import commands as commands_package
+from .context import Context
+from .settings import SettingsError, load_settings
+
+
+class Obj:
+    """Lazily loads settings and the context so `--help` works without a settings file."""
+
+    def __init__(self, settings_path):
+        self.settings_path = settings_path
+        self._context = None
+
+    @property
+    def settings(self):
+        return self.context.settings
+
+    @property
+    def context(self) -> Context:
+        if self._context is None:
+            try:
+                self._context = Context(load_settings(self.settings_path))
+            except SettingsError as exc:
+                raise click.ClickException(str(exc)) from None
+        return self._context
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--settings", "settings_path", envvar="FORUMSYNC_SETTINGS", type=click.Path(),
+              help="Fichier de réglages Python (défaut : $FORUMSYNC_SETTINGS, sinon réglages de démo).")
+@click.option("-v", "--verbose", is_flag=True, help="Journal détaillé.")
+@click.pass_context
+def cli(ctx, settings_path, verbose):
+    """forumsync : passerelle entre la liste du club Publik et le forum Bistro."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    obj = Obj(settings_path)
+    ctx.obj = obj
+    ctx.call_on_close(lambda: obj._context and obj._context.close())
+
+
+@cli.command("check-settings")
+@click.pass_obj
+def check_settings(obj):
+    """Vérifie le fichier de réglages et affiche les valeurs retenues (secrets masqués)."""
+    for key, value in sorted(obj.settings.as_dict().items()):
+        if any(word in key for word in ("KEY", "SECRET", "PASSWORD", "TOKEN")) and value:
+            value = "********"
+        click.echo(f"{key} = {value!r}")
+
+
+def _register_commands():
+    for info in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{commands_package.__name__}.{info.name}")
+        for command in getattr(module, "COMMANDS", ()):
+            cli.add_command(command)
+
+
+_register_commands()
+
+
+def main():  # noqa: D401 - console entry point
+    try:
+        cli(standalone_mode=True)
+    except SettingsError as exc:  # raised outside click's handling
+        click.echo(f"Erreur : {exc}", err=True)
+        sys.exit(78)  # EX_CONFIG
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Command families of the `forumsync` CLI: each module exposes COMMANDS, a list of click commands."""

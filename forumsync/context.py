@@ -1,0 +1,33 @@
+"""Context: what every stage, worker task and command shares (settings, database, forum client)."""
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+
+from .db import Database, open_database
+from .settings import Settings
+
+
+class Context:
+    """Built once per process by a command (or a test) and passed down explicitly."""
+
+    def __init__(self, settings: Settings, db: Database | None = None, migrate: bool = True):
+        self.settings = settings
+        self._db = db
+        self._migrate = migrate
+        self.log = logging.getLogger("forumsync")
+
+    @cached_property
+    def db(self) -> Database:
+        return self._db or open_database(self.settings, migrate=self._migrate)
+
+    @cached_property
+    def forum(self):
+        """The one Discourse client (forumsync.forum.gateway.ForumGateway)."""
+        from .forum.gateway import ForumGateway
+
+        return ForumGateway.from_settings(self.settings)
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()

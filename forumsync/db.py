@@ -1,0 +1,91 @@
+"""Database engine, sessions and migrations.
+
+SQLite is the embedded default (WAL, foreign keys, busy timeout so a second process waits
+instead of failing); PostgreSQL 15 is supported. The schema is managed by Alembic and
+migrated by the commands that need the database (``open_database(..., migrate=True)``).
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 15000
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine with the connection settings forumsync relies on."""
+    if url.startswith("sqlite"):
+        if url.startswith("sqlite:///") and ":memory:" not in url:
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                                                  "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # Let SQLAlchemy emit BEGIN itself so "BEGIN IMMEDIATE" can take the write lock early.
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    dbapi_conn.isolation_level = None  # autocommit at the driver: SQLAlchemy's "begin" hook starts transactions
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """One engine and its session factory."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = create_db_engine(url)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextlib.contextmanager
+    def session(self) -> Session:
+        """A session in a transaction, committed on success, rolled back on error."""
+        with self.sessionmaker() as session:
+            with session.begin():
+                yield session
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command
+
+        with self.engine.begin() as connection:
+            config = alembic_config(self.url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def alembic_config(url: str):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def open_database(settings, migrate: bool = True) -> Database:
+    db = Database(settings.DATABASE_URL)
+    if migrate:
+        db.migrate()
+    return db

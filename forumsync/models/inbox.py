@@ -1,0 +1,37 @@
+"""InboxMessage: one inbound email, stored raw before its sender is acknowledged."""
+from datetime import datetime
+
+from sqlalchemy import JSON, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, UTCDateTime, utcnow
+
+# States: new → processing → published | dropped | quarantined; retry waits for next_attempt_at.
+INBOX_STATES = ("new", "processing", "retry", "published", "dropped", "quarantined")
+
+
+class InboxMessage(Base):
+    __tablename__ = "inbox_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Normalised Message-ID (without <>), or "sha256:<hex>" when the mail had none.
+    message_id: Mapped[str] = mapped_column(String(998), unique=True)
+    channel: Mapped[str] = mapped_column(String(32))  # lmtp, http, stdin, mbox, mailman
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    sender: Mapped[str] = mapped_column(String(998), default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="new")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    topic_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    post_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Channel-specific facts (mbox path and offset, LMTP recipients…).
+    meta: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_inbox_message_state_next", "state", "next_attempt_at"),)

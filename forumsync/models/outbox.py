@@ -1,0 +1,32 @@
+"""OutboxMail: an email waiting to be handed to the list's mail server, retried until it is."""
+from datetime import datetime
+
+from sqlalchemy import JSON, Index, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, UTCDateTime, utcnow
+
+OUTBOX_STATES = ("pending", "sending", "sent", "failed")
+
+
+class OutboxMail(Base):
+    __tablename__ = "outbox_mail"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Idempotency key, e.g. "post:123" or "welcome:42": a key is only ever sent once.
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    message_id: Mapped[str] = mapped_column(String(998))
+    sender: Mapped[str] = mapped_column(String(998))
+    recipients: Mapped[list] = mapped_column(JSON)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_outbox_mail_state_next", "state", "next_attempt_at"),)

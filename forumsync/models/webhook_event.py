@@ -1,0 +1,28 @@
+"""WebhookEvent: a Discourse webhook delivery, stored once per X-Discourse-Event-Id."""
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, UTCDateTime, utcnow
+
+
+class WebhookEvent(Base):
+    __tablename__ = "webhook_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # "<instance>#<X-Discourse-Event-Id>" so two forums cannot collide.
+    delivery_id: Mapped[str] = mapped_column(String(300), unique=True)
+    event: Mapped[str] = mapped_column(String(64))        # post_created, topic_edited…
+    event_type: Mapped[str] = mapped_column(String(32))   # post, topic…
+    payload: Mapped[str] = mapped_column(Text)            # the raw JSON body
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="new")  # new, done, skipped, failed, retry
+    reason: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_webhook_event_state", "state"),)

@@ -1,0 +1,154 @@
+# Réglages de forumsync — copiez ce fichier (par ex. en settings.py) et adaptez-le.
+# Chaque clé a une valeur par défaut : ce fichier tel quel fait tourner la démo locale
+# (SQLite, forum local). `forumsync --settings settings.py check-settings` vérifie le fichier.
+
+# --- Stockage -----------------------------------------------------------------------------
+# Base de données de forumsync : sqlite:///chemin (relatif à ce fichier) ou postgresql://…
+DATABASE_URL = "sqlite:///var/forumsync.sqlite3"
+
+# --- Forum Discourse (Bistro) ---------------------------------------------------------------
+# Adresse du forum ; pour la démo, le forum local écoute sur cet hôte:port.
+FORUM_URL = "http://127.0.0.1:4200"
+# Clé d'API administrateur et compte qui l'utilise (le « compte passerelle »).
+FORUM_API_KEY = "demo-api-key"
+FORUM_API_USERNAME = "system"
+# Secret partagé des webhooks Discourse (signature X-Discourse-Event-Signature).
+FORUM_WEBHOOK_SECRET = "demo-webhook-secret"
+# Nom du forum tel qu'affiché dans les courriels (« Prénom Nom (via Bistro) »).
+FORUM_NAME = "Bistro"
+# Délai d'attente d'une requête au forum (secondes), nombre de nouvelles tentatives sur
+# erreur 5xx/réseau, et attente maximale acceptée sur un 429 Retry-After (secondes).
+FORUM_TIMEOUT = 10.0
+FORUM_RETRIES = 4
+FORUM_MAX_WAIT = 60.0
+
+# --- La liste de diffusion ------------------------------------------------------------------
+LIST_ADDRESS = "club@listes.example.org"
+LIST_NAME = "Club Publik"
+# Étiquette de sujet ajoutée par le gestionnaire de liste, retirée des titres des sujets.
+LIST_TAG = "[club-publik]"
+# Expressions régulières supplémentaires reconnaissant le pied de page de la liste.
+LIST_FOOTER_PATTERNS = []
+# Adresse d'expédition des messages du forum vers la liste (jamais celle de l'auteur : DMARC).
+BRIDGE_ADDRESS = "bistro@forumsync.example.org"
+# Adresse de réponse signée (local+jeton@domaine) ; par défaut celle de BRIDGE_ADDRESS.
+REPLY_ADDRESS = None
+# Durée de validité des adresses de réponse signées, en jours.
+REPLY_TOKEN_MAX_AGE_DAYS = 30
+# Limites des messages entrants (octets, nombre de pièces jointes).
+MAX_MESSAGE_BYTES = 25 * 1024 * 1024
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS = 20
+# Fenêtre (jours) pendant laquelle un même sujet nettoyé rattache un message à un fil existant.
+SUBJECT_THREAD_DAYS = 30
+# Montrer l'adresse de l'auteur dans X-Original-From (sinon l'URL de son profil).
+EXPOSE_AUTHOR_EMAIL = False
+# Envoyer une courte notice « [modifié] » à la liste quand un message du forum est modifié.
+SEND_EDIT_NOTICES = False
+
+# --- Thèmes ---------------------------------------------------------------------------------
+# Catégorie parente des thèmes sur le forum.
+PARENT_CATEGORY = "Club Publik"
+# Thème des nouveaux sujets qu'aucune règle ne classe (slug d'un thème ci-dessous).
+DEFAULT_THEME = "general"
+# Un thème = une sous-catégorie animée par une collectivité. Routage des nouveaux sujets :
+# adresse (addresses) parmi To/Cc, puis [ÉTIQUETTE] du sujet (tags), puis mots-clés (keywords).
+THEMES = [
+    {
+        "slug": "sve",
+        "name": "SVE",
+        "description": "Saisine par voie électronique : démarches, accusés de réception, délais.",
+        "lead": "Meyzieu",
+        "lead_emails": ["animation-sve@meyzieu.fr"],
+        "tags": ["SVE"],
+        "keywords": ["SVE", "saisine", "accusé de réception"],
+        "addresses": ["sve@listes.example.org"],
+    },
+    {
+        "slug": "open-data",
+        "name": "Open data",
+        "description": "Publication de données ouvertes depuis Publik.",
+        "lead": "Montpellier Méditerranée Métropole",
+        "lead_emails": ["opendata@montpellier3m.fr"],
+        "tags": ["OPENDATA", "OPEN DATA"],
+        "keywords": ["open data", "opendata", "données ouvertes", "data.gouv"],
+        "addresses": [],
+    },
+    {
+        "slug": "famille",
+        "name": "Portail famille",
+        "description": "Inscriptions scolaires, périscolaire, restauration.",
+        "lead": "Grand Lyon",
+        "lead_emails": ["famille@grandlyon.com"],
+        "tags": ["FAMILLE"],
+        "keywords": ["portail famille", "périscolaire", "cantine", "inscription scolaire"],
+        "addresses": [],
+    },
+    {
+        "slug": "general",
+        "name": "Discussions générales",
+        "description": "Tout ce qui ne relève pas d'un thème.",
+        "lead": "Entr'ouvert",
+        "lead_emails": [],
+        "tags": [],
+        "keywords": [],
+        "addresses": [],
+    },
+]
+
+# --- Service web -----------------------------------------------------------------------------
+# Où `forumsync serve` écoute (webhooks, réception HTTP, tableau de bord).
+WEB_URL = "http://127.0.0.1:5000"
+# Secret de signature des sessions et des adresses de réponse : À CHANGER en production.
+SECRET_KEY = "change-me-demo-secret"
+# Jeton « Bearer » exigé par POST /inbound/mail (et par l'archiveur Mailman).
+INBOUND_TOKEN = "demo-inbound-token"
+# Empreinte (werkzeug.security.generate_password_hash) du mot de passe du tableau de bord ;
+# None : mot de passe « demo » en démo seulement.
+DASHBOARD_PASSWORD_HASH = None
+
+# --- Courrier ----------------------------------------------------------------------------------
+# Serveur LMTP de forumsync (abonnement de la passerelle à la liste), hôte:port.
+LMTP_LISTEN = "127.0.0.1:8024"
+# Où remettre le courrier pour la liste : smtp://hôte:port, smtps://… ou lmtp://hôte:port.
+SMTP_URL = "smtp://127.0.0.1:8025"
+SMTP_USERNAME = None
+SMTP_PASSWORD = None
+SMTP_STARTTLS = False
+
+# --- Forum local (démo et tests) -----------------------------------------------------------------
+# Base du forum local ; par défaut à côté de DATABASE_URL (…-localforum.sqlite3).
+LOCALFORUM_DATABASE_URL = None
+# Où le forum local envoie ses webhooks ; par défaut WEB_URL + "/webhooks/discourse".
+LOCALFORUM_WEBHOOK_URL = None
+# Limite de requêtes par minute du forum local (0 : aucune), pour tester les 429.
+LOCALFORUM_RATE_LIMIT = 0
+
+# --- Catalogue des démarches ---------------------------------------------------------------------
+# Une entrée par collectivité : type "wcs-api" (url, orig, key), "directory" ou "bundle" (path).
+CATALOGUE_SOURCES = [
+    # {"name": "meyzieu", "collectivity": "Meyzieu", "type": "wcs-api",
+    #  "url": "https://demarches.meyzieu.fr", "orig": "bistro", "key": "…"},
+    # {"name": "imio", "collectivity": "iMio", "type": "directory", "path": "exports/imio"},
+]
+# Catégorie du catalogue sur le forum.
+CATALOGUE_CATEGORY = "Catalogue des démarches"
+# Seuil (0-100) de similarité des titres pour regrouper une même démarche entre collectivités.
+CATALOGUE_MATCH_THRESHOLD = 90.0
+# Intervalle de synchronisation automatique du catalogue par le worker, en minutes.
+CATALOGUE_INTERVAL_MINUTES = 24 * 60
+
+# --- Vie du club -----------------------------------------------------------------------------------
+# Sources d'abonnés : {"type": "mailman", "url": …, "user": …, "password": …, "list": …}
+# ou {"type": "csv", "path": …}.
+SUBSCRIBER_SOURCES = []
+# Annuaire : {"name": …, "summary": …, "themes": [...], "software": [...]}.
+COLLECTIVITIES = []
+# Flux de notes de version : {"name": …, "url": …, "announce": False}.
+RELEASE_FEEDS = []
+# Réglages supplémentaires propres à un déploiement (dictionnaire libre).
+EXTRA = {}
+
+# --- Worker ----------------------------------------------------------------------------------------
+# Intervalle d'attente du worker quand il n'a rien à faire (secondes).
+WORKER_POLL_SECONDS = 1.0

@@ -1,0 +1,78 @@
+"""Settings: every key has a default; unknown or invalid keys are named in a French error."""
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from forumsync.settings import KEYS, Settings, SettingsError, load_settings
+from tests.conftest import ROOT
+
+CONTRACT_KEYS = ["DATABASE_URL", "FORUM_URL", "FORUM_API_KEY", "FORUM_API_USERNAME",
+                 "FORUM_WEBHOOK_SECRET", "LIST_ADDRESS", "LIST_TAG", "BRIDGE_ADDRESS",
+                 "PARENT_CATEGORY", "DEFAULT_THEME", "WEB_URL", "LMTP_LISTEN", "SMTP_URL",
+                 "LOCALFORUM_WEBHOOK_URL", "CATALOGUE_SOURCES", "THEMES"]
+
+
+def write(tmp_path, text):
+    path = tmp_path / "s.py"
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_contract_keys_exist():
+    for key in CONTRACT_KEYS:
+        assert key in KEYS
+
+
+def test_example_settings_document_every_key():
+    text = (ROOT / "settings.example.py").read_text(encoding="utf-8")
+    for key in KEYS:
+        assert f"\n{key} =" in text or f"\n# {key} =" in text, key
+    settings = load_settings(ROOT / "settings.example.py")
+    assert settings.THEMES and settings.DEFAULT_THEME in {t["slug"] for t in settings.THEMES}
+
+
+def test_unknown_key_is_named_with_a_suggestion(tmp_path):
+    path = write(tmp_path, 'FORUM_ULR = "http://x"\n')
+    with pytest.raises(SettingsError, match="FORUM_ULR.*FORUM_URL"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize("text,key", [
+    ('FORUM_URL = "ftp://x"', "FORUM_URL"),
+    ('LMTP_LISTEN = "localhost"', "LMTP_LISTEN"),
+    ('SMTP_URL = "http://x"', "SMTP_URL"),
+    ('DATABASE_URL = "mysql://x"', "DATABASE_URL"),
+    ('LIST_ADDRESS = "pas une adresse"', "LIST_ADDRESS"),
+    ('THEMES = [{"slug": "sve"}]', "THEMES"),
+    ('THEMES = [{"slug": "sve", "name": "SVE", "lead_mails": []}]', "lead_mails"),
+    ('CATALOGUE_SOURCES = [{"name": "a", "collectivity": "b", "type": "ftp"}]', "CATALOGUE_SOURCES"),
+    ('DEFAULT_THEME = "nope"\nTHEMES = [{"slug": "sve", "name": "SVE"}]', "DEFAULT_THEME"),
+])
+def test_invalid_values_are_named(tmp_path, text, key):
+    with pytest.raises(SettingsError, match=key):
+        load_settings(write(tmp_path, text))
+
+
+def test_defaults_and_derived_values(tmp_path):
+    s = Settings({"DATABASE_URL": "sqlite:///var/x.sqlite3", "WEB_URL": "http://127.0.0.1:5001"},
+                 base_dir=tmp_path)
+    assert s.DATABASE_URL == f"sqlite:///{tmp_path}/var/x.sqlite3"
+    assert s.LOCALFORUM_DATABASE_URL == f"sqlite:///{tmp_path}/var/x-localforum.sqlite3"
+    assert s.LOCALFORUM_WEBHOOK_URL == "http://127.0.0.1:5001/webhooks/discourse"
+    assert s.forum_host == "127.0.0.1"
+
+
+def test_env_variable_and_cli_error(tmp_path):
+    path = write(tmp_path, 'FORUM_URL = 42\n')
+    result = subprocess.run([sys.executable, "-m", "forumsync.cli", "--settings", str(path),
+                             "check-settings"], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "FORUM_URL" in result.stderr and "Traceback" not in result.stderr
+    ok = write(tmp_path, 'FORUM_API_KEY = "s3cret"\n')
+    result = subprocess.run([sys.executable, "-m", "forumsync.cli", "check-settings"],
+                            capture_output=True, text=True, env={"FORUMSYNC_SETTINGS": str(ok),
+                                                                 "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert "s3cret" not in result.stdout and "FORUM_API_KEY = '********'" in result.stdout
