@@ -146,6 +146,18 @@ SUBSCRIBER_SOURCES = []
 COLLECTIVITIES = []
 # Flux de notes de version : {"name": …, "url": …, "announce": False}.
 RELEASE_FEEDS = []
+# Intervalle de lecture des sources d'abonnés par le worker, en minutes.
+SUBSCRIBERS_INTERVAL_MINUTES = 15
+# True : un message hebdomadaire à la liste présente les nouveaux abonnés de la semaine.
+NEWCOMERS_DIGEST = False
+# Intervalle de lecture des flux de notes de version, en minutes.
+RELEASES_INTERVAL_MINUTES = 60
+# Groupe du forum des membres : seul à lire la catégorie du recensement des logiciels métier.
+MEMBERS_GROUP = "membres"
+# Événements du club pour la frise du tableau de bord : {"date": "2026-06-12", "title": …}.
+CLUB_EVENTS = []
+# Secret DiscourseConnect (SSO) partagé avec le forum ; None : connexion par mot de passe seulement.
+DISCOURSE_CONNECT_SECRET = None
 # Réglages supplémentaires propres à un déploiement (dictionnaire libre).
 EXTRA = {}
 

@@ -241,6 +241,12 @@ KEYS: dict[str, Key] = {
     "SUBSCRIBER_SOURCES": Key([], _list_of_dicts),
     "COLLECTIVITIES": Key([], _list_of_dicts),
     "RELEASE_FEEDS": Key([], _list_of_dicts),
+    "SUBSCRIBERS_INTERVAL_MINUTES": Key(15, _positive_int),
+    "NEWCOMERS_DIGEST": Key(False, _bool),
+    "RELEASES_INTERVAL_MINUTES": Key(60, _positive_int),
+    "MEMBERS_GROUP": Key("membres", _str),
+    "CLUB_EVENTS": Key([], _list_of_dicts),
+    "DISCOURSE_CONNECT_SECRET": Key(None, _opt_str),
     "EXTRA": Key({}, _dict),
     # worker
     "WORKER_POLL_SECONDS": Key(1.0, _number),

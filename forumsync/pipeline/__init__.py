@@ -1,1 +1,16 @@
-"""forumsync.pipeline"""
+"""The list → forum pipeline: an ordered tuple of small stages sharing one ``msgdata`` dict.
+
+Shaped like Mailman 3's pipelines: each stage is a module with ``process(ctx, msg, msgdata)``;
+a stage ends a message by raising ``errors.Drop``/``errors.Quarantine``; a transient forum
+error (``ForumUnavailable``) makes the runner schedule a retry. ``runner.py`` claims inbox
+rows and runs them through ``STAGES``; ``publish`` queues its mapping rows in
+``msgdata["writes"]``, committed by the runner with the row's final state.
+"""
+from __future__ import annotations
+
+from . import (author, autoreply, bounce, dedupe, loop, parse, publish, replyto, route, thread,
+               trim)
+
+# Filters first (cheap, no forum call), then understanding, then the forum-facing stages.
+# ``replyto`` overrides ``thread``'s guess for mail sent to a signed reply address.
+STAGES = (dedupe, loop, autoreply, bounce, parse, trim, thread, replyto, route, author, publish)

@@ -1,0 +1,142 @@
+"""Forum → list latency: from webhook receipt by forumsync to SMTP hand-off.
+
+Everything real, on loopback: the local forum (posts created through its API, webhooks signed
+and POSTed over HTTP), forumsync's web app (werkzeug, threaded) storing the events, one
+in-process worker woken by the webhook (``ctx.wake_worker``), and an aiosmtpd sink.
+Receipt time = ``WebhookEvent.received_at``; hand-off = when the sink got the DATA.
+
+    .venv/bin/python bench/outbound.py [--posts 200] [--interval 0.02] [--database sqlite|postgresql://…]
+"""
+from __future__ import annotations
+
+import argparse
+import email
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import timezone
+from email import policy
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from aiosmtpd.controller import Controller  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+from werkzeug.serving import make_server  # noqa: E402
+
+from forumsync.app import create_app  # noqa: E402
+from forumsync.context import Context  # noqa: E402
+from forumsync.forum import events  # noqa: E402
+from forumsync.models import WebhookEvent  # noqa: E402
+from forumsync.outbound import outbox  # noqa: E402
+from tests.fixtures.database import free_port, make_settings  # noqa: E402
+from tests.fixtures.localforum import RunningForum  # noqa: E402
+
+
+class SinkHandler:
+    def __init__(self):
+        self.arrivals = {}  # Message-ID -> wall-clock time of hand-off
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        now = time.time()
+        msg = email.message_from_bytes(envelope.original_content, policy=policy.default)
+        with self.lock:
+            self.arrivals[str(msg["Message-ID"])] = now
+        return "250 2.0.0 OK"
+
+
+def worker_loop(ctx, wake: threading.Event, stop: threading.Event):
+    while not stop.is_set():
+        done = events.run_pending(ctx, "bench") + outbox.run_pending(ctx, "bench")
+        if not done:
+            wake.wait(0.5)
+            wake.clear()
+
+
+def percentile(values, q):
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--posts", type=int, default=200)
+    parser.add_argument("--interval", type=float, default=0.02, help="secondes entre deux messages")
+    parser.add_argument("--database", default="sqlite")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-outbound-"))
+    handler = SinkHandler()
+    sink = Controller(handler, hostname="127.0.0.1", port=free_port())
+    sink.start()
+    web_port = free_port()
+    web_url = f"http://127.0.0.1:{web_port}"
+    forum = RunningForum(tmp, webhook_url=f"{web_url}/webhooks/discourse")
+    db_url = f"sqlite:///{tmp / 'forumsync.sqlite3'}" if args.database == "sqlite" else args.database
+    settings = make_settings(tmp, db_url, **forum.settings_overrides, WEB_URL=web_url,
+                             SMTP_URL=f"smtp://127.0.0.1:{sink.port}")
+    ctx = Context(settings)
+    wake, stop = threading.Event(), threading.Event()
+    ctx.wake_worker = wake.set
+    server = make_server("127.0.0.1", web_port, create_app(context=ctx), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    parent = forum.create_category(settings.PARENT_CATEGORY, slug="club-publik")
+    sve = forum.create_category("SVE", slug="sve", parent=parent["id"])
+    forum.create_user("marie", "marie.dupre@meyzieu.fr", "Marie Dupré")
+    gw = ctx.forum.as_user("marie")
+    worker = threading.Thread(target=worker_loop, args=(ctx, wake, stop), daemon=True)
+    worker.start()
+
+    started = time.time()
+    first = gw.topic_create("Banc d'essai de la latence forum → liste", "Premier message du banc.",
+                            sve["id"])
+    post_ids = [first["id"]]
+    for n in range(args.posts - 1):
+        post = gw.post_create(first["topic_id"], f"Réponse n° {n + 1} du banc d'essai, avec accents : été.")
+        post_ids.append(post["id"])
+        time.sleep(args.interval)
+    host = settings.forum_host
+    wanted = {f"<discourse/post/{pid}@{host}>" for pid in post_ids}
+    deadline = time.time() + 60
+    while time.time() < deadline and not wanted <= set(handler.arrivals):
+        time.sleep(0.05)
+    elapsed = time.time() - started
+    stop.set()
+    wake.set()
+    worker.join(timeout=10)
+
+    with ctx.db.session() as session:
+        received = {}
+        for event in session.scalars(select(WebhookEvent).where(WebhookEvent.event == "post_created")):
+            import json
+
+            pid = json.loads(event.payload)["post"]["id"]
+            received[pid] = event.received_at.astimezone(timezone.utc).timestamp()
+    latencies = []
+    for pid in post_ids:
+        arrival = handler.arrivals.get(f"<discourse/post/{pid}@{host}>")
+        if arrival is not None and pid in received:
+            latencies.append(arrival - received[pid])
+    missing = len(post_ids) - len(latencies)
+    print(f"forum → liste ({ctx.db.engine.dialect.name}) : {len(latencies)} messages remis, "
+          f"{missing} manquant(s), {elapsed:.1f} s au total")
+    if latencies:
+        print(f"latence réception du webhook → remise SMTP : médiane {statistics.median(latencies) * 1000:.1f} ms, "
+              f"p95 {percentile(latencies, 95) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms")
+        verdict = "OK" if percentile(latencies, 95) < 0.5 else "AU-DESSUS DE L'OBJECTIF"
+        print(f"objectif p95 < 500 ms : {verdict}")
+    server.shutdown()
+    forum.stop()
+    sink.stop()
+    ctx.close()
+    return 0 if latencies and not missing else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""Benchmark of the list → forum pipeline on the shared corpus (prints figures).
+
+    .venv/bin/python bench/pipeline.py [--limit N] [--files usrp,cocci] [--lmtp 200]
+
+The local forum runs in this process on loopback (werkzeug thread), the database is a fresh
+SQLite file. Printed: raw ``email.message_from_bytes`` rate and pipeline throughput in the
+same run (and their ratio), forum write calls per mirrored message, peak RSS for the whole
+import, and LMTP-receipt → post-exists latency (median, p95).
+"""
+from __future__ import annotations
+
+import argparse
+import email
+import resource
+import smtplib
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from email.message import EmailMessage
+from pathlib import Path
+
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from forumsync.context import Context  # noqa: E402
+from forumsync.inbound.ingest import Refused, ingest  # noqa: E402
+from forumsync.inbound.mbox import iter_mbox, open_mbox  # noqa: E402
+from forumsync.localforum.app import create_localforum_app  # noqa: E402
+from forumsync.models import InboxMessage  # noqa: E402
+from forumsync.pipeline.runner import run_pending  # noqa: E402
+from forumsync.settings import Settings  # noqa: E402
+
+CORPUS = ROOT.parent / "shared" / "corpus"
+FILES = {"usrp": "usrp-users-dev2k.mbox.gz", "cocci": "cocci-1k.mbox.gz"}
+THEMES = [dict(slug="general", name="Discussions générales", description="Tout le reste")]
+
+
+def corpus_messages(names, limit=None):
+    count = 0
+    for name in names:
+        with open_mbox(CORPUS / FILES[name]) as stream:
+            for message in iter_mbox(stream):
+                if message.raw is None:
+                    continue
+                yield message.raw
+                count += 1
+                if limit and count >= limit:
+                    return
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Forum:
+    def __init__(self, settings):
+        self.app = create_localforum_app(settings, webhook_url=None, start=False)
+        self.forum = self.app.extensions["localforum"]
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.forum.close()
+
+
+def make_context(workdir: Path, forum_url=None, plugin=True):
+    values = dict(DATABASE_URL=f"sqlite:///{workdir / 'forumsync.sqlite3'}",
+                  LOCALFORUM_DATABASE_URL=f"sqlite:///{workdir / 'localforum.sqlite3'}",
+                  FORUM_URL=forum_url or "http://127.0.0.1:1", FORUM_API_KEY="bench-key",
+                  FORUM_API_USERNAME="system", THEMES=THEMES, DEFAULT_THEME="general",
+                  LIST_ADDRESS="usrp-users@lists.ettus.com")
+    return Settings(values, "<bench>", workdir)
+
+
+def raw_parse_rate(names, limit):
+    """messages/s of email.message_from_bytes alone over the same messages (streamed)."""
+    spent, n = 0.0, 0
+    for raw in corpus_messages(names, limit):
+        start = time.perf_counter()
+        email.message_from_bytes(raw)
+        spent += time.perf_counter() - start
+        n += 1
+    return n / spent, n
+
+
+def full_import(names, limit, plugin):
+    workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
+    settings = make_context(workdir)
+    forum = Forum(settings)
+    if not plugin:
+        forum.forum.faults.fail(404, seconds=10 ** 6, path=r"^/forumsync/")
+    ctx = Context(settings.replace(FORUM_URL=forum.url))
+    parent = ctx.forum.category_create("Club Publik", slug="club-publik")
+    ctx.forum.category_create("Discussions générales", slug="general", parent_category_id=parent["id"])
+    ctx.forum.stats.clear()
+    forum.forum.faults.requests.clear()
+
+    refused = Counter()
+    start = time.perf_counter()
+    read = 0
+    for raw in corpus_messages(names, limit):
+        read += 1
+        try:
+            ingest(ctx, raw, "mbox")
+        except Refused as exc:
+            refused[exc.code] += 1
+    ingest_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    handled = 0
+    while True:
+        done = run_pending(ctx, "bench", limit=200)
+        handled += done
+        if not done:
+            break
+    pipeline_seconds = time.perf_counter() - start
+
+    with ctx.db.session() as session:
+        states = Counter(dict(session.execute(
+            select(InboxMessage.state, func.count()).group_by(InboxMessage.state)).all()))
+        reasons = Counter(r.split(" :")[0][:70] for r in session.scalars(
+            select(InboxMessage.reason).where(InboxMessage.state.in_(("dropped", "quarantined")))))
+    requests = Counter(forum.forum.faults.requests)
+    stats = dict(ctx.forum.stats)
+    ctx.close()
+    forum.stop()
+    return dict(read=read, refused=refused, ingest_seconds=ingest_seconds, handled=handled,
+                pipeline_seconds=pipeline_seconds, states=states, reasons=reasons, stats=stats,
+                requests=requests)
+
+
+def lmtp_latency(count):
+    """LMTP 250 → the post exists on the forum (in-process worker woken by ingest)."""
+    from forumsync.inbound.ingest import register_wakeup, unregister_wakeup
+    from forumsync.inbound.lmtp import LMTPServer
+    from forumsync.models import PostLink
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-lmtp-"))
+    settings = make_context(workdir)
+    forum = Forum(settings)
+    ctx = Context(settings.replace(FORUM_URL=forum.url, LIST_ADDRESS="club@listes.example.org"))
+    parent = ctx.forum.category_create("Club Publik", slug="club-publik")
+    ctx.forum.category_create("Discussions générales", slug="general", parent_category_id=parent["id"])
+    server = LMTPServer(ctx).start()
+    wake, stop = threading.Event(), threading.Event()
+    register_wakeup(wake)
+    published: dict[str, float] = {}
+
+    def worker():
+        while not stop.is_set():
+            if not run_pending(ctx, "bench-lmtp"):
+                wake.wait(0.5)
+                wake.clear()
+
+    thread = threading.Thread(target=worker, daemon=True)
+    thread.start()
+    latencies = []
+    with smtplib.LMTP("127.0.0.1", server.port) as client:
+        for n in range(count):
+            msg = EmailMessage()
+            msg["From"] = f"Personne {n} <p{n}@example.org>"
+            msg["To"] = "club@listes.example.org"
+            msg["Subject"] = f"Message de mesure {n}"
+            msg["Message-ID"] = f"<lat-{n}@bench.example.org>"
+            msg.set_content(f"Corps du message {n}.\n")
+            client.sendmail(msg["From"], ["club@listes.example.org"], msg.as_bytes())
+            accepted = time.perf_counter()
+            while True:
+                with ctx.db.session() as session:
+                    if session.scalar(select(PostLink.id).where(
+                            PostLink.message_id == f"lat-{n}@bench.example.org")) is not None:
+                        break
+                time.sleep(0.0005)
+            latencies.append((time.perf_counter() - accepted) * 1000)
+    stop.set()
+    wake.set()
+    thread.join(5)
+    unregister_wakeup(wake)
+    server.stop(1)
+    ctx.close()
+    forum.stop()
+    latencies.sort()
+    return statistics.median(latencies), latencies[int(len(latencies) * 0.95) - 1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--files", default="usrp,cocci")
+    parser.add_argument("--lmtp", type=int, default=200, help="messages for the latency (0: skip)")
+    parser.add_argument("--no-plugin", action="store_true", help="forum without the plugin")
+    args = parser.parse_args()
+    names = args.files.split(",")
+
+    rate, parsed = raw_parse_rate(names, args.limit)
+    result = full_import(names, args.limit, plugin=not args.no_plugin)
+    published = result["states"].get("published", 0)
+    throughput = result["handled"] / result["pipeline_seconds"]
+    end_to_end = result["read"] / (result["ingest_seconds"] + result["pipeline_seconds"])
+    print(f"corpus : {', '.join(FILES[n] for n in names)} ({result['read']} messages lus)")
+    print(f"analyse brute email.message_from_bytes : {rate:,.0f} messages/s ({parsed} messages)")
+    print(f"ingestion (inbox)                       : {result['read'] / result['ingest_seconds']:,.0f} messages/s")
+    print(f"pipeline (run_pending → forum)          : {throughput:,.0f} messages/s "
+          f"({result['handled']} en {result['pipeline_seconds']:.1f} s)")
+    print(f"rapport pipeline / analyse brute        : {throughput / rate:.3f}")
+    print(f"de bout en bout (ingestion + pipeline)  : {end_to_end:,.0f} messages/s")
+    print(f"états : {dict(result['states'])} ; refusés à l'ingestion : {dict(result['refused'])}")
+    for reason, n in result["reasons"].most_common(8):
+        print(f"   {n:5d}  {reason}")
+    stats, requests = result["stats"], result["requests"]
+    uploads = requests.get(("POST", "/uploads.json"), 0)
+    posts = requests.get(("POST", "/posts.json"), 0) + requests.get(("POST", "/forumsync/posts.json"), 0)
+    if published:
+        print(f"écritures forum par message publié      : {stats.get('writes', 0) / published:.3f} "
+              f"(messages {posts / published:.3f}, pièces jointes {uploads / published:.3f}, "
+              f"autres {(stats.get('writes', 0) - posts - uploads) / published:.3f})")
+        print(f"requêtes forum par message publié       : {stats.get('requests', 0) / published:.3f} "
+              f"(GET {stats.get('GET', 0) / published:.3f})")
+    print(f"pic de mémoire (RSS)                    : {peak_rss_mb():.0f} Mo")
+    if args.lmtp:
+        median, p95 = lmtp_latency(args.lmtp)
+        print(f"latence LMTP 250 → message publié       : médiane {median:.1f} ms, p95 {p95:.1f} ms "
+              f"({args.lmtp} messages)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""A w.c.s. instance read over its API, with Publik signed URLs.
+
+Signature (as Publik does it): append ``orig``, ``algo`` (sha256), ``timestamp`` (UTC
+``YYYY-MM-DDTHH:MM:SSZ``) and ``nonce`` (random hex) to the query string, then
+``signature`` = URL-quoted base64 of HMAC-SHA256(key, the exact query string before
+``&signature=``), last. The server accepts ±30 s of clock skew and refuses a reused nonce,
+so every request is signed afresh.
+
+Read: ``/api/categories/``, ``/api/formdefs/?include-count=on`` (``{"err": 0, "data": […]}``
+or, from older servers, a bare list), ``/api/formdefs/{slug}/schema`` (fields, workflow
+statuses) and ``/api/export-import/forms/{slug}/`` (the ``.wcs`` XML, offered for download).
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from datetime import datetime, timezone
+from urllib.parse import quote, urlencode, urlsplit
+
+import requests
+
+from ..model import Demarche, Field
+from . import MAX_EXPORT_BYTES, MAX_JSON_BYTES, SourceError
+from .wcs_xml import FormExport, LAYOUT_TYPES, SKIPPED_TYPES, clean_text, parse_export
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def sign_query(query: str, orig: str, key: str, *, timestamp: datetime | None = None,
+               nonce: str | None = None, algo: str = "sha256") -> str:
+    """QUERY with orig, algo, timestamp, nonce and, last, signature appended."""
+    if algo != "sha256":
+        raise ValueError("seul l'algorithme sha256 est pris en charge")
+    when = (timestamp or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    extra = urlencode([("orig", orig), ("algo", algo),
+                       ("timestamp", when.strftime(TIMESTAMP_FORMAT)),
+                       ("nonce", nonce or secrets.token_hex(16))])
+    unsigned = f"{query}&{extra}" if query else extra
+    digest = hmac.new(key.encode("utf-8"), unsigned.encode("utf-8"), hashlib.sha256).digest()
+    return unsigned + "&signature=" + quote(base64.b64encode(digest))
+
+
+def sign_url(url: str, orig: str, key: str, **kwargs) -> str:
+    base, _, query = url.partition("?")
+    return base + "?" + sign_query(query, orig, key, **kwargs)
+
+
+class WcsApiSource:
+    """One ``wcs-api`` entry of CATALOGUE_SOURCES."""
+
+    def __init__(self, source: dict, *, timeout: float = 30.0, session=None):
+        self.source = source
+        self.name = source["name"]
+        self.collectivity = source["collectivity"]
+        self.url = source["url"].rstrip("/")
+        self.orig = source["orig"]
+        self.key = source["key"]
+        self.timeout = (min(5.0, timeout), timeout)
+        self.session = session or requests.Session()
+        self.requests = 0
+
+    # ------------------------------------------------------------------ HTTP
+    def get(self, path: str, query: str = "", *, limit: int = MAX_JSON_BYTES) -> bytes:
+        url = self.url + path + "?" + sign_query(query, self.orig, self.key)
+        where = f"{self.url}{path}"
+        self.requests += 1
+        try:
+            response = self.session.get(url, timeout=self.timeout, stream=True,
+                                        headers={"Accept": "application/json, */*"})
+        except requests.Timeout:
+            raise SourceError(f"{where} : délai de réponse dépassé") from None
+        except requests.ConnectionError:
+            raise SourceError(f"{where} : serveur injoignable") from None
+        except requests.RequestException as exc:
+            raise SourceError(f"{where} : requête impossible ({exc.__class__.__name__})") from None
+        with response:
+            try:
+                body = response.raw.read(limit + 1, decode_content=True)
+            except (requests.RequestException, OSError) as exc:
+                raise SourceError(f"{where} : réponse interrompue ({exc.__class__.__name__})") from None
+            if len(body) > limit:
+                raise SourceError(f"{where} : réponse trop volumineuse (maximum {limit} octets)")
+            if response.status_code == 403:
+                raise SourceError(f"{where} : accès refusé (signature, orig ou clé refusés)"
+                                  f"{_err_desc(body)}")
+            if response.status_code == 404:
+                raise SourceError(f"{where} : introuvable (HTTP 404)")
+            if response.status_code >= 400:
+                raise SourceError(f"{where} : erreur HTTP {response.status_code}{_err_desc(body)}")
+        return body
+
+    def get_json(self, path: str, query: str = ""):
+        body = self.get(path, query)
+        where = f"{self.url}{path}"
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise SourceError(f"{where} : réponse illisible (JSON invalide)") from None
+        if isinstance(data, dict):
+            if data.get("err"):
+                raise SourceError(f"{where} : erreur signalée par w.c.s.{_err_desc(body)}")
+            if "data" in data:
+                return data["data"]
+        return data
+
+    # ------------------------------------------------------------------ reading
+    def fetch(self) -> list[Demarche]:
+        categories = self.get_json("/api/categories/")
+        if not isinstance(categories, list):
+            raise SourceError(f"{self.url}/api/categories/ : liste de catégories attendue")
+        category_titles = {c.get("slug"): c.get("title") for c in categories if isinstance(c, dict)}
+        formdefs = self.get_json("/api/formdefs/", "include-count=on")
+        if not isinstance(formdefs, list):
+            raise SourceError(f"{self.url}/api/formdefs/ : liste de formulaires attendue")
+        demarches = []
+        seen = set()
+        for item in formdefs:
+            if not isinstance(item, dict) or not isinstance(item.get("slug"), str):
+                raise SourceError(f"{self.url}/api/formdefs/ : formulaire sans slug")
+            if item["slug"] in seen:
+                continue
+            seen.add(item["slug"])
+            demarches.append(self.demarche(item, category_titles))
+        return demarches
+
+    def demarche(self, item: dict, category_titles: dict) -> Demarche:
+        slug = item["slug"]
+        if "/" in slug or slug in (".", ".."):
+            raise SourceError(f"{self.url}/api/formdefs/ : slug invalide « {slug} »")
+        schema = self.get_json(f"/api/formdefs/{quote(slug)}/schema")
+        if not isinstance(schema, dict):
+            raise SourceError(f"schéma de « {slug} » : objet JSON attendu")
+        export = self.get(f"/api/export-import/forms/{quote(slug)}/", limit=MAX_EXPORT_BYTES)
+        parsed = parse_export(export, f"export de « {slug} »")
+        if not isinstance(parsed, FormExport):
+            raise SourceError(f"export de « {slug} » : un <formdef> était attendu")
+        workflow = schema.get("workflow") if isinstance(schema.get("workflow"), dict) else {}
+        statuses = tuple(clean_text(s.get("name")) for s in workflow.get("statuses") or ()
+                         if isinstance(s, dict) and s.get("name"))
+        keywords = item.get("keywords") or []
+        if isinstance(keywords, str):
+            keywords = [k.strip() for k in keywords.split(",")]
+        category = item.get("category") or category_titles.get(item.get("category_slug"))
+        count = item.get("count")
+        return Demarche(
+            source=self.name, collectivity=self.collectivity, slug=slug,
+            title=clean_text(item.get("title")) or parsed.title, kind="form",
+            description=clean_text(item.get("description")) or parsed.description,
+            keywords=tuple(k for k in keywords if isinstance(k, str) and k),
+            category=clean_text(category) if isinstance(category, str) else parsed.category,
+            fields=tuple(schema_fields(schema.get("fields"))),
+            workflow=clean_text(workflow.get("name")) or parsed.workflow_name,
+            statuses=statuses,
+            count=count if isinstance(count, int) and not isinstance(count, bool) else None,
+            url=_public_url(item.get("url"), self.url, slug),
+            export=export, export_filename=f"{slug}.wcs")
+
+
+def schema_fields(fields) -> list[Field]:
+    result = []
+    for f in fields or ():
+        if not isinstance(f, dict):
+            continue
+        ftype = f.get("type") or "string"
+        label = clean_text(f.get("label"))
+        if ftype in SKIPPED_TYPES or not label:
+            continue
+        required = bool(f.get("required")) and ftype not in LAYOUT_TYPES
+        result.append(Field(label=label, type=str(ftype), required=required))
+    return result
+
+
+def _public_url(url, base: str, slug: str) -> str:
+    if isinstance(url, str) and urlsplit(url).scheme in ("http", "https"):
+        return url
+    return f"{base}/{slug}/"
+
+
+def _err_desc(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    if isinstance(data, dict):
+        desc = data.get("err_desc") or data.get("err_class")
+        if isinstance(desc, str) and desc:
+            return f" : {desc[:200]}"
+    return ""

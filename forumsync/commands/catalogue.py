@@ -1,0 +1,69 @@
+"""`forumsync catalogue sync|list`: publish the démarches catalogue into the forum."""
+from __future__ import annotations
+
+import click
+from sqlalchemy import select
+
+
+@click.group("catalogue")
+def catalogue():
+    """Catalogue des démarches : publication des formulaires w.c.s. des collectivités."""
+
+
+@catalogue.command("sync")
+@click.option("--source", "source", metavar="NOM", help="Ne lire que cette source (CATALOGUE_SOURCES).")
+@click.option("--dry-run", is_flag=True, help="Montrer ce qui changerait, sans rien écrire.")
+@click.option("--no-progress", is_flag=True, help="Sans barre de progression.")
+@click.pass_obj
+def sync_command(obj, source, dry_run, no_progress):
+    """Synchronise le catalogue des démarches avec le forum."""
+    from forumsync.catalogue.sync import CatalogueError, sync_catalogue
+    from forumsync.forum.gateway import ForumError
+
+    ctx = obj.context
+    if not ctx.settings.CATALOGUE_SOURCES:
+        raise click.ClickException("aucune source de catalogue configurée (CATALOGUE_SOURCES)")
+    try:
+        summary = sync_catalogue(ctx, source=source, dry_run=dry_run, progress=not no_progress)
+    except CatalogueError as exc:
+        raise click.ClickException(str(exc)) from None
+    except ForumError as exc:
+        raise click.ClickException(f"forum indisponible : {exc}") from None
+    labels = {"added": "ajoutée", "updated": "mise à jour", "retired": "retirée"}
+    for change in summary.changes:
+        line = f"  {labels.get(change.action, change.action)} : {change.title} [{change.external_id}]"
+        if change.action != "added" and change.reason:
+            line += f" — {change.reason}"
+        click.echo(line)
+    for error in summary.errors:
+        click.echo(f"  erreur : {error}", err=True)
+    click.echo(summary.french())
+    if summary.errors:
+        raise SystemExit(1)
+
+
+@catalogue.command("list")
+@click.pass_obj
+def list_command(obj):
+    """Liste les démarches publiées (sujet, collectivités, état)."""
+    from forumsync.models.catalogue_topic import CatalogueTopic
+    from forumsync.models.catalogue_variant import CatalogueVariant
+
+    ctx = obj.context
+    with ctx.db.session() as session:
+        topics = list(session.scalars(select(CatalogueTopic).order_by(CatalogueTopic.title)))
+        variants: dict[str, list] = {}
+        for v in session.scalars(select(CatalogueVariant).order_by(CatalogueVariant.collectivity)):
+            variants.setdefault(v.external_id, []).append(v)
+        if not topics:
+            click.echo("Aucune démarche publiée. Lancez « forumsync catalogue sync ».")
+            return
+        for t in topics:
+            state = "fermée" if t.closed else "ouverte"
+            who = ", ".join(v.collectivity + (" (retirée)" if v.retired_on else "")
+                            for v in variants.get(t.external_id, []))
+            click.echo(f"{t.external_id}\tsujet {t.topic_id}\t{state}\t{t.title}\t{who}")
+        click.echo(f"{len(topics)} démarche(s).")
+
+
+COMMANDS = [catalogue]

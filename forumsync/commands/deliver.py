@@ -1,0 +1,76 @@
+"""`forumsync deliver`: one message on stdin, for an MTA pipe (Postfix ``pipe``, Exim, procmail).
+
+The exit status follows sysexits.h, which MTAs understand: 0 stored (or already there),
+65 the input is not a usable message (bounce), 67 unknown recipient, 75 storage unavailable
+(the MTA keeps the message and retries), 78 settings unusable. The reason goes to stderr in French.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+EX_OK, EX_DATAERR, EX_NOUSER, EX_IOERR, EX_TEMPFAIL, EX_CONFIG = 0, 65, 67, 74, 75, 78
+EXIT_BY_REFUSAL = {"empty": EX_DATAERR, "not_mail": EX_DATAERR, "too_big": EX_DATAERR,
+                   "headers": EX_DATAERR, "not_for_list": EX_NOUSER}
+
+
+def _fail(code: int, message: str):
+    click.echo(f"forumsync deliver : {message}", err=True)
+    sys.exit(code)
+
+
+def strip_from_line(raw: bytes) -> tuple[bytes, str | None]:
+    """Remove the mbox ``From sender date`` line some MTAs prepend (Postfix pipe flag F)."""
+    if raw.startswith(b"From "):
+        line, _, rest = raw.partition(b"\n")
+        return rest, line[5:].decode("utf-8", "replace").strip()
+    return raw, None
+
+
+@click.command("deliver")
+@click.option("--recipient", "recipients", multiple=True, metavar="ADRESSE",
+              help="Destinataire de l'enveloppe (ex. ${recipient} de Postfix) ; vérifié s'il est donné.")
+@click.option("--sender", metavar="ADRESSE", help="Expéditeur de l'enveloppe (ex. ${sender}).")
+@click.pass_obj
+def deliver(obj, recipients, sender):
+    """Lit un message sur l'entrée standard et le stocke (pour un tube du serveur de courrier)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ..inbound.ingest import Refused, ingest
+    from ..settings import SettingsError
+
+    try:
+        ctx = obj.context
+    except (click.ClickException, SettingsError) as exc:
+        _fail(EX_CONFIG, f"réglages inutilisables : {getattr(exc, 'message', exc)}")
+    limit = ctx.settings.MAX_MESSAGE_BYTES
+    try:
+        raw = sys.stdin.buffer.read(limit + 4096)
+        overflow = bool(sys.stdin.buffer.read(1)) if len(raw) > limit else False
+    except OSError as exc:
+        _fail(EX_IOERR, f"lecture de l'entrée standard impossible : {exc}")
+    raw, from_line = strip_from_line(raw)
+    meta = {}
+    if recipients:
+        meta["recipients"] = list(recipients)
+    if sender:
+        meta["mail_from"] = sender
+    if from_line:
+        meta["from_line"] = from_line
+    if overflow:
+        raw = raw + b"\0"  # already over the limit: let ingest refuse it with its usual message
+    try:
+        ctx.db  # noqa: B018 - opens and migrates; failures are storage failures
+        result = ingest(ctx, raw, "stdin", meta)
+    except Refused as refused:
+        _fail(EXIT_BY_REFUSAL.get(refused.code, EX_DATAERR), refused.message_fr)
+    except (SQLAlchemyError, OSError) as exc:
+        _fail(EX_TEMPFAIL, f"stockage momentanément impossible, réessayez plus tard "
+                           f"({exc.__class__.__name__}).")
+    state = "déjà reçu" if result.duplicate else "enregistré"
+    click.echo(f"forumsync deliver : message <{result.message_id}> {state} (id {result.inbox_id}).", err=True)
+    sys.exit(EX_OK)
+
+
+COMMANDS = [deliver]

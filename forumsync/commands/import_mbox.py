@@ -1,0 +1,191 @@
+"""`forumsync import-mbox PATH…`: import a list's history, then wait for it to be processed.
+
+Reading and storing is forumsync.inbound.mbox's job; this command adds the progress bar, runs
+the pipeline worker between batches (so the forum fills while the archive is read), waits until
+every message read is published, dropped or quarantined, and prints a French summary.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+FINAL_STATES = ("published", "dropped", "quarantined")
+PENDING_STATES = ("new", "processing", "retry")
+
+
+def fr_int(n: int) -> str:
+    """1992 → « 1 992 » (non-breaking space, French style)."""
+    return f"{n:,}".replace(",", "\u00a0")
+
+
+def plural(n: int, word: str, words: str | None = None) -> str:
+    return f"{fr_int(n)} {word if n <= 1 else (words or word + 's')}"
+
+
+def inbox_states(ctx, ids) -> tuple[Counter, Counter, datetime | None]:
+    """Counts by state and dropped reasons for the inbox rows IDS, and the next retry time."""
+    from sqlalchemy import select
+
+    from ..models import InboxMessage
+
+    states, reasons, next_at = Counter(), Counter(), None
+    ids = sorted(set(ids))
+    with ctx.db.session() as session:
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = session.execute(select(InboxMessage.state, InboxMessage.reason, InboxMessage.next_attempt_at)
+                                   .where(InboxMessage.id.in_(chunk)))
+            for state, reason, attempt_at in rows:
+                states[state] += 1
+                if state == "dropped":
+                    reasons[reason or "(sans raison)"] += 1
+                if state == "retry" and attempt_at is not None:
+                    next_at = attempt_at if next_at is None else min(next_at, attempt_at)
+    return states, reasons, next_at
+
+
+def has_pipeline(worker) -> bool:
+    return any(name.startswith("forumsync.pipeline.") for name, _ in worker.tasks)
+
+
+def wait_until_final(ctx, worker, ids, max_wait: float | None) -> Counter:
+    """Drain the worker until every row of IDS is in a final state (or MAX_WAIT elapses)."""
+    started = time.monotonic()
+    announced = None
+    while True:
+        worker.drain()
+        states, _, next_at = inbox_states(ctx, ids)
+        pending = sum(states[s] for s in PENDING_STATES)
+        if not pending:
+            return states
+        if max_wait is not None and time.monotonic() - started > max_wait:
+            return states
+        if pending != announced:
+            when = ""
+            if next_at is not None:
+                when = f" ; prochain essai à {next_at.astimezone().strftime('%H:%M:%S')}"
+            click.echo(f"En attente : {plural(pending, 'message')} à traiter ou à réessayer "
+                       f"(forum indisponible ?){when}…", err=True)
+            announced = pending
+        delay = 1.0
+        if next_at is not None:
+            delay = (next_at - datetime.now(timezone.utc)).total_seconds()
+        time.sleep(min(max(delay, 0.2), 5.0))
+
+
+@click.command("import-mbox")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["auto", "mboxrd", "mbox"]), default="auto",
+              show_default=True, help="mboxrd : retire un « > » des lignes « >…From » ; mbox : seulement "
+                                      "de « >From » ; auto : mboxrd.")
+@click.option("--batch", default=100, show_default=True, type=click.IntRange(1),
+              help="Messages stockés entre deux sauvegardes du curseur de reprise.")
+@click.option("--limit", type=click.IntRange(0), help="S'arrêter après N messages lus (par fichier).")
+@click.option("--store-only", is_flag=True,
+              help="Stocker sans traiter : le processus « forumsync worker » s'en chargera.")
+@click.option("--max-wait", type=float, metavar="SECONDES",
+              help="Attente maximale du traitement (défaut : jusqu'au bout).")
+@click.option("--progress/--no-progress", default=None,
+              help="Barre de progression (défaut : seulement dans un terminal).")
+@click.pass_obj
+def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
+    """Importe l'historique de la liste depuis des fichiers mbox (ou .mbox.gz), avec reprise."""
+    from tqdm import tqdm
+
+    from ..inbound.mbox import import_file
+    from ..worker import Worker
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    ctx = obj.context
+    ctx.db  # noqa: B018 - open and migrate before the progress bar starts
+    worker = None if store_only else Worker(ctx)
+    if worker is not None and not has_pipeline(worker):
+        click.echo("Traitement indisponible (pipeline absent) : les messages sont seulement stockés.", err=True)
+        worker = None
+    reports = []
+    try:
+        for path in paths:
+            bar = tqdm(total=path.stat().st_size, unit="o", unit_scale=True, unit_divisor=1024,
+                       desc=path.name, file=sys.stderr, disable=None if progress is None else not progress,
+                       dynamic_ncols=True)
+
+            def on_message(report, position, bar=bar):
+                bar.update(position - bar.n)
+                bar.set_postfix_str(f"{fr_int(report.read)} messages", refresh=False)
+
+            def after_batch(report):
+                if worker is not None:
+                    worker.drain()
+
+            with bar:
+                report = import_file(ctx, path, fmt=fmt, batch=batch, limit=limit,
+                                     after_batch=after_batch, on_message=on_message)
+                if report.complete:
+                    bar.update(bar.total - bar.n)
+            reports.append(report)
+            _file_line(report)
+    except KeyboardInterrupt:
+        click.echo("Interrompu : le curseur de reprise est enregistré ; relancez la même commande "
+                   "pour continuer.", err=True)
+        sys.exit(130)
+
+    read = sum(r.read for r in reports)
+    if not read:
+        already = sum(r.already for r in reports)
+        click.echo(f"Rien de nouveau : {plural(already, 'message')} déjà "
+                   f"{'importé' if already <= 1 else 'importés'}.")
+        return
+    ids = [i for r in reports for i in r.inbox_ids]
+    new_ids = {i for r in reports for i in r.new_ids}
+    if worker is not None:
+        try:
+            wait_until_final(ctx, worker, ids, max_wait)
+        except KeyboardInterrupt:
+            click.echo("Attente interrompue : « forumsync worker » terminera le traitement.", err=True)
+    _summary(ctx, reports, new_ids, processed=worker is not None)
+
+
+def _file_line(report) -> None:
+    parts = [plural(report.stored, "nouveau", "nouveaux"), plural(report.duplicates, "doublon")]
+    refused = sum(report.refused.values())
+    if refused:
+        parts.append(plural(refused, "refusé"))
+    resumed = f" (reprise après {plural(report.already, 'message')})" if report.already and report.read else ""
+    restarted = " (fichier modifié : relu depuis le début)" if report.restarted else ""
+    stopped = "" if report.complete else " ; arrêté avant la fin (relancez pour continuer)"
+    click.echo(f"{report.path.name} : {plural(report.read, 'message lu', 'messages lus')}{resumed}"
+               f"{restarted} — {', '.join(parts)}{stopped}.", err=True)
+
+
+def _summary(ctx, reports, ids, processed: bool) -> None:
+    states, reasons, _ = inbox_states(ctx, ids)
+    duplicates = sum(r.duplicates for r in reports)
+    refused = Counter()
+    for r in reports:
+        refused.update(r.refused)
+    lines = [f"Bilan : {plural(sum(r.read for r in reports), 'message lu', 'messages lus')}"]
+    lines.append(f"  publiés : {fr_int(states['published'])}")
+    lines.append(f"  ignorés : {fr_int(states['dropped'])}")
+    for reason, count in reasons.most_common():
+        lines.append(f"    - {reason} : {fr_int(count)}")
+    lines.append(f"  en quarantaine : {fr_int(states['quarantined'])}")
+    lines.append(f"  doublons (déjà reçus) : {fr_int(duplicates)}")
+    if refused:
+        lines.append(f"  refusés : {fr_int(sum(refused.values()))}")
+        for reason, count in refused.most_common():
+            lines.append(f"    - {reason} : {fr_int(count)}")
+    pending = sum(states[s] for s in PENDING_STATES)
+    if pending:
+        lines.append(f"  en attente de traitement : {fr_int(pending)}"
+                     + ("" if processed else " (« forumsync worker » les traitera)"))
+    click.echo("\n".join(lines))
+
+
+COMMANDS = [import_mbox]

@@ -1,0 +1,34 @@
+"""`forumsync provision`: make the forum match the themes of the settings."""
+from __future__ import annotations
+
+import click
+
+from ..forum.gateway import ForumError
+
+
+@click.command("provision")
+@click.option("--dry-run", is_flag=True, help="Affiche les modifications sans rien écrire sur le forum.")
+@click.option("--repair", is_flag=True,
+              help="Répare aussi les dérives (catégories supprimées ou modifiées à la main sur le forum).")
+@click.pass_obj
+def provision_command(obj, dry_run, repair):
+    """Crée ou met à jour catégories de thèmes, groupes d'animateurs et modération."""
+    from ..themes.provision import provision
+
+    ctx = obj.context
+    try:
+        result = provision(ctx, dry_run=dry_run, repair=repair)
+    except ForumError as exc:
+        raise click.ClickException(f"le forum a refusé ou n'a pas répondu : {exc}") from None
+    for line in result.report():
+        click.echo(line)
+    if not dry_run:
+        writes = ctx.forum.stats.get("writes", 0)
+        click.echo(f"{len(result.applied)} modification(s) appliquée(s), "
+                   f"{writes} appel(s) d'écriture au forum.")
+    if result.pending_drift:
+        click.echo(f"{len(result.pending_drift)} dérive(s) non réparée(s) : "
+                   f"relancer avec « forumsync provision --repair ».")
+
+
+COMMANDS = [provision_command]

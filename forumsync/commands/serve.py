@@ -1,0 +1,34 @@
+"""`forumsync serve`: the web service (webhooks, HTTP inbound, dashboard) and the worker."""
+import signal
+import threading
+
+import click
+
+from ..services import WorkerThread, WsgiThread, host_port
+
+
+@click.command("serve")
+@click.option("--no-worker", is_flag=True, help="Ne pas lancer le worker dans ce processus.")
+@click.pass_obj
+def serve(obj, no_worker):
+    """Sert l'application web sur WEB_URL (et lance le worker)."""
+    from ..app import create_app
+
+    ctx = obj.context
+    ctx.db  # migrate before accepting requests
+    host, port = host_port(ctx.settings.WEB_URL, 5000)
+    web = WsgiThread(create_app(context=ctx), host, port, "forumsync-web").start()
+    worker = None if no_worker else WorkerThread(ctx).start()
+    click.echo(f"forumsync écoute sur {ctx.settings.WEB_URL}"
+               + ("" if no_worker else " (worker actif)") + ". Ctrl-C pour arrêter.")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    click.echo("Arrêt en cours…")
+    web.stop()
+    if worker:
+        worker.stop()
+
+
+COMMANDS = [serve]

@@ -1,0 +1,38 @@
+"""`forumsync worker`: drain the durable queues (inbox, webhook events, outbox) until stopped."""
+import signal
+
+import click
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Traiter ce qui attend puis s'arrêter.")
+@click.pass_obj
+def worker(obj, once):
+    """Traite les messages en attente (liste → forum, forum → liste) jusqu'à Ctrl-C."""
+    from ..worker import Worker
+
+    ctx = obj.context
+    ctx.db  # migrate before working
+    runner = Worker(ctx)
+    if once:
+        handled = runner.drain()
+        click.echo(f"{handled} élément(s) traité(s).")
+        return
+    previous = {}
+
+    def stop(signum, _frame):
+        click.echo("Arrêt demandé : fin du lot en cours…")
+        runner.stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, stop)
+    click.echo(f"Worker {runner.worker_id} démarré. Ctrl-C pour arrêter.")
+    try:
+        runner.run_forever()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("Worker arrêté.")
+
+
+COMMANDS = [worker]

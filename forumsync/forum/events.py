@@ -1,0 +1,277 @@
+"""Worker task: process stored Discourse webhook events.
+
+- ``post_created``: gather the facts from the forum (full post, topic, category and parents),
+  ask ``eligibility.decide``; if the post goes to the list, compose it and enqueue it in the
+  outbox in the same transaction that records the PostLink (origin "forum") of its Message-ID.
+- ``post_edited``: nothing, unless SEND_EDIT_NOTICES (a short « [modifié] » notice).
+- ``topic_edited``: keep the TopicLink in step (title, category, theme) when a lead moves it.
+Events are claimed like a queue (``FOR UPDATE SKIP LOCKED`` on PostgreSQL); a forum outage
+puts the event back with a backoff; any other error marks it ``failed`` with the reason.
+"""
+from __future__ import annotations
+
+import json
+import logging
+
+from sqlalchemy import select
+
+from ..mail.subjects import subject_key
+from ..models import PostLink, TopicLink, WebhookEvent, utcnow
+from ..outbound import compose, outbox
+from ..outbound.queue import backoff, claim
+from .eligibility import Facts, decide, theme_of
+from .gateway import ForumNotFound, ForumRejected, ForumUnavailable
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+MAX_ATTEMPTS = 20
+
+
+class Skip(Exception):
+    """The event needs nothing (French reason recorded)."""
+
+
+def run_pending(ctx, worker_id: str) -> int:
+    with ctx.db.session() as session:
+        events = claim(session, WebhookEvent, ready_states=("new", "retry"), worker_id=worker_id,
+                       claimed_state="processing", limit=BATCH)
+        jobs = [(e.id, e.event, e.payload, e.attempts) for e in events]
+    cache: dict = {}
+    for event_id, name, payload, attempts in jobs:
+        state, reason, delay = "done", "", None
+        try:
+            reason = handle(ctx, name, json.loads(payload), cache) or ""
+        except Skip as exc:
+            state, reason = "skipped", str(exc)
+        except ForumUnavailable as exc:
+            state, reason = "retry", f"forum indisponible : {exc}"
+            delay = backoff(attempts + 1, base=10.0, cap=3600.0)
+        except Exception as exc:  # recorded on the event, visible on the dashboard
+            log.exception("événement %s en échec", event_id)
+            state, reason = "failed", f"{type(exc).__name__}: {exc}"
+        with ctx.db.session() as session:
+            event = session.get(WebhookEvent, event_id)
+            event.attempts += 1
+            event.locked_by = event.locked_at = None
+            if state == "retry" and event.attempts >= MAX_ATTEMPTS:
+                state = "failed"
+            event.state = state
+            event.reason = reason[:2000]
+            event.next_attempt_at = utcnow() + delay if delay else None
+            event.processed_at = utcnow()
+    return len(jobs)
+
+
+def handle(ctx, name: str, payload: dict, cache: dict | None = None) -> str:
+    cache = {} if cache is None else cache
+    if name == "post_created":
+        return post_created(ctx, payload.get("post") or {}, cache)
+    if name == "post_edited":
+        return post_edited(ctx, payload.get("post") or {}, cache)
+    if name == "topic_edited":
+        return topic_edited(ctx, payload.get("topic") or {}, cache)
+    raise Skip(f"événement « {name} » sans effet")
+
+
+# ------------------------------------------------------------------------------ facts
+def _category_chain(ctx, category_id, cache) -> list[dict]:
+    chain, seen = [], set()
+    while category_id and category_id not in seen and len(chain) < 5:
+        seen.add(category_id)
+        key = ("category", category_id)
+        if key not in cache:
+            try:
+                cache[key] = ctx.forum.category_get(category_id)
+            except ForumRejected:  # not visible to us: treat as restricted, never leak it
+                cache[key] = {"id": category_id, "name": "?", "read_restricted": True}
+        category = cache[key]
+        chain.append(category)
+        category_id = category.get("parent_category_id")
+    return chain
+
+
+def gather(ctx, payload: dict, cache: dict) -> Facts:
+    """The post as the forum serves it now (``post_get``: cooked, hidden, deleted, post type),
+    the topic facts of the signed payload (title, category, archetype: events are processed
+    in order, so a ``topic_edited`` before this post was applied first), and the category chain.
+    The topic is fetched only when the payload lacks those facts."""
+    post_id = payload.get("id")
+    if not post_id:
+        raise Skip("événement sans identifiant de message")
+    try:
+        full = ctx.forum.post_get(post_id)
+    except ForumNotFound:
+        raise Skip(f"message {post_id} introuvable sur le forum (supprimé ?)") from None
+    post = {**payload, **full}
+    if all(key in payload for key in ("topic_title", "category_id", "topic_archetype")):
+        topic = {"id": post["topic_id"], "title": payload["topic_title"],
+                 "category_id": payload["category_id"], "archetype": payload["topic_archetype"],
+                 "slug": payload.get("topic_slug") or post.get("topic_slug") or ""}
+    else:
+        topic = _topic(ctx, post["topic_id"], cache)
+    category_id = topic.get("category_id") or post.get("category_id")
+    with ctx.db.session() as session:
+        from_list = session.scalars(select(PostLink.id).where(
+            PostLink.post_id == post_id, PostLink.origin == "list")).first() is not None
+    return Facts(post=post, topic=topic, categories=_category_chain(ctx, category_id, cache),
+                 from_list=from_list)
+
+
+def _topic(ctx, topic_id, cache) -> dict:
+    key = ("topic", topic_id)
+    if key not in cache:
+        try:
+            cache[key] = ctx.forum.topic_get(topic_id)
+        except ForumNotFound:
+            raise Skip(f"sujet {topic_id} introuvable sur le forum") from None
+    return cache[key]
+
+
+def _stream_posts(topic: dict) -> dict[int, dict]:
+    return {p.get("post_number"): p for p in (topic.get("post_stream") or {}).get("posts") or []}
+
+
+def _message_id_of(ctx, session, topic: dict, number: int, cache: dict) -> str | None:
+    """Message-ID of post NUMBER of the topic: its PostLink (list mail or forum post we sent),
+    else the forum post's own id, looked up in the topic (fetched only then)."""
+    link = session.scalars(select(PostLink).where(PostLink.topic_id == topic["id"],
+                                                  PostLink.post_number == number)
+                           .order_by(PostLink.id)).first()
+    if link is not None:
+        return link.message_id
+    full = _topic(ctx, topic["id"], cache)
+    post = _stream_posts(full).get(number)
+    if post is not None:
+        return compose.post_message_id(ctx.settings, post["id"])
+    if number == 1:
+        stream = (full.get("post_stream") or {}).get("stream") or []
+        if stream:
+            return compose.post_message_id(ctx.settings, stream[0])
+    return None
+
+
+def threading(ctx, session, topic: dict, post: dict, link: TopicLink | None,
+              cache: dict) -> tuple[str | None, list[str]]:
+    """(In-Reply-To, References) for ``post`` (ids without <>): the replied-to post (else the
+    topic's first post), with References = root, then the parent."""
+    if post.get("post_number", 1) <= 1:
+        return None, []
+    root = (link.root_message_id if link and link.root_message_id else None) or \
+        _message_id_of(ctx, session, topic, 1, cache)
+    number = post.get("reply_to_post_number") or 1
+    parent = _message_id_of(ctx, session, topic, number, cache) if number > 1 else root
+    parent = parent or root
+    references = [r for r in dict.fromkeys([root, parent]) if r]
+    return parent, references
+
+
+# ------------------------------------------------------------------------------ handlers
+def post_created(ctx, payload: dict, cache: dict) -> str:
+    facts = gather(ctx, payload, cache)
+    verdict, reason = decide(ctx.settings, facts)
+    if not verdict:
+        raise Skip(reason)
+    post, topic = facts.post, facts.topic
+    settings = ctx.settings
+    message_id = compose.post_message_id(settings, post["id"])
+    author_email = None
+    if settings.EXPOSE_AUTHOR_EMAIL:
+        author_email = (ctx.forum.user_get(post.get("username") or "") or {}).get("email")
+    with ctx.db.session() as session:
+        link = session.get(TopicLink, topic["id"])
+        in_reply_to, references = threading(ctx, session, topic, post, link, cache)
+        forum_post = compose.ForumPost(
+            post_id=post["id"], topic_id=topic["id"], post_number=post.get("post_number") or 1,
+            username=post.get("username") or "", author_name=post.get("name") or "",
+            cooked=post.get("cooked") or "", title=topic.get("title") or post.get("topic_title") or "",
+            topic_slug=topic.get("slug") or post.get("topic_slug") or "",
+            list_tag=link.list_tag if link else None, in_reply_to=in_reply_to,
+            references=references, author_email=author_email,
+            created_at=_parse_time(post.get("created_at")))
+        message = compose.compose_post(settings, forum_post)
+        created = outbox.enqueue(session, f"post:{post['id']}", message, [settings.LIST_ADDRESS],
+                                 sender=settings.BRIDGE_ADDRESS)
+        if session.scalars(select(PostLink.id).where(PostLink.message_id == message_id)).first() is None:
+            session.add(PostLink(message_id=message_id, post_id=post["id"], topic_id=topic["id"],
+                                 post_number=forum_post.post_number, origin="forum"))
+        theme = theme_of(settings, facts.categories)
+        if link is None and forum_post.post_number == 1:
+            session.add(TopicLink(topic_id=topic["id"], root_message_id=message_id,
+                                  category_id=topic.get("category_id"),
+                                  theme=theme["slug"] if theme else None, title=forum_post.title,
+                                  subject_key=subject_key(forum_post.title), list_tag=None))
+        elif link is not None:
+            link.last_activity_at = utcnow()
+    wake = getattr(ctx, "wake_worker", None)
+    if created and callable(wake):
+        wake()
+    return f"envoyé à la liste ({reason})" if created else "déjà dans la file d'envoi"
+
+
+def post_edited(ctx, payload: dict, cache: dict) -> str:
+    if not ctx.settings.SEND_EDIT_NOTICES:
+        raise Skip("modification non relayée (SEND_EDIT_NOTICES désactivé)")
+    post_id = payload.get("id")
+    with ctx.db.session() as session:
+        sent = session.scalars(select(PostLink).where(PostLink.post_id == post_id,
+                                                      PostLink.origin == "forum")).first()
+    if sent is None:
+        raise Skip("message jamais envoyé à la liste : modification non relayée")
+    facts = gather(ctx, payload, cache)
+    verdict, reason = decide(ctx.settings, facts)
+    if not verdict:
+        raise Skip(reason)
+    post, topic = facts.post, facts.topic
+    version = post.get("version") or payload.get("version") or 0
+    with ctx.db.session() as session:
+        link = session.get(TopicLink, topic["id"])
+        _, references = threading(ctx, session, topic, post, link, cache)
+        message = compose.compose_post(ctx.settings, compose.ForumPost(
+            post_id=post["id"], topic_id=topic["id"], post_number=post.get("post_number") or 1,
+            username=post.get("username") or "", author_name=post.get("name") or "",
+            cooked="", title=topic.get("title") or "", topic_slug=topic.get("slug") or "",
+            list_tag=link.list_tag if link else None, references=references, edited=True))
+        created = outbox.enqueue(session, f"edit:{post_id}:{version}", message,
+                                 [ctx.settings.LIST_ADDRESS], sender=ctx.settings.BRIDGE_ADDRESS)
+    return "notice « [modifié] » envoyée" if created else "notice déjà dans la file d'envoi"
+
+
+def topic_edited(ctx, payload: dict, cache: dict) -> str:
+    topic_id = payload.get("id")
+    if not topic_id:
+        raise Skip("événement sans identifiant de sujet")
+    with ctx.db.session() as session:
+        exists = session.get(TopicLink, topic_id) is not None
+    if not exists:
+        raise Skip(f"sujet {topic_id} non relié à la liste")
+    try:
+        topic = ctx.forum.topic_get(topic_id)
+    except ForumNotFound:
+        topic = payload
+    category_id = topic.get("category_id") or payload.get("category_id")
+    chain = _category_chain(ctx, category_id, cache) if category_id else []
+    theme = theme_of(ctx.settings, chain)
+    with ctx.db.session() as session:
+        link = session.get(TopicLink, topic_id)
+        before = (link.title, link.category_id, link.theme)
+        if topic.get("title"):
+            link.title = topic["title"]
+        if category_id:
+            link.category_id = category_id
+            link.theme = theme["slug"] if theme else None
+        after = (link.title, link.category_id, link.theme)
+    if before == after:
+        return "sujet inchangé"
+    return f"sujet mis à jour : {before} → {after}"
+
+
+def _parse_time(value):
+    if not value:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -1,0 +1,392 @@
+"""ForumGateway: the one class that talks to Discourse.
+
+Built on pydiscourse's DiscourseClient, fixing its gaps in this one place:
+- a shared ``requests.Session`` (connection reuse) with connect/read timeouts;
+- 429 answers wait for ``Retry-After`` (or ``extras.wait_seconds``) up to ``max_wait``;
+- bounded retries with exponential backoff on 5xx and connection errors, none on 4xx;
+- typed exceptions (ForumUnavailable is transient, ForumRejected carries Discourse's messages);
+- ``user_by_email`` URL-encoded and exact-matched; ``external_id`` lookup through the redirect;
+- request counters (``stats``) so idempotency can be tested by counting writes.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from datetime import datetime
+from urllib.parse import quote, urlsplit
+
+import requests
+from pydiscourse import DiscourseClient
+
+log = logging.getLogger(__name__)
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+WRITE_METHODS = {"POST", "PUT", "DELETE", "PATCH"}
+
+
+class ForumError(Exception):
+    """Base of every error the gateway raises."""
+
+    def __init__(self, message: str, status: int | None = None, errors: list[str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.errors = errors or []
+
+
+class ForumUnavailable(ForumError):
+    """Transient: timeout, connection refused, 5xx, or rate limited longer than we wait."""
+
+
+class ForumRejected(ForumError):
+    """The forum refused the request (4xx); retrying the same request will not help."""
+
+
+class ForumNotFound(ForumRejected):
+    """404: the object does not exist (or is not visible to this user)."""
+
+
+def _error_messages(response) -> list[str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return []
+    if isinstance(body, dict):
+        errors = body.get("errors") or []
+        if isinstance(errors, list):
+            return [str(e) for e in errors]
+        return [str(errors)]
+    return []
+
+
+def _retry_after(response) -> float:
+    header = response.headers.get("Retry-After")
+    if header:
+        try:
+            return max(0.0, float(header))
+        except ValueError:
+            pass
+    try:
+        return float(response.json()["extras"]["wait_seconds"])
+    except (ValueError, KeyError, TypeError):
+        return 10.0
+
+
+class ForumGateway(DiscourseClient):
+    """pydiscourse client with a session, timeouts, retries and noun_verb methods."""
+
+    def __init__(self, url: str, api_key: str, api_username: str, *, timeout: float = 10.0,
+                 retries: int = 4, max_wait: float = 60.0, backoff: float = 0.5,
+                 session: requests.Session | None = None, stats: Counter | None = None):
+        super().__init__(url.rstrip("/"), api_username=api_username, api_key=api_key,
+                         timeout=timeout)
+        self.url = url.rstrip("/")
+        self.retries = retries
+        self.max_wait = max_wait
+        self.backoff = backoff
+        self.session = session or requests.Session()
+        self.stats = stats if stats is not None else Counter()
+        self._cache_lock = threading.Lock()
+        self._user_cache: dict[str, dict | None] = {}
+        self._capabilities: dict | None | bool = False  # False: not asked yet
+
+    @classmethod
+    def from_settings(cls, settings) -> "ForumGateway":
+        return cls(settings.FORUM_URL, settings.FORUM_API_KEY, settings.FORUM_API_USERNAME,
+                   timeout=settings.FORUM_TIMEOUT, retries=settings.FORUM_RETRIES,
+                   max_wait=settings.FORUM_MAX_WAIT)
+
+    def as_user(self, username: str) -> "ForumGateway":
+        """The same connection acting as another user (the admin key may act as anyone)."""
+        clone = ForumGateway(self.url, self.api_key, username, timeout=self.timeout,
+                             retries=self.retries, max_wait=self.max_wait, backoff=self.backoff,
+                             session=self.session, stats=self.stats)
+        clone._user_cache = self._user_cache
+        clone._capabilities = self._capabilities
+        return clone
+
+    @property
+    def host(self) -> str:  # pydiscourse reads self.host to build URLs
+        return self.url
+
+    @host.setter
+    def host(self, value):
+        self.url = value.rstrip("/")
+
+    # ------------------------------------------------------------------ transport
+    def _request(self, verb, path, params=None, files=None, data=None, json=None,
+                 override_request_kwargs=None, allow_redirects=False):
+        """Send one API request with timeouts, retries and Retry-After handling."""
+        url = self.url + path
+        headers = {"Accept": "application/json; charset=utf-8", "Api-Key": self.api_key,
+                   "Api-Username": self.api_username}
+        attempt = 0
+        waited = 0.0
+        while True:
+            attempt += 1
+            self.stats["requests"] += 1
+            self.stats[verb] += 1
+            if verb in WRITE_METHODS:
+                self.stats["writes"] += 1
+            kwargs = dict(params=params, files=files, data=data, json=json, headers=headers,
+                          timeout=(min(5.0, self.timeout), self.timeout),
+                          allow_redirects=allow_redirects)
+            kwargs.update(override_request_kwargs or {})
+            try:
+                response = self.session.request(verb, url, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if attempt > self.retries:
+                    raise ForumUnavailable(f"forum injoignable ({verb} {path}) : {exc.__class__.__name__}") from None
+                self._sleep_backoff(attempt)
+                continue
+            status = response.status_code
+            if status == 429:
+                wait = _retry_after(response)
+                if waited + wait > self.max_wait:
+                    raise ForumUnavailable(
+                        f"forum limité en débit (429), attente demandée {wait:.0f} s", status=429,
+                        errors=_error_messages(response))
+                log.info("forum : 429 sur %s %s, attente de %.1f s", verb, path, wait)
+                time.sleep(wait)
+                waited += wait
+                continue
+            if status >= 500:
+                if attempt > self.retries:
+                    raise ForumUnavailable(f"erreur du forum {status} ({verb} {path})", status=status,
+                                           errors=_error_messages(response))
+                self._sleep_backoff(attempt)
+                continue
+            return self._decode(verb, path, response)
+
+    def _sleep_backoff(self, attempt: int) -> None:
+        delay = min(self.backoff * (2 ** (attempt - 1)), 30.0)
+        time.sleep(delay * (0.5 + random.random() / 2))
+
+    def _decode(self, verb, path, response):
+        status = response.status_code
+        if 300 <= status < 400:
+            return {"_redirect": response.headers.get("Location", ""), "_status": status}
+        if status >= 400:
+            errors = _error_messages(response)
+            message = "; ".join(errors) or f"HTTP {status}"
+            cls = ForumNotFound if status == 404 else ForumRejected
+            raise cls(f"refus du forum ({verb} {path}, {status}) : {message}", status=status,
+                      errors=errors)
+        if not response.content.strip():
+            return None
+        content_type = response.headers.get("Content-Type", "")
+        if not content_type.startswith("application/json"):
+            raise ForumRejected(f"réponse inattendue du forum ({content_type}) pour {verb} {path}",
+                                status=status)
+        try:
+            body = response.json()
+        except ValueError:
+            raise ForumUnavailable(f"réponse JSON illisible du forum pour {verb} {path}") from None
+        if isinstance(body, dict) and body.get("errors") and body.get("success") is not True:
+            raise ForumRejected("; ".join(map(str, body["errors"])), status=status,
+                                errors=list(map(str, body["errors"])))
+        return body
+
+    # ------------------------------------------------------------------ categories
+    def category_list(self) -> list[dict]:
+        body = self._get("/categories.json", include_subcategories="true")
+        result = []
+        for category in body["category_list"]["categories"]:
+            result.append(category)
+            for sub in category.get("subcategory_list") or []:
+                result.append(sub)
+        return result
+
+    def category_get(self, category_id: int) -> dict:
+        return self._get(f"/c/{int(category_id)}/show.json")["category"]
+
+    def category_create(self, name, *, slug=None, color=None, text_color=None,
+                        parent_category_id=None, description=None, permissions=None,
+                        moderating_group_ids=None, custom_fields=None) -> dict:
+        payload = {"name": name, "slug": slug, "color": color or "0088CC",
+                   "text_color": text_color or "FFFFFF", "parent_category_id": parent_category_id,
+                   "description": description, "permissions": permissions,
+                   "moderating_group_ids": moderating_group_ids, "custom_fields": custom_fields}
+        body = self._request("POST", "/categories.json",
+                             json={k: v for k, v in payload.items() if v is not None})
+        return body["category"]
+
+    def category_update(self, category_id: int, **fields) -> dict:
+        body = self._request("PUT", f"/categories/{int(category_id)}.json", json=fields)
+        return body.get("category", body) if isinstance(body, dict) else body
+
+    def category_topics(self, category_id: int, page: int = 0) -> list[dict]:
+        body = self._get(f"/c/{int(category_id)}.json", page=page)
+        return body["topic_list"]["topics"]
+
+    # ------------------------------------------------------------------ topics and posts
+    def topic_get(self, topic_id: int) -> dict:
+        return self._get(f"/t/{int(topic_id)}.json")
+
+    def topic_by_external_id(self, external_id: str) -> dict | None:
+        """Discourse answers 301 to the topic's URL; follow it ourselves (pydiscourse can't)."""
+        try:
+            answer = self._get(f"/t/external_id/{quote(external_id, safe='')}.json")
+        except ForumNotFound:
+            return None
+        if isinstance(answer, dict) and "_redirect" in answer:
+            path = urlsplit(answer["_redirect"]).path
+            if not path.endswith(".json"):
+                path += ".json"
+            try:
+                return self._get(path)
+            except ForumNotFound:
+                return None
+        return answer
+
+    @staticmethod
+    def _date(value):
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return value
+
+    def topic_create(self, title, raw, category_id, *, created_at=None, external_id=None,
+                     tags=None, **extra) -> dict:
+        payload = {"title": title, "raw": raw, "category": category_id,
+                   "created_at": self._date(created_at), "external_id": external_id,
+                   "tags": list(tags) if tags else None, **extra}
+        return self._request("POST", "/posts.json",
+                             json={k: v for k, v in payload.items() if v is not None})
+
+    def post_create(self, topic_id, raw, *, reply_to_post_number=None, created_at=None,
+                    **extra) -> dict:
+        payload = {"topic_id": topic_id, "raw": raw, "reply_to_post_number": reply_to_post_number,
+                   "created_at": self._date(created_at), **extra}
+        return self._request("POST", "/posts.json",
+                             json={k: v for k, v in payload.items() if v is not None})
+
+    def post_get(self, post_id: int) -> dict:
+        return self._get(f"/posts/{int(post_id)}.json")
+
+    def post_update(self, post_id: int, raw: str, edit_reason: str = "") -> dict:
+        body = self._request("PUT", f"/posts/{int(post_id)}.json",
+                             json={"post": {"raw": raw, "edit_reason": edit_reason}})
+        return body.get("post", body) if isinstance(body, dict) else body
+
+    def topic_update(self, topic_id: int, *, title=None, category_id=None, tags=None) -> dict:
+        payload = {"title": title, "category_id": category_id,
+                   "tags": list(tags) if tags is not None else None}
+        body = self._request("PUT", f"/t/-/{int(topic_id)}.json",
+                             json={k: v for k, v in payload.items() if v is not None})
+        return body.get("basic_topic", body) if isinstance(body, dict) else body
+
+    def topic_status_set(self, topic_id: int, status: str, enabled: bool) -> dict:
+        return self._request("PUT", f"/t/{int(topic_id)}/status.json",
+                             json={"status": status, "enabled": "true" if enabled else "false"})
+
+    # ------------------------------------------------------------------ users
+    def user_by_email(self, email: str) -> dict | None:
+        """The active or staged user with exactly this email (cached for this gateway)."""
+        key = email.strip().lower()
+        with self._cache_lock:
+            if key in self._user_cache:
+                return self._user_cache[key]
+        users = self._get("/admin/users/list/all.json", email=key) or []
+        match = next((u for u in users if (u.get("email") or "").lower() == key), None)
+        if match is None and len(users) == 1 and "email" not in users[0]:
+            match = users[0]
+        with self._cache_lock:
+            self._user_cache[key] = match
+        return match
+
+    def user_get(self, username: str) -> dict | None:
+        try:
+            return self._get(f"/u/{quote(username, safe='')}.json")["user"]
+        except ForumNotFound:
+            return None
+
+    def user_create(self, name, username, email, password, *, active=True, approved=True,
+                    **extra) -> dict:
+        body = self._request("POST", "/users.json", json={
+            "name": name, "username": username, "email": email, "password": password,
+            "active": active, "approved": approved, **extra})
+        with self._cache_lock:
+            self._user_cache.pop(email.strip().lower(), None)
+        if isinstance(body, dict) and body.get("success") is False:
+            raise ForumRejected(body.get("message") or "création de compte refusée",
+                                errors=[body.get("message", "")])
+        return body
+
+    # ------------------------------------------------------------------ groups
+    def group_list(self) -> list[dict]:
+        return self._get("/groups.json")["groups"]
+
+    def group_get(self, name: str) -> dict | None:
+        try:
+            return self._get(f"/groups/{quote(name, safe='')}.json")["group"]
+        except ForumNotFound:
+            return None
+
+    def group_create(self, name: str, full_name: str = "", **fields) -> dict:
+        body = self._request("POST", "/admin/groups.json",
+                             json={"group": {"name": name, "full_name": full_name, **fields}})
+        return body.get("basic_group", body)
+
+    def group_update(self, group_id: int, **fields) -> dict:
+        return self._request("PUT", f"/groups/{int(group_id)}.json", json={"group": fields})
+
+    def group_members(self, name: str) -> dict:
+        body = self._get(f"/groups/{quote(name, safe='')}/members.json", limit=1000)
+        return {"members": body.get("members", []), "owners": body.get("owners", [])}
+
+    def group_members_add(self, group_id: int, usernames: list[str], owners: bool = False):
+        path = f"/groups/{int(group_id)}/owners.json" if owners else f"/groups/{int(group_id)}/members.json"
+        if owners:
+            return self._request("PUT", path, json={"group": {"usernames": ",".join(usernames)}})
+        return self._request("PUT", path, json={"usernames": ",".join(usernames)})
+
+    # ------------------------------------------------------------------ uploads, tags, settings
+    def upload_create(self, filename: str, data: bytes, content_type: str | None = None) -> dict:
+        files = {"file": (filename, data, content_type or "application/octet-stream")}
+        return self._request("POST", "/uploads.json", files=files,
+                             data={"type": "composer", "synchronous": "true"})
+
+    def tag_list(self) -> list[dict]:
+        return self._get("/tags.json").get("tags", [])
+
+    def site_setting_get(self, name: str):
+        body = self._get("/admin/site_settings.json", filter_names=name)
+        for setting in body.get("site_settings", []):
+            if setting.get("setting") == name:
+                return setting.get("value")
+        return None
+
+    # ------------------------------------------------------------------ discourse-forumsync plugin
+    def capabilities(self) -> dict | None:
+        """The plugin's capabilities, or None when the forum does not have it (cached)."""
+        if self._capabilities is False:
+            try:
+                self._capabilities = self._get("/forumsync/capabilities.json")
+            except ForumNotFound:
+                self._capabilities = None
+            except ForumRejected:
+                self._capabilities = None
+        return self._capabilities
+
+    def has_feature(self, feature: str) -> bool:
+        caps = self.capabilities()
+        return bool(caps) and feature in (caps.get("features") or [])
+
+    def staged_post_create(self, *, email, name, raw, message_id, topic_id=None, title=None,
+                           category_id=None, reply_to_post_number=None, created_at=None,
+                           external_id=None, tags=None) -> dict:
+        payload = {"email": email, "name": name, "raw": raw, "message_id": message_id,
+                   "topic_id": topic_id, "title": title, "category": category_id,
+                   "reply_to_post_number": reply_to_post_number,
+                   "created_at": self._date(created_at), "external_id": external_id,
+                   "tags": list(tags) if tags else None}
+        return self._request("POST", "/forumsync/posts.json",
+                             json={k: v for k, v in payload.items() if v is not None})
+
+    def post_by_message_id(self, message_id: str) -> dict | None:
+        try:
+            return self._get("/forumsync/posts/by-message-id.json", message_id=message_id)
+        except ForumNotFound:
+            return None

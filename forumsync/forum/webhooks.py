@@ -1,0 +1,86 @@
+"""``POST /webhooks/discourse``: verify, store once, answer at once; the worker does the rest.
+
+Discourse signs the raw body: ``X-Discourse-Event-Signature: sha256=<hex HMAC-SHA256>`` with
+the webhook secret (FORUM_WEBHOOK_SECRET). Missing/invalid signature → 401; missing headers or
+a body that is not a JSON object → 400; a delivery already stored (same
+``X-Discourse-Instance#X-Discourse-Event-Id``) → 200 « déjà reçu » and nothing changes.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+from flask import Blueprint, request
+from sqlalchemy.exc import IntegrityError
+
+from ..models import WebhookEvent, set_state, utcnow
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("webhooks", __name__)
+
+LAST_RECEIVED_KEY = "webhook:last_received"
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The header value Discourse sends for ``body``."""
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def _answer(status: int, message: str, **extra):
+    return {"statut": message, **extra}, status
+
+
+@bp.post("/webhooks/discourse")
+def discourse():
+    from ..app import current_context
+
+    ctx = current_context()
+    body = request.get_data(cache=False)
+    given = request.headers.get("X-Discourse-Event-Signature", "")
+    if not given:
+        return _answer(401, "signature manquante")
+    expected = signature(ctx.settings.FORUM_WEBHOOK_SECRET, body)
+    if not hmac.compare_digest(given.strip().lower().encode("latin-1", "replace"), expected.encode("ascii")):
+        return _answer(401, "signature invalide")
+    event = request.headers.get("X-Discourse-Event", "").strip()
+    event_type = request.headers.get("X-Discourse-Event-Type", "").strip()
+    event_id = request.headers.get("X-Discourse-Event-Id", "").strip()
+    instance = request.headers.get("X-Discourse-Instance", "").strip() or ctx.settings.FORUM_URL
+    if not event or not event_id:
+        return _answer(400, "en-têtes X-Discourse-Event et X-Discourse-Event-Id obligatoires")
+    try:
+        text = body.decode("utf-8")
+        payload = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        return _answer(400, "corps JSON illisible")
+    if not isinstance(payload, dict):
+        return _answer(400, "le corps doit être un objet JSON")
+    _record_last(ctx, event, event_id)
+    if event == "ping":
+        return _answer(200, "pong")
+    delivery_id = f"{instance[:250]}#{event_id[:40]}"
+    try:
+        with ctx.db.session() as session:
+            session.add(WebhookEvent(delivery_id=delivery_id, event=event[:64],
+                                     event_type=(event_type or event.split("_")[0])[:32],
+                                     payload=text, received_at=utcnow(),
+                                     state="new"))
+    except IntegrityError:
+        return _answer(200, "déjà reçu")
+    wake = getattr(ctx, "wake_worker", None)
+    if callable(wake):
+        wake()
+    return _answer(200, "reçu")
+
+
+def _record_last(ctx, event: str, event_id: str) -> None:
+    """The dashboard shows when the forum last called us; never fails the delivery."""
+    try:
+        with ctx.db.session() as session:
+            set_state(session, LAST_RECEIVED_KEY, {"at": utcnow().isoformat(), "event": event[:64],
+                                                   "event_id": event_id[:40]})
+    except Exception:  # a concurrent first insert of the key, a busy database: not worth a 500
+        log.debug("dernier webhook non enregistré", exc_info=True)

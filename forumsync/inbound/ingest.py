@@ -1,0 +1,232 @@
+"""The one entry point of every channel: store the raw message before anyone is acknowledged.
+
+LMTP, HTTP, stdin, mbox and the Mailman archiver all call :func:`ingest`. It refuses what must
+never enter the inbox (empty, not mail, too big, absurd headers, not for the list) with a
+:class:`Refused` carrying a French message, deduplicates by normalised Message-ID (also under
+concurrency, by the unique constraint), and commits the row before returning, so the caller can
+answer "stored" truthfully. It then wakes any in-process worker so latency stays low.
+"""
+from __future__ import annotations
+
+import email.header
+import email.policy
+import email.utils
+import hashlib
+import threading
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..models import InboxMessage, utcnow
+
+# Hostile-input limits applied before storage (issue 8); real mail stays far below them.
+MAX_HEADER_COUNT = 1000
+MAX_HEADER_BLOCK_BYTES = 1024 * 1024
+# Headers of which at least one must be present for the bytes to count as an email.
+MAIL_HEADERS = ("from", "message-id", "date", "subject", "to", "received", "sender")
+
+CHANNELS = ("lmtp", "http", "stdin", "mbox", "mailman")
+
+
+class Refused(Exception):
+    """A message refused outright. ``code`` is one of REFUSAL_CODES; ``message_fr`` is for people."""
+
+    def __init__(self, code: str, message_fr: str):
+        super().__init__(message_fr)
+        self.code = code
+        self.message_fr = message_fr
+
+
+# Symbolic refusal codes; each channel maps them to its own answer (SMTP, HTTP, sysexits).
+REFUSAL_CODES = ("empty", "not_mail", "too_big", "headers", "not_for_list")
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    inbox_id: int
+    message_id: str
+    duplicate: bool
+
+
+# ---------------------------------------------------------------- worker wake-up hook
+_wakeups: set[threading.Event] = set()
+_wakeups_lock = threading.Lock()
+
+
+def register_wakeup(event: threading.Event) -> None:
+    """An in-process worker registers an Event here; it is set whenever a message is stored."""
+    with _wakeups_lock:
+        _wakeups.add(event)
+
+
+def unregister_wakeup(event: threading.Event) -> None:
+    with _wakeups_lock:
+        _wakeups.discard(event)
+
+
+def notify() -> None:
+    with _wakeups_lock:
+        events = list(_wakeups)
+    for event in events:
+        event.set()
+
+
+# ---------------------------------------------------------------- recipients
+def accepted_recipient(settings, address: str) -> bool:
+    """True for the list, the bridge (and its ``local+token@domain`` reply addresses), the
+    optional REPLY_ADDRESS and theme addresses: the only mail forumsync has any business with."""
+    address = (address or "").strip().strip("<>").lower()
+    if "@" not in address:
+        return False
+    exact = {settings.LIST_ADDRESS.lower(), settings.BRIDGE_ADDRESS.lower()}
+    for theme in settings.THEMES:
+        exact.update(a.lower() for a in theme.get("addresses", ()))
+    plus_bases = [settings.BRIDGE_ADDRESS.lower()]
+    if settings.REPLY_ADDRESS and "@" in settings.REPLY_ADDRESS:
+        exact.add(settings.REPLY_ADDRESS.lower())
+        plus_bases.append(settings.REPLY_ADDRESS.lower())
+    if address in exact:
+        return True
+    local, _, domain = address.rpartition("@")
+    for base in plus_bases:
+        base_local, _, base_domain = base.rpartition("@")
+        if domain == base_domain and local.startswith(base_local + "+") and len(local) > len(base_local) + 1:
+            return True
+    return False
+
+
+# ---------------------------------------------------------------- checks
+def _fr_size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / (1024 * 1024):.0f} Mo".replace(".", ",")
+    if n >= 1024:
+        return f"{n / 1024:.0f} Ko"
+    return f"{n} octets"
+
+
+def too_big_message(settings) -> str:
+    return (f"Message trop volumineux : la limite est de {_fr_size(settings.MAX_MESSAGE_BYTES)} "
+            f"(MAX_MESSAGE_BYTES).")
+
+
+def check_size(settings, size: int) -> None:
+    if size > settings.MAX_MESSAGE_BYTES:
+        raise Refused("too_big", too_big_message(settings))
+
+
+def _header_block(raw: bytes) -> bytes:
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    return raw[:min(ends)] if ends else raw
+
+
+def parse_headers(raw: bytes):
+    """Validate that RAW is an email and return its parsed headers (body not parsed)."""
+    if not raw or not raw.strip():
+        raise Refused("empty", "Message vide : aucun octet reçu.")
+    block = _header_block(raw)
+    if len(block) > MAX_HEADER_BLOCK_BYTES:
+        raise Refused("headers", f"En-têtes trop volumineux (plus de {_fr_size(MAX_HEADER_BLOCK_BYTES)}).")
+    headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(block + b"\n\n")
+    names = [name.lower() for name in headers.keys()]
+    if len(names) > MAX_HEADER_COUNT:
+        raise Refused("headers", f"Trop d'en-têtes ({len(names)} ; au plus {MAX_HEADER_COUNT}).")
+    if not names or not any(name in MAIL_HEADERS for name in names):
+        raise Refused("not_mail", "Ce n'est pas un courriel : aucun en-tête RFC 822 (From, Date, "
+                                  "Message-ID, Subject…) n'a été trouvé.")
+    return headers
+
+
+def _decoded(headers, name: str) -> str:
+    value = headers.get(name)
+    if value is None:
+        return ""
+    try:
+        text = str(email.header.make_header(email.header.decode_header(str(value))))
+    except Exception:  # undecodable RFC 2047: keep the raw text, the pipeline decodes properly
+        text = str(value)
+    return " ".join(text.split())
+
+
+def _ids():
+    """forumsync.mail.ids when it exists (the pipeline's own normalisation), else a fallback."""
+    try:
+        from ..mail import ids
+    except ImportError:
+        return None
+    return ids
+
+
+def message_id_of(headers, raw: bytes) -> str:
+    """The normalised Message-ID (no <>), or "sha256:<hex>" when the message has none."""
+    ids = _ids()
+    value = headers.get("Message-ID")
+    if ids is not None and hasattr(ids, "normalize_message_id"):
+        normalised = ids.normalize_message_id(str(value)) if value is not None else None
+        if normalised:
+            return normalised
+        return ids.stable_hash_id(raw)
+    return _fallback_message_id(value, headers, raw)
+
+
+def _fallback_message_id(value, headers, raw: bytes) -> str:
+    if value is not None:
+        text = "".join(str(value).split())
+        if "<" in text and ">" in text[text.find("<"):]:
+            text = text[text.find("<") + 1:text.find(">", text.find("<"))]
+        text = text.strip("<>")
+        if text:
+            return text[:990]
+    digest = hashlib.sha256()
+    for name in ("From", "Date", "Subject", "To"):
+        digest.update(" ".join(str(headers.get(name, "")).split()).encode("utf-8", "replace") + b"\0")
+    body = raw[len(_header_block(raw)):].strip()
+    digest.update(body)
+    return "sha256:" + digest.hexdigest()
+
+
+# ---------------------------------------------------------------- ingest
+def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestResult:
+    """Store RAW in the inbox (state ``new``) in a committed transaction, or report a duplicate.
+
+    ``meta`` holds channel facts (``recipients`` for LMTP: checked against the accepted
+    addresses; ``envelope_date`` for mbox…). Raises :class:`Refused` before storing anything.
+    """
+    settings = ctx.settings
+    raw = bytes(raw)
+    check_size(settings, len(raw))
+    headers = parse_headers(raw)
+    meta = dict(meta or {})
+    recipients = meta.get("recipients")
+    if recipients is not None and not any(accepted_recipient(settings, r) for r in recipients):
+        raise Refused("not_for_list", f"Destinataire inconnu : forumsync n'accepte que le courrier "
+                                      f"de la liste {settings.LIST_ADDRESS}.")
+    message_id = message_id_of(headers, raw)
+    sender = email.utils.parseaddr(_decoded(headers, "From"))[1][:990]
+    subject = _decoded(headers, "Subject")[:2000]
+
+    existing = _find(ctx, message_id)
+    if existing is not None:
+        return IngestResult(existing, message_id, True)
+    try:
+        with ctx.db.session() as session:
+            row = InboxMessage(message_id=message_id, channel=channel, raw=raw, size=len(raw),
+                               subject=subject, sender=sender, meta=meta, state="new",
+                               received_at=utcnow())
+            session.add(row)
+            session.flush()
+            inbox_id = row.id
+    except IntegrityError:
+        # Another channel stored the same Message-ID between our lookup and our insert.
+        existing = _find(ctx, message_id)
+        if existing is None:
+            raise
+        return IngestResult(existing, message_id, True)
+    notify()
+    return IngestResult(inbox_id, message_id, False)
+
+
+def _find(ctx, message_id: str) -> int | None:
+    with ctx.db.session() as session:
+        return session.scalar(select(InboxMessage.id).where(InboxMessage.message_id == message_id))

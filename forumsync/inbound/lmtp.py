@@ -1,0 +1,161 @@
+"""The LMTP channel: the MTA delivers the bridge's list subscription here (lists.sr.ht style).
+
+Recipients are validated during the session (550 5.1.1 for anything but the list, the bridge
+and its reply addresses: no relay), the size is announced (SIZE) and enforced in DATA
+(552 5.3.4), and each recipient gets its 250 only once the message is stored — stored once,
+whatever the number of recipients. A storage failure answers 451 4.3.0 so the MTA retries.
+Replies are French, folded to ASCII (SMTP reply text is ASCII without SMTPUTF8).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import unicodedata
+
+from aiosmtpd.lmtp import LMTP
+
+from .ingest import Refused, accepted_recipient, ingest, too_big_message
+
+log = logging.getLogger(__name__)
+
+# The SMTP answer for each ingest refusal.
+REFUSAL_REPLIES = {
+    "too_big": "552 5.3.4",
+    "empty": "554 5.6.0",
+    "not_mail": "554 5.6.0",
+    "headers": "554 5.6.0",
+    "not_for_list": "550 5.1.1",
+}
+# Long lines exist in real mail (Outlook HTML); RFC 5321's 1000 would bounce them.
+LINE_LENGTH_LIMIT = 1024 * 1024
+
+
+def smtp_text(text: str) -> str:
+    """French text folded to ASCII for an SMTP reply line."""
+    text = text.replace("«\u00a0", '"').replace("\u00a0»", '"').replace("«", '"').replace("»", '"')
+    text = text.replace("’", "'").replace("…", "...").replace("\u00a0", " ")
+    folded = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in folded if not unicodedata.combining(c)).encode("ascii", "replace").decode()
+
+
+class Handler:
+    """aiosmtpd handler: RCPT validation and storage in DATA."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.inflight = 0
+        self.stored = 0
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if not accepted_recipient(self.ctx.settings, address):
+            return smtp_text(f"550 5.1.1 <{address}> : destinataire inconnu ; ce serveur ne "
+                             f"reçoit que le courrier de la liste {self.ctx.settings.LIST_ADDRESS} "
+                             f"(pas de relais).")
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        count = len(envelope.rcpt_tos)
+        meta = {"recipients": list(envelope.rcpt_tos), "mail_from": envelope.mail_from or "",
+                "peer": str(session.peer[0]) if session.peer else ""}
+        self.inflight += 1
+        try:
+            loop = asyncio.get_running_loop()
+            result = await loop.run_in_executor(None, ingest, self.ctx, envelope.original_content,
+                                                "lmtp", meta)
+        except Refused as refused:
+            line = smtp_text(f"{REFUSAL_REPLIES.get(refused.code, '554 5.6.0')} {refused.message_fr}")
+            return "\r\n".join([line] * count)
+        except Exception:  # database down, disk full…: the MTA keeps the message and retries
+            log.exception("LMTP : stockage impossible")
+            line = smtp_text("451 4.3.0 Stockage momentanément impossible, réessayez plus tard.")
+            return "\r\n".join([line] * count)
+        finally:
+            self.inflight -= 1
+        self.stored += not result.duplicate
+        word = "déjà reçu" if result.duplicate else "enregistré"
+        line = smtp_text(f"250 2.0.0 <{result.message_id}> {word} (id {result.inbox_id})")
+        return "\r\n".join([line] * count)
+
+
+class ForumsyncLMTP(LMTP):
+    """aiosmtpd's LMTP with French, per-recipient size refusals."""
+
+    line_length_limit = LINE_LENGTH_LIMIT
+
+    def __init__(self, handler, settings, **kwargs):
+        super().__init__(handler, data_size_limit=settings.MAX_MESSAGE_BYTES, enable_SMTPUTF8=True,
+                         decode_data=False, ident="forumsync LMTP", **kwargs)
+        self.forumsync_settings = settings
+
+    async def push(self, status):
+        if isinstance(status, str):
+            too_big = smtp_text(f"552 5.3.4 {too_big_message(self.forumsync_settings)}")
+            if status.startswith("552 Error: message size exceeds"):
+                status = too_big
+            elif status.startswith("552 Error: Too much mail data"):
+                status = "\r\n".join([too_big] * max(1, len(self.envelope.rcpt_tos)))
+            elif status.startswith("500 Line too long") and self.envelope and self.envelope.rcpt_tos:
+                line = smtp_text("554 5.6.0 Ligne trop longue dans le message.")
+                status = "\r\n".join([line] * len(self.envelope.rcpt_tos))
+        await super().push(status)
+
+
+class LMTPServer:
+    """An LMTP server in its own thread and event loop; ``port`` is the bound port (port 0 works)."""
+
+    def __init__(self, ctx, host: str = "127.0.0.1", port: int = 0):
+        self.ctx = ctx
+        self.host = host
+        self.requested_port = port
+        self.port: int | None = None
+        self.handler = Handler(ctx)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.server = None
+        self.thread: threading.Thread | None = None
+
+    def _factory(self):
+        return ForumsyncLMTP(self.handler, self.ctx.settings, loop=self.loop)
+
+    def start(self) -> "LMTPServer":
+        self.loop = asyncio.new_event_loop()
+        self.server = self.loop.run_until_complete(
+            self.loop.create_server(self._factory, self.host, self.requested_port))
+        self.port = self.server.sockets[0].getsockname()[1]
+        self.thread = threading.Thread(target=self.loop.run_forever, name="forumsync-lmtp", daemon=True)
+        self.thread.start()
+        log.info("LMTP en écoute sur %s:%s", self.host, self.port)
+        return self
+
+    def stop(self, grace: float = 30.0) -> None:
+        """Stop accepting, let messages being stored finish (up to GRACE seconds), then close."""
+        if self.loop is None:
+            return
+
+        async def shutdown():
+            self.server.close()
+            deadline = self.loop.time() + grace
+            while self.handler.inflight and self.loop.time() < deadline:
+                await asyncio.sleep(0.05)
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(grace + 10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+        self.loop = None
+
+    def __enter__(self):
+        return self.start() if self.loop is None else self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def start_lmtp_server(ctx, host: str = "127.0.0.1", port: int = 0) -> LMTPServer:
+    """Start an LMTP server for CTX (demo and tests); call ``.stop()`` on the result."""
+    return LMTPServer(ctx, host, port).start()

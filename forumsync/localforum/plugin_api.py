@@ -1,0 +1,272 @@
+"""The discourse-forumsync plugin's endpoints, as the local forum implements them.
+
+Same contract as the Ruby plugin (``plugin/spec/fixtures/contract/*.json``, checked by
+tests/themes/test_plugin_contract.py):
+
+- ``GET /forumsync/capabilities.json``
+- ``POST /forumsync/posts.json`` (admin): a topic or a reply as the staged user of ``email``,
+  once per Message-ID (201 created, 200 already there);
+- ``GET /forumsync/posts/by-message-id.json?message_id=`` (admin): the post as
+  ``GET /posts/{id}.json`` shows it, plus ``forumsync_message_id``.
+
+The Message-ID ↔ post table is the plugin's own (Discourse: a post custom field), created in
+the local forum's database when the blueprint is registered.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask import Blueprint
+from sqlalchemy import Integer, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from . import serializers, store
+from .errors import ApiError, forbidden, missing_param, not_found
+from .http import api_route, current_user, forum, json_response, params
+from .models import Category, Post, utcnow
+
+PLUGIN_NAME = "discourse-forumsync"
+VERSION = "0.1.0"  # plugin/lib/forumsync/version.rb
+FEATURES = ("staged_posts", "message_id_lookup", "category_fields")
+MAX_MESSAGE_ID = 998
+MAX_TITLE = 255
+EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
+EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{1,50}")
+
+# plugin/config/locales/server.fr.yml (forumsync.errors), same sentences.
+MESSAGES = {
+    "required": "Le paramètre « {name} » est obligatoire.",
+    "invalid_email": "Adresse électronique invalide : « {value} ».",
+    "invalid_message_id": "Message-ID invalide : « {value} ».",
+    "invalid_integer": "« {name} » doit être un entier positif.",
+    "invalid_date": "Date invalide pour « {name} » : « {value} ».",
+    "invalid_external_id": ("« external_id » doit compter au plus 50 caractères parmi lettres, "
+                            "chiffres, « _ » et « - »."),
+    "missing_target": "Indiquez « topic_id » (réponse) ou « title » et « category_id » (nouveau sujet).",
+    "reply_with_title": "Une réponse (« topic_id ») ne prend ni « title » ni « category_id ».",
+    "too_long": "« {name} » dépasse {max} caractères.",
+    "invalid_tags": "« tags » doit être une liste d'étiquettes.",
+}
+
+bp = Blueprint("localforum_forumsync", __name__)
+
+
+class PluginBase(DeclarativeBase):
+    pass
+
+
+class MessageIdLink(PluginBase):
+    """Discourse: the post custom field ``forumsync_message_id`` (+ an IncomingEmail)."""
+
+    __tablename__ = "forumsync_message_ids"
+
+    message_id: Mapped[str] = mapped_column(String(MAX_MESSAGE_ID), primary_key=True)
+    post_id: Mapped[int] = mapped_column(Integer, index=True)  # posts.id
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+@bp.record
+def _create_tables(state):
+    localforum = state.app.extensions.get("localforum")
+    if localforum is not None:
+        MessageIdLink.__table__.create(localforum.store.engine, checkfirst=True)
+
+
+# ------------------------------------------------------------------ pure helpers
+def normalize_message_id(value) -> str | None:
+    """``<abc@example.org>`` → ``abc@example.org``; None when nothing usable is left
+    (table of cases: plugin/spec/fixtures/contract/message_id.json)."""
+    text = re.sub(r"\r?\n[ \t]*", "", "" if value is None else str(value)).strip()
+    if not text:
+        return None
+    if text.startswith("<"):
+        match = re.match(r"<([^<>]*)>", text)
+        inner = match.group(1).strip() if match else None
+    elif re.search(r"[<>\s]", text):
+        inner = None
+    else:
+        inner = text
+    if not inner or re.search(r"[\s<>]", inner) or len(inner) > MAX_MESSAGE_ID:
+        return None
+    return inner
+
+
+class PostParams:
+    """Validation of POST /forumsync/posts.json (plugin/lib/forumsync/post_params.rb)."""
+
+    def __init__(self, raw_params: dict):
+        p = {str(k): v for k, v in (raw_params or {}).items()}
+        if "category" in p and "category_id" not in p:
+            p["category_id"] = p.pop("category")
+        self.p = p
+        self.errors: list[str] = []
+        self.email = self.name = self.raw = self.message_id = self.title = None
+        self.category_id = self.topic_id = self.reply_to_post_number = None
+        self.created_at = self.external_id = None
+        self.tags: list[str] = []
+        self._validate()
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    @property
+    def reply(self) -> bool:
+        return self.topic_id is not None
+
+    def _error(self, key, **values):
+        self.errors.append(MESSAGES[key].format(**values))
+
+    def _present(self, key) -> bool:
+        value = self.p.get(key)
+        return not (value is None or (isinstance(value, str) and not value.strip()))
+
+    def _text(self, key, strip=True):
+        if not self._present(key):
+            return None
+        value = str(self.p[key])
+        return value.strip() if strip else value
+
+    def _integer(self, key):
+        if not self._present(key):
+            return None
+        value = self.p[key]
+        if isinstance(value, bool):
+            number = None
+        elif isinstance(value, int):
+            number = value
+        else:
+            text = str(value).strip()
+            number = int(text) if re.fullmatch(r"\d+", text) else None
+        if number is not None and number > 0:
+            return number
+        self._error("invalid_integer", name=key)
+        return None
+
+    def _validate(self):
+        email = self._text("email")
+        if email is None:
+            self._error("required", name="email")
+        elif not EMAIL.fullmatch(email):
+            self._error("invalid_email", value=email)
+        else:
+            self.email = email.lower()
+        self.name = self._text("name")
+        if self.name and len(self.name) > 255:
+            self._error("too_long", name="name", max=255)
+        self.raw = self._text("raw", strip=False)
+        if self.raw is None or not self.raw.strip():
+            self._error("required", name="raw")
+        message_id = self._text("message_id", strip=False)
+        if message_id is None:
+            self._error("required", name="message_id")
+        else:
+            self.message_id = normalize_message_id(message_id)
+            if self.message_id is None:
+                self._error("invalid_message_id", value=message_id.strip())
+        given_topic = self._present("topic_id")
+        self.topic_id = self._integer("topic_id")
+        self.title = self._text("title")
+        self.category_id = self._integer("category_id")
+        if given_topic:
+            if self._present("title") or self._present("category_id"):
+                self._error("reply_with_title")
+        elif self.title is None or not self._present("category_id"):
+            self._error("missing_target")
+        elif len(self.title) > MAX_TITLE:
+            self._error("too_long", name="title", max=MAX_TITLE)
+        self.reply_to_post_number = self._integer("reply_to_post_number")
+        created_at = self._text("created_at")
+        if created_at is not None:
+            try:
+                self.created_at = datetime.fromisoformat(created_at)
+            except ValueError:
+                self._error("invalid_date", name="created_at", value=created_at)
+        external_id = self._text("external_id")
+        if external_id is not None:
+            if EXTERNAL_ID.fullmatch(external_id):
+                self.external_id = external_id
+            else:
+                self._error("invalid_external_id")
+        tags = self.p.get("tags")
+        if tags not in (None, ""):
+            if isinstance(tags, (list, tuple)) and all(isinstance(t, str) for t in tags):
+                self.tags = [t.strip() for t in tags if t.strip()]
+            else:
+                self._error("invalid_tags")
+
+
+def post_by_message_id(session, message_id: str | None) -> Post | None:
+    if message_id is None:
+        return None
+    link = session.get(MessageIdLink, message_id)
+    return session.get(Post, link.post_id) if link is not None else None
+
+
+def created_body(post: Post, message_id: str, created: bool) -> dict:
+    """plugin/lib/forumsync/post_serializer.rb ``created``."""
+    user = post.user
+    return {
+        "id": post.id, "topic_id": post.topic_id, "topic_slug": post.topic.slug,
+        "post_number": post.post_number, "reply_to_post_number": post.reply_to_post_number,
+        "created_at": serializers.iso(post.created_at), "user_id": user.id,
+        "username": user.username, "name": user.name, "staged": bool(user.staged),
+        "message_id": message_id, "created": created,
+    }
+
+
+# ------------------------------------------------------------------ views
+@api_route(bp, "/forumsync/capabilities", methods=["GET"])
+def capabilities():
+    return json_response({"plugin": PLUGIN_NAME, "version": VERSION, "features": list(FEATURES)})
+
+
+def _admin(session):
+    user = current_user(session)
+    if not user.admin:
+        raise forbidden()
+    return user
+
+
+@api_route(bp, "/forumsync/posts", methods=["POST"])
+def posts_create():
+    with forum().store.session() as session:
+        _admin(session)
+        post_params = PostParams(params())
+        if not post_params.valid:
+            raise ApiError(422, post_params.errors, "invalid_parameters")
+        existing = post_by_message_id(session, post_params.message_id)
+        if existing is not None:
+            return json_response(created_body(existing, post_params.message_id, False), 200)
+        if post_params.reply:
+            store.get_topic(session, post_params.topic_id)  # 404 when unknown
+        elif session.get(Category, post_params.category_id) is None:
+            raise not_found()
+        user = store.staged_user_for_email(session, post_params.email, post_params.name)
+        post = store.create_post(
+            session, user, post_params.raw, title=None if post_params.reply else post_params.title,
+            category_id=post_params.category_id, topic_id=post_params.topic_id,
+            reply_to_post_number=post_params.reply_to_post_number,
+            created_at=post_params.created_at, external_id=post_params.external_id,
+            tags=post_params.tags or None, check_permissions=False)
+        session.add(MessageIdLink(message_id=post_params.message_id, post_id=post.id))
+        session.flush()
+        return json_response(created_body(post, post_params.message_id, True), 201)
+
+
+@api_route(bp, "/forumsync/posts/by-message-id", methods=["GET"])
+def posts_by_message_id():
+    p = params()
+    raw = p.get("message_id")
+    if raw in (None, ""):
+        raise missing_param("message_id")
+    with forum().store.session() as session:
+        viewer = _admin(session)
+        message_id = normalize_message_id(raw)
+        post = post_by_message_id(session, message_id)
+        if post is None:
+            raise not_found()
+        body = serializers.serialize_post(session, post, viewer, "show")
+        body["forumsync_message_id"] = message_id
+        return json_response(body)

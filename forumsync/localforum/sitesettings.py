@@ -1,0 +1,86 @@
+"""Site settings of the local forum: Discourse's names, lenient defaults, stored overrides.
+
+Defaults are permissive (list mail must be accepted as is) but the checks behind them are
+real, so tests can raise e.g. ``min_topic_title_length`` to Discourse's 15 and see 422s.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .errors import ApiError
+from .models import SiteSetting
+
+# name → (default, type, French description shown in /admin/site_settings.json)
+DEFAULTS: dict[str, tuple[object, type, str]] = {
+    "title": ("Bistro", str, "Nom du forum"),
+    "min_topic_title_length": (1, int, "Longueur minimale d'un titre de sujet"),
+    "max_topic_title_length": (255, int, "Longueur maximale d'un titre de sujet"),
+    "min_post_length": (1, int, "Longueur minimale d'une réponse"),
+    "min_first_post_length": (1, int, "Longueur minimale du premier message d'un sujet"),
+    "min_personal_message_post_length": (1, int, "Longueur minimale d'un message privé"),
+    "max_post_length": (32000, int, "Longueur maximale d'un message"),
+    "enable_category_group_moderation": (False, bool,
+                                         "Modération des catégories par des groupes"),
+    "tagging_enabled": (True, bool, "Étiquettes activées"),
+    "max_tags_per_topic": (5, int, "Nombre maximal d'étiquettes par sujet"),
+    "max_tag_length": (20, int, "Longueur maximale d'une étiquette"),
+    "allow_duplicate_topic_titles": (True, bool, "Titres de sujets en double autorisés"),
+}
+
+
+def _parse(name: str, value):
+    kind = DEFAULTS[name][1]
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        return str(value).strip().lower() in ("true", "1", "t", "yes", "on")
+    if kind is int:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ApiError(422, f"Value must be an integer: {name}") from None
+    return str(value)
+
+
+def get(session, name: str):
+    if name not in DEFAULTS:
+        raise KeyError(name)
+    row = session.get(SiteSetting, name)
+    return DEFAULTS[name][0] if row is None else _parse(name, row.value)
+
+
+def set_value(session, name: str, value) -> None:
+    if name not in DEFAULTS:
+        raise ApiError(422, f"No setting named '{name}' exists", "not_found")
+    parsed = _parse(name, value)
+    row = session.get(SiteSetting, name)
+    if row is None:
+        session.add(SiteSetting(name=name, value=str(parsed).lower() if isinstance(parsed, bool) else str(parsed)))
+    else:
+        row.value = str(parsed).lower() if isinstance(parsed, bool) else str(parsed)
+
+
+def all_settings(session) -> list[dict]:
+    """The list /admin/site_settings.json returns (Discourse's item fields)."""
+    stored = {row.name: row.value for row in session.scalars(select(SiteSetting))}
+    items = []
+    for name, (default, kind, description) in DEFAULTS.items():
+        value = _parse(name, stored[name]) if name in stored else default
+        items.append({
+            "setting": name,
+            "description": description,
+            "default": _render(default),
+            "type": {bool: "bool", int: "integer", str: "string"}[kind],
+            "value": _render(value),
+            "category": "posting",
+            "preview": None,
+            "secret": False,
+            "placeholder": None,
+            "mandatory_values": None,
+            "requires_confirmation": None,
+        })
+    return items
+
+
+def _render(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)

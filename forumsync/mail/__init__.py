@@ -1,0 +1,28 @@
+"""Pure helpers over email messages, shared by the inbound pipeline and outbound code.
+
+POLICY is ``email.policy.default`` with ``raise_on_defect=False``: we want EmailMessage objects
+(the contract of every stage, and what outbound code builds), and real list mail is hostile
+(broken headers, bad charsets). compat32 would hand back ``Header`` objects and ``Message``
+instances; instead, headers are read through ``header_str`` which works on the raw stored
+value and never raises, and bodies are decoded by ``forumsync.mail.decode`` (never by
+``get_content``, which raises on unknown charsets).
+"""
+from __future__ import annotations
+
+import email
+import email.policy
+from email.message import EmailMessage
+
+from .addresses import all_recipients, parse_address, parse_addresses
+from .headers import decode_header_value, header_all, header_str
+
+POLICY = email.policy.default.clone(raise_on_defect=False)
+
+
+def parse_bytes(raw: bytes) -> EmailMessage:
+    """Parse raw RFC 822 bytes; never raises on malformed mail (defects are recorded)."""
+    return email.message_from_bytes(raw, policy=POLICY)
+
+
+__all__ = ["POLICY", "parse_bytes", "header_str", "header_all", "decode_header_value",
+           "parse_address", "parse_addresses", "all_recipients"]

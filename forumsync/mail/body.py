@@ -1,0 +1,235 @@
+"""Walking a MIME tree: which parts make the body, which are attachments.
+
+Like HyperKitty and Mailman's archivers: in multipart/alternative one alternative is chosen
+(text/plain unless it is empty, a "see the HTML version" stub, or much poorer than the HTML);
+in multipart/mixed every inline text part is body (Mailman appends its footer as one);
+in multipart/related the first part is the body and the rest are inline resources.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .decode import part_bytes, part_text
+from .headers import decode_header_value, header_str
+from .html import html_text, html_to_markdown
+from .ids import normalize_message_id
+from .mime import content_type, param
+from .text import plain_to_markdown
+
+_STUB = re.compile(
+    r"(?:version\s+html|format\s+html|en\s+html|html\s+version|html[\s-]formatted|"
+    r"view\s+(?:this|it)\s+(?:\w+\s+)?in\s+(?:a|your)\s+(?:web\s+)?browser|"
+    r"ne\s+(?:permet|supporte|prend)\s+pas|does\s+not\s+support|"
+    r"this\s+is\s+(?:an?\s+)?(?:html|multi-?part)\s+message|consulter\s+(?:ce|le)\s+message)",
+    re.IGNORECASE)
+_HREF = re.compile(r"""<a\b[^>]*\bhref\s*=\s*["']?(https?://[^"'\s>]+)""", re.IGNORECASE)
+_TABLE_ROW = re.compile(r"<tr\b", re.IGNORECASE)
+_CID = re.compile(r"""src\s*=\s*["']?cid:([^"'\s>]+)""", re.IGNORECASE)
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+    inline: bool = False
+    content_id: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"filename": self.filename, "content_type": self.content_type, "data": self.data,
+                "inline": self.inline, "content_id": self.content_id}
+
+
+@dataclass
+class Body:
+    markdown: str = ""
+    source: str = "empty"  # "plain", "html" or "empty"
+    attachments: list[Attachment] = field(default_factory=list)
+    html_cids: set[str] = field(default_factory=set)
+
+
+def _disposition(part) -> str:
+    return header_str(part, "Content-Disposition").split(";", 1)[0].strip().lower()
+
+
+def _filename(part) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if not name:
+        try:
+            name = param(part, "name")
+        except Exception:
+            name = None
+    if isinstance(name, tuple):  # RFC 2231 value the parser could not collapse
+        name = name[2]
+    return decode_header_value(name or "").replace("/", "_").replace("\\", "_").strip()
+
+
+def _content_id(part) -> str | None:
+    values = [v for k, v in part.raw_items() if k.lower() == "content-id"]
+    return normalize_message_id(str(values[0])) or None if values else None
+
+
+def plain_is_poorer(plain: str, html: str) -> bool:
+    """True when the text/plain alternative lost what matters of the HTML one."""
+    stripped = plain.strip()
+    if not stripped:
+        return True
+    if len(stripped) < 300 and _STUB.search(stripped):
+        return True
+    html_plain = html_text(html)
+    if len(_TABLE_ROW.findall(html)) >= 2 and "|" not in stripped and "\t" not in stripped:
+        return True
+    lost = [url for url in set(_HREF.findall(html)) if url.rstrip("/") not in plain]
+    if lost and len(lost) * 2 >= len(set(_HREF.findall(html))):
+        return True
+    return len(stripped) * 2 < len(html_plain)
+
+
+class _Walker:
+    def __init__(self):
+        self.body = Body()
+        self.texts: list[str] = []
+        self.sources: list[str] = []
+
+    def attach(self, part, inline: bool = False):
+        data = part_bytes(part)
+        ctype = content_type(part)
+        filename = _filename(part)
+        if not filename:
+            ext = ctype.split("/")[-1].split("+")[0].replace("x-", "")[:8] or "bin"
+            filename = f"piece-jointe-{len(self.body.attachments) + 1}.{ext}"
+        cid = _content_id(part)
+        self.body.attachments.append(Attachment(filename, ctype, data,
+                                                inline or _disposition(part) == "inline" and bool(cid),
+                                                cid))
+
+    def add_text(self, markdown: str, source: str):
+        if markdown.strip():
+            self.texts.append(markdown)
+            self.sources.append(source)
+
+    def text_part(self, part):
+        ctype = content_type(part)
+        text = part_text(part)
+        if ctype == "text/html":
+            self.body.html_cids.update(c.lower() for c in _CID.findall(text))
+            self.add_text(html_to_markdown(text), "html")
+        else:
+            self.add_text(plain_to_markdown(text), "plain")
+
+    def alternative(self, part):
+        children = list(part.iter_parts())
+        plain = next((c for c in children if content_type(c) == "text/plain"), None)
+        rich = next((c for c in reversed(children)
+                     if content_type(c) == "text/html" or c.is_multipart()), None)
+        if rich is None or (plain is not None and rich.is_multipart() and
+                            content_type(rich) != "multipart/related"):
+            chosen = plain or (children[-1] if children else None)
+        elif plain is None:
+            chosen = rich
+        else:
+            html_part = rich if not rich.is_multipart() else next(
+                (c for c in rich.walk() if content_type(c) == "text/html"), None)
+            html = part_text(html_part) if html_part is not None else ""
+            chosen = rich if html and plain_is_poorer(part_text(plain), html) else plain
+        if chosen is None:
+            return
+        if chosen is plain and rich is not None:
+            # Keep the HTML's inline images (Outlook screenshots) as attachments.
+            for sub in (rich.walk() if rich.is_multipart() else [rich]):
+                if content_type(sub) == "text/html":
+                    self.body.html_cids.update(c.lower() for c in _CID.findall(part_text(sub)))
+                elif not sub.is_multipart() and content_type(sub).split("/")[0] != "text":
+                    self.attach(sub, inline=True)
+        self.walk(chosen)
+
+    def walk(self, part, in_related: bool = False):
+        ctype = content_type(part)
+        if part.is_multipart():
+            if ctype == "multipart/alternative":
+                self.alternative(part)
+                return
+            children = list(part.iter_parts())
+            if ctype == "multipart/related" and children:
+                self.walk(children[0])
+                for child in children[1:]:
+                    self.attach(child, inline=True) if not child.is_multipart() else self.walk(child)
+                return
+            if ctype == "multipart/signed" and children:
+                children = children[:1]
+            for child in children:
+                self.walk(child)
+            return
+        if ctype == "message/rfc822":
+            self.forwarded(part)
+            return
+        if ctype in ("text/plain", "text/html") and _disposition(part) != "attachment":
+            self.text_part(part)
+            return
+        if ctype in ("text/enriched", "text/markdown", "text/x-markdown") \
+                and _disposition(part) != "attachment" and not _filename(part):
+            self.add_text(plain_to_markdown(part_text(part)), "plain")
+            return
+        self.attach(part)
+
+    def forwarded(self, part):
+        """A forwarded message: its headers and body follow, as a quote."""
+        inner = part.get_payload()
+        inner = inner[0] if isinstance(inner, list) and inner else inner
+        if not hasattr(inner, "get_content_type"):
+            self.attach(part)
+            return
+        sub = _Walker()
+        sub.walk(inner)
+        self.body.attachments.extend(sub.body.attachments)
+        head = [f"**{label} :** {header_str(inner, name)}" for label, name in
+                (("De", "From"), ("Date", "Date"), ("Objet", "Subject")) if header_str(inner, name)]
+        text = "\n\n".join(sub.texts)
+        quoted = "\n".join(("> " + line).rstrip() for line in ("\n".join(head) + "\n\n" + text).split("\n"))
+        self.add_text("Message transféré :\n\n" + quoted, "plain")
+
+
+def extract_body(msg) -> Body:
+    """Body Markdown and attachments of a parsed message."""
+    walker = _Walker()
+    walker.walk(msg)
+    body = walker.body
+    body.markdown = "\n\n".join(t.strip("\n") for t in walker.texts)
+    body.source = walker.sources[0] if walker.sources else "empty"
+    body.markdown = link_inline_images(body.markdown, body.attachments)
+    for att in body.attachments:
+        if att.content_id and att.content_id.lower() in body.html_cids:
+            att.inline = True
+    return body
+
+
+_OUTLOOK_PLACEHOLDER = re.compile(r"\\\[cid:([^\]\s\\]+)\\\]")
+_GMAIL_PLACEHOLDER = re.compile(r"\\\[image: ?([^\]\n\\]{1,200})\\\]")
+
+
+def link_inline_images(markdown: str, attachments: list[Attachment]) -> str:
+    """Plain-text placeholders of inline images (Outlook ``[cid:…]``, Gmail ``[image: x.png]``)
+    → Markdown images pointing at ``cid:`` (publish swaps in the uploaded URL)."""
+    by_cid = {a.content_id.lower(): a for a in attachments if a.content_id}
+    by_name = {a.filename.lower(): a for a in attachments if a.content_id}
+
+    def outlook(match):
+        att = by_cid.get(match.group(1).lower())
+        if not att:
+            return match.group(0)
+        att.inline = True
+        return f"![{att.filename}](cid:{att.content_id})"
+
+    def gmail(match):
+        att = by_name.get(match.group(1).strip().lower().replace("\\", ""))
+        if not att:
+            return match.group(0)
+        att.inline = True
+        return f"![{att.filename}](cid:{att.content_id})"
+
+    markdown = _OUTLOOK_PLACEHOLDER.sub(outlook, markdown)
+    return _GMAIL_PLACEHOLDER.sub(gmail, markdown)

@@ -1,0 +1,56 @@
+"""Turning bytes of an unknown or mislabelled charset into text, the way mail clients do."""
+from __future__ import annotations
+
+import codecs
+
+# Labels seen in real mail that Python does not know, or that lie.
+_ALIASES = {
+    "utf8": "utf-8", "utf-8": "utf-8", "unicode-1-1-utf-8": "utf-8",
+    # What browsers do (WHATWG): latin-1 and ascii labels are decoded as windows-1252.
+    "iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
+    "us-ascii": "cp1252", "ascii": "cp1252", "ansi_x3.4-1968": "cp1252",
+    "windows-1252": "cp1252", "cp-1252": "cp1252", "x-cp1252": "cp1252",
+    "gb2312": "gb18030", "gbk": "gb18030", "ks_c_5601-1987": "cp949",
+}
+_MEANINGLESS = {"", "x-unknown", "unknown", "unknown-8bit", "x-user-defined", "default",
+                "charset", "none", "binary", "8bit"}
+FALLBACKS = ("utf-8", "cp1252", "latin-1")
+
+
+def codec_for(label: str | None) -> str | None:
+    """The Python codec for a declared charset label, or None when it is unusable."""
+    if not label:
+        return None
+    name = str(label).strip().strip('"\'').lower()
+    if name in _MEANINGLESS:
+        return None
+    name = _ALIASES.get(name, name)
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> str:
+    """Declared charset first (when it decodes cleanly), then utf-8, cp1252, latin-1."""
+    tried = []
+    codec = codec_for(declared)
+    if codec and codec != "cp1252":
+        tried.append(codec)
+    # ascii/latin-1 labels often hide utf-8: try utf-8 before the cp1252 reading.
+    for name in FALLBACKS:
+        if name not in tried:
+            tried.append(name)
+    for name in tried:
+        try:
+            return data.decode(name)
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return data.decode("latin-1")  # unreachable: latin-1 decodes anything
+
+
+def unescape_surrogates(text: str) -> str:
+    """Raw 8-bit header bytes come back from the parser as surrogate escapes: decode them."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+        return text
+    return decode_bytes(text.encode("utf-8", "surrogateescape"))

@@ -1,0 +1,87 @@
+"""HTML mail → Markdown: Outlook/Word noise removed, sanitised by nh3, converted by markdownify."""
+from __future__ import annotations
+
+import re
+
+import markdownify
+import nh3
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1",
+    "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "q", "s",
+    "small", "span", "strike", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
+    "thead", "tr", "tt", "u", "ul",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "width", "height"},
+                      "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
+URL_SCHEMES = {"http", "https", "mailto", "cid", "tel"}
+
+_CONDITIONAL = re.compile(r"<!--\[if.*?<!\[endif\]-->", re.S | re.I)
+_OFFICE_TAGS = re.compile(r"</?(?:o|v|w|m|st1):[^>]*>", re.I)
+_IMG = re.compile(r"<img\b[^>]*>", re.I)
+_ATTR = r"""\b{name}\s*=\s*["']?\s*([^"'\s>]*)"""
+_TRACKING_SRC = re.compile(r"(?:track|pixel|beacon|open\.aspx|/o\.gif|/wf/open|mailtrack|"
+                           r"emltrk|/open/|spacer\.gif)", re.I)
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all", re.I)
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def _attr(tag: str, name: str) -> str:
+    match = re.search(_ATTR.format(name=name), tag, re.I)
+    return match.group(1) if match else ""
+
+
+def _is_tracking_pixel(tag: str) -> bool:
+    width, height = _attr(tag, "width"), _attr(tag, "height")
+    if width in ("0", "1", "1px") or height in ("0", "1", "1px"):
+        return True
+    if _HIDDEN.search(tag):
+        return True
+    src = _attr(tag, "src")
+    return bool(src and not src.lower().startswith("cid:") and _TRACKING_SRC.search(src))
+
+
+def clean_office_html(html: str) -> str:
+    """Drop Outlook/Word noise: conditional comments, <o:p>, hidden blocks, tracking pixels."""
+    html = _CONDITIONAL.sub("", html)
+    html = _OFFICE_TAGS.sub("", html)
+    return _IMG.sub(lambda m: "" if _is_tracking_pixel(m.group(0)) else m.group(0), html)
+
+
+def sanitize_html(html: str) -> str:
+    """Only harmless markup survives; scripts, styles and heads go with their content."""
+    return nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES,
+                     url_schemes=URL_SCHEMES, clean_content_tags={"script", "style", "title", "head"},
+                     link_rel=None, strip_comments=True)
+
+
+class _Converter(markdownify.MarkdownConverter):
+    """markdownify, plus: literal ``<`` in text must not become HTML in Discourse."""
+
+    def escape(self, text, parent_tags):
+        text = super().escape(text, parent_tags)
+        return text.replace("<", "&lt;") if text else text
+
+    def convert_img(self, el, text, parent_tags):
+        src = el.attrs.get("src") or ""
+        if not src or src.startswith("data:"):
+            return ""
+        alt = (el.attrs.get("alt") or "").replace("[", "").replace("]", "")
+        return f"![{alt}]({src})"
+
+
+def html_to_markdown(html: str) -> str:
+    """Markdown for Discourse from an HTML body (Outlook, Gmail, Apple Mail, webmails)."""
+    html = sanitize_html(clean_office_html(html))
+    text = _Converter(heading_style="atx", bullets="-", escape_misc=False,
+                      newline_style="spaces", strip_document="strip").convert(html)
+    text = text.replace("\u00a0", " ").replace("\r", "")
+    lines = [line.rstrip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def html_text(html: str) -> str:
+    """Visible text of HTML, whitespace-collapsed (to compare with a text/plain alternative)."""
+    cleaned = nh3.clean(clean_office_html(html), tags=set(), clean_content_tags={"script", "style", "title", "head"})
+    cleaned = re.sub(r"&nbsp;|&#160;", " ", cleaned)
+    return " ".join(cleaned.split())

@@ -1,0 +1,90 @@
+"""Message identifiers: normalising Message-IDs, stable hashes, Discourse's own ids."""
+from __future__ import annotations
+
+import hashlib
+import re
+
+_BRACKETED = re.compile(r"<([^<>]*)>")
+_DISCOURSE_POST = re.compile(r"^discourse/post/(\d+)@(.+)$")
+_DISCOURSE_TOPIC = re.compile(r"^topic/(\d+)/(\d+)(?:\.[\w-]+)?@(.+)$")
+# Headers that survive every hop unchanged: what identifies a mail with no Message-ID.
+_STABLE_HEADERS = ("from", "to", "cc", "date", "subject", "in-reply-to", "references")
+
+
+def normalize_message_id(value) -> str:
+    """``<abc@x>`` / `` abc@x (comment)`` → ``abc@x``; "" when nothing usable."""
+    if not value:
+        return ""
+    value = str(value)
+    match = _BRACKETED.search(value)
+    if match:
+        value = match.group(1)
+    else:
+        value = value.split("(")[0]
+    return "".join(value.split())
+
+
+def message_id_list(header) -> list[str]:
+    """Every id of a References/In-Reply-To value, in order, deduplicated."""
+    if not header:
+        return []
+    header = str(header)
+    found = _BRACKETED.findall(header)
+    if not found:  # some clients forget the angle brackets
+        found = [tok for tok in header.split() if "@" in tok]
+    ids = []
+    for item in found:
+        item = "".join(item.split())
+        if item and item not in ids:
+            ids.append(item)
+    return ids
+
+
+def _normalised_form(raw: bytes) -> bytes:
+    """Only what no MTA or channel changes: a few headers, and the body without line-end noise."""
+    raw = raw.replace(b"\r\n", b"\n")
+    if raw.startswith(b"From "):  # mbox separator line
+        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    head, _, body = raw.partition(b"\n\n")
+    headers = {}
+    name = None
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and name:
+            headers[name] += b" " + line.strip()
+            continue
+        key, sep, value = line.partition(b":")
+        if not sep:
+            name = None
+            continue
+        name = key.strip().lower().decode("ascii", "replace")
+        if name in _STABLE_HEADERS and name not in headers:
+            headers[name] = value.strip()
+        elif name not in _STABLE_HEADERS:
+            name = None
+    lines = [line.rstrip() for line in body.split(b"\n")]
+    parts = [b"%s:%s" % (k.encode(), b" ".join(headers[k].split())) for k in sorted(headers)]
+    parts.append(b"\n".join(lines).strip(b"\n"))
+    return b"\n".join(parts)
+
+
+def stable_hash_id(raw: bytes) -> str:
+    """``sha256:<hex>`` for a mail without Message-ID; equal for the same mail via two channels."""
+    return "sha256:" + hashlib.sha256(_normalised_form(raw)).hexdigest()
+
+
+def topic_external_id(root_id: str) -> str:
+    """Discourse topic external_id (≤ 50 chars, ``[\\w-]+``) derived from the root Message-ID."""
+    return "ml-" + hashlib.sha1(normalize_message_id(root_id).encode("utf-8")).hexdigest()[:40]
+
+
+def parse_discourse_message_id(message_id, host: str | None = None) -> int | None:
+    """The post id in a Discourse Message-ID (``discourse/post/{id}@host``,
+    ``topic/{tid}/{pid}[.random]@host``); None otherwise or when HOST is given and differs."""
+    mid = normalize_message_id(message_id)
+    for pattern, group in ((_DISCOURSE_POST, 1), (_DISCOURSE_TOPIC, 2)):
+        match = pattern.match(mid)
+        if match:
+            if host and match.group(match.lastindex).lower() != host.lower():
+                return None
+            return int(match.group(group))
+    return None

@@ -1,0 +1,131 @@
+"""Finding quoted history and signatures at the end of a Markdown mail body.
+
+Only what trails the author's own words goes: a top-posted reply loses the history below it
+(Outlook's « De : … Envoyé : … » block or ``-----Message d'origine-----``, a « Le … a écrit : »
+attribution followed by ``>`` quotes), then its signature (``-- ``, mobile signatures, the
+contact block under « Cordialement, Name »). Quotes interleaved with answers stay: they are
+the context of each answer. Works on the Markdown that parse produced (HTML mail arrives as
+``**De :** …`` lines and ``>`` blockquotes).
+"""
+from __future__ import annotations
+
+import re
+
+_S = r"[ \t\u00a0\u202f]"
+_MARK = r"[*_\\]*"  # Markdown emphasis/escapes around header labels
+
+_SEPARATOR = re.compile(
+    rf"^{_S}*[\\]?-{{2,}}{_S}*(?:message\s+d['’]origine|original\s+message|(?:mail|message|courriel)\s+original|urspr[üu]ngliche\s+nachricht|"
+    rf"mensaje\s+original|messaggio\s+originale){_S}*-{{2,}}{_S}*$", re.IGNORECASE)
+_RULE_LINE = re.compile(rf"^{_S}*(?:(?:\\?_){{8,}}|(?:\\?-){{3,}}|\*{_S}*\*{_S}*\*){_S}*$")
+_HEADER_FROM = re.compile(rf"^{_S}*{_MARK}(?:de|from|von|da|van){_S}*{_MARK}{_S}*:{_MARK}{_S}*\S",
+                          re.IGNORECASE)
+_HEADER_NEXT = re.compile(
+    rf"^{_S}*{_MARK}(?:envoy[ée]|sent|date|gesendet|datum|à|a|to|an|cc|objet|subject|betreff|"
+    rf"re[çc]u|for|destinataire){_MARK}{_S}*(?:le|on)?{_S}*{_MARK}{_S}*:", re.IGNORECASE)
+_ATTRIBUTION = re.compile(
+    rf"^{_S}*{_MARK}(?:(?:le|on|am|el|il|op)\b.{{4,400}}?\b(?:a{_S}+[ée]crit|wrote|schrieb|escribi[óo]|"
+    rf"ha{_S}+scritto|schreef)|.{{2,200}}\b(?:a{_S}+[ée]crit|wrote|schrieb)){_S}*:?{_MARK}{_S}*$",
+    re.IGNORECASE)
+_QUOTE = re.compile(rf"^{_S}*>")
+_SIG_DASHES = re.compile(rf"^{_S}*\\?--{_S}*$")
+_MOBILE = re.compile(
+    rf"^{_S}*{_MARK}(?:envoy[ée]{_S}+(?:de|depuis|à{_S}+partir{_S}+de){_S}+(?:mon|ma|un|une|my)\b|"
+    rf"sent{_S}+from{_S}+my\b|sent{_S}+from{_S}+(?:outlook|mail|yahoo)|get{_S}+outlook{_S}+for|"
+    rf"obtenir{_S}+outlook{_S}+pour|t[ée]l[ée]chargez{_S}+outlook|envoy[ée]{_S}+avec\b|"
+    rf"von{_S}+meinem\b.{{0,40}}gesendet)", re.IGNORECASE)
+_SIGN_OFF = re.compile(
+    rf"^{_S}*(?:bien{_S}+)?(?:cordialement|[àa]{_S}+bient[ôo]t|bien{_S}+[àa]{_S}+(?:vous|toi|tous)|"
+    rf"salutations|sinc[èe]res{_S}+salutations|bonne{_S}+(?:fin{_S}+de{_S}+)?(?:journ[ée]e|soir[ée]e|semaine)|"
+    rf"cdlt|bav|b[àa]v|amicalement|best{_S}+regards|kind{_S}+regards|regards|cheers|thanks|merci)"
+    rf"(?:{_S}+[\wàâéèêëîïôûùç ]{{0,30}})?{_S}*[,.!]*{_S}*$", re.IGNORECASE)
+_CONTACT = re.compile(rf"(?:\b(?:t[ée]l|tel|t[ée]l[ée]phone|phone|portable|mobile|fax|standard|ligne"
+                      rf"{_S}+directe|port)\b\.?{_S}*:?|(?:\+33|\(0\)|\b0[1-9])(?:[ .\-]?\d{{2}}){{4}})",
+                      re.IGNORECASE)
+MAX_SIGNATURE_LINES = 20
+
+
+def _blank(line: str) -> bool:
+    return not line.strip()
+
+
+def _outlook_header_at(lines: list[str], i: int) -> bool:
+    """« De : X » followed within a few lines by Envoyé/Date, À/Objet lines."""
+    if not _HEADER_FROM.match(lines[i]):
+        return False
+    following = [l for l in lines[i + 1:i + 8] if l.strip()]
+    return sum(1 for l in following[:5] if _HEADER_NEXT.match(l)) >= 2
+
+
+def _attribution_at(lines: list[str], i: int) -> int:
+    """Number of lines (1–3) of an attribution starting at line i, 0 when none."""
+    for span in (1, 2, 3):
+        chunk = lines[i:i + span]
+        if len(chunk) < span or any(_blank(l) or _QUOTE.match(l) for l in chunk):
+            return 0
+        if _ATTRIBUTION.match(" ".join(l.strip() for l in chunk)):
+            return span
+    return 0
+
+
+def _history_start(lines: list[str]) -> int | None:
+    """Index where a non-interleaved quoted history starts, or None."""
+    for i, line in enumerate(lines):
+        if _SEPARATOR.match(line) or _outlook_header_at(lines, i):
+            start = i
+            j = i - 1
+            while j >= 0 and _blank(lines[j]):
+                j -= 1
+            if j >= 0 and _RULE_LINE.match(lines[j]):  # Outlook's rule above the header
+                start = j
+            return start
+        span = _attribution_at(lines, i)
+        if span:
+            rest = [l for l in lines[i + span:] if l.strip()]
+            if rest and all(_QUOTE.match(l) for l in rest):
+                return i
+    # A trailing quote without attribution.
+    end = len(lines)
+    while end > 0 and (_blank(lines[end - 1]) or _QUOTE.match(lines[end - 1])):
+        end -= 1
+    if end < len(lines) and any(_QUOTE.match(l) for l in lines[end:]):
+        if not any(_QUOTE.match(l) for l in lines[:end]):
+            return end
+        return end  # after the last interleaved answer: the rest was not answered
+    return None
+
+
+def _signature_start(lines: list[str]) -> int | None:
+    n = len(lines)
+    for i in range(n - 1, -1, -1):
+        if n - i > MAX_SIGNATURE_LINES:
+            break
+        if _SIG_DASHES.match(lines[i]) or _MOBILE.match(lines[i]):
+            return i
+    for i in range(n - 1, -1, -1):
+        if n - i > MAX_SIGNATURE_LINES:
+            break
+        if _SIGN_OFF.match(lines[i]):
+            after = [k for k in range(i + 1, n) if lines[k].strip()]
+            if len(after) >= 2 and any(_CONTACT.search(lines[k]) for k in after):
+                return after[0] + 1  # keep the sign-off and the name under it
+            return None
+    return None
+
+
+def split_quotes(text: str) -> tuple[str, str]:
+    """(the author's words, the trimmed history and signature); ("text", "") when nothing
+    trails, and the whole text kept when trimming would leave nothing."""
+    lines = text.split("\n")
+    cut = len(lines)
+    start = _history_start(lines)
+    if start is not None:
+        cut = start
+    sig = _signature_start(lines[:cut])
+    if sig is not None:
+        cut = sig
+    kept = "\n".join(lines[:cut]).rstrip()
+    trimmed = "\n".join(lines[cut:]).strip("\n")
+    if not kept.strip() or not trimmed.strip():
+        return text, ""
+    return kept, trimmed

@@ -1,0 +1,45 @@
+"""Who really wrote a list message: undo Mailman's DMARC From-munging.
+
+A munged message reads ``From: "Jeanne Dupont via Club" <club@listes…>``; the real address is
+in X-Original-From, else Reply-To (Mailman 3's default), else a Cc with the same name (when the
+list sets Reply-To to itself), else Sender.
+"""
+from __future__ import annotations
+
+import re
+
+from .addresses import header_addresses, parse_address
+from .headers import header_str
+
+_VIA = re.compile(r"^(?P<name>.*?)\s+(?:via|par\s+l'interm[ée]diaire\s+de)\s+\S.*$", re.IGNORECASE)
+_LIST_ROLES = re.compile(r"-(?:bounces|owner|request|admin|confirm|join|leave)(?:\+.*)?@", re.I)
+
+
+def list_addresses(msg, list_address: str | None = None) -> set[str]:
+    """The list's own addresses: settings.LIST_ADDRESS and the List-Post header's mailto."""
+    found = {list_address.lower()} if list_address else set()
+    match = re.search(r"mailto:([^>\s?]+)", header_str(msg, "List-Post"), re.I)
+    if match:
+        found.add(match.group(1).lower())
+    return found
+
+
+def _usable(addr: str, lists: set[str]) -> bool:
+    return bool(addr) and addr not in lists and not _LIST_ROLES.search(addr)
+
+
+def real_sender(msg, list_address: str | None = None) -> tuple[str, str]:
+    """(name, email) of the author, DMARC munging undone when detected."""
+    name, addr = parse_address(header_str(msg, "From"))
+    lists = list_addresses(msg, list_address)
+    via = _VIA.match(name or "")
+    if addr not in lists and not (via and _LIST_ROLES.search(addr or "")):
+        return name, addr
+    real_name = via.group("name").strip(" \"'") if via else name
+    candidates = header_addresses(msg, "X-Original-From") + header_addresses(msg, "Reply-To")
+    candidates += [p for p in header_addresses(msg, "Cc") if real_name and p[0] == real_name]
+    candidates += header_addresses(msg, "Sender")
+    for cand_name, cand_addr in candidates:
+        if _usable(cand_addr, lists):
+            return (cand_name or real_name), cand_addr
+    return real_name, addr

@@ -1,0 +1,130 @@
+"""The durable outbox: mail is stored first, then handed to the mail server, retried until it is.
+
+``enqueue`` is idempotent on its key (``post:123``…): a key is stored, and so sent, only once.
+``run_pending`` (a worker task) claims pending mails, sends them through ``smtp.send`` and
+records the outcome: ``sent``; ``pending`` again with ``last_error`` and a backoff on a
+transient failure; ``failed`` on a permanent refusal or after MAX_ATTEMPTS
+(``forumsync outbox retry`` puts it back).
+"""
+from __future__ import annotations
+
+import logging
+from email.message import EmailMessage
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..models import OutboxMail, utcnow
+from . import smtp
+from .compose import POLICY
+from .queue import backoff, claim
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+BATCH = 50
+
+
+def enqueue(session, key: str, message: EmailMessage, recipients, sender: str | None = None) -> bool:
+    """Store ``message`` for sending under ``key``; returns False if that key was already stored."""
+    settings_sender = sender or _envelope_sender(message)
+    values = dict(
+        key=key[:200],
+        message_id=str(message.get("Message-ID", "")).strip().strip("<>"),
+        sender=settings_sender,
+        recipients=[str(r) for r in recipients],
+        raw=message.as_bytes(policy=POLICY),
+        subject=str(message.get("Subject", "")),
+        state="pending",
+        attempts=0,
+        last_error="",
+        created_at=utcnow(),
+    )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (insert(OutboxMail).values(**values).on_conflict_do_nothing(index_elements=["key"])
+                 .returning(OutboxMail.id))
+    return session.execute(statement).first() is not None
+
+
+def _envelope_sender(message: EmailMessage) -> str:
+    sender = message.get("From")
+    addresses = getattr(sender, "addresses", ()) if sender is not None else ()
+    return addresses[0].addr_spec if addresses else ""
+
+
+def run_pending(ctx, worker_id: str) -> int:
+    """Send what is due; returns how many mails were handled (sent or failed an attempt)."""
+    with ctx.db.session() as session:
+        rows = claim(session, OutboxMail, ready_states=("pending",), worker_id=worker_id,
+                     claimed_state="sending", limit=BATCH)
+        jobs = [(row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw,
+                 row.attempts) for row in rows]
+    if not jobs:
+        return 0
+    connection = None
+    outcomes = []
+    for mail_id, sender, recipients, raw, attempts in jobs:
+        if connection is None:
+            try:
+                connection = smtp.connect(ctx.settings)
+            except Exception as exc:  # server unreachable: the whole batch waits for next time
+                error = f"{type(exc).__name__}: {exc}"
+                done = {o[0] for o in outcomes}
+                outcomes += [(job[0], "retry", error) for job in jobs if job[0] not in done]
+                break
+        try:
+            result = smtp.send(ctx.settings, sender, recipients, raw, connection=connection)
+            note = f"refusés : {result.refused}" if result.refused else ""
+            outcomes.append((mail_id, "sent", note))
+        except smtp.PermanentFailure as exc:
+            outcomes.append((mail_id, "failed", str(exc)))
+        except Exception as exc:  # transient: network, 4xx, timeouts; retried with backoff
+            outcomes.append((mail_id, "retry", f"{type(exc).__name__}: {exc}"))
+            _close(connection)
+            connection = None
+    _close(connection, quit=True)
+    with ctx.db.session() as session:
+        for mail_id, outcome, note in outcomes:
+            row = session.get(OutboxMail, mail_id)
+            row.locked_by = None
+            row.locked_at = None
+            row.attempts += 1
+            row.last_error = note
+            if outcome == "sent":
+                row.state = "sent"
+                row.sent_at = utcnow()
+                row.next_attempt_at = None
+            elif outcome == "failed" or row.attempts >= MAX_ATTEMPTS:
+                row.state = "failed"
+                row.next_attempt_at = None
+                log.warning("courriel %s en échec définitif : %s", mail_id, note)
+            else:
+                row.state = "pending"
+                row.next_attempt_at = utcnow() + backoff(row.attempts)
+                log.info("courriel %s non remis (tentative %s) : %s", mail_id, row.attempts, note)
+    return len(outcomes)
+
+
+def _close(connection, quit: bool = False) -> None:
+    if connection is None:
+        return
+    try:
+        connection.quit() if quit else connection.close()
+    except Exception:
+        connection.close()
+
+
+def retry(session, mail_id: int | None = None) -> int:
+    """Make failed/pending mails due now (one by id, or all when ``mail_id`` is None)."""
+    query = select(OutboxMail).where(OutboxMail.state.in_(("pending", "failed")))
+    if mail_id is not None:
+        query = query.where(OutboxMail.id == mail_id)
+    count = 0
+    for row in session.scalars(query):
+        row.state = "pending"
+        row.next_attempt_at = None
+        if row.attempts >= MAX_ATTEMPTS:
+            row.attempts = 0
+        count += 1
+    return count

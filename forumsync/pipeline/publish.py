@@ -1,0 +1,330 @@
+"""Stage ``publish``: create the topic or the reply on the forum, then remember the mapping.
+
+The forum write happens here, outside any database transaction; the mapping rows (PostLink,
+TopicLink) are queued in ``msgdata["writes"]`` and committed by the runner together with the
+inbox row's final state, in one short transaction.
+
+Idempotency (a crash or a timeout between the forum write and that commit must not post
+twice; the runner passes ``msgdata["attempt"]`` > 1 when a row is tried again):
+- new topics carry ``external_id = topic_external_id(root id)``: a second attempt first asks
+  ``topic_by_external_id`` and links the topic found instead of creating another;
+- replies through the plugin are idempotent on the Message-ID (``post_by_message_id``);
+- other replies end with an invisible marker ``<!-- forumsync <hash of the Message-ID> -->``;
+  a second attempt reads the topic's last posts and links the one carrying the marker.
+
+Leads at work, checked with one ``topic_get`` before each reply (once per topic and runner
+batch: live mail comes in batches of one; a bulk import re-reads a topic per batch):
+- topic moved to another category → follow it (TopicLink.category_id and theme updated);
+- parent post moved/merged into another topic → ``post_get`` finds where it is now; the
+  reply goes there and the parent's PostLink is updated;
+- topic closed or archived → posted anyway by the bridge (admin) account, with a French
+  notice mentioning the theme's lead group ``@animateurs-<slug>`` (the mention notifies it;
+  no extra write). Nobody may post in an archived topic, so the archive is lifted for that
+  one post and put back;
+- topic deleted → ``Quarantine`` with a French reason, never a new topic.
+"""
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+
+from sqlalchemy import select
+
+from ..forum.gateway import ForumNotFound, ForumRejected
+from ..mail.ids import topic_external_id
+from ..models import PostLink, TopicLink, utcnow
+from . import author, categories
+from .errors import Quarantine
+
+RECONCILE_LAST_POSTS = 10
+_posters: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_posters_lock = threading.Lock()
+
+
+def process(ctx, msg, msgdata) -> None:
+    msgdata.setdefault("writes", [])
+    if msgdata.get("topic_id") is None:
+        _new_topic(ctx, msgdata)
+    else:
+        _reply(ctx, msgdata)
+
+
+# ---------------------------------------------------------------------- new topics
+def _new_topic(ctx, msgdata) -> None:
+    theme = msgdata.get("theme") or ctx.settings.DEFAULT_THEME
+    category_id = categories.theme_category_id(ctx, theme)
+    external_id = topic_external_id(msgdata.get("root_message_id") or msgdata["message_id"])
+    if msgdata.get("attempt", 1) > 1 and _link_existing_topic(ctx, msgdata, external_id):
+        return
+    raw = _compose(ctx, msgdata)
+    title = msgdata.get("title") or msgdata.get("subject") or "(sans objet)"
+    try:
+        if msgdata.get("staged"):
+            answer = ctx.forum.staged_post_create(
+                email=msgdata["from_email"], name=msgdata.get("from_name") or "", raw=raw,
+                message_id=f"<{msgdata['message_id']}>", title=title, category_id=category_id,
+                created_at=msgdata.get("date"), external_id=external_id)
+        else:
+            answer = _poster(ctx, msgdata["username"]).topic_create(
+                title, raw, category_id, created_at=msgdata.get("date"), external_id=external_id)
+    except ForumRejected:
+        # Already there (a previous life of this database)? Link it; else let it quarantine.
+        if _link_existing_topic(ctx, msgdata, external_id):
+            return
+        raise
+    post = _post_of(answer)
+    _remember_post(msgdata, {"id": post["topic_id"], "category_id": category_id, "title": title,
+                             "closed": False, "archived": False, "post_stream": {"stream": []}}, post)
+    _done(ctx, msgdata, post, new_topic=dict(external_id=external_id, category_id=category_id,
+                                                 theme=theme))
+
+
+def _link_existing_topic(ctx, msgdata, external_id) -> bool:
+    topic = ctx.forum.topic_by_external_id(external_id)
+    if not topic:
+        return False
+    posts = (topic.get("post_stream") or {}).get("posts") or []
+    first = posts[0] if posts else {"id": None, "post_number": 1}
+    first = {"id": first.get("id"), "topic_id": topic["id"], "post_number": first.get("post_number", 1)}
+    _done(ctx, msgdata, first, new_topic=dict(external_id=external_id,
+                                              category_id=topic.get("category_id"),
+                                              theme=msgdata.get("theme")))
+    return True
+
+
+# ---------------------------------------------------------------------- replies
+def _reply(ctx, msgdata) -> None:
+    try:
+        _reply_in(ctx, msgdata, _live_topic(ctx, msgdata))
+    except ForumNotFound:
+        # The topic vanished since this batch looked at it: look again (follow or quarantine).
+        (msgdata.get("batch") or {}).pop(("topic", msgdata["topic_id"]), None)
+        _reply_in(ctx, msgdata, _live_topic(ctx, msgdata))
+
+
+def _reply_in(ctx, msgdata, topic) -> None:
+    closed = "archived" if topic.get("archived") else "closed" if topic.get("closed") else None
+    if msgdata.get("attempt", 1) > 1:
+        existing = _existing_reply(ctx, msgdata, topic)
+        if existing:
+            return _done(ctx, msgdata, existing, topic=topic)
+    notice = _closed_notice(ctx, topic, closed) if closed else None
+    if closed and (msgdata.get("staged") or msgdata.get("username") != ctx.settings.FORUM_API_USERNAME):
+        # Only staff may post in a closed topic: the bridge (admin) account posts it.
+        msgdata.update(staged=False, username=ctx.settings.FORUM_API_USERNAME,
+                       attribution=author.attribution(ctx.settings, msgdata))
+    raw = _compose(ctx, msgdata, notice)
+    if closed == "archived":
+        # Nobody may post in an archived topic: lift the archive for this one post only.
+        ctx.forum.topic_status_set(topic["id"], "archived", False)
+        try:
+            answer = _post_reply(ctx, msgdata, topic, raw)
+        finally:
+            ctx.forum.topic_status_set(topic["id"], "archived", True)
+    else:
+        answer = _post_reply(ctx, msgdata, topic, raw)
+    post = _post_of(answer)
+    _remember_post(msgdata, topic, post)
+    _done(ctx, msgdata, post, topic=topic)
+
+
+def _post_reply(ctx, msgdata, topic, raw) -> dict:
+    if msgdata.get("staged"):
+        return ctx.forum.staged_post_create(
+            email=msgdata["from_email"], name=msgdata.get("from_name") or "", raw=raw,
+            message_id=f"<{msgdata['message_id']}>", topic_id=topic["id"],
+            reply_to_post_number=msgdata.get("reply_to_post_number"), created_at=msgdata.get("date"))
+    return _poster(ctx, msgdata["username"]).post_create(
+        topic["id"], raw, reply_to_post_number=msgdata.get("reply_to_post_number"),
+        created_at=msgdata.get("date"))
+
+
+def _live_topic(ctx, msgdata) -> dict:
+    """The topic to reply in, as it is now on the forum (following moved posts)."""
+    topic_id = msgdata["topic_id"]
+    topic = _topic_or_none(ctx, topic_id, msgdata)
+    parent_id = msgdata.get("parent_post_id")
+    stream = ((topic or {}).get("post_stream") or {}).get("stream")
+    if parent_id and (topic is None or (stream is not None and parent_id not in stream)):
+        try:
+            parent = ctx.forum.post_get(parent_id)
+        except ForumNotFound:
+            parent = None
+        if parent and not parent.get("deleted_at") and parent.get("topic_id") != topic_id:
+            moved_to = _topic_or_none(ctx, parent["topic_id"], msgdata)
+            if moved_to is not None:
+                msgdata.update(topic_id=moved_to["id"], reply_to_post_number=parent.get("post_number"),
+                               thread_reason=msgdata.get("thread_reason", "") +
+                               f" ; message parent déplacé du sujet {topic_id} vers {moved_to['id']}")
+                msgdata["writes"].append(lambda session: _move_post_link(
+                    session, parent_id, moved_to["id"], parent.get("post_number")))
+                return moved_to
+    if topic is None:
+        raise Quarantine(f"le sujet {topic_id} a été supprimé sur le forum : message mis de côté "
+                         "au lieu d'ouvrir un nouveau sujet (à republier par un opérateur)")
+    return topic
+
+
+def _topic_or_none(ctx, topic_id, msgdata=None) -> dict | None:
+    """The live topic, read once per runner batch (``msgdata["batch"]``): a bulk import does
+    not re-read a busy topic for every reply; live mail (batches of one) always reads it."""
+    cache = (msgdata or {}).get("batch")
+    if cache is not None and ("topic", topic_id) in cache:
+        return cache[("topic", topic_id)]
+    try:
+        topic = ctx.forum.topic_get(topic_id)
+    except ForumNotFound:
+        topic = None
+    if topic is not None and topic.get("deleted_at"):
+        topic = None
+    if cache is not None and topic is not None:
+        cache[("topic", topic_id)] = topic
+    return topic
+
+
+def _remember_post(msgdata, topic: dict | None, post: dict) -> None:
+    """Keep the batch's view of a topic current after we posted in it."""
+    if topic is None or msgdata.get("batch") is None:
+        return
+    topic.setdefault("post_stream", {}).setdefault("stream", []).append(post["id"])
+    msgdata["batch"][("topic", topic["id"])] = topic
+
+
+def _move_post_link(session, post_id, topic_id, post_number) -> None:
+    link = session.scalars(select(PostLink).where(PostLink.post_id == post_id)).first()
+    if link is not None:
+        link.topic_id = topic_id
+        if post_number:
+            link.post_number = post_number
+
+
+def _closed_notice(ctx, topic, closed) -> str:
+    theme = categories.theme_of_category(ctx, topic.get("category_id"))
+    if theme is None:
+        with ctx.db.session() as session:
+            theme = session.scalar(select(TopicLink.theme).where(TopicLink.topic_id == topic["id"]))
+    theme = theme or ctx.settings.DEFAULT_THEME
+    state = "archivé" if closed == "archived" else "fermé"
+    group = f" @animateurs-{theme}, pour information." if theme else ""
+    return (f"*Sujet {state} sur le forum : ce message reçu par la liste y est publié quand "
+            f"même.{group}*")
+
+
+def _existing_reply(ctx, msgdata, topic) -> dict | None:
+    """A reply a previous attempt already created (see the module docstring)."""
+    if ctx.forum.capabilities():
+        post = ctx.forum.post_by_message_id(f"<{msgdata['message_id']}>")
+        if post:
+            return post
+    marker = _marker(msgdata["message_id"])
+    stream = (topic.get("post_stream") or {}).get("stream") or []
+    for post_id in reversed(stream[-RECONCILE_LAST_POSTS:]):
+        try:
+            post = ctx.forum.post_get(post_id)
+        except ForumNotFound:
+            continue
+        if marker in (post.get("raw") or ""):
+            return post
+    return None
+
+
+# ---------------------------------------------------------------------- composing
+def _compose(ctx, msgdata, notice: str | None = None) -> str:
+    """The post's Markdown: notice, attribution, body, attachments, refusal notes, marker."""
+    body = msgdata.get("body") or ""
+    links, notes = [], []
+    for attachment in msgdata.get("attachments") or []:
+        name = attachment.get("filename") or "piece-jointe"
+        try:
+            upload = ctx.forum.upload_create(name, attachment["data"], attachment.get("content_type"))
+        except ForumRejected as exc:
+            notes.append(f"« {name} » refusée par le forum ({'; '.join(exc.errors) or exc.status})")
+            continue
+        url = upload.get("short_url") or upload.get("url")
+        label = name.replace("[", "(").replace("]", ")").replace("|", "-")
+        cid = attachment.get("content_id")
+        if cid and f"cid:{cid}" in body:
+            body = body.replace(f"cid:{cid}", url)
+        elif (attachment.get("content_type") or "").startswith("image/"):
+            links.append(f"![{label}]({url})")
+        else:
+            links.append(f"[{label}|attachment]({url})")
+    for refused in msgdata.get("refused_attachments") or []:
+        notes.append(f"« {refused.get('filename') or 'sans nom'} » : {refused.get('reason', '')}")
+    parts = [p for p in (notice, msgdata.get("attribution"), body.strip()) if p]
+    if links:
+        parts.append("\n".join(links))
+    if notes:
+        parts.append("\n".join(f"*Pièce jointe non transmise : {n}*" for n in notes))
+    if not msgdata.get("staged"):
+        parts.append(_marker(msgdata["message_id"]))
+    return "\n\n".join(parts)
+
+
+def _marker(message_id: str) -> str:
+    return f"<!-- forumsync {hashlib.sha1(message_id.encode('utf-8')).hexdigest()[:24]} -->"
+
+
+# ---------------------------------------------------------------------- results
+def _poster(ctx, username: str):
+    """The gateway acting as USERNAME (clones cached per gateway)."""
+    if not username or username == ctx.settings.FORUM_API_USERNAME:
+        return ctx.forum
+    with _posters_lock:
+        clones = _posters.setdefault(ctx.forum, {})
+        if username not in clones:
+            clones[username] = ctx.forum.as_user(username)
+        return clones[username]
+
+
+def _post_of(answer: dict) -> dict:
+    post = answer.get("post") if isinstance(answer.get("post"), dict) else answer
+    return {"id": post.get("id") or post.get("post_id"), "topic_id": post.get("topic_id"),
+            "post_number": post.get("post_number") or 1}
+
+
+def _done(ctx, msgdata, post, *, new_topic: dict | None = None, topic: dict | None = None) -> None:
+    msgdata.update(post_id=post["id"], topic_id=post["topic_id"], post_number=post.get("post_number"))
+    facts = dict(message_id=msgdata["message_id"], post_id=post["id"], topic_id=post["topic_id"],
+                 post_number=post.get("post_number") or 1, date=msgdata.get("date") or utcnow())
+    if new_topic is not None:
+        tags = msgdata.get("subject_tags") or []
+        facts.update(new_topic, root_message_id=msgdata.get("root_message_id") or msgdata["message_id"],
+                     title=msgdata.get("title") or "", subject_key=msgdata.get("subject_key") or "",
+                     list_tag=f"[{tags[0]}]"[:64] if tags else None, state="open")
+    elif topic is not None:
+        facts.update(category_id=topic.get("category_id"),
+                     theme=categories.theme_of_category(ctx, topic.get("category_id")),
+                     title=topic.get("title") or "",
+                     state="archived" if topic.get("archived") else
+                     "closed" if topic.get("closed") else "open")
+    msgdata.setdefault("writes", []).append(lambda session: record(session, facts, new_topic is not None))
+
+
+def record(session, facts: dict, new_topic: bool) -> None:
+    """Store PostLink and create/update TopicLink (inside the runner's final transaction)."""
+    if session.scalar(select(PostLink.id).where(PostLink.message_id == facts["message_id"])) is None:
+        session.add(PostLink(message_id=facts["message_id"], post_id=facts["post_id"],
+                             topic_id=facts["topic_id"], post_number=facts["post_number"],
+                             origin="list"))
+    link = session.get(TopicLink, facts["topic_id"])
+    if link is None:
+        from ..mail.subjects import subject_key
+
+        link = TopicLink(topic_id=facts["topic_id"], title=facts.get("title") or "",
+                         subject_key=facts.get("subject_key") or subject_key(facts.get("title") or ""),
+                         created_at=facts["date"], last_activity_at=facts["date"])
+        if new_topic:
+            link.external_id = facts["external_id"]
+            link.root_message_id = facts["root_message_id"]
+            link.list_tag = facts.get("list_tag")
+        session.add(link)
+    elif facts["date"] > link.last_activity_at:
+        link.last_activity_at = facts["date"]
+    if facts.get("category_id") is not None:
+        link.category_id = facts["category_id"]
+    if facts.get("theme"):
+        link.theme = facts["theme"]
+    if facts.get("state"):
+        link.state = facts["state"]

@@ -1,0 +1,89 @@
+"""Stage ``replyto``: a reply sent to a signed address ``local+{token}@domain``.
+
+Mail that forumsync sends to one person (a welcome message…) carries a Reply-To signed for
+that person and a topic (``forumsync.outbound.replykeys``). When one of the message's
+recipients is such an address, this stage validates it against the sender and, if it holds,
+directs the message into that topic (overriding ``thread``'s guess), replying to the post
+the token names; the ``author`` stage then posts it as the sender (who is the recipient the
+token was made for). A forged, expired or mismatched token ends the message with ``Drop``
+and the sender gets a short French explanation through the outbox: nothing is posted.
+
+Runs after ``thread`` (which resets the threading keys) and before ``route``/``author``.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..forum.gateway import ForumNotFound
+from ..mail.addresses import all_recipients
+from ..models import PostLink
+from ..outbound import compose, outbox
+from ..outbound.replykeys import BadReplyToken, is_reply_address, parse_reply_address
+from .errors import Drop
+
+
+def signed_recipients(settings, msg, msgdata) -> list[str]:
+    candidates = list((msgdata.get("meta") or {}).get("recipients") or [])
+    candidates += list(msgdata.get("recipients") or [])
+    candidates += all_recipients(msg)
+    seen = []
+    for address in candidates:
+        address = str(address).strip().strip("<>").lower()
+        if address and address not in seen and is_reply_address(settings, address):
+            seen.append(address)
+    return seen
+
+
+def process(ctx, msg, msgdata) -> None:
+    settings = ctx.settings
+    addresses = signed_recipients(settings, msg, msgdata)
+    if not addresses:
+        return
+    sender = (msgdata.get("from_email") or "").strip().lower()
+    if not sender:
+        from ..mail import header_str, parse_address
+
+        sender = parse_address(header_str(msg, "From"))[1]
+    error = None
+    for address in addresses:
+        try:
+            target = parse_reply_address(settings, address, sender)
+            break
+        except BadReplyToken as exc:
+            error = exc
+    else:
+        refuse(ctx, msg, msgdata, sender, error)
+        raise Drop(f"adresse de réponse refusée : {error.reason}")
+    post_number = None
+    if target.post_id:
+        with ctx.db.session() as session:
+            link = session.scalars(select(PostLink).where(PostLink.post_id == target.post_id)).first()
+            post_number = link.post_number if link else None
+        if post_number is None:
+            try:
+                post_number = ctx.forum.post_get(target.post_id).get("post_number")
+            except ForumNotFound:
+                post_number = None
+    msgdata.update(topic_id=target.topic_id, reply_to_post_number=post_number,
+                   parent_post_id=target.post_id, reply_target=target, from_email=target.recipient,
+                   thread_reason=f"réponse à une adresse signée (sujet {target.topic_id})")
+
+
+def refuse(ctx, msg, msgdata, sender: str, error: BadReplyToken) -> None:
+    """Tell the sender, in French, why nothing was posted (once per message)."""
+    if not sender:
+        return
+    settings = ctx.settings
+    subject = msgdata.get("subject") or str(msg.get("Subject", "") or "")
+    text = (f"Bonjour,\n\n"
+            f"Votre message « {compose.one_line(subject, 120)} » n'a pas été publié sur "
+            f"{settings.FORUM_NAME} : {error.reason}.\n\n"
+            f"Rien n'a été publié. Vous pouvez répondre directement sur le forum : "
+            f"{settings.FORUM_URL}\n\n"
+            f"-- \nforumsync, passerelle de la liste {settings.LIST_NAME}")
+    message = compose.compose_personal(
+        settings, to=sender, subject=f"Message non publié : {subject}", text=text,
+        in_reply_to=msgdata.get("message_id") or None, link=settings.FORUM_URL, auto_submitted=True)
+    key = f"refusal:{msgdata.get('message_id') or msgdata.get('inbox_id')}"
+    with ctx.db.session() as session:
+        outbox.enqueue(session, key, message, [sender], sender=settings.BRIDGE_ADDRESS)

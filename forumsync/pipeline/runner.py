@@ -1,0 +1,148 @@
+"""The inbox worker task: claim stored messages, run them through ``STAGES``, record the end.
+
+Each row ends ``published`` (topic_id/post_id), ``dropped`` (reason), ``quarantined``
+(reason: French for known cases, the exception's repr otherwise) or ``retry`` (the forum was
+unavailable: exponential backoff with jitter, capped at ``RETRY_MAX_SECONDS`` but never
+given up, so no mail is lost; ``attempts`` and the reason show in ``inbox list``).
+
+Claiming: on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED`` lets several workers share the
+inbox. On SQLite one guarded ``UPDATE … RETURNING`` inside ``BEGIN IMMEDIATE`` claims a batch
+atomically; SQLite deployments run one worker (a second one would only wait on the lock).
+A ``processing`` row whose lock is older than ``STALE_AFTER`` (a worker that died) is
+claimed again; the publish stage's idempotency makes that safe (see ``publish.py``).
+
+Transactions stay short: one to claim, one to read the row, the stages' own small reads,
+and one final transaction holding the mapping rows and the row's state together. Forum
+calls happen between them, never while a transaction is open.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from ..forum.gateway import ForumRejected, ForumUnavailable
+from ..mail import parse_bytes
+from ..models import InboxMessage, utcnow
+from . import STAGES
+from .errors import Drop, Quarantine, Retry
+
+log = logging.getLogger(__name__)
+
+STALE_AFTER = timedelta(minutes=5)
+RETRY_BASE_SECONDS = 30.0
+RETRY_MAX_SECONDS = 3600.0
+FINAL_STATES = ("published", "dropped", "quarantined")
+
+
+def _claimable(now):
+    return or_(InboxMessage.state == "new",
+               and_(InboxMessage.state == "retry", InboxMessage.next_attempt_at <= now),
+               and_(InboxMessage.state == "processing", InboxMessage.locked_at < now - STALE_AFTER))
+
+
+def claim(ctx, worker_id: str, limit: int = 50, *, only_id: int | None = None) -> list[int]:
+    """Mark up to LIMIT rows ``processing`` for WORKER_ID; returns their ids in arrival order."""
+    now = utcnow()
+    worker_id = worker_id[:64]
+    if only_id is None:
+        condition = _claimable(now)
+    else:  # process_one: any unfinished row, whatever its next_attempt_at
+        condition = and_(InboxMessage.id == only_id, InboxMessage.state.not_in(FINAL_STATES))
+    values = dict(state="processing", locked_by=worker_id, locked_at=now,
+                  attempts=InboxMessage.attempts + 1)
+    with ctx.db.session() as session:
+        if ctx.db.is_sqlite:
+            batch = (select(InboxMessage.id).where(condition).order_by(InboxMessage.id)
+                     .limit(limit).scalar_subquery())
+            ids = session.scalars(
+                update(InboxMessage).where(InboxMessage.id.in_(batch)).values(**values)
+                .returning(InboxMessage.id).execution_options(synchronize_session=False)).all()
+        else:
+            ids = session.scalars(select(InboxMessage.id).where(condition).order_by(InboxMessage.id)
+                                  .limit(limit).with_for_update(skip_locked=True)).all()
+            if ids:
+                session.execute(update(InboxMessage).where(InboxMessage.id.in_(ids)).values(**values)
+                                .execution_options(synchronize_session=False))
+    return sorted(ids)
+
+
+def run_pending(ctx, worker_id: str, limit: int = 50) -> int:
+    """Worker task: process one batch of claimable inbox rows; returns how many."""
+    ids = claim(ctx, worker_id, limit)
+    batch: dict = {}  # forum facts shared by this batch's messages (see publish._topic_or_none)
+    for inbox_id in ids:
+        process_claimed(ctx, inbox_id, batch)
+    return len(ids)
+
+
+def process_one(ctx, inbox_id: int, worker_id: str = "process_one") -> str | None:
+    """Claim and process one row now (tests, ``inbox retry``); returns its final state."""
+    if not claim(ctx, worker_id, 1, only_id=inbox_id):
+        return None
+    return process_claimed(ctx, inbox_id)
+
+
+def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
+    """Run a claimed row through the stages and record how it ended; never raises."""
+    with ctx.db.session() as session:
+        row = session.get(InboxMessage, inbox_id)
+        raw = row.raw
+        msgdata = dict(inbox_id=row.id, channel=row.channel, message_id=row.message_id,
+                       received_at=row.received_at, meta=dict(row.meta or {}),
+                       attempt=row.attempts, writes=[], batch={} if batch is None else batch)
+    try:
+        msg = parse_bytes(raw)
+        for stage in STAGES:
+            stage.process(ctx, msg, msgdata)
+    except Drop as exc:
+        return _finish(ctx, inbox_id, "dropped", exc.reason or "écarté")
+    except Quarantine as exc:
+        return _finish(ctx, inbox_id, "quarantined", exc.reason or "mis en quarantaine")
+    except (ForumUnavailable, Retry) as exc:
+        return _schedule_retry(ctx, inbox_id, msgdata["attempt"], exc)
+    except ForumRejected as exc:
+        return _finish(ctx, inbox_id, "quarantined", str(exc))
+    except Exception as exc:  # the one place that quarantines whatever a stage did not expect
+        log.exception("message %s (inbox %s) mis en quarantaine", msgdata["message_id"], inbox_id)
+        return _finish(ctx, inbox_id, "quarantined", f"erreur inattendue : {exc!r}")
+    try:
+        return _finish(ctx, inbox_id, "published", msgdata.get("thread_reason") or "publié",
+                       msgdata=msgdata)
+    except Exception as exc:  # e.g. a mapping row racing another worker: keep the loop alive
+        log.exception("enregistrement du message %s (inbox %s) en échec", msgdata["message_id"], inbox_id)
+        return _finish(ctx, inbox_id, "quarantined",
+                       f"publié (message {msgdata.get('post_id')}) mais non enregistré : {exc!r}")
+
+
+def _finish(ctx, inbox_id: int, state: str, reason: str, msgdata: dict | None = None) -> str:
+    with ctx.db.session() as session:
+        for write in (msgdata or {}).get("writes", ()):
+            write(session)
+        values = dict(state=state, reason=reason[:10000], locked_by=None, locked_at=None,
+                      next_attempt_at=None, processed_at=utcnow())
+        if msgdata is not None:
+            values.update(topic_id=msgdata.get("topic_id"), post_id=msgdata.get("post_id"))
+        session.execute(update(InboxMessage).where(InboxMessage.id == inbox_id).values(**values)
+                        .execution_options(synchronize_session=False))
+    return state
+
+
+def retry_delay(attempt: int) -> float:
+    """Exponential backoff with ±20 % jitter, capped (never abandoned)."""
+    base = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, min(attempt - 1, 20)))
+    return base * random.uniform(0.8, 1.2)
+
+
+def _schedule_retry(ctx, inbox_id: int, attempt: int, exc: Exception) -> str:
+    when = utcnow() + timedelta(seconds=retry_delay(attempt))
+    reason = (f"forum indisponible (tentative {attempt}), nouvel essai vers "
+              f"{when:%Y-%m-%d %H:%M:%S} UTC : {getattr(exc, 'reason', None) or exc}")
+    with ctx.db.session() as session:
+        session.execute(update(InboxMessage).where(InboxMessage.id == inbox_id).values(
+            state="retry", reason=reason, next_attempt_at=when, locked_by=None, locked_at=None)
+            .execution_options(synchronize_session=False))
+    log.info("inbox %s : %s", inbox_id, reason)
+    return "retry"

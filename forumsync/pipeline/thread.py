@@ -1,0 +1,96 @@
+"""Stage ``thread``: decide whether a message replies in a known topic or starts a new one.
+
+Like HyperKitty's incoming code, the parent comes from the headers first, in the order the
+parse stage gives them (In-Reply-To, then References newest first): the first id that is a
+post we know wins — a PostLink (list mail we published, forum posts we emailed), or a
+Discourse Message-ID ``<discourse/post/{id}@host>`` looked up on the forum. Then the topics
+started by an *orphan* (a reply whose parent we never saw) are matched by their root id, so
+the missing root arriving later joins its replies instead of opening a second topic. Last,
+a reply-looking message (``Re:`` or with References) whose cleaned subject matches a topic
+active within ``SUBJECT_THREAD_DAYS`` of the message's date goes there: a reply whose parent
+is missing never starts a duplicate topic when its subject matches.
+
+Sets ``topic_id`` (None: new topic), ``reply_to_post_number``, ``thread_reason`` and, for
+``publish``, ``parent_post_id`` (to follow a post a lead moved) and ``root_message_id``.
+"""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from ..forum.gateway import ForumNotFound
+from ..mail.ids import parse_discourse_message_id
+from ..models import PostLink, TopicLink, utcnow
+
+# « Re: », « RE : » (non-breaking space), « Réf. : », « AW: », « SV: », « Antw: », « R: »…
+_REPLY_PREFIX = re.compile(
+    r"^\s*(?:\[[^\]]{1,40}\]\s*)*(?:re|r|aw|sv|vs|antw|réf\.?|ref\.?|rép\.?|rep\.?)"
+    r"\s*(?:\[\d+\]|\(\d+\))?[\s\u00a0\u202f]*:", re.IGNORECASE)
+
+
+def looks_like_reply(subject: str) -> bool:
+    return bool(_REPLY_PREFIX.match(subject or ""))
+
+
+
+
+def process(ctx, msg, msgdata) -> None:
+    message_id = msgdata.get("message_id") or ""
+    refs = [r for r in (msgdata.get("references") or []) if r and r != message_id]
+    msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
+                   root_message_id=refs[-1] if refs else message_id)
+    with ctx.db.session() as session:
+        known = {}
+        if refs:
+            for link in session.scalars(select(PostLink).where(PostLink.message_id.in_(refs))):
+                known[link.message_id] = (link.topic_id, link.post_number, link.post_id)
+        roots = {}
+        for topic in session.scalars(select(TopicLink).where(
+                TopicLink.root_message_id.in_(refs + [message_id]))):
+            roots[topic.root_message_id] = topic.topic_id
+        by_subject = _subject_match(ctx, session, msgdata, refs) if not known else None
+
+    for ref in refs:
+        if ref in known:
+            topic_id, post_number, post_id = known[ref]
+            return _reply(msgdata, topic_id, post_number, post_id, f"réponse à <{ref}>")
+        post_id = parse_discourse_message_id(ref, ctx.settings.forum_host)
+        if post_id is not None:
+            try:
+                post = ctx.forum.post_get(post_id)
+            except ForumNotFound:
+                continue
+            return _reply(msgdata, post["topic_id"], post.get("post_number"), post_id,
+                          f"réponse au message {post_id} du forum")
+    if message_id in roots:
+        msgdata["root_message_id"] = message_id
+        return _reply(msgdata, roots[message_id], None, None,
+                      "message d'origine arrivé après ses réponses")
+    for ref in refs:
+        if ref in roots:
+            msgdata["root_message_id"] = ref
+            return _reply(msgdata, roots[ref], None, None,
+                          f"même fil que <{ref}> (message d'origine inconnu)")
+    if by_subject is not None:
+        return _reply(msgdata, by_subject, None, None,
+                      f"même sujet « {msgdata.get('title') or msgdata.get('subject_key')} »")
+    msgdata["thread_reason"] = "nouveau sujet"
+
+
+def _subject_match(ctx, session, msgdata, refs) -> int | None:
+    key = msgdata.get("subject_key") or ""
+    if not key or not (refs or looks_like_reply(msgdata.get("subject") or "")):
+        return None
+    when = msgdata.get("date") or utcnow()
+    since = when - timedelta(days=ctx.settings.SUBJECT_THREAD_DAYS)
+    return session.scalars(
+        select(TopicLink.topic_id).where(TopicLink.subject_key == key,
+                                         TopicLink.last_activity_at >= since)
+        .order_by(TopicLink.last_activity_at.desc()).limit(1)).first()
+
+
+def _reply(msgdata, topic_id, post_number, post_id, reason) -> None:
+    msgdata.update(topic_id=topic_id, reply_to_post_number=post_number, parent_post_id=post_id,
+                   thread_reason=reason)

@@ -1,0 +1,151 @@
+"""Dashboard login: a password from settings, or DiscourseConnect SSO against the forum.
+
+Sessions are Flask's signed cookies (itsdangerous, SECRET_KEY). Every POST carries a CSRF
+token stored in the session (``csrf_token()`` in templates; checked by ``check_csrf``).
+
+DiscourseConnect (the forum as identity provider):
+1. ``/sso`` stores a random nonce in the session and redirects to
+   ``FORUM_URL/session/sso_provider?sso=<base64 payload>&sig=<hex HMAC-SHA256(payload)>``
+   with payload ``nonce=…&return_sso_url=WEB_URL/sso/retour``;
+2. the forum redirects back to ``/sso/retour?sso=…&sig=…``: the signature is checked with
+   DISCOURSE_CONNECT_SECRET (constant-time), the nonce must be the session's (single use,
+   10 minutes), and the user must be an admin or a moderator of the forum.
+Nothing here logs a password, a secret, a payload or a signature.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from functools import wraps
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from flask import abort, redirect, request, session, url_for
+from werkzeug.security import check_password_hash
+
+log = logging.getLogger(__name__)
+
+DEMO_PASSWORD = "demo"
+NONCE_MAX_AGE = 600
+
+
+# ------------------------------------------------------------------------------------ sessions
+def current_user() -> dict | None:
+    return session.get("user")
+
+
+def login_user(name: str, via: str) -> None:
+    session.clear()  # a fresh session (and CSRF token) at login: no session fixation
+    session["user"] = {"name": name, "via": via}
+    session["csrf"] = secrets.token_urlsafe(32)
+    session.permanent = False
+
+
+def logout_user() -> None:
+    session.clear()
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go back to after login (never an external URL)."""
+    if not target:
+        return url_for("dashboard.index")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("dashboard.index")
+    return target
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user() is None:
+            return redirect(url_for("dashboard.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+# ------------------------------------------------------------------------------------ CSRF
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+def check_csrf() -> None:
+    """Abort 400 unless the POSTed form carries the session's CSRF token."""
+    expected = session.get("csrf")
+    given = request.form.get("csrf_token", "") or request.headers.get("X-CSRF-Token", "")
+    if not expected or not given or not hmac.compare_digest(expected, given):
+        abort(400, description="Jeton de sécurité (CSRF) absent ou invalide : rechargez la page et recommencez.")
+
+
+# ------------------------------------------------------------------------------------ password
+def demo_mode(settings) -> bool:
+    return settings.DASHBOARD_PASSWORD_HASH is None
+
+
+def check_password(settings, password: str) -> bool:
+    if not password:
+        return False
+    if settings.DASHBOARD_PASSWORD_HASH is None:
+        return hmac.compare_digest(password.encode("utf-8"), DEMO_PASSWORD.encode("utf-8"))
+    try:
+        return check_password_hash(settings.DASHBOARD_PASSWORD_HASH, password)
+    except ValueError:  # a malformed hash in the settings
+        log.error("DASHBOARD_PASSWORD_HASH n'est pas une empreinte werkzeug valide")
+        return False
+
+
+# ------------------------------------------------------------------------------------ DiscourseConnect
+class SSOError(Exception):
+    """A refused DiscourseConnect answer (French message shown on the login page)."""
+
+
+def sso_sign(secret: str, payload: str) -> str:
+    return hmac.new(secret.encode("utf-8"), payload.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def sso_encode(secret: str, fields: dict) -> tuple[str, str]:
+    """(payload, sig) for FIELDS: base64 of the query string, and its hex HMAC-SHA256."""
+    payload = base64.b64encode(urlencode(fields).encode("utf-8")).decode("ascii")
+    return payload, sso_sign(secret, payload)
+
+
+def sso_start_url(settings, return_url: str) -> str:
+    nonce = secrets.token_hex(16)
+    session["sso_nonce"] = {"value": nonce, "at": int(time.time())}
+    payload, sig = sso_encode(settings.DISCOURSE_CONNECT_SECRET,
+                              {"nonce": nonce, "return_sso_url": return_url})
+    return f"{settings.FORUM_URL}/session/sso_provider?" + urlencode({"sso": payload, "sig": sig})
+
+
+def sso_verify(settings, payload: str, sig: str) -> dict:
+    """The user fields of a signed DiscourseConnect answer; raises SSOError."""
+    secret = settings.DISCOURSE_CONNECT_SECRET
+    if not secret:
+        raise SSOError("la connexion par le forum n'est pas configurée")
+    if not payload or not sig:
+        raise SSOError("réponse du forum incomplète")
+    expected = sso_sign(secret, payload)
+    if not hmac.compare_digest(expected, sig.strip().lower()):
+        raise SSOError("signature de la réponse du forum invalide")
+    try:
+        fields = {k: v[0] for k, v in parse_qs(base64.b64decode(payload, validate=False).decode("utf-8"),
+                                               keep_blank_values=True).items()}
+    except (ValueError, UnicodeDecodeError):
+        raise SSOError("réponse du forum illisible") from None
+    stored = session.pop("sso_nonce", None)
+    if not stored or not hmac.compare_digest(str(stored.get("value", "")), fields.get("nonce", "")):
+        raise SSOError("réponse du forum inattendue (nonce inconnu ou déjà utilisé) : recommencez")
+    if time.time() - stored.get("at", 0) > NONCE_MAX_AGE:
+        raise SSOError("la connexion a expiré : recommencez")
+    if fields.get("admin") != "true" and fields.get("moderator") != "true":
+        raise SSOError("seuls les administrateurs et modérateurs du forum ont accès au tableau de bord")
+    if not fields.get("username"):
+        raise SSOError("réponse du forum sans nom d'utilisateur")
+    return fields

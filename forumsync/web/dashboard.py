@@ -1,0 +1,182 @@
+"""The dashboard blueprint (``/``, French, behind a login): health, queues, activity,
+catalogue, subscribers, and the year's timeline. Actions are POST forms with a CSRF token."""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from ..app import current_context
+from ..models import OutboxMail
+from . import auth, charts, health, stats
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/tableau-de-bord/static")
+
+
+@bp.record_once
+def _configure(state):
+    state.app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    state.app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    state.app.jinja_env.globals.setdefault("csrf_token", auth.csrf_token)
+
+
+@bp.before_request
+def _csrf_on_post():
+    if request.method == "POST" and request.endpoint != "dashboard.sso_callback":
+        auth.check_csrf()
+
+
+@bp.app_template_filter("fr_datetime")
+def fr_datetime(value):
+    if not value:
+        return "—"
+    if isinstance(value, str):
+        from datetime import datetime
+
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value.strftime("%d/%m/%Y %H:%M")
+
+
+# ------------------------------------------------------------------------------------ login
+@bp.route("/connexion", methods=["GET", "POST"])
+def login():
+    ctx = current_context()
+    settings = ctx.settings
+    error = None
+    if request.method == "POST":
+        if auth.check_password(settings, request.form.get("password", "")):
+            target = auth.safe_next(request.form.get("next"))
+            auth.login_user("administrateur", "password")
+            log.info("connexion au tableau de bord (mot de passe)")
+            return redirect(target)
+        log.warning("échec de connexion au tableau de bord depuis %s", request.remote_addr)
+        error = "Mot de passe incorrect."
+    return render_template("dashboard/login.html", error=error, next=request.values.get("next", ""),
+                           demo=auth.demo_mode(settings),
+                           sso=bool(settings.DISCOURSE_CONNECT_SECRET),
+                           forum_name=settings.FORUM_NAME), (401 if error else 200)
+
+
+@bp.post("/deconnexion")
+def logout():
+    auth.logout_user()
+    return redirect(url_for("dashboard.login"))
+
+
+@bp.get("/sso")
+def sso_start():
+    settings = current_context().settings
+    if not settings.DISCOURSE_CONNECT_SECRET:
+        abort(404)
+    return redirect(auth.sso_start_url(settings, settings.WEB_URL + url_for("dashboard.sso_callback")))
+
+
+@bp.get("/sso/retour")
+def sso_callback():
+    settings = current_context().settings
+    try:
+        fields = auth.sso_verify(settings, request.args.get("sso", ""), request.args.get("sig", ""))
+    except auth.SSOError as exc:
+        log.warning("connexion par le forum refusée : %s", exc)
+        return render_template("dashboard/login.html", error=f"Connexion par le forum refusée : {exc}.",
+                               next="", demo=auth.demo_mode(settings),
+                               sso=bool(settings.DISCOURSE_CONNECT_SECRET),
+                               forum_name=settings.FORUM_NAME), 403
+    auth.login_user(fields["username"], "sso")
+    log.info("connexion au tableau de bord par le forum : %s", fields["username"])
+    return redirect(url_for("dashboard.index"))
+
+
+# ------------------------------------------------------------------------------------ pages
+@bp.get("/")
+@auth.login_required
+def index():
+    from ..community import subscribers
+
+    ctx = current_context()
+    settings = ctx.settings
+    checks = health.run_checks(ctx)
+    with ctx.db.session() as session:
+        from ..models import InboxMessage
+
+        inbox_counts = stats.counts_by_state(session, InboxMessage, stats.INBOX_LABELS)
+        outbox_counts = stats.counts_by_state(session, OutboxMail, stats.OUTBOX_LABELS)
+        inbox_failures = stats.inbox_failures(session)
+        outbox_failures = stats.outbox_failures(session)
+        activity = stats.activity(session, settings)
+        catalogue = stats.catalogue(session)
+        directory = stats.directory(session)
+        members = subscribers.summary(session)
+        timeline = stats.timeline(session, settings)
+        for row in inbox_failures + outbox_failures + members["recent"]:
+            session.expunge(row)
+    chart = charts.stacked_bars(activity["months"], activity["series"],
+                                title="Messages par thème et par mois")
+    origin_chart = charts.stacked_bars(activity["months"], activity["origin_series"],
+                                       title="Origine des messages", height=200)
+    timeline_svg = charts.timeline(timeline["year"], timeline["items"])
+    return render_template("dashboard/index.html", settings=settings, checks=checks,
+                           inbox_counts=inbox_counts, outbox_counts=outbox_counts,
+                           inbox_failures=inbox_failures, outbox_failures=outbox_failures,
+                           activity=activity, chart=chart, origin_chart=origin_chart,
+                           catalogue=catalogue, directory=directory, members=members,
+                           timeline=timeline, timeline_svg=timeline_svg,
+                           user=auth.current_user())
+
+
+# ------------------------------------------------------------------------------------ actions
+@bp.post("/boite-de-reception/<int:message_id>/reessayer")
+@auth.login_required
+def inbox_retry(message_id):
+    from ..inbound import operations
+
+    with current_context().db.session() as session:
+        changed = operations.retry(session, message_id)
+    flash(f"Message {message_id} remis en traitement." if changed
+          else f"Le message {message_id} ne peut pas être réessayé.", "ok" if changed else "ko")
+    return redirect(url_for("dashboard.index") + "#files")
+
+
+@bp.post("/boite-de-reception/<int:message_id>/ecarter")
+@auth.login_required
+def inbox_drop(message_id):
+    from ..inbound import operations
+
+    with current_context().db.session() as session:
+        changed = operations.drop(session, message_id, "écarté depuis le tableau de bord")
+    flash(f"Message {message_id} écarté." if changed
+          else f"Le message {message_id} ne peut pas être écarté.", "ok" if changed else "ko")
+    return redirect(url_for("dashboard.index") + "#files")
+
+
+@bp.post("/envois/<int:mail_id>/reessayer")
+@auth.login_required
+def outbox_retry(mail_id):
+    from ..outbound import outbox
+
+    with current_context().db.session() as session:
+        changed = outbox.retry(session, mail_id)
+    flash(f"Courriel {mail_id} remis en file d'envoi." if changed
+          else f"Le courriel {mail_id} ne peut pas être réessayé.", "ok" if changed else "ko")
+    return redirect(url_for("dashboard.index") + "#files")
+
+
+@bp.post("/envois/<int:mail_id>/ecarter")
+@auth.login_required
+def outbox_drop(mail_id):
+    with current_context().db.session() as session:
+        row = session.get(OutboxMail, mail_id)
+        changed = row is not None and row.state in ("pending", "failed")
+        if changed:
+            row.state = "dropped"
+            row.next_attempt_at = None
+            row.last_error = (row.last_error + " — " if row.last_error else "") + "écarté depuis le tableau de bord"
+    flash(f"Courriel {mail_id} écarté." if changed
+          else f"Le courriel {mail_id} ne peut pas être écarté.", "ok" if changed else "ko")
+    return redirect(url_for("dashboard.index") + "#files")

@@ -1,0 +1,36 @@
+# frozen_string_literal: true
+
+module ::Forumsync
+  class PostsController < ::ApplicationController
+    requires_plugin PLUGIN_NAME
+    skip_before_action :check_xhr
+    before_action :ensure_admin
+
+    # POST /forumsync/posts.json
+    def create
+      post_params = PostParams.new(params.to_unsafe_h.except(:controller, :action, :format),
+                                   locale: I18n.locale)
+      unless post_params.valid?
+        return render json: PostSerializer.errors(post_params.errors), status: :unprocessable_entity
+      end
+
+      result = StagedPostCreator.new(post_params).call
+      render json: PostSerializer.created(post: result.post, user: result.user,
+                                          topic_slug: result.post.topic&.slug,
+                                          message_id: post_params.message_id,
+                                          created: result.created),
+             status: PostSerializer.status(result.created)
+    end
+
+    # GET /forumsync/posts/by-message-id.json?message_id=
+    def by_message_id
+      message_id = MessageId.normalize(params.require(:message_id))
+      post = PostLookup.find(message_id)
+      raise Discourse::NotFound if post.nil?
+
+      guardian.ensure_can_see!(post)
+      json = ::PostSerializer.new(post, scope: guardian, root: false, add_raw: true).as_json
+      render json: PostSerializer.lookup(json, message_id)
+    end
+  end
+end

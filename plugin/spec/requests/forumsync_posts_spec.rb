@@ -1,0 +1,125 @@
+# frozen_string_literal: true
+
+# Runs inside a Discourse checkout:
+#   LOAD_PLUGINS=1 bin/rspec plugins/discourse-forumsync/spec/requests
+RSpec.describe "discourse-forumsync endpoints" do
+  fab!(:admin)
+  fab!(:user)
+  fab!(:category)
+
+  let(:contract_dir) { File.expand_path("../fixtures/contract", __dir__) }
+  let(:api_key) { Fabricate(:api_key, user: admin) }
+  let(:admin_headers) { { "Api-Key" => api_key.key, "Api-Username" => admin.username } }
+  let(:user_headers) do
+    key = Fabricate(:api_key, user: user)
+    { "Api-Key" => key.key, "Api-Username" => user.username }
+  end
+
+  before do
+    SiteSetting.forumsync_enabled = true
+    SiteSetting.default_locale = "fr"
+  end
+
+  def contract(name)
+    JSON.parse(File.read(File.join(contract_dir, "#{name}.json")))
+  end
+
+  def resolve(value, bodies)
+    return category.id if value == "$category_id"
+    return value unless value.is_a?(String) && value.start_with?("$")
+
+    case_name, key = value.delete_prefix("$").split(".", 2)
+    bodies.fetch(case_name).fetch(key)
+  end
+
+  def check_type(value, spec)
+    spec.split("|").any? do |type|
+      case type
+      when "integer" then value.is_a?(Integer)
+      when "string" then value.is_a?(String)
+      when "boolean" then [true, false].include?(value)
+      when "array" then value.is_a?(Array)
+      when "object" then value.is_a?(Hash)
+      when "null" then value.nil?
+      when "datetime" then value.is_a?(String) && Time.iso8601(value)
+      end
+    end
+  end
+
+  # Runs every case of a contract file in order, as the Python tests do on the local forum.
+  def run_contract(name)
+    bodies = {}
+    contract(name).fetch("cases").each do |item|
+      request = item.fetch("request")
+      params = request.fetch("params").transform_values { |value| resolve(value, bodies) }
+      headers = item["auth"] == "user" ? user_headers : admin_headers
+      if request["method"] == "GET"
+        get request["path"], params: params, headers: headers
+      else
+        post request["path"], params: params, headers: headers
+      end
+      expected = item.fetch("response")
+      expect(response.status).to eq(expected.fetch("status")), "#{item["name"]}: #{response.body}"
+      body = response.parsed_body
+      expected.fetch("required").each do |key, type|
+        expect(check_type(body[key], type)).to be_truthy, "#{item["name"]}: #{key}=#{body[key].inspect}"
+      end
+      expected.fetch("values", {}).each do |key, value|
+        value = resolve(value, bodies)
+        if expected["required"][key] == "datetime"
+          expect(Time.iso8601(body[key])).to eq(Time.iso8601(value))
+        else
+          expect(body[key]).to eq(value), "#{item["name"]}: #{key}"
+        end
+      end
+      bodies[item["name"]] = body
+    end
+    bodies
+  end
+
+  it "answers the capabilities contract" do
+    run_contract("capabilities")
+  end
+
+  it "answers the posts contract, creating staged users once and posts once per Message-ID" do
+    bodies = nil
+    expect { bodies = run_contract("posts_create") }.to change { User.where(staged: true).count }.by(2)
+    marie = User.find(bodies["new_topic"]["user_id"])
+    expect(marie).to have_attributes(staged: true, active: false, email: "marie.curie@example.org")
+    topic = Topic.find(bodies["new_topic"]["topic_id"])
+    expect(topic.posts.count).to eq(3)
+    expect(topic.external_id).to eq("ml-0123456789abcdef0123456789abcdef01234567")
+    first = topic.first_post
+    expect(first.created_at).to eq_time(Time.utc(2024, 3, 1, 10))
+    expect(first.custom_fields[Forumsync::MESSAGE_ID_FIELD]).to eq("sve-1@listes.example.org")
+    expect(IncomingEmail.find_by(post_id: first.id).message_id).to eq("sve-1@listes.example.org")
+  end
+
+  it "answers the lookup contract" do
+    run_contract("posts_by_message_id")
+  end
+
+  it "finds posts Discourse created from incoming email too" do
+    post = Fabricate(:post)
+    IncomingEmail.create!(post_id: post.id, topic_id: post.topic_id, message_id: "native@example.org")
+    get "/forumsync/posts/by-message-id.json", params: { message_id: "<native@example.org>" },
+                                               headers: admin_headers
+    expect(response.status).to eq(200)
+    expect(response.parsed_body["id"]).to eq(post.id)
+  end
+
+  it "is absent while the plugin is disabled" do
+    SiteSetting.forumsync_enabled = false
+    get "/forumsync/capabilities.json"
+    expect(response.status).to eq(404)
+  end
+
+  it "serializes the category fields and accepts them through the categories API" do
+    put "/categories/#{category.id}.json",
+        params: { custom_fields: { forumsync_theme: "sve", forumsync_lead: "Meyzieu" } },
+        headers: admin_headers
+    expect(response.status).to eq(200)
+    get "/c/#{category.id}/show.json", headers: admin_headers
+    expect(response.parsed_body["category"]).to include("forumsync_theme" => "sve", "forumsync_lead" => "Meyzieu")
+  end
+end

@@ -1,0 +1,282 @@
+"""Forum → list through real parts: local forum webhooks over HTTP → forumsync → SMTP sink."""
+import pytest
+from sqlalchemy import select
+
+from forumsync.models import OutboxMail, PostLink, TopicLink
+
+
+def test_new_topic_and_reply_reach_the_list(bridge):
+    first = bridge.topic("marie", "Accusés de réception SVE à Meyzieu",
+                         "Bonjour à tous, **comment** gérez-vous les AR ?")
+    bridge.process()
+    [mail] = bridge.mails()
+    assert mail["Subject"] == "Accusés de réception SVE à Meyzieu"
+    assert mail["Message-ID"] == f"<discourse/post/{first['id']}@127.0.0.1>"
+    assert mail["From"].addresses[0].display_name == "Marie Dupré (via Bistro)"
+    assert mail["In-Reply-To"] is None
+    assert "comment" in mail.get_body(("plain",)).get_content()
+    assert "<strong>comment</strong>" in mail.get_body(("html",)).get_content()
+    assert bridge.event_for(first["id"]).state == "done"
+
+    second = bridge.reply("paul", first["topic_id"], "Nous répondons sous 48 h.")
+    third = bridge.reply("marie", first["topic_id"], "Merci Paul !", reply_to_post_number=2)
+    bridge.process()
+    mails = bridge.mails()
+    assert len(mails) == 3
+    reply, answer = mails[1], mails[2]
+    assert reply["Subject"] == "Re: Accusés de réception SVE à Meyzieu"
+    assert reply["In-Reply-To"] == f"<discourse/post/{first['id']}@127.0.0.1>"
+    assert answer["In-Reply-To"] == f"<discourse/post/{second['id']}@127.0.0.1>"
+    assert answer["References"].split() == [f"<discourse/post/{first['id']}@127.0.0.1>",
+                                            f"<discourse/post/{second['id']}@127.0.0.1>"]
+    with bridge.ctx.db.session() as s:
+        links = {l.post_id: l for l in s.scalars(select(PostLink))}
+        assert {first["id"], second["id"], third["id"]} <= set(links)
+        assert all(l.origin == "forum" for l in links.values())
+        topic = s.get(TopicLink, first["topic_id"])
+        assert topic.root_message_id == f"discourse/post/{first['id']}@127.0.0.1"
+        assert topic.theme == "sve"
+
+
+def test_subcategory_of_a_theme_is_mirrored(bridge):
+    bridge.topic("marie", "Modèle d'accusé de réception", "Voici notre modèle.", category="sve-sub")
+    bridge.process()
+    assert len(bridge.mails()) == 1
+
+
+def test_replayed_webhook_sends_nothing_more(bridge):
+    first = bridge.topic("marie", "Un sujet rejoué", "Contenu du sujet rejoué.")
+    bridge.process()
+    sent = bridge.forum.webhooks_sent
+    delivery = next(d for d in sent if d["event"] == "post_created")
+    import requests
+
+    answer = requests.post(f"{bridge.web_url}/webhooks/discourse", data=delivery["body"],
+                           headers=delivery["headers"], timeout=5)
+    assert answer.status_code == 200 and answer.json()["statut"] == "déjà reçu"
+    # the same post under a new event id (Discourse redelivery): outbox key stops it
+    headers = dict(delivery["headers"], **{"X-Discourse-Event-Id": "999999"})
+    assert requests.post(f"{bridge.web_url}/webhooks/discourse", data=delivery["body"],
+                         headers=headers, timeout=5).status_code == 200
+    bridge.process()
+    assert len(bridge.mails()) == 1
+    with bridge.ctx.db.session() as s:
+        assert len(list(s.scalars(select(OutboxMail)))) == 1
+    assert first["id"]
+
+
+# ---------------------------------------------------------------------------- exclusions
+def _skipped(bridge, post_id, words):
+    event = bridge.event_for(post_id)
+    assert event.state == "skipped", (event.state, event.reason)
+    assert words in event.reason
+    return event
+
+
+def test_restricted_category_never_leaks(bridge):
+    post = bridge.topic("modo", "Recensement : logiciel métier X", "Liste des éditeurs, confidentielle.",
+                        category="restricted")
+    bridge.process()
+    assert bridge.mails() == []
+    _skipped(bridge, post["id"], "accès restreint")
+
+
+def test_category_outside_the_themes(bridge):
+    post = bridge.topic("marie", "Sujet hors club publik", "Ce sujet est ailleurs.", category="other")
+    bridge.process()
+    assert bridge.mails() == []
+    _skipped(bridge, post["id"], "hors des thèmes")
+
+
+def test_parent_category_itself_is_not_a_theme(bridge):
+    post = bridge.topic("marie", "Sujet dans la catégorie parente", "Directement sous Club Publik.",
+                        category="parent")
+    bridge.process()
+    assert bridge.mails() == []
+    _skipped(bridge, post["id"], "hors des thèmes")
+
+
+def test_unmirrored_theme(tmp_path, db_url, make_localforum, smtp_sink):
+    from tests.fixtures.database import make_settings
+    from tests.fixtures.outbound import Bridge
+
+    themes = [dict(t) for t in make_settings(tmp_path, db_url).THEMES]
+    themes[1]["mirrored"] = False  # open-data
+    env = Bridge(tmp_path, db_url, make_localforum, smtp_sink, THEMES=themes)
+    try:
+        post = env.topic("marie", "Jeux de données des délibérations", "Sujet non relayé.",
+                         category="open-data")
+        env.topic("marie", "Une question SVE", "Celui-ci est relayé.", category="sve")
+        env.process()
+        assert [m["Subject"] for m in env.mails()] == ["Une question SVE"]
+        _skipped(env, post["id"], "non relayé")
+    finally:
+        env.close()
+
+
+def test_whisper(bridge):
+    first = bridge.topic("marie", "Sujet avec murmure", "Premier message public.")
+    whisper = bridge.reply("modo", first["topic_id"], "Note interne à l'équipe.", whisper=True)
+    bridge.process()
+    assert [m["Subject"] for m in bridge.mails()] == ["Sujet avec murmure"]
+    _skipped(bridge, whisper["id"], "murmure")
+
+
+def test_private_message(bridge):
+    pm = bridge.gateway("marie").topic_create("Question privée pour Paul", "Entre nous, Paul…", None,
+                                              archetype="private_message", target_recipients="paul")
+    bridge.process()
+    assert bridge.mails() == []
+    _skipped(bridge, pm["id"], "message privé")
+
+
+def _alter_post(bridge, post_id, **fields):
+    from forumsync.localforum.models import Post
+
+    with bridge.forum.session() as s:
+        post = s.get(Post, post_id)
+        for key, value in fields.items():
+            setattr(post, key, value)
+
+
+def test_hidden_post(bridge):
+    first = bridge.topic("marie", "Sujet avec message masqué", "Premier message correct.")
+    bridge.forum.wait_webhooks()
+    hidden = bridge.reply("paul", first["topic_id"], "Message signalé puis masqué.")
+    _alter_post(bridge, hidden["id"], hidden=True)
+    bridge.process()
+    assert len(bridge.mails()) == 1
+    _skipped(bridge, hidden["id"], "masqué")
+
+
+def test_deleted_post(bridge):
+    from forumsync.models import utcnow
+
+    first = bridge.topic("marie", "Sujet avec message supprimé", "Premier message correct.")
+    deleted = bridge.reply("paul", first["topic_id"], "Message supprimé aussitôt.")
+    _alter_post(bridge, deleted["id"], deleted_at=utcnow())
+    bridge.process()
+    assert len(bridge.mails()) == 1
+    _skipped(bridge, deleted["id"], "supprimé")
+
+
+def test_post_that_came_from_the_list(bridge):
+    first = bridge.topic("marie", "Sujet venu de la liste", "Publié par le pipeline.")
+    with bridge.ctx.db.session() as s:
+        s.add(PostLink(message_id="abc@meyzieu.fr", post_id=first["id"], topic_id=first["topic_id"],
+                       post_number=1, origin="list"))
+    bridge.process()
+    assert bridge.mails() == []
+    _skipped(bridge, first["id"], "venu de la liste")
+
+
+def test_post_by_the_bridge_account(bridge):
+    first = bridge.topic(None, "Sujet publié par la passerelle",
+                         "*Message de Jeanne (Metz) transmis depuis la liste*\n\nBonjour")
+    bridge.process()
+    assert bridge.mails() == []
+    _skipped(bridge, first["id"], "compte passerelle")
+
+
+def test_post_with_marker(bridge):
+    first = bridge.topic("marie", "Sujet marqué", "Bonjour\n\n<!-- forumsync:list -->")
+    bridge.process()
+    assert bridge.mails() == []
+    _skipped(bridge, first["id"], "marqueur")
+
+
+# ---------------------------------------------------------------------------- threading
+def test_forum_reply_to_a_post_from_the_list_threads_to_the_list_mail(bridge):
+    root = bridge.topic(None, "[SVE] Délais de la SVE", "Message venu de la liste (racine).")
+    list_reply = bridge.reply(None, root["topic_id"], "Réponse venue de la liste.")
+    with bridge.ctx.db.session() as s:
+        s.add(TopicLink(topic_id=root["topic_id"], root_message_id="racine-1@meyzieu.fr",
+                        title="Délais de la SVE", subject_key="delais de la sve", list_tag="[SVE]",
+                        theme="sve"))
+        s.add(PostLink(message_id="racine-1@meyzieu.fr", post_id=root["id"],
+                       topic_id=root["topic_id"], post_number=1, origin="list"))
+        s.add(PostLink(message_id="reponse-2@grandlyon.fr", post_id=list_reply["id"],
+                       topic_id=root["topic_id"], post_number=2, origin="list"))
+    answer = bridge.reply("marie", root["topic_id"], "Je réponds depuis le forum.",
+                          reply_to_post_number=2)
+    to_root = bridge.reply("paul", root["topic_id"], "Et moi au premier message.",
+                           reply_to_post_number=1)
+    bridge.process()
+    mails = {m["Message-ID"]: m for m in bridge.mails()}
+    assert len(mails) == 2
+    mail = mails[f"<discourse/post/{answer['id']}@127.0.0.1>"]
+    assert mail["In-Reply-To"] == "<reponse-2@grandlyon.fr>"
+    assert mail["References"].split() == ["<racine-1@meyzieu.fr>", "<reponse-2@grandlyon.fr>"]
+    assert mail["Subject"] == "Re: [SVE] Délais de la SVE"
+    other = mails[f"<discourse/post/{to_root['id']}@127.0.0.1>"]
+    assert other["In-Reply-To"] == "<racine-1@meyzieu.fr>"
+    assert other["References"].split() == ["<racine-1@meyzieu.fr>"]
+
+
+# ---------------------------------------------------------------------------- edits, moves
+def test_edits_not_sent_by_default(bridge):
+    first = bridge.topic("marie", "Sujet modifié ensuite", "Version 1 du message.")
+    bridge.process()
+    bridge.gateway("marie").post_update(first["id"], "Version 2 du message, corrigée.")
+    bridge.process()
+    assert len(bridge.mails()) == 1
+    edited = [e for e in bridge.events() if e.event == "post_edited"]
+    assert edited and all(e.state == "skipped" for e in edited)
+
+
+def test_edit_notice_when_enabled(tmp_path, db_url, make_localforum, smtp_sink):
+    from tests.fixtures.outbound import Bridge
+
+    env = Bridge(tmp_path, db_url, make_localforum, smtp_sink, SEND_EDIT_NOTICES=True)
+    try:
+        first = env.topic("marie", "Sujet modifié avec notice", "Version 1 du message.")
+        env.process()
+        env.gateway("marie").post_update(first["id"], "Version 2 du message, corrigée.")
+        env.process()
+        mails = env.mails()
+        assert len(mails) == 2
+        assert mails[1]["Subject"] == "Re: [modifié] Sujet modifié avec notice"
+        assert mails[1]["In-Reply-To"] == f"<discourse/post/{first['id']}@127.0.0.1>"
+    finally:
+        env.close()
+
+
+def test_topic_moved_by_a_lead_keeps_its_mapping(bridge):
+    first = bridge.topic("marie", "Sujet à déplacer", "Il n'est pas dans le bon thème.")
+    bridge.process()
+    bridge.gateway().topic_update(first["topic_id"], category_id=bridge.categories["famille"]["id"],
+                                  title="Sujet déplacé vers le portail famille")
+    bridge.process()
+    with bridge.ctx.db.session() as s:
+        link = s.get(TopicLink, first["topic_id"])
+        assert link.theme == "famille"
+        assert link.category_id == bridge.categories["famille"]["id"]
+        assert link.title == "Sujet déplacé vers le portail famille"
+        assert link.root_message_id == f"discourse/post/{first['id']}@127.0.0.1"
+    bridge.reply("paul", first["topic_id"], "Merci du déplacement.")
+    bridge.process()
+    last = bridge.mails()[-1]
+    assert last["Subject"] == "Re: Sujet déplacé vers le portail famille"
+    assert last["In-Reply-To"] == f"<discourse/post/{first['id']}@127.0.0.1>"
+
+
+def test_topic_moved_into_restricted_category_stops_mirroring(bridge):
+    first = bridge.topic("marie", "Sujet rendu confidentiel", "Au début public.")
+    bridge.process()
+    bridge.gateway().topic_update(first["topic_id"], category_id=bridge.categories["restricted"]["id"])
+    secret = bridge.reply("modo", first["topic_id"], "Désormais confidentiel.")
+    bridge.process()
+    assert len(bridge.mails()) == 1
+    _skipped(bridge, secret["id"], "accès restreint")
+
+
+def test_forum_down_event_retried(bridge):
+    first = bridge.topic("marie", "Sujet pendant une panne du forum", "Contenu.")
+    bridge.forum.wait_webhooks()
+    bridge.forum.stop()
+    from forumsync.forum import events
+
+    events.run_pending(bridge.ctx, "test")
+    event = bridge.event_for(first["id"])
+    assert event.state == "retry" and "indisponible" in event.reason
+    assert event.next_attempt_at is not None

@@ -1,0 +1,109 @@
+"""POST /webhooks/discourse: signature, idempotence, malformed input never a 500."""
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from forumsync.app import create_app
+from forumsync.forum.webhooks import LAST_RECEIVED_KEY, signature
+from forumsync.models import WebhookEvent, get_state
+
+SECRET = "demo-webhook-secret"
+
+
+@pytest.fixture
+def client(context):
+    app = create_app(context=context)
+    app.testing = True
+    return app.test_client()
+
+
+def post(client, body, *, secret=SECRET, event="post_created", event_id="1", sig=None,
+         instance="https://bistro.example.org", extra=None):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", "X-Discourse-Event": event,
+               "X-Discourse-Event-Type": event.split("_")[0], "X-Discourse-Event-Id": event_id,
+               "X-Discourse-Instance": instance}
+    if sig is not False:
+        headers["X-Discourse-Event-Signature"] = signature(secret, raw) if sig is None else sig
+    headers.update(extra or {})
+    headers = {k: v for k, v in headers.items() if v is not None}
+    return client.post("/webhooks/discourse", data=raw, headers=headers)
+
+
+def count(context):
+    with context.db.session() as s:
+        return s.scalar(select(func.count()).select_from(WebhookEvent))
+
+
+PAYLOAD = {"post": {"id": 10, "topic_id": 3, "post_number": 1, "raw": "Bonjour", "cooked": "<p>Bonjour</p>"}}
+
+
+def test_good_signature_stored(client, context):
+    answer = post(client, PAYLOAD)
+    assert answer.status_code == 200
+    assert count(context) == 1
+    with context.db.session() as s:
+        event = s.scalars(select(WebhookEvent)).one()
+        assert event.event == "post_created" and event.event_type == "post"
+        assert event.delivery_id == "https://bistro.example.org#1"
+        assert json.loads(event.payload) == PAYLOAD and event.state == "new"
+        assert get_state(s, LAST_RECEIVED_KEY)["event"] == "post_created"
+
+
+def test_replayed_changes_nothing(client, context):
+    assert post(client, PAYLOAD).status_code == 200
+    again = post(client, PAYLOAD)
+    assert again.status_code == 200 and again.json["statut"] == "déjà reçu"
+    assert count(context) == 1
+    # the same id from another forum instance is another delivery
+    assert post(client, PAYLOAD, instance="https://autre.example.org").status_code == 200
+    assert count(context) == 2
+
+
+@pytest.mark.parametrize("sig", [False, "", "sha256=" + "0" * 64, "sha1=abc", "n'importe quoi",
+                                 "sha256=é" + "0" * 63])
+def test_missing_or_bad_signature(client, context, sig):
+    answer = post(client, PAYLOAD, sig=sig)
+    assert answer.status_code == 401
+    assert count(context) == 0
+
+
+def test_signature_with_wrong_secret(client, context):
+    assert post(client, PAYLOAD, secret="autre-secret").status_code == 401
+    assert count(context) == 0
+
+
+def test_signature_covers_the_raw_body(client, context):
+    raw = json.dumps(PAYLOAD).encode()
+    tampered = raw.replace(b"Bonjour", b"Bonsoir")
+    answer = post(client, tampered, sig=signature(SECRET, raw))
+    assert answer.status_code == 401 and count(context) == 0
+
+
+@pytest.mark.parametrize("body", [b"{pas du json", b"", b"[1, 2]", b"\xff\xfe\x00", b'"texte"'])
+def test_malformed_json_is_400(client, context, body):
+    answer = post(client, body)
+    assert answer.status_code == 400
+    assert count(context) == 0
+
+
+@pytest.mark.parametrize("missing", ["X-Discourse-Event", "X-Discourse-Event-Id"])
+def test_missing_headers_is_400(client, context, missing):
+    answer = post(client, PAYLOAD, extra={missing: None})
+    assert answer.status_code == 400 and count(context) == 0
+
+
+def test_ping(client, context):
+    answer = post(client, {"ping": "OK"}, event="ping", event_id="77")
+    assert answer.status_code == 200 and count(context) == 0
+    with context.db.session() as s:
+        assert get_state(s, LAST_RECEIVED_KEY)["event"] == "ping"
+
+
+def test_wakes_in_process_worker(client, context):
+    woken = []
+    context.wake_worker = lambda: woken.append(1)
+    post(client, PAYLOAD)
+    post(client, PAYLOAD)  # replay: nothing new, no wake
+    assert woken == [1]

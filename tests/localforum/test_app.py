@@ -1,0 +1,108 @@
+"""Cross-cutting behaviour: auth, content type, errors, rate limiting, fault injection."""
+import time
+
+import pytest
+import requests
+from pydiscourse import DiscourseClient
+from pydiscourse.exceptions import DiscourseClientError
+
+JSON_TYPE = "application/json; charset=utf-8"
+FORBIDDEN = {"errors": ["You are not permitted to view the requested resource."],
+             "error_type": "invalid_access"}
+
+
+@pytest.mark.parametrize("headers", [{}, {"Api-Key": "wrong", "Api-Username": "system"},
+                                     {"Api-Key": "test-api-key-0123456789",
+                                      "Api-Username": "nobody"}])
+def test_bad_credentials_are_403(localforum, headers):
+    response = requests.get(localforum.url + "/categories.json", headers=headers, timeout=10)
+    assert response.status_code == 403
+    assert response.headers["Content-Type"] == JSON_TYPE
+    assert response.json() == FORBIDDEN
+
+
+def test_admin_key_acts_as_any_user(localforum):
+    localforum.create_user("alice", "alice@example.org")
+    category = localforum.create_category("Club")
+    post = localforum.client("alice").create_post("Bonjour", category_id=category["id"], title="De la part d'Alice")
+    assert post["username"] == "alice"
+
+
+def test_staged_user_cannot_act_through_the_api(localforum):
+    localforum.create_user("staged", "staged@example.org", staged=True)
+    category = localforum.create_category("Club")
+    with pytest.raises(DiscourseClientError) as error:
+        localforum.client("staged").create_post("x", category_id=category["id"], title="t")
+    assert error.value.response.status_code == 403
+
+
+def test_unknown_route_is_json_404(localforum):
+    response = requests.get(localforum.url + "/nope.json", headers=localforum.headers(), timeout=10)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == JSON_TYPE
+    assert response.json()["error_type"] == "not_found"
+
+
+def test_rate_limit_answers_like_discourse(make_localforum):
+    forum = make_localforum(rate_limit=3)
+    url = forum.url + "/site.json"
+    for _ in range(3):
+        assert requests.get(url, headers=forum.headers(), timeout=10).status_code == 200
+    response = requests.get(url, headers=forum.headers(), timeout=10)
+    assert response.status_code == 429
+    assert response.headers["Content-Type"] == JSON_TYPE
+    assert response.headers["Discourse-Rate-Limit-Error-Code"] == "admin_api_key_rate_limit"
+    wait = int(response.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    assert response.json() == {
+        "errors": [f"You've performed this action too many times. Please wait {wait} seconds "
+                   "before trying again."],
+        "error_type": "rate_limit",
+        "extras": {"wait_seconds": wait, "time_left": f"{wait} seconds"}}
+
+
+def test_fault_injection_status_and_count(localforum):
+    localforum.faults.fail(500, count=2, path=r"^/site")
+    url = localforum.url + "/site.json"
+    statuses = [requests.get(url, headers=localforum.headers(), timeout=10).status_code
+                for _ in range(3)]
+    assert statuses == [500, 500, 200]
+    assert localforum.requests.count_of("GET", "/site.json") == 3
+
+
+def test_fault_injection_429_is_honoured_by_pydiscourse(localforum):
+    localforum.faults.rate_limit(retry_after=0, count=1)
+    client = localforum.client()
+    started = time.monotonic()
+    assert client.get_site_info()["post_types"]["whisper"] == 4
+    assert time.monotonic() - started >= 1  # pydiscourse sleeps wait_seconds + 1
+    assert localforum.requests.count_of("GET", "/site.json") == 2
+
+
+def test_fault_injection_slow_and_duration(localforum):
+    localforum.faults.slow(0.5, count=1)
+    with pytest.raises(requests.Timeout):
+        requests.get(localforum.url + "/site.json", headers=localforum.headers(), timeout=0.2)
+    localforum.faults.fail(503, seconds=60)
+    response = requests.get(localforum.url + "/site.json", headers=localforum.headers(), timeout=10)
+    assert response.status_code == 503
+    localforum.faults.clear()
+    assert requests.get(localforum.url + "/site.json", headers=localforum.headers(),
+                        timeout=10).status_code == 200
+
+
+def test_forum_down_is_a_connection_error(make_localforum):
+    forum = make_localforum()
+    url = forum.url
+    forum.stop()
+    with pytest.raises(requests.ConnectionError):
+        DiscourseClient(url, "system", "k", timeout=2).get_site_info()
+
+
+def test_browser_is_sent_to_the_ui(localforum):
+    category = localforum.create_category("Club")
+    post = localforum.client().create_post("Bonjour", category_id=category["id"], title="Un sujet")
+    response = requests.get(f"{localforum.url}/t/un-sujet/{post['topic_id']}",
+                            headers={"Accept": "text/html"}, timeout=10)
+    assert response.status_code == 200
+    assert "Un sujet" in response.text and response.url.endswith(f"/ui/t/{post['topic_id']}")

@@ -1,0 +1,138 @@
+"""Webhooks: Discourse headers, HMAC signature, payloads, retries — to a real HTTP receiver."""
+import hashlib
+import hmac
+import json
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from forumsync.localforum.webhooks import sign
+
+
+class Receiver:
+    """A werkzeug server on port 0 recording every POST; answers `fail_first` 500s first."""
+
+    def __init__(self, fail_first=0):
+        self.received = []
+        self.fail_first = fail_first
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/webhooks/discourse"
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+
+    @Request.application
+    def app(self, request):
+        self.received.append((dict(request.headers), request.get_data()))
+        if self.fail_first > 0:
+            self.fail_first -= 1
+            return Response("boom", status=500)
+        return Response("ok")
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.stop()
+
+
+def events(received):
+    return [(h["X-Discourse-Event"], json.loads(body)) for h, body in received]
+
+
+def test_topic_and_post_created_are_signed(make_localforum, receiver):
+    forum = make_localforum(webhook_url=receiver.url)
+    category = forum.create_category("Club")
+    post = forum.client().create_post("Bonjour **liste**", category_id=category["id"],
+                                      title="Nouveau sujet")
+    forum.wait_webhooks()
+    assert [e for e, _ in events(receiver.received)] == ["topic_created", "post_created"]
+    ids = []
+    for headers, body in receiver.received:
+        expected = "sha256=" + hmac.new(b"test-webhook-secret", body, hashlib.sha256).hexdigest()
+        assert headers["X-Discourse-Event-Signature"] == expected
+        assert headers["X-Discourse-Instance"] == forum.url
+        assert headers["Content-Type"] == "application/json"
+        ids.append(int(headers["X-Discourse-Event-Id"]))
+    assert ids == sorted(set(ids))
+    topic_headers, topic_body = receiver.received[0]
+    assert topic_headers["X-Discourse-Event-Type"] == "topic"
+    topic = json.loads(topic_body)["topic"]
+    assert topic["id"] == post["topic_id"] and topic["category_id"] == category["id"]
+    payload = json.loads(receiver.received[1][1])["post"]
+    assert receiver.received[1][0]["X-Discourse-Event-Type"] == "post"
+    assert payload["id"] == post["id"] and payload["post_number"] == 1
+    assert payload["raw"] == "Bonjour **liste**"
+    assert payload["cooked"] == "<p>Bonjour <strong>liste</strong></p>"
+    assert payload["topic_title"] == "Nouveau sujet" and payload["category_id"] == category["id"]
+    assert payload["topic_archetype"] == "regular" and payload["post_type"] == 1
+    assert payload["username"] == "system" and payload["reply_to_post_number"] is None
+    assert forum.webhooks_sent[1]["payload"] == {"post": payload}
+
+
+def test_edits_moves_and_status_fire_topic_edited(make_localforum, receiver):
+    forum = make_localforum(webhook_url=receiver.url)
+    first = forum.create_category("Un")
+    second = forum.create_category("Deux")
+    client = forum.client()
+    post = client.create_post("texte", category_id=first["id"], title="Sujet")
+    client.update_post(post["id"], "texte modifié")
+    client.update_topic(f"/t/-/{post['topic_id']}", "Sujet renommé", category_id=second["id"])
+    client.update_topic_status(post["topic_id"], "closed", True)
+    forum.wait_webhooks()
+    received = events(receiver.received)
+    assert [e for e, _ in received] == ["topic_created", "post_created", "post_edited",
+                                        "topic_edited", "topic_edited"]
+    assert received[2][1]["post"]["raw"] == "texte modifié"
+    assert received[3][1]["topic"]["title"] == "Sujet renommé"
+    assert received[3][1]["topic"]["category_id"] == second["id"]
+    assert received[4][1]["topic"]["closed"] is True
+
+
+def test_pm_and_whisper_payloads(make_localforum, receiver):
+    forum = make_localforum(webhook_url=receiver.url)
+    forum.create_user("carole", "carole@example.org")
+    category = forum.create_category("Club")
+    client = forum.client()
+    client.create_post("privé", title="PM", archetype="private_message", target_recipients="carole")
+    topic = client.create_post("public", category_id=category["id"], title="Public")
+    client.create_post("chut", topic_id=topic["topic_id"], post_type=4)
+    forum.wait_webhooks()
+    posts = [p["post"] for e, p in events(receiver.received) if e == "post_created"]
+    assert [(p["topic_archetype"], p["post_type"]) for p in posts] == [
+        ("private_message", 1), ("regular", 1), ("regular", 4)]
+
+
+def test_delivery_is_retried_until_accepted(make_localforum):
+    receiver = Receiver(fail_first=2)
+    try:
+        forum = make_localforum(webhook_url=receiver.url)
+        forum.forum.deliverer.retry_base = 0.01
+        category = forum.create_category("Club")
+        forum.client().create_post("x", category_id=category["id"], title="t")
+        forum.wait_webhooks()
+        statuses = [(s["event"], s["status"]) for s in forum.webhooks_sent]
+        assert statuses.count(("topic_created", 500)) + statuses.count(("post_created", 500)) == 2
+        assert {e for e, s in statuses if s == 200} == {"topic_created", "post_created"}
+        ids = [h["X-Discourse-Event-Id"] for h, _ in receiver.received]
+        assert len(set(ids)) == 2  # retries keep their event id
+    finally:
+        receiver.stop()
+
+
+def test_disabled_webhooks_send_nothing(localforum):
+    category = localforum.create_category("Club")
+    localforum.client().create_post("x", category_id=category["id"], title="t")
+    assert localforum.webhooks_sent == []
+    assert not localforum.forum.deliverer.enabled
+
+
+def test_sign_matches_hmac():
+    assert sign("s", b"{}") == "sha256=" + hmac.new(b"s", b"{}", hashlib.sha256).hexdigest()

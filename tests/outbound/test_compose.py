@@ -1,0 +1,144 @@
+"""The composed list mail, parsed back: headers, both parts, accents, header injection."""
+import email
+from email import policy
+
+import pytest
+
+from forumsync.outbound import compose
+from forumsync.outbound.replykeys import parse_reply_address
+from forumsync.settings import Settings
+
+COOKED = (
+    '<p>Bonjour à tous, voici l\'état de la <strong>SVE</strong> à Meyzieu.</p>'
+    '<aside class="quote no-group" data-username="paul" data-post="1" data-topic="7">'
+    '<div class="title"><img src="/user_avatar/x.png"> paul:</div>'
+    '<blockquote><p>Où en êtes-vous ?</p></blockquote></aside>'
+    '<p>Voir <a href="/t/autre-sujet/9">l\'autre sujet</a> et '
+    '<a class="attachment" href="/uploads/default/original/1X/abc.pdf">rapport.pdf</a>.</p>'
+    '<p><img src="/uploads/default/original/1X/schema.png" alt="schéma"></p>'
+    '<script>alert(1)</script><p onclick="x()">fin</p>'
+)
+
+
+@pytest.fixture
+def conf(tmp_path):
+    return Settings({"FORUM_URL": "https://bistro.example.org", "FORUM_NAME": "Bistro",
+                     "LIST_ADDRESS": "club@listes.example.org", "LIST_NAME": "Club Publik",
+                     "BRIDGE_ADDRESS": "bistro@forumsync.example.org"}, "<t>", tmp_path)
+
+
+def parse(message):
+    return email.message_from_bytes(message.as_bytes(), policy=policy.default)
+
+
+def make(conf, **kw):
+    values = dict(post_id=321, topic_id=7, post_number=3, username="marie.dupre",
+                  author_name="Marie Dupré", cooked=COOKED, title="État de la SVE à Meyzieu",
+                  topic_slug="etat-de-la-sve", list_tag="[SVE]", in_reply_to="orig-2@meyzieu.fr",
+                  references=["root-1@meyzieu.fr", "orig-2@meyzieu.fr"])
+    values.update(kw)
+    return parse(compose.compose_post(conf, compose.ForumPost(**values)))
+
+
+def test_headers(conf):
+    msg = make(conf)
+    assert msg["From"].addresses[0].display_name == "Marie Dupré (via Bistro)"
+    assert msg["From"].addresses[0].addr_spec == "bistro@forumsync.example.org"
+    assert msg["To"].addresses[0].addr_spec == "club@listes.example.org"
+    assert msg["Reply-To"].addresses[0].addr_spec == "club@listes.example.org"
+    assert msg["Subject"] == "Re: [SVE] État de la SVE à Meyzieu"
+    assert msg["Message-ID"] == "<discourse/post/321@bistro.example.org>"
+    assert msg["In-Reply-To"] == "<orig-2@meyzieu.fr>"
+    assert msg["References"].split() == ["<root-1@meyzieu.fr>", "<orig-2@meyzieu.fr>"]
+    assert msg["X-Loop"] == "bistro@forumsync.example.org"
+    assert msg["X-Forumsync"]
+    assert "https://bistro.example.org/u/marie.dupre" in msg["X-Original-From"]
+    assert "Marie Dupré" in msg["X-Original-From"]
+    assert "@" not in msg["X-Original-From"].replace("bistro.example.org", "")
+    assert msg["List-Id"] is None and msg["Auto-Submitted"] is None
+    assert msg["Date"] is not None
+
+
+def test_author_email_only_when_allowed(conf):
+    msg = make(conf, author_email="marie@meyzieu.fr")
+    assert "marie@meyzieu.fr" not in msg["X-Original-From"]
+    msg = make(conf.replace(EXPOSE_AUTHOR_EMAIL=True), author_email="marie@meyzieu.fr")
+    assert "marie@meyzieu.fr" in msg["X-Original-From"]
+
+
+def test_first_post_of_forum_topic_has_no_re(conf):
+    msg = make(conf, post_number=1, list_tag=None, in_reply_to=None, references=[])
+    assert msg["Subject"] == "État de la SVE à Meyzieu"
+    assert msg["In-Reply-To"] is None and msg["References"] is None
+
+
+def test_tag_not_doubled(conf):
+    msg = make(conf, title="[SVE] déjà étiqueté")
+    assert msg["Subject"] == "Re: [SVE] déjà étiqueté"
+
+
+def test_parts(conf):
+    msg = make(conf)
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    # text: accents intact (unicode_snob), quotes as "> ", absolute links and uploads
+    assert "Bonjour à tous" in text and "Meyzieu" in text
+    assert "> Où en êtes-vous ?" in text
+    assert "https://bistro.example.org/t/autre-sujet/9" in text
+    assert "https://bistro.example.org/uploads/default/original/1X/abc.pdf" in text
+    assert "https://bistro.example.org/uploads/default/original/1X/schema.png" in text
+    assert "Répondre sur Bistro : https://bistro.example.org/t/etat-de-la-sve/7/3" in text
+    assert "alert(1)" not in text
+    # html: sanitised, absolute
+    assert "<script" not in html and "onclick" not in html
+    assert 'href="https://bistro.example.org/uploads/default/original/1X/abc.pdf"' in html
+    assert 'src="https://bistro.example.org/uploads/default/original/1X/schema.png"' in html
+    assert "<blockquote>" in html
+    assert "Répondre sur Bistro" in html
+    assert 'href="https://bistro.example.org/t/etat-de-la-sve/7/3"' in html
+
+
+@pytest.mark.parametrize("evil", ["Titre\r\nBcc: victime@example.com",
+                                  "Titre\nX-Injected: oui", "Titre\rX-Injected: oui",
+                                  "Titre\u2028X-Injected: oui", "Titre\x00\x0bX-Injected: oui"])
+def test_header_injection(conf, evil):
+    msg = make(conf, title=evil, author_name=evil, username="x\r\nX-Injected: oui")
+    raw = compose.compose_post(conf, compose.ForumPost(
+        post_id=1, topic_id=1, post_number=2, username="x\r\nX-Injected: oui", author_name=evil,
+        cooked="<p>x</p>", title=evil)).as_bytes()
+    for line in raw.split(b"\r\n"):
+        assert not line.lower().startswith((b"bcc:", b"x-injected:"))
+    assert msg["Bcc"] is None and msg["X-Injected"] is None
+    assert "\n" not in msg["Subject"] and "\r" not in msg["Subject"]
+    assert msg["Subject"].startswith("Re: [SVE] Titre")
+    assert len(msg["From"].addresses) == 1
+    assert msg["From"].addresses[0].addr_spec == "bistro@forumsync.example.org"
+
+
+def test_long_title_folded_but_intact(conf):
+    title = "Très long titre " * 20
+    msg = make(conf, title=title.strip())
+    assert msg["Subject"].startswith("Re: [SVE] Très long titre Très long titre")
+
+
+def test_edit_notice(conf):
+    msg = make(conf, edited=True)
+    assert msg["Subject"] == "Re: [modifié] [SVE] État de la SVE à Meyzieu"
+    assert msg["In-Reply-To"] == "<discourse/post/321@bistro.example.org>"
+    assert msg["Message-ID"] != "<discourse/post/321@bistro.example.org>"
+    assert "a modifié son message" in msg.get_body(("plain",)).get_content()
+
+
+def test_personal_mail_with_signed_reply_address(conf):
+    msg = parse(compose.compose_personal(conf, to="nouvelle@grandlyon.fr", to_name="Anne Nouvelle",
+                                         subject="Bienvenue sur Bistro", text="Bonjour Anne,\n\nBienvenue !",
+                                         topic_id=55, post_id=66))
+    assert msg["To"].addresses[0].addr_spec == "nouvelle@grandlyon.fr"
+    assert msg["From"].addresses[0].addr_spec == "bistro@forumsync.example.org"
+    reply_to = msg["Reply-To"].addresses[0].addr_spec
+    target = parse_reply_address(conf, reply_to, "nouvelle@grandlyon.fr")
+    assert (target.topic_id, target.post_id) == (55, 66)
+    assert msg["X-Forumsync"] and msg["X-Loop"]
+    assert "Bienvenue !" in msg.get_body(("plain",)).get_content()
+    assert "Bienvenue !" in msg.get_body(("html",)).get_content()

@@ -1,0 +1,164 @@
+"""Both directions with real parts: a forum post is emailed to the list; the list's copy of it
+(the echo) coming back through inbound creates nothing; replies by email land in the topic;
+signed reply addresses post as their recipient and refuse forged/expired/mismatched ones."""
+import email.utils
+import time
+from email import policy
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import func, select
+
+from forumsync.inbound.ingest import ingest
+from forumsync.localforum.models import Post
+from forumsync.models import InboxMessage, OutboxMail
+from forumsync.outbound import compose, outbox
+from forumsync.outbound.replykeys import make_reply_address
+from forumsync.mail import parse_bytes
+from forumsync.pipeline import loop
+from forumsync.pipeline.runner import run_pending as run_pipeline
+
+
+def forum_posts(bridge) -> int:
+    with bridge.forum.session() as s:
+        return s.scalar(select(func.count(Post.id)))
+
+
+def pipeline(bridge, raw, channel="lmtp", meta=None):
+    result = ingest(bridge.ctx, raw, channel, meta)
+    while run_pipeline(bridge.ctx, "test"):
+        pass
+    with bridge.ctx.db.session() as s:
+        return s.get(InboxMessage, result.inbox_id)
+
+
+def as_list_copy(raw: bytes, strip_ours: bool = False) -> bytes:
+    """What a list manager does to a post before distributing it (Mailman-like)."""
+    msg = email.message_from_bytes(raw, policy=policy.SMTP)
+    subject = str(msg["Subject"])
+    del msg["Subject"]
+    msg["Subject"] = "[club-publik] " + subject
+    msg["List-Id"] = "Club Publik <club.listes.example.org>"
+    msg["Precedence"] = "list"
+    msg["X-BeenThere"] = "club@listes.example.org"
+    if strip_ours:  # a list manager that removes unknown headers: the Message-ID still tells
+        del msg["X-Forumsync"]
+        del msg["X-Loop"]
+    return msg.as_bytes()
+
+
+def member_mail(sender, to, subject, body, in_reply_to=None, references=None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.format_datetime(email.utils.localtime())
+    msg["Message-ID"] = email.utils.make_msgid("membre", "grandlyon.fr")
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = references or in_reply_to
+    msg.set_content(body)
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize("strip_ours", [False, True])
+def test_echo_dropped_and_reply_by_email_threads(bridge, strip_ours):
+    first = bridge.topic("marie", "Échéances de la SVE", "Quelles échéances pour la SVE ?")
+    bridge.process()
+    [(_, _, raw)] = bridge.sink.messages
+    posts_before = forum_posts(bridge)
+
+    copy = as_list_copy(raw, strip_ours)
+    # the loop stage recognises it on its own (X-Forumsync / X-Loop, else our Message-ID) …
+    looped, why = loop.check(bridge.settings, parse_bytes(copy))
+    assert looped and "écho" in why
+    assert ("X-Forumsync" in why) == (not strip_ours)
+    # … and end to end nothing is posted (dedupe already knows our Message-ID from PostLink)
+    echo = pipeline(bridge, copy)
+    assert echo.state == "dropped" and ("écho" in echo.reason or "doublon" in echo.reason)
+    assert forum_posts(bridge) == posts_before
+
+    sent = email.message_from_bytes(raw, policy=policy.default)
+    reply = member_mail("Paul Martin <paul@grandlyon.fr>", "club@listes.example.org",
+                        "Re: [club-publik] Échéances de la SVE",
+                        "Chez nous, la SVE est en place depuis 2023.\n",
+                        in_reply_to=sent["Message-ID"])
+    row = pipeline(bridge, as_list_copy(reply))
+    assert row.state == "published", row.reason
+    assert row.topic_id == first["topic_id"]
+    post = bridge.gateway().post_get(row.post_id)
+    assert post["username"] == "paul" and post["reply_to_post_number"] in (None, 1)
+    assert "2023" in post["raw"]
+    # that post's own webhook is not sent back to the list
+    bridge.process()
+    assert len(bridge.sink.messages) == 1
+    assert bridge.event_for(row.post_id).state == "skipped"
+
+
+def _personal(bridge, to="paul@grandlyon.fr", topic_id=None, post_id=None):
+    msg = compose.compose_personal(bridge.settings, to=to, subject="Bienvenue au club",
+                                   text="Bonjour,\n\nPrésentez-vous en répondant à ce message.",
+                                   topic_id=topic_id, post_id=post_id)
+    with bridge.ctx.db.session() as s:
+        outbox.enqueue(s, f"welcome:{to}:{topic_id}", msg, [to])
+    bridge.process()
+    sent = email.message_from_bytes(bridge.sink.messages[-1][2], policy=policy.default)
+    return sent
+
+
+def test_reply_to_signed_address_posts_as_recipient(bridge):
+    welcome = bridge.topic("modo", "Présentez-vous !", "Dites-nous qui vous êtes.")
+    bridge.process()
+    sent = _personal(bridge, topic_id=welcome["topic_id"], post_id=welcome["id"])
+    address = sent["Reply-To"].addresses[0].addr_spec
+    assert address.startswith("bistro+")
+    answer = member_mail("Paul Martin <paul@grandlyon.fr>", address, "Re: Bienvenue au club",
+                         "Bonjour, je suis Paul, de la Métropole de Lyon.\n",
+                         in_reply_to=sent["Message-ID"])
+    # some MTAs upper-case the local part
+    row = pipeline(bridge, answer, meta={"recipients": [address.upper()]})
+    assert row.state == "published", row.reason
+    assert row.topic_id == welcome["topic_id"]
+    post = bridge.gateway().post_get(row.post_id)
+    assert post["username"] == "paul"
+    assert post["topic_id"] == welcome["topic_id"]
+    assert post["reply_to_post_number"] in (None, 1)
+
+
+@pytest.mark.parametrize("case", ["forged", "expired", "mismatch"])
+def test_bad_signed_address_refused_nothing_posted(bridge, case):
+    welcome = bridge.topic("modo", "Présentez-vous ici", "Dites-nous qui vous êtes.")
+    bridge.process()
+    sender = "paul@grandlyon.fr"
+    if case == "forged":
+        good = make_reply_address(bridge.settings, sender, welcome["topic_id"])
+        local, domain = good.split("@")
+        address = local[:-4] + ("aaaa" if not local.endswith("aaaa") else "bbbb") + "@" + domain
+    elif case == "expired":
+        address = make_reply_address(bridge.settings, sender, welcome["topic_id"],
+                                     now=time.time() - 31 * 86400)
+    else:
+        address = make_reply_address(bridge.settings, "marie.dupre@meyzieu.fr", welcome["topic_id"])
+    posts_before = forum_posts(bridge)
+    mails_before = len(bridge.sink.messages)
+    answer = member_mail(f"Paul Martin <{sender}>", address, "Re: Bienvenue au club",
+                         "Je tente de répondre.\n")
+    row = pipeline(bridge, answer, meta={"recipients": [address]})
+    assert row.state == "dropped"
+    assert "adresse de réponse refusée" in row.reason
+    assert forum_posts(bridge) == posts_before
+    # the sender is told why, in French, once
+    bridge.process()
+    assert len(bridge.sink.messages) == mails_before + 1
+    mail_from, rcpts, raw = bridge.sink.messages[-1]
+    refusal = email.message_from_bytes(raw, policy=policy.default)
+    assert rcpts == [sender]
+    assert refusal["Subject"].startswith("Message non publié")
+    text = refusal.get_body(("plain",)).get_content()
+    assert "n'a pas été publié" in text
+    words = {"forged": "falsifiée", "expired": "expiré", "mismatch": "autre personne"}[case]
+    assert words in text and words in row.reason
+    assert refusal["Auto-Submitted"] == "auto-replied"
+    with bridge.ctx.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMail)
+                        .where(OutboxMail.key.like("refusal:%"))) == 1

@@ -1,0 +1,50 @@
+"""Who posts a mirrored message: the sender's forum account, else the bridge with attribution."""
+from forumsync.localforum import store as lf_store
+from tests.fixtures.pipeline import make_mail
+
+
+def test_forum_user_with_that_email_posts_it(pipe):
+    pipe.ctx.forum.user_create("Marie Dupont", "marie", "marie.dupont@meyzieu.fr", "motdepasse-long-42")
+    row = pipe.send(make_mail("Question de Marie"))
+    post = pipe.post(row.post_id)
+    assert post["username"] == "marie"
+    assert "transmis depuis la liste" not in post["raw"]
+
+
+def test_unknown_sender_is_a_staged_user_when_the_forum_has_the_plugin(pipe):
+    row = pipe.send(make_mail("Question d'une inconnue", sender="Anne Roux <anne.roux@ville-exemple.fr>"))
+    post = pipe.post(row.post_id)
+    assert post["username"] != pipe.ctx.settings.FORUM_API_USERNAME
+    assert post["name"] == "Anne Roux"
+    assert "transmis depuis la liste" not in post["raw"]
+    with pipe.localforum.session() as session:
+        assert lf_store.user_by_email(session, "anne.roux@ville-exemple.fr").staged is True
+    again = pipe.send(make_mail("Re: Question d'une inconnue", "Merci !", sender="Anne Roux <anne.roux@ville-exemple.fr>",
+                                in_reply_to=f"<{row.message_id}>"))
+    assert pipe.post(again.post_id)["username"] == post["username"]
+    assert pipe.ctx.forum.post_by_message_id(f"<{row.message_id}>")["id"] == row.post_id
+
+
+def test_unknown_sender_is_posted_by_the_bridge_with_an_attribution(bridge_pipe):
+    pipe = bridge_pipe
+    row = pipe.send(make_mail("Question d'un inconnu", sender="Jean Martin <jean.martin@ville-exemple.fr>"))
+    post = pipe.post(row.post_id)
+    assert post["username"] == pipe.ctx.settings.FORUM_API_USERNAME
+    first_line = post["raw"].splitlines()[0]
+    assert first_line.startswith("*Message de Jean Martin (")
+    assert first_line.endswith("transmis depuis la liste Club Publik*")
+    assert "jean.martin@" not in post["raw"]  # EXPOSE_AUTHOR_EMAIL is off
+
+
+def test_webmail_domain_is_not_an_organisation(bridge_pipe):
+    pipe = bridge_pipe
+    row = pipe.send(make_mail("Question webmail", sender="Paul <paul.durand@gmail.com>"))
+    assert "*Message de Paul transmis depuis la liste Club Publik*" in pipe.post(row.post_id)["raw"]
+
+
+def test_user_lookups_are_cached(pipe):
+    before = sum(1 for _, path in pipe.localforum.requests if path.startswith("/admin/users/list"))
+    for n in range(3):
+        pipe.send(make_mail(f"Question numéro {n}", sender="Luc <luc@grandlyon.fr>"))
+    after = sum(1 for _, path in pipe.localforum.requests if path.startswith("/admin/users/list"))
+    assert after - before == 1

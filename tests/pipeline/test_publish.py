@@ -1,0 +1,97 @@
+"""Publishing new topics against the real local forum: category, title, date, external_id,
+attachments, mapping rows."""
+from forumsync.mail.ids import topic_external_id
+from forumsync.models import InboxMessage
+from tests.fixtures.pipeline import BASE_DATE, make_mail
+
+PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+       b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+       b"\x00\x00\x00IEND\xaeB`\x82")
+
+
+def test_new_topic_lands_in_its_theme_category(pipe):
+    raw = make_mail("[club-publik] [SVE] Saisine des demandes d'état civil",
+                    message_id="<root-sve@meyzieu.fr>")
+    row = pipe.send(raw)
+    assert row.state == "published", row.reason
+    topic = pipe.topic(row.topic_id)
+    assert topic["category_id"] == pipe.themes["sve"]
+    assert topic["title"] == "Saisine des demandes d'état civil"
+    assert topic["external_id"] == topic_external_id("root-sve@meyzieu.fr")
+    first = topic["post_stream"]["posts"][0]
+    assert first["id"] == row.post_id
+    assert first["created_at"].startswith(BASE_DATE.strftime("%Y-%m-%dT%H:%M"))
+    link = pipe.topic_link(row.topic_id)
+    assert (link.theme, link.category_id, link.root_message_id) == ("sve", pipe.themes["sve"],
+                                                                   "root-sve@meyzieu.fr")
+    assert link.subject_key == "saisine des demandes d etat civil"
+    assert link.external_id == topic_external_id("root-sve@meyzieu.fr")
+    post_link = pipe.post_link("root-sve@meyzieu.fr")
+    assert (post_link.post_id, post_link.topic_id, post_link.origin) == (row.post_id, row.topic_id, "list")
+
+
+def test_unrouted_topic_goes_to_the_default_theme(pipe):
+    row = pipe.send(make_mail("Rencontre annuelle du club", "Le programme est en ligne."))
+    assert row.state == "published"
+    assert pipe.topic(row.topic_id)["category_id"] == pipe.themes["general"]
+
+
+def test_without_provisioned_categories_the_topic_is_uncategorised(tmp_path, sqlite_url, localforum):
+    from tests.fixtures.pipeline import _pipe
+
+    ctx, bare = _pipe(tmp_path, sqlite_url, localforum)
+    row = bare.send(make_mail("[SVE] Une question"))
+    assert row.state == "published", row.reason
+    category = ctx.forum.category_get(bare.topic(row.topic_id)["category_id"])
+    assert category["slug"] == "uncategorized"
+    ctx.close()
+
+
+def test_attachments_are_uploaded_and_linked(pipe):
+    raw = make_mail("Compte rendu de la réunion", "Voici le compte rendu et une capture.",
+                    attachments=[("capture.png", "image/png", PNG),
+                                 ("compte-rendu.pdf", "application/pdf", b"%PDF-1.4 fake\n" * 50)])
+    row = pipe.send(raw)
+    assert row.state == "published", row.reason
+    post = pipe.post(row.post_id)
+    assert "![capture.png](upload://" in post["raw"]
+    assert "[compte-rendu.pdf|attachment](upload://" in post["raw"]
+    assert post["cooked"].count("/uploads/") >= 2
+    assert "Voici le compte rendu" in post["raw"]
+
+
+def test_too_big_attachment_is_announced_in_the_post(tmp_path, sqlite_url, localforum):
+    from tests.fixtures.pipeline import _pipe
+
+    ctx, p = _pipe(tmp_path, sqlite_url, localforum, MAX_ATTACHMENT_BYTES=1000)
+    p.provision()
+    row = p.send(make_mail("Gros fichier", "Le fichier est joint.",
+                           attachments=[("annexe.pdf", "application/pdf", b"%PDF" + b"x" * 5000)]))
+    assert row.state == "published", row.reason
+    raw = p.post(row.post_id)["raw"]
+    assert "Pièce jointe non transmise" in raw and "annexe.pdf" in raw
+    assert "upload://" not in raw
+    ctx.close()
+
+
+def test_topic_already_on_the_forum_is_linked_not_duplicated(tmp_path, sqlite_url, localforum, pipe):
+    """Our database lost (crash after the forum write): the external_id finds the topic again."""
+    from tests.fixtures.pipeline import _pipe
+
+    raw = make_mail("Perte de base", message_id="<lost-db@meyzieu.fr>")
+    first = pipe.send(raw)
+    (tmp_path / "other").mkdir()
+    ctx, again = _pipe(tmp_path / "other", f"sqlite:///{tmp_path / 'other' / 'db.sqlite3'}", localforum)
+    writes = ctx.forum.stats["writes"]
+    second = again.send(raw)
+    assert second.state == "published", second.reason
+    assert (second.topic_id, second.post_id) == (first.topic_id, first.post_id)
+    assert ctx.forum.stats["writes"] - writes == 1  # the refused create only
+    ctx.close()
+
+
+def test_inbox_row_records_the_outcome(pipe):
+    row = pipe.send(make_mail("Mise à jour du connecteur"))
+    assert isinstance(row, InboxMessage)
+    assert row.state == "published" and row.reason == "nouveau sujet"
+    assert row.processed_at is not None and row.locked_by is None and row.attempts == 1

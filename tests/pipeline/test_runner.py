@@ -1,0 +1,175 @@
+"""The inbox runner: claiming, final states, retries when the forum is away, idempotency."""
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from forumsync.context import Context
+from forumsync.models import InboxMessage, PostLink, TopicLink, utcnow
+from forumsync.pipeline import route, runner
+from tests.fixtures.database import make_settings
+from tests.fixtures.pipeline import Pipe, _pipe, later, make_mail
+
+
+def _due(pipe, inbox_id):
+    with pipe.ctx.db.session() as session:
+        session.execute(update(InboxMessage).where(InboxMessage.id == inbox_id)
+                        .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+
+
+def _count(pipe, model, column):
+    with pipe.ctx.db.session() as session:
+        return session.scalar(select(func.count(column)))
+
+
+def test_forum_down_then_back_publishes_once(pipe_any_db):
+    pipe = pipe_any_db
+    pipe.localforum.faults.fail(500, seconds=60)
+    ids = [pipe.feed(make_mail(f"Panne {n}", message_id=f"<down-{n}@a.fr>")) for n in range(3)]
+    pipe.run()
+    for inbox_id in ids:
+        row = pipe.row(inbox_id)
+        assert row.state == "retry" and row.attempts == 1
+        assert row.reason.startswith("forum indisponible (tentative 1)")
+        assert row.next_attempt_at > utcnow() + timedelta(seconds=20)
+    assert pipe.run() == 0  # not due yet: nothing claimed
+    pipe.localforum.faults.clear()
+    for inbox_id in ids:
+        _due(pipe, inbox_id)
+    pipe.run()
+    rows = [pipe.row(i) for i in ids]
+    assert [r.state for r in rows] == ["published"] * 3
+    assert [r.attempts for r in rows] == [2, 2, 2]
+    assert _count(pipe, TopicLink, TopicLink.topic_id) == 3
+    assert pipe.post_writes() == 3
+
+
+def test_forum_unreachable_keeps_the_mail(tmp_path, sqlite_url, make_localforum):
+    forum = make_localforum()
+    ctx, pipe = _pipe(tmp_path, sqlite_url, forum)
+    forum.stop()
+    row = pipe.send(make_mail("Forum éteint"))
+    assert row.state == "retry" and "forum injoignable" in row.reason
+    assert row.raw  # still there, to be published later
+    ctx.close()
+
+
+def test_backoff_grows_with_jitter_and_never_gives_up():
+    delays = [runner.retry_delay(n) for n in range(1, 40)]
+    assert 24 <= delays[0] <= 36
+    assert 48 <= delays[1] <= 72
+    assert all(d <= runner.RETRY_MAX_SECONDS * 1.2 for d in delays)
+    assert min(delays[-10:]) >= runner.RETRY_MAX_SECONDS * 0.8
+
+
+@pytest.mark.parametrize("plugin", [True, False], ids=["plugin", "marker"])
+def test_timeout_after_the_forum_wrote_does_not_duplicate(tmp_path, sqlite_url, localforum, plugin):
+    """The forum created the topic/post but the answer never came back (a crash between the
+    forum write and our commit looks the same): the next attempt links what exists — through
+    the plugin's Message-ID lookup, or without it through the marker hidden in the post."""
+    ctx, pipe = _pipe(tmp_path, sqlite_url, localforum, plugin=plugin, FORUM_TIMEOUT=0.4)
+    pipe.provision()
+    localforum.faults.slow(1.0, count=1, method="POST", path=r"posts\.json$")
+    inbox_id = pipe.feed(make_mail("Lent", message_id="<slow0@a.fr>"))
+    pipe.run()
+    assert pipe.row(inbox_id).state == "retry"
+    time.sleep(1.0)  # the forum finishes writing
+    _due(pipe, inbox_id)
+    pipe.run()
+    root = pipe.row(inbox_id)
+    assert root.state == "published" and root.attempts == 2
+
+    localforum.faults.slow(1.0, count=1, method="POST", path=r"posts\.json$")
+    reply_id = pipe.feed(make_mail("Re: Lent", "Réponse lente.", message_id="<slow1@b.fr>",
+                                   in_reply_to="<slow0@a.fr>", date=later(hours=1)))
+    pipe.run()
+    assert pipe.row(reply_id).state == "retry"
+    time.sleep(1.0)
+    _due(pipe, reply_id)
+    pipe.run()
+    reply = pipe.row(reply_id)
+    assert reply.state == "published", reply.reason
+    topic = pipe.topic(root.topic_id)
+    assert len(topic["post_stream"]["posts"]) == 2
+    assert reply.post_id == topic["post_stream"]["posts"][1]["id"]
+    assert pipe.post_writes() == 2
+    ctx.close()
+
+
+def test_unexpected_error_is_quarantined_with_its_repr(pipe, monkeypatch):
+    def broken(ctx, msg, msgdata):
+        raise ValueError("règle cassée")
+
+    monkeypatch.setattr(route, "process", broken)
+    row = pipe.send(make_mail("Tout va casser"))
+    assert row.state == "quarantined"
+    assert row.reason == "erreur inattendue : ValueError('règle cassée')"
+    monkeypatch.undo()
+    assert pipe.send(make_mail("La suite passe")).state == "published"
+
+
+def test_same_message_id_via_two_channels_is_one_post(pipe):
+    raw = make_mail("Deux canaux", message_id="<twice@a.fr>")
+    first = pipe.send(raw, channel="lmtp")
+    pipe.feed(raw.replace(b"\n", b"\r\n"), channel="mbox")
+    pipe.run()
+    assert len(pipe.rows()) == 1
+    assert first.state == "published"
+    assert pipe.post_writes() == 1
+
+
+def test_requeued_published_message_is_dropped_as_duplicate(pipe):
+    row = pipe.send(make_mail("Déjà là", message_id="<again@a.fr>"))
+    with pipe.ctx.db.session() as session:
+        session.execute(update(InboxMessage).where(InboxMessage.id == row.id).values(state="new"))
+    pipe.run()
+    again = pipe.row(row.id)
+    assert again.state == "dropped"
+    assert again.reason.startswith("déjà publié (doublon)")
+    assert _count(pipe, PostLink, PostLink.id) == 1
+
+
+def test_stale_lock_is_reclaimed_fresh_lock_is_not(pipe_any_db):
+    pipe = pipe_any_db
+    stale = pipe.feed(make_mail("Verrou ancien"))
+    fresh = pipe.feed(make_mail("Verrou récent"))
+    with pipe.ctx.db.session() as session:
+        session.execute(update(InboxMessage).where(InboxMessage.id == stale).values(
+            state="processing", locked_by="dead-worker", locked_at=utcnow() - timedelta(minutes=30)))
+        session.execute(update(InboxMessage).where(InboxMessage.id == fresh).values(
+            state="processing", locked_by="busy-worker", locked_at=utcnow()))
+    assert pipe.run() == 1
+    assert pipe.row(stale).state == "published"
+    assert pipe.row(fresh).state == "processing"
+
+
+def test_concurrent_claims_never_share_a_row(pipe_any_db):
+    pipe = pipe_any_db
+    for n in range(40):
+        pipe.feed(make_mail(f"Lot {n}"))
+    claimed = {}
+
+    def claim(worker):
+        claimed[worker] = runner.claim(pipe.ctx, worker, 15)
+
+    threads = [threading.Thread(target=claim, args=(f"w{n}",)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [i for ids in claimed.values() for i in ids]
+    assert len(everything) == len(set(everything)) == 40
+    with pipe.ctx.db.session() as session:
+        owners = dict(session.execute(select(InboxMessage.id, InboxMessage.locked_by)).all())
+    for worker, ids in claimed.items():
+        assert all(owners[i] == worker for i in ids)
+
+
+def test_process_one_runs_a_waiting_retry_now(pipe):
+    pipe.localforum.faults.fail(500, count=1)
+    row = pipe.send(make_mail("Tout de suite"))
+    assert row.state == "retry"
+    assert runner.process_one(pipe.ctx, row.id) == "published"
+    assert runner.process_one(pipe.ctx, row.id) is None  # finished rows are left alone

@@ -1,0 +1,309 @@
+"""`forumsync provision` against the real local forum over HTTP, write calls counted."""
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from forumsync.cli import cli
+from forumsync.context import Context
+from forumsync.localforum.models import Category, Group, GroupUser, User
+from forumsync.themes.provision import (PALETTE, category_id_for_theme, group_name, provision,
+                                        theme_color)
+from tests.fixtures.database import make_settings
+
+WRITE_METHODS = {"POST", "PUT", "DELETE", "PATCH"}
+
+
+class Runner:
+    """Runs provisioning with a fresh Context (fresh gateway counters) on one forumsync DB."""
+
+    def __init__(self, tmp_path, sqlite_url, forum):
+        self.tmp_path = tmp_path
+        self.sqlite_url = sqlite_url
+        self.forum = forum
+        self.overrides: dict = {}
+        self.ctx = None
+
+    def settings(self):
+        return make_settings(self.tmp_path, self.sqlite_url, **self.forum.settings_overrides,
+                             **self.overrides)
+
+    def run(self, **kw):
+        """(result, gateway writes, write requests the forum received)."""
+        if self.ctx is not None:
+            self.ctx.close()
+        self.ctx = Context(self.settings())
+        seen = len(self.forum.requests)
+        result = provision(self.ctx, **kw)
+        received = [r for r in self.forum.requests[seen:] if r[0] in WRITE_METHODS]
+        return result, self.ctx.forum.stats["writes"], received
+
+    def close(self):
+        if self.ctx is not None:
+            self.ctx.close()
+
+
+@pytest.fixture
+def runner(tmp_path, sqlite_url, localforum):
+    localforum.create_user("animatrice", "animatrice@meyzieu.fr", "Anne Animatrice")
+    localforum.set_site_setting("enable_category_group_moderation", True)
+    r = Runner(tmp_path, sqlite_url, localforum)
+    yield r
+    r.close()
+
+
+def categories(forum) -> dict[str, Category]:
+    with forum.session() as s:
+        return {c.slug: c for c in s.scalars(select(Category))}
+
+
+def theme_category(forum, slug: str) -> Category:
+    with forum.session() as s:
+        parent = s.scalar(select(Category).where(Category.name == "Club Publik"))
+        return s.scalar(select(Category).where(Category.slug == slug,
+                                               Category.parent_category_id == parent.id))
+
+
+def memberships(forum, group: str) -> dict[str, bool]:
+    """{username: owner} of GROUP."""
+    with forum.session() as s:
+        rows = s.execute(select(User.username, GroupUser.owner).join(GroupUser.user)
+                         .join(GroupUser.group).where(Group.name == group))
+        return dict(rows.all())
+
+
+def test_from_empty_creates_everything_with_exactly_the_needed_writes(runner, localforum):
+    result, writes, received = runner.run()
+    # 1 parent + 4 groups + 1 owners call (the one lead with an account) + 4 categories
+    assert writes == 10
+    assert len(received) == 10
+    assert sorted(received) == sorted([("POST", "/categories.json")] * 5
+                                      + [("POST", "/admin/groups.json")] * 4
+                                      + [("PUT", f"/groups/{_group_id(localforum, 'animateurs-sve')}/owners.json")])
+    with localforum.session() as s:
+        parent = s.scalar(select(Category).where(Category.name == "Club Publik"))
+        assert parent.parent_category_id is None and parent.slug == "club-publik"
+        subs = {c.slug: c for c in s.scalars(select(Category).where(
+            Category.parent_category_id == parent.id))}
+        assert set(subs) == {"sve", "open-data", "famille", "general"}
+        sve = subs["sve"]
+        assert sve.name == "SVE"
+        assert sve.description == "Thème animé par Meyzieu. Saisine par voie électronique."
+        assert sve.color == theme_color({"slug": "sve"}) and sve.color in PALETTE
+        group = s.scalar(select(Group).where(Group.name == "animateurs-sve"))
+        assert group.full_name == "Animateurs SVE"
+        assert sve.moderating_group_ids == [group.id]
+        assert subs["open-data"].custom_fields == {"forumsync_theme": "open-data",
+                                                   "forumsync_lead": "Montpellier"}
+        assert subs["general"].description == "Thème animé par Entr'ouvert. Tout le reste."
+    assert memberships(localforum, "animateurs-sve") == {"animatrice": True}
+    assert category_id_for_theme(runner.ctx, "sve") == theme_category(localforum, "sve").id
+    assert all(c.before is None for c in result.changes if c.field is None)
+    assert result.warnings == []
+
+
+def _group_id(forum, name):
+    with forum.session() as s:
+        return s.scalar(select(Group.id).where(Group.name == name))
+
+
+def test_second_run_makes_no_write(runner, localforum):
+    runner.run()
+    result, writes, received = runner.run()
+    assert result.changes == []
+    assert writes == 0 and received == []
+    assert result.report()[0] == "Le forum est déjà conforme aux thèmes des réglages."
+    assert result.before["themes"]["sve"] == result.after["themes"]["sve"]
+
+
+def test_lost_state_matches_existing_categories_instead_of_duplicating(runner, localforum, tmp_path):
+    runner.run()
+    runner.sqlite_url = f"sqlite:///{tmp_path / 'other.sqlite3'}"  # forumsync's memory is gone
+    result, writes, _ = runner.run()
+    assert (result.changes, writes) == ([], 0)
+    assert category_id_for_theme(runner.ctx, "famille") == theme_category(localforum, "famille").id
+
+
+def test_dry_run_prints_the_french_diff_and_writes_nothing(runner, localforum, tmp_path):
+    settings_file = tmp_path / "reglages.py"
+    values = runner.settings().as_dict()
+    keys = ("DATABASE_URL", "FORUM_URL", "FORUM_API_KEY", "FORUM_API_USERNAME", "THEMES",
+            "DEFAULT_THEME", "PARENT_CATEGORY", "LOCALFORUM_DATABASE_URL")
+    settings_file.write_text("".join(f"{k} = {values[k]!r}\n" for k in keys), encoding="utf-8")
+    before = len(localforum.requests)
+    out = CliRunner().invoke(cli, ["--settings", str(settings_file), "provision", "--dry-run"])
+    assert out.exit_code == 0, out.output
+    assert "Modifications prévues (essai, rien n'est écrit) :" in out.output
+    assert "catégorie parente « Club Publik » : à créer" in out.output
+    assert ("catégorie « SVE » (sve) : à créer (nom « SVE » ; identifiant « sve » ; description "
+            "« Thème animé par Meyzieu. Saisine par voie électronique. »") in out.output
+    assert "groupe « animateurs-sve » : animateurs (membres et propriétaires) à ajouter : animatrice" in out.output
+    assert "Compte absent du forum (thème open-data) : data@montpellier3m.fr" in out.output
+    assert [r for r in localforum.requests[before:] if r[0] in WRITE_METHODS] == []
+    assert set(categories(localforum)) == {"uncategorized"}
+    # the real run then applies what the dry run announced, and says so
+    out = CliRunner().invoke(cli, ["--settings", str(settings_file), "provision"])
+    assert out.exit_code == 0, out.output
+    assert "10 modification(s) appliquée(s), 10 appel(s) d'écriture au forum." in out.output
+
+
+def test_dry_run_on_a_provisioned_forum_shows_before_and_after(runner, localforum):
+    runner.run()
+    runner.overrides = {"THEMES": [dict(t, name="Données ouvertes") if t["slug"] == "open-data" else t
+                                   for t in runner.settings().THEMES]}
+    result, writes, received = runner.run(dry_run=True)
+    assert (writes, received) == (0, [])
+    assert "  - catégorie « Données ouvertes » (open-data) : nom : « Open data » → « Données ouvertes »" \
+        in result.report()
+    assert theme_category(localforum, "open-data").name == "Open data"
+
+
+def test_renamed_theme_renames_its_category(runner, localforum):
+    runner.run()
+    category_id = theme_category(localforum, "sve").id
+    count = len(categories(localforum))
+    runner.overrides = {"THEMES": [dict(t, name="Saisine électronique") if t["slug"] == "sve" else t
+                                   for t in runner.settings().THEMES]}
+    result, writes, received = runner.run()
+    assert [(c.field, c.before, c.after) for c in result.changes] == [
+        ("name", "SVE", "Saisine électronique")]
+    assert writes == 1
+    assert received == [("PUT", f"/categories/{category_id}.json")]
+    renamed = theme_category(localforum, "sve")
+    assert (renamed.id, renamed.name) == (category_id, "Saisine électronique")
+    assert len(categories(localforum)) == count
+    assert runner.run()[1] == 0
+
+
+def test_changed_slug_keeps_the_category_found_by_name(runner, localforum):
+    runner.run()
+    category_id = theme_category(localforum, "famille").id
+    runner.overrides = {"THEMES": [dict(t, slug="portail-famille") if t["slug"] == "famille" else t
+                                   for t in runner.settings().THEMES]}
+    result, writes, _ = runner.run()
+    moved = theme_category(localforum, "portail-famille")
+    assert moved.id == category_id
+    assert moved.custom_fields["forumsync_theme"] == "portail-famille"
+    assert category_id_for_theme(runner.ctx, "portail-famille") == category_id
+    assert ("slug", "famille", "portail-famille") in [(c.field, c.before, c.after) for c in result.changes]
+
+
+def test_hand_edit_is_reported_as_drift_and_repaired_on_request(runner, localforum):
+    runner.run()
+    with localforum.session() as s:
+        sve = s.get(Category, theme_category(localforum, "sve").id)
+        sve.color = "FF0000"
+        sve.moderating_group_ids = []
+        sve_id = sve.id
+    result, writes, received = runner.run()
+    assert (writes, received) == (0, [])
+    assert sorted((c.field, c.before, c.after, c.drift) for c in result.changes) == sorted([
+        ("color", "FF0000", theme_color({"slug": "sve"}), True),
+        ("moderating_group_ids", [], [_group_id(localforum, "animateurs-sve")], True)])
+    report = result.report()
+    assert any(line.startswith("  - dérive : catégorie « SVE » (sve) : couleur : « FF0000 »")
+               and line.endswith("(non réparée : relancer avec --repair)") for line in report)
+    assert theme_category(localforum, "sve").color == "FF0000"
+
+    result, writes, received = runner.run(repair=True)
+    assert writes == 1 and received == [("PUT", f"/categories/{sve_id}.json")]
+    repaired = theme_category(localforum, "sve")
+    assert repaired.color == theme_color({"slug": "sve"})
+    assert repaired.moderating_group_ids == [_group_id(localforum, "animateurs-sve")]
+    assert runner.run()[0].changes == []
+
+
+def test_settings_change_is_applied_even_where_the_forum_drifted(runner, localforum):
+    runner.run()
+    with localforum.session() as s:
+        s.get(Category, theme_category(localforum, "general").id).color = "FF0000"
+    runner.overrides = {"THEMES": [dict(t, color="#123abc") if t["slug"] == "general" else t
+                                   for t in runner.settings().THEMES]}
+    result, writes, _ = runner.run()
+    assert [(c.field, c.drift) for c in result.changes] == [("color", False)]
+    assert writes == 1 and theme_category(localforum, "general").color == "123ABC"
+
+
+def test_category_deleted_by_hand_is_drift_and_recreated_with_repair(runner, localforum):
+    runner.run()
+    old_id = theme_category(localforum, "famille").id
+    with localforum.session() as s:
+        s.delete(s.get(Category, old_id))
+    result, writes, _ = runner.run()
+    assert writes == 0
+    assert [(c.object, c.field, c.drift) for c in result.changes] == [
+        ("catégorie « Portail famille » (famille)", None, True)]
+    assert "dérive : catégorie « Portail famille » (famille) : à recréer (supprimé sur le forum)" \
+        in result.report()[1]
+    assert theme_category(localforum, "famille") is None
+
+    result, writes, received = runner.run(repair=True)
+    assert writes == 1 and received == [("POST", "/categories.json")]
+    new_id = theme_category(localforum, "famille").id
+    assert new_id != old_id
+    assert category_id_for_theme(runner.ctx, "famille") == new_id
+    assert runner.run()[1] == 0
+
+
+def test_lead_group_members_are_owners_and_missing_accounts_are_reported(runner, localforum):
+    localforum.create_user("collegue", "collegue@meyzieu.fr", "Collègue")
+    localforum.create_group("animateurs-sve", usernames=["animatrice"], full_name="Animateurs SVE")
+    runner.overrides = {"THEMES": [dict(t, lead_emails=["animatrice@meyzieu.fr", "collegue@meyzieu.fr",
+                                                        "absente@meyzieu.fr"])
+                                   if t["slug"] == "sve" else t for t in runner.settings().THEMES]}
+    result, _, received = runner.run()
+    group_id = _group_id(localforum, "animateurs-sve")
+    assert received.count(("PUT", f"/groups/{group_id}/owners.json")) == 1
+    assert ("POST", "/admin/groups.json") in received  # the three other groups
+    assert memberships(localforum, "animateurs-sve") == {"animatrice": True, "collegue": True}
+    assert result.missing_accounts == [("sve", "absente@meyzieu.fr"),
+                                       ("open-data", "data@montpellier3m.fr")]
+    with localforum.session() as s:
+        assert s.scalar(select(User).where(User.email == "absente@meyzieu.fr")) is None
+    assert any("Compte absent du forum (thème sve) : absente@meyzieu.fr — non créé" in line
+               for line in result.report())
+
+    # the account is created later: the next run adds it, and only it
+    localforum.create_user("data34", "data@montpellier3m.fr", "Service données")
+    result, writes, received = runner.run()
+    assert writes == 1
+    assert received == [("PUT", f"/groups/{_group_id(localforum, 'animateurs-open-data')}/owners.json")]
+    assert memberships(localforum, "animateurs-open-data") == {"data34": True}
+
+
+def test_staged_lead_account_is_not_a_lead(runner, localforum):
+    localforum.create_user("data_staged", "data@montpellier3m.fr", staged=True)
+    result, _, _ = runner.run()
+    assert ("open-data", "data@montpellier3m.fr") in result.missing_accounts
+    assert memberships(localforum, "animateurs-open-data") == {}
+
+
+def test_warns_when_category_group_moderation_is_off(runner, localforum):
+    localforum.set_site_setting("enable_category_group_moderation", False)
+    result, _, _ = runner.run(dry_run=True)
+    assert len(result.warnings) == 1
+    assert "« enable_category_group_moderation » du forum est désactivé" in result.warnings[0]
+    assert result.report()[-1].startswith("Attention : le réglage")
+
+
+def test_without_the_plugin_no_custom_fields_are_written(runner, localforum):
+    localforum.faults.fail(404, seconds=120, path=r"^/forumsync/")
+    runner.run()
+    sve = theme_category(localforum, "sve")
+    assert sve.custom_fields == {}
+    assert sve.moderating_group_ids == [_group_id(localforum, "animateurs-sve")]
+    localforum.faults.clear()
+    # the plugin appears: only the fields are added, one write per category
+    result, writes, _ = runner.run()
+    assert writes == 4
+    assert {c.field for c in result.changes} == {"forumsync_theme", "forumsync_lead"}
+    assert theme_category(localforum, "sve").custom_fields == {"forumsync_theme": "sve",
+                                                               "forumsync_lead": "Meyzieu"}
+
+
+def test_group_names_fit_discourse_limit():
+    assert group_name("sve") == "animateurs-sve"
+    assert group_name("open-data") == "animateurs-open-data"
+    assert group_name("portail-famille") == "animateurs-portail"
+    assert len(group_name("x" * 40)) == 20
