@@ -142,9 +142,14 @@ CATALOGUE_INTERVAL_MINUTES = 24 * 60
 # Sources d'abonnés : {"type": "mailman", "url": …, "user": …, "password": …, "list": …}
 # ou {"type": "csv", "path": …}.
 SUBSCRIBER_SOURCES = []
-# Annuaire : {"name": …, "summary": …, "themes": [...], "software": [...]}.
+# Annuaire : {"name": …, "summary": …, "themes": [slugs…], "software": [...], "url": …}. Une fiche
+# publique par collectivité ; les logiciels vont dans une catégorie lisible par MEMBERS_GROUP seul.
 COLLECTIVITIES = []
-# Flux de notes de version : {"name": …, "url": …, "announce": False}.
+# Flux de notes de version : {"name": …, "url": …, "announce": False} (RSS ou Atom ; url en
+# http(s):// ou file://), ou une page HTML : {"name": …, "url": …, "type": "html",
+# "selector": "article.release"} (chaque élément balise.classe est une version : titre = premier
+# h1…h6, lien = premier <a href>, date = <time datetime>). « announce » : annonce à la liste des
+# nouvelles versions parues après la première lecture du flux.
 RELEASE_FEEDS = []
 # Intervalle de lecture des sources d'abonnés par le worker, en minutes.
 SUBSCRIBERS_INTERVAL_MINUTES = 15

@@ -92,6 +92,26 @@ def raw_parse_rate(names, limit):
     return n / spent, n
 
 
+class ForumClock:
+    """Wall time spent inside gateway requests (the forum's share of the pipeline time)."""
+
+    def __init__(self):
+        from forumsync.forum.gateway import ForumGateway
+
+        self.seconds = 0.0
+        original = ForumGateway._request
+        clock = self
+
+        def timed(gateway, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(gateway, *args, **kwargs)
+            finally:
+                clock.seconds += time.perf_counter() - start
+
+        ForumGateway._request = timed
+
+
 def full_import(names, limit, plugin):
     workdir = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     settings = make_context(workdir)
@@ -115,6 +135,7 @@ def full_import(names, limit, plugin):
             refused[exc.code] += 1
     ingest_seconds = time.perf_counter() - start
 
+    clock = ForumClock()
     start = time.perf_counter()
     handled = 0
     while True:
@@ -127,14 +148,14 @@ def full_import(names, limit, plugin):
     with ctx.db.session() as session:
         states = Counter(dict(session.execute(
             select(InboxMessage.state, func.count()).group_by(InboxMessage.state)).all()))
-        reasons = Counter(r.split(" :")[0][:70] for r in session.scalars(
+        reasons = Counter(r[:110] for r in session.scalars(
             select(InboxMessage.reason).where(InboxMessage.state.in_(("dropped", "quarantined")))))
     requests = Counter(forum.forum.faults.requests)
     stats = dict(ctx.forum.stats)
     ctx.close()
     forum.stop()
     return dict(read=read, refused=refused, ingest_seconds=ingest_seconds, handled=handled,
-                pipeline_seconds=pipeline_seconds, states=states, reasons=reasons, stats=stats,
+                pipeline_seconds=pipeline_seconds, forum_seconds=clock.seconds, states=states, reasons=reasons, stats=stats,
                 requests=requests)
 
 
@@ -212,9 +233,14 @@ def main():
     print(f"pipeline (run_pending → forum)          : {throughput:,.0f} messages/s "
           f"({result['handled']} en {result['pipeline_seconds']:.1f} s)")
     print(f"rapport pipeline / analyse brute        : {throughput / rate:.3f}")
+    own = result["pipeline_seconds"] - result["forum_seconds"]
+    print(f"  dont attente du forum (HTTP + forum)  : {result['forum_seconds'] / result['handled'] * 1000:.1f} ms/message "
+          f"({result['forum_seconds'] / result['pipeline_seconds']:.0%})")
+    print(f"  pipeline hors forum                   : {own / result['handled'] * 1000:.1f} ms/message "
+          f"= {result['handled'] / own:,.0f} messages/s (rapport {result['handled'] / own / rate:.3f})")
     print(f"de bout en bout (ingestion + pipeline)  : {end_to_end:,.0f} messages/s")
     print(f"états : {dict(result['states'])} ; refusés à l'ingestion : {dict(result['refused'])}")
-    for reason, n in result["reasons"].most_common(8):
+    for reason, n in result["reasons"].most_common(12):
         print(f"   {n:5d}  {reason}")
     stats, requests = result["stats"], result["requests"]
     uploads = requests.get(("POST", "/uploads.json"), 0)

@@ -14,6 +14,7 @@ subcategory per w.c.s. category, created when first needed.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
@@ -23,13 +24,15 @@ from ..models import get_state, set_state, utcnow
 from ..models.catalogue_topic import CatalogueTopic
 from ..models.catalogue_variant import CatalogueVariant
 from .model import Demarche, Group, group_demarches
-from .render import Rendered, render_group
+from .render import Rendered, popularity, render_group
 from .sources import SourceError, load_source
 
 log = logging.getLogger(__name__)
 
 STATE_KEY = "catalogue:last-run"
 SOURCE_TIMEOUT = 30.0
+PARALLEL_SOURCES = 4  # sources read at the same time
+RETRY_MINUTES = 10     # the worker's next try after the forum was down
 MAX_REASON = 300
 CATEGORY_DESCRIPTION = ("Les démarches (formulaires et workflows w.c.s.) proposées par les "
                         "collectivités du club, tenues à jour automatiquement par forumsync.")
@@ -58,6 +61,7 @@ class Summary:
     errors: list[str] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     dry_run: bool = False
+    interrupted: bool = False  # the forum went down: the run stopped before the end
 
     def count(self, change: Change) -> None:
         setattr(self, change.action, getattr(self, change.action) + 1)
@@ -117,7 +121,7 @@ def describe_changes(before: dict[tuple, Demarche], after: list[Demarche]) -> st
             parts.append(f"Statuts du workflow modifiés{who}")
         if old.export_sha256 != v.export_sha256:
             parts.append(f"Export .wcs mis à jour{who}")
-        if old.count != v.count:
+        if popularity(old.count) != popularity(v.count):
             parts.append(f"Popularité mise à jour{who}")
     reason = " ; ".join(parts) or "Mise à jour du catalogue"
     return reason if len(reason) <= MAX_REASON else reason[:MAX_REASON - 1] + "…"
@@ -200,13 +204,19 @@ def sync_catalogue(ctx, source: str | None = None, dry_run: bool = False,
     summary = Summary(dry_run=dry_run)
 
     fetched: dict[str, list[Demarche]] = {}
-    for src in selected:
-        try:
-            fetched[src["name"]] = load_source(src, timeout=SOURCE_TIMEOUT)
-        except SourceError as exc:
-            message = f"source « {src['name']} » ({src['collectivity']}) ignorée : {exc}"
-            log.warning("%s", message)
-            summary.errors.append(message)
+    with ThreadPoolExecutor(max_workers=PARALLEL_SOURCES) as pool:
+        futures = [(src, pool.submit(load_source, src, timeout=SOURCE_TIMEOUT)) for src in selected]
+        if progress:
+            from tqdm import tqdm
+
+            futures = tqdm(futures, desc="Lecture des sources", unit="source")
+        for src, future in futures:
+            try:
+                fetched[src["name"]] = future.result()
+            except SourceError as exc:
+                message = f"source « {src['name']} » ({src['collectivity']}) ignorée : {exc}"
+                log.warning("%s", message)
+                summary.errors.append(message)
 
     stored = _load(ctx)
     today = datetime.now(timezone.utc).date().isoformat()
@@ -228,6 +238,7 @@ def sync_catalogue(ctx, source: str | None = None, dry_run: bool = False,
 
     forum = ctx.forum
     categories = Categories(forum, settings.CATALOGUE_CATEGORY)
+    pending: list[tuple[str, Demarche]] = []
     bar = None
     if progress:
         from tqdm import tqdm
@@ -239,9 +250,10 @@ def sync_catalogue(ctx, source: str | None = None, dry_run: bool = False,
                 bar.update(1)
             try:
                 change = _sync_group(ctx, forum, categories, group, titles[group.external_id],
-                                     stored, before, dry_run)
+                                     stored, before, dry_run, pending)
             except _ForumDown as exc:
                 summary.errors.append(f"forum indisponible, synchronisation interrompue : {exc}")
+                summary.interrupted = True
                 break
             except _GroupRefused as exc:
                 summary.errors.append(str(exc))
@@ -250,6 +262,8 @@ def sync_catalogue(ctx, source: str | None = None, dry_run: bool = False,
     finally:
         if bar is not None:
             bar.close()
+        if pending:
+            _persist(ctx, pending, None, {})
     return summary
 
 
@@ -289,7 +303,7 @@ def _variant_dirty(v: Demarche, row: CatalogueVariant | None, external_id: str) 
 
 
 def _sync_group(ctx, forum, categories, group: Group, suffix, stored: _Stored, before,
-                dry_run: bool) -> Change:
+                dry_run: bool, pending: list) -> Change:
     from ..forum.gateway import ForumNotFound, ForumRejected, ForumUnavailable
 
     eid = group.external_id
@@ -302,7 +316,7 @@ def _sync_group(ctx, forum, categories, group: Group, suffix, stored: _Stored, b
 
     if topic is not None and topic.topic_id and topic.content_hash == content_hash:
         if dirty and not dry_run:
-            _persist(ctx, group, dirty, stored, None, {})
+            pending.extend((eid, v) for v in dirty)  # stored at the end, in one transaction
         return Change(eid, target.title, "unchanged", before=old_hash, after=content_hash)
 
     if topic is None or not topic.topic_id:
@@ -312,7 +326,8 @@ def _sync_group(ctx, forum, categories, group: Group, suffix, stored: _Stored, b
     else:
         action = "updated"
     reason = describe_changes({v.key: before[v.key] for v in group.variants if v.key in before},
-                              group.variants) if action != "added" else "Création"
+                              group.variants) if action != "added" else \
+        "Resynchronisation du catalogue"  # used only if the forum already has the topic
     change = Change(eid, target.title, action, reason, old_hash, content_hash)
     if dry_run:
         return change
@@ -335,7 +350,7 @@ def _sync_group(ctx, forum, categories, group: Group, suffix, stored: _Stored, b
     record.update(title=rendered.title, category=rendered.category, tags=rendered.tags,
                   closed=rendered.closed, raw_sha256=rendered.raw_sha256,
                   content_hash=content_hash)
-    _persist(ctx, group, group.variants, stored, record, links)
+    _persist(ctx, [(eid, v) for v in group.variants], record, links)
     return change
 
 
@@ -402,18 +417,19 @@ def _tag_names(tags) -> list[str]:
     return [t["name"] if isinstance(t, dict) else t for t in tags or []]
 
 
-def _persist(ctx, group: Group, variants: list[Demarche], stored: _Stored,
-             record: dict | None, links: dict) -> None:
+def _persist(ctx, variants: list[tuple[str, Demarche]], record: dict | None,
+             links: dict) -> None:
+    """Store VARIANTS (external_id, démarche) and, with RECORD, their topic."""
     now = utcnow()
     with ctx.db.session() as session:
-        for v in variants:
+        for external_id, v in variants:
             row = session.scalar(select(CatalogueVariant).filter_by(
                 source=v.source, kind=v.kind, slug=v.slug))
             if row is None:
                 row = CatalogueVariant(source=v.source, kind=v.kind, slug=v.slug)
                 session.add(row)
             row.collectivity = v.collectivity
-            row.external_id = group.external_id
+            row.external_id = external_id
             row.data = v.to_data()
             row.retired_on = v.retired_on
             if v.key in links:
@@ -421,9 +437,10 @@ def _persist(ctx, group: Group, variants: list[Demarche], stored: _Stored,
                 row.export_url = links[v.key]
             row.updated_at = now
         if record is not None:
-            topic = session.get(CatalogueTopic, group.external_id)
+            external_id = variants[0][0]
+            topic = session.get(CatalogueTopic, external_id)
             if topic is None:
-                topic = CatalogueTopic(external_id=group.external_id, created_at=now)
+                topic = CatalogueTopic(external_id=external_id, created_at=now)
                 session.add(topic)
             for name, value in record.items():
                 setattr(topic, name, value)
@@ -454,8 +471,12 @@ def run_scheduled(ctx, worker_id: str) -> int:
                 return 0
         set_state(session, STATE_KEY, {"at": now.isoformat(), "worker": worker_id})
     summary = sync_catalogue(ctx, progress=False)
+    at = now
+    if summary.interrupted:  # forum down: try again in RETRY_MINUTES, not a whole interval later
+        at = now - timedelta(minutes=settings.CATALOGUE_INTERVAL_MINUTES) + timedelta(
+            minutes=min(RETRY_MINUTES, settings.CATALOGUE_INTERVAL_MINUTES))
     with ctx.db.session() as session:
-        set_state(session, STATE_KEY, {"at": now.isoformat(), "worker": worker_id,
+        set_state(session, STATE_KEY, {"at": at.isoformat(), "worker": worker_id,
                                        "summary": summary.french(), "errors": summary.errors})
     log.info("catalogue : %s", summary.french())
     for error in summary.errors:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from ..forum.gateway import ForumRejected
 from ..models import set_state, utcnow
 from ..models.directory_entry import DirectoryEntry
 from .common import (CENSUS_CATEGORY, DIRECTORY_CATEGORY, ensure_category, ensure_group,
@@ -31,6 +32,7 @@ class DirectoryReport:
     closed: list[str] = field(default_factory=list)
     reopened: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     dry_run: bool = False
 
     @property
@@ -39,7 +41,7 @@ class DirectoryReport:
 
     def as_dict(self) -> dict:
         return {"created": self.created, "updated": self.updated, "closed": self.closed,
-                "reopened": self.reopened, "unchanged": len(self.unchanged)}
+                "reopened": self.reopened, "unchanged": len(self.unchanged), "errors": self.errors}
 
 
 def theme_names(settings, slugs) -> list[str]:
@@ -126,41 +128,60 @@ def sync_directory(ctx, *, dry_run: bool = False) -> DirectoryReport:
         if any(d["kind"] == "census" for d in todo):
             categories["census"] = ensure_census_category(ctx, dry_run=dry_run)
     for d in todo:
-        row = known.get(d["external_id"])
-        label = f"{d['name']} ({d['kind']})"
-        if row is None:
-            report.created.append(label)
-            if dry_run:
-                continue
-            topic = ctx.forum.topic_by_external_id(d["external_id"])  # created before a crash?
-            if topic is not None:
-                post = topic["post_stream"]["posts"][0]
-                topic_id, post_id = topic["id"], post["id"]
-                ctx.forum.post_update(post_id, d["raw"], edit_reason="Mise à jour de l'annuaire")
-            else:
-                post = ctx.forum.topic_create(d["title"], d["raw"], categories[d["kind"]],
-                                              external_id=d["external_id"])
-                topic_id, post_id = post["topic_id"], post["id"]
-            with ctx.db.session() as session:
-                session.add(DirectoryEntry(external_id=d["external_id"], kind=d["kind"],
-                                           name=d["name"], topic_id=topic_id, post_id=post_id,
-                                           content_hash=d["hash"], state="open",
-                                           updated_at=utcnow()))
-            continue
-        if row.state != "open":
-            report.reopened.append(label)
-            if not dry_run:
-                ctx.forum.topic_status_set(row.topic_id, "closed", False)
-        if row.content_hash != d["hash"]:
-            if row.state == "open":
-                report.updated.append(label)
-            if not dry_run:
-                ctx.forum.post_update(row.post_id, d["raw"], edit_reason="Mise à jour de l'annuaire")
-                ctx.forum.topic_update(row.topic_id, title=d["title"])
+        try:
+            _apply(ctx, d, known.get(d["external_id"]), categories, report, dry_run)
+        except ForumRejected as exc:  # one bad entry must not block the others
+            report.errors.append(f"{d['name']} ({d['kind']}) : {exc}")
+            log.error("annuaire : %s refusée par le forum : %s", d["name"], exc)
+    _close_removed(ctx, known, wanted_ids, report, dry_run)
+    if not dry_run and (report.writes or report.errors):
+        with ctx.db.session() as session:
+            set_state(session, "directory:last_sync", {"at": utcnow().isoformat(), **report.as_dict()})
+    if report.writes:
+        log.info("annuaire : %d créées, %d modifiées, %d fermées, %d rouvertes", len(report.created),
+                 len(report.updated), len(report.closed), len(report.reopened))
+    return report
+
+
+def _apply(ctx, d, row, categories, report, dry_run):
+    """Create, edit, or reopen one entry's topic."""
+    label = f"{d['name']} ({d['kind']})"
+    if row is None:
+        report.created.append(label)
+        if dry_run:
+            return
+        topic = ctx.forum.topic_by_external_id(d["external_id"])  # created before a crash?
+        if topic is not None:
+            post = topic["post_stream"]["posts"][0]
+            topic_id, post_id = topic["id"], post["id"]
+            ctx.forum.post_update(post_id, d["raw"], edit_reason="Mise à jour de l'annuaire")
+        else:
+            post = ctx.forum.topic_create(d["title"], d["raw"], categories[d["kind"]],
+                                          external_id=d["external_id"])
+            topic_id, post_id = post["topic_id"], post["id"]
+        with ctx.db.session() as session:
+            session.add(DirectoryEntry(external_id=d["external_id"], kind=d["kind"],
+                                       name=d["name"], topic_id=topic_id, post_id=post_id,
+                                       content_hash=d["hash"], state="open",
+                                       updated_at=utcnow()))
+        return
+    if row.state != "open":
+        report.reopened.append(label)
         if not dry_run:
-            with ctx.db.session() as session:
-                stored = session.get(DirectoryEntry, d["external_id"])
-                stored.content_hash, stored.state, stored.updated_at = d["hash"], "open", utcnow()
+            ctx.forum.topic_status_set(row.topic_id, "closed", False)
+    if row.content_hash != d["hash"]:
+        if row.state == "open":
+            report.updated.append(label)
+        if not dry_run:
+            ctx.forum.post_update(row.post_id, d["raw"], edit_reason="Mise à jour de l'annuaire")
+            ctx.forum.topic_update(row.topic_id, title=d["title"])
+    if not dry_run:
+        with ctx.db.session() as session:
+            stored = session.get(DirectoryEntry, d["external_id"])
+            stored.content_hash, stored.state, stored.updated_at = d["hash"], "open", utcnow()
+
+
+def _close_removed(ctx, known, wanted_ids, report, dry_run):
     for ext, row in known.items():
         if ext not in wanted_ids and row.state == "open":
             report.closed.append(f"{row.name} ({row.kind})")
@@ -168,10 +189,3 @@ def sync_directory(ctx, *, dry_run: bool = False) -> DirectoryReport:
                 ctx.forum.topic_status_set(row.topic_id, "closed", True)
                 with ctx.db.session() as session:
                     session.get(DirectoryEntry, ext).state = "closed"
-    if not dry_run and report.writes:
-        with ctx.db.session() as session:
-            set_state(session, "directory:last_sync", {"at": utcnow().isoformat(), **report.as_dict()})
-    if report.writes:
-        log.info("annuaire : %d créées, %d modifiées, %d fermées, %d rouvertes", len(report.created),
-                 len(report.updated), len(report.closed), len(report.reopened))
-    return report

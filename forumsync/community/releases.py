@@ -3,7 +3,7 @@
 ``RELEASE_FEEDS`` entries:
 
 - ``{"name": "Publik", "url": "https://…/releases.atom", "announce": False}``: RSS or Atom,
-  read by feedparser;
+  read by feedparser (``file://`` URLs are read from disk);
 - ``{"name": "w.c.s.", "url": "https://…/notes.html", "type": "html",
   "selector": "article.release"}``: an HTML page. The selector is ``tag.class`` (or ``tag``
   or ``.class``): every matching element is one release; its title is the text of its first
@@ -22,11 +22,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urljoin
 
 import requests
 from sqlalchemy import select
 
+from ..forum.gateway import ForumRejected
 from ..models import get_state, set_state, utcnow
 from ..models.release import Release
 from .common import RELEASES_CATEGORY, claim_due, ensure_category, external_id
@@ -52,6 +54,17 @@ class Entry:
 
 # ------------------------------------------------------------------------------------ reading
 def fetch(url: str) -> tuple[bytes, str]:
+    """The document at URL (http(s), or file:// for bundled or mirrored feeds)."""
+    if url.startswith("file://"):
+        from urllib.parse import unquote, urlsplit
+
+        path = Path(unquote(urlsplit(url).path))
+        try:
+            if path.stat().st_size > MAX_FEED_BYTES:
+                raise FeedError(f"flux {url} trop volumineux (plus de {MAX_FEED_BYTES} octets)")
+            return path.read_bytes(), ""
+        except OSError as exc:
+            raise FeedError(f"flux {url} illisible : {exc.strerror}") from None
     try:
         response = requests.get(url, timeout=FETCH_TIMEOUT, headers={"User-Agent": "forumsync"},
                                 stream=True)
@@ -228,6 +241,7 @@ class PollReport:
     known: int = 0
     announced: int = 0
     first_poll: bool = False
+    errors: list[str] = field(default_factory=list)
 
 
 def poll_feed(ctx, feed: dict, *, dry_run: bool = False) -> PollReport:
@@ -255,14 +269,19 @@ def poll_feed(ctx, feed: dict, *, dry_run: bool = False) -> PollReport:
     fresh.sort(key=lambda pair: pair[1].published_at or datetime.min.replace(tzinfo=timezone.utc))
     for ext, entry in fresh:
         topic = ctx.forum.topic_by_external_id(ext)
-        if topic is not None:
-            topic_id = topic["id"]
-        else:
-            post = ctx.forum.topic_create(release_title(feed, entry), release_raw(feed, entry),
-                                          category_id, external_id=ext,
-                                          created_at=entry.published_at)
-            topic_id = post["topic_id"]
-        announce = bool(feed.get("announce")) and not first_poll
+        try:
+            if topic is not None:
+                topic_id = topic["id"]
+            else:
+                post = ctx.forum.topic_create(release_title(feed, entry), release_raw(feed, entry),
+                                              category_id, external_id=ext,
+                                              created_at=entry.published_at)
+                topic_id = post["topic_id"]
+        except ForumRejected as exc:  # recorded without a topic: never retried in a loop
+            log.error("flux %s : « %s » refusée par le forum : %s", name, entry.title, exc)
+            report.errors.append(f"{entry.title} : {exc}")
+            topic_id = None
+        announce = bool(feed.get("announce")) and not first_poll and topic_id is not None
         with ctx.db.session() as session:
             session.add(Release(feed=name, external_id=ext, entry_id=entry.entry_id[:2000],
                                 title=entry.title, link=entry.link, summary=entry.summary[:20000],
@@ -280,7 +299,7 @@ def poll_feed(ctx, feed: dict, *, dry_run: bool = False) -> PollReport:
                 report.announced += 1
     with ctx.db.session() as session:
         set_state(session, state_key, {"at": utcnow().isoformat(), "entries": len(entries),
-                                       "error": ""})
+                                       "error": "; ".join(report.errors)[:2000]})
     if fresh:
         log.info("flux %s : %d nouvelle(s) version(s)", name, len(fresh))
     return report

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from ..forum.gateway import ForumRejected, ForumUnavailable
 from ..models import get_state, set_state, utcnow
 from ..models.subscriber import Subscriber
 from .common import PRESENTATIONS_CATEGORY, claim_due, ensure_category, external_id
@@ -253,8 +254,12 @@ def welcome_one(ctx, subscriber_id: int) -> bool:
             posts = existing.get("post_stream", {}).get("posts") or [{}]
             post_id = posts[0].get("id")
         else:
-            post = ctx.forum.topic_create(welcome_title(sub), welcome_topic_raw(ctx.settings, sub),
-                                          category_id, external_id=ext)
+            raw = welcome_topic_raw(ctx.settings, sub)
+            try:
+                post = ctx.forum.topic_create(welcome_title(sub), raw, category_id, external_id=ext)
+            except ForumRejected:  # e.g. a namesake's title already used: make it unique
+                post = ctx.forum.topic_create(f"{welcome_title(sub)} ({sub.id})", raw, category_id,
+                                              external_id=ext)
             topic_id, post_id = post["topic_id"], post["id"]
         with ctx.db.session() as session:
             session.get(Subscriber, subscriber_id).topic_id = topic_id
@@ -273,7 +278,18 @@ def welcome_pending(ctx, limit: int = 50) -> int:
             select(Subscriber.id).where(Subscriber.welcome == "pending",
                                         Subscriber.state == "subscribed")
             .order_by(Subscriber.id).limit(limit)))
-    return sum(1 for sid in ids if welcome_one(ctx, sid))
+    done = 0
+    for sid in ids:
+        try:
+            done += welcome_one(ctx, sid)
+        except ForumUnavailable as exc:  # try again at the next run
+            log.warning("accueil des nouveaux abonnés interrompu : %s", exc)
+            break
+        except ForumRejected as exc:  # this one cannot be welcomed: don't block the others
+            log.error("accueil de l'abonné %s refusé par le forum : %s", sid, exc)
+            with ctx.db.session() as session:
+                session.get(Subscriber, sid).welcome = "failed"
+    return done
 
 
 # ------------------------------------------------------------------------------------ weekly digest

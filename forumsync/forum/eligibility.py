@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 REGULAR, MODERATOR_ACTION, SMALL_ACTION, WHISPER = 1, 2, 3, 4
 # Raw marker that the list → forum pipeline may leave in posts it publishes.
 MARKER = "<!-- forumsync"
+# Topics the pipeline creates have external_id "ml-<sha1 of the root Message-ID>".
+LIST_EXTERNAL_ID_PREFIX = "ml-"
 EVERYONE_GROUP_ID = 0
 
 
 @dataclass
 class Facts:
     post: dict                      # post_get() merged over the webhook payload
-    topic: dict                     # topic_get() (title, archetype, category_id)
+    topic: dict                     # title, archetype, category_id (payload), external_id
     categories: list[dict] = field(default_factory=list)  # the topic's category, then its parents
     from_list: bool = False         # a PostLink with origin "list" exists for this post
 
@@ -65,6 +67,8 @@ def decide(settings, facts: Facts) -> tuple[bool, str]:
         return False, "message masqué"
     if facts.from_list:
         return False, "message venu de la liste (publié par forumsync)"
+    if str(topic.get("external_id") or "").startswith(LIST_EXTERNAL_ID_PREFIX):
+        return False, "sujet venu de la liste (external_id ml-…)"
     if MARKER in (post.get("raw") or ""):
         return False, "message publié par forumsync (marqueur)"
     if post.get("via_email"):

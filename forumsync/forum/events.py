@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 
 from sqlalchemy import select
 
@@ -24,7 +26,7 @@ from .gateway import ForumNotFound, ForumRejected, ForumUnavailable
 
 log = logging.getLogger(__name__)
 
-BATCH = 50
+BATCH = 10  # small batches: the outbox task gets its turn soon after each few events
 MAX_ATTEMPTS = 20
 
 
@@ -71,21 +73,47 @@ def handle(ctx, name: str, payload: dict, cache: dict | None = None) -> str:
         return post_edited(ctx, payload.get("post") or {}, cache)
     if name == "topic_edited":
         return topic_edited(ctx, payload.get("topic") or {}, cache)
+    if name.startswith("category_"):
+        forget_categories(ctx.settings.FORUM_URL)
+        return "catégories relues au prochain message"
     raise Skip(f"événement « {name} » sans effet")
 
 
 # ------------------------------------------------------------------------------ facts
+# Categories change rarely; they are kept CATEGORY_CACHE_SECONDS in this process and dropped
+# at once when the forum reports a category event (subscribe the webhook to "Category" events).
+CATEGORY_CACHE_SECONDS = 30.0
+_categories: dict[tuple[str, int], tuple[float, dict]] = {}
+_categories_lock = threading.Lock()
+
+
+def forget_categories(forum_url: str | None = None) -> None:
+    with _categories_lock:
+        for key in [k for k in _categories if forum_url is None or k[0] == forum_url]:
+            del _categories[key]
+
+
+def _category(ctx, category_id: int) -> dict:
+    key = (ctx.settings.FORUM_URL, int(category_id))
+    now = time.monotonic()
+    with _categories_lock:
+        cached = _categories.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    try:
+        category = ctx.forum.category_get(category_id)
+    except ForumRejected:  # 403/404, not visible to us: treat as restricted, never leak it
+        category = {"id": category_id, "name": "?", "read_restricted": True}
+    with _categories_lock:
+        _categories[key] = (now + CATEGORY_CACHE_SECONDS, category)
+    return category
+
+
 def _category_chain(ctx, category_id, cache) -> list[dict]:
     chain, seen = [], set()
     while category_id and category_id not in seen and len(chain) < 5:
         seen.add(category_id)
-        key = ("category", category_id)
-        if key not in cache:
-            try:
-                cache[key] = ctx.forum.category_get(category_id)
-            except ForumRejected:  # not visible to us: treat as restricted, never leak it
-                cache[key] = {"id": category_id, "name": "?", "read_restricted": True}
-        category = cache[key]
+        category = _category(ctx, category_id)
         chain.append(category)
         category_id = category.get("parent_category_id")
     return chain
@@ -114,6 +142,10 @@ def gather(ctx, payload: dict, cache: dict) -> Facts:
     with ctx.db.session() as session:
         from_list = session.scalars(select(PostLink.id).where(
             PostLink.post_id == post_id, PostLink.origin == "list")).first() is not None
+    if not from_list and (post.get("post_number") or 1) == 1 and "external_id" not in topic:
+        # A topic the pipeline created carries external_id "ml-…" from its first write, before
+        # its PostLink is committed: one look at the topic closes that window for new topics.
+        topic = {**topic, "external_id": _topic(ctx, post["topic_id"], cache).get("external_id")}
     return Facts(post=post, topic=topic, categories=_category_chain(ctx, category_id, cache),
                  from_list=from_list)
 
@@ -203,9 +235,10 @@ def post_created(ctx, payload: dict, cache: dict) -> str:
                                   subject_key=subject_key(forum_post.title), list_tag=None))
         elif link is not None:
             link.last_activity_at = utcnow()
-    wake = getattr(ctx, "wake_worker", None)
-    if created and callable(wake):
-        wake()
+    if created:
+        from .webhooks import wake_workers
+
+        wake_workers(ctx)
     return f"envoyé à la liste ({reason})" if created else "déjà dans la file d'envoi"
 
 

@@ -70,10 +70,18 @@ def discourse():
                                      state="new"))
     except IntegrityError:
         return _answer(200, "déjà reçu")
-    wake = getattr(ctx, "wake_worker", None)
-    if callable(wake):
-        wake()
+    wake_workers(ctx)
     return _answer(200, "reçu")
+
+
+def wake_workers(ctx) -> None:
+    """Start in-process workers now: ``forumsync.worker.wake()`` and ``ctx.wake_worker`` if set."""
+    from ..worker import wake
+
+    wake()
+    hook = getattr(ctx, "wake_worker", None)
+    if callable(hook):
+        hook()
 
 
 def _record_last(ctx, event: str, event_id: str) -> None:

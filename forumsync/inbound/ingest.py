@@ -8,10 +8,8 @@ answer "stored" truthfully. It then wakes any in-process worker so latency stays
 """
 from __future__ import annotations
 
-import email.header
 import email.policy
 import email.utils
-import hashlib
 import threading
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -19,6 +17,8 @@ from email.parser import BytesHeaderParser
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..mail import ids
+from ..mail.headers import decode_header_value
 from ..models import InboxMessage, utcnow
 
 # Hostile-input limits applied before storage (issue 8); real mail stays far below them.
@@ -140,50 +140,14 @@ def parse_headers(raw: bytes):
 
 def _decoded(headers, name: str) -> str:
     value = headers.get(name)
-    if value is None:
-        return ""
-    try:
-        text = str(email.header.make_header(email.header.decode_header(str(value))))
-    except Exception:  # undecodable RFC 2047: keep the raw text, the pipeline decodes properly
-        text = str(value)
-    return " ".join(text.split())
-
-
-def _ids():
-    """forumsync.mail.ids when it exists (the pipeline's own normalisation), else a fallback."""
-    try:
-        from ..mail import ids
-    except ImportError:
-        return None
-    return ids
+    return "" if value is None else " ".join(decode_header_value(str(value)).split())
 
 
 def message_id_of(headers, raw: bytes) -> str:
     """The normalised Message-ID (no <>), or "sha256:<hex>" when the message has none."""
-    ids = _ids()
     value = headers.get("Message-ID")
-    if ids is not None and hasattr(ids, "normalize_message_id"):
-        normalised = ids.normalize_message_id(str(value)) if value is not None else None
-        if normalised:
-            return normalised
-        return ids.stable_hash_id(raw)
-    return _fallback_message_id(value, headers, raw)
-
-
-def _fallback_message_id(value, headers, raw: bytes) -> str:
-    if value is not None:
-        text = "".join(str(value).split())
-        if "<" in text and ">" in text[text.find("<"):]:
-            text = text[text.find("<") + 1:text.find(">", text.find("<"))]
-        text = text.strip("<>")
-        if text:
-            return text[:990]
-    digest = hashlib.sha256()
-    for name in ("From", "Date", "Subject", "To"):
-        digest.update(" ".join(str(headers.get(name, "")).split()).encode("utf-8", "replace") + b"\0")
-    body = raw[len(_header_block(raw)):].strip()
-    digest.update(body)
-    return "sha256:" + digest.hexdigest()
+    return ids.normalize_message_id(str(value))[:990] if value is not None and ids.normalize_message_id(str(value)) \
+        else ids.stable_hash_id(raw)
 
 
 # ---------------------------------------------------------------- ingest

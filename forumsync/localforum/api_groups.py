@@ -197,3 +197,21 @@ def admin_group_owners_remove(group_id):
         if membership is not None:
             membership.owner = False
         return json_response({"success": "OK"})
+
+
+@api_route(bp, "/groups/<group_id>", methods=["PUT"])
+def group_update(group_id):
+    p = params()
+    fields = p.get("group") if isinstance(p.get("group"), dict) else p
+    with forum().store.session() as session:
+        actor = current_user(session)
+        group = _group(session, group_id)
+        if group.automatic or not _can_manage(session, actor, group):
+            raise forbidden()
+        store.update_group(session, group, **fields)
+        if fields.get("usernames"):
+            store.add_group_members(session, group, _users(session, {"usernames": fields["usernames"]}))
+        if fields.get("owner_usernames"):
+            store.add_group_members(session, group,
+                                    _users(session, {"usernames": fields["owner_usernames"]}), owner=True)
+    return json_response({"success": "OK"})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from urllib.parse import quote
 
 from flask import Blueprint, Response, redirect
 from sqlalchemy import func, select
@@ -98,7 +99,7 @@ def upload_file(sha1, ext):
         if upload is None:
             raise not_found()
         return Response(upload.data, 200, content_type=upload.content_type, headers={
-            "Content-Disposition": f"inline; filename=\"{upload.original_filename}\""})
+            "Content-Disposition": "inline; filename*=UTF-8''" + quote(upload.original_filename)})
 
 
 @bp.get("/uploads/short-url/<short>.<ext>")

@@ -76,7 +76,8 @@ def _topic_view(topic_id):
         user = current_user(session)
         topic = store.get_topic(session, topic_id, user)
         moderator = store.is_category_moderator(session, user, topic.category)
-        return json_response(serializers.serialize_topic_view(session, topic, user, moderator))
+        return json_response(serializers.serialize_topic_view(
+            session, topic, user, moderator, print_all=as_bool(params().get("print"))))
 
 
 @api_route(bp, "/t/<int:topic_id>", methods=["GET"])

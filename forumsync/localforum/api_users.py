@@ -37,6 +37,14 @@ def user_create():
                               "user_id": user.id})
 
 
+@api_route(bp, "/session/hp", methods=["GET"])
+def honeypot():
+    """The signup honeypot pydiscourse's create_user reads first (outside the spec)."""
+    import secrets
+
+    return json_response({"value": secrets.token_hex(16), "challenge": secrets.token_hex(16)})
+
+
 def _user_response(session, user: User | None):
     if user is None:
         raise not_found()

@@ -94,7 +94,7 @@ def _install_hooks(app: Flask, forum: LocalForum) -> None:
 
                 time.sleep(fault.delay)
             if fault.status == 429:
-                wait = fault.retry_after or 1
+                wait = 1 if fault.retry_after is None else fault.retry_after
                 return json_response(rate_limit_body(wait), 429, {
                     "Retry-After": str(wait),
                     "Discourse-Rate-Limit-Error-Code": "admin_api_key_rate_limit"})

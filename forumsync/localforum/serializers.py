@@ -355,17 +355,23 @@ def serialize_topic_list_item(session, topic: Topic) -> dict:
     return _fill(shapes.TOPIC_LIST_ITEM, values)
 
 
-def serialize_topic_view(session, topic: Topic, viewer: User | None, can_moderate: bool) -> dict:
-    """GET /t/{id}.json."""
+CHUNK_SIZE = 20
+
+
+def serialize_topic_view(session, topic: Topic, viewer: User | None, can_moderate: bool,
+                         print_all: bool = False) -> dict:
+    """GET /t/{id}.json: like Discourse, ``posts`` holds the first 20 posts (1000 with
+    ``print=true``) and ``stream`` every post id; fetch the rest with /t/{id}/posts.json."""
     values = _topic_common(session, topic)
     posts = visible_posts(session, topic, viewer)
+    chunk = posts[:1000 if print_all else CHUNK_SIZE]
     data = _fill(shapes.TOPIC_VIEW, values)
-    data["post_stream"] = {"posts": [serialize_post(session, p, viewer, "topic") for p in posts],
+    data["post_stream"] = {"posts": [serialize_post(session, p, viewer, "topic") for p in chunk],
                            "stream": [p.id for p in posts]}
     data["tags"] = tag_objects(session, topic)
     data["timeline_lookup"] = [[1, 0]] if posts else []
     data["draft_key"] = f"topic_{topic.id}"
-    data["chunk_size"] = 20
+    data["chunk_size"] = CHUNK_SIZE
     data["deleted_by"] = None
     data["bookmarked"] = False
     data["has_deleted"] = any(p.deleted_at for p in values["_posts"])

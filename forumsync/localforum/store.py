@@ -190,6 +190,23 @@ def create_group(session, name: str, full_name: str | None = None, **fields) -> 
     return group
 
 
+def update_group(session, group: Group, **fields) -> Group:
+    if fields.get("name") and fields["name"] != group.name:
+        if group_by_name(session, fields["name"]) is not None:
+            raise invalid("Name has already been taken")
+        group.name = fields["name"]
+    if "full_name" in fields:
+        group.full_name = fields["full_name"] or None
+    if "bio_raw" in fields:
+        group.bio_raw = fields["bio_raw"] or None
+    for key in ("visibility_level", "mentionable_level", "messageable_level",
+                "members_visibility_level"):
+        if fields.get(key) not in (None, ""):
+            setattr(group, key, int(fields[key]))
+    session.flush()
+    return group
+
+
 def add_group_members(session, group: Group, users: list[User], owner: bool = False) -> list[User]:
     """Add USERS (as owners when OWNER); returns those newly added or promoted."""
     changed = []

@@ -58,6 +58,14 @@ class WebhookDeliverer:
         self._thread = threading.Thread(target=self._run, name="localforum-webhooks", daemon=True)
         self._thread.start()
 
+    def set_url(self, url: str | None) -> None:
+        """Point delivery at URL (None: stop sending); starts the thread when needed."""
+        self.url = url or None
+        if self.enabled:
+            self._stop.clear()
+            self.start()
+            self._wake.set()
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
@@ -134,6 +142,8 @@ class WebhookDeliverer:
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Block until nothing deliverable is pending (tests)."""
+        if not self.enabled:
+            return True
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._wake.set()

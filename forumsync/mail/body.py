@@ -149,6 +149,9 @@ class _Walker:
 
     def walk(self, part, in_related: bool = False):
         ctype = content_type(part)
+        if ctype == "message/rfc822":
+            self.forwarded(part)
+            return
         if part.is_multipart():
             if ctype == "multipart/alternative":
                 self.alternative(part)
@@ -163,9 +166,6 @@ class _Walker:
                 children = children[:1]
             for child in children:
                 self.walk(child)
-            return
-        if ctype == "message/rfc822":
-            self.forwarded(part)
             return
         if ctype in ("text/plain", "text/html") and _disposition(part) != "attachment":
             self.text_part(part)

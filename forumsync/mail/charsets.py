@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 # Labels seen in real mail that Python does not know, or that lie.
 _ALIASES = {
@@ -15,6 +16,7 @@ _ALIASES = {
 _MEANINGLESS = {"", "x-unknown", "unknown", "unknown-8bit", "x-user-defined", "default",
                 "charset", "none", "binary", "8bit"}
 FALLBACKS = ("utf-8", "cp1252", "latin-1")
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def codec_for(label: str | None) -> str | None:
@@ -51,6 +53,6 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
 
 def unescape_surrogates(text: str) -> str:
     """Raw 8-bit header bytes come back from the parser as surrogate escapes: decode them."""
-    if not any("\udc80" <= ch <= "\udcff" for ch in text):
+    if text.isascii() or not _SURROGATE.search(text):
         return text
     return decode_bytes(text.encode("utf-8", "surrogateescape"))

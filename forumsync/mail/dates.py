@@ -2,11 +2,26 @@
 from __future__ import annotations
 
 import email.utils
+import re
 from datetime import datetime, timedelta, timezone
 
 from dateutil import parser as dateutil_parser
 
 EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
+_FRENCH_MONTHS = {"janvier": "jan", "janv": "jan", "février": "feb", "fevrier": "feb", "févr": "feb",
+                  "mars": "mar", "avril": "apr", "avr": "apr", "mai": "may", "juin": "jun",
+                  "juillet": "jul", "juil": "jul", "août": "aug", "aout": "aug",
+                  "septembre": "sep", "sept": "sep", "octobre": "oct", "novembre": "nov",
+                  "décembre": "dec", "decembre": "dec", "déc": "dec"}
+_FRENCH_DAYS = re.compile(r"\b(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)\b\.?,?"
+                          r"|\b(?:lun|mar|mer|jeu|ven|sam|dim)[.,]", re.IGNORECASE)
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def _anglicise(value: str) -> str:
+    """« mardi 12 mars 2024 » → « 12 mar 2024 » for dateutil (French clients, hand-made dates)."""
+    value = _FRENCH_DAYS.sub(" ", value)
+    return _WORD.sub(lambda m: _FRENCH_MONTHS.get(m.group(0).lower(), m.group(0)), value)
 
 
 def parse_date(value: str) -> datetime | None:
@@ -18,7 +33,8 @@ def parse_date(value: str) -> datetime | None:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         try:
-            parsed = dateutil_parser.parse(value, fuzzy=True)
+            parsed = dateutil_parser.parse(_anglicise(value),
+                                           dayfirst=not re.match(r"\s*\d{4}", value))
         except (ValueError, OverflowError, TypeError, dateutil_parser.ParserError):
             return None
     if parsed is None:

@@ -50,10 +50,12 @@ def decode_header_value(value) -> str:
 def raw_header_all(msg, name: str) -> list[str]:
     """Raw stored values of every header NAME (case-insensitive), undecoded."""
     wanted = name.lower()
-    try:
-        items = msg.raw_items()
-    except Exception:  # a broken message object: treat as headerless
-        return []
+    items = getattr(msg, "_headers", None)  # what raw_items() walks, without its generator
+    if items is None:
+        try:
+            items = list(msg.raw_items())
+        except Exception:  # not a message: treat as headerless
+            return []
     return [unescape_surrogates(str(v)) for k, v in items if k.lower() == wanted]
 
 

@@ -25,8 +25,10 @@ _HEADER_NEXT = re.compile(
     rf"re[çc]u|for|destinataire){_MARK}{_S}*(?:le|on)?{_S}*{_MARK}{_S}*:", re.IGNORECASE)
 _ATTRIBUTION = re.compile(
     rf"^{_S}*{_MARK}(?:(?:le|on|am|el|il|op)\b.{{4,400}}?\b(?:a{_S}+[ée]crit|wrote|schrieb|escribi[óo]|"
-    rf"ha{_S}+scritto|schreef)|.{{2,200}}\b(?:a{_S}+[ée]crit|wrote|schrieb)){_S}*:?{_MARK}{_S}*$",
+    rf"ha{_S}+scritto|schreef)|am\b.{{4,200}}?\bschrieb\b[^:\n]{{0,80}}|"
+    rf".{{2,200}}\b(?:a{_S}+[ée]crit|wrote|schrieb)){_S}*:?{_MARK}{_S}*$",
     re.IGNORECASE)
+_VERB = re.compile(r"[ée]crit|wrote|schrieb|escribi|scritto|schreef", re.IGNORECASE)  # cheap pre-filter
 _QUOTE = re.compile(rf"^{_S}*>")
 _SIG_DASHES = re.compile(rf"^{_S}*\\?--{_S}*$")
 _MOBILE = re.compile(
@@ -70,6 +72,7 @@ def _attribution_at(lines: list[str], i: int) -> int:
 
 def _history_start(lines: list[str]) -> int | None:
     """Index where a non-interleaved quoted history starts, or None."""
+    verbs = {j for j, line in enumerate(lines) if _VERB.search(line)}
     for i, line in enumerate(lines):
         if _SEPARATOR.match(line) or _outlook_header_at(lines, i):
             start = i
@@ -79,7 +82,7 @@ def _history_start(lines: list[str]) -> int | None:
             if j >= 0 and _RULE_LINE.match(lines[j]):  # Outlook's rule above the header
                 start = j
             return start
-        span = _attribution_at(lines, i)
+        span = _attribution_at(lines, i) if verbs.intersection((i, i + 1, i + 2)) else 0
         if span:
             rest = [l for l in lines[i + span:] if l.strip()]
             if rest and all(_QUOTE.match(l) for l in rest):

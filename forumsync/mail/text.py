@@ -51,8 +51,8 @@ def plain_to_markdown(text: str) -> str:
         else:
             depth = 0
             line = _escape_line_start(line)
-        if previous_depth and depth < previous_depth and line.strip() and out and out[-1].strip():
-            out.append("")
+        if depth < previous_depth and line.strip() and out and out[-1].strip():
+            out.append(("> " * depth).rstrip())  # ends the deeper quote (lazy continuation)
         out.append(line)
         previous_depth = depth
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")

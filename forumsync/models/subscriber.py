@@ -7,7 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .base import Base, UTCDateTime, utcnow
 
 # States: subscribed, unsubscribed. Welcome: "baseline" (already there at the first run, never
-# welcomed), "pending" (new, not welcomed yet), "welcomed".
+# welcomed), "pending" (new, not welcomed yet), "welcomed", "failed" (refused by the forum).
 SUBSCRIBER_STATES = ("subscribed", "unsubscribed")
 
 

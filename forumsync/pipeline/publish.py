@@ -38,6 +38,8 @@ from . import author, categories
 from .errors import Quarantine
 
 RECONCILE_LAST_POSTS = 10
+# Discourse's default max_post_length is 32,000 characters; leave room for notes and marker.
+MAX_POST_CHARS = 30000
 _posters: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _posters_lock = threading.Lock()
 
@@ -59,20 +61,30 @@ def _new_topic(ctx, msgdata) -> None:
         return
     raw = _compose(ctx, msgdata)
     title = msgdata.get("title") or msgdata.get("subject") or "(sans objet)"
-    try:
+
+    def create(title, raw):
         if msgdata.get("staged"):
-            answer = ctx.forum.staged_post_create(
+            return ctx.forum.staged_post_create(
                 email=msgdata["from_email"], name=msgdata.get("from_name") or "", raw=raw,
                 message_id=f"<{msgdata['message_id']}>", title=title, category_id=category_id,
                 created_at=msgdata.get("date"), external_id=external_id)
-        else:
-            answer = _poster(ctx, msgdata["username"]).topic_create(
-                title, raw, category_id, created_at=msgdata.get("date"), external_id=external_id)
-    except ForumRejected:
-        # Already there (a previous life of this database)? Link it; else let it quarantine.
-        if _link_existing_topic(ctx, msgdata, external_id):
-            return
-        raise
+        return _poster(ctx, msgdata["username"]).topic_create(
+            title, raw, category_id, created_at=msgdata.get("date"), external_id=external_id)
+
+    problems: set[str] = set()
+    while True:
+        try:
+            answer = create(*_fitted(ctx, msgdata, problems, title, raw))
+            break
+        except ForumRejected as exc:
+            # Already there (a previous life of this database)? Link it.
+            if not problems and _link_existing_topic(ctx, msgdata, external_id):
+                return
+            if _bridge_instead(ctx, msgdata, exc):
+                raw = _compose(ctx, msgdata)
+                continue
+            if not _learn(problems, exc, with_title=True):
+                raise
     post = _post_of(answer)
     _remember_post(msgdata, {"id": post["topic_id"], "category_id": category_id, "title": title,
                              "closed": False, "archived": False, "post_stream": {"stream": []}}, post)
@@ -130,6 +142,80 @@ def _reply_in(ctx, msgdata, topic) -> None:
 
 
 def _post_reply(ctx, msgdata, topic, raw) -> dict:
+    problems: set[str] = set()
+    while True:
+        try:
+            return _post_reply_once(ctx, msgdata, topic, _fitted(ctx, msgdata, problems, None, raw)[1])
+        except ForumNotFound:
+            raise
+        except ForumRejected as exc:
+            if _bridge_instead(ctx, msgdata, exc):
+                raw = _compose(ctx, msgdata)
+                continue
+            if not _learn(problems, exc, with_title=False):
+                raise
+
+
+def _bridge_instead(ctx, msgdata, exc) -> bool:
+    """The sender's account may not post there (403: category permissions, silenced…):
+    the bridge account posts it with the attribution line instead."""
+    if exc.status != 403 or msgdata.get("username") == ctx.settings.FORUM_API_USERNAME:
+        return False
+    msgdata.update(staged=False, username=ctx.settings.FORUM_API_USERNAME,
+                   attribution=author.attribution(ctx.settings, msgdata))
+    return True
+
+
+def _learn(problems: set[str], exc, with_title: bool) -> bool:
+    """Record which of the forum's length/uniqueness rules refused the post (Discourse's
+    defaults refuse titles under 15 characters, titles already used, posts under 20);
+    False when the refusal is about something else or was already worked around."""
+    text = " ".join(exc.errors or [str(exc)]).lower()
+    found = set()
+    if with_title and ("title" in text or "titre" in text):
+        found.add("title_used" if ("already" in text or "déjà" in text) else "title_short")
+    if ("body" in text or "corps" in text) and ("too long" in text or "trop long" in text):
+        found.add("body_long")
+    elif "body" in text or "corps" in text or "post is too short" in text:
+        found.add("body_short")
+    if not found - problems:
+        return False
+    problems |= found
+    return True
+
+
+def _fitted(ctx, msgdata, problems: set[str], title, raw) -> tuple[str | None, str]:
+    """Title and body adjusted to the refusals learnt so far (unchanged when none)."""
+    when = msgdata.get("date") or utcnow()
+    if title is not None and "title_used" in problems:
+        title = f"{title} ({ctx.settings.LIST_NAME}, {when:%d/%m/%Y %H:%M})"
+    elif title is not None and "title_short" in problems:
+        title = f"{title} ({ctx.settings.LIST_NAME}, {when:%d/%m/%Y})"
+    if "body_short" in problems:
+        raw = raw + f"\n\n*(message transmis depuis la liste {ctx.settings.LIST_NAME})*"
+    if "body_long" in problems:
+        raw = _shortened(ctx, msgdata, raw)
+    return title, raw
+
+
+def _shortened(ctx, msgdata, raw) -> str:
+    """A post over the forum's maximum: the beginning, and the whole text as an attachment
+    (uploaded once per attempt), so nothing of the message is lost."""
+    if "full_text_url" not in msgdata:
+        upload = ctx.forum.upload_create("message-complet.txt", (msgdata.get("body") or raw)
+                                         .encode("utf-8"), "text/plain")
+        msgdata["full_text_url"] = upload.get("short_url") or upload.get("url")
+    cut = raw[:MAX_POST_CHARS]
+    cut = cut[:cut.rfind("\n")] if "\n" in cut else cut
+    note = (f"*Message tronqué (trop long pour le forum) : texte complet en pièce jointe "
+            f"[message-complet.txt|attachment]({msgdata['full_text_url']}).*")
+    parts = [cut.rstrip(), note]
+    if not msgdata.get("staged"):
+        parts.append(_marker(msgdata["message_id"]))
+    return "\n\n".join(parts)
+
+
+def _post_reply_once(ctx, msgdata, topic, raw) -> dict:
     if msgdata.get("staged"):
         return ctx.forum.staged_post_create(
             email=msgdata["from_email"], name=msgdata.get("from_name") or "", raw=raw,
@@ -253,6 +339,8 @@ def _compose(ctx, msgdata, notice: str | None = None) -> str:
     for refused in msgdata.get("refused_attachments") or []:
         notes.append(f"« {refused.get('filename') or 'sans nom'} » : {refused.get('reason', '')}")
     parts = [p for p in (notice, msgdata.get("attribution"), body.strip()) if p]
+    if not body.strip() and not links:
+        parts.append("*(message sans texte)*")
     if links:
         parts.append("\n".join(links))
     if notes:
@@ -294,6 +382,8 @@ def _done(ctx, msgdata, post, *, new_topic: dict | None = None, topic: dict | No
                      title=msgdata.get("title") or "", subject_key=msgdata.get("subject_key") or "",
                      list_tag=f"[{tags[0]}]"[:64] if tags else None, state="open")
     elif topic is not None:
+        if msgdata.get("adopt_root"):
+            facts["adopt_root"] = msgdata["message_id"]
         facts.update(category_id=topic.get("category_id"),
                      theme=categories.theme_of_category(ctx, topic.get("category_id")),
                      title=topic.get("title") or "",
@@ -322,6 +412,8 @@ def record(session, facts: dict, new_topic: bool) -> None:
         session.add(link)
     elif facts["date"] > link.last_activity_at:
         link.last_activity_at = facts["date"]
+    if facts.get("adopt_root"):
+        link.root_message_id = facts["adopt_root"]
     if facts.get("category_id") is not None:
         link.category_id = facts["category_id"]
     if facts.get("theme"):

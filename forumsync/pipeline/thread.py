@@ -10,15 +10,24 @@ a reply-looking message (``Re:`` or with References) whose cleaned subject match
 active within ``SUBJECT_THREAD_DAYS`` of the message's date goes there: a reply whose parent
 is missing never starts a duplicate topic when its subject matches.
 
+Orphans (mbox arrival order ≠ Date order): a reply whose parent is unknown opens a topic
+whose root id is its oldest reference (``external_id`` derived from it); a later reply with
+the same root joins it, and so does the root itself when it arrives (by id, or — when the
+replies only named a middle message — by subject, as a topic whose root never arrived).
+Limit: the root then appears after its replies (Discourse orders posts by number, not by
+date) and the topic keeps the title of the first reply seen; with neither a shared
+reference nor the same subject within the window, a late root still opens its own topic.
+
 Sets ``topic_id`` (None: new topic), ``reply_to_post_number``, ``thread_reason`` and, for
-``publish``, ``parent_post_id`` (to follow a post a lead moved) and ``root_message_id``.
+``publish``, ``parent_post_id`` (to follow a post a lead moved), ``root_message_id`` and
+``adopt_root`` (this message is the missing root of an orphan topic: record it as its root).
 """
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from ..forum.gateway import ForumNotFound
 from ..mail.ids import parse_discourse_message_id
@@ -74,21 +83,29 @@ def process(ctx, msg, msgdata) -> None:
             return _reply(msgdata, roots[ref], None, None,
                           f"même fil que <{ref}> (message d'origine inconnu)")
     if by_subject is not None:
+        if not (refs or looks_like_reply(msgdata.get("subject") or "")):
+            msgdata.update(root_message_id=message_id, adopt_root=True)  # the missing root
         return _reply(msgdata, by_subject, None, None,
                       f"même sujet « {msgdata.get('title') or msgdata.get('subject_key')} »")
     msgdata["thread_reason"] = "nouveau sujet"
 
 
 def _subject_match(ctx, session, msgdata, refs) -> int | None:
+    """A topic active within the window under the same cleaned subject: any such topic for a
+    reply-looking message; for a message that looks like a thread's start, only a topic
+    opened by an orphan reply (its root never arrived): that root may be this message."""
     key = msgdata.get("subject_key") or ""
-    if not key or not (refs or looks_like_reply(msgdata.get("subject") or "")):
+    if not key:
         return None
     when = msgdata.get("date") or utcnow()
     since = when - timedelta(days=ctx.settings.SUBJECT_THREAD_DAYS)
-    return session.scalars(
-        select(TopicLink.topic_id).where(TopicLink.subject_key == key,
-                                         TopicLink.last_activity_at >= since)
-        .order_by(TopicLink.last_activity_at.desc()).limit(1)).first()
+    query = (select(TopicLink.topic_id)
+             .where(TopicLink.subject_key == key, TopicLink.last_activity_at >= since)
+             .order_by(TopicLink.last_activity_at.desc()).limit(1))
+    if not (refs or looks_like_reply(msgdata.get("subject") or "")):
+        query = query.where(TopicLink.root_message_id.is_not(None), ~exists().where(
+            PostLink.message_id == TopicLink.root_message_id))
+    return session.scalars(query).first()
 
 
 def _reply(msgdata, topic_id, post_number, post_id, reason) -> None:

@@ -18,8 +18,9 @@ bp = Blueprint("dashboard", __name__, template_folder="templates", static_folder
 
 @bp.record_once
 def _configure(state):
-    state.app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    state.app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    if not state.app.config.get("SESSION_COOKIE_SAMESITE"):  # Flask's default is None
+        state.app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    state.app.config["SESSION_COOKIE_HTTPONLY"] = True
     state.app.jinja_env.globals.setdefault("csrf_token", auth.csrf_token)
 
 
@@ -138,6 +139,10 @@ def inbox_retry(message_id):
 
     with current_context().db.session() as session:
         changed = operations.retry(session, message_id)
+    if changed:
+        from ..inbound.ingest import notify
+
+        notify()  # wake a worker running in this process
     flash(f"Message {message_id} remis en traitement." if changed
           else f"Le message {message_id} ne peut pas être réessayé.", "ok" if changed else "ko")
     return redirect(url_for("dashboard.index") + "#files")
@@ -149,7 +154,7 @@ def inbox_drop(message_id):
     from ..inbound import operations
 
     with current_context().db.session() as session:
-        changed = operations.drop(session, message_id, "écarté depuis le tableau de bord")
+        changed = operations.drop(session, message_id, "depuis le tableau de bord")
     flash(f"Message {message_id} écarté." if changed
           else f"Le message {message_id} ne peut pas être écarté.", "ok" if changed else "ko")
     return redirect(url_for("dashboard.index") + "#files")

@@ -14,7 +14,8 @@ OUTBOX_LABELS = {"pending": "en attente", "sending": "en cours d'envoi", "sent":
                  "failed": "en échec", "dropped": "écartés"}
 MONTHS_FR = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
              "nov.", "déc."]
-CATALOGUE_STATE_KEY = "catalogue:last_sync"
+# Written by forumsync.catalogue.sync.run_scheduled ({"at", "summary", "errors"}).
+CATALOGUE_STATE_KEYS = ("catalogue:last-run", "catalogue:last_sync")
 
 
 def counts_by_state(session, model, labels: dict) -> list[tuple[str, str, int]]:
@@ -85,15 +86,20 @@ def activity(session, settings, months: int = 12) -> dict:
 
 
 def catalogue(session) -> dict | None:
-    """What the catalogue sync recorded (StateValue ``catalogue:last_sync``, see CONTRACTS.md)."""
-    value = get_state(session, CATALOGUE_STATE_KEY)
+    """What the catalogue sync recorded (StateValue ``catalogue:last-run``, see CONTRACTS.md)."""
+    value = None
+    for key in CATALOGUE_STATE_KEYS:
+        value = get_state(session, key)
+        if value:
+            break
     if not value:
         return None
     counts = {k: v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
     errors = value.get("errors") or []
     if isinstance(errors, str):
         errors = [errors]
-    return {"at": value.get("at"), "counts": counts, "errors": [str(e) for e in errors][:10]}
+    return {"at": value.get("at"), "summary": value.get("summary") or "", "counts": counts,
+            "errors": [str(e) for e in errors][:10]}
 
 
 def directory(session) -> dict | None:

@@ -69,3 +69,24 @@ def test_worker_task_runs_once_per_interval(tmp_path, sqlite_url, localforum, wc
         assert run_scheduled(no_sources, "w1") == 0
     finally:
         no_sources.close()
+
+
+def test_worker_retries_soon_when_the_forum_was_down(tmp_path, sqlite_url, localforum, wcs_server):
+    from datetime import datetime, timedelta, timezone
+
+    wcs_server.add_instance("meyzieu", "Meyzieu")
+    wcs_server.add_form("meyzieu", "voirie", "Signaler un problème de voirie")
+    settings = make_settings(tmp_path, sqlite_url, CATALOGUE_SOURCES=[wcs_server.source("meyzieu")],
+                             CATALOGUE_INTERVAL_MINUTES=24 * 60, FORUM_RETRIES=0,
+                             **localforum.settings_overrides)
+    ctx = Context(settings)
+    try:
+        localforum.faults.fail(503, seconds=60)
+        assert run_scheduled(ctx, "w1") == 0
+        with ctx.db.session() as s:
+            state = get_state(s, STATE_KEY)
+        next_try = datetime.fromisoformat(state["at"]) + timedelta(minutes=24 * 60)
+        assert "forum indisponible" in state["errors"][0]
+        assert timedelta(minutes=9) < next_try - datetime.now(timezone.utc) <= timedelta(minutes=10)
+    finally:
+        ctx.close()

@@ -259,3 +259,71 @@ def test_real_exports_directory_is_published(tmp_path, sqlite_url, localforum):
         assert sync_catalogue(ctx, progress=False).unchanged == 2
     finally:
         ctx.close()
+
+
+def test_new_category_and_keywords_move_and_retag_the_topic(env):
+    env.sync()
+    env.wcs.change_form("lyon", "voirie", category=("voirie", "Voirie"), keywords=["Espace public"])
+    summary = env.sync()
+    assert summary.updated == 1
+    assert summary.changes[0].reason == ("Catégorie modifiée ; Mots-clés modifiés ; "
+                                         "Export .wcs mis à jour")
+    topic = env.topic("wcs-voirie")
+    category = next(c for c in env.ctx.forum.category_list() if c["id"] == topic["category_id"])
+    assert category["name"] == "Voirie"
+    assert [t["name"] for t in topic["tags"]] == ["espace-public"]
+
+
+def test_daily_submissions_do_not_rewrite_topics(env):
+    env.sync()
+    env.wcs.change_form("lyon", "acte-naissance", count=4321)  # still "plus de 1 000"
+    mark = len(env.forum.requests)
+    summary = env.sync()
+    assert summary.unchanged == 3 and writes(env.forum.requests, mark) == []
+    from sqlalchemy import select
+
+    from forumsync.models.catalogue_variant import CatalogueVariant
+    with env.ctx.db.session() as s:  # the figure itself is kept up to date in our records
+        row = s.scalar(select(CatalogueVariant).filter_by(source="lyon", slug="acte-naissance"))
+        assert row.data["count"] == 4321
+    env.wcs.change_form("lyon", "acte-naissance", count=12000)  # "plus de 10 000"
+    summary = env.sync()
+    assert summary.updated == 1 and summary.changes[0].reason == "Popularité mise à jour (Grand Lyon)"
+
+
+def test_forum_down_interrupts_and_the_next_run_resumes_without_duplicates(
+        tmp_path, sqlite_url, localforum, wcs_server):
+    env = Env(tmp_path, sqlite_url, localforum, wcs_server)
+    env.settings = env.settings.replace(FORUM_RETRIES=0)
+    env.ctx.close()
+    env.ctx = Context(env.settings)
+    try:
+        # uploads go through, then every topic creation answers 500
+        localforum.faults.fail(500, seconds=60, method="POST", path=r"^/posts")
+        summary = env.sync()
+        assert summary.added == 0
+        assert summary.errors and summary.errors[-1].startswith(
+            "forum indisponible, synchronisation interrompue")
+        localforum.faults.clear()
+        again = env.sync()
+        assert again.errors == [] and again.added == 3
+        assert env.sync().unchanged == 3
+        with localforum.session() as s:
+            from sqlalchemy import func, select
+
+            from forumsync.localforum.models import Topic
+            assert s.scalar(select(func.count()).select_from(Topic).where(
+                Topic.external_id.like("wcs-%"))) == 3
+    finally:
+        env.close()
+
+
+def test_a_refused_topic_is_reported_and_the_others_are_published(env):
+    env.forum.set_site_setting("min_topic_title_length", 28)
+    summary = env.sync()
+    # "Demande d'acte de naissance" (27 characters) is refused, the two others go through
+    assert summary.added == 2 and len(summary.errors) == 1
+    assert summary.errors[0].startswith(f"« {NAISSANCE} » refusée par le forum : Title is too short")
+    env.forum.set_site_setting("min_topic_title_length", 15)
+    retry = env.sync()
+    assert (retry.added, retry.unchanged, retry.errors) == (1, 2, [])

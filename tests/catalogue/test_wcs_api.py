@@ -61,3 +61,23 @@ def test_unreachable_and_slow_servers_are_source_errors(server):
         url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         with pytest.raises(SourceError, match="délai de réponse dépassé"):
             WcsApiSource(dict(server.source("lyon"), url=url), timeout=0.5).fetch()
+
+
+def test_oversized_answers_are_refused_even_compressed(server, monkeypatch):
+    import gzip
+
+    from flask import Response
+
+    from forumsync.catalogue.sources import wcs_api
+
+    bomb = gzip.compress(b"[" + b" " * (3 * 1024 * 1024) + b"]")
+    assert len(bomb) < 10_000
+
+    @server.app.get("/bomb/api/categories/")
+    def compressed_bomb():
+        return Response(bomb, content_type="application/json", headers={"Content-Encoding": "gzip"})
+
+    monkeypatch.setattr(wcs_api, "MAX_JSON_BYTES", 1024 * 1024)
+    source = dict(server.source("lyon"), url=f"{server.url}/bomb")
+    with pytest.raises(SourceError, match="réponse trop volumineuse"):
+        WcsApiSource(source).fetch()

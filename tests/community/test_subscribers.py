@@ -152,3 +152,22 @@ def test_weekly_digest_lists_newcomers_once(ctx, roster, localforum):
     text = message_from_bytes(digest.raw, policy=default).get_body(("plain",)).get_content()
     assert "Jeanne Martin" in text and "Luc" in text and "@" not in text.split("--")[0].replace(
         ctx.settings.FORUM_URL, "")
+
+
+def test_apply_roster_on_both_databases(context):
+    with context.db.session() as session:
+        first = subscribers.apply_roster(session, "club", {"a@meyzieu.fr": "A", "b@lyon.fr": "B"})
+    assert first.baseline and first.after == 2
+    with context.db.session() as session:
+        dry = subscribers.apply_roster(session, "club", {"a@meyzieu.fr": "A", "c@lyon.fr": "C"}, dry_run=True)
+    assert (dry.added, dry.removed) == (["c@lyon.fr"], ["b@lyon.fr"])
+    with context.db.session() as session:
+        diff = subscribers.apply_roster(session, "club", {"a@meyzieu.fr": "A", "c@lyon.fr": "C"})
+    assert (diff.added, diff.removed, diff.after) == (["c@lyon.fr"], ["b@lyon.fr"], 2)
+    with context.db.session() as session:
+        assert not subscribers.apply_roster(session, "club", {"a@meyzieu.fr": "A", "c@lyon.fr": "C"}).changed
+        # another source is diffed on its own
+        other = subscribers.apply_roster(session, "autre", {"c@lyon.fr": "C"})
+        assert other.baseline
+        counts = subscribers.summary(session)
+    assert counts["subscribed"] == 3 and counts["unsubscribed"] == 1 and counts["pending"] == 1

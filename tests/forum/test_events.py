@@ -280,3 +280,12 @@ def test_forum_down_event_retried(bridge):
     event = bridge.event_for(first["id"])
     assert event.state == "retry" and "indisponible" in event.reason
     assert event.next_attempt_at is not None
+
+
+def test_list_topic_before_its_postlink_is_committed(bridge):
+    """The pipeline's new topic carries external_id ml-…; its PostLink may not exist yet."""
+    first = bridge.topic("marie", "Sujet créé par le pipeline", "Venu de la liste, lien pas encore écrit.",
+                         external_id="ml-" + "a" * 40)
+    bridge.process()
+    assert bridge.mails() == []
+    _skipped(bridge, first["id"], "venu de la liste")

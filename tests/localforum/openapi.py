@@ -11,7 +11,7 @@ relies on; ERRATA adds exactly those, nothing else:
 Endpoints the local forum serves that the spec does not cover (not validated here, tested
 for behaviour only): GET /admin/site_settings.json, PUT /admin/site_settings/{name},
 POST /t/{id}/move-posts.json, PUT /groups/{id}/owners.json, DELETE /admin/groups/{id}/owners.json,
-GET /t/{slug}/{id}.json (same body as /t/{id}.json), GET /posts/by_number/{topic}/{n}.json,
+GET /t/{slug}/{id}.json (same body as /t/{id}.json), GET /session/hp.json, GET /c/{id}.json (301), GET /posts/by_number/{topic}/{n}.json,
 GET /c/{slug}/{id}/none.json, GET /users/{username}.json,
 GET /uploads/default/original/…, GET /uploads/short-url/…, the HTML UI (/ui/…), and the
 bare (no `.json`) spellings of every route (pydiscourse uses /posts, /t/{id}/status …).

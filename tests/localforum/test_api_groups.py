@@ -18,6 +18,7 @@ def test_create_list_show_group(api, localforum):
     assert "animateurs-sve" in names
     shown = api.get("/groups/animateurs-sve.json").json()["group"]
     assert shown["id"] == created["id"]
+    assert api.get(f"/groups/by-id/{created['id']}.json").json()["group"]["name"] == "animateurs-sve"
     assert api.get("/groups/inconnu.json").status_code == 404
     # pydiscourse: POST /admin/groups (JSON, extra legacy fields ignored)
     other = localforum.client().create_group("membres")["basic_group"]
@@ -66,3 +67,15 @@ def test_delete_group(api, localforum):
     group = localforum.create_group("temporaire")
     assert api.delete(f"/admin/groups/{group['id']}.json").json() == {"success": "OK"}
     assert api.get("/groups/temporaire.json").status_code == 404
+
+
+def test_update_group(api, localforum):
+    localforum.create_user("alice", "alice@example.org")
+    group = localforum.create_group("equipe")
+    response = api.put(f"/groups/{group['id']}.json", json={"group": {
+        "name": "equipe", "full_name": "L'équipe", "usernames": "alice"}})
+    assert response.json() == {"success": "OK"}
+    shown = api.get("/groups/equipe.json").json()["group"]
+    assert shown["full_name"] == "L'équipe"
+    members = api.get("/groups/equipe/members.json").json()["members"]
+    assert [m["username"] for m in members] == ["alice"]

@@ -67,6 +67,8 @@ def test_reply_and_topic_view(api, category):
     assert view["deleted_at"] is None
     by_slug = api.get(f"/t/{view['slug']}/{view['id']}.json", spec=False).json()
     assert by_slug["id"] == view["id"]
+    bare = api.get(f"/t/{view['id']}", spec=False)  # no .json: same JSON, same content type
+    assert bare.headers["Content-Type"] == JSON_TYPE and bare.json()["id"] == view["id"]
 
 
 def test_get_and_update_post(api, localforum, category):
@@ -221,7 +223,7 @@ def test_topic_posts_and_by_number(api, category):
     first = new_topic(api, category)
     reply = api.post("/posts.json", json={"topic_id": first["topic_id"], "raw": "deux"}).json()
     posts = api.get(f"/t/{first['topic_id']}/posts.json",
-                    params={"post_ids[]": [reply["id"]]}, spec=False).json()
+                    params={"post_ids[]": [reply["id"]]}).json()
     assert [p["id"] for p in posts["post_stream"]["posts"]] == [reply["id"]]
     by_number = api.get(f"/posts/by_number/{first['topic_id']}/2.json", spec=False).json()
     assert by_number["id"] == reply["id"]
@@ -236,3 +238,38 @@ def test_category_permissions_gate_posting(api, localforum):
     localforum.create_group("membres", usernames=["eve"])
     ok = eve.post("/posts.json", json={"title": "t", "raw": "r", "category": members_only["id"]})
     assert ok.status_code == 200, ok.text
+
+
+def test_long_topic_is_chunked_like_discourse(api, localforum, category):
+    first = new_topic(api, category)
+    with localforum.session() as s:
+        from forumsync.localforum import store
+
+        admin = store.user_by_username(s, "system")
+        for i in range(24):
+            store.create_post(s, admin, f"réponse {i}", topic_id=first["topic_id"])
+    view = api.get(f"/t/{first['topic_id']}.json").json()
+    assert len(view["post_stream"]["posts"]) == 20
+    assert len(view["post_stream"]["stream"]) == 25 and view["posts_count"] == 25
+    rest = api.get(f"/t/{first['topic_id']}/posts.json",
+                   params={"post_ids[]": view["post_stream"]["stream"][20:]}).json()
+    assert [p["post_number"] for p in rest["post_stream"]["posts"]] == [21, 22, 23, 24, 25]
+    printed = api.get(f"/t/{first['topic_id']}.json", params={"print": "true"}).json()
+    assert len(printed["post_stream"]["posts"]) == 25
+
+
+def test_concurrent_replies_get_distinct_numbers(localforum, category):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    first = localforum.client().create_post("départ", category_id=category["id"], title="Course")
+
+    def reply(i):
+        return requests.post(localforum.url + "/posts.json", headers=localforum.headers(),
+                             json={"topic_id": first["topic_id"], "raw": f"r{i}"}, timeout=30)
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(reply, range(16)))
+    assert all(r.status_code == 200 for r in responses)
+    assert sorted(r.json()["post_number"] for r in responses) == list(range(2, 18))

@@ -68,3 +68,10 @@ def test_only_staff_list_users(localforum):
     localforum.create_user("eve", "eve@example.org")
     response = SpecClient(localforum, "eve").get("/admin/users/list/all.json")
     assert response.status_code == 403
+
+
+def test_pydiscourse_create_user_with_honeypot(localforum):
+    created = localforum.client().create_user("Zoé", "zoe", "zoe@example.org", "un-mot-de-passe",
+                                              active="true")
+    assert created["success"] is True and created["active"] is True
+    assert localforum.client().user("zoe")["name"] == "Zoé"

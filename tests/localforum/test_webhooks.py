@@ -136,3 +136,11 @@ def test_disabled_webhooks_send_nothing(localforum):
 
 def test_sign_matches_hmac():
     assert sign("s", b"{}") == "sha256=" + hmac.new(b"s", b"{}", hashlib.sha256).hexdigest()
+
+
+def test_webhook_url_set_after_start_delivers_queued_events(localforum, receiver):
+    category = localforum.create_category("Club")
+    localforum.client().create_post("avant", category_id=category["id"], title="Avant l'URL")
+    localforum.set_webhook_url(receiver.url)
+    localforum.wait_webhooks()
+    assert [e for e, _ in events(receiver.received)] == ["topic_created", "post_created"]

@@ -48,3 +48,14 @@ def test_user_lookups_are_cached(pipe):
         pipe.send(make_mail(f"Question numéro {n}", sender="Luc <luc@grandlyon.fr>"))
     after = sum(1 for _, path in pipe.localforum.requests if path.startswith("/admin/users/list"))
     assert after - before == 1
+
+
+def test_user_not_allowed_in_the_category_falls_back_to_the_bridge(pipe):
+    pipe.ctx.forum.user_create("Marie Dupont", "marie", "marie.dupont@meyzieu.fr", "motdepasse-long-42")
+    pipe.ctx.forum.category_update(pipe.themes["sve"], permissions={"staff": 1})
+    row = pipe.send(make_mail("[SVE] Réservé à l'équipe"))
+    assert row.state == "published", row.reason
+    post = pipe.post(row.post_id)
+    assert post["username"] == pipe.ctx.settings.FORUM_API_USERNAME
+    assert post["raw"].startswith("*Message de Marie Dupont (meyzieu.fr) transmis depuis la liste")
+    assert pipe.topic(row.topic_id)["category_id"] == pipe.themes["sve"]

@@ -95,3 +95,35 @@ def test_inbox_row_records_the_outcome(pipe):
     assert isinstance(row, InboxMessage)
     assert row.state == "published" and row.reason == "nouveau sujet"
     assert row.processed_at is not None and row.locked_by is None and row.attempts == 1
+
+
+def test_short_or_reused_titles_and_short_bodies_fit_discourse_defaults(pipe):
+    for name, value in (("min_topic_title_length", 15), ("allow_duplicate_topic_titles", False),
+                        ("min_first_post_length", 20), ("min_post_length", 20)):
+        pipe.localforum.set_site_setting(name, value)
+    first = pipe.send(make_mail("Aide", "Au secours", message_id="<short@a.fr>"))
+    assert first.state == "published", first.reason
+    assert pipe.topic(first.topic_id)["title"] == "Aide (Club Publik, 02/03/2026)"
+    again = pipe.send(make_mail("Aide", "Encore moi", message_id="<short2@a.fr>"))
+    assert again.state == "published" and again.topic_id != first.topic_id
+    assert pipe.topic(again.topic_id)["title"] == "Aide (Club Publik, 02/03/2026 09:30)"
+    reply = pipe.send(make_mail("Re: Aide", "+1", in_reply_to="<short@a.fr>"))
+    assert reply.state == "published", reply.reason
+    assert "message transmis depuis la liste Club Publik" in pipe.post(reply.post_id)["raw"]
+
+
+def test_post_over_the_forum_maximum_is_cut_and_attached_whole(pipe):
+    pipe.localforum.set_site_setting("max_post_length", 32000)
+    lines = [f"Ligne {n} du journal de la passerelle, avec un peu de texte." for n in range(1500)]
+    row = pipe.send(make_mail("Journal complet", "\n".join(lines)))
+    assert row.state == "published", row.reason
+    raw = pipe.post(row.post_id)["raw"]
+    assert len(raw) <= 32000
+    assert "Ligne 0 du journal" in raw and "Ligne 1499 du journal" not in raw
+    assert "Message tronqué" in raw and "[message-complet.txt|attachment](upload://" in raw
+
+
+def test_message_without_text_is_still_published(pipe):
+    row = pipe.send(make_mail("Sans texte", ""))
+    assert row.state == "published", row.reason
+    assert "message sans texte" in pipe.post(row.post_id)["raw"]

@@ -85,3 +85,14 @@ def test_reply_to_a_forum_notification_threads_by_its_discourse_message_id(pipe)
     assert row.topic_id == created["topic_id"]
     assert pipe.post(row.post_id)["reply_to_post_number"] == 1
     assert pipe.topic_link(row.topic_id).title == "Sujet ouvert sur le forum"
+
+
+def test_late_root_joins_the_topic_of_replies_that_only_named_a_middle_message(pipe):
+    reply = pipe.send(make_mail("Re: Tarifs de la cantine", "D'accord avec Paul.", message_id="<c2@b.fr>",
+                                in_reply_to="<c1-unknown@c.fr>", date=later(hours=4)))
+    root = pipe.send(make_mail("Tarifs de la cantine", "Comment calculez-vous ?", message_id="<c0@a.fr>"))
+    assert root.topic_id == reply.topic_id
+    assert root.reason.startswith("même sujet")
+    # an unrelated thread start with that subject, once the root is there, is a new topic
+    other = pipe.send(make_mail("Tarifs de la cantine", "Autre question.", date=later(days=2)))
+    assert other.topic_id != root.topic_id

@@ -307,3 +307,13 @@ def test_group_names_fit_discourse_limit():
     assert group_name("open-data") == "animateurs-open-data"
     assert group_name("portail-famille") == "animateurs-portail"
     assert len(group_name("x" * 40)) == 20
+
+
+def test_unreachable_forum_is_a_french_error_not_a_traceback(tmp_path, sqlite_url):
+    settings_file = tmp_path / "reglages.py"
+    settings_file.write_text(f"DATABASE_URL = {sqlite_url!r}\nFORUM_URL = 'http://127.0.0.1:9'\n"
+                             "FORUM_RETRIES = 0\n", encoding="utf-8")
+    out = CliRunner().invoke(cli, ["--settings", str(settings_file), "provision", "--dry-run"])
+    assert out.exit_code == 1
+    assert "Error: le forum a refusé ou n'a pas répondu : forum injoignable" in out.output
+    assert out.exception is None or isinstance(out.exception, SystemExit)

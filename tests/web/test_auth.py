@@ -70,6 +70,9 @@ def test_password_login_and_logout(web):
     assert client.get("/").status_code == 302
     ok = login(client)
     assert ok.status_code == 302 and ok.headers["Location"] == "/"
+    cookie = ok.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert PASSWORD not in cookie
     home = client.get("/")
     assert home.status_code == 200
     assert "État de santé" in home.text

@@ -17,16 +17,18 @@ import hashlib
 import hmac
 import json
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 
 from ..model import Demarche, Field
-from . import MAX_EXPORT_BYTES, MAX_JSON_BYTES, SourceError
+from . import MAX_EXPORT_BYTES, MAX_FILES, MAX_JSON_BYTES, SourceError
 from .wcs_xml import FormExport, LAYOUT_TYPES, SKIPPED_TYPES, clean_text, parse_export
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+PARALLEL_REQUESTS = 4  # per instance: enough to hide latency, gentle on a w.c.s. server
 
 
 def sign_query(query: str, orig: str, key: str, *, timestamp: datetime | None = None,
@@ -60,16 +62,19 @@ class WcsApiSource:
         self.key = source["key"]
         self.timeout = (min(5.0, timeout), timeout)
         self.session = session or requests.Session()
-        self.requests = 0
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=PARALLEL_REQUESTS)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     # ------------------------------------------------------------------ HTTP
-    def get(self, path: str, query: str = "", *, limit: int = MAX_JSON_BYTES) -> bytes:
+    def get(self, path: str, query: str = "", *, limit: int | None = None) -> bytes:
+        limit = MAX_JSON_BYTES if limit is None else limit
         url = self.url + path + "?" + sign_query(query, self.orig, self.key)
         where = f"{self.url}{path}"
-        self.requests += 1
         try:
             response = self.session.get(url, timeout=self.timeout, stream=True,
-                                        headers={"Accept": "application/json, */*"})
+                                        headers={"Accept": "application/json, */*",
+                                                 "Accept-Encoding": "identity"})
         except requests.Timeout:
             raise SourceError(f"{where} : délai de réponse dépassé") from None
         except requests.ConnectionError:
@@ -77,12 +82,17 @@ class WcsApiSource:
         except requests.RequestException as exc:
             raise SourceError(f"{where} : requête impossible ({exc.__class__.__name__})") from None
         with response:
+            body = bytearray()
             try:
-                body = response.raw.read(limit + 1, decode_content=True)
+                # small chunks: even a compressed answer is inflated a bounded amount at a time
+                for chunk in response.iter_content(64 * 1024):
+                    body += chunk
+                    if len(body) > limit:
+                        raise SourceError(f"{where} : réponse trop volumineuse (maximum {limit} "
+                                          f"octets)")
             except (requests.RequestException, OSError) as exc:
                 raise SourceError(f"{where} : réponse interrompue ({exc.__class__.__name__})") from None
-            if len(body) > limit:
-                raise SourceError(f"{where} : réponse trop volumineuse (maximum {limit} octets)")
+            body = bytes(body)
             if response.status_code == 403:
                 raise SourceError(f"{where} : accès refusé (signature, orig ou clé refusés)"
                                   f"{_err_desc(body)}")
@@ -115,16 +125,22 @@ class WcsApiSource:
         formdefs = self.get_json("/api/formdefs/", "include-count=on")
         if not isinstance(formdefs, list):
             raise SourceError(f"{self.url}/api/formdefs/ : liste de formulaires attendue")
-        demarches = []
-        seen = set()
+        if len(formdefs) > MAX_FILES:
+            raise SourceError(f"{self.url}/api/formdefs/ : plus de {MAX_FILES} formulaires")
+        items = {}
         for item in formdefs:
             if not isinstance(item, dict) or not isinstance(item.get("slug"), str):
                 raise SourceError(f"{self.url}/api/formdefs/ : formulaire sans slug")
-            if item["slug"] in seen:
-                continue
-            seen.add(item["slug"])
-            demarches.append(self.demarche(item, category_titles))
-        return demarches
+            items.setdefault(item["slug"], item)
+        # a few requests in flight at once (schema + export per form), results in list order
+        with ThreadPoolExecutor(max_workers=PARALLEL_REQUESTS) as pool:
+            futures = [pool.submit(self.demarche, item, category_titles) for item in items.values()]
+            try:
+                return [future.result() for future in futures]
+            except SourceError:
+                for future in futures:
+                    future.cancel()
+                raise
 
     def demarche(self, item: dict, category_titles: dict) -> Demarche:
         slug = item["slug"]

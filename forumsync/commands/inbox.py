@@ -1,0 +1,172 @@
+"""`forumsync inbox list|show|retry|drop`: let an operator see the inbox and act on it."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..models.inbox import INBOX_STATES
+
+STATE_FR = {"new": "nouveau", "processing": "en cours", "retry": "à réessayer", "published": "publié",
+            "dropped": "ignoré", "quarantined": "en quarantaine"}
+OPERATOR_DROP = "abandonné par l'opérateur"
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _when(moment) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "—"
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """Columns aligned on their widest cell (the last column is left ragged)."""
+    widths = [max(len(str(r[i])) for r in [headers] + rows) for i in range(len(headers))]
+    lines = []
+    for row in [headers] + rows:
+        cells = [str(c).ljust(w) if i < len(row) - 1 else str(c) for i, (c, w) in enumerate(zip(row, widths))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _get(session, inbox_id: int):
+    from ..models import InboxMessage
+
+    row = session.get(InboxMessage, inbox_id)
+    if row is None:
+        raise click.ClickException(f"aucun message n° {inbox_id} dans la boîte de réception")
+    return row
+
+
+@click.group("inbox")
+def inbox():
+    """Boîte de réception : messages reçus de la liste et leur état de traitement."""
+
+
+@inbox.command("list")
+@click.option("--state", type=click.Choice(INBOX_STATES), help="Seulement cet état.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1), help="Nombre de lignes.")
+@click.pass_obj
+def list_(obj, state, limit):
+    """Liste les messages, du plus récent au plus ancien."""
+    from sqlalchemy import func, select
+
+    from ..models import InboxMessage
+
+    ctx = obj.context
+    with ctx.db.session() as session:
+        query = select(InboxMessage.id, InboxMessage.received_at, InboxMessage.channel, InboxMessage.state,
+                       InboxMessage.attempts, InboxMessage.sender, InboxMessage.subject, InboxMessage.reason)
+        count = select(func.count(InboxMessage.id))
+        if state:
+            query, count = query.where(InboxMessage.state == state), count.where(InboxMessage.state == state)
+        rows = session.execute(query.order_by(InboxMessage.id.desc()).limit(limit)).all()
+        total = session.scalar(count)
+        by_state = dict(session.execute(select(InboxMessage.state, func.count(InboxMessage.id))
+                                        .group_by(InboxMessage.state)).all())
+    if not rows:
+        click.echo("Aucun message" + (f" dans l'état « {STATE_FR[state]} »." if state else "."))
+        return
+    body = [[str(r.id), _when(r.received_at), r.channel, STATE_FR.get(r.state, r.state), str(r.attempts),
+             _short(r.sender, 30), _short(r.subject, 50) + (f" — {_short(r.reason, 60)}" if r.reason else "")]
+            for r in rows]
+    click.echo(table(["N°", "Reçu le", "Canal", "État", "Essais", "Expéditeur", "Sujet — raison"], body))
+    summary = ", ".join(f"{STATE_FR.get(s, s)} : {n}" for s, n in sorted(by_state.items()))
+    click.echo(f"\n{len(rows)} affiché(s) sur {total}. Par état : {summary}.")
+
+
+@inbox.command("show")
+@click.argument("inbox_id", type=int)
+@click.option("--raw", is_flag=True, help="Afficher le message brut tel que reçu.")
+@click.pass_obj
+def show(obj, inbox_id, raw):
+    """Affiche un message : en-têtes principaux, état, raison, essais."""
+    from ..inbound.ingest import parse_headers
+    from ..mail.headers import decode_header_value
+
+    ctx = obj.context
+    with ctx.db.session() as session:
+        row = _get(session, inbox_id)
+    if raw:
+        sys.stdout.buffer.write(row.raw)
+        sys.stdout.flush()
+        return
+    try:
+        headers = parse_headers(row.raw)
+    except Exception:  # stored long ago under other limits: show what we have
+        headers = {}
+    fields = [("N°", str(row.id)), ("Message-ID", row.message_id), ("Canal", row.channel),
+              ("Reçu le", _when(row.received_at)), ("Taille", f"{row.size} octets")]
+    for name, label in (("From", "De"), ("To", "À"), ("Cc", "Cc"), ("Date", "Date"), ("Subject", "Sujet"),
+                        ("In-Reply-To", "En réponse à")):
+        value = headers.get(name) if headers else None
+        if value is not None:
+            fields.append((label, decode_header_value(str(value))))
+    fields += [("État", STATE_FR.get(row.state, row.state)), ("Raison", row.reason or "—"),
+               ("Essais", str(row.attempts)), ("Prochain essai", _when(row.next_attempt_at)),
+               ("Traité le", _when(row.processed_at))]
+    if row.topic_id:
+        fields.append(("Sujet du forum", f"{row.topic_id} (message {row.post_id})"))
+    width = max(len(label) for label, _ in fields)
+    for label, value in fields:
+        click.echo(f"{label.ljust(width)} : {value}")
+
+
+@inbox.command("retry")
+@click.argument("inbox_id", type=int, required=False)
+@click.option("--all-quarantined", is_flag=True, help="Tous les messages en quarantaine.")
+@click.pass_obj
+def retry(obj, inbox_id, all_quarantined):
+    """Remet un message (ou toute la quarantaine) à l'état « nouveau » pour un nouveau traitement."""
+    from sqlalchemy import update
+
+    from ..models import InboxMessage
+
+    if (inbox_id is None) == (not all_quarantined):
+        raise click.UsageError("indiquez un numéro de message ou --all-quarantined (l'un ou l'autre)")
+    reset = dict(state="new", reason="", attempts=0, next_attempt_at=None, locked_by=None, locked_at=None,
+                 processed_at=None)
+    ctx = obj.context
+    with ctx.db.session() as session:
+        if all_quarantined:
+            count = session.execute(update(InboxMessage).where(InboxMessage.state == "quarantined")
+                                    .values(**reset)).rowcount
+            message = f"{count} message(s) sorti(s) de quarantaine, remis à l'état « nouveau »."
+        else:
+            row = _get(session, inbox_id)
+            if row.state in ("processing", "published"):
+                raise click.ClickException(f"le message n° {inbox_id} est « {STATE_FR[row.state]} » : "
+                                           f"il ne peut pas être retraité")
+            for key, value in reset.items():
+                setattr(row, key, value)
+            message = f"Message n° {inbox_id} remis à l'état « nouveau »."
+    from ..inbound.ingest import notify
+
+    notify()
+    click.echo(message + " Le processus « forumsync worker » va le traiter.")
+
+
+@inbox.command("drop")
+@click.argument("inbox_id", type=int)
+@click.option("--reason", default="", help="Précision ajoutée à la raison.")
+@click.pass_obj
+def drop(obj, inbox_id, reason):
+    """Abandonne un message : il ne sera pas publié."""
+    from ..models import utcnow
+
+    ctx = obj.context
+    with ctx.db.session() as session:
+        row = _get(session, inbox_id)
+        if row.state in ("published", "processing"):
+            raise click.ClickException(f"le message n° {inbox_id} est « {STATE_FR[row.state]} » : "
+                                       f"il ne peut plus être abandonné")
+        row.state = "dropped"
+        row.reason = OPERATOR_DROP + (f" : {reason}" if reason else "")
+        row.next_attempt_at = None
+        row.processed_at = utcnow()
+    click.echo(f"Message n° {inbox_id} abandonné ({row.reason}).")
+
+
+COMMANDS = [inbox]

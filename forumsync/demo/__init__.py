@@ -1,0 +1,1 @@
+"""Sample data for `forumsync demo` (list archive, release feed, collectivities…)."""

@@ -1,0 +1,213 @@
+"""Mailman 3 archiver plugin: every message the list distributes is POSTed to forumsync.
+
+Registered in mailman.cfg like mailman-hyperkitty::
+
+    [archiver.forumsync]
+    class: forumsync.inbound.mailman.Archiver
+    enable: yes
+    configuration: /etc/mailman3/forumsync-archiver.cfg
+
+with ``[general] base_url: http://127.0.0.1:5000`` and ``token: <INBOUND_TOKEN>`` (optional:
+``spool_dir``, ``timeout``, ``forum_url``). Mailman's archive runner drops a message whose
+archiver raises, so nothing here raises on a forumsync outage: the message goes to a local
+spool and every later call first sends the spool, oldest first. Runs inside Mailman's own
+virtualenv, so only the standard library (plus Mailman and zope when present) is imported.
+"""
+from __future__ import annotations
+
+import configparser
+import hashlib
+import logging
+import os
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+try:  # inside Mailman
+    from mailman.interfaces.archiver import IArchiver
+    from zope.interface import implementer
+except ImportError:  # forumsync's own venv: same class, no interface declaration
+    IArchiver = None
+
+    def implementer(*_interfaces):
+        return lambda cls: cls
+
+log = logging.getLogger("mailman.archiver")
+
+# Answers that mean "this message will never be accepted": set aside, don't block the queue.
+PERMANENT = {400, 413, 415, 422}
+
+
+@dataclass
+class ArchiverConfig:
+    base_url: str
+    token: str
+    spool_dir: Path
+    timeout: float = 10.0
+    forum_url: str | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url.rstrip("/") + "/inbound/mail?channel=mailman"
+
+
+def read_config(path: str | os.PathLike) -> ArchiverConfig:
+    """Parse the archiver's configuration file (``[general]`` section)."""
+    parser = configparser.ConfigParser()
+    if not parser.read(path):
+        raise FileNotFoundError(f"configuration de l'archiveur forumsync introuvable : {path}")
+    section = parser["general"]
+    spool = section.get("spool_dir") or _default_spool()
+    return ArchiverConfig(base_url=section["base_url"].strip(), token=section["token"].strip(),
+                          spool_dir=Path(spool), timeout=section.getfloat("timeout", 10.0),
+                          forum_url=(section.get("forum_url") or "").strip() or None)
+
+
+def _default_spool() -> str:
+    try:
+        from mailman.config import config
+
+        return os.path.join(config.VAR_DIR, "forumsync-spool")
+    except Exception:  # outside Mailman
+        return os.path.join(tempfile.gettempdir(), "forumsync-spool")
+
+
+def _mailman_config_path() -> str:
+    from mailman.config import config
+
+    return config.archiver.forumsync.configuration
+
+
+class Spool:
+    """A directory of ``.eml`` files named so that sorting them gives arrival order."""
+
+    def __init__(self, directory: Path):
+        self.dir = Path(directory)
+        self.rejected = self.dir / "rejected"
+
+    def put(self, raw: bytes) -> Path:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{hashlib.sha1(raw).hexdigest()[:12]}.eml"
+        fd, tmp = tempfile.mkstemp(dir=self.dir, suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.dir / name)
+        return self.dir / name
+
+    def items(self) -> list[Path]:
+        if not self.dir.is_dir():
+            return []
+        return sorted(self.dir.glob("*.eml"))
+
+    def reject(self, path: Path) -> None:
+        self.rejected.mkdir(parents=True, exist_ok=True)
+        os.replace(path, self.rejected / path.name)
+
+
+@implementer(IArchiver)
+class Archiver:
+    """IArchiver sending each archived message to forumsync's ``POST /inbound/mail``."""
+
+    name = "forumsync"
+    is_enabled = False
+
+    def __init__(self, config_path: str | os.PathLike | None = None):
+        self._config_path = config_path
+        self._config: ArchiverConfig | None = None
+
+    @property
+    def config(self) -> ArchiverConfig:
+        if self._config is None:
+            path = self._config_path or _mailman_config_path()
+            if str(path).startswith("python:"):
+                from mailman.config.config import external_configuration
+
+                parser = external_configuration(path)
+                tmp = tempfile.NamedTemporaryFile("w", suffix=".cfg", delete=False)
+                with tmp:
+                    parser.write(tmp)
+                path = tmp.name
+            self._config = read_config(path)
+        return self._config
+
+    @property
+    def spool(self) -> Spool:
+        return Spool(self.config.spool_dir)
+
+    # -------------------------------------------------------------- IArchiver
+    def list_url(self, mlist):
+        """The forum, when configured (``forum_url``): that is where the list is archived."""
+        return self.config.forum_url
+
+    def permalink(self, mlist, msg):
+        """None: the forum post's URL is only known once forumsync has processed the message."""
+        return None
+
+    def archive_message(self, mlist, msg):
+        raw = msg.as_bytes() if hasattr(msg, "as_bytes") else bytes(msg)
+        if self.flush():
+            outcome = self.send(raw)
+            if outcome == "stored":
+                return None
+            if outcome == "rejected":
+                self.spool.reject(self.spool.put(raw))
+                return None
+        path = self.spool.put(raw)
+        log.warning("forumsync : message mis en attente dans %s (forumsync injoignable)", path)
+        return None
+
+    # -------------------------------------------------------------- delivery
+    def send(self, raw: bytes) -> str:
+        """POST RAW; returns "stored", "rejected" (never acceptable) or "retry"."""
+        request = urllib.request.Request(self.config.endpoint, data=raw, method="POST", headers={
+            "Authorization": f"Bearer {self.config.token}", "Content-Type": "message/rfc822"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.config.timeout) as response:
+                return "stored" if 200 <= response.status < 300 else "retry"
+        except urllib.error.HTTPError as exc:
+            if exc.code in PERMANENT:
+                log.error("forumsync a refusé un message (HTTP %s) : %s", exc.code, exc.read()[:500])
+                return "rejected"
+            log.warning("forumsync a répondu HTTP %s ; nouvel essai plus tard", exc.code)
+            return "retry"
+        except (OSError, urllib.error.URLError) as exc:
+            log.warning("forumsync injoignable (%s) ; nouvel essai plus tard", exc)
+            return "retry"
+
+    def flush(self) -> bool:
+        """Send the spool, oldest first; True when it is empty afterwards."""
+        spool = self.spool
+        for path in spool.items():
+            outcome = self.send(path.read_bytes())
+            if outcome == "retry":
+                return False
+            if outcome == "rejected":
+                spool.reject(path)  # kept for the operator, never silently lost
+            else:
+                path.unlink()
+        return True
+
+
+def main(argv=None) -> int:
+    """``python -m forumsync.inbound.mailman CONFIG``: send the spool now (cron, after an outage)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage : python -m forumsync.inbound.mailman /chemin/forumsync-archiver.cfg", file=sys.stderr)
+        return 64
+    archiver = Archiver(args[0])
+    pending = len(archiver.spool.items())
+    ok = archiver.flush()
+    left = len(archiver.spool.items())
+    print(f"{pending - left} message(s) envoyé(s), {left} en attente.")
+    return 0 if ok else 75
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

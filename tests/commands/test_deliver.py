@@ -1,0 +1,60 @@
+"""`forumsync deliver`: one message on stdin, sysexits exit codes, French stderr (real subprocess)."""
+from sqlalchemy import select
+
+from forumsync.db import Database
+from forumsync.models import InboxMessage
+from tests.fixtures.database import free_port, make_settings
+from tests.fixtures.inbound import run_cli, write_settings_file
+from tests.fixtures.pipeline import make_mail
+
+
+def messages(url):
+    db = Database(url)
+    try:
+        with db.session() as s:
+            return list(s.execute(select(InboxMessage.message_id, InboxMessage.channel, InboxMessage.meta)))
+    finally:
+        db.dispose()
+
+
+def test_stored_then_duplicate_exit_0(settings_file, settings):
+    raw = b"From bounces@listes.example.org Mon Mar  2 10:00:00 2026\n" + make_mail(message_id="<d1@x.org>")
+    first = run_cli(settings_file, "deliver", "--recipient", "club@listes.example.org", input=raw)
+    assert first.returncode == 0, first.stderr
+    assert "enregistré" in first.stderr.decode()
+    second = run_cli(settings_file, "deliver", input=raw)
+    assert second.returncode == 0 and "déjà reçu" in second.stderr.decode()
+    [row] = messages(settings.DATABASE_URL)
+    assert row.message_id == "d1@x.org" and row.channel == "stdin"
+    assert row.meta["from_line"].startswith("bounces@listes.example.org")
+
+
+def test_not_mail_and_empty_exit_65(settings_file, settings):
+    for data in (b"", b"bonjour\n"):
+        result = run_cli(settings_file, "deliver", input=data)
+        assert result.returncode == 65
+        assert "Traceback" not in result.stderr.decode()
+    assert "n'est pas un courriel" in result.stderr.decode()
+    assert messages(settings.DATABASE_URL) == []
+
+
+def test_too_big_exit_65_and_unknown_recipient_exit_67(tmp_path, sqlite_url):
+    path = write_settings_file(tmp_path, make_settings(tmp_path, sqlite_url, MAX_MESSAGE_BYTES=2000))
+    big = run_cli(path, "deliver", input=make_mail(body="x" * 5000))
+    assert big.returncode == 65 and "trop volumineux" in big.stderr.decode()
+    other = run_cli(path, "deliver", "--recipient", "quelquun@ailleurs.fr", input=make_mail())
+    assert other.returncode == 67 and "Destinataire inconnu" in other.stderr.decode()
+
+
+def test_storage_unavailable_exit_75(tmp_path):
+    settings = make_settings(tmp_path, f"postgresql://nobody@127.0.0.1:{free_port()}/nothing")
+    result = run_cli(write_settings_file(tmp_path, settings), "deliver", input=make_mail())
+    assert result.returncode == 75
+    assert "réessayez" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
+
+
+def test_bad_settings_exit_78(tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text("FORUM_ULR = 'http://x'\n")
+    result = run_cli(path, "deliver", input=make_mail())
+    assert result.returncode == 78 and "FORUM_ULR" in result.stderr.decode()

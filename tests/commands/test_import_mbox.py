@@ -1,0 +1,93 @@
+"""`forumsync import-mbox`: killed mid-import and resumed, idempotent, and processed to the end."""
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from sqlalchemy import func, select
+
+from forumsync.db import Database
+from forumsync.models import InboxMessage
+from tests.conftest import ROOT, SHARED
+from tests.fixtures.inbound import run_cli, write_settings_file
+from tests.fixtures.pipeline import make_mail
+
+CORPUS = SHARED / "corpus" / "usrp-users-dev2k.mbox.gz"
+UNIQUE = 1987  # 1,992 messages, 5 of them repeat an earlier Message-ID
+
+
+def stored(url):
+    db = Database(url)
+    try:
+        with db.session() as s:
+            return s.scalar(select(func.count(InboxMessage.id))), s.scalar(
+                select(func.count(func.distinct(InboxMessage.message_id))))
+    finally:
+        db.dispose()
+
+
+def test_killed_import_resumes_and_a_rerun_imports_nothing(tmp_path, sqlite_url):
+    from tests.fixtures.database import make_settings
+
+    settings = make_settings(tmp_path, sqlite_url)
+    path = write_settings_file(tmp_path, settings)
+    run_cli(path, "inbox", "list")  # create the schema before watching the table
+    process = subprocess.Popen([sys.executable, "-m", "forumsync", "--settings", str(path), "import-mbox",
+                                "--store-only", "--batch", "20", str(CORPUS)], cwd=ROOT,
+                               env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while stored(sqlite_url)[0] < 150:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    interrupted = stored(sqlite_url)[0]
+    assert 150 <= interrupted < 1992
+
+    resumed = run_cli(path, "import-mbox", "--store-only", "--batch", "20", CORPUS, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    err = resumed.stderr.decode()
+    assert "reprise après" in err
+    assert stored(sqlite_url) == (UNIQUE, UNIQUE)
+    # at most one batch was read twice (after the last committed cursor), plus the 5 repeats
+    duplicates = int(err.split(" doublon")[0].rsplit(", ", 1)[1].replace("\u00a0", ""))
+    assert duplicates <= 20 + 5
+    out = resumed.stdout.decode()
+    assert "Bilan" in out and "en attente de traitement" in out
+
+    again = run_cli(path, "import-mbox", "--store-only", CORPUS, timeout=600)
+    assert again.returncode == 0
+    assert "Rien de nouveau : 1\u00a0992 messages déjà importés" in again.stdout.decode()
+    assert stored(sqlite_url) == (UNIQUE, UNIQUE)
+
+
+def write_mbox(path, messages):
+    with gzip.open(path, "wb") as f:
+        for raw in messages:
+            f.write(b"From someone@example.org Mon Mar  2 09:30:00 2026\n" + raw + b"\n")
+    return path
+
+
+def test_import_waits_for_the_pipeline_and_summarises(tmp_path, pipe):
+    """Through the real pipeline into the local forum: the command returns when all is final."""
+    mails = [make_mail(subject=f"Question {n} sur la SVE", message_id=f"<imp-{n}@meyzieu.fr>") for n in range(4)]
+    mails.append(make_mail(subject="Réponse automatique : absent", message_id="<auto@x.fr>",
+                           extra_headers={"Auto-Submitted": "auto-replied"}))
+    mails.append(mails[0])  # the same message twice in the archive
+    archive = write_mbox(tmp_path / "histoire.mbox.gz", mails)
+    path = write_settings_file(tmp_path, pipe.ctx.settings)
+    result = run_cli(path, "import-mbox", "--batch", "2", archive, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    out = result.stdout.decode()
+    assert "Bilan : 6 messages lus" in out
+    assert "publiés : 4" in out and "ignorés : 1" in out and "doublons (déjà reçus) : 1" in out
+    assert "en attente" not in out
+    states = {row.message_id: row.state for row in pipe.rows()}
+    assert states == {**{f"imp-{n}@meyzieu.fr": "published" for n in range(4)}, "auto@x.fr": "dropped"}
+    again = run_cli(path, "import-mbox", archive)
+    assert "Rien de nouveau : 6 messages déjà importés" in again.stdout.decode()

@@ -1,0 +1,147 @@
+"""The forum gateway against the local forum over real HTTP: retries, 429, timeouts, lookups."""
+import time
+
+import pytest
+
+from forumsync.forum.gateway import ForumGateway, ForumNotFound, ForumRejected, ForumUnavailable
+from tests.fixtures.database import free_port
+
+
+@pytest.fixture
+def gateway(localforum):
+    return ForumGateway(localforum.url, localforum.api_key, localforum.username, timeout=2,
+                        retries=3, max_wait=5, backoff=0.01)
+
+
+@pytest.fixture
+def category(localforum):
+    return localforum.create_category("Tests", slug="tests")
+
+
+def test_topic_create_and_lookup_by_external_id(gateway, category):
+    post = gateway.topic_create("Démarche d'état civil", "Bonjour à tous, une question…",
+                                category["id"], external_id="ml-abc123",
+                                created_at="2024-03-12T10:15:00+01:00")
+    assert post["post_number"] == 1
+    topic = gateway.topic_by_external_id("ml-abc123")
+    assert topic["id"] == post["topic_id"]
+    assert topic["title"] == "Démarche d'état civil"
+    assert gateway.topic_by_external_id("ml-unknown") is None
+
+
+def test_reply_and_post_get(gateway, category):
+    first = gateway.topic_create("Sujet de test assez long", "Premier message", category["id"])
+    reply = gateway.post_create(first["topic_id"], "Une **réponse**", reply_to_post_number=1)
+    assert reply["post_number"] == 2
+    fetched = gateway.post_get(reply["id"])
+    assert fetched["raw"] == "Une **réponse**" and "<strong>réponse</strong>" in fetched["cooked"]
+    stream = gateway.topic_get(first["topic_id"])["post_stream"]["posts"]
+    assert [p["post_number"] for p in stream] == [1, 2]
+
+
+def test_user_by_email_is_url_encoded_exact_and_cached(gateway, localforum):
+    localforum.create_user("marie", "marie+club@meyzieu.fr", "Marie Dupont")
+    localforum.create_user("mariebis", "marie@meyzieu.fr", "Marie Bis")
+    user = gateway.user_by_email("Marie+Club@meyzieu.fr")
+    assert user is not None and user["username"] == "marie"
+    before = gateway.stats["requests"]
+    assert gateway.user_by_email("marie+club@meyzieu.fr")["username"] == "marie"
+    assert gateway.stats["requests"] == before  # cached
+    assert gateway.user_by_email("personne@exemple.fr") is None
+
+
+def test_retries_5xx_then_succeeds(gateway, localforum, category):
+    localforum.faults.fail(500, count=2)
+    post = gateway.topic_create("Reprise après erreurs", "contenu", category["id"])
+    assert post["id"]
+    assert gateway.stats["POST"] == 3
+
+
+def test_gives_up_after_bounded_retries(gateway, localforum):
+    localforum.faults.fail(502, count=50)
+    with pytest.raises(ForumUnavailable) as info:
+        gateway.topic_get(1)
+    assert info.value.status == 502
+    assert gateway.stats["GET"] == 4  # 1 + 3 retries
+
+
+def test_no_retry_on_4xx_and_messages_kept(gateway, localforum):
+    with pytest.raises(ForumNotFound):
+        gateway.topic_get(99999)
+    assert gateway.stats["GET"] == 1
+    bad = ForumGateway(localforum.url, "wrong-key", localforum.username, retries=3)
+    with pytest.raises(ForumRejected) as info:
+        bad.topic_get(1)
+    assert info.value.status == 403 and info.value.errors
+    assert bad.stats["GET"] == 1
+
+
+def test_honours_retry_after_on_429(gateway, localforum, category):
+    localforum.faults.rate_limit(retry_after=1, count=1)
+    started = time.monotonic()
+    post = gateway.topic_create("Après une limite de débit", "contenu", category["id"])
+    assert post["id"] and time.monotonic() - started >= 0.9
+    assert gateway.stats["POST"] == 2
+
+
+def test_429_longer_than_max_wait_is_unavailable(localforum):
+    gateway = ForumGateway(localforum.url, localforum.api_key, localforum.username, max_wait=2)
+    localforum.faults.rate_limit(retry_after=30, count=1)
+    with pytest.raises(ForumUnavailable) as info:
+        gateway.category_list()
+    assert info.value.status == 429
+
+
+def test_real_rate_limit_mode(make_localforum):
+    forum = make_localforum(rate_limit=3)
+    gateway = ForumGateway(forum.url, forum.api_key, forum.username, max_wait=0)
+    for _ in range(3):
+        gateway.category_list()
+    with pytest.raises(ForumUnavailable) as info:
+        gateway.category_list()
+    assert info.value.status == 429
+
+
+def test_read_timeout_is_unavailable(localforum):
+    gateway = ForumGateway(localforum.url, localforum.api_key, localforum.username, timeout=0.3,
+                           retries=1, backoff=0.01)
+    localforum.faults.slow(1.0, count=2)
+    with pytest.raises(ForumUnavailable):
+        gateway.category_list()
+    assert gateway.stats["GET"] == 2
+
+
+def test_server_down_is_unavailable():
+    gateway = ForumGateway(f"http://127.0.0.1:{free_port()}", "k", "system", retries=2,
+                           backoff=0.01)
+    with pytest.raises(ForumUnavailable, match="injoignable"):
+        gateway.category_list()
+    assert gateway.stats["requests"] == 3
+
+
+def test_categories_groups_and_status(gateway, localforum):
+    parent = gateway.category_create("Club Publik", slug="club-publik")
+    child = gateway.category_create("SVE", slug="sve", parent_category_id=parent["id"])
+    slugs = {c["slug"] for c in gateway.category_list()}
+    assert {"club-publik", "sve"} <= slugs
+    gateway.category_update(child["id"], name="SVE et saisine")
+    assert gateway.category_get(child["id"])["name"] == "SVE et saisine"
+    group = gateway.group_create("animateurs-sve", "Animateurs SVE")
+    localforum.create_user("lea", "lea@meyzieu.fr")
+    gateway.group_members_add(group["id"], ["lea"], owners=True)
+    members = gateway.group_members("animateurs-sve")
+    assert [o["username"] for o in members["owners"]] == ["lea"]
+    post = gateway.topic_create("Un sujet à fermer", "contenu", child["id"])
+    gateway.topic_status_set(post["topic_id"], "closed", True)
+    assert gateway.topic_get(post["topic_id"])["closed"] is True
+    gateway.topic_update(post["topic_id"], category_id=parent["id"])
+    assert gateway.topic_get(post["topic_id"])["category_id"] == parent["id"]
+
+
+def test_upload_and_as_user(gateway, localforum, category):
+    localforum.create_user("paul", "paul@grandlyon.com", "Paul")
+    upload = gateway.upload_create("compte-rendu.pdf", b"%PDF-1.4 test", "application/pdf")
+    assert upload["short_url"].startswith("upload://")
+    post = gateway.as_user("paul").topic_create("Sujet écrit par Paul", "contenu", category["id"])
+    assert post["username"] == "paul"
+    assert gateway.stats["POST"] == 2  # stats are shared with the clone

@@ -1,0 +1,132 @@
+"""ingest(): stored and committed before returning, one row per Message-ID, clear refusals."""
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from forumsync.context import Context
+from forumsync.db import Database
+from forumsync.inbound.ingest import (Refused, accepted_recipient, ingest, register_wakeup,
+                                      unregister_wakeup)
+from forumsync.models import InboxMessage
+from tests.fixtures.pipeline import make_mail
+
+
+def count(ctx):
+    with ctx.db.session() as s:
+        return s.scalar(select(func.count(InboxMessage.id)))
+
+
+def test_stores_raw_with_summary_fields(context):
+    raw = make_mail(subject="Réunion du club", sender="Jérôme Martin <jerome@ville.fr>",
+                    message_id="<abc@mail.example.org>")
+    result = ingest(context, raw, "http", {"remote_addr": "127.0.0.1"})
+    assert not result.duplicate and result.message_id == "abc@mail.example.org"
+    # committed: visible from a different engine
+    other = Database(context.db.url)
+    try:
+        with other.session() as s:
+            row = s.get(InboxMessage, result.inbox_id)
+            assert row.raw == raw and row.size == len(raw) and row.state == "new"
+            assert row.subject == "Réunion du club" and row.sender == "jerome@ville.fr"
+            assert row.channel == "http" and row.meta == {"remote_addr": "127.0.0.1"}
+    finally:
+        other.dispose()
+
+
+def test_duplicate_message_id_stores_nothing(context):
+    raw = make_mail(message_id="<same@x.org>")
+    first = ingest(context, raw, "lmtp")
+    second = ingest(context, make_mail(message_id=" <same@x.org> ", subject="autre"), "mbox")
+    assert second.duplicate and second.inbox_id == first.inbox_id
+    assert count(context) == 1
+
+
+def test_without_message_id_a_stable_hash_dedupes(context):
+    raw = b"From: a@b.fr\nSubject: sans identifiant\nDate: Mon, 2 Mar 2026 10:00:00 +0100\n\nTexte\n"
+    first = ingest(context, raw, "stdin")
+    assert first.message_id.startswith("sha256:")
+    # the same mail through another channel: an extra Received header and CRLF line ends
+    again = ingest(context, b"Received: from x by y\r\n" + raw.replace(b"\n", b"\r\n"), "lmtp")
+    assert again.duplicate and count(context) == 1
+
+
+def test_concurrent_duplicates_give_one_row(context):
+    raw = make_mail(message_id="<race@x.org>")
+    results, errors = [], []
+    barrier = threading.Barrier(6)
+
+    def send():
+        ctx = Context(context.settings, db=context.db)
+        barrier.wait()
+        try:
+            results.append(ingest(ctx, raw, "lmtp"))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=send) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 5
+    assert len({r.inbox_id for r in results}) == 1 and count(context) == 1
+
+
+@pytest.mark.parametrize("raw, code", [
+    (b"", "empty"),
+    (b"  \r\n\r\n", "empty"),
+    (b"Bonjour, ceci n'est pas un courriel.\n", "not_mail"),
+    (b"X-Foo: bar\n\nbody\n", "not_mail"),
+    (b"From: a@b.fr\n" + b"X-H: v\n" * 1200 + b"\nbody\n", "headers"),
+])
+def test_refusals(context, raw, code):
+    with pytest.raises(Refused) as info:
+        ingest(context, raw, "http")
+    assert info.value.code == code and info.value.message_fr
+    assert count(context) == 0
+
+
+def test_too_big_is_refused(tmp_path, db, make_settings_small):
+    ctx = Context(make_settings_small, db=db)
+    with pytest.raises(Refused) as info:
+        ingest(ctx, make_mail(body="x" * 5000), "http")
+    assert info.value.code == "too_big" and "trop volumineux" in info.value.message_fr
+    assert count(ctx) == 0
+
+
+@pytest.fixture
+def make_settings_small(tmp_path, db_url):
+    from tests.fixtures.database import make_settings
+
+    return make_settings(tmp_path, db_url, MAX_MESSAGE_BYTES=4000)
+
+
+def test_recipients_in_meta_are_checked(context):
+    with pytest.raises(Refused) as info:
+        ingest(context, make_mail(), "lmtp", {"recipients": ["quelquun@ailleurs.fr"]})
+    assert info.value.code == "not_for_list"
+    assert not ingest(context, make_mail(), "lmtp", {"recipients": ["CLUB@listes.example.org"]}).duplicate
+
+
+def test_accepted_recipients(settings):
+    ok = ["club@listes.example.org", "Bistro@forumsync.example.org", "bistro+t0k3n@forumsync.example.org",
+          "sve@listes.example.org"]
+    refused = ["bistro+@forumsync.example.org", "bistro+x@autre.example.org", "club@listes.example.org.evil",
+               "root@localhost", "", "club"]
+    assert all(accepted_recipient(settings, a) for a in ok)
+    assert not any(accepted_recipient(settings, a) for a in refused)
+
+
+def test_storing_wakes_the_in_process_worker(context):
+    event = threading.Event()
+    register_wakeup(event)
+    try:
+        ingest(context, make_mail(message_id="<dup@x>"), "http")
+        assert event.is_set()
+        event.clear()
+        ingest(context, make_mail(message_id="<dup@x>"), "http")  # duplicate: nothing new to do
+        assert not event.is_set()
+    finally:
+        unregister_wakeup(event)

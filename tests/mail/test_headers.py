@@ -1,0 +1,55 @@
+"""header_str / decode_header_value: decoded text, never an exception."""
+import pytest
+
+from forumsync.mail import decode_header_value, header_all, header_str, parse_bytes
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("=?iso-8859-1?Q?R=E9ponse_automatique?=", "Réponse automatique"),
+    ("=?UTF-8?B?UsOpdW5pb24gZHUgY2x1Yg==?=", "Réunion du club"),
+    # adjacent encoded words: the whitespace between them is not shown
+    ("=?utf-8?Q?Probl=C3=A8?= =?utf-8?Q?me?=", "Problème"),
+    # labels Python does not know or that lie
+    ("=?utf8?Q?caf=C3=A9?=", "café"),
+    ("=?x-unknown?Q?caf=E9?=", "café"),
+    ("=?windows-1252?Q?=80_et_=9C?=", "€ et œ"),
+    ("=?iso-8859-1?Q?caf=C3=A9?=", "café"),  # utf-8 mislabelled latin-1
+    # folded header
+    ("Question sur\r\n la saisine", "Question sur la saisine"),
+    # missing padding in base64
+    ("=?utf-8?B?w6k?=", "é"),
+    ("", ""),
+])
+def test_decode_header_value(raw, expected):
+    assert decode_header_value(raw) == expected
+
+
+def test_header_str_decodes_raw_8bit_headers():
+    msg = parse_bytes("Subject: Document numérisé\nFrom: Gisèle <g@x.fr>\n\n".encode("latin-1"))
+    assert header_str(msg, "Subject") == "Document numérisé"
+    assert header_str(msg, "subject") == "Document numérisé"
+    msg = parse_bytes("Subject: Caf\u00e9 cr\u00e8me\n\n".encode("utf-8"))
+    assert header_str(msg, "Subject") == "Café crème"
+
+
+def test_header_str_default_and_all():
+    msg = parse_bytes(b"Received: a\nReceived: b\n\nbody")
+    assert header_str(msg, "Subject") == ""
+    assert header_str(msg, "Subject", "x") == "x"
+    assert header_all(msg, "Received") == ["a", "b"]
+
+
+def test_header_str_on_headers_the_policy_chokes_on():
+    raw = (b"From: \"unterminated <a@b.c>\nTo: ;;;,,,<<>>@\nMessage-ID: <<>>\n"
+           b"Content-Type: text/plain; charset=\"\n\nbody")
+    msg = parse_bytes(raw)
+    for name in ("From", "To", "Message-ID", "Content-Type"):
+        assert isinstance(header_str(msg, name), str)
+
+
+def test_testdata_subjects(eml):
+    # Outlook's non-breaking space before the colon is normalised to a space.
+    assert header_str(eml("outlook-fr-reply.eml"), "Subject") == (
+        "RE : [club-publik] Question sur la saisine par voie électronique")
+    assert header_str(eml("cp1252-labelled-latin1.eml"), "Subject") == (
+        "[club-publik] Coût du module – € par an")

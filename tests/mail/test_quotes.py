@@ -1,0 +1,122 @@
+"""Quoted history and signatures at the end of a body; interleaved answers kept."""
+import pytest
+
+from forumsync.mail.quotes import split_quotes
+
+
+def test_outlook_fr_plain_header_block():
+    text = ("Oui, c'est bon.\n\nClaire\n\nDe : Paul <p@x.fr>\nEnvoyé : mardi 12 mars 2024 10:15\n"
+            "À : club@listes.example.org\nObjet : Question\n\nBonjour")
+    assert split_quotes(text) == ("Oui, c'est bon.\n\nClaire", text[text.index("De :"):])
+
+
+def test_outlook_markdown_header_block_with_rule():
+    text = ("Oui.\n\n---\n\n**De :** Paul &lt;p@x.fr>\n**Envoyé :** lundi\n**À :** club@x.fr\n"
+            "**Objet :** Question\n\nBonjour")
+    kept, trimmed = split_quotes(text)
+    assert kept == "Oui." and trimmed.startswith("---\n\n**De :**")
+
+
+def test_english_outlook_header_block():
+    text = "Sure.\n\nFrom: Paul <p@x.fr>\nSent: Monday, March 11, 2024 3:45 PM\nTo: list@x.fr\nSubject: Q\n\nHi"
+    assert split_quotes(text)[0] == "Sure."
+
+
+@pytest.mark.parametrize("separator", ["-----Message d'origine-----", "-----Original Message-----",
+                                       "----- Mail original -----", "-------- Message d'origine --------",
+                                       "\\-----Message d'origine-----"])
+def test_separators(separator):
+    text = f"Merci.\n\n{separator}\nDe : Paul\nBonjour"
+    assert split_quotes(text)[0] == "Merci."
+
+
+@pytest.mark.parametrize("attribution", [
+    "Le 12/03/2024 à 10:15, Paul Martin a écrit :",
+    "Le mar. 12 mars 2024 à 10:15, Paul Martin &lt;paul@x.fr> a écrit :",
+    "Le mar. 12 mars 2024 à 10:15, Paul Martin <paul@x.fr> a\nécrit :",
+    "Le mar. 12 mars 2024 à 10:15, Paul Martin <\npaul@x.fr> a écrit :",
+    "Le 12 mars 2024 à 10:15, Paul Martin a écrit :",
+    "Le 2024-03-08 09:47, Julie Faure a ecrit :",
+    "On Mon, Mar 11, 2024 at 3:45 PM Thomas <t@x.fr> wrote:",
+    "On Mon, Mar 11, 2024 at 3:45 PM Thomas <t@x.fr>\nwrote:",
+    "Am 11.03.2024 um 15:45 schrieb Thomas:",
+    "Paul Martin a écrit :",
+])
+def test_attributions_followed_by_quotes(attribution):
+    text = f"Réponse courte.\n\n{attribution}\n\n> Bonjour,\n>\n> question ?\n"
+    kept, trimmed = split_quotes(text)
+    assert kept == "Réponse courte."
+    assert trimmed.startswith(attribution.split("\n")[0])
+
+
+def test_interleaved_answers_are_kept():
+    text = ("Bonjour,\n\nLe 07/03/2024 à 17:30, Hugo a écrit :\n> 1) Cantine ?\n\nOui.\n\n"
+            "> 2) Périscolaire ?\n\nPas encore.\n\nJulie")
+    assert split_quotes(text) == (text, "")
+
+
+def test_interleaved_then_unanswered_rest_is_trimmed():
+    text = "> 1) Cantine ?\n\nOui.\n\n> 2) Périscolaire ?\n> 3) Paiement ?\n"
+    kept, trimmed = split_quotes(text)
+    assert kept == "> 1) Cantine ?\n\nOui." and trimmed == "> 2) Périscolaire ?\n> 3) Paiement ?"
+
+
+def test_bottom_posting_keeps_the_quote():
+    text = "Le 12/03/2024, Paul a écrit :\n> Question ?\n\nRéponse."
+    assert split_quotes(text) == (text, "")
+
+
+def test_nothing_left_keeps_everything():
+    text = "Le 12/03/2024, Paul a écrit :\n> Question ?\n"
+    assert split_quotes(text) == (text, "")
+    assert split_quotes("-- \nSignature seule") == ("-- \nSignature seule", "")
+
+
+@pytest.mark.parametrize("signature", [
+    "-- \nOlivier Dumas\nhttps://www.entrouvert.com/",
+    "\\--\nOlivier Dumas",
+    "Envoyé de mon iPhone",
+    "Envoyé depuis mon appareil Galaxy",
+    "Envoyé à partir de mon smartphone Samsung Galaxy.",
+    "Sent from my iPhone",
+    "Obtenir Outlook pour Android",
+    "Get Outlook for iOS",
+])
+def test_signatures(signature):
+    kept, trimmed = split_quotes(f"Le module est compatible.\n\n{signature}")
+    assert kept == "Le module est compatible." and trimmed == signature
+
+
+def test_french_sign_off_with_phone_keeps_name():
+    text = ("D'accord.\n\nCordialement,\n\nJeanne Dupont\nChargée de mission\nMairie de Meyzieu\n"
+            "Tél : 04 78 31 00 00\nwww.meyzieu.fr")
+    kept, trimmed = split_quotes(text)
+    assert kept == "D'accord.\n\nCordialement,\n\nJeanne Dupont"
+    assert trimmed.startswith("Chargée de mission") and "04 78 31 00 00" in trimmed
+
+
+def test_sign_off_without_contact_lines_is_kept():
+    text = "D'accord.\n\nBien cordialement,\nJeanne Dupont\nMairie de Meyzieu"
+    assert split_quotes(text) == (text, "")
+
+
+def test_dashes_in_the_middle_are_not_a_signature_when_far_from_the_end():
+    text = "Intro\n--\n" + "\n".join(f"ligne {i}" for i in range(30))
+    assert split_quotes(text) == (text, "")
+
+
+@pytest.mark.parametrize("name, kept_end, trimmed_start", [
+    ("outlook-fr-reply.eml", "**Jeanne Dupont**", "Chargée de mission"),
+    ("outlook-web-divrplyfwdmsg.eml", "Sophie", "---\n\n**De :** Marc Leroy"),
+    ("gmail-fr-wrapped-attribution.eml", "je teste ça demain.", "Le mar. 12 mars 2024 à 11:02"),
+    ("zimbra-fr.eml", "Isabelle", "---\n\n**De:** \"Paul Martin\""),
+    ("sogo-fr.eml", "Romain", "Le mardi, mars 12, 2024 10:15 CET"),
+])
+def test_html_bodies_of_real_clients(eml, name, kept_end, trimmed_start):
+    """The same trimming when the HTML alternative is the one converted (Markdown input)."""
+    from forumsync.mail.decode import part_text
+    from forumsync.mail.html import html_to_markdown
+
+    html = next(p for p in eml(name).walk() if p.get_content_type() == "text/html")
+    kept, trimmed = split_quotes(html_to_markdown(part_text(html)))
+    assert kept.endswith(kept_end) and trimmed.startswith(trimmed_start)

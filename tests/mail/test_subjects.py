@@ -1,0 +1,59 @@
+"""Topic titles: list tag, theme tags, reply/forward chains, spam prefixes, empty subjects."""
+import pytest
+
+from forumsync.mail.subjects import EMPTY_TITLE, clean_subject, fold, subject_key
+
+TAG = "[club-publik]"
+
+
+@pytest.mark.parametrize("subject, title, tags", [
+    ("[club-publik] Question sur la SVE", "Question sur la SVE", []),
+    ("Re: [club-publik] Question sur la SVE", "Question sur la SVE", []),
+    ("RE : [club-publik] Question", "Question", []),
+    ("RE\u00a0: TR\u202f: [club-publik] Question", "Question", []),
+    ("[club-publik] Re: Fwd: Question", "Question", []),
+    ("TR: Fw: FWD: Question", "Question", []),
+    ("Réf. : REF: Réf: Question", "Question", []),
+    ("AW: WG: SV: Antw: VS: Question", "Question", []),
+    ("Re[2]: RE(3): Question", "Question", []),
+    ("re: re: RE: Re : Question", "Question", []),
+    ("[SPAM] Re: [club-publik] Question", "Question", []),
+    ("***SPAM*** [EXT] Question", "Question", []),
+    ("[CLUB-PUBLIK] [SVE] Question", "Question", ["SVE"]),
+    ("Re: [club-publik] [OPENDATA][Famille] Données", "Données", ["OPENDATA", "Famille"]),
+    ("[club-publik] Re: [SVE] Re: [SVE] Délais", "Délais", ["SVE"]),
+    ("Question (fwd)", "Question", []),
+    ("RE: Absence de connecteur", "Absence de connecteur", []),
+    ("Retour d'expérience", "Retour d'expérience", []),  # "Re" inside a word stays
+    ("Trésorerie : budget", "Trésorerie : budget", []),
+    ("", EMPTY_TITLE, []),
+    (None, EMPTY_TITLE, []),
+    ("[club-publik]", EMPTY_TITLE, []),
+    ("Re: ", EMPTY_TITLE, []),
+    ("  plusieurs    espaces\t ici ", "plusieurs espaces ici", []),
+])
+def test_clean_subject(subject, title, tags):
+    assert clean_subject(subject, TAG) == (title, tags)
+
+
+def test_clean_subject_without_list_tag_setting():
+    assert clean_subject("[club-publik] Question", None) == ("Question", ["club-publik"])
+
+
+def test_long_titles_are_cut():
+    title, _ = clean_subject("x" * 400, TAG)
+    assert len(title) <= 255 and title.endswith("…")
+
+
+def test_subject_key_folds_case_accents_and_punctuation():
+    assert subject_key("Réunion du CLUB : ordre du jour !") == "reunion du club ordre du jour"
+    assert subject_key(clean_subject("RE: [club-publik] Été – Sécurité", TAG)[0]) == \
+        subject_key(clean_subject("[club-publik] ete securite", TAG)[0])
+    assert fold("Périscolaire ŒUVRE") == "periscolaire œuvre"
+
+
+def test_testdata_titles(understand):
+    assert understand("outlook-fr-reply.eml", upto="parse")["title"] == \
+        "Question sur la saisine par voie électronique"
+    data = understand("outlook-web-divrplyfwdmsg.eml", upto="parse")
+    assert (data["title"], data["subject_tags"]) == ("Export des démarches", ["OPENDATA"])

@@ -1,0 +1,34 @@
+"""Plain text → Markdown-safe text: lines kept, Markdown syntax neutralised, quotes kept."""
+import pytest
+
+from forumsync.mail.text import plain_to_markdown
+
+
+@pytest.mark.parametrize("text, markdown", [
+    ("__init__ et *étoile*", r"\_\_init\_\_ et \*étoile\*"),
+    ("`code` [lien] ~barré~ a|b", r"\`code\` \[lien\] \~barré\~ a\|b"),
+    ("<script>alert(1)</script>", "&lt;script>alert(1)&lt;/script>"),
+    ("# pas un titre", r"\# pas un titre"),
+    ("Titre\n-----", "Titre\n\\-----"),
+    ("Titre\n=====", "Titre\n\\====="),
+    ("+ plus", r"\+ plus"),
+    ("ligne 1\nligne 2", "ligne 1\nligne 2"),
+    ("a\n\n\n\n\nb", "a\n\nb"),
+    ("fin   \n", "fin"),
+])
+def test_plain_to_markdown(text, markdown):
+    assert plain_to_markdown(text) == markdown
+
+
+def test_urls_and_addresses_are_not_escaped():
+    text = "voir https://exemple.fr/a_b_*c* ou jean_dupont@x.fr ou <https://x.fr/a_b> <j_d@x.fr>"
+    assert plain_to_markdown(text) == text
+
+
+def test_quote_followed_by_answer_gets_a_blank_line():
+    md = plain_to_markdown("> question ?\nréponse\n>> plus ancien\n> moins\nfin")
+    assert md == "> question ?\n\nréponse\n> > plus ancien\n>\n> moins\n\nfin"
+
+
+def test_quote_content_is_escaped_too():
+    assert plain_to_markdown("> __x__") == r"> \_\_x\_\_"

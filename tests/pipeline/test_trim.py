@@ -1,0 +1,83 @@
+"""trim: trailing history and signatures go into a collapsed block; answers and forwards stay."""
+import pytest
+
+from forumsync.pipeline import trim
+
+DETAILS = '[details="Message cité"]'
+
+# name: (last words kept, first words of the trimmed block)
+TRIMMED = {
+    "outlook-fr-reply.eml": ("Jeanne Dupont", "Chargée de mission"),
+    "outlook-web-divrplyfwdmsg.eml": ("Sophie", "\\_\\_\\_"),
+    "outlook-message-d-origine.eml": ("Claire", "-----Message d'origine-----"),
+    "thunderbird-fr-reply.eml": ("Pierre", "Le 07/03/2024 à 11:05, Anne Roux a écrit :"),
+    "gmail-fr-wrapped-attribution.eml": ("je teste ça demain.", "Le mar. 12 mars 2024 à 11:02, Jeanne Dupont"),
+    "gmail-en-on-wrote.eml": ("Alex", "On Mon, Mar 11, 2024 at 3:45 PM Thomas Petit"),
+    "apple-mail-fr.eml": ("Bien à vous,\nMarie", "> Le 11 mars 2024 à 16:45, Thomas Petit"),
+    "iphone-fr.eml": ("on fait pareil chez nous.", "Envoyé de mon iPhone"),
+    "android-galaxy-fr.eml": ("réunion du club jeudi.", "Envoyé depuis mon appareil Galaxy"),
+    "zimbra-fr.eml": ("Cordialement,\nIsabelle", "----- Mail original -----"),
+    "roundcube-fr.eml": ("simple a parametrer.", "Le 2024-03-08 09:47, Julie Faure a ecrit :"),
+    "sogo-fr.eml": ("Romain", 'Le mardi, mars 12, 2024 10:15 CET, "Paul Martin"'),
+    "mutt-signature-dashes.eml": ("la brique « chrono ».", "\\--\nOlivier Dumas"),
+}
+UNTOUCHED = ["thunderbird-fr-interleaved.eml", "outlook-fr-forward.eml", "re-absence-de-connecteur.eml",
+             "html-only-table.eml", "dmarc-munged-mailman3.eml", "attachments-inline-image.eml"]
+
+
+@pytest.mark.parametrize("name", sorted(TRIMMED))
+def test_history_and_signatures_trimmed(understand, name):
+    kept_end, trimmed_start = TRIMMED[name]
+    data = understand(name, upto="trim")
+    assert data["trimmed"] is True
+    kept, _, block = data["body"].partition(f"\n\n{DETAILS}\n")
+    assert kept.endswith(kept_end)
+    assert block.startswith(trimmed_start)
+    assert block.endswith("\n[/details]")
+    assert data["body"].count(DETAILS) == 1
+
+
+@pytest.mark.parametrize("name", UNTOUCHED)
+def test_untouched(understand, name):
+    before = understand(name, upto="parse")["body"]
+    data = understand(name, upto="trim")
+    assert data["trimmed"] is False and data["body"] == before and DETAILS not in data["body"]
+
+
+def test_interleaved_answers_all_kept(understand):
+    body = understand("thunderbird-fr-interleaved.eml", upto="trim")["body"]
+    for line in ("> 1) Utilisez-vous la réservation", "Oui, depuis la rentrée 2023.", "> 2) Et le périscolaire ?",
+                 "Pas encore", "> 3) Quel connecteur", "PayFiP."):
+        assert line in body
+
+
+def test_quoted_text_is_not_lost(understand):
+    body = understand("outlook-message-d-origine.eml", upto="trim")["body"]
+    assert "Quel moyen de paiement utilisez-vous pour le portail famille ?" in body
+
+
+def test_forward_keeps_forwarded_content(understand):
+    body = understand("outlook-fr-forward.eml", upto="trim")["body"]
+    assert "La version 4.1 du connecteur est disponible." in body and DETAILS not in body
+
+
+def test_trim_body_keeps_everything_when_nothing_would_remain():
+    text = "Le 12/03/2024, Paul a écrit :\n> Question ?"
+    assert trim.trim_body(text) == (text, False)
+    assert trim.trim_body("") == ("", False)
+
+
+def test_trim_body_forwarded_flag():
+    text = "Pour info.\n\n-----Message d'origine-----\nDe : x\nObjet : y"
+    assert trim.trim_body(text, forwarded=True) == (text, False)
+    assert trim.trim_body(text)[1] is True
+
+
+@pytest.mark.parametrize("subject, forwarded", [
+    ("TR: x", True), ("Fwd: x", True), ("[club-publik] TR : x", True), ("Fw: x", True),
+    ("RE: TR: x", False), ("Tribune", False), ("Re: x", False),
+])
+def test_forward_detection(mail_ctx, subject, forwarded):
+    data = {"subject": subject, "body": "Pour info.\n\n-----Message d'origine-----\nDe : x\nObjet : y"}
+    trim.process(mail_ctx, None, data)
+    assert data["trimmed"] is (not forwarded)
