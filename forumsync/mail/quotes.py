@@ -9,6 +9,7 @@ the context of each answer. Works on the Markdown that parse produced (HTML mail
 """
 from __future__ import annotations
 
+import bisect
 import re
 
 _S = r"[ \t\u00a0\u202f]"
@@ -70,9 +71,19 @@ def _attribution_at(lines: list[str], i: int) -> int:
     return 0
 
 
+def _lines_matching(pattern: re.Pattern, lines: list[str]) -> set[int]:
+    """Indexes of the lines where PATTERN matches (one search over the whole text)."""
+    starts, offset = [], 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + 1
+    text = "\n".join(lines)
+    return {bisect.bisect_right(starts, m.start()) - 1 for m in pattern.finditer(text)}
+
+
 def _history_start(lines: list[str]) -> int | None:
     """Index where a non-interleaved quoted history starts, or None."""
-    verbs = {j for j, line in enumerate(lines) if _VERB.search(line)}
+    verbs = _lines_matching(_VERB, lines)
     for i, line in enumerate(lines):
         if _SEPARATOR.match(line) or _outlook_header_at(lines, i):
             start = i

@@ -15,8 +15,14 @@ def _keyword_pattern(keyword: str) -> re.Pattern:
     return re.compile(r"(?<!\w)" + r"[\s\-_]+".join(words) + r"(?!\w)")
 
 
+MAX_BODY_CHARS = 20000  # keywords deep in a long mail are weak signals, and costly
+
+
 def _find_keyword(themes, text: str, where: str):
-    folded = fold(text)
+    folded = fold(text[:MAX_BODY_CHARS])
+    keywords = [k for theme in themes for k in theme["keywords"] if k.strip()]
+    if not keywords or not re.search("|".join(_keyword_pattern(k).pattern for k in keywords), folded):
+        return None  # one pass for the common case: no keyword at all
     for theme in themes:
         for keyword in theme["keywords"]:
             if keyword.strip() and _keyword_pattern(keyword).search(folded):

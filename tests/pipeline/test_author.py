@@ -57,5 +57,5 @@ def test_user_not_allowed_in_the_category_falls_back_to_the_bridge(pipe):
     assert row.state == "published", row.reason
     post = pipe.post(row.post_id)
     assert post["username"] == pipe.ctx.settings.FORUM_API_USERNAME
-    assert post["raw"].startswith("*Message de Marie Dupont (meyzieu.fr) transmis depuis la liste")
+    assert post["raw"].startswith("*Message de Marie Dupont (Meyzieu) transmis depuis la liste")
     assert pipe.topic(row.topic_id)["category_id"] == pipe.themes["sve"]

@@ -1,0 +1,76 @@
+"""`forumsync inbox list|show|retry|drop`: French, aligned, and acting on the rows."""
+from forumsync.inbound.ingest import ingest
+from forumsync.models import InboxMessage
+import pytest
+
+from forumsync.context import Context
+from tests.fixtures.database import make_settings
+from tests.fixtures.inbound import run_cli, write_settings_file
+from tests.fixtures.pipeline import make_mail
+
+
+@pytest.fixture
+def context(tmp_path, sqlite_url):
+    """SQLite only: these tests are about the commands, storage is tested elsewhere."""
+    ctx = Context(make_settings(tmp_path, sqlite_url))
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def settings_file(tmp_path, context):
+    return write_settings_file(tmp_path, context.settings)
+
+
+def seed(context):
+    ids = [ingest(context, make_mail(subject=f"Sujet n°{n}", message_id=f"<i{n}@x.fr>"), "lmtp").inbox_id
+           for n in range(3)]
+    with context.db.session() as s:
+        row = s.get(InboxMessage, ids[1])
+        row.state, row.reason, row.attempts = "quarantined", "KeyError('x')", 3
+        s.get(InboxMessage, ids[2]).state = "quarantined"
+    return ids
+
+
+def row(context, inbox_id):
+    with context.db.session() as s:
+        return s.get(InboxMessage, inbox_id)
+
+
+def test_list_and_show(context, settings_file):
+    ids = seed(context)
+    listing = run_cli(settings_file, "inbox", "list")
+    assert listing.returncode == 0
+    lines = listing.stdout.decode().splitlines()
+    assert lines[0].split()[:4] == ["N°", "Reçu", "le", "Canal"]
+    state_column = lines[0].index("État")
+    assert all(line[state_column - 2:state_column] == "  " for line in lines[1:4])  # aligned
+    assert "Sujet n°1 — KeyError('x')" in listing.stdout.decode()
+    assert "en quarantaine : 2" in lines[-1] and "nouveau : 1" in lines[-1]
+    only = run_cli(settings_file, "inbox", "list", "--state", "new").stdout.decode()
+    assert "Sujet n°0" in only and "Sujet n°1" not in only
+    shown = run_cli(settings_file, "inbox", "show", ids[1]).stdout.decode()
+    assert "Message-ID     : i1@x.fr" in shown and "État           : en quarantaine" in shown
+    assert "Essais         : 3" in shown and "Sujet          : Sujet n°1" in shown
+    raw = run_cli(settings_file, "inbox", "show", "--raw", ids[0]).stdout
+    assert raw == row(context, ids[0]).raw
+    missing = run_cli(settings_file, "inbox", "show", "999")
+    assert missing.returncode == 1 and "aucun message n° 999" in missing.stderr.decode()
+    assert "Traceback" not in missing.stderr.decode()
+
+
+def test_retry_and_drop(context, settings_file):
+    ids = seed(context)
+    one = run_cli(settings_file, "inbox", "retry", ids[1])
+    assert one.returncode == 0 and "remis à l'état « nouveau »" in one.stdout.decode()
+    r = row(context, ids[1])
+    assert (r.state, r.reason, r.attempts) == ("new", "", 0)
+    everything = run_cli(settings_file, "inbox", "retry", "--all-quarantined")
+    assert "1 message(s) sorti(s) de quarantaine" in everything.stdout.decode()
+    assert row(context, ids[2]).state == "new"
+    dropped = run_cli(settings_file, "inbox", "drop", ids[0], "--reason", "hors sujet")
+    assert dropped.returncode == 0
+    assert (row(context, ids[0]).state, row(context, ids[0]).reason) == (
+        "dropped", "abandonné par l'opérateur : hors sujet")
+    neither = run_cli(settings_file, "inbox", "retry")
+    assert neither.returncode == 2 and "--all-quarantined" in neither.stderr.decode()
