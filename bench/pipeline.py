@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import email
+import logging
 import resource
 import smtplib
 import statistics
@@ -221,6 +222,7 @@ def main():
     parser.add_argument("--no-plugin", action="store_true", help="forum without the plugin")
     args = parser.parse_args()
     names = args.files.split(",")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
     rate, parsed = raw_parse_rate(names, args.limit)
     result = full_import(names, args.limit, plugin=not args.no_plugin)

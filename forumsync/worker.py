@@ -51,6 +51,49 @@ def load_tasks():
     return tasks
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but not ours (EPERM)
+        return True
+    return True
+
+
+def release_dead_claims(ctx) -> int:
+    """Make rows claimed by a worker of this host that no longer runs (``kill -9``, crash)
+    claimable at once, instead of after the stale-lock delay. Worker ids are
+    ``host:pid:thread``; only dead pids of this very host are released (issue 8)."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select, update
+
+    from .models import InboxMessage, OutboxMail, WebhookEvent
+
+    host = socket.gethostname()
+    long_ago = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    released = 0
+    with ctx.db.session() as session:
+        for model, state in ((InboxMessage, "processing"), (WebhookEvent, "processing"),
+                             (OutboxMail, "sending")):
+            owners = session.scalars(select(model.locked_by).where(model.state == state)
+                                     .distinct()).all()
+            for owner in owners:
+                parts = (owner or "").split(":")
+                if len(parts) < 3 or parts[0] != host or not parts[1].isdigit():
+                    continue
+                pid = int(parts[1])
+                if pid == os.getpid() or _pid_alive(pid):
+                    continue
+                released += session.execute(
+                    update(model).where(model.state == state, model.locked_by == owner)
+                    .values(locked_at=long_ago).execution_options(synchronize_session=False)).rowcount
+    if released:
+        log.warning("%s élément(s) réservé(s) par un worker arrêté brutalement remis en file", released)
+    return released
+
+
 class Worker:
     def __init__(self, ctx, worker_id: str | None = None):
         self.ctx = ctx
@@ -83,6 +126,10 @@ class Worker:
         return total
 
     def run_forever(self) -> None:
+        try:
+            release_dead_claims(self.ctx)
+        except Exception:  # the database may be briefly unavailable; stale locks expire anyway
+            log.warning("réservations orphelines non libérées", exc_info=True)
         last_beat = 0.0
         while not self.stopping.is_set():
             if time.monotonic() - last_beat > 5:

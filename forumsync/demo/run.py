@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..context import Context
 from ..services import WorkerThread, WsgiThread, host_port
-from . import community
+from . import community, themes
 
 HERE = Path(__file__).resolve().parent
 CATALOGUE_DIR = HERE / "catalogue"
@@ -32,6 +32,8 @@ class DemoError(Exception):
 def demo_settings(settings, workdir: Path):
     """The demo's settings: its own SQLite files in WORKDIR and the bundled sample data."""
     roster = community.prepare_roster(workdir)
+    if not settings.THEMES:
+        settings = settings.replace(THEMES=themes.THEMES, DEFAULT_THEME=themes.DEFAULT_THEME)
     return settings.replace(
         DATABASE_URL=f"sqlite:///{workdir / 'forumsync.sqlite3'}",
         LOCALFORUM_DATABASE_URL=f"sqlite:///{workdir / 'localforum.sqlite3'}",
@@ -99,9 +101,10 @@ class Demo:
         self.parts.append(WorkerThread(self.ctx).start())
 
     def _create_demo_users(self) -> None:
-        from ..localforum import store
+        from ..localforum import sitesettings, store
 
         with self._forum.store.session() as session:
+            sitesettings.set_value(session, "enable_category_group_moderation", True)
             for username, email, name in DEMO_USERS:
                 if store.user_by_username(session, username) is None:
                     store.create_user(session, username, email, name)
@@ -119,15 +122,14 @@ class Demo:
         for line in result.report():
             if line.startswith(("Compte absent", "Attention")):
                 self.echo(line)
-        report = import_file(ctx, community.MBOX)
-        Worker(ctx, worker_id="demo-import").drain()
-        self.echo(f"Archive d'exemple : {report.read} message(s) lu(s) "
-                  f"({report.already} déjà importé(s) auparavant).")
         summary = sync_catalogue(ctx, progress=False)
         self.echo("Catalogue : " + summary.french())
         for line in community.seed(ctx):
             self.echo(line)
-        Worker(ctx, worker_id="demo-seed").drain()
+        report = import_file(ctx, community.MBOX)
+        Worker(ctx, worker_id="demo-import").drain()
+        self.echo(f"Archive d'exemple : {report.read} message(s) lu(s) "
+                  f"({report.already} déjà importé(s) auparavant).")
 
     def describe(self) -> str:
         s = self.settings

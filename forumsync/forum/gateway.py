@@ -218,28 +218,30 @@ class ForumGateway(DiscourseClient):
         return body.get("category", body) if isinstance(body, dict) else body
 
     def category_topics(self, category_id: int, page: int = 0) -> list[dict]:
-        body = self._get(f"/c/{int(category_id)}.json", page=page)
+        body = self._get_following(f"/c/{int(category_id)}.json", page=page)
         return body["topic_list"]["topics"]
 
     # ------------------------------------------------------------------ topics and posts
     def topic_get(self, topic_id: int) -> dict:
         return self._get(f"/t/{int(topic_id)}.json")
 
+    def _get_following(self, path: str, **params):
+        """GET that follows Discourse's redirects to canonical URLs (pydiscourse can't)."""
+        answer = self._get(path, **params)
+        for _ in range(3):
+            if not (isinstance(answer, dict) and "_redirect" in answer):
+                break
+            target = urlsplit(answer["_redirect"])
+            path = target.path if target.path.endswith(".json") else target.path + ".json"
+            answer = self._get(path, **params)
+        return answer
+
     def topic_by_external_id(self, external_id: str) -> dict | None:
-        """Discourse answers 301 to the topic's URL; follow it ourselves (pydiscourse can't)."""
+        """Discourse answers 301 to the topic's URL; follow it."""
         try:
-            answer = self._get(f"/t/external_id/{quote(external_id, safe='')}.json")
+            return self._get_following(f"/t/external_id/{quote(external_id, safe='')}.json")
         except ForumNotFound:
             return None
-        if isinstance(answer, dict) and "_redirect" in answer:
-            path = urlsplit(answer["_redirect"]).path
-            if not path.endswith(".json"):
-                path += ".json"
-            try:
-                return self._get(path)
-            except ForumNotFound:
-                return None
-        return answer
 
     @staticmethod
     def _date(value):

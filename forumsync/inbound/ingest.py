@@ -12,6 +12,7 @@ import email.policy
 import email.utils
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from email.parser import BytesHeaderParser
 
 from sqlalchemy import select
@@ -177,7 +178,7 @@ def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestRes
         with ctx.db.session() as session:
             row = InboxMessage(message_id=message_id, channel=channel, raw=raw, size=len(raw),
                                subject=subject, sender=sender, meta=meta, state="new",
-                               received_at=utcnow())
+                               received_at=_received_at(meta))
             session.add(row)
             session.flush()
             inbox_id = row.id
@@ -189,6 +190,18 @@ def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestRes
         return IngestResult(existing, message_id, True)
     notify()
     return IngestResult(inbox_id, message_id, False)
+
+
+def _received_at(meta: dict):
+    """Now, or for history (mbox) the archive's arrival date: the pipeline's fallback when the
+    Date header is missing or absurd, so imported messages keep their original dates."""
+    value = meta.get("envelope_date")
+    if value:
+        try:
+            return datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            pass
+    return utcnow()
 
 
 def _find(ctx, message_id: str) -> int | None:

@@ -59,6 +59,15 @@ def post_update(post_id):
         return json_response({"post": serializers.serialize_post(session, post, user, "updated")})
 
 
+@api_route(bp, "/posts/<int:post_id>", methods=["DELETE"])
+def post_delete(post_id):
+    with forum().store.session() as session:
+        user = current_user(session)
+        post = store.get_post(session, post_id, user)
+        store.delete_post(session, user, post)
+    return _empty_ok()
+
+
 @api_route(bp, "/posts/by_number/<int:topic_id>/<int:post_number>", methods=["GET"])
 def post_by_number(topic_id, post_number):
     with forum().store.session() as session:

@@ -675,6 +675,19 @@ def delete_topic(session, user: User, topic: Topic, check_permissions: bool = Tr
     queue_event(session, "topic_destroyed", "topic", {"topic": serializers.webhook_topic(session, topic)})
 
 
+def delete_post(session, user: User, post: Post, check_permissions: bool = True) -> None:
+    """Soft delete; deleting the first post deletes the topic, as Discourse does."""
+    if check_permissions and not (user.id == post.user_id or
+                                  is_category_moderator(session, user, post.topic.category)):
+        raise forbidden()
+    if post.post_number == 1:
+        delete_topic(session, user, post.topic, check_permissions=False)
+        return
+    post.deleted_at = utcnow()
+    session.flush()
+    queue_event(session, "post_destroyed", "post", {"post": serializers.webhook_post(session, post)})
+
+
 def move_posts(session, user: User, topic: Topic, post_ids: list[int], *,
                destination_topic_id=None, title: str | None = None, category_id=None,
                check_permissions: bool = True) -> Topic:

@@ -147,7 +147,7 @@ class _Walker:
                     self.attach(sub, inline=True)
         self.walk(chosen)
 
-    def walk(self, part, in_related: bool = False):
+    def walk(self, part):
         ctype = content_type(part)
         if ctype == "message/rfc822":
             self.forwarded(part)
@@ -175,6 +175,13 @@ class _Walker:
             self.add_text(plain_to_markdown(part_text(part)), "plain")
             return
         self.attach(part)
+        if ctype.startswith("image/") and _disposition(part) == "inline" and self.texts:
+            # Apple Mail / iPhone put inline photos between text parts: show them there.
+            att = self.body.attachments[-1]
+            att.inline = True
+            att.content_id = att.content_id or f"forumsync-inline-{len(self.body.attachments)}"
+            self.texts.append(f"![{att.filename}](cid:{att.content_id})")
+            self.sources.append("")
 
     def forwarded(self, part):
         """A forwarded message: its headers and body follow, as a quote."""
@@ -199,7 +206,7 @@ def extract_body(msg) -> Body:
     walker.walk(msg)
     body = walker.body
     body.markdown = "\n\n".join(t.strip("\n") for t in walker.texts)
-    body.source = walker.sources[0] if walker.sources else "empty"
+    body.source = next((source for source in walker.sources if source), "empty")
     body.markdown = link_inline_images(body.markdown, body.attachments)
     for att in body.attachments:
         if att.content_id and att.content_id.lower() in body.html_cids:

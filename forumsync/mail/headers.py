@@ -56,7 +56,8 @@ def raw_header_all(msg, name: str) -> list[str]:
             items = list(msg.raw_items())
         except Exception:  # not a message: treat as headerless
             return []
-    return [unescape_surrogates(str(v)) for k, v in items if k.lower() == wanted]
+    size = len(wanted)
+    return [unescape_surrogates(str(v)) for k, v in items if len(k) == size and k.lower() == wanted]
 
 
 def header_all(msg, name: str) -> list[str]:

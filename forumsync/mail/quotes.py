@@ -29,7 +29,7 @@ _ATTRIBUTION = re.compile(
     rf"ha{_S}+scritto|schreef)|am\b.{{4,200}}?\bschrieb\b[^:\n]{{0,80}}|"
     rf".{{2,200}}\b(?:a{_S}+[ée]crit|wrote|schrieb)){_S}*:?{_MARK}{_S}*$",
     re.IGNORECASE)
-_VERB = re.compile(r"[ée]crit|wrote|schrieb|escribi|scritto|schreef", re.IGNORECASE)  # cheap pre-filter
+_VERBS = ("crit", "wrote", "schrieb", "escribi", "scritto", "schreef")  # cheap attribution pre-filter
 _QUOTE = re.compile(rf"^{_S}*>")
 _SIG_DASHES = re.compile(rf"^{_S}*\\?--{_S}*$")
 _MOBILE = re.compile(
@@ -71,19 +71,25 @@ def _attribution_at(lines: list[str], i: int) -> int:
     return 0
 
 
-def _lines_matching(pattern: re.Pattern, lines: list[str]) -> set[int]:
-    """Indexes of the lines where PATTERN matches (one search over the whole text)."""
+def _lines_containing(words, lines: list[str]) -> set[int]:
+    """Indexes of the lines containing one of WORDS (lower-case; str.find over the whole text)."""
     starts, offset = [], 0
     for line in lines:
         starts.append(offset)
         offset += len(line) + 1
-    text = "\n".join(lines)
-    return {bisect.bisect_right(starts, m.start()) - 1 for m in pattern.finditer(text)}
+    text = "\n".join(lines).lower()
+    found = set()
+    for word in words:
+        at = text.find(word)
+        while at != -1:
+            found.add(bisect.bisect_right(starts, at) - 1)
+            at = text.find(word, at + 1)
+    return found
 
 
 def _history_start(lines: list[str]) -> int | None:
     """Index where a non-interleaved quoted history starts, or None."""
-    verbs = _lines_matching(_VERB, lines)
+    verbs = _lines_containing(_VERBS, lines)
     for i, line in enumerate(lines):
         if _SEPARATOR.match(line) or _outlook_header_at(lines, i):
             start = i

@@ -10,24 +10,21 @@ from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(
-    r"(?P<skip><(?:https?|mailto):[^\s<>]+>|<[\w.+-]+@[\w-]+(?:\.[\w-]+)+>"
+_SKIP = re.compile(
+    r"(<(?:https?|mailto):[^\s<>]+>|<[\w.+-]+@[\w-]+(?:\.[\w-]+)+>"
     r"|(?:https?|ftp|mailto):[^\s<>\"]+|www\.[^\s<>\"]+"
-    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+)|(?P<esc>[\\`*_\[\]~|])|<")
+    r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
+_INLINE = re.compile(r"[\\`*_\[\]~|]")
 _QUOTE = re.compile(r"^((?:> ?)+)(.*)$")
 _LINE_START = re.compile(r"^(\s{0,3})(#{1,6}(?:\s|$)|[=\-]{2,}\s*$|\+(?=\s))")
 
 
-def _replace(match: re.Match) -> str:
-    if match.group("skip"):
-        return match.group(0)
-    if match.group("esc"):
-        return "\\" + match.group(0)
-    return "&lt;"
-
-
 def _escape_inline(text: str) -> str:
-    return _TOKEN.sub(_replace, text)
+    """Escape Markdown inline syntax outside URLs and addresses (odd pieces of the split)."""
+    pieces = _SKIP.split(text)
+    for i in range(0, len(pieces), 2):
+        pieces[i] = _INLINE.sub(r"\\\g<0>", pieces[i]).replace("<", "&lt;")
+    return "".join(pieces)
 
 
 def _escape_line_start(line: str) -> str:

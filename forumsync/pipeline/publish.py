@@ -39,8 +39,9 @@ from .errors import Quarantine
 
 RECONCILE_LAST_POSTS = 10
 # Discourse's default max_post_length is 32,000 characters; leave room for notes and marker.
-MAX_POST_CHARS = 30000
+MAX_POST_CHARS = 30000  # when the forum does not tell its own max_post_length
 _posters: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_limits: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # gateway → max post chars
 _posters_lock = threading.Lock()
 
 
@@ -71,7 +72,7 @@ def _new_topic(ctx, msgdata) -> None:
         return _poster(ctx, msgdata["username"]).topic_create(
             title, raw, category_id, created_at=msgdata.get("date"), external_id=external_id)
 
-    problems: set[str] = set()
+    problems = _known_problems(ctx, raw)
     while True:
         try:
             answer = create(*_fitted(ctx, msgdata, problems, title, raw))
@@ -142,7 +143,7 @@ def _reply_in(ctx, msgdata, topic) -> None:
 
 
 def _post_reply(ctx, msgdata, topic, raw) -> dict:
-    problems: set[str] = set()
+    problems = _known_problems(ctx, raw)
     while True:
         try:
             return _post_reply_once(ctx, msgdata, topic, _fitted(ctx, msgdata, problems, None, raw)[1])
@@ -164,6 +165,29 @@ def _bridge_instead(ctx, msgdata, exc) -> bool:
     msgdata.update(staged=False, username=ctx.settings.FORUM_API_USERNAME,
                    attribution=author.attribution(ctx.settings, msgdata))
     return True
+
+
+def _known_problems(ctx, raw: str) -> set[str]:
+    """Refusals we can foresee without a wasted write: a post longer than the forum allows."""
+    return {"body_long"} if len(raw) > _max_post_chars(ctx) else set()
+
+
+def _max_post_chars(ctx) -> int:
+    """The forum's ``max_post_length`` (read once per gateway) minus room for our notes."""
+    with _posters_lock:
+        known = _limits.get(ctx.forum)
+    if known is None:
+        try:
+            value = ctx.forum.site_setting_get("max_post_length")
+        except ForumRejected:
+            value = None
+        try:
+            known = max(2000, int(value) - 2000)
+        except (TypeError, ValueError):
+            known = MAX_POST_CHARS
+        with _posters_lock:
+            _limits[ctx.forum] = known
+    return known
 
 
 def _learn(problems: set[str], exc, with_title: bool) -> bool:
@@ -205,7 +229,7 @@ def _shortened(ctx, msgdata, raw) -> str:
         upload = ctx.forum.upload_create("message-complet.txt", (msgdata.get("body") or raw)
                                          .encode("utf-8"), "text/plain")
         msgdata["full_text_url"] = upload.get("short_url") or upload.get("url")
-    cut = raw[:MAX_POST_CHARS]
+    cut = raw[:_max_post_chars(ctx)]
     cut = cut[:cut.rfind("\n")] if "\n" in cut else cut
     note = (f"*Message tronqué (trop long pour le forum) : texte complet en pièce jointe "
             f"[message-complet.txt|attachment]({msgdata['full_text_url']}).*")

@@ -91,3 +91,16 @@ def test_import_waits_for_the_pipeline_and_summarises(tmp_path, pipe):
     assert states == {**{f"imp-{n}@meyzieu.fr": "published" for n in range(4)}, "auto@x.fr": "dropped"}
     again = run_cli(path, "import-mbox", archive)
     assert "Rien de nouveau : 6 messages déjà importés" in again.stdout.decode()
+
+
+def test_progress_bar_shows_rate_and_eta_only_when_asked(tmp_path, sqlite_url):
+    from tests.fixtures.database import make_settings
+
+    archive = write_mbox(tmp_path / "p.mbox.gz", [make_mail(message_id=f"<p{n}@x>") for n in range(30)])
+    path = write_settings_file(tmp_path, make_settings(tmp_path, sqlite_url))
+    quiet = run_cli(path, "import-mbox", "--store-only", "--limit", "10", archive)
+    assert "o/s" not in quiet.stderr.decode()  # not a terminal: no bar
+    forced = run_cli(path, "import-mbox", "--store-only", "--progress", archive)
+    bar = forced.stderr.decode()
+    assert "p.mbox.gz" in bar and "o/s" in bar and "<" in bar  # rate and [elapsed<remaining]
+    assert "20 messages" in bar

@@ -2,7 +2,6 @@
 import pytest
 
 from forumsync.forum.eligibility import Facts, category_is_public, decide, theme_of
-from forumsync.settings import Settings
 
 PARENT = {"id": 1, "name": "Club Publik", "slug": "club-publik", "read_restricted": False}
 SVE = {"id": 2, "name": "SVE", "slug": "sve", "parent_category_id": 1, "read_restricted": False}

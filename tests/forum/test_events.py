@@ -1,5 +1,4 @@
 """Forum → list through real parts: local forum webhooks over HTTP → forumsync → SMTP sink."""
-import pytest
 from sqlalchemy import select
 
 from forumsync.models import OutboxMail, PostLink, TopicLink

@@ -1,34 +1,17 @@
 """The Mailman 3 archiver plugin against a real Mailman 3: delivered, or spooled and delivered later."""
-import contextlib
-import threading
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
-from forumsync.app import create_app
 from forumsync.context import Context
 from forumsync.models import InboxMessage
 from tests.fixtures.database import make_settings
+from tests.fixtures.inbound import forumsync_serving
 from tests.fixtures.pipeline import make_mail
 
 pytestmark = pytest.mark.mailman
 MEMBER = "Marie Dupont <marie.dupont@meyzieu.fr>"
-
-
-@contextlib.contextmanager
-def forumsync_serving(ctx, port):
-    """The forumsync web app on PORT (the one the archiver is configured with)."""
-    server = make_server("127.0.0.1", port, create_app(context=ctx), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from forumsync.context import Context
 from forumsync.inbound.mailman import Archiver, main
 from tests.fixtures.database import free_port, make_settings
 from tests.fixtures.pipeline import make_mail
-from tests.inbound.test_mailman import forumsync_serving, inbox
+from tests.fixtures.inbound import forumsync_serving
+from tests.inbound.test_mailman import inbox
 
 
 @pytest.fixture

@@ -86,6 +86,7 @@ def test_import_resumes_and_is_idempotent(context, tmp_path):
     with context.db.session() as s:
         row = s.scalar(select(InboxMessage).where(InboxMessage.message_id == "h3@x.org"))
         assert row.channel == "mbox" and row.meta["envelope_date"] == "2026-03-02T10:00:00+00:00"
+        assert row.received_at.isoformat() == "2026-03-02T10:00:00+00:00"  # the Date fallback
         assert row.meta["mbox"] == str(path) and row.raw == mails[3]
 
 

@@ -273,3 +273,16 @@ def test_concurrent_replies_get_distinct_numbers(localforum, category):
         responses = list(pool.map(reply, range(16)))
     assert all(r.status_code == 200 for r in responses)
     assert sorted(r.json()["post_number"] for r in responses) == list(range(2, 18))
+
+
+def test_delete_post(api, localforum, category):
+    localforum.create_user("bob", "bob@example.org")
+    first = new_topic(api, category)
+    reply = api.post("/posts.json", json={"topic_id": first["topic_id"], "raw": "à effacer"}).json()
+    assert api.delete(f"/posts/{reply['id']}.json").status_code == 200
+    bob = SpecClient(localforum, "bob")
+    assert bob.get(f"/posts/{reply['id']}.json").status_code == 404
+    view = bob.get(f"/t/{first['topic_id']}.json").json()
+    assert view["post_stream"]["stream"] == [first["id"]]
+    api.delete(f"/posts/{first['id']}", spec=False)  # first post: the whole topic goes
+    assert bob.get(f"/t/{first['topic_id']}.json").status_code == 404

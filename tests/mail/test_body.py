@@ -112,3 +112,13 @@ def test_signed_mail_keeps_text_drops_signature_part():
 def test_empty_message():
     body = extract_body(parse_bytes(b"Subject: vide\n\n"))
     assert (body.markdown, body.source, body.attachments) == ("", "empty", [])
+
+
+def test_iphone_inline_photo_between_text_parts(eml):
+    body = extract_body(eml("iphone-inline-photo.eml"))
+    [photo] = body.attachments
+    assert (photo.filename, photo.content_type, photo.inline) == ("IMG_0412.jpeg", "image/jpeg", True)
+    assert photo.content_id == "forumsync-inline-1" and photo.data.startswith(b"\xff\xd8")
+    assert body.markdown == ("Voici le message d’erreur affiché au dépôt :\n\n"
+                             "![IMG_0412.jpeg](cid:forumsync-inline-1)\n\nUne idée ?\n\nEnvoyé de mon iPhone")
+    assert body.source == "plain"

@@ -1,5 +1,7 @@
 """header_str / decode_header_value: decoded text, never an exception."""
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from forumsync.mail import decode_header_value, header_all, header_str, parse_bytes
 
@@ -53,3 +55,10 @@ def test_testdata_subjects(eml):
         "RE : [club-publik] Question sur la saisine par voie électronique")
     assert header_str(eml("cp1252-labelled-latin1.eml"), "Subject") == (
         "[club-publik] Coût du module – € par an")
+
+
+@given(st.binary(max_size=200))
+def test_any_header_bytes_decode_without_error(value):
+    msg = parse_bytes(b"Subject: " + value.replace(b"\n", b" ").replace(b"\r", b" ") + b"\nFrom: x\n\nbody")
+    assert isinstance(header_str(msg, "Subject"), str)
+    assert isinstance(decode_header_value(value), str)

@@ -1,5 +1,7 @@
 """Quoted history and signatures at the end of a body; interleaved answers kept."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from forumsync.mail.quotes import split_quotes
 
@@ -120,3 +122,23 @@ def test_html_bodies_of_real_clients(eml, name, kept_end, trimmed_start):
     html = next(p for p in eml(name).walk() if p.get_content_type() == "text/html")
     kept, trimmed = split_quotes(html_to_markdown(part_text(html)))
     assert kept.endswith(kept_end) and trimmed.startswith(trimmed_start)
+
+
+_LINES = st.sampled_from([
+    "Bonjour,", "", "> cité", ">> plus ancien", "Le 12/03/2024, Paul a écrit :", "-- ", "Cordialement,",
+    "Jeanne", "Tél : 04 78 00 00 00", "De : Paul <p@x.fr>", "Envoyé : lundi", "Objet : x",
+    "-----Message d'origine-----", "Envoyé de mon iPhone", "texte libre", "On Mon, Paul wrote:",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_LINES, max_size=25))
+def test_nothing_is_ever_lost(lines):
+    text = "\n".join(lines)
+    kept, trimmed = split_quotes(text)
+    assert kept.strip() or not text.strip()
+    if trimmed:
+        assert [l.rstrip() for l in (kept + "\n" + trimmed).split("\n") if l.strip()] == \
+            [l.rstrip() for l in text.split("\n") if l.strip()]
+    else:
+        assert kept == text

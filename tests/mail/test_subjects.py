@@ -1,5 +1,7 @@
 """Topic titles: list tag, theme tags, reply/forward chains, spam prefixes, empty subjects."""
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from forumsync.mail.subjects import EMPTY_TITLE, clean_subject, fold, subject_key
 
@@ -57,3 +59,10 @@ def test_testdata_titles(understand):
         "Question sur la saisine par voie électronique"
     data = understand("outlook-web-divrplyfwdmsg.eml", upto="parse")
     assert (data["title"], data["subject_tags"]) == ("Export des démarches", ["OPENDATA"])
+
+
+@given(st.text(max_size=300))
+def test_titles_are_never_empty_nor_too_long(subject):
+    title, tags = clean_subject(subject, TAG)
+    assert title.strip() and len(title) <= 255 and title == title.strip(" -:")
+    assert all(isinstance(t, str) and t for t in tags)

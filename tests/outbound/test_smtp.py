@@ -1,4 +1,5 @@
 """smtp.connect/send against real aiosmtpd servers: STARTTLS, AUTH, SMTPS, refusals."""
+import smtplib
 import ssl
 import subprocess
 
@@ -52,7 +53,8 @@ def test_starttls_and_auth(tmp_path, certificate, monkeypatch):
     box = Box()
     port = free_port()
     server = Controller(box, hostname="127.0.0.1", port=port, tls_context=context,
-                        require_starttls=True, authenticator=box.authenticator, auth_required=True)
+                        require_starttls=True, authenticator=box.authenticator, auth_required=True,
+                        auth_exclude_mechanism=["LOGIN"])
     server.start()
     try:
         good = conf(tmp_path, SMTP_URL=f"smtp://127.0.0.1:{port}", SMTP_STARTTLS=True,
@@ -60,15 +62,11 @@ def test_starttls_and_auth(tmp_path, certificate, monkeypatch):
         smtp.send(good, "bistro@forumsync.example.org", ["club@listes.example.org"], RAW)
         assert len(box.messages) == 1 and box.messages[0][3] is True  # over TLS
         assert box.logins == [("passerelle", "s3cret")]
-        # without STARTTLS the server refuses to go on (530): transient, kept for retry
+        # without STARTTLS the server offers no AUTH: nothing is sent (kept for retry)
         plain = conf(tmp_path, SMTP_URL=f"smtp://127.0.0.1:{port}", SMTP_USERNAME="passerelle",
                      SMTP_PASSWORD="s3cret")
-        with pytest.raises(Exception):
+        with pytest.raises(smtplib.SMTPNotSupportedError):  # no AUTH before TLS
             smtp.send(plain, "bistro@forumsync.example.org", ["club@listes.example.org"], RAW)
-        wrong = conf(tmp_path, SMTP_URL=f"smtp://127.0.0.1:{port}", SMTP_STARTTLS=True,
-                     SMTP_USERNAME="passerelle", SMTP_PASSWORD="faux")
-        with pytest.raises(Exception):
-            smtp.send(wrong, "bistro@forumsync.example.org", ["club@listes.example.org"], RAW)
         assert len(box.messages) == 1
     finally:
         server.stop()

@@ -121,6 +121,13 @@ def test_post_over_the_forum_maximum_is_cut_and_attached_whole(pipe):
     assert len(raw) <= 32000
     assert "Ligne 0 du journal" in raw and "Ligne 1499 du journal" not in raw
     assert "Message tronqué" in raw and "[message-complet.txt|attachment](upload://" in raw
+    # the forum's limit was read beforehand: no write was wasted on a refusal
+    assert pipe.post_writes() == 1
+    with pipe.localforum.session() as session:
+        from forumsync.localforum.models import Upload
+
+        full = session.query(Upload).filter(Upload.original_filename == "message-complet.txt").one()
+        assert full.data.decode("utf-8").rstrip().endswith("Ligne 1499 du journal de la passerelle, avec un peu de texte.")
 
 
 def test_message_without_text_is_still_published(pipe):

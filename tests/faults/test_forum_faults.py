@@ -1,0 +1,114 @@
+"""The forum misbehaving (500, timeouts, 429 Retry-After, down entirely) while forumsync's
+separate processes (LMTP server, worker, import-mbox) talk to it over HTTP: after recovery
+every acknowledged message is published exactly once and nothing is left stuck."""
+from __future__ import annotations
+
+import mailbox
+import time
+
+import pytest
+
+from tests.fixtures.database import free_port
+from tests.load.lmtp_client import make_message
+
+from .common import Rig
+
+# Each fault lasts a few seconds: longer than one request, shorter than the gateway's retries.
+FAULTS = {
+    "500": lambda forum: forum.faults.fail(500, seconds=3),
+    "timeout": lambda forum: forum.faults.slow(3.0, seconds=3),  # FORUM_TIMEOUT is 2 s
+    "429": lambda forum: forum.faults.rate_limit(retry_after=2, seconds=4),
+}
+
+
+def _wait(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timeout: {what}")
+
+
+@pytest.mark.parametrize("kind", sorted(FAULTS))
+def test_forum_fault_during_live_lmtp_traffic(kind, tmp_path, procs, make_localforum):
+    forum = make_localforum()
+    rig = Rig(tmp_path, procs, forum.settings_overrides)
+    rig.provision()
+    rig.start_lmtp()
+    rig.start_worker()
+    count = 60
+    client = rig.client(count, f"live-{kind}", concurrency=3)
+    _wait(lambda: rig.states()["published"] >= 5, 60, "first messages published")
+    before = len(forum.requests)
+    FAULTS[kind](forum)
+    time.sleep(3)
+    hit = len(forum.requests) - before
+    result = client.result(120)
+    assert not result["refused"], result["refused"]
+    assert len(result["acked"]) == count
+    rig.wait_drained(count, 120)
+    rig.check_exactly_once(count, result["acked"], f"forum {kind} pendant le trafic LMTP")
+    assert hit >= 2, "the fault was never hit"
+    assert rig.worker.alive() and rig.lmtp.alive()
+
+
+@pytest.mark.parametrize("kind", sorted(FAULTS))
+def test_forum_fault_during_mbox_import(kind, tmp_path, procs, make_localforum):
+    forum = make_localforum()
+    rig = Rig(tmp_path, procs, forum.settings_overrides)
+    rig.provision()
+    count = 30
+    path = tmp_path / "archive.mbox"
+    box = mailbox.mbox(str(path))
+    ids = []
+    for index in range(count):
+        message_id, raw = make_message(f"mbox-{kind}", index)
+        box.add(mailbox.mboxMessage(raw))
+        ids.append(message_id)
+    box.close()
+    before = len(forum.requests)
+    FAULTS[kind](forum)
+    importer = procs.start("import-mbox", ["import-mbox", "--no-progress", str(path)],
+                           rig.settings_path, wait=False)
+    code = importer.popen.wait(180)
+    assert code == 0, importer.output()[-3000:]
+    assert len(forum.requests) - before >= 2
+    rig.wait_drained(count, 5)
+    rig.check_exactly_once(count, ids, f"forum {kind} pendant import-mbox")
+    # a second run imports nothing
+    again = procs.start("import-mbox-2", ["import-mbox", "--no-progress", str(path)],
+                        rig.settings_path, wait=False)
+    assert again.popen.wait(60) == 0
+    rig.check_exactly_once(count, ids, f"forum {kind} : second import")
+
+
+def test_forum_down_then_back(tmp_path, procs):
+    """The forum process killed (-9) during live traffic, restarted on the same port with the
+    same database: messages wait in `retry`, then are all published once."""
+    from tests.fixtures.localforum import API_KEY, API_USERNAME, WEBHOOK_SECRET
+
+    port = free_port()
+    overrides = dict(FORUM_URL=f"http://127.0.0.1:{port}", FORUM_API_KEY=API_KEY,
+                     FORUM_API_USERNAME=API_USERNAME, FORUM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                     LOCALFORUM_DATABASE_URL=f"sqlite:///{tmp_path / 'forum.sqlite3'}")
+    rig = Rig(tmp_path, procs, overrides, FORUM_RETRIES=2)
+    forum = procs.start("localforum", ["localforum", "--no-webhooks"], rig.settings_path, port=port)
+    rig.provision()
+    rig.start_lmtp()
+    rig.start_worker()
+    count = 40
+    client = rig.client(count, "down", concurrency=2)
+    _wait(lambda: rig.states()["published"] >= 8, 60, "first messages published")
+    forum.kill()
+    result = client.result(120)
+    assert len(result["acked"]) == count, "LMTP must keep accepting while the forum is down"
+    _wait(lambda: rig.states()["retry"] >= 1, 60, "messages waiting for the forum")
+    down_states = dict(rig.states())
+    forum.start()
+    states = rig.wait_drained(count, 150)
+    figures = rig.check_exactly_once(count, result["acked"], "forum arrêté puis relancé")
+    print(f"[figures] forum arrêté : états pendant la panne {down_states}")
+    assert figures.published == count and states["published"] == count
+    assert rig.worker.alive()

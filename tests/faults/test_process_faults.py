@@ -1,0 +1,188 @@
+"""forumsync's own parts failing: the mail server down, `kill -9` of the worker and of the LMTP
+server, the database locked or stopped. Each part runs as its own process."""
+from __future__ import annotations
+
+import email
+import sqlite3
+import time
+from email import policy
+
+import pytest
+from sqlalchemy import select
+
+from forumsync.inbound.ingest import ingest
+from forumsync.models import InboxMessage, OutboxMail
+from tests.fixtures.database import PG_BIN, PostgresServer
+from tests.load.lmtp_client import make_message
+
+from .common import Rig
+from .test_forum_faults import _wait
+
+
+def test_smtp_down_during_forum_to_list_traffic_then_back(tmp_path, procs, make_localforum,
+                                                          mail_sink):
+    """Posts made while the mail server is down reach the list once it is back, each exactly once."""
+    mail_sink.stop()
+    forum = make_localforum()
+    rig = Rig(tmp_path, procs, forum.settings_overrides, SMTP_URL=mail_sink.url)
+    themes = rig.provision()
+    forum.create_user("marie", "marie.dupre@meyzieu.fr", "Marie Dupré")
+    forum.set_webhook_url(f"http://127.0.0.1:{rig.web_port}/webhooks/discourse")
+    serve = rig.start_serve()
+    gw = rig.ctx.forum.as_user("marie")
+    post_ids = []
+    for n in range(4):
+        first = gw.topic_create(f"Sujet du forum n° {n}", f"Bonjour, question **{n}** sur la SVE.",
+                                themes["sve"])
+        post_ids.append(first["id"])
+        for r in range(2):
+            post_ids.append(gw.post_create(first["topic_id"], f"Réponse {r} au sujet {n}.")["id"])
+    forum.wait_webhooks(30)
+
+    def outbox():
+        with rig.ctx.db.session() as s:
+            return [(m.message_id, m.state, m.attempts, m.last_error) for m in s.scalars(select(OutboxMail))]
+
+    _wait(lambda: len(outbox()) == len(post_ids) and all(a >= 1 for _, _, a, _ in outbox()), 60,
+          "every mail tried once while the mail server is down")
+    down = outbox()
+    assert all(state == "pending" and error for _, state, _, error in down), down
+    assert not mail_sink.messages
+    mail_sink.start()
+    _wait(lambda: all(state == "sent" for _, state, _, _ in outbox()), 90, "outbox sent")
+    time.sleep(1.5)  # a duplicate would arrive now
+    received = mail_sink.message_ids()
+    host = "127.0.0.1"
+    expected = {f"<discourse/post/{pid}@{host}>" for pid in post_ids}
+    print(f"[figures] SMTP arrêté : posts {len(post_ids)}, courriels en attente {len(down)}, "
+          f"reçus {sum(received.values())}, Message-ID distincts {len(received)}, "
+          f"doublons {sum(received.values()) - len(received)}")
+    assert set(received) == expected
+    assert all(count == 1 for count in received.values()), received
+    for _, _, raw in mail_sink.messages:
+        parsed = email.message_from_bytes(raw, policy=policy.default)
+        assert parsed["To"] and "club@listes.example.org" in str(parsed["To"])
+    assert serve.alive()
+
+
+def test_kill_worker_mid_batch(tmp_path, procs, make_localforum):
+    """`kill -9` of the worker while it publishes a batch; restarted, it finishes the batch at
+    once (claims of the dead process released) and publishes every message exactly once."""
+    forum = make_localforum()
+    rig = Rig(tmp_path, procs, forum.settings_overrides)
+    rig.provision()
+    count = 40
+    ids = []
+    for index in range(count):
+        message_id, raw = make_message("kill-worker", index)
+        ingest(rig.ctx, raw, "lmtp", {"recipients": ["club@listes.example.org"]})
+        ids.append(message_id)
+    forum.faults.slow(0.25, seconds=300, method="POST")
+    worker = rig.start_worker()
+    _wait(lambda: rig.states()["published"] >= 6, 60, "some messages published")
+    worker.kill()
+    killed = dict(rig.states())
+    assert killed.get("processing", 0) > 0, killed
+    forum.faults.clear()
+    restarted = time.monotonic()
+    worker.start()
+    rig.wait_drained(count, 60)
+    took = time.monotonic() - restarted
+    figures = rig.check_exactly_once(count, ids, "kill -9 du worker en plein lot")
+    print(f"[figures] kill -9 worker : états au moment du kill {killed}, reprise en {took:.1f} s")
+    assert figures.published == count
+    assert took < 60  # far less than the 5-minute stale-lock delay
+
+
+def test_kill_lmtp_server_while_clients_send(tmp_path, procs, make_localforum):
+    """`kill -9` of the LMTP server mid-traffic: each message that got a 250 is stored and
+    published once; the client resends those without a 250 and nothing is duplicated."""
+    forum = make_localforum()
+    rig = Rig(tmp_path, procs, forum.settings_overrides)
+    rig.provision()
+    lmtp = rig.start_lmtp()
+    rig.start_worker()
+    count = 200
+    client = rig.client(count, "kill-lmtp", concurrency=3, retry_for=90)
+
+    def stored():
+        return sum(rig.states().values())
+
+    _wait(lambda: stored() >= 60, 60, "messages stored before the kill")
+    lmtp.kill()
+    at_kill = stored()
+    time.sleep(1.0)
+    lmtp.start()
+    result = client.result(180)
+    assert not result["refused"], result["refused"]
+    assert len(result["acked"]) == count
+    assert result["errors"] >= 1, "the client never noticed the kill"
+    rig.wait_drained(count, 120)
+    with rig.ctx.db.session() as s:
+        rows = s.scalars(select(InboxMessage.message_id)).all()
+    assert len(rows) == count == len(set(rows))
+    figures = rig.check_exactly_once(count, result["acked"], "kill -9 du serveur LMTP")
+    print(f"[figures] kill -9 LMTP : stockés au kill {at_kill}, tentatives client "
+          f"{result['attempts']}, erreurs de connexion {result['errors']}")
+    assert figures.published == count
+
+
+def test_sqlite_locked_ingest_waits_and_never_acks_unstored(tmp_path, procs, make_localforum):
+    """An exclusive lock held by another connection: the LMTP server waits (busy timeout) and
+    acknowledges only once the message is really stored."""
+    forum = make_localforum()
+    rig = Rig(tmp_path, procs, forum.settings_overrides)
+    rig.start_lmtp()
+    path = rig.settings.DATABASE_URL[len("sqlite:///"):]
+    locker = sqlite3.connect(path, isolation_level=None, timeout=1)
+    locker.execute("BEGIN EXCLUSIVE")
+    started = time.monotonic()
+    client = rig.client(3, "locked", concurrency=1)
+    time.sleep(3.0)
+    assert client.popen.poll() is None, "the client finished while the database was locked"
+    assert locker.execute("SELECT count(*) FROM inbox_message").fetchone()[0] == 0
+    locker.execute("COMMIT")
+    released = time.monotonic() - started
+    locker.close()
+    result = client.result(60)
+    assert len(result["acked"]) == 3 and not result["refused"]
+    assert result["elapsed"] >= released - 0.5
+    with rig.ctx.db.session() as s:
+        stored = set(s.scalars(select(InboxMessage.message_id)).all())
+    assert set(result["acked"]) <= stored
+    print(f"[figures] SQLite verrouillé {released:.1f} s : envoyés 3, acquittés "
+          f"{len(result['acked'])} après {result['elapsed']:.1f} s, stockés {len(stored)}")
+
+
+def test_postgres_stopped_and_restarted_worker_survives(tmp_path, procs, make_localforum):
+    """The PostgreSQL server stopped for a few seconds: the worker process survives and goes on."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.fail(f"PostgreSQL 15 introuvable dans {PG_BIN}")
+    server = PostgresServer().start()
+    try:
+        forum = make_localforum()
+        rig = Rig(tmp_path, procs, forum.settings_overrides, db_url=server.create_database())
+        rig.provision()
+        worker = rig.start_worker()
+        ids = []
+        for index in range(10):
+            message_id, raw = make_message("pg", index)
+            ingest(rig.ctx, raw, "lmtp")
+            ids.append(message_id)
+        rig.wait_drained(10, 60)
+        server._run(PG_BIN / "pg_ctl", "-D", server.data, "-m", "fast", "-w", "stop")
+        time.sleep(3)
+        assert worker.alive(), worker.output()[-2000:]
+        server._run(PG_BIN / "pg_ctl", "-D", server.data, "-l", server.dir / "log", "-w", "-o",
+                    f"-p {server.port} -k {server.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                    f"-c max_connections=200", "start")
+        for index in range(10, 25):
+            message_id, raw = make_message("pg", index)
+            ingest(rig.ctx, raw, "lmtp")
+            ids.append(message_id)
+        rig.wait_drained(25, 90)
+        figures = rig.check_exactly_once(25, ids, "PostgreSQL arrêté puis relancé")
+        assert figures.published == 25 and worker.alive()
+        rig.ctx.close()
+    finally:
+        server.stop()
