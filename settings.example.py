@@ -27,7 +27,9 @@ LIST_ADDRESS = "club@listes.example.org"
 LIST_NAME = "Club Publik"
 # Étiquette de sujet ajoutée par le gestionnaire de liste, retirée des titres des sujets.
 LIST_TAG = "[club-publik]"
-# Expressions régulières supplémentaires reconnaissant le pied de page de la liste.
+# Expressions régulières supplémentaires reconnaissant le pied de page de la liste (le pied
+# Mailman « ____ » est reconnu d'office). Cherchées ligne à ligne, sans casse, dans le texte
+# déjà converti en Markdown ; tout ce qui suit la première correspondance est retiré.
 LIST_FOOTER_PATTERNS = []
 # Adresse d'expédition des messages du forum vers la liste (jamais celle de l'auteur : DMARC).
 BRIDGE_ADDRESS = "bistro@forumsync.example.org"

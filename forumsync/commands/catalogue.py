@@ -64,6 +64,12 @@ def list_command(obj):
                             for v in variants.get(t.external_id, []))
             click.echo(f"{t.external_id}\tsujet {t.topic_id}\t{state}\t{t.title}\t{who}")
         click.echo(f"{len(topics)} démarche(s).")
+    from forumsync.catalogue.sync import last_run
+
+    state = last_run(ctx)
+    if state and state.get("summary"):
+        click.echo(f"Dernière synchronisation automatique ({state.get('at', '?')}) : "
+                   f"{state['summary']}")
 
 
 COMMANDS = [catalogue]

@@ -124,11 +124,18 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
                 if worker is not None:
                     worker.drain()
 
-            with bar:
-                report = import_file(ctx, path, fmt=fmt, batch=batch, limit=limit,
-                                     after_batch=after_batch, on_message=on_message)
-                if report.complete:
-                    bar.update(bar.total - bar.n)
+            try:
+                with bar:
+                    report = import_file(ctx, path, fmt=fmt, batch=batch, limit=limit,
+                                         after_batch=after_batch, on_message=on_message)
+                    if report.complete:
+                        bar.update(bar.total - bar.n)
+            except (OSError, EOFError) as exc:  # truncated or corrupt gzip, unreadable file
+                raise click.ClickException(f"{path} : lecture impossible ({exc}) ; les messages lus "
+                                           f"avant l'erreur sont enregistrés.") from None
+            if not report.read and not report.already and path.stat().st_size:
+                raise click.ClickException(f"{path} : aucun message trouvé ; un fichier mbox commence "
+                                           f"par une ligne « From expéditeur date ».")
             reports.append(report)
             _file_line(report)
     except KeyboardInterrupt:

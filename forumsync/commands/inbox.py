@@ -144,7 +144,7 @@ def retry(obj, inbox_id, all_quarantined):
             message = f"Message n° {inbox_id} remis à l'état « nouveau »."
     from ..inbound.ingest import notify
 
-    notify()
+    notify(ctx)
     click.echo(message + " Le processus « forumsync worker » va le traiter.")
 
 

@@ -9,8 +9,8 @@ answer "stored" truthfully. It then wakes any in-process worker so latency stays
 from __future__ import annotations
 
 import email.policy
-import email.utils
 import threading
+import email.utils
 from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -51,13 +51,13 @@ class IngestResult:
     duplicate: bool
 
 
-# ---------------------------------------------------------------- worker wake-up hook
+# ---------------------------------------------------------------- worker wake-up
 _wakeups: set[threading.Event] = set()
 _wakeups_lock = threading.Lock()
 
 
 def register_wakeup(event: threading.Event) -> None:
-    """An in-process worker registers an Event here; it is set whenever a message is stored."""
+    """A loop of one's own (bench, tests) registers an Event, set whenever a message is stored."""
     with _wakeups_lock:
         _wakeups.add(event)
 
@@ -67,11 +67,19 @@ def unregister_wakeup(event: threading.Event) -> None:
         _wakeups.discard(event)
 
 
-def notify() -> None:
+def notify(ctx=None) -> None:
+    """Start in-process workers now (``forumsync.worker.wake()``, registered events, and
+    ``ctx.wake_worker`` if set) instead of letting them wait for their next poll."""
+    from ..worker import wake
+
+    wake()
     with _wakeups_lock:
         events = list(_wakeups)
     for event in events:
         event.set()
+    hook = getattr(ctx, "wake_worker", None)
+    if callable(hook):
+        hook()
 
 
 # ---------------------------------------------------------------- recipients
@@ -188,7 +196,7 @@ def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestRes
         if existing is None:
             raise
         return IngestResult(existing, message_id, True)
-    notify()
+    notify(ctx)
     return IngestResult(inbox_id, message_id, False)
 
 

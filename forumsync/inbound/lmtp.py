@@ -142,6 +142,7 @@ class LMTPServer:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self.loop.shutdown_default_executor()
 
         asyncio.run_coroutine_threadsafe(shutdown(), self.loop).result(grace + 10)
         self.loop.call_soon_threadsafe(self.loop.stop)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html import unescape
 
 from .decode import part_bytes, part_text
 from .headers import decode_header_value, header_str
@@ -69,8 +70,7 @@ def _filename(part) -> str:
 
 
 def _content_id(part) -> str | None:
-    values = [v for k, v in part.raw_items() if k.lower() == "content-id"]
-    return normalize_message_id(str(values[0])) or None if values else None
+    return normalize_message_id(header_str(part, "Content-ID")) or None
 
 
 def plain_is_poorer(plain: str, html: str) -> bool:
@@ -80,13 +80,13 @@ def plain_is_poorer(plain: str, html: str) -> bool:
         return True
     if len(stripped) < 300 and _STUB.search(stripped):
         return True
-    html_plain = html_text(html)
     if len(_TABLE_ROW.findall(html)) >= 2 and "|" not in stripped and "\t" not in stripped:
         return True
-    lost = [url for url in set(_HREF.findall(html)) if url.rstrip("/") not in plain]
-    if lost and len(lost) * 2 >= len(set(_HREF.findall(html))):
+    urls = {unescape(url).rstrip("/") for url in _HREF.findall(html)}
+    lost = [url for url in urls if url not in plain]
+    if lost and len(lost) * 2 >= len(urls):
         return True
-    return len(stripped) * 2 < len(html_plain)
+    return len(stripped) * 2 < len(html_text(html))
 
 
 class _Walker:

@@ -9,6 +9,8 @@ import re
 
 from forumsync.mail.subjects import fold
 
+from .trim import DETAILS_TITLE
+
 
 def _keyword_pattern(keyword: str) -> re.Pattern:
     words = [re.escape(w) for w in fold(keyword).split()]
@@ -45,7 +47,7 @@ def choose_theme(settings, msgdata) -> tuple[str | None, str]:
     subject = msgdata.get("title") or msgdata.get("subject") or ""
     found = _find_keyword(themes, subject, "le sujet")
     if not found:
-        body = (msgdata.get("body") or "").split('[details="Message cité"]')[0]
+        body = (msgdata.get("body") or "").split(f'[details="{DETAILS_TITLE}"]')[0]  # not the quotes
         found = _find_keyword(themes, body, "le message")
     if found:
         return found

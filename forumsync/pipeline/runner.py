@@ -23,7 +23,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from ..forum.gateway import ForumRejected, ForumUnavailable
+from ..forum.gateway import ForumError, ForumRejected, ForumUnavailable
 from ..mail import parse_bytes
 from ..models import InboxMessage, utcnow
 from . import STAGES
@@ -58,7 +58,7 @@ def claim(ctx, worker_id: str, limit: int = 50, *, only_id: int | None = None) -
             batch = (select(InboxMessage.id).where(condition).order_by(InboxMessage.id)
                      .limit(limit).scalar_subquery())
             ids = session.scalars(
-                update(InboxMessage).where(InboxMessage.id.in_(batch)).values(**values)
+                update(InboxMessage).where(InboxMessage.id.in_(batch), condition).values(**values)
                 .returning(InboxMessage.id).execution_options(synchronize_session=False)).all()
         else:
             ids = session.scalars(select(InboxMessage.id).where(condition).order_by(InboxMessage.id)
@@ -111,10 +111,12 @@ def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
     try:
         return _finish(ctx, inbox_id, "published", msgdata.get("thread_reason") or "publié",
                        msgdata=msgdata)
-    except Exception as exc:  # e.g. a mapping row racing another worker: keep the loop alive
+    except Exception as exc:  # the database failed us after the forum write: keep the loop alive
         log.exception("enregistrement du message %s (inbox %s) en échec", msgdata["message_id"], inbox_id)
-        return _finish(ctx, inbox_id, "quarantined",
-                       f"publié (message {msgdata.get('post_id')}) mais non enregistré : {exc!r}")
+        # Retried (attempts kept), the next attempt finds the post on the forum and records it.
+        return _schedule_retry(ctx, inbox_id, msgdata["attempt"], exc,
+                               f"publié sur le forum (message {msgdata.get('post_id')}) mais non "
+                               f"enregistré (tentative {msgdata['attempt']})")
 
 
 def _finish(ctx, inbox_id: int, state: str, reason: str, msgdata: dict | None = None) -> str:
@@ -136,10 +138,11 @@ def retry_delay(attempt: int) -> float:
     return base * random.uniform(0.8, 1.2)
 
 
-def _schedule_retry(ctx, inbox_id: int, attempt: int, exc: Exception) -> str:
+def _schedule_retry(ctx, inbox_id: int, attempt: int, exc: Exception, what: str | None = None) -> str:
     when = utcnow() + timedelta(seconds=retry_delay(attempt))
-    reason = (f"forum indisponible (tentative {attempt}), nouvel essai vers "
-              f"{when:%Y-%m-%d %H:%M:%S} UTC : {getattr(exc, 'reason', None) or exc}")
+    what = what or f"forum indisponible (tentative {attempt})"
+    detail = getattr(exc, "reason", None) or (str(exc) if isinstance(exc, ForumError) else repr(exc))
+    reason = f"{what}, nouvel essai vers {when:%Y-%m-%d %H:%M:%S} UTC : {detail}"
     with ctx.db.session() as session:
         session.execute(update(InboxMessage).where(InboxMessage.id == inbox_id).values(
             state="retry", reason=reason, next_attempt_at=when, locked_by=None, locked_at=None)

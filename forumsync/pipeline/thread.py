@@ -43,8 +43,6 @@ def looks_like_reply(subject: str) -> bool:
     return bool(_REPLY_PREFIX.match(subject or ""))
 
 
-
-
 def process(ctx, msg, msgdata) -> None:
     message_id = msgdata.get("message_id") or ""
     refs = [r for r in (msgdata.get("references") or []) if r and r != message_id]

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from ..app import current_context
-from ..models import OutboxMail
+from ..models import OutboxMail, WebhookEvent
 from . import auth, charts, health, stats
 
 log = logging.getLogger(__name__)
@@ -110,12 +110,14 @@ def index():
         outbox_counts = stats.counts_by_state(session, OutboxMail, stats.OUTBOX_LABELS)
         inbox_failures = stats.inbox_failures(session)
         outbox_failures = stats.outbox_failures(session)
+        event_counts = stats.counts_by_state(session, WebhookEvent, stats.EVENT_LABELS)
+        event_failures = stats.event_failures(session)
         activity = stats.activity(session, settings)
         catalogue = stats.catalogue(session)
         directory = stats.directory(session)
         members = subscribers.summary(session)
         timeline = stats.timeline(session, settings)
-        for row in inbox_failures + outbox_failures + members["recent"]:
+        for row in inbox_failures + outbox_failures + event_failures + members["recent"]:
             session.expunge(row)
     chart = charts.stacked_bars(activity["months"], activity["series"],
                                 title="Messages par thème et par mois")
@@ -125,6 +127,7 @@ def index():
     return render_template("dashboard/index.html", settings=settings, checks=checks,
                            inbox_counts=inbox_counts, outbox_counts=outbox_counts,
                            inbox_failures=inbox_failures, outbox_failures=outbox_failures,
+                           event_counts=event_counts, event_failures=event_failures,
                            activity=activity, chart=chart, origin_chart=origin_chart,
                            catalogue=catalogue, directory=directory, members=members,
                            timeline=timeline, timeline_svg=timeline_svg,

@@ -6,12 +6,14 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
 
-from ..models import InboxMessage, OutboxMail, PostLink, TopicLink, get_state, utcnow
+from ..models import InboxMessage, OutboxMail, PostLink, TopicLink, WebhookEvent, get_state, utcnow
 
 INBOX_LABELS = {"new": "à traiter", "processing": "en cours", "retry": "à réessayer",
                 "published": "publiés", "dropped": "écartés", "quarantined": "en quarantaine"}
 OUTBOX_LABELS = {"pending": "en attente", "sending": "en cours d'envoi", "sent": "envoyés",
                  "failed": "en échec", "dropped": "écartés"}
+EVENT_LABELS = {"new": "à traiter", "processing": "en cours", "retry": "à réessayer",
+                "done": "traités", "skipped": "sans effet", "failed": "en échec"}
 MONTHS_FR = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.",
              "nov.", "déc."]
 # Written by forumsync.catalogue.sync.run_scheduled ({"at", "summary", "errors"}).
@@ -36,6 +38,12 @@ def outbox_failures(session, limit: int = 10) -> list[OutboxMail]:
         select(OutboxMail).where((OutboxMail.state == "failed")
                                  | ((OutboxMail.state == "pending") & (OutboxMail.last_error != "")))
         .order_by(OutboxMail.created_at.desc(), OutboxMail.id.desc()).limit(limit)))
+
+
+def event_failures(session, limit: int = 5) -> list[WebhookEvent]:
+    return list(session.scalars(
+        select(WebhookEvent).where(WebhookEvent.state.in_(("failed", "retry")))
+        .order_by(WebhookEvent.received_at.desc(), WebhookEvent.id.desc()).limit(limit)))
 
 
 def last_months(count: int = 12, today: date | None = None) -> list[tuple[int, int]]:

@@ -3,7 +3,6 @@ import pytest
 
 from forumsync.catalogue.sync import CatalogueError, sync_catalogue
 from forumsync.context import Context
-from forumsync.forum.gateway import ForumGateway
 from tests.conftest import SHARED
 from tests.fixtures.database import make_settings
 

@@ -104,3 +104,18 @@ def test_progress_bar_shows_rate_and_eta_only_when_asked(tmp_path, sqlite_url):
     bar = forced.stderr.decode()
     assert "p.mbox.gz" in bar and "o/s" in bar and "<" in bar  # rate and [elapsed<remaining]
     assert "20 messages" in bar
+
+
+def test_files_that_are_not_mbox_get_a_french_error(tmp_path, sqlite_url):
+    from tests.fixtures.database import make_settings
+
+    path = write_settings_file(tmp_path, make_settings(tmp_path, sqlite_url))
+    eml = tmp_path / "message.eml"
+    eml.write_bytes(make_mail())
+    result = run_cli(path, "import-mbox", "--store-only", eml)
+    assert result.returncode == 1 and "aucun message trouvé" in result.stderr.decode()
+    broken = tmp_path / "coupé.mbox.gz"
+    broken.write_bytes(gzip.compress(b"From a@b Mon Mar  2 10:00:00 2026\n" + make_mail() * 50)[:300])
+    result = run_cli(path, "import-mbox", "--store-only", broken)
+    assert result.returncode == 1 and "lecture impossible" in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from forumsync.context import Context
 from forumsync.db import Database
+from forumsync import worker
 from forumsync.inbound.ingest import (Refused, accepted_recipient, ingest, register_wakeup,
                                       unregister_wakeup)
 from forumsync.models import InboxMessage
@@ -120,13 +121,16 @@ def test_accepted_recipients(settings):
 
 
 def test_storing_wakes_the_in_process_worker(context):
-    event = threading.Event()
-    register_wakeup(event)
+    hook, registered = threading.Event(), threading.Event()
+    context.wake_worker = hook.set
+    register_wakeup(registered)
     try:
+        worker._wakeup.clear()
         ingest(context, make_mail(message_id="<dup@x>"), "http")
-        assert event.is_set()
-        event.clear()
+        assert hook.is_set() and registered.is_set() and worker._wakeup.is_set()
+        hook.clear()
+        registered.clear()
         ingest(context, make_mail(message_id="<dup@x>"), "http")  # duplicate: nothing new to do
-        assert not event.is_set()
+        assert not hook.is_set() and not registered.is_set()
     finally:
-        unregister_wakeup(event)
+        unregister_wakeup(registered)

@@ -12,13 +12,13 @@ from forumsync.inbound.mbox import iter_mbox, open_mbox
 from forumsync.localforum.models import Post
 from forumsync.models import InboxMessage
 from tests.conftest import SHARED
-from tests.fixtures.pipeline import _pipe
+from tests.fixtures.pipeline import make_pipe
 
 CORPUS_FILE = SHARED / "corpus" / "cocci-1k.mbox.gz"
 
 
 def test_every_corpus_message_ends_with_a_reason(tmp_path, sqlite_url, localforum):
-    ctx, pipe = _pipe(tmp_path, sqlite_url, localforum, LIST_ADDRESS="cocci@systeme.lip6.fr",
+    ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, LIST_ADDRESS="cocci@systeme.lip6.fr",
                       LIST_TAG="[Cocci]")
     pipe.provision()
     read, refused, duplicates = 0, Counter(), 0

@@ -1,8 +1,9 @@
 """Publishing new topics against the real local forum: category, title, date, external_id,
 attachments, mapping rows."""
+from forumsync.localforum.models import Upload
 from forumsync.mail.ids import topic_external_id
 from forumsync.models import InboxMessage
-from tests.fixtures.pipeline import BASE_DATE, make_mail
+from tests.fixtures.pipeline import BASE_DATE, make_mail, make_pipe
 
 PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
        b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
@@ -37,9 +38,7 @@ def test_unrouted_topic_goes_to_the_default_theme(pipe):
 
 
 def test_without_provisioned_categories_the_topic_is_uncategorised(tmp_path, sqlite_url, localforum):
-    from tests.fixtures.pipeline import _pipe
-
-    ctx, bare = _pipe(tmp_path, sqlite_url, localforum)
+    ctx, bare = make_pipe(tmp_path, sqlite_url, localforum)
     row = bare.send(make_mail("[SVE] Une question"))
     assert row.state == "published", row.reason
     category = ctx.forum.category_get(bare.topic(row.topic_id)["category_id"])
@@ -61,9 +60,7 @@ def test_attachments_are_uploaded_and_linked(pipe):
 
 
 def test_too_big_attachment_is_announced_in_the_post(tmp_path, sqlite_url, localforum):
-    from tests.fixtures.pipeline import _pipe
-
-    ctx, p = _pipe(tmp_path, sqlite_url, localforum, MAX_ATTACHMENT_BYTES=1000)
+    ctx, p = make_pipe(tmp_path, sqlite_url, localforum, MAX_ATTACHMENT_BYTES=1000)
     p.provision()
     row = p.send(make_mail("Gros fichier", "Le fichier est joint.",
                            attachments=[("annexe.pdf", "application/pdf", b"%PDF" + b"x" * 5000)]))
@@ -76,12 +73,10 @@ def test_too_big_attachment_is_announced_in_the_post(tmp_path, sqlite_url, local
 
 def test_topic_already_on_the_forum_is_linked_not_duplicated(tmp_path, sqlite_url, localforum, pipe):
     """Our database lost (crash after the forum write): the external_id finds the topic again."""
-    from tests.fixtures.pipeline import _pipe
-
     raw = make_mail("Perte de base", message_id="<lost-db@meyzieu.fr>")
     first = pipe.send(raw)
     (tmp_path / "other").mkdir()
-    ctx, again = _pipe(tmp_path / "other", f"sqlite:///{tmp_path / 'other' / 'db.sqlite3'}", localforum)
+    ctx, again = make_pipe(tmp_path / "other", f"sqlite:///{tmp_path / 'other' / 'db.sqlite3'}", localforum)
     writes = ctx.forum.stats["writes"]
     second = again.send(raw)
     assert second.state == "published", second.reason
@@ -124,8 +119,6 @@ def test_post_over_the_forum_maximum_is_cut_and_attached_whole(pipe):
     # the forum's limit was read beforehand: no write was wasted on a refusal
     assert pipe.post_writes() == 1
     with pipe.localforum.session() as session:
-        from forumsync.localforum.models import Upload
-
         full = session.query(Upload).filter(Upload.original_filename == "message-complet.txt").one()
         assert full.data.decode("utf-8").rstrip().endswith("Ligne 1499 du journal de la passerelle, avec un peu de texte.")
 

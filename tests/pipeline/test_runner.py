@@ -5,12 +5,11 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
-from forumsync.context import Context
 from forumsync.models import InboxMessage, PostLink, TopicLink, utcnow
-from forumsync.pipeline import route, runner
-from tests.fixtures.database import make_settings
-from tests.fixtures.pipeline import Pipe, _pipe, later, make_mail
+from forumsync.pipeline import publish, route, runner
+from tests.fixtures.pipeline import later, make_mail, make_pipe
 
 
 def _due(pipe, inbox_id):
@@ -48,7 +47,7 @@ def test_forum_down_then_back_publishes_once(pipe_any_db):
 
 def test_forum_unreachable_keeps_the_mail(tmp_path, sqlite_url, make_localforum):
     forum = make_localforum()
-    ctx, pipe = _pipe(tmp_path, sqlite_url, forum)
+    ctx, pipe = make_pipe(tmp_path, sqlite_url, forum)
     forum.stop()
     row = pipe.send(make_mail("Forum éteint"))
     assert row.state == "retry" and "forum injoignable" in row.reason
@@ -69,7 +68,7 @@ def test_timeout_after_the_forum_wrote_does_not_duplicate(tmp_path, sqlite_url, 
     """The forum created the topic/post but the answer never came back (a crash between the
     forum write and our commit looks the same): the next attempt links what exists — through
     the plugin's Message-ID lookup, or without it through the marker hidden in the post."""
-    ctx, pipe = _pipe(tmp_path, sqlite_url, localforum, plugin=plugin, FORUM_TIMEOUT=0.4)
+    ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=plugin, FORUM_TIMEOUT=0.4)
     pipe.provision()
     localforum.faults.slow(1.0, count=1, method="POST", path=r"posts\.json$")
     inbox_id = pipe.feed(make_mail("Lent", message_id="<slow0@a.fr>"))
@@ -173,3 +172,40 @@ def test_process_one_runs_a_waiting_retry_now(pipe):
     assert row.state == "retry"
     assert runner.process_one(pipe.ctx, row.id) == "published"
     assert runner.process_one(pipe.ctx, row.id) is None  # finished rows are left alone
+
+
+def test_after_many_attempts_the_row_keeps_retrying_at_the_max_interval(pipe):
+    inbox_id = pipe.feed(make_mail("Forum en panne longue"))
+    with pipe.ctx.db.session() as session:
+        session.execute(update(InboxMessage).where(InboxMessage.id == inbox_id).values(attempts=29))
+    pipe.localforum.faults.fail(500, count=5)
+    pipe.run()
+    row = pipe.row(inbox_id)
+    assert row.state == "retry" and row.attempts == 30
+    assert "tentative 30" in row.reason
+    wait = (row.next_attempt_at - utcnow()).total_seconds()
+    assert runner.RETRY_MAX_SECONDS * 0.75 < wait <= runner.RETRY_MAX_SECONDS * 1.2
+
+
+def test_database_failure_after_the_forum_write_is_retried_without_duplicate(bridge_pipe, monkeypatch):
+    pipe = bridge_pipe
+    pipe.send(make_mail("Base capricieuse", message_id="<db0@a.fr>"))
+    real_record = publish.record
+
+    def failing(session, facts, new_topic):
+        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(publish, "record", failing)
+    row = pipe.send(make_mail("Re: Base capricieuse", "Réponse.", message_id="<db1@b.fr>",
+                              in_reply_to="<db0@a.fr>", date=later(hours=1)))
+    assert row.state == "retry" and row.attempts == 1
+    assert row.reason.startswith("publié sur le forum (message ")
+    assert "mais non enregistré (tentative 1)" in row.reason and "disk I/O error" in row.reason
+    monkeypatch.setattr(publish, "record", real_record)
+    _due(pipe, row.id)
+    pipe.run()
+    row = pipe.row(row.id)
+    assert row.state == "published", row.reason
+    assert pipe.post_writes() == 2  # the reply was found again (marker), not posted twice
+    assert len(pipe.topic(row.topic_id)["post_stream"]["posts"]) == 2
+    assert pipe.post_link("db1@b.fr").post_id == row.post_id

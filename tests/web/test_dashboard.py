@@ -99,6 +99,14 @@ def test_health_reports_what_is_down(tmp_path, sqlite_url):
     home = client.get("/").text
     assert home.count("en panne") == 4 and "aucun reçu pour l&#39;instant" in home
     assert "Pas encore synchronisé" in home
+    assert "Webhooks du forum : aucun" in home
+    from forumsync.models import WebhookEvent
+
+    with ctx.db.session() as session:
+        session.add(WebhookEvent(delivery_id="f#1", event="post_created", event_type="post", payload="{}",
+                                 state="failed", reason="KeyError('topic_id')"))
+    home = client.get("/").text
+    assert "en échec 1" in home and "KeyError" in home
     with ctx.db.session() as session:
         set_state(session, "catalogue:last-run", {"at": utcnow().isoformat(), "summary": "2 démarches publiées",
                                                   "errors": ["Grand Lyon : export illisible"]})
