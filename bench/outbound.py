@@ -6,7 +6,7 @@ posts created through its API, webhooks signed and POSTed over HTTP), forumsync'
 (``ctx.wake_worker``), and an aiosmtpd sink.
 Receipt time = ``WebhookEvent.received_at``; hand-off = when the sink got the DATA.
 
-    .venv/bin/python bench/outbound.py [--posts 200] [--interval 0.02] [--database sqlite|postgresql://…]
+    .venv/bin/python bench/outbound.py [--posts 200] [--interval 0.05] [--database sqlite|postgresql|URL]
 """
 from __future__ import annotations
 
@@ -94,7 +94,8 @@ def main():
     parser.add_argument("--posts", type=int, default=200)
     parser.add_argument("--interval", type=float, default=0.05,
                         help="secondes entre deux messages (0 : rafale)")
-    parser.add_argument("--database", default="sqlite")
+    parser.add_argument("--database", default="sqlite",
+                        help="sqlite (défaut), postgresql (serveur jetable) ou une URL postgresql://…")
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-outbound-"))
@@ -105,7 +106,16 @@ def main():
     web_url = f"http://127.0.0.1:{web_port}"
     forum_port = free_port()
     forum = start_forum(tmp, forum_port, f"{web_url}/webhooks/discourse")
-    db_url = f"sqlite:///{tmp / 'forumsync.sqlite3'}" if args.database == "sqlite" else args.database
+    pg_server = None
+    if args.database == "sqlite":
+        db_url = f"sqlite:///{tmp / 'forumsync.sqlite3'}"
+    elif args.database == "postgresql":  # a throwaway PostgreSQL 15, as the tests use
+        from tests.fixtures.database import PostgresServer
+
+        pg_server = PostgresServer().start()
+        db_url = pg_server.create_database()
+    else:
+        db_url = args.database
     settings = make_settings(tmp, db_url, FORUM_URL=f"http://127.0.0.1:{forum_port}",
                              FORUM_API_KEY=API_KEY, FORUM_API_USERNAME="system",
                              FORUM_WEBHOOK_SECRET=SECRET, WEB_URL=web_url,
@@ -174,6 +184,8 @@ def main():
     forum.wait(timeout=10)
     sink.stop()
     ctx.close()
+    if pg_server is not None:
+        pg_server.stop()
     return 0 if latencies and not missing else 1
 
 

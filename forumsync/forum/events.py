@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
@@ -40,6 +41,7 @@ def run_pending(ctx, worker_id: str) -> int:
                        claimed_state="processing", limit=BATCH)
         jobs = [(e.id, e.event, e.payload, e.attempts) for e in events]
     cache: dict = {}
+    _prefetch_posts(ctx, jobs, cache)
     for event_id, name, payload, attempts in jobs:
         state, reason, delay = "done", "", None
         try:
@@ -63,6 +65,33 @@ def run_pending(ctx, worker_id: str) -> int:
             event.next_attempt_at = utcnow() + delay if delay else None
             event.processed_at = utcnow()
     return len(jobs)
+
+
+PREFETCH_THREADS = 4
+_executor = None
+_executor_lock = threading.Lock()
+
+
+def _prefetch_posts(ctx, jobs, cache) -> None:
+    """Fetch the batch's posts concurrently (forum round trips overlap); events are still
+    decided and recorded one by one, in order. A fetch error surfaces when its event reads it."""
+    global _executor
+    ids = []
+    for _, name, payload, _ in jobs:
+        if name == "post_created":
+            try:
+                post_id = (json.loads(payload).get("post") or {}).get("id")
+            except (ValueError, AttributeError):
+                continue
+            if isinstance(post_id, int):
+                ids.append(post_id)
+    if len(ids) < 2:
+        return
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(PREFETCH_THREADS, thread_name_prefix="forumsync-prefetch")
+    for post_id in ids:
+        cache[("post", post_id)] = _executor.submit(ctx.forum.post_get, post_id)
 
 
 def handle(ctx, name: str, payload: dict, cache: dict | None = None) -> str:
@@ -127,8 +156,9 @@ def gather(ctx, payload: dict, cache: dict) -> Facts:
     post_id = payload.get("id")
     if not post_id:
         raise Skip("événement sans identifiant de message")
+    prefetched = cache.pop(("post", post_id), None)
     try:
-        full = ctx.forum.post_get(post_id)
+        full = prefetched.result() if prefetched is not None else ctx.forum.post_get(post_id)
     except ForumNotFound:
         raise Skip(f"message {post_id} introuvable sur le forum (supprimé ?)") from None
     post = {**payload, **full}

@@ -179,11 +179,11 @@ def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestRes
     sender = email.utils.parseaddr(_decoded(headers, "From"))[1][:990]
     subject = _decoded(headers, "Subject")[:2000]
 
-    existing = _find(ctx, message_id)
-    if existing is not None:
-        return IngestResult(existing, message_id, True)
     try:
-        with ctx.db.session() as session:
+        with ctx.db.session() as session:  # one transaction: look up, then insert
+            existing = session.scalar(select(InboxMessage.id).where(InboxMessage.message_id == message_id))
+            if existing is not None:
+                return IngestResult(existing, message_id, True)
             row = InboxMessage(message_id=message_id, channel=channel, raw=raw, size=len(raw),
                                subject=subject, sender=sender, meta=meta, state="new",
                                received_at=_received_at(meta))

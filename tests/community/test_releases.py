@@ -143,3 +143,23 @@ def test_html_selector_parsing():
         ("pf-3-2", "Portail famille 3.2", "https://pf.example.org/notes/3.2")]
     assert "Inscriptions périscolaires" in entries[0].summary
     assert releases.parse_html(HTML.encode(), ".other") [0].title == "Pas une version"
+
+
+def test_the_worker_runs_the_community_tasks(tmp_path, sqlite_url, localforum):
+    from forumsync.demo import community as demo
+    from forumsync.worker import Worker
+
+    settings = make_settings(tmp_path, sqlite_url, RELEASE_FEEDS=demo.release_feeds(),
+                             COLLECTIVITIES=demo.COLLECTIVITIES[:1], **localforum.settings_overrides)
+    ctx = Context(settings)
+    worker = Worker(ctx, "w1")
+    names = [name for name, _ in worker.tasks]
+    assert "forumsync.community.releases.run_scheduled" in names
+    assert "forumsync.community.subscribers.run_scheduled" in names
+    assert worker.drain() >= 4 + 2
+    assert len(forumdb.topics(localforum, RELEASES_CATEGORY)) == 4
+    assert len(forumdb.topics(localforum, "Annuaire des collectivités")) == 1
+    writes = ctx.forum.stats["writes"]
+    assert Worker(ctx, "w2").drain() == 0  # a second worker finds nothing due
+    assert ctx.forum.stats["writes"] == writes
+    ctx.close()
