@@ -106,7 +106,7 @@ SECRET_KEY = "change-me-demo-secret"
 # Jeton « Bearer » exigé par POST /inbound/mail (et par l'archiveur Mailman).
 INBOUND_TOKEN = "demo-inbound-token"
 # Empreinte (werkzeug.security.generate_password_hash) du mot de passe du tableau de bord ;
-# None : mot de passe « demo » en démo seulement.
+# None : connexion par mot de passe désactivée (la démo en fixe un : « demo »).
 DASHBOARD_PASSWORD_HASH = None
 
 # --- Courrier ----------------------------------------------------------------------------------

@@ -11,11 +11,14 @@ import socket
 import threading
 from pathlib import Path
 
+from werkzeug.security import generate_password_hash
+
 from ..context import Context
 from ..services import WorkerThread, WsgiThread, host_port
 from . import community, themes
 
 HERE = Path(__file__).resolve().parent
+DEMO_PASSWORD = "demo"
 CATALOGUE_DIR = HERE / "catalogue"
 DEMO_USERS = [  # forum accounts for the theme leads and a few members
     ("animation-sve", "animation-sve@meyzieu.fr", "Sophie Martin (Meyzieu)"),
@@ -32,6 +35,8 @@ class DemoError(Exception):
 def demo_settings(settings, workdir: Path):
     """The demo's settings: its own SQLite files in WORKDIR and the bundled sample data."""
     roster = community.prepare_roster(workdir)
+    if settings.DASHBOARD_PASSWORD_HASH is None:  # the demo's documented password
+        settings = settings.replace(DASHBOARD_PASSWORD_HASH=generate_password_hash(DEMO_PASSWORD))
     if not settings.THEMES:
         settings = settings.replace(THEMES=themes.THEMES, DEFAULT_THEME=themes.DEFAULT_THEME)
     return settings.replace(
@@ -139,7 +144,7 @@ La démo forumsync tourne. Tout est local (SQLite dans {self.workdir}).
 
   Forum local (Bistro)   {s.FORUM_URL}/
                          (poster au nom d'un membre : choisissez « julien » dans le formulaire)
-  Tableau de bord        {s.WEB_URL}/   (mot de passe de démo : demo)
+  Tableau de bord        {s.WEB_URL}/   (mot de passe de démo : {DEMO_PASSWORD})
   Courriels « liste »    {self.workdir / 'maildir'}   (Maildir : mutt -f {self.workdir / 'maildir'})
   LMTP de forumsync      {s.LMTP_LISTEN}
 

@@ -86,14 +86,13 @@ def check_csrf() -> None:
 
 # ------------------------------------------------------------------------------------ password
 def demo_mode(settings) -> bool:
+    """True when no password is configured: password login is then refused (SSO only)."""
     return settings.DASHBOARD_PASSWORD_HASH is None
 
 
 def check_password(settings, password: str) -> bool:
-    if not password:
+    if not password or settings.DASHBOARD_PASSWORD_HASH is None:
         return False
-    if settings.DASHBOARD_PASSWORD_HASH is None:
-        return hmac.compare_digest(password.encode("utf-8"), DEMO_PASSWORD.encode("utf-8"))
     try:
         return check_password_hash(settings.DASHBOARD_PASSWORD_HASH, password)
     except ValueError:  # a malformed hash in the settings

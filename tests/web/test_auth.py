@@ -81,15 +81,16 @@ def test_password_login_and_logout(web):
     assert client.get("/").status_code == 302
 
 
-def test_demo_password_only_when_no_hash(tmp_path, sqlite_url):
+def test_no_password_configured_refuses_password_login(tmp_path, sqlite_url):
     settings = make_settings(tmp_path, sqlite_url, FORUM_URL="http://127.0.0.1:9",
                              LMTP_LISTEN="127.0.0.1:9", SMTP_URL="smtp://127.0.0.1:9")
     app = create_app(context=Context(settings))
     client = app.test_client()
     page = client.get("/connexion")
-    assert "Mode démo" in page.text and "demo" in page.text
-    assert login(client, "demo").status_code == 302
-    assert client.get("/").status_code == 200
+    assert "Aucun mot de passe n&#39;est configuré" in page.text
+    for attempt in ("demo", "", "admin"):
+        login(client, attempt)
+        assert client.get("/").status_code == 302  # still sent to the login page
 
 
 def test_next_parameter_never_leaves_the_site(web):

@@ -8,6 +8,8 @@ from forumsync.community.common import claim_due
 from forumsync.context import Context
 from forumsync.models import InboxMessage, OutboxMail, PostLink, TopicLink, set_state, utcnow
 from forumsync.web import charts, health, stats
+from werkzeug.security import generate_password_hash
+
 from tests.fixtures.database import make_settings
 
 
@@ -80,7 +82,8 @@ def closed_port():
 
 def test_health_reports_what_is_down(tmp_path, sqlite_url):
     port = closed_port()
-    settings = make_settings(tmp_path, sqlite_url, FORUM_URL=f"http://127.0.0.1:{port}",
+    settings = make_settings(tmp_path, sqlite_url, DASHBOARD_PASSWORD_HASH=generate_password_hash("demo"),
+                             FORUM_URL=f"http://127.0.0.1:{port}",
                              LMTP_LISTEN=f"127.0.0.1:{port}", SMTP_URL=f"smtp://127.0.0.1:{port}")
     ctx = Context(settings)
     with ctx.db.session() as session:
