@@ -42,6 +42,7 @@ def run_pending(ctx, worker_id: str) -> int:
         jobs = [(e.id, e.event, e.payload, e.attempts) for e in events]
     cache: dict = {}
     _prefetch_posts(ctx, jobs, cache)
+    outcomes = []
     for event_id, name, payload, attempts in jobs:
         state, reason, delay = "done", "", None
         try:
@@ -54,7 +55,11 @@ def run_pending(ctx, worker_id: str) -> int:
         except Exception as exc:  # recorded on the event, visible on the dashboard
             log.exception("événement %s en échec", event_id)
             state, reason = "failed", f"{type(exc).__name__}: {exc}"
-        with ctx.db.session() as session:
+        outcomes.append((event_id, state, reason, delay))
+    # One transaction records the batch (a crash before it only replays events, and the
+    # outbox key keeps a replayed post from being mailed twice).
+    with ctx.db.session() as session:
+        for event_id, state, reason, delay in outcomes:
             event = session.get(WebhookEvent, event_id)
             event.attempts += 1
             event.locked_by = event.locked_at = None
@@ -169,15 +174,16 @@ def gather(ctx, payload: dict, cache: dict) -> Facts:
     else:
         topic = _topic(ctx, post["topic_id"], cache)
     category_id = topic.get("category_id") or post.get("category_id")
-    with ctx.db.session() as session:
-        from_list = session.scalars(select(PostLink.id).where(
-            PostLink.post_id == post_id, PostLink.origin == "list")).first() is not None
-    if not from_list and (post.get("post_number") or 1) == 1 and "external_id" not in topic:
+    if (post.get("post_number") or 1) == 1 and "external_id" not in topic:
         # A topic the pipeline created carries external_id "ml-…" from its first write, before
         # its PostLink is committed: one look at the topic closes that window for new topics.
         topic = {**topic, "external_id": _topic(ctx, post["topic_id"], cache).get("external_id")}
-    return Facts(post=post, topic=topic, categories=_category_chain(ctx, category_id, cache),
-                 from_list=from_list)
+    return Facts(post=post, topic=topic, categories=_category_chain(ctx, category_id, cache))
+
+
+def _from_list(session, post_id) -> bool:
+    return session.scalars(select(PostLink.id).where(
+        PostLink.post_id == post_id, PostLink.origin == "list")).first() is not None
 
 
 def _topic(ctx, topic_id, cache) -> dict:
@@ -231,16 +237,17 @@ def threading(ctx, session, topic: dict, post: dict, link: TopicLink | None,
 # ------------------------------------------------------------------------------ handlers
 def post_created(ctx, payload: dict, cache: dict) -> str:
     facts = gather(ctx, payload, cache)
-    verdict, reason = decide(ctx.settings, facts)
-    if not verdict:
-        raise Skip(reason)
     post, topic = facts.post, facts.topic
     settings = ctx.settings
     message_id = compose.post_message_id(settings, post["id"])
     author_email = None
-    if settings.EXPOSE_AUTHOR_EMAIL:
+    if settings.EXPOSE_AUTHOR_EMAIL and decide(settings, facts)[0]:
         author_email = (ctx.forum.user_get(post.get("username") or "") or {}).get("email")
-    with ctx.db.session() as session:
+    with ctx.db.session() as session:  # one transaction: decide, compose, enqueue, link
+        facts.from_list = _from_list(session, post["id"])
+        verdict, reason = decide(settings, facts)
+        if not verdict:
+            raise Skip(reason)
         link = session.get(TopicLink, topic["id"])
         in_reply_to, references = threading(ctx, session, topic, post, link, cache)
         forum_post = compose.ForumPost(
@@ -282,12 +289,13 @@ def post_edited(ctx, payload: dict, cache: dict) -> str:
     if sent is None:
         raise Skip("message jamais envoyé à la liste : modification non relayée")
     facts = gather(ctx, payload, cache)
-    verdict, reason = decide(ctx.settings, facts)
-    if not verdict:
-        raise Skip(reason)
     post, topic = facts.post, facts.topic
     version = post.get("version") or payload.get("version") or 0
     with ctx.db.session() as session:
+        facts.from_list = _from_list(session, post["id"])
+        verdict, reason = decide(ctx.settings, facts)
+        if not verdict:
+            raise Skip(reason)
         link = session.get(TopicLink, topic["id"])
         _, references = threading(ctx, session, topic, post, link, cache)
         message = compose.compose_post(ctx.settings, compose.ForumPost(

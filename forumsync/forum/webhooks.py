@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 
 from flask import Blueprint, request
 from sqlalchemy.exc import IntegrityError
@@ -84,8 +85,17 @@ def wake_workers(ctx) -> None:
         hook()
 
 
+_last_recorded: dict[str, float] = {}  # database URL -> monotonic time of the last write
+RECORD_EVERY_SECONDS = 1.0
+
+
 def _record_last(ctx, event: str, event_id: str) -> None:
-    """The dashboard shows when the forum last called us; never fails the delivery."""
+    """The dashboard shows when the forum last called us (at most once a second per process,
+    so a burst of webhooks costs one write, not one each); never fails the delivery."""
+    now = time.monotonic()
+    if now - _last_recorded.get(ctx.db.url, -RECORD_EVERY_SECONDS) < RECORD_EVERY_SECONDS:
+        return
+    _last_recorded[ctx.db.url] = now
     try:
         with ctx.db.session() as session:
             set_state(session, LAST_RECEIVED_KEY, {"at": utcnow().isoformat(), "event": event[:64],

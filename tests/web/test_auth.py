@@ -87,7 +87,7 @@ def test_no_password_configured_refuses_password_login(tmp_path, sqlite_url):
     app = create_app(context=Context(settings))
     client = app.test_client()
     page = client.get("/connexion")
-    assert "Aucun mot de passe n&#39;est configuré" in page.text
+    assert "Aucun mot de passe n'est configuré" in page.text
     for attempt in ("demo", "", "admin"):
         login(client, attempt)
         assert client.get("/").status_code == 302  # still sent to the login page
