@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import email
 import logging
+import os
 import resource
 import smtplib
 import statistics
@@ -84,13 +85,14 @@ def make_context(workdir: Path, forum_url=None, plugin=True):
 
 def raw_parse_rate(names, limit):
     """messages/s of email.message_from_bytes alone over the same messages (streamed)."""
-    spent, n = 0.0, 0
+    spent, cpu, n = 0.0, 0.0, 0
     for raw in corpus_messages(names, limit):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.thread_time()
         email.message_from_bytes(raw)
         spent += time.perf_counter() - start
+        cpu += time.thread_time() - start_cpu
         n += 1
-    return n / spent, n
+    return n / spent, n / cpu, n
 
 
 class ForumClock:
@@ -137,7 +139,7 @@ def full_import(names, limit, plugin):
     ingest_seconds = time.perf_counter() - start
 
     clock = ForumClock()
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.thread_time()
     handled = 0
     while True:
         done = run_pending(ctx, "bench", limit=200)
@@ -145,6 +147,7 @@ def full_import(names, limit, plugin):
         if not done:
             break
     pipeline_seconds = time.perf_counter() - start
+    pipeline_cpu = time.thread_time() - start_cpu  # this thread only: the forum has its own
 
     with ctx.db.session() as session:
         states = Counter(dict(session.execute(
@@ -156,7 +159,7 @@ def full_import(names, limit, plugin):
     ctx.close()
     forum.stop()
     return dict(read=read, refused=refused, ingest_seconds=ingest_seconds, handled=handled,
-                pipeline_seconds=pipeline_seconds, forum_seconds=clock.seconds, states=states, reasons=reasons, stats=stats,
+                pipeline_seconds=pipeline_seconds, pipeline_cpu=pipeline_cpu, forum_seconds=clock.seconds, states=states, reasons=reasons, stats=stats,
                 requests=requests)
 
 
@@ -224,13 +227,15 @@ def main():
     names = args.files.split(",")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
-    rate, parsed = raw_parse_rate(names, args.limit)
+    rate, cpu_rate, parsed = raw_parse_rate(names, args.limit)
     result = full_import(names, args.limit, plugin=not args.no_plugin)
     published = result["states"].get("published", 0)
     throughput = result["handled"] / result["pipeline_seconds"]
     end_to_end = result["read"] / (result["ingest_seconds"] + result["pipeline_seconds"])
     print(f"corpus : {', '.join(FILES[n] for n in names)} ({result['read']} messages lus)")
-    print(f"analyse brute email.message_from_bytes : {rate:,.0f} messages/s ({parsed} messages)")
+    print(f"charge de la machine (load average)     : {os.getloadavg()[0]:.1f} sur {os.cpu_count()} processeurs")
+    print(f"analyse brute email.message_from_bytes : {rate:,.0f} messages/s ({parsed} messages ; "
+          f"{cpu_rate:,.0f}/s en temps processeur)")
     print(f"ingestion (inbox)                       : {result['read'] / result['ingest_seconds']:,.0f} messages/s")
     print(f"pipeline (run_pending → forum)          : {throughput:,.0f} messages/s "
           f"({result['handled']} en {result['pipeline_seconds']:.1f} s)")
@@ -240,6 +245,10 @@ def main():
           f"({result['forum_seconds'] / result['pipeline_seconds']:.0%})")
     print(f"  pipeline hors forum                   : {own / result['handled'] * 1000:.1f} ms/message "
           f"= {result['handled'] / own:,.0f} messages/s (rapport {result['handled'] / own / rate:.3f})")
+    cpu_throughput = result["handled"] / result["pipeline_cpu"]
+    print(f"  en temps processeur du worker         : {result['pipeline_cpu'] / result['handled'] * 1000:.1f} ms/message "
+          f"= {cpu_throughput:,.0f} messages/s (rapport {cpu_throughput / cpu_rate:.3f} ; forum exclu, "
+          f"il tourne dans ses propres fils)")
     print(f"de bout en bout (ingestion + pipeline)  : {end_to_end:,.0f} messages/s")
     print(f"états : {dict(result['states'])} ; refusés à l'ingestion : {dict(result['refused'])}")
     for reason, n in result["reasons"].most_common(12):

@@ -104,7 +104,11 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx = obj.context
-    ctx.db  # noqa: B018 - open and migrate before the progress bar starts
+    try:
+        ctx.db  # noqa: B018 - open and migrate before anything is accepted or read
+    except Exception as exc:  # noqa: BLE001 - database down or unreachable: say so, no traceback
+        raise click.ClickException(f"base de données inaccessible ({exc.__class__.__name__}) : "
+                                   f"vérifiez DATABASE_URL") from None
     worker = None if store_only else Worker(ctx)
     if worker is not None and not has_pipeline(worker):
         click.echo("Traitement indisponible (pipeline absent) : les messages sont seulement stockés.", err=True)

@@ -29,7 +29,7 @@ def codec_for(label: str | None) -> str | None:
     name = _ALIASES.get(name, name)
     try:
         return codecs.lookup(name).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL in the label (hostile mail)
         return None
 
 

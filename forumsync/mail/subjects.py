@@ -21,12 +21,14 @@ _SPAM = re.compile(rf"^{_SPACE}*(?:\*{{2,3}}{_SPACE}*spam{_SPACE}*\*{{2,3}}|\({_
 _NOISE_TAGS = {"spam", "suspected spam", "possible spam", "probable spam", "spam?", "ext", "externe",
                "external", "externe - attention", "suspicious message", "phishing", "warning",
                "attention", "marketing", "pub", "bulk", "fwd", "tr", "no subject"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b\ufeff]")
 _FWD_SUFFIX = re.compile(rf"{_SPACE}*\((?:fwd|tr)\){_SPACE}*$", re.IGNORECASE)
 
 
 def clean_subject(subject: str | None, list_tag: str | None = None) -> tuple[str, list[str]]:
     """(title, theme tags) of a decoded subject. The list tag is removed wherever it is."""
-    text = " ".join((subject or "").replace("\u00a0", " ").split()) if subject else ""
+    text = _CONTROL.sub(" ", subject or "")
+    text = " ".join(text.replace("\u00a0", " ").split())
     if list_tag:
         text = re.sub(re.escape(list_tag), " ", text, flags=re.IGNORECASE)
         text = " ".join(text.split())

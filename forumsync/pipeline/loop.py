@@ -1,7 +1,7 @@
 """Stage: drop our own echoes (mail forumsync sent to the list coming back to it)."""
 from __future__ import annotations
 
-from forumsync.mail import header_str, parse_address
+from forumsync.mail import header_all, header_str, parse_address
 from forumsync.mail.ids import parse_discourse_message_id
 
 from .errors import Drop
@@ -14,7 +14,7 @@ def check(settings, msg) -> tuple[bool, str]:
     bridge = settings.BRIDGE_ADDRESS.lower()
     if header_str(msg, "X-Forumsync"):
         return True, f"{REASON} (en-tête X-Forumsync)"
-    if bridge in header_str(msg, "X-Loop").lower():
+    if any(bridge in value.lower() for value in header_all(msg, "X-Loop")):
         return True, f"{REASON} (X-Loop)"
     if parse_discourse_message_id(header_str(msg, "Message-ID"), settings.forum_host) is not None:
         return True, f"{REASON} (Message-ID du forum)"

@@ -33,6 +33,7 @@ TAG = "[club-publik]"
     ("[club-publik]", EMPTY_TITLE, []),
     ("Re: ", EMPTY_TITLE, []),
     ("  plusieurs    espaces\t ici ", "plusieurs espaces ici", []),
+    ("Re:\x00 bizarre\x1b\u200b sujet\ufeff", "bizarre sujet", []),
 ])
 def test_clean_subject(subject, title, tags):
     assert clean_subject(subject, TAG) == (title, tags)
@@ -65,4 +66,5 @@ def test_testdata_titles(understand):
 def test_titles_are_never_empty_nor_too_long(subject):
     title, tags = clean_subject(subject, TAG)
     assert title.strip() and len(title) <= 255 and title == title.strip(" -:")
+    assert not any(ord(ch) < 32 for ch in title)
     assert all(isinstance(t, str) and t for t in tags)

@@ -17,6 +17,7 @@ def test_echo_testdata_dropped(understand):
     b"X-Forumsync: bistro\n",
     b"X-Loop: bistro@forumsync.example.org\n",
     b"X-Loop: <BISTRO@forumsync.example.org>\n",
+    b"X-Loop: club@listes.example.org\nX-Loop: bistro@forumsync.example.org\n",
     b"Message-ID: <discourse/post/17@127.0.0.1>\n",
     b"From: Bistro <bistro@forumsync.example.org>\n",
 ])

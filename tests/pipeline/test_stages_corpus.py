@@ -8,6 +8,7 @@ import time
 import pytest
 
 from forumsync.mail import parse_bytes
+from forumsync.mail.sender import list_addresses
 from forumsync.pipeline import autoreply, bounce, loop, parse, route, trim
 from forumsync.pipeline.errors import Drop, Quarantine
 from tests.conftest import SHARED
@@ -41,7 +42,8 @@ def test_corpus_goes_through_the_stages(name, count, mail_ctx, capsys):
             continue
         outcomes["ok"] += 1
         assert msgdata["title"] and msgdata["theme"] and isinstance(msgdata["body"], str)
-        assert msgdata["from_email"] or msgdata["from_name"]
+        assert msgdata["from_email"] and msgdata["from_email"] not in list_addresses(msg)  # DMARC undone
+        assert "\ufffd" not in msgdata["title"]
     elapsed = time.process_time() - started
     assert sum(outcomes.values()) == count
     assert outcomes["ok"] >= 0.95 * count, outcomes  # list mail is people's mail
