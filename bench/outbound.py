@@ -179,6 +179,25 @@ def main():
               f"médiane {statistics.median(to_smtp) * 1000:.1f} ms, p95 {percentile(to_smtp, 95) * 1000:.1f} ms")
         verdict = "OK" if percentile(latencies, 95) < 0.5 else "AU-DESSUS DE L'OBJECTIF"
         print(f"objectif p95 < 500 ms : {verdict}")
+    # The endpoint itself: signed deliveries POSTed straight to it (worker stopped).
+    import requests
+
+    from forumsync.forum.webhooks import signature
+
+    answers = []
+    with requests.Session() as http:
+        for n in range(args.posts):
+            body = json.dumps({"post": {"id": 10_000_000 + n, "topic_id": 1}}).encode()
+            headers = {"Content-Type": "application/json", "X-Discourse-Event": "post_created",
+                       "X-Discourse-Event-Type": "post", "X-Discourse-Event-Id": f"bench-{n}",
+                       "X-Discourse-Instance": settings.FORUM_URL,
+                       "X-Discourse-Event-Signature": signature(SECRET, body)}
+            began = time.perf_counter()
+            response = http.post(f"{web_url}/webhooks/discourse", data=body, headers=headers, timeout=10)
+            answers.append(time.perf_counter() - began)
+            assert response.status_code == 200, response.text
+    print(f"réponse du point d'entrée webhook (signature vérifiée, événement stocké) : "
+          f"médiane {statistics.median(answers) * 1000:.1f} ms, p95 {percentile(answers, 95) * 1000:.1f} ms")
     server.shutdown()
     forum.terminate()
     forum.wait(timeout=10)

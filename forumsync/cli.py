@@ -43,6 +43,8 @@ def cli(ctx, settings_path, verbose):
     """forumsync : passerelle entre la liste du club Publik et le forum Bistro."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Migrations run at every start; their chatter is noise in MTA and cron logs.
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
     obj = Obj(settings_path)
     ctx.obj = obj
     ctx.call_on_close(lambda: obj._context and obj._context.close())

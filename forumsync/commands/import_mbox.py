@@ -91,7 +91,7 @@ def wait_until_final(ctx, worker, ids, max_wait: float | None) -> Counter:
 @click.option("--store-only", is_flag=True,
               help="Stocker sans traiter : le processus « forumsync worker » s'en chargera.")
 @click.option("--max-wait", type=float, metavar="SECONDES",
-              help="Attente maximale du traitement (défaut : jusqu'au bout).")
+              help="Attente maximale du traitement (défaut : jusqu'au bout) ; au-delà, code de sortie 75.")
 @click.option("--progress/--no-progress", default=None,
               help="Barre de progression (défaut : seulement dans un terminal).")
 @click.pass_obj
@@ -160,7 +160,9 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
             wait_until_final(ctx, worker, ids, max_wait)
         except KeyboardInterrupt:
             click.echo("Attente interrompue : « forumsync worker » terminera le traitement.", err=True)
-    _summary(ctx, reports, new_ids, processed=worker is not None)
+    pending = _summary(ctx, reports, new_ids, processed=worker is not None)
+    if pending and worker is not None:
+        sys.exit(75)  # EX_TEMPFAIL: --max-wait reached or interrupted; the worker will finish
 
 
 def _file_line(report) -> None:
@@ -175,7 +177,7 @@ def _file_line(report) -> None:
                f"{restarted} — {', '.join(parts)}{stopped}.", err=True)
 
 
-def _summary(ctx, reports, ids, processed: bool) -> None:
+def _summary(ctx, reports, ids, processed: bool) -> int:
     states, reasons, _ = inbox_states(ctx, ids)
     duplicates = sum(r.duplicates for r in reports)
     refused = Counter()
@@ -197,6 +199,7 @@ def _summary(ctx, reports, ids, processed: bool) -> None:
         lines.append(f"  en attente de traitement : {fr_int(pending)}"
                      + ("" if processed else " (« forumsync worker » les traitera)"))
     click.echo("\n".join(lines))
+    return pending
 
 
 COMMANDS = [import_mbox]

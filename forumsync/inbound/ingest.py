@@ -9,6 +9,7 @@ answer "stored" truthfully. It then wakes any in-process worker so latency stays
 from __future__ import annotations
 
 import email.policy
+import re
 import threading
 import email.utils
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ from ..models import InboxMessage, utcnow
 # Hostile-input limits applied before storage (issue 8); real mail stays far below them.
 MAX_HEADER_COUNT = 1000
 MAX_HEADER_BLOCK_BYTES = 1024 * 1024
+# MIME nesting: Python's email parser recurses once per level and fails near 1,000 levels;
+# real mail (even long forwarded chains) stays far below this many multipart/message parts.
+MAX_MIME_NESTING = 100
+_NESTING = re.compile(rb'boundary\s*=\s*"?([^";\r\n]*)|message/(?:rfc822|global)\b', re.IGNORECASE)
 # Headers of which at least one must be present for the bytes to count as an email.
 MAIL_HEADERS = ("from", "message-id", "date", "subject", "to", "received", "sender")
 
@@ -147,6 +152,17 @@ def parse_headers(raw: bytes):
     return headers
 
 
+def check_mime_nesting(raw: bytes) -> None:
+    """Refuse a message whose MIME structure could nest deeper than MAX_MIME_NESTING levels
+    (distinct multipart boundaries plus embedded messages: an upper bound of the depth)."""
+    found = set()
+    for match in _NESTING.finditer(raw):
+        found.add(match.group(1) if match.group(1) is not None else match.start())
+        if len(found) > MAX_MIME_NESTING:
+            raise Refused("headers", f"Structure MIME trop imbriquée (plus de {MAX_MIME_NESTING} "
+                                     f"parties multipart ou messages joints).")
+
+
 def _decoded(headers, name: str) -> str:
     value = headers.get(name)
     return "" if value is None else " ".join(decode_header_value(str(value)).split())
@@ -175,6 +191,7 @@ def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestRes
     if recipients is not None and not any(accepted_recipient(settings, r) for r in recipients):
         raise Refused("not_for_list", f"Destinataire inconnu : forumsync n'accepte que le courrier "
                                       f"de la liste {settings.LIST_ADDRESS}.")
+    check_mime_nesting(raw)
     message_id = message_id_of(headers, raw)
     sender = email.utils.parseaddr(_decoded(headers, "From"))[1][:990]
     subject = _decoded(headers, "Subject")[:2000]

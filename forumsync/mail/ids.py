@@ -77,6 +77,9 @@ def topic_external_id(root_id: str) -> str:
     return "ml-" + hashlib.sha1(normalize_message_id(root_id).encode("utf-8")).hexdigest()[:40]
 
 
+MAX_POST_ID = 2**31 - 1
+
+
 def parse_discourse_message_id(message_id, host: str | None = None) -> int | None:
     """The post id in a Discourse Message-ID (``discourse/post/{id}@host``,
     ``topic/{tid}/{pid}[.random]@host``); None otherwise or when HOST is given and differs."""
@@ -86,5 +89,7 @@ def parse_discourse_message_id(message_id, host: str | None = None) -> int | Non
         if match:
             if host and match.group(match.lastindex).lower() != host.lower():
                 return None
-            return int(match.group(group))
+            post_id = int(match.group(group))
+            # Discourse ids are 32-bit; a hostile reference must not reach the forum (issue 8).
+            return post_id if 0 < post_id <= MAX_POST_ID else None
     return None

@@ -119,3 +119,20 @@ def test_files_that_are_not_mbox_get_a_french_error(tmp_path, sqlite_url):
     result = run_cli(path, "import-mbox", "--store-only", broken)
     assert result.returncode == 1 and "lecture impossible" in result.stderr.decode()
     assert "Traceback" not in result.stderr.decode()
+
+
+def test_forum_down_waits_then_gives_up_after_max_wait_with_75(tmp_path, sqlite_url):
+    from tests.fixtures.database import free_port, make_settings
+
+    settings = make_settings(tmp_path, sqlite_url, FORUM_URL=f"http://127.0.0.1:{free_port()}",
+                             FORUM_RETRIES=0)
+    path = write_settings_file(tmp_path, settings)
+    archive = write_mbox(tmp_path / "a.mbox.gz", [make_mail(message_id=f"<w{n}@x>") for n in range(2)])
+    result = run_cli(path, "import-mbox", "--max-wait", "1", archive)
+    assert result.returncode == 75, result.stderr.decode()
+    assert "En attente : 2 messages à traiter ou à réessayer" in result.stderr.decode()
+    assert "en attente de traitement : 2" in result.stdout.decode()
+    db = Database(sqlite_url)
+    with db.session() as s:  # stored and scheduled for retry: nothing lost
+        assert set(s.scalars(select(InboxMessage.state))) == {"retry"}
+    db.dispose()

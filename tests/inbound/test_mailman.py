@@ -61,3 +61,17 @@ def test_forumsync_down_spools_then_delivers_in_order(mailman, club, fs_ctx):
                             what="les deux messages dans forumsync")
     assert [r.message_id for r in rows] == ["mm-down-1@meyzieu.fr", "mm-down-2@meyzieu.fr"]
     assert not list(mailman.spool_dir.glob("*.eml"))
+
+
+def test_the_plugin_implements_iarchiver_inside_mailman():
+    """Mailman's venv has none of forumsync's dependencies: the plugin must import there alone."""
+    import subprocess
+
+    from tests.fixtures.mailman import MAILMAN_VENV
+
+    code = ("from zope.interface.verify import verifyClass\n"
+            "from mailman.interfaces.archiver import IArchiver\n"
+            "from forumsync.inbound.mailman import Archiver\n"
+            "assert verifyClass(IArchiver, Archiver) and IArchiver.implementedBy(Archiver)\n")
+    result = subprocess.run([str(MAILMAN_VENV / "bin" / "python"), "-c", code], capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
