@@ -138,9 +138,9 @@ class Worker:
                 except Exception:  # the database may be briefly unavailable; keep looping
                     log.warning("battement de cœur non enregistré", exc_info=True)
                 last_beat = time.monotonic()
+            _wakeup.clear()  # before running: a wake-up during run_once is not lost
             if not self.run_once():
                 _wakeup.wait(self.ctx.settings.WORKER_POLL_SECONDS)
-                _wakeup.clear()
 
     def stop(self) -> None:
         self.stopping.set()

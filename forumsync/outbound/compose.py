@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import policy
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -19,7 +20,48 @@ from urllib.parse import quote, urljoin, urlsplit
 import html2text
 import nh3
 
-POLICY = policy.SMTP
+_ADDRESS_HEADERS = {"from", "to", "cc", "bcc", "reply-to", "sender"}
+
+
+class _SafeFoldingPolicy(policy.EmailPolicy):
+    """policy.SMTP, except that non-ASCII headers are folded by ``email.header.Header``.
+
+    CPython 3.11's folder drops the space between two RFC 2047 encoded words when it has to
+    fold a long accented subject (« réception électronique » → « réceptionélectronique ») and
+    splits display names mid-word; Header's older algorithm keeps them intact.
+    """
+
+    def _fold_non_ascii(self, name, value) -> str | None:
+        text = str(value)
+        if text.isascii():
+            return None
+        if name.lower() in _ADDRESS_HEADERS and getattr(value, "addresses", None):
+            parts = []
+            for address in value.addresses:
+                if address.display_name and not address.display_name.isascii():
+                    label = Header(address.display_name, "utf-8", header_name=name).encode(
+                        linesep=self.linesep)
+                    last_line = label.rsplit(self.linesep, 1)[-1]
+                    glue = self.linesep + " " if len(last_line) + len(address.addr_spec) + 3 > 76 else " "
+                    parts.append(f"{label}{glue}<{address.addr_spec}>")
+                else:
+                    parts.append(str(address))
+            body = ("," + self.linesep + " ").join(parts)
+        else:
+            body = Header(text, "utf-8", header_name=name).encode(linesep=self.linesep)
+        return f"{name}: {body}{self.linesep}"
+
+    def fold(self, name, value):
+        return self._fold_non_ascii(name, value) or super().fold(name, value)
+
+    def fold_binary(self, name, value):
+        folded = self._fold_non_ascii(name, value)
+        if folded is None:
+            return super().fold_binary(name, value)
+        return folded.encode("ascii")
+
+
+POLICY = _SafeFoldingPolicy(linesep="\r\n")
 LOOP_HEADER = "X-Forumsync"
 # Control characters (CR, LF, NUL, tabs, Unicode line/paragraph separators) never reach a header.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")

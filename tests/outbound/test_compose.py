@@ -122,6 +122,20 @@ def test_long_title_folded_but_intact(conf):
     assert msg["Subject"].startswith("Re: [SVE] Très long titre Très long titre")
 
 
+def test_folding_keeps_spaces_between_accented_words(conf):
+    # CPython 3.11's own folder would give « réceptionélectronique » here.
+    title = "Délai de l'accusé de réception électronique des saisines à Meyzieu et à Lyon"
+    raw = compose.compose_post(conf, compose.ForumPost(
+        post_id=1, topic_id=7, post_number=2, username="marie", author_name="Marie-Françoise Dupré",
+        cooked="<p>x</p>", title=title, topic_slug="t", list_tag="[SVE]", in_reply_to=None,
+        references=[])).as_bytes()
+    header_block = raw.split(b"\r\n\r\n", 1)[0]
+    assert all(len(line) <= 78 for line in header_block.split(b"\r\n"))
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert msg["Subject"] == "Re: [SVE] " + title
+    assert msg["From"].addresses[0].display_name == "Marie-Françoise Dupré (via Bistro)"
+
+
 def test_edit_notice(conf):
     msg = make(conf, edited=True)
     assert msg["Subject"] == "Re: [modifié] [SVE] État de la SVE à Meyzieu"
