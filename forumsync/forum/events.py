@@ -242,7 +242,7 @@ def post_created(ctx, payload: dict, cache: dict) -> str:
     message_id = compose.post_message_id(settings, post["id"])
     author_email = None
     if settings.EXPOSE_AUTHOR_EMAIL and decide(settings, facts)[0]:
-        author_email = (ctx.forum.user_get(post.get("username") or "") or {}).get("email")
+        author_email = ctx.forum.user_email_get(post.get("username") or "")
     with ctx.db.session() as session:  # one transaction: decide, compose, enqueue, link
         facts.from_list = _from_list(session, post["id"])
         verdict, reason = decide(settings, facts)

@@ -304,6 +304,13 @@ class ForumGateway(DiscourseClient):
         except ForumNotFound:
             return None
 
+    def user_email_get(self, username: str) -> str | None:
+        """The primary email of USERNAME (admin key); None when the user is unknown."""
+        try:
+            return self._get(f"/u/{quote(username, safe='')}/emails.json").get("email")
+        except ForumNotFound:
+            return None
+
     def user_create(self, name, username, email, password, *, active=True, approved=True,
                     **extra) -> dict:
         body = self._request("POST", "/users.json", json={

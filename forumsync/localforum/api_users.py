@@ -58,6 +58,19 @@ def user_show(username):
         return _user_response(session, store.user_by_username(session, username))
 
 
+@api_route(bp, "/u/<username>/emails", methods=["GET"])
+def user_emails(username):
+    """Staff only, as in Discourse: the address behind a username."""
+    with forum().store.session() as session:
+        if not current_user(session).staff:
+            raise forbidden()
+        user = store.user_by_username(session, username)
+        if user is None:
+            raise not_found()
+        return json_response({"email": user.email, "secondary_emails": [],
+                              "unconfirmed_emails": [], "associated_accounts": []})
+
+
 @api_route(bp, "/users/<username>", methods=["GET"])
 def user_show_legacy(username):
     return user_show(username)

@@ -288,3 +288,24 @@ def test_list_topic_before_its_postlink_is_committed(bridge):
     bridge.process()
     assert bridge.mails() == []
     _skipped(bridge, first["id"], "venu de la liste")
+
+
+def test_author_email_exposed_only_when_allowed(tmp_path, db_url, make_localforum, smtp_sink):
+    from tests.fixtures.outbound import Bridge
+
+    env = Bridge(tmp_path, db_url, make_localforum, smtp_sink, EXPOSE_AUTHOR_EMAIL=True)
+    try:
+        env.topic("marie", "Adresse de l'auteur visible", "Bonjour, une question.")
+        env.process()
+        [mail] = env.mails()
+        assert "<marie.dupre@meyzieu.fr>" in str(mail["X-Original-From"])
+    finally:
+        env.close()
+
+
+def test_author_email_hidden_by_default(bridge):
+    bridge.topic("marie", "Adresse de l'auteur masquée", "Bonjour, une question.")
+    bridge.process()
+    [mail] = bridge.mails()
+    assert "@meyzieu.fr" not in str(mail["X-Original-From"])
+    assert "/u/marie" in str(mail["X-Original-From"])

@@ -145,3 +145,17 @@ def test_upload_and_as_user(gateway, localforum, category):
     post = gateway.as_user("paul").topic_create("Sujet écrit par Paul", "contenu", category["id"])
     assert post["username"] == "paul"
     assert gateway.stats["POST"] == 2  # stats are shared with the clone
+
+
+def test_user_email_get_for_admins_only(gateway, localforum):
+    from tests.localforum.openapi import validate
+
+    localforum.create_user("claire", "claire@grandlyon.com", "Claire")
+    assert gateway.user_email_get("claire") == "claire@grandlyon.com"
+    assert gateway.user_email_get("personne") is None
+    response = gateway.session.get(f"{localforum.url}/u/claire/emails.json",
+                                   headers=localforum.headers())
+    validate(response)
+    with pytest.raises(ForumRejected) as info:
+        gateway.as_user("claire").user_email_get("claire")
+    assert info.value.status == 403
