@@ -136,7 +136,8 @@ class ForumGateway(DiscourseClient):
             kwargs.update(override_request_kwargs or {})
             try:
                 response = self.session.request(verb, url, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError) as exc:  # forum died mid-answer
                 if attempt > self.retries:
                     raise ForumUnavailable(f"forum injoignable ({verb} {path}) : {exc.__class__.__name__}") from None
                 self._sleep_backoff(attempt)

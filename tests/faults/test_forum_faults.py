@@ -112,3 +112,43 @@ def test_forum_down_then_back(tmp_path, procs):
     print(f"[figures] forum arrêté : états pendant la panne {down_states}")
     assert figures.published == count and states["published"] == count
     assert rig.worker.alive()
+
+
+def test_forum_dying_mid_answer_is_transient_not_a_bug():
+    """A forum process killed while it answers leaves a truncated body: the gateway must report
+    it as unavailable (retry later), not as an unexpected error (quarantine). Found by
+    test_forum_down_then_back: requests' ChunkedEncodingError was not caught."""
+    import socket
+    import threading
+
+    from forumsync.forum.gateway import ForumGateway, ForumUnavailable
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    served = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+                         b"Content-Length: 100\r\n\r\n{\"post\":")
+            conn.close()
+            served.append(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        gw = ForumGateway(f"http://127.0.0.1:{port}", "k", "system", timeout=2, retries=1)
+        gw.backoff = 0.01
+        with pytest.raises(ForumUnavailable):
+            gw.post_get(1)
+        assert len(served) == 2  # retried once
+    finally:
+        listener.close()
+        thread.join(5)
