@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/pipeline.py [--limit N] [--files usrp,cocci] [--lmtp 200]
 
-The local forum runs in this process on loopback (werkzeug thread), the database is a fresh
+The local forum runs in this process on loopback (waitress threads), the database is a fresh
 SQLite file. Printed: raw ``email.message_from_bytes`` rate and pipeline throughput in the
 same run (and their ratio), forum write calls per mirrored message, peak RSS for the whole
 import, and LMTP-receipt → post-exists latency (median, p95).
@@ -25,7 +25,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,6 +35,7 @@ from forumsync.inbound.mbox import iter_mbox, open_mbox  # noqa: E402
 from forumsync.localforum.app import create_localforum_app  # noqa: E402
 from forumsync.models import InboxMessage  # noqa: E402
 from forumsync.pipeline.runner import run_pending  # noqa: E402
+from forumsync.services import WsgiThread  # noqa: E402
 from forumsync.settings import Settings  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus"
@@ -61,16 +61,18 @@ def peak_rss_mb() -> float:
 
 
 class Forum:
+    """The local forum served by waitress, as ``forumsync localforum`` serves it: HTTP/1.1
+    keep-alive like a real Discourse behind nginx (werkzeug's test server closes every
+    connection, which charged the worker a TCP connect per call)."""
+
     def __init__(self, settings):
         self.app = create_localforum_app(settings, webhook_url=None, start=False)
         self.forum = self.app.extensions["localforum"]
-        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = WsgiThread(self.app, "127.0.0.1", 0, "bench-forum", threads=4).start()
+        self.url = f"http://127.0.0.1:{self.server.port}"
 
     def stop(self):
-        self.server.shutdown()
+        self.server.stop()
         self.forum.close()
 
 
@@ -226,6 +228,7 @@ def main():
     args = parser.parse_args()
     names = args.files.split(",")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("waitress").setLevel(logging.ERROR)
 
     rate, cpu_rate, parsed = raw_parse_rate(names, args.limit)
     result = full_import(names, args.limit, plugin=not args.no_plugin)

@@ -100,6 +100,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
         self.tasks = load_tasks()
         self.stopping = threading.Event()
+        self._orphans = False
 
     def heartbeat(self) -> None:
         with self.ctx.db.session() as session:
@@ -108,12 +109,40 @@ class Worker:
     def run_once(self) -> int:
         """Run every task once; returns how many items were handled in all."""
         handled = 0
+        if self._orphans:
+            self._release_own_claims()
         for name, task in self.tasks:
             try:
                 handled += task(self.ctx, self.worker_id) or 0
             except Exception:  # a task's own bug must not stop the other queues
                 log.exception("tâche %s en échec", name)
+                # e.g. the database went away mid-batch: rows this worker claimed may be left
+                # "processing"; release them once the database answers again.
+                self._orphans = True
         return handled
+
+    def _release_own_claims(self) -> None:
+        """Between rounds this worker holds no claim: any row still locked by its id was left
+        by a task that failed mid-batch, and is made claimable at once."""
+        from datetime import datetime, timezone
+
+        from sqlalchemy import update
+
+        from .models import InboxMessage, OutboxMail, WebhookEvent
+
+        long_ago = datetime(2000, 1, 1, tzinfo=timezone.utc)
+        try:
+            with self.ctx.db.session() as session:
+                for model, state in ((InboxMessage, "processing"), (WebhookEvent, "processing"),
+                                     (OutboxMail, "sending")):
+                    session.execute(update(model).where(model.state == state,
+                                                        model.locked_by == self.worker_id[:64])
+                                    .values(locked_at=long_ago)
+                                    .execution_options(synchronize_session=False))
+        except Exception:  # still unavailable: try again next round
+            log.warning("réservations de ce worker non libérées (base indisponible ?)", exc_info=True)
+            return
+        self._orphans = False
 
     def drain(self, max_rounds: int = 10000) -> int:
         """Run until nothing is left to do now (used by import-mbox, tests, benchmarks)."""

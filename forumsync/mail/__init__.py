@@ -11,12 +11,38 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 from email.message import EmailMessage
 
 from .addresses import all_recipients, parse_address, parse_addresses
 from .headers import decode_header_value, header_all, header_str
 
-POLICY = email.policy.default.clone(raise_on_defect=False)
+# Header values up to this size have their parsed header objects memoised (see below).
+_CACHED_HEADER_CHARS = 2000
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_header(factory, name: str, value: str):
+    return factory(name, value)
+
+
+class _MemoisingPolicy(email.policy.EmailPolicy):
+    """``email.policy.default``, but a header read twice is parsed once.
+
+    The parser itself asks for Content-Type three or four times per part (and the default
+    policy builds a new structured header object each time: most of the parse time); the
+    header objects are immutable, so equal (name, value) pairs share one. Long values (rare,
+    maybe hostile) are not kept.
+    """
+
+    def header_fetch_parse(self, name, value):
+        if hasattr(value, "name") or len(value) > _CACHED_HEADER_CHARS:
+            return super().header_fetch_parse(name, value)
+        return _parsed_header(self.header_factory, name,
+                              "".join(email.policy.linesep_splitter.split(value)))
+
+
+POLICY = _MemoisingPolicy().clone(raise_on_defect=False)
 
 
 def parse_bytes(raw: bytes) -> EmailMessage:

@@ -29,7 +29,7 @@ import hashlib
 import threading
 import weakref
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..mail.ids import topic_external_id
@@ -417,30 +417,41 @@ def _done(ctx, msgdata, post, *, new_topic: dict | None = None, topic: dict | No
 
 
 def record(session, facts: dict, new_topic: bool) -> None:
-    """Store PostLink and create/update TopicLink (inside the runner's final transaction)."""
+    """Store PostLink and create/update TopicLink (inside the runner's final transaction).
+
+    Core statements rather than ORM objects: this runs once per published message and the
+    unit of work (identity map, flush, change tracking) cost more than the statements."""
     if session.scalar(select(PostLink.id).where(PostLink.message_id == facts["message_id"])) is None:
-        session.add(PostLink(message_id=facts["message_id"], post_id=facts["post_id"],
-                             topic_id=facts["topic_id"], post_number=facts["post_number"],
-                             origin="list"))
-    link = session.get(TopicLink, facts["topic_id"])
+        session.execute(insert(PostLink).values(
+            message_id=facts["message_id"], post_id=facts["post_id"], topic_id=facts["topic_id"],
+            post_number=facts["post_number"], origin="list"))
+    changes = {}
+    if facts.get("adopt_root"):
+        changes["root_message_id"] = facts["adopt_root"]
+    if facts.get("category_id") is not None:
+        changes["category_id"] = facts["category_id"]
+    if facts.get("theme"):
+        changes["theme"] = facts["theme"]
+    if facts.get("state"):
+        changes["state"] = facts["state"]
+    link = session.execute(select(
+        TopicLink.last_activity_at, TopicLink.root_message_id, TopicLink.category_id,
+        TopicLink.theme, TopicLink.state).where(TopicLink.topic_id == facts["topic_id"])).first()
     if link is None:
         from ..mail.subjects import subject_key
 
-        link = TopicLink(topic_id=facts["topic_id"], title=facts.get("title") or "",
-                         subject_key=facts.get("subject_key") or subject_key(facts.get("title") or ""),
-                         created_at=facts["date"], last_activity_at=facts["date"])
+        values = dict(topic_id=facts["topic_id"], title=facts.get("title") or "",
+                      subject_key=facts.get("subject_key") or subject_key(facts.get("title") or ""),
+                      created_at=facts["date"], last_activity_at=facts["date"])
         if new_topic:
-            link.external_id = facts["external_id"]
-            link.root_message_id = facts["root_message_id"]
-            link.list_tag = facts.get("list_tag")
-        session.add(link)
-    elif facts["date"] > link.last_activity_at:
-        link.last_activity_at = facts["date"]
-    if facts.get("adopt_root"):
-        link.root_message_id = facts["adopt_root"]
-    if facts.get("category_id") is not None:
-        link.category_id = facts["category_id"]
-    if facts.get("theme"):
-        link.theme = facts["theme"]
-    if facts.get("state"):
-        link.state = facts["state"]
+            values.update(external_id=facts["external_id"], root_message_id=facts["root_message_id"],
+                          list_tag=facts.get("list_tag"))
+        values.update(changes)
+        session.execute(insert(TopicLink).values(**values))
+        return
+    changes = {k: v for k, v in changes.items() if getattr(link, k) != v}  # as the ORM would
+    if facts["date"] > link.last_activity_at:
+        changes["last_activity_at"] = facts["date"]
+    if changes:
+        session.execute(update(TopicLink).where(TopicLink.topic_id == facts["topic_id"])
+                        .values(**changes).execution_options(synchronize_session=False))

@@ -22,6 +22,7 @@ import random
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..forum.gateway import ForumError, ForumRejected, ForumUnavailable
 from ..mail import parse_bytes
@@ -87,8 +88,11 @@ def process_one(ctx, inbox_id: int, worker_id: str = "process_one") -> str | Non
 
 def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
     """Run a claimed row through the stages and record how it ended; never raises."""
-    with ctx.db.session() as session:
-        row = session.get(InboxMessage, inbox_id)
+    with ctx.db.session() as session:  # plain columns: no ORM identity map for a read-once row
+        row = session.execute(select(
+            InboxMessage.id, InboxMessage.raw, InboxMessage.channel, InboxMessage.message_id,
+            InboxMessage.received_at, InboxMessage.meta, InboxMessage.attempts)
+            .where(InboxMessage.id == inbox_id)).one()
         raw = row.raw
         msgdata = dict(inbox_id=row.id, channel=row.channel, message_id=row.message_id,
                        received_at=row.received_at, meta=dict(row.meta or {}),
@@ -105,6 +109,9 @@ def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
         return _schedule_retry(ctx, inbox_id, msgdata["attempt"], exc)
     except ForumRejected as exc:
         return _finish(ctx, inbox_id, "quarantined", str(exc))
+    except (OperationalError, InterfaceError) as exc:  # the database went away: transient
+        return _schedule_retry(ctx, inbox_id, msgdata["attempt"], exc,
+                               f"base de données indisponible (tentative {msgdata['attempt']})")
     except Exception as exc:  # the one place that quarantines whatever a stage did not expect
         log.exception("message %s (inbox %s) mis en quarantaine", msgdata["message_id"], inbox_id)
         return _finish(ctx, inbox_id, "quarantined", f"erreur inattendue : {exc!r}")

@@ -50,11 +50,13 @@ def process(ctx, msg, msgdata) -> None:
                    root_message_id=refs[-1] if refs else message_id)
     with ctx.db.session() as session:
         known = {}
-        if refs:
-            for link in session.scalars(select(PostLink).where(PostLink.message_id.in_(refs))):
+        if refs:  # columns, not entities: nothing here is modified
+            for link in session.execute(select(
+                    PostLink.message_id, PostLink.topic_id, PostLink.post_number, PostLink.post_id)
+                    .where(PostLink.message_id.in_(refs))):
                 known[link.message_id] = (link.topic_id, link.post_number, link.post_id)
         roots = {}
-        for topic in session.scalars(select(TopicLink).where(
+        for topic in session.execute(select(TopicLink.root_message_id, TopicLink.topic_id).where(
                 TopicLink.root_message_id.in_(refs + [message_id]))):
             roots[topic.root_message_id] = topic.topic_id
         by_subject = _subject_match(ctx, session, msgdata, refs) if not known else None

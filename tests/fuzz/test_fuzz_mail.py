@@ -229,8 +229,10 @@ def test_every_corpus_message_mutated_goes_through_the_stages(fuzz_pipe):
     assert full["published"] >= len(sample) // 3
 
 
-def test_zz_fuzz_figures():
-    """Print the counts of the hypothesis run (cases run, outcomes)."""
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_figures():
+    """Print the counts of the run (cases run, outcomes) once the module is done (-s)."""
+    yield
     print(f"\n[figures] fuzz : {dict(sorted(FIGURES.items()))}")
 
 

@@ -242,3 +242,44 @@ def test_secrets_never_appear_in_logs(tmp_path, procs, make_localforum, mail_sin
     for name, text in [*outputs.items(), ("caplog", caplog.text)]:
         for secret in secrets:
             assert secret not in text, f"{secret!r} in {name}"
+
+
+def test_every_post_route_needs_login_and_csrf(tmp_path, sqlite_url):
+    """Every POST endpoint of the web app (found in its URL map, so a new action is covered
+    the day it is added) refuses an anonymous caller and a logged-in one without CSRF token;
+    only the machine endpoints, guarded by their own secret, are exempt."""
+    import re
+
+    from werkzeug.security import generate_password_hash
+
+    from forumsync.app import create_app
+    from forumsync.context import Context
+    from tests.fixtures.database import make_settings
+
+    machine = {"/webhooks/discourse", "/inbound/mail", "/connexion", "/sso/retour"}
+    settings = make_settings(tmp_path, sqlite_url, DASHBOARD_PASSWORD_HASH=generate_password_hash("mdp-club"),
+                             FORUM_URL="http://127.0.0.1:9", SMTP_URL="smtp://127.0.0.1:9")
+    app = create_app(context=Context(settings))
+    app.config["TESTING"] = True
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.rule in machine or rule.endpoint == "static":
+            continue
+        path = re.sub(r"<(?:int:)?[^>]+>", "1", rule.rule)
+        routes.append(path)
+    assert len(routes) >= 4, routes  # inbox retry/drop, outbox retry/drop at least
+    anonymous = app.test_client()
+    for path in routes:
+        answer = anonymous.post(path)
+        assert answer.status_code in (302, 400, 401, 403), (path, answer.status_code)
+        if answer.status_code == 302:
+            assert "connexion" in answer.headers["Location"]
+    client = app.test_client()
+    page = client.get("/connexion")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    assert client.post("/connexion", data={"password": "mdp-club", "csrf_token": token, "next": "/"}).status_code == 302
+    for path in routes:
+        assert client.post(path).status_code in (400, 403), path
+        assert client.post(path, data={"csrf_token": "faux"}).status_code in (400, 403), path
+    # the login form itself needs the token too
+    assert app.test_client().post("/connexion", data={"password": "mdp-club"}).status_code in (400, 403)
