@@ -446,7 +446,7 @@ def get_topic(session, topic_id, viewer: User | None = None, include_deleted: bo
     """The topic, or ApiError 404 (missing, deleted for non-staff, or not visible to VIEWER)."""
     try:
         topic = session.get(Topic, int(topic_id))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         topic = None
     if topic is None:
         raise not_found()
@@ -465,7 +465,7 @@ def topic_by_external_id(session, external_id: str) -> Topic | None:
 def get_post(session, post_id, viewer: User | None = None) -> Post:
     try:
         post = session.get(Post, int(post_id))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         post = None
     if post is None or (post.deleted_at is not None and not (viewer and viewer.staff)):
         raise not_found()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 
 from .headers import decode_header_value, raw_header_all
@@ -25,6 +26,22 @@ def parse_addresses(value: str) -> list[tuple[str, str]]:
     if not value:
         return []
     value = " ".join(str(value).split())
+    if len(value) <= _CACHED_VALUE_CHARS:  # the list's own address, regular senders…
+        return list(_parse_addresses_cached(value))
+    return _parse_addresses(value)
+
+
+# email.utils.getaddresses is the costliest part of reading a message's headers, and the
+# same values (To: the list, a regular sender's From) come back in message after message.
+_CACHED_VALUE_CHARS = 2000
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_addresses_cached(value: str) -> tuple[tuple[str, str], ...]:
+    return tuple(_parse_addresses(value))
+
+
+def _parse_addresses(value: str) -> list[tuple[str, str]]:
     pairs = []
     try:
         parsed = email.utils.getaddresses([value])

@@ -15,6 +15,8 @@ _SKIP = re.compile(
     r"|(?:https?|ftp|mailto):[^\s<>\"]+|www\.[^\s<>\"]+"
     r"|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+)")
 _INLINE = re.compile(r"[\\`*_\[\]~|]")
+# What _INLINE matches, backslash-escaped, and "<" as an entity (one C-level pass).
+_INLINE_ESCAPES = str.maketrans({**{c: "\\" + c for c in "\\`*_[]~|"}, "<": "&lt;"})
 _QUOTE = re.compile(r"^((?:> ?)+)(.*)$")
 _LINE_START = re.compile(r"^(\s{0,3})(#{1,6}(?:\s|$)|[=\-]{2,}\s*$|\+(?=\s))")
 
@@ -23,7 +25,7 @@ def _escape_inline(text: str) -> str:
     """Escape Markdown inline syntax outside URLs and addresses (odd pieces of the split)."""
     pieces = _SKIP.split(text)
     for i in range(0, len(pieces), 2):
-        pieces[i] = _INLINE.sub(r"\\\g<0>", pieces[i]).replace("<", "&lt;")
+        pieces[i] = pieces[i].translate(_INLINE_ESCAPES)
     return "".join(pieces)
 
 

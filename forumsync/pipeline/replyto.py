@@ -25,7 +25,8 @@ from .errors import Drop
 def signed_recipients(settings, msg, msgdata) -> list[str]:
     candidates = list((msgdata.get("meta") or {}).get("recipients") or [])
     candidates += list(msgdata.get("recipients") or [])
-    candidates += all_recipients(msg)
+    if "recipients" not in msgdata:  # the parse stage stores all_recipients(msg) there
+        candidates += all_recipients(msg)
     seen = []
     for address in candidates:
         address = str(address).strip().strip("<>").lower()

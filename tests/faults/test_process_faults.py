@@ -195,3 +195,42 @@ def test_postgres_stopped_and_restarted_worker_survives(tmp_path, procs, make_lo
         rig.ctx.close()
     finally:
         server.stop()
+
+
+def test_sqlite_locked_longer_than_busy_timeout_answers_451_and_stores_nothing(tmp_path, monkeypatch,
+                                                                                make_localforum):
+    """Past the busy timeout the LMTP server answers 451 (the MTA keeps the message and
+    retries), stores nothing, and takes the same message once the lock is gone."""
+    import smtplib
+
+    import forumsync.db
+    from forumsync.context import Context
+    from forumsync.inbound.lmtp import start_lmtp_server
+    from tests.fixtures.database import make_settings
+
+    monkeypatch.setattr(forumsync.db, "SQLITE_BUSY_TIMEOUT_MS", 300)
+    forum = make_localforum()
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'forumsync.sqlite3'}",
+                             **forum.settings_overrides)
+    ctx = Context(settings)
+    ctx.db  # migrated before the lock
+    server = start_lmtp_server(ctx)
+    message_id, raw = make_message("busy", 0)
+    locker = sqlite3.connect(settings.DATABASE_URL[len("sqlite:///"):], isolation_level=None)
+    try:
+        locker.execute("BEGIN EXCLUSIVE")
+        with smtplib.LMTP("127.0.0.1", server.port) as client:
+            with pytest.raises(smtplib.SMTPDataError) as refused:
+                client.sendmail("a@b.fr", ["club@listes.example.org"], raw)
+            assert refused.value.smtp_code == 451
+        locker.execute("ROLLBACK")
+        with ctx.db.session() as s:
+            assert s.scalars(select(InboxMessage)).all() == []
+        with smtplib.LMTP("127.0.0.1", server.port) as client:
+            assert client.sendmail("a@b.fr", ["club@listes.example.org"], raw) == {}
+        with ctx.db.session() as s:
+            assert s.scalars(select(InboxMessage.message_id)).all() == [message_id]
+    finally:
+        locker.close()
+        server.stop()
+        ctx.close()

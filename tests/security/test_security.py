@@ -283,3 +283,13 @@ def test_every_post_route_needs_login_and_csrf(tmp_path, sqlite_url):
         assert client.post(path, data={"csrf_token": "faux"}).status_code in (400, 403), path
     # the login form itself needs the token too
     assert app.test_client().post("/connexion", data={"password": "mdp-club"}).status_code in (400, 403)
+
+
+def test_local_forum_answers_404_not_500_for_absurd_ids(localforum):
+    """Found while fuzzing: an id beyond 64 bits made the local forum answer 500 (a transient
+    error for forumsync, so the message retried forever) where Discourse answers 404."""
+    import requests
+
+    for path in ("/posts/999999999999999999999.json", "/t/999999999999999999999.json"):
+        answer = requests.get(localforum.url + path, headers=localforum.headers(), timeout=10)
+        assert answer.status_code == 404, path
