@@ -8,7 +8,7 @@ from flask import Flask
 from .context import Context
 from .settings import Settings, load_settings
 
-# (module, attribute) of each blueprint; an area registers itself by adding a line here.
+# (module, attribute) of each blueprint, one per area.
 BLUEPRINTS = (
     ("forumsync.forum.webhooks", "bp"),
     ("forumsync.inbound.http", "bp"),
@@ -24,13 +24,7 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.config.update(SECRET_KEY=settings.SECRET_KEY, MAX_CONTENT_LENGTH=settings.MAX_MESSAGE_BYTES + 65536)
     app.extensions["forumsync"] = context
     for module_name, attribute in BLUEPRINTS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue  # area not built yet
-        app.register_blueprint(getattr(module, attribute))
+        app.register_blueprint(getattr(importlib.import_module(module_name), attribute))
 
     @app.get("/healthz")
     def healthz():

@@ -27,7 +27,7 @@ def wake() -> None:
     """Tell in-process workers there is new work (cheap; safe from any thread)."""
     _wakeup.set()
 
-# (module, function); a module not built yet is skipped.
+# (module, function), imported when a worker starts (the areas import this module for wake()).
 TASKS = (
     ("forumsync.pipeline.runner", "run_pending"),
     ("forumsync.forum.events", "run_pending"),
@@ -39,16 +39,8 @@ TASKS = (
 
 
 def load_tasks():
-    tasks = []
-    for module_name, function in TASKS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        tasks.append((f"{module_name}.{function}", getattr(module, function)))
-    return tasks
+    return [(f"{module_name}.{function}", getattr(importlib.import_module(module_name), function))
+            for module_name, function in TASKS]
 
 
 def _pid_alive(pid: int) -> bool:
