@@ -419,10 +419,14 @@ def _done(ctx, msgdata, post, *, new_topic: dict | None = None, topic: dict | No
 def record(session, facts: dict, new_topic: bool) -> None:
     """Store PostLink and create/update TopicLink (inside the runner's final transaction).
 
-    Core statements rather than ORM objects: this runs once per published message and the
-    unit of work (identity map, flush, change tracking) cost more than the statements."""
-    if session.scalar(select(PostLink.id).where(PostLink.message_id == facts["message_id"])) is None:
-        session.execute(insert(PostLink).values(
+    Core statements on the session's connection rather than ORM objects: this runs once per
+    published message, and the unit of work (identity map, flush, change tracking) and the
+    ORM execution path cost more than the statements themselves."""
+    session.flush()  # ORM changes queued before us (a moved parent's PostLink) go first, as before
+    conn = session.connection()
+    links, topics = PostLink.__table__, TopicLink.__table__
+    if conn.execute(select(links.c.id).where(links.c.message_id == facts["message_id"])).first() is None:
+        conn.execute(insert(links).values(
             message_id=facts["message_id"], post_id=facts["post_id"], topic_id=facts["topic_id"],
             post_number=facts["post_number"], origin="list"))
     changes = {}
@@ -434,9 +438,9 @@ def record(session, facts: dict, new_topic: bool) -> None:
         changes["theme"] = facts["theme"]
     if facts.get("state"):
         changes["state"] = facts["state"]
-    link = session.execute(select(
-        TopicLink.last_activity_at, TopicLink.root_message_id, TopicLink.category_id,
-        TopicLink.theme, TopicLink.state).where(TopicLink.topic_id == facts["topic_id"])).first()
+    link = conn.execute(select(
+        topics.c.last_activity_at, topics.c.root_message_id, topics.c.category_id,
+        topics.c.theme, topics.c.state).where(topics.c.topic_id == facts["topic_id"])).first()
     if link is None:
         from ..mail.subjects import subject_key
 
@@ -447,11 +451,10 @@ def record(session, facts: dict, new_topic: bool) -> None:
             values.update(external_id=facts["external_id"], root_message_id=facts["root_message_id"],
                           list_tag=facts.get("list_tag"))
         values.update(changes)
-        session.execute(insert(TopicLink).values(**values))
+        conn.execute(insert(topics).values(**values))
         return
     changes = {k: v for k, v in changes.items() if getattr(link, k) != v}  # as the ORM would
     if facts["date"] > link.last_activity_at:
         changes["last_activity_at"] = facts["date"]
     if changes:
-        session.execute(update(TopicLink).where(TopicLink.topic_id == facts["topic_id"])
-                        .values(**changes).execution_options(synchronize_session=False))
+        conn.execute(update(topics).where(topics.c.topic_id == facts["topic_id"]).values(**changes))
