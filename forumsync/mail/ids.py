@@ -19,9 +19,10 @@ def normalize_message_id(value) -> str:
     match = _BRACKETED.search(value)
     if match:
         value = match.group(1)
-    else:
-        value = value.split("(")[0]
-    return "".join(value.split())
+        return "".join(value.split())
+    # No well-formed <…>: the first token, without stray brackets (never an id with < or >).
+    tokens = value.split("(")[0].replace("<", " ").replace(">", " ").split()
+    return tokens[0] if tokens else ""
 
 
 def message_id_list(header) -> list[str]:

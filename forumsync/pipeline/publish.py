@@ -81,11 +81,11 @@ def _new_topic(ctx, msgdata) -> None:
             # Already there (a previous life of this database)? Link it.
             if not problems and _link_existing_topic(ctx, msgdata, external_id):
                 return
-            if _bridge_instead(ctx, msgdata, exc):
-                raw = _compose(ctx, msgdata)
+            if _learn(problems, exc, with_title=True):
                 continue
-            if not _learn(problems, exc, with_title=True):
+            if not _bridge_instead(ctx, msgdata, exc):
                 raise
+            raw = _compose(ctx, msgdata)
     post = _post_of(answer)
     _remember_post(msgdata, {"id": post["topic_id"], "category_id": category_id, "title": title,
                              "closed": False, "archived": False, "post_stream": {"stream": []}}, post)
@@ -150,17 +150,20 @@ def _post_reply(ctx, msgdata, topic, raw) -> dict:
         except ForumNotFound:
             raise
         except ForumRejected as exc:
-            if _bridge_instead(ctx, msgdata, exc):
-                raw = _compose(ctx, msgdata)
+            if _learn(problems, exc, with_title=False):
                 continue
-            if not _learn(problems, exc, with_title=False):
+            if not _bridge_instead(ctx, msgdata, exc):
                 raise
+            raw = _compose(ctx, msgdata)
 
 
 def _bridge_instead(ctx, msgdata, exc) -> bool:
-    """The sender's account may not post there (403: category permissions, silenced…):
-    the bridge account posts it with the attribution line instead."""
-    if exc.status != 403 or msgdata.get("username") == ctx.settings.FORUM_API_USERNAME:
+    """The sender's account may not post there (403: category permissions, silenced…), or
+    the plugin refuses to stage them for a reason we cannot fix (422: an address or a
+    Message-ID it finds invalid): the bridge account posts it with the attribution line."""
+    staged_refused = msgdata.get("staged") and exc.status == 422
+    if not (exc.status == 403 or staged_refused) \
+            or msgdata.get("username") == ctx.settings.FORUM_API_USERNAME:
         return False
     msgdata.update(staged=False, username=ctx.settings.FORUM_API_USERNAME,
                    attribution=author.attribution(ctx.settings, msgdata))

@@ -11,6 +11,8 @@ from tests.fixtures.mail import eml_bytes
 @pytest.mark.parametrize("value, expected", [
     ("<abc@def>", "abc@def"), ("  <abc@def> (comment)", "abc@def"), ("abc@def", "abc@def"),
     ("<abc\r\n @def>", "abc@def"), ("", ""), (None, ""),
+    # broken ids never keep stray angle brackets (the plugin would refuse them)
+    ("abc@def> <ghi", "abc@def"), ("<>", ""),
 ])
 def test_normalize_message_id(value, expected):
     assert normalize_message_id(value) == expected

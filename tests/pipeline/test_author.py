@@ -59,3 +59,15 @@ def test_user_not_allowed_in_the_category_falls_back_to_the_bridge(pipe):
     assert post["username"] == pipe.ctx.settings.FORUM_API_USERNAME
     assert post["raw"].startswith("*Message de Marie Dupont (Meyzieu) transmis depuis la liste")
     assert pipe.topic(row.topic_id)["category_id"] == pipe.themes["sve"]
+
+
+def test_sender_the_plugin_refuses_to_stage_is_posted_by_the_bridge(pipe):
+    # The plugin refuses the staged post (422, e.g. an address it finds invalid): the bridge
+    # account posts it with the attribution line rather than quarantining the message.
+    pipe.localforum.faults.fail(422, count=1, method="POST", path=r"^/forumsync/posts")
+    row = pipe.send(make_mail("Question refusée par le greffon",
+                              sender="Paul Girard <paul.girard@ville-exemple.fr>"))
+    assert row.state == "published", row.reason
+    post = pipe.post(row.post_id)
+    assert post["username"] == pipe.ctx.settings.FORUM_API_USERNAME
+    assert post["raw"].splitlines()[0].startswith("*Message de Paul Girard")
