@@ -1,5 +1,4 @@
 """Shared fixtures; each area's fixtures live in tests/fixtures/<area>.py (loaded below)."""
-import importlib.util
 import pkgutil
 from pathlib import Path
 

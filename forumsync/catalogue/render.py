@@ -138,8 +138,8 @@ def render_group(group: Group, links: dict[tuple, str | None]) -> Rendered:
                  f"dans les réponses.")
     lines.append("")
     if group.retired:
-        lines.append(f"**Démarche retirée** : plus aucune collectivité ne la propose. "
-                     f"Le sujet est fermé et conservé pour mémoire.")
+        lines.append("**Démarche retirée** : plus aucune collectivité ne la propose. "
+                     "Le sujet est fermé et conservé pour mémoire.")
         lines.append("")
     retired = [v for v in group.variants if not v.active]
     if retired and not group.retired:

@@ -6,7 +6,6 @@ import signal
 import smtplib
 import subprocess
 import sys
-import time
 from email import policy
 from email.message import EmailMessage
 
@@ -14,18 +13,9 @@ import pytest
 
 from forumsync.forum.gateway import ForumGateway
 from tests.fixtures.database import free_port
+from tests.waiting import wait_until
 
 READY = "Ctrl-C pour tout arrêter."
-
-
-def wait_until(predicate, timeout=30.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ import pytest
 from tests.fixtures.database import free_port
 from tests.load.lmtp_client import make_message
 
+from tests.waiting import wait_until as _wait
+
 from .common import Rig
 
 # Each fault lasts a few seconds: longer than one request, shorter than the gateway's retries.
@@ -19,16 +21,6 @@ FAULTS = {
     "timeout": lambda forum: forum.faults.slow(3.0, seconds=3),  # FORUM_TIMEOUT is 2 s
     "429": lambda forum: forum.faults.rate_limit(retry_after=2, seconds=4),
 }
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timeout: {what}")
 
 
 @pytest.mark.parametrize("kind", sorted(FAULTS))

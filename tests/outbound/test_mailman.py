@@ -14,20 +14,11 @@ from forumsync.localforum.models import Post
 from forumsync.models import InboxMessage
 from forumsync.pipeline.runner import run_pending as run_pipeline
 from tests.fixtures.outbound import Bridge
+from tests.waiting import wait_until as wait_for
 
 pytestmark = pytest.mark.mailman
 
 LIST = "club@listes.example.org"
-
-
-def wait_for(predicate, timeout=60.0, what="la condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"délai dépassé en attendant {what}")
 
 
 def delivered(mailman, rcpt, message_id):
