@@ -363,8 +363,14 @@ class Provisioner:
         else:
             self.ids[f"group:{theme.group}"] = group["id"]
             self.before["groups"][theme.group] = {"full_name": group.get("full_name")}
-            # The full name is only set at creation: the local forum has no PUT /groups/{id}
-            # yet (Discourse has), so a renamed theme keeps its group's first full name.
+            if (group.get("full_name") or "") != theme.group_full_name:  # theme renamed
+                change = Change(label, "full_name", group.get("full_name"), theme.group_full_name)
+
+                def rename(group_id=group["id"], full_name=theme.group_full_name):
+                    self.gw.group_update(group_id, full_name=full_name)
+
+                change.apply = rename
+                self.changes.append(change)
             listing = self.gw.group_members(theme.group)
             members = {m["username"] for m in listing["members"]}
             owners = {m["username"] for m in listing["owners"]}

@@ -166,10 +166,15 @@ def test_renamed_theme_renames_its_category(runner, localforum):
     runner.overrides = {"THEMES": [dict(t, name="Saisine électronique") if t["slug"] == "sve" else t
                                    for t in runner.settings().THEMES]}
     result, writes, received = runner.run()
-    assert [(c.field, c.before, c.after) for c in result.changes] == [
+    assert sorted((c.field, c.before, c.after) for c in result.changes) == [
+        ("full_name", "Animateurs SVE", "Animateurs Saisine électronique"),
         ("name", "SVE", "Saisine électronique")]
-    assert writes == 1
-    assert received == [("PUT", f"/categories/{category_id}.json")]
+    assert writes == 2
+    group_id = localforum.client().group("animateurs-sve")["group"]["id"]
+    assert sorted(received) == sorted([("PUT", f"/categories/{category_id}.json"),
+                                       ("PUT", f"/groups/{group_id}.json")])
+    assert localforum.client().group("animateurs-sve")["group"]["full_name"] == \
+        "Animateurs Saisine électronique"
     renamed = theme_category(localforum, "sve")
     assert (renamed.id, renamed.name) == (category_id, "Saisine électronique")
     assert len(categories(localforum)) == count
