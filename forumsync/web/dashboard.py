@@ -125,6 +125,7 @@ def index():
                                        title="Origine des messages", height=200)
     timeline_svg = charts.timeline(timeline["year"], timeline["items"])
     return render_template("dashboard/index.html", settings=settings, checks=checks,
+                           inbox_labels=stats.INBOX_LABELS, event_labels=stats.EVENT_LABELS,
                            inbox_counts=inbox_counts, outbox_counts=outbox_counts,
                            inbox_failures=inbox_failures, outbox_failures=outbox_failures,
                            event_counts=event_counts, event_failures=event_failures,

@@ -108,8 +108,13 @@ def test_health_reports_what_is_down(tmp_path, sqlite_url):
     with ctx.db.session() as session:
         session.add(WebhookEvent(delivery_id="f#1", event="post_created", event_type="post", payload="{}",
                                  state="failed", reason="KeyError('topic_id')"))
+    with ctx.db.session() as session:
+        session.add(InboxMessage(message_id="q@x", channel="lmtp", raw=b"x", state="quarantined",
+                                 subject="Sujet cassé", reason="raison"))
     home = client.get("/").text
     assert "en échec 1" in home and "KeyError" in home
+    assert "<td>en quarantaine</td>" in home and "<td>en échec</td>" in home
+    assert "quarantined</td>" not in home and "failed</td>" not in home  # states shown in French
     with ctx.db.session() as session:
         set_state(session, "catalogue:last-run", {"at": utcnow().isoformat(), "summary": "2 démarches publiées",
                                                   "errors": ["Grand Lyon : export illisible"]})
