@@ -34,7 +34,7 @@ from sqlalchemy import insert, select, update
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..mail.ids import topic_external_id
 from ..models import PostLink, TopicLink, utcnow
-from . import author, categories
+from . import author, categories, uploads
 from .errors import Quarantine
 
 RECONCILE_LAST_POSTS = 10
@@ -350,7 +350,7 @@ def _compose(ctx, msgdata, notice: str | None = None) -> str:
     for attachment in msgdata.get("attachments") or []:
         name = attachment.get("filename") or "piece-jointe"
         try:
-            upload = ctx.forum.upload_create(name, attachment["data"], attachment.get("content_type"))
+            upload = uploads.upload(ctx.forum, name, attachment["data"], attachment.get("content_type"))
         except ForumRejected as exc:
             notes.append(f"« {name} » refusée par le forum ({'; '.join(exc.errors) or exc.status})")
             continue

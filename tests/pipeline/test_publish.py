@@ -59,6 +59,17 @@ def test_attachments_are_uploaded_and_linked(pipe):
     assert "Voici le compte rendu" in post["raw"]
 
 
+def test_a_repeated_file_is_uploaded_once(pipe):
+    logo = ("logo-meyzieu.png", "image/png", PNG)
+    first = pipe.send(make_mail("Réunion de mars", "Ordre du jour joint.", attachments=[logo]))
+    uploads_before = pipe.localforum.requests.count_of("POST", "/uploads.json")
+    second = pipe.send(make_mail("Réunion d'avril", "Même logo dans la signature.",
+                                 attachments=[logo, ("ordre-du-jour.pdf", "application/pdf", b"%PDF-1.4 x")]))
+    assert pipe.localforum.requests.count_of("POST", "/uploads.json") == uploads_before + 1  # the PDF
+    first_url = pipe.post(first.post_id)["raw"].split("](", 1)[1].split(")", 1)[0]
+    assert first_url in pipe.post(second.post_id)["raw"]
+
+
 def test_too_big_attachment_is_announced_in_the_post(tmp_path, sqlite_url, localforum):
     ctx, p = make_pipe(tmp_path, sqlite_url, localforum, MAX_ATTACHMENT_BYTES=1000)
     p.provision()
