@@ -7,6 +7,7 @@ where everything is. Every step is idempotent, so restarting the demo keeps its 
 """
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from pathlib import Path
@@ -90,6 +91,7 @@ class Demo:
         from ..localforum.app import create_localforum_app
         from .maildir_sink import start_maildir_sink
 
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-session chatter
         self.ctx = ctx = Context(s)
         ctx.db  # migrations
         forum_app = create_localforum_app(s)
