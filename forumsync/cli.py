@@ -34,7 +34,32 @@ class Obj:
         return self._context
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _FrenchError(click.ClickException):
+    """A ClickException reported as « Erreur : … », like the rest of the CLI's French."""
+
+    def __init__(self, original: click.ClickException):
+        super().__init__(original.format_message())
+        self.exit_code = original.exit_code
+        self.original = original
+
+    def show(self, file=None):
+        usage_ctx = getattr(self.original, "ctx", None)
+        if isinstance(self.original, click.UsageError) and usage_ctx is not None:
+            click.echo(usage_ctx.get_usage(), err=True)
+        click.echo(f"Erreur : {self.format_message()}", err=True)
+
+
+class FrenchGroup(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except _FrenchError:
+            raise
+        except click.ClickException as exc:
+            raise _FrenchError(exc) from None
+
+
+@click.group(cls=FrenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--settings", "settings_path", envvar="FORUMSYNC_SETTINGS", type=click.Path(),
               help="Fichier de réglages Python (défaut : $FORUMSYNC_SETTINGS, sinon réglages de démo).")
 @click.option("-v", "--verbose", is_flag=True, help="Journal détaillé.")

@@ -320,5 +320,5 @@ def test_unreachable_forum_is_a_french_error_not_a_traceback(tmp_path, sqlite_ur
                              "FORUM_RETRIES = 0\n", encoding="utf-8")
     out = CliRunner().invoke(cli, ["--settings", str(settings_file), "provision", "--dry-run"])
     assert out.exit_code == 1
-    assert "Error: le forum a refusé ou n'a pas répondu : forum injoignable" in out.output
+    assert "Erreur : le forum a refusé ou n'a pas répondu : forum injoignable" in out.output
     assert out.exception is None or isinstance(out.exception, SystemExit)
