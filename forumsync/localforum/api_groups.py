@@ -78,29 +78,25 @@ def group_list():
             "total_rows_groups": len(items), "load_more_groups": "/groups?page=1"})
 
 
-def _group_show(session, group, user):
-    return json_response({"group": serializers.serialize_group_full(session, group, user),
-                          "extras": {"visible_group_names": [group.name]}})
+def _group_show(find):
+    """GET a group found by FIND(session) (by name or by id), 404 when there is none."""
+    with forum().store.session() as session:
+        user = current_user(session)
+        group = find(session)
+        if group is None:
+            raise not_found()
+        return json_response({"group": serializers.serialize_group_full(session, group, user),
+                              "extras": {"visible_group_names": [group.name]}})
 
 
 @api_route(bp, "/groups/<name>", methods=["GET"])
 def group_show(name):
-    with forum().store.session() as session:
-        user = current_user(session)
-        group = store.group_by_name(session, name)
-        if group is None:
-            raise not_found()
-        return _group_show(session, group, user)
+    return _group_show(lambda session: store.group_by_name(session, name))
 
 
 @api_route(bp, "/groups/by-id/<int:group_id>", methods=["GET"])
 def group_show_by_id(group_id):
-    with forum().store.session() as session:
-        user = current_user(session)
-        group = session.get(Group, group_id)
-        if group is None:
-            raise not_found()
-        return _group_show(session, group, user)
+    return _group_show(lambda session: session.get(Group, group_id))
 
 
 @api_route(bp, "/groups/<name>/members", methods=["GET"])
