@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, UTCDateTime, utcnow
 
-OUTBOX_STATES = ("pending", "sending", "sent", "failed")
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "dropped")
 
 
 class OutboxMail(Base):

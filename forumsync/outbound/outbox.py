@@ -115,6 +115,17 @@ def _close(connection, quit: bool = False) -> None:
         connection.close()
 
 
+def drop(session, mail_id: int, reason: str) -> bool:
+    """Give up on a mail that was not sent (state ``dropped``, REASON appended to its error)."""
+    row = session.get(OutboxMail, mail_id)
+    if row is None or row.state not in ("pending", "failed"):
+        return False
+    row.state = "dropped"
+    row.next_attempt_at = None
+    row.last_error = (row.last_error + " — " if row.last_error else "") + reason
+    return True
+
+
 def retry(session, mail_id: int | None = None) -> int:
     """Make failed/pending mails due now (one by id, or all when ``mail_id`` is None)."""
     query = select(OutboxMail).where(OutboxMail.state.in_(("pending", "failed")))

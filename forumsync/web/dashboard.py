@@ -136,20 +136,26 @@ def index():
 
 
 # ------------------------------------------------------------------------------------ actions
+def _act(operation, done: str, refused: str):
+    """Run OPERATION(session) -> changed, say in French how it went, back to the queues."""
+    with current_context().db.session() as session:
+        changed = bool(operation(session))
+    flash(done if changed else refused, "ok" if changed else "ko")
+    return changed, redirect(url_for("dashboard.index") + "#files")
+
+
 @bp.post("/boite-de-reception/<int:message_id>/reessayer")
 @auth.login_required
 def inbox_retry(message_id):
     from ..inbound import operations
+    from ..inbound.ingest import notify
 
-    with current_context().db.session() as session:
-        changed = operations.retry(session, message_id)
+    changed, answer = _act(lambda session: operations.retry(session, message_id),
+                           f"Message {message_id} remis en traitement.",
+                           f"Le message {message_id} ne peut pas être réessayé.")
     if changed:
-        from ..inbound.ingest import notify
-
         notify()  # wake a worker running in this process
-    flash(f"Message {message_id} remis en traitement." if changed
-          else f"Le message {message_id} ne peut pas être réessayé.", "ok" if changed else "ko")
-    return redirect(url_for("dashboard.index") + "#files")
+    return answer
 
 
 @bp.post("/boite-de-reception/<int:message_id>/ecarter")
@@ -157,11 +163,9 @@ def inbox_retry(message_id):
 def inbox_drop(message_id):
     from ..inbound import operations
 
-    with current_context().db.session() as session:
-        changed = operations.drop(session, message_id, "depuis le tableau de bord")
-    flash(f"Message {message_id} écarté." if changed
-          else f"Le message {message_id} ne peut pas être écarté.", "ok" if changed else "ko")
-    return redirect(url_for("dashboard.index") + "#files")
+    return _act(lambda session: operations.drop(session, message_id, "depuis le tableau de bord"),
+                f"Message {message_id} écarté.",
+                f"Le message {message_id} ne peut pas être écarté.")[1]
 
 
 @bp.post("/envois/<int:mail_id>/reessayer")
@@ -169,23 +173,16 @@ def inbox_drop(message_id):
 def outbox_retry(mail_id):
     from ..outbound import outbox
 
-    with current_context().db.session() as session:
-        changed = outbox.retry(session, mail_id)
-    flash(f"Courriel {mail_id} remis en file d'envoi." if changed
-          else f"Le courriel {mail_id} ne peut pas être réessayé.", "ok" if changed else "ko")
-    return redirect(url_for("dashboard.index") + "#files")
+    return _act(lambda session: outbox.retry(session, mail_id),
+                f"Courriel {mail_id} remis en file d'envoi.",
+                f"Le courriel {mail_id} ne peut pas être réessayé.")[1]
 
 
 @bp.post("/envois/<int:mail_id>/ecarter")
 @auth.login_required
 def outbox_drop(mail_id):
-    with current_context().db.session() as session:
-        row = session.get(OutboxMail, mail_id)
-        changed = row is not None and row.state in ("pending", "failed")
-        if changed:
-            row.state = "dropped"
-            row.next_attempt_at = None
-            row.last_error = (row.last_error + " — " if row.last_error else "") + "écarté depuis le tableau de bord"
-    flash(f"Courriel {mail_id} écarté." if changed
-          else f"Le courriel {mail_id} ne peut pas être écarté.", "ok" if changed else "ko")
-    return redirect(url_for("dashboard.index") + "#files")
+    from ..outbound import outbox
+
+    return _act(lambda session: outbox.drop(session, mail_id, "écarté depuis le tableau de bord"),
+                f"Courriel {mail_id} écarté.",
+                f"Le courriel {mail_id} ne peut pas être écarté.")[1]
