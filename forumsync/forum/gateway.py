@@ -386,14 +386,23 @@ class ForumGateway(DiscourseClient):
 
     def staged_post_create(self, *, email, name, raw, message_id, topic_id=None, title=None,
                            category_id=None, reply_to_post_number=None, created_at=None,
-                           external_id=None, tags=None) -> dict:
+                           external_id=None, tags=None, files=None) -> dict:
+        """The plugin's POST /forumsync/posts.json. FILES, ``[(filename, bytes, type)]``, go in
+        the same multipart request (``forumsync-file:N`` in RAW names the Nth): one call for a
+        mail and its attachments (capability ``post_files``)."""
         payload = {"email": email, "name": name, "raw": raw, "message_id": message_id,
                    "topic_id": topic_id, "title": title, "category": category_id,
                    "reply_to_post_number": reply_to_post_number,
                    "created_at": self._date(created_at), "external_id": external_id,
                    "tags": list(tags) if tags else None}
-        return self._request("POST", "/forumsync/posts.json",
-                             json={k: v for k, v in payload.items() if v is not None})
+        payload = {k: v for k, v in payload.items() if v is not None}
+        if not files:
+            return self._request("POST", "/forumsync/posts.json", json=payload)
+        form = [(f"{k}[]" if isinstance(v, list) else k, item)
+                for k, v in payload.items() for item in (v if isinstance(v, list) else [v])]
+        parts = [("files[]", (filename, data, content_type or "application/octet-stream"))
+                 for filename, data, content_type in files]
+        return self._request("POST", "/forumsync/posts.json", data=form, files=parts)
 
     def post_by_message_id(self, message_id: str) -> dict | None:
         try:

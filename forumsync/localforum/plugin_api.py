@@ -5,7 +5,8 @@ tests/themes/test_plugin_contract.py):
 
 - ``GET /forumsync/capabilities.json``
 - ``POST /forumsync/posts.json`` (admin): a topic or a reply as the staged user of ``email``,
-  once per Message-ID (201 created, 200 already there);
+  once per Message-ID (201 created, 200 already there); multipart with ``files[]`` carries the
+  post's files in the same call (``forumsync-file:N`` in the raw → the Nth upload's short URL);
 - ``GET /forumsync/posts/by-message-id.json?message_id=`` (admin): the post as
   ``GET /posts/{id}.json`` shows it, plus ``forumsync_message_id``.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Blueprint
+from flask import Blueprint, request
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -28,7 +29,9 @@ from .models import Category, Post, utcnow
 
 PLUGIN_NAME = "discourse-forumsync"
 VERSION = "0.1.0"  # plugin/lib/forumsync/version.rb
-FEATURES = ("staged_posts", "message_id_lookup", "category_fields")
+FEATURES = ("staged_posts", "post_files", "message_id_lookup", "category_fields")
+MAX_FILES = 20  # plugin/lib/forumsync/post_files.rb
+FILE_REFERENCE = re.compile(r"forumsync-file:(\d+)(?!\d)")
 MAX_MESSAGE_ID = 998
 MAX_TITLE = 255
 EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
@@ -47,6 +50,10 @@ MESSAGES = {
     "reply_with_title": "Une réponse (« topic_id ») ne prend ni « title » ni « category_id ».",
     "too_long": "« {name} » dépasse {max} caractères.",
     "invalid_tags": "« tags » doit être une liste d'étiquettes.",
+    "too_many_files": "Trop de fichiers joints : {count} (au plus {max}).",
+    "unknown_file": "Le message fait référence au fichier n° {index} qui n'a pas été envoyé.",
+    "unused_file": "Le fichier n° {index} est envoyé mais le message n'y fait pas référence.",
+    "upload_refused": "Pièce jointe « {name} » refusée par le forum : {reason}",
 }
 
 bp = Blueprint("localforum_forumsync", __name__)
@@ -197,6 +204,29 @@ class PostParams:
                 self._error("invalid_tags")
 
 
+class PostFiles:
+    """Files sent with the post (plugin/lib/forumsync/post_files.rb): ``forumsync-file:N`` in
+    the raw is the Nth file; it becomes that file's upload short URL."""
+
+    def __init__(self, raw: str | None, count: int):
+        self.raw = raw or ""
+        self.count = count
+        self.errors: list[str] = []
+        if count > MAX_FILES:
+            self.errors.append(MESSAGES["too_many_files"].format(count=count, max=MAX_FILES))
+            return
+        used = sorted({int(n) for n in FILE_REFERENCE.findall(self.raw)})
+        self.errors += [MESSAGES["unknown_file"].format(index=n) for n in used if n >= count]
+        self.errors += [MESSAGES["unused_file"].format(index=n) for n in range(count) if n not in used]
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def substitute(self, urls: list[str]) -> str:
+        return FILE_REFERENCE.sub(lambda m: urls[int(m.group(1))], self.raw)
+
+
 def post_by_message_id(session, message_id: str | None) -> Post | None:
     if message_id is None:
         return None
@@ -234,8 +264,11 @@ def posts_create():
     with forum().store.session() as session:
         _admin(session)
         post_params = PostParams(params())
-        if not post_params.valid:
-            raise ApiError(422, post_params.errors, "invalid_parameters")
+        files = request.files.getlist("files[]") or request.files.getlist("files")
+        post_files = PostFiles(post_params.raw, len(files))
+        errors = post_params.errors + (post_files.errors if post_params.raw else [])
+        if errors:
+            raise ApiError(422, errors, "invalid_parameters")
         existing = post_by_message_id(session, post_params.message_id)
         if existing is not None:
             return json_response(created_body(existing, post_params.message_id, False), 200)
@@ -244,8 +277,11 @@ def posts_create():
         elif session.get(Category, post_params.category_id) is None:
             raise not_found()
         user = store.staged_user_for_email(session, post_params.email, post_params.name)
+        raw = post_params.raw
+        if files:
+            raw = post_files.substitute([_upload_short_url(session, user, file) for file in files])
         post = store.create_post(
-            session, user, post_params.raw, title=None if post_params.reply else post_params.title,
+            session, user, raw, title=None if post_params.reply else post_params.title,
             category_id=post_params.category_id, topic_id=post_params.topic_id,
             reply_to_post_number=post_params.reply_to_post_number,
             created_at=post_params.created_at, external_id=post_params.external_id,
@@ -253,6 +289,17 @@ def posts_create():
         session.add(MessageIdLink(message_id=post_params.message_id, post_id=post.id))
         session.flush()
         return json_response(created_body(post, post_params.message_id, True), 201)
+
+
+def _upload_short_url(session, user, file) -> str:
+    name = file.filename or "fichier"
+    try:
+        upload = store.create_upload(session, user, name, file.read(), file.mimetype)
+    except ApiError as exc:  # the post is not created (the transaction is rolled back)
+        reason = " ".join(exc.errors) if isinstance(exc.errors, list) else str(exc.errors)
+        raise ApiError(422, [MESSAGES["upload_refused"].format(name=name, reason=reason)],
+                       "invalid_parameters") from exc
+    return serializers.upload_short_url(upload)
 
 
 @api_route(bp, "/forumsync/posts/by-message-id", methods=["GET"])

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     "max_tags_per_topic": (5, int, "Nombre maximal d'étiquettes par sujet"),
     "max_tag_length": (20, int, "Longueur maximale d'une étiquette"),
     "allow_duplicate_topic_titles": (True, bool, "Titres de sujets en double autorisés"),
+    "max_attachment_size_kb": (102400, int, "Taille maximale d'une pièce jointe (Ko)"),
 }
 
 

@@ -744,6 +744,10 @@ def move_posts(session, user: User, topic: Topic, post_ids: list[int], *,
 # ------------------------------------------------------------------ uploads
 def create_upload(session, user: User | None, filename: str, data: bytes,
                   content_type: str | None = None) -> Upload:
+    max_kb = sitesettings.get(session, "max_attachment_size_kb")
+    if len(data) > max_kb * 1024:
+        raise ApiError(422, [f"Désolé, le fichier que vous essayez d'envoyer est trop volumineux "
+                             f"(la taille maximale est de {max_kb} Ko)."])
     sha1 = hashlib.sha1(data).hexdigest()
     existing = session.scalar(select(Upload).where(Upload.sha1 == sha1))
     if existing is not None:

@@ -68,7 +68,8 @@ def _new_topic(ctx, msgdata) -> None:
             return ctx.forum.staged_post_create(
                 email=msgdata["from_email"], name=msgdata.get("from_name") or "", raw=raw,
                 message_id=f"<{msgdata['message_id']}>", title=title, category_id=category_id,
-                created_at=msgdata.get("date"), external_id=external_id)
+                created_at=msgdata.get("date"), external_id=external_id,
+                files=msgdata.get("post_files"))
         return _poster(ctx, msgdata["username"]).topic_create(
             title, raw, category_id, created_at=msgdata.get("date"), external_id=external_id)
 
@@ -81,6 +82,9 @@ def _new_topic(ctx, msgdata) -> None:
             # Already there (a previous life of this database)? Link it.
             if not problems and _link_existing_topic(ctx, msgdata, external_id):
                 return
+            if _files_apart(msgdata):
+                raw = _compose(ctx, msgdata)
+                continue
             if _learn(problems, exc, with_title=True):
                 continue
             if not _bridge_instead(ctx, msgdata, exc):
@@ -132,17 +136,17 @@ def _reply_in(ctx, msgdata, topic) -> None:
         # Nobody may post in an archived topic: lift the archive for this one post only.
         ctx.forum.topic_status_set(topic["id"], "archived", False)
         try:
-            answer = _post_reply(ctx, msgdata, topic, raw)
+            answer = _post_reply(ctx, msgdata, topic, raw, notice)
         finally:
             ctx.forum.topic_status_set(topic["id"], "archived", True)
     else:
-        answer = _post_reply(ctx, msgdata, topic, raw)
+        answer = _post_reply(ctx, msgdata, topic, raw, notice)
     post = _post_of(answer)
     _remember_post(msgdata, topic, post)
     _done(ctx, msgdata, post, topic=topic)
 
 
-def _post_reply(ctx, msgdata, topic, raw) -> dict:
+def _post_reply(ctx, msgdata, topic, raw, notice=None) -> dict:
     problems = _known_problems(ctx, raw)
     while True:
         try:
@@ -150,11 +154,24 @@ def _post_reply(ctx, msgdata, topic, raw) -> dict:
         except ForumNotFound:
             raise
         except ForumRejected as exc:
+            if _files_apart(msgdata):
+                raw = _compose(ctx, msgdata, notice)
+                continue
             if _learn(problems, exc, with_title=False):
                 continue
             if not _bridge_instead(ctx, msgdata, exc):
                 raise
-            raw = _compose(ctx, msgdata)
+            raw = _compose(ctx, msgdata, notice)
+
+
+def _files_apart(msgdata) -> bool:
+    """The plugin refused a post sent with its files (a file too big, a forbidden extension…):
+    True the first time, and the files are then uploaded one by one, so the refused one is
+    named in the post and the others still make it."""
+    if not msgdata.get("post_files") or msgdata.get("files_apart"):
+        return False
+    msgdata["files_apart"] = True
+    return True
 
 
 def _bridge_instead(ctx, msgdata, exc) -> bool:
@@ -247,7 +264,8 @@ def _post_reply_once(ctx, msgdata, topic, raw) -> dict:
         return ctx.forum.staged_post_create(
             email=msgdata["from_email"], name=msgdata.get("from_name") or "", raw=raw,
             message_id=f"<{msgdata['message_id']}>", topic_id=topic["id"],
-            reply_to_post_number=msgdata.get("reply_to_post_number"), created_at=msgdata.get("date"))
+            reply_to_post_number=msgdata.get("reply_to_post_number"), created_at=msgdata.get("date"),
+            files=msgdata.get("post_files"))
     return _poster(ctx, msgdata["username"]).post_create(
         topic["id"], raw, reply_to_post_number=msgdata.get("reply_to_post_number"),
         created_at=msgdata.get("date"))
@@ -347,14 +365,20 @@ def _compose(ctx, msgdata, notice: str | None = None) -> str:
     """The post's Markdown: notice, attribution, body, attachments, refusal notes, marker."""
     body = msgdata.get("body") or ""
     links, notes = [], []
+    files = [] if _files_with_post(ctx, msgdata) else None
     for attachment in msgdata.get("attachments") or []:
         name = attachment.get("filename") or "piece-jointe"
-        try:
-            upload = uploads.upload(ctx.forum, name, attachment["data"], attachment.get("content_type"))
-        except ForumRejected as exc:
-            notes.append(f"« {name} » refusée par le forum ({'; '.join(exc.errors) or exc.status})")
-            continue
-        url = upload.get("short_url") or upload.get("url")
+        if files is not None:
+            url = uploads.reference(ctx.forum, files, name, attachment["data"],
+                                    attachment.get("content_type"))
+        else:
+            try:
+                upload = uploads.upload(ctx.forum, name, attachment["data"],
+                                        attachment.get("content_type"))
+            except ForumRejected as exc:
+                notes.append(f"« {name} » refusée par le forum ({'; '.join(exc.errors) or exc.status})")
+                continue
+            url = upload.get("short_url") or upload.get("url")
         label = name.replace("[", "(").replace("]", ")").replace("|", "-")
         cid = attachment.get("content_id")
         if cid and f"cid:{cid}" in body:
@@ -374,7 +398,16 @@ def _compose(ctx, msgdata, notice: str | None = None) -> str:
         parts.append("\n".join(f"*Pièce jointe non transmise : {n}*" for n in notes))
     if not msgdata.get("staged"):
         parts.append(_marker(msgdata["message_id"]))
+    msgdata["post_files"] = files or None
     return "\n\n".join(parts)
+
+
+def _files_with_post(ctx, msgdata) -> bool:
+    """Send the attachments in the post's own request (one forum call per mail): the plugin
+    posts for staged authors and says it takes files (capability ``post_files``)."""
+    if not msgdata.get("staged") or msgdata.get("files_apart") or not msgdata.get("attachments"):
+        return False
+    return "post_files" in ((ctx.forum.capabilities() or {}).get("features") or ())
 
 
 def _marker(message_id: str) -> str:

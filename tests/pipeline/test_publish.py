@@ -59,7 +59,9 @@ def test_attachments_are_uploaded_and_linked(pipe):
     assert "Voici le compte rendu" in post["raw"]
 
 
-def test_a_repeated_file_is_uploaded_once(pipe):
+def test_a_repeated_file_is_uploaded_once(bridge_pipe):
+    """Without the plugin each file is its own upload call: a file seen recently is reused."""
+    pipe = bridge_pipe
     logo = ("logo-meyzieu.png", "image/png", PNG)
     first = pipe.send(make_mail("Réunion de mars", "Ordre du jour joint.", attachments=[logo]))
     uploads_before = pipe.localforum.requests.count_of("POST", "/uploads.json")
@@ -68,6 +70,40 @@ def test_a_repeated_file_is_uploaded_once(pipe):
     assert pipe.localforum.requests.count_of("POST", "/uploads.json") == uploads_before + 1  # the PDF
     first_url = pipe.post(first.post_id)["raw"].split("](", 1)[1].split(")", 1)[0]
     assert first_url in pipe.post(second.post_id)["raw"]
+
+
+def test_with_the_plugin_a_mail_and_its_files_are_one_forum_write(pipe):
+    """The files travel in the plugin's post request: one write call per mirrored mail."""
+    writes = pipe.ctx.forum.stats["writes"]
+    row = pipe.send(make_mail("Compte rendu du comité", "Voir les pièces jointes.", attachments=[
+        ("logo.png", "image/png", PNG), ("compte-rendu.pdf", "application/pdf", b"%PDF-1.4 cr\n"),
+        ("logo-bis.png", "image/png", PNG)]))
+    assert row.state == "published", row.reason
+    assert pipe.ctx.forum.stats["writes"] - writes == 1
+    assert pipe.localforum.requests.count_of("POST", "/uploads.json") == 0
+    raw = pipe.post(row.post_id)["raw"]
+    assert "forumsync-file" not in raw
+    assert "![logo.png](upload://" in raw and "[compte-rendu.pdf|attachment](upload://" in raw
+    logo_url = raw.split("![logo.png](", 1)[1].split(")", 1)[0]
+    assert f"![logo-bis.png]({logo_url})" in raw  # the same bytes: sent once, shown twice
+    with pipe.localforum.session() as s:
+        assert s.query(Upload).count() == 2
+
+
+def test_a_file_the_forum_refuses_is_named_and_the_others_still_published(pipe):
+    """The plugin refuses the whole post for one file too big for the forum: the files then go
+    one by one, the refused one is named in the post, nothing else is lost."""
+    pipe.localforum.set_site_setting("max_attachment_size_kb", 2)
+    row = pipe.send(make_mail("Données de fréquentation", "Le tableau et le logo sont joints.",
+                              attachments=[("logo.png", "image/png", PNG),
+                                           ("frequentation.csv", "text/csv", b"jour;visites\n" * 400)]))
+    assert row.state == "published", row.reason
+    raw = pipe.post(row.post_id)["raw"]
+    assert "![logo.png](upload://" in raw
+    assert "Pièce jointe non transmise : « frequentation.csv » refusée par le forum" in raw
+    assert "taille maximale est de 2 Ko" in raw
+    assert pipe.localforum.requests.count_of("POST", "/forumsync/posts.json") == 2
+    assert pipe.localforum.requests.count_of("POST", "/uploads.json") == 2
 
 
 def test_too_big_attachment_is_announced_in_the_post(tmp_path, sqlite_url, localforum):

@@ -6,7 +6,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from forumsync.forum.gateway import ForumGateway
+from forumsync.forum.gateway import ForumGateway, ForumRejected
 from forumsync.localforum import plugin_api
 from forumsync.localforum.models import Post, User
 from tests.themes import contract
@@ -138,3 +138,58 @@ def test_gateway_lookup_matches_the_contract(localforum):
     body = gw.post_by_message_id(found["request"]["params"]["message_id"])
     assert contract.check_response(200, body, found["response"], bodies, {}) == []
     assert gw.post_by_message_id("<inconnu@example.org>") is None
+
+
+POST_FILES = contract.load("post_files")
+
+
+@pytest.mark.parametrize("row", POST_FILES["cases"], ids=lambda row: row["name"])
+def test_post_files_table(row):
+    files = plugin_api.PostFiles(row["raw"], row["files"])
+    assert files.errors == row["errors"]
+    if row["result"] is not None:
+        assert files.substitute(row["urls"]) == row["result"]
+
+
+def test_post_files_maximum_matches_the_contract():
+    assert plugin_api.MAX_FILES == POST_FILES["max_files"]
+
+
+def test_gateway_sends_files_with_the_post_in_one_call(localforum):
+    gw = gateway(localforum)
+    category_id = localforum.create_category("Portail famille", slug="portail-famille")["id"]
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    body = gw.staged_post_create(
+        email="agent@meyzieu.fr", name="Agent Meyzieu", title="Inscriptions périscolaires",
+        raw="La maquette :\n\n![maquette.png](forumsync-file:0)\n\n[réglement.pdf|attachment](forumsync-file:1)",
+        category_id=category_id, message_id="<files-1@meyzieu.fr>", tags=["famille"],
+        files=[("maquette.png", png, "image/png"), ("réglement.pdf", b"%PDF-1.4 x", "application/pdf")])
+    assert gw.stats["writes"] == 1 and body["created"] is True
+    post = gw.post_get(body["id"])
+    assert "forumsync-file" not in post["raw"]
+    assert post["raw"].count("](upload://") == 2
+    assert "/uploads/" in post["cooked"]
+    topic = gw.topic_get(body["topic_id"])
+    assert topic["tags"] == ["famille"] or [t.get("name") for t in topic["tags"]] == ["famille"]
+    again = gw.staged_post_create(
+        email="agent@meyzieu.fr", name="Agent Meyzieu", title="Inscriptions périscolaires",
+        raw="![maquette.png](forumsync-file:0)", category_id=category_id,
+        message_id="<files-1@meyzieu.fr>", files=[("maquette.png", png, "image/png")])
+    assert again["created"] is False and again["id"] == body["id"]
+
+
+def test_plugin_refuses_a_post_whose_file_is_too_big_and_creates_nothing(localforum):
+    gw = gateway(localforum)
+    category_id = localforum.create_category("Open data", slug="open-data")["id"]
+    localforum.set_site_setting("max_attachment_size_kb", 1)
+    with pytest.raises(ForumRejected) as refused:
+        gw.staged_post_create(
+            email="agent@grandlyon.com", name="Agent", title="Jeu de données",
+            raw="[donnees.csv|attachment](forumsync-file:0)", category_id=category_id,
+            message_id="<big-1@grandlyon.com>", files=[("donnees.csv", b"a;b\n" * 1000, "text/csv")])
+    assert refused.value.status == 422
+    assert "« donnees.csv » refusée par le forum" in refused.value.errors[0]
+    assert "1 Ko" in refused.value.errors[0]
+    assert gw.post_by_message_id("<big-1@grandlyon.com>") is None
+    with localforum.session() as s:
+        assert s.scalar(select(User.id).where(User.email == "agent@grandlyon.com")) is None

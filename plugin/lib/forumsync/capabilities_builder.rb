@@ -5,7 +5,7 @@ require_relative "version"
 module Forumsync
   # GET /forumsync/capabilities.json: lets forumsync find out what this forum can do.
   class CapabilitiesBuilder
-    FEATURES = %w[staged_posts message_id_lookup category_fields].freeze
+    FEATURES = %w[staged_posts post_files message_id_lookup category_fields].freeze
 
     def initialize(version: VERSION, features: FEATURES)
       @version = version

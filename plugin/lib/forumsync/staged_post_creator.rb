@@ -8,8 +8,10 @@ module Forumsync
   class StagedPostCreator
     Result = Struct.new(:post, :user, :created, keyword_init: true)
 
-    def initialize(params, user_store: DiscourseUserStore.new)
+    def initialize(params, files: [], post_files: nil, user_store: DiscourseUserStore.new)
       @params = params
+      @files = files
+      @post_files = post_files || PostFiles.new(params.raw, files.size)
       @user_store = user_store
     end
 
@@ -21,7 +23,7 @@ module Forumsync
 
         check_target!
         user = StagedUserResolver.new(@user_store).resolve(email: @params.email, name: @params.name).user
-        post = PostCreator.create!(user, creator_options)
+        post = PostCreator.create!(user, creator_options(upload_files(user)))
         record_incoming_email(post, user)
         Result.new(post: post, user: user, created: true)
       end
@@ -37,9 +39,24 @@ module Forumsync
       end
     end
 
-    def creator_options
+    # The files sent with the post become uploads of its author (Discourse keeps one upload per
+    # SHA-1, so a logo sent again is the same upload); their references become short URLs.
+    def upload_files(user)
+      return @params.raw if @files.empty?
+
+      urls = @files.map do |file|
+        upload = ::UploadCreator.new(file.tempfile, file.original_filename, type: "composer")
+          .create_for(user.id)
+        raise UploadRefused.new(file.original_filename, upload.errors.full_messages.join(" ")) if upload.errors.any?
+
+        upload.short_url
+      end
+      @post_files.substitute(urls)
+    end
+
+    def creator_options(raw)
       options = {
-        raw: @params.raw,
+        raw: raw,
         skip_validations: true,
         skip_guardian: true,
         via_email: true,

@@ -6,15 +6,22 @@ module ::Forumsync
     skip_before_action :check_xhr
     before_action :ensure_admin
 
-    # POST /forumsync/posts.json
+    # POST /forumsync/posts.json (JSON, or multipart with the files of the post: files[])
     def create
-      post_params = PostParams.new(params.to_unsafe_h.except(:controller, :action, :format),
+      post_params = PostParams.new(params.to_unsafe_h.except(:controller, :action, :format, :files),
                                    locale: I18n.locale)
-      unless post_params.valid?
-        return render json: PostSerializer.errors(post_params.errors), status: :unprocessable_entity
-      end
+      files = Array(params[:files]).select { |file| file.respond_to?(:tempfile) }
+      post_files = PostFiles.new(post_params.raw, files.size, locale: I18n.locale)
+      errors = post_params.errors + (post_params.raw ? post_files.errors : [])
+      return render json: PostSerializer.errors(errors), status: :unprocessable_entity if errors.any?
 
-      result = StagedPostCreator.new(post_params).call
+      begin
+        result = StagedPostCreator.new(post_params, files: files, post_files: post_files).call
+      rescue UploadRefused => e
+        message = Messages.t("forumsync.errors.upload_refused", locale: I18n.locale,
+                             name: e.filename, reason: e.message)
+        return render json: PostSerializer.errors([message]), status: :unprocessable_entity
+      end
       render json: PostSerializer.created(post: result.post, user: result.user,
                                           topic_slug: result.post.topic&.slug,
                                           message_id: post_params.message_id,
