@@ -99,6 +99,28 @@ def raw_parse_rate(names, limit):
     return n / spent, n / cpu, n
 
 
+def empty_post_ms(count=2000):
+    """Wall and client CPU ms of one keep-alive JSON POST answered by an empty Flask view
+    served like the local forum (waitress): the HTTP cost of a forum write when the forum
+    itself does nothing, i.e. the floor of any pipeline that writes each message to a forum."""
+    import requests
+    from flask import Flask
+
+    app = Flask("bench-empty")
+    app.add_url_rule("/posts.json", "posts", lambda: {"id": 1}, methods=["POST"])
+    server = WsgiThread(app, "127.0.0.1", 0, "bench-empty", threads=4).start()
+    url = f"http://127.0.0.1:{server.port}/posts.json"
+    with requests.Session() as session:
+        for _ in range(50):
+            session.post(url, json={"raw": "x"})
+        start, start_cpu = time.perf_counter(), time.thread_time()
+        for _ in range(count):
+            session.post(url, json={"raw": "x" * 1000})
+        wall, cpu = time.perf_counter() - start, time.thread_time() - start_cpu
+    server.stop()
+    return wall / count * 1000, cpu / count * 1000
+
+
 class ForumClock:
     """Wall time spent inside gateway requests (the forum's share of the pipeline time)."""
 
@@ -235,6 +257,7 @@ def main():
     logging.getLogger("waitress").setLevel(logging.ERROR)
 
     rate, cpu_rate, parsed = raw_parse_rate(names, args.limit)
+    post_ms, post_cpu_ms = empty_post_ms()
     result = full_import(names, args.limit, plugin=not args.no_plugin)
     published = result["states"].get("published", 0)
     throughput = result["handled"] / result["pipeline_seconds"]
@@ -243,6 +266,11 @@ def main():
     print(f"charge de la machine (load average)     : {os.getloadavg()[0]:.1f} sur {os.cpu_count()} processeurs")
     print(f"analyse brute email.message_from_bytes : {rate:,.0f} messages/s ({parsed} messages ; "
           f"{cpu_rate:,.0f}/s en temps processeur)")
+    floor_ms = 1000 / rate + post_ms
+    print(f"plancher (analyse brute + 1 POST HTTP vide) : {1000 / rate:.2f} + {post_ms:.2f} ms "
+          f"(client {post_cpu_ms:.2f} ms processeur) = {floor_ms:.2f} ms/message → au mieux "
+          f"{1000 / floor_ms:,.0f} messages/s, rapport {1000 / rate / floor_ms:.3f} : aucun "
+          f"pipeline séquentiel qui écrit chaque message au forum par HTTP ne peut dépasser ce rapport")
     print(f"ingestion (inbox)                       : {result['read'] / result['ingest_seconds']:,.0f} messages/s")
     handled = result["handled"]
     per_msg = lambda seconds: seconds / handled * 1000  # noqa: E731

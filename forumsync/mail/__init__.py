@@ -12,6 +12,7 @@ from __future__ import annotations
 import email
 import email.policy
 import functools
+import re
 from email.message import EmailMessage
 
 from .addresses import all_recipients, parse_address, parse_addresses
@@ -19,6 +20,15 @@ from .headers import decode_header_value, header_all, header_str
 
 # Header values up to this size have their parsed header objects memoised (see below).
 _CACHED_HEADER_CHARS = 2000
+
+# Read by the email package itself (type, boundary, charset, filename, transfer encoding),
+# through str() only: for a plain value (ASCII tokens, quoted strings without escapes, no
+# RFC 2231 ``*`` name, no encoded word, no comment) that reads the same as the header object.
+_MIME_HEADERS = frozenset(("content-type", "content-disposition"))
+_TOKEN = r"[A-Za-z0-9!#$%&+.^_`{|}~-]+"
+_PLAIN_MIME = re.compile(rf"""(?!.*=\?){_TOKEN}(?:/{_TOKEN})?"""
+                         rf"""(?:[ \t]*;[ \t]*[A-Za-z0-9][A-Za-z0-9._-]*=(?:{_TOKEN}|"[ !#-\[\]-~]+"))*[ \t]*""")
+_PLAIN_ENCODING = re.compile(_TOKEN)
 
 
 @functools.lru_cache(maxsize=512)
@@ -32,14 +42,21 @@ class _MemoisingPolicy(email.policy.EmailPolicy):
     The parser itself asks for Content-Type three or four times per part (and the default
     policy builds a new structured header object each time: most of the parse time); the
     header objects are immutable, so equal (name, value) pairs share one. Long values (rare,
-    maybe hostile) are not kept.
+    maybe hostile) are not kept. Plain MIME header values (nearly all; a multipart's unique
+    boundary would miss the cache every time) are not parsed at all: see _MIME_HEADERS.
     """
 
     def header_fetch_parse(self, name, value):
-        if hasattr(value, "name") or len(value) > _CACHED_HEADER_CHARS:
-            return super().header_fetch_parse(name, value)
-        return _parsed_header(self.header_factory, name,
-                              "".join(email.policy.linesep_splitter.split(value)))
+        if hasattr(value, "name"):
+            return value
+        value = "".join(email.policy.linesep_splitter.split(value))
+        kind = name.lower()
+        if kind in _MIME_HEADERS and _PLAIN_MIME.fullmatch(value) or \
+                kind == "content-transfer-encoding" and _PLAIN_ENCODING.fullmatch(value):
+            return value  # see _MIME_HEADERS: a unique boundary or filename is never parsed
+        if len(value) > _CACHED_HEADER_CHARS:
+            return self.header_factory(name, value)
+        return _parsed_header(self.header_factory, name, value)
 
 
 POLICY = _MemoisingPolicy().clone(raise_on_defect=False)

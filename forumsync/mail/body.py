@@ -94,6 +94,14 @@ class _Walker:
         self.body = Body()
         self.texts: list[str] = []
         self.sources: list[str] = []
+        self._decoded: dict[int, str] = {}
+
+    def part_text(self, part) -> str:
+        """``part_text``, decoded once: multipart/alternative reads its texts twice."""
+        key = id(part)  # the parts outlive the walk
+        if key not in self._decoded:
+            self._decoded[key] = part_text(part)
+        return self._decoded[key]
 
     def attach(self, part, inline: bool = False):
         data = part_bytes(part)
@@ -114,7 +122,7 @@ class _Walker:
 
     def text_part(self, part):
         ctype = content_type(part)
-        text = part_text(part)
+        text = self.part_text(part)
         if ctype == "text/html":
             self.body.html_cids.update(c.lower() for c in _CID.findall(text))
             self.add_text(html_to_markdown(text), "html")
@@ -134,15 +142,15 @@ class _Walker:
         else:
             html_part = rich if not rich.is_multipart() else next(
                 (c for c in rich.walk() if content_type(c) == "text/html"), None)
-            html = part_text(html_part) if html_part is not None else ""
-            chosen = rich if html and plain_is_poorer(part_text(plain), html) else plain
+            html = self.part_text(html_part) if html_part is not None else ""
+            chosen = rich if html and plain_is_poorer(self.part_text(plain), html) else plain
         if chosen is None:
             return
         if chosen is plain and rich is not None:
             # Keep the HTML's inline images (Outlook screenshots) as attachments.
             for sub in (rich.walk() if rich.is_multipart() else [rich]):
                 if content_type(sub) == "text/html":
-                    self.body.html_cids.update(c.lower() for c in _CID.findall(part_text(sub)))
+                    self.body.html_cids.update(c.lower() for c in _CID.findall(self.part_text(sub)))
                 elif not sub.is_multipart() and content_type(sub).split("/")[0] != "text":
                     self.attach(sub, inline=True)
         self.walk(chosen)

@@ -12,7 +12,8 @@ class TopicLink(Base):
 
     topic_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
-    root_message_id: Mapped[str | None] = mapped_column(String(998), nullable=True)
+    # Looked up by the thread stage (a reply whose parent is unknown but whose root is).
+    root_message_id: Mapped[str | None] = mapped_column(String(998), nullable=True, index=True)
     category_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     theme: Mapped[str | None] = mapped_column(String(64), nullable=True)
     title: Mapped[str] = mapped_column(Text, default="")

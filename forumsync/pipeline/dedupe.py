@@ -7,19 +7,22 @@ stable content hash at ingest ("sha256:…"), unique in the inbox, so nothing mo
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..models import PostLink
 from .errors import Drop
+
+_links = PostLink.__table__
+# Built once: a new statement per message costs more than running it (cache key, coercions).
+_PUBLISHED = select(_links.c.post_id, _links.c.topic_id) \
+    .where(_links.c.message_id == bindparam("id"))
 
 
 def process(ctx, msg, msgdata) -> None:
     message_id = msgdata.get("message_id") or ""
     if not message_id or message_id.startswith("sha256:"):
         return
-    with ctx.db.session() as session:
-        link = session.execute(
-            select(PostLink.post_id, PostLink.topic_id).where(PostLink.message_id == message_id)
-        ).first()
+    with ctx.db.connection() as conn:
+        link = conn.execute(_PUBLISHED, {"id": message_id}).first()
     if link is not None:
         raise Drop(f"déjà publié (doublon) : message {link.post_id} du sujet {link.topic_id}")

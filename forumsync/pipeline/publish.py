@@ -29,7 +29,7 @@ import hashlib
 import threading
 import weakref
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..mail.ids import topic_external_id
@@ -452,17 +452,24 @@ def _done(ctx, msgdata, post, *, new_topic: dict | None = None, topic: dict | No
     msgdata.setdefault("writes", []).append(lambda session: record(session, facts, new_topic is not None))
 
 
+_links, _topics = PostLink.__table__, TopicLink.__table__
+_LINKED = select(_links.c.id).where(_links.c.message_id == bindparam("message_id"))
+_TOPIC = select(_topics.c.last_activity_at, _topics.c.root_message_id, _topics.c.category_id,
+                _topics.c.theme, _topics.c.state).where(_topics.c.topic_id == bindparam("topic_id"))
+_TOPIC_CHANGE = update(_topics).where(_topics.c.topic_id == bindparam("_topic_id"))  # SET from the params
+_LINK_INSERT, _TOPIC_INSERT = insert(_links), insert(_topics)  # columns from the params
+
+
 def record(session, facts: dict, new_topic: bool) -> None:
     """Store PostLink and create/update TopicLink (inside the runner's final transaction).
 
-    Core statements on the session's connection rather than ORM objects: this runs once per
-    published message, and the unit of work (identity map, flush, change tracking) and the
-    ORM execution path cost more than the statements themselves."""
+    Core statements built once, on the session's connection: this runs once per published
+    message, and the ORM's unit of work and statement compilation cost more than the
+    statements themselves."""
     session.flush()  # ORM changes queued before us (a moved parent's PostLink) go first, as before
     conn = session.connection()
-    links, topics = PostLink.__table__, TopicLink.__table__
-    if conn.execute(select(links.c.id).where(links.c.message_id == facts["message_id"])).first() is None:
-        conn.execute(insert(links).values(
+    if conn.execute(_LINKED, {"message_id": facts["message_id"]}).first() is None:
+        conn.execute(_LINK_INSERT, dict(
             message_id=facts["message_id"], post_id=facts["post_id"], topic_id=facts["topic_id"],
             post_number=facts["post_number"], origin="list"))
     changes = {}
@@ -474,9 +481,7 @@ def record(session, facts: dict, new_topic: bool) -> None:
         changes["theme"] = facts["theme"]
     if facts.get("state"):
         changes["state"] = facts["state"]
-    link = conn.execute(select(
-        topics.c.last_activity_at, topics.c.root_message_id, topics.c.category_id,
-        topics.c.theme, topics.c.state).where(topics.c.topic_id == facts["topic_id"])).first()
+    link = conn.execute(_TOPIC, {"topic_id": facts["topic_id"]}).first()
     if link is None:
         from ..mail.subjects import subject_key
 
@@ -487,10 +492,10 @@ def record(session, facts: dict, new_topic: bool) -> None:
             values.update(external_id=facts["external_id"], root_message_id=facts["root_message_id"],
                           list_tag=facts.get("list_tag"))
         values.update(changes)
-        conn.execute(insert(topics).values(**values))
+        conn.execute(_TOPIC_INSERT, values)
         return
-    changes = {k: v for k, v in changes.items() if getattr(link, k) != v}  # as the ORM would
+    changes = {k: v for k, v in changes.items() if getattr(link, k) != v}
     if facts["date"] > link.last_activity_at:
         changes["last_activity_at"] = facts["date"]
     if changes:
-        conn.execute(update(topics).where(topics.c.topic_id == facts["topic_id"]).values(**changes))
+        conn.execute(_TOPIC_CHANGE, {"_topic_id": facts["topic_id"], **changes})

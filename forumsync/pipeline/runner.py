@@ -21,8 +21,9 @@ import logging
 import random
 from datetime import timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from ..forum.gateway import ForumError, ForumRejected, ForumUnavailable
 from ..mail import parse_bytes
@@ -36,6 +37,16 @@ STALE_AFTER = timedelta(minutes=5)
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
 FINAL_STATES = ("published", "dropped", "quarantined")
+
+# Per-message statements, built once (building one costs more than running it).
+_inbox = InboxMessage.__table__
+_READ = select(_inbox.c.id, _inbox.c.raw, _inbox.c.channel, _inbox.c.message_id,
+               _inbox.c.received_at, _inbox.c.meta, _inbox.c.attempts) \
+    .where(_inbox.c.id == bindparam("row_id"))
+_FINISH = update(_inbox).where(_inbox.c.id == bindparam("row_id")).values(
+    state=bindparam("state"), reason=bindparam("reason"), locked_by=None, locked_at=None,
+    next_attempt_at=None, processed_at=bindparam("processed_at"))
+_FINISH_PUBLISHED = _FINISH.values(topic_id=bindparam("topic_id"), post_id=bindparam("post_id"))
 
 
 def _claimable(now):
@@ -54,19 +65,17 @@ def claim(ctx, worker_id: str, limit: int = 50, *, only_id: int | None = None) -
         condition = and_(InboxMessage.id == only_id, InboxMessage.state.not_in(FINAL_STATES))
     values = dict(state="processing", locked_by=worker_id, locked_at=now,
                   attempts=InboxMessage.attempts + 1)
-    with ctx.db.session() as session:
+    with ctx.db.connection() as conn:
         if ctx.db.is_sqlite:
             batch = (select(InboxMessage.id).where(condition).order_by(InboxMessage.id)
                      .limit(limit).scalar_subquery())
-            ids = session.scalars(
-                update(InboxMessage).where(InboxMessage.id.in_(batch), condition).values(**values)
-                .returning(InboxMessage.id).execution_options(synchronize_session=False)).all()
+            ids = conn.scalars(update(InboxMessage).where(InboxMessage.id.in_(batch), condition)
+                               .values(**values).returning(InboxMessage.id)).all()
         else:
-            ids = session.scalars(select(InboxMessage.id).where(condition).order_by(InboxMessage.id)
-                                  .limit(limit).with_for_update(skip_locked=True)).all()
+            ids = conn.scalars(select(InboxMessage.id).where(condition).order_by(InboxMessage.id)
+                               .limit(limit).with_for_update(skip_locked=True)).all()
             if ids:
-                session.execute(update(InboxMessage).where(InboxMessage.id.in_(ids)).values(**values)
-                                .execution_options(synchronize_session=False))
+                conn.execute(update(InboxMessage).where(InboxMessage.id.in_(ids)).values(**values))
     return sorted(ids)
 
 
@@ -88,11 +97,8 @@ def process_one(ctx, inbox_id: int, worker_id: str = "process_one") -> str | Non
 
 def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
     """Run a claimed row through the stages and record how it ended; never raises."""
-    with ctx.db.session() as session:  # plain columns: no ORM identity map for a read-once row
-        row = session.execute(select(
-            InboxMessage.id, InboxMessage.raw, InboxMessage.channel, InboxMessage.message_id,
-            InboxMessage.received_at, InboxMessage.meta, InboxMessage.attempts)
-            .where(InboxMessage.id == inbox_id)).one()
+    with ctx.db.connection() as conn:
+        row = conn.execute(_READ, {"row_id": inbox_id}).one()
         raw = row.raw
         msgdata = dict(inbox_id=row.id, channel=row.channel, message_id=row.message_id,
                        received_at=row.received_at, meta=dict(row.meta or {}),
@@ -127,15 +133,21 @@ def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
 
 
 def _finish(ctx, inbox_id: int, state: str, reason: str, msgdata: dict | None = None) -> str:
-    with ctx.db.session() as session:
-        for write in (msgdata or {}).get("writes", ()):
-            write(session)
-        values = dict(state=state, reason=reason[:10000], locked_by=None, locked_at=None,
-                      next_attempt_at=None, processed_at=utcnow())
-        if msgdata is not None:
-            values.update(topic_id=msgdata.get("topic_id"), post_id=msgdata.get("post_id"))
-        session.execute(update(InboxMessage).where(InboxMessage.id == inbox_id).values(**values)
-                        .execution_options(synchronize_session=False))
+    """The row's final state and the stages' queued writes, in one transaction."""
+    values = dict(row_id=inbox_id, state=state, reason=reason[:10000], processed_at=utcnow())
+    with ctx.db.connection() as conn:
+        writes = (msgdata or {}).get("writes")
+        if writes:
+            # The writes take a session: one joined to this connection's transaction.
+            with Session(bind=conn) as session:
+                for write in writes:
+                    write(session)
+                session.flush()
+        if msgdata is None:
+            conn.execute(_FINISH, values)
+        else:
+            conn.execute(_FINISH_PUBLISHED, {**values, "topic_id": msgdata.get("topic_id"),
+                                             "post_id": msgdata.get("post_id")})
     return state
 
 

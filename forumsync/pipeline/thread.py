@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from ..forum.gateway import ForumNotFound
 from ..mail.ids import parse_discourse_message_id
@@ -43,23 +43,37 @@ def looks_like_reply(subject: str) -> bool:
     return bool(_REPLY_PREFIX.match(subject or ""))
 
 
+# Statements built once (columns, not entities: nothing here is modified); building them
+# per message cost more than running them.
+_links, _topics = PostLink.__table__, TopicLink.__table__
+_KNOWN = select(_links.c.message_id, _links.c.topic_id, _links.c.post_number, _links.c.post_id) \
+    .where(_links.c.message_id.in_(bindparam("ids", expanding=True)))
+_ROOTS = select(_topics.c.root_message_id, _topics.c.topic_id) \
+    .where(_topics.c.root_message_id.in_(bindparam("ids", expanding=True)))
+_BY_SUBJECT = (select(_topics.c.topic_id)
+               .where(_topics.c.subject_key == bindparam("key"),
+                      _topics.c.last_activity_at >= bindparam("since"))
+               .order_by(_topics.c.last_activity_at.desc()).limit(1))
+# For a message that looks like a thread's start: only topics whose root never arrived.
+_BY_SUBJECT_ROOTLESS = _BY_SUBJECT.where(
+    _topics.c.root_message_id.is_not(None),
+    ~exists().where(_links.c.message_id == _topics.c.root_message_id))
+
+
 def process(ctx, msg, msgdata) -> None:
     message_id = msgdata.get("message_id") or ""
     refs = [r for r in (msgdata.get("references") or []) if r and r != message_id]
     msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
                    root_message_id=refs[-1] if refs else message_id)
-    with ctx.db.session() as session:
-        known = {}
-        if refs:  # columns, not entities: nothing here is modified
-            for link in session.execute(select(
-                    PostLink.message_id, PostLink.topic_id, PostLink.post_number, PostLink.post_id)
-                    .where(PostLink.message_id.in_(refs))):
+    known, roots, by_subject = {}, {}, None
+    with ctx.db.connection() as conn:
+        if refs:
+            for link in conn.execute(_KNOWN, {"ids": refs}):
                 known[link.message_id] = (link.topic_id, link.post_number, link.post_id)
-        roots = {}
-        for topic in session.execute(select(TopicLink.root_message_id, TopicLink.topic_id).where(
-                TopicLink.root_message_id.in_(refs + [message_id]))):
-            roots[topic.root_message_id] = topic.topic_id
-        by_subject = _subject_match(ctx, session, msgdata, refs) if not known else None
+        if not known:  # else the loop below returns at a known reference at the latest
+            for topic in conn.execute(_ROOTS, {"ids": refs + [message_id]}):
+                roots[topic.root_message_id] = topic.topic_id
+            by_subject = _subject_match(ctx, conn, msgdata, refs)
 
     for ref in refs:
         if ref in known:
@@ -90,7 +104,7 @@ def process(ctx, msg, msgdata) -> None:
     msgdata["thread_reason"] = "nouveau sujet"
 
 
-def _subject_match(ctx, session, msgdata, refs) -> int | None:
+def _subject_match(ctx, conn, msgdata, refs) -> int | None:
     """A topic active within the window under the same cleaned subject: any such topic for a
     reply-looking message; for a message that looks like a thread's start, only a topic
     opened by an orphan reply (its root never arrived): that root may be this message."""
@@ -99,13 +113,9 @@ def _subject_match(ctx, session, msgdata, refs) -> int | None:
         return None
     when = msgdata.get("date") or utcnow()
     since = when - timedelta(days=ctx.settings.SUBJECT_THREAD_DAYS)
-    query = (select(TopicLink.topic_id)
-             .where(TopicLink.subject_key == key, TopicLink.last_activity_at >= since)
-             .order_by(TopicLink.last_activity_at.desc()).limit(1))
-    if not (refs or looks_like_reply(msgdata.get("subject") or "")):
-        query = query.where(TopicLink.root_message_id.is_not(None), ~exists().where(
-            PostLink.message_id == TopicLink.root_message_id))
-    return session.scalars(query).first()
+    query = _BY_SUBJECT if refs or looks_like_reply(msgdata.get("subject") or "") \
+        else _BY_SUBJECT_ROOTLESS
+    return conn.scalars(query, {"key": key, "since": since}).first()
 
 
 def _reply(msgdata, topic_id, post_number, post_id, reason) -> None:
