@@ -1,6 +1,8 @@
 """Storage works on SQLite and PostgreSQL: migrations apply twice, constraints hold."""
+from datetime import datetime, timezone
+
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from forumsync.models import InboxMessage, get_state, set_state
@@ -54,3 +56,51 @@ def test_migrations_build_exactly_the_models_schema(db):
     with db.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert differences == []
+
+
+def test_inbox_raw_apart_migration_keeps_the_raw_bytes(db_url):
+    """Revision 0003 moves each mail's bytes from inbox_message.raw to inbox_raw, none lost,
+    and 0003's downgrade puts them back."""
+    from alembic import command
+
+    from forumsync.db import Database, alembic_config
+
+    raw = b"Subject: avant 0003\r\n\r\n\x00\xff" + b"x" * 70000
+    database = Database(db_url)
+    try:
+        def upgrade_or_downgrade(action, revision):
+            with database.engine.begin() as connection:
+                config = alembic_config(db_url)
+                config.attributes["connection"] = connection
+                action(config, revision)
+
+        upgrade_or_downgrade(command.upgrade, "0002")
+        with database.engine.begin() as conn:
+            conn.execute(text("INSERT INTO inbox_message (message_id, channel, raw, size, subject, sender, "
+                              "received_at, state, reason, attempts, meta) VALUES ('old@x', 'lmtp', :raw, "
+                              ":size, 'avant 0003', 'a@x', :now, 'quarantined', 'r', 2, '{}')"),
+                         {"raw": raw, "size": len(raw), "now": datetime.now(timezone.utc)})
+        upgrade_or_downgrade(command.upgrade, "head")
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT raw FROM inbox_raw")).scalars().all() == [raw]
+        with database.session() as s:
+            row = s.scalar(select(InboxMessage).where(InboxMessage.message_id == "old@x"))
+            assert row.raw == raw and row.state == "quarantined" and row.attempts == 2
+            s.delete(row)
+            s.add(InboxMessage(message_id="new@x", channel="http", raw=b"nouveau"))
+        with database.engine.connect() as conn:  # deleting a row deleted its bytes
+            assert conn.execute(text("SELECT raw FROM inbox_raw")).scalars().all() == [b"nouveau"]
+        upgrade_or_downgrade(command.downgrade, "0002")
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT raw FROM inbox_message")).scalars().all() == [b"nouveau"]
+            assert "inbox_raw" not in inspect(conn).get_table_names()
+    finally:
+        database.dispose()
+
+
+def test_deleting_an_inbox_row_deletes_its_raw_bytes(db):
+    with db.session() as s:
+        s.add(InboxMessage(message_id="a@b", channel="stdin", raw=b"x"))
+    with db.engine.begin() as conn:  # a plain DELETE too (ON DELETE CASCADE)
+        conn.execute(text("DELETE FROM inbox_message"))
+        assert conn.execute(text("SELECT count(*) FROM inbox_raw")).scalar() == 0

@@ -4,6 +4,7 @@ import pkgutil
 
 from .base import Base, UTCDateTime, utcnow  # noqa: F401
 from .inbox import InboxMessage  # noqa: F401
+from .inbox_raw import InboxRaw  # noqa: F401
 from .outbox import OutboxMail  # noqa: F401
 from .post_link import PostLink  # noqa: F401
 from .state_value import StateValue, get_state, set_state  # noqa: F401

@@ -1,10 +1,12 @@
 """InboxMessage: one inbound email, stored raw before its sender is acknowledged."""
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, Integer, LargeBinary, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UTCDateTime, utcnow
+from .inbox_raw import InboxRaw
 
 # States: new → processing → published | dropped | quarantined; retry waits for next_attempt_at.
 INBOX_STATES = ("new", "processing", "retry", "published", "dropped", "quarantined")
@@ -17,7 +19,6 @@ class InboxMessage(Base):
     # Normalised Message-ID (without <>), or "sha256:<hex>" when the mail had none.
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     channel: Mapped[str] = mapped_column(String(32))  # lmtp, http, stdin, mbox, mailman
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int] = mapped_column(Integer, default=0)
     subject: Mapped[str] = mapped_column(Text, default="")
     sender: Mapped[str] = mapped_column(String(998), default="")
@@ -33,5 +34,13 @@ class InboxMessage(Base):
     post_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # Channel-specific facts (mbox path and offset, LMTP recipients…).
     meta: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    # The raw bytes live in their own table (inbox_raw, see InboxRaw), out of the row every state
+    # change rewrites. ``raw`` reads and sets them; loaded with the row (a joined load) so that
+    # ``row.raw`` also works on a row whose session is closed. Hot paths use Core statements on
+    # both tables instead.
+    raw_row: Mapped[InboxRaw | None] = relationship(uselist=False, lazy="joined", cascade="all, delete-orphan",
+                                                    passive_deletes=True)
+    raw: AssociationProxy[bytes] = association_proxy("raw_row", "raw", creator=lambda raw: InboxRaw(raw=raw))
 
     __table_args__ = (Index("ix_inbox_message_state_next", "state", "next_attempt_at"),)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from ..forum.gateway import ForumError, ForumRejected, ForumUnavailable
 from ..mail import parse_bytes
-from ..models import InboxMessage, utcnow
+from ..models import InboxMessage, InboxRaw, utcnow
 from . import STAGES
 from .errors import Drop, Quarantine, Retry
 
@@ -40,8 +40,11 @@ FINAL_STATES = ("published", "dropped", "quarantined")
 
 # Per-message statements, built once (building one costs more than running it).
 _inbox = InboxMessage.__table__
-_READ = select(_inbox.c.id, _inbox.c.raw, _inbox.c.channel, _inbox.c.message_id,
+_raw = InboxRaw.__table__
+# Outer join: a row without its raw bytes is quarantined by the stages (parse fails), not lost.
+_READ = select(_inbox.c.id, _raw.c.raw, _inbox.c.channel, _inbox.c.message_id,
                _inbox.c.received_at, _inbox.c.meta, _inbox.c.attempts) \
+    .select_from(_inbox.outerjoin(_raw, _raw.c.inbox_id == _inbox.c.id)) \
     .where(_inbox.c.id == bindparam("row_id"))
 _FINISH = update(_inbox).where(_inbox.c.id == bindparam("row_id")).values(
     state=bindparam("state"), reason=bindparam("reason"), locked_by=None, locked_at=None,

@@ -5,6 +5,7 @@ from collections import Counter, defaultdict
 from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from ..models import InboxMessage, OutboxMail, PostLink, TopicLink, WebhookEvent, get_state, utcnow
 
@@ -29,7 +30,8 @@ def counts_by_state(session, model, labels: dict) -> list[tuple[str, str, int]]:
 
 def inbox_failures(session, limit: int = 10) -> list[InboxMessage]:
     return list(session.scalars(
-        select(InboxMessage).where(InboxMessage.state.in_(("quarantined", "retry")))
+        select(InboxMessage).options(lazyload(InboxMessage.raw_row))  # the raw mail is not shown
+        .where(InboxMessage.state.in_(("quarantined", "retry")))
         .order_by(InboxMessage.received_at.desc(), InboxMessage.id.desc()).limit(limit)))
 
 
