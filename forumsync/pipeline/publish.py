@@ -243,17 +243,28 @@ def _fitted(ctx, msgdata, problems: set[str], title, raw) -> tuple[str | None, s
 
 
 def _shortened(ctx, msgdata, raw) -> str:
-    """A post over the forum's maximum: the beginning, and the whole text as an attachment
-    (uploaded once per attempt), so nothing of the message is lost."""
-    if "full_text_url" not in msgdata:
-        upload = ctx.forum.upload_create("message-complet.txt", (msgdata.get("body") or raw)
-                                         .encode("utf-8"), "text/plain")
-        msgdata["full_text_url"] = upload.get("short_url") or upload.get("url")
-    cut = raw[:_max_post_chars(ctx)]
-    cut = cut[:cut.rfind("\n")] if "\n" in cut else cut
+    """A post over the forum's maximum: the beginning, the whole text as an attachment (sent
+    with the post through the plugin, else uploaded once per attempt), and the attachments'
+    links, also those of inline images whose place was cut: nothing of the message is lost."""
+    full = (msgdata.get("body") or raw).encode("utf-8")
+    if _files_with_post(ctx, msgdata):
+        files = msgdata.get("post_files") or []
+        url = uploads.reference(ctx.forum, files, "message-complet.txt", full, "text/plain")
+        msgdata["post_files"] = files
+    else:
+        if "full_text_url" not in msgdata:
+            upload = ctx.forum.upload_create("message-complet.txt", full, "text/plain")
+            msgdata["full_text_url"] = upload.get("short_url") or upload.get("url")
+        url = msgdata["full_text_url"]
     note = (f"*Message tronqué (trop long pour le forum) : texte complet en pièce jointe "
-            f"[message-complet.txt|attachment]({msgdata['full_text_url']}).*")
-    parts = [cut.rstrip(), note]
+            f"[message-complet.txt|attachment]({url}).*")
+    head, tail = msgdata.get("post_head", raw), msgdata.get("post_tail") or ""
+    inline = [(f"![{label}]({link})", link) for label, link in msgdata.get("inline_links") or ()]
+    room = _max_post_chars(ctx) - len(note) - len(tail) - sum(len(md) + 1 for md, _ in inline)
+    cut = head[:max(room, 0)]
+    cut = cut[:cut.rfind("\n")] if "\n" in cut else cut
+    lost = "\n".join(md for md, link in inline if link not in cut)
+    parts = [p for p in (cut.rstrip(), note, lost, tail) if p]
     if not msgdata.get("staged"):
         parts.append(_marker(msgdata["message_id"]))
     return "\n\n".join(parts)
@@ -364,7 +375,7 @@ def _existing_reply(ctx, msgdata, topic) -> dict | None:
 def _compose(ctx, msgdata, notice: str | None = None) -> str:
     """The post's Markdown: notice, attribution, body, attachments, refusal notes, marker."""
     body = msgdata.get("body") or ""
-    links, notes = [], []
+    links, notes, inline = [], [], []
     files = [] if _files_with_post(ctx, msgdata) else None
     for attachment in msgdata.get("attachments") or []:
         name = attachment.get("filename") or "piece-jointe"
@@ -383,6 +394,7 @@ def _compose(ctx, msgdata, notice: str | None = None) -> str:
         cid = attachment.get("content_id")
         if cid and f"cid:{cid}" in body:
             body = body.replace(f"cid:{cid}", url)
+            inline.append((label, url))
         elif (attachment.get("content_type") or "").startswith("image/"):
             links.append(f"![{label}]({url})")
         else:
@@ -392,20 +404,24 @@ def _compose(ctx, msgdata, notice: str | None = None) -> str:
     parts = [p for p in (notice, msgdata.get("attribution"), body.strip()) if p]
     if not body.strip() and not links:
         parts.append("*(message sans texte)*")
+    tail = []
     if links:
-        parts.append("\n".join(links))
+        tail.append("\n".join(links))
     if notes:
-        parts.append("\n".join(f"*Pièce jointe non transmise : {n}*" for n in notes))
+        tail.append("\n".join(f"*Pièce jointe non transmise : {n}*" for n in notes))
+    # Kept for _shortened, which cuts the head only.
+    msgdata.update(post_head="\n\n".join(parts), post_tail="\n\n".join(tail), inline_links=inline,
+                   post_files=files or None)
+    parts += tail
     if not msgdata.get("staged"):
         parts.append(_marker(msgdata["message_id"]))
-    msgdata["post_files"] = files or None
     return "\n\n".join(parts)
 
 
 def _files_with_post(ctx, msgdata) -> bool:
     """Send the attachments in the post's own request (one forum call per mail): the plugin
     posts for staged authors and says it takes files (capability ``post_files``)."""
-    if not msgdata.get("staged") or msgdata.get("files_apart") or not msgdata.get("attachments"):
+    if not msgdata.get("staged") or msgdata.get("files_apart"):
         return False
     return "post_files" in ((ctx.forum.capabilities() or {}).get("features") or ())
 

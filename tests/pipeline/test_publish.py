@@ -1,5 +1,8 @@
 """Publishing new topics against the real local forum: category, title, date, external_id,
 attachments, mapping rows."""
+import email
+import email.policy
+
 from forumsync.localforum.models import Upload
 from forumsync.mail.ids import topic_external_id
 from forumsync.models import InboxMessage
@@ -163,11 +166,45 @@ def test_post_over_the_forum_maximum_is_cut_and_attached_whole(pipe):
     assert len(raw) <= 32000
     assert "Ligne 0 du journal" in raw and "Ligne 1499 du journal" not in raw
     assert "Message tronqué" in raw and "[message-complet.txt|attachment](upload://" in raw
-    # the forum's limit was read beforehand: no write was wasted on a refusal
+    # the forum's limit was read beforehand: no write was wasted on a refusal, and the full
+    # text travelled with the post (plugin): one write in all
     assert pipe.post_writes() == 1
+    assert pipe.localforum.requests.count_of("POST", "/uploads.json") == 0
     with pipe.localforum.session() as session:
         full = session.query(Upload).filter(Upload.original_filename == "message-complet.txt").one()
         assert full.data.decode("utf-8").rstrip().endswith("Ligne 1499 du journal de la passerelle, avec un peu de texte.")
+
+
+def test_long_post_keeps_its_attachments_and_cut_inline_images(pipe):
+    """Cut for the forum's maximum: the attachment links and an inline image whose place in
+    the text was cut stay in the post; still one forum write."""
+    pipe.localforum.set_site_setting("max_post_length", 32000)
+    lines = [f"Ligne {n} du journal de la passerelle, avec un peu de texte." for n in range(1500)]
+    msg = email.message_from_bytes(make_mail("Journal et capture", "\n".join(lines) + "\n[cid:capture@01DA]\n",
+                                             attachments=[("capture.png", "image/png", PNG),
+                                                          ("config.xml", "text/xml", b"<a/>")]),
+                                   policy=email.policy.default)
+    next(p for p in msg.iter_attachments() if p.get_filename() == "capture.png")["Content-ID"] = "<capture@01DA>"
+    writes = pipe.ctx.forum.stats["writes"]
+    row = pipe.send(msg.as_bytes())
+    assert row.state == "published", row.reason
+    raw = pipe.post(row.post_id)["raw"]
+    assert len(raw) <= 32000 and "Message tronqué" in raw
+    assert "![capture.png](upload://" in raw and "[config.xml|attachment](upload://" in raw
+    assert "[message-complet.txt|attachment](upload://" in raw
+    assert pipe.ctx.forum.stats["writes"] - writes == 1
+
+
+def test_long_post_without_the_plugin_uploads_the_full_text(bridge_pipe):
+    bridge_pipe.localforum.set_site_setting("max_post_length", 32000)
+    lines = [f"Ligne {n} du journal." for n in range(3000)]
+    row = bridge_pipe.send(make_mail("Journal complet", "\n".join(lines),
+                                     attachments=[("config.xml", "text/xml", b"<a/>")]))
+    assert row.state == "published", row.reason
+    raw = bridge_pipe.post(row.post_id)["raw"]
+    assert "[message-complet.txt|attachment](upload://" in raw and "[config.xml|attachment](upload://" in raw
+    assert bridge_pipe.localforum.requests.count_of("POST", "/uploads.json") == 2
+    assert bridge_pipe.post_writes() == 1
 
 
 def test_message_without_text_is_still_published(pipe):
