@@ -17,7 +17,7 @@ require_relative "lib/forumsync/engine"
 
 after_initialize do
   %w[
-    messages message_id post_params post_serializer capabilities_builder staged_user_resolver
+    messages validating message_id post_params post_serializer capabilities_builder staged_user_resolver
     post_files discourse_user_store post_lookup staged_post_creator
   ].each { |name| require_relative "lib/forumsync/#{name}" }
   require_relative "app/controllers/forumsync/capabilities_controller"

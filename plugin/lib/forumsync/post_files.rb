@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "messages"
+require_relative "validating"
 
 module Forumsync
   # The forum refused one of the files (size, extension): the post is not created.
@@ -21,7 +22,7 @@ module Forumsync
     MAX_FILES = 20
     REFERENCE = /forumsync-file:(\d+)(?!\d)/
 
-    attr_reader :errors
+    include Validating
 
     def initialize(raw, count, locale: Messages::DEFAULT_LOCALE)
       @raw = raw.to_s
@@ -29,10 +30,6 @@ module Forumsync
       @locale = locale
       @errors = []
       validate
-    end
-
-    def valid?
-      @errors.empty?
     end
 
     # The raw with every reference replaced by URLS[N] (one short URL per file, in order).
@@ -50,10 +47,6 @@ module Forumsync
       used = @raw.scan(REFERENCE).map { |(index)| index.to_i }.uniq.sort
       used.reject { |index| index < @count }.each { |index| error(:unknown_file, index: index) }
       (0...@count).reject { |index| used.include?(index) }.each { |index| error(:unused_file, index: index) }
-    end
-
-    def error(key, **vars)
-      @errors << Messages.t("forumsync.errors.#{key}", locale: @locale, **vars)
     end
   end
 end

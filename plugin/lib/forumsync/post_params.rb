@@ -2,6 +2,7 @@
 
 require "time"
 require_relative "messages"
+require_relative "validating"
 require_relative "message_id"
 
 module Forumsync
@@ -13,7 +14,9 @@ module Forumsync
     MAX_TITLE = 255
     MAX_NAME = 255
 
-    attr_reader :errors, :email, :name, :raw, :message_id, :title, :category_id, :topic_id,
+    include Validating
+
+    attr_reader :email, :name, :raw, :message_id, :title, :category_id, :topic_id,
                 :reply_to_post_number, :created_at, :external_id, :tags
 
     def initialize(params, locale: Messages::DEFAULT_LOCALE)
@@ -23,10 +26,6 @@ module Forumsync
       @locale = locale
       @errors = []
       validate
-    end
-
-    def valid?
-      @errors.empty?
     end
 
     def reply?
@@ -142,10 +141,6 @@ module Forumsync
     rescue ArgumentError
       error(:invalid_date, name: key, value: @params[key].to_s.strip)
       nil
-    end
-
-    def error(key, **vars)
-      @errors << Messages.t("forumsync.errors.#{key}", locale: @locale, **vars)
     end
   end
 end
