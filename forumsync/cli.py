@@ -33,6 +33,17 @@ class Obj:
                 raise click.ClickException(str(exc)) from None
         return self._context
 
+    def open_database(self) -> Context:
+        """The context with its database opened and migrated, before a command accepts or
+        reads anything; a database that is down is a French error, not a traceback."""
+        ctx = self.context
+        try:
+            ctx.db  # noqa: B018 - opens and migrates
+        except Exception as exc:  # noqa: BLE001 - down or unreachable: say so
+            raise click.ClickException(f"base de données inaccessible ({exc.__class__.__name__}) : "
+                                       f"vérifiez DATABASE_URL") from None
+        return ctx
+
 
 class _FrenchError(click.ClickException):
     """A ClickException reported as « Erreur : … », like the rest of the CLI's French."""

@@ -103,12 +103,7 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
     from ..worker import Worker
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    ctx = obj.context
-    try:
-        ctx.db  # noqa: B018 - open and migrate before anything is accepted or read
-    except Exception as exc:  # noqa: BLE001 - database down or unreachable: say so, no traceback
-        raise click.ClickException(f"base de données inaccessible ({exc.__class__.__name__}) : "
-                                   f"vérifiez DATABASE_URL") from None
+    ctx = obj.open_database()  # before anything is read
     worker = None if store_only else Worker(ctx)
     if worker is not None and not has_pipeline(worker):
         click.echo("Traitement indisponible (pipeline absent) : les messages sont seulement stockés.", err=True)

@@ -42,11 +42,7 @@ def lmtp(obj, listen, ready_file, allow_remote):
     if not allow_remote and not _is_loopback(host):
         raise click.ClickException(f"« {host} » n'est pas une adresse locale : le serveur LMTP n'a pas "
                                    f"d'authentification ; utilisez --allow-remote si c'est voulu.")
-    try:
-        ctx.db  # noqa: B018 - open and migrate before anything is accepted or read
-    except Exception as exc:  # noqa: BLE001 - database down or unreachable: say so, no traceback
-        raise click.ClickException(f"base de données inaccessible ({exc.__class__.__name__}) : "
-                                   f"vérifiez DATABASE_URL") from None
+    obj.open_database()  # before anything is accepted
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

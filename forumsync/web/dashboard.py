@@ -136,12 +136,15 @@ def index():
 
 
 # ------------------------------------------------------------------------------------ actions
-def _act(operation, done: str, refused: str):
-    """Run OPERATION(session) -> changed, say in French how it went, back to the queues."""
+def _act(operation, done: str, refused: str, then=None):
+    """Run OPERATION(session) -> changed (then THEN() if it changed), say in French how it
+    went, back to the queues."""
     with current_context().db.session() as session:
         changed = bool(operation(session))
+    if changed and then is not None:
+        then()
     flash(done if changed else refused, "ok" if changed else "ko")
-    return changed, redirect(url_for("dashboard.index") + "#files")
+    return redirect(url_for("dashboard.index") + "#files")
 
 
 @bp.post("/boite-de-reception/<int:message_id>/reessayer")
@@ -150,12 +153,10 @@ def inbox_retry(message_id):
     from ..inbound import operations
     from ..inbound.ingest import notify
 
-    changed, answer = _act(lambda session: operations.retry(session, message_id),
-                           f"Message {message_id} remis en traitement.",
-                           f"Le message {message_id} ne peut pas être réessayé.")
-    if changed:
-        notify()  # wake a worker running in this process
-    return answer
+    return _act(lambda session: operations.retry(session, message_id),
+                f"Message {message_id} remis en traitement.",
+                f"Le message {message_id} ne peut pas être réessayé.",
+                then=notify)  # wake a worker running in this process
 
 
 @bp.post("/boite-de-reception/<int:message_id>/ecarter")
@@ -165,7 +166,7 @@ def inbox_drop(message_id):
 
     return _act(lambda session: operations.drop(session, message_id, "depuis le tableau de bord"),
                 f"Message {message_id} écarté.",
-                f"Le message {message_id} ne peut pas être écarté.")[1]
+                f"Le message {message_id} ne peut pas être écarté.")
 
 
 @bp.post("/envois/<int:mail_id>/reessayer")
@@ -175,7 +176,7 @@ def outbox_retry(mail_id):
 
     return _act(lambda session: outbox.retry(session, mail_id),
                 f"Courriel {mail_id} remis en file d'envoi.",
-                f"Le courriel {mail_id} ne peut pas être réessayé.")[1]
+                f"Le courriel {mail_id} ne peut pas être réessayé.")
 
 
 @bp.post("/envois/<int:mail_id>/ecarter")
@@ -185,4 +186,4 @@ def outbox_drop(mail_id):
 
     return _act(lambda session: outbox.drop(session, mail_id, "écarté depuis le tableau de bord"),
                 f"Courriel {mail_id} écarté.",
-                f"Le courriel {mail_id} ne peut pas être écarté.")[1]
+                f"Le courriel {mail_id} ne peut pas être écarté.")
