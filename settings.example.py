@@ -21,6 +21,9 @@ FORUM_NAME = "Bistro"
 FORUM_TIMEOUT = 10.0
 FORUM_RETRIES = 4
 FORUM_MAX_WAIT = 60.0
+# Délai de base entre deux tentatives (secondes), doublé à chaque essai, avec une part de
+# hasard ; 0 : nouvelle tentative immédiate (utile aux tests, déconseillé en production).
+FORUM_BACKOFF = 0.5
 
 # --- La liste de diffusion ------------------------------------------------------------------
 LIST_ADDRESS = "club@listes.example.org"

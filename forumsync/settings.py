@@ -200,6 +200,7 @@ KEYS: dict[str, Key] = {
     "FORUM_TIMEOUT": Key(10.0, _number),
     "FORUM_RETRIES": Key(4, _positive_int),
     "FORUM_MAX_WAIT": Key(60.0, _number),
+    "FORUM_BACKOFF": Key(0.5, _number),
     # the list
     "LIST_ADDRESS": Key("club@listes.example.org", _email),
     "LIST_NAME": Key("Club Publik", _str),

@@ -1,10 +1,61 @@
-"""Shared fixtures; each area's fixtures live in tests/fixtures/<area>.py (loaded below)."""
+"""Shared fixtures; each area's fixtures live in tests/fixtures/<area>.py (loaded below).
+
+Real test data (the list archives and the w.c.s. exports) is not in the repository: it holds
+real names and addresses. It is read at test time from ``FORUMSYNC_TESTDATA`` (default
+``../shared`` beside the checkout) through ``testdata()``: a test that needs it is skipped,
+with the reason, when it is absent, except under ``CI=true`` where absence is a failure.
+"""
+import os
 import pkgutil
 from pathlib import Path
+
+import pytest
 
 import tests.fixtures as _fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+TESTDATA = Path(os.environ.get("FORUMSYNC_TESTDATA") or ROOT.parent / "shared")
+# Kept for the benchmarks and older imports: the same folder.
+SHARED = TESTDATA
+
+
+def testdata(*parts: str) -> Path:
+    """The real data file or folder TESTDATA/parts…; skip (fail under CI) when it is absent."""
+    path = TESTDATA.joinpath(*parts)
+    if not path.exists():
+        reason = (f"données de test absentes : {path} (FORUMSYNC_TESTDATA désigne le dossier "
+                  f"qui contient corpus/ et wcs/ ; par défaut ../shared)")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
+# Whole folders that are slow by nature (processes killed and restarted, thousands of mails).
+SLOW_FOLDERS = ("load", "faults")
+# Marks that are slow by nature: a real Mailman 3, a real browser.
+SLOW_MARKS = ("mailman", "browser")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the slow tests; ``FORUMSYNC_FAST=1`` (``./run test --fast``) leaves them out.
+
+    The fast lane keeps every area once: each test module still runs on SQLite, and the
+    PostgreSQL variants run for the storage tests (tests/test_db.py) only."""
+    fast = os.environ.get("FORUMSYNC_FAST") == "1"
+    kept, left_out = [], []
+    for item in items:
+        parts = Path(item.fspath).relative_to(ROOT / "tests").parts
+        if parts[0] in SLOW_FOLDERS or any(item.get_closest_marker(m) for m in SLOW_MARKS):
+            item.add_marker(pytest.mark.slow)
+        postgres_elsewhere = item.get_closest_marker("postgres") and parts[-1] != "test_db.py"
+        if fast and (item.get_closest_marker("slow") or postgres_elsewhere):
+            left_out.append(item)
+        else:
+            kept.append(item)
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = kept
+
 
 pytest_plugins = [f"tests.fixtures.{info.name}" for info in pkgutil.iter_modules(_fixtures.__path__)]

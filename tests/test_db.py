@@ -45,20 +45,25 @@ def test_sqlite_pragmas(tmp_path):
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
 
 
-def test_migrations_build_exactly_the_models_schema(db):
+def test_migrations_build_exactly_the_models_schema(fresh_db_url):
     """Each model change comes with its Alembic revision: nothing left to autogenerate."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from forumsync.db import Database
     from forumsync.models import Base
 
-    db.migrate()
-    with db.engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    db = Database(fresh_db_url)
+    try:
+        db.migrate()  # from an empty database
+        with db.engine.connect() as conn:
+            differences = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    finally:
+        db.dispose()
     assert differences == []
 
 
-def test_inbox_raw_apart_migration_keeps_the_raw_bytes(db_url):
+def test_inbox_raw_apart_migration_keeps_the_raw_bytes(fresh_db_url):
     """Revision 0003 moves each mail's bytes from inbox_message.raw to inbox_raw, none lost,
     and 0003's downgrade puts them back."""
     from alembic import command
@@ -66,6 +71,7 @@ def test_inbox_raw_apart_migration_keeps_the_raw_bytes(db_url):
     from forumsync.db import Database, alembic_config
 
     raw = b"Subject: avant 0003\r\n\r\n\x00\xff" + b"x" * 70000
+    db_url = fresh_db_url
     database = Database(db_url)
     try:
         def upgrade_or_downgrade(action, revision):

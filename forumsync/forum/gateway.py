@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -96,7 +97,7 @@ class ForumGateway(DiscourseClient):
     def from_settings(cls, settings) -> "ForumGateway":
         return cls(settings.FORUM_URL, settings.FORUM_API_KEY, settings.FORUM_API_USERNAME,
                    timeout=settings.FORUM_TIMEOUT, retries=settings.FORUM_RETRIES,
-                   max_wait=settings.FORUM_MAX_WAIT)
+                   max_wait=settings.FORUM_MAX_WAIT, backoff=settings.FORUM_BACKOFF)
 
     def as_user(self, username: str) -> "ForumGateway":
         """The same connection acting as another user (the admin key may act as anyone)."""
@@ -192,13 +193,39 @@ class ForumGateway(DiscourseClient):
 
     # ------------------------------------------------------------------ categories
     def category_list(self) -> list[dict]:
-        body = self._get("/categories.json", include_subcategories="true")
-        result = []
-        for category in body["category_list"]["categories"]:
-            result.append(category)
-            for sub in category.get("subcategory_list") or []:
-                result.append(sub)
-        return result
+        """Every category, subcategories included, whether or not the forum lazy-loads them
+        (CategoryList paginates by 20 with ``page`` and lists at most 5 children per parent:
+        the others are read level by level with ``parent_category_id``)."""
+        found: dict[int, dict] = {}
+
+        def collect(items):
+            for category in items:
+                found.setdefault(category["id"], category)
+                collect(category.get("subcategory_list") or [])
+
+        collect(self._category_pages(include_subcategories="true"))
+        queue = list(found.values())
+        while queue:
+            category = queue.pop(0)
+            children = category.get("subcategory_ids") or []
+            if any(child not in found for child in children):
+                for child in self._category_pages(parent_category_id=category["id"]):
+                    if child["id"] not in found:
+                        found[child["id"]] = child
+                        queue.append(child)
+        return list(found.values())
+
+    def _category_pages(self, **params) -> list[dict]:
+        items: list[dict] = []
+        seen: set[int] = set()
+        for page in range(1, 1000):
+            body = self._get("/categories.json", page=page, **params)
+            batch = [c for c in body["category_list"]["categories"] if c["id"] not in seen]
+            if not batch:
+                break
+            seen.update(c["id"] for c in batch)
+            items.extend(batch)
+        return items
 
     def category_get(self, category_id: int) -> dict:
         return self._get(f"/c/{int(category_id)}/show.json")["category"]
@@ -206,13 +233,48 @@ class ForumGateway(DiscourseClient):
     def category_create(self, name, *, slug=None, color=None, text_color=None,
                         parent_category_id=None, description=None, permissions=None,
                         moderating_group_ids=None, custom_fields=None) -> dict:
+        """POST /categories.json; Discourse's category_params has no description: it is then
+        written in the About topic (``category_description_set``)."""
         payload = {"name": name, "slug": slug, "color": color or "0088CC",
                    "text_color": text_color or "FFFFFF", "parent_category_id": parent_category_id,
-                   "description": description, "permissions": permissions,
-                   "moderating_group_ids": moderating_group_ids, "custom_fields": custom_fields}
+                   "permissions": permissions, "moderating_group_ids": moderating_group_ids,
+                   "custom_fields": custom_fields}
         body = self._request("POST", "/categories.json",
                              json={k: v for k, v in payload.items() if v is not None})
-        return body["category"]
+        category = body["category"]
+        if description:
+            self.category_description_set(category, description)
+        return category
+
+    @staticmethod
+    def _about_topic_id(category: dict) -> int | None:
+        match = re.search(r"/(\d+)/?$", category.get("topic_url") or "")
+        return int(match.group(1)) if match else None
+
+    def _about_post(self, category) -> dict | None:
+        if not isinstance(category, dict) or "topic_url" not in category:
+            category = self.category_get(category if not isinstance(category, dict)
+                                         else category["id"])
+        topic_id = self._about_topic_id(category)
+        if topic_id is None:
+            return None
+        return self._get(f"/posts/by_number/{topic_id}/1.json")
+
+    def category_description_get(self, category) -> str | None:
+        """The raw first post of the category's About topic (where Discourse keeps the
+        description), None without an About topic. CATEGORY: an id or a category dict."""
+        post = self._about_post(category)
+        return None if post is None else post.get("raw")
+
+    def category_description_set(self, category, raw: str) -> bool:
+        """Write RAW as the About topic's first post; no write when it already says so."""
+        post = self._about_post(category)
+        if post is None:
+            raise ForumRejected("la catégorie n'a pas de sujet « À propos » pour sa description")
+        if (post.get("raw") or "").strip() == raw.strip():
+            return False
+        self.post_update(post["id"], raw)
+        return True
 
     def category_update(self, category_id: int, **fields) -> dict:
         body = self._request("PUT", f"/categories/{int(category_id)}.json", json=fields)
@@ -299,6 +361,11 @@ class ForumGateway(DiscourseClient):
             self._user_cache[key] = match
         return match
 
+    def user_list(self, flag: str = "active", page: int = 1) -> list[dict]:
+        """One page (100) of GET /admin/users/list/{flag}.json (admin key; items carry email,
+        name, admin, moderator, staged)."""
+        return self._get(f"/admin/users/list/{quote(flag, safe='')}.json", page=int(page)) or []
+
     def user_get(self, username: str) -> dict | None:
         try:
             return self._get(f"/u/{quote(username, safe='')}.json")["user"]
@@ -347,9 +414,8 @@ class ForumGateway(DiscourseClient):
         return {"members": body.get("members", []), "owners": body.get("owners", [])}
 
     def group_members_add(self, group_id: int, usernames: list[str], owners: bool = False):
+        """GroupsController#add_members / #add_owners both read a top-level ``usernames``."""
         path = f"/groups/{int(group_id)}/owners.json" if owners else f"/groups/{int(group_id)}/members.json"
-        if owners:
-            return self._request("PUT", path, json={"group": {"usernames": ",".join(usernames)}})
         return self._request("PUT", path, json={"usernames": ",".join(usernames)})
 
     # ------------------------------------------------------------------ uploads, tags, settings
@@ -367,6 +433,13 @@ class ForumGateway(DiscourseClient):
             if setting.get("setting") == name:
                 return setting.get("value")
         return None
+
+    def site_setting_set(self, name: str, value) -> None:
+        """PUT /admin/site_settings/{name} (admin key)."""
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        self._request("PUT", f"/admin/site_settings/{quote(name, safe='')}.json",
+                      json={name: value})
 
     # ------------------------------------------------------------------ discourse-forumsync plugin
     def capabilities(self) -> dict | None:

@@ -8,15 +8,21 @@ from forumsync.catalogue.sources import MAX_EXPORT_BYTES, SourceError
 from forumsync.catalogue.sources.directory import load_directory
 from forumsync.catalogue.sources.wcs_xml import (FormExport, WorkflowExport, parse_export,
                                                  demarches_from_exports)
-from tests.conftest import SHARED
+from tests.conftest import testdata
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata" / "catalogue"
-REAL_FORM = SHARED / "wcs" / "imio-form-signaler-un-luminaire-en-panne.wcs"
-REAL_WORKFLOW = SHARED / "wcs" / "imio-workflow-candidature-enseignement.wcs"
+
+
+def real_form() -> Path:
+    return testdata("wcs", "imio-form-signaler-un-luminaire-en-panne.wcs")
+
+
+def real_workflow() -> Path:
+    return testdata("wcs", "imio-workflow-candidature-enseignement.wcs")
 
 
 def test_real_formdef_export_parses_into_a_sensible_form():
-    form = parse_export(REAL_FORM.read_bytes())
+    form = parse_export(real_form().read_bytes())
     assert isinstance(form, FormExport)
     assert form.slug == "signaler-un-luminaire-en-panne"
     assert form.title == "Signaler un luminaire en panne"
@@ -37,7 +43,7 @@ def test_real_formdef_export_parses_into_a_sensible_form():
 
 
 def test_real_workflow_export_parses_statuses_and_fields():
-    wf = parse_export(REAL_WORKFLOW.read_bytes())
+    wf = parse_export(real_workflow().read_bytes())
     assert isinstance(wf, WorkflowExport)
     assert wf.slug == "imio-candidature-enseignement"
     assert wf.name == "iMio - Candidature Enseignement"
@@ -52,14 +58,14 @@ def test_real_workflow_export_parses_statuses_and_fields():
 
 def test_real_exports_directory_gives_a_form_and_a_standalone_workflow():
     demarches = load_directory({"name": "imio", "collectivity": "iMio", "type": "directory",
-                                "path": str(SHARED / "wcs")})
+                                "path": str(testdata("wcs"))})
     by_kind = {d.kind: d for d in demarches}
     assert sorted(by_kind) == ["form", "workflow"]
     form = by_kind["form"]
     assert (form.collectivity, form.slug, form.category) == ("iMio", "signaler-un-luminaire-en-panne",
                                                              "Environnement")
     assert form.statuses == ()  # its workflow is not among the exports
-    assert form.export == REAL_FORM.read_bytes()
+    assert form.export == real_form().read_bytes()
     assert form.export_filename == "signaler-un-luminaire-en-panne.wcs"
     wf = by_kind["workflow"]
     assert wf.title == "iMio - Candidature Enseignement"
@@ -117,7 +123,7 @@ def test_oversized_and_malformed_exports_are_refused():
 
 def test_a_malformed_file_fails_its_whole_directory(tmp_path):
     (tmp_path / "sub").mkdir()
-    (tmp_path / "ok.wcs").write_bytes(REAL_FORM.read_bytes())
+    (tmp_path / "ok.wcs").write_bytes(real_form().read_bytes())
     (tmp_path / "sub" / "broken.wcs").write_bytes(b"<formdef><name>")
     with pytest.raises(SourceError, match="sub/broken.wcs"):
         load_directory({"name": "t", "collectivity": "T", "type": "directory", "path": str(tmp_path)})
@@ -127,6 +133,6 @@ def test_a_malformed_file_fails_its_whole_directory(tmp_path):
 
 
 def test_two_exports_of_the_same_form_are_reported():
-    data = REAL_FORM.read_bytes()
+    data = real_form().read_bytes()
     with pytest.raises(SourceError, match="même formulaire"):
         demarches_from_exports([("a.wcs", data), ("b.wcs", data)], source="s", collectivity="C")

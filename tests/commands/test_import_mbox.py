@@ -10,11 +10,12 @@ from sqlalchemy import func, select
 
 from forumsync.db import Database
 from forumsync.models import InboxMessage
-from tests.conftest import ROOT, SHARED
+import pytest
+
+from tests.conftest import ROOT, testdata
 from tests.fixtures.inbound import run_cli, write_settings_file
 from tests.fixtures.pipeline import make_mail
 
-CORPUS = SHARED / "corpus" / "usrp-users-dev2k.mbox.gz"
 UNIQUE = 1987  # 1,992 messages, 5 of them repeat an earlier Message-ID
 
 
@@ -28,14 +29,16 @@ def stored(url):
         db.dispose()
 
 
+@pytest.mark.slow
 def test_killed_import_resumes_and_a_rerun_imports_nothing(tmp_path, sqlite_url):
+    corpus = testdata("corpus", "usrp-users-dev2k.mbox.gz")
     from tests.fixtures.database import make_settings
 
     settings = make_settings(tmp_path, sqlite_url)
     path = write_settings_file(tmp_path, settings)
     run_cli(path, "inbox", "list")  # create the schema before watching the table
     process = subprocess.Popen([sys.executable, "-m", "forumsync", "--settings", str(path), "import-mbox",
-                                "--store-only", "--batch", "20", str(CORPUS)], cwd=ROOT,
+                                "--store-only", "--batch", "20", str(corpus)], cwd=ROOT,
                                env=dict(os.environ, PYTHONPATH=str(ROOT)),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -49,7 +52,7 @@ def test_killed_import_resumes_and_a_rerun_imports_nothing(tmp_path, sqlite_url)
     interrupted = stored(sqlite_url)[0]
     assert 150 <= interrupted < 1992
 
-    resumed = run_cli(path, "import-mbox", "--store-only", "--batch", "20", CORPUS, timeout=600)
+    resumed = run_cli(path, "import-mbox", "--store-only", "--batch", "20", corpus, timeout=600)
     assert resumed.returncode == 0, resumed.stderr.decode()
     err = resumed.stderr.decode()
     assert "reprise après" in err
@@ -60,7 +63,7 @@ def test_killed_import_resumes_and_a_rerun_imports_nothing(tmp_path, sqlite_url)
     out = resumed.stdout.decode()
     assert "Bilan" in out and "en attente de traitement" in out
 
-    again = run_cli(path, "import-mbox", "--store-only", CORPUS, timeout=600)
+    again = run_cli(path, "import-mbox", "--store-only", corpus, timeout=600)
     assert again.returncode == 0
     assert "Rien de nouveau : 1\u00a0992 messages déjà importés" in again.stdout.decode()
     assert stored(sqlite_url) == (UNIQUE, UNIQUE)

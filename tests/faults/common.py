@@ -20,7 +20,8 @@ from tests.fixtures.processes import ROOT, write_settings_file
 
 # Short timeouts so faults show quickly; enough gateway retries (0.25+0.5+1+2+4+8 s of backoff)
 # to ride over a fault of a few seconds without leaving the message to the 30 s inbox backoff.
-FAST = dict(FORUM_TIMEOUT=2.0, FORUM_RETRIES=6, FORUM_MAX_WAIT=20.0, WORKER_POLL_SECONDS=0.2)
+FAST = dict(FORUM_TIMEOUT=2.0, FORUM_RETRIES=6, FORUM_MAX_WAIT=20.0, FORUM_BACKOFF=0.5,
+            WORKER_POLL_SECONDS=0.2)
 
 
 class Client:

@@ -7,10 +7,9 @@ from sqlalchemy import func, select
 
 from forumsync.inbound.mbox import cursor_key, envelope_date, import_file, iter_mbox, open_mbox
 from forumsync.models import InboxMessage, get_state
-from tests.conftest import SHARED
+from tests.conftest import testdata
 from tests.fixtures.pipeline import make_mail
 
-CORPUS = SHARED / "corpus" / "usrp-users-dev2k.mbox.gz"
 
 ESCAPED = (b"From alice@x.org Mon Mar  2 10:00:00 2026\nFrom: alice@x.org\nSubject: un\n\n"
            b">From the start\n>>From quoted\nfin\n\n"
@@ -48,7 +47,7 @@ def test_streaming_keeps_memory_bounded():
     tracemalloc.start()
     try:
         count = 0
-        with open_mbox(CORPUS) as stream:
+        with open_mbox(testdata("corpus", "usrp-users-dev2k.mbox.gz")) as stream:
             for message in iter_mbox(stream, max_bytes=25 * 1024 * 1024):
                 count += 1
         peak = tracemalloc.get_traced_memory()[1]

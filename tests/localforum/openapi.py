@@ -1,6 +1,6 @@
 """Validate the local forum's responses against Discourse's official OpenAPI spec.
 
-The spec (../shared/discourse/openapi.json) is read at test time. It forbids extra fields
+The spec is vendored in tests/data/discourse/openapi.json (MIT, see its README). It forbids extra fields
 (`additionalProperties: false`) but omits a few that Discourse really sends and forumsync
 relies on; ERRATA adds exactly those, nothing else:
 - categories: `parent_category_id`, `moderating_group_ids`, free-form `custom_fields`;
@@ -24,9 +24,9 @@ import json
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from tests.conftest import SHARED
+from tests.conftest import ROOT
 
-SPEC_PATH = SHARED / "discourse" / "openapi.json"
+SPEC_PATH = ROOT / "tests" / "data" / "discourse" / "openapi.json"
 
 
 def _walk(node):

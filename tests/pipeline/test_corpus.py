@@ -11,18 +11,20 @@ from forumsync.inbound.ingest import Refused, ingest
 from forumsync.inbound.mbox import iter_mbox, open_mbox
 from forumsync.localforum.models import Post
 from forumsync.models import InboxMessage
-from tests.conftest import SHARED
+import pytest
+
+from tests.conftest import testdata
 from tests.fixtures.pipeline import make_pipe
 
-CORPUS_FILE = SHARED / "corpus" / "cocci-1k.mbox.gz"
 
 
+@pytest.mark.slow
 def test_every_corpus_message_ends_with_a_reason(tmp_path, sqlite_url, localforum):
     ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, LIST_ADDRESS="cocci@systeme.lip6.fr",
                       LIST_TAG="[Cocci]")
     pipe.provision()
     read, refused, duplicates = 0, Counter(), 0
-    with open_mbox(CORPUS_FILE) as stream:
+    with open_mbox(testdata("corpus", "cocci-1k.mbox.gz")) as stream:
         for message in iter_mbox(stream, max_bytes=ctx.settings.MAX_MESSAGE_BYTES):
             read += 1
             if message.raw is None:

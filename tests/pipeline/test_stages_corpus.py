@@ -11,7 +11,7 @@ from forumsync.mail import parse_bytes
 from forumsync.mail.sender import list_addresses
 from forumsync.pipeline import autoreply, bounce, loop, parse, route, trim
 from forumsync.pipeline.errors import Drop, Quarantine
-from tests.conftest import SHARED
+from tests.conftest import testdata
 
 STAGES = (loop, autoreply, bounce, parse, trim, route)
 _SEPARATOR = re.compile(rb"(?m)^From .*\n")
@@ -26,11 +26,12 @@ def read_mboxrd(path):
             yield _UNQUOTE.sub(rb"\1", chunk)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, count", [("cocci-1k", 1000), ("usrp-users-dev2k", 1992)])
 def test_corpus_goes_through_the_stages(name, count, mail_ctx, capsys):
     outcomes = {"ok": 0, "drop": 0, "quarantine": 0}
     started = time.process_time()  # CPU time: the machine is shared
-    for raw in read_mboxrd(SHARED / "corpus" / f"{name}.mbox.gz"):
+    for raw in read_mboxrd(testdata("corpus", f"{name}.mbox.gz")):
         msg = parse_bytes(raw)
         msgdata = {"message_id": "", "received_at": None}
         try:
