@@ -1,19 +1,28 @@
-"""`forumsync doctor`: the dashboard's health checks, in a terminal (for cron and operators)."""
+"""`forumsync doctor`: the gateway's health and the forum's configuration, each problem with
+its fix, in a terminal (for operators after an install, and for cron)."""
 import click
+
+MARKS = {True: "OK      ", False: "EN PANNE", None: "À VOIR  "}
 
 
 @click.command("doctor")
 @click.pass_obj
 def doctor(obj):
-    """Vérifie réglages, base, forum, LMTP, SMTP, webhooks et worker ; code 1 si une panne."""
-    from ..web.health import run_checks
+    """Vérifie forum (clé d'API, greffon, webhook, réglages, thèmes), LMTP, SMTP, webhooks et
+    worker ; chaque problème avec sa solution ; code 1 si une panne."""
+    from ..web.health import doctor_checks
 
     ctx = obj.context
-    failed = False
-    marks = {True: "OK     ", False: "EN PANNE", None: "?      "}
-    for check in run_checks(ctx):
-        click.echo(f"{marks[check.ok]} {check.label} : {check.detail}")
-        failed = failed or check.ok is False
+    click.echo(f"Réglages : {ctx.settings.source}")
+    checks = doctor_checks(ctx)
+    for check in checks:
+        click.echo(f"{MARKS[check.ok]} {check.label} : {check.detail}")
+        if check.fix and check.ok is not True:
+            click.echo(f"         → {check.fix}")
+    failed = sum(1 for c in checks if c.ok is False)
+    unknown = sum(1 for c in checks if c.ok is None)
+    click.echo(f"Bilan : {len(checks) - failed - unknown} vérification(s) correcte(s), "
+               f"{failed} en panne, {unknown} à voir.")
     if failed:
         raise click.exceptions.Exit(1)
 

@@ -18,7 +18,8 @@ from .limits import Faults, RateLimiter, rate_limit_body
 from .store import LocalForumStore
 from .webhooks import WebhookDeliverer
 
-API_BLUEPRINTS = ("api_categories", "api_topics", "api_users", "api_groups", "api_site")
+API_BLUEPRINTS = ("api_categories", "api_topics", "api_users", "api_groups", "api_site",
+                  "api_webhooks")
 PLUGIN_MODULE = "forumsync.localforum.plugin_api"
 # Paths served without API authentication: the HTML UI, its static files, uploaded files.
 PUBLIC = re.compile(r"^/(?:$|ui(?:/|$)|static/|uploads/default/|uploads/short-url/|healthz$|favicon)")

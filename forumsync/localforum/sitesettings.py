@@ -26,6 +26,9 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     "max_tag_length": (20, int, "Longueur maximale d'une étiquette"),
     "allow_duplicate_topic_titles": (True, bool, "Titres de sujets en double autorisés"),
     "max_attachment_size_kb": (102400, int, "Taille maximale d'une pièce jointe (Ko)"),
+    # Discourse's defaults (config/site_settings.yml): read by `forumsync doctor`
+    "enable_staged_users": (True, bool, "Utilisateurs intermédiaires (staged) activés"),
+    "disable_emails": ("no", str, "Désactiver les courriels (no, yes, non-staff)"),
 }
 
 

@@ -23,6 +23,7 @@ class Check:
     label: str
     ok: bool | None        # None: unknown / not configured
     detail: str
+    fix: str = ""          # what to do about it, in French (doctor prints it)
 
     @property
     def css(self) -> str:
@@ -41,14 +42,21 @@ def age_fr(seconds: float) -> str:
 
 
 def check_forum(settings) -> Check:
-    from ..forum.gateway import ForumError, ForumGateway
+    from ..forum.gateway import ForumError, ForumGateway, ForumRejected
 
     gateway = ForumGateway(settings.FORUM_URL, settings.FORUM_API_KEY, settings.FORUM_API_USERNAME,
                            timeout=CHECK_TIMEOUT, retries=0, max_wait=0)
     try:
         categories = gateway.category_list()
+    except ForumRejected as exc:
+        if exc.status in (401, 403):
+            return Check("forum", "Forum", False,
+                         f"joignable, mais la clé d'API est refusée (HTTP {exc.status})",
+                         "Vérifiez FORUM_API_KEY et FORUM_API_USERNAME (forumsync doctor détaille).")
+        return Check("forum", "Forum", False, f"joignable, mais refuse la lecture : {exc}")
     except ForumError as exc:
-        return Check("forum", "Forum", False, f"injoignable : {exc}")
+        return Check("forum", "Forum", False, f"injoignable : {exc}",
+                     "Vérifiez FORUM_URL et que le forum tourne.")
     return Check("forum", "Forum", True, f"joignable ({len(categories)} catégories)")
 
 
@@ -71,7 +79,9 @@ def check_lmtp(settings) -> Check:
     try:
         banner = _banner(host, int(port))
     except OSError as exc:
-        return Check("lmtp", "Serveur LMTP", False, f"{settings.LMTP_LISTEN} n'écoute pas ({exc.__class__.__name__})")
+        return Check("lmtp", "Serveur LMTP", False, f"{settings.LMTP_LISTEN} n'écoute pas ({exc.__class__.__name__})",
+                     "Démarrez « forumsync lmtp » (service forumsync-lmtp, docs/deploy.md) ou "
+                     "corrigez LMTP_LISTEN.")
     ok = banner.startswith("220")
     return Check("lmtp", "Serveur LMTP", ok, f"{settings.LMTP_LISTEN} " + ("à l'écoute" if ok else f"réponse inattendue : {banner[:60]}"))
 
@@ -87,7 +97,8 @@ def check_smtp(settings) -> Check:
             return Check("smtp", "Serveur de courrier sortant", True, f"{where} joignable")
         banner = _banner(parts.hostname, port)
     except OSError as exc:
-        return Check("smtp", "Serveur de courrier sortant", False, f"{where} injoignable ({exc.__class__.__name__})")
+        return Check("smtp", "Serveur de courrier sortant", False, f"{where} injoignable ({exc.__class__.__name__})",
+                     "Vérifiez SMTP_URL et que Postfix écoute (systemctl status postfix).")
     ok = banner.startswith("220")
     return Check("smtp", "Serveur de courrier sortant", ok,
                  f"{where} " + ("joignable" if ok else f"réponse inattendue : {banner[:60]}"))
@@ -122,11 +133,13 @@ def check_worker(session) -> Check:
     beat = get_state(session, "worker:heartbeat")
     at = _parse(beat.get("at")) if beat else None
     if at is None:
-        return Check("worker", "Worker", False, "aucun battement de cœur enregistré")
+        return Check("worker", "Worker", False, "aucun battement de cœur enregistré",
+                     "Démarrez « forumsync worker » (service forumsync-worker) ou « forumsync serve ».")
     age = (utcnow() - at).total_seconds()
     ok = age <= WORKER_STALE_SECONDS
     return Check("worker", "Worker", ok,
-                 ("actif" if ok else "silencieux") + f", dernier signe {age_fr(age)}")
+                 ("actif" if ok else "silencieux") + f", dernier signe {age_fr(age)}",
+                 "" if ok else "Regardez « journalctl -u forumsync-worker » et redémarrez le service.")
 
 
 def run_checks(ctx) -> list[Check]:
@@ -139,3 +152,51 @@ def run_checks(ctx) -> list[Check]:
             local = [check_webhook(session), check_worker(session)]
         network = [f.result() for f in futures]
     return network + local
+
+
+def smtp_accepts(settings) -> Check:
+    """The outgoing server says hello and accepts the bridge as sender (MAIL FROM, then RSET:
+    nothing is sent). Doctor only: it takes a whole SMTP exchange."""
+    import smtplib
+
+    from ..outbound.smtp import connect
+
+    label = "Serveur de courrier sortant : acceptation"
+    try:
+        connection = connect(settings)
+    except (OSError, smtplib.SMTPException) as exc:
+        return Check("smtp_accepts", label, False, f"connexion refusée : {exc}",
+                     "Vérifiez SMTP_URL, SMTP_STARTTLS, SMTP_USERNAME/SMTP_PASSWORD.")
+    try:
+        connection.ehlo_or_helo_if_needed()
+        code, text = connection.mail(settings.BRIDGE_ADDRESS)
+        connection.rset()
+    except (OSError, smtplib.SMTPException) as exc:
+        return Check("smtp_accepts", label, False, f"échange interrompu : {exc}",
+                     "Lisez le journal du serveur de courrier (journalctl -u postfix).")
+    finally:
+        try:
+            connection.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+    reply = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    if code == 250:
+        return Check("smtp_accepts", label, True, f"accepte l'expéditeur {settings.BRIDGE_ADDRESS}")
+    return Check("smtp_accepts", label, False,
+                 f"refuse l'expéditeur {settings.BRIDGE_ADDRESS} : {code} {reply[:120]}",
+                 "Autorisez forumsync à relayer (mynetworks ou authentification SASL dans Postfix).")
+
+
+def doctor_checks(ctx) -> list[Check]:
+    """Everything `forumsync doctor` reports: the dashboard's checks, SMTP acceptance and the
+    forum's configuration (plugin, key, webhook, site settings, themes)."""
+    from .forum_health import forum_checks
+
+    checks = run_checks(ctx)
+    index = next((i for i, c in enumerate(checks) if c.key == "smtp"), len(checks) - 1)
+    if checks[index].ok:
+        checks.insert(index + 1, smtp_accepts(ctx.settings))
+    forum = next((c for c in checks if c.key == "forum"), None)
+    if forum is not None and forum.ok is False and "injoignable" in forum.detail:
+        return checks
+    return checks + forum_checks(ctx)
