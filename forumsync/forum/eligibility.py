@@ -1,7 +1,8 @@
 """Which forum posts go to the list: one rule returning (verdict, reason in French).
 
-The rule is pure: ``events`` gathers the facts (the post and topic as the forum serves them,
-the category and its parents, whether forumsync published the post) and asks.
+The rule is pure: ``events`` gathers the facts (the post and topic as the forum serves them
+now, never the webhook payload; the category and its parents; whether forumsync published the
+post) and asks, once when the event is handled and again right before the SMTP hand-off.
 A restricted category never leaks: when in doubt about a category's audience, the answer is no.
 """
 from __future__ import annotations
@@ -20,7 +21,7 @@ EVERYONE_GROUP_ID = 0
 @dataclass
 class Facts:
     post: dict                      # post_get() merged over the webhook payload
-    topic: dict                     # title, archetype, category_id (payload), external_id
+    topic: dict                     # topic_get(): title, archetype, category_id, external_id
     categories: list[dict] = field(default_factory=list)  # the topic's category, then its parents
     from_list: bool = False         # a PostLink with origin "list" exists for this post
 
@@ -53,9 +54,11 @@ def theme_of(settings, categories: list[dict]) -> dict | None:
 def decide(settings, facts: Facts) -> tuple[bool, str]:
     """(True, reason) when the post must be emailed to the list; (False, why not) otherwise."""
     post, topic = facts.post, facts.topic
-    archetype = topic.get("archetype") or post.get("topic_archetype") or "regular"
+    archetype = topic.get("archetype")
     if archetype == "private_message":
         return False, "message privé : jamais envoyé à la liste"
+    if archetype != "regular":  # unknown or missing: the forum did not say it is a public topic
+        return False, f"nature du sujet inconnue (« {archetype or '?'} ») : jamais relayée"
     post_type = post.get("post_type") or REGULAR
     if post_type == WHISPER:
         return False, "murmure (visible de l'équipe seulement)"

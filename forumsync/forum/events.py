@@ -1,8 +1,11 @@
 """Worker task: process stored Discourse webhook events.
 
-- ``post_created``: gather the facts from the forum (full post, topic, category and parents),
-  ask ``eligibility.decide``; if the post goes to the list, compose it and enqueue it in the
-  outbox in the same transaction that records the PostLink (origin "forum") of its Message-ID.
+- ``post_created``: gather the facts from the forum's live state (the post and its topic as the
+  forum serves them now, the category and its parents; never the webhook payload's category,
+  archetype or post type), ask ``eligibility.decide``; if the post goes to the list, compose it
+  and enqueue it in the outbox in the same transaction that records the PostLink (origin "forum").
+  The outbox asks again (``recheck_before_send``) right before the SMTP hand-off: a post moved
+  to a restricted category, turned into a whisper, hidden or deleted meanwhile is not sent.
 - ``post_edited``: nothing, unless SEND_EDIT_NOTICES (a short « [modifié] » notice).
 - ``topic_edited``: keep the TopicLink in step (title, category, theme) when a lead moves it.
 Events are claimed like a queue (``FOR UPDATE SKIP LOCKED`` on PostgreSQL); a forum outage
@@ -81,15 +84,18 @@ def _prefetch_posts(ctx, jobs, cache) -> None:
     """Fetch the batch's posts concurrently (forum round trips overlap); events are still
     decided and recorded one by one, in order. A fetch error surfaces when its event reads it."""
     global _executor
-    ids = []
+    ids, topic_ids = [], []
     for _, name, payload, _ in jobs:
         if name == "post_created":
             try:
-                post_id = (json.loads(payload).get("post") or {}).get("id")
+                post = json.loads(payload).get("post") or {}
             except (ValueError, AttributeError):
                 continue
-            if isinstance(post_id, int):
-                ids.append(post_id)
+            if isinstance(post.get("id"), int):
+                ids.append(post["id"])
+            # only a hint of which topic to fetch: the topic actually used is the post's own
+            if isinstance(post.get("topic_id"), int) and post["topic_id"] not in topic_ids:
+                topic_ids.append(post["topic_id"])
     if len(ids) < 2:
         return
     with _executor_lock:
@@ -97,6 +103,8 @@ def _prefetch_posts(ctx, jobs, cache) -> None:
             _executor = ThreadPoolExecutor(PREFETCH_THREADS, thread_name_prefix="forumsync-prefetch")
     for post_id in ids:
         cache[("post", post_id)] = _executor.submit(ctx.forum.post_get, post_id)
+    for topic_id in topic_ids:
+        cache[("topic-future", topic_id)] = _executor.submit(ctx.forum.topic_get, topic_id)
 
 
 def handle(ctx, name: str, payload: dict, cache: dict | None = None) -> str:
@@ -127,12 +135,14 @@ def forget_categories(forum_url: str | None = None) -> None:
             del _categories[key]
 
 
-def _category(ctx, category_id: int) -> dict:
+def _category(ctx, category_id: int, fresh: bool = False) -> dict:
+    """The category as the forum serves it (kept a short while unless FRESH: the check right
+    before sending reads the forum's permissions as they are now)."""
     key = (ctx.settings.FORUM_URL, int(category_id))
     now = time.monotonic()
     with _categories_lock:
         cached = _categories.get(key)
-    if cached is not None and cached[0] > now:
+    if not fresh and cached is not None and cached[0] > now:
         return cached[1]
     try:
         category = ctx.forum.category_get(category_id)
@@ -143,21 +153,26 @@ def _category(ctx, category_id: int) -> dict:
     return category
 
 
-def _category_chain(ctx, category_id, cache) -> list[dict]:
+def _category_chain(ctx, category_id, cache, fresh: bool = False) -> list[dict]:
     chain, seen = [], set()
     while category_id and category_id not in seen and len(chain) < 5:
         seen.add(category_id)
-        category = _category(ctx, category_id)
+        category = _category(ctx, category_id, fresh)
         chain.append(category)
         category_id = category.get("parent_category_id")
     return chain
 
 
-def gather(ctx, payload: dict, cache: dict) -> Facts:
-    """The post as the forum serves it now (``post_get``: cooked, hidden, deleted, post type),
-    the topic facts of the signed payload (title, category, archetype: events are processed
-    in order, so a ``topic_edited`` before this post was applied first), and the category chain.
-    The topic is fetched only when the payload lacks those facts."""
+# Facts that only the forum may state: a webhook payload is a snapshot taken when the post was
+# created, and a lead may have moved, whispered, hidden or deleted it since.
+LIVE_ONLY = ("category_id", "category_slug", "topic_archetype", "topic_title", "topic_slug",
+             "post_type", "hidden", "deleted_at", "user_deleted", "topic_id")
+
+
+def gather(ctx, payload: dict, cache: dict, fresh: bool = False) -> Facts:
+    """The post and its topic as the forum serves them now (``post_get``, ``topic_get``: post
+    type, hidden, deleted, archetype, category), and the category chain (read afresh when FRESH).
+    The payload only names the post and fills in what the forum does not state about it."""
     post_id = payload.get("id")
     if not post_id:
         raise Skip("événement sans identifiant de message")
@@ -166,19 +181,28 @@ def gather(ctx, payload: dict, cache: dict) -> Facts:
         full = prefetched.result() if prefetched is not None else ctx.forum.post_get(post_id)
     except ForumNotFound:
         raise Skip(f"message {post_id} introuvable sur le forum (supprimé ?)") from None
-    post = {**payload, **full}
-    if all(key in payload for key in ("topic_title", "category_id", "topic_archetype")):
-        topic = {"id": post["topic_id"], "title": payload["topic_title"],
-                 "category_id": payload["category_id"], "archetype": payload["topic_archetype"],
-                 "slug": payload.get("topic_slug") or post.get("topic_slug") or ""}
-    else:
-        topic = _topic(ctx, post["topic_id"], cache)
-    category_id = topic.get("category_id") or post.get("category_id")
-    if (post.get("post_number") or 1) == 1 and "external_id" not in topic:
-        # A topic the pipeline created carries external_id "ml-…" from its first write, before
-        # its PostLink is committed: one look at the topic closes that window for new topics.
-        topic = {**topic, "external_id": _topic(ctx, post["topic_id"], cache).get("external_id")}
-    return Facts(post=post, topic=topic, categories=_category_chain(ctx, category_id, cache))
+    except ForumRejected:
+        raise Skip(f"message {post_id} illisible pour le compte passerelle : jamais relayé") from None
+    post = {**{k: v for k, v in payload.items() if k not in LIVE_ONLY}, **full}
+    if not post.get("topic_id"):
+        raise Skip(f"message {post_id} sans sujet sur le forum")
+    topic = _topic(ctx, post["topic_id"], cache)
+    category_id = topic.get("category_id")
+    return Facts(post=post, topic=topic, categories=_category_chain(ctx, category_id, cache, fresh))
+
+
+def recheck_before_send(ctx, key: str) -> tuple[bool, str]:
+    """Ask the forum again, right before the SMTP hand-off, whether the post behind an outbox
+    KEY (``post:ID`` or ``edit:ID:VERSION``) may still go to the list. ForumUnavailable
+    propagates (the mail waits); a post gone from the forum is (False, reason)."""
+    post_id = int(key.split(":")[1])
+    try:
+        facts = gather(ctx, {"id": post_id}, {}, fresh=True)
+    except Skip as exc:
+        return False, str(exc)
+    with ctx.db.session() as session:
+        facts.from_list = _from_list(session, post_id)
+    return decide(ctx.settings, facts)
 
 
 def _from_list(session, post_id) -> bool:
@@ -189,10 +213,13 @@ def _from_list(session, post_id) -> bool:
 def _topic(ctx, topic_id, cache) -> dict:
     key = ("topic", topic_id)
     if key not in cache:
+        prefetched = cache.pop(("topic-future", topic_id), None)
         try:
-            cache[key] = ctx.forum.topic_get(topic_id)
+            cache[key] = prefetched.result() if prefetched is not None else ctx.forum.topic_get(topic_id)
         except ForumNotFound:
             raise Skip(f"sujet {topic_id} introuvable sur le forum") from None
+        except ForumRejected:
+            raise Skip(f"sujet {topic_id} illisible pour le compte passerelle : jamais relayé") from None
     return cache[key]
 
 

@@ -5,6 +5,10 @@
 records the outcome: ``sent``; ``pending`` again with ``last_error`` and a backoff on a
 transient failure; ``failed`` on a permanent refusal or after MAX_ATTEMPTS
 (``forumsync outbox retry`` puts it back).
+
+A forum post (keys ``post:ID``, ``edit:ID:VERSION``) is checked against the forum's live state
+right before its hand-off: one that was moved to a restricted category, turned into a whisper,
+hidden or deleted since it was queued ends ``dropped`` with the French reason, never sent.
 """
 from __future__ import annotations
 
@@ -59,12 +63,16 @@ def run_pending(ctx, worker_id: str) -> int:
         rows = claim(session, OutboxMail, ready_states=("pending",), worker_id=worker_id,
                      claimed_state="sending", limit=BATCH)
         jobs = [(row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw,
-                 row.attempts) for row in rows]
+                 row.key) for row in rows]
     if not jobs:
         return 0
     connection = None
     outcomes = []
-    for mail_id, sender, recipients, raw, attempts in jobs:
+    for mail_id, sender, recipients, raw, key in jobs:
+        withheld = _withheld(ctx, key)
+        if withheld is not None:
+            outcomes.append((mail_id, *withheld))
+            continue
         if connection is None:
             try:
                 connection = smtp.connect(ctx.settings)
@@ -95,6 +103,10 @@ def run_pending(ctx, worker_id: str) -> int:
                 row.state = "sent"
                 row.sent_at = utcnow()
                 row.next_attempt_at = None
+            elif outcome == "withheld":
+                row.state = "dropped"
+                row.next_attempt_at = None
+                log.info("courriel %s non envoyé : %s", mail_id, note)
             elif outcome == "failed" or row.attempts >= MAX_ATTEMPTS:
                 row.state = "failed"
                 row.next_attempt_at = None
@@ -104,6 +116,29 @@ def run_pending(ctx, worker_id: str) -> int:
                 row.next_attempt_at = utcnow() + backoff(row.attempts)
                 log.info("courriel %s non remis (tentative %s) : %s", mail_id, row.attempts, note)
     return len(outcomes)
+
+
+FORUM_POST_KEYS = ("post:", "edit:")
+
+
+def _withheld(ctx, key: str) -> tuple[str, str] | None:
+    """None when the mail may go now; else (outcome, note): ``withheld`` for a forum post the
+    forum no longer lets the list see, ``retry`` when the forum cannot be asked right now."""
+    if not key.startswith(FORUM_POST_KEYS):
+        return None
+    from ..forum.events import recheck_before_send
+    from ..forum.gateway import ForumUnavailable
+
+    try:
+        allowed, reason = recheck_before_send(ctx, key)
+    except ForumUnavailable as exc:
+        return "retry", f"forum indisponible pour la vérification avant envoi : {exc}"
+    except Exception as exc:  # noqa: BLE001 - never send what could not be checked
+        log.exception("vérification avant envoi de %s impossible", key)
+        return "retry", f"vérification avant envoi impossible ({type(exc).__name__})"
+    if allowed:
+        return None
+    return "withheld", f"non envoyé, relu sur le forum juste avant l'envoi : {reason}"
 
 
 def _close(connection, quit: bool = False) -> None:

@@ -64,3 +64,14 @@ def test_verdicts(conf):
     none = facts()
     none.categories = []
     assert decide(conf, none)[0] is False
+
+
+def test_topic_whose_nature_the_forum_did_not_state_is_never_sent(conf):
+    """The archetype comes from the forum's topic; missing or unknown, the answer is no."""
+    unknown = facts()
+    del unknown.topic["archetype"]
+    unknown.post["topic_archetype"] = "regular"  # a payload's word is not the forum's
+    assert decide(conf, unknown) == (False, "nature du sujet inconnue (« ? ») : jamais relayée")
+    banner = facts()
+    banner.topic["archetype"] = "banner"
+    assert decide(conf, banner)[0] is False

@@ -309,3 +309,124 @@ def test_author_email_hidden_by_default(bridge):
     [mail] = bridge.mails()
     assert "@meyzieu.fr" not in str(mail["X-Original-From"])
     assert "/u/marie" in str(mail["X-Original-From"])
+
+
+# ---------------------------------------------------------------------------- races (issue 12.4)
+# A lead acts on the forum after the webhook left it: the forum's live state decides, once when
+# the event is handled and again right before the SMTP hand-off.
+def _queue_only(bridge):
+    """Deliver the webhooks and handle the events (mail queued in the outbox), send nothing."""
+    from forumsync.forum import events
+
+    bridge.forum.wait_webhooks()
+    while events.run_pending(bridge.ctx, "test"):
+        pass
+
+
+def _send_outbox(bridge):
+    from forumsync.outbound import outbox
+
+    while outbox.run_pending(bridge.ctx, "test"):
+        pass
+
+
+def _outbox_row(bridge, post_id):
+    with bridge.ctx.db.session() as s:
+        row = s.scalars(select(OutboxMail).where(OutboxMail.key == f"post:{post_id}")).one()
+        s.expunge(row)
+        return row
+
+
+def _to_restricted(bridge, post):
+    bridge.gateway().topic_update(post["topic_id"], category_id=bridge.categories["restricted"]["id"])
+
+
+def _to_whisper(bridge, post):
+    _alter_post(bridge, post["id"], post_type=4)
+
+
+def _hidden(bridge, post):
+    _alter_post(bridge, post["id"], hidden=True)
+
+
+def _deleted(bridge, post):
+    import requests
+
+    answer = requests.delete(f"{bridge.forum.url}/posts/{post['id']}.json",
+                             headers=bridge.forum.headers(), timeout=5)
+    assert answer.status_code == 200, answer.text
+
+
+def _category_made_private(bridge, post):
+    bridge.gateway().category_update(bridge.categories["sve"]["id"], permissions={"staff": 1})
+
+
+CHANGES = {"déplacé dans une catégorie restreinte": (_to_restricted, "accès restreint"),
+           "devenu murmure": (_to_whisper, "murmure"),
+           "masqué": (_hidden, "masqué"),
+           "supprimé": (_deleted, "supprimé"),
+           "catégorie rendue privée": (_category_made_private, "accès restreint")}
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_changed_after_the_webhook_is_decided_on_the_live_forum(bridge, change):
+    """The webhook payload says « public topic, regular post »; the forum says otherwise now."""
+    alter, words = CHANGES[change]
+    first = bridge.topic("marie", "Sujet public au départ", "Premier message public.")
+    bridge.process()
+    reply = bridge.reply("paul", first["topic_id"], "Réponse qui ne doit pas partir.")
+    bridge.forum.wait_webhooks()  # the event is stored with the payload of a public post
+    alter(bridge, reply)
+    bridge.process()
+    assert [m["Subject"] for m in bridge.mails()] == ["Sujet public au départ"]
+    if alter is _category_made_private:
+        # categories are cached a few seconds when events are handled: the check right before
+        # sending reads them afresh and stops the mail there
+        row = _outbox_row(bridge, reply["id"])
+        assert row.state == "dropped" and words in row.last_error
+        return
+    _skipped(bridge, reply["id"], words)
+    with bridge.ctx.db.session() as s:
+        assert s.scalars(select(OutboxMail).where(OutboxMail.key == f"post:{reply['id']}")).first() is None
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_changed_after_queueing_is_not_sent(bridge, change):
+    """Queued for the list, then changed on the forum before the SMTP hand-off: nothing reaches
+    the mail server; the outbox row says why, in French."""
+    alter, words = CHANGES[change]
+    first = bridge.topic("marie", "Sujet public pour la course", "Premier message public.")
+    bridge.process()
+    reply = bridge.reply("paul", first["topic_id"], "Réponse en file d'envoi.")
+    _queue_only(bridge)
+    assert _outbox_row(bridge, reply["id"]).state == "pending"
+    alter(bridge, reply)
+    _send_outbox(bridge)
+    assert len(bridge.sink.messages) == 1  # only the first post
+    row = _outbox_row(bridge, reply["id"])
+    assert row.state == "dropped" and row.sent_at is None
+    assert "non envoyé" in row.last_error and words in row.last_error
+
+
+def test_unchanged_post_still_sent_after_the_check(bridge):
+    first = bridge.topic("marie", "Sujet qui reste public", "Premier message public.")
+    _queue_only(bridge)
+    _send_outbox(bridge)
+    assert [m["Subject"] for m in bridge.mails()] == ["Sujet qui reste public"]
+    assert _outbox_row(bridge, first["id"]).state == "sent"
+
+
+def test_forum_down_at_the_check_keeps_the_mail_waiting(bridge):
+    """The check cannot be made: the mail is neither sent nor dropped; it waits for the forum."""
+    first = bridge.topic("marie", "Sujet en attente du forum", "Premier message public.")
+    _queue_only(bridge)
+    bridge.forum.stop()
+    from forumsync.outbound import outbox
+
+    outbox.run_pending(bridge.ctx, "test")
+    assert bridge.sink.messages == []
+    row = _outbox_row(bridge, first["id"])
+    assert row.state == "pending" and "forum indisponible" in row.last_error

@@ -37,9 +37,9 @@ def make_due(ctx):
 
 def test_enqueue_is_idempotent_and_sends_once(ctx, smtp_sink):
     with ctx.db.session() as s:
-        assert outbox.enqueue(s, "post:1", message(ctx.settings), ["club@listes.example.org"])
+        assert outbox.enqueue(s, "mail:1", message(ctx.settings), ["club@listes.example.org"])
     with ctx.db.session() as s:
-        assert not outbox.enqueue(s, "post:1", message(ctx.settings, 2), ["club@listes.example.org"])
+        assert not outbox.enqueue(s, "mail:1", message(ctx.settings, 2), ["club@listes.example.org"])
     assert outbox.run_pending(ctx, "w1") == 1
     assert outbox.run_pending(ctx, "w1") == 0
     assert len(smtp_sink.messages) == 1
@@ -52,7 +52,7 @@ def test_enqueue_is_idempotent_and_sends_once(ctx, smtp_sink):
     assert row.state == "sent" and row.sent_at is not None and row.attempts == 1
     # enqueueing the same key after it was sent changes nothing either
     with ctx.db.session() as s:
-        assert not outbox.enqueue(s, "post:1", message(ctx.settings), ["club@listes.example.org"])
+        assert not outbox.enqueue(s, "mail:1", message(ctx.settings), ["club@listes.example.org"])
     assert outbox.run_pending(ctx, "w1") == 0
     assert len(smtp_sink.messages) == 1
 
@@ -60,7 +60,7 @@ def test_enqueue_is_idempotent_and_sends_once(ctx, smtp_sink):
 def test_smtp_down_then_up_sent_exactly_once(ctx, smtp_sink):
     smtp_sink.stop()
     with ctx.db.session() as s:
-        outbox.enqueue(s, "post:2", message(ctx.settings), ["club@listes.example.org"])
+        outbox.enqueue(s, "mail:2", message(ctx.settings), ["club@listes.example.org"])
     assert outbox.run_pending(ctx, "w1") == 1
     [row] = rows(ctx)
     assert row.state == "pending" and row.attempts == 1
@@ -83,7 +83,7 @@ def test_smtp_down_then_up_sent_exactly_once(ctx, smtp_sink):
 def test_temporary_refusal_is_retried(ctx, smtp_sink):
     smtp_sink.refuse_next = 1
     with ctx.db.session() as s:
-        outbox.enqueue(s, "post:3", message(ctx.settings), ["club@listes.example.org"])
+        outbox.enqueue(s, "mail:3", message(ctx.settings), ["club@listes.example.org"])
     outbox.run_pending(ctx, "w1")
     [row] = rows(ctx)
     assert row.state == "pending" and "451" in row.last_error
@@ -95,7 +95,7 @@ def test_temporary_refusal_is_retried(ctx, smtp_sink):
 def test_gives_up_after_max_attempts_and_cli_retry(ctx, smtp_sink):
     smtp_sink.stop()
     with ctx.db.session() as s:
-        outbox.enqueue(s, "post:4", message(ctx.settings), ["club@listes.example.org"])
+        outbox.enqueue(s, "mail:4", message(ctx.settings), ["club@listes.example.org"])
     for _ in range(outbox.MAX_ATTEMPTS):
         make_due(ctx)
         outbox.run_pending(ctx, "w1")
@@ -105,7 +105,7 @@ def test_gives_up_after_max_attempts_and_cli_retry(ctx, smtp_sink):
     path = _settings_file(ctx)  # the CLI loads its settings from a file
     result = runner.invoke(cli, ["--settings", path, "outbox", "list", "--state", "failed"])
     assert result.exit_code == 0, result.output
-    assert "en échec" in result.output and "post:4" in result.output
+    assert "en échec" in result.output and "mail:4" in result.output
     assert "dernière erreur" in result.output
     result = runner.invoke(cli, ["--settings", path, "outbox", "retry", "999"])
     assert result.exit_code != 0 and "introuvable" in result.output
@@ -133,7 +133,7 @@ def _settings_file(ctx):
 
 def test_permanent_refusal_fails_at_once(ctx, smtp_sink):
     with ctx.db.session() as s:
-        outbox.enqueue(s, "post:5", message(ctx.settings), ["club@listes.example.org"])
+        outbox.enqueue(s, "mail:5", message(ctx.settings), ["club@listes.example.org"])
     original = smtp_sink.controller.handler.handle_DATA
 
     async def refuse(server, session, envelope):
@@ -151,7 +151,7 @@ def test_lmtp(tmp_path, sqlite_url, lmtp_sink):
     ctx = Context(settings)
     try:
         with ctx.db.session() as s:
-            outbox.enqueue(s, "post:6", message(settings), ["club@listes.example.org"])
+            outbox.enqueue(s, "mail:6", message(settings), ["club@listes.example.org"])
         assert outbox.run_pending(ctx, "w1") == 1
         assert len(lmtp_sink.messages) == 1
         assert rows(ctx)[0].state == "sent"
@@ -164,7 +164,7 @@ def test_two_workers_never_send_twice(ctx, smtp_sink):
 
     with ctx.db.session() as s:
         for n in range(30):
-            outbox.enqueue(s, f"post:{100 + n}", message(ctx.settings, n), ["club@listes.example.org"])
+            outbox.enqueue(s, f"mail:{100 + n}", message(ctx.settings, n), ["club@listes.example.org"])
     threads = [threading.Thread(target=outbox.run_pending, args=(ctx, f"w{i}")) for i in range(3)]
     for t in threads:
         t.start()
