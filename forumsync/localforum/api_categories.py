@@ -4,13 +4,16 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy import select
 
-from . import serializers, shapes, store
+from . import serializers, shapes, sitesettings, store
 from .errors import forbidden, not_found
 from .http import api_route, as_bool, current_user, forum, json_response, params
 from .models import Category, Topic, User
 
 bp = Blueprint("localforum_categories", __name__)
 PER_PAGE = 30
+CATEGORIES_PER_PAGE = 20          # CategoryList::CATEGORIES_PER_PAGE
+SUBCATEGORIES_PER_CATEGORY = 5    # CategoryList::SUBCATEGORIES_PER_CATEGORY
+MAX_UNOPTIMIZED_CATEGORIES = 1000  # CategoryList::MAX_UNOPTIMIZED_CATEGORIES
 
 
 def visible_categories(session, user: User) -> list[tuple[Category, int]]:
@@ -30,10 +33,14 @@ def category_list():
         visible = visible_categories(session, user)
         parent_id = p.get("parent_category_id")
         parent_id = int(parent_id) if parent_id not in (None, "") else None
+        page = max(1, int(p.get("page") or 1))
+        level = [(c, perm) for c, perm in visible if c.parent_category_id == parent_id]
+        if _paginate(session, visible, parent_id):
+            return json_response(_lazy_page(session, user, visible, level, page, parent_id))
         items = []
-        for category, permission in visible:
-            if category.parent_category_id != parent_id:
-                continue
+        if page > 1:  # CategoryList#find_categories: without lazy loading all is on page 1
+            level = []
+        for category, permission in level:
             item = serializers.serialize_category(session, category, permission,
                                                   shapes.CATEGORY_LIST_ITEM)
             if as_bool(p.get("include_subcategories")):
@@ -45,6 +52,32 @@ def category_list():
             items.append(item)
         return json_response({"category_list": {"can_create_category": user.staff,
                                                 "can_create_topic": True, "categories": items}})
+
+
+def _paginate(session, visible, parent_id) -> bool:
+    """CategoryList#paginate_results?: lazy-loaded categories, or more than 1000 visible."""
+    if sitesettings.get(session, "lazy_load_categories"):
+        return True
+    count = sum(1 for c, _ in visible if parent_id is None or c.parent_category_id == parent_id)
+    return count > MAX_UNOPTIMIZED_CATEGORIES
+
+
+def _lazy_page(session, user, visible, level, page, parent_id) -> dict:
+    """One page of CATEGORIES_PER_PAGE categories of LEVEL; at the top level each is followed
+    by at most SUBCATEGORIES_PER_CATEGORY of its children, flat (no subcategory_list)."""
+    chosen = level[(page - 1) * CATEGORIES_PER_PAGE:page * CATEGORIES_PER_PAGE]
+    items = []
+    for category, permission in chosen:
+        items.append(serializers.serialize_category(session, category, permission,
+                                                    shapes.CATEGORY_LIST_ITEM))
+    if parent_id is None:
+        for category, _ in chosen:
+            children = [(c, perm) for c, perm in visible if c.parent_category_id == category.id]
+            for child, permission in children[:SUBCATEGORIES_PER_CATEGORY]:
+                items.append(serializers.serialize_category(session, child, permission,
+                                                            shapes.CATEGORY_LIST_ITEM))
+    return {"category_list": {"can_create_category": user.staff, "can_create_topic": True,
+                              "categories": items}}
 
 
 @api_route(bp, "/c/<int:category_id>/show", methods=["GET"])
@@ -60,14 +93,16 @@ def category_show(category_id):
         return json_response({"category": serializers.serialize_category(session, category, permission)})
 
 
-def _category_fields(p: dict) -> dict:
+def _category_fields(session, p: dict) -> dict:
+    """CategoriesController#category_params: no ``description`` (it lives in the About
+    topic), ``moderating_group_ids`` only while enable_category_group_moderation is on."""
     fields = {}
-    for key in ("name", "slug", "color", "text_color", "description", "position",
-                "parent_category_id", "permissions", "moderating_group_ids", "custom_fields"):
+    for key in ("name", "slug", "color", "text_color", "position", "parent_category_id",
+                "permissions", "custom_fields"):
         if key in p:
             fields[key] = p[key]
-    if "moderating_group_ids" not in fields and "moderating_group_id" in p:
-        fields["moderating_group_ids"] = p["moderating_group_id"]
+    if sitesettings.get(session, "enable_category_group_moderation") and "moderating_group_ids" in p:
+        fields["moderating_group_ids"] = p["moderating_group_ids"]
     return fields
 
 
@@ -78,7 +113,7 @@ def category_create():
         user = current_user(session)
         if not user.staff:
             raise forbidden()
-        fields = _category_fields(p)
+        fields = _category_fields(session, p)
         name = fields.pop("name", None)
         category = store.create_category(session, name, **fields)
         return json_response({"category": serializers.serialize_category(session, category, 1)})
@@ -94,7 +129,7 @@ def category_update(category_id):
         category = session.get(Category, category_id)
         if category is None:
             raise not_found()
-        store.update_category(session, category, **_category_fields(p))
+        store.update_category(session, category, **_category_fields(session, p))
         return json_response({"success": "OK", "category": serializers.serialize_category(
             session, category, 1, shapes.CATEGORY_UPDATED)})
 

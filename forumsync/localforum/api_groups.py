@@ -166,10 +166,9 @@ def admin_group_owners_add(group_id):
 
 
 def _owners_add(group_id):
+    """GroupsController#add_owners reads top-level ``usernames`` (users_from_params); a nested
+    ``group[usernames]`` is ignored: success, nobody added."""
     p = params()
-    nested = p.get("group") if isinstance(p.get("group"), dict) else {}
-    if "usernames" not in p and "usernames" in nested:
-        p = {**p, "usernames": nested["usernames"]}
     with forum().store.session() as session:
         actor = current_user(session)
         group = _group(session, group_id)

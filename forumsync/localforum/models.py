@@ -83,7 +83,9 @@ class Category(Base):
     slug: Mapped[str] = mapped_column(String(255))
     color: Mapped[str] = mapped_column(String(6), default="0088CC")
     text_color: Mapped[str] = mapped_column(String(6), default="FFFFFF")
+    # Like Discourse: the first <p> of the About topic's first post (never set from the API).
     description: Mapped[str | None] = mapped_column(Text)
+    topic_id: Mapped[int | None] = mapped_column(Integer)  # the "About the … category" topic
     position: Mapped[int] = mapped_column(Integer, default=0)
     parent_category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     # {"group_name": permission_type}; 1 full, 2 create/reply, 3 see

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import html
+import re
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -210,8 +212,9 @@ def _category_values(session, category: Category, permission: int | None) -> dic
         "text_color": category.text_color, "style_type": "square", "emoji": None, "icon": None,
         "slug": category.slug, "topic_count": topics, "post_count": posts,
         "position": category.position, "description": category.description,
-        "description_text": category.description, "description_excerpt": category.description,
-        "topic_url": f"/t/about-the-{category.slug}-category/{category.id}",
+        "description_text": _text(category.description),
+        "description_excerpt": _text(category.description),
+        "topic_url": _about_url(session, category),
         "read_restricted": "everyone" not in (category.permissions or {}),
         "permission": permission, "notification_level": 1, "can_edit": permission == 1,
         "topic_template": None, "topic_title_placeholder": None,
@@ -233,6 +236,20 @@ def _category_values(session, category: Category, permission: int | None) -> dic
         "topic_posting_review_group_ids": [], "reply_posting_review_group_ids": [],
         "form_template_ids": [], "allow_global_tags": False,
     }
+
+
+def _text(fragment: str | None) -> str | None:
+    """Category#description_text: the description's HTML as plain text."""
+    if fragment is None:
+        return None
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def _about_url(session, category: Category) -> str | None:
+    if category.topic_id is None:
+        return None
+    slug = session.scalar(select(Topic.slug).where(Topic.id == category.topic_id))
+    return f"/t/{slug}/{category.topic_id}" if slug else None
 
 
 def _category_extras(category: Category, data: dict) -> dict:

@@ -302,20 +302,79 @@ def create_category(session, name: str, *, slug: str | None = None, color: str |
         position = (session.scalar(select(func.max(Category.position))) or 0) + 1
     category = Category(name=name.strip(), slug=slug, color=(color or "0088CC").lstrip("#"),
                         text_color=(text_color or "FFFFFF").lstrip("#"),
-                        parent_category_id=parent_id, description=description or None,
-                        permissions=perms, moderating_group_ids=_int_list(moderating_group_ids),
+                        parent_category_id=parent_id, permissions=perms,
+                        moderating_group_ids=_int_list(moderating_group_ids),
                         custom_fields=dict(custom_fields or {}), position=position)
     session.add(category)
     session.flush()
+    _create_about_topic(session, category, description)
     return category
+
+
+ABOUT_TITLE = "About the {category} category"  # Discourse's category.topic_prefix
+ABOUT_PLACEHOLDER = ("(Replace this first paragraph with a brief description of your new "
+                     "category. This guidance will appear in the category selection area, so "
+                     "try to keep it below 200 characters.)")
+
+
+def _create_about_topic(session, category: Category, description: str | None) -> None:
+    """Category#create_category_definition: a pinned "About" topic whose first post holds the
+    description (the model's ``description`` when given, else the placeholder); no webhook."""
+    author = session.scalar(select(User).where(User.admin.is_(True)).order_by(User.id))
+    if author is None:
+        return
+    now = utcnow()
+    title = ABOUT_TITLE.format(category=category.name)
+    topic = Topic(title=title, slug=slugify(title), category_id=category.id, user_id=author.id,
+                  pinned_at=now, created_at=now, bumped_at=now, updated_at=now)
+    session.add(topic)
+    session.flush()
+    raw = description or ABOUT_PLACEHOLDER
+    post = Post(topic_id=topic.id, user_id=author.id, post_number=1, post_type=REGULAR, raw=raw,
+                cooked=cook_for(session, raw), created_at=now, updated_at=now)
+    session.add(post)
+    category.topic_id = topic.id
+    category.description = category_description_from(post.cooked)
+    session.flush()
+
+
+def delete_category(session, category: Category) -> None:
+    """Category#destroy: refused while it holds topics besides its About topic (Discourse's
+    "can't delete a category with topics"); the About topic goes with it."""
+    others = session.scalar(select(func.count(Topic.id)).where(
+        Topic.category_id == category.id, Topic.id != category.topic_id,
+        Topic.deleted_at.is_(None)))
+    if others:
+        raise invalid("Can't delete this category because it has topics.")
+    if category.topic_id is not None:
+        for post in session.scalars(select(Post).where(Post.topic_id == category.topic_id)):
+            session.delete(post)
+        session.flush()
+        topic = session.get(Topic, category.topic_id)
+        if topic is not None:
+            session.delete(topic)
+        session.flush()
+    session.delete(category)
+    session.flush()
+
+
+def category_description_from(cooked: str) -> str | None:
+    """PostRevisor#update_category_description: the first paragraph's inner HTML, images
+    removed; None while it is still the placeholder."""
+    match = re.search(r"<p>(.*?)</p>", cooked or "", re.S)
+    if match is None:
+        return None
+    inner = re.sub(r"<img[^>]*>", "", match.group(1)).strip()
+    if not inner or inner.startswith(ABOUT_PLACEHOLDER[:50]):
+        return None
+    return inner
 
 
 def update_category(session, category: Category, **fields) -> Category:
     if "name" in fields and fields["name"]:
         category.name = str(fields["name"]).strip()
-    for key in ("slug", "description"):
-        if key in fields and fields[key] is not None:
-            setattr(category, key, fields[key] or None if key == "description" else fields[key])
+    if fields.get("slug"):
+        category.slug = fields["slug"]
     for key in ("color", "text_color"):
         if fields.get(key):
             setattr(category, key, str(fields[key]).lstrip("#"))
@@ -597,6 +656,10 @@ def update_post(session, user: User, post: Post, raw: str, edit_reason: str | No
     post.edit_reason = edit_reason or None
     post.version += 1
     post.updated_at = utcnow()
+    if post.post_number == 1:
+        about_of = session.scalar(select(Category).where(Category.topic_id == post.topic_id))
+        if about_of is not None:
+            about_of.description = category_description_from(post.cooked)
     session.flush()
     queue_event(session, "post_edited", "post", {"post": serializers.webhook_post(session, post)})
     return post

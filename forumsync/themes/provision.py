@@ -215,8 +215,9 @@ def _truthy(value) -> bool:
 class Provisioner:
     """Plans (and applies) the changes; one instance per run."""
 
-    def __init__(self, ctx, *, repair: bool = False):
+    def __init__(self, ctx, *, repair: bool = False, dry_run: bool = False):
         self.ctx = ctx
+        self.dry_run = dry_run
         self.settings = ctx.settings
         self.gw = ctx.forum
         self.repair = repair
@@ -255,11 +256,19 @@ class Provisioner:
             self.warnings.append(f"impossible de lire le réglage « {MODERATION_SETTING} » du "
                                  f"forum ({exc}) : vérifiez qu'il est activé.")
             return
-        if not _truthy(value):
-            self.warnings.append(
-                f"le réglage « {MODERATION_SETTING} » du forum est désactivé : les groupes "
-                f"d'animateurs ne pourront pas modérer leurs catégories tant qu'il ne sera pas "
-                f"activé (Administration → Réglages).")
+        if _truthy(value):
+            return
+        # Discourse drops moderating_group_ids while the setting is off
+        # (CategoriesController#category_params): turn it on before the categories.
+        self.warnings.append(
+            f"le réglage « {MODERATION_SETTING} » du forum est désactivé : sans lui les "
+            f"groupes d'animateurs ne peuvent pas modérer leurs catégories ; "
+            f"{'il serait activé' if self.dry_run else 'il est activé'} par le provisionnement.")
+        change = Change("réglage du forum", MODERATION_SETTING, False, True)
+        change.describe = lambda: (f"réglage du forum « {MODERATION_SETTING} » : "
+                                   f"désactivé → activé")
+        change.apply = lambda: self.gw.site_setting_set(MODERATION_SETTING, True)
+        self.changes.append(change)
 
     def _plan_parent(self, categories, by_id):
         name = self.settings.PARENT_CATEGORY
@@ -290,7 +299,7 @@ class Provisioner:
         self.ids["parent"] = actual["id"]
         state["category_id"] = actual["id"]
         full = self._full_category(actual)
-        values = {k: category_values(full)[k] for k in desired}
+        values = {k: self._actual_values(full)[k] for k in desired}
         self.before["parent"] = values
         self.after["parent"] = desired
         self._plan_category_update(label, actual["id"], values, desired,
@@ -305,6 +314,16 @@ class Provisioner:
             return self.gw.category_get(category["id"])
         except ForumNotFound:
             return category
+
+    def _actual_values(self, category: dict) -> dict:
+        """category_values, with the description read where Discourse keeps it: the first
+        post of the category's About topic (category_params never accepts one)."""
+        values = category_values(category)
+        try:
+            values["description"] = (self.gw.category_description_get(category) or "").strip()
+        except ForumNotFound:
+            values["description"] = ""
+        return values
 
     def _plan_category_update(self, label, category_id, actual: dict, desired: dict,
                               applied: dict | None, state: dict, resolve=None):
@@ -332,13 +351,18 @@ class Provisioner:
             for key in fields:
                 if key == "parent_category_id" and not isinstance(values[key], int):
                     continue  # the parent is missing and not recreated (unrepaired drift)
+                if key == "description":
+                    continue  # not a category parameter: the About topic's first post
                 if key in CUSTOM_FIELDS:
                     custom[key] = values[key]
                 else:
                     payload[key] = values[key]
             if custom:
                 payload["custom_fields"] = custom
-            self.gw.category_update(category_id, **payload)
+            if len(payload) > 1 or "name" in fields:
+                self.gw.category_update(category_id, **payload)
+            if "description" in fields:
+                self.gw.category_description_set(category_id, values["description"] or "")
             state["applied"] = values
 
         pending[0].apply = update  # one write call for all the fields of this category
@@ -454,7 +478,7 @@ class Provisioner:
         claimed.add(actual["id"])
         state["category_id"] = actual["id"]
         full = self._full_category(actual)
-        have = category_values(full)
+        have = self._actual_values(full)
         current_mods = list(have["moderating_group_ids"])
         desired = desired_values()
         if desired["parent_category_id"] is None:
@@ -485,7 +509,7 @@ def provision(ctx, *, dry_run: bool = False, repair: bool = False) -> ProvisionR
     """Compare the forum with the themes of the settings and (unless DRY_RUN) fix it.
 
     Returns the changes with their (before, after); a second run finds none."""
-    provisioner = Provisioner(ctx, repair=repair)
+    provisioner = Provisioner(ctx, repair=repair, dry_run=dry_run)
     changes = provisioner.plan()
     applied = [] if dry_run else provisioner.apply()
     return ProvisionResult(changes=changes, applied=applied, missing_accounts=provisioner.missing,

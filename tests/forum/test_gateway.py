@@ -96,9 +96,9 @@ def test_real_rate_limit_mode(make_localforum):
     forum = make_localforum(rate_limit=3)
     gateway = ForumGateway(forum.url, forum.api_key, forum.username, max_wait=0)
     for _ in range(3):
-        gateway.category_list()
+        gateway.tag_list()
     with pytest.raises(ForumUnavailable) as info:
-        gateway.category_list()
+        gateway.tag_list()
     assert info.value.status == 429
 
 
@@ -159,3 +159,39 @@ def test_user_email_get_for_admins_only(gateway, localforum):
     with pytest.raises(ForumRejected) as info:
         gateway.as_user("claire").user_email_get("claire")
     assert info.value.status == 403
+
+
+def test_owners_are_sent_as_top_level_usernames(gateway, localforum):
+    """GroupsController#add_owners reads ``usernames`` at the top level (a nested one adds
+    nobody on Discourse and on the local forum)."""
+    group = gateway.group_create("animateurs-od", "Animateurs open data")
+    localforum.create_user("jules", "jules@montpellier3m.fr")
+    answer = gateway.group_members_add(group["id"], ["jules"], owners=True)
+    assert answer["usernames"] == ["jules"]
+    assert [o["username"] for o in gateway.group_members("animateurs-od")["owners"]] == ["jules"]
+
+
+def test_category_description_is_written_in_the_about_topic_once(gateway):
+    created = gateway.category_create("Famille", slug="famille",
+                                      description="Le portail famille et ses démarches.")
+    assert gateway.category_description_get(created["id"]) == "Le portail famille et ses démarches."
+    assert gateway.category_get(created["id"])["description_text"] == (
+        "Le portail famille et ses démarches.")
+    writes = gateway.stats["writes"]
+    assert gateway.category_description_set(created["id"], "Le portail famille et ses démarches.") is False
+    assert gateway.stats["writes"] == writes
+    assert gateway.category_description_set(created["id"], "Autre texte.") is True
+    assert gateway.stats["writes"] == writes + 1
+
+
+def test_category_list_reads_every_page_of_lazy_loaded_categories(gateway, localforum):
+    localforum.set_site_setting("lazy_load_categories", True)
+    parent = localforum.create_category("Club Publik")
+    for n in range(23):
+        localforum.create_category(f"Racine {n:02d}")
+    for n in range(8):
+        localforum.create_category(f"Thème {n}", parent=parent["id"])
+    listed = gateway.category_list()
+    names = [c["name"] for c in listed]
+    assert len(names) == len(set(names)) == 1 + 1 + 23 + 8  # with Uncategorized
+    assert sum(1 for c in listed if c.get("parent_category_id") == parent["id"]) == 8

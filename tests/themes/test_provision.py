@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from forumsync.cli import cli
 from forumsync.context import Context
-from forumsync.localforum.models import Category, Group, GroupUser, User
+from forumsync.localforum.models import Category, Group, GroupUser, Post, User
 from forumsync.themes.provision import (PALETTE, category_id_for_theme, group_name, provision,
                                         theme_color)
 from tests.fixtures.database import make_settings
@@ -75,12 +76,16 @@ def memberships(forum, group: str) -> dict[str, bool]:
 
 def test_from_empty_creates_everything_with_exactly_the_needed_writes(runner, localforum):
     result, writes, received = runner.run()
-    # 1 parent + 4 groups + 1 owners call (the one lead with an account) + 4 categories
-    assert writes == 10
-    assert len(received) == 10
+    # 1 parent + 4 groups + 1 owners call (the one lead with an account) + 4 categories, and
+    # each category's description written in its About topic (Discourse's category_params
+    # has no description)
+    assert writes == 15
+    assert len(received) == 15
+    about_posts = [("PUT", f"/posts/{post_id}.json") for post_id in _about_post_ids(localforum)]
     assert sorted(received) == sorted([("POST", "/categories.json")] * 5
                                       + [("POST", "/admin/groups.json")] * 4
-                                      + [("PUT", f"/groups/{_group_id(localforum, 'animateurs-sve')}/owners.json")])
+                                      + [("PUT", f"/groups/{_group_id(localforum, 'animateurs-sve')}/owners.json")]
+                                      + about_posts)
     with localforum.session() as s:
         parent = s.scalar(select(Category).where(Category.name == "Club Publik"))
         assert parent.parent_category_id is None and parent.slug == "club-publik"
@@ -101,6 +106,14 @@ def test_from_empty_creates_everything_with_exactly_the_needed_writes(runner, lo
     assert category_id_for_theme(runner.ctx, "sve") == theme_category(localforum, "sve").id
     assert all(c.before is None for c in result.changes if c.field is None)
     assert result.warnings == []
+
+
+def _about_post_ids(forum) -> list[int]:
+    """The first post of every About topic of a non-default category."""
+    with forum.session() as s:
+        topic_ids = [c.topic_id for c in s.scalars(select(Category)) if c.topic_id]
+        return list(s.scalars(select(Post.id).where(Post.topic_id.in_(topic_ids),
+                                                    Post.post_number == 1)))
 
 
 def _group_id(forum, name):
@@ -145,7 +158,7 @@ def test_dry_run_prints_the_french_diff_and_writes_nothing(runner, localforum, t
     # the real run then applies what the dry run announced, and says so
     out = CliRunner().invoke(cli, ["--settings", str(settings_file), "provision"])
     assert out.exit_code == 0, out.output
-    assert "10 modification(s) appliquée(s), 10 appel(s) d'écriture au forum." in out.output
+    assert "10 modification(s) appliquée(s), 15 appel(s) d'écriture au forum." in out.output
 
 
 def test_dry_run_on_a_provisioned_forum_shows_before_and_after(runner, localforum):
@@ -234,7 +247,8 @@ def test_category_deleted_by_hand_is_drift_and_recreated_with_repair(runner, loc
     runner.run()
     old_id = theme_category(localforum, "famille").id
     with localforum.session() as s:
-        s.delete(s.get(Category, old_id))
+        from forumsync.localforum import store as lf_store
+        lf_store.delete_category(s, s.get(Category, old_id))
     result, writes, _ = runner.run()
     assert writes == 0
     assert [(c.object, c.field, c.drift) for c in result.changes] == [
@@ -244,7 +258,8 @@ def test_category_deleted_by_hand_is_drift_and_recreated_with_repair(runner, loc
     assert theme_category(localforum, "famille") is None
 
     result, writes, received = runner.run(repair=True)
-    assert writes == 1 and received == [("POST", "/categories.json")]
+    assert writes == 2 and received[0] == ("POST", "/categories.json")
+    assert received[1][0] == "PUT" and received[1][1].startswith("/posts/")  # its About post
     new_id = theme_category(localforum, "famille").id
     assert new_id != old_id
     assert category_id_for_theme(runner.ctx, "famille") == new_id
@@ -286,10 +301,64 @@ def test_staged_lead_account_is_not_a_lead(runner, localforum):
 
 def test_warns_when_category_group_moderation_is_off(runner, localforum):
     localforum.set_site_setting("enable_category_group_moderation", False)
-    result, _, _ = runner.run(dry_run=True)
+    result, writes, _ = runner.run(dry_run=True)
+    assert writes == 0
     assert len(result.warnings) == 1
     assert "« enable_category_group_moderation » du forum est désactivé" in result.warnings[0]
+    assert "il serait activé" in result.warnings[0]
     assert result.report()[-1].startswith("Attention : le réglage")
+    assert any(c.field == "enable_category_group_moderation" for c in result.changes)
+
+
+def test_turns_category_group_moderation_on_before_setting_moderating_groups(runner, localforum):
+    """Discourse drops moderating_group_ids while the setting is off: provision enables it
+    first, so the lead groups really moderate and a second run writes nothing."""
+    localforum.set_site_setting("enable_category_group_moderation", False)
+    result, _, received = runner.run()
+    assert received[0] == ("PUT", "/admin/site_settings/enable_category_group_moderation.json")
+    from forumsync.localforum import sitesettings
+    with localforum.session() as s:
+        assert sitesettings.get(s, "enable_category_group_moderation") is True
+    assert theme_category(localforum, "sve").moderating_group_ids == [
+        _group_id(localforum, "animateurs-sve")]
+    result, writes, _ = runner.run()
+    assert writes == 0 and result.changes == []
+
+
+def test_forum_ignores_moderating_groups_while_the_setting_is_off(localforum):
+    """The local forum, like CategoriesController#category_params, drops the parameter."""
+    group = localforum.create_group("animateurs-x")
+    url, headers = localforum.url, localforum.headers()
+    created = requests.post(f"{url}/categories.json", headers=headers, timeout=10, json={
+        "name": "Sans modération", "moderating_group_ids": [group["id"]]}).json()["category"]
+    assert created["moderating_group_ids"] == []
+    localforum.set_site_setting("enable_category_group_moderation", True)
+    answer = requests.put(f"{url}/categories/{created['id']}.json", headers=headers, timeout=10,
+                          json={"name": "Sans modération", "moderating_group_ids": [group["id"]]})
+    assert answer.status_code == 200
+    with localforum.session() as s:
+        assert s.get(Category, created["id"]).moderating_group_ids == [group["id"]]
+
+
+def test_description_lives_in_the_about_topic_and_a_second_run_writes_nothing(runner, localforum):
+    runner.run()
+    sve = theme_category(localforum, "sve")
+    with localforum.session() as s:
+        about = s.scalar(select(Post).where(Post.topic_id == sve.topic_id, Post.post_number == 1))
+        assert about.raw == "Thème animé par Meyzieu. Saisine par voie électronique."
+    # a hand edit of the About post is seen as drift of the description, and repaired
+    with localforum.session() as s:
+        from forumsync.localforum import store as lf_store
+        post = s.scalar(select(Post).where(Post.topic_id == sve.topic_id, Post.post_number == 1))
+        lf_store.update_post(s, post.user, post, "Modifié à la main sur le forum.")
+    assert theme_category(localforum, "sve").description == "Modifié à la main sur le forum."
+    result, writes, _ = runner.run(repair=True)
+    assert [c.field for c in result.changes] == ["description"]
+    assert writes == 1
+    assert theme_category(localforum, "sve").description == (
+        "Thème animé par Meyzieu. Saisine par voie électronique.")
+    result, writes, received = runner.run()
+    assert writes == 0 and received == []
 
 
 def test_without_the_plugin_no_custom_fields_are_written(runner, localforum):

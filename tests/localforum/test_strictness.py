@@ -1,0 +1,97 @@
+"""The local forum is as strict as Discourse on what forumsync relies on (one test per row of
+docs/discourse-conformance.md, section "Gateway and local forum")."""
+from __future__ import annotations
+
+import requests
+from sqlalchemy import select
+
+from forumsync.localforum.models import Category, Post, Topic
+
+
+def _put(forum, path, **json):
+    return requests.put(forum.url + path, json=json, headers=forum.headers(), timeout=10)
+
+
+def _post(forum, path, **json):
+    return requests.post(forum.url + path, json=json, headers=forum.headers(), timeout=10)
+
+
+def _owners(forum, group):
+    answer = requests.get(f"{forum.url}/groups/{group}/members.json", headers=forum.headers(),
+                          timeout=10).json()
+    return [o["username"] for o in answer["owners"]]
+
+
+def test_add_owners_reads_top_level_usernames_and_ignores_nested(localforum):
+    """GroupsController#add_owners → users_from_params: a nested group[usernames] is no
+    parameter at all: success, nobody added."""
+    group = localforum.create_group("animateurs-sve")
+    localforum.create_user("lea", "lea@meyzieu.fr", "Léa")
+    nested = _put(localforum, f"/groups/{group['id']}/owners.json", group={"usernames": "lea"})
+    assert nested.status_code == 200 and nested.json()["usernames"] == []
+    assert _owners(localforum, "animateurs-sve") == []
+    top = _put(localforum, f"/groups/{group['id']}/owners.json", usernames="lea")
+    assert top.status_code == 200 and top.json()["usernames"] == ["lea"]
+    assert _owners(localforum, "animateurs-sve") == ["lea"]
+
+
+def test_category_description_param_is_dropped_and_lives_in_the_about_topic(localforum):
+    """CategoriesController#category_params has no description; Category#create_category_
+    definition makes the About topic, whose first post's first paragraph is the description."""
+    created = _post(localforum, "/categories.json", name="Open data",
+                    description="Ignoré par Discourse").json()["category"]
+    assert created["description"] is None
+    assert created["topic_url"]
+    with localforum.session() as s:
+        category = s.get(Category, created["id"])
+        about = s.get(Topic, category.topic_id)
+        assert about.title == "About the Open data category"
+        assert about.category_id == category.id and about.pinned_at is not None
+        first = s.scalar(select(Post).where(Post.topic_id == about.id, Post.post_number == 1))
+        assert first.raw.startswith("(Replace this first paragraph")
+        post_id = first.id
+    _put(localforum, f"/categories/{created['id']}.json", name="Open data",
+         description="Toujours ignoré")
+    shown = requests.get(f"{localforum.url}/c/{created['id']}/show.json",
+                         headers=localforum.headers(), timeout=10).json()["category"]
+    assert shown["description"] is None
+    answer = _put(localforum, f"/posts/{post_id}.json",
+                  post={"raw": "Les **données ouvertes** des collectivités.\n\nSuite."})
+    assert answer.status_code == 200
+    shown = requests.get(f"{localforum.url}/c/{created['id']}/show.json",
+                         headers=localforum.headers(), timeout=10).json()["category"]
+    assert shown["description"] == "Les <strong>données ouvertes</strong> des collectivités."
+    assert shown["description_text"] == "Les données ouvertes des collectivités."
+
+
+def test_categories_are_paginated_when_lazy_loaded(localforum):
+    """CategoryList#find_categories: 20 per page with ``page``, at most 5 subcategories of each
+    listed parent, the rest through ``parent_category_id``."""
+    localforum.set_site_setting("lazy_load_categories", True)
+    parent = localforum.create_category("Parent")
+    for n in range(25):
+        localforum.create_category(f"Catégorie {n:02d}")
+    for n in range(7):
+        localforum.create_category(f"Enfant {n}", parent=parent["id"])
+
+    def page(**params):
+        answer = requests.get(f"{localforum.url}/categories.json", params=params,
+                              headers=localforum.headers(), timeout=10)
+        return answer.json()["category_list"]["categories"]
+
+    first = page(page=1)
+    top_level = [c for c in first if not c.get("parent_category_id")]
+    assert len(top_level) == 20
+    children = [c for c in first if c.get("parent_category_id") == parent["id"]]
+    assert len(children) == 5 and all("subcategory_list" not in c for c in first)
+    second = [c for c in page(page=2) if not c.get("parent_category_id")]
+    assert len(second) == 1 + 25 + 1 - 20  # Uncategorized, Parent and the 25 others
+    assert page(page=3) == []
+    assert len(page(parent_category_id=parent["id"], page=1)) == 7
+
+
+def test_without_lazy_loading_everything_is_on_the_first_page(localforum):
+    localforum.create_category("Seule")
+    assert requests.get(f"{localforum.url}/categories.json", params={"page": 2},
+                        headers=localforum.headers(), timeout=10
+                        ).json()["category_list"]["categories"] == []
