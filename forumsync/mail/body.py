@@ -13,8 +13,9 @@ from html import unescape
 
 from .decode import part_bytes, part_text
 from .headers import decode_header_value, header_str
-from .html import html_text, html_to_markdown
+from .html import _SAFE_CID, html_text, html_to_markdown
 from .ids import normalize_message_id
+from .inert import escape_fragment, inert_filename, link_label, neutralise_mentions
 from .mime import content_type, param
 from .text import plain_to_markdown
 
@@ -66,11 +67,18 @@ def _filename(part) -> str:
             name = None
     if isinstance(name, tuple):  # RFC 2231 value the parser could not collapse
         name = name[2]
-    return decode_header_value(name or "").replace("/", "_").replace("\\", "_").strip()
+    return inert_filename(decode_header_value(name or "")).strip()
 
 
 def _content_id(part) -> str | None:
-    return normalize_message_id(header_str(part, "Content-ID")) or None
+    """The part's Content-ID, when it can stand in ``![…](cid:…)`` without ending it."""
+    cid = normalize_message_id(header_str(part, "Content-ID"))
+    return cid if cid and _SAFE_CID.fullmatch(cid) else None
+
+
+def image_markdown(att: "Attachment") -> str:
+    """The Markdown of an inline image of the mail (publish swaps the cid for its upload)."""
+    return f"![{link_label(att.filename)}](cid:{att.content_id})"
 
 
 def plain_is_poorer(plain: str, html: str) -> bool:
@@ -188,7 +196,7 @@ class _Walker:
             att = self.body.attachments[-1]
             att.inline = True
             att.content_id = att.content_id or f"forumsync-inline-{len(self.body.attachments)}"
-            self.texts.append(f"![{att.filename}](cid:{att.content_id})")
+            self.texts.append(image_markdown(att))
             self.sources.append("")
 
     def forwarded(self, part):
@@ -201,7 +209,7 @@ class _Walker:
         sub = _Walker()
         sub.walk(inner)
         self.body.attachments.extend(sub.body.attachments)
-        head = [f"**{label} :** {header_str(inner, name)}" for label, name in
+        head = [f"**{label} :** {escape_fragment(header_str(inner, name))}" for label, name in
                 (("De", "From"), ("Date", "Date"), ("Objet", "Subject")) if header_str(inner, name)]
         text = "\n\n".join(sub.texts)
         quoted = "\n".join(("> " + line).rstrip() for line in ("\n".join(head) + "\n\n" + text).split("\n"))
@@ -215,7 +223,7 @@ def extract_body(msg) -> Body:
     body = walker.body
     body.markdown = "\n\n".join(t.strip("\n") for t in walker.texts)
     body.source = next((source for source in walker.sources if source), "empty")
-    body.markdown = link_inline_images(body.markdown, body.attachments)
+    body.markdown = neutralise_mentions(link_inline_images(body.markdown, body.attachments))
     for att in body.attachments:
         if att.content_id and att.content_id.lower() in body.html_cids:
             att.inline = True
@@ -237,14 +245,14 @@ def link_inline_images(markdown: str, attachments: list[Attachment]) -> str:
         if not att:
             return match.group(0)
         att.inline = True
-        return f"![{att.filename}](cid:{att.content_id})"
+        return image_markdown(att)
 
     def gmail(match):
         att = by_name.get(match.group(1).strip().lower().replace("\\", ""))
         if not att:
             return match.group(0)
         att.inline = True
-        return f"![{att.filename}](cid:{att.content_id})"
+        return image_markdown(att)
 
     markdown = _OUTLOOK_PLACEHOLDER.sub(outlook, markdown)
     return _GMAIL_PLACEHOLDER.sub(gmail, markdown)

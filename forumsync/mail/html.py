@@ -1,4 +1,10 @@
-"""HTML mail → Markdown: Outlook/Word noise removed, sanitised by nh3, converted by markdownify."""
+"""HTML mail → Markdown: Outlook/Word noise removed, sanitised by nh3, converted by markdownify.
+
+The Markdown must say only what the HTML said: text is escaped (brackets too, so no
+``[quote=…]`` or ``[img]`` BBCode), bare URLs become explicit links (no onebox), and the
+only images are the mail's own (``cid:``, swapped for uploads by publish); a remote
+``<img>`` becomes a link to it (see ``mail.inert``).
+"""
 from __future__ import annotations
 
 import re
@@ -55,19 +61,63 @@ def sanitize_html(html: str) -> str:
                      link_rel=None, strip_comments=True)
 
 
+_SAFE_CID = re.compile(r"[\w.@$%+=-]{1,200}")  # a cid: that cannot end a Markdown destination
+_UNSAFE_URL_CHARS = re.compile(r"[\s<>()\\`\x00-\x1f]")
+
+
+def safe_destination(url: str) -> str:
+    """URL percent-encoded where Markdown would end or bend a link destination."""
+    return _UNSAFE_URL_CHARS.sub(lambda m: "%{:02X}".format(ord(m.group(0))) if ord(m.group(0)) < 128
+                                 else m.group(0), url.strip())
+
+
 class _Converter(markdownify.MarkdownConverter):
-    """markdownify, plus: literal ``<`` in text must not become HTML in Discourse."""
+    """markdownify, plus: literal ``<`` in text must not become HTML in Discourse, brackets and
+    backslashes are escaped (BBCode, images), bare URLs become explicit links."""
 
     def escape(self, text, parent_tags):
-        text = super().escape(text, parent_tags)
-        return text.replace("<", "&lt;") if text else text
+        if not text:
+            return text
+        if "a" in parent_tags or not ("." in text or ":" in text):
+            return self._escape_text(text, parent_tags)
+        from .text import _linkify  # the same URL finder as plain text (Discourse's linkify)
+
+        links = _linkify().match(text) if _linkify().test(text) else None
+        if not links:
+            return self._escape_text(text, parent_tags)
+        out, pos = [], 0
+        for link in links:
+            out.append(self._escape_text(text[pos:link.index], parent_tags))
+            if link.schema == "mailto:" or (not link.schema and "@" in link.text):
+                out.append(link.text)
+            elif link.url == link.text:
+                out.append(f"<{safe_destination(link.text)}>")
+            else:
+                out.append(f"[{self._escape_text(link.text, parent_tags)}](<{safe_destination(link.url)}>)")
+            pos = link.last_index
+        out.append(self._escape_text(text[pos:], parent_tags))
+        return "".join(out)
+
+    def _escape_text(self, text, parent_tags):
+        text = super().escape(text.replace("\\", "\\\\"), parent_tags)
+        return text.replace("<", "&lt;").replace("[", "\\[").replace("]", "\\]") if text else text
+
+    def convert_a(self, el, text, parent_tags):
+        href = el.get("href")
+        if href:
+            el["href"] = safe_destination(href)
+        return super().convert_a(el, text, parent_tags)
 
     def convert_img(self, el, text, parent_tags):
-        src = el.attrs.get("src") or ""
-        if not src or src.startswith("data:"):
-            return ""
-        alt = (el.attrs.get("alt") or "").replace("[", "").replace("]", "")
-        return f"![{alt}]({src})"
+        src = (el.attrs.get("src") or "").strip()
+        alt = " ".join((el.attrs.get("alt") or "").replace("[", "").replace("]", "")
+                       .replace("\\", "").split())
+        if src.lower().startswith("cid:") and _SAFE_CID.fullmatch(src[4:]):
+            return f"![{alt}]({src})"
+        if src.lower().startswith(("http://", "https://")):
+            # Not an image: the forum would fetch it (internal addresses too). A link to it.
+            return f"[Image{' : ' + alt if alt else ''}](<{safe_destination(src)}>)"
+        return ""
 
 
 def html_to_markdown(html: str) -> str:

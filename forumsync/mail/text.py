@@ -2,9 +2,12 @@
 
 Discourse turns single newlines into line breaks, so lines are kept. Only what Markdown would
 mangle is escaped: emphasis and code characters, raw HTML, headings and setext underlines,
-link brackets. URLs and addresses are left alone (escaping would break autolinking). Quoted
-lines stay ``>`` blockquotes, separated from a following answer by a blank line (otherwise the
-answer would be swallowed by the quote: Markdown's lazy continuation).
+link brackets. Addresses are left alone (escaping would break autolinking); a URL becomes an
+explicit link (``<https://…>``, or ``[www.x.fr](<http://www.x.fr>)``): clickable, but not a
+``linkify`` link, which Discourse would onebox (fetching the address, showing its images).
+Quoted lines stay ``>`` blockquotes, separated from a following answer by a blank line
+(otherwise the answer would be swallowed by the quote: Markdown's lazy continuation).
+Mentions are neutralised later, on the whole body (``mail.inert``).
 """
 from __future__ import annotations
 
@@ -31,18 +34,47 @@ def _escape(text: str) -> str:
 
 
 def _escape_inline(line: str) -> str:
-    """Escape Markdown inline syntax outside URLs and addresses (odd pieces of the split).
+    """Escape Markdown inline syntax outside URLs and addresses; URLs become explicit links.
 
     One line at a time (no URL or address spans lines): most lines need no escaping, and
     most of the others hold no URL or address."""
-    if not _INLINE.search(line):
-        return line
-    if not _MAY_LINK.search(line):
-        return _escape(line)
-    pieces = _SKIP.split(line)
-    for i in range(0, len(pieces), 2):
-        pieces[i] = _escape(pieces[i])
-    return "".join(pieces)
+    if "." not in line and ":" not in line:
+        return _escape(line) if _INLINE.search(line) else line
+    links = _linkify().match(line) if _linkify().test(line) else None
+    if not links and not _MAY_LINK.search(line):
+        return _escape(line) if _INLINE.search(line) else line
+    out, pos = [], 0
+    for kept in _kept_spans(line, links or ()):
+        start, end, replacement = kept
+        if start < pos:
+            continue
+        out.append(_escape(line[pos:start]))
+        out.append(replacement)
+        pos = end
+    out.append(_escape(line[pos:]))
+    return "".join(out)
+
+
+def _kept_spans(line: str, links) -> list[tuple[int, int, str]]:
+    """(start, end, Markdown) of what is not escaped: explicit autolinks and addresses as
+    written, URLs as explicit links (never ``linkify`` links, see the module docstring)."""
+    spans = [(m.start(), m.end(), m.group(0)) for m in _SKIP.finditer(line)
+             if m.group(0).startswith("<") or "@" in m.group(0) and "://" not in m.group(0)]
+    for link in links:
+        text = link.text
+        if link.schema == "mailto:" or (not link.schema and "@" in text and "/" not in text):
+            spans.append((link.index, link.last_index, text))
+        elif link.url == text:
+            spans.append((link.index, link.last_index, f"<{text}>"))
+        else:
+            spans.append((link.index, link.last_index, f"[{_escape(text)}](<{link.url}>)"))
+    return sorted(spans, key=lambda span: (span[0], -span[1]))
+
+
+def _linkify():
+    from .inert import discourse_parser
+
+    return discourse_parser().linkify
 
 
 def _escape_line_start(line: str) -> str:

@@ -33,7 +33,9 @@ def test_tracking_pixels_dropped_real_images_kept():
     md = html_to_markdown(html)
     assert "open" not in md and "a.png" not in md
     assert "![logo](cid:image001.png@01DA)" in md
-    assert "![photo](https://x.example.org/photo.jpg)" in md
+    # A remote image is a link, never an image the forum would fetch (issue 12, point 3).
+    assert "[Image : photo](<https://x.example.org/photo.jpg>)" in md
+    assert "![photo]" not in md
 
 
 def test_data_uri_images_dropped():

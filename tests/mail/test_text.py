@@ -21,8 +21,15 @@ def test_plain_to_markdown(text, markdown):
 
 
 def test_urls_and_addresses_are_not_escaped():
+    """A bare URL becomes an autolink (clickable, never oneboxed by Discourse: issue 12)."""
     text = "voir https://exemple.fr/a_b_*c* ou jean_dupont@x.fr ou <https://x.fr/a_b> <j_d@x.fr>"
-    assert plain_to_markdown(text) == text
+    assert plain_to_markdown(text) == ("voir <https://exemple.fr/a_b_*c*> ou jean_dupont@x.fr ou "
+                                       "<https://x.fr/a_b> <j_d@x.fr>")
+
+
+def test_schemeless_urls_become_explicit_links_with_their_text():
+    assert plain_to_markdown("site www.x.org/a_b. ou exemple.fr") == (
+        r"site [www.x.org/a\_b](<http://www.x.org/a_b>). ou [exemple.fr](<http://exemple.fr>)")
 
 
 def test_quote_followed_by_answer_gets_a_blank_line():

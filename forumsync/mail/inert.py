@@ -1,0 +1,223 @@
+"""Mail text made inert for Discourse: what a sender writes never becomes a live mention,
+quote, image or onebox on the forum, and names carry no bidi trickery.
+
+What is "live" follows Discourse's cooking (discourse-markdown-it):
+- mentions (features/mentions.js + text-post-process.js): ``@name`` in a *text* token after
+  markdown-it's ``text_join`` (so ``\\@staff`` and ``&#64;staff`` are live too), outside
+  links, preceded by the token start, a space or a punctuation mark. Escaping cannot stop
+  them: a zero-width space after the ``@`` does (the name must follow the ``@`` at once);
+- quotes (bbcode-block.js): a line starting with ``[quote`` (``\\[quote`` is text);
+- images: Markdown ``![](…)``, inline BBCode ``[img]…[/img]`` (bbcode-inline.js), raw
+  ``<img>``, and a bare link alone on its line (onebox.js oneboxes ``linkify`` links only:
+  ``<https://…>`` autolinks stay plain links).
+
+``live_syntax`` is the structural check: it parses the raw with markdown-it-py configured as
+Discourse (text_join, linkify with Discourse's TLD list) and lists what would be live.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+ZWSP = "\u200b"
+# Bidi embeddings, overrides and isolates, and the marks (LRM/RLM) that reorder text.
+BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Discourse's markdown_linkify_tlds default (config/site_settings.yml).
+DISCOURSE_TLDS = "com|net|org|io|onion|co|tv|ru|cn|us|uk|me|de|fr|fi|gov".split("|")
+# An "@" that may open a mention: followed by a letter, digit, underscore or combining mark
+# (the unicode_usernames variant is the widest), see _mention_start.
+_AT = re.compile(r"@(?=[\w\u0300-\u036f])")
+_FENCE = re.compile(r"^ {0,3}(?:>\s?)*\s*(`{3,}|~{3,})")
+
+
+# ---------------------------------------------------------------- names and file names
+def strip_bidi(text: str) -> str:
+    """TEXT without bidi controls (a name ``\u202eRDP.exe`` shows reversed otherwise)."""
+    return BIDI.sub("", text or "")
+
+
+def inert_name(name: str) -> str:
+    """A display name as shown on the forum: no bidi controls, no control characters or line
+    breaks, spaces collapsed. Call it on every sender name before it reaches the forum (the
+    staged user's name, the attribution line)."""
+    name = _CONTROLS.sub(" ", strip_bidi(name or ""))
+    return " ".join(name.split())
+
+
+def inert_filename(name: str) -> str:
+    """An attachment's file name: like ``inert_name``, and no path separators."""
+    return inert_name(name).replace("/", "_").replace("\\", "_")
+
+
+# ---------------------------------------------------------------- Markdown fragments
+_FRAGMENT_ESCAPES = (("\\", "\\\\"), *((c, "\\" + c) for c in "`*_[]~|!#"), ("<", "&lt;"))
+
+
+def escape_fragment(text: str) -> str:
+    """A piece of mail text (a file name, a header value) safe inside one Markdown line:
+    formatting characters escaped, mentions neutralised, on one line."""
+    text = inert_name(text)
+    for char, escaped in _FRAGMENT_ESCAPES:
+        text = text.replace(char, escaped)
+    return neutralise_mentions(text)
+
+
+def link_label(name: str) -> str:
+    """A file name as the text of ``[label|attachment](url)`` or ``![label](url)``: no
+    brackets or pipes (they end the label or add Discourse's ``|attachment``-style options)."""
+    label = inert_filename(name).replace("[", "(").replace("]", ")").replace("|", "-")
+    label = label.replace("\\", "_").replace("`", "'")
+    return neutralise_mentions(label) or "piece-jointe"
+
+
+def neutralise_mentions(markdown: str) -> str:
+    """Every ``@`` that could open a mention gets a zero-width space after it, outside fenced
+    code blocks (where nothing is live and code must stay copyable). An address such as
+    ``marie@meyzieu.fr`` is untouched (a letter before the ``@``: no mention there)."""
+    if "@" not in markdown:
+        return markdown
+    out, fence = [], None
+    for line in markdown.split("\n"):
+        match = _FENCE.match(line)
+        if fence is not None:
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = None
+            out.append(line)
+            continue
+        if match:
+            fence = match.group(1)
+            out.append(line)
+            continue
+        out.append(_AT.sub(_at_replacement(line), line) if "@" in line else line)
+    return "\n".join(out)
+
+
+def _at_replacement(line: str):
+    def replace(match: re.Match) -> str:
+        before = line[match.start() - 1] if match.start() else " "
+        if _word_char(before):
+            return "@"  # inside a word (an address): never a mention start
+        return "@" + ZWSP
+    return replace
+
+
+def neutralise_all_mentions(markdown: str) -> str:
+    """The last resort when ``live_syntax`` still finds a mention: every ``@`` followed by
+    a name character gets the zero-width space, addresses included."""
+    return _AT.sub("@" + ZWSP, markdown)
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_" or unicodedata.category(char).startswith("M")
+
+
+# ---------------------------------------------------------------- the structural check
+@lru_cache(maxsize=1)
+def discourse_parser():
+    """markdown-it-py set up as Discourse's engine: CommonMark, raw HTML, hard breaks,
+    linkify (Discourse's TLDs), tables, strikethrough; ``text_join`` kept (core rule)."""
+    from linkify_it import LinkifyIt
+    from markdown_it import MarkdownIt
+
+    md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
+          .enable(["table", "strikethrough", "linkify"]))
+    md.linkify = LinkifyIt().tlds(DISCOURSE_TLDS)
+    return md
+
+
+def _is_punct(char: str) -> bool:
+    return unicodedata.category(char).startswith("P") or (char.isascii() and not char.isalnum()
+                                                          and not char.isspace())
+
+
+def mention_starts(text: str) -> list[str]:
+    """Mentions in a text token's content, Discourse's way, widened: an ``@`` at the start,
+    or after a space or a punctuation mark, followed by a name character."""
+    found = []
+    for match in re.finditer(r"@([\w\u0300-\u036f][\w.\-\u0300-\u036f]*)", text):
+        at = match.start()
+        if at and not (text[at - 1].isspace() or _is_punct(text[at - 1])):
+            continue
+        found.append("@" + match.group(1))
+    return found
+
+
+_QUOTE_LINE = re.compile(r"^[ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*\[quote(?:[=\]\s]|$)", re.I)
+_IMG_BBCODE = re.compile(r"\[img\]", re.I)
+_HTML_IMG = re.compile(r"<img\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def _parser_without_join():
+    """The same parser without ``text_join``: escapes stay apart (``text_special``), so an
+    escaped ``\\[img]`` is told from a live one."""
+    from linkify_it import LinkifyIt
+    from markdown_it import MarkdownIt
+
+    md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
+          .enable(["table", "strikethrough", "linkify"]).disable("text_join"))
+    md.linkify = LinkifyIt().tlds(DISCOURSE_TLDS)
+    return md
+
+
+def _outside_fences(raw: str):
+    fence = None
+    for line in raw.split("\n"):
+        match = _FENCE.match(line)
+        if fence is not None:
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = None
+            continue
+        if match:
+            fence = match.group(1)
+            continue
+        yield line
+
+
+def live_syntax(raw: str, own_images=()) -> list[str]:
+    """What in RAW Discourse would make live: ``mention @x``, ``quote``, ``image <src>``,
+    ``onebox <url>``. OWN_IMAGES: image sources allowed (the mail's own uploads)."""
+    allowed = set(own_images)
+    problems = []
+    if any(_QUOTE_LINE.match(line) for line in _outside_fences(raw)):
+        problems.append("quote")
+    for token in discourse_parser().parse(raw):
+        if token.type == "html_block" and _HTML_IMG.search(token.content):
+            problems.append("image <img>")
+        if token.type == "inline" and token.children:
+            problems += _inline_problems(token.children, allowed)
+    if "[" in raw:
+        for token in _parser_without_join().parse(raw):
+            if token.type == "inline" and token.children:
+                if any(c.type == "text" and _IMG_BBCODE.search(c.content) for c in token.children):
+                    problems.append("image [img]")
+    return problems
+
+
+def _inline_problems(children, allowed) -> list[str]:
+    problems, link_level = [], 0
+    for child in children:
+        if child.type == "link_open":
+            link_level += 1
+            href = str(child.attrs.get("href", ""))
+            if child.markup == "linkify" and href.lower().startswith(("http", "//")):
+                problems.append(f"onebox {href}")
+        elif child.type == "link_close":
+            link_level -= 1
+        elif child.type == "image":
+            src = str(child.attrs.get("src", ""))
+            if src not in allowed:
+                problems.append(f"image {src}")
+        elif child.type == "html_inline":
+            content = child.content.lower()
+            if _HTML_IMG.match(content):
+                problems.append("image <img>")
+            elif re.match(r"^<a(\s.*)?>", content, re.S):
+                link_level += 1
+            elif content.startswith("</a>"):
+                link_level -= 1
+        elif child.type == "text" and link_level <= 0:
+            problems += [f"mention {m}" for m in mention_starts(child.content)]
+    return problems
