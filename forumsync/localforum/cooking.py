@@ -1,24 +1,109 @@
 """Markdown → sanitized HTML the way Discourse cooks posts.
 
 markdown-it-py (CommonMark + tables, strikethrough, linkify, Discourse's hard line breaks),
-Discourse's BBCode blocks ``[quote="user, post:1, topic:2"]`` and ``[details="…"]``, and
-``upload://`` short URLs resolved to real paths; the result is cleaned by nh3.
+Discourse's BBCode blocks ``[quote="user, post:1, topic:2"]`` and ``[details="…"]``, the
+inline ``[img]url[/img]``, ``@mentions`` (``<span class="mention">``, as Discourse's
+text-post-process: on text tokens after ``text_join``, so ``\\@name`` is a mention too, never
+inside links), and ``upload://`` short URLs resolved to real paths; the result is cleaned by
+nh3. Never kinder than Discourse: a quote block may start anywhere on a line here (Discourse:
+at a line start), but an escaped ``\\[quote`` is text in both.
 """
 from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from typing import Callable
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 UploadResolver = Callable[[str], "str | None"]
 
+_OPEN = re.compile(r"(?<!\\)(?:\\\\)*\[(quote|details)(?:=(\"[^\"\]]*\"|[^\]]*))?\]", re.IGNORECASE)
+# Discourse's mention matcher (features/mentions.js) with Python's Unicode \w: it covers the
+# ASCII default and the unicode_usernames variant.
+_MENTION = re.compile(r"@(\w[\w.-]{0,58}[^\W_])|@(\w)")
+_IMG_OPEN, _IMG_CLOSE = "[img]", "[/img]"
+
+
+def _boundary(text: str, index: int) -> bool:
+    """Discourse's allowedBoundary: a whitespace or a punctuation character."""
+    char = text[index]
+    return char.isspace() or unicodedata.category(char).startswith("P") or (
+        char.isascii() and not char.isalnum())
+
+
+def _mentions(state) -> None:
+    """Core rule after text_join: @name in text tokens outside links → span.mention."""
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        out, link_level = [], 0
+        for token in block.children:
+            if token.type in ("link_open", "link_close"):
+                link_level += token.nesting
+            elif token.type == "html_inline":
+                if re.match(r"^<a(\s.*)?>", token.content, re.I | re.S):
+                    link_level += 1
+                elif token.content[:4].lower() == "</a>":
+                    link_level -= 1
+            if token.type != "text" or link_level > 0 or "@" not in token.content:
+                out.append(token)
+                continue
+            out.extend(_split_mentions(state, token))
+        block.children = out
+
+
+def _split_mentions(state, token) -> list:
+    content, pieces, pos = token.content, [], 0
+    for match in _MENTION.finditer(content):
+        start, end = match.span()
+        if start > 0 and not _boundary(content, start - 1):
+            continue
+        if end < len(content) and not _boundary(content, end):
+            continue
+        if start > pos:
+            pieces.append(_text(state, content[pos:start]))
+        opening = Token("mention_open", "span", 1)
+        opening.attrs = {"class": "mention"}
+        pieces += [opening, _text(state, "@" + (match.group(1) or match.group(2))),
+                   Token("mention_close", "span", -1)]
+        pos = end
+    if not pieces:
+        return [token]
+    if pos < len(content):
+        pieces.append(_text(state, content[pos:]))
+    return pieces
+
+
+def _text(state, content: str):
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
+def _img_bbcode(state, silent: bool) -> bool:
+    """Discourse's inline ``[img]url[/img]`` (features/bbcode-inline.js) → an image."""
+    src = state.src
+    if src[state.pos:state.pos + len(_IMG_OPEN)].lower() != _IMG_OPEN:
+        return False
+    end = src.lower().find(_IMG_CLOSE, state.pos + len(_IMG_OPEN), state.posMax + 1)
+    if end < 0 or end + len(_IMG_CLOSE) > state.posMax:
+        return False
+    if not silent:
+        token = state.push("image", "img", 0)
+        token.attrs = {"src": src[state.pos + len(_IMG_OPEN):end], "alt": ""}
+        token.children = []
+    state.pos = end + len(_IMG_CLOSE)
+    return True
+
+
 _md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
        .enable(["table", "strikethrough", "linkify"]))
-
-_OPEN = re.compile(r"\[(quote|details)(?:=(\"[^\"\]]*\"|[^\]]*))?\]", re.IGNORECASE)
+_md.inline.ruler.push("bbcode_img", _img_bbcode)
+_md.core.ruler.push("mentions", _mentions)
 _UPLOAD = re.compile(r"upload://([a-zA-Z0-9]+)(\.[a-zA-Z0-9]+)?")
 
 ALLOWED_ATTRIBUTES = {
