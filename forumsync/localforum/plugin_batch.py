@@ -1,0 +1,184 @@
+"""``POST /forumsync/posts/batch.json``: the plugin's batch endpoint, as the local forum does it.
+
+Same contract as the Ruby plugin (``plugin/spec/fixtures/contract/posts_batch.json``,
+``plugin/app/controllers/forumsync/batch_posts_controller.rb``): up to ``max_posts`` posts in
+one request, created in order through the single endpoint's path
+(``plugin_api.create_staged_post``), each succeeding or failing on its own:
+
+- an item is a ``POST /forumsync/posts.json`` body, plus ``reply_to_message_id`` (a reply to
+  the post of an item earlier in this batch) or ``reply_to_post_id`` (with ``topic_id``: the
+  post replied to, which must still be in that topic, else ``parent_moved``);
+- replies in a closed or archived topic are refused (``topic_closed``), and with
+  ``staged_only`` the address of an active, non-staged account is refused (``active_user``):
+  forumsync applies its own rules to those (bridge account, the member's own account);
+- each item runs in a savepoint: a refused item leaves nothing behind.
+
+The maximum is the site setting ``forumsync_batch_max_posts`` (plugin/config/settings.yml).
+"""
+from __future__ import annotations
+
+import json
+
+from flask import request
+
+from . import sitesettings, store
+from .errors import ApiError, forbidden
+from .http import api_route, current_user, forum, json_response, params
+from .models import Post, Topic
+from .plugin_api import (PostFiles, PostParams, bp, create_staged_post, created_body,
+                         normalize_message_id, post_by_message_id)
+
+SETTING = "forumsync_batch_max_posts"
+DEFAULT_MAX_POSTS = 50  # plugin/config/settings.yml
+
+# plugin/config/locales/server.fr.yml (forumsync.batch), same sentences.
+BATCH_MESSAGES = {
+    "posts": "« posts » doit être une liste de 1 à {max} messages.",
+    "too_many": "Trop de messages dans le lot : {count} (au plus {max}).",
+    "not_an_object": "Le message n° {index} du lot n'est pas un objet JSON.",
+    "unknown_reference": ("« reply_to_message_id » ne désigne aucun message de ce lot publié "
+                          "avant celui-ci : « {value} »."),
+    "reference_with_target": ("« reply_to_message_id » ne se combine ni avec « topic_id », "
+                              "« reply_to_post_number », « title » ou « category_id »."),
+    "post_id_without_topic": "« reply_to_post_id » demande « topic_id ».",
+    "topic_not_found": "Sujet introuvable : {id}.",
+    "category_not_found": "Catégorie introuvable : {id}.",
+    "topic_closed": "Le sujet {id} est fermé ou archivé : réponse non publiée dans ce lot.",
+    "parent_moved": "Le message {post_id} n'est plus dans le sujet {topic_id}.",
+    "active_user": ("L'adresse « {email} » est celle d'un compte actif du forum : ce compte "
+                    "publie lui-même ses messages."),
+}
+# The plugin's site setting (plugin/config/settings.yml), readable and settable like Discourse's.
+sitesettings.DEFAULTS.setdefault(
+    SETTING, (DEFAULT_MAX_POSTS, int, "Nombre maximal de messages par lot (discourse-forumsync)"))
+
+
+def max_posts(session) -> int:
+    return int(sitesettings.get(session, SETTING))
+
+
+def _items() -> list | None:
+    """The ``posts`` list: a JSON list (JSON body) or a JSON-encoded string (multipart)."""
+    value = params().get("posts")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if isinstance(value, dict):  # form-encoded posts[0][email]=…
+        try:
+            value = [value[k] for k in sorted(value, key=int)]
+        except ValueError:
+            return None
+    return value if isinstance(value, list) else None
+
+
+def _files(index: int) -> list:
+    return request.files.getlist(f"files[{index}][]") or request.files.getlist(f"files[{index}]")
+
+
+class ItemRefused(Exception):
+    def __init__(self, status: int, errors: list[str], error_type: str):
+        super().__init__("; ".join(errors))
+        self.status, self.errors, self.error_type = status, errors, error_type
+
+
+def _target_params(item: dict, done: dict) -> dict:
+    """The item as PostParams reads it: an in-batch reference becomes topic_id and
+    reply_to_post_number of the post an earlier item of this batch answered."""
+    item = {str(k): v for k, v in item.items()}
+    item.pop("reply_to_post_id", None)
+    reference = item.pop("reply_to_message_id", None)
+    if reference in (None, ""):
+        return item
+    if any(item.get(k) not in (None, "") for k in ("topic_id", "reply_to_post_number", "title",
+                                                   "category_id", "category")):
+        raise ItemRefused(422, [BATCH_MESSAGES["reference_with_target"]], "invalid_parameters")
+    parent = done.get(normalize_message_id(reference))
+    if parent is None:
+        raise ItemRefused(422, [BATCH_MESSAGES["unknown_reference"].format(
+            value=str(reference).strip())], "invalid_parameters")
+    return {**item, "topic_id": parent[0], "reply_to_post_number": parent[1]}
+
+
+def _check_reply(session, post_params: PostParams, item: dict) -> None:
+    """What the batch refuses beyond the single endpoint: closed topics, moved parents."""
+    topic = session.get(Topic, post_params.topic_id)
+    if topic is None or topic.deleted_at is not None:
+        raise ItemRefused(404, [BATCH_MESSAGES["topic_not_found"].format(id=post_params.topic_id)],
+                          "not_found")
+    if topic.closed or topic.archived:
+        raise ItemRefused(409, [BATCH_MESSAGES["topic_closed"].format(id=topic.id)], "topic_closed")
+    parent_id = item.get("reply_to_post_id")
+    if parent_id not in (None, ""):
+        parent = session.get(Post, int(parent_id)) if str(parent_id).strip().isdigit() else None
+        if parent is None or parent.deleted_at is not None or parent.topic_id != topic.id:
+            raise ItemRefused(409, [BATCH_MESSAGES["parent_moved"].format(
+                post_id=parent_id, topic_id=topic.id)], "parent_moved")
+
+
+def _create(session, index: int, item, done: dict, staged_only: bool) -> tuple[int, dict]:
+    if not isinstance(item, dict):
+        raise ItemRefused(422, [BATCH_MESSAGES["not_an_object"].format(index=index)],
+                          "invalid_parameters")
+    known = post_by_message_id(session, normalize_message_id(item.get("message_id")))
+    if known is not None:  # idempotent: a known Message-ID answers its post, whatever the rest
+        return 200, _result(known, normalize_message_id(item.get("message_id")), False, done)
+    if item.get("reply_to_post_id") not in (None, "") and item.get("topic_id") in (None, ""):
+        raise ItemRefused(422, [BATCH_MESSAGES["post_id_without_topic"]], "invalid_parameters")
+    post_params = PostParams(_target_params(item, done))
+    files = _files(index)
+    post_files = PostFiles(post_params.raw, len(files))
+    errors = post_params.errors + (post_files.errors if post_params.raw else [])
+    if errors:
+        raise ItemRefused(422, errors, "invalid_parameters")
+    if post_params.reply:
+        _check_reply(session, post_params, item)
+    if staged_only:
+        user = store.user_by_email(session, post_params.email)
+        if user is not None and user.active and not user.staged:
+            raise ItemRefused(409, [BATCH_MESSAGES["active_user"].format(email=post_params.email)],
+                              "active_user")
+    post, created = create_staged_post(session, post_params, files, post_files)
+    return (201 if created else 200), _result(post, post_params.message_id, created, done)
+
+
+def _result(post: Post, message_id: str, created: bool, done: dict) -> dict:
+    """The single endpoint's body plus the topic's category and title (forumsync records them
+    without reading the topic); later items may now reply to this post."""
+    done[message_id] = (post.topic_id, post.post_number)
+    body = created_body(post, message_id, created)
+    body.update(category_id=post.topic.category_id, topic_title=post.topic.title)
+    return body
+
+
+@api_route(bp, "/forumsync/posts/batch", methods=["POST"])
+def posts_batch():
+    with forum().store.session() as session:
+        user = current_user(session)
+        if not user.admin:
+            raise forbidden()
+        limit = max_posts(session)
+        items = _items()
+        if not items:
+            raise ApiError(422, [BATCH_MESSAGES["posts"].format(max=limit)], "invalid_parameters")
+        if len(items) > limit:
+            raise ApiError(422, [BATCH_MESSAGES["too_many"].format(count=len(items), max=limit)],
+                           "invalid_parameters")
+        staged_only = str(params().get("staged_only", "")).lower() in ("true", "1")
+        done: dict = {}  # normalised Message-ID → (topic id, post number), this batch's successes
+        results = []
+        for index, item in enumerate(items):
+            savepoint = session.begin_nested()
+            try:
+                status, body = _create(session, index, item, done, staged_only)
+            except (ItemRefused, ApiError) as exc:
+                savepoint.rollback()
+                message_id = item.get("message_id") if isinstance(item, dict) else None
+                results.append({"status": exc.status, "message_id": normalize_message_id(message_id),
+                                "errors": list(exc.errors), "error_type": exc.error_type or
+                                ("not_found" if exc.status == 404 else "invalid_parameters")})
+                continue
+            savepoint.commit()
+            results.append({"status": status, **body})
+        return json_response({"posts": results}, 200)

@@ -1,0 +1,147 @@
+# frozen_string_literal: true
+
+# Runs inside a Discourse checkout:
+#   LOAD_PLUGINS=1 bin/rspec plugins/discourse-forumsync/spec/requests/forumsync_batch_spec.rb
+RSpec.describe "POST /forumsync/posts/batch.json" do
+  fab!(:admin)
+  fab!(:user)
+  fab!(:category)
+
+  let(:contract) { JSON.parse(File.read(File.expand_path("../fixtures/contract/posts_batch.json", __dir__))) }
+  let(:api_key) { Fabricate(:api_key, user: admin) }
+  let(:admin_headers) { { "Api-Key" => api_key.key, "Api-Username" => admin.username } }
+  let(:user_headers) do
+    key = Fabricate(:api_key, user: user)
+    { "Api-Key" => key.key, "Api-Username" => user.username }
+  end
+
+  before do
+    SiteSetting.forumsync_enabled = true
+    SiteSetting.default_locale = "fr"
+  end
+
+  # "$category_id", or a dotted path into an earlier response: "$batch.posts.0.topic_id".
+  def resolve(value, bodies)
+    case value
+    when Hash then value.transform_values { |item| resolve(item, bodies) }
+    when Array then value.map { |item| resolve(item, bodies) }
+    when "$category_id" then category.id
+    when /\A\$(.+)\z/
+      Regexp.last_match(1).split(".").reduce(bodies) { |node, part| node.is_a?(Array) ? node[part.to_i] : node.fetch(part) }
+    else value
+    end
+  end
+
+  def type_ok?(value, spec)
+    spec.split("|").any? do |type|
+      case type
+      when "integer" then value.is_a?(Integer)
+      when "string" then value.is_a?(String)
+      when "boolean" then [true, false].include?(value)
+      when "array" then value.is_a?(Array)
+      when "null" then value.nil?
+      when "datetime" then value.is_a?(String) && Time.iso8601(value)
+      end
+    end
+  end
+
+  def check(body, expected, bodies, where)
+    expected.fetch("required", {}).each do |key, type|
+      expect(type_ok?(body[key], type)).to be_truthy, "#{where}: #{key}=#{body[key].inspect}"
+    end
+    expected.fetch("values", {}).each do |key, value|
+      value = resolve(value, bodies)
+      if expected.dig("required", key) == "datetime"
+        expect(Time.iso8601(body[key])).to eq(Time.iso8601(value))
+      else
+        expect(body[key]).to eq(value), "#{where}: #{key}"
+      end
+    end
+  end
+
+  def batch(posts, headers: admin_headers, **extra)
+    post "/forumsync/posts/batch.json", params: { posts: posts, **extra }, headers: headers, as: :json
+    response.parsed_body
+  end
+
+  it "answers the batch contract, in order, each item on its own" do
+    bodies = {}
+    contract.fetch("cases").each do |item|
+      params = resolve(item.dig("request", "params"), bodies)
+      headers = item["auth"] == "user" ? user_headers : admin_headers
+      post item.dig("request", "path"), params: params, headers: headers, as: :json
+      expect(response.status).to eq(item.dig("response", "status")), "#{item["name"]}: #{response.body}"
+      body = response.parsed_body
+      bodies[item["name"]] = body
+      check(body, item["response"], bodies, item["name"])
+      Array(item["items"]).each_with_index do |expected, index|
+        result = body.fetch("posts").fetch(index)
+        expect(result["status"]).to eq(expected["status"]), "#{item["name"]}[#{index}]: #{result}"
+        check(result, expected, bodies, "#{item["name"]}[#{index}]")
+      end
+    end
+    topic = Topic.find(bodies["batch"]["posts"][0]["topic_id"])
+    expect(topic.posts.order(:post_number).pluck(:post_number, :reply_to_post_number)).to eq(
+      [[1, nil], [2, 1], [3, 2], [4, 3]])
+    expect(User.find_by_email("pas-une-adresse")).to be_nil
+    expect(IncomingEmail.where(message_id: "famille-4@ville.example.fr")).to be_empty
+  end
+
+  it "refuses more posts than forumsync_batch_max_posts, and announces the maximum" do
+    SiteSetting.forumsync_batch_max_posts = 2
+    get "/forumsync/capabilities.json"
+    expect(response.parsed_body).to include("batch_max_posts" => 2)
+    expect(response.parsed_body["features"]).to include("batch_posts")
+    item = { email: "a@example.org", raw: "Bonjour à tous", title: "Un titre assez long", category_id: category.id }
+    posts = 3.times.map { |i| item.merge(message_id: "<max-#{i}@example.org>") }
+    body = batch(posts)
+    expect(response.status).to eq(422)
+    expect(body["errors"]).to eq(["Trop de messages dans le lot : 3 (au plus 2)."])
+    expect(PostCustomField.where(name: Forumsync::MESSAGE_ID_FIELD)).to be_empty
+  end
+
+  it "refuses replies in closed or archived topics, and active accounts with staged_only" do
+    topic = Fabricate(:topic, category: category, closed: true)
+    Fabricate(:post, topic: topic)
+    archived = Fabricate(:topic, category: category, archived: true)
+    Fabricate(:post, topic: archived)
+    member = Fabricate(:user, email: "membre@example.org")
+    open = Fabricate(:post, topic: Fabricate(:topic, category: category)).topic
+    body = batch([
+      { email: "a@example.org", raw: "Dans un sujet fermé", topic_id: topic.id, message_id: "<c-1@example.org>" },
+      { email: "a@example.org", raw: "Dans un sujet archivé", topic_id: archived.id, message_id: "<c-2@example.org>" },
+      { email: member.email, raw: "Je suis membre", topic_id: open.id, message_id: "<c-3@example.org>" },
+    ], staged_only: true)
+    expect(body["posts"].map { |r| [r["status"], r["error_type"]] }).to eq(
+      [[409, "topic_closed"], [409, "topic_closed"], [409, "active_user"]])
+    expect(topic.reload.posts.count).to eq(1)
+    expect(User.find_by_email("a@example.org")).to be_nil
+  end
+
+  it "refuses a reply whose parent is no longer in the topic" do
+    open = Fabricate(:post, topic: Fabricate(:topic, category: category)).topic
+    elsewhere = Fabricate(:post)
+    body = batch([{ email: "a@example.org", raw: "Réponse", topic_id: open.id, reply_to_post_number: 1,
+                    reply_to_post_id: elsewhere.id, message_id: "<m-1@example.org>" }])
+    expect(body["posts"][0]).to include("status" => 409, "error_type" => "parent_moved")
+  end
+
+  it "takes each item's files in the same multipart request" do
+    file = fixture_file_upload(file_from_fixtures("logo.png"), "image/png")
+    posts = [{ email: "a@example.org", raw: "Le logo ![logo](forumsync-file:0)", title: "Un logo pour le club",
+               category_id: category.id, message_id: "<f-1@example.org>" },
+             { email: "b@example.org", raw: "Sans fichier", reply_to_message_id: "<f-1@example.org>",
+               message_id: "<f-2@example.org>" }]
+    post "/forumsync/posts/batch.json", params: { posts: posts.to_json, files: { "0" => [file] } },
+                                        headers: admin_headers
+    expect(response.status).to eq(200)
+    results = response.parsed_body["posts"]
+    expect(results.map { |r| r["status"] }).to eq([201, 201])
+    expect(Post.find(results[0]["id"]).raw).to include("upload://")
+  end
+
+  it "is refused to non-admins" do
+    batch([{ email: "a@example.org", raw: "x", topic_id: 1, message_id: "<x@example.org>" }], headers: user_headers)
+    expect(response.status).to eq(403)
+  end
+end

@@ -1,0 +1,127 @@
+"""The batch endpoint ``POST /forumsync/posts/batch.json``: the local forum and the gateway
+against the contract the Ruby plugin's specs also read (plugin/spec/fixtures/contract/
+posts_batch.json), plus what the fixture cannot express (closed topics, files, savepoints)."""
+from __future__ import annotations
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from forumsync.forum.gateway import ForumGateway, ForumRejected
+from forumsync.localforum import plugin_api, plugin_batch
+from forumsync.localforum.models import Post, User
+from tests.themes import contract
+
+SPEC = contract.load("posts_batch")
+
+
+def resolve(value, bodies: dict, variables: dict):
+    """contract.resolve, plus dotted paths into earlier results: "$batch.posts.0.topic_id"."""
+    if isinstance(value, dict):
+        return {k: resolve(v, bodies, variables) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, bodies, variables) for v in value]
+    if not (isinstance(value, str) and value.startswith("$")):
+        return value
+    name = value[1:]
+    if name in variables:
+        return variables[name]
+    node = bodies
+    for part in name.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def check_items(body, expected_items, bodies, variables, where) -> list[str]:
+    problems = []
+    results = body.get("posts") or []
+    if len(results) != len(expected_items):
+        return [f"{where}: {len(results)} results for {len(expected_items)} items"]
+    for index, (result, expected) in enumerate(zip(results, expected_items)):
+        values = {k: resolve(v, bodies, variables) for k, v in expected.get("values", {}).items()}
+        problems += contract.check_response(result.get("status"), result,
+                                            dict(expected, values=values), bodies, variables,
+                                            where=f"{where}[{index}]")
+    return problems
+
+
+def run_contract(forum) -> dict:
+    variables = {"category_id": forum.create_category(**SPEC["setup"]["category"])["id"]}
+    forum.create_user("membre", "membre@example.org", "Simple membre")
+    bodies: dict = {}
+    problems: list[str] = []
+    for item in SPEC["cases"]:
+        request = item["request"]
+        params = resolve(request["params"], bodies, variables)
+        headers = forum.headers("membre" if item.get("auth") == "user" else None)
+        response = requests.post(forum.url + request["path"], json=params, headers=headers, timeout=10)
+        assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+        body = response.json()
+        where = item["name"]
+        problems += contract.check_response(response.status_code, body, item["response"], bodies,
+                                            variables, where=where)
+        bodies[item["name"]] = body  # items may refer to results of their own batch
+        if "items" in item:
+            problems += check_items(body, item["items"], bodies, variables, where)
+    assert problems == []
+    return bodies
+
+
+def test_local_forum_follows_the_batch_contract(localforum):
+    bodies = run_contract(localforum)
+    results = bodies["batch"]["posts"]
+    with localforum.session() as s:
+        posts = s.scalars(select(Post).where(Post.topic_id == results[0]["topic_id"])
+                          .order_by(Post.post_number)).all()
+        assert [(p.post_number, p.user.email, p.reply_to_post_number) for p in posts] == [
+            (1, "lea.moreau@example.org", None), (2, "paul.girard@ville.example.fr", 1),
+            (3, "lea.moreau@example.org", 2), (4, "paul.girard@ville.example.fr", 3)]
+        # The refused items left nothing: no user for the bad address, no post for famille-4/7/8.
+        assert s.scalar(select(func.count()).select_from(User).where(User.staged.is_(True))) == 2
+        assert s.scalar(select(func.count()).select_from(plugin_api.MessageIdLink)) == 4
+
+
+def test_batch_maximum_is_the_plugin_setting(localforum):
+    gw = ForumGateway(localforum.url, localforum.api_key, localforum.username, retries=0)
+    assert gw.capabilities()["batch_max_posts"] == SPEC["max_posts"] == plugin_batch.DEFAULT_MAX_POSTS
+    category_id = localforum.create_category("SVE", slug="sve")["id"]
+    items = [dict(email=f"agent{i}@meyzieu.fr", raw="Bonjour à tous", title=f"Sujet numéro {i}",
+                  category_id=category_id, message_id=f"<max-{i}@meyzieu.fr>") for i in range(4)]
+    localforum.set_site_setting(plugin_batch.SETTING, 3)
+    with pytest.raises(ForumRejected) as refused:
+        gw.staged_posts_batch(items)
+    assert refused.value.status == 422
+    assert refused.value.errors == ["Trop de messages dans le lot : 4 (au plus 3)."]
+    assert [r["status"] for r in gw.staged_posts_batch(items[:3])] == [201, 201, 201]
+    assert gw.stats["writes"] == 2
+
+
+def test_gateway_batch_threads_replies_and_refuses_closed_topics(localforum):
+    gw = ForumGateway(localforum.url, localforum.api_key, localforum.username, retries=0)
+    category_id = localforum.create_category("Open data", slug="open-data")["id"]
+    localforum.create_user("claire", "cvasseur@grandlyon.com", "Claire Vasseur")
+    closed = gw.staged_posts_batch([dict(email="a@grandlyon.com", raw="Sujet à fermer",
+                                         title="Un sujet bientôt fermé", category_id=category_id,
+                                         message_id="<closed-1@grandlyon.com>")])[0]
+    gw.topic_status_set(closed["topic_id"], "closed", True)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    results = gw.staged_posts_batch([
+        dict(email="data@grandlyon.com", name="Service données", raw="Le schéma :\n\n![s.png](forumsync-file:0)",
+             title="Schéma des délibérations", category_id=category_id, message_id="<od-1@grandlyon.com>",
+             created_at="2024-05-02T08:15:00+00:00", files=[("s.png", png, "image/png")]),
+        dict(email="x@montpellier3m.fr", raw="Merci !", reply_to_message_id="<od-1@grandlyon.com>",
+             message_id="<od-2@montpellier3m.fr>"),
+        dict(email="y@montpellier3m.fr", raw="Dans un sujet fermé", topic_id=closed["topic_id"],
+             message_id="<od-3@montpellier3m.fr>"),
+        dict(email="cvasseur@grandlyon.com", raw="Je suis membre du forum", reply_to_message_id="<od-1@grandlyon.com>",
+             message_id="<od-4@grandlyon.com>"),
+    ], staged_only=True)
+    assert [r["status"] for r in results] == [201, 201, 409, 409]
+    assert [r.get("error_type") for r in results[2:]] == ["topic_closed", "active_user"]
+    assert results[1]["topic_id"] == results[0]["topic_id"] and results[1]["reply_to_post_number"] == 1
+    assert gw.stats["writes"] == 3  # two batches and the status change
+    assert "](upload://" in gw.post_get(results[0]["id"])["raw"]
+    with localforum.session() as s:
+        assert s.scalar(select(func.count()).select_from(Post).where(
+            Post.topic_id == closed["topic_id"], Post.post_type == 1)) == 1
+        assert s.scalar(select(User.id).where(User.email == "y@montpellier3m.fr")) is None
