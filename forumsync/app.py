@@ -25,6 +25,10 @@ def create_app(settings: Settings | None = None, context: Context | None = None)
     app.extensions["forumsync"] = context
     for module_name, attribute in BLUEPRINTS:
         app.register_blueprint(getattr(importlib.import_module(module_name), attribute))
+    from .web import errors, headers
+
+    errors.register(app)  # French error pages (HTML, or JSON for /inbound/ and /webhooks/)
+    headers.register(app, settings.WEB_URL)  # CSP, frame and sniffing protection, HSTS on https
 
     @app.get("/healthz")
     def healthz():

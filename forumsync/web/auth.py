@@ -1,7 +1,10 @@
 """Dashboard login: a password from settings, or DiscourseConnect SSO against the forum.
 
-Sessions are Flask's signed cookies (itsdangerous, SECRET_KEY). Every POST carries a CSRF
-token stored in the session (``csrf_token()`` in templates; checked by ``check_csrf``).
+Sessions are Flask's signed cookies (itsdangerous, SECRET_KEY) holding a random session id
+whose record lives on the server (a ``state_value`` row ``dashboard:session:<sha256 of the
+id>``, at most SESSION_MAX_AGE old): logging out deletes the record, so a copied cookie stops
+working at once, in every process. Every POST carries a CSRF token stored in the session
+(``csrf_token()`` in templates; checked by ``check_csrf``).
 
 DiscourseConnect (the forum as identity provider):
 1. ``/sso`` stores a random nonce in the session and redirects to
@@ -23,29 +26,81 @@ import time
 from functools import wraps
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from flask import abort, redirect, request, session, url_for
+from datetime import datetime, timedelta
+
+from flask import abort, g, redirect, request, session, url_for
+from sqlalchemy import delete
 from werkzeug.security import check_password_hash
+
+from ..models import StateValue, utcnow
 
 log = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "demo"
 NONCE_MAX_AGE = 600
+SESSION_PREFIX = "dashboard:session:"
+SESSION_MAX_AGE = timedelta(hours=12)
 
 
 # ------------------------------------------------------------------------------------ sessions
+def _db():
+    from ..app import current_context
+
+    return current_context().db
+
+
+def _session_key(sid: str) -> str:
+    return SESSION_PREFIX + hashlib.sha256(sid.encode("utf-8")).hexdigest()
+
+
 def current_user() -> dict | None:
-    return session.get("user")
+    """The logged-in user, if the cookie's session id still has its record on the server."""
+    if "dashboard_user" in g:
+        return g.dashboard_user
+    user = None
+    sid = session.get("sid")
+    if isinstance(sid, str) and sid:
+        with _db().session() as db_session:
+            row = db_session.get(StateValue, _session_key(sid))
+            record = dict(row.value) if row is not None else None
+        if record and _fresh(record.get("at")):
+            user = {"name": record.get("name", ""), "via": record.get("via", "")}
+    g.dashboard_user = user
+    return user
+
+
+def _fresh(at) -> bool:
+    try:
+        started = datetime.fromisoformat(at)
+    except (TypeError, ValueError):
+        return False
+    return utcnow() - started < SESSION_MAX_AGE
 
 
 def login_user(name: str, via: str) -> None:
-    session.clear()  # a fresh session (and CSRF token) at login: no session fixation
-    session["user"] = {"name": name, "via": via}
+    """A fresh session (id and CSRF token) at login: no session fixation."""
+    session.clear()
+    sid = secrets.token_urlsafe(32)
+    now = utcnow()
+    with _db().session() as db_session:
+        db_session.execute(delete(StateValue).where(StateValue.key.startswith(SESSION_PREFIX),
+                                                    StateValue.updated_at < now - SESSION_MAX_AGE))
+        db_session.add(StateValue(key=_session_key(sid), updated_at=now,
+                                  value={"name": name, "via": via, "at": now.isoformat()}))
+    session["sid"] = sid
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = False
+    g.pop("dashboard_user", None)
 
 
 def logout_user() -> None:
+    """Forget the session on the server (a copy of the cookie is now worthless), then here."""
+    sid = session.get("sid")
+    if isinstance(sid, str) and sid:
+        with _db().session() as db_session:
+            db_session.execute(delete(StateValue).where(StateValue.key == _session_key(sid)))
     session.clear()
+    g.pop("dashboard_user", None)
 
 
 def safe_next(target: str | None) -> str:

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from ..app import current_context
 from ..models import OutboxMail, WebhookEvent
-from . import auth, charts, health, stats
+from . import auth, charts, health, stats, throttle
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,9 @@ def _configure(state):
     if not state.app.config.get("SESSION_COOKIE_SAMESITE"):  # Flask's default is None
         state.app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     state.app.config["SESSION_COOKIE_HTTPONLY"] = True
+    # Secure behind https (WEB_URL), so the cookie never travels in clear
+    web_url = state.app.extensions["forumsync"].settings.WEB_URL
+    state.app.config["SESSION_COOKIE_SECURE"] = web_url.lower().startswith("https://")
     state.app.jinja_env.globals.setdefault("csrf_token", auth.csrf_token)
 
 
@@ -49,19 +52,27 @@ def fr_datetime(value):
 def login():
     ctx = current_context()
     settings = ctx.settings
-    error = None
+    error, status, headers = None, 200, {}
     if request.method == "POST":
-        if auth.check_password(settings, request.form.get("password", "")):
+        client = request.remote_addr or ""
+        attempt, wait = throttle.begin_attempt(ctx.db, client)
+        if attempt is None:  # over the limit: the password is not even looked at
+            log.warning("connexions au tableau de bord bloquées pour %s (%s s)", client, wait)
+            error, status = throttle.wait_message(wait), 429
+            headers["Retry-After"] = str(wait)
+        elif auth.check_password(settings, request.form.get("password", "")):
+            throttle.succeeded(ctx.db, client)
             target = auth.safe_next(request.form.get("next"))
             auth.login_user("administrateur", "password")
             log.info("connexion au tableau de bord (mot de passe)")
             return redirect(target)
-        log.warning("échec de connexion au tableau de bord depuis %s", request.remote_addr)
-        error = "Mot de passe incorrect."
+        else:
+            log.warning("échec de connexion au tableau de bord depuis %s", client)
+            error, status = "Mot de passe incorrect.", 401
     return render_template("dashboard/login.html", error=error, next=request.values.get("next", ""),
                            demo=auth.demo_mode(settings),
                            sso=bool(settings.DISCOURSE_CONNECT_SECRET),
-                           forum_name=settings.FORUM_NAME), (401 if error else 200)
+                           forum_name=settings.FORUM_NAME), status, headers
 
 
 @bp.post("/deconnexion")
