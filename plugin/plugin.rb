@@ -17,12 +17,18 @@ require_relative "lib/forumsync/engine"
 
 after_initialize do
   %w[
-    messages validating message_id post_params post_serializer capabilities_builder staged_user_resolver
-    post_files discourse_user_store post_lookup staged_post_creator
+    messages validating email_address message_id post_params post_serializer capabilities_builder
+    refusal staged_user_resolver creator_options incoming_email_record post_files
+    discourse_user_store post_lookup staged_post_creator batch_request
   ].each { |name| require_relative "lib/forumsync/#{name}" }
   require_relative "app/controllers/forumsync/capabilities_controller"
   require_relative "app/controllers/forumsync/posts_controller"
-  require_relative "config/routes"
+  require_relative "app/controllers/forumsync/batch_posts_controller"
+  # config/routes.rb is loaded by the engine itself (lib/forumsync/engine.rb).
+
+  # A scoped API key for forumsync (Admin → API → Keys → Granular, "forumsync"): the key's
+  # user must still be an admin (the endpoints call ensure_admin).
+  add_api_key_scope(:forumsync, Forumsync::API_KEY_SCOPES)
 
   register_category_custom_field_type(Forumsync::THEME_FIELD, :string)
   register_category_custom_field_type(Forumsync::LEAD_FIELD, :string)

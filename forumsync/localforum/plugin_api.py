@@ -22,19 +22,18 @@ from flask import Blueprint, request
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from . import serializers, store
+from . import serializers, staged_users, store
 from .errors import ApiError, forbidden, missing_param, not_found
 from .http import api_route, current_user, forum, json_response, params
 from .models import Category, Post, utcnow
 
 PLUGIN_NAME = "discourse-forumsync"
 VERSION = "0.1.0"  # plugin/lib/forumsync/version.rb
-FEATURES = ("staged_posts", "post_files", "message_id_lookup", "category_fields")
+FEATURES = ("staged_posts", "post_files", "message_id_lookup", "category_fields", "batch_posts")
 MAX_FILES = 20  # plugin/lib/forumsync/post_files.rb
 FILE_REFERENCE = re.compile(r"forumsync-file:(\d+)(?!\d)")
 MAX_MESSAGE_ID = 998
 MAX_TITLE = 255
-EMAIL = re.compile(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+")
 EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{1,50}")
 
 # plugin/config/locales/server.fr.yml (forumsync.errors), same sentences.
@@ -54,6 +53,7 @@ MESSAGES = {
     "unknown_file": "Le message fait référence au fichier n° {index} qui n'a pas été envoyé.",
     "unused_file": "Le fichier n° {index} est envoyé mais le message n'y fait pas référence.",
     "upload_refused": "Pièce jointe « {name} » refusée par le forum : {reason}",
+    "post_refused": "Le forum a refusé le message : {reason}",
 }
 
 bp = Blueprint("localforum_forumsync", __name__)
@@ -155,7 +155,7 @@ class PostParams:
         email = self._text("email")
         if email is None:
             self._error("required", name="email")
-        elif not EMAIL.fullmatch(email):
+        elif not staged_users.email_valid(email):
             self._error("invalid_email", value=email)
         else:
             self.email = email.lower()
@@ -249,7 +249,10 @@ def created_body(post: Post, message_id: str, created: bool) -> dict:
 # ------------------------------------------------------------------ views
 @api_route(bp, "/forumsync/capabilities", methods=["GET"])
 def capabilities():
-    return json_response({"plugin": PLUGIN_NAME, "version": VERSION, "features": list(FEATURES)})
+    with forum().store.session() as session:
+        batch_max = plugin_batch.max_posts(session)
+    return json_response({"plugin": PLUGIN_NAME, "version": VERSION, "features": list(FEATURES),
+                          "batch_max_posts": batch_max})
 
 
 def _admin(session):
@@ -269,26 +272,55 @@ def posts_create():
         errors = post_params.errors + (post_files.errors if post_params.raw else [])
         if errors:
             raise ApiError(422, errors, "invalid_parameters")
-        existing = post_by_message_id(session, post_params.message_id)
-        if existing is not None:
-            return json_response(created_body(existing, post_params.message_id, False), 200)
-        if post_params.reply:
-            store.get_topic(session, post_params.topic_id)  # 404 when unknown
-        elif session.get(Category, post_params.category_id) is None:
-            raise not_found()
-        user = store.staged_user_for_email(session, post_params.email, post_params.name)
-        raw = post_params.raw
-        if files:
-            raw = post_files.substitute([_upload_short_url(session, user, file) for file in files])
+        post, created = create_staged_post(session, post_params, files, post_files)
+        return json_response(created_body(post, post_params.message_id, created),
+                             201 if created else 200)
+
+
+def create_staged_post(session, post_params: PostParams, files, post_files: PostFiles):
+    """(post, created): the post of a valid PostParams, created once per Message-ID as the
+    staged user of its email (plugin/lib/forumsync/staged_post_creator.rb); ApiError 404 for
+    an unknown topic or category. The batch endpoint (plugin_batch.py) posts through here too."""
+    existing = post_by_message_id(session, post_params.message_id)
+    if existing is not None:
+        return existing, False
+    if post_params.reply:
+        store.get_topic(session, post_params.topic_id)  # 404 when unknown
+    elif session.get(Category, post_params.category_id) is None:
+        raise not_found()
+    try:
+        user, _ = staged_users.find_or_create(session, post_params.email, post_params.name)
+    except staged_users.SenderRefused as exc:
+        raise ApiError(422, [exc.message], staged_users.SENDER_REFUSED) from exc
+    raw = post_params.raw
+    if files:
+        raw = post_files.substitute([_upload_short_url(session, user, file) for file in files])
+    try:
         post = store.create_post(
             session, user, raw, title=None if post_params.reply else post_params.title,
             category_id=post_params.category_id, topic_id=post_params.topic_id,
             reply_to_post_number=post_params.reply_to_post_number,
-            created_at=post_params.created_at, external_id=post_params.external_id,
+            created_at=capped_created_at(post_params.created_at), external_id=post_params.external_id,
             tags=post_params.tags or None, check_permissions=False)
-        session.add(MessageIdLink(message_id=post_params.message_id, post_id=post.id))
-        session.flush()
-        return json_response(created_body(post, post_params.message_id, True), 201)
+    except ApiError as exc:  # Refusal in the plugin: 422 with the reason, the request rolled back
+        if exc.status != 422:
+            raise
+        raise ApiError(422, [MESSAGES["post_refused"].format(reason=" ".join(exc.errors))],
+                       POST_REFUSED) from exc
+    session.add(MessageIdLink(message_id=post_params.message_id, post_id=post.id))
+    session.flush()
+    return post, True
+
+
+POST_REFUSED = "post_refused"
+
+
+def capped_created_at(value):
+    """Email::Receiver#create_post: a date in the future becomes now."""
+    when = store.parse_time(value)
+    if when is None:
+        return None
+    return min(when, utcnow())
 
 
 def _upload_short_url(session, user, file) -> str:
@@ -317,3 +349,6 @@ def posts_by_message_id():
         body = serializers.serialize_post(session, post, viewer, "show")
         body["forumsync_message_id"] = message_id
         return json_response(body)
+
+
+from . import plugin_batch  # noqa: E402,F401  registers POST /forumsync/posts/batch.json on bp

@@ -31,6 +31,14 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     # Discourse's defaults (config/site_settings.yml): read by `forumsync doctor`
     "enable_staged_users": (True, bool, "Utilisateurs intermédiaires (staged) activés"),
     "disable_emails": ("no", str, "Désactiver les courriels (no, yes, non-staff)"),
+    # Discourse's defaults, used for staged users (forumsync/localforum/staged_users.py)
+    "min_username_length": (3, int, "Longueur minimale d'un nom d'utilisateur"),
+    "max_username_length": (20, int, "Longueur maximale d'un nom d'utilisateur"),
+    "reserved_usernames": ("admin|moderator|administrator|mod|sys|system|community|info|you|"
+                           "name|username|user|nickname|discourse|discourseorg|discourseforum|"
+                           "support", str, "Noms d'utilisateur réservés"),
+    "allowed_email_domains": ("", str, "Seuls domaines de courriel autorisés"),
+    "blocked_email_domains": ("mailinator.com", str, "Domaines de courriel bloqués"),
 }
 
 

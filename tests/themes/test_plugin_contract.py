@@ -11,7 +11,7 @@ from forumsync.localforum import plugin_api
 from forumsync.localforum.models import Post, User
 from tests.themes import contract
 
-ENDPOINTS = ["capabilities", "posts_create", "posts_by_message_id"]
+ENDPOINTS = ["capabilities", "posts_create", "posts_by_message_id", "staged_senders"]
 
 
 def run_contract(forum, name: str, encoding: str = "json") -> dict:
@@ -20,6 +20,8 @@ def run_contract(forum, name: str, encoding: str = "json") -> dict:
     variables = {}
     if "category" in spec.get("setup", {}):
         variables["category_id"] = forum.create_category(**spec["setup"]["category"])["id"]
+    for setting, value in spec.get("setup", {}).get("site_settings", {}).items():
+        forum.set_site_setting(setting, value)
     forum.create_user("membre", "membre@example.org", "Simple membre")
     bodies: dict = {}
     problems: list[str] = []

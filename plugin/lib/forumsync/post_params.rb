@@ -4,12 +4,12 @@ require "time"
 require_relative "messages"
 require_relative "validating"
 require_relative "message_id"
+require_relative "email_address"
 
 module Forumsync
   # Validates the parameters of POST /forumsync/posts.json. Errors are full sentences in the
   # requested locale (French first), in the order of the fields below.
   class PostParams
-    EMAIL = /\A[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+\z/
     EXTERNAL_ID = /\A[A-Za-z0-9_-]{1,50}\z/
     MAX_TITLE = 255
     MAX_NAME = 255
@@ -61,7 +61,7 @@ module Forumsync
       value = text("email")
       if value.nil?
         error(:required, name: "email")
-      elsif !value.match?(EMAIL)
+      elsif !EmailAddress.valid?(value)
         error(:invalid_email, value: value)
       else
         @email = value.downcase

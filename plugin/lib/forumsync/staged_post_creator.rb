@@ -4,15 +4,23 @@ require "digest"
 
 module Forumsync
   # Creates a topic or a reply as the (staged) user of an email address, once per Message-ID.
-  # Discourse glue: the validation is PostParams', the rules are tested in spec/requests.
+  # Discourse glue; the choices are made by plain Ruby (CreatorOptions, IncomingEmailRecord,
+  # StagedUserResolver, Refusal: spec/lib) and checked in Discourse by spec/requests.
+  #
+  # The sender's user, the uploads, the post, its IncomingEmail and its outbound_message_id
+  # are written in ONE transaction: if any step fails nothing is left behind (no post that
+  # forumsync would then post again from the bridge account). Discourse's jobs and events for
+  # the post run only after the commit (as Email::Receiver#create_post does).
   class StagedPostCreator
     Result = Struct.new(:post, :user, :created, keyword_init: true)
 
-    def initialize(params, files: [], post_files: nil, user_store: DiscourseUserStore.new)
+    def initialize(params, files: [], post_files: nil, user_store: DiscourseUserStore.new,
+                   locale: Messages::DEFAULT_LOCALE)
       @params = params
       @files = files
       @post_files = post_files || PostFiles.new(params.raw, files.size)
       @user_store = user_store
+      @locale = locale
     end
 
     def call
@@ -22,14 +30,30 @@ module Forumsync
         next Result.new(post: existing, user: existing.user, created: false) if existing
 
         check_target!
-        user = StagedUserResolver.new(@user_store).resolve(email: @params.email, name: @params.name).user
-        post = PostCreator.create!(user, creator_options(upload_files(user)))
-        record_incoming_email(post, user)
-        Result.new(post: post, user: user, created: true)
+        creator, result = ::ActiveRecord::Base.transaction { create_all }
+        creator.enqueue_jobs
+        creator.trigger_after_events
+        result
       end
     end
 
     private
+
+    def create_all
+      user = StagedUserResolver.new(@user_store, locale: @locale)
+        .resolve(email: @params.email, name: @params.name).user
+      creator = ::PostCreator.new(user, CreatorOptions.build(@params, raw: upload_files(user)))
+      post = creator.create
+      if post.nil? || !post.persisted? || creator.errors.present?
+        raise Refusal.t(:post_refused, error_type: Refusal::POST, locale: @locale,
+                                       reason: creator.errors.full_messages.join(" "))
+      end
+      record_incoming_email(post, user)
+      # Email::Receiver#create_post: Discourse's notification mails about this post then
+      # carry the list's Message-ID (Email::MessageIdService) and thread with the list copy.
+      post.update_columns(outbound_message_id: @params.message_id)
+      [creator, Result.new(post: post, user: user, created: true)]
+    end
 
     def check_target!
       if @params.reply?
@@ -54,39 +78,12 @@ module Forumsync
       @post_files.substitute(urls)
     end
 
-    def creator_options(raw)
-      options = {
-        raw: raw,
-        skip_validations: true,
-        skip_guardian: true,
-        via_email: true,
-        custom_fields: { MESSAGE_ID_FIELD => @params.message_id },
-      }
-      options[:created_at] = @params.created_at if @params.created_at
-      if @params.reply?
-        options[:topic_id] = @params.topic_id
-        options[:reply_to_post_number] = @params.reply_to_post_number if @params.reply_to_post_number
-      else
-        options[:title] = @params.title
-        options[:category] = @params.category_id
-        options[:external_id] = @params.external_id if @params.external_id
-        options[:tags] = @params.tags if @params.tags.any?
-      end
-      options
-    end
-
-    # Discourse threads its notification emails with IncomingEmail.message_id (Email::Sender
-    # builds In-Reply-To/References from it), so replies made on the forum join the list thread.
     def record_incoming_email(post, user)
       ::IncomingEmail.create!(
-        user_id: user.id,
-        topic_id: post.topic_id,
-        post_id: post.id,
-        message_id: @params.message_id,
-        from_address: @params.email,
-        to_addresses: SiteSetting.notification_email,
-        subject: post.topic&.title,
-        created_via: :handle_mail,
+        IncomingEmailRecord.attributes(params: @params, post: post, user: user,
+                                       subject: post.topic&.title,
+                                       to_address: SiteSetting.notification_email,
+                                       types: ::IncomingEmail.created_via_types),
       )
     end
   end

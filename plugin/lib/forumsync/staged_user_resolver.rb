@@ -1,53 +1,85 @@
 # frozen_string_literal: true
 
+require_relative "messages"
+require_relative "refusal"
+
 module Forumsync
-  # Finds the forum user of an email address, or creates a staged one (as Discourse's
-  # Email::Receiver does for unknown senders). The store does the persistence:
+  # Finds the forum user of an email address, or creates a staged one exactly as Discourse's
+  # Email::Receiver#find_or_create_user does for an unknown sender:
   #
-  #   store.find_by_email(email)                 -> user or nil (case-insensitive)
-  #   store.username_taken?(username)            -> true/false
-  #   store.create_staged(email:, username:, name:) -> user (staged, inactive)
+  # - staging only while SiteSetting.enable_staged_users is on, and only for an address
+  #   EmailValidator.allowed? accepts (allowed/blocked email domains);
+  # - username: UserNameSuggester.suggest of the sanitized display name, or of the address
+  #   when the name leaves nothing (the suggester drops what a username may not contain,
+  #   cuts it to the allowed length and picks a free one);
+  # - name: the display name, else User.suggest_name(address);
+  # - two first messages of one new sender at once: the second creation hits a unique
+  #   index; it is retried (the store creates inside a savepoint), and then finds the user
+  #   the first one made.
   #
-  # Discourse's store is Forumsync::DiscourseUserStore; specs use an in-memory one.
+  # The store does the persistence and owns Discourse's rules (Forumsync::DiscourseUserStore):
+  #
+  #   find_by_email(email)            -> user or nil
+  #   staging_enabled?                -> SiteSetting.enable_staged_users
+  #   email_allowed?(email)           -> EmailValidator.allowed?
+  #   sanitize_username(name)         -> UserNameSuggester.sanitize_username
+  #   suggest_username(name_or_email) -> UserNameSuggester.suggest
+  #   suggest_name(email)             -> User.suggest_name
+  #   create_staged(email:, username:, name:) -> user; raises Conflict (unique violation) or
+  #                                             Invalid (the user record is refused)
   class StagedUserResolver
     Result = Struct.new(:user, :created, keyword_init: true)
-    MAX_USERNAME = 20
-    MIN_USERNAME = 3
+    ATTEMPTS = 3
 
-    def initialize(store)
+    class Conflict < StandardError; end
+    class Invalid < StandardError; end
+
+    def initialize(store, locale: Messages::DEFAULT_LOCALE)
       @store = store
+      @locale = locale
     end
 
     def resolve(email:, name: nil)
       email = email.to_s.strip.downcase
-      existing = @store.find_by_email(email)
-      return Result.new(user: existing, created: false) if existing
+      ATTEMPTS.times do
+        existing = @store.find_by_email(email)
+        return Result.new(user: existing, created: false) if existing
 
-      username = suggest_username(email, name)
-      user = @store.create_staged(email: email, username: username, name: display_name(email, name))
-      Result.new(user: user, created: true)
+        check_stageable!(email)
+        begin
+          user = @store.create_staged(email: email, username: username_for(email, name),
+                                      name: display_name(email, name))
+          return Result.new(user: user, created: true)
+        rescue Conflict
+          next
+        rescue Invalid => e
+          refuse!(:sender_invalid, email: email, reason: e.message)
+        end
+      end
+      refuse!(:sender_conflict, email: email)
     end
 
-    # "Marie.Curie@example.org" → "Marie.Curie", then "Marie.Curie1"… until free.
-    def suggest_username(email, name = nil)
-      base = email.split("@").first.to_s
-      base = base.unicode_normalize(:nfkd).encode("ASCII", invalid: :replace, undef: :replace, replace: "")
-      base = base.gsub(/[^A-Za-z0-9_.-]+/, "_").gsub(/\A[^A-Za-z0-9_]+|[^A-Za-z0-9]+\z/, "")
-      base = base[0, MAX_USERNAME]
-      base = "user" if base.length < MIN_USERNAME
-      candidate = base
-      suffix = 1
-      while @store.username_taken?(candidate)
-        tail = suffix.to_s
-        candidate = base[0, MAX_USERNAME - tail.length] + tail
-        suffix += 1
-      end
-      candidate
+    # Receiver: UserNameSuggester.suggest(sanitize_username(display_name).presence || email)
+    def username_for(email, name)
+      cleaned = name.to_s.strip
+      sanitized = cleaned.empty? ? "" : @store.sanitize_username(cleaned).to_s
+      @store.suggest_username(sanitized.empty? ? email : sanitized)
     end
 
     def display_name(email, name)
       cleaned = name.to_s.strip
-      cleaned.empty? ? email.split("@").first : cleaned
+      cleaned.empty? ? @store.suggest_name(email) : cleaned
+    end
+
+    private
+
+    def check_stageable!(email)
+      refuse!(:staging_disabled, email: email) unless @store.staging_enabled?
+      refuse!(:email_not_allowed, email: email) unless @store.email_allowed?(email)
+    end
+
+    def refuse!(key, **vars)
+      raise Refusal.t(key, error_type: Refusal::SENDER, locale: @locale, **vars)
     end
   end
 end

@@ -15,18 +15,23 @@ module ::Forumsync
       errors = post_params.errors + (post_params.raw ? post_files.errors : [])
       return render json: PostSerializer.errors(errors), status: :unprocessable_entity if errors.any?
 
-      begin
-        result = StagedPostCreator.new(post_params, files: files, post_files: post_files).call
-      rescue UploadRefused => e
-        message = Messages.t("forumsync.errors.upload_refused", locale: I18n.locale,
-                             name: e.filename, reason: e.message)
-        return render json: PostSerializer.errors([message]), status: :unprocessable_entity
-      end
+      result = StagedPostCreator.new(post_params, files: files, post_files: post_files, locale: I18n.locale).call
       render json: PostSerializer.created(post: result.post, user: result.user,
                                           topic_slug: result.post.topic&.slug,
                                           message_id: post_params.message_id,
                                           created: result.created),
              status: PostSerializer.status(result.created)
+    rescue UploadRefused => e
+      message = Messages.t("forumsync.errors.upload_refused", locale: I18n.locale,
+                           name: e.filename, reason: e.message)
+      render json: PostSerializer.errors([message]), status: :unprocessable_entity
+    rescue Refusal => e
+      render json: PostSerializer.errors(e.messages, e.error_type), status: e.status
+    rescue ::ActiveRecord::ActiveRecordError => e
+      refusal = Refusal.from_exception(e, locale: I18n.locale)
+      raise if refusal.nil?
+
+      render json: PostSerializer.errors(refusal.messages, refusal.error_type), status: refusal.status
     end
 
     # GET /forumsync/posts/by-message-id.json?message_id=
