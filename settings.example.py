@@ -56,6 +56,10 @@ SEND_EDIT_NOTICES = False
 PARENT_CATEGORY = "Club Publik"
 # Thème des nouveaux sujets qu'aucune règle ne classe (slug d'un thème ci-dessous).
 DEFAULT_THEME = "general"
+# Score minimal des mots-clés trouvés dans le seul corps du message (une mention = 1 point)
+# pour classer un sujet ailleurs que dans DEFAULT_THEME : une mention en passant ne suffit pas.
+# Un mot-clé dans l'objet (10 points) ou une [ÉTIQUETTE] (100 points) l'emporte toujours.
+THEME_BODY_MIN_SCORE = 2
 # Un thème = une sous-catégorie animée par une collectivité. Routage des nouveaux sujets :
 # adresse (addresses) parmi To/Cc, puis [ÉTIQUETTE] du sujet (tags), puis mots-clés (keywords).
 THEMES = [

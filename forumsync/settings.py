@@ -210,6 +210,7 @@ KEYS: dict[str, Key] = {
     "PARENT_CATEGORY": Key("Club Publik", _str),
     "DEFAULT_THEME": Key(None, _opt_str),
     "THEMES": Key([], _themes),
+    "THEME_BODY_MIN_SCORE": Key(2, _positive_int),
     # web service
     "WEB_URL": Key("http://127.0.0.1:5000", _http_url),
     "SECRET_KEY": Key("change-me-demo-secret", _str),

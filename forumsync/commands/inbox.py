@@ -112,6 +112,44 @@ def show(obj, inbox_id, raw):
     width = max(len(label) for label, _ in fields)
     for label, value in fields:
         click.echo(f"{label.ljust(width)} : {value}")
+    for line in routing_lines(ctx, row):
+        click.echo(line)
+
+
+def routing_lines(ctx, row) -> list[str]:
+    """The theme this message gets with today's settings, every theme's score and why: the
+    operator sees why a topic landed in a theme (computed again: it is a pure function)."""
+    from sqlalchemy import select
+
+    from ..mail import parse_bytes
+    from ..models import PostLink
+    from ..pipeline import parse, trim
+    from ..pipeline.route import routing_of
+
+    lines = ["", "Thème (recalculé avec les réglages actuels) :"]
+    try:
+        msg = parse_bytes(row.raw)
+        msgdata = {"message_id": row.message_id, "received_at": row.received_at}
+        parse.process(ctx, msg, msgdata)
+        trim.process(ctx, msg, msgdata)
+        routing = routing_of(ctx.settings, msgdata)
+    except Exception as exc:  # a message the pipeline could not read either: say so, go on
+        return lines + [f"  non calculable : {exc}"]
+    lines.append(f"  thème retenu : {routing.slug or '—'} — {routing.reason}")
+    lines.append(f"  seuil des mots-clés du seul message (THEME_BODY_MIN_SCORE) : "
+                 f"{ctx.settings.THEME_BODY_MIN_SCORE}")
+    if routing.scores:
+        lines.append("  scores :")
+        lines += [f"    {score.describe()}" for score in routing.scores]
+    else:
+        lines.append("  scores : aucun thème n'a de point (ni adresse, ni étiquette, ni mot-clé)")
+    if row.topic_id:
+        with ctx.db.session() as session:
+            number = session.scalar(select(PostLink.post_number).where(PostLink.message_id == row.message_id))
+        if number not in (None, 1):
+            lines.append(f"  (publié en réponse dans le sujet {row.topic_id} : une réponse suit le thème "
+                         f"de son sujet, ce calcul ne s'y applique pas)")
+    return lines
 
 
 @inbox.command("retry")

@@ -32,6 +32,21 @@ _ATTRIBUTION = re.compile(
 _VERBS = ("crit", "wrote", "schrieb", "escribi", "scritto", "schreef")  # cheap attribution pre-filter
 _QUOTE = re.compile(rf"^{_S}*>")
 _SIG_DASHES = re.compile(rf"^{_S}*\\?--{_S}*$")
+# Hand-typed separators: an em/en dash, « __ », a line of dashes or underscores (escaped by
+# the Markdown conversion: « \--- », « \_\_ »), « *** »; trusted only above a signature block.
+_TYPED_SEPARATOR = re.compile(
+    rf"^{_S}*(?:\\?[—–]{{1,3}}|(?:\\?_){{2,}}|(?:\\?-){{3,}}|(?:\\?[=~]){{3,}}|(?:\\?\*{_S}*){{3}}){_S}*$")
+# « -- Jeanne Dupont » / « --Jeanne »: the separator and the name on one line.
+_DASHES_THEN_NAME = re.compile(rf"^{_S}*\\?--{_S}*(?=[^\W\d_])")
+_REACHABLE = re.compile(r"(?:@[\w-]+\.\w|\bwww\.|https?://|\[[^\]]*\]\((?:https?|mailto|tel):)", re.IGNORECASE)
+# Roles and collectivities of a French public-sector signature (folded, whole words).
+_ROLE_OR_BODY = re.compile(
+    r"\b(?:mairie|ville|commune|metropole|communaute|agglomeration|agglo|departement|conseil|region|"
+    r"syndicat|ccas|cias|prefecture|service|direction|pole|mission|charge|chargee|responsable|chef|"
+    r"cheffe|directeur|directrice|adjoint|adjointe|technicien|technicienne|referent|referente|"
+    r"administrateur|administratrice|dsi|dgs|dga|agent|gestionnaire|developpeur|developpeuse|"
+    r"entr.ouvert|association|sas|sarl|scop)\b")
+MAX_TYPED_SIGNATURE_LINES = 10
 _MOBILE = re.compile(
     rf"^{_S}*{_MARK}(?:envoy[ée]{_S}+(?:de|depuis|à{_S}+partir{_S}+de){_S}+(?:mon|ma|un|une|my)\b|"
     rf"sent{_S}+from{_S}+my\b|sent{_S}+from{_S}+(?:outlook|mail|yahoo)|get{_S}+outlook{_S}+for|"
@@ -115,12 +130,52 @@ def _history_start(lines: list[str]) -> int | None:
     return None
 
 
+def _fold(text: str) -> str:
+    from .subjects import fold  # the one folding of the package (keys, keywords)
+
+    return fold(text)
+
+
+def _only_a_first_name(rest: list[str]) -> bool:
+    """What follows the separator is one word (« Julie », « JF »): a closing, kept."""
+    words = [l.strip() for l in rest if l.strip()]
+    return len(words) == 1 and len(words[0].split()) == 1 and len(words[0]) <= 30
+
+
+def _looks_like_a_name(line: str) -> bool:
+    """« Julie Martin », « **Jean-François DUPONT** », « J. Martin - Ville de Lyon »: a capital
+    first, a few words, no sentence end. Prose after a rule (« PS : … ») is not a name."""
+    text = line.strip().strip("*_\\ ")
+    return (bool(text) and text[0].isupper() and len(text.split()) <= 8
+            and not text.rstrip().endswith((".", "?", "!", ":", ",", ";")) or bool(_CONTACT.match(text)))
+
+
+def _signature_block(rest: list[str]) -> bool:
+    """Lines that read like a signature: a name then a role, a collectivity, a phone, an
+    address or a site — short lines, few of them."""
+    lines = [l.strip() for l in rest if l.strip()]
+    if not 2 <= len(lines) <= MAX_TYPED_SIGNATURE_LINES or any(len(l) > 120 for l in lines):
+        return False
+    if any(_QUOTE.match(l) for l in lines) or not _looks_like_a_name(lines[0]):
+        return False
+    return any(_CONTACT.search(l) or _REACHABLE.search(l) or _ROLE_OR_BODY.search(_fold(l))
+               for l in lines[1:])
+
+
 def _signature_start(lines: list[str]) -> int | None:
     n = len(lines)
     for i in range(n - 1, -1, -1):
         if n - i > MAX_SIGNATURE_LINES:
             break
-        if _SIG_DASHES.match(lines[i]) or _MOBILE.match(lines[i]):
+        line = lines[i]
+        if _MOBILE.match(line):
+            return i
+        if _SIG_DASHES.match(line):
+            return None if _only_a_first_name(lines[i + 1:]) else i
+        if _TYPED_SEPARATOR.match(line) and _signature_block(lines[i + 1:]):
+            return i
+        dashes = _DASHES_THEN_NAME.match(line)
+        if dashes and len(line) <= 60 and _signature_block([line[dashes.end():]] + lines[i + 1:]):
             return i
     for i in range(n - 1, -1, -1):
         if n - i > MAX_SIGNATURE_LINES:
@@ -133,19 +188,27 @@ def _signature_start(lines: list[str]) -> int | None:
     return None
 
 
-def split_quotes(text: str) -> tuple[str, str]:
-    """(the author's words, the trimmed history and signature); ("text", "") when nothing
-    trails, and the whole text kept when trimming would leave nothing."""
+def split_trailing(text: str) -> tuple[str, str, str]:
+    """(the author's words, what trails them, "history" or "signature": what was trimmed);
+    (text, "", "") when nothing trails, and the whole text kept when trimming would leave
+    nothing. "signature" only when no quoted history was trimmed."""
     lines = text.split("\n")
     cut = len(lines)
+    kind = ""
     start = _history_start(lines)
     if start is not None:
-        cut = start
+        cut, kind = start, "history"
     sig = _signature_start(lines[:cut])
     if sig is not None:
-        cut = sig
+        cut, kind = sig, kind or "signature"
     kept = "\n".join(lines[:cut]).rstrip()
     trimmed = "\n".join(lines[cut:]).strip("\n")
     if not kept.strip() or not trimmed.strip():
-        return text, ""
+        return text, "", ""
+    return kept, trimmed, kind
+
+
+def split_quotes(text: str) -> tuple[str, str]:
+    """(the author's words, the trimmed history and signature); see ``split_trailing``."""
+    kept, trimmed, _ = split_trailing(text)
     return kept, trimmed

@@ -25,6 +25,64 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\u200b\ufeff]")
 _FWD_SUFFIX = re.compile(rf"{_SPACE}*\((?:fwd|tr)\){_SPACE}*$", re.IGNORECASE)
 
 
+# Which of those prefixes answer a message (the others forward one). « R: » and « Rép. : »
+# are only recognised in chains (``subject_chain``): titles keep them, as they always did.
+_REPLY_WORDS = {"re", "ref", "réf", "rif", "réponse", "aw", "sv", "vs", "antw", "r", "rép", "rep"}
+_CHAIN_PREFIX = re.compile(
+    rf"^{_SPACE}*(re|r[ée]f|rif|r[ée]ponse|r[ée]p|r|aw|sv|vs|antw|tr|fwd?|fw|wg|transf)\.?"
+    rf"{_SPACE}*(?:\[\d+\]|\(\d+\))?{_SPACE}*[:：]{_SPACE}*",
+    re.IGNORECASE)
+
+
+class SubjectChain:
+    """The reply/forward prefixes in front of a subject, in order, and where the list tag was.
+
+    « TR : RE: [liste] Sujet » is a forward of a list reply: ``prefixes`` is
+    ("forward", "reply"), ``is_reply`` is true (a reply prefix anywhere in the chain) and
+    ``tag_after_forward`` too (the forwarded subject carried the list tag: it was list mail).
+    """
+
+    __slots__ = ("prefixes", "tag_after_forward")
+
+    def __init__(self, prefixes: tuple[str, ...], tag_after_forward: bool):
+        self.prefixes = prefixes
+        self.tag_after_forward = tag_after_forward
+
+    @property
+    def is_reply(self) -> bool:
+        return "reply" in self.prefixes
+
+    @property
+    def is_forward(self) -> bool:
+        return bool(self.prefixes) and self.prefixes[0] == "forward"
+
+    def __repr__(self) -> str:
+        return f"SubjectChain({self.prefixes!r}, tag_after_forward={self.tag_after_forward})"
+
+
+def subject_chain(subject: str | None, list_tag: str | None = None) -> SubjectChain:
+    """Walk the prefixes, bracketed tags and spam marks at the start of a subject."""
+    text = " ".join(_CONTROL.sub(" ", subject or "").split())
+    tag = (list_tag or "").strip().lower()
+    prefixes: list[str] = []
+    tag_after_forward = False
+    while True:
+        match = _CHAIN_PREFIX.match(text)
+        if match:
+            word = fold(match.group(1))
+            prefixes.append("reply" if word in {fold(w) for w in _REPLY_WORDS} else "forward")
+            text = text[match.end():]
+            continue
+        match = _BRACKET.match(text) or _SPAM.match(text)
+        if match:
+            if tag and match.group(0).strip().lower() == tag and "forward" in prefixes:
+                tag_after_forward = True
+            text = text[match.end():]
+            continue
+        break
+    return SubjectChain(tuple(prefixes), tag_after_forward)
+
+
 def clean_subject(subject: str | None, list_tag: str | None = None) -> tuple[str, list[str]]:
     """(title, theme tags) of a decoded subject. The list tag is removed wherever it is."""
     text = _CONTROL.sub(" ", subject or "")

@@ -6,9 +6,13 @@ post we know wins — a PostLink (list mail we published, forum posts we emailed
 Discourse Message-ID ``<discourse/post/{id}@host>`` looked up on the forum. Then the topics
 started by an *orphan* (a reply whose parent we never saw) are matched by their root id, so
 the missing root arriving later joins its replies instead of opening a second topic. Last,
-a reply-looking message (``Re:`` or with References) whose cleaned subject matches a topic
-active within ``SUBJECT_THREAD_DAYS`` of the message's date goes there: a reply whose parent
-is missing never starts a duplicate topic when its subject matches.
+a reply-looking message whose cleaned subject matches a topic active within
+``SUBJECT_THREAD_DAYS`` of the message's date goes there: a reply whose parent is missing
+never starts a duplicate topic when its subject matches. Reply-looking: References, a reply
+prefix anywhere in the subject's prefix chain (Outlook's « TR : RE: [liste] … » forwards a
+list reply, with no In-Reply-To), or a forward whose quoted header block shows list mail
+(the list address among its recipients, the list tag in its subject; a forwarded Message-ID
+we published threads straight to that post). A forward of outside mail opens its own topic.
 
 Orphans (mbox arrival order ≠ Date order): a reply whose parent is unknown opens a topic
 whose root id is its oldest reference (``external_id`` derived from it); a later reply with
@@ -24,23 +28,34 @@ Sets ``topic_id`` (None: new topic), ``reply_to_post_number``, ``thread_reason``
 """
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from sqlalchemy import bindparam, exists, select
 
 from ..forum.gateway import ForumNotFound
+from ..mail.forwards import forwarded_message_ids, list_evidence
 from ..mail.ids import parse_discourse_message_id
+from ..mail.subjects import subject_chain
 from ..models import PostLink, TopicLink, utcnow
 
-# « Re: », « RE : » (non-breaking space), « Réf. : », « AW: », « SV: », « Antw: », « R: »…
-_REPLY_PREFIX = re.compile(
-    r"^\s*(?:\[[^\]]{1,40}\]\s*)*(?:re|r|aw|sv|vs|antw|réf\.?|ref\.?|rép\.?|rep\.?)"
-    r"\s*(?:\[\d+\]|\(\d+\))?[\s\u00a0\u202f]*:", re.IGNORECASE)
+
+def looks_like_reply(subject: str, list_tag: str | None = None) -> bool:
+    """A reply prefix anywhere in the chain: « Re: », « TR : RE: », « Fwd: Re: », « Réf. : »…"""
+    return subject_chain(subject, list_tag).is_reply
 
 
-def looks_like_reply(subject: str) -> bool:
-    return bool(_REPLY_PREFIX.match(subject or ""))
+def reply_evidence(settings, msgdata) -> str | None:
+    """Why a message without References is a reply for subject threading (None: a start)."""
+    chain = subject_chain(msgdata.get("subject") or "", settings.LIST_TAG)
+    if chain.is_reply:
+        return "préfixe de réponse dans l'objet"
+    if not chain.is_forward:
+        return None
+    if chain.tag_after_forward:
+        return f"transfert d'un message de la liste (étiquette {settings.LIST_TAG} dans l'objet transféré)"
+    lists = [settings.LIST_ADDRESS] + [a for theme in settings.THEMES for a in theme.get("addresses") or []]
+    found = list_evidence(msgdata.get("body") or "", lists, settings.LIST_TAG)
+    return f"transfert d'un message {found}" if found else None
 
 
 # Statements built once (columns, not entities: nothing here is modified); building them
@@ -66,14 +81,18 @@ def process(ctx, msg, msgdata) -> None:
     msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
                    root_message_id=refs[-1] if refs else message_id)
     known, roots, by_subject = {}, {}, None
+    reply_like = "références" if refs else reply_evidence(ctx.settings, msgdata)
+    forwarded = []
+    if not refs and subject_chain(msgdata.get("subject") or "", ctx.settings.LIST_TAG).is_forward:
+        forwarded = [i for i in forwarded_message_ids(msgdata.get("body") or "") if i != message_id]
     with ctx.db.connection() as conn:
-        if refs:
-            for link in conn.execute(_KNOWN, {"ids": refs}):
+        if refs or forwarded:
+            for link in conn.execute(_KNOWN, {"ids": refs + forwarded}):
                 known[link.message_id] = (link.topic_id, link.post_number, link.post_id)
         if not known:  # else the loop below returns at a known reference at the latest
             for topic in conn.execute(_ROOTS, {"ids": refs + [message_id]}):
                 roots[topic.root_message_id] = topic.topic_id
-            by_subject = _subject_match(ctx, conn, msgdata, refs)
+            by_subject = _subject_match(ctx, conn, msgdata, reply_like)
 
     for ref in refs:
         if ref in known:
@@ -87,6 +106,10 @@ def process(ctx, msg, msgdata) -> None:
                 continue
             return _reply(msgdata, post["topic_id"], post.get("post_number"), post_id,
                           f"réponse au message {post_id} du forum")
+    for ref in forwarded:
+        if ref in known:
+            topic_id, post_number, post_id = known[ref]
+            return _reply(msgdata, topic_id, post_number, post_id, f"transfert du message <{ref}> de la liste")
     if message_id in roots:
         msgdata["root_message_id"] = message_id
         return _reply(msgdata, roots[message_id], None, None,
@@ -97,14 +120,15 @@ def process(ctx, msg, msgdata) -> None:
             return _reply(msgdata, roots[ref], None, None,
                           f"même fil que <{ref}> (message d'origine inconnu)")
     if by_subject is not None:
-        if not (refs or looks_like_reply(msgdata.get("subject") or "")):
+        if not reply_like:
             msgdata.update(root_message_id=message_id, adopt_root=True)  # the missing root
+        why = f" ({reply_like})" if reply_like and reply_like.startswith("transfert") else ""
         return _reply(msgdata, by_subject, None, None,
-                      f"même sujet « {msgdata.get('title') or msgdata.get('subject_key')} »")
+                      f"même sujet « {msgdata.get('title') or msgdata.get('subject_key')} »{why}")
     msgdata["thread_reason"] = "nouveau sujet"
 
 
-def _subject_match(ctx, conn, msgdata, refs) -> int | None:
+def _subject_match(ctx, conn, msgdata, reply_like) -> int | None:
     """A topic active within the window under the same cleaned subject: any such topic for a
     reply-looking message; for a message that looks like a thread's start, only a topic
     opened by an orphan reply (its root never arrived): that root may be this message."""
@@ -113,8 +137,7 @@ def _subject_match(ctx, conn, msgdata, refs) -> int | None:
         return None
     when = msgdata.get("date") or utcnow()
     since = when - timedelta(days=ctx.settings.SUBJECT_THREAD_DAYS)
-    query = _BY_SUBJECT if refs or looks_like_reply(msgdata.get("subject") or "") \
-        else _BY_SUBJECT_ROOTLESS
+    query = _BY_SUBJECT if reply_like else _BY_SUBJECT_ROOTLESS
     return conn.scalars(query, {"key": key, "since": since}).first()
 
 

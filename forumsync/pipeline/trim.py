@@ -1,14 +1,19 @@
 """Stage: remove trailing quoted history and signatures, kept in a collapsed block.
 
-Forwarded mail (TR:/Fwd:) keeps its forwarded part: that is the message's content.
+The block is titled « Message cité » when it holds quoted history, « Signature » when it holds
+only a signature. Forwarded mail (TR:/Fwd:) keeps its forwarded part: that is the message's
+content.
 """
 from __future__ import annotations
 
 import re
 
-from forumsync.mail.quotes import split_quotes
+from forumsync.mail.quotes import split_trailing
 
 DETAILS_TITLE = "Message cité"
+SIGNATURE_TITLE = "Signature"
+# Where the author's words end in a trimmed body (route reads keywords above it).
+FOLDED = re.compile(rf'\[details="(?:{DETAILS_TITLE}|{SIGNATURE_TITLE})"\]')
 _FORWARD = re.compile(r"^\s*(?:\[[^\]]*\]\s*)*(?:tr|fwd?|transf\.?)\s*:", re.IGNORECASE)
 
 
@@ -16,10 +21,16 @@ def trim_body(body: str, forwarded: bool = False) -> tuple[str, bool]:
     """(new body, whether something was trimmed)."""
     if forwarded:
         return body, False
-    kept, trimmed = split_quotes(body)
+    kept, trimmed, kind = split_trailing(body)
     if not trimmed:
         return body, False
-    return f'{kept}\n\n[details="{DETAILS_TITLE}"]\n{trimmed}\n[/details]', True
+    title = SIGNATURE_TITLE if kind == "signature" else DETAILS_TITLE
+    return f'{kept}\n\n[details="{title}"]\n{trimmed}\n[/details]', True
+
+
+def authors_words(body: str) -> str:
+    """The body above its folded history or signature."""
+    return FOLDED.split(body, maxsplit=1)[0]
 
 
 def process(ctx, msg, msgdata):

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forumsync.mail.quotes import split_quotes
+from forumsync.mail.quotes import split_quotes, split_trailing
 
 
 def test_outlook_fr_plain_header_block():
@@ -124,10 +124,73 @@ def test_html_bodies_of_real_clients(eml, name, kept_end, trimmed_start):
     assert kept.endswith(kept_end) and trimmed.startswith(trimmed_start)
 
 
+ANSWER = "Chez nous la démarche est en production depuis janvier."
+SIGNATURE_LINES = "Sylvie Bernard\nChargée de projets numériques\nVille de Villeurbanne\nTél. : 04 78 03 68 00"
+
+
+@pytest.mark.parametrize("separator", [
+    "--",                 # typed by hand: no trailing space
+    "\\--",              # the same once escaped for Markdown
+    "-- ",
+    "—",                  # em dash
+    "–",                  # en dash
+    "\\_\\_",            # « __ » escaped
+    "__",
+    "\\----------",       # a line of dashes, escaped
+    "------------------------------",
+    "---",                # an HTML <hr> converted
+    "\\_\\_\\_\\_\\_\\_",
+    "\u00a0--\u00a0",     # with non-breaking spaces around
+])
+def test_hand_typed_separator_above_name_role_collectivity_phone(separator):
+    text = f"{ANSWER}\n\n{separator}\n{SIGNATURE_LINES}"
+    assert split_trailing(text) == (ANSWER, f"{separator}\n{SIGNATURE_LINES}", "signature")
+
+
+@pytest.mark.parametrize("signature", [
+    "-- Sylvie Bernard\nVille de Villeurbanne\nTél. : 04 78 03 68 00",
+    "--Sylvie Bernard\nChargée de mission\nsylvie.bernard@mairie-villeurbanne.fr",
+    "—\n\nIsabelle Fontaine\n\nResponsable du pôle relation usagers\n\nCommunauté de communes du Pays de Gex",
+    "__\nMathieu Roche\nService éducation - Mairie de Meyzieu\nmathieu.roche@meyzieu.fr",
+    "---\nThomas Petit\n[www.grenoblealpesmetropole.fr](https://www.grenoblealpesmetropole.fr)",
+])
+def test_hand_typed_signature_variants(signature):
+    assert split_trailing(f"{ANSWER}\n\n{signature}") == (ANSWER, signature, "signature")
+
+
+@pytest.mark.parametrize("text", [
+    f"{ANSWER}\n\n--\nJulie",                     # a closing that is only the first name
+    f"{ANSWER}\n\n\\--\nJulie",
+    f"{ANSWER}\n--\n\nJF",
+    f"{ANSWER}\n\n—\nJulie",
+    f"{ANSWER}\n\n\\_\\_\nJulie",
+    f"{ANSWER}\n\nBonne journée,\nJulie",
+    # a rule above prose is not a signature, even naming a service
+    f"{ANSWER}\n\n---\nPS : la réunion du conseil est reportée au 4 avril.\nMerci de faire suivre.",
+    f"{ANSWER}\n\n---\n\nÉtape 1 : créer le formulaire\nÉtape 2 : le publier",
+    # a dash line followed by a long text is content
+    f"{ANSWER}\n\n—\n" + "\n".join(f"Ligne {i} du compte rendu, service de la ville" for i in range(12)),
+])
+def test_not_a_signature(text):
+    assert split_trailing(text) == (text, "", "")
+
+
+def test_signature_above_quoted_history_is_history():
+    text = (f"{ANSWER}\n\n--\n{SIGNATURE_LINES}\n\nLe 12/03/2024 à 10:15, Paul Martin a écrit :\n"
+            "> Bonjour,\n> une question ?")
+    kept, trimmed, kind = split_trailing(text)
+    assert kept == ANSWER and trimmed.startswith("--\nSylvie Bernard") and kind == "history"
+
+
+def test_history_alone_is_history():
+    assert split_trailing("Oui.\n\nLe 12/03/2024, Paul a écrit :\n> Question ?")[2] == "history"
+
+
 _LINES = st.sampled_from([
     "Bonjour,", "", "> cité", ">> plus ancien", "Le 12/03/2024, Paul a écrit :", "-- ", "Cordialement,",
     "Jeanne", "Tél : 04 78 00 00 00", "De : Paul <p@x.fr>", "Envoyé : lundi", "Objet : x",
     "-----Message d'origine-----", "Envoyé de mon iPhone", "texte libre", "On Mon, Paul wrote:",
+    "--", "—", "\\_\\_", "---", "Julie Martin", "Chargée de mission", "Ville de Lyon", "julie@lyon.fr",
 ])
 
 

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from forumsync.mail.subjects import EMPTY_TITLE, clean_subject, fold, subject_key
+from forumsync.mail.subjects import EMPTY_TITLE, clean_subject, fold, subject_chain, subject_key
 
 TAG = "[club-publik]"
 
@@ -68,3 +68,52 @@ def test_titles_are_never_empty_nor_too_long(subject):
     assert title.strip() and len(title) <= 255 and title == title.strip(" -:")
     assert not any(ord(ch) < 32 for ch in title)
     assert all(isinstance(t, str) and t for t in tags)
+
+
+NB, NNB = "\u00a0", "\u202f"
+
+
+@pytest.mark.parametrize("subject, prefixes, reply, forward, tag_after_forward", [
+    # Outlook's forward of a list reply: forward prefix first, non-breaking space before the colon
+    (f"TR{NB}: RE: [club-publik] Connecteur Pastell", ("forward", "reply"), True, True, True),
+    (f"TR{NNB}: RE{NNB}: Question", ("forward", "reply"), True, True, False),
+    ("Fwd: Re: [club-publik] Question", ("forward", "reply"), True, True, True),
+    ("RE : TR: Question", ("reply", "forward"), True, False, False),
+    ("[club-publik] TR : Re: Question", ("forward", "reply"), True, True, False),
+    ("Réf. : Question", ("reply",), True, False, False),
+    (f"Rép.{NB}: Question", ("reply",), True, False, False),
+    ("R: Question", ("reply",), True, False, False),
+    ("AW: WG: Frage", ("reply", "forward"), True, False, False),
+    ("Re[2]: Question", ("reply",), True, False, False),
+    # forwards only
+    ("TR: Nouvelle version du connecteur", ("forward",), False, True, False),
+    ("Fwd: [club-publik] Question", ("forward",), False, True, True),   # forwarded list mail
+    ("[club-publik] TR : Question", ("forward",), False, True, False),  # tag added by the list
+    ("Fw: [SPAM] Question", ("forward",), False, True, False),
+    ("Transf. : Question", ("forward",), False, True, False),
+    # neither
+    ("[club-publik] Question", (), False, False, False),
+    ("Tribune : Question", (), False, False, False),
+    ("Retour d'expérience", (), False, False, False),
+    ("Trésorerie : budget", (), False, False, False),
+    ("", (), False, False, False),
+    (None, (), False, False, False),
+])
+def test_subject_chain(subject, prefixes, reply, forward, tag_after_forward):
+    chain = subject_chain(subject, TAG)
+    assert chain.prefixes == prefixes
+    assert (chain.is_reply, chain.is_forward, chain.tag_after_forward) == (reply, forward, tag_after_forward)
+
+
+def test_forward_of_a_list_reply_has_the_title_of_the_thread(understand):
+    data = understand("outlook-fr-tr-re-liste.eml", upto="parse")
+    assert data["title"] == "Connecteur Pastell : retour d'expérience"
+    assert data["subject_key"] == subject_key(clean_subject("[club-publik] Connecteur Pastell : retour "
+                                                           "d'expérience", TAG)[0])
+
+
+@given(st.text(max_size=200))
+def test_chains_never_fail(subject):
+    chain = subject_chain(subject, TAG)
+    assert set(chain.prefixes) <= {"reply", "forward"}
+    assert chain.is_reply == ("reply" in chain.prefixes)

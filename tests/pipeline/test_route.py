@@ -1,4 +1,6 @@
-"""route: address, then [TAG], then keywords (subject before body), then the default theme."""
+"""route: address, then the best score of [TAG], subject keywords and body mentions (a body
+alone needs THEME_BODY_MIN_SCORE), then the default theme. The scoring table is in
+test_route_table.py."""
 import pytest
 
 from forumsync.pipeline import route
@@ -10,7 +12,18 @@ CASES = {
     "format-flowed-delsp.eml": ("famille", "étiquette [FAMILLE] dans le sujet"),
     "outlook-message-d-origine.eml": ("famille", "mot-clé « cantine » dans le sujet"),
     "outlook-fr-reply.eml": ("sve", "mot-clé « saisine » dans le sujet"),
-    "theme-keyword-body.eml": ("famille", "mot-clé « périscolaire » dans le message"),
+    # one mention in the body is not enough (THEME_BODY_MIN_SCORE = 2)
+    "theme-keyword-body.eml": ("general", "thème par défaut (mots-clés dans le message : « périscolaire » "
+                                          "pour « famille », score 1 sous le seuil 2)"),
+    # issue 14: a forwarded text naming « cantine » once, in passing
+    "gmail-fr-fwd-outside.eml": ("general", "thème par défaut (mots-clés dans le message : « cantine » "
+                                            "pour « famille », score 1 sous le seuil 2)"),
+    "roundcube-fr-signature-soulignes.eml": ("famille", "mots-clés dans le message : « périscolaire » ×2 "
+                                                        "(score 2, seuil 2)"),
+    # the [SVE] tag outweighs « cantine » three times in the body
+    "outlook-fr-tag-sve-body-cantine.eml": ("sve", "étiquette [SVE] dans le sujet"),
+    # the subject before a quoted forward's words
+    "thunderbird-fr-fwd-own-list-mail.eml": ("famille", "mot-clé « périscolaire » dans le sujet"),
     "no-message-id.eml": ("general", "thème par défaut"),
     "gmail-en-on-wrote.eml": ("general", "thème par défaut"),
 }
@@ -50,7 +63,8 @@ def test_keywords_are_accent_case_insensitive_whole_words(settings):
     assert _choose(settings, title="Portail-Famille")[0] == "famille"
     assert _choose(settings, title="Les cantines")[0] == "general"        # whole words only
     assert _choose(settings, title="Asvelte")[0] == "general"             # "SVE" inside a word
-    assert _choose(settings, title="x", body="Parlons de la SVE.")[0] == "sve"
+    assert _choose(settings, title="x", body="Parlons de la SVE. La SVE, encore.")[0] == "sve"
+    assert _choose(settings, title="x", body="Parlons de la SVE.")[0] == "general"  # in passing
 
 
 def test_subject_keyword_beats_body_keyword(settings):
@@ -69,3 +83,22 @@ def test_unknown_tags_ignored(settings):
 def test_no_themes_gives_none(tmp_path):
     settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}", THEMES=[], DEFAULT_THEME=None)
     assert _choose(settings, title="x") == (None, "thème par défaut")
+
+
+def test_body_threshold_is_a_setting(tmp_path):
+    strict = make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}", THEME_BODY_MIN_SCORE=3)
+    assert _choose(strict, title="x", body="la cantine, la cantine")[0] == "general"
+    assert _choose(strict, title="x", body="la cantine, la cantine, le périscolaire")[0] == "famille"
+    lax = make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}", THEME_BODY_MIN_SCORE=1)
+    assert _choose(lax, title="x", body="la cantine")[0] == "famille"
+
+
+def test_folded_signature_is_not_used_for_keywords(settings):
+    body = 'Bonjour\n\n[details="Signature"]\nService cantine, portail famille\n[/details]'
+    assert _choose(settings, title="x", body=body) == ("general", "thème par défaut")
+
+
+def test_stage_keeps_the_scores(understand):
+    data = understand("outlook-fr-tag-sve-body-cantine.eml")
+    assert data["route_scores"] == ["sve 101 (étiquette [SVE] dans le sujet ; mot-clé « SVE » dans le message)",
+                                    "famille 3 (mot-clé « cantine » ×3 dans le message)"]

@@ -96,3 +96,95 @@ def test_late_root_joins_the_topic_of_replies_that_only_named_a_middle_message(p
     # an unrelated thread start with that subject, once the root is there, is a new topic
     other = pipe.send(make_mail("Tarifs de la cantine", "Autre question.", date=later(days=2)))
     assert other.topic_id != root.topic_id
+
+
+# --- Forwards (issue 14): a forward of list mail continues its thread; outside mail does not.
+
+from datetime import datetime, timezone  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.fixtures.mail import eml_bytes  # noqa: E402
+
+MARCH = datetime(2024, 3, 5, 9, 0, tzinfo=timezone.utc)
+
+
+def _march(days=0, hours=0):
+    from datetime import timedelta
+    return MARCH + timedelta(days=days, hours=hours)
+
+
+def test_outlook_forward_of_a_list_reply_stays_in_its_topic_and_its_replies_follow(pipe):
+    root = pipe.send(make_mail("[club-publik] Connecteur Pastell : retour d'expérience",
+                               "Qui utilise le connecteur Pastell pour les actes ?",
+                               message_id="<pastell-0@ville-chambery.fr>", date=_march(days=6)))
+    answer = pipe.send(make_mail("RE: [club-publik] Connecteur Pastell : retour d'expérience", "Nous.",
+                                 message_id="<pastell-1@meyzieu.fr>", in_reply_to="<pastell-0@ville-chambery.fr>",
+                                 references="<pastell-0@ville-chambery.fr>", date=_march(days=7)))
+    # « TR : RE: [club-publik] … » with a non-breaking space, no In-Reply-To nor References
+    forward = pipe.send(eml_bytes("outlook-fr-tr-re-liste.eml"))
+    assert forward.state == "published"
+    assert forward.topic_id == root.topic_id == answer.topic_id
+    assert forward.reason == "même sujet « Connecteur Pastell : retour d'expérience »"
+    # the iPhone answer to the forward follows it (In-Reply-To: the forward)
+    follow = pipe.send(eml_bytes("iphone-fr-re-tr.eml"))
+    assert follow.topic_id == root.topic_id
+    assert follow.reason == "réponse à <PR3P192MB0814A1B2C3D4E5F6TR@PR3P192MB0814.EURP192.PROD.OUTLOOK.COM>"
+    assert _topics(pipe) == 1
+    assert pipe.topic_link(root.topic_id).root_message_id == "pastell-0@ville-chambery.fr"
+
+
+def test_forward_of_own_list_mail_joins_its_topic(pipe):
+    root = pipe.send(make_mail("[club-publik] Tarifs du périscolaire 2024 : quotient familial",
+                               "Comment calculez-vous le tarif au quotient familial ?",
+                               sender="Hugo Blanc <hugo.blanc@ville-grenoble.fr>", date=_march()))
+    reminder = pipe.send(eml_bytes("thunderbird-fr-fwd-own-list-mail.eml"))
+    assert reminder.topic_id == root.topic_id
+    assert reminder.reason == ("même sujet « Tarifs du périscolaire 2024 : quotient familial » (transfert "
+                               "d'un message adressé à la liste (club@listes.example.org))")
+    assert _topics(pipe) == 1
+
+
+def test_forward_of_outside_mail_opens_its_own_topic_and_its_replies_follow_it(pipe):
+    # a colleague already shared the same invitation a few days earlier
+    earlier = pipe.send(make_mail("[club-publik] Invitation : webinaire accessibilité des démarches en ligne",
+                                  "Quelqu'un y va ?", date=_march(days=4)))
+    forward = pipe.send(eml_bytes("gmail-fr-fwd-outside.eml"))
+    assert forward.state == "published" and forward.reason == "nouveau sujet"
+    assert forward.topic_id != earlier.topic_id
+    assert pipe.topic_link(forward.topic_id).theme == "general"   # « cantine » once, in passing
+    reply = pipe.send(make_mail("Re: Fwd: Invitation : webinaire accessibilité des démarches en ligne",
+                                "J'y serai.", date=_march(days=7),
+                                in_reply_to="<CAHx8kQ2fZ9sT0uV1wX2yZ3aB4cD5eF6gH7iJ8kL9mN0oP1qR2s@mail.gmail.com>"))
+    assert reply.topic_id == forward.topic_id
+    assert _topics(pipe) == 2
+
+
+@pytest.mark.parametrize("subject, joins", [
+    ("Fwd: Re: [club-publik] Agenda partagé", True),
+    ("RE : TR: Agenda partagé", True),
+    ("TR\u202f: RE\u00a0: Agenda partagé", True),
+    ("Réf. : Agenda partagé", True),
+    ("[club-publik] TR : Re: Agenda partagé", True),
+    ("Fwd: [club-publik] Agenda partagé", True),      # the forwarded subject carried the list tag
+    ("TR: Agenda partagé", False),                      # outside mail (no sign of the list)
+    ("[club-publik] Agenda partagé", False),            # a new thread with the same subject
+])
+def test_prefix_chains_without_headers(pipe, subject, joins):
+    root = pipe.send(make_mail("[club-publik] Agenda partagé", message_id="<agenda-0@a.fr>"))
+    row = pipe.send(make_mail(subject, "Pour info.\n\nLe texte transféré.", date=later(days=2)))
+    assert row.state == "published"
+    assert (row.topic_id == root.topic_id) is joins, row.reason
+
+
+def test_forward_naming_a_known_message_id_threads_to_that_post(pipe):
+    root = pipe.send(make_mail("[club-publik] Export des démarches", message_id="<export-0@a.fr>"))
+    second = pipe.send(make_mail("Re: [club-publik] Export des démarches", message_id="<export-1@b.fr>",
+                                 in_reply_to="<export-0@a.fr>", date=later(hours=1)))
+    body = ("Je transfère, pour mémoire.\n\n-------- Message transféré --------\n"
+            "Sujet : \tExport CSV\nDate : \tMon, 2 Mar 2026 10:30:00 +0100\n"
+            "De : \tPaul <paul@b.fr>\nMessage-ID : \t<export-1@b.fr>\n\nOui, depuis la 2024.1.\n")
+    row = pipe.send(make_mail("Fwd: Export CSV", body, date=later(days=40)))   # outside the window
+    assert row.topic_id == root.topic_id == second.topic_id
+    assert row.reason == "transfert du message <export-1@b.fr> de la liste"
+    assert pipe.post(row.post_id)["reply_to_post_number"] == 2

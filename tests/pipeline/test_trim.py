@@ -4,6 +4,11 @@ import pytest
 from forumsync.pipeline import trim
 
 DETAILS = '[details="Message cité"]'
+SIGNATURE = '[details="Signature"]'
+# Nothing quoted: the block is titled « Signature ».
+SIGNATURE_ONLY = {"mutt-signature-dashes.eml", "thunderbird-fr-signature-sans-espace.eml",
+                  "zimbra-fr-signature-tiret-long.eml", "roundcube-fr-signature-soulignes.eml",
+                  "gmail-fr-signature-tirets.eml", "outlook-fr-tag-sve-body-cantine.eml"}
 
 # name: (last words kept, first words of the trimmed block)
 TRIMMED = {
@@ -20,9 +25,19 @@ TRIMMED = {
     "roundcube-fr.eml": ("simple a parametrer.", "Le 2024-03-08 09:47, Julie Faure a ecrit :"),
     "sogo-fr.eml": ("Romain", 'Le mardi, mars 12, 2024 10:15 CET, "Paul Martin"'),
     "mutt-signature-dashes.eml": ("la brique « chrono ».", "\\--\nOlivier Dumas"),
+    # hand-typed separators above name, role, collectivity, phone (issue 14)
+    "thunderbird-fr-signature-sans-espace.eml": ("sans difficulté.", "\\--\nSylvie Bernard\nChargée de projets"),
+    "zimbra-fr-signature-tiret-long.eml": ("Bonne journée", "—\n\nIsabelle Fontaine"),
+    "roundcube-fr-signature-soulignes.eml": ("Merci d'avance,", "\\_\\_\nMathieu Roche"),
+    "gmail-fr-signature-tirets.eml": ("menu Exports du back-office.", "\\------------------------------\nThomas Petit"),
+    "outlook-fr-tag-sve-body-cantine.eml": ("Cordialement,\n\nAgnès Lemoine", "Mairie de Chambéry"),
+    "iphone-fr-re-tr.eml": ("c'est noté pour le certificat.", "Envoyé de mon iPhone\n\n> Le 13 mars 2024"),
 }
 UNTOUCHED = ["thunderbird-fr-interleaved.eml", "outlook-fr-forward.eml", "re-absence-de-connecteur.eml",
-             "html-only-table.eml", "dmarc-munged-mailman3.eml", "attachments-inline-image.eml"]
+             "html-only-table.eml", "dmarc-munged-mailman3.eml", "attachments-inline-image.eml",
+             "thunderbird-fr-prenom-seul.eml",  # « -- » then only the first name: a closing, kept
+             # forwards keep what they forward
+             "outlook-fr-tr-re-liste.eml", "thunderbird-fr-fwd-own-list-mail.eml", "gmail-fr-fwd-outside.eml"]
 
 
 @pytest.mark.parametrize("name", sorted(TRIMMED))
@@ -30,11 +45,12 @@ def test_history_and_signatures_trimmed(understand, name):
     kept_end, trimmed_start = TRIMMED[name]
     data = understand(name, upto="trim")
     assert data["trimmed"] is True
-    kept, _, block = data["body"].partition(f"\n\n{DETAILS}\n")
+    title, other = (SIGNATURE, DETAILS) if name in SIGNATURE_ONLY else (DETAILS, SIGNATURE)
+    kept, _, block = data["body"].partition(f"\n\n{title}\n")
     assert kept.endswith(kept_end)
     assert block.startswith(trimmed_start)
     assert block.endswith("\n[/details]")
-    assert data["body"].count(DETAILS) == 1
+    assert data["body"].count(title) == 1 and other not in data["body"]
 
 
 @pytest.mark.parametrize("name", UNTOUCHED)
@@ -81,3 +97,22 @@ def test_forward_detection(mail_ctx, subject, forwarded):
     data = {"subject": subject, "body": "Pour info.\n\n-----Message d'origine-----\nDe : x\nObjet : y"}
     trim.process(mail_ctx, None, data)
     assert data["trimmed"] is (not forwarded)
+
+
+def test_first_name_closing_stays_in_the_post(understand):
+    body = understand("thunderbird-fr-prenom-seul.eml", upto="trim")["body"]
+    assert body.endswith("du premier coup.\n\n\\--\nJulie")
+
+
+def test_signature_block_keeps_every_line(understand):
+    body = understand("zimbra-fr-signature-tiret-long.eml", upto="trim")["body"]
+    for line in ("Isabelle Fontaine", "Responsable du pôle relation usagers",
+                 "Communauté de communes du Pays de Gex", "04 50 42 65 00"):
+        assert body.index(SIGNATURE) < body.index(line)
+
+
+@pytest.mark.parametrize("subject", [f"TR\u00a0: RE: [club-publik] x", "Fwd: Re: x"])
+def test_forward_of_a_reply_keeps_what_it_forwards(mail_ctx, subject):
+    data = {"subject": subject, "body": "Pour info.\n\n-----Message d'origine-----\nDe : x\nObjet : y"}
+    trim.process(mail_ctx, None, data)
+    assert data["trimmed"] is False
