@@ -2,8 +2,10 @@
 
 Discourse signs the raw body: ``X-Discourse-Event-Signature: sha256=<hex HMAC-SHA256>`` with
 the webhook secret (FORUM_WEBHOOK_SECRET). Missing/invalid signature → 401; missing headers or
-a body that is not a JSON object → 400; a delivery already stored (same
-``X-Discourse-Instance#X-Discourse-Event-Id``) → 200 « déjà reçu » and nothing changes.
+a body that is not a JSON object → 400; an event already stored → 200 « déjà reçu » and
+nothing changes. Discourse retries a failed delivery as a *new* delivery with a new
+``X-Discourse-Event-Id`` (app/jobs/regular/emit_web_hook_event.rb), so an event is recognised by
+itself (``event_key``: event, object id, version or updated_at, body digest), not by that id.
 """
 from __future__ import annotations
 
@@ -65,7 +67,9 @@ def discourse():
     delivery_id = f"{instance[:250]}#{event_id[:40]}"
     try:
         with ctx.db.session() as session:
-            session.add(WebhookEvent(delivery_id=delivery_id, event=event[:64],
+            session.add(WebhookEvent(delivery_id=delivery_id,
+                                     event_key=event_key(instance, event, event_type, payload, body),
+                                     event=event[:64],
                                      event_type=(event_type or event.split("_")[0])[:32],
                                      payload=text, received_at=utcnow(),
                                      state="new"))
@@ -73,6 +77,19 @@ def discourse():
         return _answer(200, "déjà reçu")
     wake_workers(ctx)
     return _answer(200, "reçu")
+
+
+def event_key(instance: str, event: str, event_type: str, payload: dict, body: bytes) -> str:
+    """What makes two deliveries the same event: a retry re-sends the very body built when the
+    event happened (the job's ``payload`` argument), a new event changes its object's version,
+    ``updated_at`` or some other field."""
+    inner = payload.get(event_type) if isinstance(payload.get(event_type), dict) else None
+    if inner is None:
+        inner = next((v for v in payload.values() if isinstance(v, dict)), {})
+    stamp = inner.get("version"), inner.get("updated_at") or inner.get("created_at")
+    digest = hashlib.sha256(body).hexdigest()[:24]
+    key = f"{event}:{event_type}:{inner.get('id')}:{stamp[0]}:{stamp[1]}:{digest}"
+    return f"{instance[:300 - len(key) - 1]}#{key}"[:300]
 
 
 def wake_workers(ctx) -> None:

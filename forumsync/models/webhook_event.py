@@ -1,4 +1,4 @@
-"""WebhookEvent: a Discourse webhook delivery, stored once per X-Discourse-Event-Id."""
+"""WebhookEvent: a Discourse webhook event, stored once whatever its delivery id (retries)."""
 from datetime import datetime
 
 from sqlalchemy import Index, Integer, String, Text
@@ -13,6 +13,9 @@ class WebhookEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # "<instance>#<X-Discourse-Event-Id>" so two forums cannot collide.
     delivery_id: Mapped[str] = mapped_column(String(300), unique=True)
+    # The event itself ("<instance>#<event>:<type>:<id>:<version/updated_at>:<body digest>"):
+    # Discourse retries a delivery under a new X-Discourse-Event-Id, so this is the dedupe key.
+    event_key: Mapped[str | None] = mapped_column(String(300), nullable=True)
     event: Mapped[str] = mapped_column(String(64))        # post_created, topic_edited…
     event_type: Mapped[str] = mapped_column(String(32))   # post, topic…
     payload: Mapped[str] = mapped_column(Text)            # the raw JSON body
@@ -25,4 +28,5 @@ class WebhookEvent(Base):
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_webhook_event_state", "state"),)
+    __table_args__ = (Index("ix_webhook_event_state", "state"),
+                      Index("uq_webhook_event_event_key", "event_key", unique=True))

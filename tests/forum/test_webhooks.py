@@ -61,6 +61,26 @@ def test_replayed_changes_nothing(client, context):
     assert count(context) == 2
 
 
+def test_a_retry_under_a_new_delivery_id_is_the_same_event(client, context):
+    """emit_web_hook_event.rb: a retry is a new WebHookEvent, hence a new X-Discourse-Event-Id,
+    with the body built when the event happened: stored once."""
+    edited = {"post": {**PAYLOAD["post"], "version": 2, "updated_at": "2026-12-05T10:00:00Z"}}
+    assert post(client, edited, event="post_edited", event_id="41").json["statut"] == "reçu"
+    retry = post(client, edited, event="post_edited", event_id="42")
+    assert retry.status_code == 200 and retry.json["statut"] == "déjà reçu"
+    assert count(context) == 1
+    # a later edit of the same post is a new event, even with a reused delivery id elsewhere
+    newer = {"post": {**edited["post"], "version": 3, "updated_at": "2026-12-05T10:05:00Z"}}
+    assert post(client, newer, event="post_edited", event_id="43").json["statut"] == "reçu"
+    # same version and updated_at but another change (moved to another topic): a new event
+    moved = {"post": {**newer["post"], "topic_id": 99}}
+    assert post(client, moved, event="post_edited", event_id="44").json["statut"] == "reçu"
+    assert count(context) == 3
+    with context.db.session() as s:
+        keys = [e.event_key for e in s.scalars(select(WebhookEvent))]
+    assert all(k.startswith("https://bistro.example.org#post_edited:post:10:") for k in keys)
+
+
 @pytest.mark.parametrize("sig", [False, "", "sha256=" + "0" * 64, "sha1=abc", "n'importe quoi",
                                  "sha256=é" + "0" * 63])
 def test_missing_or_bad_signature(client, context, sig):
