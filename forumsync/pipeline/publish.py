@@ -26,6 +26,7 @@ batch: live mail comes in batches of one; a bulk import re-reads a topic per bat
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import weakref
 
@@ -33,6 +34,8 @@ from sqlalchemy import bindparam, insert, select, update
 
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..mail.ids import topic_external_id
+from ..mail.inert import (escape_fragment, inert_filename, inert_name, link_label, live_syntax,
+                          neutralise_all_mentions, neutralise_mentions, strip_bidi)
 from ..models import PostLink, TopicLink, utcnow
 from . import author, categories, uploads
 from .errors import Quarantine
@@ -372,13 +375,32 @@ def _existing_reply(ctx, msgdata, topic) -> dict | None:
 
 
 # ---------------------------------------------------------------------- composing
+_LEFTOVER_CID = re.compile(r"!\[([^\]\n]*)\]\(cid:[^)\s]*\)")
+_QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)", re.I | re.M)
+NOTES_SHARE = 2  # attachment links and notes may take at most 1/NOTES_SHARE of the post
+
+
 def _compose(ctx, msgdata, notice: str | None = None) -> str:
-    """The post's Markdown: notice, attribution, body, attachments, refusal notes, marker."""
+    """The post's Markdown: notice, attribution, body, attachments, refusal notes, marker.
+
+    Everything but the notice comes from the mail and is made inert (``mail.inert``): no
+    mention, quote or image but the mail's own uploads, checked by ``live_syntax``. The
+    attachment links and notes are capped to fit the forum's max_post_length (10,000 tiny
+    attachments: « … et N autres pièces jointes non reprises »)."""
+    if msgdata.get("from_name"):
+        msgdata["from_name"] = inert_name(msgdata["from_name"])  # the staged user's name
     body = msgdata.get("body") or ""
-    links, notes, inline = [], [], []
+    links, notes, inline, own = [], [], [], set()
+    budget, used, omitted = _max_post_chars(ctx) // NOTES_SHARE, 0, 0
     files = [] if _files_with_post(ctx, msgdata) else None
     for attachment in msgdata.get("attachments") or []:
-        name = attachment.get("filename") or "piece-jointe"
+        name = inert_filename(attachment.get("filename") or "") or "piece-jointe"
+        label = link_label(name)
+        cid = attachment.get("content_id")
+        in_body = bool(cid and f"cid:{cid}" in body)
+        if not in_body and used + len(label) + 80 > budget:
+            omitted += 1  # neither sent nor uploaded: the post could not name it
+            continue
         if files is not None:
             url = uploads.reference(ctx.forum, files, name, attachment["data"],
                                     attachment.get("content_type"))
@@ -387,21 +409,32 @@ def _compose(ctx, msgdata, notice: str | None = None) -> str:
                 upload = uploads.upload(ctx.forum, name, attachment["data"],
                                         attachment.get("content_type"))
             except ForumRejected as exc:
-                notes.append(f"« {name} » refusée par le forum ({'; '.join(exc.errors) or exc.status})")
+                notes.append(f"« {escape_fragment(name)} » refusée par le forum "
+                             f"({escape_fragment('; '.join(exc.errors) or str(exc.status))})")
                 continue
             url = upload.get("short_url") or upload.get("url")
-        label = name.replace("[", "(").replace("]", ")").replace("|", "-")
-        cid = attachment.get("content_id")
-        if cid and f"cid:{cid}" in body:
+        own.add(url)
+        if in_body:
             body = body.replace(f"cid:{cid}", url)
             inline.append((label, url))
         elif (attachment.get("content_type") or "").startswith("image/"):
             links.append(f"![{label}]({url})")
         else:
             links.append(f"[{label}|attachment]({url})")
+        used += len(links[-1]) + 1 if not in_body else 0
+    body = _LEFTOVER_CID.sub(lambda m: m.group(1), body)  # an image the mail did not carry
     for refused in msgdata.get("refused_attachments") or []:
-        notes.append(f"« {refused.get('filename') or 'sans nom'} » : {refused.get('reason', '')}")
-    parts = [p for p in (notice, msgdata.get("attribution"), body.strip()) if p]
+        note = (f"« {escape_fragment(refused.get('filename') or 'sans nom')} » : "
+                f"{escape_fragment(refused.get('reason', ''))}")
+        if used + len(note) + 40 > budget:
+            omitted += 1
+            continue
+        notes.append(note)
+        used += len(note) + 40
+    attribution = msgdata.get("attribution")
+    if attribution:
+        attribution = neutralise_mentions(strip_bidi(attribution))
+    parts = [p for p in (attribution, body.strip()) if p]
     if not body.strip() and not links:
         parts.append("*(message sans texte)*")
     tail = []
@@ -409,6 +442,12 @@ def _compose(ctx, msgdata, notice: str | None = None) -> str:
         tail.append("\n".join(links))
     if notes:
         tail.append("\n".join(f"*Pièce jointe non transmise : {n}*" for n in notes))
+    if omitted:
+        tail.append(f"*… et {omitted} autre{'s' if omitted > 1 else ''} pièce{'s' if omitted > 1 else ''} "
+                    f"jointe{'s' if omitted > 1 else ''} non reprise{'s' if omitted > 1 else ''} "
+                    "(trop nombreuses pour un message du forum).*")
+    parts, tail = _inert(parts, tail, own)
+    parts = ([notice] if notice else []) + parts
     # Kept for _shortened, which cuts the head only.
     msgdata.update(post_head="\n\n".join(parts), post_tail="\n\n".join(tail), inline_links=inline,
                    post_files=files or None)
@@ -416,6 +455,21 @@ def _compose(ctx, msgdata, notice: str | None = None) -> str:
     if not msgdata.get("staged"):
         parts.append(_marker(msgdata["message_id"]))
     return "\n\n".join(parts)
+
+
+def _inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[str]]:
+    """PARTS and TAIL (all from the mail) checked as Discourse would cook them; whatever is
+    still live is neutralised by force (never expected: the parse stage made them inert)."""
+    problems = live_syntax("\n\n".join(parts + tail), own)
+    if any(p.startswith("mention") for p in problems):
+        parts, tail = [neutralise_all_mentions(p) for p in parts], [neutralise_all_mentions(t) for t in tail]
+    if "quote" in problems:
+        parts = [_QUOTE_START.sub(r"\1\\[\2", p) for p in parts]
+    if any(p.startswith("image") for p in problems):
+        parts = [p.replace("![", "!\\[") for p in parts]
+        tail = [t if all(u in own for u in re.findall(r"!\[[^\]]*\]\(([^)]*)\)", t))
+                else t.replace("![", "!\\[") for t in tail]
+    return parts, tail
 
 
 def _files_with_post(ctx, msgdata) -> bool:
