@@ -90,6 +90,12 @@ def cli(ctx, settings_path, verbose):
 @click.pass_obj
 def check_settings(obj):
     """Vérifie le fichier de réglages et affiche les valeurs retenues (secrets masqués)."""
+    if obj.settings_path:
+        click.echo(f"Réglages lus dans {obj.settings.source} : valides.")
+    else:
+        click.echo("Aucun fichier de réglages (--settings FICHIER ou FORUMSYNC_SETTINGS) : valeurs "
+                   "par défaut, celles des ports de la démo. La démo écrit les siens dans "
+                   "var/demo/settings.py ; modèle commenté : settings.example.py.")
     for key, value in sorted(obj.settings.as_dict().items()):
         if any(word in key for word in ("KEY", "SECRET", "PASSWORD", "TOKEN")) and value:
             value = "********"

@@ -64,6 +64,12 @@ def _http_url(value):
     return value.rstrip("/")
 
 
+def _link_style(value):
+    if value not in ("discourse", "localforum"):
+        raise ValueError("doit valoir « discourse » ou « localforum »")
+    return value
+
+
 def _opt_http_url(value):
     return None if value is None else _http_url(value)
 
@@ -197,6 +203,7 @@ KEYS: dict[str, Key] = {
     "FORUM_API_USERNAME": Key("system", _str),
     "FORUM_WEBHOOK_SECRET": Key("demo-webhook-secret", _str),
     "FORUM_NAME": Key("Bistro", _str),
+    "FORUM_LINK_STYLE": Key("discourse", _link_style),
     "FORUM_TIMEOUT": Key(10.0, _number),
     "FORUM_RETRIES": Key(4, _positive_int),
     "FORUM_MAX_WAIT": Key(60.0, _number),

@@ -1,5 +1,6 @@
 """`forumsync demo`: the whole product on loopback with SQLite, no outside service."""
 import threading
+import time
 from pathlib import Path
 
 import click
@@ -8,35 +9,51 @@ import click
 @click.command("demo")
 @click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("var/demo"), show_default=True,
-              help="Dossier des données de la démo (bases SQLite, Maildir).")
+              help="Dossier des données de la démo (bases SQLite, Maildir, réglages).")
+@click.option("--ports", metavar="FORUM,WEB,LMTP,SMTP|+N",
+              help="Ports de la démo (défaut 4200,5000,8024,8025) ; « +100 » les décale tous.")
 @click.option("--reset", is_flag=True, help="Repartir d'une démo vide.")
 @click.pass_obj
-def demo(obj, workdir, reset):
-    """Lance la démo : forum local, forumsync, liste et catalogue d'exemple."""
+def demo(obj, workdir, ports, reset):
+    """Lance la démo : forum local, forumsync, liste et catalogue d'exemple.
+
+    Les réglages de la démo sont écrits dans DIR/settings.py : « forumsync --settings
+    DIR/settings.py themes » (ou inbox list, doctor…) travaille sur les bases de la démo."""
     import shutil
 
-    from ..demo.run import Demo, DemoError, demo_settings, wait_for_interrupt
+    from ..demo.run import Demo, DemoError, demo_settings, parse_ports, wait_for_interrupt, \
+        with_ports, write_settings_file
 
     workdir = workdir.resolve()
     if reset and workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    settings = demo_settings(obj.settings, workdir)
+    try:
+        settings = demo_settings(obj.settings, workdir)
+        if ports:
+            settings = with_ports(settings, parse_ports(ports))
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from None
     runner = Demo(settings, workdir, echo=click.echo)
     stop = threading.Event()
     try:
         click.echo("Démarrage du forum local, de forumsync, du LMTP et du puits SMTP…")
         runner.start()
+        runner.settings_file = write_settings_file(settings, workdir / "settings.py")
         runner.seed()
         runner.start_worker()
         click.echo(runner.describe())
         wait_for_interrupt(stop)
-        click.echo("Arrêt de la démo…")
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
-        runner.stop()
-    click.echo("Démo arrêtée.")
+        click.echo("Arrêt de la démo (forum local, web, worker, LMTP, puits SMTP)…")
+        started = time.monotonic()
+        waiting = runner.stop()
+        if waiting:
+            click.echo("Arrêt sans attendre : " + ", ".join(waiting) + " (le travail en cours "
+                       "reprendra au prochain démarrage ; rien n'est perdu).")
+    click.echo(f"Démo arrêtée ({time.monotonic() - started:.1f} s).")
 
 
 COMMANDS = [demo]

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from aiosmtpd.controller import Controller
 
+from ..inbound.lmtp import smtp_text
+
 
 class MaildirHandler:
     def __init__(self, path: Path):
@@ -22,10 +24,11 @@ class MaildirHandler:
             content = content.encode("utf-8", "surrogateescape")
         self.maildir.add(mailbox.MaildirMessage(content))
         self.count += 1
-        return "250 2.0.0 Message déposé dans le Maildir"
+        return smtp_text("250 2.0.0 Message déposé dans le Maildir", envelope.smtp_utf8)
 
 
 def start_maildir_sink(path: Path, host: str, port: int) -> Controller:
-    controller = Controller(MaildirHandler(path), hostname=host, port=port)
+    # SMTPUTF8 announced: replies keep their accents for clients that use it (see inbound/lmtp.py)
+    controller = Controller(MaildirHandler(path), hostname=host, port=port, enable_SMTPUTF8=True)
     controller.start()
     return controller

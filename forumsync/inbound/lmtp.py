@@ -4,12 +4,16 @@ Recipients are validated during the session (550 5.1.1 for anything but the list
 and its reply addresses: no relay), the size is announced (SIZE) and enforced in DATA
 (552 5.3.4), and each recipient gets its 250 only once the message is stored — stored once,
 whatever the number of recipients. A storage failure answers 451 4.3.0 so the MTA retries.
-Replies are French, folded to ASCII (SMTP reply text is ASCII without SMTPUTF8).
+Replies are French. Their text keeps its accents only when the client gave SMTPUTF8 in its
+MAIL command: RFC 5321 (4.2) makes reply text printable US-ASCII, and RFC 6531 (3.7.4.2)
+allows UTF-8 there only within an SMTPUTF8 transaction; enhanced status codes (RFC 3463)
+stay ASCII either way. Otherwise the text is folded to ASCII (« reçoit » → "recoit").
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 import unicodedata
 
@@ -31,9 +35,12 @@ REFUSAL_REPLIES = {
 LINE_LENGTH_LIMIT = 1024 * 1024
 
 
-def smtp_text(text: str) -> str:
-    """French text folded to ASCII for an SMTP reply line."""
-    text = text.replace("«\u00a0", '"').replace("\u00a0»", '"').replace("«", '"').replace("»", '"')
+def smtp_text(text: str, utf8: bool = False) -> str:
+    """An SMTP reply line: French as written in an SMTPUTF8 transaction, else folded to ASCII."""
+    if utf8:
+        return text.replace("\r", " ").replace("\n", " ")
+    text = re.sub(r"«[\s\u00a0\u202f]*", '"', text)
+    text = re.sub(r"[\s\u00a0\u202f]*»", '"', text)
     text = text.replace("’", "'").replace("…", "...").replace("\u00a0", " ")
     folded = unicodedata.normalize("NFKD", text)
     return "".join(c for c in folded if not unicodedata.combining(c)).encode("ascii", "replace").decode()
@@ -51,12 +58,13 @@ class Handler:
         if not accepted_recipient(self.ctx.settings, address):
             return smtp_text(f"550 5.1.1 <{address}> : destinataire inconnu ; ce serveur ne "
                              f"reçoit que le courrier de la liste {self.ctx.settings.LIST_ADDRESS} "
-                             f"(pas de relais).")
+                             f"(pas de relais).", envelope.smtp_utf8)
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
         count = len(envelope.rcpt_tos)
+        utf8 = envelope.smtp_utf8
         meta = {"recipients": list(envelope.rcpt_tos), "mail_from": envelope.mail_from or "",
                 "peer": str(session.peer[0]) if session.peer else ""}
         self.inflight += 1
@@ -65,17 +73,17 @@ class Handler:
             result = await loop.run_in_executor(None, ingest, self.ctx, envelope.original_content,
                                                 "lmtp", meta)
         except Refused as refused:
-            line = smtp_text(f"{REFUSAL_REPLIES.get(refused.code, '554 5.6.0')} {refused.message_fr}")
+            line = smtp_text(f"{REFUSAL_REPLIES.get(refused.code, '554 5.6.0')} {refused.message_fr}", utf8)
             return "\r\n".join([line] * count)
         except Exception:  # database down, disk full…: the MTA keeps the message and retries
             log.exception("LMTP : stockage impossible")
-            line = smtp_text("451 4.3.0 Stockage momentanément impossible, réessayez plus tard.")
+            line = smtp_text("451 4.3.0 Stockage momentanément impossible, réessayez plus tard.", utf8)
             return "\r\n".join([line] * count)
         finally:
             self.inflight -= 1
         self.stored += not result.duplicate
         word = "déjà reçu" if result.duplicate else "enregistré"
-        line = smtp_text(f"250 2.0.0 <{result.message_id}> {word} (id {result.inbox_id})")
+        line = smtp_text(f"250 2.0.0 <{result.message_id}> {word} (id {result.inbox_id})", utf8)
         return "\r\n".join([line] * count)
 
 
@@ -91,13 +99,14 @@ class ForumsyncLMTP(LMTP):
 
     async def push(self, status):
         if isinstance(status, str):
-            too_big = smtp_text(f"552 5.3.4 {too_big_message(self.forumsync_settings)}")
+            utf8 = bool(self.envelope and self.envelope.smtp_utf8)
+            too_big = smtp_text(f"552 5.3.4 {too_big_message(self.forumsync_settings)}", utf8)
             if status.startswith("552 Error: message size exceeds"):
                 status = too_big
             elif status.startswith("552 Error: Too much mail data"):
                 status = "\r\n".join([too_big] * max(1, len(self.envelope.rcpt_tos)))
             elif status.startswith("500 Line too long") and self.envelope and self.envelope.rcpt_tos:
-                line = smtp_text("554 5.6.0 Ligne trop longue dans le message.")
+                line = smtp_text("554 5.6.0 Ligne trop longue dans le message.", utf8)
                 status = "\r\n".join([line] * len(self.envelope.rcpt_tos))
         await super().push(status)
 

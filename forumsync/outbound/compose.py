@@ -86,10 +86,10 @@ def post_message_id(settings, post_id: int) -> str:
 
 
 def topic_url(settings, topic_id: int, slug: str | None = None, post_number: int | None = None) -> str:
-    url = f"{settings.FORUM_URL}/t/{quote(slug or '-', safe='-_')}/{int(topic_id)}"
-    if post_number and post_number > 1:
-        url += f"/{int(post_number)}"
-    return url
+    """The page a reader opens (« Répondre sur Bistro »): see forum/links.py."""
+    from ..forum.links import topic_page_url
+
+    return topic_page_url(settings, topic_id, slug, post_number)
 
 
 def profile_url(settings, username: str) -> str:
