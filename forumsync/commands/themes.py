@@ -51,7 +51,8 @@ def describe_themes(ctx, usernames: dict[str, str | None] | None = None) -> list
     lines = [f"Thèmes ({len(themes)}) — catégorie parente « {settings.PARENT_CATEGORY} », "
              f"thème par défaut : {settings.DEFAULT_THEME or '—'}",
              "Routage d'un nouveau sujet : 1. adresse de destination, 2. [ÉTIQUETTE] du sujet, "
-             "3. mots-clés, 4. thème par défaut.", ""]
+             f"3. mots-clés (l'objet d'abord ; le corps seul doit atteindre le score "
+             f"{settings.THEME_BODY_MIN_SCORE}), 4. thème par défaut.", ""]
     slug_width = max((len(t["slug"]) for t in themes), default=0)
     for theme in themes:
         slug = theme["slug"]

@@ -3,14 +3,18 @@
 Only what trails the author's own words goes: a top-posted reply loses the history below it
 (Outlook's « De : … Envoyé : … » block or ``-----Message d'origine-----``, a « Le … a écrit : »
 attribution followed by ``>`` quotes), then its signature (``-- ``, mobile signatures, the
-contact block under « Cordialement, Name »). Quotes interleaved with answers stay: they are
-the context of each answer. Works on the Markdown that parse produced (HTML mail arrives as
-``**De :** …`` lines and ``>`` blockquotes).
+contact block under « Cordialement, Name », a hand-typed « -- », « — », « __ » or line of
+dashes above a name and a role, collectivity or phone; a closing that is only a first name
+stays). Quotes interleaved with answers stay: they are the context of each answer. Works on
+the Markdown that parse produced (HTML mail arrives as ``**De :** …`` lines and ``>``
+blockquotes).
 """
 from __future__ import annotations
 
 import bisect
 import re
+
+from .subjects import fold
 
 _S = r"[ \t\u00a0\u202f]"
 _MARK = r"[*_\\]*"  # Markdown emphasis/escapes around header labels
@@ -130,12 +134,6 @@ def _history_start(lines: list[str]) -> int | None:
     return None
 
 
-def _fold(text: str) -> str:
-    from .subjects import fold  # the one folding of the package (keys, keywords)
-
-    return fold(text)
-
-
 def _only_a_first_name(rest: list[str]) -> bool:
     """What follows the separator is one word (« Julie », « JF »): a closing, kept."""
     words = [l.strip() for l in rest if l.strip()]
@@ -158,7 +156,7 @@ def _signature_block(rest: list[str]) -> bool:
         return False
     if any(_QUOTE.match(l) for l in lines) or not _looks_like_a_name(lines[0]):
         return False
-    return any(_CONTACT.search(l) or _REACHABLE.search(l) or _ROLE_OR_BODY.search(_fold(l))
+    return any(_CONTACT.search(l) or _REACHABLE.search(l) or _ROLE_OR_BODY.search(fold(l))
                for l in lines[1:])
 
 

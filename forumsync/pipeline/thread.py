@@ -39,13 +39,10 @@ from ..mail.subjects import subject_chain
 from ..models import PostLink, TopicLink, utcnow
 
 
-def looks_like_reply(subject: str, list_tag: str | None = None) -> bool:
-    """A reply prefix anywhere in the chain: « Re: », « TR : RE: », « Fwd: Re: », « Réf. : »…"""
-    return subject_chain(subject, list_tag).is_reply
-
-
 def reply_evidence(settings, msgdata) -> str | None:
-    """Why a message without References is a reply for subject threading (None: a start)."""
+    """Why a message without References is a reply for subject threading (None: a start):
+    a reply prefix anywhere in the chain (« Re: », « TR : RE: », « Fwd: Re: », « Réf. : »…),
+    or a forward of list mail."""
     chain = subject_chain(msgdata.get("subject") or "", settings.LIST_TAG)
     if chain.is_reply:
         return "préfixe de réponse dans l'objet"
