@@ -16,6 +16,7 @@ Discourse (read in its source, reproduced here so our tests fail where Discourse
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 
 from sqlalchemy import func, select
@@ -202,6 +203,9 @@ def suggest_username(session, name_or_email: str) -> str:
             offset = _first_free_number(session, name)
         suffix = str(i + offset)
         attempt = name[:high - len(suffix)] + suffix
+        i += 1
+    while not username_available(session, attempt) and i <= 200:
+        attempt = secrets.token_hex(16)[1:high + 1]  # the suggester's last resort
         i += 1
     return attempt
 

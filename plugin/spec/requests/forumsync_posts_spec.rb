@@ -49,6 +49,7 @@ RSpec.describe "discourse-forumsync endpoints" do
   # Runs every case of a contract file in order, as the Python tests do on the local forum.
   def run_contract(name)
     bodies = {}
+    contract(name).dig("setup", "site_settings")&.each { |setting, value| SiteSetting.set(setting, value) }
     contract(name).fetch("cases").each do |item|
       request = item.fetch("request")
       params = request.fetch("params").transform_values { |value| resolve(value, bodies) }
@@ -93,6 +94,14 @@ RSpec.describe "discourse-forumsync endpoints" do
     expect(first.created_at).to eq_time(Time.utc(2024, 3, 1, 10))
     expect(first.custom_fields[Forumsync::MESSAGE_ID_FIELD]).to eq("sve-1@listes.example.org")
     expect(IncomingEmail.find_by(post_id: first.id).message_id).to eq("sve-1@listes.example.org")
+  end
+
+  it "stages senders as Email::Receiver does: usernames, refusals (staged_senders contract)" do
+    bodies = run_contract("staged_senders")
+    marie = User.find(bodies["display_name"]["user_id"])
+    expect(marie).to have_attributes(staged: true, username: "Marie_Curie", name: "Marie Curie")
+    expect(User.find_by_email("agent@mailinator.com")).to be_nil
+    expect(User.find_by_email("jean..x@example.org")).to be_nil
   end
 
   it "answers the lookup contract" do

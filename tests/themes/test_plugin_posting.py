@@ -1,0 +1,208 @@
+"""The plugin's posting path on the local forum, as strict as Discourse (issue 13, plugin):
+staged users made by Email::Receiver#find_or_create_user's rules, one transaction per post
+(nothing left behind on a refusal), refusals as 422 with their reason, future dates capped.
+The Discourse side of the same rules: plugin/spec/requests/forumsync_posting_spec.rb."""
+from __future__ import annotations
+
+import re
+import threading
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from forumsync.forum.gateway import ForumGateway, ForumRejected
+from forumsync.localforum import plugin_api, staged_users
+from forumsync.localforum.models import Post, Topic, User
+
+
+def gateway(forum) -> ForumGateway:
+    return ForumGateway(forum.url, forum.api_key, forum.username, retries=0)
+
+
+def post(forum, **params):
+    return requests.post(forum.url + "/forumsync/posts.json", json=params, headers=forum.headers(),
+                         timeout=10)
+
+
+def new_topic(category_id, email, message_id, **extra):
+    return dict({"email": email, "title": f"Sujet {message_id}", "raw": "Bonjour,\n\ntexte.",
+                 "category_id": category_id, "message_id": f"<{message_id}@liste.example.org>"},
+                **extra)
+
+
+def count(forum, model, *where) -> int:
+    with forum.session() as s:
+        return s.scalar(select(func.count()).select_from(model).where(*where))
+
+
+@pytest.fixture
+def category_id(localforum):
+    return localforum.create_category("Passerelle", slug="passerelle")["id"]
+
+
+def test_refused_post_leaves_no_staged_user_and_no_message_id(localforum, category_id):
+    """Discourse: a unique index (topics.external_id) raises inside PostCreator; the plugin's
+    transaction rolls the new staged user back and answers 422 post_refused."""
+    first = post(localforum, **new_topic(category_id, "marie@x.fr", "a", external_id="ml-same"))
+    assert first.status_code == 201
+    refused = post(localforum, **new_topic(category_id, "nouveau@x.fr", "b", external_id="ml-same"))
+    assert refused.status_code == 422
+    body = refused.json()
+    assert body["error_type"] == "post_refused"
+    assert body["errors"][0].startswith("Le forum a refusé le message : ")
+    assert count(localforum, User, User.email == "nouveau@x.fr") == 0
+    with localforum.session() as s:
+        assert s.get(plugin_api.MessageIdLink, "b@liste.example.org") is None
+    assert count(localforum, Topic, Topic.external_id == "ml-same") == 1
+
+
+def test_refusal_reaches_forumsync_as_a_422_with_the_reason(localforum, category_id):
+    gw = gateway(localforum)
+    with pytest.raises(ForumRejected) as refused:
+        gw.staged_post_create(email="agent@mailinator.com", name="Agent", raw="Bonjour",
+                              message_id="<jetable@x.fr>", title="Jetable", category_id=category_id)
+    assert refused.value.status == 422
+    assert refused.value.errors == [
+        "L'adresse « agent@mailinator.com » n'est pas acceptée par le forum (domaines autorisés "
+        "ou bloqués dans ses réglages)."]
+    assert count(localforum, User, User.email == "agent@mailinator.com") == 0
+    assert gw.post_by_message_id("<jetable@x.fr>") is None
+
+
+def test_staging_disabled_is_a_clear_refusal_but_known_senders_still_post(localforum, category_id):
+    localforum.create_user("paul", "paul@x.fr", "Paul")
+    localforum.set_site_setting("enable_staged_users", False)
+    refused = post(localforum, **new_topic(category_id, "inconnu@x.fr", "c"))
+    assert refused.status_code == 422 and refused.json()["error_type"] == "sender_refused"
+    assert "enable_staged_users" in refused.json()["errors"][0]
+    known = post(localforum, **new_topic(category_id, "PAUL@x.fr", "d"))
+    assert known.status_code == 201 and known.json()["username"] == "paul"
+
+
+def test_allowed_email_domains_win_over_blocked_ones(localforum, category_id):
+    localforum.set_site_setting("allowed_email_domains", "meyzieu.fr|grandlyon.com")
+    assert post(localforum, **new_topic(category_id, "a@services.meyzieu.fr", "e")).status_code == 201
+    refused = post(localforum, **new_topic(category_id, "b@example.org", "f"))
+    assert refused.status_code == 422 and refused.json()["error_type"] == "sender_refused"
+
+
+def test_future_date_is_capped_to_now(localforum, category_id):
+    future = (datetime.now(timezone.utc) + timedelta(days=400)).isoformat()
+    before = datetime.now(timezone.utc)
+    body = post(localforum, **new_topic(category_id, "futur@x.fr", "g", created_at=future)).json()
+    created = datetime.fromisoformat(body["created_at"].replace("Z", "+00:00"))
+    assert before - timedelta(seconds=5) <= created <= datetime.now(timezone.utc) + timedelta(seconds=1)
+    past = post(localforum, **new_topic(category_id, "passe@x.fr", "h",
+                                        created_at="2024-03-01T10:00:00Z")).json()
+    assert past["created_at"].startswith("2024-03-01T10:00:00")
+
+
+def test_two_first_mails_of_a_new_sender_at_once_make_one_staged_user(localforum, category_id):
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def send(n):
+        barrier.wait()
+        answers.append(post(localforum, **new_topic(category_id, "Nouvelle@Mairie.fr", f"race-{n}",
+                                                     name="Nouvelle Venue")))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(a.status_code for a in answers) == [201] * 4
+    assert len({a.json()["user_id"] for a in answers}) == 1
+    assert count(localforum, User, User.email == "nouvelle@mairie.fr") == 1
+    assert answers[0].json()["username"] == "Nouvelle_Venue"
+
+
+def test_usernames_avoid_groups_reserved_names_and_existing_users(localforum, category_id):
+    localforum.create_group("bistro")
+    localforum.set_site_setting("reserved_usernames", "admin|equipe-*")
+    localforum.create_user("paul_martin", "autre@x.fr", "Autre")
+    names = [post(localforum, **new_topic(category_id, email, mid, name=name)).json()["username"]
+             for email, mid, name in [("b@x.fr", "i", "Bistro"), ("a@x.fr", "j", "Admin"),
+                                      ("p@x.fr", "k", "Paul Martin"), ("q@x.fr", "l", "Paul Martin")]]
+    assert names == ["Bistro1", "Admin1", "Paul_Martin1", "Paul_Martin2"]
+    # every "equipe-…" name is reserved, numbered ones too: the suggester's random last resort
+    web = post(localforum, **new_topic(category_id, "w@x.fr", "r", name="Equipe-Web")).json()
+    assert re.fullmatch(r"[0-9a-f]{20}", web["username"])
+
+
+def test_usernames_follow_the_configured_lengths(localforum, category_id):
+    localforum.set_site_setting("max_username_length", 10)
+    localforum.set_site_setting("min_username_length", 4)
+    long = post(localforum, **new_topic(category_id, "x@y.fr", "m", name="Anne-Sophie Marchand")).json()
+    short = post(localforum, **new_topic(category_id, "z@y.fr", "n", name="Al")).json()
+    assert (long["username"], short["username"]) == ("Anne-Sophi", "Al11")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Marie Curie", "Marie_Curie"), ("Jean-Pierre-Marie de La Tour", "Jean-Pierre-Marie_de_La_Tour"),
+    ("***", ""), ("Élodie Müller", "Elodie_Muller"), ("Straße", "Strasse"), ("a..b", "a_b"),
+    ("rapport.json", "rapport"), ("__init__", "_init"), ("-lead", "lead"), ("李 Wei", "_Wei"),
+])
+def test_sanitize_username_as_user_name_suggester(name, expected):
+    assert staged_users.sanitize_username(name) == expected
+
+
+@pytest.mark.parametrize("email, valid", [
+    ("marie.curie@mairie.example.fr", True), ("o'brien+liste@example.org", True),
+    ("jean..x@example.org", False), (".jean@example.org", False), ("jean.@example.org", False),
+    ("frank@invalid_host.com", False), ("élodie@example.org", False), ("a@b", False),
+    ("te=?utf-8?q?st?=@discourse.org", False), ("a" * 65 + "@example.org", False),
+])
+def test_email_addresses_as_email_address_validator(email, valid):
+    assert staged_users.email_valid(email) is valid
+
+
+def test_suggest_name_as_user_suggest_name():
+    assert staged_users.suggest_name("marie.curie@x.fr") == "Marie Curie"
+    assert staged_users.suggest_name("jean-christophe@x.fr") == "Jean Christophe"
+    assert staged_users.suggest_name("") == ""
+
+
+def test_staged_user_does_not_take_over_a_post_count_when_its_post_is_refused(localforum, category_id):
+    """The staged user made for a refused post is rolled back with it, so a later mail of the
+    same sender gets the same username, not a numbered one."""
+    post(localforum, **new_topic(category_id, "x@x.fr", "o", external_id="ml-taken"))
+    post(localforum, **new_topic(category_id, "claire@x.fr", "p", name="Claire", external_id="ml-taken"))
+    again = post(localforum, **new_topic(category_id, "claire@x.fr", "q", name="Claire")).json()
+    assert again["username"] == "Claire"
+    assert count(localforum, Post, Post.user_id == again["user_id"]) == 1
+
+
+@pytest.mark.postgres
+def test_concurrent_creation_retries_the_unique_violation_on_postgresql(postgres_server):
+    """Email::Receiver#find_or_create_user's race, for real: B looks the sender up before A
+    commits, its insert then waits on the unique index and fails when A commits; B retries in
+    its savepoint and finds A's user (READ COMMITTED), its transaction still usable."""
+    from forumsync.localforum.store import LocalForumStore
+
+    forum_store = LocalForumStore(postgres_server.create_database(empty=True))
+    try:
+        outcome = {}
+        a_session = forum_store.sessionmaker()
+        a_session.begin()
+        a_user, a_created = staged_users.find_or_create(a_session, "meme@x.fr", "Même Personne")
+
+        def other_request():
+            with forum_store.session() as b_session:
+                user, created = staged_users.find_or_create(b_session, "meme@x.fr", "Même Personne")
+                outcome.update(id=user.id, created=created)
+
+        b = threading.Thread(target=other_request)
+        b.start()
+        b.join(1.0)
+        assert b.is_alive()  # B waits on the unique index held by A's uncommitted row
+        a_session.commit()
+        b.join(10)
+        assert outcome == {"id": a_user.id, "created": False} and a_created
+        with forum_store.session() as s:
+            assert s.scalar(select(func.count()).select_from(User).where(User.email == "meme@x.fr")) == 1
+    finally:
+        a_session.close()
+        forum_store.dispose()
