@@ -206,3 +206,20 @@ def test_concurrent_creation_retries_the_unique_violation_on_postgresql(postgres
     finally:
         a_session.close()
         forum_store.dispose()
+
+
+def test_local_forum_messages_are_the_plugins_french_sentences():
+    """plugin_api.MESSAGES and staged_users.MESSAGES copy plugin/config/locales/server.fr.yml:
+    the same refusal reads the same on both forums."""
+    import json
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "plugin/config/locales/server.fr.yml").read_text("utf-8")
+    errors = text.split("\n    errors:\n", 1)[1].split("\n    batch:", 1)[0]
+    # the file's values are double-quoted YAML scalars, i.e. JSON strings
+    plugin = {m.group(1): json.loads(m.group(2)).replace("%{", "{")
+              for m in re.finditer(r'^      (\w+): (".*")$', errors, re.M)}
+    assert len(plugin) >= 20
+    copies = {**plugin_api.MESSAGES, **staged_users.MESSAGES}
+    assert {key: plugin.get(key) for key in copies} == copies
