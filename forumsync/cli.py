@@ -96,10 +96,10 @@ def check_settings(obj):
         click.echo("Aucun fichier de réglages (--settings FICHIER ou FORUMSYNC_SETTINGS) : valeurs "
                    "par défaut, celles des ports de la démo. La démo écrit les siens dans "
                    "var/demo/settings.py ; modèle commenté : settings.example.py.")
+    from .settings import displayed_value  # secrets, URL passwords and sources' keys masked
+
     for key, value in sorted(obj.settings.as_dict().items()):
-        if any(word in key for word in ("KEY", "SECRET", "PASSWORD", "TOKEN")) and value:
-            value = "********"
-        click.echo(f"{key} = {value!r}")
+        click.echo(f"{key} = {displayed_value(key, value)!r}")
 
 
 def _register_commands():

@@ -178,6 +178,10 @@ def _catalogue_sources(value):
             for key in ("url", "orig", "key"):
                 if not isinstance(source.get(key), str):
                     raise ValueError(f"{where} : la clé « {key} » est obligatoire pour wcs-api")
+            parts = urlsplit(source["url"])
+            if parts.scheme not in ("http", "https") or not parts.hostname:  # no file://, ftp://…
+                raise ValueError(f"{where}.url doit être une URL http(s)://hôte (reçu : "
+                                 f"« {parts.scheme or 'sans schéma'}:// »)")
         elif kind in ("directory", "bundle"):
             if not isinstance(source.get("path"), str):
                 raise ValueError(f"{where} : la clé « path » est obligatoire pour {kind}")
@@ -368,3 +372,75 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise SettingsError(f"{file} : erreur à l'exécution du fichier : {exc!r}") from None
     values = {k: getattr(module, k) for k in dir(module) if k.isupper() and not k.startswith("_")}
     return Settings(values, str(file), file.resolve().parent)
+
+
+# ---------------------------------------------------------------- secrets
+# A key is a secret when its name ends with one of these words (REPLY_TOKEN_MAX_AGE_DAYS is not);
+# inside lists of dicts (CATALOGUE_SOURCES, SUBSCRIBER_SOURCES…) the same rule applies to the
+# dict's keys ("key", "password"…). Passwords inside URLs (DATABASE_URL…) are masked too.
+SECRET_SUFFIXES = ("KEY", "SECRET", "PASSWORD", "TOKEN", "HASH")
+MASK = "********"
+
+
+def is_secret(name: str) -> bool:
+    upper = name.upper()
+    return any(upper == word or upper.endswith("_" + word) for word in SECRET_SUFFIXES)
+
+
+def _mask_url_password(value: str) -> str:
+    parts = urlsplit(value) if "://" in value else None
+    if parts is None or "@" not in parts.netloc:
+        return value
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    if ":" not in userinfo:
+        return value
+    user = userinfo.split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:{MASK}@{hostport}").geturl()
+
+
+def displayed_value(name: str, value: Any) -> Any:
+    """VALUE as check-settings may print it: secrets and URL passwords masked, recursively."""
+    if is_secret(name):
+        return MASK if value else value
+    if isinstance(value, str):
+        return _mask_url_password(value)
+    if isinstance(value, dict):
+        return {k: displayed_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [displayed_value("", v) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------- demo secrets
+# The defaults that make the demo run; anyone who reads this file knows them.
+DEMO_SECRETS = ("FORUM_API_KEY", "FORUM_WEBHOOK_SECRET", "SECRET_KEY", "INBOUND_TOKEN")
+
+
+def _on_loopback(url: str) -> bool:
+    import ipaddress
+
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def demo_secrets_refusal(settings: "Settings") -> str | None:
+    """A French refusal when a service would face the network with secrets everyone knows
+    (the demo defaults, or empty): FORUM_URL or WEB_URL off the loopback. None when fine."""
+    exposed = [name for name in ("FORUM_URL", "WEB_URL") if not _on_loopback(getattr(settings, name))]
+    if not exposed:
+        return None
+    weak = [name for name in DEMO_SECRETS
+            if not getattr(settings, name) or getattr(settings, name) == KEYS[name].default]
+    if not weak:
+        return None
+    where = ", ".join(f"{name} = {getattr(settings, name)}" for name in exposed)
+    return (f"refus de démarrer : {', '.join(weak)} "
+            f"{'gardent leur valeur' if len(weak) > 1 else 'garde sa valeur'} de démonstration (ou vide) "
+            f"alors que le service n'est pas limité à la boucle locale ({where}). Donnez-leur des "
+            f"valeurs secrètes dans le fichier de réglages (par exemple : python3 -c "
+            f"\"import secrets; print(secrets.token_urlsafe(32))\").")

@@ -5,6 +5,7 @@ import threading
 import click
 
 from ..services import WorkerThread, WsgiThread, host_port
+from ..settings import demo_secrets_refusal
 
 
 @click.command("serve")
@@ -15,6 +16,7 @@ def serve(obj, no_worker):
     from ..app import create_app
 
     ctx = obj.context
+    refuse_demo_secrets(ctx.settings)
     ctx.db  # migrate before accepting requests
     host, port = host_port(ctx.settings.WEB_URL, 5000)
     web = WsgiThread(create_app(context=ctx), host, port, "forumsync-web").start()
@@ -32,3 +34,10 @@ def serve(obj, no_worker):
 
 
 COMMANDS = [serve]
+
+
+def refuse_demo_secrets(settings) -> None:
+    """Never face the network with the demo's well-known secrets (exit code 1, French)."""
+    refusal = demo_secrets_refusal(settings)
+    if refusal:
+        raise click.ClickException(refusal)

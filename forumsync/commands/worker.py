@@ -3,6 +3,8 @@ import signal
 
 import click
 
+from .serve import refuse_demo_secrets
+
 
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Traiter ce qui attend puis s'arrêter.")
@@ -12,6 +14,7 @@ def worker(obj, once):
     from ..worker import Worker
 
     ctx = obj.context
+    refuse_demo_secrets(ctx.settings)
     ctx.db  # migrate before working
     runner = Worker(ctx)
     if once:

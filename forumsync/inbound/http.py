@@ -3,6 +3,12 @@
 Used by the Mailman archiver plugin and by MTAs that prefer HTTP. The bearer token is
 compared in constant time; the body is read with a bound so an oversized upload is refused
 (413) without being held in memory; 202 is answered only once the message is stored.
+
+Only mail for us is taken: the envelope recipients when the caller states them
+(``?recipient=…``, repeatable), else the message's own recipient headers (To, Cc,
+Delivered-To, X-Original-To…, and List-Post from Mailman) must name the list, the bridge (or
+one of its signed ``bistro+…`` reply addresses), REPLY_ADDRESS or a theme address. Anything
+else is refused at the door with 422 and a French reason, and nothing is stored.
 """
 from __future__ import annotations
 
@@ -11,7 +17,8 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from .ingest import Refused, ingest, too_big_message
+from ..mail.addresses import all_recipients
+from .ingest import Refused, accepted_recipient, ingest, parse_headers, too_big_message
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +60,13 @@ def inbound_mail():
         return _error(413, "too_big", too_big_message(settings))
     try:
         channel = "mailman" if request.args.get("channel") == "mailman" else "http"
-        result = ingest(ctx, raw, channel, {"remote_addr": request.remote_addr or ""})
+        meta = {"remote_addr": request.remote_addr or ""}
+        envelope = request.args.getlist("recipient")
+        if envelope:
+            meta["recipients"] = envelope  # checked by ingest, like LMTP's RCPT TO
+        else:
+            check_addressed_to_us(settings, raw)
+        result = ingest(ctx, raw, channel, meta)
     except Refused as refused:
         return _error(STATUS_BY_REFUSAL.get(refused.code, 400), refused.code, refused.message_fr)
     except Exception:  # storage unavailable: the caller keeps the message and retries
@@ -61,3 +74,25 @@ def inbound_mail():
         return _error(503, "unavailable", "Stockage momentanément impossible, réessayez plus tard.")
     return jsonify({"stored": True, "duplicate": result.duplicate, "message_id": result.message_id,
                     "inbox_id": result.inbox_id}), 202
+
+
+def _list_post(headers) -> list[str]:
+    """The list address Mailman names in ``List-Post: <mailto:…>``."""
+    found = []
+    for value in headers.get_all("List-Post") or []:
+        for part in str(value).split(","):
+            part = part.strip().strip("<>")
+            if part.lower().startswith("mailto:"):
+                found.append(part[len("mailto:"):].split("?")[0])
+    return found
+
+
+def check_addressed_to_us(settings, raw: bytes) -> None:
+    """Refuse (``not_for_list``) a message none of whose recipient headers is ours."""
+    headers = parse_headers(raw)
+    addresses = all_recipients(headers) + _list_post(headers)
+    if any(accepted_recipient(settings, address) for address in addresses):
+        return
+    raise Refused("not_for_list", f"Message refusé : il n'est adressé ni à la liste "
+                                  f"{settings.LIST_ADDRESS} ni à la passerelle {settings.BRIDGE_ADDRESS} "
+                                  f"(ou à l'une de ses adresses de réponse) ; rien n'a été enregistré.")

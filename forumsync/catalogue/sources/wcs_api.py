@@ -9,6 +9,10 @@ so every request is signed afresh.
 Read: ``/api/categories/``, ``/api/formdefs/?include-count=on`` (``{"err": 0, "data": […]}``
 or, from older servers, a bare list), ``/api/formdefs/{slug}/schema`` (fields, workflow
 statuses) and ``/api/export-import/forms/{slug}/`` (the ``.wcs`` XML, offered for download).
+
+The configured URL is the only place asked: no redirect is followed (a redirect could send the
+signed request, and our trust, to an internal address), and no byte of an answer is ever copied
+into an error or a log line, only its HTTP status.
 """
 from __future__ import annotations
 
@@ -72,7 +76,7 @@ class WcsApiSource:
         url = self.url + path + "?" + sign_query(query, self.orig, self.key)
         where = f"{self.url}{path}"
         try:
-            response = self.session.get(url, timeout=self.timeout, stream=True,
+            response = self.session.get(url, timeout=self.timeout, stream=True, allow_redirects=False,
                                         headers={"Accept": "application/json, */*",
                                                  "Accept-Encoding": "identity"})
         except requests.Timeout:
@@ -82,6 +86,10 @@ class WcsApiSource:
         except requests.RequestException as exc:
             raise SourceError(f"{where} : requête impossible ({exc.__class__.__name__})") from None
         with response:
+            if 300 <= response.status_code < 400:
+                raise SourceError(f"{where} : redirection refusée (HTTP {response.status_code}) : "
+                                  f"forumsync ne suit aucune redirection, indiquez l'adresse finale "
+                                  f"dans CATALOGUE_SOURCES")
             body = bytearray()
             try:
                 # small chunks: even a compressed answer is inflated a bounded amount at a time
@@ -95,11 +103,11 @@ class WcsApiSource:
             body = bytes(body)
             if response.status_code == 403:
                 raise SourceError(f"{where} : accès refusé (signature, orig ou clé refusés)"
-                                  f"{_err_desc(body)}")
+                                  f"{_known_refusal(body)}")
             if response.status_code == 404:
                 raise SourceError(f"{where} : introuvable (HTTP 404)")
             if response.status_code >= 400:
-                raise SourceError(f"{where} : erreur HTTP {response.status_code}{_err_desc(body)}")
+                raise SourceError(f"{where} : erreur HTTP {response.status_code}")
         return body
 
     def get_json(self, path: str, query: str = ""):
@@ -111,7 +119,7 @@ class WcsApiSource:
             raise SourceError(f"{where} : réponse illisible (JSON invalide)") from None
         if isinstance(data, dict):
             if data.get("err"):
-                raise SourceError(f"{where} : erreur signalée par w.c.s.{_err_desc(body)}")
+                raise SourceError(f"{where} : erreur signalée par w.c.s. (réponse non recopiée)")
             if "data" in data:
                 return data["data"]
         return data
@@ -195,13 +203,26 @@ def _public_url(url, base: str, slug: str) -> str:
     return f"{base}/{slug}/"
 
 
-def _err_desc(body: bytes) -> str:
+# The refusals w.c.s. states in ``err_desc`` (Publik signatures): named in French, with the
+# known code; anything else the server writes is not repeated.
+KNOWN_REFUSALS = {
+    "invalid signature": "signature invalide : vérifiez la clé",
+    "invalid signature encoding": "signature mal encodée",
+    "unknown orig": "orig inconnu du serveur",
+    "unsupported algo": "algorithme non pris en charge",
+    "invalid timestamp": "horodatage illisible",
+    "timestamp out of range": "horodatage hors délai : horloges désynchronisées ?",
+    "nonce already used": "nonce déjà utilisé",
+}
+
+
+def _known_refusal(body: bytes) -> str:
     try:
         data = json.loads(body)
     except ValueError:
         return ""
-    if isinstance(data, dict):
-        desc = data.get("err_desc") or data.get("err_class")
-        if isinstance(desc, str) and desc:
-            return f" : {desc[:200]}"
+    desc = data.get("err_desc") if isinstance(data, dict) else None
+    if isinstance(desc, str) and desc.strip().lower() in KNOWN_REFUSALS:
+        code = desc.strip().lower()
+        return f" : {KNOWN_REFUSALS[code]} ({code})"
     return ""
