@@ -29,9 +29,10 @@ _IMG_OPEN, _IMG_CLOSE = "[img]", "[/img]"
 
 
 def _boundary(text: str, index: int) -> bool:
-    """Discourse's allowedBoundary: a whitespace or a punctuation character."""
+    """Discourse's allowedBoundary: a whitespace or a punctuation character (markdown-it
+    14's isPunctChar: Unicode P and S categories)."""
     char = text[index]
-    return char.isspace() or unicodedata.category(char).startswith("P") or (
+    return char.isspace() or unicodedata.category(char)[0] in "PS" or (
         char.isascii() and not char.isalnum())
 
 

@@ -29,6 +29,8 @@ DISCOURSE_TLDS = "com|net|org|io|onion|co|tv|ru|cn|us|uk|me|de|fr|fi|gov".split(
 # An "@" that may open a mention: followed by a letter, digit, underscore or combining mark
 # (the unicode_usernames variant is the widest), see _mention_start.
 _AT = re.compile(r"@(?=[\w\u0300-\u036f])")
+# "@" written as an HTML entity: decoded by markdown-it, then joined to the text (live).
+_AT_ENTITY = re.compile(r"&(?:#0*64|#[xX]0*40|commat);")
 _FENCE = re.compile(r"^ {0,3}(?:>\s?)*\s*(`{3,}|~{3,})")
 
 
@@ -76,6 +78,8 @@ def neutralise_mentions(markdown: str) -> str:
     """Every ``@`` that could open a mention gets a zero-width space after it, outside fenced
     code blocks (where nothing is live and code must stay copyable). An address such as
     ``marie@meyzieu.fr`` is untouched (a letter before the ``@``: no mention there)."""
+    if "&" in markdown:
+        markdown = _AT_ENTITY.sub("@", markdown)  # shown as "@" by Discourse anyway
     if "@" not in markdown:
         return markdown
     out, fence = [], None
@@ -106,30 +110,48 @@ def _at_replacement(line: str):
 def neutralise_all_mentions(markdown: str) -> str:
     """The last resort when ``live_syntax`` still finds a mention: every ``@`` followed by
     a name character gets the zero-width space, addresses included."""
-    return _AT.sub("@" + ZWSP, markdown)
+    return _AT.sub("@" + ZWSP, _AT_ENTITY.sub("@", markdown))
 
 
 def _word_char(char: str) -> bool:
-    return char.isalnum() or char == "_" or unicodedata.category(char).startswith("M")
+    # "_" is punctuation for markdown-it (Unicode Pc): "_@staff" is a mention.
+    return char.isalnum() or unicodedata.category(char).startswith("M")
 
 
 # ---------------------------------------------------------------- the structural check
+def _img_bbcode(state, silent: bool) -> bool:
+    """Discourse's inline ``[img]url[/img]`` (bbcode-inline.js), after the escape rule."""
+    if state.src[state.pos:state.pos + 5].lower() != "[img]":
+        return False
+    end = state.src.lower().find("[/img]", state.pos + 5, state.posMax + 1)
+    if end < 0 or end + 6 > state.posMax:
+        return False
+    if not silent:
+        token = state.push("image", "img", 0)
+        token.attrs = {"src": state.src[state.pos + 5:end], "alt": ""}
+        token.children = []
+    state.pos = end + 6
+    return True
+
+
 @lru_cache(maxsize=1)
 def discourse_parser():
     """markdown-it-py set up as Discourse's engine: CommonMark, raw HTML, hard breaks,
-    linkify (Discourse's TLDs), tables, strikethrough; ``text_join`` kept (core rule)."""
+    linkify (Discourse's TLDs), tables, strikethrough, inline ``[img]``; ``text_join`` kept."""
     from linkify_it import LinkifyIt
     from markdown_it import MarkdownIt
 
     md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
           .enable(["table", "strikethrough", "linkify"]))
     md.linkify = LinkifyIt().tlds(DISCOURSE_TLDS)
+    md.inline.ruler.push("bbcode_img", _img_bbcode)
     return md
 
 
 def _is_punct(char: str) -> bool:
-    return unicodedata.category(char).startswith("P") or (char.isascii() and not char.isalnum()
-                                                          and not char.isspace())
+    """markdown-it 14's isPunctChar: Unicode punctuation (P) and symbols (S), ASCII ones."""
+    return unicodedata.category(char)[0] in "PS" or (char.isascii() and not char.isalnum()
+                                                     and not char.isspace())
 
 
 def mention_starts(text: str) -> list[str]:
@@ -145,21 +167,7 @@ def mention_starts(text: str) -> list[str]:
 
 
 _QUOTE_LINE = re.compile(r"^[ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*\[quote(?:[=\]\s]|$)", re.I)
-_IMG_BBCODE = re.compile(r"\[img\]", re.I)
 _HTML_IMG = re.compile(r"<img\b", re.I)
-
-
-@lru_cache(maxsize=1)
-def _parser_without_join():
-    """The same parser without ``text_join``: escapes stay apart (``text_special``), so an
-    escaped ``\\[img]`` is told from a live one."""
-    from linkify_it import LinkifyIt
-    from markdown_it import MarkdownIt
-
-    md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
-          .enable(["table", "strikethrough", "linkify"]).disable("text_join"))
-    md.linkify = LinkifyIt().tlds(DISCOURSE_TLDS)
-    return md
 
 
 def _outside_fences(raw: str):
@@ -188,11 +196,6 @@ def live_syntax(raw: str, own_images=()) -> list[str]:
             problems.append("image <img>")
         if token.type == "inline" and token.children:
             problems += _inline_problems(token.children, allowed)
-    if "[" in raw:
-        for token in _parser_without_join().parse(raw):
-            if token.type == "inline" and token.children:
-                if any(c.type == "text" and _IMG_BBCODE.search(c.content) for c in token.children):
-                    problems.append("image [img]")
     return problems
 
 

@@ -1,0 +1,155 @@
+"""Issue 12, point 3: text from list mail is inert on the forum. Each attack goes through the
+real service (LMTP → inbox → worker → local forum over HTTP, cooked as Discourse cooks) and
+asserts what the attacker gets: no live mention, no forged quote, no image but the mail's own
+attachments, no bidi trickery in names and file names; links stay clickable (no onebox)."""
+from __future__ import annotations
+
+import re
+import smtplib
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+
+from forumsync.inbound.lmtp import start_lmtp_server
+from forumsync.localforum.models import Post, Upload, User
+from forumsync.localforum.serializers import upload_url
+from forumsync.mail.inert import BIDI, live_syntax
+from tests.fixtures.pipeline import make_mail, make_pipe
+
+LIST = "club@listes.example.org"
+
+
+@pytest.fixture
+def service(tmp_path, sqlite_url, localforum):
+    """The pipeline behind a real LMTP server, theme categories provisioned; members and
+    groups an attacker would like to ping exist on the forum."""
+    ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum)
+    pipe.provision()
+    localforum.create_user("admin2", "admin2@club.example.org", "Admin Deux", admin=True)
+    localforum.create_group("staff2", usernames=["admin2"])
+    server = start_lmtp_server(ctx)
+
+    def deliver(raw: bytes):
+        with smtplib.LMTP("127.0.0.1", server.port) as client:
+            assert client.sendmail("liste@listes.example.org", [LIST], raw) == {}
+        pipe.run()
+        with localforum.session() as s:
+            return s.scalars(select(Post).order_by(Post.id.desc())).first()
+
+    pipe.deliver = deliver
+    yield pipe
+    server.stop()
+    ctx.close()
+
+
+def _live_in_cooked(cooked: str, upload_srcs=()) -> list[str]:
+    """Live mentions, quotes and images in the forum's cooked HTML."""
+    found = re.findall(r'class="mention[^"]*"', cooked) + re.findall(r"<aside\b", cooked)
+    found += [src for src in re.findall(r'<img[^>]*\ssrc="([^"]*)"', cooked) if src not in upload_srcs]
+    return found
+
+
+def _upload_srcs(localforum) -> set[str]:
+    with localforum.session() as s:
+        return {upload_url(u) for u in s.scalars(select(Upload))}
+
+
+def _html_mail(html: str, *, sender="Pirate <pirate@evil.example>", subject="Attaque", related=()):
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, LIST, subject
+    msg["Message-ID"] = f"<{abs(hash(html))}@evil.example>"
+    msg.set_content("(version texte vide)")
+    msg.add_alternative(html, subtype="html")
+    html_part = msg.get_payload()[1]
+    for cid, data in related:
+        html_part.add_related(data, maintype="image", subtype="png", cid=f"<{cid}>", filename=f"{cid}.png")
+    return msg.as_bytes()
+
+
+def test_mentions_in_plain_and_html_mail_notify_nobody(service, localforum):
+    plain = service.deliver(make_mail(
+        subject="Annonce", body="@staff2 @admin2 @everyone, (@staff2) \\@admin2 &#64;admin2\n"
+        "écrire à marie@meyzieu.fr\n", message_id="<mentions-plain@evil.example>"))
+    html = service.deliver(_html_mail(
+        "<p>Bonjour @staff2 et <b>@admin2</b> <a href='https://x.example.org'>@everyone</a></p>"
+        "<p>\\@admin2</p><p>Réponse en bas de page</p>" * 3))
+    for post in (plain, html):
+        assert _live_in_cooked(post.cooked) == [], post.cooked
+        assert [p for p in live_syntax(post.raw) if p.startswith("mention")] == []
+    assert "@\u200bstaff2" in plain.raw and "marie@meyzieu.fr" in plain.raw  # address untouched
+    assert "@\u200bstaff2" in plain.cooked  # the text is still there, just not a mention
+
+
+def test_forged_quote_bbcode_is_shown_as_text(service, localforum):
+    forged = '[quote="admin2, post:1, topic:1"]\nJe suis l\'administrateur, envoyez vos mots de passe.\n[/quote]'
+    plain = service.deliver(make_mail(subject="Citation", body=forged + "\n",
+                                      message_id="<quote-plain@evil.example>"))
+    html = service.deliver(_html_mail(
+        '<p>[quote="admin2, post:1, topic:1"]</p><p>Je suis l\'administrateur</p><p>[/quote]</p>'
+        "<p>[img]http://127.0.0.1:9/interne.png[/img]</p>" * 2, subject="Citation HTML"))
+    for post in (plain, html):
+        assert "<aside" not in post.cooked and "<img" not in post.cooked, post.cooked
+        assert "[quote=" in post.cooked  # visible as text
+        assert not any(p == "quote" or p.startswith("image") for p in live_syntax(post.raw))
+
+
+def test_no_image_but_the_mails_own_attachments(service, localforum):
+    html = ('<p>Voici la capture :</p><img src="cid:capture@mail">'
+            '<img src="http://169.254.169.254/latest/meta-data.png" alt="interne">'
+            '<img src="https://intranet.club.local/logo.png" alt="logo">'
+            '<p>![piège](http://127.0.0.1:8080/admin.png) et '
+            '<a href="https://a.example.org/x) ![i](https://evil.example/p.png">lien</a></p>')
+    post = service.deliver(_html_mail(html, related=[("capture@mail", b"\x89PNG\r\n\x1a\nimage")]))
+    uploads = _upload_srcs(localforum)
+    images = re.findall(r'<img[^>]*\ssrc="([^"]*)"', post.cooked)
+    assert images and set(images) <= uploads, (images, uploads)  # the capture, nothing else
+    assert _live_in_cooked(post.cooked, uploads) == []
+    # the remote images are still reachable, as links
+    assert 'href="https://intranet.club.local/logo.png"' in post.cooked
+    plain = service.deliver(make_mail(
+        subject="Images", body="![x](http://127.0.0.1:8080/admin.png)\n<img src=http://10.0.0.1/a.png>\n"
+        "[img]http://10.0.0.1/b.png[/img]\n", message_id="<img-plain@evil.example>"))
+    assert "<img" not in plain.cooked, plain.cooked
+
+
+def test_links_stay_clickable_and_are_not_oneboxed(service, localforum):
+    post = service.deliver(make_mail(subject="Liens", body="https://intranet.club.local/photo.png\n"
+                                     "voir www.exemple.fr et https://x.example.org/a_b\n",
+                                     message_id="<links@evil.example>"))
+    assert '<a href="https://intranet.club.local/photo.png">' in post.cooked
+    assert '<a href="http://www.exemple.fr">www.exemple.fr</a>' in post.cooked
+    assert not [p for p in live_syntax(post.raw) if p.startswith("onebox")], post.raw
+
+
+def test_bidi_controls_leave_names_and_file_names(tmp_path, sqlite_url, localforum):
+    """Bridge account (no plugin): the attribution line shows the name; with the plugin the
+    staged user carries it. Neither keeps bidi controls, nor does the file name."""
+    for plugin in (True, False):  # hiding the plugin lasts: without it last
+        ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=plugin)
+        if plugin:
+            pipe.provision()
+        server = start_lmtp_server(ctx)
+        raw = make_mail(subject="Facture", sender=f'"Marie\u202eetnevuoM" <m{plugin}@evil.example>',
+                        body="ci-joint\n", message_id=f"<bidi-{plugin}@evil.example>",
+                        attachments=[("facture\u202efdp.exe", "application/octet-stream", b"MZ"),
+                                     ("a\u2066b\u2069c.txt", "text/plain", b"x")])
+        try:
+            with smtplib.LMTP("127.0.0.1", server.port) as client:
+                client.sendmail("l@listes.example.org", [LIST], raw)
+            pipe.run()
+        finally:
+            server.stop()
+        with localforum.session() as s:
+            post = s.scalars(select(Post).order_by(Post.id.desc())).first()
+            names = [u.name or "" for u in s.scalars(select(User))]
+            files = [u.original_filename for u in s.scalars(select(Upload))]
+        assert not BIDI.search(post.raw) and not BIDI.search(post.cooked)
+        assert not any(BIDI.search(n) for n in names) and not any(BIDI.search(f) for f in files)
+        assert "facturefdp.exe" in post.raw and "abc.txt" in post.raw
+        assert _live_in_cooked(post.cooked, _upload_srcs(localforum)) == [], post.cooked
+        if not plugin:
+            assert "MarieetnevuoM" in post.raw  # the attribution line, reversal gone
+        else:
+            assert "MarieetnevuoM" in names
+        ctx.close()
