@@ -264,7 +264,21 @@ def sync_catalogue(ctx, source: str | None = None, dry_run: bool = False,
             bar.close()
         if pending:
             _persist(ctx, pending, None, {})
+    if not dry_run:
+        record_sync(ctx, summary, source)
     return summary
+
+
+LAST_SYNC_KEY = "catalogue:last_sync"  # every real sync, manual or scheduled (the dashboard's)
+
+
+def record_sync(ctx, summary: Summary, source: str | None) -> None:
+    """What the dashboard shows as the last sync: kept apart from STATE_KEY, which schedules
+    the worker's runs (a manual `catalogue sync` must not be hidden behind the worker's)."""
+    value = {"at": utcnow().isoformat(), "summary": summary.french(), "errors": summary.errors,
+             "source": source or "toutes"}
+    with ctx.db.session() as session:
+        set_state(session, LAST_SYNC_KEY, value)
 
 
 class _ForumDown(Exception):

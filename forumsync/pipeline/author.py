@@ -56,9 +56,13 @@ def attribution(settings, msgdata) -> str:
     org = organisation(msgdata)
     if org and org.lower() not in name.lower():
         who += f" ({_escape(org)})"
+    if unverified:
+        who += f" {UNVERIFIED_MARK}"
     if settings.EXPOSE_AUTHOR_EMAIL and email:
         who += f" <{email}>".replace("<", "&lt;").replace(">", "&gt;")
-    return f"*Message de {who} transmis depuis la liste {settings.LIST_NAME}*"
+    from ..mail.french import de
+
+    return f"*Message {de(who)} transmis depuis la liste {settings.LIST_NAME}*"
 
 
 def _escape(text: str) -> str:

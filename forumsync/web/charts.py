@@ -70,13 +70,58 @@ def stacked_bars(months: list[str], series: list[tuple[str, list[int]]], *, titl
     return Markup("".join(parts))
 
 
+CHAR_WIDTH = 7.0    # generous average width of an 11 px label character (svg text in the CSS)
+LANE_HEIGHT = 18
+LABEL_CHARS = 38
+
+
+def _label_span(x: float, label: str, width: int, right: int) -> tuple[float, float, str]:
+    """(start, end, anchor) of a label drawn beside its marker at X: to the right, or to the
+    left when it would leave the drawing."""
+    w = len(label) * CHAR_WIDTH
+    if x + 4 + w <= width - right:
+        return x + 4, x + 4 + w, "start"
+    return x - 4 - w, x - 4, "end"
+
+
+def _assign_lanes(spans: list[tuple[float, float]], gap: float = 8) -> list[int]:
+    """Greedy interval packing: each label takes the first lane where it overlaps nothing."""
+    lane_ends: list[float] = []
+    lanes = []
+    for start, end in spans:
+        for index, lane_end in enumerate(lane_ends):
+            if start >= lane_end + gap:
+                lane_ends[index] = end
+                lanes.append(index)
+                break
+        else:
+            lane_ends.append(end)
+            lanes.append(len(lane_ends) - 1)
+    return lanes
+
+
 def timeline(year: int, items: list[dict], *, width: int = 760, height: int = 150) -> Markup:
-    """Jan–Dec axis with a marker per release (blue, above) and club event (orange, below)."""
-    left, right, mid = 20, 20, height / 2
+    """Jan–Dec axis with a marker per release (blue, above) and club event (orange, below).
+    Labels never overlap: close ones go to further lanes and the drawing grows to fit them."""
+    left, right = 20, 20
     plot_w = width - left - right
     start = date(year, 1, 1).toordinal()
     days = date(year + 1, 1, 1).toordinal() - start
     months = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
+    placed = {"release": [], "event": []}
+    for item in items:
+        x = left + plot_w * (item["date"].toordinal() - start) / days
+        label = f'{item["date"]:%d/%m} {item["title"]}'
+        kind = "release" if item["kind"] == "release" else "event"
+        placed[kind].append((x, label[:LABEL_CHARS], label, *_label_span(x, label[:LABEL_CHARS], width, right)))
+    lanes = {}
+    for kind, marks in placed.items():
+        marks.sort(key=lambda m: m[3])
+        lanes[kind] = _assign_lanes([(m[3], m[4]) for m in marks])
+    above = max(lanes["release"], default=-1) + 1
+    below = max(lanes["event"], default=-1) + 1
+    mid = max(height / 2, 30 + above * LANE_HEIGHT)
+    height = int(max(height, mid + 36 + below * LANE_HEIGHT))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" role="img" '
              f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              f'aria-label="Frise {year}"><title>Versions et événements {year}</title>'
@@ -89,16 +134,13 @@ def timeline(year: int, items: list[dict], *, width: int = 760, height: int = 15
     if today.year == year:
         x = left + plot_w * (today.toordinal() - start) / days
         parts.append(f'<line x1="{x:.1f}" y1="10" x2="{x:.1f}" y2="{height - 10}" class="today"/>')
-    for index, item in enumerate(items):
-        x = left + plot_w * (item["date"].toordinal() - start) / days
-        above = item["kind"] == "release"
-        lane = index % 2
-        y = mid - 22 - lane * 18 if above else mid + 30 + lane * 18
-        cls = "release" if above else "event"
-        label = f'{item["date"]:%d/%m} {item["title"]}'
-        parts.append(f'<g class="mark {cls}"><circle cx="{x:.1f}" cy="{mid}" r="5"/>'
-                     f'<line x1="{x:.1f}" y1="{mid}" x2="{x:.1f}" y2="{y:.1f}" class="stem"/>'
-                     f'<text x="{x + 4:.1f}" y="{y:.1f}">{escape(label[:38])}</text>'
-                     f'<title>{escape(label)}</title></g>')
+    for kind, marks in placed.items():
+        for (x, short, label, x0, _x1, anchor), lane in zip(marks, lanes[kind]):
+            y = mid - 22 - lane * LANE_HEIGHT if kind == "release" else mid + 30 + lane * LANE_HEIGHT
+            tx = x0 if anchor == "start" else _x1
+            parts.append(f'<g class="mark {kind}"><circle cx="{x:.1f}" cy="{mid}" r="5"/>'
+                         f'<line x1="{x:.1f}" y1="{mid}" x2="{x:.1f}" y2="{y:.1f}" class="stem"/>'
+                         f'<text x="{tx:.1f}" y="{y:.1f}" text-anchor="{anchor}">{escape(short)}</text>'
+                         f'<title>{escape(label)}</title></g>')
     parts.append("</svg>")
     return Markup("".join(parts))
