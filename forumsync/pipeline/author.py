@@ -56,8 +56,6 @@ def attribution(settings, msgdata) -> str:
     org = organisation(msgdata)
     if org and org.lower() not in name.lower():
         who += f" ({_escape(org)})"
-    if unverified:
-        who += f" {UNVERIFIED_MARK}"
     if settings.EXPOSE_AUTHOR_EMAIL and email:
         who += f" <{email}>".replace("<", "&lt;").replace(">", "&gt;")
     from ..mail.french import de
