@@ -154,12 +154,11 @@ def _join_automatic_groups(session, user: User) -> None:
 
 
 def staged_user_for_email(session, email: str, name: str | None = None) -> User:
-    """The user owning EMAIL, or a new staged user (what Discourse does for incoming mail)."""
-    user = user_by_email(session, email)
-    if user is not None:
-        return user
-    username = unique_username(session, (name or email.split("@")[0]))
-    return create_user(session, username, email, name, staged=True, active=False)
+    """The user owning EMAIL, or a new staged user made by Discourse's rules for incoming mail
+    (staged_users.find_or_create: raises staged_users.SenderRefused)."""
+    from . import staged_users
+
+    return staged_users.find_or_create(session, email, name)[0]
 
 
 # ------------------------------------------------------------------ groups
