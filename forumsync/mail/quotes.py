@@ -134,10 +134,14 @@ def _history_start(lines: list[str]) -> int | None:
     return None
 
 
+_FIRST_NAME = re.compile(r"^[*_]*[^\W\d_](?:[^\W\d_]|['’.\-])*[*_]*$")
+
+
 def _only_a_first_name(rest: list[str]) -> bool:
-    """What follows the separator is one word (« Julie », « JF »): a closing, kept."""
+    """What follows the separator is one word of letters (« Julie », « JF », « Jean-Marc »):
+    a closing, kept. git's version trailer (« -- » then « 2.21.0 ») is not a name."""
     words = [l.strip() for l in rest if l.strip()]
-    return len(words) == 1 and len(words[0].split()) == 1 and len(words[0]) <= 30
+    return len(words) == 1 and len(words[0]) <= 30 and bool(_FIRST_NAME.match(words[0]))
 
 
 def _looks_like_a_name(line: str) -> bool:

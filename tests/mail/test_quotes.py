@@ -77,6 +77,8 @@ def test_nothing_left_keeps_everything():
 @pytest.mark.parametrize("signature", [
     "-- \nOlivier Dumas\nhttps://www.entrouvert.com/",
     "\\--\nOlivier Dumas",
+    "-- \n2.21.0",          # git send-email's version trailer: not a first name
+    "\\--\n2.22.0.657.g960e92d24f-goog",
     "Envoyé de mon iPhone",
     "Envoyé depuis mon appareil Galaxy",
     "Envoyé à partir de mon smartphone Samsung Galaxy.",
@@ -162,6 +164,7 @@ def test_hand_typed_signature_variants(signature):
     f"{ANSWER}\n\n--\nJulie",                     # a closing that is only the first name
     f"{ANSWER}\n\n\\--\nJulie",
     f"{ANSWER}\n--\n\nJF",
+    f"{ANSWER}\n\n-- \nJean-Marc",
     f"{ANSWER}\n\n—\nJulie",
     f"{ANSWER}\n\n\\_\\_\nJulie",
     f"{ANSWER}\n\nBonne journée,\nJulie",
