@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -182,16 +182,32 @@ class SiteSetting(Base):
 
 
 class WebhookDelivery(Base):
-    """Durable queue of outgoing webhook events (delivered by a background thread)."""
+    """Durable queue of outgoing webhook events, one row per event (the emit_web_hook_event
+    job); each attempt is a WebhookAttempt whose id is that attempt's X-Discourse-Event-Id."""
 
     __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_state_due", "state", "next_attempt_at"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)  # also X-Discourse-Event-Id
+    id: Mapped[int] = mapped_column(primary_key=True)
     event: Mapped[str] = mapped_column(String(50))  # post_created …
     event_type: Mapped[str] = mapped_column(String(20))  # post, topic …
     body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending, delivered, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_status: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class WebhookAttempt(Base):
+    """One POST of a queued event (Discourse's WebHookEvent row): a retry is a new attempt,
+    hence a new X-Discourse-Event-Id."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+                                             index=True)
+    status: Mapped[int] = mapped_column(Integer, default=-1)  # -1: no HTTP answer
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

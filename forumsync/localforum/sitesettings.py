@@ -26,6 +26,8 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     "max_tag_length": (20, int, "Longueur maximale d'une étiquette"),
     "allow_duplicate_topic_titles": (True, bool, "Titres de sujets en double autorisés"),
     "max_attachment_size_kb": (102400, int, "Taille maximale d'une pièce jointe (Ko)"),
+    # Jobs::EmitWebHookEvent retries a failed delivery only with this on (Discourse: off).
+    "retry_web_hook_events": (False, bool, "Réessayer les webhooks en échec"),
     # Discourse's lazy_load_categories_groups, reduced to on/off: categories come by pages.
     "lazy_load_categories": (False, bool, "Chargement des catégories par pages"),
     # Discourse's defaults (config/site_settings.yml): read by `forumsync doctor`

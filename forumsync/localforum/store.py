@@ -37,6 +37,7 @@ class LocalForumStore:
         self.url = url
         self.engine = create_db_engine(url)
         Base.metadata.create_all(self.engine)
+        _add_missing_columns(self.engine)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.commit_hooks: list[Callable[[], None]] = []
         with self.session() as session:
@@ -48,11 +49,28 @@ class LocalForumStore:
         with self.sessionmaker() as session:
             with session.begin():
                 yield session
-        for hook in list(self.commit_hooks):
-            hook()
+            queued = session.info.pop("webhook_queued", False)
+        if queued:  # only a new webhook wakes the deliverer, not every request
+            for hook in list(self.commit_hooks):
+                hook()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _add_missing_columns(engine) -> None:
+    """A local forum file made by an older version gets the columns added since (nullable
+    ones: the local forum has no migrations, its data is demo/test data)."""
+    from sqlalchemy import inspect, text
+
+    with engine.begin() as connection:
+        inspector = inspect(connection)
+        for table in Base.metadata.sorted_tables:
+            have = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in have:
+                    kind = column.type.compile(engine.dialect)
+                    connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
 
 
 def ensure_defaults(session: Session) -> None:
@@ -826,8 +844,9 @@ def create_upload(session, user: User | None, filename: str, data: bytes,
 # ------------------------------------------------------------------ webhooks
 def queue_event(session, event: str, event_type: str, payload: dict) -> WebhookDelivery:
     """Store an outgoing webhook; the deliverer thread sends it after the commit."""
-    row = WebhookDelivery(event=event, event_type=event_type,
+    row = WebhookDelivery(event=event, event_type=event_type, state="pending",
                           body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
     session.add(row)
     session.flush()
+    session.info["webhook_queued"] = True
     return row

@@ -28,6 +28,14 @@ THEME_FIELD = "forumsync_theme"
 LEAD_FIELD = "forumsync_lead"
 CATEGORY_FIELDS_FEATURE = "category_fields"
 MODERATION_SETTING = "enable_category_group_moderation"
+# Forum settings forumsync needs on, with why (French, shown in warnings).
+REQUIRED_SETTINGS = {
+    # CategoriesController#category_params drops moderating_group_ids while it is off
+    MODERATION_SETTING: "sans lui les groupes d'animateurs ne peuvent pas modérer leurs catégories",
+    # Jobs::EmitWebHookEvent retries a delivery forumsync answered with an error only with it
+    "retry_web_hook_events": "sans lui un webhook refusé par forumsync (erreur passagère) "
+                             "n'est jamais renvoyé par le forum",
+}
 TEXT_COLOR = "FFFFFF"
 # Stable palette for themes without a `color` (Discourse's own category colours).
 PALETTE = ("0088CC", "BF1E2E", "F1592A", "F7941D", "9EB83B", "3AB54A", "12A89D", "25AAE2",
@@ -250,24 +258,24 @@ class Provisioner:
         return self.changes
 
     def _check_moderation_setting(self):
+        for name, why in REQUIRED_SETTINGS.items():
+            self._require_setting(name, why)
+
+    def _require_setting(self, name: str, why: str):
+        """A forum setting forumsync needs on: planned as a change (admin key), warned about."""
         try:
-            value = self.gw.site_setting_get(MODERATION_SETTING)
+            value = self.gw.site_setting_get(name)
         except ForumRejected as exc:
-            self.warnings.append(f"impossible de lire le réglage « {MODERATION_SETTING} » du "
+            self.warnings.append(f"impossible de lire le réglage « {name} » du "
                                  f"forum ({exc}) : vérifiez qu'il est activé.")
             return
         if _truthy(value):
             return
-        # Discourse drops moderating_group_ids while the setting is off
-        # (CategoriesController#category_params): turn it on before the categories.
         self.warnings.append(
-            f"le réglage « {MODERATION_SETTING} » du forum est désactivé : sans lui les "
-            f"groupes d'animateurs ne peuvent pas modérer leurs catégories ; "
+            f"le réglage « {name} » du forum est désactivé : {why} ; "
             f"{'il serait activé' if self.dry_run else 'il est activé'} par le provisionnement.")
-        change = Change("réglage du forum", MODERATION_SETTING, False, True)
-        change.describe = lambda: (f"réglage du forum « {MODERATION_SETTING} » : "
-                                   f"désactivé → activé")
-        change.apply = lambda: self.gw.site_setting_set(MODERATION_SETTING, True)
+        change = Change("réglage du forum", name, False, True)
+        change.apply = lambda: self.gw.site_setting_set(name, True)
         self.changes.append(change)
 
     def _plan_parent(self, categories, by_id):

@@ -3,12 +3,14 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from forumsync.localforum.webhooks import sign
+from forumsync.localforum.webhooks import retry_delay_minutes, sign
+from tests.fixtures.database import free_port
 
 
 class Receiver:
@@ -110,19 +112,116 @@ def test_pm_and_whisper_payloads(make_localforum, receiver):
         ("private_message", 1), ("regular", 1), ("regular", 4)]
 
 
-def test_delivery_is_retried_until_accepted(make_localforum):
+def test_retries_are_new_deliveries_with_discourse_attempts_and_backoff(make_localforum):
+    """emit_web_hook_event.rb: with retry_web_hook_events on, a 5xx is retried MAX_RETRY_COUNT
+    (4) times, 5 ** (n - 1) minutes apart, each retry a new WebHookEvent (new event id)."""
+    receiver = Receiver(fail_first=100)
+    try:
+        forum = make_localforum(webhook_url=receiver.url)
+        forum.set_site_setting("retry_web_hook_events", True)
+        forum.forum.deliverer.minute = 0.02  # one Discourse "minute" of backoff = 20 ms
+        category = forum.create_category("Club")
+        forum.client().create_post("Un message assez long pour Discourse.",
+                                   category_id=category["id"], title="Un titre assez long")
+        forum.wait_webhooks(20)
+        topic_attempts = [s for s in forum.webhooks_sent if s["event"] == "topic_created"]
+        assert len(topic_attempts) == 1 + 4
+        ids = [a["headers"]["X-Discourse-Event-Id"] for a in topic_attempts]
+        assert len(set(ids)) == 5  # every retry is a new delivery id
+        assert {a["delivery"] for a in topic_attempts} == {topic_attempts[0]["delivery"]}
+        assert len({a["body"] for a in topic_attempts}) == 1  # the body built once
+    finally:
+        receiver.stop()
+    assert [retry_delay_minutes(n) for n in (1, 2, 3, 4)] == [1, 5, 25, 125]
+
+
+def test_retry_then_success(make_localforum):
     receiver = Receiver(fail_first=2)
     try:
         forum = make_localforum(webhook_url=receiver.url)
-        forum.forum.deliverer.retry_base = 0.01
+        forum.set_site_setting("retry_web_hook_events", True)
+        forum.forum.deliverer.minute = 0.01
         category = forum.create_category("Club")
-        forum.client().create_post("x", category_id=category["id"], title="t")
-        forum.wait_webhooks()
+        forum.client().create_post("Un message assez long pour Discourse.",
+                                   category_id=category["id"], title="Un titre assez long")
+        forum.wait_webhooks(20)
         statuses = [(s["event"], s["status"]) for s in forum.webhooks_sent]
         assert statuses.count(("topic_created", 500)) + statuses.count(("post_created", 500)) == 2
         assert {e for e, s in statuses if s == 200} == {"topic_created", "post_created"}
-        ids = [h["X-Discourse-Event-Id"] for h, _ in receiver.received]
-        assert len(set(ids)) == 2  # retries keep their event id
+    finally:
+        receiver.stop()
+
+
+def test_no_retry_by_default_nor_on_404_nor_without_an_answer(make_localforum):
+    """Discourse's retry_web_hook_events is off by default; 404/410 and a connection error
+    (status -1, no response) are never retried."""
+    receiver = Receiver(fail_first=100)
+    try:
+        forum = make_localforum(webhook_url=receiver.url)
+        forum.forum.deliverer.minute = 0.01
+        category = forum.create_category("Club")
+        forum.client().create_post("Un message assez long pour Discourse.",
+                                   category_id=category["id"], title="Un titre assez long")
+        forum.wait_webhooks(5)
+        time.sleep(0.2)
+        assert [s["status"] for s in forum.webhooks_sent] == [500, 500]
+    finally:
+        receiver.stop()
+    dead = make_localforum(webhook_url=f"http://127.0.0.1:{free_port()}/webhooks/discourse")
+    dead.set_site_setting("retry_web_hook_events", True)
+    dead.forum.deliverer.minute = 0.01
+    category = dead.create_category("Club")
+    dead.client().create_post("Un message assez long pour Discourse.",
+                              category_id=category["id"], title="Un titre assez long")
+    dead.wait_webhooks(5)
+    time.sleep(0.2)
+    assert [s["status"] for s in dead.webhooks_sent] == [None, None]
+
+
+def test_dead_webhook_url_burns_no_cpu(make_localforum):
+    """2,500 queued events, receiver answering 503 (retried, far in the future) or a closed
+    port: after the first round the deliverer sleeps until the earliest due time instead of
+    reading the whole table in a loop."""
+    import resource
+
+    forum = make_localforum(webhook_url=None)
+    forum.set_site_setting("retry_web_hook_events", True)
+    from forumsync.localforum import store as lf_store
+    with forum.session() as s:
+        for n in range(2500):
+            lf_store.queue_event(s, "post_created", "post", {"post": {"id": n}})
+    forum.set_webhook_url(f"http://127.0.0.1:{free_port()}/webhooks/discourse")
+    assert forum.wait_webhooks(120) is not None
+    assert len(forum.webhooks_sent) == 2500  # each tried once (no answer: no retry)
+    deliverer = forum.forum.deliverer
+    loops = deliverer.loops
+    start = resource.getrusage(resource.RUSAGE_SELF).ru_utime + \
+        resource.getrusage(resource.RUSAGE_SELF).ru_stime
+    time.sleep(3)
+    used = resource.getrusage(resource.RUSAGE_SELF).ru_utime + \
+        resource.getrusage(resource.RUSAGE_SELF).ru_stime - start
+    assert deliverer.loops - loops <= 1
+    assert used < 0.5, f"{used:.2f} s of CPU in 3 s with nothing due"
+
+
+def test_pending_retries_wait_for_their_due_time(make_localforum):
+    """A receiver answering 503: the next attempt is a real minute away; meanwhile the
+    thread does not wake up (one indexed MIN query decides how long it sleeps)."""
+    receiver = Receiver(fail_first=10_000)
+    try:
+        forum = make_localforum(webhook_url=None)
+        forum.set_site_setting("retry_web_hook_events", True)
+        from forumsync.localforum import store as lf_store
+        with forum.session() as s:
+            for n in range(300):
+                lf_store.queue_event(s, "post_created", "post", {"post": {"id": n}})
+        forum.set_webhook_url(receiver.url)
+        forum.wait_webhooks(60)
+        assert len(forum.webhooks_sent) == 300
+        loops = forum.forum.deliverer.loops
+        time.sleep(2)
+        assert forum.forum.deliverer.loops == loops
+        assert len(forum.webhooks_sent) == 300
     finally:
         receiver.stop()
 

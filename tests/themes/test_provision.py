@@ -49,6 +49,7 @@ class Runner:
 def runner(tmp_path, sqlite_url, localforum):
     localforum.create_user("animatrice", "animatrice@meyzieu.fr", "Anne Animatrice")
     localforum.set_site_setting("enable_category_group_moderation", True)
+    localforum.set_site_setting("retry_web_hook_events", True)
     r = Runner(tmp_path, sqlite_url, localforum)
     yield r
     r.close()
@@ -308,6 +309,17 @@ def test_warns_when_category_group_moderation_is_off(runner, localforum):
     assert "il serait activé" in result.warnings[0]
     assert result.report()[-1].startswith("Attention : le réglage")
     assert any(c.field == "enable_category_group_moderation" for c in result.changes)
+
+
+def test_turns_webhook_retries_on(runner, localforum):
+    """Jobs::EmitWebHookEvent retries only with retry_web_hook_events (off by default)."""
+    localforum.set_site_setting("retry_web_hook_events", False)
+    result, _, received = runner.run()
+    assert received[0] == ("PUT", "/admin/site_settings/retry_web_hook_events.json")
+    assert any("« retry_web_hook_events »" in w for w in result.warnings)
+    from forumsync.localforum import sitesettings
+    with localforum.session() as s:
+        assert sitesettings.get(s, "retry_web_hook_events") is True
 
 
 def test_turns_category_group_moderation_on_before_setting_moderating_groups(runner, localforum):
