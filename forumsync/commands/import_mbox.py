@@ -79,6 +79,18 @@ def wait_until_final(ctx, worker, ids, max_wait: float | None) -> Counter:
         time.sleep(min(max(delay, 0.2), 5.0))
 
 
+def publish_in_batches(worker) -> None:
+    """An import is a backlog: the worker publishes it in batches whenever the forum takes
+    them (plugin capability ``batch_posts``; else one by one, as before)."""
+    from functools import partial
+
+    from ..pipeline import runner
+
+    name = f"{runner.__name__}.run_pending"
+    worker.tasks = [(task_name, partial(runner.run_pending, batch_threshold=1) if task_name == name else task)
+                    for task_name, task in worker.tasks]
+
+
 @click.command("import-mbox")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
@@ -108,6 +120,8 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
     if worker is not None and not has_pipeline(worker):
         click.echo("Traitement indisponible (pipeline absent) : les messages sont seulement stockés.", err=True)
         worker = None
+    if worker is not None:
+        publish_in_batches(worker)
     reports = []
     try:
         for path in paths:

@@ -82,9 +82,14 @@ def claim(ctx, worker_id: str, limit: int = 50, *, only_id: int | None = None) -
     return sorted(ids)
 
 
-def run_pending(ctx, worker_id: str, limit: int = 50) -> int:
-    """Worker task: process one batch of claimable inbox rows; returns how many."""
+def run_pending(ctx, worker_id: str, limit: int = 50, batch_threshold: int | None = None) -> int:
+    """Worker task: process one batch of claimable inbox rows; returns how many. A backlog
+    (BATCH_THRESHOLD rows or more, default INBOX_BATCH_THRESHOLD) is published in batches."""
+    from . import batch as batches
+
     ids = claim(ctx, worker_id, limit)
+    if batches.wanted(ctx, len(ids), batch_threshold):
+        return batches.publish_claimed(ctx, ids)
     batch: dict = {}  # forum facts shared by this batch's messages (see publish._topic_or_none)
     for inbox_id in ids:
         process_claimed(ctx, inbox_id, batch)
@@ -100,16 +105,35 @@ def process_one(ctx, inbox_id: int, worker_id: str = "process_one") -> str | Non
 
 def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
     """Run a claimed row through the stages and record how it ended; never raises."""
-    with ctx.db.connection() as conn:
-        row = conn.execute(_READ, {"row_id": inbox_id}).one()
-        raw = row.raw
-        msgdata = dict(inbox_id=row.id, channel=row.channel, message_id=row.message_id,
-                       received_at=row.received_at, meta=dict(row.meta or {}),
-                       attempt=row.attempts, writes=[], batch={} if batch is None else batch)
-    try:
+    raw, msgdata = read_claimed(ctx, inbox_id, batch)
+
+    def stages():
         msg = parse_bytes(raw)
         for stage in STAGES:
             stage.process(ctx, msg, msgdata)
+
+    return conclude(ctx, inbox_id, msgdata, stages)
+
+
+def read_claimed(ctx, inbox_id: int, batch: dict | None = None) -> tuple[bytes | None, dict]:
+    """A claimed row's raw bytes and the ``msgdata`` its stages start from."""
+    with ctx.db.connection() as conn:
+        row = conn.execute(_READ, {"row_id": inbox_id}).one()
+        msgdata = dict(inbox_id=row.id, channel=row.channel, message_id=row.message_id,
+                       received_at=row.received_at, meta=dict(row.meta or {}),
+                       attempt=row.attempts, writes=[], batch={} if batch is None else batch)
+    return row.raw, msgdata
+
+
+PENDING = "pending"  # WORK's answer when the message waits in a batch (pipeline/batch.py)
+
+
+def conclude(ctx, inbox_id: int, msgdata: dict, work) -> str:
+    """Run WORK (stages on MSGDATA) and record how the row ended; never raises. WORK may
+    answer PENDING: the row stays claimed, a batch publishes and concludes it later."""
+    try:
+        if work() == PENDING:
+            return PENDING
     except Drop as exc:
         return _finish(ctx, inbox_id, "dropped", exc.reason or "écarté")
     except Quarantine as exc:

@@ -139,3 +139,23 @@ def test_forum_down_waits_then_gives_up_after_max_wait_with_75(tmp_path, sqlite_
     with db.session() as s:  # stored and scheduled for retry: nothing lost
         assert set(s.scalars(select(InboxMessage.state))) == {"retry"}
     db.dispose()
+
+
+def test_import_publishes_in_batches_when_the_forum_takes_them(tmp_path, pipe):
+    """A backlog goes to the plugin's batch endpoint: one request for these 12 messages (a
+    reply threaded inside the batch), none through the single endpoint."""
+    mails = [make_mail(subject=f"Question {n} sur la cantine", message_id=f"<lot-{n}@meyzieu.fr>")
+             for n in range(11)]
+    mails.append(make_mail(subject="Re: Question 3 sur la cantine", message_id="<lot-r@lyon.fr>",
+                           sender="Paul Girard <paul@lyon.fr>", in_reply_to="<lot-3@meyzieu.fr>",
+                           references="<lot-3@meyzieu.fr>"))
+    archive = write_mbox(tmp_path / "lot.mbox.gz", mails)
+    path = write_settings_file(tmp_path, pipe.ctx.settings)
+    result = run_cli(path, "import-mbox", archive, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    assert "publiés : 12" in result.stdout.decode()
+    log = pipe.localforum.requests
+    assert log.count_of("POST", "/forumsync/posts/batch.json") == 1
+    assert log.count_of("POST", "/forumsync/posts.json") == 0
+    parent, reply = pipe.post_link("lot-3@meyzieu.fr"), pipe.post_link("lot-r@lyon.fr")
+    assert (reply.topic_id, reply.post_number) == (parent.topic_id, 2)

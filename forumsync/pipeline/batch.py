@@ -1,0 +1,293 @@
+"""Publishing a backlog in batches: one forum request for up to 50 messages.
+
+Discourse allows 60 admin API requests a minute for the whole site, and a list's history is
+thousands of messages: one request per message is an hour and a half of budget per 5,000.
+When the forum has the plugin's ``batch_posts`` and the worker has a backlog (at least
+``INBOX_BATCH_THRESHOLD`` rows claimed at once; ``import-mbox`` always), each message still
+goes through every stage one by one, up to ``publish``; only ``publish`` is batched: a
+message a staged author posts waits in a ``PendingBatch``, sent with the others in one
+``POST /forumsync/posts/batch.json`` (``ForumGateway.staged_posts_batch``), created in order.
+
+What is stored is what the one-by-one path stores (``tests/pipeline/test_batch_import.py``
+imports the same mbox both ways and compares), because:
+
+- a message whose stages could see a waiting one is decided after it: ``thread`` reads the
+  database, so a reply to a waiting message (its first known reference) names that message
+  (``reply_to_message_id``: the plugin threads it inside the batch), and any other way a
+  waiting message could change the decision (its Message-ID or root among the references,
+  in a forwarded body, the same cleaned subject as a topic it opens or touches, the same
+  Message-ID again) first sends the batch (``flush``), then ``thread`` runs as usual;
+- what ``publish`` checks by reading the topic before a reply (closed, archived, deleted,
+  parent post moved), the plugin refuses on that item (``topic_closed``, 404,
+  ``parent_moved``), and an active forum account's address too (``staged_only``: that member
+  posts under their own account);
+- a refused item — for that reason or any other — and every item of a refused request is
+  then published by the one-by-one path itself (``runner.process_claimed``), in order:
+  fallback to the bridge account, quarantine with its reason, retry: exactly as today;
+- a message ``publish`` posts otherwise (a member's own account, the bridge account, a second
+  attempt, a signed reply address) first sends the waiting batch, then is posted alone.
+
+Rows are concluded in their order; a request the forum does not answer (``ForumUnavailable``)
+schedules every waiting row for a retry, whose second attempt reconciles by Message-ID.
+Messages replying to a waiting one skip ``access``: the topic they join is the one their
+parent opened or passed ``access`` for, in this same batch.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ..forum.gateway import ForumRejected, ForumUnavailable
+from ..mail import parse_bytes
+from ..mail.ids import parse_discourse_message_id, topic_external_id
+from ..mail.subjects import subject_key as make_subject_key
+from ..models import TopicLink
+from . import STAGES, categories, publish, runner, thread
+
+log = logging.getLogger(__name__)
+
+FEATURE = "batch_posts"
+DEFAULT_MAX_POSTS = 50  # when the plugin does not say (plugin/config/settings.yml)
+CREATED = (200, 201)
+
+
+class PendingTopic:
+    """``topic_id`` of a reply to a message waiting in the batch: its topic is not known yet
+    (truthy, so ``route`` treats the message as a reply)."""
+
+    def __init__(self, parent: str):
+        self.parent = parent
+
+    def __repr__(self):
+        return f"<sujet du message en attente <{self.parent}>>"
+
+
+@dataclass
+class Item:
+    inbox_id: int
+    msgdata: dict
+    payload: dict
+    new_topic: dict | None = None
+
+
+@dataclass
+class PendingBatch:
+    """The messages waiting to be published together, and what they would change."""
+
+    ctx: object
+    cache: dict  # runner's per-batch forum facts (publish._topic_or_none)
+    max_items: int
+    items: dict = field(default_factory=dict)  # message id → Item, in order
+    roots: set = field(default_factory=set)
+    subject_keys: set = field(default_factory=set)
+    opaque: bool = False  # a waiting reply joins a topic we have no row for: subjects unknown
+    again: int | None = None  # a row to run again alone (see process)
+
+    # ------------------------------------------------------------------ one message
+    def process(self, inbox_id: int) -> str:
+        raw, msgdata = runner.read_claimed(self.ctx, inbox_id, self.cache)
+        if msgdata["attempt"] > 1 or msgdata.get("message_id") in self.items:
+            # A second attempt reconciles with the forum (publish's idempotency); the same
+            # Message-ID again must meet dedupe after the first is recorded.
+            self.flush()
+            return runner.process_claimed(self.ctx, inbox_id, self.cache)
+        state = runner.conclude(self.ctx, inbox_id, msgdata,
+                                lambda: self._stages(inbox_id, raw, msgdata))
+        if self.again == inbox_id:  # decided against the waiting batch, now published: again, alone
+            self.again = None
+            return runner.process_claimed(self.ctx, inbox_id, self.cache)
+        return state
+
+    def _stages(self, inbox_id: int, raw, msgdata: dict):
+        msg = parse_bytes(raw)
+        for stage in STAGES:
+            if stage is publish:
+                break
+            if stage is thread:
+                self._thread(msg, msgdata)
+            elif getattr(stage, "__name__", "").endswith(".access") and msgdata.get("pending_parent"):
+                continue  # see the module docstring
+            else:
+                stage.process(self.ctx, msg, msgdata)
+        if self._batchable(msgdata):
+            self._add(inbox_id, msgdata)
+            return runner.PENDING
+        self.flush()
+        if msgdata.get("pending_parent"):
+            self.again = inbox_id
+            return runner.PENDING
+        for stage in STAGES[STAGES.index(publish):]:
+            stage.process(self.ctx, msg, msgdata)
+        return None
+
+    def _thread(self, msg, msgdata: dict) -> None:
+        if self.items:
+            message_id = msgdata.get("message_id") or ""
+            refs = [r for r in (msgdata.get("references") or []) if r and r != message_id]
+            with self.ctx.db.connection() as conn:
+                known = {row.message_id for row in conn.execute(thread._KNOWN, {"ids": refs})} \
+                    if refs else set()
+            for ref in refs:
+                if ref in known:
+                    break  # thread answers with that post, whatever waits
+                if ref in self.items:
+                    msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
+                                   root_message_id=refs[-1])
+                    thread._reply(msgdata, PendingTopic(ref), None, None, f"réponse à <{ref}>")
+                    msgdata["pending_parent"] = ref
+                    return
+                if parse_discourse_message_id(ref, self.ctx.settings.forum_host) is not None:
+                    self.flush()  # thread may look further down the references
+                    break
+            else:
+                if self._matters(message_id, refs, msgdata):
+                    self.flush()
+        thread.process(self.ctx, msg, msgdata)
+
+    def _matters(self, message_id: str, refs: list[str], msgdata: dict) -> bool:
+        """Could a waiting message change what ``thread`` decides for this one?"""
+        ids = set(self.items) | self.roots
+        if message_id in ids or any(ref in ids for ref in refs):
+            return True
+        body = msgdata.get("body") or ""
+        if any(known in body for known in ids):  # a forwarded message's headers
+            return True
+        key = msgdata.get("subject_key") or ""
+        return bool(key) and (self.opaque or key in self.subject_keys)
+
+    def _batchable(self, msgdata: dict) -> bool:
+        return bool(msgdata.get("staged") and msgdata.get("from_email")
+                    and not msgdata.get("reply_target"))
+
+    # ------------------------------------------------------------------ the batch
+    def _add(self, inbox_id: int, msgdata: dict) -> None:
+        ctx = self.ctx
+        message_id = msgdata["message_id"]
+        common = dict(email=msgdata["from_email"], name=msgdata.get("from_name") or "",
+                      message_id=f"<{message_id}>", created_at=msgdata.get("date"))
+        new_topic = None
+        if msgdata.get("topic_id") is None:
+            theme = msgdata.get("theme") or ctx.settings.DEFAULT_THEME
+            category_id = categories.theme_category_id(ctx, theme)
+            external_id = topic_external_id(msgdata.get("root_message_id") or message_id)
+            raw = publish._compose(ctx, msgdata)
+            title = msgdata.get("title") or msgdata.get("subject") or "(sans objet)"
+            title, raw = publish._fitted(ctx, msgdata, publish._known_problems(ctx, raw), title, raw)
+            payload = dict(common, raw=raw, title=title, category_id=category_id,
+                           external_id=external_id)
+            new_topic = dict(external_id=external_id, category_id=category_id, theme=theme)
+            self.roots.add(msgdata.get("root_message_id") or message_id)
+            self.subject_keys.update(k for k in (msgdata.get("subject_key"),
+                                                 make_subject_key(title)) if k)
+        else:
+            raw = publish._compose(ctx, msgdata)
+            raw = publish._fitted(ctx, msgdata, publish._known_problems(ctx, raw), None, raw)[1]
+            payload = dict(common, raw=raw)
+            parent = msgdata.get("pending_parent")
+            if parent:
+                payload["reply_to_message_id"] = f"<{parent}>"
+            else:
+                payload.update(topic_id=msgdata["topic_id"],
+                               reply_to_post_number=msgdata.get("reply_to_post_number"),
+                               reply_to_post_id=msgdata.get("parent_post_id"))
+                self._touch(msgdata["topic_id"])
+            if msgdata.get("adopt_root"):
+                self.roots.add(message_id)
+        payload["files"] = msgdata.get("post_files")
+        self.items[message_id] = Item(inbox_id, msgdata, payload, new_topic)
+        if len(self.items) >= self.max_items:
+            self.flush()
+
+    def _touch(self, topic_id: int) -> None:
+        """A waiting reply in TOPIC_ID moves its activity date: remember its subject."""
+        with self.ctx.db.connection() as conn:
+            key = conn.scalar(select(TopicLink.subject_key).where(TopicLink.topic_id == topic_id))
+        if key is None:
+            self.opaque = True
+        elif key:
+            self.subject_keys.add(key)
+
+    def flush(self) -> None:
+        """Send the waiting messages in one request and conclude each, in order."""
+        if not self.items:
+            return
+        items = list(self.items.values())
+        self.items, self.roots, self.subject_keys, self.opaque = {}, set(), set(), False
+        try:
+            results = self.ctx.forum.staged_posts_batch([item.payload for item in items],
+                                                        staged_only=True)
+        except ForumUnavailable as exc:
+            for item in items:
+                runner.conclude(self.ctx, item.inbox_id, item.msgdata, _raiser(exc))
+            return
+        except ForumRejected as exc:  # the whole request refused: each message alone
+            log.warning("lot de %s messages refusé par le forum (%s) : publication un par un",
+                        len(items), exc)
+            results = []
+        for index, item in enumerate(items):
+            result = results[index] if index < len(results) else None
+            if isinstance(result, dict) and result.get("status") in CREATED:
+                runner.conclude(self.ctx, item.inbox_id, item.msgdata,
+                                lambda item=item, result=result: self._published(item, result))
+            else:
+                if result is not None:
+                    log.info("inbox %s : refusé dans le lot (%s), publié seul",
+                             item.inbox_id, "; ".join(result.get("errors") or []))
+                runner.process_claimed(self.ctx, item.inbox_id, self.cache)
+
+    def _published(self, item: Item, result: dict) -> None:
+        """What ``publish`` records after a post, for a post the batch created."""
+        msgdata = item.msgdata
+        post = publish._post_of(result)
+        if item.new_topic is not None:
+            publish._remember_post(msgdata, {
+                "id": post["topic_id"], "category_id": item.new_topic["category_id"],
+                "title": item.payload["title"], "closed": False, "archived": False,
+                "post_stream": {"stream": []}}, post)
+            publish._done(self.ctx, msgdata, post, new_topic=item.new_topic)
+            return
+        if msgdata.get("pending_parent"):
+            msgdata.update(topic_id=post["topic_id"],
+                           reply_to_post_number=result.get("reply_to_post_number"))
+        topic = {"id": post["topic_id"], "category_id": result.get("category_id"),
+                 "title": result.get("topic_title") or "", "closed": False, "archived": False}
+        cached = self.cache.get(("topic", post["topic_id"]))
+        if cached is not None:
+            publish._remember_post(msgdata, cached, post)
+        publish._done(self.ctx, msgdata, post, topic=topic)
+
+
+def _raiser(exc):
+    def work():
+        raise exc
+    return work
+
+
+def max_items(ctx) -> int:
+    caps = ctx.forum.capabilities() or {}
+    try:
+        return max(1, int(caps.get("batch_max_posts") or DEFAULT_MAX_POSTS))
+    except (TypeError, ValueError):
+        return DEFAULT_MAX_POSTS
+
+
+def wanted(ctx, claimed: int, threshold: int | None = None) -> bool:
+    """Batches for a backlog (CLAIMED rows at once) when the forum's plugin takes them."""
+    threshold = ctx.settings.INBOX_BATCH_THRESHOLD if threshold is None else threshold
+    if not threshold or claimed < threshold:
+        return False
+    try:
+        return ctx.forum.has_feature(FEATURE)
+    except ForumUnavailable:
+        return False
+
+
+def publish_claimed(ctx, ids: list[int], cache: dict | None = None) -> int:
+    """Run claimed rows through the stages, publishing in batches; returns how many."""
+    pending = PendingBatch(ctx, {} if cache is None else cache, max_items(ctx))
+    for inbox_id in ids:
+        pending.process(inbox_id)
+    pending.flush()
+    return len(ids)

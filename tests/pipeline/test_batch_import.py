@@ -1,0 +1,205 @@
+"""Publishing a backlog in batches (forumsync.pipeline.batch): what is stored and what the forum
+shows are the one-by-one path's, for a fraction of the forum requests; refused items, closed
+topics, threads inside a batch and a forum without the plugin."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from forumsync.inbound.mbox import import_file
+from forumsync.localforum.models import Post
+from forumsync.models import InboxMessage, PostLink, TopicLink
+from forumsync.pipeline import runner
+from tests.conftest import ROOT
+from tests.fixtures.database import _sqlite_copy
+from tests.fixtures.pipeline import later, make_mail, make_pipe
+
+DEMO_MBOX = ROOT / "forumsync" / "demo" / "club-publik.mbox"
+
+
+def pipe_on(tmp_path, name, sqlite_template, forum, **overrides):
+    folder = tmp_path / name
+    folder.mkdir()
+    ctx, pipe = make_pipe(folder, _sqlite_copy(sqlite_template, folder), forum, **overrides)
+    pipe.provision()
+    return pipe
+
+
+def drain(pipe, batch_threshold) -> None:
+    while runner.run_pending(pipe.ctx, "test-worker", batch_threshold=batch_threshold):
+        pass
+
+
+def stored(pipe) -> dict:
+    """Everything the pipeline stores, row by row, ids included."""
+    with pipe.ctx.db.session() as s:
+        inbox = [(r.message_id, r.state, r.reason, r.topic_id, r.post_id)
+                 for r in s.scalars(select(InboxMessage).order_by(InboxMessage.id))]
+        links = [(r.message_id, r.post_id, r.topic_id, r.post_number, r.origin)
+                 for r in s.scalars(select(PostLink).order_by(PostLink.message_id))]
+        topics = [(t.topic_id, t.external_id, t.root_message_id, t.title, t.subject_key, t.category_id,
+                   t.theme, t.state, t.list_tag, t.created_at, t.last_activity_at)
+                  for t in s.scalars(select(TopicLink).order_by(TopicLink.topic_id))]
+    return {"inbox": inbox, "post_link": links, "topic_link": topics}
+
+
+def forum_posts(forum, topic_ids) -> list:
+    """The posts of the imported topics, as the forum shows them (not the categories' About
+    topics, whose dates are those of provisioning)."""
+    with forum.session() as s:
+        return [(p.id, p.topic_id, p.post_number, p.reply_to_post_number, p.user.username, p.raw,
+                 p.created_at, p.topic.title, p.topic.category_id)
+                for p in s.scalars(select(Post).where(Post.topic_id.in_(topic_ids)).order_by(Post.id))]
+
+
+def import_both_ways(tmp_path, sqlite_template, make_localforum, mbox: Path):
+    forums = [make_localforum(), make_localforum()]
+    one, batched = (pipe_on(tmp_path, name, sqlite_template, forum)
+                    for name, forum in zip(("one", "batched"), forums))
+    for pipe, threshold in ((one, 0), (batched, 1)):
+        start = dict(pipe.ctx.forum.stats)
+        import_file(pipe.ctx, mbox, batch=100, after_batch=lambda _r, p=pipe, t=threshold: drain(p, t))
+        drain(pipe, threshold)
+        pipe.requests = pipe.ctx.forum.stats["requests"] - start.get("requests", 0)
+    return one, batched
+
+
+def test_the_demo_mbox_in_batches_stores_what_one_by_one_stores(tmp_path, sqlite_template,
+                                                                make_localforum):
+    one, batched = import_both_ways(tmp_path, sqlite_template, make_localforum, DEMO_MBOX)
+    expected = stored(one)
+    assert len(expected["inbox"]) == 25 and len(expected["post_link"]) >= 20
+    assert stored(batched) == expected
+    topic_ids = [row[0] for row in expected["topic_link"]]
+    assert forum_posts(batched.localforum, topic_ids) == forum_posts(one.localforum, topic_ids)
+    log = batched.localforum.requests
+    assert log.count_of("POST", "/forumsync/posts.json") == 0
+    assert 1 <= log.count_of("POST", "/forumsync/posts/batch.json") <= 2
+    print("\nrequests", batched.requests, one.requests, sorted(set(log)))
+    assert batched.requests * 2 < one.requests, (batched.requests, one.requests)
+
+
+def test_a_reply_in_the_same_batch_threads_to_its_parent(pipe):
+    mails = [make_mail(subject="Cantine en ligne", message_id="<p1@meyzieu.fr>"),
+             make_mail(subject="Re: Cantine en ligne", message_id="<p2@lyon.fr>", sender="Paul <paul@lyon.fr>",
+                       in_reply_to="<p1@meyzieu.fr>", references="<p1@meyzieu.fr>", date=later(hours=1)),
+             make_mail(subject="Re: Cantine en ligne", message_id="<p3@meyzieu.fr>",
+                       in_reply_to="<p2@lyon.fr>", references="<p1@meyzieu.fr> <p2@lyon.fr>",
+                       date=later(hours=2))]
+    for raw in mails:
+        pipe.feed(raw)
+    drain(pipe, 1)
+    log = pipe.localforum.requests
+    assert log.count_of("POST", "/forumsync/posts/batch.json") == 1
+    assert log.count_of("POST", "/forumsync/posts.json") == 0
+    links = [pipe.post_link(m) for m in ("p1@meyzieu.fr", "p2@lyon.fr", "p3@meyzieu.fr")]
+    assert len({link.topic_id for link in links}) == 1
+    assert [link.post_number for link in links] == [1, 2, 3]
+    posts = pipe.topic(links[0].topic_id)["post_stream"]["posts"]
+    assert [p.get("reply_to_post_number") for p in posts] == [None, 1, 2]
+    assert [r.reason for r in pipe.rows()] == ["nouveau sujet", "réponse à <p1@meyzieu.fr>",
+                                              "réponse à <p2@lyon.fr>"]
+
+
+def test_a_refused_item_is_handled_as_a_refused_single_post(pipe):
+    """A reply into a topic a lead closed meanwhile: the batch refuses that item, the one-by-one
+    path posts it from the bridge account with its notice; the others stay in the batch."""
+    first = pipe.send(make_mail(subject="Question SVE", message_id="<c1@meyzieu.fr>"))
+    pipe.ctx.forum.topic_status_set(first.topic_id, "closed", True)
+    pipe.feed(make_mail(subject="Re: Question SVE", message_id="<c2@lyon.fr>", sender="Paul <paul@lyon.fr>",
+                        in_reply_to="<c1@meyzieu.fr>", references="<c1@meyzieu.fr>", date=later(hours=1)))
+    pipe.feed(make_mail(subject="Autre chose sur l'open data", message_id="<c3@lyon.fr>",
+                        sender="Paul <paul@lyon.fr>", date=later(hours=2)))
+    drain(pipe, 1)
+    rows = {r.message_id: r for r in pipe.rows()}
+    assert {r.state for r in rows.values()} == {"published"}
+    reply = pipe.post(rows["c2@lyon.fr"].post_id)
+    assert reply["topic_id"] == first.topic_id
+    assert reply["username"] == pipe.ctx.settings.FORUM_API_USERNAME
+    assert "Sujet fermé sur le forum" in reply["raw"]
+    assert pipe.post(rows["c3@lyon.fr"].post_id)["username"] != pipe.ctx.settings.FORUM_API_USERNAME
+    log = pipe.localforum.requests
+    assert log.count_of("POST", "/forumsync/posts/batch.json") == 1
+
+
+def test_an_invalid_sender_falls_back_to_the_bridge_as_alone(pipe):
+    pipe.feed(make_mail(subject="Une question", message_id="<v1@meyzieu.fr>"))
+    pipe.feed(make_mail(subject="Une autre question", message_id="<v2@x.fr>",
+                        sender="Quelqu'un <jean..x@example.org>", date=later(hours=1)))
+    drain(pipe, 1)
+    rows = {r.message_id: r for r in pipe.rows()}
+    assert [r.state for r in rows.values()] == ["published", "published"]
+    posted = pipe.post(rows["v2@x.fr"].post_id)
+    staged = pipe.post(rows["v1@meyzieu.fr"].post_id)
+    assert staged["username"] != pipe.ctx.settings.FORUM_API_USERNAME
+    # the same outcome as the single endpoint gives that sender, whatever it is
+    one_by_one = pipe.ctx.forum.post_by_message_id("<v2@x.fr>")
+    assert (one_by_one or {}).get("id", posted["id"]) == posted["id"]
+
+
+def test_same_subject_without_references_waits_for_the_batch(pipe):
+    """A « Re: » without References joins by subject: the batch is sent first, so the topic it
+    joins exists in the database, as in the one-by-one path."""
+    pipe.feed(make_mail(subject="Portail famille : cantine", message_id="<s1@meyzieu.fr>"))
+    pipe.feed(make_mail(subject="Re: Portail famille : cantine", message_id="<s2@lyon.fr>",
+                        sender="Paul <paul@lyon.fr>", date=later(hours=1)))
+    drain(pipe, 1)
+    first, second = pipe.post_link("s1@meyzieu.fr"), pipe.post_link("s2@lyon.fr")
+    assert second.topic_id == first.topic_id
+    assert pipe.localforum.requests.count_of("POST", "/forumsync/posts/batch.json") == 2
+
+
+def test_without_the_plugin_nothing_changes(tmp_path, sqlite_url, localforum):
+    ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=False)
+    pipe.provision()
+    for n in range(3):
+        pipe.feed(make_mail(subject=f"Question {n}", message_id=f"<n{n}@meyzieu.fr>", date=later(hours=n)))
+    drain(pipe, 1)
+    assert {r.state for r in pipe.rows()} == {"published"}
+    assert pipe.localforum.requests.count_of("POST", "/posts.json") == 3
+
+
+def test_the_worker_batches_only_a_backlog(pipe):
+    pipe.ctx.settings = pipe.ctx.settings.replace(INBOX_BATCH_THRESHOLD=3)
+    pipe.feed(make_mail(subject="Seul", message_id="<w0@meyzieu.fr>"))
+    pipe.run()
+    assert pipe.localforum.requests.count_of("POST", "/forumsync/posts.json") == 1
+    for n in range(1, 4):
+        pipe.feed(make_mail(subject=f"Arriéré {n}", message_id=f"<w{n}@meyzieu.fr>", date=later(hours=n)))
+    pipe.run()
+    assert pipe.localforum.requests.count_of("POST", "/forumsync/posts/batch.json") == 1
+    assert pipe.localforum.requests.count_of("POST", "/forumsync/posts.json") == 1
+
+
+def test_an_unanswered_batch_is_retried_then_reconciled(pipe):
+    for n in range(3):
+        pipe.feed(make_mail(subject=f"Question {n}", message_id=f"<r{n}@meyzieu.fr>", date=later(hours=n)))
+    pipe.localforum.faults.fail(503, count=1, path=r"^/forumsync/posts/batch")
+    drain(pipe, 1)
+    assert {r.state for r in pipe.rows()} == {"retry"}
+    with pipe.ctx.db.session() as s:
+        for row in s.scalars(select(InboxMessage)):
+            row.next_attempt_at = None
+            row.state = "new"
+    drain(pipe, 1)
+    assert {r.state for r in pipe.rows()} == {"published"}
+    assert len({r.post_id for r in pipe.rows()}) == 3
+
+
+@pytest.mark.slow
+def test_corpus_import_costs_at_most_five_hundredths_of_a_request_per_message(tmp_path, sqlite_template,
+                                                                             make_localforum):
+    corpus = ROOT.parent / "shared" / "corpus" / "usrp-users-dev2k.mbox.gz"
+    if not corpus.exists():
+        pytest.skip(f"corpus partagé absent : {corpus}")
+    pipe = pipe_on(tmp_path, "corpus", sqlite_template, make_localforum())
+    start = pipe.ctx.forum.stats["requests"]
+    report = import_file(pipe.ctx, corpus, batch=200, after_batch=lambda _r: drain(pipe, 1))
+    drain(pipe, 1)
+    requests = pipe.ctx.forum.stats["requests"] - start
+    per_message = requests / report.read
+    print(f"\n{report.read} messages, {requests} requêtes au forum : {per_message:.3f} par message")
+    assert {r.state for r in pipe.rows()} <= {"published", "dropped", "quarantined"}
+    assert per_message <= 0.05
