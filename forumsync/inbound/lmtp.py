@@ -22,6 +22,43 @@ from aiosmtpd.lmtp import LMTP
 from .ingest import Refused, accepted_recipient, ingest, too_big_message
 
 log = logging.getLogger(__name__)
+# `forumsync lmtp -v`: aiosmtpd logs every DATA line at DEBUG (a 32 MB mail, 32 MB of log,
+# private text included). That record is filtered out; each message's headers are logged
+# instead, bounded.
+HEADER_LOG_LINES = 60
+HEADER_LOG_CHARS = 200
+
+
+class _NoDataLines(logging.Filter):
+    """Drops aiosmtpd's per-line DATA records (``DATA readline: …``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("DATA readline")
+
+
+_NO_DATA_LINES = _NoDataLines()
+
+
+def quiet_data_lines() -> None:
+    """Install the filter on aiosmtpd's logger (idempotent)."""
+    logger = logging.getLogger("mail.log")
+    if _NO_DATA_LINES not in logger.filters:
+        logger.addFilter(_NO_DATA_LINES)
+
+
+def log_headers(raw: bytes, meta: dict) -> None:
+    """One DEBUG record per message: envelope, size and the header block (at most
+    HEADER_LOG_LINES lines of HEADER_LOG_CHARS characters), never the body."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    ends = [e for e in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if e >= 0]
+    head = raw[:min(ends + [len(raw), HEADER_LOG_LINES * HEADER_LOG_CHARS * 4])]
+    lines = head.decode("utf-8", "replace").splitlines()
+    shown = [line[:HEADER_LOG_CHARS] for line in lines[:HEADER_LOG_LINES]]
+    more = f"\n  … {len(lines) - len(shown)} autres lignes d'en-tête" if len(lines) > len(shown) else ""
+    log.debug("LMTP : message de <%s> pour %s, %d octets ; en-têtes :\n  %s%s",
+              meta.get("mail_from"), ", ".join(meta.get("recipients") or []), len(raw),
+              "\n  ".join(shown), more)
 
 # The SMTP answer for each ingest refusal.
 REFUSAL_REPLIES = {
@@ -67,6 +104,7 @@ class Handler:
         utf8 = envelope.smtp_utf8
         meta = {"recipients": list(envelope.rcpt_tos), "mail_from": envelope.mail_from or "",
                 "peer": str(session.peer[0]) if session.peer else ""}
+        log_headers(envelope.original_content or b"", meta)
         self.inflight += 1
         try:
             loop = asyncio.get_running_loop()
@@ -128,6 +166,7 @@ class LMTPServer:
         return ForumsyncLMTP(self.handler, self.ctx.settings, loop=self.loop)
 
     def start(self) -> "LMTPServer":
+        quiet_data_lines()
         self.loop = asyncio.new_event_loop()
         self.server = self.loop.run_until_complete(
             self.loop.create_server(self._factory, self.host, self.requested_port))
