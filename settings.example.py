@@ -43,6 +43,12 @@ BRIDGE_ADDRESS = "bistro@forumsync.example.org"
 REPLY_ADDRESS = None
 # Durée de validité des adresses de réponse signées, en jours.
 REPLY_TOKEN_MAX_AGE_DAYS = 30
+# authserv-id du serveur de courrier de la liste (celui qui écrit les en-têtes
+# Authentication-Results : « lists.example.org; dmarc=pass … »), comme email_in_authserv_id de
+# Discourse. Seuls ses verdicts comptent : DMARC en échec → message en quarantaine ; sans
+# verdict (ou None), jamais publié sous un compte admin/modérateur ; réussi → le compte de
+# l'adresse. Ce serveur doit retirer les Authentication-Results entrants portant cet identifiant.
+AUTHSERV_ID = None
 # Limites des messages entrants (octets, nombre de pièces jointes).
 MAX_MESSAGE_BYTES = 25 * 1024 * 1024
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024

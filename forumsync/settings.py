@@ -235,6 +235,7 @@ KEYS: dict[str, Key] = {
     "SMTP_STARTTLS": Key(False, _bool),
     "REPLY_ADDRESS": Key(None, _opt_str),
     "REPLY_TOKEN_MAX_AGE_DAYS": Key(30, _positive_int),
+    "AUTHSERV_ID": Key(None, _opt_str),
     "MAX_MESSAGE_BYTES": Key(25 * 1024 * 1024, _positive_int),
     "MAX_ATTACHMENT_BYTES": Key(10 * 1024 * 1024, _positive_int),
     "MAX_ATTACHMENTS": Key(20, _positive_int),

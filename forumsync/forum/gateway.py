@@ -366,6 +366,12 @@ class ForumGateway(DiscourseClient):
         name, admin, moderator, staged)."""
         return self._get(f"/admin/users/list/{quote(flag, safe='')}.json", page=int(page)) or []
 
+    def user_list(self, flag: str = "active", page: int = 1) -> list[dict]:
+        """One page (100) of GET /admin/users/list/{flag}.json (admin key; items carry email,
+        name, admin, moderator, staged)."""
+        return self._get(f"/admin/users/list/{quote(flag, safe='')}.json", page=int(page),
+                         show_emails="true") or []
+
     def user_get(self, username: str) -> dict | None:
         try:
             return self._get(f"/u/{quote(username, safe='')}.json")["user"]

@@ -11,16 +11,42 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import policy
+from email.charset import Charset
 from email.header import Header
-from email.headerregistry import Address
+from email.headerregistry import Address, UnstructuredHeader
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from urllib.parse import quote, urljoin, urlsplit
 
 import html2text
 import nh3
 
 _ADDRESS_HEADERS = {"from", "to", "cc", "bcc", "reply-to", "sender"}
+
+
+class VerbatimHeader(UnstructuredHeader):
+    """A header whose value compose already encoded (RFC 2047 words, quoted strings):
+    written as given, folded at its spaces, never decoded and re-encoded by the policy
+    (which would turn « =?utf-8?b?…?= <…> » back into the bare « Marie <admin@…>, "x <…> »)."""
+
+    @classmethod
+    def parse(cls, value, kwds):
+        super().parse(value, kwds)
+        kwds["verbatim"] = " ".join(str(value).split())
+
+    def init(self, name, *, verbatim, **kw):
+        super().init(name, **kw)
+        self._verbatim = verbatim
+
+    def fold(self, *, policy):
+        lines, line = [], f"{self.name}:"
+        for word in self._verbatim.split(" "):
+            if len(line) + 1 + len(word) > 76 and line.strip() and not line.endswith(":"):
+                lines.append(line)
+                line = ""
+            line += " " + word
+        lines.append(line)
+        return policy.linesep.join(lines) + policy.linesep
 
 
 class _SafeFoldingPolicy(policy.EmailPolicy):
@@ -33,7 +59,7 @@ class _SafeFoldingPolicy(policy.EmailPolicy):
 
     def _fold_non_ascii(self, name, value) -> str | None:
         text = str(value)
-        if text.isascii():
+        if text.isascii() or isinstance(value, VerbatimHeader):
             return None
         if name.lower() in _ADDRESS_HEADERS and getattr(value, "addresses", None):
             parts = []
@@ -62,6 +88,7 @@ class _SafeFoldingPolicy(policy.EmailPolicy):
 
 
 POLICY = _SafeFoldingPolicy(linesep="\r\n")
+POLICY.header_factory.map_to_type("x-original-from", VerbatimHeader)
 LOOP_HEADER = "X-Forumsync"
 # Control characters (CR, LF, NUL, tabs, Unicode line/paragraph separators) never reach a header.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
@@ -102,6 +129,42 @@ def bridge_from(settings, author_name: str) -> Address:
     username, domain = settings.BRIDGE_ADDRESS.rsplit("@", 1)
     return Address(display_name=f"{name} (via {one_line(settings.FORUM_NAME, 60)})",
                    username=username, domain=domain)
+
+
+# A display name that could be read as (part of) an address list: specials of RFC 5322 3.2.3.
+_ADDRESS_LIKE = re.compile(r'[<>@,;:"\\()\[\]]')
+
+
+def mailbox(display_name: str, target: str) -> str:
+    """``name <target>`` where the name can never be read as another address (X-Original-From).
+
+    A plain name goes through ``formataddr`` (quoted when needed). A name holding address
+    syntax (« Marie <admin@club.fr>, "x ») or non-ASCII letters becomes RFC 2047 encoded
+    words: one opaque phrase for parsers that split before decoding (RFC 5322/2047), with no
+    ``@``/``,``/``<`` for lenient ones that scan the raw text for anything address-like (the
+    profile URL used when the address is not exposed is no addr-spec, so such parsers fall
+    back to scanning)."""
+    name = one_line(display_name, 120)
+    if not name:
+        return f"<{target}>"
+    if name.isascii() and not _ADDRESS_LIKE.search(name):
+        return formataddr((name, target))
+    return f"{encoded_words(name)} <{target}>"
+
+
+def encoded_words(text: str, chunk_bytes: int = 45) -> str:
+    """TEXT as RFC 2047 encoded words (always encoded, even when ASCII), each under
+    75 characters and cut between characters."""
+    charset = Charset("utf-8")
+    words, chunk = [], ""
+    for char in text:
+        if chunk and len((chunk + char).encode("utf-8")) > chunk_bytes:
+            words.append(charset.header_encode(chunk))
+            chunk = ""
+        chunk += char
+    if chunk:
+        words.append(charset.header_encode(chunk))
+    return " ".join(words)
 
 
 def _address(addr: str, display_name: str = "") -> Address:
@@ -216,9 +279,9 @@ def compose_post(settings, post: ForumPost) -> EmailMessage:
             msg["References"] = " ".join(bracket(r) for r in refs)
     author = one_line(post.author_name or post.username, 120)
     if settings.EXPOSE_AUTHOR_EMAIL and post.author_email:
-        msg["X-Original-From"] = str(_address(post.author_email, author))
+        msg["X-Original-From"] = mailbox(author, post.author_email)
     else:
-        msg["X-Original-From"] = f"{author} <{profile_url(settings, post.username)}>"
+        msg["X-Original-From"] = mailbox(author, profile_url(settings, post.username))
     _common_headers(settings, msg)
     if post.edited:
         text = (f"{author} a modifié son message sur {settings.FORUM_NAME}.\n"

@@ -8,9 +8,11 @@ rows and runs them through ``STAGES``; ``publish`` queues its mapping rows in
 """
 from __future__ import annotations
 
-from . import (author, autoreply, bounce, dedupe, loop, parse, publish, replyto, route, thread,
-               trim)
+from . import (access, author, autoreply, bounce, dedupe, loop, parse, publish, replyto, route,
+               thread, trim)
 
 # Filters first (cheap, no forum call), then understanding, then the forum-facing stages.
-# ``replyto`` overrides ``thread``'s guess for mail sent to a signed reply address.
-STAGES = (dedupe, loop, autoreply, bounce, parse, trim, thread, replyto, route, author, publish)
+# ``replyto`` overrides ``thread``'s guess for mail sent to a signed reply address; ``access``
+# turns a reply aimed where list mail may not go (PM, whisper, restricted category) into a new topic.
+STAGES = (dedupe, loop, autoreply, bounce, parse, trim, thread, replyto, access, route, author,
+          publish)

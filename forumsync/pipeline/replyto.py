@@ -6,7 +6,9 @@ recipients is such an address, this stage validates it against the sender and, i
 directs the message into that topic (overriding ``thread``'s guess), replying to the post
 the token names; the ``author`` stage then posts it as the sender (who is the recipient the
 token was made for). A forged, expired or mismatched token ends the message with ``Drop``
-and the sender gets a short French explanation through the outbox: nothing is posted.
+(reason visible in ``forumsync inbox list``): nothing is posted. The sender gets a short
+French explanation only when authenticated or a list member, at most once an hour, with
+nothing of the message echoed (``forumsync.outbound.refusals``: no backscatter).
 
 Runs after ``thread`` (which resets the threading keys) and before ``route``/``author``.
 """
@@ -17,7 +19,7 @@ from sqlalchemy import select
 from ..forum.gateway import ForumNotFound
 from ..mail.addresses import all_recipients
 from ..models import PostLink
-from ..outbound import compose, outbox
+from ..outbound import refusals
 from ..outbound.replykeys import BadReplyToken, is_reply_address, parse_reply_address
 from .errors import Drop
 
@@ -53,8 +55,8 @@ def process(ctx, msg, msgdata) -> None:
         except BadReplyToken as exc:
             error = exc
     else:
-        refuse(ctx, msg, msgdata, sender, error)
-        raise Drop(f"adresse de réponse refusée : {error.reason}")
+        outcome = refuse(ctx, msg, msgdata, sender, error)
+        raise Drop(f"adresse de réponse refusée : {error.reason} ; {outcome}")
     post_number = None
     if target.post_id:
         with ctx.db.session() as session:
@@ -70,21 +72,9 @@ def process(ctx, msg, msgdata) -> None:
                    thread_reason=f"réponse à une adresse signée (sujet {target.topic_id})")
 
 
-def refuse(ctx, msg, msgdata, sender: str, error: BadReplyToken) -> None:
-    """Tell the sender, in French, why nothing was posted (once per message)."""
-    if not sender:
-        return
-    settings = ctx.settings
-    subject = msgdata.get("subject") or str(msg.get("Subject", "") or "")
-    text = (f"Bonjour,\n\n"
-            f"Votre message « {compose.one_line(subject, 120)} » n'a pas été publié sur "
-            f"{settings.FORUM_NAME} : {error.reason}.\n\n"
-            f"Rien n'a été publié. Vous pouvez répondre directement sur le forum : "
-            f"{settings.FORUM_URL}\n\n"
-            f"-- \nforumsync, passerelle de la liste {settings.LIST_NAME}")
-    message = compose.compose_personal(
-        settings, to=sender, subject=f"Message non publié : {subject}", text=text,
-        in_reply_to=msgdata.get("message_id") or None, link=settings.FORUM_URL, auto_submitted=True)
+def refuse(ctx, msg, msgdata, sender: str, error: BadReplyToken) -> str:
+    """Tell the sender, in French, why nothing was posted — only an authenticated sender or a
+    list member, at most once an hour, echoing nothing of the message (``outbound.refusals``).
+    Returns what happened, for the inbox row's reason."""
     key = f"refusal:{msgdata.get('message_id') or msgdata.get('inbox_id')}"
-    with ctx.db.session() as session:
-        outbox.enqueue(session, key, message, [sender], sender=settings.BRIDGE_ADDRESS)
+    return refusals.send_refusal(ctx, msg, sender, error.reason, key)

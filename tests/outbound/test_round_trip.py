@@ -141,6 +141,11 @@ def test_bad_signed_address_refused_nothing_posted(bridge, case):
         address = make_reply_address(bridge.settings, "marie.dupre@meyzieu.fr", welcome["topic_id"])
     posts_before = forum_posts(bridge)
     mails_before = len(bridge.sink.messages)
+    # Refusals only go to list members or authenticated senders (tests/security/test_backscatter.py)
+    from forumsync.models.subscriber import Subscriber
+
+    with bridge.ctx.db.session() as s:
+        s.add(Subscriber(source="liste", email=sender, name="Paul Martin", welcome="baseline"))
     answer = member_mail(f"Paul Martin <{sender}>", address, "Re: Bienvenue au club",
                          "Je tente de répondre.\n")
     row = pipeline(bridge, answer, meta={"recipients": [address]})
