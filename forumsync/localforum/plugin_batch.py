@@ -58,8 +58,11 @@ def max_posts(session) -> int:
 
 
 def _items() -> list | None:
-    """The ``posts`` list: a JSON list (JSON body) or a JSON-encoded string (multipart)."""
+    """The ``posts`` list: a JSON list (JSON body), or JSON text (multipart: a field or, as the
+    gateway sends it, a part of its own)."""
     value = params().get("posts")
+    if value is None and "posts" in request.files:  # multipart: the list as a JSON part
+        value = request.files["posts"].read().decode("utf-8", "replace")
     if isinstance(value, str):
         try:
             value = json.loads(value)

@@ -50,6 +50,11 @@ log = logging.getLogger(__name__)
 
 FEATURE = "batch_posts"
 DEFAULT_MAX_POSTS = 50  # when the plugin does not say (plugin/config/settings.yml)
+# One request stays well inside what a forum takes: nginx's client_max_body_size in front of
+# Discourse (10 MB by default) and Rack's multipart file limit (128 parts). A message bigger
+# than that alone is posted alone, as before.
+MAX_BATCH_BYTES = 8 * 1024 * 1024
+MAX_BATCH_FILES = 100
 CREATED = (200, 201)
 
 
@@ -80,6 +85,8 @@ class PendingBatch:
     cache: dict  # runner's per-batch forum facts (publish._topic_or_none)
     max_items: int
     items: dict = field(default_factory=dict)  # message id → Item, in order
+    size: int = 0  # bytes of the waiting items' raws and files
+    files: int = 0
     roots: set = field(default_factory=set)
     subject_keys: set = field(default_factory=set)
     opaque: bool = False  # a waiting reply joins a topic we have no row for: subjects unknown
@@ -111,8 +118,7 @@ class PendingBatch:
                 continue  # see the module docstring
             else:
                 stage.process(self.ctx, msg, msgdata)
-        if self._batchable(msgdata):
-            self._add(inbox_id, msgdata)
+        if self._batchable(msgdata) and self._add(inbox_id, msgdata):
             return runner.PENDING
         self.flush()
         if msgdata.get("pending_parent"):
@@ -162,12 +168,13 @@ class PendingBatch:
                     and not msgdata.get("reply_target"))
 
     # ------------------------------------------------------------------ the batch
-    def _add(self, inbox_id: int, msgdata: dict) -> None:
+    def _add(self, inbox_id: int, msgdata: dict) -> bool:
+        """Queue the message's post (False: too big for any batch, to be posted alone)."""
         ctx = self.ctx
         message_id = msgdata["message_id"]
         common = dict(email=msgdata["from_email"], name=msgdata.get("from_name") or "",
                       message_id=f"<{message_id}>", created_at=msgdata.get("date"))
-        new_topic = None
+        new_topic, roots, keys, touched = None, set(), set(), None
         if msgdata.get("topic_id") is None:
             theme = msgdata.get("theme") or ctx.settings.DEFAULT_THEME
             category_id = categories.theme_category_id(ctx, theme)
@@ -178,9 +185,8 @@ class PendingBatch:
             payload = dict(common, raw=raw, title=title, category_id=category_id,
                            external_id=external_id)
             new_topic = dict(external_id=external_id, category_id=category_id, theme=theme)
-            self.roots.add(msgdata.get("root_message_id") or message_id)
-            self.subject_keys.update(k for k in (msgdata.get("subject_key"),
-                                                 make_subject_key(title)) if k)
+            roots.add(msgdata.get("root_message_id") or message_id)
+            keys.update(k for k in (msgdata.get("subject_key"), make_subject_key(title)) if k)
         else:
             raw = publish._compose(ctx, msgdata)
             raw = publish._fitted(ctx, msgdata, publish._known_problems(ctx, raw), None, raw)[1]
@@ -192,13 +198,28 @@ class PendingBatch:
                 payload.update(topic_id=msgdata["topic_id"],
                                reply_to_post_number=msgdata.get("reply_to_post_number"),
                                reply_to_post_id=msgdata.get("parent_post_id"))
-                self._touch(msgdata["topic_id"])
+                touched = msgdata["topic_id"]
             if msgdata.get("adopt_root"):
-                self.roots.add(message_id)
+                roots.add(message_id)
         payload["files"] = msgdata.get("post_files")
+        files = payload["files"] or ()
+        size = len(payload["raw"].encode("utf-8")) + sum(len(data) for _n, data, _t in files)
+        if size > MAX_BATCH_BYTES or len(files) > MAX_BATCH_FILES:
+            return False
+        if self.size + size > MAX_BATCH_BYTES or self.files + len(files) > MAX_BATCH_FILES:
+            if msgdata.get("pending_parent"):
+                return False  # its parent goes now: decided again, alone
+            self.flush()
         self.items[message_id] = Item(inbox_id, msgdata, payload, new_topic)
+        self.roots |= roots
+        self.subject_keys |= keys
+        if touched is not None:
+            self._touch(touched)
+        self.size += size
+        self.files += len(files)
         if len(self.items) >= self.max_items:
             self.flush()
+        return True
 
     def _touch(self, topic_id: int) -> None:
         """A waiting reply in TOPIC_ID moves its activity date: remember its subject."""
@@ -215,6 +236,7 @@ class PendingBatch:
             return
         items = list(self.items.values())
         self.items, self.roots, self.subject_keys, self.opaque = {}, set(), set(), False
+        self.size = self.files = 0
         try:
             results = self.ctx.forum.staged_posts_batch([item.payload for item in items],
                                                         staged_only=True)
@@ -244,7 +266,8 @@ class PendingBatch:
         if item.new_topic is not None:
             publish._remember_post(msgdata, {
                 "id": post["topic_id"], "category_id": item.new_topic["category_id"],
-                "title": item.payload["title"], "closed": False, "archived": False,
+                "title": item.payload["title"], "archetype": "regular", "closed": False,
+                "archived": False,
                 "post_stream": {"stream": []}}, post)
             publish._done(self.ctx, msgdata, post, new_topic=item.new_topic)
             return

@@ -95,6 +95,7 @@ def _new_topic(ctx, msgdata) -> None:
             raw = _compose(ctx, msgdata)
     post = _post_of(answer)
     _remember_post(msgdata, {"id": post["topic_id"], "category_id": category_id, "title": title,
+                             "archetype": "regular",  # what access checks before a reply in it
                              "closed": False, "archived": False, "post_stream": {"stream": []}}, post)
     _done(ctx, msgdata, post, new_topic=dict(external_id=external_id, category_id=category_id,
                                                  theme=theme))

@@ -27,7 +27,8 @@ module Forumsync
 
     attr_reader :items, :errors
 
-    # POSTS: the list (JSON body), or its JSON text (multipart), or a Rails hash {"0" => …}.
+    # POSTS: the list (JSON body), its JSON text or an uploaded JSON part (multipart), or a
+    # Rails hash {"0" => …} (form-encoded).
     def initialize(posts, max:, locale: Messages::DEFAULT_LOCALE)
       @max = max
       @locale = locale
@@ -94,6 +95,7 @@ module Forumsync
     private
 
     def read(posts)
+      posts = posts.read if posts.respond_to?(:read) # multipart: the list as a JSON part of its own
       posts = parse_json(posts) if posts.is_a?(String)
       posts = posts.to_unsafe_h if posts.respond_to?(:to_unsafe_h)
       if posts.is_a?(Hash) && posts.keys.all? { |key| key.to_s.match?(/\A\d+\z/) }

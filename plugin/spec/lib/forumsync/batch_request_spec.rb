@@ -3,6 +3,7 @@
 require_relative "../lib_helper"
 require "forumsync/batch_request"
 require "forumsync/capabilities_builder"
+require "stringio"
 
 RSpec.describe Forumsync::BatchRequest do
   let(:table) { contract("posts_batch") }
@@ -32,6 +33,7 @@ RSpec.describe Forumsync::BatchRequest do
 
   it "reads the list from JSON text (multipart) and from a form-encoded hash" do
     expect(described_class.new(JSON.generate(items), max: max).items).to eq(items)
+    expect(described_class.new(StringIO.new(JSON.generate(items)), max: max).items).to eq(items)
     form = items.each_with_index.to_h { |item, index| [index.to_s, item] }
     expect(described_class.new(form, max: max).items).to eq(items)
   end
