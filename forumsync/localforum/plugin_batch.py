@@ -21,7 +21,7 @@ import json
 
 from flask import request
 
-from . import sitesettings, store
+from . import serializers, sitesettings, store
 from .errors import ApiError, forbidden
 from .http import api_route, current_user, forum, json_response, params
 from .models import Post, Topic
@@ -185,3 +185,30 @@ def posts_batch():
             savepoint.commit()
             results.append({"status": status, **body})
         return json_response({"posts": results}, 200)
+
+
+# ------------------------------------------------------------------ users by email
+MAX_EMAILS = 200  # plugin/lib/forumsync/batch_request.rb BatchRequest::MAX_EMAILS
+BATCH_MESSAGES["emails"] = "« emails » doit être une liste de 1 à {max} adresses."
+
+
+@api_route(bp, "/forumsync/users/by-email", methods=["POST"])
+def users_by_email():
+    """The users of up to MAX_EMAILS addresses in one request, each as an item of
+    ``GET /admin/users/list/all.json?email=`` shows it (null: nobody): a backlog's authors
+    are known for one request instead of one per sender (capability ``users_by_email``)."""
+    value = params().get("emails")
+    emails = value if isinstance(value, list) else None
+    with forum().store.session() as session:
+        user = current_user(session)
+        if not user.admin:
+            raise forbidden()
+        if not emails or len(emails) > MAX_EMAILS or not all(isinstance(e, str) for e in emails):
+            raise ApiError(422, [BATCH_MESSAGES["emails"].format(max=MAX_EMAILS)], "invalid_parameters")
+        found = {}
+        for email in emails:
+            key = email.strip().lower()
+            if key and key not in found:
+                match = store.user_by_email(session, key)
+                found[key] = serializers.serialize_admin_user(match) if match is not None else None
+        return json_response({"users": found})

@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from email.parser import HeaderParser
+from email.utils import getaddresses
 
 from sqlalchemy import select
 
@@ -43,7 +45,7 @@ from ..forum.gateway import ForumRejected, ForumUnavailable
 from ..mail import parse_bytes
 from ..mail.ids import parse_discourse_message_id, topic_external_id
 from ..mail.subjects import subject_key as make_subject_key
-from ..models import TopicLink
+from ..models import InboxRaw, TopicLink
 from . import STAGES, categories, publish, runner, thread
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,7 @@ DEFAULT_MAX_POSTS = 50  # when the plugin does not say (plugin/config/settings.y
 # than that alone is posted alone, as before.
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BATCH_FILES = 100
+AUTHOR_HEADERS = ("From", "Reply-To", "Sender", "X-Original-From")
 CREATED = (200, 201)
 
 
@@ -307,8 +310,36 @@ def wanted(ctx, claimed: int, threshold: int | None = None) -> bool:
         return False
 
 
+def sender_addresses(ctx, ids: list[int]) -> list[str]:
+    """The addresses that may be the rows' authors (From, Reply-To, Sender, X-Original-From:
+    ``parse`` chooses among them), read from the header block alone."""
+    with ctx.db.connection() as conn:
+        raws = conn.scalars(select(InboxRaw.raw).where(InboxRaw.inbox_id.in_(ids))).all()
+    found = []
+    for raw in raws:
+        if not raw:
+            continue
+        ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0]
+        head = HeaderParser().parsestr(raw[:min(ends) if ends else len(raw)].decode("latin-1"))
+        values = [str(v) for name in AUTHOR_HEADERS for v in (head.get_all(name) or ())]
+        found += [address for _name, address in getaddresses(values) if "@" in address]
+    return found
+
+
+def prefetch_users(ctx, ids: list[int]) -> None:
+    """One request for the users of the rows' senders (capability ``users_by_email``), which
+    the ``author`` stage then reads from the gateway's cache instead of one request each."""
+    if not ctx.forum.has_feature("users_by_email"):
+        return
+    try:
+        ctx.forum.users_by_email_prefetch(sender_addresses(ctx, ids))
+    except (ForumRejected, ForumUnavailable) as exc:  # author asks one by one, as before
+        log.info("utilisateurs du lot non préchargés : %s", exc)
+
+
 def publish_claimed(ctx, ids: list[int], cache: dict | None = None) -> int:
     """Run claimed rows through the stages, publishing in batches; returns how many."""
+    prefetch_users(ctx, ids)
     pending = PendingBatch(ctx, {} if cache is None else cache, max_items(ctx))
     for inbox_id in ids:
         pending.process(inbox_id)

@@ -125,3 +125,35 @@ def test_gateway_batch_threads_replies_and_refuses_closed_topics(localforum):
         assert s.scalar(select(func.count()).select_from(Post).where(
             Post.topic_id == closed["topic_id"], Post.post_type == 1)) == 1
         assert s.scalar(select(User.id).where(User.email == "y@montpellier3m.fr")) is None
+
+
+def test_users_by_email_answers_what_the_admin_list_answers(localforum):
+    """One request for many senders, each answered as GET /admin/users/list/all.json?email=
+    answers it: the author stage cannot tell a prefetched user from one it asked for."""
+    localforum.create_user("claire", "cvasseur@grandlyon.com", "Claire Vasseur")
+    asker = ForumGateway(localforum.url, localforum.api_key, localforum.username, retries=0)
+    asker.staged_posts_batch([dict(email="lea.moreau@example.org", raw="Bonjour", title="Un sujet",
+                                   category_id=localforum.create_category("SVE", slug="sve")["id"],
+                                   message_id="<u-1@example.org>")])
+    emails = ["CVasseur@GrandLyon.com", "lea.moreau@example.org", "inconnu@example.org"]
+    one_by_one = {e.lower(): asker.user_by_email(e) for e in emails}
+    gw = ForumGateway(localforum.url, localforum.api_key, localforum.username, retries=0)
+    assert gw.has_feature("users_by_email")
+    assert gw.users_by_email_prefetch(emails + ["cvasseur@grandlyon.com"]) == 3
+    requests = gw.stats["requests"]
+    assert {e.lower(): gw.user_by_email(e) for e in emails} == one_by_one
+    assert gw.stats["requests"] == requests  # all from the cache
+    assert one_by_one["lea.moreau@example.org"]["staged"] is True
+    assert one_by_one["inconnu@example.org"] is None
+    refused = requests_post(localforum, {"emails": []})
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == ["« emails » doit être une liste de 1 à 200 adresses."]
+    assert requests_post(localforum, {"emails": ["a@b.fr"] * 201}).status_code == 422
+    assert requests_post(localforum, {"emails": ["a@b.fr"]}, user="membre").status_code == 403
+
+
+def requests_post(forum, body, user=None):
+    if user:
+        forum.create_user(user, f"{user}@example.org", "Simple membre")
+    return requests.post(forum.url + "/forumsync/users/by-email.json", json=body,
+                         headers=forum.headers(user), timeout=10)

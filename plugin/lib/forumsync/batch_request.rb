@@ -12,6 +12,17 @@ module Forumsync
   # Shared cases: spec/fixtures/contract/posts_batch.json.
   class BatchRequest
     TARGET_KEYS = %w[topic_id reply_to_post_number title category_id category].freeze
+    MAX_EMAILS = 200 # POST /forumsync/users/by-email.json
+
+    # [normalised addresses, errors] of the users lookup's "emails" parameter.
+    def self.emails(value, locale: Messages::DEFAULT_LOCALE)
+      list = value.is_a?(Array) ? value : nil
+      if list.nil? || list.empty? || list.size > MAX_EMAILS || !list.all? { |item| item.is_a?(String) }
+        return [[], [Messages.t("forumsync.batch.emails", locale: locale, max: MAX_EMAILS)]]
+      end
+
+      [list.map { |email| email.strip.downcase }.reject(&:empty?).uniq, []]
+    end
 
     # An item refused before or while it is created: its HTTP-like status, sentences, type.
     class ItemRefused < StandardError

@@ -140,6 +140,18 @@ RSpec.describe "POST /forumsync/posts/batch.json" do
     expect(Post.find(results[0]["id"]).raw).to include("upload://")
   end
 
+  it "answers the users of many addresses as the admin list answers each" do
+    member = Fabricate(:user, email: "membre@example.org")
+    post "/forumsync/users/by-email.json", params: { emails: ["Membre@Example.org", "inconnu@example.org"] },
+                                           headers: admin_headers, as: :json
+    expect(response.status).to eq(200)
+    users = response.parsed_body["users"]
+    expect(users["inconnu@example.org"]).to be_nil
+    get "/admin/users/list/all.json", params: { email: "membre@example.org" }, headers: admin_headers
+    expect(users["membre@example.org"]).to eq(response.parsed_body.first)
+    expect(users["membre@example.org"]["id"]).to eq(member.id)
+  end
+
   it "is refused to non-admins" do
     batch([{ email: "a@example.org", raw: "x", topic_id: 1, message_id: "<x@example.org>" }], headers: user_headers)
     expect(response.status).to eq(403)

@@ -78,6 +78,16 @@ RSpec.describe Forumsync::BatchRequest do
     expect { batch.post_params_hash(0) }.to raise_error(described_class::ItemRefused, /n° 0/)
   end
 
+  it "reads the users lookup's addresses: normalised, once, at most MAX_EMAILS" do
+    emails, errors = described_class.emails([" Lea.Moreau@Example.ORG", "lea.moreau@example.org", "b@c.fr"])
+    expect([emails, errors]).to eq([["lea.moreau@example.org", "b@c.fr"], []])
+    expected = ["« emails » doit être une liste de 1 à 200 adresses."]
+    expect(described_class.emails([])[1]).to eq(expected)
+    expect(described_class.emails("a@b.fr")[1]).to eq(expected)
+    expect(described_class.emails(["a@b.fr"] * 201)[1]).to eq(expected)
+    expect(described_class.emails(["a@b.fr"] * 200)[1]).to eq([])
+  end
+
   it "speaks English when asked" do
     expect(described_class.new([], max: 3, locale: "en").errors).to eq(["“posts” must be a list of 1 to 3 posts."])
   end
