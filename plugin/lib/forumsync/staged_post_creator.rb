@@ -30,9 +30,8 @@ module Forumsync
         next Result.new(post: existing, user: existing.user, created: false) if existing
 
         check_target!
-        creator, result = ::ActiveRecord::Base.transaction { create_all }
-        creator.enqueue_jobs
-        creator.trigger_after_events
+        options, result = ::ActiveRecord::Base.transaction { create_all }
+        after_commit(result, options)
         result
       end
     end
@@ -42,7 +41,8 @@ module Forumsync
     def create_all
       user = StagedUserResolver.new(@user_store, locale: @locale)
         .resolve(email: @params.email, name: @params.name).user
-      creator = ::PostCreator.new(user, CreatorOptions.build(@params, raw: upload_files(user)))
+      options = CreatorOptions.build(@params, raw: upload_files(user))
+      creator = ::PostCreator.new(user, options)
       post = creator.create
       if post.nil? || !post.persisted? || creator.errors.present?
         raise Refusal.t(:post_refused, error_type: Refusal::POST, locale: @locale,
@@ -52,7 +52,17 @@ module Forumsync
       # Email::Receiver#create_post: Discourse's notification mails about this post then
       # carry the list's Message-ID (Email::MessageIdService) and thread with the list copy.
       post.update_columns(outbound_message_id: @params.message_id)
-      [creator, Result.new(post: post, user: user, created: true)]
+      [options, Result.new(post: post, user: user, created: true)]
+    end
+
+    # What PostCreator skipped (skip_jobs, skip_events), once the transaction is committed, as
+    # Email::Receiver#create_post does it: the post's jobs (PostAlerter…) and events (webhooks).
+    def after_commit(result, options)
+      post = result.post
+      ::PostJobsEnqueuer.new(post, post.topic, !@params.reply?, import_mode: nil,
+                                                                post_alert_options: nil).enqueue_jobs
+      ::DiscourseEvent.trigger(:topic_created, post.topic, options, result.user) if post.is_first_post?
+      ::DiscourseEvent.trigger(:post_created, post, options, result.user)
     end
 
     def check_target!
