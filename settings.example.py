@@ -117,6 +117,9 @@ THEMES = [
 # --- Service web -----------------------------------------------------------------------------
 # Où `forumsync serve` écoute (webhooks, réception HTTP, tableau de bord).
 WEB_URL = "http://127.0.0.1:5000"
+# Adresse d'écoute (« hôte:port ») quand WEB_URL est l'adresse publique derrière un mandataire
+# inverse (https://forumsync.example.org servi par nginx) ; None : l'hôte et le port de WEB_URL.
+WEB_LISTEN = None
 # Secret de signature des sessions et des adresses de réponse : À CHANGER en production.
 SECRET_KEY = "change-me-demo-secret"
 # Jeton « Bearer » exigé par POST /inbound/mail (et par l'archiveur Mailman).

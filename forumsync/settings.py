@@ -64,6 +64,10 @@ def _http_url(value):
     return value.rstrip("/")
 
 
+def _opt_host_port(value):
+    return None if value is None else _host_port(value)
+
+
 def _link_style(value):
     if value not in ("discourse", "localforum"):
         raise ValueError("doit valoir « discourse » ou « localforum »")
@@ -224,6 +228,7 @@ KEYS: dict[str, Key] = {
     "THEME_BODY_MIN_SCORE": Key(2, _positive_int),
     # web service
     "WEB_URL": Key("http://127.0.0.1:5000", _http_url),
+    "WEB_LISTEN": Key(None, _opt_host_port),
     "SECRET_KEY": Key("change-me-demo-secret", _str),
     "INBOUND_TOKEN": Key("demo-inbound-token", _str),
     "DASHBOARD_PASSWORD_HASH": Key(None, _opt_str),

@@ -21,7 +21,7 @@ def demo(obj, workdir, ports, reset):
     DIR/settings.py themes » (ou inbox list, doctor…) travaille sur les bases de la démo."""
     import shutil
 
-    from ..demo.run import Demo, DemoError, demo_settings, parse_ports, wait_for_interrupt, \
+    from ..demo.run import Demo, DemoError, demo_settings, parse_ports, stop_on_signals, \
         with_ports, write_settings_file
 
     workdir = workdir.resolve()
@@ -35,7 +35,7 @@ def demo(obj, workdir, ports, reset):
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
     runner = Demo(settings, workdir, echo=click.echo)
-    stop = threading.Event()
+    stop_on_signals()
     try:
         click.echo("Démarrage du forum local, de forumsync, du LMTP et du puits SMTP…")
         runner.start()
@@ -43,7 +43,9 @@ def demo(obj, workdir, ports, reset):
         runner.seed()
         runner.start_worker()
         click.echo(runner.describe())
-        wait_for_interrupt(stop)
+        threading.Event().wait()  # until Ctrl-C / SIGTERM (KeyboardInterrupt)
+    except KeyboardInterrupt:
+        pass
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
     finally:

@@ -18,7 +18,11 @@ def serve(obj, no_worker):
     ctx = obj.context
     refuse_demo_secrets(ctx.settings)
     ctx.db  # migrate before accepting requests
-    host, port = host_port(ctx.settings.WEB_URL, 5000)
+    if ctx.settings.WEB_LISTEN:  # behind a reverse proxy: WEB_URL is the public address
+        host, _, port = ctx.settings.WEB_LISTEN.rpartition(":")
+        host, port = host.strip("[]") or "127.0.0.1", int(port)
+    else:
+        host, port = host_port(ctx.settings.WEB_URL, 5000)
     web = WsgiThread(create_app(context=ctx), host, port, "forumsync-web").start()
     worker = None if no_worker else WorkerThread(ctx).start()
     click.echo(f"forumsync écoute sur {ctx.settings.WEB_URL}"

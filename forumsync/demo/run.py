@@ -27,6 +27,7 @@ HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
 DEMO_PASSWORD = "demo"
 STOP_SECONDS = 2.5   # Ctrl-C: everything stops in parallel within this, else says what it waits for
+DEMO_API_REQS_PER_MINUTE = 1200
 REPLY_SENDER = "julien.petit@villeurbanne.fr"  # a list member with a forum account (« julien »)
 CATALOGUE_DIR = HERE / "catalogue"
 DEMO_USERS = [  # forum accounts for the theme leads and a few members
@@ -48,6 +49,14 @@ def demo_settings(settings, workdir: Path):
         settings = settings.replace(DASHBOARD_PASSWORD_HASH=generate_password_hash(DEMO_PASSWORD))
     if not settings.THEMES:
         settings = settings.replace(THEMES=themes.THEMES, DEFAULT_THEME=themes.DEFAULT_THEME)
+    from ..settings import KEYS
+
+    # The local forum limits the admin API like Discourse (60 a minute); the demo raises it as
+    # docs/deploy.md advises for an import (DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE), and the
+    # bridge's own pacing with it, unless the user's settings chose values.
+    for key in ("LOCALFORUM_RATE_LIMIT", "FORUM_MAX_REQUESTS_PER_MINUTE"):
+        if key in KEYS and getattr(settings, key) == KEYS[key].default and KEYS[key].default:
+            settings = settings.replace(**{key: DEMO_API_REQS_PER_MINUTE})
     return settings.replace(
         FORUM_LINK_STYLE="localforum",  # mail and dashboard links open the local forum's pages
         # Paced as the demo's local forum limits its API (LOCALFORUM_RATE_LIMIT; 0: no limit).
@@ -366,9 +375,13 @@ def _stop_wsgi(part: WsgiThread) -> None:
     part.thread.join(2)
 
 
-def wait_for_interrupt(stop: threading.Event) -> None:
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM stop the demo at any moment, seeding included (also when started
+    from a script that ignored SIGINT)."""
     import signal
 
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    stop.wait()
+        signal.signal(sig, interrupt)

@@ -1,0 +1,21 @@
+"""The README's migration list names every Alembic revision, and its demo/ops sections point at
+what exists (docs/deploy.md, the demo's settings file and --ports option)."""
+import re
+
+from forumsync.commands.demo import demo
+from tests.deploy.guide import ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_lists_every_migration():
+    versions = sorted(p.name[:4] for p in (ROOT / "forumsync" / "migrations" / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    section = README.split("## Migrations", 1)[1]
+    listed = re.findall(r"^- `(\d{4})` : ", section, flags=re.M)
+    assert listed == versions, f"README liste {listed}, le dépôt a {versions}"
+
+
+def test_readme_points_at_the_deployment_guide_and_demo_options():
+    assert "docs/deploy.md" in README and (ROOT / "docs" / "deploy.md").exists()
+    assert "var/demo/settings.py" in README
+    assert "--ports" in README and any("--ports" in p.opts for p in demo.params)
