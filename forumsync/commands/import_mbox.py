@@ -79,6 +79,10 @@ def wait_until_final(ctx, worker, ids, max_wait: float | None) -> Counter:
         time.sleep(min(max(delay, 0.2), 5.0))
 
 
+# Rows claimed at once by an import: fuller batches, and each topic read once per claim.
+IMPORT_CLAIM = 200
+
+
 def publish_in_batches(worker) -> None:
     """An import is a backlog: the worker publishes it in batches whenever the forum takes
     them (plugin capability ``batch_posts``; else one by one, as before)."""
@@ -87,8 +91,9 @@ def publish_in_batches(worker) -> None:
     from ..pipeline import runner
 
     name = f"{runner.__name__}.run_pending"
-    worker.tasks = [(task_name, partial(runner.run_pending, batch_threshold=1) if task_name == name else task)
-                    for task_name, task in worker.tasks]
+    task = partial(runner.run_pending, limit=IMPORT_CLAIM, batch_threshold=1)
+    worker.tasks = [(task_name, task if task_name == name else other)
+                    for task_name, other in worker.tasks]
 
 
 @click.command("import-mbox")

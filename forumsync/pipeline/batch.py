@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from email.utils import getaddresses
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..forum.gateway import ForumRejected, ForumUnavailable
 from ..mail import parse_bytes
@@ -58,6 +58,7 @@ DEFAULT_MAX_POSTS = 50  # when the plugin does not say (plugin/config/settings.y
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BATCH_FILES = 100
 AUTHOR_HEADERS = ("From", "Reply-To", "Sender", "X-Original-From")
+HEAD_BYTES = 16384
 CREATED = (200, 201)
 
 
@@ -253,7 +254,7 @@ class PendingBatch:
             results = []
         for index, item in enumerate(items):
             result = results[index] if index < len(results) else None
-            if isinstance(result, dict) and result.get("status") in CREATED:
+            if isinstance(result, dict) and result.get("status") in CREATED and result.get("id"):
                 runner.conclude(self.ctx, item.inbox_id, item.msgdata,
                                 lambda item=item, result=result: self._published(item, result))
             else:
@@ -313,12 +314,14 @@ def wanted(ctx, claimed: int, threshold: int | None = None) -> bool:
 def sender_addresses(ctx, ids: list[int]) -> list[str]:
     """The addresses that may be the rows' authors (From, Reply-To, Sender, X-Original-From:
     ``parse`` chooses among them), read from the header block alone."""
-    with ctx.db.connection() as conn:
-        raws = conn.scalars(select(InboxRaw.raw).where(InboxRaw.inbox_id.in_(ids))).all()
+    with ctx.db.connection() as conn:  # the first bytes only: the headers, not the files
+        raws = conn.scalars(select(func.substr(InboxRaw.raw, 1, HEAD_BYTES))
+                            .where(InboxRaw.inbox_id.in_(ids))).all()
     found = []
     for raw in raws:
         if not raw:
             continue
+        raw = bytes(raw)
         ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0]
         head = HeaderParser().parsestr(raw[:min(ends) if ends else len(raw)].decode("latin-1"))
         values = [str(v) for name in AUTHOR_HEADERS for v in (head.get_all(name) or ())]

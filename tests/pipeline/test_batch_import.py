@@ -27,8 +27,8 @@ def pipe_on(tmp_path, name, sqlite_template, forum, **overrides):
     return pipe
 
 
-def drain(pipe, batch_threshold) -> None:
-    while runner.run_pending(pipe.ctx, "test-worker", batch_threshold=batch_threshold):
+def drain(pipe, batch_threshold, limit=50) -> None:
+    while runner.run_pending(pipe.ctx, "test-worker", limit=limit, batch_threshold=batch_threshold):
         pass
 
 
@@ -194,16 +194,23 @@ def test_corpus_import_costs_at_most_five_hundredths_of_a_request_per_message(tm
     corpus = ROOT.parent / "shared" / "corpus" / "usrp-users-dev2k.mbox.gz"
     if not corpus.exists():
         pytest.skip(f"corpus partagé absent : {corpus}")
-    pipe = pipe_on(tmp_path, "corpus", sqlite_template, make_localforum())
+    from forumsync.commands.import_mbox import IMPORT_CLAIM
+
+    forum = make_localforum()  # Discourse's admin API limit: 60 requests a minute
+    pipe = pipe_on(tmp_path, "corpus", sqlite_template, forum,
+                   FORUM_MAX_REQUESTS_PER_MINUTE=forum.forum.limiter.per_minute)
     start = pipe.ctx.forum.stats["requests"]
-    report = import_file(pipe.ctx, corpus, batch=200, after_batch=lambda _r: drain(pipe, 1))
-    drain(pipe, 1)
+    report = import_file(pipe.ctx, corpus, batch=IMPORT_CLAIM,
+                         after_batch=lambda _r: drain(pipe, 1, IMPORT_CLAIM))
+    drain(pipe, 1, IMPORT_CLAIM)
     requests = pipe.ctx.forum.stats["requests"] - start
     per_message = requests / report.read
     from collections import Counter
 
     by_path = Counter(pipe.localforum.requests)
     print(f"\n{report.read} messages, {requests} requêtes au forum : {per_message:.3f} par message ;"
-          f" {by_path.most_common(8)}")
+          f" 429 : {forum.forum.limiter.refused} ; attente du budget : "
+          f"{pipe.ctx.forum.stats['paced_seconds']:.0f} s ; {by_path.most_common(8)}")
     assert {r.state for r in pipe.rows()} <= {"published", "dropped", "quarantined"}
     assert per_message <= 0.05
+    assert forum.forum.limiter.refused == 0 and pipe.ctx.forum.stats["429"] == 0
