@@ -25,8 +25,11 @@ class Context:
     def forum(self):
         """The one Discourse client (forumsync.forum.gateway.ForumGateway)."""
         from .forum.gateway import ForumGateway
+        from .forum.pacing import pacer_for
 
-        return ForumGateway.from_settings(self.settings)
+        gateway = ForumGateway.from_settings(self.settings)
+        gateway.pacer = pacer_for(self)  # one request budget for every process on this database
+        return gateway
 
     def close(self) -> None:
         if "db" in self.__dict__:

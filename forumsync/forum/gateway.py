@@ -80,7 +80,8 @@ class ForumGateway(DiscourseClient):
 
     def __init__(self, url: str, api_key: str, api_username: str, *, timeout: float = 10.0,
                  retries: int = 4, max_wait: float = 60.0, backoff: float = 0.5,
-                 session: requests.Session | None = None, stats: Counter | None = None):
+                 session: requests.Session | None = None, stats: Counter | None = None,
+                 pacer=None):
         super().__init__(url.rstrip("/"), api_username=api_username, api_key=api_key,
                          timeout=timeout)
         self.url = url.rstrip("/")
@@ -89,6 +90,7 @@ class ForumGateway(DiscourseClient):
         self.backoff = backoff
         self.session = session or requests.Session()
         self.stats = stats if stats is not None else Counter()
+        self.pacer = pacer  # forumsync.forum.pacing.RequestPacer: the budget shared by all processes
         self._cache_lock = threading.Lock()
         self._user_cache: dict[str, dict | None] = {}
         self._capabilities: dict | None | bool = False  # False: not asked yet
@@ -103,7 +105,7 @@ class ForumGateway(DiscourseClient):
         """The same connection acting as another user (the admin key may act as anyone)."""
         clone = ForumGateway(self.url, self.api_key, username, timeout=self.timeout,
                              retries=self.retries, max_wait=self.max_wait, backoff=self.backoff,
-                             session=self.session, stats=self.stats)
+                             session=self.session, stats=self.stats, pacer=self.pacer)
         clone._user_cache = self._user_cache
         clone._capabilities = self._capabilities
         return clone
@@ -127,6 +129,8 @@ class ForumGateway(DiscourseClient):
         waited = 0.0
         while True:
             attempt += 1
+            if self.pacer is not None:  # FORUM_MAX_REQUESTS_PER_MINUTE, shared through the database
+                self.stats["paced_seconds"] += self.pacer.take()
             self.stats["requests"] += 1
             self.stats[verb] += 1
             if verb in WRITE_METHODS:
@@ -146,6 +150,9 @@ class ForumGateway(DiscourseClient):
             status = response.status_code
             if status == 429:
                 wait = _retry_after(response)
+                self.stats["429"] += 1
+                if self.pacer is not None:
+                    self.pacer.penalize(wait)
                 if waited + wait > self.max_wait:
                     raise ForumUnavailable(
                         f"forum limité en débit (429), attente demandée {wait:.0f} s", status=429,
@@ -361,10 +368,22 @@ class ForumGateway(DiscourseClient):
             self._user_cache[key] = match
         return match
 
-    def user_list(self, flag: str = "active", page: int = 1) -> list[dict]:
-        """One page (100) of GET /admin/users/list/{flag}.json (admin key; items carry email,
-        name, admin, moderator, staged)."""
-        return self._get(f"/admin/users/list/{quote(flag, safe='')}.json", page=int(page)) or []
+    def users_by_email_prefetch(self, emails) -> int:
+        """Learn the users of EMAILS in one request (plugin's POST /forumsync/users/by-email.json,
+        capability ``users_by_email``), so that ``user_by_email`` answers them from its cache;
+        200 addresses a request. Returns how many addresses were asked."""
+        with self._cache_lock:
+            wanted = list(dict.fromkeys(e.strip().lower() for e in emails
+                                        if e and e.strip() and e.strip().lower() not in self._user_cache))
+        for start in range(0, len(wanted), 200):
+            chunk = wanted[start:start + 200]
+            found = self._request("POST", "/forumsync/users/by-email.json", json={"emails": chunk})
+            users = (found or {}).get("users") or {}
+            with self._cache_lock:
+                for key in chunk:
+                    user = users.get(key)
+                    self._user_cache[key] = user if isinstance(user, dict) else None
+        return len(wanted)
 
     def user_list(self, flag: str = "active", page: int = 1) -> list[dict]:
         """One page (100) of GET /admin/users/list/{flag}.json (admin key; items carry email,
@@ -482,6 +501,37 @@ class ForumGateway(DiscourseClient):
         parts = [("files[]", (filename, data, content_type or "application/octet-stream"))
                  for filename, data, content_type in files]
         return self._request("POST", "/forumsync/posts.json", data=form, files=parts)
+
+    def staged_posts_batch(self, items: list[dict], *, staged_only: bool = False) -> list[dict]:
+        """The plugin's POST /forumsync/posts/batch.json (capability ``batch_posts``): ITEMS
+        are staged_post_create's keyword arguments (plus ``reply_to_message_id``,
+        ``reply_to_post_id``), created in order in one request; returns one result per item,
+        ``status`` then the single endpoint's body (success) or ``errors``/``error_type``."""
+        posts, parts = [], []
+        for index, item in enumerate(items):
+            payload = {**item, "created_at": self._date(item.get("created_at"))}
+            if "category_id" in payload:
+                payload["category"] = payload.pop("category_id")
+            files = payload.pop("files", None) or ()
+            parts += [(f"files[{index}][]", (name, data, kind or "application/octet-stream"))
+                      for name, data, kind in files]
+            posts.append({k: (list(v) if k == "tags" else v) for k, v in payload.items()
+                          if v is not None and v != []})
+        if not parts:
+            body = self._request("POST", "/forumsync/posts/batch.json",
+                                 json={"posts": posts, "staged_only": staged_only})
+        else:
+            from json import dumps
+
+            # The list travels as a JSON part of its own: form fields have small size limits
+            # (Werkzeug 500 KB), file parts do not.
+            listing = ("posts", ("posts.json", dumps(posts, ensure_ascii=False).encode("utf-8"),
+                                 "application/json"))
+            body = self._request("POST", "/forumsync/posts/batch.json",
+                                 data=[("staged_only", "true" if staged_only else "false")],
+                                 files=[listing] + parts)
+        self.stats["batch_items"] += len(items)
+        return body["posts"]
 
     def post_by_message_id(self, message_id: str) -> dict | None:
         try:
