@@ -27,6 +27,15 @@ FORUM_MAX_WAIT = 60.0
 # Délai de base entre deux tentatives (secondes), doublé à chaque essai, avec une part de
 # hasard ; 0 : nouvelle tentative immédiate (utile aux tests, déconseillé en production).
 FORUM_BACKOFF = 0.5
+# Requêtes au forum par minute, pour tous les processus forumsync qui partagent cette base
+# ensemble (budget tenu dans la base) : 60 est la limite par défaut de Discourse pour l'API
+# d'administration (max_admin_api_reqs_per_minute) ; l'aligner sur celle du forum. 0 : aucune
+# limite de notre côté (forum sans limite, tests) ; un 429 du forum est respecté de toute façon.
+FORUM_MAX_REQUESTS_PER_MINUTE = 60
+# Avec le greffon (capacité « batch_posts »), le worker publie par lots (une requête pour
+# jusqu'à 50 messages) dès qu'il trouve au moins ce nombre de messages en attente ;
+# « import-mbox » publie toujours par lots. 0 : jamais de lots pour le worker.
+INBOX_BATCH_THRESHOLD = 20
 
 # --- La liste de diffusion ------------------------------------------------------------------
 LIST_ADDRESS = "club@listes.example.org"

@@ -216,6 +216,8 @@ KEYS: dict[str, Key] = {
     "FORUM_RETRIES": Key(4, _positive_int),
     "FORUM_MAX_WAIT": Key(60.0, _number),
     "FORUM_BACKOFF": Key(0.5, _number),
+    "FORUM_MAX_REQUESTS_PER_MINUTE": Key(60, _positive_int),
+    "INBOX_BATCH_THRESHOLD": Key(20, _positive_int),
     # the list
     "LIST_ADDRESS": Key("club@listes.example.org", _email),
     "LIST_NAME": Key("Club Publik", _str),
