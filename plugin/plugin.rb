@@ -24,6 +24,7 @@ after_initialize do
   require_relative "app/controllers/forumsync/capabilities_controller"
   require_relative "app/controllers/forumsync/posts_controller"
   require_relative "app/controllers/forumsync/batch_posts_controller"
+  require_relative "app/controllers/forumsync/batch_users_controller"
   # config/routes.rb is loaded by the engine itself (lib/forumsync/engine.rb).
 
   # A scoped API key for forumsync (Admin → API → Keys → Granular, "forumsync"): the key's

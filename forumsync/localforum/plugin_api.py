@@ -29,7 +29,8 @@ from .models import Category, Post, utcnow
 
 PLUGIN_NAME = "discourse-forumsync"
 VERSION = "0.1.0"  # plugin/lib/forumsync/version.rb
-FEATURES = ("staged_posts", "post_files", "message_id_lookup", "category_fields", "batch_posts")
+FEATURES = ("staged_posts", "post_files", "message_id_lookup", "category_fields", "batch_posts",
+            "users_by_email")
 MAX_FILES = 20  # plugin/lib/forumsync/post_files.rb
 FILE_REFERENCE = re.compile(r"forumsync-file:(\d+)(?!\d)")
 MAX_MESSAGE_ID = 998

@@ -10,6 +10,6 @@ module Forumsync
   # be given for forumsync's own endpoints ("controller#action" of the engine's routes).
   API_KEY_SCOPES = {
     post_messages: { actions: %w[forumsync/posts#create forumsync/batch_posts#create] },
-    read_messages: { actions: %w[forumsync/posts#by_message_id forumsync/capabilities#show] },
+    read_messages: { actions: %w[forumsync/posts#by_message_id forumsync/capabilities#show forumsync/batch_users#create] },
   }.freeze
 end

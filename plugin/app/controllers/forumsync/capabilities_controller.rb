@@ -6,7 +6,7 @@ module ::Forumsync
     skip_before_action :check_xhr, :redirect_to_login_if_required
 
     def show
-      render json: CapabilitiesBuilder.new.build
+      render json: CapabilitiesBuilder.new(batch_max_posts: SiteSetting.forumsync_batch_max_posts).build
     end
   end
 end
