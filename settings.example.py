@@ -151,8 +151,9 @@ SMTP_STARTTLS = False
 LOCALFORUM_DATABASE_URL = None
 # Où le forum local envoie ses webhooks ; par défaut WEB_URL + "/webhooks/discourse".
 LOCALFORUM_WEBHOOK_URL = None
-# Limite de requêtes par minute du forum local (0 : aucune), pour tester les 429.
-LOCALFORUM_RATE_LIMIT = 0
+# Limite de requêtes par minute du forum local, pour toutes les clés d'API ensemble, comme le
+# réglage global max_admin_api_reqs_per_minute de Discourse (60 par défaut) ; 0 : aucune.
+LOCALFORUM_RATE_LIMIT = 60
 
 # --- Catalogue des démarches ---------------------------------------------------------------------
 # Une entrée par collectivité : type "wcs-api" (url, orig, key), "directory" ou "bundle" (path).

@@ -252,7 +252,7 @@ KEYS: dict[str, Key] = {
     # local forum
     "LOCALFORUM_DATABASE_URL": Key(None, _opt_str),
     "LOCALFORUM_WEBHOOK_URL": Key(None, _opt_http_url),
-    "LOCALFORUM_RATE_LIMIT": Key(0, _positive_int),
+    "LOCALFORUM_RATE_LIMIT": Key(60, _positive_int),  # Discourse's max_admin_api_reqs_per_minute
     # catalogue
     "CATALOGUE_SOURCES": Key([], _catalogue_sources),
     "CATALOGUE_CATEGORY": Key("Catalogue des démarches", _str),

@@ -107,13 +107,15 @@ def _install_hooks(app: Flask, forum: LocalForum) -> None:
             return browser
         if PUBLIC.match(request.path):
             return None
-        wait = forum.limiter.check(request.headers.get("Api-Key") or request.remote_addr or "-")
+        if request.headers.get("Api-Key") != forum.api_key:
+            raise forbidden()
+        # DefaultCurrentUserProvider#current_user: every request with a valid API key counts
+        # against one site-wide limiter ("admin_api_min"), whichever key and username.
+        wait = forum.limiter.check("admin_api_min")
         if wait is not None:
             return json_response(rate_limit_body(wait), 429, {
                 "Retry-After": str(wait),
                 "Discourse-Rate-Limit-Error-Code": "admin_api_key_rate_limit"})
-        if request.headers.get("Api-Key") != forum.api_key:
-            raise forbidden()
         g.api_username = request.headers.get("Api-Username") or forum.admin_username
         return None
 

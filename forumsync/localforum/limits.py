@@ -22,11 +22,16 @@ def rate_limit_body(wait_seconds: int) -> dict:
             "extras": {"wait_seconds": wait_seconds, "time_left": f"{wait_seconds} {unit}"}}
 
 
+DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE = 60  # config/discourse_defaults.conf
+
+
 class RateLimiter:
-    """A sliding one-minute window of PER_MINUTE requests per client key (0 = off)."""
+    """Discourse's RateLimiter: the last PER_MINUTE hits of a key within 60 s (0 = off, a
+    local-forum convenience; Discourse has no "off"). ``refused`` counts the 429s given."""
 
     def __init__(self, per_minute: int):
         self.per_minute = per_minute
+        self.refused = 0
         self._hits: dict[str, deque] = {}
         self._lock = threading.Lock()
 
@@ -40,6 +45,7 @@ class RateLimiter:
             while hits and hits[0] <= now - 60:
                 hits.popleft()
             if len(hits) >= self.per_minute:
+                self.refused += 1
                 return max(1, math.ceil(hits[0] + 60 - now))
             hits.append(now)
             return None

@@ -148,6 +148,7 @@ class Post(Base):
     post_number: Mapped[int] = mapped_column(Integer)
     reply_to_post_number: Mapped[int | None] = mapped_column(Integer)
     post_type: Mapped[int] = mapped_column(Integer, default=1)
+    action_code: Mapped[str | None] = mapped_column(String(40))  # small actions: "closed.enabled"
     raw: Mapped[str] = mapped_column(Text)
     cooked: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)

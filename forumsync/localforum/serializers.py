@@ -245,11 +245,11 @@ def _text(fragment: str | None) -> str | None:
     return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
 
 
-def _about_url(session, category: Category) -> str | None:
-    if category.topic_id is None:
-        return None
+def _about_url(session, category: Category) -> str:
+    if category.topic_id is None:  # Uncategorized: no About topic
+        return ""
     slug = session.scalar(select(Topic.slug).where(Topic.id == category.topic_id))
-    return f"/t/{slug}/{category.topic_id}" if slug else None
+    return f"/t/{slug}/{category.topic_id}" if slug else ""
 
 
 def _category_extras(category: Category, data: dict) -> dict:
@@ -313,10 +313,15 @@ def serialize_post(session, post: Post, viewer: User | None, kind: str = "show")
     values = _post_values(session, post, viewer)
     if kind == "topic":
         values["reviewable_id"] = 0
-        return _fill(shapes.TOPIC_POST, values)
+        data = _fill(shapes.TOPIC_POST, values)
+        if post.action_code:  # PostSerializer#include_action_code?
+            data["action_code"] = post.action_code
+        return data
     shape = {"created": shapes.POST_CREATED, "show": shapes.POST_SHOW,
              "updated": shapes.POST_UPDATED}[kind]
     data = _fill(shape, values)
+    if post.action_code:
+        data["action_code"] = post.action_code
     data["raw"] = post.raw
     if kind != "created":
         data["name"] = values["name"]

@@ -574,7 +574,10 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
             if not can_see_topic(session, user, topic):
                 raise forbidden()
             moderator = is_category_moderator(session, user, topic.category)
-            if topic.archived or (topic.closed and not moderator):
+            # TopicGuardian#can_create_post_on_topic?: admins post anywhere; TL4, moderators
+            # and category group moderators also in closed or archived topics.
+            trusted = user.admin or moderator or user.trust_level >= 4
+            if (topic.archived or topic.closed) and not trusted:
                 raise forbidden()
             if topic.category is not None and not moderator:
                 permission = category_permission(session, user, topic.category)
@@ -729,14 +732,36 @@ def set_topic_status(session, user: User, topic: Topic, status: str, enabled: bo
     if check_permissions and not is_category_moderator(session, user, topic.category):
         raise forbidden()
     if status in ("pinned", "pinned_globally"):
+        before = topic.pinned_at is not None and (status == "pinned" or topic.pinned_globally)
         topic.pinned_at = utcnow() if enabled else None
         topic.pinned_globally = bool(enabled) and status == "pinned_globally"
     else:
+        before = bool(getattr(topic, status))
         setattr(topic, status, bool(enabled))
     topic.updated_at = utcnow()
     session.flush()
+    if before != bool(enabled):
+        _small_action(session, user, topic, f"{status}.{'enabled' if enabled else 'disabled'}")
     queue_event(session, "topic_edited", "topic", {"topic": serializers.webhook_topic(session, topic)})
     return topic
+
+
+SMALL_ACTION = 3
+
+
+def _small_action(session, user: User, topic: Topic, action_code: str) -> Post:
+    """TopicStatusUpdater#create_moderator_post_for → Topic#add_moderator_post: a small-action
+    post ("closed.enabled" …) at the end of the topic, created by PostCreator (post_created)."""
+    number = (session.scalar(select(func.max(Post.post_number))
+                             .where(Post.topic_id == topic.id)) or 0) + 1
+    now = utcnow()
+    post = Post(topic_id=topic.id, user_id=user.id, post_number=number, post_type=SMALL_ACTION,
+                action_code=action_code, raw="", cooked="", created_at=now, updated_at=now)
+    session.add(post)
+    session.flush()
+    session.refresh(post)
+    queue_event(session, "post_created", "post", {"post": serializers.webhook_post(session, post)})
+    return post
 
 
 def delete_topic(session, user: User, topic: Topic, check_permissions: bool = True) -> None:

@@ -195,3 +195,19 @@ def test_category_list_reads_every_page_of_lazy_loaded_categories(gateway, local
     names = [c["name"] for c in listed]
     assert len(names) == len(set(names)) == 1 + 1 + 23 + 8  # with Uncategorized
     assert sum(1 for c in listed if c.get("parent_category_id") == parent["id"]) == 8
+
+
+def test_paced_by_the_site_wide_admin_limiter(make_localforum):
+    """A burst over max_admin_api_reqs_per_minute waits Retry-After (extras.wait_seconds) and
+    then succeeds; the limit is the forum's, whichever user the key acts as."""
+    forum = make_localforum(rate_limit=4)
+    forum.create_user("paul", "paul@grandlyon.com", "Paul")
+    gateway = ForumGateway(forum.url, forum.api_key, forum.username, max_wait=70)
+    paul = gateway.as_user("paul")
+    for client in (gateway, paul, gateway, paul):
+        client.tag_list()
+    started = time.monotonic()
+    limited = forum.forum.limiter.refused
+    paul.tag_list()
+    assert forum.forum.limiter.refused == limited + 1
+    assert time.monotonic() - started >= 1

@@ -11,6 +11,7 @@ def api(localforum):
 
 def test_create_category_with_permissions_and_moderators(api, localforum):
     group = localforum.create_group("animateurs-sve")
+    localforum.set_site_setting("enable_category_group_moderation", True)  # else dropped
     response = api.post("/categories.json", json={
         "name": "Club Publik", "color": "2B4C7E", "text_color": "FFFFFF",
         "permissions": {"everyone": 1}, "description": "Parent"})
@@ -52,6 +53,7 @@ def test_create_category_form_body_pydiscourse(localforum):
 
 
 def test_update_category(api, localforum):
+    localforum.set_site_setting("enable_category_group_moderation", True)  # else dropped
     parent = localforum.create_category("Parent")
     category = localforum.create_category("Thème", custom_fields={"a": "1"})
     response = api.put(f"/categories/{category['id']}.json", json={
@@ -95,13 +97,17 @@ def test_category_topic_list(api, localforum):
     for title, category in (("Dans le parent", parent), ("Dans l'enfant", child)):
         api.post("/posts.json", json={"title": title, "raw": "x", "category": category["id"]})
     listing = api.get(f"/c/club-publik/{parent['id']}.json").json()
-    assert sorted(t["title"] for t in listing["topic_list"]["topics"]) == ["Dans l'enfant",
-                                                                         "Dans le parent"]
+    # each category's pinned About topic is listed too, first, as on Discourse
+    titles = [t["title"] for t in listing["topic_list"]["topics"]]
+    assert sorted(titles[:2]) == ["About the Club Publik category", "About the SVE category"]
+    assert sorted(titles[2:]) == ["Dans l'enfant", "Dans le parent"]
     assert listing["users"][0]["username"] == "system"
     only = api.get(f"/c/club-publik/{parent['id']}/none.json", spec=False).json()
-    assert [t["title"] for t in only["topic_list"]["topics"]] == ["Dans le parent"]
+    assert [t["title"] for t in only["topic_list"]["topics"]] == [
+        "About the Club Publik category", "Dans le parent"]
     child_list = localforum.client().category_topics(child["id"])  # /c/{id}.json → 301
-    assert [t["title"] for t in child_list["topic_list"]["topics"]] == ["Dans l'enfant"]
+    assert [t["title"] for t in child_list["topic_list"]["topics"]] == [
+        "About the SVE category", "Dans l'enfant"]
 
 
 def test_members_cannot_create_categories(localforum):

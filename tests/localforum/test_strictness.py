@@ -95,3 +95,53 @@ def test_without_lazy_loading_everything_is_on_the_first_page(localforum):
     assert requests.get(f"{localforum.url}/categories.json", params={"page": 2},
                         headers=localforum.headers(), timeout=10
                         ).json()["category_list"]["categories"] == []
+
+
+def test_one_site_wide_admin_limiter_at_discourse_default(localforum):
+    """DefaultCurrentUserProvider#admin_api_key_limiter: one "admin_api_min" RateLimiter for
+    every API-key request, whichever key or Api-Username, at max_admin_api_reqs_per_minute
+    (60 by default), answering 429 with Retry-After and extras.wait_seconds."""
+    localforum.create_user("anne", "anne@example.org")
+    assert localforum.forum.limiter.per_minute == 60
+    statuses = []
+    for n in range(60):
+        username = "anne" if n % 2 else localforum.username
+        statuses.append(requests.get(f"{localforum.url}/site.json", timeout=10,
+                                     headers=localforum.headers(username)).status_code)
+    assert statuses == [200] * 60
+    refused = requests.get(f"{localforum.url}/site.json", headers=localforum.headers("anne"),
+                           timeout=10)
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 1 <= wait <= 60 and refused.json()["extras"]["wait_seconds"] == wait
+    # a request without a valid key is refused as such, not counted
+    assert requests.get(f"{localforum.url}/site.json", headers={"Api-Key": "faux"},
+                        timeout=10).status_code == 403
+
+
+def test_admins_post_in_archived_topics_and_status_changes_add_small_actions(localforum):
+    """TopicGuardian#can_create_post_on_topic?: admins anywhere; others not in closed or
+    archived topics. TopicStatusUpdater: each status change adds a small-action post."""
+    localforum.create_user("anne", "anne@example.org")
+    category = localforum.create_category("Club")
+    created = _post(localforum, "/posts.json", title="Un sujet qui sera archivé",
+                    raw="Premier message de ce sujet, assez long.", category=category["id"])
+    topic_id = created.json()["topic_id"]
+    assert _put(localforum, f"/t/{topic_id}/status.json", status="archived",
+                enabled="true").status_code == 200
+    assert _put(localforum, f"/t/{topic_id}/status.json", status="archived",
+                enabled="true").status_code == 200  # no change: no second small action
+    reply = _post(localforum, "/posts.json", topic_id=topic_id,
+                  raw="Réponse de l'administrateur dans un sujet archivé.")
+    assert reply.status_code == 200
+    member = requests.post(f"{localforum.url}/posts.json", headers=localforum.headers("anne"),
+                           json={"topic_id": topic_id, "raw": "Réponse d'un membre refusée ici."},
+                           timeout=10)
+    assert member.status_code == 403
+    _put(localforum, f"/t/{topic_id}/status.json", status="closed", enabled="true")
+    view = requests.get(f"{localforum.url}/t/{topic_id}.json", headers=localforum.headers(),
+                        timeout=10).json()
+    posts = view["post_stream"]["posts"]
+    assert [(p["post_type"], p.get("action_code")) for p in posts] == [
+        (1, None), (3, "archived.enabled"), (1, None), (3, "closed.enabled")]
+    assert view["archived"] is True and view["closed"] is True

@@ -90,12 +90,14 @@ def test_edits_moves_and_status_fire_topic_edited(make_localforum, receiver):
     client.update_topic_status(post["topic_id"], "closed", True)
     forum.wait_webhooks()
     received = events(receiver.received)
+    # closing adds a small-action post (TopicStatusUpdater → add_moderator_post)
     assert [e for e, _ in received] == ["topic_created", "post_created", "post_edited",
-                                        "topic_edited", "topic_edited"]
+                                        "topic_edited", "post_created", "topic_edited"]
     assert received[2][1]["post"]["raw"] == "texte modifié"
     assert received[3][1]["topic"]["title"] == "Sujet renommé"
     assert received[3][1]["topic"]["category_id"] == second["id"]
-    assert received[4][1]["topic"]["closed"] is True
+    assert received[4][1]["post"]["post_type"] == 3
+    assert received[5][1]["topic"]["closed"] is True
 
 
 def test_pm_and_whisper_payloads(make_localforum, receiver):

@@ -46,6 +46,9 @@ def test_reply_to_an_archived_topic_is_posted_and_the_topic_stays_archived(pipe)
     assert row.state == "published", row.reason
     assert "Sujet archivé sur le forum" in pipe.post(row.post_id)["raw"]
     assert pipe.topic(root.topic_id)["archived"] is True
+    # no archive lift: the only small action is the lead's own "archived.enabled"
+    stream = pipe.topic(root.topic_id)["post_stream"]["posts"]
+    assert [p.get("action_code") for p in stream if p["post_type"] == 3] == ["archived.enabled"]
 
 
 def test_reply_to_a_deleted_topic_is_quarantined_not_a_new_topic(pipe):
