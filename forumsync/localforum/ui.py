@@ -12,6 +12,7 @@ from . import serializers, store
 from .errors import ApiError
 from .http import forum
 from .models import Category, Post, Topic, User
+from .ui_french import french
 
 bp = Blueprint("localforum_ui", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/localforum")
@@ -81,7 +82,7 @@ def _run(action, back):
             action(session)
         flash("C'est fait.", "ok")
     except ApiError as exc:
-        flash(ERROR_PREFIX + " ; ".join(exc.errors), "error")
+        flash(ERROR_PREFIX + " ; ".join(french(e) for e in exc.errors) + ".", "error")
     return redirect(back)
 
 
