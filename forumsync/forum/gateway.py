@@ -49,6 +49,26 @@ class ForumNotFound(ForumRejected):
     """404: the object does not exist (or is not visible to this user)."""
 
 
+class ForumPending(ForumError):
+    """The forum accepted the post but holds it for approval (NewPostManager's ``enqueued``
+    answer): there is no post, hence no id, until a moderator approves it. Not a refusal:
+    posting it again (or as another account) would bypass the category's moderators."""
+
+    def __init__(self, message: str, pending_id: int | None = None, pending_count: int | None = None):
+        super().__init__(message, status=200)
+        self.pending_id = pending_id
+        self.pending_count = pending_count
+
+
+def _created(body):
+    """A POST /posts.json answer: the post, or ForumPending for an ``enqueued`` answer."""
+    if isinstance(body, dict) and body.get("action") == "enqueued":
+        pending = body.get("pending_post") or {}
+        raise ForumPending("message en attente de validation par les modérateurs du forum",
+                           pending_id=pending.get("id"), pending_count=body.get("pending_count"))
+    return body
+
+
 def _error_messages(response) -> list[str]:
     try:
         body = response.json()
@@ -324,15 +344,15 @@ class ForumGateway(DiscourseClient):
         payload = {"title": title, "raw": raw, "category": category_id,
                    "created_at": self._date(created_at), "external_id": external_id,
                    "tags": list(tags) if tags else None, **extra}
-        return self._request("POST", "/posts.json",
-                             json={k: v for k, v in payload.items() if v is not None})
+        return _created(self._request("POST", "/posts.json",
+                                      json={k: v for k, v in payload.items() if v is not None}))
 
     def post_create(self, topic_id, raw, *, reply_to_post_number=None, created_at=None,
                     **extra) -> dict:
         payload = {"topic_id": topic_id, "raw": raw, "reply_to_post_number": reply_to_post_number,
                    "created_at": self._date(created_at), **extra}
-        return self._request("POST", "/posts.json",
-                             json={k: v for k, v in payload.items() if v is not None})
+        return _created(self._request("POST", "/posts.json",
+                                      json={k: v for k, v in payload.items() if v is not None}))
 
     def post_get(self, post_id: int) -> dict:
         return self._get(f"/posts/{int(post_id)}.json")

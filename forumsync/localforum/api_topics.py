@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, request
 from sqlalchemy import select
 
-from . import serializers, store
+from . import newposts, serializers, store
 from .errors import forbidden, missing_param, not_found
 from .http import api_route, as_bool, as_list, current_user, forum, json_response, params
-from .models import Post
+from .models import Category, Post
 
 bp = Blueprint("localforum_topics", __name__)
 
@@ -25,6 +25,15 @@ def post_create():
         raise missing_param("raw")
     with forum().store.session() as session:
         user = current_user(session)
+        new_topic = p.get("topic_id") in (None, "")
+        private = (p.get("archetype") or "regular") == "private_message"
+        if not private:
+            topic = None if new_topic else store.get_topic(session, p.get("topic_id"), user)
+            category = _category_of(session, p, topic)
+            if newposts.needs_approval(session, user, category, new_topic):
+                return json_response(newposts.enqueue(session, user, raw, topic=topic,
+                                                      category=category, title=p.get("title")))
+        forum().user_limits.check(session, user, new_topic)
         post_type = 4 if as_bool(p.get("whisper")) else p.get("post_type") or 1
         post = store.create_post(
             session, user, raw, title=p.get("title"), category_id=p.get("category"),
@@ -33,7 +42,17 @@ def post_create():
             tags=as_list(p.get("tags")), archetype=p.get("archetype") or "regular",
             target_recipients=as_list(p.get("target_recipients") or p.get("target_usernames")),
             post_type=post_type)
+        forum().user_limits.performed(session, user, new_topic)
         return json_response(serializers.serialize_post(session, post, user, "created"))
+
+
+def _category_of(session, p, topic):
+    if topic is not None:
+        return topic.category
+    try:
+        return session.get(Category, int(p.get("category") or 1))
+    except (TypeError, ValueError):
+        return None
 
 
 @api_route(bp, "/posts/<int:post_id>", methods=["GET"])

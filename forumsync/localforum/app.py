@@ -15,6 +15,7 @@ from . import store as store_module
 from .errors import ApiError, NOT_FOUND, forbidden
 from .http import json_response
 from .limits import Faults, RateLimiter, rate_limit_body
+from .newposts import UserLimits
 from .store import LocalForumStore
 from .webhooks import WebhookDeliverer
 
@@ -39,6 +40,7 @@ class LocalForum:
                                           settings.FORUM_URL)
         self.limiter = RateLimiter(settings.LOCALFORUM_RATE_LIMIT if rate_limit is None else rate_limit)
         self.faults = Faults()
+        self.user_limits = UserLimits()  # per-user post/topic creation limits
         self.ensure_admin()
 
     def ensure_admin(self) -> None:

@@ -212,3 +212,18 @@ class WebhookAttempt(Base):
                                              index=True)
     status: Mapped[int] = mapped_column(Integer, default=-1)  # -1: no HTTP answer
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class QueuedPost(Base):
+    """A post held for approval (Discourse's ReviewableQueuedPost), e.g. in a category that
+    requires topic or reply approval."""
+
+    __tablename__ = "queued_posts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    topic_id: Mapped[int | None] = mapped_column(Integer)
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(255))
+    raw: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

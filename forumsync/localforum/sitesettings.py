@@ -26,6 +26,12 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     "max_tag_length": (20, int, "Longueur maximale d'une étiquette"),
     "allow_duplicate_topic_titles": (True, bool, "Titres de sujets en double autorisés"),
     "max_attachment_size_kb": (102400, int, "Taille maximale d'une pièce jointe (Ko)"),
+    # Per-user creation limits (RateLimiter::OnCreateRecord; staff exempt), Discourse defaults.
+    "rate_limit_create_topic": (15, int, "Secondes entre deux sujets d'un même utilisateur"),
+    "rate_limit_create_post": (5, int, "Secondes entre deux messages d'un même utilisateur"),
+    "rate_limit_new_user_create_post": (30, int,
+                                        "Secondes entre deux messages d'un nouvel utilisateur"),
+    "max_topics_per_day": (20, int, "Sujets par jour et par utilisateur"),
     # Jobs::EmitWebHookEvent retries a failed delivery only with this on (Discourse: off).
     "retry_web_hook_events": (False, bool, "Réessayer les webhooks en échec"),
     # Discourse's lazy_load_categories_groups, reduced to on/off: categories come by pages.

@@ -31,13 +31,13 @@ import weakref
 
 from sqlalchemy import bindparam, insert, select, update
 
-from ..forum.gateway import ForumNotFound, ForumRejected
+from ..forum.gateway import ForumNotFound, ForumPending, ForumRejected
 from ..mail.ids import topic_external_id
 from ..mail.inert import (escape_fragment, inert_filename, inert_name, link_label, live_syntax,
                           neutralise_all_mentions, neutralise_mentions, strip_bidi)
 from ..models import PostLink, TopicLink, utcnow
 from . import author, categories, uploads
-from .errors import Quarantine
+from .errors import Drop, Quarantine
 
 RECONCILE_LAST_POSTS = 10
 # Discourse's default max_post_length is 32,000 characters; leave room for notes and marker.
@@ -49,10 +49,16 @@ _posters_lock = threading.Lock()
 
 def process(ctx, msg, msgdata) -> None:
     msgdata.setdefault("writes", [])
-    if msgdata.get("topic_id") is None:
-        _new_topic(ctx, msgdata)
-    else:
-        _reply(ctx, msgdata)
+    try:
+        if msgdata.get("topic_id") is None:
+            _new_topic(ctx, msgdata)
+        else:
+            _reply(ctx, msgdata)
+    except ForumPending as exc:
+        # Held for approval (NewPostManager "enqueued"): no post, no id; never posted again
+        # by another account (that would bypass the category's moderators).
+        raise Drop(f"en attente de validation sur le forum (file d'approbation, élément "
+                   f"{exc.pending_id}) : le message paraîtra s'il est approuvé") from None
 
 
 # ---------------------------------------------------------------------- new topics
@@ -454,7 +460,7 @@ def _compose(ctx, msgdata, notice: str | None = None) -> str:
 def _inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[str]]:
     """PARTS and TAIL (all from the mail) checked as Discourse would cook them; whatever is
     still live is neutralised by force (never expected: the parse stage made them inert)."""
-    problems = live_syntax("\n\n".join(parts + tail), own)
+    problems = live_syntax("\n\n".join(parts + tail), own, onebox=False)
     if any(p.startswith("mention") for p in problems):
         parts, tail = [neutralise_all_mentions(p) for p in parts], [neutralise_all_mentions(t) for t in tail]
     if "quote" in problems:

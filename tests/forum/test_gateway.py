@@ -211,3 +211,15 @@ def test_paced_by_the_site_wide_admin_limiter(make_localforum):
     paul.tag_list()
     assert forum.forum.limiter.refused == limited + 1
     assert time.monotonic() - started >= 1
+
+
+def test_enqueued_post_is_a_typed_pending_result(gateway, localforum):
+    from forumsync.forum.gateway import ForumPending
+
+    localforum.create_user("anne", "anne@example.org", "Anne")
+    moderated = localforum.create_category("Modérée", custom_fields={"require_topic_approval": "true"})
+    with pytest.raises(ForumPending) as info:
+        gateway.as_user("anne").topic_create("Sujet soumis à validation", "Texte à valider.",
+                                             moderated["id"])
+    assert info.value.pending_id and info.value.pending_count == 1
+    assert not isinstance(info.value, ForumRejected)  # not a refusal: never re-posted

@@ -145,3 +145,44 @@ def test_admins_post_in_archived_topics_and_status_changes_add_small_actions(loc
     assert [(p["post_type"], p.get("action_code")) for p in posts] == [
         (1, None), (3, "archived.enabled"), (1, None), (3, "closed.enabled")]
     assert view["archived"] is True and view["closed"] is True
+
+
+def test_category_requiring_approval_enqueues_non_staff_posts(localforum):
+    """NewPostManager: staff exempt; otherwise require_topic_approval/require_reply_approval
+    hold the post: 200 {"action": "enqueued", "pending_post", "pending_count"}, no post."""
+    localforum.create_user("anne", "anne@example.org")
+    category = localforum.create_category("Modérée", custom_fields={
+        "require_topic_approval": "true", "require_reply_approval": "true"})
+    anne = localforum.headers("anne")
+    held = requests.post(f"{localforum.url}/posts.json", headers=anne, timeout=10, json={
+        "title": "Un sujet proposé par Anne", "raw": "Texte du sujet proposé par Anne.",
+        "category": category["id"]})
+    assert held.status_code == 200
+    body = held.json()
+    assert body["action"] == "enqueued" and body["pending_count"] == 1
+    assert body["pending_post"]["id"] and "id" not in body.get("post", {})
+    with localforum.session() as s:
+        assert s.scalar(select(Topic.id).where(Topic.title == "Un sujet proposé par Anne")) is None
+    staff = _post(localforum, "/posts.json", title="Un sujet de l'administrateur",
+                  raw="Les administrateurs ne passent pas par la file.", category=category["id"])
+    assert staff.status_code == 200 and staff.json()["id"]
+
+
+def test_per_user_post_limits_spare_staff(localforum):
+    """RateLimiter::OnCreateRecord: one post per rate_limit_create_post (5 s) per user, one
+    topic per rate_limit_create_topic (15 s); staff are unlimited (rate_unlimited?)."""
+    localforum.create_user("anne", "anne@example.org")
+    category = localforum.create_category("Libre")
+    anne = localforum.headers("anne")
+    first = requests.post(f"{localforum.url}/posts.json", headers=anne, timeout=10, json={
+        "title": "Premier sujet d'Anne ici", "raw": "Un texte assez long pour être accepté.",
+        "category": category["id"]})
+    assert first.status_code == 200
+    again = requests.post(f"{localforum.url}/posts.json", headers=anne, timeout=10, json={
+        "topic_id": first.json()["topic_id"], "raw": "Une réponse trop rapide d'Anne."})
+    assert again.status_code == 429
+    assert 1 <= again.json()["extras"]["wait_seconds"] <= 5
+    assert again.headers["Retry-After"] == str(again.json()["extras"]["wait_seconds"])
+    for n in range(3):
+        assert _post(localforum, "/posts.json", topic_id=first.json()["topic_id"],
+                     raw=f"Réponse numéro {n} de l'administrateur.").status_code == 200
