@@ -36,6 +36,10 @@ FORUM_MAX_REQUESTS_PER_MINUTE = 60
 # jusqu'à 50 messages) dès qu'il trouve au moins ce nombre de messages en attente ;
 # « import-mbox » publie toujours par lots. 0 : jamais de lots pour le worker.
 INBOX_BATCH_THRESHOLD = 20
+# Processus qui préparent à l'avance les messages d'un arriéré (analyse MIME, décodage,
+# citations) pendant que le worker attend le forum ; None : un par processeur ; 0 : aucun
+# (tout dans le processus du worker). Une base SQLite garde un seul worker : le pool est en lui.
+PIPELINE_POOL_SIZE = None
 
 # --- La liste de diffusion ------------------------------------------------------------------
 LIST_ADDRESS = "club@listes.example.org"

@@ -42,11 +42,10 @@ from email.utils import getaddresses
 from sqlalchemy import func, select
 
 from ..forum.gateway import ForumRejected, ForumUnavailable
-from ..mail import parse_bytes
 from ..mail.ids import parse_discourse_message_id, topic_external_id
 from ..mail.subjects import subject_key as make_subject_key
 from ..models import InboxRaw, TopicLink
-from . import STAGES, categories, publish, runner, thread
+from . import categories, prepare, publish, runner, thread
 
 log = logging.getLogger(__name__)
 
@@ -112,8 +111,8 @@ class PendingBatch:
         return state
 
     def _stages(self, inbox_id: int, raw, msgdata: dict):
-        msg = parse_bytes(raw)
-        for stage in STAGES:
+        msg, stages = prepare.stages_for(self.ctx, raw, msgdata)  # AHEAD ones from the pool
+        for stage in stages:
             if stage is publish:
                 break
             if stage is thread:
@@ -128,7 +127,7 @@ class PendingBatch:
         if msgdata.get("pending_parent"):
             self.again = inbox_id
             return runner.PENDING
-        for stage in STAGES[STAGES.index(publish):]:
+        for stage in stages[stages.index(publish):]:
             stage.process(self.ctx, msg, msgdata)
         return None
 
@@ -344,7 +343,11 @@ def publish_claimed(ctx, ids: list[int], cache: dict | None = None) -> int:
     """Run claimed rows through the stages, publishing in batches; returns how many."""
     prefetch_users(ctx, ids)
     pending = PendingBatch(ctx, {} if cache is None else cache, max_items(ctx))
-    for inbox_id in ids:
-        pending.process(inbox_id)
-    pending.flush()
+    prepare.Ahead.start(ctx, ids, pending.cache)  # the CPU-bound stages run ahead in a pool
+    try:
+        for inbox_id in ids:
+            pending.process(inbox_id)
+        pending.flush()
+    finally:
+        prepare.finish(pending.cache)
     return len(ids)

@@ -26,9 +26,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..forum.gateway import ForumError, ForumRejected, ForumUnavailable
-from ..mail import parse_bytes
 from ..models import InboxMessage, InboxRaw, utcnow
-from . import STAGES
+from . import prepare
 from .errors import Drop, Quarantine, Retry
 
 log = logging.getLogger(__name__)
@@ -91,8 +90,12 @@ def run_pending(ctx, worker_id: str, limit: int = 50, batch_threshold: int | Non
     if batches.wanted(ctx, len(ids), batch_threshold):
         return batches.publish_claimed(ctx, ids)
     batch: dict = {}  # forum facts shared by this batch's messages (see publish._topic_or_none)
-    for inbox_id in ids:
-        process_claimed(ctx, inbox_id, batch)
+    prepare.Ahead.start(ctx, ids, batch)  # a backlog's CPU-bound stages run ahead in a pool
+    try:
+        for inbox_id in ids:
+            process_claimed(ctx, inbox_id, batch)
+    finally:
+        prepare.finish(batch)
     return len(ids)
 
 
@@ -108,8 +111,8 @@ def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
     raw, msgdata = read_claimed(ctx, inbox_id, batch)
 
     def stages():
-        msg = parse_bytes(raw)
-        for stage in STAGES:
+        msg, stages_ = prepare.stages_for(ctx, raw, msgdata)  # STAGES, AHEAD ones from the pool
+        for stage in stages_:
             stage.process(ctx, msg, msgdata)
 
     return conclude(ctx, inbox_id, msgdata, stages)

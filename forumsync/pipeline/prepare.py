@@ -1,0 +1,299 @@
+"""Running the CPU-bound stages ahead, in a process pool, while the main side waits on the forum.
+
+The stages that need neither the database nor the forum (``AHEAD``: loop, autoreply, bounce,
+parse, trim — the MIME parse, body decoding, HTML → Markdown and quote trimming, ~95 % of the
+stages' CPU) run in a ``ProcessPoolExecutor`` of ``PIPELINE_POOL_SIZE`` processes (default:
+one per CPU; 0: off), a few messages ahead of the one the main side is publishing. The main
+side still runs every stage in ``STAGES`` order; in place of the ``AHEAD`` run it waits for
+that message's result (``Ahead.stages``). What is stored and published is the same with or
+without the pool (``tests/pipeline/test_pool.py`` imports the demo mbox both ways):
+
+- what travels to a pool process: the raw bytes, the row's starting ``msgdata`` (``SEED``
+  keys: plain values) and the pickled settings (once per batch, cached by the process);
+- what comes back: the ``msgdata`` keys the ``AHEAD`` stages set (plain values: strings,
+  lists, dicts, bytes of the attachments, datetimes), or the exception a stage raised
+  (``Drop`` with its reason, or any other, re-raised by the main side at the same place in
+  the stage order, so ``dedupe`` still runs first and ``runner.conclude`` records the same);
+- the message object the later stages read (only headers: ``author``'s Authentication-Results
+  and From, ``replyto``'s recipients) is parsed again on the main side from the header block
+  alone, with the same parser and policy: the same header values, without the MIME walk;
+- anything the pool cannot do exactly (an exception that does not survive pickling, a seed
+  that changed since it was sent, a broken pool) falls back to running ``AHEAD`` in the main
+  process, as without the pool.
+
+The pool starts with the first backlog of at least ``MIN_ROWS`` rows (a single mail gains
+nothing from it) and lives as long as the process (one per pool size; ``shutdown`` ends it).
+It is made with the ``forkserver`` start method where the platform has it (``spawn``
+elsewhere): never ``fork`` from a process with threads and open database connections.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import logging
+import multiprocessing
+import os
+import pickle
+import re
+import threading
+from collections import Counter
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from email.parser import BytesParser
+
+from sqlalchemy import bindparam, select
+
+from ..mail import POLICY, parse_bytes
+from ..models import InboxMessage, InboxRaw
+from . import STAGES, autoreply, bounce, loop, parse, trim
+
+log = logging.getLogger(__name__)
+
+AHEAD = (loop, autoreply, bounce, parse, trim)  # consecutive in STAGES
+SEED = ("inbox_id", "channel", "message_id", "received_at", "meta", "attempt")
+MIN_ROWS = 8  # fewer claimed rows: no backlog, the stages run in the main process
+WINDOW_PER_PROCESS = 4  # messages submitted ahead per pool process (bounds memory)
+KEY = ("pipeline.prepare", "ahead")  # where an Ahead waits in the runner's per-batch dict
+INLINE = "inline"  # a pool process's answer: run AHEAD in the main process instead
+STATS: Counter = Counter()  # messages whose AHEAD stages ran in the pool / fell back inline
+
+_first = STAGES.index(AHEAD[0])
+assert STAGES[_first:_first + len(AHEAD)] == AHEAD, "AHEAD must be consecutive in STAGES"
+
+_inbox, _raw = InboxMessage.__table__, InboxRaw.__table__
+_READ = select(_inbox.c.id, _raw.c.raw, _inbox.c.channel, _inbox.c.message_id,
+               _inbox.c.received_at, _inbox.c.meta, _inbox.c.attempts) \
+    .select_from(_inbox.outerjoin(_raw, _raw.c.inbox_id == _inbox.c.id)) \
+    .where(_inbox.c.id.in_(bindparam("ids", expanding=True)))
+
+# A line with its end, split as email.feedparser splits them (\r\n, \r or \n).
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
+_HEAD_PARSER = BytesParser(policy=POLICY)
+
+
+def pool_size(settings) -> int:
+    size = settings.PIPELINE_POOL_SIZE
+    return (os.cpu_count() or 1) if size is None else size
+
+
+# ---------------------------------------------------------------------- the pool side
+class _Settings:
+    """What the AHEAD stages read from ``ctx``: its settings, nothing else."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+
+@functools.lru_cache(maxsize=4)
+def _context(blob: bytes) -> _Settings:
+    return _Settings(pickle.loads(blob))
+
+
+def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
+    """In a pool process: the AHEAD stages over RAW; the msgdata keys they set, or INLINE."""
+    ctx = _context(settings_blob)
+    msgdata = dict(seed)
+    try:
+        msg = parse_bytes(raw)
+        for stage in AHEAD:
+            stage.process(ctx, msg, msgdata)
+    except Exception as exc:
+        if not _survives_pickling(exc):
+            return INLINE
+        raise  # re-raised by the main side where the stage would have raised it
+    result = {key: value for key, value in msgdata.items() if key not in SEED}
+    try:
+        pickle.dumps(result)
+    except Exception:
+        return INLINE
+    return result
+
+
+def _survives_pickling(exc: Exception) -> bool:
+    try:
+        copy_ = pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return False
+    return type(copy_) is type(exc) and repr(copy_) == repr(exc)
+
+
+def _warm() -> bool:
+    """Import the stages in a fresh pool process before the first message needs them."""
+    return True
+
+
+# ---------------------------------------------------------------------- the main side
+_pools: dict[int, ProcessPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _start_method() -> str:
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def pool(size: int) -> ProcessPoolExecutor:
+    """The process pool of SIZE processes (started once per process and size)."""
+    with _pools_lock:
+        executor = _pools.get(size)
+        if executor is None:
+            context = multiprocessing.get_context(_start_method())
+            if context.get_start_method() == "forkserver":
+                context.set_forkserver_preload([__name__])
+            executor = ProcessPoolExecutor(max_workers=size, mp_context=context)
+            for _ in range(size):
+                executor.submit(_warm)
+            _pools[size] = executor
+        return executor
+
+
+def _discard(size: int, executor: ProcessPoolExecutor) -> None:
+    with _pools_lock:
+        if _pools.get(size) is executor:
+            del _pools[size]
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def shutdown() -> None:
+    """Stop every pool of this process (tests; the interpreter's exit does it too)."""
+    with _pools_lock:
+        executors = list(_pools.values())
+        _pools.clear()
+    for executor in executors:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def header_block(raw: bytes) -> bytes:
+    """RAW up to its first empty line (all of it without one): the headers as the parser reads them."""
+    position = 0
+    while True:
+        line = _LINE.match(raw, position)
+        if line is None:
+            return raw
+        position = line.end()
+        if line.end() - line.start() <= 2 and raw[line.start():position] in (b"\n", b"\r\n", b"\r"):
+            return raw[:position]
+
+
+def headers_only(raw: bytes | None):
+    """The message the stages after AHEAD read (headers only; same parser and policy)."""
+    if raw is None:
+        return parse_bytes(raw)  # as the stages would: it raises the same TypeError
+    return _HEAD_PARSER.parsebytes(header_block(raw), headersonly=True)
+
+
+class _Prepared:
+    """Stands in the stage order for the AHEAD stages of one message."""
+
+    def __init__(self, future: Future, seed: dict, raw, on_broken):
+        self.future, self.seed, self.raw, self.on_broken = future, seed, raw, on_broken
+
+    def process(self, ctx, msg, msgdata) -> None:
+        if any(msgdata.get(key) != self.seed.get(key) for key in SEED):
+            return _inline(ctx, self.raw, msgdata)  # the row changed since it was sent
+        try:
+            result = self.future.result()
+        except BrokenProcessPool:
+            self.on_broken()
+            return _inline(ctx, self.raw, msgdata)
+        except BaseException:
+            STATS["pool"] += 1  # a stage's own exception, raised where it would have been
+            raise
+        if isinstance(result, str) and result == INLINE:
+            return _inline(ctx, self.raw, msgdata)
+        STATS["pool"] += 1
+        msgdata.update(copy.deepcopy(result))  # a row run twice (batch fallback) gets its own
+
+
+def _inline(ctx, raw, msgdata) -> None:
+    STATS["inline"] += 1
+    msg = parse_bytes(raw)
+    for stage in AHEAD:
+        stage.process(ctx, msg, msgdata)
+
+
+class Ahead:
+    """The AHEAD stages of claimed rows IDS, submitted to the pool a few messages ahead."""
+
+    def __init__(self, ctx, ids: list[int], size: int):
+        self.ctx, self.ids, self.size = ctx, list(ids), size
+        self.executor = pool(size)
+        self.blob = pickle.dumps(ctx.settings)
+        self.window = max(2, size * WINDOW_PER_PROCESS)
+        self.next = 0  # index in IDS of the next row to submit
+        self.prepared: dict[int, _Prepared] = {}
+        self.broken = False
+
+    @classmethod
+    def start(cls, ctx, ids: list[int], cache: dict) -> "Ahead | None":
+        """An Ahead for a backlog (registered in the runner's per-batch CACHE), else None."""
+        size = pool_size(ctx.settings)
+        if size <= 0 or len(ids) < MIN_ROWS:
+            return None
+        try:
+            ahead = cls(ctx, ids, size)
+        except (OSError, RuntimeError) as exc:  # no processes for us: the stages run here
+            log.warning("pool de processus indisponible, étapes dans le processus principal : %s", exc)
+            return None
+        cache[KEY] = ahead
+        ahead._submit_until(ahead.window)
+        return ahead
+
+    def _submit_until(self, count: int) -> None:
+        if self.broken:
+            return
+        end = min(len(self.ids), count)
+        if self.next >= end:
+            return
+        chunk = self.ids[self.next:end]
+        self.next = end
+        with self.ctx.db.connection() as conn:
+            rows = {row.id: row for row in conn.execute(_READ, {"ids": chunk})}
+        for inbox_id in chunk:
+            row = rows.get(inbox_id)
+            if row is None:
+                continue
+            seed = dict(inbox_id=row.id, channel=row.channel, message_id=row.message_id,
+                        received_at=row.received_at, meta=dict(row.meta or {}), attempt=row.attempts)
+            try:
+                future = self.executor.submit(run_ahead, self.blob, seed, row.raw)
+            except (BrokenProcessPool, RuntimeError):
+                self._broken()
+                return
+            self.prepared[inbox_id] = _Prepared(future, seed, row.raw, self._broken)
+
+    def _broken(self) -> None:
+        if not self.broken:
+            self.broken = True
+            log.warning("pool de processus interrompu : étapes dans le processus principal")
+            _discard(self.size, self.executor)
+
+    def take(self, inbox_id: int) -> _Prepared | None:
+        try:
+            position = self.ids.index(inbox_id)
+        except ValueError:
+            return None
+        self._submit_until(position + 1 + self.window)
+        return self.prepared.get(inbox_id)
+
+    def close(self) -> None:
+        for prepared in self.prepared.values():
+            prepared.future.cancel()
+        self.prepared.clear()
+
+
+def stages_for(ctx, raw, msgdata) -> tuple[object, tuple]:
+    """(message, stages) for one row: with its AHEAD stages prepared in the pool when the
+    runner started an ``Ahead`` for its batch, else ``parse_bytes(raw)`` and ``STAGES``."""
+    ahead = (msgdata.get("batch") or {}).get(KEY)
+    prepared = ahead.take(msgdata.get("inbox_id")) if ahead is not None else None
+    if prepared is None:
+        return parse_bytes(raw), STAGES
+    stages = STAGES[:_first] + (prepared,) + STAGES[_first + len(AHEAD):]
+    return headers_only(raw), stages
+
+
+def finish(cache: dict) -> None:
+    """Forget the batch's Ahead (cancel what was not used)."""
+    ahead = cache.pop(KEY, None)
+    if ahead is not None:
+        ahead.close()

@@ -1,0 +1,175 @@
+"""The CPU-bound stages run ahead in a process pool (forumsync.pipeline.prepare): what is stored
+and published is what the main process alone stores and publishes; the main side's headers-only
+message reads the same headers; whatever the pool cannot do exactly is done in the main process."""
+from __future__ import annotations
+
+import pickle
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime, timezone
+
+import pytest
+
+from forumsync.inbound.mbox import import_file
+from forumsync.mail import parse_bytes
+from forumsync.pipeline import STAGES, prepare
+from forumsync.pipeline.errors import Drop
+from tests.fixtures.database import make_settings
+from tests.fixtures.pipeline import later, make_mail
+from tests.pipeline.test_batch_import import DEMO_MBOX, drain, forum_posts, pipe_on, stored
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_pools():
+    yield
+    prepare.shutdown()
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return make_settings(tmp_path, f"sqlite:///{tmp_path / 'unused.sqlite3'}")
+
+
+def import_with_and_without_pool(tmp_path, sqlite_template, make_localforum, threshold):
+    pipes = {}
+    for name, size in (("alone", 0), ("pool", 2)):
+        pipe = pipe_on(tmp_path, name, sqlite_template, make_localforum(), PIPELINE_POOL_SIZE=size)
+        before = dict(prepare.STATS)
+        import_file(pipe.ctx, DEMO_MBOX, batch=100,
+                    after_batch=lambda _r, p=pipe: drain(p, threshold))
+        drain(pipe, threshold)
+        pipe.prepared = {k: prepare.STATS[k] - before.get(k, 0) for k in ("pool", "inline")}
+        pipes[name] = pipe
+    return pipes["alone"], pipes["pool"]
+
+
+@pytest.mark.parametrize("threshold", [1, 0], ids=["batched", "one-by-one"])
+def test_the_demo_mbox_with_the_pool_stores_and_publishes_what_the_main_process_does(
+        tmp_path, sqlite_template, make_localforum, threshold):
+    alone, pooled = import_with_and_without_pool(tmp_path, sqlite_template, make_localforum, threshold)
+    assert alone.prepared["pool"] == 0
+    assert pooled.prepared["pool"] >= 25, pooled.prepared  # every row of the demo went through it
+    expected = stored(alone)
+    assert len(expected["inbox"]) == 25 and len(expected["post_link"]) >= 20
+    assert {row[1] for row in expected["inbox"]} >= {"published", "dropped"}
+    assert stored(pooled) == expected
+    topic_ids = [row[0] for row in expected["topic_link"]]
+    assert forum_posts(pooled.localforum, topic_ids) == forum_posts(alone.localforum, topic_ids)
+
+
+def test_drops_and_quarantines_from_the_pool_keep_their_reasons(tmp_path, sqlite_template,
+                                                               make_localforum):
+    """Auto-replies, bounces and echoes (``Drop`` raised in a pool process, re-raised by the
+    main side) end as without the pool."""
+    mails = [make_mail(subject=f"Question {n}", message_id=f"<q{n}@meyzieu.fr>", date=later(hours=n))
+             for n in range(8)]
+    mails.append(make_mail(subject="Réponse automatique : absent", message_id="<a1@lyon.fr>",
+                           extra_headers={"Auto-Submitted": "auto-replied"}))
+    mails.append(make_mail(subject="Undelivered Mail Returned to Sender", message_id="<b1@lyon.fr>",
+                           sender="MAILER-DAEMON@lyon.fr"))
+    mails.append(make_mail(subject="Écho", message_id="<e1@lyon.fr>", extra_headers={"X-Forumsync": "1"}))
+    results = {}
+    for name, size in (("alone", 0), ("pool", 2)):
+        pipe = pipe_on(tmp_path, name, sqlite_template, make_localforum(), PIPELINE_POOL_SIZE=size)
+        for raw in mails:
+            pipe.feed(raw)
+        before = prepare.STATS["pool"]
+        drain(pipe, 1)
+        results[name] = (stored(pipe), prepare.STATS["pool"] - before)
+    (alone, _), (pooled, used) = results["alone"], results["pool"]
+    assert used >= 8
+    assert pooled == alone
+    reasons = {row[0]: (row[1], row[2]) for row in alone["inbox"]}
+    assert reasons["a1@lyon.fr"][0] == reasons["b1@lyon.fr"][0] == reasons["e1@lyon.fr"][0] == "dropped"
+
+
+HEADERS = (b"From: =?utf-8?q?Fran=C3=A7oise?= <f@meyzieu.fr>\nTo: club@listes.example.org\n"
+           b"Subject: =?iso-8859-1?q?d=E9j=E0?=\n  suite\nMessage-ID: <h1@meyzieu.fr>\n"
+           b"Authentication-Results: mx.example.org; dkim=pass header.d=meyzieu.fr\n")
+
+
+@pytest.mark.parametrize("raw", [
+    HEADERS + b"\nCorps\n\nFrom: pas un en-tete\n",
+    HEADERS.replace(b"\n", b"\r\n") + b"\r\nCorps\r\n",
+    HEADERS.replace(b"\n", b"\r") + b"\rCorps\r",
+    HEADERS,  # no body, no empty line
+    HEADERS + b"ceci n'est pas un en-tete\nX-Apres: oui\n\nCorps\n",
+    b"From someone@example.org Tue Jan 13 08:12:00 2026\n" + HEADERS + b"\n\n",
+    HEADERS + b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n--b--\n",
+], ids=["lf", "crlf", "cr", "headers-only", "broken-line", "unixfrom", "multipart"])
+def test_the_main_sides_message_has_the_headers_of_the_full_parse(raw):
+    full, head = parse_bytes(raw), prepare.headers_only(raw)
+    assert [(k, str(v)) for k, v in head.items()] == [(k, str(v)) for k, v in full.items()]
+    assert head.get_unixfrom() == full.get_unixfrom()
+
+
+class Unpicklable(Exception):
+    def __init__(self, what, extra):
+        super().__init__(what)
+        self.extra = extra
+
+    def __reduce__(self):
+        raise TypeError("pas de pickle")
+
+
+def test_an_exception_that_does_not_survive_pickling_is_run_in_the_main_process(monkeypatch, settings):
+    seed = dict(inbox_id=1, channel="mbox", message_id="u@x", received_at=datetime.now(timezone.utc),
+                meta={}, attempt=1)
+    blob = pickle.dumps(settings)
+    raw = make_mail(subject="Bonjour", message_id="<u@x>")
+    assert isinstance(prepare.run_ahead(blob, seed, raw), dict)
+
+    def boom(ctx, msg, msgdata):
+        raise Unpicklable("étrange", lambda: None)
+
+    monkeypatch.setattr(prepare.trim, "process", boom)
+    assert prepare.run_ahead(blob, seed, raw) == prepare.INLINE
+
+    def drop(ctx, msg, msgdata):
+        raise Drop("écarté dans le pool")
+
+    monkeypatch.setattr(prepare.trim, "process", drop)
+    with pytest.raises(Drop, match="écarté dans le pool"):
+        prepare.run_ahead(blob, seed, raw)
+
+
+def test_a_broken_pool_or_a_changed_row_runs_the_stages_in_the_main_process(settings):
+    raw = make_mail(subject="[club-publik] Cantine", message_id="<k@x>")
+    seed = dict(inbox_id=1, channel="mbox", message_id="k@x", received_at=None, meta={}, attempt=1)
+
+    class Ctx:
+        pass
+
+    ctx = Ctx()
+    ctx.settings = settings
+    expected = dict(seed)
+    prepare._inline(ctx, raw, expected)
+    broken = []
+    future = Future()
+    future.set_exception(BrokenProcessPool("tué"))
+    got = dict(seed)
+    prepare._Prepared(future, seed, raw, lambda: broken.append(1)).process(ctx, None, got)
+    assert got == expected and broken == [1]
+    never = Future()  # never completed: the row changed, it must not be waited for
+    changed = dict(seed, attempt=2)
+    prepare._Prepared(never, seed, raw, lambda: None).process(ctx, None, changed)
+    assert changed == dict(expected, attempt=2)
+
+
+def test_the_pool_size_setting(settings):
+    import os
+
+    assert prepare.pool_size(settings.replace(PIPELINE_POOL_SIZE=None)) == (os.cpu_count() or 1)
+    assert prepare.pool_size(settings.replace(PIPELINE_POOL_SIZE=0)) == 0
+    off = settings.replace(PIPELINE_POOL_SIZE=0)
+
+    class Ctx:
+        pass
+
+    ctx = Ctx()
+    ctx.settings = off
+    cache: dict = {}
+    assert prepare.Ahead.start(ctx, list(range(100)), cache) is None and not cache
+    ctx.settings = settings.replace(PIPELINE_POOL_SIZE=2)
+    assert prepare.Ahead.start(ctx, list(range(prepare.MIN_ROWS - 1)), cache) is None
+    assert prepare.STAGES is STAGES
