@@ -98,7 +98,7 @@ def _category_fields(session, p: dict) -> dict:
     topic), ``moderating_group_ids`` only while enable_category_group_moderation is on."""
     fields = {}
     for key in ("name", "slug", "color", "text_color", "position", "parent_category_id",
-                "permissions", "custom_fields"):
+                "permissions", "custom_fields", "mailinglist_mirror"):
         if key in p:
             fields[key] = p[key]
     if sitesettings.get(session, "enable_category_group_moderation") and "moderating_group_ids" in p:

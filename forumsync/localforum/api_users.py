@@ -7,7 +7,7 @@ from sqlalchemy import func, or_, select
 from . import serializers, store
 from .errors import ApiError, forbidden, not_found
 from .http import api_route, as_bool, current_user, forum, json_response, params
-from .models import User
+from .models import Notification, User
 
 bp = Blueprint("localforum_users", __name__)
 
@@ -114,3 +114,29 @@ def admin_user_list(flag):
         users = session.scalars(query.order_by(User.created_at.desc(), User.id.desc())
                                 .offset((page - 1) * 100).limit(100))
         return json_response([serializers.serialize_admin_user(u) for u in users])
+
+
+@api_route(bp, "/notifications", methods=["GET"])
+def notifications():
+    """NotificationsController#index: the acting user's notifications; an admin may ask for
+    another user's with ``username`` (how tests see what a staged user would be mailed)."""
+    p = params()
+    with forum().store.session() as session:
+        user = current_user(session)
+        target = user
+        if p.get("username") and p["username"].lower() != user.username.lower():
+            if not user.admin:
+                raise forbidden()
+            target = store.user_by_username(session, p["username"])
+            if target is None:
+                raise not_found()
+        rows = session.scalars(select(Notification).where(Notification.user_id == target.id)
+                               .order_by(Notification.id.desc()).limit(60))
+        return json_response({"notifications": [
+            {"id": n.id, "user_id": n.user_id, "notification_type": n.notification_type,
+             "read": False, "high_priority": False, "created_at": n.created_at.isoformat() + "Z",
+             "post_number": n.post_number, "topic_id": n.topic_id,
+             "data": {"original_post_id": n.post_id}} for n in rows],
+            "total_rows_notifications": session.scalar(select(func.count(Notification.id)).where(
+                Notification.user_id == target.id)),
+            "seen_notification_id": 0, "load_more_notifications": "/notifications?offset=60"})

@@ -91,6 +91,7 @@ class Category(Base):
     # {"group_name": permission_type}; 1 full, 2 create/reply, 3 see
     permissions: Mapped[dict] = mapped_column(JSON, default=lambda: {"everyone": 1})
     moderating_group_ids: Mapped[list] = mapped_column(JSON, default=list)
+    mailinglist_mirror: Mapped[bool | None] = mapped_column(Boolean, default=False)
     custom_fields: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -226,4 +227,32 @@ class QueuedPost(Base):
     category_id: Mapped[int | None] = mapped_column(Integer)
     title: Mapped[str | None] = mapped_column(String(255))
     raw: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class TopicUser(Base):
+    """A user's notification level on a topic (Discourse's topic_users): 3 watching,
+    2 tracking, 1 regular, 0 muted."""
+
+    __tablename__ = "topic_users"
+    __table_args__ = (UniqueConstraint("user_id", "topic_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    topic_id: Mapped[int] = mapped_column(ForeignKey("topics.id", ondelete="CASCADE"), index=True)
+    notification_level: Mapped[int] = mapped_column(Integer, default=1)
+    notifications_reason_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Notification(Base):
+    """What PostAlerter tells a user (a staged user gets it by mail on Discourse)."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    notification_type: Mapped[int] = mapped_column(Integer)  # 2 replied, 9 posted …
+    topic_id: Mapped[int | None] = mapped_column(Integer)
+    post_number: Mapped[int | None] = mapped_column(Integer)
+    post_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -230,7 +230,7 @@ def _category_values(session, category: Category, permission: int | None) -> dic
         "read_only_banner": None, "available_groups": [], "auto_close_hours": None,
         "auto_close_based_on_last_post": False, "allow_unlimited_owner_edits_on_first_post": False,
         "default_slow_mode_seconds": None, "group_permissions": group_permissions(session, category),
-        "email_in": None, "email_in_allow_strangers": False, "mailinglist_mirror": False,
+        "email_in": None, "email_in_allow_strangers": False, "mailinglist_mirror": bool(category.mailinglist_mirror),
         "all_topics_wiki": False, "can_delete": permission == 1 and not topics, "allow_badges": True,
         "topic_featured_link_allowed": True, "search_priority": 0,
         "topic_posting_review_group_ids": [], "reply_posting_review_group_ids": [],

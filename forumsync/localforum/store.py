@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import create_db_engine
-from . import serializers, sitesettings
+from . import alerts, serializers, sitesettings
 from .cooking import cook
 from .errors import ApiError, forbidden, invalid, not_found
 from .models import (Base, Category, Group, GroupUser, Post, Tag, Topic, TopicTag, Upload, User,
@@ -300,7 +300,8 @@ def _int_list(value) -> list[int]:
 def create_category(session, name: str, *, slug: str | None = None, color: str | None = None,
                     text_color: str | None = None, parent_category_id=None,
                     description: str | None = None, permissions=None, moderating_group_ids=None,
-                    custom_fields: dict | None = None, position: int | None = None) -> Category:
+                    custom_fields: dict | None = None, position: int | None = None,
+                    mailinglist_mirror=None) -> Category:
     if not name or not str(name).strip():
         raise invalid("Name can't be blank")
     parent_id = int(parent_category_id) if parent_category_id not in (None, "") else None
@@ -321,7 +322,8 @@ def create_category(session, name: str, *, slug: str | None = None, color: str |
                         text_color=(text_color or "FFFFFF").lstrip("#"),
                         parent_category_id=parent_id, permissions=perms,
                         moderating_group_ids=_int_list(moderating_group_ids),
-                        custom_fields=dict(custom_fields or {}), position=position)
+                        custom_fields=dict(custom_fields or {}), position=position,
+                        mailinglist_mirror=str(mailinglist_mirror).lower() in ("true", "1", "t"))
     session.add(category)
     session.flush()
     _create_about_topic(session, category, description)
@@ -407,6 +409,8 @@ def update_category(session, category: Category, **fields) -> Category:
         category.parent_category_id = parent_id
     if "permissions" in fields and fields["permissions"] is not None:
         category.permissions = _parse_permissions(fields["permissions"]) or {"everyone": 1}
+    if "mailinglist_mirror" in fields and fields["mailinglist_mirror"] is not None:
+        category.mailinglist_mirror = str(fields["mailinglist_mirror"]).lower() in ("true", "1", "t")
     if "moderating_group_ids" in fields:
         category.moderating_group_ids = _int_list(fields["moderating_group_ids"])
     if fields.get("custom_fields"):
@@ -557,8 +561,10 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
                 topic_id=None, reply_to_post_number=None, created_at=None,
                 external_id: str | None = None, tags: Iterable[str] | None = None,
                 archetype: str = "regular", target_recipients: Iterable[str] | str | None = None,
-                post_type: int = REGULAR, check_permissions: bool = True) -> Post:
-    """Create a topic (no TOPIC_ID) or a reply, as USER; queues the webhooks.
+                post_type: int = REGULAR, check_permissions: bool = True,
+                auto_track: bool = True) -> Post:
+    """Create a topic (no TOPIC_ID) or a reply, as USER; queues the webhooks; the poster
+    watches/tracks the topic unless AUTO_TRACK is False, watchers are notified (alerts.py).
 
     CHECK_PERMISSIONS False is for trusted callers acting for a staged user (the plugin).
     """
@@ -598,6 +604,8 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
             topic.bumped_at = max(topic.bumped_at, when)
         session.flush()
         session.refresh(post)
+        alerts.track(session, user, topic, False, auto_track)
+        alerts.alert(session, post)
         queue_event(session, "post_created", "post", {"post": serializers.webhook_post(session, post)})
         return post
 
@@ -655,6 +663,7 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     session.flush()
     session.refresh(topic)
     session.refresh(post)
+    alerts.track(session, user, topic, True, auto_track)
     queue_event(session, "topic_created", "topic", {"topic": serializers.webhook_topic(session, topic)})
     queue_event(session, "post_created", "post", {"post": serializers.webhook_post(session, post)})
     return post

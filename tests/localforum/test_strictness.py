@@ -186,3 +186,46 @@ def test_per_user_post_limits_spare_staff(localforum):
     for n in range(3):
         assert _post(localforum, "/posts.json", topic_id=first.json()["topic_id"],
                      raw=f"Réponse numéro {n} de l'administrateur.").status_code == 200
+
+
+def _notifications(forum, username):
+    answer = requests.get(f"{forum.url}/notifications.json", params={"username": username},
+                          headers=forum.headers(), timeout=10)
+    assert answer.status_code == 200
+    return [(n["notification_type"], n["post_number"]) for n in answer.json()["notifications"]]
+
+
+def test_staged_poster_watches_and_is_notified_unless_mirror_or_auto_track_off(localforum):
+    """PostCreator#track_topic / TopicCreator#watch_topic make a staged poster watch the topic;
+    PostAlerter then notifies them (a mail on Discourse) of every reply, except in a
+    mailing-list mirror category, or when the post was created with auto_track: false."""
+    from forumsync.localforum import store as lf_store
+    from forumsync.localforum.models import TopicUser, User
+
+    plain = localforum.create_category("Ordinaire")
+    mirror = localforum.create_category("Miroir", mailinglist_mirror=True)
+    topics = {}
+    with localforum.session() as s:
+        marie = lf_store.staged_user_for_email(s, "marie@meyzieu.fr", "Marie")
+        for name, category in (("plain", plain), ("mirror", mirror)):
+            post = lf_store.create_post(s, marie, "Question venue de la liste de diffusion.",
+                                        title=f"Question de Marie {name}",
+                                        category_id=category["id"], check_permissions=False)
+            topics[name] = post.topic_id
+        quiet = lf_store.create_post(s, marie, "Sans suivi automatique du sujet.",
+                                     title="Question sans suivi", category_id=plain["id"],
+                                     check_permissions=False, auto_track=False)
+        topics["quiet"] = quiet.topic_id
+        levels = {name: s.scalar(select(TopicUser.notification_level).where(
+            TopicUser.user_id == marie.id, TopicUser.topic_id == tid))
+            for name, tid in topics.items()}
+        username = s.get(User, marie.id).username
+    assert levels == {"plain": 3, "mirror": 3, "quiet": None}
+    for name in ("plain", "mirror", "quiet"):
+        assert _post(localforum, "/posts.json", topic_id=topics[name],
+                     raw="Réponse écrite sur le forum par l'équipe.").status_code == 200
+    with localforum.session() as s:
+        rows = s.execute(select(Post.topic_id, Post.post_number)).all()
+    notes = _notifications(localforum, username)
+    assert notes == [(9, 2)]  # "posted" in the plain topic only
+    assert (topics["plain"], 2) in rows

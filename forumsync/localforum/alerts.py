@@ -1,0 +1,78 @@
+"""Who watches a topic and who is told about a new post, as Discourse does it.
+
+- PostCreator#track_topic (unless ``auto_track: false``): a staged poster watches the topic
+  (TopicUser.auto_notification_for_staging, reason auto_watch); another poster tracks it
+  (notification_level_when_replying, default tracking) unless a level is already set.
+- TopicCreator#watch_topic (unless ``auto_track: false``): the creator watches the topic.
+- PostAlerter#after_save_post: the author of the post replied to gets ``replied`` (2), every
+  other watcher gets ``posted`` (9); in a ``mailinglist_mirror`` category staged users get
+  nothing (the list already carries the message). The poster is never notified.
+On Discourse a staged user's notifications become emails: tests read them here.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from .models import Notification, Post, Topic, TopicUser, User
+
+WATCHING, TRACKING, REGULAR = 3, 2, 1
+REPLIED, POSTED = 2, 9
+REASON_CREATED_TOPIC, REASON_CREATED_POST, REASON_AUTO_WATCH = 1, 2, 6
+
+
+def _set_level(session, user_id: int, topic_id: int, level: int, reason: int, *,
+               only_if_unset: bool = False) -> None:
+    row = session.scalar(select(TopicUser).where(TopicUser.user_id == user_id,
+                                                 TopicUser.topic_id == topic_id))
+    if row is None:
+        session.add(TopicUser(user_id=user_id, topic_id=topic_id, notification_level=level,
+                              notifications_reason_id=reason))
+    elif not only_if_unset or row.notification_level == REGULAR:
+        row.notification_level = level
+        row.notifications_reason_id = reason
+    session.flush()
+
+
+def track(session, user: User, topic: Topic, new_topic: bool, auto_track: bool = True) -> None:
+    if not auto_track:
+        return
+    if new_topic:
+        _set_level(session, user.id, topic.id, WATCHING, REASON_CREATED_TOPIC)
+    elif user.staged:
+        _set_level(session, user.id, topic.id, WATCHING, REASON_AUTO_WATCH)
+    elif topic.archetype != "private_message":
+        _set_level(session, user.id, topic.id, TRACKING, REASON_CREATED_POST, only_if_unset=True)
+
+
+def alert(session, post: Post) -> list[Notification]:
+    """Notifications for a new regular post (whispers and small actions notify nobody here)."""
+    if post.post_type != 1:
+        return []
+    topic = post.topic
+    mirror = bool(topic.category is not None and topic.category.mailinglist_mirror)
+    told: set[int] = {post.user_id}
+    out = []
+
+    def notify(user_id: int, kind: int) -> None:
+        if user_id in told:
+            return
+        told.add(user_id)
+        user = session.get(User, user_id)
+        if user is None or (mirror and user.staged):
+            return
+        note = Notification(user_id=user_id, notification_type=kind, topic_id=topic.id,
+                            post_number=post.post_number, post_id=post.id)
+        session.add(note)
+        out.append(note)
+
+    if post.reply_to_post_number:
+        parent = session.scalar(select(Post).where(Post.topic_id == topic.id,
+                                                   Post.post_number == post.reply_to_post_number))
+        if parent is not None:
+            notify(parent.user_id, REPLIED)
+    for user_id in session.scalars(select(TopicUser.user_id).where(
+            TopicUser.topic_id == topic.id, TopicUser.notification_level == WATCHING)
+            .order_by(TopicUser.id)):
+        notify(user_id, POSTED)
+    session.flush()
+    return out
