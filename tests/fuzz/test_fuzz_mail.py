@@ -21,6 +21,10 @@ from forumsync.pipeline.runner import process_one
 from tests.conftest import testdata
 from tests.fixtures.pipeline import make_pipe
 
+# Bulk import: the forum's admin API limit raised as an operator raises
+# DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE (Discourse's default, 60/min, is the fixture's).
+pytestmark = pytest.mark.admin_api_limit(6000)
+
 CORPUS_FILES = ("cocci-1k.mbox.gz", "usrp-users-dev2k.mbox.gz")
 FINAL = {"published", "dropped", "quarantined"}
 CRASH = "erreur inattendue"

@@ -15,6 +15,11 @@ from forumsync.outbound import outbox
 from tests.faults.common import Rig
 from tests.faults.test_forum_faults import _wait
 from tests.load.lmtp_client import make_message
+import pytest
+
+# Bulk import: the forum's admin API limit raised as an operator raises
+# DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE (Discourse's default, 60/min, is the fixture's).
+pytestmark = pytest.mark.admin_api_limit(6000)
 
 PUBLISH_PATHS = {"/posts.json", "/posts", "/forumsync/posts.json", "/forumsync/posts"}
 

@@ -16,6 +16,10 @@ import pytest
 from tests.conftest import testdata
 from tests.fixtures.pipeline import make_pipe
 
+# Bulk import: the forum's admin API limit raised as an operator raises
+# DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE (Discourse's default, 60/min, is the fixture's).
+pytestmark = pytest.mark.admin_api_limit(6000)
+
 
 
 @pytest.mark.slow
