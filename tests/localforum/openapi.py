@@ -5,6 +5,7 @@ The spec is vendored in tests/data/discourse/openapi.json (MIT, see its README).
 relies on; ERRATA adds exactly those, nothing else:
 - categories: `parent_category_id`, `moderating_group_ids`, free-form `custom_fields`;
 - posts: `reply_to_post_number` is an integer in Discourse (the spec says string|null);
+  `action_code` of small-action posts ("closed.enabled", PostSerializer#include_action_code?);
 - topic view: `external_id`, and `category_id` null for private messages;
   topic lists: `more_topics_url`.
 
@@ -51,6 +52,7 @@ def apply_errata(spec: dict) -> dict:
                 props["custom_fields"] = {"type": "object", "additionalProperties": True}
         if "post_number" in props and "reply_to_post_number" in props:  # a post
             props["reply_to_post_number"] = {"type": ["integer", "string", "null"]}
+            props.setdefault("action_code", {"type": "string"})
         if "post_stream" in props and "timeline_lookup" in props:  # topic view
             props.setdefault("external_id", {"type": ["string", "null"]})
             props["category_id"] = {"type": ["integer", "null"]}
