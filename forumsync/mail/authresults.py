@@ -116,7 +116,7 @@ def verdict(msg, authserv_id: str | None, address: str, *, from_header_domain: s
     mine = [r for r in dmarc if about(r) == domain]
     if any(r.result in _FAILING for r in mine):
         return Verdict(FAIL, f"DMARC en échec pour {domain} (selon {authserv_id})", tuple(results))
-    others = [r for r in dmarc if about(r) != domain]
+    others = [r for r in dmarc if r.domain and r.domain != domain]  # named explicitly only
     if others and not mine:
         return Verdict(FAIL, f"l'auteur authentifié par {authserv_id} est de {about(others[0])}, "
                        f"pas de {domain}", tuple(results))

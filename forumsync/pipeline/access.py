@@ -16,7 +16,14 @@ topic), nothing that tells the sender the target exists. The refusal is written 
 the inbox row's reason, for the operator.
 
 Cost: the live topic is read with ``publish``'s per-batch cache (``publish._topic_or_none``):
-``publish`` reads that view before every reply anyway, so the check adds no forum request.
+``publish`` reads that view before every reply anyway, so for live mail the check adds no
+forum request. A history import (channel ``mbox``, published in batches where ``publish``
+reads no topic) uses local knowledge where it is trustworthy: a topic forumsync opened from
+list mail (TopicLink ``external_id`` ``ml-…``), still recorded in a public theme category
+(the ``topic_edited`` webhook keeps that current), replied to at the top or under a post
+forumsync wrote or emailed; anything else is read live. Live mail never relies on local
+knowledge: a lead may have moved the topic a second ago, or made it a private message
+(which the TopicLink does not record).
 Categories come from the per-process category list (``pipeline.categories``). A parent
 post is trusted without a request when forumsync itself wrote it or emailed it (a PostLink:
 never a whisper when recorded) or when it is among the topic view's first posts; else one
@@ -27,12 +34,16 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..community.common import PRESENTATIONS_CATEGORY
-from ..forum.eligibility import WHISPER, category_is_public, theme_of
+from ..forum.eligibility import LIST_EXTERNAL_ID_PREFIX, WHISPER, category_is_public, theme_of
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..mail.subjects import fold
 from ..models import PostLink, TopicLink
 from . import categories
 from .publish import _topic_or_none
+
+# History imports (``import-mbox``): thousands of replies to topics forumsync itself opened,
+# where moderation cannot have raced the mail; there, local knowledge decides when it can.
+LOCAL_TRUST_CHANNELS = {"mbox"}
 
 
 def process(ctx, msg, msgdata) -> None:
@@ -54,6 +65,9 @@ def process(ctx, msg, msgdata) -> None:
 def refusal(ctx, msgdata) -> str | None:
     """Why the message may not reply where ``thread``/``replyto`` put it (French), or None."""
     topic_id = msgdata["topic_id"]
+    cached = ("topic", topic_id) in (msgdata.get("batch") or {})
+    if not cached and msgdata.get("channel") in LOCAL_TRUST_CHANNELS and _locally_trusted(ctx, msgdata):
+        return None
     topic = _topic_or_none(ctx, topic_id, msgdata)
     parent_id = msgdata.get("parent_post_id")
     stream = ((topic or {}).get("post_stream") or {}).get("stream")
@@ -72,6 +86,25 @@ def refusal(ctx, msgdata) -> str | None:
     if why is None:
         why = _parent_refusal(ctx, msgdata, topic)
     return why
+
+
+def _locally_trusted(ctx, msgdata) -> bool:
+    """A topic forumsync opened from list mail (``external_id`` ``ml-…``), recorded in a
+    public theme category and not deleted, replied to at the top or under a post forumsync
+    wrote or emailed: allowed without reading the forum."""
+    topic_id, parent_id = msgdata["topic_id"], msgdata.get("parent_post_id")
+    with ctx.db.connection() as conn:
+        link = conn.execute(select(TopicLink.external_id, TopicLink.category_id, TopicLink.state)
+                            .where(TopicLink.topic_id == topic_id)).first()
+        if link is None or not str(link.external_id or "").startswith(LIST_EXTERNAL_ID_PREFIX) \
+                or link.state not in ("open", "closed", "archived") or link.category_id is None:
+            return False
+        if parent_id and not conn.execute(select(PostLink.id).where(
+                PostLink.post_id == parent_id, PostLink.topic_id == topic_id)).first():
+            return False
+        if msgdata.get("reply_to_post_number") and not parent_id:
+            return False
+    return category_refusal(ctx, link.category_id) is None
 
 
 def topic_refusal(ctx, topic: dict) -> str | None:

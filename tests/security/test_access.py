@@ -184,3 +184,28 @@ def test_staff_only_subcategory_of_a_theme(service):
     _assert_new_topic(service, row, first.topic_id)
     with service.forum.session() as s:
         assert s.scalar(select(Post.id).where(Post.topic_id == first.topic_id, Post.post_number == 2)) is None
+
+
+def test_history_import_trusts_only_what_forumsync_recorded(service):
+    """import-mbox (channel mbox) replies to a topic forumsync opened, still recorded in a
+    theme: no live check needed. Once the topic_edited webhook recorded the move into a
+    staff category, an imported reply opens a new topic instead."""
+    from forumsync.forum import events
+
+    first = service.deliver(make_mail("Historique du club", "Premier\n", message_id="<histo-1@meyzieu.fr>"))
+    service.pipe.feed(make_mail("Re: Historique du club", "Deuxième\n", message_id="<histo-2@meyzieu.fr>",
+                                in_reply_to="<histo-1@meyzieu.fr>"), channel="mbox")
+    service.pipe.run()
+    assert service.pipe.post_link("histo-2@meyzieu.fr").topic_id == first.topic_id
+
+    staff = _staff_category(service)
+    service.move_topic(first.topic_id, staff)
+    events.topic_edited(service.ctx, {"id": first.topic_id}, {})  # what the webhook handler does
+    assert service.pipe.topic_link(first.topic_id).category_id == staff
+    inbox_id = service.pipe.feed(make_mail("Re: Historique du club", "Troisième\n",
+                                           message_id="<histo-3@meyzieu.fr>",
+                                           in_reply_to="<histo-2@meyzieu.fr>"), channel="mbox")
+    service.pipe.run()
+    row = service.pipe.row(inbox_id)
+    _assert_new_topic(service, row, first.topic_id)
+    assert len(service.posts(first.topic_id)) == 2
