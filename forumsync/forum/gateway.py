@@ -25,6 +25,7 @@ from pydiscourse import DiscourseClient
 log = logging.getLogger(__name__)
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+CATEGORIES_PER_PAGE = 20  # Discourse's CategoryList::CATEGORIES_PER_PAGE
 WRITE_METHODS = {"POST", "PUT", "DELETE", "PATCH"}
 
 
@@ -243,15 +244,19 @@ class ForumGateway(DiscourseClient):
         return list(found.values())
 
     def _category_pages(self, **params) -> list[dict]:
+        """Pages of /categories.json until one holds fewer than CATEGORIES_PER_PAGE categories
+        of the level asked (a lazy-loaded page is full unless it is the last; without lazy
+        loading page 1 has them all and page 2 is empty)."""
         items: list[dict] = []
         seen: set[int] = set()
+        level = params.get("parent_category_id")
         for page in range(1, 1000):
             body = self._get("/categories.json", page=page, **params)
             batch = [c for c in body["category_list"]["categories"] if c["id"] not in seen]
-            if not batch:
-                break
             seen.update(c["id"] for c in batch)
             items.extend(batch)
+            if sum(1 for c in batch if c.get("parent_category_id") == level) < CATEGORIES_PER_PAGE:
+                break
         return items
 
     def category_get(self, category_id: int) -> dict:
@@ -522,7 +527,8 @@ class ForumGateway(DiscourseClient):
                  for filename, data, content_type in files]
         return self._request("POST", "/forumsync/posts.json", data=form, files=parts)
 
-    def staged_posts_batch(self, items: list[dict], *, staged_only: bool = False) -> list[dict]:
+    def staged_posts_batch(self, items: list[dict], *, staged_only: bool = False,
+                           stop_at_refusal: bool = False) -> list[dict]:
         """The plugin's POST /forumsync/posts/batch.json (capability ``batch_posts``): ITEMS
         are staged_post_create's keyword arguments (plus ``reply_to_message_id``,
         ``reply_to_post_id``), created in order in one request; returns one result per item,
@@ -539,7 +545,8 @@ class ForumGateway(DiscourseClient):
                           if v is not None and v != []})
         if not parts:
             body = self._request("POST", "/forumsync/posts/batch.json",
-                                 json={"posts": posts, "staged_only": staged_only})
+                                 json={"posts": posts, "staged_only": staged_only,
+                                       "stop_at_refusal": stop_at_refusal})
         else:
             from json import dumps
 
@@ -548,7 +555,8 @@ class ForumGateway(DiscourseClient):
             listing = ("posts", ("posts.json", dumps(posts, ensure_ascii=False).encode("utf-8"),
                                  "application/json"))
             body = self._request("POST", "/forumsync/posts/batch.json",
-                                 data=[("staged_only", "true" if staged_only else "false")],
+                                 data=[("staged_only", "true" if staged_only else "false"),
+                                       ("stop_at_refusal", "true" if stop_at_refusal else "false")],
                                  files=[listing] + parts)
         self.stats["batch_items"] += len(items)
         return body["posts"]
