@@ -6,11 +6,15 @@ count (active, not staged): a staged user is itself someone known by email only.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import weakref
 
+from ..forum.gateway import ForumRejected
 from ..mail.lookalike import skeleton
+
+log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 600.0
 MAX_PAGES = 50
@@ -26,7 +30,11 @@ def _load(forum) -> dict[str, set[str]]:
         return entry[1]
     keys: dict[str, set[str]] = {}
     for page in range(1, MAX_PAGES + 1):
-        users = forum.user_list("active", page)
+        try:
+            users = forum.user_list("active", page)
+        except ForumRejected as exc:  # a key without admin rights: mixed scripts still marked
+            log.warning("liste des membres illisible (%s) : noms sosies non comparés", exc)
+            break
         for user in users:
             if user.get("staged") or not user.get("active", True):
                 continue
