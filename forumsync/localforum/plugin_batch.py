@@ -11,7 +11,10 @@ one request, created in order through the single endpoint's path
 - replies in a closed or archived topic are refused (``topic_closed``), and with
   ``staged_only`` the address of an active, non-staged account is refused (``active_user``):
   forumsync applies its own rules to those (bridge account, the member's own account);
-- each item runs in a savepoint: a refused item leaves nothing behind.
+- each item runs in a savepoint: a refused item leaves nothing behind;
+- with ``stop_at_refusal`` the items after a refused one are not attempted
+  (``not_attempted``): forumsync posts the refused one its own way, then sends the rest, so
+  posts are created in the order of the messages whatever happens.
 
 The maximum is the site setting ``forumsync_batch_max_posts`` (plugin/config/settings.yml).
 """
@@ -47,6 +50,7 @@ BATCH_MESSAGES = {
     "parent_moved": "Le message {post_id} n'est plus dans le sujet {topic_id}.",
     "active_user": ("L'adresse « {email} » est celle d'un compte actif du forum : ce compte "
                     "publie lui-même ses messages."),
+    "not_attempted": "Non traité : un message précédent du lot a été refusé.",
 }
 # The plugin's site setting (plugin/config/settings.yml), readable and settable like Discourse's.
 sitesettings.DEFAULTS.setdefault(
@@ -169,9 +173,16 @@ def posts_batch():
             raise ApiError(422, [BATCH_MESSAGES["too_many"].format(count=len(items), max=limit)],
                            "invalid_parameters")
         staged_only = str(params().get("staged_only", "")).lower() in ("true", "1")
+        stop = str(params().get("stop_at_refusal", "")).lower() in ("true", "1")
         done: dict = {}  # normalised Message-ID → (topic id, post number), this batch's successes
         results = []
         for index, item in enumerate(items):
+            if stop and results and results[-1]["status"] not in (200, 201):
+                message_id = item.get("message_id") if isinstance(item, dict) else None
+                results.append({"status": 409, "message_id": normalize_message_id(message_id),
+                                "errors": [BATCH_MESSAGES["not_attempted"]],
+                                "error_type": "not_attempted"})
+                continue
             savepoint = session.begin_nested()
             try:
                 status, body = _create(session, index, item, done, staged_only)

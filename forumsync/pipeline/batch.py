@@ -59,6 +59,7 @@ MAX_BATCH_FILES = 100
 AUTHOR_HEADERS = ("From", "Reply-To", "Sender", "X-Original-From")
 HEAD_BYTES = 16384
 CREATED = (200, 201)
+NOT_ATTEMPTED = "not_attempted"  # stop_at_refusal: after a refused item, the rest waits
 
 
 class PendingTopic:
@@ -91,7 +92,8 @@ class PendingBatch:
     size: int = 0  # bytes of the waiting items' raws and files
     files: int = 0
     roots: set = field(default_factory=set)
-    subject_keys: set = field(default_factory=set)
+    subject_keys: set = field(default_factory=set)  # of the topics waiting items open or join
+    rootless_keys: set = field(default_factory=set)  # of those whose root may never arrive
     opaque: bool = False  # a waiting reply joins a topic we have no row for: subjects unknown
     again: int | None = None  # a row to run again alone (see process)
 
@@ -101,7 +103,7 @@ class PendingBatch:
         if msgdata["attempt"] > 1 or msgdata.get("message_id") in self.items:
             # A second attempt reconciles with the forum (publish's idempotency); the same
             # Message-ID again must meet dedupe after the first is recorded.
-            self.flush()
+            self.flush("again")
             return runner.process_claimed(self.ctx, inbox_id, self.cache)
         state = runner.conclude(self.ctx, inbox_id, msgdata,
                                 lambda: self._stages(inbox_id, raw, msgdata))
@@ -123,7 +125,7 @@ class PendingBatch:
                 stage.process(self.ctx, msg, msgdata)
         if self._batchable(msgdata) and self._add(inbox_id, msgdata):
             return runner.PENDING
-        self.flush()
+        self.flush("alone")
         if msgdata.get("pending_parent"):
             self.again = inbox_id
             return runner.PENDING
@@ -148,11 +150,11 @@ class PendingBatch:
                     msgdata["pending_parent"] = ref
                     return
                 if parse_discourse_message_id(ref, self.ctx.settings.forum_host) is not None:
-                    self.flush()  # thread may look further down the references
+                    self.flush("forum_reference")  # thread may look further down the references
                     break
             else:
                 if self._matters(message_id, refs, msgdata):
-                    self.flush()
+                    self.flush("thread")
         thread.process(self.ctx, msg, msgdata)
 
     def _matters(self, message_id: str, refs: list[str], msgdata: dict) -> bool:
@@ -164,7 +166,13 @@ class PendingBatch:
         if any(known in body for known in ids):  # a forwarded message's headers
             return True
         key = msgdata.get("subject_key") or ""
-        return bool(key) and (self.opaque or key in self.subject_keys)
+        if not key:
+            return False
+        if self.opaque:
+            return True
+        # thread matches a start of thread only with topics whose root never arrived.
+        reply_like = bool(refs) or bool(thread.reply_evidence(self.ctx.settings, msgdata))
+        return key in (self.subject_keys if reply_like else self.rootless_keys)
 
     def _batchable(self, msgdata: dict) -> bool:
         return bool(msgdata.get("staged") and msgdata.get("from_email")
@@ -177,7 +185,7 @@ class PendingBatch:
         message_id = msgdata["message_id"]
         common = dict(email=msgdata["from_email"], name=msgdata.get("from_name") or "",
                       message_id=f"<{message_id}>", created_at=msgdata.get("date"))
-        new_topic, roots, keys, touched = None, set(), set(), None
+        new_topic, roots, keys, touched, orphan = None, set(), set(), None, False
         if msgdata.get("topic_id") is None:
             theme = msgdata.get("theme") or ctx.settings.DEFAULT_THEME
             category_id = categories.theme_category_id(ctx, theme)
@@ -190,6 +198,7 @@ class PendingBatch:
             new_topic = dict(external_id=external_id, category_id=category_id, theme=theme)
             roots.add(msgdata.get("root_message_id") or message_id)
             keys.update(k for k in (msgdata.get("subject_key"), make_subject_key(title)) if k)
+            orphan = (msgdata.get("root_message_id") or message_id) != message_id
         else:
             raw = publish._compose(ctx, msgdata)
             raw = publish._fitted(ctx, msgdata, publish._known_problems(ctx, raw), None, raw)[1]
@@ -212,16 +221,18 @@ class PendingBatch:
         if self.size + size > MAX_BATCH_BYTES or self.files + len(files) > MAX_BATCH_FILES:
             if msgdata.get("pending_parent"):
                 return False  # its parent goes now: decided again, alone
-            self.flush()
+            self.flush("size")
         self.items[message_id] = Item(inbox_id, msgdata, payload, new_topic)
         self.roots |= roots
         self.subject_keys |= keys
+        if orphan:
+            self.rootless_keys |= keys
         if touched is not None:
             self._touch(touched)
         self.size += size
         self.files += len(files)
         if len(self.items) >= self.max_items:
-            self.flush()
+            self.flush("full")
         return True
 
     def _touch(self, topic_id: int) -> None:
@@ -232,35 +243,67 @@ class PendingBatch:
             self.opaque = True
         elif key:
             self.subject_keys.add(key)
+            self.rootless_keys.add(key)  # its root may be missing, or arriving in this batch
 
-    def flush(self) -> None:
-        """Send the waiting messages in one request and conclude each, in order."""
+    def flush(self, why: str = "end") -> None:
+        """Send the waiting messages in one request and conclude each, in order. WHY is counted
+        in the gateway's stats (``batch_flush_<why>``): what cut the batches short."""
         if not self.items:
             return
-        items = list(self.items.values())
+        self.ctx.forum.stats[f"batch_flush_{why}"] += 1
+        queue = list(self.items.values())
         self.items, self.roots, self.subject_keys, self.opaque = {}, set(), set(), False
+        self.rootless_keys = set()
         self.size = self.files = 0
-        try:
-            results = self.ctx.forum.staged_posts_batch([item.payload for item in items],
-                                                        staged_only=True)
-        except ForumUnavailable as exc:
-            for item in items:
-                runner.conclude(self.ctx, item.inbox_id, item.msgdata, _raiser(exc))
-            return
-        except ForumRejected as exc:  # the whole request refused: each message alone
-            log.warning("lot de %s messages refusé par le forum (%s) : publication un par un",
-                        len(items), exc)
-            results = []
-        for index, item in enumerate(items):
-            result = results[index] if index < len(results) else None
-            if isinstance(result, dict) and result.get("status") in CREATED and result.get("id"):
-                runner.conclude(self.ctx, item.inbox_id, item.msgdata,
-                                lambda item=item, result=result: self._published(item, result))
-            else:
-                if result is not None:
+        done: dict = {}  # message id → result, for the items already published
+        alone: set = set()  # message ids of the items posted the one-by-one way
+        while queue:
+            if queue[0].msgdata.get("pending_parent") in alone:
+                # Its parent did not go as planned: decided again, alone, in its turn.
+                self._alone(queue.pop(0), alone)
+                continue
+            chunk = []
+            for item in queue:
+                if item.msgdata.get("pending_parent") in alone:
+                    break
+                chunk.append(item)
+            try:
+                results = self.ctx.forum.staged_posts_batch(
+                    [_resolved(item.payload, done) for item in chunk], staged_only=True,
+                    stop_at_refusal=True)
+            except ForumUnavailable as exc:
+                for item in queue:
+                    runner.conclude(self.ctx, item.inbox_id, item.msgdata, _raiser(exc))
+                return
+            except ForumRejected as exc:  # the whole request refused: each message alone
+                log.warning("lot de %s messages refusé par le forum (%s) : publication un par un",
+                            len(queue), exc)
+                for item in queue:
+                    self._alone(item, alone)
+                return
+            used = 0
+            for item, result in zip(chunk, results):
+                if isinstance(result, dict) and result.get("status") in CREATED and result.get("id"):
+                    runner.conclude(self.ctx, item.inbox_id, item.msgdata,
+                                    lambda item=item, result=result: self._published(item, result))
+                    done[item.msgdata["message_id"]] = result
+                    used += 1
+                    continue
+                if isinstance(result, dict) and result.get("error_type") != NOT_ATTEMPTED:
                     log.info("inbox %s : refusé dans le lot (%s), publié seul",
                              item.inbox_id, "; ".join(result.get("errors") or []))
-                runner.process_claimed(self.ctx, item.inbox_id, self.cache)
+                    self._alone(item, alone)
+                    used += 1
+                break
+            if not used:  # an answer we cannot read: that one alone, the others again
+                self._alone(chunk[0], alone)
+                used = 1
+            queue = queue[used:]
+
+    def _alone(self, item: Item, alone: set) -> None:
+        """The one-by-one path, for an item the batch did not publish."""
+        alone.add(item.msgdata["message_id"])
+        runner.process_claimed(self.ctx, item.inbox_id, self.cache)
 
     def _published(self, item: Item, result: dict) -> None:
         """What ``publish`` records after a post, for a post the batch created."""
@@ -283,6 +326,19 @@ class PendingBatch:
         if cached is not None:
             publish._remember_post(msgdata, cached, post)
         publish._done(self.ctx, msgdata, post, topic=topic)
+
+
+def _resolved(payload: dict, done: dict) -> dict:
+    """A reply to an item a previous request published names that post, not its Message-ID
+    (references only reach back within one request)."""
+    parent = (payload.get("reply_to_message_id") or "").strip("<>")
+    if parent not in done:
+        return payload
+    posted = done[parent]
+    resolved = {k: v for k, v in payload.items() if k != "reply_to_message_id"}
+    resolved.update(topic_id=posted["topic_id"], reply_to_post_number=posted.get("post_number"),
+                    reply_to_post_id=posted["id"])
+    return resolved
 
 
 def _raiser(exc):

@@ -54,14 +54,16 @@ def forum_posts(forum, topic_ids) -> list:
                 for p in s.scalars(select(Post).where(Post.topic_id.in_(topic_ids)).order_by(Post.id))]
 
 
-def import_both_ways(tmp_path, sqlite_template, make_localforum, mbox: Path):
-    forums = [make_localforum(), make_localforum()]
+def import_both_ways(tmp_path, sqlite_template, make_localforum, mbox: Path, limit=None,
+                     claim=50, rate_limit=None):
+    forums = [make_localforum(rate_limit=rate_limit), make_localforum(rate_limit=rate_limit)]
     one, batched = (pipe_on(tmp_path, name, sqlite_template, forum)
                     for name, forum in zip(("one", "batched"), forums))
     for pipe, threshold in ((one, 0), (batched, 1)):
         start = dict(pipe.ctx.forum.stats)
-        import_file(pipe.ctx, mbox, batch=100, after_batch=lambda _r, p=pipe, t=threshold: drain(p, t))
-        drain(pipe, threshold)
+        import_file(pipe.ctx, mbox, batch=claim, limit=limit,
+                    after_batch=lambda _r, p=pipe, t=threshold: drain(p, t, claim))
+        drain(pipe, threshold, claim)
         pipe.requests = pipe.ctx.forum.stats["requests"] - start.get("requests", 0)
     return one, batched
 
@@ -120,7 +122,7 @@ def test_a_refused_item_is_handled_as_a_refused_single_post(pipe):
     assert "Sujet fermé sur le forum" in reply["raw"]
     assert pipe.post(rows["c3@lyon.fr"].post_id)["username"] != pipe.ctx.settings.FORUM_API_USERNAME
     log = pipe.localforum.requests
-    assert log.count_of("POST", "/forumsync/posts/batch.json") == 1
+    assert log.count_of("POST", "/forumsync/posts/batch.json") == 2  # c2 refused, then c3
 
 
 def test_an_invalid_sender_falls_back_to_the_bridge_as_alone(pipe):
@@ -210,7 +212,53 @@ def test_corpus_import_costs_at_most_five_hundredths_of_a_request_per_message(tm
     by_path = Counter(pipe.localforum.requests)
     print(f"\n{report.read} messages, {requests} requêtes au forum : {per_message:.3f} par message ;"
           f" 429 : {forum.forum.limiter.refused} ; attente du budget : "
-          f"{pipe.ctx.forum.stats['paced_seconds']:.0f} s ; {by_path.most_common(8)}")
+          f"{pipe.ctx.forum.stats['paced_seconds']:.0f} s ; {by_path.most_common(8)} ; "
+          f"{sorted((k, v) for k, v in pipe.ctx.forum.stats.items() if k.startswith('batch_flush'))}")
     assert {r.state for r in pipe.rows()} <= {"published", "dropped", "quarantined"}
     assert per_message <= 0.05
     assert forum.forum.limiter.refused == 0 and pipe.ctx.forum.stats["429"] == 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_real_archive_in_batches_stores_what_one_by_one_stores(tmp_path, sqlite_template,
+                                                               make_localforum):
+    """600 messages of a real list (orphans, subject-only replies, forwards, attachments,
+    broken clients): the batch path's flushes keep every decision the one-by-one path makes."""
+    corpus = ROOT.parent / "shared" / "corpus" / "usrp-users-dev2k.mbox.gz"
+    if not corpus.exists():
+        pytest.skip(f"corpus partagé absent : {corpus}")
+    one, batched = import_both_ways(tmp_path, sqlite_template, make_localforum, corpus, limit=600,
+                                    claim=200, rate_limit=0)
+    expected = stored(one)
+    assert len(expected["inbox"]) == 600
+    assert stored(batched) == expected
+    topic_ids = [row[0] for row in expected["topic_link"]]
+    assert forum_posts(batched.localforum, topic_ids) == forum_posts(one.localforum, topic_ids)
+    assert batched.requests * 5 < one.requests, (batched.requests, one.requests)
+
+
+def test_posts_keep_the_order_of_the_messages_when_an_item_is_refused(pipe):
+    """stop_at_refusal: the items after a refused one wait until it is posted its own way, so
+    post numbers follow the messages, as in the one-by-one path; a reply to a message published
+    by the previous request of the same batch names its post."""
+    first = pipe.send(make_mail(subject="Question SVE", message_id="<o1@meyzieu.fr>"))
+    pipe.ctx.forum.topic_status_set(first.topic_id, "closed", True)
+    pipe.feed(make_mail(subject="Cantine", message_id="<o2@meyzieu.fr>", date=later(hours=1)))
+    pipe.feed(make_mail(subject="Re: Question SVE", message_id="<o3@lyon.fr>", sender="Paul <paul@lyon.fr>",
+                        in_reply_to="<o1@meyzieu.fr>", references="<o1@meyzieu.fr>", date=later(hours=2)))
+    pipe.feed(make_mail(subject="Re: Question SVE", message_id="<o4@lyon.fr>", sender="Paul <paul@lyon.fr>",
+                        in_reply_to="<o1@meyzieu.fr>", references="<o1@meyzieu.fr>", date=later(hours=3)))
+    pipe.feed(make_mail(subject="Re: Cantine", message_id="<o5@lyon.fr>", sender="Paul <paul@lyon.fr>",
+                        in_reply_to="<o2@meyzieu.fr>", references="<o2@meyzieu.fr>", date=later(hours=4)))
+    drain(pipe, 1)
+    rows = {r.message_id: r for r in pipe.rows()}
+    assert {r.state for r in rows.values()} == {"published"}
+    assert [rows[m].post_id for m in ("o2@meyzieu.fr", "o3@lyon.fr", "o4@lyon.fr", "o5@lyon.fr")] == \
+        sorted(rows[m].post_id for m in ("o2@meyzieu.fr", "o3@lyon.fr", "o4@lyon.fr", "o5@lyon.fr"))
+    numbers = [pipe.post_link(m).post_number for m in ("o3@lyon.fr", "o4@lyon.fr")]
+    assert numbers[1] == numbers[0] + 1
+    assert pipe.post_link("o5@lyon.fr").topic_id == pipe.post_link("o2@meyzieu.fr").topic_id
+    assert pipe.post(rows["o5@lyon.fr"].post_id)["reply_to_post_number"] == 1
+    log = pipe.localforum.requests
+    assert log.count_of("POST", "/forumsync/posts/batch.json") == 3  # o2+o3 (refused), o4, o5

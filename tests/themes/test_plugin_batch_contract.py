@@ -75,10 +75,11 @@ def test_local_forum_follows_the_batch_contract(localforum):
                           .order_by(Post.post_number)).all()
         assert [(p.post_number, p.user.email, p.reply_to_post_number) for p in posts] == [
             (1, "lea.moreau@example.org", None), (2, "paul.girard@ville.example.fr", 1),
-            (3, "lea.moreau@example.org", 2), (4, "paul.girard@ville.example.fr", 3)]
+            (3, "lea.moreau@example.org", 2), (4, "paul.girard@ville.example.fr", 3),
+            (5, "paul.girard@ville.example.fr", None)]
         # The refused items left nothing: no user for the bad address, no post for famille-4/7/8.
         assert s.scalar(select(func.count()).select_from(User).where(User.staged.is_(True))) == 2
-        assert s.scalar(select(func.count()).select_from(plugin_api.MessageIdLink)) == 4
+        assert s.scalar(select(func.count()).select_from(plugin_api.MessageIdLink)) == 5
 
 
 def test_batch_maximum_is_the_plugin_setting(localforum):

@@ -82,7 +82,7 @@ RSpec.describe "POST /forumsync/posts/batch.json" do
     end
     topic = Topic.find(bodies["batch"]["posts"][0]["topic_id"])
     expect(topic.posts.order(:post_number).pluck(:post_number, :reply_to_post_number)).to eq(
-      [[1, nil], [2, 1], [3, 2], [4, 3]])
+      [[1, nil], [2, 1], [3, 2], [4, 3], [5, nil]])
     expect(User.find_by_email("pas-une-adresse")).to be_nil
     expect(IncomingEmail.where(message_id: "famille-4@ville.example.fr")).to be_empty
   end

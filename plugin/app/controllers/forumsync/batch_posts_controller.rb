@@ -12,12 +12,24 @@ module ::Forumsync
     skip_before_action :check_xhr
     before_action :ensure_admin
 
+    CREATED = [PostSerializer::CREATED, PostSerializer::EXISTING].freeze
+
     def create
       batch = BatchRequest.new(params[:posts], max: SiteSetting.forumsync_batch_max_posts, locale: I18n.locale)
       return render json: PostSerializer.errors(batch.errors), status: :unprocessable_entity unless batch.valid?
 
       staged_only = ActiveModel::Type::Boolean.new.cast(params[:staged_only])
-      results = batch.items.each_index.map { |index| create_item(batch, index, staged_only) }
+      stop = ActiveModel::Type::Boolean.new.cast(params[:stop_at_refusal])
+      results = []
+      batch.items.each_index do |index|
+        # stop_at_refusal: after a refused item, the rest waits for forumsync to post that one
+        # its own way first, so that posts keep the order of the messages.
+        if stop && results.any? && !CREATED.include?(results.last["status"])
+          results << refused(batch, index, 409, [batch.t("not_attempted")], "not_attempted")
+        else
+          results << create_item(batch, index, staged_only)
+        end
+      end
       render json: { "posts" => results }
     end
 
