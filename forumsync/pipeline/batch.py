@@ -23,7 +23,11 @@ imports the same mbox both ways and compares), because:
   posts under their own account);
 - a refused item — for that reason or any other — and every item of a refused request is
   then published by the one-by-one path itself (``runner.process_claimed``), in order:
-  fallback to the bridge account, quarantine with its reason, retry: exactly as today;
+  fallback to the bridge account, quarantine with its reason, retry: exactly as today. The
+  plugin does not attempt the items after it (``stop_at_refusal``): they are sent again once
+  it is posted, so posts are created in the order of the messages, whatever is refused;
+- the senders' users are asked in one request per claim (``users_by_email``) and the
+  ``author`` stage reads them from the gateway's cache, as if it had asked each;
 - a message ``publish`` posts otherwise (a member's own account, the bridge account, a second
   attempt, a signed reply address) first sends the waiting batch, then is posted alone.
 
