@@ -21,8 +21,7 @@ from datetime import timedelta
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..mail import header_all
-from ..mail.addresses import parse_addresses
+from ..mail.addresses import header_addresses
 from ..mail.authresults import FAIL, PASS, verdict
 from ..models import utcnow
 from ..models.refusal_log import RefusalLog
@@ -37,7 +36,7 @@ def may_answer(ctx, msg, sender: str) -> tuple[bool, str]:
     sender = (sender or "").strip().lower()
     if not sender or "@" not in sender:
         return False, "expéditeur sans adresse"
-    from_addresses = [a for v in header_all(msg, "From") for _, a in parse_addresses(v) if a]
+    from_addresses = [a for _, a in header_addresses(msg, "From") if a]
     check = verdict(msg, ctx.settings.AUTHSERV_ID, sender,
                     from_header_domain=from_addresses[0].rpartition("@")[2] if from_addresses else None)
     if check.status == FAIL:

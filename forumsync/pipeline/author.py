@@ -29,8 +29,7 @@ from __future__ import annotations
 
 import re
 
-from ..mail import header_all
-from ..mail.addresses import parse_addresses
+from ..mail.addresses import header_addresses
 from ..mail.authresults import FAIL, PASS, verdict
 from ..mail.lookalike import mixed_script
 from . import members
@@ -52,7 +51,7 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~])")
 def process(ctx, msg, msgdata) -> None:
     email = (msgdata.get("from_email") or "").strip().lower()
     msgdata.update(username=None, staged=False, attribution=None)
-    from_addresses = [a for v in header_all(msg, "From") for _, a in parse_addresses(v) if a]
+    from_addresses = [a for _, a in header_addresses(msg, "From") if a]
     several = len(set(from_addresses)) > 1
     check = verdict(msg, ctx.settings.AUTHSERV_ID, email,
                     from_header_domain=from_addresses[0].rpartition("@")[2] if from_addresses else None)

@@ -13,7 +13,7 @@ from forumsync.localforum.models import Post
 from forumsync.outbound.compose import post_message_id
 from forumsync.outbound.replykeys import make_reply_address
 from tests.fixtures.pipeline import make_mail
-from tests.security.service import bridge_service, service, service_any_db  # noqa: F401 - fixtures
+from tests.security.service import service, service_any_db  # noqa: F401 - fixtures
 
 SECRET = "Texte réservé à l'équipe : ne pas diffuser"
 
