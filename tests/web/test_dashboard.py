@@ -101,6 +101,7 @@ def test_health_reports_what_is_down(tmp_path, sqlite_url):
     client.post("/connexion", data={"password": "demo", "csrf_token": token})
     home = client.get("/").text
     assert home.count("en panne") == 4 and "aucun reçu pour l&#39;instant" in home
+    assert "→ Démarrez « forumsync lmtp »" in home  # each problem with what to do
     assert "Pas encore synchronisé" in home
     assert "Webhooks du forum : aucun" in home
     from forumsync.models import WebhookEvent
