@@ -1,5 +1,5 @@
 """Reading the local forum's own database from the community tests."""
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from forumsync.localforum.models import Category, Post, Topic
 
@@ -12,10 +12,12 @@ def category(localforum, name):
 
 
 def topics(localforum, category_name):
-    """[{id, title, closed, external_id, raw (first post)}] of a category, by id."""
+    """[{id, title, closed, external_id, raw (first post)}] of a category, by id; without the
+    category's own "About the … category" topic (Discourse makes one with each category)."""
     with localforum.session() as s:
         rows = s.execute(select(Topic).join(Category, Category.id == Topic.category_id)
-                         .where(Category.name == category_name, Topic.deleted_at.is_(None))
+                         .where(Category.name == category_name, Topic.deleted_at.is_(None),
+                                Topic.id != func.coalesce(Category.topic_id, 0))
                          .order_by(Topic.id)).scalars().all()
         result = []
         for t in rows:

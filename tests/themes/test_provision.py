@@ -14,6 +14,10 @@ from forumsync.themes.provision import (PALETTE, category_id_for_theme, group_na
 from tests.fixtures.database import make_settings
 
 WRITE_METHODS = {"POST", "PUT", "DELETE", "PATCH"}
+# Each test provisions the forum several times within a minute (about 35 requests a run): the
+# forum's admin API limit is raised as an operator would (DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE);
+# pacing under Discourse's default is tested in tests/forum and tests/localforum.
+pytestmark = pytest.mark.admin_api_limit(600)
 
 
 class Runner:
