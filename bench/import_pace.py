@@ -1,0 +1,429 @@
+"""History import at Discourse's pace, against HyperKitty, in one run (prints figures, not a test).
+
+    .venv/bin/python bench/import_pace.py [--limit N] [--no-hyperkitty] [--no-own-work]
+
+Prints, for the same mbox (../shared/corpus/usrp-users-dev2k.mbox.gz, 1,992 messages):
+
+1. the raw parse rate of ``email.message_from_bytes`` under ``email.policy.default`` AND under
+   ``compat32`` (the stdlib's default), each ratio saying which one it divides by;
+2. the pipeline's own work: this process runs the stages (``run_pending`` as import-mbox does:
+   claims of ``IMPORT_CLAIM`` rows, batches) against the local forum served by another
+   process without limiter; own work = messages / (wall time − time measured inside forum
+   requests), with the process pool (PIPELINE_POOL_SIZE default: one per CPU) and without;
+3. end to end: ``forumsync localforum`` as a subprocess (its site-wide admin API limiter at
+   60/min, Discourse's max_admin_api_reqs_per_minute, through LOCALFORUM_RATE_LIMIT), then
+   ``forumsync provision`` and ``forumsync import-mbox`` as subprocesses on a fresh SQLite
+   database: messages/s (wall time of import-mbox), forum requests per message and 429s (as
+   counted by the forum process itself), peak RSS (VmHWM) of the import process, of its pool
+   processes and of the forum process;
+4. HyperKitty 1.3.12's ``hyperkitty_import`` (bench/.venv-hyperkitty, SQLite,
+   ``--no-sync-mailman``) on the same mbox decompressed, after ``migrate``: messages/s, peak RSS.
+
+The forum subprocess is ``forumsync localforum`` itself, started through this file
+(``--serve-forum``) only to count what it answered (requests and the limiter's 429s) and
+write the counts when asked (SIGUSR1): nothing else of the forum changes.
+"""
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import gzip
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+CORPUS = ROOT.parent / "shared" / "corpus" / "usrp-users-dev2k.mbox.gz"
+VENV = ROOT / ".venv" / "bin"
+HK_VENV = ROOT / "bench" / ".venv-hyperkitty" / "bin"
+LIST = "usrp-users@lists.ettus.com"
+THEMES = [dict(slug="general", name="Discussions générales", description="Tout le reste")]
+
+
+# ------------------------------------------------------------------ helpers
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_settings(folder: Path, port: int, rate_limit: int, pace: int, **extra) -> Path:
+    values = dict(DATABASE_URL=f"sqlite:///{folder / 'forumsync.sqlite3'}",
+                  LOCALFORUM_DATABASE_URL=f"sqlite:///{folder / 'localforum.sqlite3'}",
+                  FORUM_URL=f"http://127.0.0.1:{port}", FORUM_API_KEY="bench-key",
+                  FORUM_API_USERNAME="system", THEMES=THEMES, DEFAULT_THEME="general",
+                  LIST_ADDRESS=LIST, LOCALFORUM_RATE_LIMIT=rate_limit,
+                  FORUM_MAX_REQUESTS_PER_MINUTE=pace, **extra)
+    path = folder / "settings.py"
+    path.write_text("".join(f"{key} = {value!r}\n" for key, value in values.items()), encoding="utf-8")
+    return path
+
+
+def vm_hwm_mb(pid: int) -> float | None:
+    """Peak resident set of a live process (VmHWM), in MB."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+class PeakWatcher(threading.Thread):
+    """Polls VmHWM of a process and its descendants until it exits (peak per pid)."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peaks: dict[int, float] = {}
+        self.names: dict[int, str] = {}
+        self.stop = threading.Event()
+
+    def run(self):
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self.stop.is_set():
+            try:
+                procs = [root] + root.children(recursive=True)
+            except psutil.Error:
+                break
+            for proc in procs:
+                peak = vm_hwm_mb(proc.pid)
+                if peak is not None:
+                    self.peaks[proc.pid] = max(peak, self.peaks.get(proc.pid, 0))
+                    if proc.pid not in self.names:
+                        try:
+                            self.names[proc.pid] = " ".join(proc.cmdline()[1:3])[:60]
+                        except psutil.Error:
+                            self.names[proc.pid] = "?"
+            self.stop.wait(self.interval)
+
+    def others(self) -> list[float]:
+        return sorted((mb for pid, mb in self.peaks.items() if pid != self.pid), reverse=True)
+
+
+def run_watched(cmd, env=None, cwd=None) -> tuple[float, PeakWatcher, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    watcher = PeakWatcher(proc.pid)
+    watcher.start()
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - start
+    watcher.stop.set()
+    watcher.join(2)
+    done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    if proc.returncode:
+        sys.stderr.write(f"échec de {' '.join(map(str, cmd))} :\n{err.decode(errors='replace')[-3000:]}\n")
+    return seconds, watcher, done
+
+
+def corpus_raws(limit=None):
+    from forumsync.inbound.mbox import iter_mbox, open_mbox
+
+    count = 0
+    with open_mbox(CORPUS) as stream:
+        for message in iter_mbox(stream):
+            if message.raw is None:
+                continue
+            yield message.raw
+            count += 1
+            if limit and count >= limit:
+                return
+
+
+def plain_mbox(folder: Path, limit=None) -> Path:
+    """The corpus decompressed (HyperKitty reads plain mbox), cut at LIMIT messages."""
+    target = folder / "corpus.mbox"
+    if limit is None:
+        with gzip.open(CORPUS, "rb") as source, open(target, "wb") as out:
+            shutil.copyfileobj(source, out)
+        return target
+    import mailbox
+
+    box = mailbox.mbox(str(target))
+    for raw in corpus_raws(limit):
+        box.add(raw)
+    box.close()
+    return target
+
+
+# ------------------------------------------------------------------ 1. raw parse rates
+def raw_rates(raws) -> dict:
+    out = {}
+    for name, policy in (("default", email.policy.default), ("compat32", email.policy.compat32)):
+        start, cpu = time.perf_counter(), time.process_time()
+        for raw in raws:
+            email.message_from_bytes(raw, policy=policy)
+        out[name] = len(raws) / (time.perf_counter() - start)
+        out[name + "_cpu"] = len(raws) / (time.process_time() - cpu)
+    return out
+
+
+# ------------------------------------------------------------------ the forum subprocess
+def serve_forum(settings_path: str, stats_path: str) -> None:
+    """``forumsync localforum`` with its answers counted (SIGUSR1 writes them to STATS_PATH)."""
+    from forumsync import cli as cli_module
+    from forumsync.localforum import app as app_module
+
+    apps = []
+    original = app_module.create_localforum_app
+
+    def capturing(*args, **kwargs):
+        app = original(*args, **kwargs)
+        apps.append(app)
+        return app
+
+    app_module.create_localforum_app = capturing
+
+    def dump(_signum, _frame):
+        forum = apps[0].extensions["localforum"] if apps else None
+        data = {"requests": 0, "refused": 0, "paths": {}}
+        if forum is not None:
+            log = list(forum.faults.requests)
+            data = {"requests": len(log), "refused": forum.limiter.refused,
+                    "paths": {f"{m} {p}": n for (m, p), n in Counter(log).items()}}
+        Path(stats_path + ".tmp").write_text(json.dumps(data))
+        os.replace(stats_path + ".tmp", stats_path)
+
+    signal.signal(signal.SIGUSR1, dump)
+    cli_module.cli.main(["--settings", settings_path, "localforum", "--no-webhooks"],
+                        prog_name="forumsync")
+
+
+class ForumProcess:
+    def __init__(self, folder: Path, settings_path: Path, port: int):
+        self.stats = folder / f"forum-stats-{port}.json"
+        self.proc = subprocess.Popen([str(VENV / "python"), __file__, "--serve-forum", str(settings_path),
+                                      str(self.stats)], stdout=subprocess.DEVNULL,
+                                     stderr=open(folder / f"forum-{port}.log", "wb"))
+        self.watcher = PeakWatcher(self.proc.pid)
+        self.watcher.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.5).close()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise SystemExit(f"le forum local s'est arrêté ; voir {folder}/forum-{port}.log")
+                time.sleep(0.1)
+        raise SystemExit("le forum local ne répond pas")
+
+    def counts(self) -> dict:
+        if self.stats.exists():
+            self.stats.unlink()
+        self.proc.send_signal(signal.SIGUSR1)
+        for _ in range(100):
+            if self.stats.exists():
+                return json.loads(self.stats.read_text())
+            time.sleep(0.05)
+        raise SystemExit("le forum local ne donne pas ses compteurs")
+
+    def stop(self) -> float:
+        peak = vm_hwm_mb(self.proc.pid) or 0
+        self.watcher.stop.set()
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return max(peak, self.watcher.peaks.get(self.proc.pid, 0))
+
+
+def cli_env() -> dict:
+    env = dict(os.environ)
+    env.pop("FORUMSYNC_SETTINGS", None)
+    return env
+
+
+# ------------------------------------------------------------------ 2. own work (in process)
+def own_work(raws, pool_size) -> dict:
+    """Stages in this process (as import-mbox runs them) against a forum in another process
+    without limiter; forum time measured around each gateway request."""
+    from forumsync.commands.import_mbox import IMPORT_CLAIM
+    from forumsync.context import Context
+    from forumsync.forum.gateway import ForumGateway
+    from forumsync.inbound.ingest import Refused, ingest
+    from forumsync.pipeline import prepare, runner
+    from forumsync.settings import load_settings
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-own-"))
+    port = free_port()
+    settings_path = write_settings(folder, port, rate_limit=0, pace=0)
+    forum = ForumProcess(folder, settings_path, port)
+    try:
+        subprocess.run([str(VENV / "forumsync"), "--settings", str(settings_path), "provision"],
+                       check=True, env=cli_env(), stdout=subprocess.DEVNULL)
+        ctx = Context(load_settings(settings_path).replace(PIPELINE_POOL_SIZE=pool_size))
+        start = time.perf_counter()
+        for raw in raws:
+            try:
+                ingest(ctx, raw, "mbox")
+            except Refused:
+                pass
+        ingest_seconds = time.perf_counter() - start
+        clock = {"seconds": 0.0}
+        original = ForumGateway._request
+
+        def timed(gateway, *args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return original(gateway, *args, **kwargs)
+            finally:
+                clock["seconds"] += time.perf_counter() - began
+
+        ForumGateway._request = timed
+        before = Counter(prepare.STATS)
+        start, cpu = time.perf_counter(), time.process_time()
+        handled = 0
+        try:
+            while True:
+                done = runner.run_pending(ctx, "bench", limit=IMPORT_CLAIM, batch_threshold=1)
+                handled += done
+                if not done:
+                    break
+        finally:
+            ForumGateway._request = original
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        pooled = prepare.STATS["pool"] - before["pool"]
+        ctx.close()
+    finally:
+        forum.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return dict(handled=handled, seconds=seconds, forum=clock["seconds"], cpu=cpu,
+                ingest=ingest_seconds, pooled=pooled)
+
+
+# ------------------------------------------------------------------ 3. end to end
+def end_to_end(mbox: Path, read: int) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
+    port = free_port()
+    settings_path = write_settings(folder, port, rate_limit=60, pace=60)
+    forum = ForumProcess(folder, settings_path, port)
+    try:
+        cmd = [str(VENV / "forumsync"), "--settings", str(settings_path)]
+        subprocess.run(cmd + ["provision"], check=True, env=cli_env(), stdout=subprocess.DEVNULL)
+        before = forum.counts()
+        seconds, watcher, done = run_watched(cmd + ["import-mbox", "--no-progress", str(mbox)], env=cli_env())
+        after = forum.counts()
+        forum_peak = forum.stop()
+    finally:
+        if forum.proc.poll() is None:
+            forum.stop()
+    paths = Counter(after["paths"])
+    paths.subtract(before["paths"])
+    summary = done.stdout.decode(errors="replace")
+    shutil.rmtree(folder, ignore_errors=True)
+    return dict(seconds=seconds, returncode=done.returncode, summary=summary,
+                requests=after["requests"] - before["requests"], refused=after["refused"] - before["refused"],
+                paths=+paths, import_peak=watcher.peaks.get(watcher.pid, 0), pool_peaks=watcher.others(),
+                forum_peak=forum_peak, read=read)
+
+
+# ------------------------------------------------------------------ 4. HyperKitty
+def hyperkitty(mbox: Path) -> dict | None:
+    admin = HK_VENV / "django-admin"
+    if not admin.exists():
+        print(f"HyperKitty absent ({admin}) : lancer bench/hyperkitty/setup.sh", file=sys.stderr)
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="bench-hk-"))
+    env = dict(os.environ, HK_BENCH_DIR=str(folder))
+    base = [str(admin)]
+    tail = ["--settings", "settings", "--pythonpath", str(ROOT / "bench" / "hyperkitty")]
+    subprocess.run(base + ["migrate", "-v", "0"] + tail, check=True, env=env, stdout=subprocess.DEVNULL)
+    seconds, watcher, done = run_watched(base + ["hyperkitty_import"] + tail +
+                                         ["-l", LIST, "--no-sync-mailman", str(mbox)], env=env)
+    import sqlite3
+
+    with sqlite3.connect(folder / "hyperkitty.sqlite3") as db:
+        stored = db.execute("select count(*) from hyperkitty_email").fetchone()[0]
+    shutil.rmtree(folder, ignore_errors=True)
+    return dict(seconds=seconds, stored=stored, peak=watcher.peaks.get(watcher.pid, 0),
+                returncode=done.returncode)
+
+
+# ------------------------------------------------------------------ report
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="premiers N messages du corpus")
+    parser.add_argument("--no-hyperkitty", action="store_true")
+    parser.add_argument("--no-own-work", action="store_true")
+    parser.add_argument("--serve-forum", nargs=2, metavar=("SETTINGS", "STATS"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_forum:
+        return serve_forum(*args.serve_forum)
+    if not CORPUS.exists():
+        raise SystemExit(f"corpus absent : {CORPUS}")
+    from forumsync.settings import Settings
+    from forumsync.pipeline import prepare
+
+    load_start = os.getloadavg()
+    raws = list(corpus_raws(args.limit))
+    n = len(raws)
+    print(f"corpus : {CORPUS.name}, {n} messages ; machine : {os.cpu_count()} processeurs, "
+          f"charge (load average 1/5/15 min) au début {load_start[0]:.2f} / {load_start[1]:.2f} / {load_start[2]:.2f}")
+    rates = raw_rates(raws)
+    default, compat = rates["default"], rates["compat32"]
+    print(f"[1] analyse brute email.message_from_bytes, policy=email.policy.default : {default:,.1f} msg/s "
+          f"({rates['default_cpu']:,.1f}/s de temps processeur)")
+    print(f"    analyse brute email.message_from_bytes, policy=compat32 (défaut de la stdlib) : {compat:,.1f} msg/s "
+          f"({rates['compat32_cpu']:,.1f}/s de temps processeur)")
+    pool_default = prepare.pool_size(Settings({}))
+    if not args.no_own_work:
+        for size in (pool_default, 0):
+            own = own_work(raws, size)
+            own_rate = own["handled"] / (own["seconds"] - own["forum"])
+            label = f"pool de {size} processus" if size else "sans pool (PIPELINE_POOL_SIZE=0)"
+            print(f"[2] travail propre du pipeline, {label} : {own_rate:,.1f} msg/s "
+                  f"({own['handled']} messages en {own['seconds']:.1f} s dont {own['forum']:.1f} s dans les "
+                  f"requêtes au forum ; {own['pooled']} préparés dans le pool ; processeur du processus "
+                  f"principal {own['cpu'] / own['handled'] * 1000:.1f} ms/msg ; ingestion à part : "
+                  f"{own['handled'] / own['ingest']:,.0f} msg/s)")
+            print(f"    rapport à l'analyse brute policy.default : {own_rate / default:.2f} ; "
+                  f"à l'analyse brute compat32 : {own_rate / compat:.2f} ; avec l'ingestion comptée : "
+                  f"{own['handled'] / (own['seconds'] - own['forum'] + own['ingest']) / default:.2f} "
+                  f"(policy.default)")
+    with tempfile.TemporaryDirectory(prefix="bench-mbox-") as tmp:
+        mbox = plain_mbox(Path(tmp), args.limit)
+        e2e = end_to_end(mbox, n)
+        rate = n / e2e["seconds"]
+        print(f"[3] import-mbox de bout en bout (sous-processus) contre « forumsync localforum » (sous-processus, "
+              f"limiteur admin API 60/min, FORUM_MAX_REQUESTS_PER_MINUTE=60) : {rate:,.1f} msg/s "
+              f"({n} messages en {e2e['seconds']:.1f} s ; code de sortie {e2e['returncode']})")
+        print(f"    requêtes au forum : {e2e['requests']} = {e2e['requests'] / n:.3f} par message ; "
+              f"429 : {e2e['refused']} ; détail : {dict(e2e['paths'].most_common(6))}")
+        pool = ", ".join(f"{mb:.0f}" for mb in e2e["pool_peaks"]) or "aucun"
+        print(f"    pic de RSS : import {e2e['import_peak']:.0f} Mo (processus du pool et forkserver : {pool} Mo) ; "
+              f"forum {e2e['forum_peak']:.0f} Mo")
+        print("    " + " | ".join(line.strip() for line in e2e["summary"].splitlines()[:5]))
+        if not args.no_hyperkitty:
+            hk = hyperkitty(mbox)
+            if hk:
+                print(f"[4] hyperkitty_import 1.3.12 (SQLite, --no-sync-mailman) : {n / hk['seconds']:,.1f} msg/s "
+                      f"({hk['stored']} messages stockés en {hk['seconds']:.1f} s ; code {hk['returncode']}) ; "
+                      f"pic de RSS {hk['peak']:.0f} Mo")
+                print(f"    import forumsync / HyperKitty : {rate / (n / hk['seconds']):.2f}")
+    load_end = os.getloadavg()
+    print(f"charge à la fin : {load_end[0]:.2f} / {load_end[1]:.2f} / {load_end[2]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
