@@ -172,3 +172,27 @@ def test_without_authserv_id_staff_is_never_mapped(service):
     headers = {"Authentication-Results": _ar("pass", "club-publik.fr")}
     row = service.deliver(make_mail("Annonce", "Texte\n", sender=f"Chef <{ADMIN}>", extra_headers=headers))
     assert _poster(service, row)[0] == service.ctx.settings.FORUM_API_USERNAME
+
+
+def test_forged_admin_through_http_inbound(tmp_path, sqlite_url, localforum):
+    """The same forgery through the other channel: POST /inbound/mail over real HTTP."""
+    import requests
+
+    from tests.fixtures.inbound import forumsync_serving
+
+    env = Service(tmp_path, sqlite_url, localforum, AUTHSERV_ID=AUTHSERV, INBOUND_TOKEN="jeton-http")
+    try:
+        localforum.create_user("chef", ADMIN, "Chef du Club", admin=True)
+        mail = make_mail("Annonce par HTTP", "Texte\n", sender=f"Chef <{ADMIN.upper()}>",
+                         extra_headers={"Authentication-Results": _ar("pass", "club-publik.fr", "mx.evil.example")})
+        with forumsync_serving(env.ctx) as server:
+            answer = requests.post(f"http://127.0.0.1:{server.server_port}/inbound/mail", data=mail, timeout=10,
+                                   headers={"Authorization": "Bearer jeton-http",
+                                            "Content-Type": "message/rfc822"})
+        assert answer.status_code == 202, answer.text
+        env.pipe.run()
+        row = env.pipe.row(answer.json()["inbox_id"])
+        assert row.state == "published", row.reason
+        assert _poster(env, row)[0] == env.ctx.settings.FORUM_API_USERNAME
+    finally:
+        env.close()
