@@ -197,6 +197,7 @@ def test_category_list_reads_every_page_of_lazy_loaded_categories(gateway, local
     assert sum(1 for c in listed if c.get("parent_category_id") == parent["id"]) == 8
 
 
+@pytest.mark.slow  # waits out Discourse's one-minute window (about a minute)
 def test_paced_by_the_site_wide_admin_limiter(make_localforum):
     """A burst over max_admin_api_reqs_per_minute waits Retry-After (extras.wait_seconds) and
     then succeeds; the limit is the forum's, whichever user the key acts as."""
