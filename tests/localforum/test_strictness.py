@@ -102,6 +102,7 @@ def test_one_site_wide_admin_limiter_at_discourse_default(localforum):
     every API-key request, whichever key or Api-Username, at max_admin_api_reqs_per_minute
     (60 by default), answering 429 with Retry-After and extras.wait_seconds."""
     localforum.create_user("anne", "anne@example.org")
+    localforum.limit_chosen = True  # refusals expected here: no fixture warning
     assert localforum.forum.limiter.per_minute == 60
     statuses = []
     for n in range(60):
