@@ -70,7 +70,10 @@ def decide(settings, facts: Facts) -> tuple[bool, str]:
         return False, "message masqué"
     if facts.from_list:
         return False, "message venu de la liste (publié par forumsync)"
-    if str(topic.get("external_id") or "").startswith(LIST_EXTERNAL_ID_PREFIX):
+    if (post.get("post_number") == 1
+            and str(topic.get("external_id") or "").startswith(LIST_EXTERNAL_ID_PREFIX)):
+        # The opening post of a topic the pipeline made came from the list; replies written
+        # on the forum in that topic are the forum's own and go to the list.
         return False, "sujet venu de la liste (external_id ml-…)"
     if MARKER in (post.get("raw") or ""):
         return False, "message publié par forumsync (marqueur)"

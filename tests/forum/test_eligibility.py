@@ -75,3 +75,14 @@ def test_topic_whose_nature_the_forum_did_not_state_is_never_sent(conf):
     banner = facts()
     banner.topic["archetype"] = "banner"
     assert decide(conf, banner)[0] is False
+
+
+def test_forum_replies_in_a_topic_opened_by_the_list_go_to_the_list(conf):
+    """The live topic of a list thread carries external_id ml-…: only its opening post came
+    from the list; a member's reply written on the forum is the forum's own."""
+    reply = facts(post_number=2)
+    reply.topic["external_id"] = "ml-0123456789abcdef"
+    assert decide(conf, reply)[0] is True
+    opening = facts(post_number=1)
+    opening.topic["external_id"] = "ml-0123456789abcdef"
+    assert decide(conf, opening) == (False, "sujet venu de la liste (external_id ml-…)")
