@@ -304,12 +304,13 @@ def own_work(raws, pool_size) -> dict:
             ForumGateway._request = original
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         pooled = prepare.STATS["pool"] - before["pool"]
+        waited = (prepare.STATS["waited_ms"] - before["waited_ms"]) / 1000
         ctx.close()
     finally:
         forum.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return dict(handled=handled, seconds=seconds, forum=clock["seconds"], cpu=cpu,
-                ingest=ingest_seconds, pooled=pooled)
+                ingest=ingest_seconds, pooled=pooled, waited=waited)
 
 
 # ------------------------------------------------------------------ 3. end to end
@@ -394,7 +395,8 @@ def main():
             label = f"pool de {size} processus" if size else "sans pool (PIPELINE_POOL_SIZE=0)"
             print(f"[2] travail propre du pipeline, {label} : {own_rate:,.1f} msg/s "
                   f"({own['handled']} messages en {own['seconds']:.1f} s dont {own['forum']:.1f} s dans les "
-                  f"requêtes au forum ; {own['pooled']} préparés dans le pool ; processeur du processus "
+                  f"requêtes au forum ; {own['pooled']} préparés dans le pool, {own['waited']:.1f} s d'attente "
+                  f"de leurs résultats ; processeur du processus "
                   f"principal {own['cpu'] / own['handled'] * 1000:.1f} ms/msg ; ingestion à part : "
                   f"{own['handled'] / own['ingest']:,.0f} msg/s)")
             print(f"    rapport à l'analyse brute policy.default : {own_rate / default:.2f} ; "
@@ -410,6 +412,13 @@ def main():
               f"({n} messages en {e2e['seconds']:.1f} s ; code de sortie {e2e['returncode']})")
         print(f"    requêtes au forum : {e2e['requests']} = {e2e['requests'] / n:.3f} par message ; "
               f"429 : {e2e['refused']} ; détail : {dict(e2e['paths'].most_common(6))}")
+        from forumsync.forum.pacing import limits
+
+        capacity, refill = limits(60)
+        floor = max(0.0, e2e["requests"] - capacity) / refill
+        print(f"    plancher du budget de requêtes (seau de {capacity:.0f} jetons, {refill:.2f}/s, partagé avec "
+              f"« provision » juste avant) : {floor:.0f} s pour {e2e['requests']} requêtes, soit au plus "
+              f"{n / floor if floor else float('inf'):,.1f} msg/s à ce nombre de requêtes par message")
         pool = ", ".join(f"{mb:.0f}" for mb in e2e["pool_peaks"]) or "aucun"
         print(f"    pic de RSS : import {e2e['import_peak']:.0f} Mo (processus du pool et forkserver : {pool} Mo) ; "
               f"forum {e2e['forum_peak']:.0f} Mo")

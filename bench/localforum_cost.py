@@ -42,6 +42,7 @@ class Metered:
         self.cpu: Counter = Counter()
         self.calls: Counter = Counter()
         self.profiler = cProfile.Profile() if profile else None
+        self.statements = 0  # SQL statements the forum ran (deterministic, unlike CPU time)
 
     def __call__(self, environ, start_response):
         key = (environ["REQUEST_METHOD"], environ["PATH_INFO"])
@@ -68,6 +69,12 @@ def measure(raws, batched: bool, profile: bool):
                         "<bench>", workdir)
     app = create_localforum_app(settings, webhook_url=None, start=False)
     meter = Metered(app.wsgi_app, profile)
+    from sqlalchemy import event
+
+    @event.listens_for(app.extensions["localforum"].store.engine, "before_cursor_execute")
+    def count(*_args):
+        meter.statements += 1
+
     app.wsgi_app = meter
     server = WsgiThread(app, "127.0.0.1", 0, "bench-lf", threads=1).start()
     ctx = Context(settings.replace(FORUM_URL=f"http://127.0.0.1:{server.port}"))
@@ -80,6 +87,7 @@ def measure(raws, batched: bool, profile: bool):
             pass
     meter.cpu.clear()
     meter.calls.clear()
+    meter.statements = 0
     if meter.profiler:
         meter.profiler = cProfile.Profile()
     while runner.run_pending(ctx, "bench", limit=200, batch_threshold=1 if batched else 0):
@@ -108,7 +116,7 @@ def main():
         meter, posts = measure(raws, batched, args.profile == label)
         total = sum(meter.cpu.values())
         print(f"{label:6s}: {posts} messages publiés ; processeur du forum {total / max(posts, 1) * 1000:.2f} ms "
-              f"par message publié (toutes requêtes)")
+              f"par message publié (toutes requêtes) ; {meter.statements / max(posts, 1):.1f} requêtes SQL par message")
         for (method, path), seconds in meter.cpu.most_common(5):
             calls = meter.calls[(method, path)]
             print(f"        {method} {path} : {calls} requêtes, {seconds * 1000 / calls:.2f} ms/requête")

@@ -36,6 +36,7 @@ import os
 import pickle
 import re
 import threading
+import time
 from collections import Counter
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -52,10 +53,14 @@ log = logging.getLogger(__name__)
 AHEAD = (loop, autoreply, bounce, parse, trim)  # consecutive in STAGES
 SEED = ("inbox_id", "channel", "message_id", "received_at", "meta", "attempt")
 MIN_ROWS = 8  # fewer claimed rows: no backlog, the stages run in the main process
-WINDOW_PER_PROCESS = 4  # messages submitted ahead per pool process (bounds memory)
+# Messages submitted ahead of the one being published: enough for the pool to keep working
+# while a batch of 50 waits on the forum (a smaller window left it idle during each flush),
+# few enough to bound memory (the prepared attachments wait in the main process).
+WINDOW = 64
 KEY = ("pipeline.prepare", "ahead")  # where an Ahead waits in the runner's per-batch dict
 INLINE = "inline"  # a pool process's answer: run AHEAD in the main process instead
-STATS: Counter = Counter()  # messages whose AHEAD stages ran in the pool / fell back inline
+# Messages whose AHEAD stages ran in the pool / fell back inline; ms the main side waited
+STATS: Counter = Counter()
 
 _first = STAGES.index(AHEAD[0])
 assert STAGES[_first:_first + len(AHEAD)] == AHEAD, "AHEAD must be consecutive in STAGES"
@@ -190,6 +195,7 @@ class _Prepared:
     def process(self, ctx, msg, msgdata) -> None:
         if any(msgdata.get(key) != self.seed.get(key) for key in SEED):
             return _inline(ctx, self.raw, msgdata)  # the row changed since it was sent
+        began = time.perf_counter()
         try:
             result = self.future.result()
         except BrokenProcessPool:
@@ -198,6 +204,8 @@ class _Prepared:
         except BaseException:
             STATS["pool"] += 1  # a stage's own exception, raised where it would have been
             raise
+        finally:
+            STATS["waited_ms"] += round((time.perf_counter() - began) * 1000)  # benchmarks
         if isinstance(result, str) and result == INLINE:
             return _inline(ctx, self.raw, msgdata)
         STATS["pool"] += 1
@@ -218,7 +226,7 @@ class Ahead:
         self.ctx, self.ids, self.size = ctx, list(ids), size
         self.executor = pool(size)
         self.blob = pickle.dumps(ctx.settings)
-        self.window = max(2, size * WINDOW_PER_PROCESS)
+        self.window = WINDOW
         self.next = 0  # index in IDS of the next row to submit
         self.prepared: dict[int, _Prepared] = {}
         self.broken = False
