@@ -69,9 +69,10 @@ _STORED = "localforum.site_settings"  # session.info key: the stored overrides, 
 
 
 def _stored(session) -> dict:
-    """The stored overrides, read in one query per session (a request), as Discourse reads
-    its site settings from memory: a setting left at its default has no row, and asking the
-    database for each missing row cost a query per check (~6 per post created)."""
+    """The stored overrides, read in one query per session (a request): a setting left at
+    its default has no row, and asking the database for each missing row cost one query per
+    check (~6 per post created). A change in this session (``set_value``) or a rollback
+    reads them again; another request's change is seen by the next request."""
     stored = session.info.get(_STORED)
     if stored is None:
         stored = {row.name: row.value for row in session.scalars(select(SiteSetting))}
