@@ -264,13 +264,14 @@ class ForumGateway(DiscourseClient):
 
     def category_create(self, name, *, slug=None, color=None, text_color=None,
                         parent_category_id=None, description=None, permissions=None,
-                        moderating_group_ids=None, custom_fields=None) -> dict:
+                        moderating_group_ids=None, custom_fields=None,
+                        mailinglist_mirror=None) -> dict:
         """POST /categories.json; Discourse's category_params has no description: it is then
         written in the About topic (``category_description_set``)."""
         payload = {"name": name, "slug": slug, "color": color or "0088CC",
                    "text_color": text_color or "FFFFFF", "parent_category_id": parent_category_id,
                    "permissions": permissions, "moderating_group_ids": moderating_group_ids,
-                   "custom_fields": custom_fields}
+                   "custom_fields": custom_fields, "mailinglist_mirror": mailinglist_mirror}
         body = self._request("POST", "/categories.json",
                              json={k: v for k, v in payload.items() if v is not None})
         category = body["category"]

@@ -208,6 +208,9 @@ def category_values(category: dict) -> dict:
         "color": (category.get("color") or "").upper(),
         "parent_category_id": category.get("parent_category_id"),
         "moderating_group_ids": sorted(int(g) for g in category.get("moderating_group_ids") or []),
+        # CategorySerializer's mailinglist_mirror (absent from some list items: None, unknown)
+        "mailinglist_mirror": (None if category.get("mailinglist_mirror") is None
+                               else _truthy(category.get("mailinglist_mirror"))),
     }
     for key in CUSTOM_FIELDS:
         values[key] = custom.get(key, category.get(key))
@@ -449,7 +452,10 @@ class Provisioner:
             values = {"name": theme.name, "slug": theme.slug, "description": theme.description,
                       "color": theme.color, "parent_category_id": self.ids.get("parent"),
                       "moderating_group_ids": sorted({*current_mods, self.ids[f"group:{theme.group}"]}
-                                                     - {None})}
+                                                     - {None}),
+                      # a list's mirror: PostAlerter mails no staged list member a second copy
+                      # of a list post (plugin/README.md, docs/themes.md)
+                      "mailinglist_mirror": True}
             if self.plugin_fields:
                 values[THEME_FIELD] = theme.slug
                 values[LEAD_FIELD] = theme.lead or None
@@ -477,7 +483,8 @@ class Provisioner:
                     parent_category_id=values["parent_category_id"],
                     description=theme.description,
                     moderating_group_ids=values["moderating_group_ids"] or None,
-                    custom_fields=custom or None)
+                    custom_fields=custom or None,
+                    mailinglist_mirror=values["mailinglist_mirror"])
                 state.clear()
                 state.update(category_id=created["id"], applied=values)
 
