@@ -62,7 +62,7 @@ def test_private_message_is_never_joined(service):
 
 
 def test_reply_to_a_whisper_reveals_nothing(service):
-    public = service.ctx.forum.topic_create("Question publique sur la SVE", "Bonjour à tous",
+    public = service.ctx.forum.topic_create("Question publique sur la SVE", "Bonjour à tous, une question publique.",
                                             service.themes["sve"])
     whisper = service.staff_post(SECRET, topic_id=public["topic_id"], whisper=True)
     assert whisper.post_type == 4
@@ -79,12 +79,12 @@ def test_reply_to_a_whisper_reveals_nothing(service):
 
 def test_whisper_beyond_the_first_posts_of_the_topic_view(service):
     """The topic view lists only the first 20 posts: a whisper further down is still caught."""
-    public = service.ctx.forum.topic_create("Long fil public", "Bonjour à tous", service.themes["sve"])
+    public = service.ctx.forum.topic_create("Long fil public du club", "Bonjour à tous, un long fil public.", service.themes["sve"])
     for n in range(22):
         service.staff_post(f"Réponse numéro {n} pour allonger le fil", topic_id=public["topic_id"])
     whisper = service.staff_post(SECRET, topic_id=public["topic_id"], whisper=True)
     assert whisper.post_number > 20
-    row = service.deliver(make_mail("Re: Long fil public", "Et alors ?\n",
+    row = service.deliver(make_mail("Re: Long fil public du club", "Et alors ?\n",
                                     in_reply_to=f"<{post_message_id(service.ctx.settings, whisper.id)}>"))
     _assert_new_topic(service, row, public["topic_id"])
 
@@ -135,13 +135,13 @@ def test_signed_reply_address_of_a_topic_moved_to_staff(service):
     """A welcome topic (Présentations) takes its signed replies — until staff move it."""
     presentations = service.forum.create_category("Présentations", slug="presentations")["id"]
     sender = "anne.roux@ville-exemple.fr"
-    ok_topic = service.ctx.forum.topic_create("Bienvenue à Anne", "Présentez-vous", presentations)
+    ok_topic = service.ctx.forum.topic_create("Bienvenue à Anne Roux", "Présentez-vous en quelques lignes.", presentations)
     address = make_reply_address(service.ctx.settings, sender, ok_topic["topic_id"])
     welcome_reply = service.deliver(make_mail("Re: Bienvenue", "Je suis Anne.\n",
                                               sender=f"Anne Roux <{sender}>", to=address), rcpt=address)
     assert welcome_reply.state == "published" and welcome_reply.topic_id == ok_topic["topic_id"]
 
-    moved = service.ctx.forum.topic_create("Bienvenue à Anne (bis)", "Présentez-vous", presentations)
+    moved = service.ctx.forum.topic_create("Bienvenue à Anne Roux (bis)", "Présentez-vous en quelques lignes.", presentations)
     service.move_topic(moved["topic_id"], _staff_category(service))
     address = make_reply_address(service.ctx.settings, sender, moved["topic_id"])
     row = service.deliver(make_mail("Re: Bienvenue", "Encore moi.\n", sender=f"Anne Roux <{sender}>",

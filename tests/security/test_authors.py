@@ -57,7 +57,7 @@ def test_other_servers_authentication_results_count_for_nothing(checked):
     assert _poster(checked, row)[0] == checked.ctx.settings.FORUM_API_USERNAME
     # nor does an authserv-id that only differs in case or has a suffix
     for fake in (AUTHSERV.upper(), AUTHSERV + ".evil.example"):
-        row = checked.deliver(make_mail("Annonce", "Texte\n", sender=f"Chef <{ADMIN}>",
+        row = checked.deliver(make_mail(f"Annonce de {fake}", "Texte\n", sender=f"Chef <{ADMIN}>",
                                         extra_headers={"Authentication-Results": _ar("pass", "club-publik.fr", fake)}))
         assert _poster(checked, row)[0] == checked.ctx.settings.FORUM_API_USERNAME
 

@@ -31,7 +31,7 @@ ECHO = "ÉCHO-piégé https://evil.example/hameçon"
 @pytest.fixture
 def env(tmp_path, db_url, localforum):
     service = Service(tmp_path, db_url, localforum, AUTHSERV_ID=AUTHSERV)
-    service.welcome = service.ctx.forum.topic_create("Bienvenue à Paul", "Présentez-vous",
+    service.welcome = service.ctx.forum.topic_create("Bienvenue à Paul Martin", "Présentez-vous en quelques lignes.",
                                                      service.themes["sve"])
     yield service
     service.close()
