@@ -99,11 +99,12 @@ def test_not_mail_is_400(client, http_ctx, data, error):
     assert stored(http_ctx) == 0
 
 
-def test_storage_failure_is_503(tmp_path, sqlite_url):
+def test_storage_failure_is_503(tmp_path):
     from forumsync.db import Database
 
-    unmigrated = Database(sqlite_url)
-    ctx = Context(make_settings(tmp_path, sqlite_url, INBOUND_TOKEN=TOKEN), db=unmigrated)
+    empty_url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    unmigrated = Database(empty_url)  # no tables: every insert fails
+    ctx = Context(make_settings(tmp_path, empty_url, INBOUND_TOKEN=TOKEN), db=unmigrated)
     response = post(create_app(context=ctx).test_client(), make_mail())
     assert response.status_code == 503 and "réessayez" in response.get_json()["message"]
     unmigrated.dispose()

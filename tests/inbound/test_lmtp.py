@@ -104,9 +104,10 @@ def test_not_mail_gets_a_specific_5xx(lmtp_server, context):
         assert replies[0][0] == 554 and b"5.6.0" in replies[0][1]
 
 
-def test_storage_failure_answers_451_so_the_mta_retries(tmp_path, sqlite_url):
-    unmigrated = Database(sqlite_url)  # no tables: every insert fails
-    ctx = Context(make_settings(tmp_path, sqlite_url), db=unmigrated)
+def test_storage_failure_answers_451_so_the_mta_retries(tmp_path):
+    empty_url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    unmigrated = Database(empty_url)  # no tables: every insert fails
+    ctx = Context(make_settings(tmp_path, empty_url), db=unmigrated)
     server = start_lmtp_server(ctx)
     try:
         with client(server) as c:
