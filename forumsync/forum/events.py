@@ -154,10 +154,18 @@ def _category(ctx, category_id: int, fresh: bool = False) -> dict:
 
 
 def _category_chain(ctx, category_id, cache, fresh: bool = False) -> list[dict]:
+    """The category and its parents; read afresh (FRESH) at most once per CACHE, i.e. per
+    outbox batch: each mail of the batch does not pay the whole chain again."""
     chain, seen = [], set()
     while category_id and category_id not in seen and len(chain) < 5:
         seen.add(category_id)
-        category = _category(ctx, category_id, fresh)
+        key = ("category", category_id)
+        if fresh and key in cache:
+            category = cache[key]
+        else:
+            category = _category(ctx, category_id, fresh)
+            if fresh:
+                cache[key] = category
         chain.append(category)
         category_id = category.get("parent_category_id")
     return chain
@@ -191,13 +199,17 @@ def gather(ctx, payload: dict, cache: dict, fresh: bool = False) -> Facts:
     return Facts(post=post, topic=topic, categories=_category_chain(ctx, category_id, cache, fresh))
 
 
-def recheck_before_send(ctx, key: str) -> tuple[bool, str]:
+def recheck_before_send(ctx, key: str, batch: dict | None = None) -> tuple[bool, str]:
     """Ask the forum again, right before the SMTP hand-off, whether the post behind an outbox
-    KEY (``post:ID`` or ``edit:ID:VERSION``) may still go to the list. ForumUnavailable
-    propagates (the mail waits); a post gone from the forum is (False, reason)."""
+    KEY (``post:ID`` or ``edit:ID:VERSION``) may still go to the list: the post and its topic
+    are read for each mail, the categories once per BATCH (a dict the outbox keeps for one
+    run). ForumUnavailable propagates (the mail waits); a post gone is (False, reason)."""
     post_id = int(key.split(":")[1])
+    batch = {} if batch is None else batch
+    cache = {k: v for k, v in batch.items() if k[0] == "category"}
     try:
-        facts = gather(ctx, {"id": post_id}, {}, fresh=True)
+        facts = gather(ctx, {"id": post_id}, cache, fresh=True)
+        batch.update({k: v for k, v in cache.items() if k[0] == "category"})
     except Skip as exc:
         return False, str(exc)
     with ctx.db.session() as session:

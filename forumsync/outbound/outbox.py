@@ -68,8 +68,9 @@ def run_pending(ctx, worker_id: str) -> int:
         return 0
     connection = None
     outcomes = []
+    checked: dict = {}  # forum facts shared by this batch's checks (categories)
     for mail_id, sender, recipients, raw, key in jobs:
-        withheld = _withheld(ctx, key)
+        withheld = _withheld(ctx, key, checked)
         if withheld is not None:
             outcomes.append((mail_id, *withheld))
             continue
@@ -121,7 +122,7 @@ def run_pending(ctx, worker_id: str) -> int:
 FORUM_POST_KEYS = ("post:", "edit:")
 
 
-def _withheld(ctx, key: str) -> tuple[str, str] | None:
+def _withheld(ctx, key: str, checked: dict) -> tuple[str, str] | None:
     """None when the mail may go now; else (outcome, note): ``withheld`` for a forum post the
     forum no longer lets the list see, ``retry`` when the forum cannot be asked right now."""
     if not key.startswith(FORUM_POST_KEYS):
@@ -130,7 +131,7 @@ def _withheld(ctx, key: str) -> tuple[str, str] | None:
     from ..forum.gateway import ForumUnavailable
 
     try:
-        allowed, reason = recheck_before_send(ctx, key)
+        allowed, reason = recheck_before_send(ctx, key, checked)
     except ForumUnavailable as exc:
         return "retry", f"forum indisponible pour la vérification avant envoi : {exc}"
     except Exception as exc:  # noqa: BLE001 - never send what could not be checked
