@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 from forumsync.catalogue.sync import sync_catalogue  # noqa: E402
 from forumsync.context import Context  # noqa: E402
-from tests.fixtures.database import make_settings  # noqa: E402
-from tests.fixtures.localforum import RunningForum  # noqa: E402
-from tests.fixtures.wcs_server import WcsServer, populate  # noqa: E402
+from forumsync.testing.settings import make_settings  # noqa: E402
+from forumsync.testing.localforum import RunningForum  # noqa: E402
+from forumsync.testing.wcs_server import WcsServer, populate  # noqa: E402
 
 
 def run(ctx, forum, wcs, label):

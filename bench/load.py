@@ -4,7 +4,7 @@
 
 Every part is its own process: the local forum (`forumsync localforum`, waitress), the LMTP
 server (`forumsync lmtp`), the worker (`forumsync worker`) and the bounded LMTP client
-(tests/load/lmtp_client.py). Printed: acceptance rate (messages acknowledged per second by the
+(forumsync/testing/lmtp_client.py). Printed: acceptance rate (messages acknowledged per second by the
 LMTP server, each only after it is stored), time to drain (first message sent → last message
 published), and the exactly-once check (acknowledged / published / duplicates).
 tests/load/test_load.py runs the same function with 2,000 messages.
@@ -20,10 +20,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.faults.common import Rig  # noqa: E402
-from tests.fixtures.database import free_port  # noqa: E402
-from tests.fixtures.localforum import API_KEY, API_USERNAME, WEBHOOK_SECRET  # noqa: E402
-from tests.fixtures.processes import Procs  # noqa: E402
+from forumsync.testing.rig import Rig  # noqa: E402
+from forumsync.testing.settings import free_port  # noqa: E402
+from forumsync.testing.localforum import API_KEY, API_USERNAME, WEBHOOK_SECRET  # noqa: E402
+from forumsync.testing.processes import Procs  # noqa: E402
 
 
 def run_load(workdir: Path, procs: Procs, count: int = 2000, concurrency: int = 4,
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
         try:
             db_url = None
             if args.postgresql:
-                from tests.fixtures.database import PostgresServer
+                from forumsync.testing.postgres import PostgresServer
 
                 server = PostgresServer().start()
                 db_url = server.create_database()

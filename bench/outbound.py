@@ -38,7 +38,7 @@ from forumsync.context import Context  # noqa: E402
 from forumsync.forum import events  # noqa: E402
 from forumsync.models import OutboxMail, WebhookEvent  # noqa: E402
 from forumsync.outbound import outbox  # noqa: E402
-from tests.fixtures.database import free_port, make_settings  # noqa: E402
+from forumsync.testing.settings import free_port, make_settings  # noqa: E402
 
 
 def start_forum(tmp: Path, port: int, webhook_url: str) -> subprocess.Popen:
@@ -110,7 +110,7 @@ def main():
     if args.database == "sqlite":
         db_url = f"sqlite:///{tmp / 'forumsync.sqlite3'}"
     elif args.database == "postgresql":  # a throwaway PostgreSQL 15, as the tests use
-        from tests.fixtures.database import PostgresServer
+        from forumsync.testing.postgres import PostgresServer
 
         pg_server = PostgresServer().start()
         db_url = pg_server.create_database()

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.fixtures.database import free_port
-from tests.load.lmtp_client import make_message
+from forumsync.testing.lmtp_client import make_message
 
 from tests.waiting import wait_until as _wait
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from forumsync.inbound.ingest import ingest
 from forumsync.models import InboxMessage, OutboxMail
 from tests.fixtures.database import PG_BIN, PostgresServer
-from tests.load.lmtp_client import make_message
+from forumsync.testing.lmtp_client import make_message
 
 from .common import Rig
 from .test_forum_faults import _wait

@@ -14,7 +14,7 @@ from forumsync.models import InboxMessage, OutboxMail
 from forumsync.outbound import outbox
 from tests.faults.common import Rig
 from tests.faults.test_forum_faults import _wait
-from tests.load.lmtp_client import make_message
+from forumsync.testing.lmtp_client import make_message
 import pytest
 
 # Bulk import: the forum's admin API limit raised as an operator raises

@@ -29,7 +29,7 @@ from forumsync.models import InboxMessage, OutboxMail
 from forumsync.outbound.compose import compose_personal
 from tests.faults.common import Rig
 from tests.fixtures.pipeline import make_mail, make_pipe
-from tests.load.lmtp_client import make_message
+from forumsync.testing.lmtp_client import make_message
 
 from tests.faults.test_forum_faults import _wait
 

@@ -1,4 +1,4 @@
-"""A bounded LMTP client run as its own process: ``python -m tests.load.lmtp_client``.
+"""A bounded LMTP client run as its own process: ``python -m forumsync.testing.lmtp_client``.
 
 Sends COUNT generated messages over CONCURRENCY connections as fast as the server takes them
 and writes a JSON report: which Message-IDs got a 250 (``acked``), how many attempts, refusals,
