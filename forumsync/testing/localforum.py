@@ -1,0 +1,138 @@
+"""The local forum running for real on 127.0.0.1 (port 0) in a thread, one fresh SQLite file.
+
+See docs/CONTRACTS.md ("The local forum") for what RunningForum offers.
+"""
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+
+from werkzeug.serving import make_server
+
+from forumsync.localforum import store as lf_store
+from forumsync.localforum.app import create_localforum_app
+from forumsync.testing.settings import make_settings
+
+API_KEY = "test-api-key-0123456789"
+API_USERNAME = "system"
+WEBHOOK_SECRET = "test-webhook-secret"
+_counter = itertools.count(1)
+
+
+class RunningForum:
+    """A local forum served by a werkzeug thread; stop() shuts everything down."""
+
+    def __init__(self, tmp_path, webhook_url=None, rate_limit=60, **overrides):
+        number = next(_counter)
+        self.database_url = f"sqlite:///{tmp_path / f'localforum-{number}.sqlite3'}"
+        self.api_key = API_KEY
+        self.username = API_USERNAME
+        self.webhook_secret = WEBHOOK_SECRET
+        values = dict(FORUM_URL="http://127.0.0.1:1", FORUM_API_KEY=API_KEY,
+                      FORUM_API_USERNAME=API_USERNAME, FORUM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                      LOCALFORUM_DATABASE_URL=self.database_url)
+        values.update(overrides)
+        settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'forumsync.sqlite3'}", **values)
+        self.app = create_localforum_app(settings, webhook_url=webhook_url, rate_limit=rate_limit,
+                                         start=False)
+        self.forum = self.app.extensions["localforum"]
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.forum.settings = settings.replace(FORUM_URL=self.url)
+        self.forum.deliverer.instance = self.url
+        self.settings_overrides = dict(FORUM_URL=self.url, FORUM_API_KEY=API_KEY,
+                                       FORUM_API_USERNAME=API_USERNAME,
+                                       FORUM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+                                       LOCALFORUM_DATABASE_URL=self.database_url)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                        name="localforum", daemon=True)
+        self._stopped = False
+        self._thread.start()
+        self.forum.start()
+
+    # -- what tests look at
+    @property
+    def faults(self):
+        return self.forum.faults
+
+    @property
+    def requests(self):
+        return self.forum.faults.requests
+
+    @property
+    def webhooks_sent(self) -> list[dict]:
+        return self.forum.deliverer.sent
+
+    def set_webhook_url(self, url) -> None:
+        """Send webhooks to URL from now on (events queued before are delivered too)."""
+        self.forum.deliverer.set_url(url)
+
+    def wait_webhooks(self, timeout: float = 10.0) -> list[dict]:
+        """Wait until every queued webhook was delivered (or gave up); returns webhooks_sent."""
+        if not self.forum.deliverer.wait_idle(timeout):
+            raise AssertionError("webhooks still pending after %s s" % timeout)
+        return self.webhooks_sent
+
+    @contextlib.contextmanager
+    def session(self):
+        """A committed transaction on the forum's own database (models in
+        forumsync.localforum.models, helpers in forumsync.localforum.store)."""
+        with self.forum.store.session() as session:
+            yield session
+
+    # -- conveniences
+    def create_user(self, username, email, name=None, admin=False, moderator=False,
+                    staged=False, **kw) -> dict:
+        with self.session() as s:
+            user = lf_store.create_user(s, username, email, name, admin=admin,
+                                        moderator=moderator, staged=staged, **kw)
+            return {"id": user.id, "username": user.username, "email": user.email,
+                    "name": user.name, "staged": user.staged}
+
+    def create_category(self, name, slug=None, parent=None, **kw) -> dict:
+        """PARENT: a category id or name."""
+        with self.session() as s:
+            parent_id = parent
+            if isinstance(parent, str):
+                from sqlalchemy import select
+
+                from forumsync.localforum.models import Category
+
+                parent_id = s.scalar(select(Category.id).where(Category.name == parent))
+            category = lf_store.create_category(s, name, slug=slug, parent_category_id=parent_id, **kw)
+            return {"id": category.id, "name": category.name, "slug": category.slug,
+                    "parent_category_id": category.parent_category_id}
+
+    def create_group(self, name, usernames=(), owners=(), **kw) -> dict:
+        with self.session() as s:
+            group = lf_store.create_group(s, name, **kw)
+            lf_store.add_group_members(s, group, [lf_store.user_by_username(s, u) for u in usernames])
+            lf_store.add_group_members(s, group, [lf_store.user_by_username(s, u) for u in owners],
+                                       owner=True)
+            return {"id": group.id, "name": group.name}
+
+    def set_site_setting(self, name, value) -> None:
+        from forumsync.localforum import sitesettings
+
+        with self.session() as s:
+            sitesettings.set_value(s, name, value)
+
+    def headers(self, username=None) -> dict:
+        return {"Api-Key": self.api_key, "Api-Username": username or self.username}
+
+    def client(self, username=None):
+        """A pydiscourse client acting as USERNAME (default: the admin)."""
+        from pydiscourse import DiscourseClient
+
+        return DiscourseClient(self.url, api_username=username or self.username,
+                               api_key=self.api_key, timeout=10)
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(timeout=10)
+        self.forum.close()
