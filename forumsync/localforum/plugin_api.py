@@ -302,7 +302,10 @@ def create_staged_post(session, post_params: PostParams, files, post_files: Post
             category_id=post_params.category_id, topic_id=post_params.topic_id,
             reply_to_post_number=post_params.reply_to_post_number,
             created_at=capped_created_at(post_params.created_at), external_id=post_params.external_id,
-            tags=post_params.tags or None, check_permissions=False)
+            tags=post_params.tags or None, check_permissions=False,
+            # plugin/lib/forumsync/creator_options.rb: PostCreator's skip_validations (no
+            # lengths, no unique title, no rate limits) and auto_track: false
+            skip_validations=True, auto_track=False)
     except ApiError as exc:  # Refusal in the plugin: 422 with the reason, the request rolled back
         if exc.status != 422:
             raise

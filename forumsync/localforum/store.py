@@ -471,6 +471,17 @@ def cook_for(session, raw: str) -> str:
     return cook(raw, resolve_upload(session))
 
 
+def stripped_length_value(value: str) -> str:
+    """StrippedLengthValidator.get_sanitized_value (lib/validators/stripped_length_validator.rb):
+    what Discourse measures for a post's minimum length: no HTML comments, an emoji counts
+    one character, runs of dots and commas one each, stripped."""
+    value = re.sub(r"<!--(.*?)-->", "", value, flags=re.S)
+    value = re.sub(r":\w+(:\w+)?:", "X", value)
+    value = re.sub(r"\.{2,}", "…", value)
+    value = re.sub(r",{2,}", ",", value)
+    return value.strip()
+
+
 def _check_lengths(session, raw: str | None, title: str | None, new_topic: bool, private: bool,
                    require_title: bool = False) -> None:
     errors = []
@@ -494,7 +505,7 @@ def _check_lengths(session, raw: str | None, title: str | None, new_topic: bool,
             minimum = sitesettings.get(session, "min_post_length")
         if not body:
             errors.append("Body can't be blank")
-        elif len(body) < minimum:
+        elif len(stripped_length_value(body)) < minimum:
             errors.append(f"Body is too short (minimum is {minimum} characters)")
         elif len(body) > sitesettings.get(session, "max_post_length"):
             errors.append(f"Body is too long (maximum is {sitesettings.get(session, 'max_post_length')} characters)")
@@ -562,11 +573,15 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
                 external_id: str | None = None, tags: Iterable[str] | None = None,
                 archetype: str = "regular", target_recipients: Iterable[str] | str | None = None,
                 post_type: int = REGULAR, check_permissions: bool = True,
-                auto_track: bool = True) -> Post:
+                auto_track: bool = True, skip_validations: bool = False) -> Post:
     """Create a topic (no TOPIC_ID) or a reply, as USER; queues the webhooks; the poster
     watches/tracks the topic unless AUTO_TRACK is False, watchers are notified (alerts.py).
 
     CHECK_PERMISSIONS False is for trusted callers acting for a staged user (the plugin).
+    SKIP_VALIDATIONS is PostCreator's ``skip_validations`` (the plugin passes it): no length
+    checks (PostCreator#valid? returns before PostValidator, Post#save skips validation) and
+    no unique-title check (TopicCreator#save_topic saves with validate: false). Per-user rate
+    limits are the callers' (api_topics), so this path has none, as disable_rate_limits! does.
     """
     if user.staged and check_permissions:
         raise forbidden()
@@ -589,7 +604,8 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
                 permission = category_permission(session, user, topic.category)
                 if permission is None or permission > 2:
                     raise forbidden()
-        _check_lengths(session, raw, None, False, topic.archetype == "private_message")
+        if not skip_validations:
+            _check_lengths(session, raw, None, False, topic.archetype == "private_message")
         reply_to = int(reply_to_post_number) if reply_to_post_number not in (None, "") else None
         if reply_to is not None and session.scalar(select(Post.id).where(
                 Post.topic_id == topic.id, Post.post_number == reply_to)) is None:
@@ -610,7 +626,8 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
         return post
 
     private = archetype == "private_message"
-    _check_lengths(session, raw, title, True, private, require_title=True)
+    if not skip_validations:
+        _check_lengths(session, raw, title, True, private, require_title=True)
     category = None
     allowed = []
     if private:
@@ -645,7 +662,8 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     else:
         external_id = None
     title = title.strip()
-    if not sitesettings.get(session, "allow_duplicate_topic_titles") and not private:
+    if not skip_validations and not sitesettings.get(session, "allow_duplicate_topic_titles") \
+            and not private:
         if session.scalar(select(Topic.id).where(func.lower(Topic.title) == title.lower(),
                                                  Topic.deleted_at.is_(None))):
             raise invalid("Title has already been used")

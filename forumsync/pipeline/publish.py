@@ -81,7 +81,7 @@ def _new_topic(ctx, msgdata) -> None:
         return _poster(ctx, msgdata["username"]).topic_create(
             title, raw, category_id, created_at=msgdata.get("date"), external_id=external_id)
 
-    problems = _known_problems(ctx, raw)
+    problems = _known_problems(ctx, raw, msgdata, title=title)
     while True:
         try:
             answer = create(*_fitted(ctx, msgdata, problems, title, raw))
@@ -150,7 +150,7 @@ def _reply_in(ctx, msgdata, topic) -> None:
 
 
 def _post_reply(ctx, msgdata, topic, raw, notice=None) -> dict:
-    problems = _known_problems(ctx, raw)
+    problems = _known_problems(ctx, raw, msgdata)
     while True:
         try:
             return _post_reply_once(ctx, msgdata, topic, _fitted(ctx, msgdata, problems, None, raw)[1])
@@ -190,9 +190,49 @@ def _bridge_instead(ctx, msgdata, exc) -> bool:
     return True
 
 
-def _known_problems(ctx, raw: str) -> set[str]:
-    """Refusals we can foresee without a wasted write: a post longer than the forum allows."""
-    return {"body_long"} if len(raw) > _max_post_chars(ctx) else set()
+def _known_problems(ctx, raw: str, msgdata=None, title: str | None = None) -> set[str]:
+    """Refusals we can foresee without a wasted write: a post longer than the forum allows;
+    through the core API (not the plugin, whose PostCreator skip_validations checks no
+    length) a title or body shorter than the forum's minimums (Discourse: 15 and 20)."""
+    problems = {"body_long"} if len(raw) > _max_post_chars(ctx) else set()
+    if msgdata is not None and not msgdata.get("staged"):
+        minimums = _minimums(ctx)
+        key = "min_first_post_length" if title is not None else "min_post_length"
+        if minimums.get(key) and len(_measured(raw)) < minimums[key]:
+            problems.add("body_short")
+        if title is not None and minimums.get("min_topic_title_length") \
+                and len(title.strip()) < minimums["min_topic_title_length"]:
+            problems.add("title_short")
+    return problems
+
+
+def _measured(raw: str) -> str:
+    """What Discourse measures against the minimum (StrippedLengthValidator: our HTML
+    comment marker does not count, an emoji counts one, runs of dots or commas one)."""
+    raw = re.sub(r"<!--(.*?)-->", "", raw, flags=re.S)
+    raw = re.sub(r":\w+(:\w+)?:", "X", raw)
+    return re.sub(r",{2,}", ",", re.sub(r"\.{2,}", "…", raw)).strip()
+
+
+_minimums_by_gateway: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _minimums(ctx) -> dict:
+    """The forum's length minimums (read once per gateway; {} when the key may not read
+    site settings: the refusals are then learnt from the forum's answer)."""
+    with _posters_lock:
+        known = _minimums_by_gateway.get(ctx.forum)
+    if known is None:
+        known = {}
+        for name in ("min_topic_title_length", "min_first_post_length", "min_post_length"):
+            try:
+                known[name] = int(ctx.forum.site_setting_get(name))
+            except (ForumRejected, TypeError, ValueError):
+                known = {}
+                break
+        with _posters_lock:
+            _minimums_by_gateway[ctx.forum] = known
+    return known
 
 
 def _max_post_chars(ctx) -> int:
@@ -239,7 +279,9 @@ def _fitted(ctx, msgdata, problems: set[str], title, raw) -> tuple[str | None, s
     elif title is not None and "title_short" in problems:
         title = f"{title} ({ctx.settings.LIST_NAME}, {when:%d/%m/%Y})"
     if "body_short" in problems:
-        raw = raw + f"\n\n*(message transmis depuis la liste {ctx.settings.LIST_NAME})*"
+        raw = raw + (f"\n\n*(message bref transmis tel quel depuis la liste "
+                     f"{ctx.settings.LIST_NAME} ; cette note le complète car le forum refuse "
+                     f"les messages trop courts)*")
     if "body_long" in problems:
         raw = _shortened(ctx, msgdata, raw)
     return title, raw

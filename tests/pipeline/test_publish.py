@@ -142,19 +142,52 @@ def test_inbox_row_records_the_outcome(pipe):
     assert row.processed_at is not None and row.locked_by is None and row.attempts == 1
 
 
-def test_short_or_reused_titles_and_short_bodies_fit_discourse_defaults(pipe):
-    for name, value in (("min_topic_title_length", 15), ("allow_duplicate_topic_titles", False),
-                        ("min_first_post_length", 20), ("min_post_length", 20)):
-        pipe.localforum.set_site_setting(name, value)
-    first = pipe.send(make_mail("Aide", "Au secours", message_id="<short@a.fr>"))
+def test_short_or_reused_titles_and_short_bodies_fit_discourse_defaults(tmp_path, sqlite_url,
+                                                                        localforum):
+    """Without the plugin (core API, Discourse's defaults: titles of 15 characters at least
+    and unique, posts of 20): a one-word mail is still published, its title dated and its
+    body completed by a French note saying why; the minimums are read beforehand, so no
+    write is wasted on a refusal (a reused title is learnt from the refusal: one more)."""
+    localforum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
+    paul = "Paul Martin <paul.martin@exemple.fr>"  # no forum account: the bridge posts for him
+    ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=False)
+    try:
+        pipe.provision()
+        first = pipe.send(make_mail("Aide", "Merci", message_id="<short@a.fr>"))
+        assert first.state == "published", first.reason
+        assert pipe.topic(first.topic_id)["title"] == "Aide (Club Publik, 02/03/2026)"
+        post = pipe.post(first.post_id)
+        assert post["username"] == "marie"
+        assert post["raw"].startswith("Merci\n")
+        assert post["raw"].rstrip().endswith(
+            "*(message bref transmis tel quel depuis la liste Club Publik ; cette note le "
+            "complète car le forum refuse les messages trop courts)*")
+        assert pipe.post_writes() == 1
+        again = pipe.send(make_mail("Aide", "Encore moi", message_id="<short2@a.fr>", sender=paul))
+        assert again.state == "published" and again.topic_id != first.topic_id
+        assert pipe.topic(again.topic_id)["title"] == "Aide (Club Publik, 02/03/2026 09:30)"
+        assert pipe.post_writes() == 3
+        reply = pipe.send(make_mail("Re: Aide", "+1", in_reply_to="<short@a.fr>", sender=paul))
+        assert reply.state == "published", reply.reason
+        raw = pipe.post(reply.post_id)["raw"]
+        # the bridge's attribution line already makes it long enough: no note
+        assert "\n\n+1\n" in raw and "message bref" not in raw
+        assert pipe.post_writes() == 4
+    finally:
+        ctx.close()
+
+
+def test_short_mail_through_the_plugin_is_published_as_written(pipe):
+    """The plugin creates posts with PostCreator's skip_validations (no length check, no
+    unique title): a one-word mail is published as written, in one write each."""
+    first = pipe.send(make_mail("Aide", "Merci", message_id="<short@a.fr>"))
     assert first.state == "published", first.reason
-    assert pipe.topic(first.topic_id)["title"] == "Aide (Club Publik, 02/03/2026)"
+    assert pipe.topic(first.topic_id)["title"] == "Aide"
     again = pipe.send(make_mail("Aide", "Encore moi", message_id="<short2@a.fr>"))
     assert again.state == "published" and again.topic_id != first.topic_id
-    assert pipe.topic(again.topic_id)["title"] == "Aide (Club Publik, 02/03/2026 09:30)"
     reply = pipe.send(make_mail("Re: Aide", "+1", in_reply_to="<short@a.fr>"))
-    assert reply.state == "published", reply.reason
-    assert "message transmis depuis la liste Club Publik" in pipe.post(reply.post_id)["raw"]
+    assert pipe.post(reply.post_id)["raw"] == "+1"
+    assert pipe.post_writes() == 3
 
 
 def test_post_over_the_forum_maximum_is_cut_and_attached_whole(pipe):
