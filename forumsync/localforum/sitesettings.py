@@ -1,7 +1,8 @@
-"""Site settings of the local forum: Discourse's names, lenient defaults, stored overrides.
+"""Site settings of the local forum: Discourse's names, Discourse's defaults, stored overrides.
 
-Defaults are permissive (list mail must be accepted as is) but the checks behind them are
-real, so tests can raise e.g. ``min_topic_title_length`` to Discourse's 15 and see 422s.
+Every default is the one of Discourse's config/site_settings.yml (never kinder): forumsync
+must cope with a 15-character minimum title, 20-character minimum posts and unique titles
+as it would on a real forum. A test needing another value sets it and says why.
 """
 from __future__ import annotations
 
@@ -14,19 +15,19 @@ from .models import SiteSetting
 # name → (default, type, French description shown in /admin/site_settings.json)
 DEFAULTS: dict[str, tuple[object, type, str]] = {
     "title": ("Bistro", str, "Nom du forum"),
-    "min_topic_title_length": (1, int, "Longueur minimale d'un titre de sujet"),
+    "min_topic_title_length": (15, int, "Longueur minimale d'un titre de sujet"),
     "max_topic_title_length": (255, int, "Longueur maximale d'un titre de sujet"),
-    "min_post_length": (1, int, "Longueur minimale d'une réponse"),
-    "min_first_post_length": (1, int, "Longueur minimale du premier message d'un sujet"),
-    "min_personal_message_post_length": (1, int, "Longueur minimale d'un message privé"),
+    "min_post_length": (20, int, "Longueur minimale d'une réponse"),
+    "min_first_post_length": (20, int, "Longueur minimale du premier message d'un sujet"),
+    "min_personal_message_post_length": (10, int, "Longueur minimale d'un message privé"),
     "max_post_length": (32000, int, "Longueur maximale d'un message"),
     "enable_category_group_moderation": (False, bool,
                                          "Modération des catégories par des groupes"),
     "tagging_enabled": (True, bool, "Étiquettes activées"),
     "max_tags_per_topic": (5, int, "Nombre maximal d'étiquettes par sujet"),
     "max_tag_length": (20, int, "Longueur maximale d'une étiquette"),
-    "allow_duplicate_topic_titles": (True, bool, "Titres de sujets en double autorisés"),
-    "max_attachment_size_kb": (102400, int, "Taille maximale d'une pièce jointe (Ko)"),
+    "allow_duplicate_topic_titles": (False, bool, "Titres de sujets en double autorisés"),
+    "max_attachment_size_kb": (4096, int, "Taille maximale d'une pièce jointe (Ko)"),
     # Per-user creation limits (RateLimiter::OnCreateRecord; staff exempt), Discourse defaults.
     "rate_limit_create_topic": (15, int, "Secondes entre deux sujets d'un même utilisateur"),
     "rate_limit_create_post": (5, int, "Secondes entre deux messages d'un même utilisateur"),
@@ -45,7 +46,7 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     "max_username_length": (20, int, "Longueur maximale d'un nom d'utilisateur"),
     "reserved_usernames": ("admin|moderator|administrator|mod|sys|system|community|info|you|"
                            "name|username|user|nickname|discourse|discourseorg|discourseforum|"
-                           "support", str, "Noms d'utilisateur réservés"),
+                           "support|all|here", str, "Noms d'utilisateur réservés"),
     "allowed_email_domains": ("", str, "Seuls domaines de courriel autorisés"),
     "blocked_email_domains": ("mailinator.com", str, "Domaines de courriel bloqués"),
 }

@@ -17,7 +17,7 @@ def category(localforum):
     return localforum.create_category("Club Publik")
 
 
-def new_topic(api, category, title="Un sujet de test", raw="Bonjour **à tous**", **extra):
+def new_topic(api, category, title="Un sujet de test", raw="Bonjour **à tous**, une question.", **extra):
     response = api.post("/posts.json", json={"title": title, "raw": raw,
                                              "category": category["id"], **extra})
     assert response.status_code == 200, response.text
@@ -25,7 +25,7 @@ def new_topic(api, category, title="Un sujet de test", raw="Bonjour **à tous**"
 
 
 def test_create_topic_json_body_returns_discourse_post(api, category):
-    response = api.post("/posts.json", json={"title": "Première question", "raw": "Texte *riche*",
+    response = api.post("/posts.json", json={"title": "Première question du club", "raw": "Texte *riche* du message",
                                              "category": category["id"],
                                              "created_at": "2024-03-01T10:00:00+01:00",
                                              "external_id": "ml-abc123", "tags": ["sve", "Open Data"]})
@@ -33,11 +33,11 @@ def test_create_topic_json_body_returns_discourse_post(api, category):
     post = response.json()
     assert post["post_number"] == 1
     assert post["username"] == "system"
-    assert post["cooked"] == "<p>Texte <em>riche</em></p>"
-    assert post["raw"] == "Texte *riche*"
+    assert post["cooked"] == "<p>Texte <em>riche</em> du message</p>"
+    assert post["raw"] == "Texte *riche* du message"
     assert post["created_at"] == "2024-03-01T09:00:00.000Z"
     topic = api.get(f"/t/{post['topic_id']}.json").json()
-    assert topic["title"] == "Première question"
+    assert topic["title"] == "Première question du club"
     assert topic["category_id"] == category["id"]
     assert topic["external_id"] == "ml-abc123"
     assert [t["name"] for t in topic["tags"]] == ["open-data", "sve"]
@@ -46,7 +46,7 @@ def test_create_topic_json_body_returns_discourse_post(api, category):
 
 def test_create_topic_form_body_without_json_suffix(localforum, category):
     client = localforum.client()  # pydiscourse: POST /posts, form-encoded, tags[]
-    post = client.create_post("Corps du message", category_id=category["id"],
+    post = client.create_post("Corps du message envoyé par formulaire", category_id=category["id"],
                               title="Sujet par formulaire", tags=["famille"])
     topic = client.topic("x", post["topic_id"])
     assert [t["name"] for t in topic["tags"]] == ["famille"]
@@ -55,7 +55,7 @@ def test_create_topic_form_body_without_json_suffix(localforum, category):
 
 def test_reply_and_topic_view(api, category):
     first = new_topic(api, category)
-    reply = api.post("/posts", data={"topic_id": first["topic_id"], "raw": "Une réponse",
+    reply = api.post("/posts", data={"topic_id": first["topic_id"], "raw": "Une réponse au premier message",
                                      "reply_to_post_number": "1"}, spec=False).json()
     assert reply["post_number"] == 2
     assert reply["reply_to_post_number"] == 1
@@ -72,16 +72,16 @@ def test_reply_and_topic_view(api, category):
 
 
 def test_get_and_update_post(api, localforum, category):
-    post = new_topic(api, category, raw="Avant")
+    post = new_topic(api, category, raw="Avant la correction du texte")
     shown = api.get(f"/posts/{post['id']}.json").json()
-    assert shown["raw"] == "Avant" and shown["cooked"] == "<p>Avant</p>"
+    assert shown["raw"] == "Avant la correction du texte" and shown["cooked"] == "<p>Avant la correction du texte</p>"
     updated = api.put(f"/posts/{post['id']}.json",
-                      json={"post": {"raw": "Après", "edit_reason": "correction"}}).json()["post"]
-    assert updated["raw"] == "Après" and updated["version"] == 2
+                      json={"post": {"raw": "Après la correction du texte", "edit_reason": "correction"}}).json()["post"]
+    assert updated["raw"] == "Après la correction du texte" and updated["version"] == 2
     assert updated["edit_reason"] == "correction"
     # pydiscourse: PUT /posts/{id} with form post[raw]
-    again = localforum.client().update_post(post["id"], "Encore", "bis")["post"]
-    assert again["cooked"] == "<p>Encore</p>"
+    again = localforum.client().update_post(post["id"], "Encore une correction du texte", "bis")["post"]
+    assert again["cooked"] == "<p>Encore une correction du texte</p>"
 
 
 def test_external_id_redirects(api, category):
@@ -94,12 +94,12 @@ def test_external_id_redirects(api, category):
 
 def test_external_id_validation(api, category):
     new_topic(api, category, external_id="dup-1")
-    response = api.post("/posts.json", json={"title": "Autre", "raw": "x",
+    response = api.post("/posts.json", json={"title": "Autre sujet du club", "raw": "Un autre message du club.",
                                              "category": category["id"], "external_id": "dup-1"})
     assert response.status_code == 422
     assert response.json()["errors"] == ["External ID has already been taken"]
-    bad = api.post("/posts.json", json={"title": "Autre", "raw": "x", "category": category["id"],
-                                        "external_id": "espace interdite"})
+    bad = api.post("/posts.json", json={"title": "Encore un autre sujet", "raw": "Un autre message du club.",
+                                        "category": category["id"], "external_id": "espace interdite"})
     assert bad.status_code == 422
 
 
@@ -107,13 +107,13 @@ def test_retitle_and_move_topic(api, localforum, category):
     other = localforum.create_category("Autre catégorie")
     post = new_topic(api, category)
     response = api.put(f"/t/-/{post['topic_id']}.json",
-                       json={"title": "Titre corrigé", "category_id": other["id"]})
-    assert response.json()["basic_topic"]["title"] == "Titre corrigé"
+                       json={"title": "Titre corrigé du sujet", "category_id": other["id"]})
+    assert response.json()["basic_topic"]["title"] == "Titre corrigé du sujet"
     view = api.get(f"/t/{post['topic_id']}.json").json()
-    assert view["category_id"] == other["id"] and view["slug"] == "titre-corrige"
+    assert view["category_id"] == other["id"] and view["slug"] == "titre-corrige-du-sujet"
     # pydiscourse spelling: PUT /t/{slug}/{id} form-encoded
-    localforum.client().update_topic(f"/t/titre-corrige/{post['topic_id']}", "Troisième titre")
-    assert api.get(f"/t/{post['topic_id']}.json").json()["title"] == "Troisième titre"
+    localforum.client().update_topic(f"/t/titre-corrige-du-sujet/{post['topic_id']}", "Troisième titre du sujet")
+    assert api.get(f"/t/{post['topic_id']}.json").json()["title"] == "Troisième titre du sujet"
 
 
 @pytest.mark.parametrize("status", ["closed", "archived", "visible", "pinned"])
@@ -129,7 +129,8 @@ def test_topic_status(api, category, status):
 
 def test_status_via_pydiscourse(localforum, category):
     client = localforum.client()
-    post = client.create_post("x", category_id=category["id"], title="Fermer")
+    post = client.create_post("Un sujet que l'on va fermer.", category_id=category["id"],
+                              title="Sujet bientôt fermé")
     client.update_topic_status(post["topic_id"], "closed", True)
     assert client.topic("x", post["topic_id"])["closed"] is True
     assert ("PUT", f"/t/{post['topic_id']}/status") in localforum.requests
@@ -140,10 +141,10 @@ def test_closed_topic_refuses_members_but_not_staff(api, localforum, category):
     post = new_topic(api, category)
     api.put(f"/t/{post['topic_id']}/status.json", json={"status": "closed", "enabled": "true"})
     alice = SpecClient(localforum, "alice")
-    refused = alice.post("/posts.json", json={"topic_id": post["topic_id"], "raw": "Encore moi"})
+    refused = alice.post("/posts.json", json={"topic_id": post["topic_id"], "raw": "Encore moi, dans un sujet fermé."})
     assert refused.status_code == 403
     assert refused.json()["error_type"] == "invalid_access"
-    assert api.post("/posts.json", json={"topic_id": post["topic_id"], "raw": "Staff"}).status_code == 200
+    assert api.post("/posts.json", json={"topic_id": post["topic_id"], "raw": "Réponse de l'équipe du forum."}).status_code == 200
 
 
 def test_delete_topic_is_soft_and_blocks_replies(api, localforum, category):
@@ -157,7 +158,7 @@ def test_delete_topic_is_soft_and_blocks_replies(api, localforum, category):
     # staff still sees it, marked deleted
     assert api.get(f"/t/{post['topic_id']}.json").json()["deleted_at"] is not None
     # pydiscourse: DELETE /t/{id} (empty body accepted)
-    other = new_topic(api, category, title="Deuxième")
+    other = new_topic(api, category, title="Deuxième sujet à effacer")
     assert localforum.client().delete_topic(other["topic_id"]) is None
 
 
@@ -174,14 +175,29 @@ def test_validation_lengths(api, localforum, category):
     assert api.post("/posts.json", json={"title": "x"}).status_code == 400  # raw missing
 
 
-def test_default_lengths_accept_list_mail(api, category):
-    assert new_topic(api, category, title="?", raw="+1")["post_number"] == 1
+def test_default_lengths_are_discourse_defaults(api, category):
+    """config/site_settings.yml: min_topic_title_length 15, min_first_post_length 20,
+    min_post_length 20, allow_duplicate_topic_titles false; HTML comments do not count
+    (StrippedLengthValidator.get_sanitized_value)."""
+    short = api.post("/posts.json", json={"title": "?", "raw": "+1", "category": category["id"]})
+    assert short.status_code == 422
+    assert short.json()["errors"] == ["Title is too short (minimum is 15 characters)",
+                                      "Body is too short (minimum is 20 characters)"]
+    first = new_topic(api, category, title="Quinze lettres!")  # exactly 15
+    commented = api.post("/posts.json", json={"topic_id": first["topic_id"],
+                                              "raw": "+1 <!-- un commentaire assez long -->"})
+    assert commented.status_code == 422
+    assert commented.json()["errors"] == ["Body is too short (minimum is 20 characters)"]
+    again = api.post("/posts.json", json={"title": "quinze LETTRES!", "raw": "Un autre message du club.",
+                                          "category": category["id"]})
+    assert again.status_code == 422
+    assert again.json()["errors"] == ["Title has already been used"]
 
 
 def test_private_message_and_whisper(api, localforum, category):
     localforum.create_user("carole", "carole@example.org")
     localforum.create_user("denis", "denis@example.org")
-    pm = api.post("/posts.json", json={"title": "Entre nous", "raw": "Message privé",
+    pm = api.post("/posts.json", json={"title": "Entre nous, en privé", "raw": "Message privé entre nous deux.",
                                        "archetype": "private_message",
                                        "target_recipients": "carole"}).json()
     view = api.get(f"/t/{pm['topic_id']}.json").json()
@@ -189,27 +205,27 @@ def test_private_message_and_whisper(api, localforum, category):
     assert SpecClient(localforum, "denis").get(f"/t/{pm['topic_id']}.json").status_code == 403
     assert SpecClient(localforum, "carole").get(f"/t/{pm['topic_id']}.json").status_code == 200
     post = new_topic(api, category)
-    whisper = api.post("/posts.json", json={"topic_id": post["topic_id"], "raw": "Chut",
+    whisper = api.post("/posts.json", json={"topic_id": post["topic_id"], "raw": "Chut, ceci est un murmure.",
                                             "post_type": 4}).json()
     assert whisper["post_type"] == 4
     seen_by_member = SpecClient(localforum, "denis").get(f"/t/{post['topic_id']}.json").json()
     assert [p["post_number"] for p in seen_by_member["post_stream"]["posts"]] == [1]
     refused = SpecClient(localforum, "denis").post(
-        "/posts.json", json={"topic_id": post["topic_id"], "raw": "Chut", "post_type": 4})
+        "/posts.json", json={"topic_id": post["topic_id"], "raw": "Chut, ceci est un murmure.", "post_type": 4})
     assert refused.status_code == 403
 
 
 def test_move_posts_to_new_and_existing_topic(api, category):
-    first = new_topic(api, category, title="Fil d'origine")
-    replies = [api.post("/posts.json", json={"topic_id": first["topic_id"], "raw": f"r{i}",
+    first = new_topic(api, category, title="Fil d'origine du club")
+    replies = [api.post("/posts.json", json={"topic_id": first["topic_id"], "raw": f"Réponse numéro {i} au fil",
                                              "reply_to_post_number": 1}).json() for i in range(3)]
     moved = api.post(f"/t/{first['topic_id']}/move-posts.json", spec=False,
-                     json={"post_ids": [replies[1]["id"], replies[2]["id"]], "title": "Nouveau fil"})
+                     json={"post_ids": [replies[1]["id"], replies[2]["id"]], "title": "Nouveau fil du club"})
     assert moved.status_code == 200 and moved.json()["success"] == "OK"
     new_id = int(moved.json()["url"].rsplit("/", 1)[1])
     new_view = api.get(f"/t/{new_id}.json").json()
     assert [p["raw"] if "raw" in p else p["cooked"] for p in new_view["post_stream"]["posts"]] == [
-        "<p>r1</p>", "<p>r2</p>"]
+        "<p>Réponse numéro 1 au fil</p>", "<p>Réponse numéro 2 au fil</p>"]
     assert [p["post_number"] for p in new_view["post_stream"]["posts"]] == [1, 2]
     back = api.post(f"/t/{new_id}/move-posts", spec=False,
                     data={"post_ids[]": [replies[2]["id"]], "destination_topic_id": first["topic_id"]})
@@ -221,7 +237,7 @@ def test_move_posts_to_new_and_existing_topic(api, category):
 
 def test_topic_posts_and_by_number(api, category):
     first = new_topic(api, category)
-    reply = api.post("/posts.json", json={"topic_id": first["topic_id"], "raw": "deux"}).json()
+    reply = api.post("/posts.json", json={"topic_id": first["topic_id"], "raw": "Deuxième message du sujet."}).json()
     posts = api.get(f"/t/{first['topic_id']}/posts.json",
                     params={"post_ids[]": [reply["id"]]}).json()
     assert [p["id"] for p in posts["post_stream"]["posts"]] == [reply["id"]]
@@ -233,10 +249,12 @@ def test_category_permissions_gate_posting(api, localforum):
     localforum.create_user("eve", "eve@example.org")
     members_only = localforum.create_category("Membres", permissions={"membres": 1})
     eve = SpecClient(localforum, "eve")
-    refused = eve.post("/posts.json", json={"title": "t", "raw": "r", "category": members_only["id"]})
+    refused = eve.post("/posts.json", json={"title": "Sujet réservé aux membres", "raw": "Message réservé aux membres.",
+                                            "category": members_only["id"]})
     assert refused.status_code == 403
     localforum.create_group("membres", usernames=["eve"])
-    ok = eve.post("/posts.json", json={"title": "t", "raw": "r", "category": members_only["id"]})
+    ok = eve.post("/posts.json", json={"title": "Sujet réservé aux membres", "raw": "Message réservé aux membres.",
+                                       "category": members_only["id"]})
     assert ok.status_code == 200, ok.text
 
 
@@ -247,7 +265,7 @@ def test_long_topic_is_chunked_like_discourse(api, localforum, category):
 
         admin = store.user_by_username(s, "system")
         for i in range(24):
-            store.create_post(s, admin, f"réponse {i}", topic_id=first["topic_id"])
+            store.create_post(s, admin, f"Réponse numéro {i} du long sujet", topic_id=first["topic_id"])
     view = api.get(f"/t/{first['topic_id']}.json").json()
     assert len(view["post_stream"]["posts"]) == 20
     assert len(view["post_stream"]["stream"]) == 25 and view["posts_count"] == 25
@@ -263,11 +281,12 @@ def test_concurrent_replies_get_distinct_numbers(localforum, category):
 
     import requests
 
-    first = localforum.client().create_post("départ", category_id=category["id"], title="Course")
+    first = localforum.client().create_post("Premier message, départ de la course.", category_id=category["id"],
+                                            title="Course aux numéros")
 
     def reply(i):
         return requests.post(localforum.url + "/posts.json", headers=localforum.headers(),
-                             json={"topic_id": first["topic_id"], "raw": f"r{i}"}, timeout=30)
+                             json={"topic_id": first["topic_id"], "raw": f"Réponse concurrente numéro {i}"}, timeout=30)
 
     with ThreadPoolExecutor(8) as pool:
         responses = list(pool.map(reply, range(16)))
@@ -278,7 +297,7 @@ def test_concurrent_replies_get_distinct_numbers(localforum, category):
 def test_delete_post(api, localforum, category):
     localforum.create_user("bob", "bob@example.org")
     first = new_topic(api, category)
-    reply = api.post("/posts.json", json={"topic_id": first["topic_id"], "raw": "à effacer"}).json()
+    reply = api.post("/posts.json", json={"topic_id": first["topic_id"], "raw": "Réponse à effacer bientôt."}).json()
     assert api.delete(f"/posts/{reply['id']}.json").status_code == 200
     bob = SpecClient(localforum, "bob")
     assert bob.get(f"/posts/{reply['id']}.json").status_code == 404
