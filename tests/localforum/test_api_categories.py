@@ -94,20 +94,21 @@ def test_list_with_subcategories(api, localforum):
 def test_category_topic_list(api, localforum):
     parent = localforum.create_category("Club Publik")
     child = localforum.create_category("SVE", parent=parent["id"])
-    for title, category in (("Dans le parent", parent), ("Dans l'enfant", child)):
-        api.post("/posts.json", json={"title": title, "raw": "x", "category": category["id"]})
+    for title, category in (("Sujet dans le parent", parent), ("Sujet dans l'enfant", child)):
+        api.post("/posts.json", json={"title": title, "raw": "Un message classé dans la catégorie.",
+                                      "category": category["id"]})
     listing = api.get(f"/c/club-publik/{parent['id']}.json").json()
     # each category's pinned About topic is listed too, first, as on Discourse
     titles = [t["title"] for t in listing["topic_list"]["topics"]]
     assert sorted(titles[:2]) == ["About the Club Publik category", "About the SVE category"]
-    assert sorted(titles[2:]) == ["Dans l'enfant", "Dans le parent"]
+    assert sorted(titles[2:]) == ["Sujet dans l'enfant", "Sujet dans le parent"]
     assert listing["users"][0]["username"] == "system"
     only = api.get(f"/c/club-publik/{parent['id']}/none.json", spec=False).json()
     assert [t["title"] for t in only["topic_list"]["topics"]] == [
-        "About the Club Publik category", "Dans le parent"]
+        "About the Club Publik category", "Sujet dans le parent"]
     child_list = localforum.client().category_topics(child["id"])  # /c/{id}.json → 301
     assert [t["title"] for t in child_list["topic_list"]["topics"]] == [
-        "About the SVE category", "Dans l'enfant"]
+        "About the SVE category", "Sujet dans l'enfant"]
 
 
 def test_members_cannot_create_categories(localforum):

@@ -26,10 +26,10 @@ def test_site_has_flat_categories(api, localforum):
 
 def test_tags(api, localforum):
     category = localforum.create_category("Club")
-    api.post("/posts.json", json={"title": "t", "raw": "r", "category": category["id"],
-                                  "tags": ["sve", "famille"]})
-    api.post("/posts.json", json={"title": "u", "raw": "r", "category": category["id"],
-                                  "tags": ["sve"]})
+    api.post("/posts.json", json={"title": "Sujet avec deux étiquettes", "raw": "Un message étiqueté deux fois.",
+                                  "category": category["id"], "tags": ["sve", "famille"]})
+    api.post("/posts.json", json={"title": "Sujet avec une étiquette", "raw": "Un message étiqueté une fois.",
+                                  "category": category["id"], "tags": ["sve"]})
     tags = {t["name"]: t["count"] for t in api.get("/tags.json").json()["tags"]}
     assert tags == {"famille": 1, "sve": 2}
 
@@ -46,8 +46,8 @@ def test_upload_then_reference_it_in_a_post(api, localforum):
     short = requests.get(localforum.url + upload["short_path"], timeout=10)
     assert short.content == PNG
     category = localforum.create_category("Club")
-    post = api.post("/posts.json", json={"title": "Avec image", "category": category["id"],
-                                         "raw": f"![schéma]({upload['short_url']})"}).json()
+    post = api.post("/posts.json", json={"title": "Sujet avec une image", "category": category["id"],
+                                         "raw": f"Voici le schéma : ![schéma]({upload['short_url']})"}).json()
     assert f'src="{upload["url"]}"' in post["cooked"]
     # same bytes → same upload (Discourse deduplicates by SHA1)
     again = api.post("/uploads.json", files={"file": ("autre.png", PNG, "image/png")}).json()
@@ -59,15 +59,15 @@ def test_site_settings(api, localforum):
     settings = api.get("/admin/site_settings.json", spec=False).json()["site_settings"]
     values = {s["setting"]: s["value"] for s in settings}
     assert values["enable_category_group_moderation"] == "false"
-    assert values["min_topic_title_length"] == "1"
+    assert values["min_topic_title_length"] == "15"  # Discourse's default
     response = api.put("/admin/site_settings/enable_category_group_moderation", spec=False,
                        data={"enable_category_group_moderation": "true"})
     assert response.status_code == 200
-    localforum.client().site_settings(min_topic_title_length=15)  # query string, no .json
+    localforum.client().site_settings(min_topic_title_length=12)  # query string, no .json
     values = {s["setting"]: s["value"] for s in
               api.get("/admin/site_settings.json", spec=False).json()["site_settings"]}
     assert values["enable_category_group_moderation"] == "true"
-    assert values["min_topic_title_length"] == "15"
+    assert values["min_topic_title_length"] == "12"
     unknown = api.put("/admin/site_settings/nope.json", spec=False, data={"nope": "1"})
     assert unknown.status_code == 422
 
@@ -77,13 +77,14 @@ def test_category_group_moderation(api, localforum):
     localforum.create_user("membre", "membre@example.org")
     group = localforum.create_group("animateurs-sve", usernames=["lead"])
     category = localforum.create_category("SVE", moderating_group_ids=[group["id"]])
-    topic = api.post("/posts.json", json={"title": "t", "raw": "r", "category": category["id"]}).json()
+    topic = api.post("/posts.json", json={"title": "Sujet de la catégorie SVE", "raw": "Un message dans la catégorie SVE.",
+                                         "category": category["id"]}).json()
     lead = SpecClient(localforum, "lead")
     close = {"status": "closed", "enabled": "true"}
     assert lead.put(f"/t/{topic['topic_id']}/status.json", json=close).status_code == 403
     localforum.set_site_setting("enable_category_group_moderation", True)
     assert lead.put(f"/t/{topic['topic_id']}/status.json", json=close).status_code == 200
-    assert lead.post("/posts.json", json={"topic_id": topic["topic_id"], "raw": "Le lead répond"}
+    assert lead.post("/posts.json", json={"topic_id": topic["topic_id"], "raw": "Le lead répond dans le sujet fermé."}
                      ).status_code == 200
     assert SpecClient(localforum, "membre").put(f"/t/{topic['topic_id']}/status.json",
                                                 json=close).status_code == 403

@@ -24,7 +24,8 @@ def test_bad_credentials_are_403(localforum, headers):
 def test_admin_key_acts_as_any_user(localforum):
     localforum.create_user("alice", "alice@example.org")
     category = localforum.create_category("Club")
-    post = localforum.client("alice").create_post("Bonjour", category_id=category["id"], title="De la part d'Alice")
+    post = localforum.client("alice").create_post("Bonjour de la part d'Alice.", category_id=category["id"],
+                                                  title="De la part d'Alice")
     assert post["username"] == "alice"
 
 
@@ -32,7 +33,8 @@ def test_staged_user_cannot_act_through_the_api(localforum):
     localforum.create_user("staged", "staged@example.org", staged=True)
     category = localforum.create_category("Club")
     with pytest.raises(DiscourseClientError) as error:
-        localforum.client("staged").create_post("x", category_id=category["id"], title="t")
+        localforum.client("staged").create_post("Message d'un utilisateur intermédiaire.", category_id=category["id"],
+                                            title="Sujet d'un intermédiaire")
     assert error.value.response.status_code == 403
 
 
@@ -101,7 +103,8 @@ def test_forum_down_is_a_connection_error(make_localforum):
 
 def test_browser_is_sent_to_the_ui(localforum):
     category = localforum.create_category("Club")
-    post = localforum.client().create_post("Bonjour", category_id=category["id"], title="Un sujet")
+    post = localforum.client().create_post("Bonjour, voici un message.", category_id=category["id"],
+                                             title="Un sujet du club")
     response = requests.get(f"{localforum.url}/t/un-sujet/{post['topic_id']}",
                             headers={"Accept": "text/html"}, timeout=10)
     assert response.status_code == 200

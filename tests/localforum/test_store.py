@@ -18,9 +18,10 @@ def test_staged_user_can_post_only_through_trusted_callers(localforum):
     with localforum.session() as s:
         user = store.staged_user_for_email(s, "x@example.org")
         with pytest.raises(ApiError) as error:
-            store.create_post(s, user, "x", title="t", category_id=category["id"])
+            store.create_post(s, user, "Message d'un intermédiaire.", title="Sujet d'un intermédiaire",
+                              category_id=category["id"])
         assert error.value.status == 403
-        post = store.create_post(s, user, "Message de la liste", title="Depuis la liste",
+        post = store.create_post(s, user, "Message venu de la liste", title="Depuis la liste du club",
                                  category_id=category["id"], check_permissions=False)
         assert post.post_number == 1 and post.user.staged
 
@@ -40,6 +41,7 @@ def test_unique_username(localforum):
 def test_reply_to_unknown_post_number_is_dropped(localforum):
     category = localforum.create_category("Club")
     client = localforum.client()
-    first = client.create_post("a", category_id=category["id"], title="t")
-    reply = client.create_post("b", topic_id=first["topic_id"], reply_to_post_number=99)
+    first = client.create_post("Premier message du sujet.", category_id=category["id"],
+                               title="Sujet à une réponse")
+    reply = client.create_post("Réponse à un message absent.", topic_id=first["topic_id"], reply_to_post_number=99)
     assert reply["reply_to_post_number"] is None

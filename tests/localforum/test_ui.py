@@ -14,13 +14,13 @@ def test_pages_and_forms(localforum):
     assert home.status_code == 200 and 'lang="fr"' in home.text
     assert "Catégories" in home.text and "SVE" in home.text
     created = session.post(f"{localforum.url}/ui/c/{child['id']}/new", timeout=10,
-                           data={"username": "alice", "title": "Question SVE", "raw": "**Bonjour**"})
+                           data={"username": "alice", "title": "Question sur la SVE", "raw": "**Bonjour** à tous les membres"})
     assert created.status_code == 200
     topic_id = int(re.search(r"/ui/t/(\d+)", created.url).group(1))
     assert "<strong>Bonjour</strong>" in created.text
     replied = session.post(f"{localforum.url}/ui/t/{topic_id}/reply", timeout=10,
-                           data={"username": "system", "raw": "Réponse du staff"})
-    assert "Réponse du staff" in replied.text
+                           data={"username": "system", "raw": "Réponse du staff du forum"})
+    assert "Réponse du staff du forum" in replied.text
     refused = session.post(f"{localforum.url}/ui/t/{topic_id}/status", timeout=10,
                            data={"username": "alice", "status": "closed", "enabled": "true"})
     assert "Action refusée" in refused.text
@@ -34,7 +34,7 @@ def test_pages_and_forms(localforum):
     view = localforum.client().topic("x", topic_id)
     assert view["closed"] and view["pinned"] and view["category_id"] == other["id"]
     listing = session.get(f"{localforum.url}/ui/c/{other['id']}", timeout=10)
-    assert "Question SVE" in listing.text and "épinglé" in listing.text
+    assert "Question sur la SVE" in listing.text and "épinglé" in listing.text
     assert session.get(f"{localforum.url}/ui/t/9999", timeout=10).status_code == 404
     css = session.get(localforum.url + "/static/localforum/forum.css", timeout=10)
     assert css.status_code == 200

@@ -11,14 +11,15 @@ from forumsync.localforum.ui_french import french
 def test_refusals_shown_in_french(localforum):
     localforum.create_user("alice", "alice@example.org", "Alice")
     category = localforum.create_category("SVE")
-    localforum.set_site_setting("min_topic_title_length", 15)
+    # Discourse's default min_topic_title_length (15) applies
     session = requests.Session()
     short = session.post(f"{localforum.url}/ui/c/{category['id']}/new", timeout=10,
-                         data={"username": "alice", "title": "Court", "raw": "Bonjour à tous"})
+                         data={"username": "alice", "title": "Court", "raw": "Bonjour à tous les membres"})
     text = html.unescape(short.text)
     assert "Action refusée : titre trop court (15 caractères au moins)." in text
     created = session.post(f"{localforum.url}/ui/c/{category['id']}/new", timeout=10,
-                           data={"username": "alice", "title": "Une question sur la SVE", "raw": "Bonjour"})
+                           data={"username": "alice", "title": "Une question sur la SVE",
+                                 "raw": "Bonjour, une question sur la SVE."})
     topic_id = int(re.search(r"/ui/t/(\d+)", created.url).group(1))
     refused = session.post(f"{localforum.url}/ui/t/{topic_id}/status", timeout=10,
                            data={"username": "alice", "status": "closed", "enabled": "true"})

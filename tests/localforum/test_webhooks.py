@@ -52,8 +52,8 @@ def events(received):
 def test_topic_and_post_created_are_signed(make_localforum, receiver):
     forum = make_localforum(webhook_url=receiver.url)
     category = forum.create_category("Club")
-    post = forum.client().create_post("Bonjour **liste**", category_id=category["id"],
-                                      title="Nouveau sujet")
+    post = forum.client().create_post("Bonjour **liste** et forum", category_id=category["id"],
+                                      title="Nouveau sujet du club")
     forum.wait_webhooks()
     assert [e for e, _ in events(receiver.received)] == ["topic_created", "post_created"]
     ids = []
@@ -71,8 +71,8 @@ def test_topic_and_post_created_are_signed(make_localforum, receiver):
     payload = json.loads(receiver.received[1][1])["post"]
     assert receiver.received[1][0]["X-Discourse-Event-Type"] == "post"
     assert payload["id"] == post["id"] and payload["post_number"] == 1
-    assert payload["raw"] == "Bonjour **liste**"
-    assert payload["cooked"] == "<p>Bonjour <strong>liste</strong></p>"
+    assert payload["raw"] == "Bonjour **liste** et forum"
+    assert payload["cooked"] == "<p>Bonjour <strong>liste</strong> et forum</p>"
     assert payload["topic_title"] == "Nouveau sujet" and payload["category_id"] == category["id"]
     assert payload["topic_archetype"] == "regular" and payload["post_type"] == 1
     assert payload["username"] == "system" and payload["reply_to_post_number"] is None
@@ -84,17 +84,18 @@ def test_edits_moves_and_status_fire_topic_edited(make_localforum, receiver):
     first = forum.create_category("Un")
     second = forum.create_category("Deux")
     client = forum.client()
-    post = client.create_post("texte", category_id=first["id"], title="Sujet")
-    client.update_post(post["id"], "texte modifié")
-    client.update_topic(f"/t/-/{post['topic_id']}", "Sujet renommé", category_id=second["id"])
+    post = client.create_post("Le texte du premier message.", category_id=first["id"],
+                              title="Sujet du premier message")
+    client.update_post(post["id"], "Le texte modifié du premier message.")
+    client.update_topic(f"/t/-/{post['topic_id']}", "Sujet renommé du message", category_id=second["id"])
     client.update_topic_status(post["topic_id"], "closed", True)
     forum.wait_webhooks()
     received = events(receiver.received)
     # closing adds a small-action post (TopicStatusUpdater → add_moderator_post)
     assert [e for e, _ in received] == ["topic_created", "post_created", "post_edited",
                                         "topic_edited", "post_created", "topic_edited"]
-    assert received[2][1]["post"]["raw"] == "texte modifié"
-    assert received[3][1]["topic"]["title"] == "Sujet renommé"
+    assert received[2][1]["post"]["raw"] == "Le texte modifié du premier message."
+    assert received[3][1]["topic"]["title"] == "Sujet renommé du message"
     assert received[3][1]["topic"]["category_id"] == second["id"]
     assert received[4][1]["post"]["post_type"] == 3
     assert received[5][1]["topic"]["closed"] is True
@@ -105,9 +106,11 @@ def test_pm_and_whisper_payloads(make_localforum, receiver):
     forum.create_user("carole", "carole@example.org")
     category = forum.create_category("Club")
     client = forum.client()
-    client.create_post("privé", title="PM", archetype="private_message", target_recipients="carole")
-    topic = client.create_post("public", category_id=category["id"], title="Public")
-    client.create_post("chut", topic_id=topic["topic_id"], post_type=4)
+    client.create_post("Un message privé.", title="Message privé à Carole", archetype="private_message",
+                       target_recipients="carole")
+    topic = client.create_post("Un message public du club.", category_id=category["id"],
+                               title="Sujet public du club")
+    client.create_post("Chut, ceci est un murmure.", topic_id=topic["topic_id"], post_type=4)
     forum.wait_webhooks()
     posts = [p["post"] for e, p in events(receiver.received) if e == "post_created"]
     assert [(p["topic_archetype"], p["post_type"]) for p in posts] == [
@@ -230,7 +233,8 @@ def test_pending_retries_wait_for_their_due_time(make_localforum):
 
 def test_disabled_webhooks_send_nothing(localforum):
     category = localforum.create_category("Club")
-    localforum.client().create_post("x", category_id=category["id"], title="t")
+    localforum.client().create_post("Un message sans webhook.", category_id=category["id"],
+                                    title="Sujet sans webhook")
     assert localforum.webhooks_sent == []
     assert not localforum.forum.deliverer.enabled
 
@@ -241,7 +245,8 @@ def test_sign_matches_hmac():
 
 def test_webhook_url_set_after_start_delivers_queued_events(localforum, receiver):
     category = localforum.create_category("Club")
-    localforum.client().create_post("avant", category_id=category["id"], title="Avant l'URL")
+    localforum.client().create_post("Un message écrit avant l'URL.", category_id=category["id"],
+                                    title="Avant l'URL du webhook")
     localforum.set_webhook_url(receiver.url)
     localforum.wait_webhooks()
     assert [e for e, _ in events(receiver.received)] == ["topic_created", "post_created"]
