@@ -73,7 +73,7 @@ def test_topic_and_post_created_are_signed(make_localforum, receiver):
     assert payload["id"] == post["id"] and payload["post_number"] == 1
     assert payload["raw"] == "Bonjour **liste** et forum"
     assert payload["cooked"] == "<p>Bonjour <strong>liste</strong> et forum</p>"
-    assert payload["topic_title"] == "Nouveau sujet" and payload["category_id"] == category["id"]
+    assert payload["topic_title"] == "Nouveau sujet du club" and payload["category_id"] == category["id"]
     assert payload["topic_archetype"] == "regular" and payload["post_type"] == 1
     assert payload["username"] == "system" and payload["reply_to_post_number"] is None
     assert forum.webhooks_sent[1]["payload"] == {"post": payload}
