@@ -30,11 +30,11 @@ def test_topic_create_and_lookup_by_external_id(gateway, category):
 
 
 def test_reply_and_post_get(gateway, category):
-    first = gateway.topic_create("Sujet de test assez long", "Premier message", category["id"])
-    reply = gateway.post_create(first["topic_id"], "Une **réponse**", reply_to_post_number=1)
+    first = gateway.topic_create("Sujet de test assez long", "Premier message du sujet.", category["id"])
+    reply = gateway.post_create(first["topic_id"], "Une **réponse** au premier message", reply_to_post_number=1)
     assert reply["post_number"] == 2
     fetched = gateway.post_get(reply["id"])
-    assert fetched["raw"] == "Une **réponse**" and "<strong>réponse</strong>" in fetched["cooked"]
+    assert fetched["raw"] == "Une **réponse** au premier message" and "<strong>réponse</strong>" in fetched["cooked"]
     stream = gateway.topic_get(first["topic_id"])["post_stream"]["posts"]
     assert [p["post_number"] for p in stream] == [1, 2]
 
@@ -52,7 +52,7 @@ def test_user_by_email_is_url_encoded_exact_and_cached(gateway, localforum):
 
 def test_retries_5xx_then_succeeds(gateway, localforum, category):
     localforum.faults.fail(500, count=2)
-    post = gateway.topic_create("Reprise après erreurs", "contenu", category["id"])
+    post = gateway.topic_create("Reprise après erreurs", "Le contenu du message.", category["id"])
     assert post["id"]
     assert gateway.stats["POST"] == 3
 
@@ -79,7 +79,7 @@ def test_no_retry_on_4xx_and_messages_kept(gateway, localforum):
 def test_honours_retry_after_on_429(gateway, localforum, category):
     localforum.faults.rate_limit(retry_after=1, count=1)
     started = time.monotonic()
-    post = gateway.topic_create("Après une limite de débit", "contenu", category["id"])
+    post = gateway.topic_create("Après une limite de débit", "Le contenu du message.", category["id"])
     assert post["id"] and time.monotonic() - started >= 0.9
     assert gateway.stats["POST"] == 2
 
@@ -131,7 +131,7 @@ def test_categories_groups_and_status(gateway, localforum):
     gateway.group_members_add(group["id"], ["lea"], owners=True)
     members = gateway.group_members("animateurs-sve")
     assert [o["username"] for o in members["owners"]] == ["lea"]
-    post = gateway.topic_create("Un sujet à fermer", "contenu", child["id"])
+    post = gateway.topic_create("Un sujet à fermer", "Le contenu du message.", child["id"])
     gateway.topic_status_set(post["topic_id"], "closed", True)
     assert gateway.topic_get(post["topic_id"])["closed"] is True
     gateway.topic_update(post["topic_id"], category_id=parent["id"])
@@ -142,7 +142,7 @@ def test_upload_and_as_user(gateway, localforum, category):
     localforum.create_user("paul", "paul@grandlyon.com", "Paul")
     upload = gateway.upload_create("compte-rendu.pdf", b"%PDF-1.4 test", "application/pdf")
     assert upload["short_url"].startswith("upload://")
-    post = gateway.as_user("paul").topic_create("Sujet écrit par Paul", "contenu", category["id"])
+    post = gateway.as_user("paul").topic_create("Sujet écrit par Paul", "Le contenu du message de Paul.", category["id"])
     assert post["username"] == "paul"
     assert gateway.stats["POST"] == 2  # stats are shared with the clone
 
@@ -180,7 +180,7 @@ def test_category_description_is_written_in_the_about_topic_once(gateway):
     writes = gateway.stats["writes"]
     assert gateway.category_description_set(created["id"], "Le portail famille et ses démarches.") is False
     assert gateway.stats["writes"] == writes
-    assert gateway.category_description_set(created["id"], "Autre texte.") is True
+    assert gateway.category_description_set(created["id"], "Un autre texte pour le portail famille.") is True
     assert gateway.stats["writes"] == writes + 1
 
 

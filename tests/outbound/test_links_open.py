@@ -17,11 +17,11 @@ def test_mail_footer_opens_the_local_forum_page(tmp_path, sqlite_url, localforum
     localforum.create_user("julien", "julien@villeurbanne.fr", "Julien Petit")
     posted = localforum.client("julien").create_post("Chez nous, dix jours ouvrés.", category_id=1,
                                                      title="Délai de l'accusé de réception")
-    reply = localforum.client("julien").create_post("Et un rappel à J+5.", topic_id=posted["topic_id"])
+    reply = localforum.client("julien").create_post("Et un rappel à J+5, merci.", topic_id=posted["topic_id"])
     settings = make_settings(tmp_path, sqlite_url, FORUM_LINK_STYLE="localforum", **localforum.settings_overrides)
     mail = compose_post(settings, ForumPost(post_id=reply["id"], topic_id=posted["topic_id"],
                                             post_number=reply["post_number"], username="julien",
-                                            author_name="Julien Petit", cooked="<p>Et un rappel à J+5.</p>",
+                                            author_name="Julien Petit", cooked="<p>Et un rappel à J+5, merci.</p>",
                                             title="Délai de l'accusé de réception",
                                             topic_slug=posted.get("topic_slug") or ""))
     link = footer_link(mail)
@@ -29,7 +29,7 @@ def test_mail_footer_opens_the_local_forum_page(tmp_path, sqlite_url, localforum
     for accept in ("*/*", "text/html", None):
         page = requests.get(link, headers={"Accept": accept} if accept else {}, timeout=10)
         assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html"), accept
-        assert "Et un rappel à J+5." in page.text and 'id="post_2"' in page.text
+        assert "Et un rappel à J+5, merci." in page.text and 'id="post_2"' in page.text
     html_part = mail.get_body(("html",)).get_content()
     assert f'href="{link}"' in html_part
 

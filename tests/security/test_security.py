@@ -232,7 +232,8 @@ def test_secrets_never_appear_in_logs(tmp_path, procs, make_localforum, mail_sin
     assert requests.post(f"{web}/webhooks/discourse", data=b"{}", timeout=10, headers={
         "X-Discourse-Event": "post_created", "X-Discourse-Event-Id": "999",
         "X-Discourse-Event-Signature": "sha256=" + "1" * 64}).status_code == 401
-    rig.ctx.forum.as_user("marie").topic_create("Sujet du forum", "Bonjour à tous", themes["sve"])
+    rig.ctx.forum.as_user("marie").topic_create("Sujet écrit sur le forum", "Bonjour à tous les membres",
+                                                themes["sve"])
     forum.wait_webhooks(20)
 
     def tried():
