@@ -18,7 +18,7 @@ def test_new_topic_and_reply_reach_the_list(bridge):
     assert bridge.event_for(first["id"]).state == "done"
 
     second = bridge.reply("paul", first["topic_id"], "Nous répondons sous 48 h.")
-    third = bridge.reply("marie", first["topic_id"], "Merci Paul !", reply_to_post_number=2)
+    third = bridge.reply("marie", first["topic_id"], "Merci Paul pour la réponse !", reply_to_post_number=2)
     bridge.process()
     mails = bridge.mails()
     assert len(mails) == 3
@@ -38,7 +38,7 @@ def test_new_topic_and_reply_reach_the_list(bridge):
 
 
 def test_subcategory_of_a_theme_is_mirrored(bridge):
-    bridge.topic("marie", "Modèle d'accusé de réception", "Voici notre modèle.", category="sve-sub")
+    bridge.topic("marie", "Modèle d'accusé de réception", "Voici notre modèle de lettre.", category="sve-sub")
     bridge.process()
     assert len(bridge.mails()) == 1
 
@@ -103,7 +103,7 @@ def test_unmirrored_theme(tmp_path, db_url, make_localforum, smtp_sink):
     themes[1]["mirrored"] = False  # open-data
     env = Bridge(tmp_path, db_url, make_localforum, smtp_sink, THEMES=themes)
     try:
-        post = env.topic("marie", "Jeux de données des délibérations", "Sujet non relayé.",
+        post = env.topic("marie", "Jeux de données des délibérations", "Ce sujet n'est pas relayé.",
                          category="open-data")
         env.topic("marie", "Une question SVE", "Celui-ci est relayé.", category="sve")
         env.process()
@@ -178,7 +178,7 @@ def test_post_by_the_bridge_account(bridge):
 
 
 def test_post_with_marker(bridge):
-    first = bridge.topic("marie", "Sujet marqué", "Bonjour\n\n<!-- forumsync:list -->")
+    first = bridge.topic("marie", "Sujet marqué par la liste", "Bonjour à toute la liste\n\n<!-- forumsync:list -->")
     bridge.process()
     assert bridge.mails() == []
     _skipped(bridge, first["id"], "marqueur")
@@ -260,7 +260,7 @@ def test_topic_moved_by_a_lead_keeps_its_mapping(bridge):
 
 
 def test_topic_moved_into_restricted_category_stops_mirroring(bridge):
-    first = bridge.topic("marie", "Sujet rendu confidentiel", "Au début public.")
+    first = bridge.topic("marie", "Sujet rendu confidentiel", "Au début, ce sujet est public.")
     bridge.process()
     bridge.gateway().topic_update(first["topic_id"], category_id=bridge.categories["restricted"]["id"])
     secret = bridge.reply("modo", first["topic_id"], "Désormais confidentiel.")
@@ -270,7 +270,7 @@ def test_topic_moved_into_restricted_category_stops_mirroring(bridge):
 
 
 def test_forum_down_event_retried(bridge):
-    first = bridge.topic("marie", "Sujet pendant une panne du forum", "Contenu.")
+    first = bridge.topic("marie", "Sujet pendant une panne du forum", "Contenu du sujet pendant la panne.")
     bridge.forum.wait_webhooks()
     bridge.forum.stop()
     from forumsync.forum import events
