@@ -108,6 +108,18 @@ class _Converter(markdownify.MarkdownConverter):
             el["href"] = safe_destination(href)
         return super().convert_a(el, text, parent_tags)
 
+    def convert_pre(self, el, text, parent_tags):
+        """A fence longer than any backtick run inside: a ``` line in <pre> cannot close it
+        (markdownify's fixed ``` fence let the rest of the block be live Markdown/HTML)."""
+        block = super().convert_pre(el, text, parent_tags)
+        if not block:
+            return block
+        longest = max((len(run) for run in re.findall(r"`+", text or "")), default=0)
+        fence = "`" * max(3, longest + 1)
+        head, body = block.split("```", 1)
+        body, tail = body.rsplit("```", 1)
+        return f"{head}{fence}{body}{fence}{tail}"
+
     def convert_img(self, el, text, parent_tags):
         src = (el.attrs.get("src") or "").strip()
         alt = " ".join((el.attrs.get("alt") or "").replace("[", "").replace("]", "")

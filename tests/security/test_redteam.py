@@ -1,0 +1,53 @@
+"""Red-team findings after issue 12, each replayed through the real service (LMTP → worker →
+local forum over HTTP) and asserting what the attacker gets."""
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+
+from forumsync.mail.inert import live_syntax
+from tests.fixtures.pipeline import make_mail  # noqa: F401 - used by later tests
+from tests.security.service import LIST, Service, bridge_service, service  # noqa: F401 - fixtures
+
+_LIVE = re.compile(r'class="mention|<img\b|<aside\b|class="onebox|<iframe|<details|<video', re.I)
+
+
+def _html_mail(html: str, tag: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Julien Petit <julien.petit@evil.example>", LIST, f"HTML {tag}"
+    msg["Message-ID"] = f"<{tag}@evil.example>"
+    msg.set_content(f"<html><body><p>{tag}</p>{html}</body></html>", subtype="html")
+    return msg.as_bytes()
+
+
+def test_backtick_line_in_pre_does_not_end_the_code_block(service):
+    """repro_html_pre.py: a ``` line inside <pre> used to close markdownify's fixed fence."""
+    bodies = {
+        "pre-img": '<p>Bonjour</p><pre>log:\n```\n&lt;img src="http://169.254.169.254/latest/x.png"&gt;'
+                   '\n\n@staff @everyone\n\n[quote="system, post:1, topic:42"]\nJe valide.\n[/quote]\n</pre><p>fin</p>',
+        "pre-misc": '<p>Bonjour</p><pre>x\n````\n\n&lt;img src=http://127.0.0.1:5731/logout&gt;\n\n'
+                    '&lt;iframe src="http://127.0.0.1:5731/"&gt;&lt;/iframe&gt;\n\n'
+                    '&lt;details open&gt;&lt;summary&gt;x&lt;/summary&gt;y&lt;/details&gt;\n\n'
+                    '&lt;video src="http://127.0.0.1/v.mp4"&gt;&lt;/video&gt;\n\n![md](http://169.254.169.254/md.png)'
+                    '\n\n[img]http://169.254.169.254/bb.png[/img]\n\nhttp://169.254.169.254/onebox\n</pre>',
+        "code-span": '<p>a <code>`</code>&lt;img src="http://169.254.169.254/c.png"&gt;<code>`</code> b</p>',
+    }
+    for name, html in bodies.items():
+        row = service.deliver(_html_mail(html, f"rt-{name}"))
+        assert row.post_id, (name, row.state, row.reason)
+        post = service.post(row.post_id)
+        assert _LIVE.findall(post.cooked) == [], (name, post.cooked)
+        assert "169.254.169.254" in post.cooked or "127.0.0.1" in post.cooked  # shown, as text
+        assert live_syntax(post.raw) == [], (name, post.raw)
+
+
+def test_publish_fallback_neutralises_every_live_construct():
+    """The last resort in publish (never expected to act) handles images, [img], raw HTML
+    and oneboxes, not only ``![``; code in fences is left as written."""
+    from forumsync.pipeline.publish import _inert
+
+    parts, _ = _inert(["x\n\n<img src=http://a.example/b.png>\n\n[img]http://x.example/y.png[/img]\n\n"
+                       "<details open>y</details>\n\nhttp://169.254.169.254/onebox\n\n```\n<a href=x>\n```"],
+                      [], set())
+    assert live_syntax(parts[0]) == []
+    assert "<details" not in parts[0] and "```\n<a href=x>\n```" in parts[0]
