@@ -14,7 +14,8 @@ RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To",
 
 def _clean_email(addr: str) -> str:
     addr = addr.strip().strip("<>").strip().lower()
-    return addr if _ADDR.fullmatch(addr) else ""
+    # An encoded-word is never part of an address (RFC 2047 5): whatever it decodes to.
+    return addr if _ADDR.fullmatch(addr) and "=?" not in addr else ""
 
 
 def parse_addresses(value: str) -> list[tuple[str, str]]:
@@ -48,12 +49,18 @@ def _parse_addresses(value: str) -> list[tuple[str, str]]:
     except Exception:
         parsed = []
     for name, addr in parsed:
+        # A quoted local part holding "@" ('"admin@club"@evil.example') is that local part,
+        # as RFC 5322 parsers (email.headerregistry, the MTA's DMARC) read it: not an
+        # address of ours, so never an account's. _clean_email refuses it ('"').
         addr = _clean_email(addr)
         if addr:
             pairs.append((decode_header_value(name).strip(" \"'"), addr))
-    if not pairs:  # getaddresses gave up: pick anything that looks like an address
+    if not pairs and not any("@" in addr for _, addr in parsed):
+        # getaddresses gave up: pick anything that looks like an address, never from inside
+        # a quoted string or an encoded-word (those are names, not addresses).
         for match in _ADDR.finditer(value):
-            pairs.append(("", _clean_email(match.group(0))))
+            if "\"" not in value[:match.start()] and "=?" not in match.group(0):
+                pairs.append(("", _clean_email(match.group(0))))
     return [p for p in pairs if p[1]]
 
 

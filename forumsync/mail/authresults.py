@@ -110,11 +110,15 @@ def verdict(msg, authserv_id: str | None, address: str, *, from_header_domain: s
         return Verdict(NONE, f"aucun résultat d'authentification de {authserv_id}", tuple(results))
 
     def about(result: Result) -> str | None:
-        return result.domain or (from_header_domain if result.method == "dmarc" else None)
+        # Only a result naming its domain (header.from) counts: a bare "dmarc=pass" is not
+        # credited to whatever domain forumsync read in From (its reading may differ from
+        # the MTA's).
+        return result.domain
 
     dmarc = [r for r in results if r.method == "dmarc" and about(r)]
     mine = [r for r in dmarc if about(r) == domain]
-    if any(r.result in _FAILING for r in mine):
+    unnamed = [r for r in results if r.method == "dmarc" and not r.domain]  # a fail still counts
+    if any(r.result in _FAILING for r in mine + unnamed):
         return Verdict(FAIL, f"DMARC en échec pour {domain} (selon {authserv_id})", tuple(results))
     others = [r for r in dmarc if r.domain and r.domain != domain]  # named explicitly only
     if others and not mine:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from .addresses import header_addresses, parse_address
-from .headers import header_str
+from .headers import header_str, raw_header_all
 
 _VIA = re.compile(r"^(?P<name>.*?)\s+(?:via|par\s+l'interm[ée]diaire\s+de)\s+\S.*$", re.IGNORECASE)
 _LIST_ROLES = re.compile(r"-(?:bounces|owner|request|admin|confirm|join|leave)(?:\+.*)?@", re.I)
@@ -30,7 +30,10 @@ def _usable(addr: str, lists: set[str]) -> bool:
 
 def real_sender(msg, list_address: str | None = None) -> tuple[str, str]:
     """(name, email) of the author, DMARC munging undone when detected."""
-    name, addr = parse_address(header_str(msg, "From"))
+    # The raw header (as parse_addresses reads it): an encoded-word that decodes to an
+    # address is a name, never the sender's address.
+    raw_from = raw_header_all(msg, "From")
+    name, addr = parse_address(raw_from[0] if raw_from else "")
     lists = list_addresses(msg, list_address)
     via = _VIA.match(name or "")
     if addr not in lists and not (via and _LIST_ROLES.search(addr or "")):

@@ -46,7 +46,8 @@ def test_unparsable_header_counts_as_absent():
 
 @pytest.mark.parametrize("results, status", [
     ([f"{ID}; dmarc=pass header.from=club-publik.fr"], PASS),
-    ([f"{ID}; dmarc=pass"], PASS),                                    # about the From's domain
+    ([f"{ID}; dmarc=pass"], NONE),                   # no header.from: credited to no domain
+    ([f"{ID}; dmarc=fail"], FAIL),                                    # a failure still counts
     ([f"{ID}; dmarc=fail header.from=CLUB-PUBLIK.FR"], FAIL),         # any case
     ([f"{ID}; dmarc=pass header.from=evil.example"], FAIL),           # someone else authenticated
     ([f"{ID}; dkim=fail header.d=club-publik.fr"], FAIL),

@@ -51,3 +51,42 @@ def test_publish_fallback_neutralises_every_live_construct():
                       [], set())
     assert live_syntax(parts[0]) == []
     assert "<details" not in parts[0] and "```\n<a href=x>\n```" in parts[0]
+
+
+# ---------------------------------------------------------------- finding 2: address parsing
+AUTHSERV = "mx.listes.example.org"
+ADMIN = "chef@club-publik.fr"
+
+
+def _raw(sender: str, tag: str, auth: str | None = None) -> bytes:
+    head = f"Authentication-Results: {auth}\r\n" if auth else ""
+    return (f"{head}From: {sender}\r\nTo: {LIST}\r\nSubject: Annonce {tag}\r\n"
+            f"Message-ID: <{tag}@evil.example>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            f"Changez vos mots de passe.\r\n").encode()
+
+
+def test_quoted_local_part_and_encoded_address_never_map_to_an_account(tmp_path, sqlite_url, localforum):
+    """repro_addr_parse.py / repro_deliver_quoted_local.eml: '"chef@club-publik.fr"@evil.example'
+    is a local part at evil.example (as the MTA's DMARC reads it); a bare dmarc=pass is not
+    credited to the domain forumsync misread; an encoded-word decoding to an address is a name."""
+    env = Service(tmp_path, sqlite_url, localforum, AUTHSERV_ID=AUTHSERV)
+    localforum.create_user("chef", ADMIN, "Chef du Club", admin=True)
+    try:
+        cases = [(f'"{ADMIN}"@evil.example', f"{AUTHSERV}; dmarc=pass"),
+                 (f'"{ADMIN}"@evil.example', f"{AUTHSERV}; dmarc=pass header.from=evil.example"),
+                 (f'Chef <"{ADMIN}"@evil.example>', f"{AUTHSERV}; dmarc=pass"),
+                 ("=?utf-8?q?chef=40club-publik=2Efr?=", f"{AUTHSERV}; dmarc=pass")]
+        for i, (sender, auth) in enumerate(cases):
+            row = env.deliver(_raw(sender, f"quoted-{i}", auth))
+            if row.post_id:
+                post = env.post(row.post_id)
+                with env.forum.session() as s:
+                    from forumsync.localforum.models import User
+                    user = s.get(User, post.user_id)
+                    assert user.username != "chef", (sender, user.username)
+                if user.username == env.ctx.settings.FORUM_API_USERNAME:  # the bridge, attributed
+                    assert post.raw.startswith("*Message de "), post.raw
+            else:
+                assert row.state in ("quarantined", "dropped", "failed"), (sender, row.state, row.reason)
+    finally:
+        env.close()
