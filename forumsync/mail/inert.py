@@ -184,28 +184,38 @@ def _outside_fences(raw: str):
         yield line
 
 
-def live_syntax(raw: str, own_images=()) -> list[str]:
+# Cheap necessary conditions, to skip the parse: a mention needs an "@" + name character not
+# preceded by a letter or digit (a text token never starts inside a run of letters), an image
+# needs an unescaped "![", "[img]" or "<img".
+_MAYBE_MENTION = re.compile(r"(?:^|[^\w\u0300-\u036f]|_)@[\w\u0300-\u036f]", re.M)
+_MAYBE_IMAGE = re.compile(r"!\[|\[img\]|<img", re.I)
+
+
+def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
     """What in RAW Discourse would make live: ``mention @x``, ``quote``, ``image <src>``,
-    ``onebox <url>``. OWN_IMAGES: image sources allowed (the mail's own uploads)."""
+    ``onebox <url>`` (unless ONEBOX is false). OWN_IMAGES: image sources allowed (the mail's
+    own uploads)."""
     allowed = set(own_images)
     problems = []
-    if any(_QUOTE_LINE.match(line) for line in _outside_fences(raw)):
+    if "[" in raw and any(_QUOTE_LINE.match(line) for line in _outside_fences(raw)):
         problems.append("quote")
+    if not onebox and not _MAYBE_MENTION.search(raw) and not _MAYBE_IMAGE.search(raw):
+        return problems
     for token in discourse_parser().parse(raw):
         if token.type == "html_block" and _HTML_IMG.search(token.content):
             problems.append("image <img>")
         if token.type == "inline" and token.children:
-            problems += _inline_problems(token.children, allowed)
+            problems += _inline_problems(token.children, allowed, onebox)
     return problems
 
 
-def _inline_problems(children, allowed) -> list[str]:
+def _inline_problems(children, allowed, onebox: bool = True) -> list[str]:
     problems, link_level = [], 0
     for child in children:
         if child.type == "link_open":
             link_level += 1
             href = str(child.attrs.get("href", ""))
-            if child.markup == "linkify" and href.lower().startswith(("http", "//")):
+            if child.markup == "linkify" and href.lower().startswith(("http", "//")) and onebox:
                 problems.append(f"onebox {href}")
         elif child.type == "link_close":
             link_level -= 1

@@ -21,6 +21,10 @@ _INLINE = re.compile(r"[\\`*_\[\]~|<]")
 # Markdown's inline characters backslash-escaped (the backslash itself first), "<" as an entity.
 _INLINE_ESCAPES = (("\\", "\\\\"), *((c, "\\" + c) for c in "`*_[]~|"), ("<", "&lt;"))
 _MAY_LINK = re.compile(r"[:@]|www\.")  # every _SKIP alternative holds one of these
+# What Discourse's linkify can link holds one of these: a scheme, "www.", an address, or a
+# host ending in one of its markdown_linkify_tlds (inert.DISCOURSE_TLDS).
+_MAY_LINKIFY = re.compile(r"[:@]|www\.|\.(?:com|net|org|io|onion|co|tv|ru|cn|us|uk|me|de|fr|fi|gov)"
+                          r"(?![a-z0-9])", re.I)
 _QUOTE = re.compile(r"^((?:> ?)+)(.*)$")
 _LINE_START = re.compile(r"^(\s{0,3})(#{1,6}(?:\s|$)|[=\-]{2,}\s*$|\+(?=\s))")
 
@@ -38,7 +42,7 @@ def _escape_inline(line: str) -> str:
 
     One line at a time (no URL or address spans lines): most lines need no escaping, and
     most of the others hold no URL or address."""
-    if "." not in line and ":" not in line:
+    if not _MAY_LINKIFY.search(line):
         return _escape(line) if _INLINE.search(line) else line
     links = _linkify().match(line) if _linkify().test(line) else None
     if not links and not _MAY_LINK.search(line):
