@@ -32,7 +32,7 @@ import re
 from ..mail.addresses import header_addresses
 from ..mail.authresults import FAIL, PASS, verdict
 from ..mail.lookalike import mixed_script
-from . import members
+from . import members, moderators
 from .errors import Quarantine
 
 UNVERIFIED_MARK = "(adresse non vérifiée)"
@@ -62,7 +62,7 @@ def process(ctx, msg, msgdata) -> None:
                          "de le faire renvoyer depuis une adresse authentifiée, ou à abandonner")
     user = ctx.forum.user_by_email(email) if email and not several else None
     if user and user.get("username") and user.get("active", True) and not user.get("staged"):
-        if check.status == PASS or not is_staff(user):
+        if check.status == PASS or not is_staff(user, ctx.forum):
             msgdata["username"] = user["username"]
             return
         # A staff address without a verdict: never its account, never a staged post (the
@@ -77,8 +77,11 @@ def process(ctx, msg, msgdata) -> None:
     _bridge(ctx, msgdata, mark=mark)
 
 
-def is_staff(user: dict) -> bool:
-    return bool(user.get("admin") or user.get("moderator"))
+def is_staff(user: dict, forum=None) -> bool:
+    """Admin, moderator, or a category moderator (a theme lead, through its group)."""
+    if user.get("admin") or user.get("moderator"):
+        return True
+    return forum is not None and moderators.is_lead(forum, user.get("username") or "")
 
 
 def marked(name: str) -> str:

@@ -83,10 +83,38 @@ def test_quoted_local_part_and_encoded_address_never_map_to_an_account(tmp_path,
                 with env.forum.session() as s:
                     from forumsync.localforum.models import User
                     user = s.get(User, post.user_id)
-                    assert user.username != "chef", (sender, user.username)
+                    s.expunge(user)
+                assert user.username != "chef", (sender, user.username)
                 if user.username == env.ctx.settings.FORUM_API_USERNAME:  # the bridge, attributed
                     assert post.raw.startswith("*Message de "), post.raw
             else:
                 assert row.state in ("quarantined", "dropped", "failed"), (sender, row.state, row.reason)
+    finally:
+        env.close()
+
+
+# ---------------------------------------------------------------- finding 3: theme leads
+def test_theme_lead_without_verdict_is_never_their_account(tmp_path, sqlite_url, localforum):
+    """A category moderator (lead group animateurs-…) counts as staff; a plain member still
+    posts as themselves; the leads are read once, not per message."""
+    from forumsync.localforum.models import User
+
+    env = Service(tmp_path, sqlite_url, localforum, AUTHSERV_ID=AUTHSERV)
+    localforum.create_user("lea", "lea.animatrice@club-publik.fr", "Léa Animatrice")
+    localforum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
+    localforum.create_group("animateurs-redteam", usernames=["lea"])
+    try:
+        rows = [env.deliver(_raw("Léa <lea.animatrice@club-publik.fr>", "lead-1")),
+                env.deliver(_raw("Marie <marie.dupont@meyzieu.fr>", "member-1"))]
+        posts = [env.post(r.post_id) for r in rows]
+        with env.forum.session() as s:
+            posters = [s.get(User, p.user_id).username for p in posts]
+        assert posters[0] != "lea" and posters[1] == "marie", posters
+        assert "(adresse non vérifiée)" in env.post(rows[0].post_id).raw.splitlines()[0]
+        verified = env.deliver(_raw("Léa <lea.animatrice@club-publik.fr>", "lead-2",
+                                    f"{AUTHSERV}; dmarc=pass header.from=club-publik.fr"))
+        post = env.post(verified.post_id)
+        with env.forum.session() as s:
+            assert s.get(User, post.user_id).username == "lea"
     finally:
         env.close()
