@@ -1,6 +1,8 @@
 """Topic titles from mail subjects: no list tag, no reply/forward chains, theme tags aside."""
 from __future__ import annotations
 
+from .inert import strip_bidi
+
 import re
 import unicodedata
 
@@ -85,7 +87,8 @@ def subject_chain(subject: str | None, list_tag: str | None = None) -> SubjectCh
 
 def clean_subject(subject: str | None, list_tag: str | None = None) -> tuple[str, list[str]]:
     """(title, theme tags) of a decoded subject. The list tag is removed wherever it is."""
-    text = _CONTROL.sub(" ", subject or "")
+    # Bidi controls (U+202E…) leave, as in names and file names (mail.inert.strip_bidi).
+    text = _CONTROL.sub(" ", strip_bidi(subject or ""))
     text = " ".join(text.replace("\u00a0", " ").split())
     if list_tag:
         text = re.sub(re.escape(list_tag), " ", text, flags=re.IGNORECASE)

@@ -118,3 +118,15 @@ def test_theme_lead_without_verdict_is_never_their_account(tmp_path, sqlite_url,
             assert s.get(User, post.user_id).username == "lea"
     finally:
         env.close()
+
+
+# ---------------------------------------------------------------- finding 5: bidi in titles
+def test_bidi_controls_leave_topic_titles(service):
+    from email.header import Header
+
+    subject = Header("Facture \u202efdp.exe \u2066x\u2069", "utf-8").encode()
+    raw = (f"From: Pirate <pirate@evil.example>\r\nTo: {LIST}\r\nSubject: {subject}\r\n"
+           f"Message-ID: <bidi-title@evil.example>\r\nContent-Type: text/plain\r\n\r\nci-joint\r\n").encode()
+    row = service.deliver(raw)
+    title = service.topic(row.topic_id).title
+    assert "fdp.exe" in title and not re.search("[\u202a-\u202e\u2066-\u2069\u200e\u200f]", title), title
