@@ -12,7 +12,8 @@ from . import (access, author, autoreply, bounce, dedupe, loop, parse, publish, 
                thread, trim)
 
 # Filters first (cheap, no forum call), then understanding, then the forum-facing stages.
-# ``replyto`` overrides ``thread``'s guess for mail sent to a signed reply address; ``access``
-# turns a reply aimed where list mail may not go (PM, whisper, restricted category) into a new topic.
-STAGES = (dedupe, loop, autoreply, bounce, parse, trim, thread, replyto, access, route, author,
+# ``replyto`` places mail sent to a signed reply address and ``thread`` then keeps that topic;
+# ``access`` (after both) turns a reply aimed where list mail may not go (PM, whisper,
+# restricted category) into a new topic. The keys they share: ``msgdata.MsgData``.
+STAGES = (dedupe, loop, autoreply, bounce, parse, trim, replyto, thread, access, route, author,
           publish)

@@ -40,13 +40,14 @@ from ..mail.subjects import fold
 from ..models import PostLink, TopicLink
 from . import categories
 from .publish import _topic_or_none
+from .msgdata import MsgData
 
 # History imports (``import-mbox``): thousands of replies to topics forumsync itself opened,
 # where moderation cannot have raced the mail; there, local knowledge decides when it can.
 LOCAL_TRUST_CHANNELS = {"mbox"}
 
 
-def process(ctx, msg, msgdata) -> None:
+def process(ctx, msg, msgdata: MsgData) -> None:
     topic_id = msgdata.get("topic_id")
     if topic_id is None:
         return

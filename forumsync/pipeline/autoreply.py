@@ -10,6 +10,7 @@ import re
 from forumsync.mail import header_str
 
 from .errors import Drop
+from .msgdata import MsgData
 
 _SUBJECTS = re.compile(
     r"^\s*(?:\[[^\]]*\]\s*)?(?:"
@@ -45,7 +46,7 @@ def check(msg) -> tuple[bool, str]:
     return False, ""
 
 
-def process(ctx, msg, msgdata):
+def process(ctx, msg, msgdata: MsgData):
     auto, reason = check(msg)
     if auto:
         raise Drop(reason)

@@ -138,7 +138,7 @@ class PendingBatch:
         return None
 
     def _thread(self, msg, msgdata: dict) -> None:
-        if self.items:
+        if self.items and msgdata.get("topic_id") is None:  # else replyto placed it
             message_id = msgdata.get("message_id") or ""
             refs = [r for r in (msgdata.get("references") or []) if r and r != message_id]
             with self.ctx.db.connection() as conn:

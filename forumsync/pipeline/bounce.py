@@ -14,6 +14,7 @@ from forumsync.mail import header_str, parse_address
 from forumsync.mail.mime import content_type, param
 
 from .errors import Drop
+from .msgdata import MsgData
 
 _SUBJECTS = re.compile(
     r"^\s*(?:"
@@ -56,7 +57,7 @@ def check(msg) -> tuple[bool, str]:
     return False, ""
 
 
-def process(ctx, msg, msgdata):
+def process(ctx, msg, msgdata: MsgData):
     bounced, reason = check(msg)
     if bounced:
         raise Drop(reason)

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, select
 
 from ..models import PostLink
 from .errors import Drop
+from .msgdata import MsgData
 
 _links = PostLink.__table__
 # Built once: a new statement per message costs more than running it (cache key, coercions).
@@ -18,7 +19,7 @@ _PUBLISHED = select(_links.c.post_id, _links.c.topic_id) \
     .where(_links.c.message_id == bindparam("id"))
 
 
-def process(ctx, msg, msgdata) -> None:
+def process(ctx, msg, msgdata: MsgData) -> None:
     message_id = msgdata.get("message_id") or ""
     if not message_id or message_id.startswith("sha256:"):
         return

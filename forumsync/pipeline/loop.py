@@ -5,6 +5,7 @@ from forumsync.mail import header_all, header_str, parse_address
 from forumsync.mail.ids import parse_discourse_message_id
 
 from .errors import Drop
+from .msgdata import MsgData
 
 REASON = "écho d'un message envoyé par forumsync"
 
@@ -23,7 +24,7 @@ def check(settings, msg) -> tuple[bool, str]:
     return False, ""
 
 
-def process(ctx, msg, msgdata):
+def process(ctx, msg, msgdata: MsgData):
     looped, reason = check(ctx.settings, msg)
     if looped:
         raise Drop(reason)

@@ -12,6 +12,7 @@ from forumsync.mail.ids import message_id_list, normalize_message_id
 from forumsync.mail.organisation import guess_organisation
 from forumsync.mail.sender import real_sender
 from forumsync.mail.subjects import clean_subject, subject_key
+from .msgdata import MsgData
 
 # Parts nobody wants in a forum post: signatures, Outlook's TNEF, contact cards.
 IGNORED_TYPES = {"application/pgp-signature", "application/pkcs7-signature",
@@ -59,7 +60,7 @@ def select_attachments(settings, attachments):
     return kept, refused
 
 
-def process(ctx, msg, msgdata):
+def process(ctx, msg, msgdata: MsgData):
     settings = ctx.settings
     own_id = msgdata.get("message_id") or normalize_message_id(header_str(msg, "Message-ID"))
     name, address = real_sender(msg, settings.LIST_ADDRESS)

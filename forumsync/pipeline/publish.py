@@ -40,6 +40,7 @@ from ..mail.inert import (discourse_parser, escape_fragment, inert_filename, ine
 from ..models import PostLink, TopicLink, utcnow
 from . import author, categories, uploads
 from .errors import Drop, Quarantine
+from .msgdata import MsgData
 
 RECONCILE_LAST_POSTS = 10
 # Discourse's default max_post_length is 32,000 characters; leave room for notes and marker.
@@ -49,7 +50,7 @@ _limits: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # gateway â†
 _posters_lock = threading.Lock()
 
 
-def process(ctx, msg, msgdata) -> None:
+def process(ctx, msg, msgdata: MsgData) -> None:
     msgdata.setdefault("writes", [])
     try:
         if msgdata.get("topic_id") is None:

@@ -10,7 +10,8 @@ token was made for). A forged, expired or mismatched token ends the message with
 French explanation only when authenticated or a list member, at most once an hour, with
 nothing of the message echoed (``forumsync.outbound.refusals``: no backscatter).
 
-Runs after ``thread`` (which resets the threading keys) and before ``route``/``author``.
+Runs before ``thread`` (which then keeps the topic set here) and before
+``access``/``route``/``author``.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from ..models import PostLink
 from ..outbound import refusals
 from ..outbound.replykeys import BadReplyToken, is_reply_address, parse_reply_address
 from .errors import Drop
+from .msgdata import MsgData
 
 
 def signed_recipients(settings, msg, msgdata) -> list[str]:
@@ -37,7 +39,7 @@ def signed_recipients(settings, msg, msgdata) -> list[str]:
     return seen
 
 
-def process(ctx, msg, msgdata) -> None:
+def process(ctx, msg, msgdata: MsgData) -> None:
     settings = ctx.settings
     addresses = signed_recipients(settings, msg, msgdata)
     if not addresses:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from forumsync.themes.routing import Routing, route
 
 from .trim import authors_words
+from .msgdata import MsgData
 
 
 def routing_of(settings, msgdata) -> Routing:
@@ -27,7 +28,7 @@ def choose_theme(settings, msgdata) -> tuple[str | None, str]:
     return routing.slug, routing.reason
 
 
-def process(ctx, msg, msgdata):
+def process(ctx, msg, msgdata: MsgData):
     if msgdata.get("topic_id"):
         return
     routing = routing_of(ctx.settings, msgdata)

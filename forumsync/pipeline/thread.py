@@ -22,7 +22,7 @@ Limit: the root then appears after its replies (Discourse orders posts by number
 date) and the topic keeps the title of the first reply seen; with neither a shared
 reference nor the same subject within the window, a late root still opens its own topic.
 
-Sets ``topic_id`` (None: new topic), ``reply_to_post_number``, ``thread_reason`` and, for
+Skipped when ``replyto`` (which runs first) already set ``topic_id``. Sets ``topic_id`` (None: new topic), ``reply_to_post_number``, ``thread_reason`` and, for
 ``publish``, ``parent_post_id`` (to follow a post a lead moved), ``root_message_id`` and
 ``adopt_root`` (this message is the missing root of an orphan topic: record it as its root).
 """
@@ -37,6 +37,7 @@ from ..mail.forwards import forwarded_message_ids, list_evidence
 from ..mail.ids import parse_discourse_message_id
 from ..mail.subjects import subject_chain
 from ..models import PostLink, TopicLink, utcnow
+from .msgdata import MsgData
 
 
 def reply_evidence(settings, msgdata) -> str | None:
@@ -72,9 +73,12 @@ _BY_SUBJECT_ROOTLESS = _BY_SUBJECT.where(
     ~exists().where(_links.c.message_id == _topics.c.root_message_id))
 
 
-def process(ctx, msg, msgdata) -> None:
+def process(ctx, msg, msgdata: MsgData) -> None:
     message_id = msgdata.get("message_id") or ""
     refs = [r for r in (msgdata.get("references") or []) if r and r != message_id]
+    if msgdata.get("topic_id") is not None:  # replyto placed it (a signed reply address)
+        msgdata.setdefault("root_message_id", refs[-1] if refs else message_id)
+        return
     msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
                    root_message_id=refs[-1] if refs else message_id)
     known, roots, by_subject = {}, {}, None

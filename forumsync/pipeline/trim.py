@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from forumsync.mail.quotes import split_trailing
+from .msgdata import MsgData
 
 DETAILS_TITLE = "Message cité"
 SIGNATURE_TITLE = "Signature"
@@ -33,6 +34,6 @@ def authors_words(body: str) -> str:
     return FOLDED.split(body, maxsplit=1)[0]
 
 
-def process(ctx, msg, msgdata):
+def process(ctx, msg, msgdata: MsgData):
     forwarded = bool(_FORWARD.match(msgdata.get("subject") or ""))
     msgdata["body"], msgdata["trimmed"] = trim_body(msgdata.get("body") or "", forwarded)

@@ -1,0 +1,70 @@
+"""The ``msgdata`` contract in code: every key the pipeline stages share, and who sets it.
+
+``msgdata`` stays a plain dict at run time (it is pickled to the prepare pool and back);
+this ``TypedDict`` lets a reader (and a type checker) see each key, its type and the stage
+that owns it, in the order the stages run (``forumsync.pipeline.STAGES``). A stage only
+writes the keys it owns, except where a comment says it overrides an earlier one.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, TypedDict
+
+
+class MsgData(TypedDict, total=False):
+    # runner (pipeline/runner.py): the row's keys, before any stage
+    inbox_id: int
+    channel: str
+    message_id: str  # normalised, no <>
+    received_at: datetime
+    meta: dict[str, Any]
+    attempt: int  # 1 on the first try; > 1: reconcile with the forum before writing
+    writes: list[Callable[[Any], None]]  # fn(session), run in the row's final transaction
+    batch: dict[str, Any]  # forum facts shared by one run_pending batch
+    # parse
+    from_name: str
+    from_email: str  # after DMARC un-munging; replyto overrides it with the token's recipient
+    subject: str
+    title: str
+    subject_key: str
+    subject_tags: list[str]
+    date: datetime  # aware UTC, clamped
+    references: list[str]  # In-Reply-To first, then References newest first
+    recipients: list[str]
+    body: str  # Markdown, sanitized; trim replaces it
+    attachments: list[dict[str, Any]]
+    refused_attachments: list[dict[str, str]]
+    organisation: str | None
+    body_source: str  # "plain", "html" or "empty"
+    # trim
+    trimmed: bool
+    # replyto (before thread): a signed reply address sets the target; thread then skips
+    reply_target: Any  # outbound.replykeys target (topic, post, recipient)
+    # thread (skipped when replyto set topic_id); access and publish may override these
+    topic_id: int | None  # None: a new topic; publish sets the final one
+    reply_to_post_number: int | None
+    parent_post_id: int | None
+    thread_reason: str
+    root_message_id: str
+    adopt_root: bool
+    # pipeline/batch.py (batched import only): the waiting message this one replies to
+    pending_parent: str
+    # route
+    theme: str | None
+    route_reason: str
+    route_scores: list[str]
+    # author
+    username: str | None
+    staged: bool
+    attribution: str
+    auth_verdict: str  # "pass", "fail" or "none"
+    auth_reason: str
+    # publish (its own working keys between attempts, then the result)
+    post_head: str
+    post_tail: str
+    inline_links: list[tuple[str, str]]
+    post_files: list[Any]
+    files_apart: bool
+    full_text_url: str
+    post_id: int
+    post_number: int
