@@ -273,9 +273,19 @@ def threading(ctx, session, topic: dict, post: dict, link: TopicLink | None,
     return parent, references
 
 
+def _fresh_if_refused(ctx, facts: Facts) -> Facts:
+    """A refusal because of the category (restricted, outside the themes) is decided on
+    categories read afresh, never on the cached ones: a category made public again a few
+    seconds ago must not make a legitimate post skipped for good."""
+    ok, reason = decide(ctx.settings, facts)
+    if not ok and ("à accès restreint" in reason or "hors des thèmes" in reason):
+        facts.categories = _category_chain(ctx, facts.topic.get("category_id"), {}, fresh=True)
+    return facts
+
+
 # ------------------------------------------------------------------------------ handlers
 def post_created(ctx, payload: dict, cache: dict) -> str:
-    facts = gather(ctx, payload, cache)
+    facts = _fresh_if_refused(ctx, gather(ctx, payload, cache))
     post, topic = facts.post, facts.topic
     settings = ctx.settings
     message_id = compose.post_message_id(settings, post["id"])
@@ -327,7 +337,7 @@ def post_edited(ctx, payload: dict, cache: dict) -> str:
                                                       PostLink.origin == "forum")).first()
     if sent is None:
         raise Skip("message jamais envoyé à la liste : modification non relayée")
-    facts = gather(ctx, payload, cache)
+    facts = _fresh_if_refused(ctx, gather(ctx, payload, cache))
     post, topic = facts.post, facts.topic
     version = post.get("version") or payload.get("version") or 0
     with ctx.db.session() as session:

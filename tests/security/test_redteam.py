@@ -130,3 +130,22 @@ def test_bidi_controls_leave_topic_titles(service):
     row = service.deliver(raw)
     title = service.topic(row.topic_id).title
     assert "fdp.exe" in title and not re.search("[\u202a-\u202e\u2066-\u2069\u200e\u200f]", title), title
+
+
+# ---------------------------------------------------------------- finding 8: stale category
+def test_category_public_again_is_not_skipped_on_a_stale_cache(bridge):
+    """A category made private, its refusal cached, then public again: a post made seconds
+    later reaches the list (the negative verdict is decided on fresh category facts)."""
+    sve = bridge.categories["sve"]["id"]
+    admin = bridge.gateway()
+    admin.category_update(sve, permissions={"staff": 1})
+    hidden = bridge.topic("modo", "Sujet pendant la fermeture", "Écrit quand le thème était fermé.")
+    bridge.process()
+    assert "accès restreint" in bridge.event_for(hidden["id"]).reason
+    admin.category_update(sve, permissions={"everyone": 1})
+    before = len(bridge.mails())
+    public = bridge.topic("marie", "Sujet après la réouverture", "Écrit juste après la réouverture.")
+    bridge.process()
+    event = bridge.event_for(public["id"])
+    assert event.state != "skipped", event.reason
+    assert len(bridge.mails()) == before + 1
