@@ -20,6 +20,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from typing import Callable
+
 from ..models import get_state, set_state, utcnow
 from ..models.catalogue_topic import CatalogueTopic
 from ..models.catalogue_variant import CatalogueVariant
@@ -28,6 +30,10 @@ from .render import Rendered, popularity, render_group
 from .sources import SourceError, load_source
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]  # progress(stage, done, total), given by the command
+STAGE_SOURCES = "sources"  # reading the configured sources
+STAGE_GROUPS = "groups"  # writing each démarche's topic
 
 STATE_KEY = "catalogue:last-run"
 SOURCE_TIMEOUT = 30.0
@@ -193,8 +199,13 @@ def _stored_demarche(row: CatalogueVariant) -> Demarche:
 
 
 def sync_catalogue(ctx, source: str | None = None, dry_run: bool = False,
-                   progress: bool = True) -> Summary:
-    """Bring the forum's catalogue in line with the sources; see the module docstring."""
+                   progress: Progress | None = None) -> Summary:
+    """Bring the forum's catalogue in line with the sources; see the module docstring.
+
+    PROGRESS, when given, is called as progress(stage, done, total) so the command (not the
+    library) decides how it reaches the terminal; a falsy value means no progress.
+    """
+    report = progress if callable(progress) else (lambda stage, done, total: None)
     settings = ctx.settings
     configured = settings.CATALOGUE_SOURCES
     selected = [s for s in configured if source is None or s["name"] == source]
@@ -206,17 +217,15 @@ def sync_catalogue(ctx, source: str | None = None, dry_run: bool = False,
     fetched: dict[str, list[Demarche]] = {}
     with ThreadPoolExecutor(max_workers=PARALLEL_SOURCES) as pool:
         futures = [(src, pool.submit(load_source, src, timeout=SOURCE_TIMEOUT)) for src in selected]
-        if progress:
-            from tqdm import tqdm
-
-            futures = tqdm(futures, desc="Lecture des sources", unit="source")
-        for src, future in futures:
+        report(STAGE_SOURCES, 0, len(futures))
+        for done, (src, future) in enumerate(futures, 1):
             try:
                 fetched[src["name"]] = future.result()
             except SourceError as exc:
                 message = f"source « {src['name']} » ({src['collectivity']}) ignorée : {exc}"
                 log.warning("%s", message)
                 summary.errors.append(message)
+            report(STAGE_SOURCES, done, len(futures))
 
     stored = _load(ctx)
     today = datetime.now(timezone.utc).date().isoformat()
@@ -239,15 +248,10 @@ def sync_catalogue(ctx, source: str | None = None, dry_run: bool = False,
     forum = ctx.forum
     categories = Categories(forum, settings.CATALOGUE_CATEGORY)
     pending: list[tuple[str, Demarche]] = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(groups), desc="Catalogue", unit="démarche")
+    report(STAGE_GROUPS, 0, len(groups))
     try:
-        for group in groups:
-            if bar is not None:
-                bar.update(1)
+        for done, group in enumerate(groups, 1):
+            report(STAGE_GROUPS, done, len(groups))
             try:
                 change = _sync_group(ctx, forum, categories, group, titles[group.external_id],
                                      stored, before, dry_run, pending)
@@ -260,8 +264,6 @@ def sync_catalogue(ctx, source: str | None = None, dry_run: bool = False,
                 continue
             summary.count(change)
     finally:
-        if bar is not None:
-            bar.close()
         if pending:
             _persist(ctx, pending, None, {})
     if not dry_run:

@@ -24,7 +24,12 @@ def sync_command(obj, source, dry_run, no_progress):
     if not ctx.settings.CATALOGUE_SOURCES:
         raise click.ClickException("aucune source de catalogue configurée (CATALOGUE_SOURCES)")
     try:
-        summary = sync_catalogue(ctx, source=source, dry_run=dry_run, progress=not no_progress)
+        progress = None if no_progress else _TerminalProgress()
+        try:
+            summary = sync_catalogue(ctx, source=source, dry_run=dry_run, progress=progress)
+        finally:
+            if progress is not None:
+                progress.close()
     except CatalogueError as exc:
         raise click.ClickException(str(exc)) from None
     except ForumError as exc:
@@ -40,6 +45,30 @@ def sync_command(obj, source, dry_run, no_progress):
     click.echo(summary.french())
     if summary.errors:
         raise SystemExit(1)
+
+
+class _TerminalProgress:
+    """progress(stage, done, total) drawn as tqdm bars: the terminal is the command's business."""
+
+    LABELS = {"sources": ("Lecture des sources", "source"), "groups": ("Catalogue", "démarche")}
+
+    def __init__(self):
+        self.stage, self.bar = None, None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if stage != self.stage:
+            self.close()
+            desc, unit = self.LABELS.get(stage, (stage, "élément"))
+            self.stage, self.bar = stage, tqdm(total=total, desc=desc, unit=unit)
+        self.bar.n = done
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        self.stage, self.bar = None, None
 
 
 @catalogue.command("list")

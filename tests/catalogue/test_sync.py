@@ -326,3 +326,18 @@ def test_a_refused_topic_is_reported_and_the_others_are_published(env):
     env.forum.set_site_setting("min_topic_title_length", 15)
     retry = env.sync()
     assert (retry.added, retry.unchanged, retry.errors) == (1, 2, [])
+
+
+def test_progress_reaches_the_callback_given_by_the_caller(env, capsys):
+    """The library reports progress(stage, done, total) and prints nothing itself."""
+    calls = []
+    summary = env.sync(progress=lambda stage, done, total: calls.append((stage, done, total)))
+    sources = [c for c in calls if c[0] == "sources"]
+    groups = [c for c in calls if c[0] == "groups"]
+    assert sources[0] == ("sources", 0, 3) and sources[-1] == ("sources", 3, 3)
+    total = groups[0][2]
+    assert total == summary.added + summary.updated + summary.retired + summary.unchanged
+    assert groups[-1] == ("groups", total, total)
+    assert [d for _, d, _ in groups] == list(range(total + 1))
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Catalogue" not in captured.err
