@@ -24,6 +24,7 @@ ZWSP = "\u200b"
 # Bidi embeddings, overrides and isolates, and the marks (LRM/RLM) that reorder text.
 BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
 # Discourse's markdown_linkify_tlds default (config/site_settings.yml).
 DISCOURSE_TLDS = "com|net|org|io|onion|co|tv|ru|cn|us|uk|me|de|fr|fi|gov".split("|")
 # An "@" that may open a mention: followed by a letter, digit, underscore or combining mark
@@ -45,6 +46,7 @@ def inert_name(name: str) -> str:
     breaks, spaces collapsed. Call it on every sender name before it reaches the forum (the
     staged user's name, the attribution line)."""
     name = _CONTROLS.sub(" ", strip_bidi(name or ""))
+    name = _ZERO_WIDTH.sub("", name)  # "Ma\u200brie" must read, and compare, as "Marie"
     return " ".join(name.split())
 
 

@@ -30,6 +30,8 @@ def _latin(char: str) -> str:
 def skeleton(text: str) -> str:
     """Lower-case ASCII-ish key: homoglyphs mapped to Latin, accents and punctuation dropped."""
     text = unicodedata.normalize("NFKC", str(text or "")[:MAX_NAME])
+    # Invisible format characters (zero-width space/joiners, BOM…) count as nothing.
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = "".join(_latin(c) for c in text)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))

@@ -149,3 +149,21 @@ def test_category_public_again_is_not_skipped_on_a_stale_cache(bridge):
     event = bridge.event_for(public["id"])
     assert event.state != "skipped", event.reason
     assert len(bridge.mails()) == before + 1
+
+
+# ---------------------------------------------------------------- finding 4 (part): zero-width
+def test_zero_width_characters_do_not_hide_a_borrowed_name(tmp_path, sqlite_url, localforum):
+    env = Service(tmp_path, sqlite_url, localforum, AUTHSERV_ID=AUTHSERV)
+    localforum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
+    try:
+        sender = "=?utf-8?q?Ma=E2=80=8Brie_Du=E2=80=8Cpont?= <pirate@evil.example>"
+        row = env.deliver(_raw(sender, "zero-width"))
+        names = [env.post(row.post_id).raw.splitlines()[0]]  # attribution (bridge) …
+        with env.forum.session() as s:
+            from sqlalchemy import select
+            from forumsync.localforum.models import User
+            names += [u.name or "" for u in s.scalars(select(User).where(User.email == "pirate@evil.example"))]
+        shown = " ".join(names)
+        assert "(adresse non vérifiée)" in shown and "\u200b" not in shown and "\u200c" not in shown, shown
+    finally:
+        env.close()
