@@ -23,6 +23,7 @@ from sqlalchemy import select
 from typing import Callable
 
 from ..models import get_state, set_state, utcnow
+from ..community.common import claim_due
 from ..models.catalogue_topic import CatalogueTopic
 from ..models.catalogue_variant import CatalogueVariant
 from .model import Demarche, Group, group_demarches
@@ -473,18 +474,8 @@ def run_scheduled(ctx, worker_id: str) -> int:
         return 0
     now = utcnow()
     with ctx.db.session() as session:
-        from ..models import StateValue
-
-        row = session.get(StateValue, STATE_KEY, with_for_update=True)
-        last = row.value.get("at") if row is not None and isinstance(row.value, dict) else None
-        if last:
-            try:
-                due = datetime.fromisoformat(last) + timedelta(
-                    minutes=settings.CATALOGUE_INTERVAL_MINUTES)
-            except ValueError:
-                due = now
-            if due > now:
-                return 0
+        if not claim_due(session, STATE_KEY, settings.CATALOGUE_INTERVAL_MINUTES, now=now):
+            return 0
         set_state(session, STATE_KEY, {"at": now.isoformat(), "worker": worker_id})
     summary = sync_catalogue(ctx, progress=False)
     at = now

@@ -76,12 +76,15 @@ def claim_due(session, key: str, minutes: float, *, now=None) -> bool:
     now = now or utcnow()
     row = session.get(StateValue, key, with_for_update=True)
     if row is not None:
-        last = (row.value or {}).get("at")
+        last = row.value.get("at") if isinstance(row.value, dict) else None
         if last:
             from datetime import datetime
 
-            if now - datetime.fromisoformat(last) < timedelta(minutes=minutes):
-                return False
+            try:
+                if now - datetime.fromisoformat(last) < timedelta(minutes=minutes):
+                    return False
+            except ValueError:  # an unreadable record counts as never run
+                pass
         row.value = {"at": now.isoformat()}
         row.updated_at = now
     else:
