@@ -25,7 +25,7 @@ from ..mail.subjects import subject_key
 from ..models import PostLink, TopicLink, WebhookEvent, utcnow
 from ..outbound import compose, outbox
 from ..outbound.queue import backoff, claim
-from .eligibility import Facts, decide, theme_of
+from .eligibility import REGULAR as REGULAR_POST, Facts, decide, theme_of
 from .gateway import ForumNotFound, ForumRejected, ForumUnavailable
 
 log = logging.getLogger(__name__)
@@ -250,6 +250,9 @@ def _message_id_of(ctx, session, topic: dict, number: int, cache: dict) -> str |
     full = _topic(ctx, topic["id"], cache)
     post = _stream_posts(full).get(number)
     if post is not None:
+        if (post.get("post_type") or REGULAR_POST) != REGULAR_POST or post.get("hidden") \
+                or post.get("deleted_at"):
+            return None  # never name a whisper or a hidden post: the reply threads to the root
         return compose.post_message_id(ctx.settings, post["id"])
     if number == 1:
         stream = (full.get("post_stream") or {}).get("stream") or []
@@ -258,10 +261,11 @@ def _message_id_of(ctx, session, topic: dict, number: int, cache: dict) -> str |
     return None
 
 
-def threading(ctx, session, topic: dict, post: dict, link: TopicLink | None,
-              cache: dict) -> tuple[str | None, list[str]]:
+def reply_headers(ctx, session, topic: dict, post: dict, link: TopicLink | None,
+                  cache: dict) -> tuple[str | None, list[str]]:
     """(In-Reply-To, References) for ``post`` (ids without <>): the replied-to post (else the
-    topic's first post), with References = root, then the parent."""
+    topic's first post), with References = root, then the parent. A parent the list never saw
+    (a whisper, a hidden post) is not named: its id would tell the list it exists."""
     if post.get("post_number", 1) <= 1:
         return None, []
     root = (link.root_message_id if link and link.root_message_id else None) or \
@@ -298,7 +302,7 @@ def post_created(ctx, payload: dict, cache: dict) -> str:
         if not verdict:
             raise Skip(reason)
         link = session.get(TopicLink, topic["id"])
-        in_reply_to, references = threading(ctx, session, topic, post, link, cache)
+        in_reply_to, references = reply_headers(ctx, session, topic, post, link, cache)
         forum_post = compose.ForumPost(
             post_id=post["id"], topic_id=topic["id"], post_number=post.get("post_number") or 1,
             username=post.get("username") or "", author_name=post.get("name") or "",
@@ -346,7 +350,7 @@ def post_edited(ctx, payload: dict, cache: dict) -> str:
         if not verdict:
             raise Skip(reason)
         link = session.get(TopicLink, topic["id"])
-        _, references = threading(ctx, session, topic, post, link, cache)
+        _, references = reply_headers(ctx, session, topic, post, link, cache)
         message = compose.compose_post(ctx.settings, compose.ForumPost(
             post_id=post["id"], topic_id=topic["id"], post_number=post.get("post_number") or 1,
             username=post.get("username") or "", author_name=post.get("name") or "",

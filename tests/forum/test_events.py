@@ -121,6 +121,23 @@ def test_whisper(bridge):
     _skipped(bridge, whisper["id"], "murmure")
 
 
+def test_public_reply_to_a_whisper_does_not_name_it(bridge):
+    """A lead answers a whisper publicly: the list gets the answer, threaded to the topic's
+    first post; the whisper's Message-ID (its post id) never appears in the headers."""
+    first = bridge.topic("marie", "Sujet avec un murmure puis une réponse",
+                         "Premier message public du sujet.")
+    whisper = bridge.reply("modo", first["topic_id"], "Note interne réservée à l'équipe.",
+                           whisper=True)
+    answer = bridge.reply("modo", first["topic_id"], "Réponse publique après la note interne.",
+                          reply_to_post_number=whisper["post_number"])
+    bridge.process()
+    mails = {m["Message-ID"]: m for m in bridge.mails()}
+    assert len(mails) == 2
+    reply = next(m for m in mails.values() if str(answer["id"]) in m["Message-ID"])
+    assert f"post/{whisper['id']}@" not in str(reply["In-Reply-To"]) + str(reply["References"])
+    assert f"post/{first['id']}@" in str(reply["In-Reply-To"])
+
+
 def test_private_message(bridge):
     pm = bridge.gateway("marie").topic_create("Question privée pour Paul", "Entre nous, Paul…", None,
                                               archetype="private_message", target_recipients="paul")
