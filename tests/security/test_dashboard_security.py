@@ -294,3 +294,42 @@ def test_dashboard_renders_under_its_policy(site, browser_page):
     assert page.locator("h1").first.is_visible()
     assert page.evaluate("getComputedStyle(document.querySelector('.topbar')).display") == "flex"
     assert not [r for r in reports if "Content Security Policy" in r], reports
+
+
+class _FromAddress(requests.adapters.HTTPAdapter):
+    """Requests sent from another loopback address (127.0.0.N), as an attacker rotating
+    addresses would."""
+
+    def __init__(self, address):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def test_rotating_addresses_gains_nothing(site):
+    """Red team: 10 addresses × 5 guesses each used to get 50 passwords compared. Everyone
+    together gets MAX_ATTEMPTS_ALL, whatever the addresses."""
+    url, ctx, _ = site
+    compared = 0
+    for n in range(2, 12):
+        http = requests.Session()
+        http.mount("http://", _FromAddress(f"127.0.0.{n}"))
+        for _ in range(throttle.MAX_ATTEMPTS):
+            code = _login(http, url, f"essai-{n}").status_code
+            assert code in (401, 429)
+            compared += code == 401
+    assert compared == throttle.MAX_ATTEMPTS_ALL
+    assert _login(requests.Session(), url, "encore").status_code == 429
+
+
+@pytest.mark.parametrize("client, same_as", [
+    ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9"),      # one /64: one machine
+    ("::ffff:192.0.2.7", "192.0.2.7"),                 # an IPv4-mapped address is that IPv4
+])
+def test_one_network_is_one_budget(client, same_as):
+    assert throttle.client_network(client) == throttle.client_network(same_as)
+    assert throttle.client_network("2001:db8:1:3::1") != throttle.client_network("2001:db8:1:2::1")
+    assert throttle.client_network("192.0.2.8") != throttle.client_network("192.0.2.7")
