@@ -1,12 +1,16 @@
 """The forum's members by look-alike key, to tell when a sender borrows a member's name.
 
 Read with ``user_list`` (100 users a request) at most once per ``REFRESH_SECONDS`` and
-gateway, so a bulk import does not pay a forum request per message. Only real accounts
-count (active, not staged): a staged user is itself someone known by email only.
+gateway, so a bulk import does not pay a forum request per message. Accounts and staged users
+(list members known by their address) both count: either one's name, from another address,
+is a borrowed name. A name is also known without its organisation suffix (« Julien Petit
+(Villeurbanne) » is « Julien Petit »), and a display name that holds an address is always
+borrowed unless it is the sender's own address.
 """
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import weakref
@@ -20,6 +24,16 @@ REFRESH_SECONDS = 600.0
 MAX_PAGES = 50
 _cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
+FLAGS = ("active", "staged")
+# « Nom (Organisation) », « Nom - rôle », « Nom, rôle », « Nom | rôle »: the person's name alone.
+_SUFFIX = re.compile(r"\s*(?:\(.*|\[.*|[-–—|,/].*)$")
+_ADDRESS = re.compile(r"[^\s<>()\[\]@,;:\"]+@[^\s<>()\[\]@,;:\"]+\.[^\s<>()\[\]@,;:\"]+")
+
+
+def name_keys(label: str) -> set[str]:
+    """The look-alike keys of LABEL: as written, and without an organisation or role suffix."""
+    keys = {skeleton(label or ""), skeleton(_SUFFIX.sub("", label or ""))}
+    return {key for key in keys if key}
 
 
 def _load(forum) -> dict[str, set[str]]:
@@ -29,22 +43,20 @@ def _load(forum) -> dict[str, set[str]]:
     if entry is not None and time.monotonic() - entry[0] < REFRESH_SECONDS:
         return entry[1]
     keys: dict[str, set[str]] = {}
-    for page in range(1, MAX_PAGES + 1):
-        try:
-            users = forum.user_list("active", page)
-        except ForumRejected as exc:  # a key without admin rights: mixed scripts still marked
-            log.warning("liste des membres illisible (%s) : noms sosies non comparés", exc)
-            break
-        for user in users:
-            if user.get("staged") or not user.get("active", True):
-                continue
-            email = (user.get("email") or "").lower()
-            for label in (user.get("name"), user.get("username")):
-                key = skeleton(label or "")
-                if key:
-                    keys.setdefault(key, set()).add(email)
-        if len(users) < 100:
-            break
+    for flag in FLAGS:
+        for page in range(1, MAX_PAGES + 1):
+            try:
+                users = forum.user_list(flag, page)
+            except ForumRejected as exc:  # a key without admin rights: mixed scripts still marked
+                log.warning("liste des membres illisible (%s) : noms sosies non comparés", exc)
+                break
+            for user in users:
+                email = (user.get("email") or "").lower()
+                for label in (user.get("name"), user.get("username")):
+                    for key in name_keys(label):
+                        keys.setdefault(key, set()).add(email)
+            if len(users) < 100:
+                break
     with _lock:
         _cache[forum] = (time.monotonic(), keys)
     return keys
@@ -56,10 +68,15 @@ def forget(forum) -> None:
 
 
 def borrowed_name(forum, name: str, email: str) -> bool:
-    """True when NAME looks like (same key as) a member's name or username and EMAIL is not
-    that member's address."""
-    key = skeleton(name)
-    if not key:
-        return False
-    owners = _load(forum).get(key)
-    return bool(owners) and (email or "").lower() not in owners
+    """True when NAME looks like (same key as) a member's name or username, with or without
+    its suffix, and EMAIL is not that member's address; or when NAME holds an address other
+    than EMAIL."""
+    email = (email or "").lower()
+    if any(found.lower() != email for found in _ADDRESS.findall(name or "")):
+        return True
+    known = _load(forum)
+    for key in name_keys(name):
+        owners = known.get(key)
+        if owners and email not in owners:
+            return True
+    return False

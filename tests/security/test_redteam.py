@@ -167,3 +167,38 @@ def test_zero_width_characters_do_not_hide_a_borrowed_name(tmp_path, sqlite_url,
         assert "(adresse non vérifiée)" in shown and "\u200b" not in shown and "\u200c" not in shown, shown
     finally:
         env.close()
+
+
+# ---------------------------------------------------------------- finding 4 (rest): borrowed names
+def test_borrowed_names_are_marked_whatever_their_form(tmp_path, sqlite_url, localforum):
+    """repro_authors.py: a member's name without or with another suffix, a staged list member's
+    name, a display name that is a member's address — each from another address — is shown
+    with the mark, never as the member."""
+    env = Service(tmp_path, sqlite_url, localforum, AUTHSERV_ID=AUTHSERV)
+    localforum.create_user("julien", "julien.petit@villeurbanne.fr", "Julien Petit (Villeurbanne)")
+    localforum.create_user("sophie_b", "sophie.berthier@grandlyon.fr", "Sophie Berthier", staged=True)
+    senders = {
+        "no-suffix": "Julien Petit <julien.petit@villeurbanne-fr.example>",
+        "other-suffix": "Julien Petit (Villeurbanne) - chef de projet <jp@evil.example>",
+        "staged-name": "Sophie Berthier <sophie.b@evil.example>",
+        "address-name": '"julien.petit@villeurbanne.fr" <pirate@evil.example>',
+    }
+    try:
+        from sqlalchemy import select
+
+        from forumsync.localforum.models import User
+
+        for tag, sender in senders.items():
+            row = env.deliver(_raw(sender, f"borrowed-{tag}"))
+            assert row.post_id, (tag, row.state, row.reason)
+            address = sender.rsplit("<", 1)[1].rstrip(">")
+            with env.forum.session() as s:
+                names = [u.name or "" for u in s.scalars(select(User).where(User.email == address))]
+            names.append(env.post(row.post_id).raw.splitlines()[0])
+            shown = " ".join(names)
+            assert "(adresse non vérifiée)" in shown, (tag, shown)
+        # the member herself, from her own address, is not marked
+        row = env.deliver(_raw("Sophie Berthier <sophie.berthier@grandlyon.fr>", "borrowed-own"))
+        assert "(adresse non vérifiée)" not in env.post(row.post_id).raw
+    finally:
+        env.close()
