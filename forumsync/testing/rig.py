@@ -137,14 +137,17 @@ class Rig:
         raise AssertionError(f"boîte de réception non vidée après {timeout} s : {dict(states)}")
 
     def forum_posts(self) -> list[tuple[int, int, str]]:
-        """(post id, topic id, raw) of every live post in the forum's own database."""
-        from forumsync.localforum.models import Post
+        """(post id, topic id, raw) of every live post in the forum's own database, but the
+        "About the … category" topics the forum makes with each category (as Discourse does)."""
+        from forumsync.localforum.models import Category, Post
 
         engine = create_engine(self.settings.LOCALFORUM_DATABASE_URL)
         try:
             with engine.connect() as conn:
+                about = select(Category.topic_id).where(Category.topic_id.is_not(None))
                 return [tuple(r) for r in conn.execute(
-                    select(Post.id, Post.topic_id, Post.raw).where(Post.deleted_at.is_(None)))]
+                    select(Post.id, Post.topic_id, Post.raw).where(Post.deleted_at.is_(None),
+                                                                   Post.topic_id.not_in(about)))]
         finally:
             engine.dispose()
 

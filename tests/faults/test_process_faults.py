@@ -19,6 +19,7 @@ from .common import Rig
 from .test_forum_faults import _wait
 
 
+@pytest.mark.admin_api_limit(6000)  # ~4 forum reads per relayed post, 30 posts in seconds
 def test_smtp_down_during_forum_to_list_traffic_then_back(tmp_path, procs, make_localforum,
                                                           mail_sink):
     """Posts made while the mail server is down reach the list once it is back, each exactly once."""
@@ -69,7 +70,8 @@ def test_kill_worker_mid_batch(tmp_path, procs, make_localforum):
     """`kill -9` of the worker while it publishes a batch; restarted, it finishes the batch at
     once (claims of the dead process released) and publishes every message exactly once."""
     forum = make_localforum()
-    rig = Rig(tmp_path, procs, forum.settings_overrides)
+    # One message a forum call (no batch request): the kill must land between two of them.
+    rig = Rig(tmp_path, procs, forum.settings_overrides, INBOX_BATCH_THRESHOLD=1000)
     rig.provision()
     count = 40
     ids = []

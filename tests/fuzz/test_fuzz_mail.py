@@ -204,6 +204,8 @@ HUGE_POST_ID = (b"From: <a@b.fr>\nTo: club@listes.example.org\nSubject: Re: x\nM
 @settings(max_examples=300, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # 300 mails through the whole pipeline and the forum, on 2 shared cores
 def test_built_and_mutated_emails_never_crash_the_pipeline(raw, fuzz_pipe):
     run_full(fuzz_pipe, raw, "hypothesis")
 

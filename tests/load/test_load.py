@@ -24,6 +24,7 @@ pytestmark = pytest.mark.admin_api_limit(6000)
 PUBLISH_PATHS = {"/posts.json", "/posts", "/forumsync/posts.json", "/forumsync/posts"}
 
 
+@pytest.mark.timeout(900)  # 2,000 mails end to end on 2 shared cores
 def test_2000_messages_over_lmtp(tmp_path, procs):
     report = run_load(tmp_path, procs, count=2000, concurrency=4, drain_timeout=420)
     assert report["acked"] == 2000 and report["refused"] == 0
