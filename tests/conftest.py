@@ -2,7 +2,7 @@
 
 Real test data (the list archives and the w.c.s. exports) is not in the repository: it holds
 real names and addresses. It is read at test time from ``FORUMSYNC_TESTDATA`` (default
-``../shared`` beside the checkout) through ``testdata()``: a test that needs it is skipped,
+``../shared`` beside the checkout) through ``real_data()``: a test that needs it is skipped,
 with the reason, when it is absent, except under ``CI=true`` where absence is a failure.
 """
 import os
@@ -19,7 +19,7 @@ TESTDATA = Path(os.environ.get("FORUMSYNC_TESTDATA") or ROOT.parent / "shared")
 SHARED = TESTDATA
 
 
-def testdata(*parts: str) -> Path:
+def real_data(*parts: str) -> Path:
     """The real data file or folder TESTDATA/parts…; skip (fail under CI) when it is absent."""
     path = TESTDATA.joinpath(*parts)
     if not path.exists():

@@ -3,7 +3,7 @@ import pytest
 
 from forumsync.catalogue.sync import CatalogueError, sync_catalogue
 from forumsync.context import Context
-from tests.conftest import testdata
+from tests.conftest import real_data
 from tests.fixtures.database import make_settings
 
 NAISSANCE = "Demande d'acte de naissance"
@@ -236,7 +236,7 @@ def test_forum_state_is_found_again_when_our_records_are_lost(tmp_path, localfor
 
 def test_real_exports_directory_is_published(tmp_path, sqlite_url, localforum):
     source = {"name": "imio", "collectivity": "iMio", "type": "directory",
-              "path": str(testdata("wcs"))}
+              "path": str(real_data("wcs"))}
     settings = make_settings(tmp_path, sqlite_url, CATALOGUE_SOURCES=[source],
                              **localforum.settings_overrides)
     ctx = Context(settings)

@@ -8,17 +8,17 @@ from forumsync.catalogue.sources import MAX_EXPORT_BYTES, SourceError
 from forumsync.catalogue.sources.directory import load_directory
 from forumsync.catalogue.sources.wcs_xml import (FormExport, WorkflowExport, parse_export,
                                                  demarches_from_exports)
-from tests.conftest import testdata
+from tests.conftest import real_data
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata" / "catalogue"
 
 
 def real_form() -> Path:
-    return testdata("wcs", "imio-form-signaler-un-luminaire-en-panne.wcs")
+    return real_data("wcs", "imio-form-signaler-un-luminaire-en-panne.wcs")
 
 
 def real_workflow() -> Path:
-    return testdata("wcs", "imio-workflow-candidature-enseignement.wcs")
+    return real_data("wcs", "imio-workflow-candidature-enseignement.wcs")
 
 
 def test_real_formdef_export_parses_into_a_sensible_form():
@@ -58,7 +58,7 @@ def test_real_workflow_export_parses_statuses_and_fields():
 
 def test_real_exports_directory_gives_a_form_and_a_standalone_workflow():
     demarches = load_directory({"name": "imio", "collectivity": "iMio", "type": "directory",
-                                "path": str(testdata("wcs"))})
+                                "path": str(real_data("wcs"))})
     by_kind = {d.kind: d for d in demarches}
     assert sorted(by_kind) == ["form", "workflow"]
     form = by_kind["form"]

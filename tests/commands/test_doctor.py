@@ -3,6 +3,7 @@ version, the webhook read from /admin/api/web_hooks.json, site settings, themes,
 each problem with its fix in French, exit 1 when something is down."""
 import contextlib
 
+import pytest
 import requests
 from click.testing import CliRunner
 
@@ -96,6 +97,7 @@ def test_local_forum_lists_its_webhook_like_discourse(make_localforum):
                         timeout=5).json()["web_hooks"] == []
 
 
+@pytest.mark.admin_api_limit(6000)  # provision + every check + doctor twice
 def test_doctor_all_good_with_plugin_version(tmp_path, make_localforum, smtp_sink, lmtp_sink):
     web_url = f"http://127.0.0.1:{free_port()}"
     forum = healthy_forum(make_localforum, web_url)

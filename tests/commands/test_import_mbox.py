@@ -12,7 +12,7 @@ from forumsync.db import Database
 from forumsync.models import InboxMessage
 import pytest
 
-from tests.conftest import ROOT, testdata
+from tests.conftest import ROOT, real_data
 from tests.fixtures.inbound import run_cli, write_settings_file
 from tests.fixtures.pipeline import make_mail
 
@@ -31,7 +31,7 @@ def stored(url):
 
 @pytest.mark.slow
 def test_killed_import_resumes_and_a_rerun_imports_nothing(tmp_path, sqlite_url):
-    corpus = testdata("corpus", "usrp-users-dev2k.mbox.gz")
+    corpus = real_data("corpus", "usrp-users-dev2k.mbox.gz")
     from tests.fixtures.database import make_settings
 
     settings = make_settings(tmp_path, sqlite_url)

@@ -18,7 +18,7 @@ from forumsync.mail import parse_bytes
 from forumsync.pipeline import autoreply, bounce, loop, parse, route, trim
 from forumsync.pipeline.errors import StageStop
 from forumsync.pipeline.runner import process_one
-from tests.conftest import testdata
+from tests.conftest import real_data
 from tests.fixtures.pipeline import make_pipe
 
 # Bulk import: the forum's admin API limit raised as an operator raises
@@ -217,7 +217,7 @@ def test_every_corpus_message_mutated_goes_through_the_stages(fuzz_pipe):
     rng = random.Random(8)
     outcomes = Counter()
     sample = []
-    for path in (testdata("corpus", name) for name in CORPUS_FILES):
+    for path in (real_data("corpus", name) for name in CORPUS_FILES):
         with open_mbox(path) as stream:
             for message in iter_mbox(stream, max_bytes=fuzz_pipe.settings.MAX_MESSAGE_BYTES):
                 if message.raw is None:

@@ -127,6 +127,7 @@ _service_examples = settings(max_examples=25, deadline=None,
                              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
+@pytest.mark.admin_api_limit(6000)  # 25 mails through the service: above Discourse's 60/min
 @_service_examples
 @given(raw=hostile_mails())
 def test_posts_made_from_mail_hold_no_live_syntax(raw, tmp_path_factory, localforum):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from forumsync.inbound.mbox import cursor_key, envelope_date, import_file, iter_mbox, open_mbox
 from forumsync.models import InboxMessage, get_state
-from tests.conftest import testdata
+from tests.conftest import real_data
 from tests.fixtures.pipeline import make_mail
 
 
@@ -47,7 +47,7 @@ def test_streaming_keeps_memory_bounded():
     tracemalloc.start()
     try:
         count = 0
-        with open_mbox(testdata("corpus", "usrp-users-dev2k.mbox.gz")) as stream:
+        with open_mbox(real_data("corpus", "usrp-users-dev2k.mbox.gz")) as stream:
             for message in iter_mbox(stream, max_bytes=25 * 1024 * 1024):
                 count += 1
         peak = tracemalloc.get_traced_memory()[1]

@@ -13,7 +13,7 @@ from forumsync.localforum.models import Category, Post
 from forumsync.models import InboxMessage
 import pytest
 
-from tests.conftest import testdata
+from tests.conftest import real_data
 from tests.fixtures.pipeline import make_pipe
 
 # Bulk import: the forum's admin API limit raised as an operator raises
@@ -28,7 +28,7 @@ def test_every_corpus_message_ends_with_a_reason(tmp_path, sqlite_url, localforu
                       LIST_TAG="[Cocci]")
     pipe.provision()
     read, refused, duplicates = 0, Counter(), 0
-    with open_mbox(testdata("corpus", "cocci-1k.mbox.gz")) as stream:
+    with open_mbox(real_data("corpus", "cocci-1k.mbox.gz")) as stream:
         for message in iter_mbox(stream, max_bytes=ctx.settings.MAX_MESSAGE_BYTES):
             read += 1
             if message.raw is None:

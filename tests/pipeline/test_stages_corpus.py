@@ -11,7 +11,7 @@ from forumsync.mail import parse_bytes
 from forumsync.mail.sender import list_addresses
 from forumsync.pipeline import autoreply, bounce, loop, parse, route, trim
 from forumsync.pipeline.errors import Drop, Quarantine
-from tests.conftest import testdata
+from tests.conftest import real_data
 
 STAGES = (loop, autoreply, bounce, parse, trim, route)
 _SEPARATOR = re.compile(rb"(?m)^From .*\n")
@@ -31,7 +31,7 @@ def read_mboxrd(path):
 def test_corpus_goes_through_the_stages(name, count, mail_ctx, capsys):
     outcomes = {"ok": 0, "drop": 0, "quarantine": 0}
     started = time.process_time()  # CPU time: the machine is shared
-    for raw in read_mboxrd(testdata("corpus", f"{name}.mbox.gz")):
+    for raw in read_mboxrd(real_data("corpus", f"{name}.mbox.gz")):
         msg = parse_bytes(raw)
         msgdata = {"message_id": "", "received_at": None}
         try:
