@@ -21,7 +21,11 @@ from forumsync.testing.settings import free_port, make_settings
 # Short timeouts so faults show quickly; enough gateway retries (0.25+0.5+1+2+4+8 s of backoff)
 # to ride over a fault of a few seconds without leaving the message to the 30 s inbox backoff.
 FAST = dict(FORUM_TIMEOUT=2.0, FORUM_RETRIES=6, FORUM_MAX_WAIT=20.0, FORUM_BACKOFF=0.5,
-            WORKER_POLL_SECONDS=0.2)
+            WORKER_POLL_SECONDS=0.2,
+            # A forum process started by the rig (`forumsync localforum`) has its admin API limit
+            # raised as an operator raises DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE for a bulk
+            # load, and forumsync paces itself under it (Discourse's 60/min is tested apart).
+            LOCALFORUM_RATE_LIMIT=6000, FORUM_MAX_REQUESTS_PER_MINUTE=6000)
 
 
 class Client:
