@@ -44,7 +44,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CORPUS = ROOT.parent / "shared" / "corpus" / "usrp-users-dev2k.mbox.gz"
+from forumsync.testing.corpus import CORPUS as CORPUS_DIR  # noqa: E402
+
+CORPUS = CORPUS_DIR / "usrp-users-dev2k.mbox.gz"
 VENV = ROOT / ".venv" / "bin"
 HK_VENV = ROOT / "bench" / ".venv-hyperkitty" / "bin"
 LIST = "usrp-users@lists.ettus.com"
@@ -135,17 +137,9 @@ def run_watched(cmd, env=None, cwd=None) -> tuple[float, PeakWatcher, subprocess
 
 
 def corpus_raws(limit=None):
-    from forumsync.inbound.mbox import iter_mbox, open_mbox
+    from forumsync.testing.corpus import corpus_raws as raws
 
-    count = 0
-    with open_mbox(CORPUS) as stream:
-        for message in iter_mbox(stream):
-            if message.raw is None:
-                continue
-            yield message.raw
-            count += 1
-            if limit and count >= limit:
-                return
+    return raws([CORPUS], limit)
 
 
 def plain_mbox(folder: Path, limit=None) -> Path:

@@ -34,29 +34,19 @@ sys.path.insert(0, str(ROOT))
 
 from forumsync.context import Context  # noqa: E402
 from forumsync.inbound.ingest import Refused, ingest  # noqa: E402
-from forumsync.inbound.mbox import iter_mbox, open_mbox  # noqa: E402
 from forumsync.localforum.app import create_localforum_app  # noqa: E402
 from forumsync.models import InboxMessage  # noqa: E402
 from forumsync.pipeline.runner import run_pending  # noqa: E402
 from forumsync.services import WsgiThread  # noqa: E402
 from forumsync.settings import Settings  # noqa: E402
+from forumsync.testing.corpus import CORPUS, corpus_raws  # noqa: E402
 
-CORPUS = ROOT.parent / "shared" / "corpus"
 FILES = {"usrp": "usrp-users-dev2k.mbox.gz", "cocci": "cocci-1k.mbox.gz"}
 THEMES = [dict(slug="general", name="Discussions générales", description="Tout le reste")]
 
 
 def corpus_messages(names, limit=None):
-    count = 0
-    for name in names:
-        with open_mbox(CORPUS / FILES[name]) as stream:
-            for message in iter_mbox(stream):
-                if message.raw is None:
-                    continue
-                yield message.raw
-                count += 1
-                if limit and count >= limit:
-                    return
+    return corpus_raws([CORPUS / FILES[name] for name in names], limit)
 
 
 def peak_rss_mb() -> float:
