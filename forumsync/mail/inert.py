@@ -100,10 +100,22 @@ def neutralise_mentions(markdown: str) -> str:
     return "\n".join(out)
 
 
+def _after_link(line: str, at: int) -> bool:
+    """True when the word before the ``@`` at AT is a link or an address Discourse's linkify
+    would end there (``www.exemple.fr@staff``: a link, then a live ``@staff``)."""
+    start = max(line.rfind(" ", 0, at), line.rfind("\t", 0, at)) + 1
+    word = line[start:at].lower()
+    if word.rfind("<") > word.rfind(">"):
+        return False  # inside an explicit <…> link: nothing there is live
+    word = word[max(word.rfind(")"), word.rfind(">"), word.rfind("]")) + 1:].lstrip("([*_\"'")
+    # a link, or an address already complete (``marie@x.fr@staff``: the address, then a mention)
+    return word.startswith(("www.", "http:", "https:", "ftp:")) or "://" in word or "@" in word
+
+
 def _at_replacement(line: str):
     def replace(match: re.Match) -> str:
         before = line[match.start() - 1] if match.start() else " "
-        if _word_char(before):
+        if _word_char(before) and not _after_link(line, match.start()):
             return "@"  # inside a word (an address): never a mention start
         return "@" + ZWSP
     return replace
