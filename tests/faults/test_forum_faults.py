@@ -15,6 +15,10 @@ from tests.waiting import wait_until as _wait
 
 from .common import Rig
 
+# The rig's forum stands for one whose operator raised DISCOURSE_MAX_ADMIN_API_REQS_PER_MINUTE
+# (forumsync paces itself under it, see forumsync/testing/rig.py); Discourse's 60/min is tested apart.
+pytestmark = pytest.mark.admin_api_limit(6000)
+
 # Each fault lasts a few seconds: longer than one request, shorter than the gateway's retries.
 FAULTS = {
     "500": lambda forum: forum.faults.fail(500, seconds=3),

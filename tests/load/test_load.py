@@ -36,8 +36,10 @@ def test_2000_messages_over_lmtp(tmp_path, procs):
 def test_two_workers_on_postgresql_share_inbox_and_outbox(tmp_path, procs, postgres_server,
                                                           make_localforum, mail_sink):
     forum = make_localforum()
+    # One message a forum call, so the forum's own request log counts publications one by one
+    # (batches are compared with the one-by-one path in tests/pipeline/test_batch_import.py).
     rig = Rig(tmp_path, procs, forum.settings_overrides, db_url=postgres_server.create_database(),
-              SMTP_URL=mail_sink.url)
+              SMTP_URL=mail_sink.url, INBOX_BATCH_THRESHOLD=1000)
     rig.provision()
     count, mails = 150, 100
     ids = []
