@@ -89,7 +89,8 @@ def test_forum_down_then_back(tmp_path, procs):
     overrides = dict(FORUM_URL=f"http://127.0.0.1:{port}", FORUM_API_KEY=API_KEY,
                      FORUM_API_USERNAME=API_USERNAME, FORUM_WEBHOOK_SECRET=WEBHOOK_SECRET,
                      LOCALFORUM_DATABASE_URL=f"sqlite:///{tmp_path / 'forum.sqlite3'}")
-    rig = Rig(tmp_path, procs, overrides, FORUM_RETRIES=2)
+    # One message a forum call: traffic is still in flight when the forum dies.
+    rig = Rig(tmp_path, procs, overrides, FORUM_RETRIES=2, INBOX_BATCH_THRESHOLD=1000)
     forum = procs.start("localforum", ["localforum", "--no-webhooks"], rig.settings_path, port=port)
     rig.provision()
     rig.start_lmtp()
