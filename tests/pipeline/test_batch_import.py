@@ -12,7 +12,7 @@ from forumsync.inbound.mbox import import_file
 from forumsync.localforum.models import Post
 from forumsync.models import InboxMessage, PostLink, TopicLink
 from forumsync.pipeline import runner
-from tests.conftest import ROOT
+from tests.conftest import ROOT, real_data
 from tests.fixtures.database import _sqlite_copy
 from tests.fixtures.pipeline import later, make_mail, make_pipe
 
@@ -194,9 +194,7 @@ def test_an_unanswered_batch_is_retried_then_reconciled(pipe):
 @pytest.mark.timeout(3600)
 def test_corpus_import_costs_at_most_five_hundredths_of_a_request_per_message(tmp_path, sqlite_template,
                                                                              make_localforum):
-    corpus = ROOT.parent / "shared" / "corpus" / "usrp-users-dev2k.mbox.gz"
-    if not corpus.exists():
-        pytest.skip(f"corpus partagé absent : {corpus}")
+    corpus = real_data("corpus", "usrp-users-dev2k.mbox.gz")  # skips, or fails under CI
     from forumsync.commands.import_mbox import IMPORT_CLAIM
 
     forum = make_localforum()  # Discourse's admin API limit: 60 requests a minute
@@ -226,9 +224,7 @@ def test_real_archive_in_batches_stores_what_one_by_one_stores(tmp_path, sqlite_
                                                                make_localforum):
     """600 messages of a real list (orphans, subject-only replies, forwards, attachments,
     broken clients): the batch path's flushes keep every decision the one-by-one path makes."""
-    corpus = ROOT.parent / "shared" / "corpus" / "usrp-users-dev2k.mbox.gz"
-    if not corpus.exists():
-        pytest.skip(f"corpus partagé absent : {corpus}")
+    corpus = real_data("corpus", "usrp-users-dev2k.mbox.gz")  # skips, or fails under CI
     one, batched = import_both_ways(tmp_path, sqlite_template, make_localforum, corpus, limit=600,
                                     claim=200, rate_limit=0)
     expected = stored(one)
