@@ -167,6 +167,16 @@ class WcsServer:
                 return None, (jsonify(err=1, err_class="access denied", err_desc=reason), 403)
             return inst, None
 
+        def guard_form(name: str, slug: str):
+            """(instance, form, None), or (…, refusal) for a refused request or unknown form."""
+            inst, refusal = guard(name)
+            if refusal:
+                return inst, None, refusal
+            form = inst.forms.get(slug)
+            if form is None:
+                return inst, None, (jsonify(err=1, err_desc="no such form"), 404)
+            return inst, form, None
+
         @app.get("/<name>/api/categories/")
         def categories(name):
             inst, refusal = guard(name)
@@ -201,12 +211,9 @@ class WcsServer:
 
         @app.get("/<name>/api/formdefs/<slug>/schema")
         def schema(name, slug):
-            inst, refusal = guard(name)
+            inst, form, refusal = guard_form(name, slug)
             if refusal:
                 return refusal
-            form = inst.forms.get(slug)
-            if form is None:
-                return jsonify(err=1, err_desc="no such form"), 404
             return jsonify({
                 "name": form.title, "slug": form.slug, "url_name": form.slug,
                 "fields": [{"id": str(i), "label": label, "type": ftype, "required": required,
@@ -220,12 +227,9 @@ class WcsServer:
 
         @app.get("/<name>/api/export-import/forms/<slug>/")
         def export(name, slug):
-            inst, refusal = guard(name)
+            inst, form, refusal = guard_form(name, slug)
             if refusal:
                 return refusal
-            form = inst.forms.get(slug)
-            if form is None:
-                return jsonify(err=1, err_desc="no such form"), 404
             if slug in inst.malformed:
                 body = b"<?xml version='1.0'?>\n<formdef><name>Cass\xc3\xa9</name><fields>"
             else:
