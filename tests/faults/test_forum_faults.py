@@ -135,8 +135,8 @@ def test_forum_dying_mid_answer_is_transient_not_a_bug():
             conn.recv(65536)
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
                          b"Content-Length: 100\r\n\r\n{\"post\":")
+            served.append(1)  # counted before close: the client may retry as soon as it closes
             conn.close()
-            served.append(1)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
