@@ -96,7 +96,7 @@ def check_settings(obj):
         click.echo("Aucun fichier de réglages (--settings FICHIER ou FORUMSYNC_SETTINGS) : valeurs "
                    "par défaut, celles des ports de la démo. La démo écrit les siens dans "
                    "var/demo/settings.py ; modèle commenté : settings.example.py.")
-    from .settings import displayed_value  # secrets, URL passwords and sources' keys masked
+    from .settings_secrets import displayed_value  # secrets, URL passwords and sources' keys masked
 
     for key, value in sorted(obj.settings.as_dict().items()):
         click.echo(f"{key} = {displayed_value(key, value)!r}")

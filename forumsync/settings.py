@@ -1,7 +1,7 @@
 """Load and validate a forumsync settings module.
 
 Settings are a plain Python module of UPPERCASE names (see settings.example.py at the top
-of the repository). Every key has a default and a validator here, so a typo or a wrong
+of the repository). Every key has a default and a validator (settings_checks.py), so a typo or a wrong
 type is reported with the key's name instead of surfacing later as a strange failure.
 Nothing in forumsync reads settings at import time: commands load them and pass them on.
 """
@@ -10,192 +10,21 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+# The validators the KEYS table names (settings_checks.py holds them all).
+from .settings_checks import (  # noqa: F401
+    _bool, _catalogue_sources, _database_url, _dict, _email, _host_port, _http_url,
+    _link_style, _list_of_dicts, _mail_url, _number, _opt_host_port, _opt_http_url,
+    _opt_positive_int, _opt_str, _positive_int, _str, _str_list, _themes,
+)
+
 
 class SettingsError(Exception):
     """A settings file that cannot be used; the message is French and names the key."""
-
-
-# ---------------------------------------------------------------- validators
-def _str(value):
-    if not isinstance(value, str):
-        raise ValueError("doit être une chaîne de caractères")
-    return value
-
-
-def _opt_str(value):
-    return None if value is None else _str(value)
-
-
-def _bool(value):
-    if not isinstance(value, bool):
-        raise ValueError("doit être True ou False")
-    return value
-
-
-def _int(value):
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError("doit être un nombre entier")
-    return value
-
-
-def _positive_int(value):
-    if _int(value) < 0:
-        raise ValueError("doit être un entier positif")
-    return value
-
-
-def _opt_positive_int(value):
-    return None if value is None else _positive_int(value)
-
-
-def _number(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError("doit être un nombre")
-    return float(value)
-
-
-def _http_url(value):
-    _str(value)
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("doit être une URL http(s)://hôte[:port]")
-    return value.rstrip("/")
-
-
-def _opt_host_port(value):
-    return None if value is None else _host_port(value)
-
-
-def _link_style(value):
-    if value not in ("discourse", "localforum"):
-        raise ValueError("doit valoir « discourse » ou « localforum »")
-    return value
-
-
-def _opt_http_url(value):
-    return None if value is None else _http_url(value)
-
-
-def _database_url(value):
-    _str(value)
-    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
-        raise ValueError("doit commencer par sqlite:// ou postgresql://")
-    return value
-
-
-def _email(value):
-    _str(value)
-    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.?[^@\s<>]*", value):
-        raise ValueError("doit être une adresse électronique (nom@domaine)")
-    return value.lower()
-
-
-def _host_port(value):
-    _str(value)
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ValueError("doit être de la forme hôte:port")
-    return value
-
-
-def _mail_url(value):
-    _str(value)
-    parts = urlsplit(value)
-    if parts.scheme not in ("smtp", "smtps", "lmtp") or not parts.hostname:
-        raise ValueError("doit être smtp://hôte:port, smtps://hôte:port ou lmtp://hôte:port")
-    return value
-
-
-def _str_list(value):
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise ValueError("doit être une liste de chaînes")
-    return list(value)
-
-
-def _list_of_dicts(value):
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, dict) for v in value):
-        raise ValueError("doit être une liste de dictionnaires")
-    return [dict(v) for v in value]
-
-
-def _dict(value):
-    if not isinstance(value, dict):
-        raise ValueError("doit être un dictionnaire")
-    return dict(value)
-
-
-THEME_KEYS = {
-    "slug": _str,
-    "name": _str,
-    "description": _str,
-    "lead": _str,
-    "lead_emails": _str_list,
-    "tags": _str_list,
-    "keywords": _str_list,
-    "addresses": _str_list,
-}
-THEME_OPTIONAL = {"description": "", "lead": "", "lead_emails": [], "tags": [], "keywords": [],
-                  "addresses": [], "color": None, "mirrored": True}
-
-
-def _themes(value):
-    themes = []
-    seen = set()
-    for index, theme in enumerate(_list_of_dicts(value)):
-        where = f"THEMES[{index}]"
-        for key in theme:
-            if key not in THEME_KEYS and key not in THEME_OPTIONAL:
-                raise ValueError(f"{where} : clé inconnue « {key} »"
-                                 f" (clés possibles : {', '.join(THEME_KEYS)})")
-        for key in ("slug", "name"):
-            if key not in theme:
-                raise ValueError(f"{where} : la clé « {key} » est obligatoire")
-        clean = dict(THEME_OPTIONAL)
-        clean.update(theme)
-        for key, check in THEME_KEYS.items():
-            try:
-                clean[key] = check(clean[key])
-            except ValueError as exc:
-                raise ValueError(f"{where}.{key} {exc}") from None
-        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", clean["slug"]):
-            raise ValueError(f"{where}.slug doit contenir seulement a-z, 0-9 et « - »")
-        if clean["slug"] in seen:
-            raise ValueError(f"{where}.slug « {clean['slug']} » est en double")
-        seen.add(clean["slug"])
-        clean["lead_emails"] = [e.lower() for e in clean["lead_emails"]]
-        clean["addresses"] = [a.lower() for a in clean["addresses"]]
-        themes.append(clean)
-    return themes
-
-
-def _catalogue_sources(value):
-    sources = _list_of_dicts(value)
-    for index, source in enumerate(sources):
-        where = f"CATALOGUE_SOURCES[{index}]"
-        for key in ("name", "collectivity", "type"):
-            if not isinstance(source.get(key), str):
-                raise ValueError(f"{where} : la clé « {key} » (chaîne) est obligatoire")
-        kind = source["type"]
-        if kind == "wcs-api":
-            for key in ("url", "orig", "key"):
-                if not isinstance(source.get(key), str):
-                    raise ValueError(f"{where} : la clé « {key} » est obligatoire pour wcs-api")
-            parts = urlsplit(source["url"])
-            if parts.scheme not in ("http", "https") or not parts.hostname:  # no file://, ftp://…
-                raise ValueError(f"{where}.url doit être une URL http(s)://hôte (reçu : "
-                                 f"« {parts.scheme or 'sans schéma'}:// »)")
-        elif kind in ("directory", "bundle"):
-            if not isinstance(source.get("path"), str):
-                raise ValueError(f"{where} : la clé « path » est obligatoire pour {kind}")
-        else:
-            raise ValueError(f"{where}.type « {kind} » inconnu (wcs-api, directory ou bundle)")
-    return sources
 
 
 @dataclass(frozen=True)
@@ -385,75 +214,3 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
         raise SettingsError(f"{file} : erreur à l'exécution du fichier : {exc!r}") from None
     values = {k: getattr(module, k) for k in dir(module) if k.isupper() and not k.startswith("_")}
     return Settings(values, str(file), file.resolve().parent)
-
-
-# ---------------------------------------------------------------- secrets
-# A key is a secret when its name ends with one of these words (REPLY_TOKEN_MAX_AGE_DAYS is not);
-# inside lists of dicts (CATALOGUE_SOURCES, SUBSCRIBER_SOURCES…) the same rule applies to the
-# dict's keys ("key", "password"…). Passwords inside URLs (DATABASE_URL…) are masked too.
-SECRET_SUFFIXES = ("KEY", "SECRET", "PASSWORD", "TOKEN", "HASH")
-MASK = "********"
-
-
-def is_secret(name: str) -> bool:
-    upper = name.upper()
-    return any(upper == word or upper.endswith("_" + word) for word in SECRET_SUFFIXES)
-
-
-def _mask_url_password(value: str) -> str:
-    parts = urlsplit(value) if "://" in value else None
-    if parts is None or "@" not in parts.netloc:
-        return value
-    userinfo, _, hostport = parts.netloc.rpartition("@")
-    if ":" not in userinfo:
-        return value
-    user = userinfo.split(":", 1)[0]
-    return parts._replace(netloc=f"{user}:{MASK}@{hostport}").geturl()
-
-
-def displayed_value(name: str, value: Any) -> Any:
-    """VALUE as check-settings may print it: secrets and URL passwords masked, recursively."""
-    if is_secret(name):
-        return MASK if value else value
-    if isinstance(value, str):
-        return _mask_url_password(value)
-    if isinstance(value, dict):
-        return {k: displayed_value(str(k), v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [displayed_value("", v) for v in value]
-    return value
-
-
-# ---------------------------------------------------------------- demo secrets
-# The defaults that make the demo run; anyone who reads this file knows them.
-DEMO_SECRETS = ("FORUM_API_KEY", "FORUM_WEBHOOK_SECRET", "SECRET_KEY", "INBOUND_TOKEN")
-
-
-def _on_loopback(url: str) -> bool:
-    import ipaddress
-
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def demo_secrets_refusal(settings: "Settings") -> str | None:
-    """A French refusal when a service would face the network with secrets everyone knows
-    (the demo defaults, or empty): FORUM_URL or WEB_URL off the loopback. None when fine."""
-    exposed = [name for name in ("FORUM_URL", "WEB_URL") if not _on_loopback(getattr(settings, name))]
-    if not exposed:
-        return None
-    weak = [name for name in DEMO_SECRETS
-            if not getattr(settings, name) or getattr(settings, name) == KEYS[name].default]
-    if not weak:
-        return None
-    where = ", ".join(f"{name} = {getattr(settings, name)}" for name in exposed)
-    return (f"refus de démarrer : {', '.join(weak)} "
-            f"{'gardent leur valeur' if len(weak) > 1 else 'garde sa valeur'} de démonstration (ou vide) "
-            f"alors que le service n'est pas limité à la boucle locale ({where}). Donnez-leur des "
-            f"valeurs secrètes dans le fichier de réglages (par exemple : python3 -c "
-            f"\"import secrets; print(secrets.token_urlsafe(32))\").")

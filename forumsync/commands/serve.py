@@ -5,7 +5,7 @@ import threading
 import click
 
 from ..services import WorkerThread, WsgiThread, host_port
-from ..settings import demo_secrets_refusal
+from ..settings_secrets import demo_secrets_refusal
 
 
 @click.command("serve")

@@ -4,7 +4,8 @@ the demo's secrets."""
 import subprocess
 import sys
 
-from forumsync.settings import demo_secrets_refusal, load_settings
+from forumsync.settings import load_settings
+from forumsync.settings_secrets import demo_secrets_refusal
 from tests.deploy.guide import DEPLOY
 
 PRODUCTION = DEPLOY / "settings.production.py"

@@ -1,0 +1,185 @@
+"""Validators of settings values: each takes the value a settings file gave and returns it
+cleaned, or raises ValueError with a French reason (the caller adds the key's name).
+
+Kept apart from ``forumsync.settings`` so that module stays the table of keys and its loader.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+
+def _str(value):
+    if not isinstance(value, str):
+        raise ValueError("doit être une chaîne de caractères")
+    return value
+
+
+def _opt_str(value):
+    return None if value is None else _str(value)
+
+
+def _bool(value):
+    if not isinstance(value, bool):
+        raise ValueError("doit être True ou False")
+    return value
+
+
+def _int(value):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("doit être un nombre entier")
+    return value
+
+
+def _positive_int(value):
+    if _int(value) < 0:
+        raise ValueError("doit être un entier positif")
+    return value
+
+
+def _opt_positive_int(value):
+    return None if value is None else _positive_int(value)
+
+
+def _number(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError("doit être un nombre")
+    return float(value)
+
+
+def _http_url(value):
+    _str(value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("doit être une URL http(s)://hôte[:port]")
+    return value.rstrip("/")
+
+
+def _opt_host_port(value):
+    return None if value is None else _host_port(value)
+
+
+def _link_style(value):
+    if value not in ("discourse", "localforum"):
+        raise ValueError("doit valoir « discourse » ou « localforum »")
+    return value
+
+
+def _opt_http_url(value):
+    return None if value is None else _http_url(value)
+
+
+def _database_url(value):
+    _str(value)
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+        raise ValueError("doit commencer par sqlite:// ou postgresql://")
+    return value
+
+
+def _email(value):
+    _str(value)
+    if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.?[^@\s<>]*", value):
+        raise ValueError("doit être une adresse électronique (nom@domaine)")
+    return value.lower()
+
+
+def _host_port(value):
+    _str(value)
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ValueError("doit être de la forme hôte:port")
+    return value
+
+
+def _mail_url(value):
+    _str(value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("smtp", "smtps", "lmtp") or not parts.hostname:
+        raise ValueError("doit être smtp://hôte:port, smtps://hôte:port ou lmtp://hôte:port")
+    return value
+
+
+def _str_list(value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise ValueError("doit être une liste de chaînes")
+    return list(value)
+
+
+def _list_of_dicts(value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, dict) for v in value):
+        raise ValueError("doit être une liste de dictionnaires")
+    return [dict(v) for v in value]
+
+
+def _dict(value):
+    if not isinstance(value, dict):
+        raise ValueError("doit être un dictionnaire")
+    return dict(value)
+
+
+THEME_KEYS = {
+    "slug": _str,
+    "name": _str,
+    "description": _str,
+    "lead": _str,
+    "lead_emails": _str_list,
+    "tags": _str_list,
+    "keywords": _str_list,
+    "addresses": _str_list,
+}
+THEME_OPTIONAL = {"description": "", "lead": "", "lead_emails": [], "tags": [], "keywords": [],
+                  "addresses": [], "color": None, "mirrored": True}
+
+
+def _themes(value):
+    themes = []
+    seen = set()
+    for index, theme in enumerate(_list_of_dicts(value)):
+        where = f"THEMES[{index}]"
+        for key in theme:
+            if key not in THEME_KEYS and key not in THEME_OPTIONAL:
+                raise ValueError(f"{where} : clé inconnue « {key} »"
+                                 f" (clés possibles : {', '.join(THEME_KEYS)})")
+        for key in ("slug", "name"):
+            if key not in theme:
+                raise ValueError(f"{where} : la clé « {key} » est obligatoire")
+        clean = dict(THEME_OPTIONAL)
+        clean.update(theme)
+        for key, check in THEME_KEYS.items():
+            try:
+                clean[key] = check(clean[key])
+            except ValueError as exc:
+                raise ValueError(f"{where}.{key} {exc}") from None
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", clean["slug"]):
+            raise ValueError(f"{where}.slug doit contenir seulement a-z, 0-9 et « - »")
+        if clean["slug"] in seen:
+            raise ValueError(f"{where}.slug « {clean['slug']} » est en double")
+        seen.add(clean["slug"])
+        clean["lead_emails"] = [e.lower() for e in clean["lead_emails"]]
+        clean["addresses"] = [a.lower() for a in clean["addresses"]]
+        themes.append(clean)
+    return themes
+
+
+def _catalogue_sources(value):
+    sources = _list_of_dicts(value)
+    for index, source in enumerate(sources):
+        where = f"CATALOGUE_SOURCES[{index}]"
+        for key in ("name", "collectivity", "type"):
+            if not isinstance(source.get(key), str):
+                raise ValueError(f"{where} : la clé « {key} » (chaîne) est obligatoire")
+        kind = source["type"]
+        if kind == "wcs-api":
+            for key in ("url", "orig", "key"):
+                if not isinstance(source.get(key), str):
+                    raise ValueError(f"{where} : la clé « {key} » est obligatoire pour wcs-api")
+            parts = urlsplit(source["url"])
+            if parts.scheme not in ("http", "https") or not parts.hostname:  # no file://, ftp://…
+                raise ValueError(f"{where}.url doit être une URL http(s)://hôte (reçu : "
+                                 f"« {parts.scheme or 'sans schéma'}:// »)")
+        elif kind in ("directory", "bundle"):
+            if not isinstance(source.get("path"), str):
+                raise ValueError(f"{where} : la clé « path » est obligatoire pour {kind}")
+        else:
+            raise ValueError(f"{where}.type « {kind} » inconnu (wcs-api, directory ou bundle)")
+    return sources
