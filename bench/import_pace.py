@@ -50,7 +50,7 @@ CORPUS = CORPUS_DIR / "usrp-users-dev2k.mbox.gz"
 VENV = ROOT / ".venv" / "bin"
 HK_VENV = ROOT / "bench" / ".venv-hyperkitty" / "bin"
 LIST = "usrp-users@lists.ettus.com"
-THEMES = [dict(slug="general", name="Discussions générales", description="Tout le reste")]
+THEMES = [dict(slug="general", name="Discussions générales", description="Tout le reste des discussions de la liste")]
 
 
 # ------------------------------------------------------------------ helpers
@@ -406,13 +406,14 @@ def main():
               f"({n} messages en {e2e['seconds']:.1f} s ; code de sortie {e2e['returncode']})")
         print(f"    requêtes au forum : {e2e['requests']} = {e2e['requests'] / n:.3f} par message ; "
               f"429 : {e2e['refused']} ; détail : {dict(e2e['paths'].most_common(6))}")
-        from forumsync.forum.pacing import limits
+        from forumsync.forum.pacing import MARGIN
 
-        capacity, refill = limits(60)
-        floor = max(0.0, e2e["requests"] - capacity) / refill
-        print(f"    plancher du budget de requêtes (seau de {capacity:.0f} jetons, {refill:.2f}/s, partagé avec "
-              f"« provision » juste avant) : {floor:.0f} s pour {e2e['requests']} requêtes, soit au plus "
-              f"{n / floor if floor else float('inf'):,.1f} msg/s à ce nombre de requêtes par message")
+        window = 60 + MARGIN
+        floor = (e2e["requests"] - 1) // 60 * window  # the 61st request waits for the 1st to leave
+        print(f"    plancher du budget de requêtes (journal glissant de Discourse : 60 requêtes d'un coup, "
+              f"puis une par place libérée après {window:.0f} s ; partagé avec « provision » juste avant) : "
+              f"{floor:.0f} s pour {e2e['requests']} requêtes"
+              + (f", soit au plus {n / floor:,.1f} msg/s à ce nombre de requêtes par message" if floor else ""))
         pool = ", ".join(f"{mb:.0f}" for mb in e2e["pool_peaks"]) or "aucun"
         print(f"    pic de RSS : import {e2e['import_peak']:.0f} Mo (processus du pool et forkserver : {pool} Mo) ; "
               f"forum {e2e['forum_peak']:.0f} Mo")

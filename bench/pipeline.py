@@ -42,7 +42,7 @@ from forumsync.settings import Settings  # noqa: E402
 from forumsync.testing.corpus import CORPUS, corpus_raws  # noqa: E402
 
 FILES = {"usrp": "usrp-users-dev2k.mbox.gz", "cocci": "cocci-1k.mbox.gz"}
-THEMES = [dict(slug="general", name="Discussions générales", description="Tout le reste")]
+THEMES = [dict(slug="general", name="Discussions générales", description="Tout le reste des discussions de la liste")]
 
 
 def corpus_messages(names, limit=None):
