@@ -53,7 +53,7 @@ def test_sample_release_feed_and_collectivities():
     assert {c["name"] for c in settings.COLLECTIVITIES} >= {"Meyzieu", "Métropole de Lyon",
                                                               "Montpellier Méditerranée Métropole"}
     assert releases.read_feed(settings.RELEASE_FEEDS[0])  # a file:// feed works offline
-    from forumsync.community.subscribers import read_source
+    from forumsync.community.rosters import read_source
 
     assert len(read_source(settings.SUBSCRIBER_SOURCES[0])) >= 5
 

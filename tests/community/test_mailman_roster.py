@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from forumsync.community import subscribers
+from forumsync.community import rosters, subscribers
 from forumsync.context import Context
 from forumsync.models.subscriber import Subscriber
 from tests.conftest import ROOT
@@ -117,7 +117,7 @@ def test_mailman_roster_first_run_then_diff(tmp_path, sqlite_url, mailman_rest, 
     subscribe(mlist, "anne.leroy@meyzieu.fr", "Anne Leroy")
     subscribe(mlist, "Paul.Girard@Montpellier3m.fr", "Paul Girard")
 
-    assert subscribers.read_mailman(source) == {"anne.leroy@meyzieu.fr": "Anne Leroy",
+    assert rosters.read_mailman(source) == {"anne.leroy@meyzieu.fr": "Anne Leroy",
                                                 "paul.girard@montpellier3m.fr": "Paul Girard"}
     first = subscribers.sync_source(ctx, source)
     assert first.baseline and first.added == [] and first.after == 2
@@ -140,5 +140,5 @@ def test_mailman_roster_first_run_then_diff(tmp_path, sqlite_url, mailman_rest, 
 def test_unreachable_mailman_is_a_french_error():
     source = {"type": "mailman", "url": f"http://127.0.0.1:{free_port()}/3.1", "user": "u",
               "password": "p", "list": LIST}
-    with pytest.raises(subscribers.SourceError, match="illisible"):
-        subscribers.read_mailman(source)
+    with pytest.raises(rosters.SourceError, match="illisible"):
+        rosters.read_mailman(source)

@@ -7,7 +7,8 @@ from email.utils import getaddresses
 import pytest
 from sqlalchemy import func, select
 
-from forumsync.community import subscribers
+from forumsync.community import rosters, subscribers
+from forumsync.community import welcome as newcomers
 from forumsync.community.common import PRESENTATIONS_CATEGORY
 from forumsync.context import Context
 from forumsync.models import OutboxMail
@@ -77,9 +78,9 @@ def test_csv_roster_diffing(ctx, roster):
 def test_csv_without_header_and_semicolons(tmp_path):
     path = tmp_path / "liste.csv"
     path.write_text("marie@meyzieu.fr;Marie Dupont\nnot-an-address;x\nluc@lyon.fr;Luc\n", encoding="utf-8")
-    assert subscribers.read_csv({"path": str(path)}) == {"marie@meyzieu.fr": "Marie Dupont", "luc@lyon.fr": "Luc"}
-    with pytest.raises(subscribers.SourceError, match="illisible"):
-        subscribers.read_csv({"path": str(tmp_path / "absent.csv")})
+    assert rosters.read_csv({"path": str(path)}) == {"marie@meyzieu.fr": "Marie Dupont", "luc@lyon.fr": "Luc"}
+    with pytest.raises(rosters.SourceError, match="illisible"):
+        rosters.read_csv({"path": str(tmp_path / "absent.csv")})
 
 
 def test_newcomer_gets_topic_and_welcome_mail_and_replies_by_email(ctx, roster, localforum, smtp_sink):
@@ -91,7 +92,7 @@ def test_newcomer_gets_topic_and_welcome_mail_and_replies_by_email(ctx, roster, 
     write_roster(roster, [("jeanne.martin@grandlyon.com", "Jeanne Martin")])  # Anne leaves, Jeanne comes
     diff = subscribers.sync_source(ctx, ctx.settings.SUBSCRIBER_SOURCES[0])
     assert diff.added == ["jeanne.martin@grandlyon.com"] and diff.removed == ["anne.leroy@meyzieu.fr"]
-    assert subscribers.welcome_pending(ctx) == 1
+    assert newcomers.welcome_pending(ctx) == 1
     topics = forumdb.topics(localforum, PRESENTATIONS_CATEGORY)
     assert len(topics) == 1  # one topic: for Jeanne; Anne's departure is never announced
     topic = topics[0]
@@ -101,7 +102,7 @@ def test_newcomer_gets_topic_and_welcome_mail_and_replies_by_email(ctx, roster, 
 
     # welcoming again does nothing (idempotent)
     writes = ctx.forum.stats["writes"]
-    assert subscribers.welcome_pending(ctx) == 0
+    assert newcomers.welcome_pending(ctx) == 0
     assert ctx.forum.stats["writes"] == writes and outbox_count(ctx) == 1
 
     # the real outbox sends it to the SMTP sink
@@ -143,9 +144,9 @@ def test_weekly_digest_lists_newcomers_once(ctx, roster, localforum):
     subscribers.sync_source(ctx, ctx.settings.SUBSCRIBER_SOURCES[0])
     write_roster(roster, [("jeanne.martin@grandlyon.com", "Jeanne Martin"), ("luc@meyzieu.fr", "")])
     subscribers.sync_source(ctx, ctx.settings.SUBSCRIBER_SOURCES[0])
-    assert subscribers.welcome_pending(ctx) == 2
-    assert subscribers.send_digest(ctx) == 2
-    assert subscribers.send_digest(ctx) == 0  # each newcomer is listed once
+    assert newcomers.welcome_pending(ctx) == 2
+    assert newcomers.send_digest(ctx) == 2
+    assert newcomers.send_digest(ctx) == 0  # each newcomer is listed once
     with ctx.db.session() as session:
         digest = session.scalar(select(OutboxMail).where(OutboxMail.key.like("newcomers:%")))
     assert digest.recipients == [ctx.settings.LIST_ADDRESS]
