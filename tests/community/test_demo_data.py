@@ -5,7 +5,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from forumsync.community import releases
+from forumsync.community import feeds
 from forumsync.demo import community as demo
 from forumsync.models import InboxMessage, TopicLink
 from forumsync.settings import Settings
@@ -46,13 +46,13 @@ def test_sample_archive_becomes_themed_topics(pipe):
 
 
 def test_sample_release_feed_and_collectivities():
-    entries = releases.parse_feed((DEMO / "releases.rss").read_bytes())
+    entries = feeds.parse_feed((DEMO / "releases.rss").read_bytes())
     assert len(entries) >= 4 and all(e.title and e.published_at for e in entries)
     settings = Settings({"COLLECTIVITIES": demo.COLLECTIVITIES, "CLUB_EVENTS": demo.CLUB_EVENTS,
                          "RELEASE_FEEDS": demo.release_feeds(), "SUBSCRIBER_SOURCES": demo.subscriber_sources()})
     assert {c["name"] for c in settings.COLLECTIVITIES} >= {"Meyzieu", "Métropole de Lyon",
                                                               "Montpellier Méditerranée Métropole"}
-    assert releases.read_feed(settings.RELEASE_FEEDS[0])  # a file:// feed works offline
+    assert feeds.read_feed(settings.RELEASE_FEEDS[0])  # a file:// feed works offline
     from forumsync.community.rosters import read_source
 
     assert len(read_source(settings.SUBSCRIBER_SOURCES[0])) >= 5

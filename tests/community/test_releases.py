@@ -5,7 +5,7 @@ from email.policy import default
 import pytest
 from sqlalchemy import func, select
 
-from forumsync.community import releases
+from forumsync.community import feeds, releases
 from forumsync.community.common import RELEASES_CATEGORY
 from forumsync.context import Context
 from forumsync.models import OutboxMail
@@ -129,20 +129,20 @@ def test_new_release_after_first_poll_is_announced_to_the_list(ctx, feed_server)
 
 
 def test_unreachable_or_broken_feed_is_reported_in_french(ctx, feed_server):
-    with pytest.raises(releases.FeedError, match="illisible"):
-        releases.read_feed({"name": "absent", "url": feed_server.url("/absent.atom")})
+    with pytest.raises(feeds.FeedError, match="illisible"):
+        feeds.read_feed({"name": "absent", "url": feed_server.url("/absent.atom")})
     feed_server.put("/broken.atom", "<html>pas un flux</html", "text/html")
-    with pytest.raises(releases.FeedError, match="invalide"):
-        releases.read_feed({"name": "cassé", "url": feed_server.url("/broken.atom")})
+    with pytest.raises(feeds.FeedError, match="invalide"):
+        feeds.read_feed({"name": "cassé", "url": feed_server.url("/broken.atom")})
 
 
 def test_html_selector_parsing():
-    entries = releases.parse_html(HTML.encode(), "article.release", "https://pf.example.org/notes.html")
+    entries = feeds.parse_html(HTML.encode(), "article.release", "https://pf.example.org/notes.html")
     assert [(e.entry_id, e.title, e.link) for e in entries] == [
         ("pf-3-1", "Portail famille 3.1", "https://pf.example.org/notes/3.1"),
         ("pf-3-2", "Portail famille 3.2", "https://pf.example.org/notes/3.2")]
     assert "Inscriptions périscolaires" in entries[0].summary
-    assert releases.parse_html(HTML.encode(), ".other") [0].title == "Pas une version"
+    assert feeds.parse_html(HTML.encode(), ".other") [0].title == "Pas une version"
 
 
 def test_the_worker_runs_the_community_tasks(tmp_path, sqlite_url, localforum):
