@@ -4,6 +4,10 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
+from .progress import TerminalProgress
+
+PROGRESS_LABELS = {"sources": ("Lecture des sources", "source"), "groups": ("Catalogue", "démarche")}
+
 
 @click.group("catalogue")
 def catalogue():
@@ -24,12 +28,9 @@ def sync_command(obj, source, dry_run, no_progress):
     if not ctx.settings.CATALOGUE_SOURCES:
         raise click.ClickException("aucune source de catalogue configurée (CATALOGUE_SOURCES)")
     try:
-        progress = None if no_progress else _TerminalProgress()
-        try:
-            summary = sync_catalogue(ctx, source=source, dry_run=dry_run, progress=progress)
-        finally:
-            if progress is not None:
-                progress.close()
+        with TerminalProgress(PROGRESS_LABELS) as bars:
+            summary = sync_catalogue(ctx, source=source, dry_run=dry_run,
+                                     progress=None if no_progress else bars)
     except CatalogueError as exc:
         raise click.ClickException(str(exc)) from None
     except ForumError as exc:
@@ -45,30 +46,6 @@ def sync_command(obj, source, dry_run, no_progress):
     click.echo(summary.french())
     if summary.errors:
         raise SystemExit(1)
-
-
-class _TerminalProgress:
-    """progress(stage, done, total) drawn as tqdm bars: the terminal is the command's business."""
-
-    LABELS = {"sources": ("Lecture des sources", "source"), "groups": ("Catalogue", "démarche")}
-
-    def __init__(self):
-        self.stage, self.bar = None, None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm import tqdm
-
-        if stage != self.stage:
-            self.close()
-            desc, unit = self.LABELS.get(stage, (stage, "élément"))
-            self.stage, self.bar = stage, tqdm(total=total, desc=desc, unit=unit)
-        self.bar.n = done
-        self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        self.stage, self.bar = None, None
 
 
 @catalogue.command("list")

@@ -4,20 +4,26 @@ from __future__ import annotations
 import click
 
 from ..forum.gateway import ForumError
+from .progress import TerminalProgress
+
+PROGRESS_LABELS = {"changes": ("Provisionnement", "modification")}
 
 
 @click.command("provision")
 @click.option("--dry-run", is_flag=True, help="Affiche les modifications sans rien écrire sur le forum.")
 @click.option("--repair", is_flag=True,
               help="Répare aussi les dérives (catégories supprimées ou modifiées à la main sur le forum).")
+@click.option("--no-progress", is_flag=True, help="Sans barre de progression.")
 @click.pass_obj
-def provision_command(obj, dry_run, repair):
+def provision_command(obj, dry_run, repair, no_progress):
     """Crée ou met à jour catégories de thèmes, groupes d'animateurs et modération."""
     from ..themes.provision import provision
 
     ctx = obj.context
     try:
-        result = provision(ctx, dry_run=dry_run, repair=repair)
+        with TerminalProgress(PROGRESS_LABELS) as bar:
+            result = provision(ctx, dry_run=dry_run, repair=repair,
+                               progress=None if no_progress else bar)
     except ForumError as exc:
         raise click.ClickException(f"le forum a refusé ou n'a pas répondu : {exc}") from None
     for line in result.report():

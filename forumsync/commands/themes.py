@@ -42,7 +42,8 @@ def _exchanges(entry: dict | None) -> str:
 
 def describe_themes(ctx, usernames: dict[str, str | None] | None = None) -> list[str]:
     """The lines `forumsync themes` prints; USERNAMES maps lead emails to forum usernames."""
-    from ..themes.provision import category_id_for_theme, group_name
+    from ..themes.desired import group_name
+    from ..themes.provision import category_id_for_theme
 
     settings = ctx.settings
     themes = settings.THEMES

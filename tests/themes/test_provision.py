@@ -9,8 +9,8 @@ from sqlalchemy import select
 from forumsync.cli import cli
 from forumsync.context import Context
 from forumsync.localforum.models import Category, Group, GroupUser, Post, User
-from forumsync.themes.provision import (PALETTE, category_id_for_theme, group_name, provision,
-                                        theme_color)
+from forumsync.themes.desired import PALETTE, group_name, theme_color
+from forumsync.themes.provision import category_id_for_theme, provision
 from tests.fixtures.database import make_settings
 
 WRITE_METHODS = {"POST", "PUT", "DELETE", "PATCH"}
