@@ -22,7 +22,7 @@ import unicodedata
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import sitesettings, store
+from . import sitesettings, users
 from .errors import ApiError
 from .models import Group, User
 
@@ -231,7 +231,7 @@ def find_or_create(session, email: str, name: str | None) -> tuple[User, bool]:
     """The user of EMAIL (created True when staged now); raises SenderRefused."""
     email = email.strip().lower()
     for _ in range(ATTEMPTS):
-        user = store.user_by_email(session, email)
+        user = users.user_by_email(session, email)
         if user is not None:
             return user, False
         if not sitesettings.get(session, "enable_staged_users"):
@@ -242,13 +242,13 @@ def find_or_create(session, email: str, name: str | None) -> tuple[User, bool]:
         username = username_for(session, email, name)
         try:
             with session.begin_nested():
-                user = store.create_user(session, username, email, display, staged=True,
+                user = users.create_user(session, username, email, display, staged=True,
                                          active=False)
             return user, True
         except IntegrityError:  # another request made this sender (or took the username)
             continue
         except ApiError as exc:  # the user record is refused (or was taken meanwhile)
-            if store.user_by_email(session, email) is not None or username_exists(session, username):
+            if users.user_by_email(session, email) is not None or username_exists(session, username):
                 continue
             raise SenderRefused("sender_invalid", email=email, reason=" ".join(exc.errors)) from exc
     raise SenderRefused("sender_conflict", email=email)

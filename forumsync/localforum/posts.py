@@ -1,0 +1,196 @@
+"""Posts of the local forum: lookup, creation (a new topic or a reply), edit, soft deletion."""
+from __future__ import annotations
+
+import re
+from typing import Iterable
+
+from sqlalchemy import func, select
+
+from . import alerts, sitesettings
+from .categories import category_description_from
+from .errors import forbidden, invalid, not_found
+from .groups import group_by_name
+from .guardian import can_see_topic, category_permission, is_category_moderator
+from .models import Category, Post, Topic, User, utcnow
+from .parsing import parse_time, slugify
+from .post_rules import REGULAR, WHISPER, check_lengths
+from .tags import set_tags
+from .topics import delete_topic, get_topic
+from .uploads import cook_for
+from .users import user_by_username
+from .webhook_events import post_event, topic_event
+
+EXTERNAL_ID = re.compile(r"[\w-]{1,50}")
+
+
+def get_post(session, post_id, viewer: User | None = None) -> Post:
+    try:
+        post = session.get(Post, int(post_id))
+    except (TypeError, ValueError, OverflowError):
+        post = None
+    if post is None or (post.deleted_at is not None and not (viewer and viewer.staff)):
+        raise not_found()
+    if viewer is not None:
+        if not can_see_topic(session, viewer, post.topic):
+            raise forbidden()
+        if post.post_type == WHISPER and not viewer.staff:
+            raise not_found()
+    return post
+
+
+def create_post(session, user: User, raw: str, *, title: str | None = None, category_id=None,
+                topic_id=None, reply_to_post_number=None, created_at=None,
+                external_id: str | None = None, tags: Iterable[str] | None = None,
+                archetype: str = "regular", target_recipients: Iterable[str] | str | None = None,
+                post_type: int = REGULAR, check_permissions: bool = True,
+                auto_track: bool = True, skip_validations: bool = False) -> Post:
+    """Create a topic (no TOPIC_ID) or a reply, as USER; queues the webhooks; the poster
+    watches/tracks the topic unless AUTO_TRACK is False, watchers are notified (alerts.py).
+
+    CHECK_PERMISSIONS False is for trusted callers acting for a staged user (the plugin).
+    SKIP_VALIDATIONS is PostCreator's ``skip_validations`` (the plugin passes it): no length
+    checks (PostCreator#valid? returns before PostValidator, Post#save skips validation) and
+    no unique-title check (TopicCreator#save_topic saves with validate: false). Per-user rate
+    limits are the callers' (api_topics), so this path has none, as disable_rate_limits! does.
+    """
+    if user.staged and check_permissions:
+        raise forbidden()
+    when = parse_time(created_at) or utcnow()
+    post_type = int(post_type or REGULAR)
+    if post_type == WHISPER and not user.staff:
+        raise forbidden()
+    if topic_id not in (None, ""):
+        topic = get_topic(session, topic_id)
+        if check_permissions:
+            if not can_see_topic(session, user, topic):
+                raise forbidden()
+            moderator = is_category_moderator(session, user, topic.category)
+            # TopicGuardian#can_create_post_on_topic?: admins post anywhere; TL4, moderators
+            # and category group moderators also in closed or archived topics.
+            trusted = user.admin or moderator or user.trust_level >= 4
+            if (topic.archived or topic.closed) and not trusted:
+                raise forbidden()
+            if topic.category is not None and not moderator:
+                permission = category_permission(session, user, topic.category)
+                if permission is None or permission > 2:
+                    raise forbidden()
+        if not skip_validations:
+            check_lengths(session, raw, None, False, topic.archetype == "private_message")
+        reply_to = int(reply_to_post_number) if reply_to_post_number not in (None, "") else None
+        if reply_to is not None and session.scalar(select(Post.id).where(
+                Post.topic_id == topic.id, Post.post_number == reply_to)) is None:
+            reply_to = None
+        number = (session.scalar(select(func.max(Post.post_number))
+                                 .where(Post.topic_id == topic.id)) or 0) + 1
+        post = Post(topic_id=topic.id, user_id=user.id, post_number=number,
+                    reply_to_post_number=reply_to, post_type=post_type, raw=raw,
+                    cooked=cook_for(session, raw), created_at=when, updated_at=when)
+        session.add(post)
+        if post_type != WHISPER:
+            topic.bumped_at = max(topic.bumped_at, when)
+        session.flush()
+        session.refresh(post)
+        alerts.track(session, user, topic, False, auto_track)
+        alerts.alert(session, post)
+        post_event(session, "post_created", post)
+        return post
+
+    private = archetype == "private_message"
+    if not skip_validations:
+        check_lengths(session, raw, title, True, private, require_title=True)
+    category = None
+    allowed = []
+    if private:
+        if isinstance(target_recipients, str):
+            target_recipients = [r for r in re.split(r"[,\s]+", target_recipients) if r]
+        recipients = list(target_recipients or [])
+        if not recipients:
+            raise invalid("You must choose a valid user.")
+        for name in recipients:
+            if user_by_username(session, name) is None and group_by_name(session, name) is None:
+                raise invalid(f"Sorry, {name} is not a valid user.")
+        allowed = [user.username] + recipients
+    else:
+        if category_id in (None, ""):
+            category = session.get(Category, 1)
+        else:
+            try:
+                category = session.get(Category, int(category_id))
+            except (TypeError, ValueError):
+                category = None
+            if category is None:
+                raise invalid("Category can't be blank")
+        if check_permissions:
+            permission = category_permission(session, user, category)
+            if permission is None or permission > 1:
+                raise forbidden()
+    if external_id not in (None, ""):
+        if not EXTERNAL_ID.fullmatch(str(external_id)):
+            raise invalid("External ID is invalid")
+        if session.scalar(select(Topic.id).where(Topic.external_id == external_id)) is not None:
+            raise invalid("External ID has already been taken")
+    else:
+        external_id = None
+    title = title.strip()
+    if not skip_validations and not sitesettings.get(session, "allow_duplicate_topic_titles") \
+            and not private:
+        if session.scalar(select(Topic.id).where(func.lower(Topic.title) == title.lower(),
+                                                 Topic.deleted_at.is_(None))):
+            raise invalid("Title has already been used")
+    topic = Topic(title=title, slug=slugify(title), category_id=category.id if category else None,
+                  user_id=user.id, archetype="private_message" if private else "regular",
+                  external_id=external_id, allowed_usernames=allowed, created_at=when,
+                  bumped_at=when, updated_at=when)
+    session.add(topic)
+    session.flush()
+    if tags and not private:
+        set_tags(session, topic, tags)
+    post = Post(topic_id=topic.id, user_id=user.id, post_number=1, post_type=REGULAR, raw=raw,
+                cooked=cook_for(session, raw), created_at=when, updated_at=when)
+    session.add(post)
+    session.flush()
+    session.refresh(topic)
+    session.refresh(post)
+    alerts.track(session, user, topic, True, auto_track)
+    topic_event(session, "topic_created", topic)
+    post_event(session, "post_created", post)
+    return post
+
+
+def update_post(session, user: User, post: Post, raw: str, edit_reason: str | None = None,
+                check_permissions: bool = True) -> Post:
+    if check_permissions and not (user.id == post.user_id or
+                                  is_category_moderator(session, user, post.topic.category)):
+        raise forbidden()
+    if post.topic.archived and check_permissions and not user.staff:
+        raise forbidden()
+    check_lengths(session, raw, None, post.post_number == 1,
+                  post.topic.archetype == "private_message")
+    if raw == post.raw:
+        return post
+    post.raw = raw
+    post.cooked = cook_for(session, raw)
+    post.edit_reason = edit_reason or None
+    post.version += 1
+    post.updated_at = utcnow()
+    if post.post_number == 1:
+        about_of = session.scalar(select(Category).where(Category.topic_id == post.topic_id))
+        if about_of is not None:
+            about_of.description = category_description_from(post.cooked)
+    session.flush()
+    post_event(session, "post_edited", post)
+    return post
+
+
+def delete_post(session, user: User, post: Post, check_permissions: bool = True) -> None:
+    """Soft delete; deleting the first post deletes the topic, as Discourse does."""
+    if check_permissions and not (user.id == post.user_id or
+                                  is_category_moderator(session, user, post.topic.category)):
+        raise forbidden()
+    if post.post_number == 1:
+        delete_topic(session, user, post.topic, check_permissions=False)
+        return
+    post.deleted_at = utcnow()
+    session.flush()
+    post_event(session, "post_destroyed", post)
+

@@ -1,0 +1,181 @@
+"""Topics of the local forum: lookup, retitle/move/retag, status changes (with Discourse's
+small-action posts), soft deletion, and moving posts between topics."""
+from __future__ import annotations
+
+from typing import Iterable
+
+from sqlalchemy import func, select
+
+from . import serializers
+from .errors import ApiError, forbidden, invalid, not_found
+from .guardian import can_see_topic, category_permission, is_category_moderator
+from .models import Category, Post, Topic, User, utcnow
+from .parsing import slugify
+from .post_rules import SMALL_ACTION, check_lengths
+from .tags import set_tags
+from .webhook_events import post_event, topic_event
+
+
+def get_topic(session, topic_id, viewer: User | None = None, include_deleted: bool = False) -> Topic:
+    """The topic, or ApiError 404 (missing, deleted for non-staff, or not visible to VIEWER)."""
+    try:
+        topic = session.get(Topic, int(topic_id))
+    except (TypeError, ValueError, OverflowError):
+        topic = None
+    if topic is None:
+        raise not_found()
+    if topic.deleted_at is not None and not (include_deleted or (viewer and viewer.staff)):
+        raise not_found()
+    if viewer is not None and not can_see_topic(session, viewer, topic):
+        raise forbidden()
+    return topic
+
+
+def topic_by_external_id(session, external_id: str) -> Topic | None:
+    return session.scalar(select(Topic).where(Topic.external_id == external_id,
+                                              Topic.deleted_at.is_(None)))
+
+
+def update_topic(session, user: User, topic: Topic, *, title: str | None = None,
+                 category_id=None, tags: Iterable[str] | None = None,
+                 check_permissions: bool = True) -> Topic:
+    """Retitle / move / retag (PUT /t/-/{id}.json); fires topic_edited when something changed."""
+    first = session.scalar(select(Post).where(Post.topic_id == topic.id, Post.post_number == 1))
+    can_edit = is_category_moderator(session, user, topic.category) or (
+        first is not None and first.user_id == user.id and not topic.closed)
+    if check_permissions and not can_edit:
+        raise forbidden()
+    changed = False
+    if title is not None and title.strip() != topic.title:
+        check_lengths(session, None, title, True, topic.archetype == "private_message")
+        topic.title = title.strip()
+        topic.slug = slugify(topic.title)
+        changed = True
+    if category_id not in (None, "") and int(category_id) != topic.category_id:
+        category = session.get(Category, int(category_id))
+        if category is None:
+            raise invalid("Category can't be blank")
+        if check_permissions and not user.admin:
+            permission = category_permission(session, user, category)
+            if permission is None or permission > 1:
+                raise forbidden()
+        topic.category_id = category.id
+        changed = True
+    if tags is not None:
+        before = serializers.tag_names(session, topic)
+        set_tags(session, topic, tags)
+        changed = changed or serializers.tag_names(session, topic) != before
+    if changed:
+        topic.updated_at = utcnow()
+        session.flush()
+        session.refresh(topic)
+        topic_event(session, "topic_edited", topic)
+    return topic
+
+
+STATUSES = ("closed", "archived", "visible", "pinned", "pinned_globally")
+
+
+def set_topic_status(session, user: User, topic: Topic, status: str, enabled: bool,
+                     check_permissions: bool = True) -> Topic:
+    if status not in STATUSES:
+        raise ApiError(400, "status is invalid", "invalid_parameters")
+    if check_permissions and not is_category_moderator(session, user, topic.category):
+        raise forbidden()
+    if status in ("pinned", "pinned_globally"):
+        before = topic.pinned_at is not None and (status == "pinned" or topic.pinned_globally)
+        topic.pinned_at = utcnow() if enabled else None
+        topic.pinned_globally = bool(enabled) and status == "pinned_globally"
+    else:
+        before = bool(getattr(topic, status))
+        setattr(topic, status, bool(enabled))
+    topic.updated_at = utcnow()
+    session.flush()
+    if before != bool(enabled):
+        _small_action(session, user, topic, f"{status}.{'enabled' if enabled else 'disabled'}")
+    topic_event(session, "topic_edited", topic)
+    return topic
+
+
+def _small_action(session, user: User, topic: Topic, action_code: str) -> Post:
+    """TopicStatusUpdater#create_moderator_post_for → Topic#add_moderator_post: a small-action
+    post ("closed.enabled" …) at the end of the topic, created by PostCreator (post_created)."""
+    number = (session.scalar(select(func.max(Post.post_number))
+                             .where(Post.topic_id == topic.id)) or 0) + 1
+    now = utcnow()
+    post = Post(topic_id=topic.id, user_id=user.id, post_number=number, post_type=SMALL_ACTION,
+                action_code=action_code, raw="", cooked="", created_at=now, updated_at=now)
+    session.add(post)
+    session.flush()
+    session.refresh(post)
+    post_event(session, "post_created", post)
+    return post
+
+
+def delete_topic(session, user: User, topic: Topic, check_permissions: bool = True) -> None:
+    """Soft delete, like Discourse (the topic stays, ``deleted_at`` set)."""
+    first = session.scalar(select(Post).where(Post.topic_id == topic.id, Post.post_number == 1))
+    if check_permissions and not (is_category_moderator(session, user, topic.category) or
+                                  (first is not None and first.user_id == user.id)):
+        raise forbidden()
+    now = utcnow()
+    topic.deleted_at = now
+    topic.deleted_by_id = user.id
+    for post in session.scalars(select(Post).where(Post.topic_id == topic.id,
+                                                   Post.deleted_at.is_(None))):
+        post.deleted_at = now
+    session.flush()
+    topic_event(session, "topic_destroyed", topic)
+
+
+def move_posts(session, user: User, topic: Topic, post_ids: list[int], *,
+               destination_topic_id=None, title: str | None = None, category_id=None,
+               check_permissions: bool = True) -> Topic:
+    """Move posts to another topic (or a new one), renumbering them at its end."""
+    if check_permissions and not is_category_moderator(session, user, topic.category):
+        raise forbidden()
+    ids = [int(i) for i in post_ids]
+    posts = list(session.scalars(select(Post).where(Post.topic_id == topic.id, Post.id.in_(ids))
+                                 .order_by(Post.post_number)))
+    if not posts or len(posts) != len(set(ids)):
+        raise invalid("Some of the posts you selected are not in this topic.")
+    if destination_topic_id not in (None, ""):
+        destination = get_topic(session, destination_topic_id)
+        created = False
+    else:
+        if not title:
+            raise invalid("Title can't be blank")
+        check_lengths(session, None, title, True, False)
+        destination = Topic(title=title.strip(), slug=slugify(title), user_id=posts[0].user_id,
+                            category_id=int(category_id) if category_id not in (None, "")
+                            else topic.category_id, created_at=posts[0].created_at,
+                            bumped_at=posts[-1].created_at)
+        session.add(destination)
+        session.flush()
+        created = True
+    number = session.scalar(select(func.max(Post.post_number))
+                            .where(Post.topic_id == destination.id)) or 0
+    renumber = {}
+    for post in posts:
+        number += 1
+        renumber[post.post_number] = number
+    # Move out of the way first: (topic_id, post_number) is unique.
+    offset = 1_000_000
+    for post in posts:
+        post.post_number += offset
+    session.flush()
+    for post in posts:
+        old_number = post.post_number - offset
+        post.topic_id = destination.id
+        post.post_number = renumber[old_number]
+        post.reply_to_post_number = renumber.get(post.reply_to_post_number)
+    session.flush()
+    for post in posts:
+        session.refresh(post)
+    session.refresh(destination)
+    if created:
+        topic_event(session, "topic_created", destination)
+    for post in posts:
+        post_event(session, "post_edited", post)
+    return destination
+

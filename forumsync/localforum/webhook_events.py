@@ -1,0 +1,28 @@
+"""Outgoing webhook events, stored in the request's transaction (the deliverer in
+``webhooks.py`` sends them after the commit)."""
+from __future__ import annotations
+
+import json
+
+from . import serializers
+from .models import Post, Topic, WebhookDelivery
+
+
+def queue_event(session, event: str, event_type: str, payload: dict) -> WebhookDelivery:
+    """Store an outgoing webhook; the deliverer thread sends it after the commit."""
+    row = WebhookDelivery(event=event, event_type=event_type, state="pending",
+                          body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+    session.add(row)
+    session.flush()
+    session.info["webhook_queued"] = True
+    return row
+
+
+def post_event(session, event: str, post: Post) -> WebhookDelivery:
+    """A post_* event carrying the post as Discourse's WebHookPostSerializer shows it."""
+    return queue_event(session, event, "post", {"post": serializers.webhook_post(session, post)})
+
+
+def topic_event(session, event: str, topic: Topic) -> WebhookDelivery:
+    """A topic_* event carrying the topic as Discourse's WebHookTopicViewSerializer shows it."""
+    return queue_event(session, event, "topic", {"topic": serializers.webhook_topic(session, topic)})
