@@ -21,8 +21,9 @@ def demo(obj, workdir, ports, reset):
     DIR/settings.py themes » (ou inbox list, doctor…) travaille sur les bases de la démo."""
     import shutil
 
-    from ..demo.run import Demo, DemoError, demo_settings, parse_ports, stop_on_signals, \
-        with_ports, write_settings_file
+    from ..demo.config import DemoError, demo_settings, parse_ports, with_ports, write_settings_file
+    from ..demo.run import Demo
+    from ..demo.stopping import stop_on_signals
 
     workdir = workdir.resolve()
     if reset and workdir.exists():

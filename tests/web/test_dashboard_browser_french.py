@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 from forumsync.app import create_app
 from forumsync.catalogue.sync import sync_catalogue
 from forumsync.context import Context
-from forumsync.demo.run import CATALOGUE_DIR
+from forumsync.demo.config import CATALOGUE_DIR
 from forumsync.models import InboxMessage, PostLink, TopicLink, set_state, utcnow
 from forumsync.models.subscriber import Subscriber
 from forumsync.web.stats import last_months, month_label
