@@ -249,7 +249,7 @@ def cli_env() -> dict:
 
 
 # ------------------------------------------------------------------ 2. own work (in process)
-def own_work(raws, pool_size) -> dict:
+def own_work(raws, pool_size, profile: str | None = None) -> dict:
     """Stages in this process (as import-mbox runs them) against a forum in another process
     without limiter; forum time measured around each gateway request."""
     from forumsync.commands.import_mbox import IMPORT_CLAIM
@@ -288,6 +288,12 @@ def own_work(raws, pool_size) -> dict:
         before = Counter(prepare.STATS)
         start, cpu = time.perf_counter(), time.process_time()
         handled = 0
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         try:
             while True:
                 done = runner.run_pending(ctx, "bench", limit=IMPORT_CLAIM, batch_threshold=1)
@@ -296,7 +302,13 @@ def own_work(raws, pool_size) -> dict:
                     break
         finally:
             ForumGateway._request = original
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(profile)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        flushes = {key[len("batch_flush_"):]: value for key, value in ctx.forum.stats.items()
+                   if key.startswith("batch_flush_")}
+        batch_items = ctx.forum.stats["batch_items"]
         pooled = prepare.STATS["pool"] - before["pool"]
         waited = (prepare.STATS["waited_ms"] - before["waited_ms"]) / 1000
         ctx.close()
@@ -304,7 +316,8 @@ def own_work(raws, pool_size) -> dict:
         forum.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return dict(handled=handled, seconds=seconds, forum=clock["seconds"], cpu=cpu,
-                ingest=ingest_seconds, pooled=pooled, waited=waited)
+                ingest=ingest_seconds, pooled=pooled, waited=waited, flushes=flushes,
+                per_batch=batch_items / max(1, sum(flushes.values())))
 
 
 # ------------------------------------------------------------------ 3. end to end
@@ -361,6 +374,9 @@ def main():
     parser.add_argument("--limit", type=int, default=None, help="premiers N messages du corpus")
     parser.add_argument("--no-hyperkitty", action="store_true")
     parser.add_argument("--no-own-work", action="store_true")
+    parser.add_argument("--profile", metavar="FICHIER",
+                        help="profil cProfile du processus principal (travail propre, avec pool) ; "
+                             "seulement cette mesure")
     parser.add_argument("--serve-forum", nargs=2, metavar=("SETTINGS", "STATS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_forum:
@@ -382,6 +398,11 @@ def main():
     print(f"    analyse brute email.message_from_bytes, policy=compat32 (défaut de la stdlib) : {compat:,.1f} msg/s "
           f"({rates['compat32_cpu']:,.1f}/s de temps processeur)")
     pool_default = prepare.pool_size(Settings({}))
+    if args.profile:
+        own = own_work(raws, pool_default, args.profile)
+        print(f"profil du processus principal écrit dans {args.profile} ({own['handled']} messages en "
+              f"{own['seconds']:.1f} s dont {own['forum']:.1f} s dans les requêtes au forum)")
+        return
     if not args.no_own_work:
         for size in (pool_default, 0):
             own = own_work(raws, size)
@@ -393,6 +414,8 @@ def main():
                   f"de leurs résultats ; processeur du processus "
                   f"principal {own['cpu'] / own['handled'] * 1000:.1f} ms/msg ; ingestion à part : "
                   f"{own['handled'] / own['ingest']:,.0f} msg/s)")
+            print(f"    lots : {own['per_batch']:.1f} messages par lot en moyenne ; envoyés parce que : "
+                  f"{dict(sorted(own['flushes'].items(), key=lambda kv: -kv[1]))}")
             print(f"    rapport à l'analyse brute policy.default : {own_rate / default:.2f} ; "
                   f"à l'analyse brute compat32 : {own_rate / compat:.2f} ; avec l'ingestion comptée : "
                   f"{own['handled'] / (own['seconds'] - own['forum'] + own['ingest']) / default:.2f} "

@@ -139,8 +139,10 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
                 bar.update(position - bar.n)
                 bar.set_postfix_str(f"{fr_int(report.read)} messages", refresh=False)
 
-            def after_batch(report):
-                if worker is not None:
+            def after_batch(report, drained=[0]):
+                # Publish once a claim's worth is stored: full batches, one users request each.
+                if worker is not None and len(report.new_ids) - drained[0] >= IMPORT_CLAIM:
+                    drained[0] = len(report.new_ids)
                     worker.drain()
 
             try:

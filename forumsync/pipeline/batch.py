@@ -22,36 +22,30 @@ imports the same mbox both ways and compares), because:
   ``parent_moved``), and an active forum account's address too (``staged_only``: that member
   posts under their own account);
 - a refused item — for that reason or any other — and every item of a refused request is
-  then published by the one-by-one path itself (``runner.process_claimed``), in order:
-  fallback to the bridge account, quarantine with its reason, retry: exactly as today. The
-  plugin does not attempt the items after it (``stop_at_refusal``): they are sent again once
-  it is posted, so posts are created in the order of the messages, whatever is refused;
-- the senders' users are asked in one request per claim (``users_by_email``) and the
+  then published by the one-by-one path itself, in order (``batch_send``): fallback to the
+  bridge account, quarantine with its reason, retry: exactly as today;
+- the senders' users are asked in one request per claim (``batch_users``) and the
   ``author`` stage reads them from the gateway's cache, as if it had asked each;
 - a message ``publish`` posts otherwise (a member's own account, the bridge account, a second
   attempt, a signed reply address) first sends the waiting batch, then is posted alone.
 
-Rows are concluded in their order; a request the forum does not answer (``ForumUnavailable``)
-schedules every waiting row for a retry, whose second attempt reconciles by Message-ID.
+Rows are concluded in their order; a request the forum does not answer schedules every
+waiting row for a retry, whose second attempt reconciles by Message-ID.
 Messages replying to a waiting one skip ``access``: the topic they join is the one their
 parent opened or passed ``access`` for, in this same batch.
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
-from email.parser import HeaderParser
-from email.utils import getaddresses
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from ..forum.gateway import ForumRejected, ForumUnavailable
+from ..forum.gateway import ForumUnavailable
 from ..mail.ids import parse_discourse_message_id, topic_external_id
 from ..mail.subjects import subject_key as make_subject_key
-from ..models import InboxRaw, TopicLink
-from . import categories, prepare, publish, runner, thread
-
-log = logging.getLogger(__name__)
+from ..models import TopicLink
+from . import batch_send, batch_users, categories, prepare, publish, runner, thread
+from .batch_send import Item
 
 FEATURE = "batch_posts"
 DEFAULT_MAX_POSTS = 50  # when the plugin does not say (plugin/config/settings.yml)
@@ -60,10 +54,6 @@ DEFAULT_MAX_POSTS = 50  # when the plugin does not say (plugin/config/settings.y
 # than that alone is posted alone, as before.
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BATCH_FILES = 100
-AUTHOR_HEADERS = ("From", "Reply-To", "Sender", "X-Original-From")
-HEAD_BYTES = 16384
-CREATED = (200, 201)
-NOT_ATTEMPTED = "not_attempted"  # stop_at_refusal: after a refused item, the rest waits
 
 
 class PendingTopic:
@@ -75,14 +65,6 @@ class PendingTopic:
 
     def __repr__(self):
         return f"<sujet du message en attente <{self.parent}>>"
-
-
-@dataclass
-class Item:
-    inbox_id: int
-    msgdata: dict
-    payload: dict
-    new_topic: dict | None = None
 
 
 @dataclass
@@ -259,96 +241,7 @@ class PendingBatch:
         self.items, self.roots, self.subject_keys, self.opaque = {}, set(), set(), False
         self.rootless_keys = set()
         self.size = self.files = 0
-        done: dict = {}  # message id → result, for the items already published
-        alone: set = set()  # message ids of the items posted the one-by-one way
-        while queue:
-            if queue[0].msgdata.get("pending_parent") in alone:
-                # Its parent did not go as planned: decided again, alone, in its turn.
-                self._alone(queue.pop(0), alone)
-                continue
-            chunk = []
-            for item in queue:
-                if item.msgdata.get("pending_parent") in alone:
-                    break
-                chunk.append(item)
-            try:
-                results = self.ctx.forum.staged_posts_batch(
-                    [_resolved(item.payload, done) for item in chunk], staged_only=True,
-                    stop_at_refusal=True)
-            except ForumUnavailable as exc:
-                for item in queue:
-                    runner.conclude(self.ctx, item.inbox_id, item.msgdata, _raiser(exc))
-                return
-            except ForumRejected as exc:  # the whole request refused: each message alone
-                log.warning("lot de %s messages refusé par le forum (%s) : publication un par un",
-                            len(queue), exc)
-                for item in queue:
-                    self._alone(item, alone)
-                return
-            used = 0
-            for item, result in zip(chunk, results):
-                if isinstance(result, dict) and result.get("status") in CREATED and result.get("id"):
-                    runner.conclude(self.ctx, item.inbox_id, item.msgdata,
-                                    lambda item=item, result=result: self._published(item, result))
-                    done[item.msgdata["message_id"]] = result
-                    used += 1
-                    continue
-                if isinstance(result, dict) and result.get("error_type") != NOT_ATTEMPTED:
-                    log.info("inbox %s : refusé dans le lot (%s), publié seul",
-                             item.inbox_id, "; ".join(result.get("errors") or []))
-                    self._alone(item, alone)
-                    used += 1
-                break
-            if not used:  # an answer we cannot read: that one alone, the others again
-                self._alone(chunk[0], alone)
-                used = 1
-            queue = queue[used:]
-
-    def _alone(self, item: Item, alone: set) -> None:
-        """The one-by-one path, for an item the batch did not publish."""
-        alone.add(item.msgdata["message_id"])
-        runner.process_claimed(self.ctx, item.inbox_id, self.cache)
-
-    def _published(self, item: Item, result: dict) -> None:
-        """What ``publish`` records after a post, for a post the batch created."""
-        msgdata = item.msgdata
-        post = publish._post_of(result)
-        if item.new_topic is not None:
-            publish._remember_post(msgdata, {
-                "id": post["topic_id"], "category_id": item.new_topic["category_id"],
-                "title": item.payload["title"], "archetype": "regular", "closed": False,
-                "archived": False,
-                "post_stream": {"stream": []}}, post)
-            publish._done(self.ctx, msgdata, post, new_topic=item.new_topic)
-            return
-        if msgdata.get("pending_parent"):
-            msgdata.update(topic_id=post["topic_id"],
-                           reply_to_post_number=result.get("reply_to_post_number"))
-        topic = {"id": post["topic_id"], "category_id": result.get("category_id"),
-                 "title": result.get("topic_title") or "", "closed": False, "archived": False}
-        cached = self.cache.get(("topic", post["topic_id"]))
-        if cached is not None:
-            publish._remember_post(msgdata, cached, post)
-        publish._done(self.ctx, msgdata, post, topic=topic)
-
-
-def _resolved(payload: dict, done: dict) -> dict:
-    """A reply to an item a previous request published names that post, not its Message-ID
-    (references only reach back within one request)."""
-    parent = (payload.get("reply_to_message_id") or "").strip("<>")
-    if parent not in done:
-        return payload
-    posted = done[parent]
-    resolved = {k: v for k, v in payload.items() if k != "reply_to_message_id"}
-    resolved.update(topic_id=posted["topic_id"], reply_to_post_number=posted.get("post_number"),
-                    reply_to_post_id=posted["id"])
-    return resolved
-
-
-def _raiser(exc):
-    def work():
-        raise exc
-    return work
+        batch_send.send(self.ctx, self.cache, queue)
 
 
 def max_items(ctx) -> int:
@@ -370,38 +263,9 @@ def wanted(ctx, claimed: int, threshold: int | None = None) -> bool:
         return False
 
 
-def sender_addresses(ctx, ids: list[int]) -> list[str]:
-    """The addresses that may be the rows' authors (From, Reply-To, Sender, X-Original-From:
-    ``parse`` chooses among them), read from the header block alone."""
-    with ctx.db.connection() as conn:  # the first bytes only: the headers, not the files
-        raws = conn.scalars(select(func.substr(InboxRaw.raw, 1, HEAD_BYTES))
-                            .where(InboxRaw.inbox_id.in_(ids))).all()
-    found = []
-    for raw in raws:
-        if not raw:
-            continue
-        raw = bytes(raw)
-        ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0]
-        head = HeaderParser().parsestr(raw[:min(ends) if ends else len(raw)].decode("latin-1"))
-        values = [str(v) for name in AUTHOR_HEADERS for v in (head.get_all(name) or ())]
-        found += [address for _name, address in getaddresses(values) if "@" in address]
-    return found
-
-
-def prefetch_users(ctx, ids: list[int]) -> None:
-    """One request for the users of the rows' senders (capability ``users_by_email``), which
-    the ``author`` stage then reads from the gateway's cache instead of one request each."""
-    if not ctx.forum.has_feature("users_by_email"):
-        return
-    try:
-        ctx.forum.users_by_email_prefetch(sender_addresses(ctx, ids))
-    except (ForumRejected, ForumUnavailable) as exc:  # author asks one by one, as before
-        log.info("utilisateurs du lot non préchargés : %s", exc)
-
-
 def publish_claimed(ctx, ids: list[int], cache: dict | None = None) -> int:
     """Run claimed rows through the stages, publishing in batches; returns how many."""
-    prefetch_users(ctx, ids)
+    batch_users.prefetch_users(ctx, ids)
     pending = PendingBatch(ctx, {} if cache is None else cache, max_items(ctx))
     prepare.Ahead.start(ctx, ids, pending.cache)  # the CPU-bound stages run ahead in a pool
     try:

@@ -1,0 +1,127 @@
+"""Sending a waiting batch (``pipeline/batch.py``) in one request and concluding each row, in order.
+
+The plugin creates the items one after the other and stops at the first it refuses
+(``stop_at_refusal``): that one is published by the one-by-one path
+(``runner.process_claimed``: bridge account, quarantine, retry, exactly as a single post),
+then the rest is sent again, so posts keep the order of the messages. A reply to an item a
+previous request published names that post (references by Message-ID only reach back
+within one request). A request the forum does not answer schedules every waiting row for a
+retry; a request it refuses as a whole sends each message the one-by-one way.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from ..forum.gateway import ForumRejected, ForumUnavailable
+from . import publish, runner
+
+log = logging.getLogger(__name__)
+
+CREATED = (200, 201)
+NOT_ATTEMPTED = "not_attempted"  # stop_at_refusal: after a refused item, the rest waits
+
+
+@dataclass
+class Item:
+    inbox_id: int
+    msgdata: dict
+    payload: dict
+    new_topic: dict | None = None
+
+
+def send(ctx, cache: dict, queue: list[Item]) -> None:
+    """Publish QUEUE's items (batch requests, the one-by-one path for the refused) and
+    conclude their rows. CACHE is the runner's per-claim dict of forum facts."""
+    done: dict = {}  # message id → result, for the items already published
+    alone: set = set()  # message ids of the items posted the one-by-one way
+    while queue:
+        if queue[0].msgdata.get("pending_parent") in alone:
+            # Its parent did not go as planned: decided again, alone, in its turn.
+            _alone(ctx, cache, queue.pop(0), alone)
+            continue
+        chunk = []
+        for item in queue:
+            if item.msgdata.get("pending_parent") in alone:
+                break
+            chunk.append(item)
+        try:
+            results = ctx.forum.staged_posts_batch(
+                [_resolved(item.payload, done) for item in chunk], staged_only=True,
+                stop_at_refusal=True)
+        except ForumUnavailable as exc:
+            for item in queue:
+                runner.conclude(ctx, item.inbox_id, item.msgdata, _raiser(exc))
+            return
+        except ForumRejected as exc:  # the whole request refused: each message alone
+            log.warning("lot de %s messages refusé par le forum (%s) : publication un par un",
+                        len(queue), exc)
+            for item in queue:
+                _alone(ctx, cache, item, alone)
+            return
+        used = 0
+        for item, result in zip(chunk, results):
+            if isinstance(result, dict) and result.get("status") in CREATED and result.get("id"):
+                runner.conclude(ctx, item.inbox_id, item.msgdata,
+                                lambda item=item, result=result: _published(ctx, cache, item, result))
+                done[item.msgdata["message_id"]] = result
+                used += 1
+                continue
+            if isinstance(result, dict) and result.get("error_type") != NOT_ATTEMPTED:
+                log.info("inbox %s : refusé dans le lot (%s), publié seul",
+                         item.inbox_id, "; ".join(result.get("errors") or []))
+                _alone(ctx, cache, item, alone)
+                used += 1
+            break
+        if not used:  # an answer we cannot read: that one alone, the others again
+            _alone(ctx, cache, chunk[0], alone)
+            used = 1
+        queue = queue[used:]
+
+
+def _alone(ctx, cache: dict, item: Item, alone: set) -> None:
+    """The one-by-one path, for an item the batch did not publish."""
+    alone.add(item.msgdata["message_id"])
+    runner.process_claimed(ctx, item.inbox_id, cache)
+
+
+def _published(ctx, cache: dict, item: Item, result: dict) -> None:
+    """What ``publish`` records after a post, for a post the batch created."""
+    msgdata = item.msgdata
+    post = publish._post_of(result)
+    if item.new_topic is not None:
+        publish._remember_post(msgdata, {
+            "id": post["topic_id"], "category_id": item.new_topic["category_id"],
+            "title": item.payload["title"], "archetype": "regular", "closed": False,
+            "archived": False,
+            "post_stream": {"stream": []}}, post)
+        publish._done(ctx, msgdata, post, new_topic=item.new_topic)
+        return
+    if msgdata.get("pending_parent"):
+        msgdata.update(topic_id=post["topic_id"],
+                       reply_to_post_number=result.get("reply_to_post_number"))
+    topic = {"id": post["topic_id"], "category_id": result.get("category_id"),
+             "title": result.get("topic_title") or "", "closed": False, "archived": False}
+    cached = cache.get(("topic", post["topic_id"]))
+    if cached is not None:
+        publish._remember_post(msgdata, cached, post)
+    publish._done(ctx, msgdata, post, topic=topic)
+
+
+def _resolved(payload: dict, done: dict) -> dict:
+    """A reply to an item a previous request published names that post, not its Message-ID
+    (references only reach back within one request)."""
+    parent = (payload.get("reply_to_message_id") or "").strip("<>")
+    if parent not in done:
+        return payload
+    posted = done[parent]
+    resolved = {k: v for k, v in payload.items() if k != "reply_to_message_id"}
+    resolved.update(topic_id=posted["topic_id"], reply_to_post_number=posted.get("post_number"),
+                    reply_to_post_id=posted["id"])
+    return resolved
+
+
+def _raiser(exc):
+    def work():
+        raise exc
+    return work
