@@ -4,8 +4,10 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy import select
 
-from . import serializers, shapes, sitesettings, store
+from . import serializers, shapes, sitesettings
+from .categories import create_category, update_category
 from .errors import forbidden, not_found
+from .guardian import category_permission
 from .http import api_route, as_bool, current_user, forum, json_response, params
 from .models import Category, Topic, User
 
@@ -19,7 +21,7 @@ MAX_UNOPTIMIZED_CATEGORIES = 1000  # CategoryList::MAX_UNOPTIMIZED_CATEGORIES
 def visible_categories(session, user: User) -> list[tuple[Category, int]]:
     out = []
     for category in session.scalars(select(Category).order_by(Category.position, Category.id)):
-        permission = store.category_permission(session, user, category)
+        permission = category_permission(session, user, category)
         if permission is not None:
             out.append((category, permission))
     return out
@@ -87,7 +89,7 @@ def category_show(category_id):
         category = session.get(Category, category_id)
         if category is None:
             raise not_found()
-        permission = store.category_permission(session, user, category)
+        permission = category_permission(session, user, category)
         if permission is None:
             raise forbidden()
         return json_response({"category": serializers.serialize_category(session, category, permission)})
@@ -115,7 +117,7 @@ def category_create():
             raise forbidden()
         fields = _category_fields(session, p)
         name = fields.pop("name", None)
-        category = store.create_category(session, name, **fields)
+        category = create_category(session, name, **fields)
         return json_response({"category": serializers.serialize_category(session, category, 1)})
 
 
@@ -129,7 +131,7 @@ def category_update(category_id):
         category = session.get(Category, category_id)
         if category is None:
             raise not_found()
-        store.update_category(session, category, **_category_fields(session, p))
+        update_category(session, category, **_category_fields(session, p))
         return json_response({"success": "OK", "category": serializers.serialize_category(
             session, category, 1, shapes.CATEGORY_UPDATED)})
 
@@ -142,7 +144,7 @@ def _topic_list(category_id: int, include_children: bool):
         category = session.get(Category, category_id)
         if category is None:
             raise not_found()
-        permission = store.category_permission(session, user, category)
+        permission = category_permission(session, user, category)
         if permission is None:
             raise forbidden()
         ids = [category.id]

@@ -4,16 +4,19 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy import select
 
-from . import serializers, shapes, store
+from . import serializers, shapes
 from .errors import forbidden, invalid, not_found
+from .groups import (add_group_members, create_group, group_by_id_or_name, group_by_name,
+                     remove_group_members, update_group)
 from .http import api_route, as_list, current_user, forum, json_response, params
 from .models import Group, GroupUser, User
+from .users import user_by_email, user_by_username
 
 bp = Blueprint("localforum_groups", __name__)
 
 
 def _group(session, key) -> Group:
-    group = store.group_by_id_or_name(session, key)
+    group = group_by_id_or_name(session, key)
     if group is None:
         raise not_found()
     return group
@@ -22,12 +25,12 @@ def _group(session, key) -> Group:
 def _users(session, p) -> list[User]:
     users = []
     for username in as_list(p.get("usernames")):
-        user = store.user_by_username(session, username)
+        user = user_by_username(session, username)
         if user is None:
             raise invalid(f"Could not find user \"{username}\"")  # noqa: B907
         users.append(user)
     for email in as_list(p.get("user_emails") or p.get("emails")):
-        user = store.user_by_email(session, email)
+        user = user_by_email(session, email)
         if user is None:
             raise invalid(f"Could not find user with email {email}")
         users.append(user)
@@ -41,13 +44,13 @@ def group_create():
     with forum().store.session() as session:
         if not current_user(session).admin:
             raise forbidden()
-        group = store.create_group(session, fields.get("name"), fields.get("full_name"),
-                                   **{k: v for k, v in fields.items()
+        group = create_group(session, fields.get("name"), fields.get("full_name"),
+                             **{k: v for k, v in fields.items()
                                       if k not in ("name", "full_name")})
-        owners = [store.user_by_username(session, u) for u in as_list(fields.get("owner_usernames"))]
-        store.add_group_members(session, group, [u for u in owners if u], owner=True)
-        members = [store.user_by_username(session, u) for u in as_list(fields.get("usernames"))]
-        store.add_group_members(session, group, [u for u in members if u])
+        owners = [user_by_username(session, u) for u in as_list(fields.get("owner_usernames"))]
+        add_group_members(session, group, [u for u in owners if u], owner=True)
+        members = [user_by_username(session, u) for u in as_list(fields.get("usernames"))]
+        add_group_members(session, group, [u for u in members if u])
         return json_response({"basic_group": serializers.serialize_group_basic(session, group)})
 
 
@@ -91,7 +94,7 @@ def _group_show(find):
 
 @api_route(bp, "/groups/<name>", methods=["GET"])
 def group_show(name):
-    return _group_show(lambda session: store.group_by_name(session, name))
+    return _group_show(lambda session: group_by_name(session, name))
 
 
 @api_route(bp, "/groups/by-id/<int:group_id>", methods=["GET"])
@@ -133,7 +136,7 @@ def group_members_add(group_id):
         users = _users(session, p)
         if not users:
             raise invalid("You must provide at least one username or email address.")
-        added = store.add_group_members(session, group, users)
+        added = add_group_members(session, group, users)
         if not added:
             names = ", ".join(u.username for u in users)
             raise invalid(f"{names} is already a member of this group.")
@@ -150,7 +153,7 @@ def group_members_remove(group_id):
         if group.automatic or not _can_manage(session, actor, group):
             raise forbidden()
         users = _users(session, p)
-        removed = store.remove_group_members(session, group, users)
+        removed = remove_group_members(session, group, users)
         return json_response({"success": "OK", "usernames": [u.username for u in removed],
                               "skipped_usernames": [u.username for u in users if u not in removed]})
 
@@ -175,7 +178,7 @@ def _owners_add(group_id):
         if group.automatic or not _can_manage(session, actor, group):
             raise forbidden()
         users = _users(session, p)
-        store.add_group_members(session, group, users, owner=True)
+        add_group_members(session, group, users, owner=True)
         return json_response({"success": "OK", "usernames": [u.username for u in users]})
 
 
@@ -203,10 +206,10 @@ def group_update(group_id):
         group = _group(session, group_id)
         if group.automatic or not _can_manage(session, actor, group):
             raise forbidden()
-        store.update_group(session, group, **fields)
+        update_group(session, group, **fields)
         if fields.get("usernames"):
-            store.add_group_members(session, group, _users(session, {"usernames": fields["usernames"]}))
+            add_group_members(session, group, _users(session, {"usernames": fields["usernames"]}))
         if fields.get("owner_usernames"):
-            store.add_group_members(session, group,
-                                    _users(session, {"usernames": fields["owner_usernames"]}), owner=True)
+            add_group_members(session, group,
+                              _users(session, {"usernames": fields["owner_usernames"]}), owner=True)
     return json_response({"success": "OK"})

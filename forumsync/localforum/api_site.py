@@ -7,10 +7,11 @@ from urllib.parse import quote
 from flask import Blueprint, Response, redirect
 from sqlalchemy import func, select
 
-from . import serializers, shapes, sitesettings, store
+from . import serializers, shapes, sitesettings
 from .errors import forbidden, missing_param, not_found
 from .http import api_route, current_user, forum, json_response, params
 from .models import Group, Tag, TopicTag, Upload
+from .uploads import create_upload
 
 bp = Blueprint("localforum_site", __name__)
 
@@ -87,8 +88,8 @@ def upload_create():
     data = file.read()
     with forum().store.session() as session:
         user = current_user(session)
-        upload = store.create_upload(session, user, file.filename or "fichier", data,
-                                     file.mimetype)
+        upload = create_upload(session, user, file.filename or "fichier", data,
+                               file.mimetype)
         return json_response(serializers.serialize_upload(upload))
 
 

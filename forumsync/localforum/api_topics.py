@@ -4,10 +4,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, request
 from sqlalchemy import select
 
-from . import newposts, serializers, store
+from . import newposts, serializers
 from .errors import forbidden, missing_param, not_found
+from .guardian import is_category_moderator
 from .http import api_route, as_bool, as_list, current_user, forum, json_response, params
 from .models import Category, Post
+from .posts import create_post, delete_post, get_post, update_post
+from .topics import (delete_topic, get_topic, move_posts, set_topic_status,
+                     topic_by_external_id as find_topic_by_external_id, update_topic)
 
 bp = Blueprint("localforum_topics", __name__)
 
@@ -28,14 +32,14 @@ def post_create():
         new_topic = p.get("topic_id") in (None, "")
         private = (p.get("archetype") or "regular") == "private_message"
         if not private:
-            topic = None if new_topic else store.get_topic(session, p.get("topic_id"), user)
+            topic = None if new_topic else get_topic(session, p.get("topic_id"), user)
             category = _category_of(session, p, topic)
             if newposts.needs_approval(session, user, category, new_topic):
                 return json_response(newposts.enqueue(session, user, raw, topic=topic,
                                                       category=category, title=p.get("title")))
         forum().user_limits.check(session, user, new_topic)
         post_type = 4 if as_bool(p.get("whisper")) else p.get("post_type") or 1
-        post = store.create_post(
+        post = create_post(
             session, user, raw, title=p.get("title"), category_id=p.get("category"),
             topic_id=p.get("topic_id"), reply_to_post_number=p.get("reply_to_post_number"),
             created_at=p.get("created_at"), external_id=p.get("external_id"),
@@ -59,7 +63,7 @@ def _category_of(session, p, topic):
 def post_show(post_id):
     with forum().store.session() as session:
         user = current_user(session)
-        post = store.get_post(session, post_id, user)
+        post = get_post(session, post_id, user)
         return json_response(serializers.serialize_post(session, post, user, "show"))
 
 
@@ -72,9 +76,9 @@ def post_update(post_id):
         raise missing_param("post")
     with forum().store.session() as session:
         user = current_user(session)
-        post = store.get_post(session, post_id, user)
-        store.update_post(session, user, post, raw,
-                          nested.get("edit_reason", p.get("edit_reason")))
+        post = get_post(session, post_id, user)
+        update_post(session, user, post, raw,
+                    nested.get("edit_reason", p.get("edit_reason")))
         return json_response({"post": serializers.serialize_post(session, post, user, "updated")})
 
 
@@ -82,8 +86,8 @@ def post_update(post_id):
 def post_delete(post_id):
     with forum().store.session() as session:
         user = current_user(session)
-        post = store.get_post(session, post_id, user)
-        store.delete_post(session, user, post)
+        post = get_post(session, post_id, user)
+        delete_post(session, user, post)
     return _empty_ok()
 
 
@@ -95,15 +99,15 @@ def post_by_number(topic_id, post_number):
                                                  Post.post_number == post_number))
         if post is None:
             raise not_found()
-        post = store.get_post(session, post.id, user)
+        post = get_post(session, post.id, user)
         return json_response(serializers.serialize_post(session, post, user, "show"))
 
 
 def _topic_view(topic_id):
     with forum().store.session() as session:
         user = current_user(session)
-        topic = store.get_topic(session, topic_id, user)
-        moderator = store.is_category_moderator(session, user, topic.category)
+        topic = get_topic(session, topic_id, user)
+        moderator = is_category_moderator(session, user, topic.category)
         return json_response(serializers.serialize_topic_view(
             session, topic, user, moderator, print_all=as_bool(params().get("print"))))
 
@@ -124,7 +128,7 @@ def topic_posts(topic_id):
     wanted = {int(i) for i in as_list(p.get("post_ids"))}
     with forum().store.session() as session:
         user = current_user(session)
-        topic = store.get_topic(session, topic_id, user)
+        topic = get_topic(session, topic_id, user)
         posts = [post for post in serializers.visible_posts(session, topic, user)
                  if not wanted or post.id in wanted]
         return json_response({"post_stream": {
@@ -139,7 +143,7 @@ def topic_by_external_id(external_id):
         external_id = external_id[:-5] if external_id.endswith(".json") else external_id
     with forum().store.session() as session:
         current_user(session)
-        topic = store.topic_by_external_id(session, external_id)
+        topic = find_topic_by_external_id(session, external_id)
         if topic is None:
             raise not_found()
         return redirect(f"/t/{topic.slug}/{topic.id}" + (".json" if json_suffix else ""), 301)
@@ -152,10 +156,10 @@ def _topic_update(topic_id):
     tags = merged.get("tags")
     with forum().store.session() as session:
         user = current_user(session)
-        topic = store.get_topic(session, topic_id, user)
-        store.update_topic(session, user, topic, title=merged.get("title"),
-                           category_id=merged.get("category_id"),
-                           tags=None if tags is None else as_list(tags))
+        topic = get_topic(session, topic_id, user)
+        update_topic(session, user, topic, title=merged.get("title"),
+                     category_id=merged.get("category_id"),
+                     tags=None if tags is None else as_list(tags))
         return json_response({"basic_topic": serializers.serialize_basic_topic(session, topic)})
 
 
@@ -173,8 +177,8 @@ def topic_update_bare(topic_id):
 def topic_delete(topic_id):
     with forum().store.session() as session:
         user = current_user(session)
-        topic = store.get_topic(session, topic_id, user)
-        store.delete_topic(session, user, topic)
+        topic = get_topic(session, topic_id, user)
+        delete_topic(session, user, topic)
     return _empty_ok()
 
 
@@ -188,8 +192,8 @@ def topic_status(topic_id):
         raise missing_param("enabled")
     with forum().store.session() as session:
         user = current_user(session)
-        topic = store.get_topic(session, topic_id, user)
-        store.set_topic_status(session, user, topic, status, as_bool(p.get("enabled")))
+        topic = get_topic(session, topic_id, user)
+        set_topic_status(session, user, topic, status, as_bool(p.get("enabled")))
     return json_response({"success": "OK", "topic_status_update": None})
 
 
@@ -201,10 +205,10 @@ def topic_move_posts(topic_id):
         raise missing_param("post_ids")
     with forum().store.session() as session:
         user = current_user(session)
-        topic = store.get_topic(session, topic_id, user)
-        if not store.is_category_moderator(session, user, topic.category):
+        topic = get_topic(session, topic_id, user)
+        if not is_category_moderator(session, user, topic.category):
             raise forbidden()
-        destination = store.move_posts(session, user, topic, post_ids,
-                                       destination_topic_id=p.get("destination_topic_id"),
-                                       title=p.get("title"), category_id=p.get("category_id"))
+        destination = move_posts(session, user, topic, post_ids,
+                                 destination_topic_id=p.get("destination_topic_id"),
+                                 title=p.get("title"), category_id=p.get("category_id"))
         return json_response({"success": "OK", "url": f"/t/{destination.slug}/{destination.id}"})

@@ -4,10 +4,11 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy import func, or_, select
 
-from . import serializers, store
+from . import serializers
 from .errors import ApiError, forbidden, not_found
 from .http import api_route, as_bool, current_user, forum, json_response, params
 from .models import Notification, User
+from .users import create_user, user_by_external_id, user_by_username
 
 bp = Blueprint("localforum_users", __name__)
 
@@ -20,7 +21,7 @@ def user_create():
         active = as_bool(p.get("active"), False) and actor.admin
         try:
             with session.begin_nested():
-                user = store.create_user(
+                user = create_user(
                     session, p.get("username") or "", p.get("email") or "", p.get("name"),
                     password=p.get("password"), active=active,
                     approved=as_bool(p.get("approved"), True) if actor.admin else False,
@@ -55,7 +56,7 @@ def _user_response(session, user: User | None):
 def user_show(username):
     with forum().store.session() as session:
         current_user(session)
-        return _user_response(session, store.user_by_username(session, username))
+        return _user_response(session, user_by_username(session, username))
 
 
 @api_route(bp, "/u/<username>/emails", methods=["GET"])
@@ -64,7 +65,7 @@ def user_emails(username):
     with forum().store.session() as session:
         if not current_user(session).staff:
             raise forbidden()
-        user = store.user_by_username(session, username)
+        user = user_by_username(session, username)
         if user is None:
             raise not_found()
         return json_response({"email": user.email, "secondary_emails": [],
@@ -80,7 +81,7 @@ def user_show_legacy(username):
 def user_by_external(external_id):
     with forum().store.session() as session:
         current_user(session)
-        return _user_response(session, store.user_by_external_id(session, external_id))
+        return _user_response(session, user_by_external_id(session, external_id))
 
 
 @api_route(bp, "/admin/users/list/<flag>", methods=["GET"])
@@ -127,7 +128,7 @@ def notifications():
         if p.get("username") and p["username"].lower() != user.username.lower():
             if not user.admin:
                 raise forbidden()
-            target = store.user_by_username(session, p["username"])
+            target = user_by_username(session, p["username"])
             if target is None:
                 raise not_found()
         rows = session.scalars(select(Notification).where(Notification.user_id == target.id)

@@ -16,7 +16,7 @@ from .http import api_route, current_user, forum, json_response
 bp = Blueprint("localforum_webhooks", __name__)
 
 # Discourse's WebHookEventType::TYPES ids and groups (app/models/web_hook_event_type.rb), for the
-# events the local forum emits (see store.queue_event callers).
+# events the local forum emits (see webhook_events.queue_event callers).
 EVENT_TYPES = [
     {"id": 101, "name": "topic_created", "group": "topic"},
     {"id": 103, "name": "topic_edited", "group": "topic"},

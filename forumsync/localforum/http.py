@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, g, request
 
 from .errors import forbidden
 from .models import User
+from .users import user_by_username
 
 JSON_TYPE = "application/json; charset=utf-8"
 _BRACKETS = re.compile(r"\[([^\]]*)\]")
@@ -99,8 +100,6 @@ def forum():
 
 def current_user(session) -> User:
     """The acting user (Api-Username), loaded in SESSION; 403 when gone or not active."""
-    from .store import user_by_username
-
     username = g.get("api_username")
     user = user_by_username(session, username) if username else None
     if user is None or user.staged or not user.active:

@@ -22,10 +22,14 @@ from flask import Blueprint, request
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from . import serializers, staged_users, store
+from . import serializers, staged_users
 from .errors import ApiError, forbidden, missing_param, not_found
 from .http import api_route, current_user, forum, json_response, params
 from .models import Category, Post, utcnow
+from .parsing import parse_time
+from .posts import create_post
+from .topics import get_topic
+from .uploads import create_upload
 
 PLUGIN_NAME = "discourse-forumsync"
 VERSION = "0.1.0"  # plugin/lib/forumsync/version.rb
@@ -286,7 +290,7 @@ def create_staged_post(session, post_params: PostParams, files, post_files: Post
     if existing is not None:
         return existing, False
     if post_params.reply:
-        store.get_topic(session, post_params.topic_id)  # 404 when unknown
+        get_topic(session, post_params.topic_id)  # 404 when unknown
     elif session.get(Category, post_params.category_id) is None:
         raise not_found()
     try:
@@ -297,7 +301,7 @@ def create_staged_post(session, post_params: PostParams, files, post_files: Post
     if files:
         raw = post_files.substitute([_upload_short_url(session, user, file) for file in files])
     try:
-        post = store.create_post(
+        post = create_post(
             session, user, raw, title=None if post_params.reply else post_params.title,
             category_id=post_params.category_id, topic_id=post_params.topic_id,
             reply_to_post_number=post_params.reply_to_post_number,
@@ -321,7 +325,7 @@ POST_REFUSED = "post_refused"
 
 def capped_created_at(value):
     """Email::Receiver#create_post: a date in the future becomes now."""
-    when = store.parse_time(value)
+    when = parse_time(value)
     if when is None:
         return None
     return min(when, utcnow())
@@ -330,7 +334,7 @@ def capped_created_at(value):
 def _upload_short_url(session, user, file) -> str:
     name = file.filename or "fichier"
     try:
-        upload = store.create_upload(session, user, name, file.read(), file.mimetype)
+        upload = create_upload(session, user, name, file.read(), file.mimetype)
     except ApiError as exc:  # the post is not created (the transaction is rolled back)
         reason = " ".join(exc.errors) if isinstance(exc.errors, list) else str(exc.errors)
         raise ApiError(422, [MESSAGES["upload_refused"].format(name=name, reason=reason)],

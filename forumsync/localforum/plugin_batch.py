@@ -24,12 +24,13 @@ import json
 
 from flask import request
 
-from . import serializers, sitesettings, store
+from . import serializers, sitesettings
 from .errors import ApiError, forbidden
 from .http import api_route, current_user, forum, json_response, params
 from .models import Post, Topic
 from .plugin_api import (PostFiles, PostParams, bp, create_staged_post, created_body,
                          normalize_message_id, post_by_message_id)
+from .users import user_by_email
 
 SETTING = "forumsync_batch_max_posts"
 DEFAULT_MAX_POSTS = 50  # plugin/config/settings.yml
@@ -142,7 +143,7 @@ def _create(session, index: int, item, done: dict, staged_only: bool) -> tuple[i
     if post_params.reply:
         _check_reply(session, post_params, item)
     if staged_only:
-        user = store.user_by_email(session, post_params.email)
+        user = user_by_email(session, post_params.email)
         if user is not None and user.active and not user.staged:
             raise ItemRefused(409, [BATCH_MESSAGES["active_user"].format(email=post_params.email)],
                               "active_user")
@@ -220,6 +221,6 @@ def users_by_email():
         for email in emails:
             key = email.strip().lower()
             if key and key not in found:
-                match = store.user_by_email(session, key)
+                match = user_by_email(session, key)
                 found[key] = serializers.serialize_admin_user(match) if match is not None else None
         return json_response({"users": found})

@@ -8,11 +8,15 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from . import serializers, store
+from . import serializers
 from .errors import ApiError
+from .guardian import is_category_moderator
 from .http import forum
 from .models import Category, Post, Topic, User
+from .posts import create_post
+from .topics import get_topic, set_topic_status, update_topic
 from .ui_french import french
+from .users import user_by_username
 
 bp = Blueprint("localforum_ui", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static/localforum")
@@ -26,7 +30,7 @@ def _users(session) -> list[User]:
 
 
 def _acting(session) -> User:
-    user = store.user_by_username(session, request.form.get("username", ""))
+    user = user_by_username(session, request.form.get("username", ""))
     if user is None or user.staged or not user.active:
         raise ApiError(403, "utilisateur inconnu ou inactif")
     return user
@@ -91,8 +95,8 @@ def topic_new(category_id):
     created = {}
 
     def action(session):
-        post = store.create_post(session, _acting(session), request.form.get("raw", ""),
-                                 title=request.form.get("title", ""), category_id=category_id)
+        post = create_post(session, _acting(session), request.form.get("raw", ""),
+                           title=request.form.get("title", ""), category_id=category_id)
         created["id"] = post.topic_id
 
     response = _run(action, url_for(".category", category_id=category_id))
@@ -104,27 +108,27 @@ def topic_new(category_id):
 @bp.post("/ui/t/<int:topic_id>/reply")
 def topic_reply(topic_id):
     def action(session):
-        store.create_post(session, _acting(session), request.form.get("raw", ""),
-                          topic_id=topic_id,
-                          reply_to_post_number=request.form.get("reply_to_post_number") or None)
+        create_post(session, _acting(session), request.form.get("raw", ""),
+                    topic_id=topic_id,
+                    reply_to_post_number=request.form.get("reply_to_post_number") or None)
     return _run(action, url_for(".topic", topic_id=topic_id))
 
 
 @bp.post("/ui/t/<int:topic_id>/status")
 def topic_status(topic_id):
     def action(session):
-        topic_row = store.get_topic(session, topic_id)
-        store.set_topic_status(session, _acting(session), topic_row, request.form["status"],
-                               request.form.get("enabled") == "true")
+        topic_row = get_topic(session, topic_id)
+        set_topic_status(session, _acting(session), topic_row, request.form["status"],
+                         request.form.get("enabled") == "true")
     return _run(action, url_for(".topic", topic_id=topic_id))
 
 
 @bp.post("/ui/t/<int:topic_id>/move")
 def topic_move(topic_id):
     def action(session):
-        topic_row = store.get_topic(session, topic_id)
+        topic_row = get_topic(session, topic_id)
         user = _acting(session)
-        if not store.is_category_moderator(session, user, topic_row.category):
+        if not is_category_moderator(session, user, topic_row.category):
             raise ApiError(403, "seuls les modérateurs peuvent déplacer un sujet")
-        store.update_topic(session, user, topic_row, category_id=request.form.get("category_id"))
+        update_topic(session, user, topic_row, category_id=request.form.get("category_id"))
     return _run(action, url_for(".topic", topic_id=topic_id))
