@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import OrderedDict
 from functools import lru_cache
 
 ZWSP = "\u200b"
@@ -205,10 +206,25 @@ _MAYBE_MENTION = re.compile(r"(?:^|[^\w\u0300-\u036f]|_)@[\w\u0300-\u036f]", re.
 _MAYBE_IMAGE = re.compile(r"!\[|\[img\]|<img", re.I)
 
 
+# Answers computed ahead for exact inputs (pipeline/ahead_checks.py runs this check in the
+# import's pool processes): the same pure function of the same text, without the parse here.
+_AHEAD: OrderedDict = OrderedDict()
+AHEAD_MAX = 512
+
+
+def remember_live_syntax(raw: str, own_images, onebox: bool, problems: list[str]) -> None:
+    _AHEAD[(raw, frozenset(own_images), onebox)] = list(problems)
+    while len(_AHEAD) > AHEAD_MAX:
+        _AHEAD.popitem(last=False)
+
+
 def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
     """What in RAW Discourse would make live: ``mention @x``, ``quote``, ``image <src>``,
     ``onebox <url>`` (unless ONEBOX is false). OWN_IMAGES: image sources allowed (the mail's
     own uploads)."""
+    known = _AHEAD.pop((raw, frozenset(own_images), onebox), None) if _AHEAD else None
+    if known is not None:
+        return list(known)
     allowed = set(own_images)
     problems = []
     if "[" in raw and any(_QUOTE_LINE.match(line) for line in _outside_fences(raw)):

@@ -11,7 +11,8 @@ without the pool (``tests/pipeline/test_pool.py`` imports the demo mbox both way
 - what travels to a pool process: the raw bytes, the row's starting ``msgdata`` (``SEED``
   keys: plain values) and the pickled settings (once per batch, cached by the process);
 - what comes back: the ``msgdata`` keys the ``AHEAD`` stages set (plain values: strings,
-  lists, dicts, bytes of the attachments, datetimes), or the exception a stage raised
+  lists, dicts, bytes of the attachments, datetimes) with the check ``publish`` will make on
+  the expected post text (``ahead_checks``), or the exception a stage raised
   (``Drop`` with its reason, or any other, re-raised by the main side at the same place in
   the stage order, so ``dedupe`` still runs first and ``runner.conclude`` records the same);
 - the message object the later stages read (only headers: ``author``'s Authentication-Results
@@ -46,7 +47,7 @@ from sqlalchemy import bindparam, select
 
 from ..mail import POLICY, parse_bytes
 from ..models import InboxMessage, InboxRaw
-from . import STAGES, autoreply, bounce, loop, parse, trim
+from . import STAGES, ahead_checks, autoreply, bounce, loop, parse, trim
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,8 @@ def _context(blob: bytes) -> _Settings:
 
 
 def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
-    """In a pool process: the AHEAD stages over RAW; the msgdata keys they set, or INLINE."""
+    """In a pool process: the AHEAD stages over RAW; (the msgdata keys they set, the checks
+    of the expected post text: ``ahead_checks``), or INLINE."""
     ctx = _context(settings_blob)
     msgdata = dict(seed)
     try:
@@ -111,7 +113,7 @@ def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
         pickle.dumps(result)
     except Exception:
         return INLINE
-    return result
+    return result, ahead_checks.run(msgdata)
 
 
 def _survives_pickling(exc: Exception) -> bool:
@@ -209,7 +211,9 @@ class _Prepared:
         if isinstance(result, str) and result == INLINE:
             return _inline(ctx, self.raw, msgdata)
         STATS["pool"] += 1
-        msgdata.update(copy.deepcopy(result))  # a row run twice (batch fallback) gets its own
+        keys, checks = result
+        msgdata.update(copy.deepcopy(keys))  # a row run twice (batch fallback) gets its own
+        ahead_checks.hand_over(checks)
 
 
 def _inline(ctx, raw, msgdata) -> None:

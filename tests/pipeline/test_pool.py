@@ -117,7 +117,8 @@ def test_an_exception_that_does_not_survive_pickling_is_run_in_the_main_process(
                 meta={}, attempt=1)
     blob = pickle.dumps(settings)
     raw = make_mail(subject="Bonjour", message_id="<u@x>")
-    assert isinstance(prepare.run_ahead(blob, seed, raw), dict)
+    keys, checks = prepare.run_ahead(blob, seed, raw)
+    assert keys["subject"] == "Bonjour" and [text for text, _problems in checks] == [keys["body"].strip()]
 
     def boom(ctx, msg, msgdata):
         raise Unpicklable("étrange", lambda: None)
@@ -173,3 +174,20 @@ def test_the_pool_size_setting(settings):
     ctx.settings = settings.replace(PIPELINE_POOL_SIZE=2)
     assert prepare.Ahead.start(ctx, list(range(prepare.MIN_ROWS - 1)), cache) is None
     assert prepare.STAGES is STAGES
+
+
+def test_the_pools_post_check_is_used_only_for_its_exact_text():
+    """ahead_checks: live_syntax's answer computed in a pool process is the main side's answer
+    for that very text, used once; any other text is checked as before."""
+    from forumsync.mail.inert import live_syntax
+    from forumsync.pipeline import ahead_checks
+
+    text = "Bonjour @marie, voir https://exemple.fr/cantine"
+    checks = ahead_checks.run({"body": text + "\n"})
+    assert checks == [(text, live_syntax(text, (), onebox=True))] and checks[0][1]
+    assert ahead_checks.run({"body": text, "attachments": [{"filename": "a.pdf"}]}) == []
+    ahead_checks.hand_over([(text, ["marque du pool"])])  # an answer we can recognise
+    assert live_syntax(text + " ", (), onebox=True) != ["marque du pool"]
+    assert live_syntax(text, ("https://autre/",), onebox=True) != ["marque du pool"]
+    assert live_syntax(text, (), onebox=True) == ["marque du pool"]
+    assert live_syntax(text, (), onebox=True) == checks[0][1]  # used once, then computed

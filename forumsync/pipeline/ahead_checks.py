@@ -1,0 +1,38 @@
+"""The check ``publish`` makes on a post's Markdown, run ahead in the pool processes.
+
+Before a post leaves, its Markdown is checked as Discourse would cook it
+(``mail.inert.live_syntax``: a markdown-it parse, most of the main process's CPU during an
+import). For the common post — a message without attachments, whose Markdown from the mail
+is its body — a pool process (``prepare.run_ahead``) runs that check on the text the post
+will have, and the main side hands the answer to ``live_syntax``'s memo, keyed by that exact
+text: ``live_syntax`` returns it only for that very text, so the answer is the one it would
+have computed; any other text (an attribution, attachments, a notice…) is checked on the
+main side as before.
+"""
+from __future__ import annotations
+
+from ..mail.inert import live_syntax, remember_live_syntax
+
+ONEBOX = True  # post_inert checks with oneboxes
+
+
+def expected_texts(msgdata) -> list[str]:
+    """The post text expected for MSGDATA after the AHEAD stages (none when unsure)."""
+    if msgdata.get("attachments") or msgdata.get("refused_attachments"):
+        return []
+    body = (msgdata.get("body") or "")
+    if "cid:" in body:  # the composer rewrites those
+        return []
+    text = body.strip()
+    return [text] if text else []
+
+
+def run(msgdata) -> list[tuple[str, list[str]]]:
+    """In a pool process: (text, live_syntax's answer) for each expected text."""
+    return [(text, live_syntax(text, (), onebox=ONEBOX)) for text in expected_texts(msgdata)]
+
+
+def hand_over(checks) -> None:
+    """On the main side: the pool's answers, for ``live_syntax`` to use on those texts."""
+    for text, problems in checks or ():
+        remember_live_syntax(text, (), ONEBOX, problems)
