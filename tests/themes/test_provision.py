@@ -135,6 +135,17 @@ def test_second_run_makes_no_write(runner, localforum):
     assert result.before["themes"]["sve"] == result.after["themes"]["sve"]
 
 
+def test_progress_reaches_the_callback_given_by_the_caller(runner, capsys):
+    """The library reports progress(stage, done, total) while applying, and prints nothing."""
+    calls = []
+    result, _, _ = runner.run(dry_run=True, progress=lambda *call: calls.append(call))
+    assert calls == [] and result.applied == []  # planning only: nothing to report
+    result, _, _ = runner.run(progress=lambda *call: calls.append(call))
+    total = len(result.applied)
+    assert total == 10 and calls == [("changes", done, total) for done in range(total + 1)]
+    assert capsys.readouterr().out == ""
+
+
 def test_lost_state_matches_existing_categories_instead_of_duplicating(runner, localforum, tmp_path):
     runner.run()
     runner.sqlite_url = f"sqlite:///{tmp_path / 'other.sqlite3'}"  # forumsync's memory is gone
