@@ -10,6 +10,7 @@ from .guardian import is_category_moderator
 from .http import api_route, as_bool, as_list, current_user, forum, json_response, params
 from .models import Category, Post
 from .posts import create_post, delete_post, get_post, update_post
+from .tag_params import tag_names
 from .topics import (delete_topic, get_topic, move_posts, set_topic_status,
                      topic_by_external_id as find_topic_by_external_id, update_topic)
 
@@ -43,7 +44,7 @@ def post_create():
             session, user, raw, title=p.get("title"), category_id=p.get("category"),
             topic_id=p.get("topic_id"), reply_to_post_number=p.get("reply_to_post_number"),
             created_at=p.get("created_at"), external_id=p.get("external_id"),
-            tags=as_list(p.get("tags")), archetype=p.get("archetype") or "regular",
+            tags=tag_names(session, p.get("tags")), archetype=p.get("archetype") or "regular",
             target_recipients=as_list(p.get("target_recipients") or p.get("target_usernames")),
             post_type=post_type)
         forum().user_limits.performed(session, user, new_topic)
@@ -159,7 +160,7 @@ def _topic_update(topic_id):
         topic = get_topic(session, topic_id, user)
         update_topic(session, user, topic, title=merged.get("title"),
                      category_id=merged.get("category_id"),
-                     tags=None if tags is None else as_list(tags))
+                     tags=None if tags is None else tag_names(session, tags))
         return json_response({"basic_topic": serializers.serialize_basic_topic(session, topic)})
 
 
