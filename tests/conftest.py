@@ -35,6 +35,8 @@ def real_data(*parts: str) -> Path:
 SLOW_FOLDERS = ("load", "faults")
 # Marks that are slow by nature: a real Mailman 3, a real browser.
 SLOW_MARKS = ("mailman", "browser")
+# Where the socket is the point: their local forums are reached over HTTP, not in-process.
+SOCKET_FOLDERS = ("load", "faults", "deploy")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -48,6 +50,8 @@ def pytest_collection_modifyitems(config, items):
         parts = Path(item.fspath).relative_to(ROOT / "tests").parts
         if parts[0] in SLOW_FOLDERS or any(item.get_closest_marker(m) for m in SLOW_MARKS):
             item.add_marker(pytest.mark.slow)
+        if parts[0] in SOCKET_FOLDERS or any(item.get_closest_marker(m) for m in SLOW_MARKS):
+            item.add_marker(pytest.mark.forum_socket)
         postgres_elsewhere = item.get_closest_marker("postgres") and parts[-1] != "test_db.py"
         if fast and (item.get_closest_marker("slow") or postgres_elsewhere):
             left_out.append(item)

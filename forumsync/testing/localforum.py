@@ -1,29 +1,60 @@
-"""The local forum running for real on 127.0.0.1 (port 0) in a thread, one fresh SQLite file.
+"""The local forum in the test process, one fresh SQLite file each.
 
+Requests from this process (the gateway, pydiscourse, ``requests.get``) reach the Flask app
+in-process through ``forumsync.testing.inprocess`` (no socket: nothing to prove there); the
+app is also served by a werkzeug thread on 127.0.0.1 (port 0) for other processes (forumsync
+commands, a browser, Mailman). ``in_process=False`` sends this process's requests through
+that socket too, for tests whose point is the socket. A stopped forum refuses connections.
+
+The forum's own schema and default rows are built once per process into a template file
+that each forum copies (``create_all`` on an empty file is most of a forum's start).
 See docs/CONTRACTS.md ("The local forum") for what RunningForum offers.
 """
 from __future__ import annotations
 
 import contextlib
 import itertools
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 
 from werkzeug.serving import make_server
 
 from forumsync.localforum import store as lf_store
 from forumsync.localforum.app import create_localforum_app
+from forumsync.testing import inprocess
 from forumsync.testing.settings import make_settings
 
 API_KEY = "test-api-key-0123456789"
 API_USERNAME = "system"
 WEBHOOK_SECRET = "test-webhook-secret"
 _counter = itertools.count(1)
+_templates: dict[str, Path] = {}
+_templates_lock = threading.Lock()
+
+
+def _store_template(admin_username: str) -> Path:
+    """A local forum database with its tables, default rows and admin, made once per process."""
+    with _templates_lock:
+        path = _templates.get(admin_username)
+        if path is None:
+            from forumsync.localforum.app import LocalForum
+
+            folder = Path(tempfile.mkdtemp(prefix="localforum-template-"))
+            path = folder / "template.sqlite3"
+            settings = make_settings(folder, f"sqlite:///{folder / 'unused.sqlite3'}",
+                                     FORUM_API_KEY=API_KEY, FORUM_API_USERNAME=admin_username,
+                                     LOCALFORUM_DATABASE_URL=f"sqlite:///{path}")
+            LocalForum(settings, webhook_url=None, rate_limit=0).close()
+            _templates[admin_username] = path
+        return path
 
 
 class RunningForum:
-    """A local forum served by a werkzeug thread; stop() shuts everything down."""
+    """A local forum served in-process (and by a werkzeug thread); stop() shuts everything down."""
 
-    def __init__(self, tmp_path, webhook_url=None, rate_limit=60, **overrides):
+    def __init__(self, tmp_path, webhook_url=None, rate_limit=60, in_process=True, **overrides):
         number = next(_counter)
         self.database_url = f"sqlite:///{tmp_path / f'localforum-{number}.sqlite3'}"
         self.api_key = API_KEY
@@ -33,6 +64,9 @@ class RunningForum:
                       FORUM_API_USERNAME=API_USERNAME, FORUM_WEBHOOK_SECRET=WEBHOOK_SECRET,
                       LOCALFORUM_DATABASE_URL=self.database_url)
         values.update(overrides)
+        if values["LOCALFORUM_DATABASE_URL"] == self.database_url:  # a new file: copy the template
+            shutil.copyfile(_store_template(values["FORUM_API_USERNAME"]),
+                            tmp_path / f"localforum-{number}.sqlite3")
         settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'forumsync.sqlite3'}", **values)
         self.app = create_localforum_app(settings, webhook_url=webhook_url, rate_limit=rate_limit,
                                          start=False)
@@ -49,6 +83,9 @@ class RunningForum:
                                         name="localforum", daemon=True)
         self._stopped = False
         self._thread.start()
+        self.in_process = in_process
+        if in_process:
+            inprocess.route(self.url, self.app)
         self.forum.start()
 
     # -- what tests look at
@@ -132,6 +169,7 @@ class RunningForum:
         if self._stopped:
             return
         self._stopped = True
+        inprocess.unroute(self.url)
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(timeout=10)
