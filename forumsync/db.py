@@ -7,6 +7,7 @@ migrated by the commands that need the database (``open_database(..., migrate=Tr
 from __future__ import annotations
 
 import contextlib
+import functools
 from pathlib import Path
 
 from sqlalchemy import create_engine, event
@@ -70,16 +71,28 @@ class Database:
         return self.engine.begin()
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision."""
+        """Bring the schema to the newest Alembic revision (one query when it is there already:
+        every command and test opens a database, and Alembic's env.py costs far more)."""
         from alembic import command
+        from alembic.runtime.migration import MigrationContext
 
         with self.engine.begin() as connection:
+            if set(MigrationContext.configure(connection).get_current_heads()) == _script_heads():
+                return
             config = alembic_config(self.url)
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@functools.lru_cache(maxsize=1)
+def _script_heads() -> frozenset[str]:
+    """The newest revision(s) of forumsync/migrations, read once per process."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
 def alembic_config(url: str):
