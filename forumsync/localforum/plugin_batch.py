@@ -28,8 +28,8 @@ from . import serializers, sitesettings
 from .errors import ApiError, forbidden
 from .http import api_route, current_user, forum, json_response, params
 from .models import Post, Topic
-from .plugin_api import (PostFiles, PostParams, bp, create_staged_post, created_body,
-                         normalize_message_id, post_by_message_id)
+from .plugin_api import bp, create_staged_post, created_body, post_by_message_id
+from .plugin_params import PostFiles, PostParams, normalize_message_id
 from .users import user_by_email
 
 SETTING = "forumsync_batch_max_posts"

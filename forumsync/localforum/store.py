@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import create_db_engine
-from . import serializers
 from .models import Base, Category, Group
+from .serialize_common import AUTOMATIC_GROUPS
 
 # Re-exports: the public functions of the resource modules, for callers outside localforum.
 from .categories import (ABOUT_PLACEHOLDER, ABOUT_TITLE, category_by_slug,  # noqa: F401
@@ -82,7 +82,7 @@ def _add_missing_columns(engine) -> None:
 
 def ensure_defaults(session: Session) -> None:
     """Discourse's automatic groups and the Uncategorized category."""
-    for gid, name in serializers.AUTOMATIC_GROUPS.items():
+    for gid, name in AUTOMATIC_GROUPS.items():
         if session.get(Group, gid) is None:
             session.add(Group(id=gid, name=name, automatic=True))
     if session.scalar(select(func.count(Category.id))) == 0:

@@ -6,12 +6,12 @@ from typing import Iterable
 
 from sqlalchemy import func, select
 
-from . import serializers
 from .errors import ApiError, forbidden, invalid, not_found
 from .guardian import can_see_topic, category_permission, is_category_moderator
 from .models import Category, Post, Topic, User, utcnow
 from .parsing import slugify
 from .post_rules import SMALL_ACTION, check_lengths
+from .serialize_topics import tag_names
 from .tags import set_tags
 from .webhook_events import post_event, topic_event
 
@@ -62,9 +62,9 @@ def update_topic(session, user: User, topic: Topic, *, title: str | None = None,
         topic.category_id = category.id
         changed = True
     if tags is not None:
-        before = serializers.tag_names(session, topic)
+        before = tag_names(session, topic)
         set_tags(session, topic, tags)
-        changed = changed or serializers.tag_names(session, topic) != before
+        changed = changed or tag_names(session, topic) != before
     if changed:
         topic.updated_at = utcnow()
         session.flush()

@@ -7,10 +7,11 @@ from typing import Callable
 
 from sqlalchemy import select
 
-from . import serializers, sitesettings
+from . import sitesettings
 from .cooking import cook
 from .errors import ApiError
 from .models import Upload, User
+from .serialize_uploads import sha1_from_base62, upload_url
 
 
 def create_upload(session, user: User | None, filename: str, data: bytes,
@@ -34,9 +35,9 @@ def create_upload(session, user: User | None, filename: str, data: bytes,
 
 def resolve_upload(session) -> Callable[[str], str | None]:
     def resolve(short: str) -> str | None:
-        sha1 = serializers.sha1_from_base62(short)
+        sha1 = sha1_from_base62(short)
         upload = session.scalar(select(Upload).where(Upload.sha1 == sha1)) if sha1 else None
-        return serializers.upload_url(upload) if upload else None
+        return upload_url(upload) if upload else None
     return resolve
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from . import serializers
 from .models import Post, Topic, WebhookDelivery
+from .serialize_topics import webhook_post, webhook_topic
 
 
 def queue_event(session, event: str, event_type: str, payload: dict) -> WebhookDelivery:
@@ -20,9 +20,9 @@ def queue_event(session, event: str, event_type: str, payload: dict) -> WebhookD
 
 def post_event(session, event: str, post: Post) -> WebhookDelivery:
     """A post_* event carrying the post as Discourse's WebHookPostSerializer shows it."""
-    return queue_event(session, event, "post", {"post": serializers.webhook_post(session, post)})
+    return queue_event(session, event, "post", {"post": webhook_post(session, post)})
 
 
 def topic_event(session, event: str, topic: Topic) -> WebhookDelivery:
     """A topic_* event carrying the topic as Discourse's WebHookTopicViewSerializer shows it."""
-    return queue_event(session, event, "topic", {"topic": serializers.webhook_topic(session, topic)})
+    return queue_event(session, event, "topic", {"topic": webhook_topic(session, topic)})
