@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Our own markers (hidden post marker, ``ml-`` external ids) live in mail/ids.py.
+from ..mail.ids import LIST_EXTERNAL_ID_PREFIX, MARKER  # noqa: F401  (re-exported)
+
 # Discourse post types
 REGULAR, MODERATOR_ACTION, SMALL_ACTION, WHISPER = 1, 2, 3, 4
-# Raw marker that the list → forum pipeline may leave in posts it publishes.
-MARKER = "<!-- forumsync"
-# Topics the pipeline creates have external_id "ml-<sha1 of the root Message-ID>".
-LIST_EXTERNAL_ID_PREFIX = "ml-"
 EVERYONE_GROUP_ID = 0
 
 

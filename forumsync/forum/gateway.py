@@ -201,9 +201,9 @@ class ForumGateway(DiscourseClient):
         if status >= 400:
             errors = _error_messages(response)
             message = "; ".join(errors) or f"HTTP {status}"
-            cls = ForumNotFound if status == 404 else ForumRejected
-            raise cls(f"refus du forum ({verb} {path}, {status}) : {message}", status=status,
-                      errors=errors)
+            from .refusals import error_type_of, refusal  # typed: callers never parse the text
+            raise refusal(f"refus du forum ({verb} {path}, {status}) : {message}", status, errors,
+                          error_type_of(response))
         if not response.content.strip():
             return None
         content_type = response.headers.get("Content-Type", "")
@@ -215,8 +215,10 @@ class ForumGateway(DiscourseClient):
         except ValueError:
             raise ForumUnavailable(f"réponse JSON illisible du forum pour {verb} {path}") from None
         if isinstance(body, dict) and body.get("errors") and body.get("success") is not True:
-            raise ForumRejected("; ".join(map(str, body["errors"])), status=status,
-                                errors=list(map(str, body["errors"])))
+            from .refusals import refusal
+
+            raise refusal("; ".join(map(str, body["errors"])), status, list(map(str, body["errors"])),
+                          body.get("error_type"))
         return body
 
     # ------------------------------------------------------------------ categories

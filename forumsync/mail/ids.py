@@ -1,4 +1,6 @@
-"""Message identifiers: normalising Message-IDs, stable hashes, Discourse's own ids."""
+"""Message identifiers: normalising Message-IDs, stable hashes, Discourse's own ids, and the
+markers forumsync leaves on the forum (hidden post marker, ``ml-`` topic external ids): the
+one place that builds and parses them."""
 from __future__ import annotations
 
 import hashlib
@@ -73,9 +75,33 @@ def stable_hash_id(raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(_normalised_form(raw)).hexdigest()
 
 
+# Topics the pipeline creates have external_id "ml-<sha1 of the root Message-ID>".
+LIST_EXTERNAL_ID_PREFIX = "ml-"
+# Hidden marker ending the posts the bridge writes without the plugin (see post_marker).
+MARKER = "<!-- forumsync"
+
+
 def topic_external_id(root_id: str) -> str:
     """Discourse topic external_id (≤ 50 chars, ``[\\w-]+``) derived from the root Message-ID."""
-    return "ml-" + hashlib.sha1(normalize_message_id(root_id).encode("utf-8")).hexdigest()[:40]
+    digest = hashlib.sha1(normalize_message_id(root_id).encode("utf-8")).hexdigest()[:40]
+    return LIST_EXTERNAL_ID_PREFIX + digest
+
+
+def post_marker(message_id: str) -> str:
+    """``<!-- forumsync <24 hex of sha1(message_id)> -->``: invisible once cooked; lets a retry
+    find the reply it already wrote, and outbound code recognise forumsync's posts."""
+    return f"{MARKER} {hashlib.sha1(message_id.encode('utf-8')).hexdigest()[:24]} -->"
+
+
+def bracketed(message_id: str) -> str:
+    """A normalised Message-ID as headers and the plugin write it: ``<id>``."""
+    return f"<{message_id}>"
+
+
+def discourse_post_message_id(post_id: int, host: str) -> str:
+    """The Message-ID Discourse gives a post's mail (no ``<>``): ``discourse/post/{id}@host``;
+    ``parse_discourse_message_id`` reads it back."""
+    return f"discourse/post/{int(post_id)}@{host}"
 
 
 MAX_POST_ID = 2**31 - 1

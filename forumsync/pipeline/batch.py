@@ -44,7 +44,7 @@ from ..forum.gateway import ForumUnavailable
 from ..mail.ids import parse_discourse_message_id, topic_external_id
 from ..mail.subjects import subject_key as make_subject_key
 from ..models import TopicLink
-from . import batch_send, batch_users, categories, prepare, publish, runner, thread
+from . import batch_send, batch_users, categories, live_topic, prepare, publish, runner, thread
 from .batch_send import Item
 
 FEATURE = "batch_posts"
@@ -101,7 +101,7 @@ class PendingBatch:
     def _stages(self, inbox_id: int, raw, msgdata: dict):
         msg, stages = prepare.stages_for(self.ctx, raw, msgdata)  # AHEAD ones from the pool
         for stage in stages:
-            if stage is publish:
+            if stage is live_topic:  # the forum-facing stages, publish's own: after the batch
                 break
             if stage is thread:
                 self._thread(msg, msgdata)
@@ -115,7 +115,7 @@ class PendingBatch:
         if msgdata.get("pending_parent"):
             self.again = inbox_id
             return runner.PENDING
-        for stage in stages[stages.index(publish):]:
+        for stage in stages[stages.index(live_topic):]:
             stage.process(self.ctx, msg, msgdata)
         return None
 

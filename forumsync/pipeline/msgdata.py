@@ -59,11 +59,19 @@ class MsgData(TypedDict, total=False):
     attribution: str
     auth_verdict: str  # "pass", "fail" or "none"
     auth_reason: str
-    # publish (its own working keys between attempts, then the result)
-    post_head: str
-    post_tail: str
-    inline_links: list[tuple[str, str]]
-    post_files: list[Any]
+    # live_topic (replies): the topic as the forum shows it now; may move topic_id and
+    # reply_to_post_number to where a lead moved the parent post
+    live_topic: dict[str, Any] | None
+    topic_closed: str | None  # "closed", "archived" or None
+    # closed_topic: the French notice opening the post; overrides author's username, staged
+    # and attribution when the topic is closed or archived (the bridge posts it)
+    notice: str | None
+    # reconcile (attempt > 1): True when an earlier attempt's post was found and recorded
+    reconciled: bool
+    # publish (its own working keys between writes, then the result); refusal_policy sets
+    # files_apart and, on a 403/refused staging, overrides username, staged, attribution
+    draft: Any  # draft.Draft: the post as last composed
+    post_files: list[Any]  # attach: the files sent with the post (plugin), else None
     files_apart: bool
     full_text_url: str
     post_id: int

@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError
 
 from forumsync.models import InboxMessage, PostLink, TopicLink, utcnow
-from forumsync.pipeline import publish, route, runner
+from forumsync.pipeline import records, route, runner
 from tests.fixtures.pipeline import later, make_mail, make_pipe
 
 
@@ -190,18 +190,18 @@ def test_after_many_attempts_the_row_keeps_retrying_at_the_max_interval(pipe):
 def test_database_failure_after_the_forum_write_is_retried_without_duplicate(bridge_pipe, monkeypatch):
     pipe = bridge_pipe
     pipe.send(make_mail("Base capricieuse", message_id="<db0@a.fr>"))
-    real_record = publish.record
+    real_record = records.record
 
     def failing(session, facts, new_topic):
         raise OperationalError("INSERT", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(publish, "record", failing)
+    monkeypatch.setattr(records, "record", failing)
     row = pipe.send(make_mail("Re: Base capricieuse", "Réponse.", message_id="<db1@b.fr>",
                               in_reply_to="<db0@a.fr>", date=later(hours=1)))
     assert row.state == "retry" and row.attempts == 1
     assert row.reason.startswith("publié sur le forum (message ")
     assert "mais non enregistré (tentative 1)" in row.reason and "disk I/O error" in row.reason
-    monkeypatch.setattr(publish, "record", real_record)
+    monkeypatch.setattr(records, "record", real_record)
     _due(pipe, row.id)
     pipe.run()
     row = pipe.row(row.id)

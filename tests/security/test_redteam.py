@@ -44,7 +44,7 @@ def test_backtick_line_in_pre_does_not_end_the_code_block(service):
 def test_publish_fallback_neutralises_every_live_construct():
     """The last resort in publish (never expected to act) handles images, [img], raw HTML
     and oneboxes, not only ``![``; code in fences is left as written."""
-    from forumsync.pipeline.publish import _inert
+    from forumsync.pipeline.post_inert import inert as _inert
 
     parts, _ = _inert(["x\n\n<img src=http://a.example/b.png>\n\n[img]http://x.example/y.png[/img]\n\n"
                        "<details open>y</details>\n\nhttp://169.254.169.254/onebox\n\n```\n<a href=x>\n```"],

@@ -1,0 +1,82 @@
+"""Typed refusals: what the forum's 4xx answer means, read once, inside the gateway layer.
+
+Discourse tells why it refused a post only in sentences (``"Title has already been used"``,
+or the French of a forum whose default locale is French: « Le titre a déjà été utilisé »),
+sometimes with an ``error_type`` (``invalid_access``, ``not_found``…). The gateway raises the
+subclass of ``ForumRejected`` this module picks, so callers catch exception types and never
+parse the forum's text. A content refusal may name several problems at once (a short title
+and a short body): ``ContentRefused.problems`` holds them all, the class names the first.
+"""
+from __future__ import annotations
+
+from .gateway import ForumNotFound, ForumRejected
+
+# Content problems a post can be fixed for (and the names publish records them under).
+TITLE_TAKEN, TITLE_SHORT, BODY_SHORT, BODY_LONG = "title_used", "title_short", "body_short", "body_long"
+TITLE_PROBLEMS = frozenset({TITLE_TAKEN, TITLE_SHORT})
+
+
+class Forbidden(ForumRejected):
+    """403: this account may not do that there (category permissions, closed topic, silenced)."""
+
+
+class ContentRefused(ForumRejected):
+    """422 (or a 200 carrying errors): the title or body breaks one of the forum's rules."""
+
+    problems: frozenset = frozenset()
+
+
+class TitleTaken(ContentRefused):
+    """Another topic already has this title (Discourse's unique title rule)."""
+
+
+class TitleTooShort(ContentRefused):
+    """The title is under ``min_topic_title_length``."""
+
+
+class BodyTooShort(ContentRefused):
+    """The post is under ``min_post_length`` / ``min_first_post_length``."""
+
+
+class BodyTooLong(ContentRefused):
+    """The post is over ``max_post_length``."""
+
+
+_CLASSES = {TITLE_TAKEN: TitleTaken, TITLE_SHORT: TitleTooShort, BODY_SHORT: BodyTooShort,
+            BODY_LONG: BodyTooLong}
+
+
+def content_problems(errors: list[str]) -> list[str]:
+    """The content problems the forum's sentences name (English or French), in a stable order."""
+    text = " ".join(errors).lower()
+    found = []
+    if "title" in text or "titre" in text:
+        found.append(TITLE_TAKEN if ("already" in text or "déjà" in text) else TITLE_SHORT)
+    if ("body" in text or "corps" in text) and ("too long" in text or "trop long" in text):
+        found.append(BODY_LONG)
+    elif "body" in text or "corps" in text or "post is too short" in text:
+        found.append(BODY_SHORT)
+    return found
+
+
+def refusal(message: str, status: int | None, errors: list[str],
+            error_type: str | None = None) -> ForumRejected:
+    """The typed exception for a refusal (STATUS, the forum's ERRORS and ERROR_TYPE)."""
+    if status == 404:
+        return ForumNotFound(message, status=status, errors=errors)
+    problems = content_problems(errors)
+    if problems:
+        exc = _CLASSES[problems[0]](message, status=status, errors=errors)
+        exc.problems = frozenset(problems)
+        return exc
+    cls = Forbidden if status == 403 or error_type == "invalid_access" else ForumRejected
+    return cls(message, status=status, errors=errors)
+
+
+def error_type_of(response) -> str | None:
+    """The ``error_type`` of a JSON error answer, if any."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error_type") if isinstance(body, dict) else None

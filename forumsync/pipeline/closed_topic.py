@@ -1,0 +1,40 @@
+"""Stage ``closed_topic``: a reply to a closed or archived topic is published all the same.
+
+Only staff may post in a closed topic, and admins also in archived ones
+(TopicGuardian#can_create_post_on_topic?): the bridge (admin) account posts the reply, with
+the attribution line naming the sender, and the post opens with a French notice mentioning
+the theme's lead group ``@animateurs-<slug>`` (the mention notifies it: no extra write).
+No archive lift, which would add two small-action posts per reply.
+
+The one documented override of ``author``'s keys (``username``, ``staged``, ``attribution``),
+decided here, before ``publish``, from what ``live_topic`` read; sets ``notice``.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from ..models import TopicLink
+from . import author, categories
+from .msgdata import MsgData
+
+
+def process(ctx, msg, msgdata: MsgData) -> None:
+    closed = msgdata.get("topic_closed") if msgdata.get("topic_id") is not None else None
+    msgdata["notice"] = notice(ctx, msgdata["live_topic"], closed) if closed else None
+    bridge = ctx.settings.FORUM_API_USERNAME
+    if closed and (msgdata.get("staged") or msgdata.get("username") != bridge):
+        msgdata.update(staged=False, username=bridge,
+                       attribution=author.attribution(ctx.settings, msgdata))
+
+
+def notice(ctx, topic: dict, closed: str) -> str:
+    """« *Sujet fermé sur le forum : … @animateurs-<theme>, pour information.* »"""
+    theme = categories.theme_of_category(ctx, topic.get("category_id"))
+    if theme is None:
+        with ctx.db.session() as session:
+            theme = session.scalar(select(TopicLink.theme).where(TopicLink.topic_id == topic["id"]))
+    theme = theme or ctx.settings.DEFAULT_THEME
+    state = "archivé" if closed == "archived" else "fermé"
+    group = f" @animateurs-{theme}, pour information." if theme else ""
+    return (f"*Sujet {state} sur le forum : ce message reçu par la liste y est publié quand "
+            f"même.{group}*")

@@ -1,0 +1,56 @@
+"""This attempt's post: the files first (``attach``), then the pure composer (``draft``),
+fitted to the forum's length rules (``post_limits``) and to the refusals learnt so far.
+
+``publish`` calls ``drafted`` once per version of the post (again after the refusal policy
+changed the poster or sent the files apart) and ``fit`` before every write. ``compose``,
+``fitted_text`` and ``known_problems`` are the same steps for ``pipeline/batch.py``, which
+composes its items' posts without writing them one by one.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..forum.refusals import BODY_LONG
+from ..mail.inert import inert_name
+from ..models import utcnow
+from . import attach, draft, post_limits
+from .draft import Draft
+
+
+def drafted(ctx, msgdata, **target) -> Draft:
+    """Send the files, then compose (TARGET: see ``draft.compose``); kept as ``msgdata["draft"]``."""
+    if msgdata.get("from_name"):
+        msgdata["from_name"] = inert_name(msgdata["from_name"])  # the staged user's name
+    attached = attach.attach(ctx, msgdata)
+    msgdata["draft"] = draft.compose(msgdata, attached, notice=msgdata.get("notice"), **target)
+    return msgdata["draft"]
+
+
+def fit(ctx, msgdata, composed: Draft, problems: set[str]) -> Draft:
+    """COMPOSED adjusted to PROBLEMS; a post too long sends or uploads its full text first."""
+    url = attach.full_text_url(ctx, msgdata, composed.raw) if BODY_LONG in problems else None
+    return draft.fitted(composed, msgdata, problems, list_name=ctx.settings.LIST_NAME,
+                        when=msgdata.get("date") or utcnow(),
+                        max_chars=post_limits.max_post_chars(ctx.forum), full_text_url=url)
+
+
+def foreseen(ctx, msgdata, composed: Draft) -> set[str]:
+    """The refusals COMPOSED would meet, known without a wasted write."""
+    return post_limits.foreseen(ctx.forum, composed.raw, bool(msgdata.get("staged")), composed.title)
+
+
+# ---------------------------------------------------------------------- for pipeline/batch.py
+def compose(ctx, msgdata) -> str:
+    """The post's Markdown (the draft is kept for ``fitted_text``)."""
+    return drafted(ctx, msgdata).raw
+
+
+def fitted_text(ctx, msgdata, problems: set[str], title, raw) -> tuple[str | None, str]:
+    """TITLE and RAW of the kept draft, fitted to PROBLEMS."""
+    fitted = fit(ctx, msgdata, replace(msgdata["draft"], title=title, raw=raw), problems)
+    return fitted.title, fitted.raw
+
+
+def known_problems(ctx, raw: str) -> set[str]:
+    """Only a post over the maximum (the plugin checks no minimum)."""
+    return post_limits.foreseen(ctx.forum, raw)

@@ -1,0 +1,83 @@
+"""The last check of a post's text before it leaves: nothing from the mail may be live.
+
+The parse stage already made the mail's text inert (``mail.inert``); this checks the post
+as Discourse would cook it (``live_syntax``) and neutralises by force whatever is still live
+(never expected): mentions, quotes, images (``![``, ``[img]``, ``<img`` and any raw HTML tag
+Discourse keeps, such as ``<details>``), oneboxes. Pure: text in, text out.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from ..mail.html import safe_destination
+from ..mail.inert import discourse_parser, live_syntax, neutralise_all_mentions
+
+_QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)", re.I | re.M)
+
+
+def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[str]]:
+    """PARTS and TAIL (all from the mail) checked as Discourse would cook them; whatever is
+    still live is neutralised by force (never expected: the parse stage made them inert).
+    Every kind ``live_syntax`` reports is handled: mentions, quotes, images (``![``, ``[img]``,
+    ``<img``, and with them any raw HTML tag such as ``<details>``), oneboxes."""
+    problems = live_syntax("\n\n".join(parts + tail), own, onebox=True)
+    if _raw_html("\n\n".join(parts)):
+        problems.append("html")
+    if not problems:
+        return parts, tail
+    if any(p.startswith("mention") for p in problems):
+        parts, tail = [neutralise_all_mentions(p) for p in parts], [neutralise_all_mentions(t) for t in tail]
+    if "quote" in problems:
+        parts = [_QUOTE_START.sub(r"\1\\[\2", p) for p in parts]
+    if any(p.startswith(("image", "html")) for p in problems):
+        parts = [_force_inert_images(p) for p in parts]
+        tail = [t if all(u in own for u in re.findall(r"!\[[^\]]*\]\(([^)]*)\)", t))
+                else _force_inert_images(t) for t in tail]
+    if problems != ["html"]:  # neutralising may leave a bare URL: checked again
+        problems = live_syntax("\n\n".join(parts), own, onebox=True)
+    for href in {p[len("onebox "):] for p in problems if p.startswith("onebox ")}:
+        for url in {href, unquote(href)}:  # autolinks: never oneboxed
+            bare = re.compile(r"(?<![<(\w])" + re.escape(url) + r"(?![\w/])")
+            parts = [bare.sub(lambda m: f"<{safe_destination(m.group(0))}>", p) for p in parts]
+    return parts, tail
+
+
+# Raw HTML tags Discourse keeps (its allowlist): a tag name right after "<". Only looked for
+# in the fallback (the parse stage writes "<" as "&lt;" outside code).
+_LIVE_TAG = re.compile(r"<(?=/?(?:img|details|summary|iframe|video|audio|source|picture|a|div|span|"
+                       r"kbd|b|i|s|u|p|big|small|sup|sub|table|font|aside)\b)", re.I)
+
+
+def _raw_html(raw: str) -> bool:
+    """RAW holds a raw HTML tag Discourse would keep (a token of markdown-it's html rules)."""
+    if not _LIVE_TAG.search(raw):
+        return False
+    for token in discourse_parser().parse(raw):
+        if token.type == "html_block" and _LIVE_TAG.search(token.content):
+            return True
+        if token.type == "inline" and any(c.type == "html_inline" and _LIVE_TAG.search(c.content)
+                                          for c in token.children or ()):
+            return True
+    return False
+
+
+_FENCE_LINE = re.compile(r"^ {0,3}(?:>\s?)*\s*(`{3,}|~{3,})")
+
+
+def _force_inert_images(text: str) -> str:
+    """TEXT with no image or raw HTML left outside fenced code: ``![`` → ``!\\[``,
+    ``[img]`` → ``\\[img]``, ``<tag`` → ``&lt;tag``."""
+    out, fence = [], None
+    for line in text.split("\n"):
+        match = _FENCE_LINE.match(line)
+        if fence is not None:
+            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+                fence = None
+        elif match:
+            fence = match.group(1)
+        else:
+            line = re.sub(r"\[(img\])", r"\\[\1", line.replace("![", "!\\["), flags=re.I)
+            line = _LIVE_TAG.sub("&lt;", line)
+        out.append(line)
+    return "\n".join(out)

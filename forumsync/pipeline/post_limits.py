@@ -1,0 +1,85 @@
+"""The forum's post length rules, read once per gateway, and the refusals they let us foresee.
+
+Discourse refuses a post over ``max_post_length`` (32,000 by default) and, through the core
+API (not the plugin, whose PostCreator skips validations), titles and bodies under
+``min_topic_title_length`` / ``min_first_post_length`` / ``min_post_length`` (15, 20, 20).
+Knowing them avoids a wasted write; a key that may not read site settings learns them from
+the forum's refusal instead (``forum.refusals``). Kept on the gateway (``forum.facts``).
+"""
+from __future__ import annotations
+
+import math
+import re
+
+from ..forum.gateway import ForumRejected
+from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_SHORT
+
+# Discourse's default max_post_length is 32,000 characters; leave room for notes and marker.
+MAX_POST_CHARS = 30000  # when the forum does not tell its own max_post_length
+MINIMUMS = ("min_topic_title_length", "min_first_post_length", "min_post_length")
+
+
+def remembered(forum, name: str, compute):
+    """COMPUTE's value kept on the gateway for its lifetime (``forum.facts``; a gateway
+    without facts keeps it in its own attributes)."""
+    facts = getattr(forum, "facts", None)
+    if facts is not None:
+        return facts.remember(name, math.inf, compute)
+    memo = vars(forum).setdefault("_forumsync_memo", {})
+    if name not in memo:
+        memo[name] = compute()
+    return memo[name]
+
+
+def max_post_chars(forum) -> int:
+    """The forum's ``max_post_length`` minus room for our notes (read once per gateway)."""
+    return remembered(forum, "max_post_chars", lambda: _max_chars(forum))
+
+
+def minimums(forum) -> dict:
+    """The forum's length minimums by setting name ({} when this key may not read them)."""
+    return remembered(forum, "post_minimums", lambda: _minimums(forum))
+
+
+def _max_chars(forum) -> int:
+    try:
+        value = forum.site_setting_get("max_post_length")
+    except ForumRejected:
+        value = None
+    try:
+        return max(2000, int(value) - 2000)
+    except (TypeError, ValueError):
+        return MAX_POST_CHARS
+
+
+def _minimums(forum) -> dict:
+    known = {}
+    for name in MINIMUMS:
+        try:
+            known[name] = int(forum.site_setting_get(name))
+        except (ForumRejected, TypeError, ValueError):
+            return {}
+    return known
+
+
+def foreseen(forum, raw: str, staged: bool | None = None, title: str | None = None) -> set[str]:
+    """The refusals RAW (and TITLE, for a new topic) would meet; STAGED None or True: only
+    the maximum (the plugin checks no minimum)."""
+    problems = {BODY_LONG} if len(raw) > max_post_chars(forum) else set()
+    if staged is False:
+        known = minimums(forum)
+        key = "min_first_post_length" if title is not None else "min_post_length"
+        if known.get(key) and len(measured(raw)) < known[key]:
+            problems.add(BODY_SHORT)
+        if title is not None and known.get("min_topic_title_length") \
+                and len(title.strip()) < known["min_topic_title_length"]:
+            problems.add(TITLE_SHORT)
+    return problems
+
+
+def measured(raw: str) -> str:
+    """What Discourse measures against the minimum (StrippedLengthValidator: our HTML
+    comment marker does not count, an emoji counts one, runs of dots or commas one)."""
+    raw = re.sub(r"<!--(.*?)-->", "", raw, flags=re.S)
+    raw = re.sub(r":\w+(:\w+)?:", "X", raw)
+    return re.sub(r",{2,}", ",", re.sub(r"\.{2,}", "…", raw)).strip()

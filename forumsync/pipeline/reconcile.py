@@ -1,0 +1,75 @@
+"""Stage ``reconcile``: a second attempt first looks for what an earlier one already wrote.
+
+A crash or a timeout between the forum write and the runner's commit must not post twice
+(the runner passes ``msgdata["attempt"]`` > 1 when a row is tried again):
+
+- new topics carry ``external_id = topic_external_id(root id)``: ``topic_by_external_id``
+  finds the topic a previous attempt opened;
+- replies through the plugin are found by their Message-ID (``post_by_message_id``);
+- other replies end with the hidden marker (``mail.ids.post_marker``): the topic's last
+  ``RECONCILE_LAST_POSTS`` posts are read for it.
+
+Found: the mapping is recorded as ``publish`` records it and ``reconciled`` is set, so
+``publish`` writes nothing. ``publish``'s refusal policy also links an existing topic when
+the forum refuses a new one (a previous life of this database).
+"""
+from __future__ import annotations
+
+from ..forum.gateway import ForumNotFound
+from ..mail.ids import bracketed, post_marker, topic_external_id
+from . import records
+from .msgdata import MsgData
+
+RECONCILE_LAST_POSTS = 10
+
+
+def process(ctx, msg, msgdata: MsgData) -> None:
+    msgdata["reconciled"] = False
+    if msgdata.get("attempt", 1) <= 1:
+        return
+    if msgdata.get("topic_id") is None:
+        link_existing_topic(ctx, msgdata)
+        return
+    topic = msgdata["live_topic"]
+    existing = existing_reply(ctx, msgdata, topic)
+    if existing:
+        records.done(ctx, msgdata, existing, topic=topic)
+        msgdata["reconciled"] = True
+
+
+def external_id(msgdata) -> str:
+    """The ``external_id`` of the topic this message opens (from its thread's root)."""
+    return topic_external_id(msgdata.get("root_message_id") or msgdata["message_id"])
+
+
+def link_existing_topic(ctx, msgdata) -> bool:
+    """Record the topic the forum already has under this message's ``external_id``."""
+    topic = ctx.forum.topic_by_external_id(external_id(msgdata))
+    if not topic:
+        return False
+    posts = (topic.get("post_stream") or {}).get("posts") or []
+    first = posts[0] if posts else {"id": None, "post_number": 1}
+    first = {"id": first.get("id"), "topic_id": topic["id"], "post_number": first.get("post_number", 1)}
+    records.done(ctx, msgdata, first, new_topic=dict(external_id=external_id(msgdata),
+                                                     category_id=topic.get("category_id"),
+                                                     theme=msgdata.get("theme")))
+    msgdata["reconciled"] = True
+    return True
+
+
+def existing_reply(ctx, msgdata, topic) -> dict | None:
+    """A reply to TOPIC an earlier attempt already created (see the module docstring)."""
+    if ctx.forum.capabilities():
+        post = ctx.forum.post_by_message_id(bracketed(msgdata["message_id"]))
+        if post:
+            return post
+    marker = post_marker(msgdata["message_id"])
+    stream = (topic.get("post_stream") or {}).get("stream") or []
+    for post_id in reversed(stream[-RECONCILE_LAST_POSTS:]):
+        try:
+            post = ctx.forum.post_get(post_id)
+        except ForumNotFound:
+            continue
+        if marker in (post.get("raw") or ""):
+            return post
+    return None

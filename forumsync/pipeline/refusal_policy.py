@@ -1,0 +1,64 @@
+"""What ``publish`` does when the forum refuses a post: one policy, tried in this order.
+
+1. a new topic refused while nothing was wrong with it: the forum may already have it (a
+   previous life of this database): ``LINKED`` when ``reconcile`` finds and records it;
+2. the plugin refused a post sent with its files (a file too big, a forbidden extension…):
+   the files go one by one (``files_apart``), so the refused one is named in the post and the
+   others still make it: ``RECOMPOSE``;
+3. the forum named content problems (``forum.refusals.ContentRefused``: title reused or too
+   short, body too short or too long) not yet worked around: ``REFIT`` with them;
+4. the sender's account may not post there (403: category permissions, silenced…), or the
+   plugin may not stage them for a reason we cannot fix (422: an address or a Message-ID it
+   finds invalid): the bridge account posts it with the attribution line: ``RECOMPOSE``.
+Anything else (and a reply's 404: the topic vanished, which ``publish`` follows): None, the
+refusal stands. Each step applies at most once per problem, so the loop ends.
+"""
+from __future__ import annotations
+
+from ..forum.gateway import ForumNotFound, ForumRejected
+from ..forum.refusals import TITLE_PROBLEMS, Forbidden
+from . import author, reconcile
+
+LINKED, RECOMPOSE, REFIT = "linked", "recompose", "refit"
+
+
+def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool) -> str | None:
+    """The remedy for EXC (see the module docstring); PROBLEMS grows with what is learnt."""
+    if not new_topic and isinstance(exc, ForumNotFound):
+        return None
+    if new_topic and not problems and reconcile.link_existing_topic(ctx, msgdata):
+        return LINKED
+    if _files_apart(msgdata):
+        return RECOMPOSE
+    if _learn(problems, exc, new_topic):
+        return REFIT
+    if _bridge_instead(ctx, msgdata, exc):
+        return RECOMPOSE
+    return None
+
+
+def _files_apart(msgdata) -> bool:
+    if not msgdata.get("post_files") or msgdata.get("files_apart"):
+        return False
+    msgdata["files_apart"] = True
+    return True
+
+
+def _learn(problems: set[str], exc: ForumRejected, with_title: bool) -> bool:
+    found = set(getattr(exc, "problems", ()))
+    if not with_title:
+        found -= TITLE_PROBLEMS
+    if not found - problems:
+        return False
+    problems |= found
+    return True
+
+
+def _bridge_instead(ctx, msgdata, exc: ForumRejected) -> bool:
+    staged_refused = msgdata.get("staged") and exc.status == 422
+    if not (isinstance(exc, Forbidden) or exc.status == 403 or staged_refused) \
+            or msgdata.get("username") == ctx.settings.FORUM_API_USERNAME:
+        return False
+    msgdata.update(staged=False, username=ctx.settings.FORUM_API_USERNAME,
+                   attribution=author.attribution(ctx.settings, msgdata))
+    return True
