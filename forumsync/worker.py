@@ -7,83 +7,37 @@ dashboard can tell it is alive.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import socket
 import threading
 import time
 
+from . import queues
+from .catalogue import sync as catalogue_sync
+from .community import releases, subscribers
+from .forum import events
 from .models import set_state, utcnow
+from .outbound import outbox
+from .pipeline import runner
+from .queues import wake  # noqa: F401 (``forumsync.worker.wake`` still works)
 
 log = logging.getLogger(__name__)
 
-# Set by channels and the webhook endpoint after storing something, so an in-process worker
-# (serve, demo) starts at once instead of waiting for its next poll.
-_wakeup = threading.Event()
-
-
-def wake() -> None:
-    """Tell in-process workers there is new work (cheap; safe from any thread)."""
-    _wakeup.set()
-
-# (module, function), imported when a worker starts (the areas import this module for wake()).
 TASKS = (
-    ("forumsync.pipeline.runner", "run_pending"),
-    ("forumsync.forum.events", "run_pending"),
-    ("forumsync.outbound.outbox", "run_pending"),
-    ("forumsync.catalogue.sync", "run_scheduled"),
-    ("forumsync.community.subscribers", "run_scheduled"),
-    ("forumsync.community.releases", "run_scheduled"),
+    runner.run_pending,
+    events.run_pending,
+    outbox.run_pending,
+    catalogue_sync.run_scheduled,
+    subscribers.run_scheduled,
+    releases.run_scheduled,
 )
 
 
 def load_tasks():
-    return [(f"{module_name}.{function}", getattr(importlib.import_module(module_name), function))
-            for module_name, function in TASKS]
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists but not ours (EPERM)
-        return True
-    return True
-
-
-def release_dead_claims(ctx) -> int:
-    """Make rows claimed by a worker of this host that no longer runs (``kill -9``, crash)
-    claimable at once, instead of after the stale-lock delay. Worker ids are
-    ``host:pid:thread``; only dead pids of this very host are released (issue 8)."""
-    from datetime import datetime, timezone
-
-    from sqlalchemy import select, update
-
-    from .models import InboxMessage, OutboxMail, WebhookEvent
-
-    host = socket.gethostname()
-    long_ago = datetime(2000, 1, 1, tzinfo=timezone.utc)
-    released = 0
-    with ctx.db.session() as session:
-        for model, state in ((InboxMessage, "processing"), (WebhookEvent, "processing"),
-                             (OutboxMail, "sending")):
-            owners = session.scalars(select(model.locked_by).where(model.state == state)
-                                     .distinct()).all()
-            for owner in owners:
-                parts = (owner or "").split(":")
-                if len(parts) < 3 or parts[0] != host or not parts[1].isdigit():
-                    continue
-                pid = int(parts[1])
-                if pid == os.getpid() or _pid_alive(pid):
-                    continue
-                released += session.execute(
-                    update(model).where(model.state == state, model.locked_by == owner)
-                    .values(locked_at=long_ago).execution_options(synchronize_session=False)).rowcount
-    if released:
-        log.warning("%s élément(s) réservé(s) par un worker arrêté brutalement remis en file", released)
-    return released
+    """(name, task) pairs; the name (``module.function``) shows in logs and lets a command
+    swap one task (``import-mbox`` publishes its backlog in batches)."""
+    return [(f"{task.__module__}.{task.__name__}", task) for task in TASKS]
 
 
 class Worker:
@@ -116,21 +70,8 @@ class Worker:
     def _release_own_claims(self) -> None:
         """Between rounds this worker holds no claim: any row still locked by its id was left
         by a task that failed mid-batch, and is made claimable at once."""
-        from datetime import datetime, timezone
-
-        from sqlalchemy import update
-
-        from .models import InboxMessage, OutboxMail, WebhookEvent
-
-        long_ago = datetime(2000, 1, 1, tzinfo=timezone.utc)
         try:
-            with self.ctx.db.session() as session:
-                for model, state in ((InboxMessage, "processing"), (WebhookEvent, "processing"),
-                                     (OutboxMail, "sending")):
-                    session.execute(update(model).where(model.state == state,
-                                                        model.locked_by == self.worker_id[:64])
-                                    .values(locked_at=long_ago)
-                                    .execution_options(synchronize_session=False))
+            queues.release_claims_of(self.ctx.db, self.worker_id)
         except Exception:  # still unavailable: try again next round
             log.warning("réservations de ce worker non libérées (base indisponible ?)", exc_info=True)
             return
@@ -148,7 +89,7 @@ class Worker:
 
     def run_forever(self) -> None:
         try:
-            release_dead_claims(self.ctx)
+            queues.release_dead_claims(self.ctx.db)
         except Exception:  # the database may be briefly unavailable; stale locks expire anyway
             log.warning("réservations orphelines non libérées", exc_info=True)
         last_beat = 0.0
@@ -159,10 +100,10 @@ class Worker:
                 except Exception:  # the database may be briefly unavailable; keep looping
                     log.warning("battement de cœur non enregistré", exc_info=True)
                 last_beat = time.monotonic()
-            _wakeup.clear()  # before running: a wake-up during run_once is not lost
+            queues.clear_wakeup()  # before running: a wake-up during run_once is not lost
             if not self.run_once():
-                _wakeup.wait(self.ctx.settings.WORKER_POLL_SECONDS)
+                queues.wait_for_work(self.ctx.settings.WORKER_POLL_SECONDS)
 
     def stop(self) -> None:
         self.stopping.set()
-        _wakeup.set()
+        wake()

@@ -9,7 +9,6 @@ from ..models.inbox import INBOX_STATES
 
 STATE_FR = {"new": "nouveau", "processing": "en cours", "retry": "à réessayer", "published": "publié",
             "dropped": "ignoré", "quarantined": "en quarantaine"}
-OPERATOR_DROP = "abandonné par l'opérateur"
 
 
 def _short(text: str, width: int) -> str:
@@ -158,31 +157,21 @@ def routing_lines(ctx, row) -> list[str]:
 @click.pass_obj
 def retry(obj, inbox_id, all_quarantined):
     """Remet un message (ou toute la quarantaine) à l'état « nouveau » pour un nouveau traitement."""
-    from sqlalchemy import update
-
-    from ..models import InboxMessage
+    from ..inbound import operations
+    from ..queues import wake
 
     if (inbox_id is None) == (not all_quarantined):
         raise click.UsageError("indiquez un numéro de message ou --all-quarantined (l'un ou l'autre)")
-    reset = dict(state="new", reason="", attempts=0, next_attempt_at=None, locked_by=None, locked_at=None,
-                 processed_at=None)
     ctx = obj.context
     with ctx.db.session() as session:
         if all_quarantined:
-            count = session.execute(update(InboxMessage).where(InboxMessage.state == "quarantined")
-                                    .values(**reset)).rowcount
+            count = operations.retry_quarantined(session)
             message = f"{count} message(s) sorti(s) de quarantaine, remis à l'état « nouveau »."
         else:
-            row = _get(session, inbox_id)
-            if row.state in ("processing", "published"):
-                raise click.ClickException(f"le message n° {inbox_id} est « {STATE_FR[row.state]} » : "
-                                           f"il ne peut pas être retraité")
-            for key, value in reset.items():
-                setattr(row, key, value)
+            _refuse_frozen(_get(session, inbox_id), "il ne peut pas être retraité")
+            operations.retry(session, inbox_id)
             message = f"Message n° {inbox_id} remis à l'état « nouveau »."
-    from ..inbound.ingest import notify
-
-    notify(ctx)
+    wake(ctx)
     click.echo(message + " Le processus « forumsync worker » va le traiter.")
 
 
@@ -192,19 +181,24 @@ def retry(obj, inbox_id, all_quarantined):
 @click.pass_obj
 def drop(obj, inbox_id, reason):
     """Abandonne un message : il ne sera pas publié."""
-    from ..models import utcnow
+    from ..inbound import operations
 
     ctx = obj.context
     with ctx.db.session() as session:
         row = _get(session, inbox_id)
-        if row.state in ("published", "processing"):
-            raise click.ClickException(f"le message n° {inbox_id} est « {STATE_FR[row.state]} » : "
-                                       f"il ne peut plus être abandonné")
-        row.state = "dropped"
-        row.reason = OPERATOR_DROP + (f" : {reason}" if reason else "")
-        row.next_attempt_at = None
-        row.processed_at = utcnow()
-    click.echo(f"Message n° {inbox_id} abandonné ({row.reason}).")
+        _refuse_frozen(row, "il ne peut plus être abandonné")
+        if operations.drop(session, inbox_id, reason):
+            click.echo(f"Message n° {inbox_id} abandonné ({row.reason}).")
+        else:
+            click.echo(f"Message n° {inbox_id} déjà abandonné ({row.reason}).")
+
+
+def _refuse_frozen(row, why: str) -> None:
+    """A message being processed or already published is left alone (``operations.FROZEN``)."""
+    from ..inbound.operations import FROZEN
+
+    if row.state in FROZEN:
+        raise click.ClickException(f"le message n° {row.id} est « {STATE_FR[row.state]} » : {why}")
 
 
 COMMANDS = [inbox]

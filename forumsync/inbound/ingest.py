@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import email.policy
 import re
-import threading
 import email.utils
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..mail import ids
 from ..mail.headers import decode_header_value
 from ..models import InboxMessage, InboxRaw, utcnow
+from ..queues import register_wakeup, unregister_wakeup, wake  # noqa: F401 (importable from here)
 
 # Hostile-input limits applied before storage (issue 8); real mail stays far below them.
 MAX_HEADER_COUNT = 1000
@@ -57,34 +57,8 @@ class IngestResult:
 
 
 # ---------------------------------------------------------------- worker wake-up
-_wakeups: set[threading.Event] = set()
-_wakeups_lock = threading.Lock()
-
-
-def register_wakeup(event: threading.Event) -> None:
-    """A loop of one's own (bench, tests) registers an Event, set whenever a message is stored."""
-    with _wakeups_lock:
-        _wakeups.add(event)
-
-
-def unregister_wakeup(event: threading.Event) -> None:
-    with _wakeups_lock:
-        _wakeups.discard(event)
-
-
-def notify(ctx=None) -> None:
-    """Start in-process workers now (``forumsync.worker.wake()``, registered events, and
-    ``ctx.wake_worker`` if set) instead of letting them wait for their next poll."""
-    from ..worker import wake
-
-    wake()
-    with _wakeups_lock:
-        events = list(_wakeups)
-    for event in events:
-        event.set()
-    hook = getattr(ctx, "wake_worker", None)
-    if callable(hook):
-        hook()
+# ``notify(ctx)`` is ``queues.wake``: kept under this name for the channels and the dashboard.
+notify = wake
 
 
 # ---------------------------------------------------------------- recipients
@@ -215,7 +189,7 @@ def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestRes
         if existing is None:
             raise
         return IngestResult(existing, message_id, True)
-    notify(ctx)
+    wake(ctx)
     return IngestResult(inbox_id, message_id, False)
 
 

@@ -1,8 +1,10 @@
-"""Operator actions on the inbox, for the dashboard buttons (same effect as `forumsync inbox
-retry|drop`, whose rules they follow). They take a session and change state only; the worker
-does the rest. Each returns how many messages changed.
+"""Operator actions on the inbox, for the dashboard buttons and `forumsync inbox retry|drop`.
+They take a session and change state only; the worker does the rest (call ``queues.wake``
+after a retry). Each returns how many messages changed.
 """
 from __future__ import annotations
+
+from sqlalchemy import update
 
 from ..models import InboxMessage, utcnow
 
@@ -11,19 +13,25 @@ FROZEN = ("processing", "published")
 OPERATOR_DROP = "abandonné par l'opérateur"
 
 
+# What a message put back to ``new`` starts from again.
+RESET = dict(state="new", reason="", attempts=0, next_attempt_at=None, locked_by=None, locked_at=None,
+             processed_at=None)
+
+
 def retry(session, message_id: int) -> int:
     """Put one message back to ``new`` (out of quarantine, retry or dropped)."""
     row = session.get(InboxMessage, message_id)
     if row is None or row.state in FROZEN or row.state == "new":
         return 0
-    row.state = "new"
-    row.reason = ""
-    row.attempts = 0
-    row.next_attempt_at = None
-    row.locked_by = None
-    row.locked_at = None
-    row.processed_at = None
+    for key, value in RESET.items():
+        setattr(row, key, value)
     return 1
+
+
+def retry_quarantined(session) -> int:
+    """Put every quarantined message back to ``new``."""
+    return session.execute(update(InboxMessage).where(InboxMessage.state == "quarantined")
+                           .values(**RESET)).rowcount
 
 
 def drop(session, message_id: int, detail: str = "") -> int:

@@ -20,8 +20,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..models import OutboxMail, utcnow
 from . import smtp
+from ..queues import OUTBOX, backoff
 from .compose import POLICY
-from .queue import backoff, claim
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +59,11 @@ def _envelope_sender(message: EmailMessage) -> str:
 
 def run_pending(ctx, worker_id: str) -> int:
     """Send what is due; returns how many mails were handled (sent or failed an attempt)."""
-    with ctx.db.session() as session:
-        rows = claim(session, OutboxMail, ready_states=("pending",), worker_id=worker_id,
-                     claimed_state="sending", limit=BATCH)
-        jobs = [(row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw,
-                 row.key) for row in rows]
+    claimed = OUTBOX.claim(ctx.db, worker_id, BATCH, columns=(
+        OutboxMail.sender, OutboxMail.recipients, OutboxMail.raw, OutboxMail.key, OutboxMail.attempts))
+    jobs = [(row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw, row.key)
+            for row in claimed]
+    attempts = {row.id: row.attempts + 1 for row in claimed}
     if not jobs:
         return 0
     connection = None
@@ -95,28 +95,25 @@ def run_pending(ctx, worker_id: str) -> int:
     _close(connection, quit=True)
     with ctx.db.session() as session:
         for mail_id, outcome, note in outcomes:
-            row = session.get(OutboxMail, mail_id)
-            row.locked_by = None
-            row.locked_at = None
-            row.attempts += 1
-            row.last_error = note
-            if outcome == "sent":
-                row.state = "sent"
-                row.sent_at = utcnow()
-                row.next_attempt_at = None
-            elif outcome == "withheld":
-                row.state = "dropped"
-                row.next_attempt_at = None
-                log.info("courriel %s non envoyé : %s", mail_id, note)
-            elif outcome == "failed" or row.attempts >= MAX_ATTEMPTS:
-                row.state = "failed"
-                row.next_attempt_at = None
-                log.warning("courriel %s en échec définitif : %s", mail_id, note)
-            else:
-                row.state = "pending"
-                row.next_attempt_at = utcnow() + backoff(row.attempts)
-                log.info("courriel %s non remis (tentative %s) : %s", mail_id, row.attempts, note)
+            _record(session, mail_id, outcome, note, attempts[mail_id])
     return len(outcomes)
+
+
+def _record(session, mail_id: int, outcome: str, note: str, attempt: int) -> None:
+    """How ATTEMPT at sending MAIL_ID ended: sent, dropped (withheld), failed, or due again later."""
+    values = dict(attempts=attempt, last_error=note, next_attempt_at=None)
+    if outcome == "sent":
+        state, values["sent_at"] = "sent", utcnow()
+    elif outcome == "withheld":
+        state = "dropped"
+        log.info("courriel %s non envoyé : %s", mail_id, note)
+    elif outcome == "failed" or attempt >= MAX_ATTEMPTS:
+        state = "failed"
+        log.warning("courriel %s en échec définitif : %s", mail_id, note)
+    else:
+        state, values["next_attempt_at"] = "pending", utcnow() + backoff(attempt)
+        log.info("courriel %s non remis (tentative %s) : %s", mail_id, attempt, note)
+    OUTBOX.release(session, mail_id, state, **values)
 
 
 FORUM_POST_KEYS = ("post:", "edit:")
@@ -127,7 +124,7 @@ def _withheld(ctx, key: str, checked: dict) -> tuple[str, str] | None:
     forum no longer lets the list see, ``retry`` when the forum cannot be asked right now."""
     if not key.startswith(FORUM_POST_KEYS):
         return None
-    from ..forum.events import recheck_before_send
+    from ..forum.live import recheck_before_send
     from ..forum.gateway import ForumUnavailable
 
     try:

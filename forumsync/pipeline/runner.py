@@ -5,10 +5,8 @@ Each row ends ``published`` (topic_id/post_id), ``dropped`` (reason), ``quaranti
 unavailable: exponential backoff with jitter, capped at ``RETRY_MAX_SECONDS`` but never
 given up, so no mail is lost; ``attempts`` and the reason show in ``inbox list``).
 
-Claiming: on PostgreSQL ``SELECT … FOR UPDATE SKIP LOCKED`` lets several workers share the
-inbox. On SQLite one guarded ``UPDATE … RETURNING`` inside ``BEGIN IMMEDIATE`` claims a batch
-atomically; SQLite deployments run one worker (a second one would only wait on the lock).
-A ``processing`` row whose lock is older than ``STALE_AFTER`` (a worker that died) is
+Claiming is ``queues.INBOX`` (``SKIP LOCKED`` on PostgreSQL, one ``UPDATE … RETURNING`` on
+SQLite). A ``processing`` row whose lock is older than ``STALE_AFTER`` (a worker that died) is
 claimed again; the publish stage's idempotency makes that safe (see ``publish.py``).
 
 Transactions stay short: one to claim, one to read the row, the stages' own small reads,
@@ -18,21 +16,21 @@ calls happen between them, never while a transaction is open.
 from __future__ import annotations
 
 import logging
-import random
 from datetime import timedelta
 
-from sqlalchemy import and_, bindparam, or_, select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from ..forum.gateway import ForumError, ForumRejected, ForumUnavailable
 from ..models import InboxMessage, InboxRaw, utcnow
+from ..queues import INBOX, backoff
 from . import prepare
 from .errors import Drop, Quarantine, Retry
 
 log = logging.getLogger(__name__)
 
-STALE_AFTER = timedelta(minutes=5)
+STALE_AFTER = INBOX.stale_after
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
 FINAL_STATES = ("published", "dropped", "quarantined")
@@ -51,34 +49,12 @@ _FINISH = update(_inbox).where(_inbox.c.id == bindparam("row_id")).values(
 _FINISH_PUBLISHED = _FINISH.values(topic_id=bindparam("topic_id"), post_id=bindparam("post_id"))
 
 
-def _claimable(now):
-    return or_(InboxMessage.state == "new",
-               and_(InboxMessage.state == "retry", InboxMessage.next_attempt_at <= now),
-               and_(InboxMessage.state == "processing", InboxMessage.locked_at < now - STALE_AFTER))
-
-
 def claim(ctx, worker_id: str, limit: int = 50, *, only_id: int | None = None) -> list[int]:
     """Mark up to LIMIT rows ``processing`` for WORKER_ID; returns their ids in arrival order."""
-    now = utcnow()
-    worker_id = worker_id[:64]
-    if only_id is None:
-        condition = _claimable(now)
-    else:  # process_one: any unfinished row, whatever its next_attempt_at
-        condition = and_(InboxMessage.id == only_id, InboxMessage.state.not_in(FINAL_STATES))
-    values = dict(state="processing", locked_by=worker_id, locked_at=now,
-                  attempts=InboxMessage.attempts + 1)
-    with ctx.db.connection() as conn:
-        if ctx.db.is_sqlite:
-            batch = (select(InboxMessage.id).where(condition).order_by(InboxMessage.id)
-                     .limit(limit).scalar_subquery())
-            ids = conn.scalars(update(InboxMessage).where(InboxMessage.id.in_(batch), condition)
-                               .values(**values).returning(InboxMessage.id)).all()
-        else:
-            ids = conn.scalars(select(InboxMessage.id).where(condition).order_by(InboxMessage.id)
-                               .limit(limit).with_for_update(skip_locked=True)).all()
-            if ids:
-                conn.execute(update(InboxMessage).where(InboxMessage.id.in_(ids)).values(**values))
-    return sorted(ids)
+    where = None  # process_one: any unfinished row, whatever its next_attempt_at
+    if only_id is not None:
+        where = and_(InboxMessage.id == only_id, InboxMessage.state.not_in(FINAL_STATES))
+    return INBOX.claim(ctx.db, worker_id, limit, where=where)
 
 
 def run_pending(ctx, worker_id: str, limit: int = 50, batch_threshold: int | None = None) -> int:
@@ -183,8 +159,7 @@ def _finish(ctx, inbox_id: int, state: str, reason: str, msgdata: dict | None = 
 
 def retry_delay(attempt: int) -> float:
     """Exponential backoff with ±20 % jitter, capped (never abandoned)."""
-    base = min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** max(0, min(attempt - 1, 20)))
-    return base * random.uniform(0.8, 1.2)
+    return backoff(attempt, RETRY_BASE_SECONDS, RETRY_MAX_SECONDS).total_seconds()
 
 
 def _schedule_retry(ctx, inbox_id: int, attempt: int, exc: Exception, what: str | None = None) -> str:
@@ -193,8 +168,6 @@ def _schedule_retry(ctx, inbox_id: int, attempt: int, exc: Exception, what: str 
     detail = getattr(exc, "reason", None) or (str(exc) if isinstance(exc, ForumError) else repr(exc))
     reason = f"{what}, nouvel essai vers {when:%Y-%m-%d %H:%M:%S} UTC : {detail}"
     with ctx.db.session() as session:
-        session.execute(update(InboxMessage).where(InboxMessage.id == inbox_id).values(
-            state="retry", reason=reason, next_attempt_at=when, locked_by=None, locked_at=None)
-            .execution_options(synchronize_session=False))
+        INBOX.release(session, inbox_id, "retry", reason=reason, next_attempt_at=when)
     log.info("inbox %s : %s", inbox_id, reason)
     return "retry"

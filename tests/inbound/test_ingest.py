@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from forumsync.context import Context
 from forumsync.db import Database
-from forumsync import worker
+from forumsync import queues
 from forumsync.inbound.ingest import (Refused, accepted_recipient, ingest, register_wakeup,
                                       unregister_wakeup)
 from forumsync.models import InboxMessage
@@ -125,9 +125,9 @@ def test_storing_wakes_the_in_process_worker(context):
     context.wake_worker = hook.set
     register_wakeup(registered)
     try:
-        worker._wakeup.clear()
+        queues.clear_wakeup()
         ingest(context, make_mail(message_id="<dup@x>"), "http")
-        assert hook.is_set() and registered.is_set() and worker._wakeup.is_set()
+        assert hook.is_set() and registered.is_set() and queues.wait_for_work(0)
         hook.clear()
         registered.clear()
         ingest(context, make_mail(message_id="<dup@x>"), "http")  # duplicate: nothing new to do

@@ -1,0 +1,181 @@
+"""What each forum event does (``events.HANDLERS`` dispatches to these).
+
+- ``post_created``: a post the list may see (``live.verdict``) is composed and enqueued in
+  the outbox in the same transaction that records its PostLink (origin "forum").
+- ``post_edited``: nothing, unless SEND_EDIT_NOTICES (a short « [modifié] » notice).
+- ``topic_edited``: keep the TopicLink in step (title, category, theme) when a lead moves it.
+- ``category_*``: the cached categories are read again.
+Each returns the French outcome recorded on the event, or raises ``live.Skip``.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..mail.subjects import subject_key
+from ..models import PostLink, TopicLink, utcnow
+from ..outbound import compose, outbox
+from ..queues import wake
+from . import live
+from .eligibility import REGULAR as REGULAR_POST, theme_of
+from .gateway import ForumNotFound
+from .live import Skip
+
+
+def _eligible(ctx, payload: dict, cache: dict):
+    """The live facts of the post, once the forum says it may go to the list (else Skip)."""
+    facts = live.refresh_refusing_categories(ctx, live.gather(ctx, payload, cache))
+    allowed, reason = live.verdict(ctx, facts)
+    if not allowed:
+        raise Skip(reason)
+    return facts, reason
+
+
+def post_created(ctx, payload: dict, cache: dict) -> str:
+    facts, reason = _eligible(ctx, payload, cache)
+    post, topic = facts.post, facts.topic
+    settings = ctx.settings
+    message_id = compose.post_message_id(settings, post["id"])
+    author_email = None
+    if settings.EXPOSE_AUTHOR_EMAIL:
+        author_email = ctx.forum.user_email_get(post.get("username") or "")
+    with ctx.db.session() as session:  # one transaction: compose, enqueue, link
+        link = session.get(TopicLink, topic["id"])
+        in_reply_to, references = reply_headers(ctx, session, topic, post, link, cache)
+        forum_post = compose.ForumPost(
+            post_id=post["id"], topic_id=topic["id"], post_number=post.get("post_number") or 1,
+            username=post.get("username") or "", author_name=post.get("name") or "",
+            cooked=post.get("cooked") or "", title=topic.get("title") or post.get("topic_title") or "",
+            topic_slug=topic.get("slug") or post.get("topic_slug") or "",
+            list_tag=link.list_tag if link else None, in_reply_to=in_reply_to,
+            references=references, author_email=author_email,
+            created_at=_parse_time(post.get("created_at")))
+        message = compose.compose_post(settings, forum_post)
+        created = outbox.enqueue(session, f"post:{post['id']}", message, [settings.LIST_ADDRESS],
+                                 sender=settings.BRIDGE_ADDRESS)
+        if session.scalars(select(PostLink.id).where(PostLink.message_id == message_id)).first() is None:
+            session.add(PostLink(message_id=message_id, post_id=post["id"], topic_id=topic["id"],
+                                 post_number=forum_post.post_number, origin="forum"))
+        theme = theme_of(settings, facts.categories)
+        if link is None and forum_post.post_number == 1:
+            session.add(TopicLink(topic_id=topic["id"], root_message_id=message_id,
+                                  category_id=topic.get("category_id"),
+                                  theme=theme["slug"] if theme else None, title=forum_post.title,
+                                  subject_key=subject_key(forum_post.title), list_tag=None))
+        elif link is not None:
+            link.last_activity_at = utcnow()
+    if created:
+        wake(ctx)
+    return f"envoyé à la liste ({reason})" if created else "déjà dans la file d'envoi"
+
+
+def post_edited(ctx, payload: dict, cache: dict) -> str:
+    if not ctx.settings.SEND_EDIT_NOTICES:
+        raise Skip("modification non relayée (SEND_EDIT_NOTICES désactivé)")
+    post_id = payload.get("id")
+    with ctx.db.session() as session:
+        sent = session.scalars(select(PostLink).where(PostLink.post_id == post_id,
+                                                      PostLink.origin == "forum")).first()
+    if sent is None:
+        raise Skip("message jamais envoyé à la liste : modification non relayée")
+    facts, _ = _eligible(ctx, payload, cache)
+    post, topic = facts.post, facts.topic
+    version = post.get("version") or payload.get("version") or 0
+    with ctx.db.session() as session:
+        link = session.get(TopicLink, topic["id"])
+        _, references = reply_headers(ctx, session, topic, post, link, cache)
+        message = compose.compose_post(ctx.settings, compose.ForumPost(
+            post_id=post["id"], topic_id=topic["id"], post_number=post.get("post_number") or 1,
+            username=post.get("username") or "", author_name=post.get("name") or "",
+            cooked="", title=topic.get("title") or "", topic_slug=topic.get("slug") or "",
+            list_tag=link.list_tag if link else None, references=references, edited=True))
+        created = outbox.enqueue(session, f"edit:{post_id}:{version}", message,
+                                 [ctx.settings.LIST_ADDRESS], sender=ctx.settings.BRIDGE_ADDRESS)
+    return "notice « [modifié] » envoyée" if created else "notice déjà dans la file d'envoi"
+
+
+def topic_edited(ctx, payload: dict, cache: dict) -> str:
+    topic_id = payload.get("id")
+    if not topic_id:
+        raise Skip("événement sans identifiant de sujet")
+    with ctx.db.session() as session:
+        exists = session.get(TopicLink, topic_id) is not None
+    if not exists:
+        raise Skip(f"sujet {topic_id} non relié à la liste")
+    try:
+        topic = ctx.forum.topic_get(topic_id)
+    except ForumNotFound:
+        topic = payload
+    category_id = topic.get("category_id") or payload.get("category_id")
+    chain = live.category_chain(ctx, category_id, cache) if category_id else []
+    theme = theme_of(ctx.settings, chain)
+    with ctx.db.session() as session:
+        link = session.get(TopicLink, topic_id)
+        before = (link.title, link.category_id, link.theme)
+        if topic.get("title"):
+            link.title = topic["title"]
+        if category_id:
+            link.category_id = category_id
+            link.theme = theme["slug"] if theme else None
+        after = (link.title, link.category_id, link.theme)
+    if before == after:
+        return "sujet inchangé"
+    return f"sujet mis à jour : {before} → {after}"
+
+
+def categories_changed(ctx, payload: dict, cache: dict) -> str:
+    live.forget_categories(ctx.settings.FORUM_URL)
+    return "catégories relues au prochain message"
+
+
+# ------------------------------------------------------------------------------ threading headers
+def _stream_posts(topic: dict) -> dict[int, dict]:
+    return {p.get("post_number"): p for p in (topic.get("post_stream") or {}).get("posts") or []}
+
+
+def _message_id_of(ctx, session, topic: dict, number: int, cache: dict) -> str | None:
+    """Message-ID of post NUMBER of the topic: its PostLink (list mail or forum post we sent),
+    else the forum post's own id, looked up in the topic (fetched only then)."""
+    link = session.scalars(select(PostLink).where(PostLink.topic_id == topic["id"],
+                                                  PostLink.post_number == number)
+                           .order_by(PostLink.id)).first()
+    if link is not None:
+        return link.message_id
+    full = live.topic(ctx, topic["id"], cache)
+    post = _stream_posts(full).get(number)
+    if post is not None:
+        if (post.get("post_type") or REGULAR_POST) != REGULAR_POST or post.get("hidden") \
+                or post.get("deleted_at"):
+            return None  # never name a whisper or a hidden post: the reply threads to the root
+        return compose.post_message_id(ctx.settings, post["id"])
+    if number == 1:
+        stream = (full.get("post_stream") or {}).get("stream") or []
+        if stream:
+            return compose.post_message_id(ctx.settings, stream[0])
+    return None
+
+
+def reply_headers(ctx, session, topic: dict, post: dict, link: TopicLink | None,
+                  cache: dict) -> tuple[str | None, list[str]]:
+    """(In-Reply-To, References) for ``post`` (ids without <>): the replied-to post (else the
+    topic's first post), with References = root, then the parent. A parent the list never saw
+    (a whisper, a hidden post) is not named: its id would tell the list it exists."""
+    if post.get("post_number", 1) <= 1:
+        return None, []
+    root = (link.root_message_id if link and link.root_message_id else None) or \
+        _message_id_of(ctx, session, topic, 1, cache)
+    number = post.get("reply_to_post_number") or 1
+    parent = _message_id_of(ctx, session, topic, number, cache) if number > 1 else root
+    parent = parent or root
+    references = [r for r in dict.fromkeys([root, parent]) if r]
+    return parent, references
+
+
+def _parse_time(value):
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
