@@ -447,3 +447,20 @@ def test_forum_down_at_the_check_keeps_the_mail_waiting(bridge):
     assert bridge.sink.messages == []
     row = _outbox_row(bridge, first["id"])
     assert row.state == "pending" and "forum indisponible" in row.last_error
+
+
+def test_each_event_name_goes_to_its_handler(bridge):
+    """``events.HANDLERS``: each event reads its own payload key; category events drop the
+    cached categories; any other event is skipped with its name."""
+    import pytest
+
+    from forumsync.forum import events
+
+    assert events.handle(bridge.ctx, "category_updated", {"category": {"id": 1}}) == \
+        "catégories relues au prochain message"
+    with pytest.raises(events.Skip, match="« user_created » sans effet"):
+        events.handle(bridge.ctx, "user_created", {"user": {"id": 3}})
+    with pytest.raises(events.Skip, match="sans identifiant de sujet"):
+        events.handle(bridge.ctx, "topic_edited", {"post": {"id": 3}})  # a topic event reads "topic"
+    with pytest.raises(events.Skip, match="sans identifiant de message"):
+        events.handle(bridge.ctx, "post_created", {"topic": {"id": 3}})  # a post event reads "post"
