@@ -27,6 +27,25 @@ def visible_categories(session, user: User) -> list[tuple[Category, int]]:
     return out
 
 
+def _visible_category(session, user: User, category_id) -> tuple[Category, int]:
+    """The category and USER's permission on it: 404 unknown, 403 not visible to USER."""
+    category = session.get(Category, category_id)
+    if category is None:
+        raise not_found()
+    permission = category_permission(session, user, category)
+    if permission is None:
+        raise forbidden()
+    return category, permission
+
+
+def _staff(session) -> User:
+    """The acting user when staff (categories are created and changed by staff), else 403."""
+    user = current_user(session)
+    if not user.staff:
+        raise forbidden()
+    return user
+
+
 @api_route(bp, "/categories", methods=["GET"])
 def category_list():
     p = params()
@@ -86,12 +105,7 @@ def _lazy_page(session, user, visible, level, page, parent_id) -> dict:
 def category_show(category_id):
     with forum().store.session() as session:
         user = current_user(session)
-        category = session.get(Category, category_id)
-        if category is None:
-            raise not_found()
-        permission = category_permission(session, user, category)
-        if permission is None:
-            raise forbidden()
+        category, permission = _visible_category(session, user, category_id)
         return json_response({"category": serializers.serialize_category(session, category, permission)})
 
 
@@ -112,9 +126,7 @@ def _category_fields(session, p: dict) -> dict:
 def category_create():
     p = params()
     with forum().store.session() as session:
-        user = current_user(session)
-        if not user.staff:
-            raise forbidden()
+        _staff(session)
         fields = _category_fields(session, p)
         name = fields.pop("name", None)
         category = create_category(session, name, **fields)
@@ -125,9 +137,7 @@ def category_create():
 def category_update(category_id):
     p = params()
     with forum().store.session() as session:
-        user = current_user(session)
-        if not user.staff:
-            raise forbidden()
+        _staff(session)
         category = session.get(Category, category_id)
         if category is None:
             raise not_found()
@@ -141,12 +151,7 @@ def _topic_list(category_id: int, include_children: bool):
     page = int(p.get("page") or 0)
     with forum().store.session() as session:
         user = current_user(session)
-        category = session.get(Category, category_id)
-        if category is None:
-            raise not_found()
-        permission = category_permission(session, user, category)
-        if permission is None:
-            raise forbidden()
+        category, permission = _visible_category(session, user, category_id)
         ids = [category.id]
         if include_children:
             ids += list(session.scalars(select(Category.id).where(

@@ -125,14 +125,21 @@ def _can_manage(session, user: User, group: Group) -> bool:
                                                         GroupUser.user_id == user.id)) is True
 
 
+def _managed_group(session, group_id) -> Group:
+    """The group the acting user may change (an admin, or an owner): 404 unknown, 403 an
+    automatic group or someone else's."""
+    actor = current_user(session)
+    group = _group(session, group_id)
+    if group.automatic or not _can_manage(session, actor, group):
+        raise forbidden()
+    return group
+
+
 @api_route(bp, "/groups/<group_id>/members", methods=["PUT"])
 def group_members_add(group_id):
     p = params()
     with forum().store.session() as session:
-        actor = current_user(session)
-        group = _group(session, group_id)
-        if group.automatic or not _can_manage(session, actor, group):
-            raise forbidden()
+        group = _managed_group(session, group_id)
         users = _users(session, p)
         if not users:
             raise invalid("You must provide at least one username or email address.")
@@ -148,10 +155,7 @@ def group_members_add(group_id):
 def group_members_remove(group_id):
     p = params()
     with forum().store.session() as session:
-        actor = current_user(session)
-        group = _group(session, group_id)
-        if group.automatic or not _can_manage(session, actor, group):
-            raise forbidden()
+        group = _managed_group(session, group_id)
         users = _users(session, p)
         removed = remove_group_members(session, group, users)
         return json_response({"success": "OK", "usernames": [u.username for u in removed],
@@ -173,10 +177,7 @@ def _owners_add(group_id):
     ``group[usernames]`` is ignored: success, nobody added."""
     p = params()
     with forum().store.session() as session:
-        actor = current_user(session)
-        group = _group(session, group_id)
-        if group.automatic or not _can_manage(session, actor, group):
-            raise forbidden()
+        group = _managed_group(session, group_id)
         users = _users(session, p)
         add_group_members(session, group, users, owner=True)
         return json_response({"success": "OK", "usernames": [u.username for u in users]})
@@ -202,10 +203,7 @@ def group_update(group_id):
     p = params()
     fields = p.get("group") if isinstance(p.get("group"), dict) else p
     with forum().store.session() as session:
-        actor = current_user(session)
-        group = _group(session, group_id)
-        if group.automatic or not _can_manage(session, actor, group):
-            raise forbidden()
+        group = _managed_group(session, group_id)
         update_group(session, group, **fields)
         if fields.get("usernames"):
             add_group_members(session, group, _users(session, {"usernames": fields["usernames"]}))
