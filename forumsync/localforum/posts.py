@@ -62,38 +62,11 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     if topic_id not in (None, ""):
         topic = get_topic(session, topic_id)
         if check_permissions:
-            if not can_see_topic(session, user, topic):
-                raise forbidden()
-            moderator = is_category_moderator(session, user, topic.category)
-            # TopicGuardian#can_create_post_on_topic?: admins post anywhere; TL4, moderators
-            # and category group moderators also in closed or archived topics.
-            trusted = user.admin or moderator or user.trust_level >= 4
-            if (topic.archived or topic.closed) and not trusted:
-                raise forbidden()
-            if topic.category is not None and not moderator:
-                permission = category_permission(session, user, topic.category)
-                if permission is None or permission > 2:
-                    raise forbidden()
+            _check_can_reply(session, user, topic)
         if not skip_validations:
             check_lengths(session, raw, None, False, topic.archetype == "private_message")
-        reply_to = int(reply_to_post_number) if reply_to_post_number not in (None, "") else None
-        if reply_to is not None and session.scalar(select(Post.id).where(
-                Post.topic_id == topic.id, Post.post_number == reply_to)) is None:
-            reply_to = None
-        number = (session.scalar(select(func.max(Post.post_number))
-                                 .where(Post.topic_id == topic.id)) or 0) + 1
-        post = Post(topic_id=topic.id, user_id=user.id, post_number=number,
-                    reply_to_post_number=reply_to, post_type=post_type, raw=raw,
-                    cooked=cook_for(session, raw), created_at=when, updated_at=when)
-        session.add(post)
-        if post_type != WHISPER:
-            topic.bumped_at = max(topic.bumped_at, when)
-        session.flush()
-        session.refresh(post)
-        alerts.track(session, user, topic, False, auto_track)
-        alerts.alert(session, post)
-        post_event(session, "post_created", post)
-        return post
+        return _reply(session, user, topic, raw, reply_to_post_number, post_type, when,
+                      auto_track)
 
     private = archetype == "private_message"
     if not skip_validations:
@@ -101,36 +74,10 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     category = None
     allowed = []
     if private:
-        if isinstance(target_recipients, str):
-            target_recipients = [r for r in re.split(r"[,\s]+", target_recipients) if r]
-        recipients = list(target_recipients or [])
-        if not recipients:
-            raise invalid("You must choose a valid user.")
-        for name in recipients:
-            if user_by_username(session, name) is None and group_by_name(session, name) is None:
-                raise invalid(f"Sorry, {name} is not a valid user.")
-        allowed = [user.username] + recipients
+        allowed = [user.username] + _recipients(session, target_recipients)
     else:
-        if category_id in (None, ""):
-            category = session.get(Category, 1)
-        else:
-            try:
-                category = session.get(Category, int(category_id))
-            except (TypeError, ValueError):
-                category = None
-            if category is None:
-                raise invalid("Category can't be blank")
-        if check_permissions:
-            permission = category_permission(session, user, category)
-            if permission is None or permission > 1:
-                raise forbidden()
-    if external_id not in (None, ""):
-        if not EXTERNAL_ID.fullmatch(str(external_id)):
-            raise invalid("External ID is invalid")
-        if session.scalar(select(Topic.id).where(Topic.external_id == external_id)) is not None:
-            raise invalid("External ID has already been taken")
-    else:
-        external_id = None
+        category = _new_topic_category(session, user, category_id, check_permissions)
+    external_id = _checked_external_id(session, external_id)
     title = title.strip()
     if not skip_validations and not sitesettings.get(session, "allow_duplicate_topic_titles") \
             and not private:
@@ -155,6 +102,88 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     topic_event(session, "topic_created", topic)
     post_event(session, "post_created", post)
     return post
+
+
+def _check_can_reply(session, user: User, topic: Topic) -> None:
+    """TopicGuardian#can_create_post_on_topic?: admins post anywhere; TL4, moderators and
+    category group moderators also in closed or archived topics; others need reply rights."""
+    if not can_see_topic(session, user, topic):
+        raise forbidden()
+    moderator = is_category_moderator(session, user, topic.category)
+    trusted = user.admin or moderator or user.trust_level >= 4
+    if (topic.archived or topic.closed) and not trusted:
+        raise forbidden()
+    if topic.category is not None and not moderator:
+        permission = category_permission(session, user, topic.category)
+        if permission is None or permission > 2:
+            raise forbidden()
+
+
+def _reply(session, user: User, topic: Topic, raw: str, reply_to_post_number, post_type: int,
+           when, auto_track: bool) -> Post:
+    """The reply at the end of TOPIC (a reply_to number that is not in the topic is dropped);
+    a whisper does not bump the topic."""
+    reply_to = int(reply_to_post_number) if reply_to_post_number not in (None, "") else None
+    if reply_to is not None and session.scalar(select(Post.id).where(
+            Post.topic_id == topic.id, Post.post_number == reply_to)) is None:
+        reply_to = None
+    number = (session.scalar(select(func.max(Post.post_number))
+                             .where(Post.topic_id == topic.id)) or 0) + 1
+    post = Post(topic_id=topic.id, user_id=user.id, post_number=number,
+                reply_to_post_number=reply_to, post_type=post_type, raw=raw,
+                cooked=cook_for(session, raw), created_at=when, updated_at=when)
+    session.add(post)
+    if post_type != WHISPER:
+        topic.bumped_at = max(topic.bumped_at, when)
+    session.flush()
+    session.refresh(post)
+    alerts.track(session, user, topic, False, auto_track)
+    alerts.alert(session, post)
+    post_event(session, "post_created", post)
+    return post
+
+
+def _recipients(session, target_recipients) -> list[str]:
+    """A private message's recipients (a list, or names separated by commas/spaces), each an
+    existing user or group."""
+    if isinstance(target_recipients, str):
+        target_recipients = [r for r in re.split(r"[,\s]+", target_recipients) if r]
+    recipients = list(target_recipients or [])
+    if not recipients:
+        raise invalid("You must choose a valid user.")
+    for name in recipients:
+        if user_by_username(session, name) is None and group_by_name(session, name) is None:
+            raise invalid(f"Sorry, {name} is not a valid user.")
+    return recipients
+
+
+def _new_topic_category(session, user: User, category_id, check_permissions: bool) -> Category:
+    """The new topic's category (Uncategorized when none is given); USER needs full rights."""
+    if category_id in (None, ""):
+        category = session.get(Category, 1)
+    else:
+        try:
+            category = session.get(Category, int(category_id))
+        except (TypeError, ValueError):
+            category = None
+        if category is None:
+            raise invalid("Category can't be blank")
+    if check_permissions:
+        permission = category_permission(session, user, category)
+        if permission is None or permission > 1:
+            raise forbidden()
+    return category
+
+
+def _checked_external_id(session, external_id) -> str | None:
+    """Topic#external_id: letters, digits, "_" and "-" (at most 50), unique; None when empty."""
+    if external_id in (None, ""):
+        return None
+    if not EXTERNAL_ID.fullmatch(str(external_id)):
+        raise invalid("External ID is invalid")
+    if session.scalar(select(Topic.id).where(Topic.external_id == external_id)) is not None:
+        raise invalid("External ID has already been taken")
+    return external_id
 
 
 def update_post(session, user: User, post: Post, raw: str, edit_reason: str | None = None,
