@@ -249,6 +249,21 @@ def cli_env() -> dict:
 
 
 # ------------------------------------------------------------------ 2. own work (in process)
+def children_cpu() -> float:
+    """CPU seconds used so far by this process's descendants still alive (the pool processes)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+
 def own_work(raws, pool_size, profile: str | None = None) -> dict:
     """Stages in this process (as import-mbox runs them) against a forum in another process
     without limiter; forum time measured around each gateway request."""
@@ -265,7 +280,7 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
     forum = ForumProcess(folder, settings_path, port)
     try:
         subprocess.run([str(VENV / "forumsync"), "--settings", str(settings_path), "provision"],
-                       check=True, env=cli_env(), stdout=subprocess.DEVNULL)
+                       check=True, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         ctx = Context(load_settings(settings_path).replace(PIPELINE_POOL_SIZE=pool_size))
         start = time.perf_counter()
         for raw in raws:
@@ -286,7 +301,7 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
 
         ForumGateway._request = timed
         before = Counter(prepare.STATS)
-        start, cpu = time.perf_counter(), time.process_time()
+        start, cpu, pool_cpu = time.perf_counter(), time.process_time(), children_cpu()
         handled = 0
         profiler = None
         if profile:
@@ -306,6 +321,7 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
                 profiler.disable()
                 profiler.dump_stats(profile)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        pool_cpu = children_cpu() - pool_cpu
         flushes = {key[len("batch_flush_"):]: value for key, value in ctx.forum.stats.items()
                    if key.startswith("batch_flush_")}
         batch_items = ctx.forum.stats["batch_items"]
@@ -316,7 +332,7 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
         forum.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return dict(handled=handled, seconds=seconds, forum=clock["seconds"], cpu=cpu,
-                ingest=ingest_seconds, pooled=pooled, waited=waited, flushes=flushes,
+                ingest=ingest_seconds, pooled=pooled, waited=waited, flushes=flushes, pool_cpu=pool_cpu,
                 per_batch=batch_items / max(1, sum(flushes.values())))
 
 
@@ -328,7 +344,8 @@ def end_to_end(mbox: Path, read: int) -> dict:
     forum = ForumProcess(folder, settings_path, port)
     try:
         cmd = [str(VENV / "forumsync"), "--settings", str(settings_path)]
-        subprocess.run(cmd + ["provision"], check=True, env=cli_env(), stdout=subprocess.DEVNULL)
+        subprocess.run(cmd + ["provision"], check=True, env=cli_env(), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
         before = forum.counts()
         seconds, watcher, done = run_watched(cmd + ["import-mbox", "--no-progress", str(mbox)], env=cli_env())
         after = forum.counts()
@@ -414,6 +431,13 @@ def main():
                   f"de leurs résultats ; processeur du processus "
                   f"principal {own['cpu'] / own['handled'] * 1000:.1f} ms/msg ; ingestion à part : "
                   f"{own['handled'] / own['ingest']:,.0f} msg/s)")
+            main_ms, pool_ms = own["cpu"] / own["handled"] * 1000, own["pool_cpu"] / own["handled"] * 1000
+            raw_ms = 1000 / rates["default_cpu"]
+            capacity = min(1000 / main_ms, 2000 / (main_ms + pool_ms)) if size else 1000 / main_ms
+            print(f"    temps processeur par message : processus principal {main_ms:.1f} ms, pool {pool_ms:.1f} ms "
+                  f"(analyse brute policy.default : {raw_ms:.1f} ms) ; débit que ce temps processeur permet "
+                  f"sur 2 cœurs libres : {capacity:,.0f} msg/s = {capacity / rates['default_cpu']:.2f} × "
+                  f"l'analyse brute policy.default (en temps processeur)")
             print(f"    lots : {own['per_batch']:.1f} messages par lot en moyenne ; envoyés parce que : "
                   f"{dict(sorted(own['flushes'].items(), key=lambda kv: -kv[1]))}")
             print(f"    rapport à l'analyse brute policy.default : {own_rate / default:.2f} ; "

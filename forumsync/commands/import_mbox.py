@@ -1,13 +1,15 @@
 """`forumsync import-mbox PATH…`: import a list's history, then wait for it to be processed.
 
 Reading and storing is forumsync.inbound.mbox's job; this command adds the progress bar, runs
-the pipeline worker between batches (so the forum fills while the archive is read), waits until
-every message read is published, dropped or quarantined, and prints a French summary.
+the pipeline worker in a thread while the archive is read (so the forum fills meanwhile),
+waits until every message read is published, dropped or quarantined, and prints a French
+summary.
 """
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections import Counter
 from datetime import datetime, timezone
@@ -97,6 +99,43 @@ def publish_in_batches(worker) -> None:
                     for task_name, other in worker.tasks]
 
 
+class BackgroundPublisher:
+    """Publishes what the import stored, in a thread, while the archive is still being read:
+    the next messages are stored while the forum answers a batch. Each ``request()`` (one
+    claim's worth stored) runs the worker's tasks once: full claims, in the order of the rows
+    (SQLite serialises the two threads' writes). What is left is drained at the end."""
+
+    def __init__(self, worker):
+        self.worker = worker
+        self.pending = threading.Semaphore(0)
+        self.stopping = False
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="import-mbox-publish", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self.pending.acquire()
+            if self.stopping:
+                return
+            try:
+                self.worker.run_once()
+            except BaseException as exc:  # reported by finish(), in the command's thread
+                self.error = exc
+                return
+
+    def request(self) -> None:
+        self.pending.release()
+
+    def finish(self) -> None:
+        """Wait for the round under way (the rest is drained by the command)."""
+        self.stopping = True
+        self.pending.release()
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 @click.command("import-mbox")
 @click.argument("paths", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
@@ -129,6 +168,7 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
     if worker is not None:
         publish_in_batches(worker)
     reports = []
+    publisher = None if worker is None else BackgroundPublisher(worker)
     try:
         for path in paths:
             bar = tqdm(total=path.stat().st_size, unit="o", unit_scale=True, unit_divisor=1024,
@@ -141,9 +181,9 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
 
             def after_batch(report, drained=[0]):
                 # Publish once a claim's worth is stored: full batches, one users request each.
-                if worker is not None and len(report.new_ids) - drained[0] >= IMPORT_CLAIM:
+                if publisher is not None and len(report.new_ids) - drained[0] >= IMPORT_CLAIM:
                     drained[0] = len(report.new_ids)
-                    worker.drain()
+                    publisher.request()
 
             try:
                 with bar:
@@ -159,6 +199,8 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
                                            f"par une ligne « From expéditeur date ».")
             reports.append(report)
             _file_line(report)
+        if publisher is not None:
+            publisher.finish()
     except KeyboardInterrupt:
         click.echo("Interrompu : le curseur de reprise est enregistré ; relancez la même commande "
                    "pour continuer.", err=True)
