@@ -40,7 +40,8 @@ SOCKET_FOLDERS = ("load", "faults", "deploy")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark the slow tests; ``FORUMSYNC_FAST=1`` (``./run test --fast``) leaves them out.
+    """Mark the slow tests (and run them first); ``FORUMSYNC_FAST=1`` (``./run test --fast``)
+    leaves them out.
 
     The fast lane keeps every area once: each test module still runs on SQLite, and the
     PostgreSQL variants run for the storage tests (tests/test_db.py) only."""
@@ -59,7 +60,9 @@ def pytest_collection_modifyitems(config, items):
             kept.append(item)
     if left_out:
         config.hook.pytest_deselected(items=left_out)
-        items[:] = kept
+    # The slow tests first: under xdist each starts while the short ones fill the other
+    # workers, instead of one of them running alone at the end (stable: same order everywhere).
+    items[:] = sorted(kept, key=lambda item: item.get_closest_marker("slow") is None)
 
 
 pytest_plugins = [f"tests.fixtures.{info.name}" for info in pkgutil.iter_modules(_fixtures.__path__)]

@@ -6,8 +6,10 @@ app is also served by a werkzeug thread on 127.0.0.1 (port 0) for other processe
 commands, a browser, Mailman). ``in_process=False`` sends this process's requests through
 that socket too, for tests whose point is the socket. A stopped forum refuses connections.
 
-The forum's own schema and default rows are built once per process into a template file
-that each forum copies (``create_all`` on an empty file is most of a forum's start).
+Two costs of a forum's start are paid once per process instead of once per test: its
+schema and default rows are built into a template file that each forum copies, and its
+Flask app (compiling 122 URL rules) is kept when the forum stops and given a fresh
+``LocalForum`` by the next one (``_AppPool``).
 See docs/CONTRACTS.md ("The local forum") for what RunningForum offers.
 """
 from __future__ import annotations
@@ -39,16 +41,51 @@ def _store_template(admin_username: str) -> Path:
     with _templates_lock:
         path = _templates.get(admin_username)
         if path is None:
-            from forumsync.localforum.app import LocalForum
-
             folder = Path(tempfile.mkdtemp(prefix="localforum-template-"))
             path = folder / "template.sqlite3"
             settings = make_settings(folder, f"sqlite:///{folder / 'unused.sqlite3'}",
                                      FORUM_API_KEY=API_KEY, FORUM_API_USERNAME=admin_username,
                                      LOCALFORUM_DATABASE_URL=f"sqlite:///{path}")
-            LocalForum(settings, webhook_url=None, rate_limit=0).close()
+            # The whole app, not only LocalForum: blueprints create tables when registered
+            # (the plugin's message-id table), and a reused app registers nothing again.
+            app = create_localforum_app(settings, webhook_url=None, rate_limit=0, start=False)
+            app.extensions["localforum"].close()
+            _apps.give_back(app)
             _templates[admin_username] = path
         return path
+
+
+class _AppPool:
+    """Flask apps of stopped forums, ready for the next forum of this process.
+
+    A reused app gets a new forum by running ``LocalForum.__init__`` again on the object the
+    app holds (``app.extensions["localforum"]``, also captured by its request hooks): new
+    settings, database, webhook deliverer, limiter, faults — nothing of the last test is left.
+    """
+
+    def __init__(self):
+        self._idle: list = []
+        self._lock = threading.Lock()
+
+    def take(self, settings, webhook_url, rate_limit, from_template: bool):
+        """An app serving a new forum; a reused one only on a copy of the template database,
+        which has the tables its blueprints created when first registered."""
+        with self._lock:
+            app = self._idle.pop() if self._idle and from_template else None
+        if app is None:
+            return create_localforum_app(settings, webhook_url=webhook_url, rate_limit=rate_limit,
+                                         start=False)
+        app.config.update(SECRET_KEY=settings.SECRET_KEY)
+        app.extensions["localforum"].__init__(settings, webhook_url=webhook_url,
+                                              rate_limit=rate_limit)
+        return app
+
+    def give_back(self, app) -> None:
+        with self._lock:
+            self._idle.append(app)
+
+
+_apps = _AppPool()
 
 
 class RunningForum:
@@ -64,12 +101,12 @@ class RunningForum:
                       FORUM_API_USERNAME=API_USERNAME, FORUM_WEBHOOK_SECRET=WEBHOOK_SECRET,
                       LOCALFORUM_DATABASE_URL=self.database_url)
         values.update(overrides)
-        if values["LOCALFORUM_DATABASE_URL"] == self.database_url:  # a new file: copy the template
+        from_template = values["LOCALFORUM_DATABASE_URL"] == self.database_url
+        if from_template:  # a new file: copy the template
             shutil.copyfile(_store_template(values["FORUM_API_USERNAME"]),
                             tmp_path / f"localforum-{number}.sqlite3")
         settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'forumsync.sqlite3'}", **values)
-        self.app = create_localforum_app(settings, webhook_url=webhook_url, rate_limit=rate_limit,
-                                         start=False)
+        self.app = _apps.take(settings, webhook_url, rate_limit, from_template)
         self.forum = self.app.extensions["localforum"]
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
@@ -174,3 +211,11 @@ class RunningForum:
         self.server.server_close()
         self._thread.join(timeout=10)
         self.forum.close()
+
+    def release(self) -> None:
+        """stop(), and hand the Flask app to the next forum of this process: this object's
+        ``forum`` is then someone else's (the fixture calls it when the test is over)."""
+        self.stop()
+        if self.app is not None:
+            _apps.give_back(self.app)
+            self.app = None
