@@ -15,10 +15,10 @@ reply number, no « en réponse à », a root of its own (so no ``external_id`` 
 topic), nothing that tells the sender the target exists. The refusal is written only in
 the inbox row's reason, for the operator.
 
-Cost: the live topic is read with ``publish``'s per-batch cache (``publish._topic_or_none``):
-``publish`` reads that view before every reply anyway, so for live mail the check adds no
-forum request. A history import (channel ``mbox``, published in batches where ``publish``
-reads no topic) uses local knowledge where it is trustworthy: a topic forumsync opened from
+Cost: the live topic is read with the per-batch cache of the ``live_topic`` stage
+(``live_topic.topic_or_none``), which reads that view before every reply anyway, so for live
+mail the check adds no forum request. A history import (channel ``mbox``, published in
+batches where no topic is read) uses local knowledge where it is trustworthy: a topic forumsync opened from
 list mail (TopicLink ``external_id`` ``ml-…``), still recorded in a public theme category
 (the ``topic_edited`` webhook keeps that current), replied to at the top or under a post
 forumsync wrote or emailed; anything else is read live. Live mail never relies on local
@@ -39,7 +39,7 @@ from ..forum.gateway import ForumNotFound, ForumRejected
 from ..mail.subjects import fold
 from ..models import PostLink, TopicLink
 from . import categories
-from .publish import _topic_or_none
+from .live_topic import topic_or_none as _topic_or_none
 from .msgdata import MsgData
 
 # History imports (``import-mbox``): thousands of replies to topics forumsync itself opened,

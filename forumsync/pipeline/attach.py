@@ -35,7 +35,7 @@ def files_with_post(ctx, msgdata) -> bool:
     posts for staged authors and says it takes files (capability ``post_files``)."""
     if not msgdata.get("staged") or msgdata.get("files_apart"):
         return False
-    return "post_files" in ((ctx.forum.capabilities() or {}).get("features") or ())
+    return ctx.forum.has_feature("post_files")
 
 
 def link_markdown(label: str, url: str, content_type: str | None) -> str:

@@ -72,7 +72,7 @@ class PendingBatch:
     """The messages waiting to be published together, and what they would change."""
 
     ctx: object
-    cache: dict  # runner's per-batch forum facts (publish._topic_or_none)
+    cache: dict  # runner's per-batch forum facts (live_topic.topic_or_none)
     max_items: int
     items: dict = field(default_factory=dict)  # message id → Item, in order
     size: int = 0  # bytes of the waiting items' raws and files

@@ -68,16 +68,23 @@ _FENCE_LINE = re.compile(r"^ {0,3}(?:>\s?)*\s*(`{3,}|~{3,})")
 def _force_inert_images(text: str) -> str:
     """TEXT with no image or raw HTML left outside fenced code: ``![`` → ``!\\[``,
     ``[img]`` → ``\\[img]``, ``<tag`` → ``&lt;tag``."""
-    out, fence = [], None
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    code = _fenced(lines)
+    return "\n".join(line if index in code else _LIVE_TAG.sub("&lt;", re.sub(
+        r"\[(img\])", r"\\[\1", line.replace("![", "!\\["), flags=re.I))
+        for index, line in enumerate(lines))
+
+
+def _fenced(lines: list[str]) -> set[int]:
+    """The indexes of LINES inside fenced code, the fences included (nothing there is live)."""
+    inside, fence = set(), None
+    for index, line in enumerate(lines):
         match = _FENCE_LINE.match(line)
-        if fence is not None:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
-                fence = None
-        elif match:
+        if fence is None and match is None:
+            continue
+        inside.add(index)
+        if fence is None:
             fence = match.group(1)
-        else:
-            line = re.sub(r"\[(img\])", r"\\[\1", line.replace("![", "!\\["), flags=re.I)
-            line = _LIVE_TAG.sub("&lt;", line)
-        out.append(line)
-    return "\n".join(out)
+        elif match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+            fence = None
+    return inside

@@ -24,8 +24,8 @@ from .draft import Draft
 from .errors import Drop
 from .live_topic import topic_or_none as _topic_or_none  # noqa: F401  (pipeline/access.py)
 from .msgdata import MsgData
-from .post_inert import inert as _inert  # noqa: F401  (tests/security)
-from .records import done as _done, post_of as _post_of, record, remember_post as _remember_post  # noqa: F401
+# The names pipeline/batch.py and batch_send.py (and access.py) have imported from here.
+from .records import done as _done, post_of as _post_of, remember_post as _remember_post  # noqa: F401
 from .refusal_policy import LINKED, RECOMPOSE, remedy
 
 # The stages that follow the topic: run again when it vanished between reading and writing.

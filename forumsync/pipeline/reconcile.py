@@ -59,7 +59,7 @@ def link_existing_topic(ctx, msgdata) -> bool:
 
 def existing_reply(ctx, msgdata, topic) -> dict | None:
     """A reply to TOPIC an earlier attempt already created (see the module docstring)."""
-    if ctx.forum.capabilities():
+    if ctx.forum.has_feature("message_id_lookup"):
         post = ctx.forum.post_by_message_id(bracketed(msgdata["message_id"]))
         if post:
             return post

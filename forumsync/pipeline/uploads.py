@@ -1,7 +1,7 @@
 """Attachments uploaded once: the same file (by SHA-1) is reused instead of sent again.
 
 Two ways to the forum: ``upload`` (POST /uploads.json, one call per file) or ``reference``
-(the file travels in the post's own request through the plugin, see publish._compose).
+(the file travels in the post's own request through the plugin, see ``attach``).
 
 List mail repeats files: logos in signatures, a PDF forwarded twice, a message composed again
 after the forum refused a first version. Discourse keeps a single upload per SHA-1 anyway, so

@@ -164,3 +164,15 @@ def test_a_topic_deleted_after_the_batch_read_it_is_read_again_then_quarantined(
     assert runner.process_claimed(pipe.ctx, inbox_id, batch) == "quarantined"
     assert f"le sujet {root.topic_id} a été supprimé sur le forum" in pipe.row(inbox_id).reason
     assert ("topic", root.topic_id) not in batch
+
+
+def test_the_forum_limits_are_read_once_per_gateway(pipe):
+    from forumsync.pipeline import post_limits
+
+    forum = pipe.ctx.forum
+    assert post_limits.foreseen(forum, "Oui.", staged=False, title="Oui") == {BODY_SHORT, TITLE_SHORT}
+    asked = forum.stats["requests"]
+    assert post_limits.foreseen(forum, "Oui.", staged=True, title="Oui") == set()  # the plugin checks none
+    assert post_limits.foreseen(forum, "x" * (post_limits.max_post_chars(forum) + 1)) == {BODY_LONG}
+    assert post_limits.foreseen(forum, "Un message de plus de vingt caractères.", staged=False) == set()
+    assert forum.stats["requests"] == asked  # kept on the gateway, not asked again
