@@ -24,7 +24,7 @@ list mail (TopicLink ``external_id`` ``ml-…``), still recorded in a public the
 forumsync wrote or emailed; anything else is read live. Live mail never relies on local
 knowledge: a lead may have moved the topic a second ago, or made it a private message
 (which the TopicLink does not record).
-Categories come from the per-process category list (``pipeline.categories``). A parent
+Categories come from the gateway's cached category list (``forum.facts``). A parent
 post is trusted without a request when forumsync itself wrote it or emailed it (a PostLink:
 never a whisper when recorded) or when it is among the topic view's first posts; else one
 ``post_get``.
@@ -38,7 +38,6 @@ from ..forum.eligibility import LIST_EXTERNAL_ID_PREFIX, WHISPER, category_is_pu
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..mail.subjects import fold
 from ..models import PostLink, TopicLink
-from . import categories
 from .live_topic import topic_or_none as _topic_or_none
 from .msgdata import MsgData
 
@@ -134,13 +133,10 @@ def _chain(ctx, category_id) -> list[dict]:
     created since it was read) asked to the forum, one request each."""
     if category_id is None:
         return []
-    entry = categories._load(ctx.forum)
-    if category_id not in entry.by_id:
-        entry = categories._load(ctx.forum, refresh=True)
-
     def get(cid):
-        if cid in entry.by_id:
-            return entry.by_id[cid]
+        listed = ctx.forum.facts.category_by_id(cid)
+        if listed is not None:
+            return listed
         try:
             return ctx.forum.category_get(cid)
         except ForumRejected:  # 403/404: not ours to judge; ForumUnavailable → retry later

@@ -69,7 +69,7 @@ def process(ctx, msg, msgdata) -> None:
         # plugin would find the same account by email).
         return _bridge(ctx, msgdata, mark=True)
     mark = several or _looks_borrowed(ctx, msgdata, email)
-    if email and not several and ctx.forum.capabilities():
+    if email and not several and ctx.forum.has_feature("staged_posts"):
         if mark:
             msgdata["from_name"] = marked(msgdata.get("from_name") or email.partition("@")[0])
         msgdata["staged"] = True

@@ -1,8 +1,8 @@
 """The forum's members by look-alike key, to tell when a sender borrows a member's name.
 
 Read with ``user_list`` (100 users a request) at most once per ``REFRESH_SECONDS`` and
-gateway, so a bulk import does not pay a forum request per message. Accounts and staged users
-(list members known by their address) both count: either one's name, from another address,
+gateway (kept in ``forum.facts``), so a bulk import does not pay a forum request per message.
+Accounts and staged users (list members known by their address) both count: either one's name, from another address,
 is a borrowed name. A name is also known without its organisation suffix (« Julien Petit
 (Villeurbanne) » is « Julien Petit »), and a display name that holds an address is always
 borrowed unless it is the sender's own address.
@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-import time
-import weakref
 
 from ..forum.gateway import ForumRejected
 from ..mail.lookalike import skeleton
@@ -22,8 +19,7 @@ log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 600.0
 MAX_PAGES = 50
-_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+FACT = "members.name_keys"  # forum.facts entry
 FLAGS = ("active", "staged")
 # « Nom (Organisation) », « Nom - rôle », « Nom, rôle », « Nom | rôle »: the person's name alone.
 _SUFFIX = re.compile(r"\s*(?:\(.*|\[.*|[-–—|,/].*)$")
@@ -36,12 +32,8 @@ def name_keys(label: str) -> set[str]:
     return {key for key in keys if key}
 
 
-def _load(forum) -> dict[str, set[str]]:
+def _read(forum) -> dict[str, set[str]]:
     """skeleton of a name or username → the lower-cased emails of the members bearing it."""
-    with _lock:
-        entry = _cache.get(forum)
-    if entry is not None and time.monotonic() - entry[0] < REFRESH_SECONDS:
-        return entry[1]
     keys: dict[str, set[str]] = {}
     for flag in FLAGS:
         for page in range(1, MAX_PAGES + 1):
@@ -57,14 +49,11 @@ def _load(forum) -> dict[str, set[str]]:
                         keys.setdefault(key, set()).add(email)
             if len(users) < 100:
                 break
-    with _lock:
-        _cache[forum] = (time.monotonic(), keys)
     return keys
 
 
-def forget(forum) -> None:
-    with _lock:
-        _cache.pop(forum, None)
+def _load(forum) -> dict[str, set[str]]:
+    return forum.facts.remember(FACT, REFRESH_SECONDS, lambda: _read(forum))
 
 
 def borrowed_name(forum, name: str, email: str) -> bool:

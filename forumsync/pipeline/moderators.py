@@ -3,14 +3,11 @@
 Issue 12 says a mail without a verdict never posts as a staff account; a category moderator
 (a member of a group in a category's ``moderating_group_ids``, or of a lead group
 ``animateurs-<slug>``) is a moderator. Read once per ``REFRESH_SECONDS`` and gateway (groups,
-categories, then each lead group's members), never per message.
+categories, then each lead group's members), never per message; kept in ``forum.facts``.
 """
 from __future__ import annotations
 
 import logging
-import threading
-import time
-import weakref
 
 from ..forum.gateway import ForumError
 from ..themes.provision import GROUP_PREFIX
@@ -18,38 +15,30 @@ from ..themes.provision import GROUP_PREFIX
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 120.0
-_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_lock = threading.Lock()
+FACT = "moderators.leads"  # forum.facts entry
 
 
-def _load(forum) -> frozenset[str] | None:
+def _read(forum) -> frozenset[str] | None:
     """Lower-cased usernames of every lead; None when the forum would not say (then every
     account without a verdict is treated as a lead: safe side)."""
-    with _lock:
-        entry = _cache.get(forum)
-    if entry is not None and time.monotonic() - entry[0] < REFRESH_SECONDS:
-        return entry[1]
     try:
-        moderating = {int(g) for c in forum.category_list() for g in c.get("moderating_group_ids") or ()}
+        moderating = {int(g) for c in forum.facts.categories(refresh=True)
+                      for g in c.get("moderating_group_ids") or ()}
         groups = [g for g in forum.group_list()
                   if (g.get("name") or "").startswith(GROUP_PREFIX) or g.get("id") in moderating]
         leads = set()
         for group in groups:
             found = forum.group_members(group["name"])
             leads |= {(u.get("username") or "").lower() for u in found["members"] + found["owners"]}
-        value: frozenset[str] | None = frozenset(leads - {""})
+        return frozenset(leads - {""})
     except ForumError as exc:
         log.warning("animateurs illisibles (%s) : tout compte sans verdict est traité comme "
                     "animateur", exc)
-        value = None
-    with _lock:
-        _cache[forum] = (time.monotonic(), value)
-    return value
+        return None
 
 
-def forget(forum) -> None:
-    with _lock:
-        _cache.pop(forum, None)
+def _load(forum) -> frozenset[str] | None:
+    return forum.facts.remember(FACT, REFRESH_SECONDS, lambda: _read(forum))
 
 
 def is_lead(forum, username: str) -> bool:

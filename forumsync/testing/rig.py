@@ -83,15 +83,12 @@ class Rig:
 
     def provision(self) -> dict:
         """Parent category and theme subcategories, through the forum API."""
-        from forumsync.pipeline import categories
-
         gw = self.ctx.forum
         parent = gw.category_create(self.settings.PARENT_CATEGORY, slug="club-publik")
         themes = {}
         for theme in self.settings.THEMES:
             themes[theme["slug"]] = gw.category_create(theme["name"], slug=theme["slug"],
                                                        parent_category_id=parent["id"])["id"]
-        categories.forget(gw)
         return themes
 
     # -- processes

@@ -1,0 +1,83 @@
+"""The gateway's topic, post, upload, tag and site-setting calls (see ``gateway.py``)."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from .errors import ForumNotFound, ForumPending
+
+
+def created(body):
+    """A POST /posts.json answer: the post, or ForumPending for an ``enqueued`` answer."""
+    if isinstance(body, dict) and body.get("action") == "enqueued":
+        pending = body.get("pending_post") or {}
+        raise ForumPending("message en attente de validation par les modérateurs du forum",
+                           pending_id=pending.get("id"), pending_count=body.get("pending_count"))
+    return body
+
+
+class PostCalls:
+    """Topics and posts through Discourse's own API, plus uploads, tags and site settings."""
+
+    def topic_get(self, topic_id: int) -> dict:
+        return self._get(f"/t/{int(topic_id)}.json")
+
+    def topic_by_external_id(self, external_id: str) -> dict | None:
+        """Discourse answers 301 to the topic's URL; follow it."""
+        try:
+            return self._get_following(f"/t/external_id/{quote(external_id, safe='')}.json")
+        except ForumNotFound:
+            return None
+
+    def topic_create(self, title, raw, category_id, *, created_at=None, external_id=None,
+                     tags=None, **extra) -> dict:
+        payload = {"title": title, "raw": raw, "category": category_id,
+                   "created_at": self._date(created_at), "external_id": external_id,
+                   "tags": list(tags) if tags else None, **extra}
+        return created(self._request("POST", "/posts.json", json=self._present(payload)))
+
+    def post_create(self, topic_id, raw, *, reply_to_post_number=None, created_at=None,
+                    **extra) -> dict:
+        payload = {"topic_id": topic_id, "raw": raw, "reply_to_post_number": reply_to_post_number,
+                   "created_at": self._date(created_at), **extra}
+        return created(self._request("POST", "/posts.json", json=self._present(payload)))
+
+    def post_get(self, post_id: int) -> dict:
+        return self._get(f"/posts/{int(post_id)}.json")
+
+    def post_update(self, post_id: int, raw: str, edit_reason: str = "") -> dict:
+        body = self._request("PUT", f"/posts/{int(post_id)}.json",
+                             json={"post": {"raw": raw, "edit_reason": edit_reason}})
+        return body.get("post", body) if isinstance(body, dict) else body
+
+    def topic_update(self, topic_id: int, *, title=None, category_id=None, tags=None) -> dict:
+        payload = {"title": title, "category_id": category_id,
+                   "tags": list(tags) if tags is not None else None}
+        body = self._request("PUT", f"/t/-/{int(topic_id)}.json", json=self._present(payload))
+        return body.get("basic_topic", body) if isinstance(body, dict) else body
+
+    def topic_status_set(self, topic_id: int, status: str, enabled: bool) -> dict:
+        return self._request("PUT", f"/t/{int(topic_id)}/status.json",
+                             json={"status": status, "enabled": "true" if enabled else "false"})
+
+    # ------------------------------------------------------------------ uploads, tags, settings
+    def upload_create(self, filename: str, data: bytes, content_type: str | None = None) -> dict:
+        files = {"file": (filename, data, content_type or "application/octet-stream")}
+        return self._request("POST", "/uploads.json", files=files,
+                             data={"type": "composer", "synchronous": "true"})
+
+    def tag_list(self) -> list[dict]:
+        return self._get("/tags.json").get("tags", [])
+
+    def site_setting_get(self, name: str):
+        body = self._get("/admin/site_settings.json", filter_names=name)
+        for setting in body.get("site_settings", []):
+            if setting.get("setting") == name:
+                return setting.get("value")
+        return None
+
+    def site_setting_set(self, name: str, value) -> None:
+        """PUT /admin/site_settings/{name} (admin key)."""
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        self._request("PUT", f"/admin/site_settings/{quote(name, safe='')}.json",
+                      json={name: value})
