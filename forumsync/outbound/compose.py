@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
 
+from ..mail.ids import discourse_post_message_id
 from .bodies import absolute_html, footer_html, footer_text, html_to_text, set_bodies
 from .headers import bracket, mailbox, named_address, one_line
 from .mailpolicy import POLICY
@@ -23,8 +24,8 @@ LOOP_HEADER = "X-Forumsync"
 
 
 def post_message_id(settings, post_id: int) -> str:
-    """Message-ID (without <>) of the email carrying forum post ``post_id``."""
-    return f"discourse/post/{int(post_id)}@{settings.forum_host}"
+    """Message-ID (without <>) of the email carrying forum post ``post_id`` (built by mail/ids.py)."""
+    return discourse_post_message_id(post_id, settings.forum_host)
 
 
 def topic_url(settings, topic_id: int, slug: str | None = None, post_number: int | None = None) -> str:
