@@ -15,6 +15,13 @@ def created(body):
     return body
 
 
+def tag_objects(tags) -> list[dict]:
+    """Tags as Discourse takes them since 2026.01: objects, here a name without id (the tag may
+    not exist yet); names as strings are deprecated (PostsController#create_params,
+    TopicsController#resolve_tag_names)."""
+    return [{"name": str(name)} for name in tags]
+
+
 class PostCalls:
     """Topics and posts through Discourse's own API, plus uploads, tags and site settings."""
 
@@ -32,7 +39,7 @@ class PostCalls:
                      tags=None, **extra) -> dict:
         payload = {"title": title, "raw": raw, "category": category_id,
                    "created_at": self._date(created_at), "external_id": external_id,
-                   "tags": list(tags) if tags else None, **extra}
+                   "tags": tag_objects(tags) if tags else None, **extra}
         return created(self._request("POST", "/posts.json", json=self._present(payload)))
 
     def post_create(self, topic_id, raw, *, reply_to_post_number=None, created_at=None,
@@ -51,7 +58,7 @@ class PostCalls:
 
     def topic_update(self, topic_id: int, *, title=None, category_id=None, tags=None) -> dict:
         payload = {"title": title, "category_id": category_id,
-                   "tags": list(tags) if tags is not None else None}
+                   "tags": tag_objects(tags) if tags is not None else None}
         body = self._request("PUT", f"/t/-/{int(topic_id)}.json", json=self._present(payload))
         return body.get("basic_topic", body) if isinstance(body, dict) else body
 

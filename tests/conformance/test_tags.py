@@ -9,10 +9,17 @@ import logging
 
 import pytest
 
+from forumsync.forum.gateway import ForumGateway
 from forumsync.localforum.tag_params import DEPRECATION
 from tests.localforum.openapi import SpecClient
 
 LOGGER = "forumsync.localforum.tag_params"
+
+
+@pytest.fixture
+def gateway(localforum):
+    return ForumGateway(localforum.url, localforum.api_key, localforum.username, timeout=5,
+                        retries=1, backoff=0.01)
 
 
 @pytest.fixture
@@ -31,6 +38,18 @@ def deprecations(caplog) -> list[str]:
 
 def tag_names_of(api, topic_id) -> list[str]:
     return sorted(t["name"] for t in api.get(f"/t/{topic_id}.json").json()["tags"])
+
+
+def test_gateway_sends_tag_objects_on_create_and_update(gateway, api, category, caplog):
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    post = gateway.topic_create("Déclaration de naissance en ligne", "Une démarche du catalogue, "
+                                "publiée avec ses étiquettes.", category["id"], tags=["naissance", "état-civil"])
+    assert tag_names_of(api, post["topic_id"]) == ["naissance", "état-civil"]
+    gateway.topic_update(post["topic_id"], tags=["naissance", "retiree"])
+    assert tag_names_of(api, post["topic_id"]) == ["naissance", "retiree"]
+    gateway.topic_update(post["topic_id"], tags=[])  # an empty list clears them, as in Discourse
+    assert tag_names_of(api, post["topic_id"]) == []
+    assert deprecations(caplog) == []  # no name sent as a string
 
 
 def test_names_as_strings_still_work_but_are_deprecated(api, category, caplog):
