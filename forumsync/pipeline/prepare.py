@@ -29,7 +29,6 @@ elsewhere): never ``fork`` from a process with threads and open database connect
 """
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 import multiprocessing
@@ -212,7 +211,7 @@ class _Prepared:
             return _inline(ctx, self.raw, msgdata)
         STATS["pool"] += 1
         keys, checks = result
-        msgdata.update(copy.deepcopy(keys))  # a row run twice (batch fallback) gets its own
+        msgdata.update(keys)  # unpickled for this row alone (take() hands each result out once)
         ahead_checks.hand_over(checks)
 
 
@@ -285,7 +284,9 @@ class Ahead:
         except ValueError:
             return None
         self._submit_until(position + 1 + self.window)
-        return self.prepared.get(inbox_id)
+        # Handed over once: a claim of 500 rows must not keep every decoded attachment until
+        # its end (a row run again, by the batch's fallback, runs its stages in this process).
+        return self.prepared.pop(inbox_id, None)
 
     def close(self) -> None:
         for prepared in self.prepared.values():
