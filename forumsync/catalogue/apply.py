@@ -26,16 +26,16 @@ MAX_CATEGORY_NAME = 50
 
 
 class Categories:
-    """The catalogue category and its subcategories, looked up once and created on demand."""
+    """The catalogue category and its subcategories, found in the gateway's category list
+    (``forum.facts``, re-read at the run's first lookup) and created when missing."""
 
     def __init__(self, forum, root_name: str):
         self.forum = forum
         self.root_name = root_name
-        self._all: list[dict] | None = None
-        self._ids: dict[str, int] = {}
+        self._ids: dict[str, int] = {}  # this run's answers: name -> id
 
     def _find(self, name: str, parent_id: int | None) -> int | None:
-        for c in self._all:
+        for c in self.forum.facts.categories(refresh=not self._ids):
             if c.get("name") == name and c.get("parent_category_id") == parent_id:
                 return c["id"]
         return None
@@ -43,23 +43,17 @@ class Categories:
     def ensure(self, name: str) -> int:
         if name in self._ids:
             return self._ids[name]
-        if self._all is None:
-            self._all = list(self.forum.category_list())
-        root = self._find(self.root_name, None)
+        root = self._ids.get("") or self._find(self.root_name, None)
         if root is None:
-            created = self.forum.category_create(self.root_name, description=CATEGORY_DESCRIPTION)
-            self._all.append(created)
-            root = created["id"]
+            root = self.forum.category_create(self.root_name,
+                                              description=CATEGORY_DESCRIPTION)["id"]
         self._ids[""] = root
         if not name:
             return root
         sub_name = name[:MAX_CATEGORY_NAME]
         sub = self._find(sub_name, root)
         if sub is None:
-            created = self.forum.category_create(sub_name, parent_category_id=root)
-            created.setdefault("parent_category_id", root)
-            self._all.append(created)
-            sub = created["id"]
+            sub = self.forum.category_create(sub_name, parent_category_id=root)["id"]
         self._ids[name] = sub
         return sub
 

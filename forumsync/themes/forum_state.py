@@ -152,7 +152,7 @@ def read_actual(gw, desired: Desired, memory: dict) -> Actual:
             actual.settings[name] = gw.site_setting_get(name)
         except ForumRejected as exc:
             actual.setting_errors[name] = str(exc)
-    categories = gw.category_list()
+    categories = gw.facts.categories(refresh=True)  # the gateway's list, at most 30 s old
     parent = match_parent(categories, memory, desired.parent)
     if parent is not None:
         actual.parent = _read_category(gw, parent)
