@@ -10,6 +10,7 @@ import pkgutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 import tests.fixtures as _fixtures
 
@@ -31,8 +32,17 @@ def real_data(*parts: str) -> Path:
     return path
 
 
-# Whole folders that are slow by nature (processes killed and restarted, thousands of mails).
-SLOW_FOLDERS = ("load", "faults")
+# Hypothesis's per-example deadline (200 ms) measures the machine, not the code: on 2 shared
+# cores under xdist a 0.2 ms example can wait 250 ms for a core, and the test fails as
+# "flaky". No deadline; every example still has to pass (a test may set its own deadline).
+hypothesis_settings.register_profile("forumsync", deadline=None)
+hypothesis_settings.load_profile("forumsync")
+
+# Slow by nature: the load tests (thousands of mails), and the fault tests that start
+# forumsync as processes to kill and restart them (the others, socket-level, stay in the fast
+# lane so that it exercises the faults area too).
+SLOW_FOLDERS = ("load",)
+PROCESS_FOLDERS = ("faults",)
 # Marks that are slow by nature: a real Mailman 3, a real browser.
 SLOW_MARKS = ("mailman", "browser")
 # Where the socket is the point: their local forums are reached over HTTP, not in-process.
@@ -49,7 +59,9 @@ def pytest_collection_modifyitems(config, items):
     kept, left_out = [], []
     for item in items:
         parts = Path(item.fspath).relative_to(ROOT / "tests").parts
-        if parts[0] in SLOW_FOLDERS or any(item.get_closest_marker(m) for m in SLOW_MARKS):
+        starts_processes = parts[0] in PROCESS_FOLDERS and "procs" in item.fixturenames
+        if (parts[0] in SLOW_FOLDERS or starts_processes
+                or any(item.get_closest_marker(m) for m in SLOW_MARKS)):
             item.add_marker(pytest.mark.slow)
         if parts[0] in SOCKET_FOLDERS or any(item.get_closest_marker(m) for m in SLOW_MARKS):
             item.add_marker(pytest.mark.forum_socket)

@@ -72,8 +72,8 @@ class WcsServer:
         self.server = make_server("127.0.0.1", 0, self.app, threaded=True,
                                   request_handler=QuietHandler)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="wcs-server",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                        name="wcs-server", daemon=True)
         self._thread.start()
 
     # ---------------------------------------------------------------- configuration

@@ -147,5 +147,6 @@ def test_forum_dying_mid_answer_is_transient_not_a_bug():
             gw.post_get(1)
         assert len(served) == 2  # retried once
     finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept() (close alone does not)
         listener.close()
         thread.join(5)
