@@ -183,6 +183,7 @@ def test_no_retry_by_default_nor_on_404_nor_without_an_answer(make_localforum):
     assert [s["status"] for s in dead.webhooks_sent] == [None, None]
 
 
+@pytest.mark.slow  # 2,500 refused connections: the fast lane has the other delivery tests
 def test_dead_webhook_url_burns_no_cpu(make_localforum):
     """2,500 queued events, receiver answering 503 (retried, far in the future) or a closed
     port: after the first round the deliverer sleeps until the earliest due time instead of
