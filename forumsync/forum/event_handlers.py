@@ -125,7 +125,7 @@ def topic_edited(ctx, payload: dict, cache: dict) -> str:
 
 
 def categories_changed(ctx, payload: dict, cache: dict) -> str:
-    live.forget_categories(ctx.settings.FORUM_URL)
+    ctx.forum.facts.invalidate_categories()
     return "catégories relues au prochain message"
 
 

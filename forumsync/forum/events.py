@@ -20,8 +20,7 @@ from ..queues import EVENTS, backoff
 from .event_handlers import (categories_changed, post_created, post_edited, reply_headers,  # noqa: F401
                              topic_edited)
 from .gateway import ForumUnavailable
-from .live import (LIVE_ONLY, Skip, forget_categories, gather, prefetch_posts,  # noqa: F401
-                   recheck_before_send)
+from .live import LIVE_ONLY, Skip, gather, prefetch_posts, recheck_before_send  # noqa: F401
 
 log = logging.getLogger(__name__)
 

@@ -3,14 +3,13 @@ place that asks it.
 
 The post and its topic are read from the forum (``post_get``, ``topic_get``: post type,
 hidden, deleted, archetype, category), never taken from a webhook payload, which is a snapshot
-of when the post was created; the category and its parents come from a short-lived cache,
-read afresh when they would refuse the post and right before sending.
+of when the post was created; the category and its parents come from the gateway's cached
+facts (``forum.facts``), read afresh when they would refuse the post and right before sending.
 """
 from __future__ import annotations
 
 import json
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
@@ -30,34 +29,12 @@ LIVE_ONLY = ("category_id", "category_slug", "topic_archetype", "topic_title", "
              "post_type", "hidden", "deleted_at", "user_deleted", "topic_id")
 
 # ------------------------------------------------------------------------------ categories
-# Categories change rarely; they are kept CATEGORY_CACHE_SECONDS in this process and dropped
-# at once when the forum reports a category event (subscribe the webhook to "Category" events).
-CATEGORY_CACHE_SECONDS = 30.0
-_categories: dict[tuple[str, int], tuple[float, dict]] = {}
-_categories_lock = threading.Lock()
-
-
-def forget_categories(forum_url: str | None = None) -> None:
-    with _categories_lock:
-        for key in [k for k in _categories if forum_url is None or k[0] == forum_url]:
-            del _categories[key]
-
-
 def _category(ctx, category_id: int, fresh: bool = False) -> dict:
-    """The category as the forum serves it (kept a short while unless FRESH: the check right
-    before sending reads the forum's permissions as they are now)."""
-    key = (ctx.settings.FORUM_URL, int(category_id))
-    now = time.monotonic()
-    with _categories_lock:
-        cached = _categories.get(key)
-    if not fresh and cached is not None and cached[0] > now:
-        return cached[1]
-    try:
-        category = ctx.forum.category_get(category_id)
-    except ForumRejected:  # 403/404, not visible to us: treat as restricted, never leak it
-        category = {"id": category_id, "name": "?", "read_restricted": True}
-    with _categories_lock:
-        _categories[key] = (now + CATEGORY_CACHE_SECONDS, category)
+    """The category as the forum serves it (kept a short while on the gateway's facts unless
+    FRESH: the check right before sending reads the forum's permissions as they are now)."""
+    category = ctx.forum.facts.category_shown(category_id, fresh=fresh)
+    if category is None:  # 403/404, not visible to us: treat as restricted, never leak it
+        return {"id": category_id, "name": "?", "read_restricted": True}
     return category
 
 

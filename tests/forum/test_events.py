@@ -375,7 +375,13 @@ def _deleted(bridge, post):
 
 
 def _category_made_private(bridge, post):
-    bridge.gateway().category_update(bridge.categories["sve"]["id"], permissions={"staff": 1})
+    """An admin changes the permissions on the forum itself: forumsync's gateway, which drops
+    its cached categories when it writes one, does not know."""
+    import requests
+
+    answer = requests.put(f"{bridge.forum.url}/categories/{bridge.categories['sve']['id']}.json",
+                          json={"permissions": {"staff": 1}}, headers=bridge.forum.headers(), timeout=5)
+    assert answer.status_code == 200, answer.text
 
 
 CHANGES = {"déplacé dans une catégorie restreinte": (_to_restricted, "accès restreint"),
