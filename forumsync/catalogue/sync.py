@@ -27,12 +27,12 @@ from ..models.catalogue_topic import CatalogueTopic
 from ..models.catalogue_variant import CatalogueVariant
 from .apply import STAGE_GROUPS, Progress, apply
 from .model import Demarche, group_demarches
-from .plan import Change, Stored, current_demarches, describe_changes, plan
+from .plan import Change, Stored, current_demarches, plan
 from .sources import SourceError, load_source
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Change", "describe_changes", "STAGE_GROUPS", "STAGE_SOURCES", "Summary",
+__all__ = ["Change", "STAGE_GROUPS", "STAGE_SOURCES", "Summary",
            "CatalogueError", "sync_catalogue", "record_sync", "run_scheduled", "last_run"]
 
 STAGE_SOURCES = "sources"  # reading the configured sources
