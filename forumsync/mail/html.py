@@ -100,7 +100,9 @@ class _Converter(markdownify.MarkdownConverter):
 
     def _escape_text(self, text, parent_tags):
         text = super().escape(text.replace("\\", "\\\\"), parent_tags)
-        return text.replace("<", "&lt;").replace("[", "\\[").replace("]", "\\]") if text else text
+        text = text.replace("<", "&lt;").replace("[", "\\[").replace("]", "\\]") if text else text
+        # A "!" ending a text node would turn the link that may follow into an image.
+        return text[:-1] + "\\!" if text.endswith("!") else text
 
     def convert_a(self, el, text, parent_tags):
         href = el.get("href")

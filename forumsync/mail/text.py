@@ -52,7 +52,10 @@ def _escape_inline(line: str) -> str:
         start, end, replacement = kept
         if start < pos:
             continue
-        out.append(_escape(line[pos:start]))
+        before = _escape(line[pos:start])
+        if replacement.startswith("[") and before.endswith("!"):  # _escape left it bare
+            before = before[:-1] + "\\!"  # "![…](…)" would be an image
+        out.append(before)
         out.append(replacement)
         pos = end
     out.append(_escape(line[pos:]))

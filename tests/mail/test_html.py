@@ -1,5 +1,9 @@
 """HTML → Markdown: sanitised, Office noise and tracking pixels gone, tables and links kept."""
+import pytest
+
+from forumsync.localforum.cooking import cook
 from forumsync.mail.decode import part_text
+from forumsync.mail.inert import live_syntax
 from forumsync.mail.html import clean_office_html, html_text, html_to_markdown, sanitize_html
 
 
@@ -67,3 +71,15 @@ def test_emphasis_characters_escaped():
 def test_sanitize_and_html_text():
     assert "script" not in sanitize_html("<b>x</b><script>y</script>")
     assert html_text("<p>Bonjour&nbsp;<b>à</b></p>\n<p>tous</p><style>x{}</style>") == "Bonjour à tous"
+
+
+@pytest.mark.parametrize("html", [
+    '<p>Voyez !<a href="http://evil.example/x.png">ceci</a></p>',
+    "<p>Voyez !www.exemple.fr</p>",
+    '<p>!<img src="http://evil.example/pixel.png"></p>',
+])
+def test_exclamation_mark_before_a_link_never_makes_an_image(html):
+    """'!' + '[text](url)' is Markdown's image syntax: the forum would fetch the address."""
+    markdown = html_to_markdown(html)
+    assert live_syntax(markdown) == [], markdown
+    assert "!" in cook(markdown) and "<img" not in cook(markdown)

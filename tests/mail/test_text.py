@@ -1,6 +1,8 @@
 """Plain text → Markdown-safe text: lines kept, Markdown syntax neutralised, quotes kept."""
 import pytest
 
+from forumsync.localforum.cooking import cook
+from forumsync.mail.inert import live_syntax
 from forumsync.mail.text import plain_to_markdown
 
 
@@ -39,3 +41,11 @@ def test_quote_followed_by_answer_gets_a_blank_line():
 
 def test_quote_content_is_escaped_too():
     assert plain_to_markdown("> __x__") == r"> \_\_x\_\_"
+
+
+def test_exclamation_mark_before_a_bare_url_never_makes_an_image():
+    """A bare URL becomes '[www.x.fr](<http://www.x.fr>)': a '!' just before it must stay text."""
+    for text in ["!www.exemple.fr", "Super !www.exemple.fr", "\\\\!www.exemple.fr"]:
+        markdown = plain_to_markdown(text)
+        assert live_syntax(markdown) == [], markdown
+        assert "<img" not in cook(markdown) and "!" in cook(markdown)
