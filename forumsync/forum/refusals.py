@@ -9,7 +9,7 @@ and a short body): ``ContentRefused.problems`` holds them all, the class names t
 """
 from __future__ import annotations
 
-from .gateway import ForumNotFound, ForumRejected
+from .errors import ForumNotFound, ForumRejected
 
 # Content problems a post can be fixed for (and the names publish records them under).
 TITLE_TAKEN, TITLE_SHORT, BODY_SHORT, BODY_LONG = "title_used", "title_short", "body_short", "body_long"

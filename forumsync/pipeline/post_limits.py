@@ -20,15 +20,8 @@ MINIMUMS = ("min_topic_title_length", "min_first_post_length", "min_post_length"
 
 
 def remembered(forum, name: str, compute):
-    """COMPUTE's value kept on the gateway for its lifetime (``forum.facts``; a gateway
-    without facts keeps it in its own attributes)."""
-    facts = getattr(forum, "facts", None)
-    if facts is not None:
-        return facts.remember(name, math.inf, compute)
-    memo = vars(forum).setdefault("_forumsync_memo", {})
-    if name not in memo:
-        memo[name] = compute()
-    return memo[name]
+    """COMPUTE's value kept on the gateway for its lifetime (``forum.facts``)."""
+    return forum.facts.remember(name, math.inf, compute)
 
 
 def max_post_chars(forum) -> int:
