@@ -24,12 +24,8 @@ def upgrade():
     op.drop_table('request_budget')  # pacing state only: rebuilt on the next request
 
 
-def downgrade():
-    op.create_table(
-        'request_budget',
-        sa.Column('key', sa.String(length=200), nullable=False),
-        sa.Column('tokens', sa.Float(), nullable=False),
-        sa.Column('updated_at', sa.Float(), nullable=False),
-        sa.PrimaryKeyConstraint('key', name=op.f('pk_request_budget')),
-    )
+def downgrade():  # back to 0006's token bucket (its state is rebuilt on the next request)
     op.drop_table('request_slot')
+    op.create_table('request_budget', sa.Column('key', sa.String(200), primary_key=True),
+                    sa.Column('tokens', sa.Float(), nullable=False),
+                    sa.Column('updated_at', sa.Float(), nullable=False))
