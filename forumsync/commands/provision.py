@@ -21,7 +21,7 @@ def provision_command(obj, dry_run, repair, no_progress):
 
     ctx = obj.context
     try:
-        with TerminalProgress(PROGRESS_LABELS) as bar:
+        with TerminalProgress(PROGRESS_LABELS, terminal_only=True) as bar:
             result = provision(ctx, dry_run=dry_run, repair=repair,
                                progress=None if no_progress else bar)
     except ForumError as exc:

@@ -146,6 +146,20 @@ def test_progress_reaches_the_callback_given_by_the_caller(runner, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_progress_bar_only_on_a_terminal_for_provision(capsys):
+    """The command draws the bar (tqdm on stderr); provision's only on a terminal."""
+    from forumsync.commands.progress import TerminalProgress
+
+    for terminal_only in (True, False):
+        with TerminalProgress({"changes": ("Provisionnement", "modification")},
+                              terminal_only=terminal_only) as bar:
+            bar("changes", 0, 2)
+            bar("changes", 2, 2)
+        shown = capsys.readouterr().err
+        assert ("Provisionnement" in shown) is not terminal_only  # capsys: not a terminal
+    assert "2/2" in shown
+
+
 def test_lost_state_matches_existing_categories_instead_of_duplicating(runner, localforum, tmp_path):
     runner.run()
     runner.sqlite_url = f"sqlite:///{tmp_path / 'other.sqlite3'}"  # forumsync's memory is gone
@@ -175,6 +189,7 @@ def test_dry_run_prints_the_french_diff_and_writes_nothing(runner, localforum, t
     out = CliRunner().invoke(cli, ["--settings", str(settings_file), "provision"])
     assert out.exit_code == 0, out.output
     assert "10 modification(s) appliquée(s), 15 appel(s) d'écriture au forum." in out.output
+    assert "Provisionnement" not in out.output  # no progress bar when stderr is not a terminal
 
 
 def test_dry_run_on_a_provisioned_forum_shows_before_and_after(runner, localforum):
