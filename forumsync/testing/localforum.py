@@ -1,10 +1,11 @@
 """The local forum in the test process, one fresh SQLite file each.
 
-Requests from this process (the gateway, pydiscourse, ``requests.get``) reach the Flask app
-in-process through ``forumsync.testing.inprocess`` (no socket: nothing to prove there); the
-app is also served by a werkzeug thread on 127.0.0.1 (port 0) for other processes (forumsync
-commands, a browser, Mailman). ``in_process=False`` sends this process's requests through
-that socket too, for tests whose point is the socket. A stopped forum refuses connections.
+The app is served by a werkzeug thread on 127.0.0.1 (port 0) for other processes (forumsync
+commands, a browser, Mailman). With ``in_process=True`` (the test fixture's choice, see
+tests/fixtures/localforum.py) requests from this process (the gateway, pydiscourse,
+``requests.get``) reach the app in-process through ``forumsync.testing.inprocess`` (no
+socket: nothing to prove there); by default (benchmarks) they go through the socket too.
+A stopped forum refuses connections.
 
 Two costs of a forum's start are paid once per process instead of once per test: its
 schema and default rows are built into a template file that each forum copies, and its
@@ -91,7 +92,7 @@ _apps = _AppPool()
 class RunningForum:
     """A local forum served in-process (and by a werkzeug thread); stop() shuts everything down."""
 
-    def __init__(self, tmp_path, webhook_url=None, rate_limit=60, in_process=True, **overrides):
+    def __init__(self, tmp_path, webhook_url=None, rate_limit=60, in_process=False, **overrides):
         number = next(_counter)
         self.database_url = f"sqlite:///{tmp_path / f'localforum-{number}.sqlite3'}"
         self.api_key = API_KEY
