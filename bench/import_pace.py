@@ -249,12 +249,23 @@ def cli_env() -> dict:
 
 
 # ------------------------------------------------------------------ 2. own work (in process)
-def children_cpu() -> float:
-    """CPU seconds used so far by this process's descendants still alive (the pool processes)."""
+def process_cpu(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def children_cpu(forum_pid: int) -> float:
+    """CPU seconds used so far by this process's descendants still alive but the forum (the
+    pool processes)."""
     import psutil
 
     total = 0.0
+    forum = {forum_pid} | {p.pid for p in psutil.Process(forum_pid).children(recursive=True)}
     for child in psutil.Process().children(recursive=True):
+        if child.pid in forum:
+            continue
         try:
             times = child.cpu_times()
         except psutil.Error:
@@ -301,7 +312,8 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
 
         ForumGateway._request = timed
         before = Counter(prepare.STATS)
-        start, cpu, pool_cpu = time.perf_counter(), time.process_time(), children_cpu()
+        start, cpu, pool_cpu = time.perf_counter(), time.process_time(), children_cpu(forum.proc.pid)
+        forum_cpu = process_cpu(forum.proc.pid)
         handled = 0
         profiler = None
         if profile:
@@ -321,7 +333,8 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
                 profiler.disable()
                 profiler.dump_stats(profile)
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-        pool_cpu = children_cpu() - pool_cpu
+        pool_cpu = children_cpu(forum.proc.pid) - pool_cpu
+        forum_cpu = process_cpu(forum.proc.pid) - forum_cpu
         flushes = {key[len("batch_flush_"):]: value for key, value in ctx.forum.stats.items()
                    if key.startswith("batch_flush_")}
         batch_items = ctx.forum.stats["batch_items"]
@@ -333,6 +346,7 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
         shutil.rmtree(folder, ignore_errors=True)
     return dict(handled=handled, seconds=seconds, forum=clock["seconds"], cpu=cpu,
                 ingest=ingest_seconds, pooled=pooled, waited=waited, flushes=flushes, pool_cpu=pool_cpu,
+                forum_cpu=forum_cpu,
                 per_batch=batch_items / max(1, sum(flushes.values())))
 
 
@@ -437,7 +451,8 @@ def main():
             print(f"    temps processeur par message : processus principal {main_ms:.1f} ms, pool {pool_ms:.1f} ms "
                   f"(analyse brute policy.default : {raw_ms:.1f} ms) ; débit que ce temps processeur permet "
                   f"sur 2 cœurs libres : {capacity:,.0f} msg/s = {capacity / rates['default_cpu']:.2f} × "
-                  f"l'analyse brute policy.default (en temps processeur)")
+                  f"l'analyse brute policy.default (en temps processeur) ; forum local : "
+                  f"{own['forum_cpu'] / own['handled'] * 1000:.1f} ms par message")
             print(f"    lots : {own['per_batch']:.1f} messages par lot en moyenne ; envoyés parce que : "
                   f"{dict(sorted(own['flushes'].items(), key=lambda kv: -kv[1]))}")
             print(f"    rapport à l'analyse brute policy.default : {own_rate / default:.2f} ; "
