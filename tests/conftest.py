@@ -49,9 +49,20 @@ SLOW_MARKS = ("mailman", "browser")
 SOCKET_FOLDERS = ("load", "faults", "deploy")
 
 
+def _shares_a_module_fixture(item) -> bool:
+    """Whether ITEM uses a fixture set up once per module (a Mailman, a browser, a pool)."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope in ("module", "class", "package")
+               for defs in info.name2fixturedefs.values())
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config, items):
     """Mark the slow tests (and run them first); ``FORUMSYNC_FAST=1`` (``./run test --fast``)
-    leaves them out.
+    leaves them out. Tests sharing a module fixture are one xdist group (``--dist loadgroup``
+    in ./run), so one worker starts that Mailman or browser instead of each worker.
 
     The fast lane keeps every area once: each test module still runs on SQLite, and the
     PostgreSQL variants run for the storage tests (tests/test_db.py) only."""
@@ -65,6 +76,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
         if parts[0] in SOCKET_FOLDERS or any(item.get_closest_marker(m) for m in SLOW_MARKS):
             item.add_marker(pytest.mark.forum_socket)
+        if _shares_a_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(Path(item.fspath).relative_to(ROOT).as_posix()))
         postgres_elsewhere = item.get_closest_marker("postgres") and parts[-1] != "test_db.py"
         if fast and (item.get_closest_marker("slow") or postgres_elsewhere):
             left_out.append(item)
