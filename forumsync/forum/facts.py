@@ -48,8 +48,8 @@ class ForumFacts:
 
     def categories(self, refresh: bool = False) -> list[dict]:
         """Every category (``category_list``), flat; REFRESH re-reads a list older than
-        LIST_REFRESH_SECONDS."""
-        return self._entry(refresh)[1]
+        LIST_REFRESH_SECONDS. A new list each call (the dicts are shared: read, don't write)."""
+        return list(self._entry(refresh)[1])
 
     def category_by_id(self, category_id: int | None) -> dict | None:
         """The listed category CATEGORY_ID; a missing id re-reads the list (rate-limited) once."""
