@@ -125,6 +125,7 @@ def test_demo_shows_the_whole_product(demo):
     assert "10 jours ouvrés" in page.text
 
 
+@pytest.mark.slow  # each starts a whole demo: the fast lane keeps test_demo_shows_the_whole_product
 def test_demo_says_where_things_are_and_who_leads(demo):
     output, workdir = demo["output"], demo["workdir"]
     assert f"Base de forumsync      {workdir / 'forumsync.sqlite3'}" in output
@@ -154,6 +155,7 @@ def test_demo_says_where_things_are_and_who_leads(demo):
     assert forum.topic_get(topic_id)["closed"]
 
 
+@pytest.mark.slow
 def test_the_printed_reply_commands_reply_in_the_topic(demo):
     ports = demo["ports"]
     replies = [c for c in command_lines(demo["output"], "swaks") if any("Re: " in a for a in c)]
@@ -187,6 +189,7 @@ def test_demo_ports_option_is_checked():
     assert "--ports « 4200,5000 »" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_demo_stops_within_three_seconds(demo):
     process = demo["process"]
     started = time.monotonic()
