@@ -35,7 +35,11 @@ def real_data(*parts: str) -> Path:
 # Hypothesis's per-example deadline (200 ms) measures the machine, not the code: on 2 shared
 # cores under xdist a 0.2 ms example can wait 250 ms for a core, and the test fails as
 # "flaky". No deadline; every example still has to pass (a test may set its own deadline).
-hypothesis_settings.register_profile("forumsync", deadline=None)
+# Under CI=true the examples are derived from each test's name (derandomize): CI gives the
+# same answer for the same code; exploration with fresh random examples happens on every
+# developer run.
+hypothesis_settings.register_profile("forumsync", deadline=None,
+                                     derandomize=os.environ.get("CI") == "true")
 hypothesis_settings.load_profile("forumsync")
 
 # Slow by nature: the load tests (thousands of mails), and the fault tests that start
