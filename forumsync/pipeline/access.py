@@ -38,7 +38,7 @@ from ..forum.eligibility import LIST_EXTERNAL_ID_PREFIX, WHISPER, category_is_pu
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..mail.subjects import fold
 from ..models import PostLink, TopicLink
-from .live_topic import topic_or_none as _topic_or_none
+from .live_topic import topic_or_none
 from .msgdata import MsgData
 
 # History imports (``import-mbox``): thousands of replies to topics forumsync itself opened,
@@ -68,7 +68,7 @@ def refusal(ctx, msgdata) -> str | None:
     cached = ("topic", topic_id) in (msgdata.get("batch") or {})
     if not cached and msgdata.get("channel") in LOCAL_TRUST_CHANNELS and _locally_trusted(ctx, msgdata):
         return None
-    topic = _topic_or_none(ctx, topic_id, msgdata)
+    topic = topic_or_none(ctx, topic_id, msgdata)
     parent_id = msgdata.get("parent_post_id")
     stream = ((topic or {}).get("post_stream") or {}).get("stream")
     if parent_id and (topic is None or (stream is not None and parent_id not in stream)):
@@ -77,7 +77,7 @@ def refusal(ctx, msgdata) -> str | None:
         if parent and not parent.get("deleted_at") and parent.get("topic_id") != topic_id:
             if parent.get("post_type") == WHISPER:
                 return f"message {parent_id} : murmure"
-            moved = _topic_or_none(ctx, parent["topic_id"], msgdata)
+            moved = topic_or_none(ctx, parent["topic_id"], msgdata)
             if moved is not None:
                 return topic_refusal(ctx, moved)
     if topic is None:

@@ -44,7 +44,7 @@ from ..forum.gateway import ForumUnavailable
 from ..mail.ids import parse_discourse_message_id, topic_external_id
 from ..mail.subjects import subject_key as make_subject_key
 from ..models import TopicLink
-from . import batch_send, batch_users, categories, live_topic, prepare, publish, runner, thread
+from . import batch_send, batch_users, categories, compose_post, live_topic, prepare, runner, thread
 from .batch_send import Item
 
 FEATURE = "batch_posts"
@@ -176,9 +176,9 @@ class PendingBatch:
             theme = msgdata.get("theme") or ctx.settings.DEFAULT_THEME
             category_id = categories.theme_category_id(ctx, theme)
             external_id = topic_external_id(msgdata.get("root_message_id") or message_id)
-            raw = publish._compose(ctx, msgdata)
+            raw = compose_post.compose(ctx, msgdata)
             title = msgdata.get("title") or msgdata.get("subject") or "(sans objet)"
-            title, raw = publish._fitted(ctx, msgdata, publish._known_problems(ctx, raw), title, raw)
+            title, raw = compose_post.fitted_text(ctx, msgdata, compose_post.known_problems(ctx, raw), title, raw)
             payload = dict(common, raw=raw, title=title, category_id=category_id,
                            external_id=external_id)
             new_topic = dict(external_id=external_id, category_id=category_id, theme=theme)
@@ -186,8 +186,8 @@ class PendingBatch:
             keys.update(k for k in (msgdata.get("subject_key"), make_subject_key(title)) if k)
             orphan = (msgdata.get("root_message_id") or message_id) != message_id
         else:
-            raw = publish._compose(ctx, msgdata)
-            raw = publish._fitted(ctx, msgdata, publish._known_problems(ctx, raw), None, raw)[1]
+            raw = compose_post.compose(ctx, msgdata)
+            raw = compose_post.fitted_text(ctx, msgdata, compose_post.known_problems(ctx, raw), None, raw)[1]
             payload = dict(common, raw=raw)
             parent = msgdata.get("pending_parent")
             if parent:

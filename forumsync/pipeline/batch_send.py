@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from ..forum.gateway import ForumRejected, ForumUnavailable
-from . import publish, runner
+from . import records, runner
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +88,14 @@ def _alone(ctx, cache: dict, item: Item, alone: set) -> None:
 def _published(ctx, cache: dict, item: Item, result: dict) -> None:
     """What ``publish`` records after a post, for a post the batch created."""
     msgdata = item.msgdata
-    post = publish._post_of(result)
+    post = records.post_of(result)
     if item.new_topic is not None:
-        publish._remember_post(msgdata, {
+        records.remember_post(msgdata, {
             "id": post["topic_id"], "category_id": item.new_topic["category_id"],
             "title": item.payload["title"], "archetype": "regular", "closed": False,
             "archived": False,
             "post_stream": {"stream": []}}, post)
-        publish._done(ctx, msgdata, post, new_topic=item.new_topic)
+        records.done(ctx, msgdata, post, new_topic=item.new_topic)
         return
     if msgdata.get("pending_parent"):
         msgdata.update(topic_id=post["topic_id"],
@@ -104,8 +104,8 @@ def _published(ctx, cache: dict, item: Item, result: dict) -> None:
              "title": result.get("topic_title") or "", "closed": False, "archived": False}
     cached = cache.get(("topic", post["topic_id"]))
     if cached is not None:
-        publish._remember_post(msgdata, cached, post)
-    publish._done(ctx, msgdata, post, topic=topic)
+        records.remember_post(msgdata, cached, post)
+    records.done(ctx, msgdata, post, topic=topic)
 
 
 def _resolved(payload: dict, done: dict) -> dict:

@@ -19,13 +19,9 @@ from __future__ import annotations
 from ..forum.gateway import ForumNotFound, ForumPending, ForumRejected
 from ..mail.ids import bracketed
 from . import categories, closed_topic, compose_post, live_topic, post_limits, reconcile, records
-from .compose_post import compose as _compose, fitted_text as _fitted, known_problems as _known_problems  # noqa: F401
 from .draft import Draft
 from .errors import Drop
-from .live_topic import topic_or_none as _topic_or_none  # noqa: F401  (pipeline/access.py)
 from .msgdata import MsgData
-# The names pipeline/batch.py and batch_send.py (and access.py) have imported from here.
-from .records import done as _done, post_of as _post_of, remember_post as _remember_post  # noqa: F401
 from .refusal_policy import LINKED, RECOMPOSE, remedy
 
 # The stages that follow the topic: run again when it vanished between reading and writing.

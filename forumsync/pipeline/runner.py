@@ -65,7 +65,7 @@ def run_pending(ctx, worker_id: str, limit: int = 50, batch_threshold: int | Non
     ids = claim(ctx, worker_id, limit)
     if batches.wanted(ctx, len(ids), batch_threshold):
         return batches.publish_claimed(ctx, ids)
-    batch: dict = {}  # forum facts shared by this batch's messages (see publish._topic_or_none)
+    batch: dict = {}  # forum facts shared by this batch's messages (see live_topic.topic_or_none)
     prepare.Ahead.start(ctx, ids, batch)  # a backlog's CPU-bound stages run ahead in a pool
     try:
         for inbox_id in ids:
