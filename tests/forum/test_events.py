@@ -461,12 +461,13 @@ def test_each_event_name_goes_to_its_handler(bridge):
     import pytest
 
     from forumsync.forum import events
+    from forumsync.forum.live import Skip
 
     assert events.handle(bridge.ctx, "category_updated", {"category": {"id": 1}}) == \
         "catégories relues au prochain message"
-    with pytest.raises(events.Skip, match="« user_created » sans effet"):
+    with pytest.raises(Skip, match="« user_created » sans effet"):
         events.handle(bridge.ctx, "user_created", {"user": {"id": 3}})
-    with pytest.raises(events.Skip, match="sans identifiant de sujet"):
+    with pytest.raises(Skip, match="sans identifiant de sujet"):
         events.handle(bridge.ctx, "topic_edited", {"post": {"id": 3}})  # a topic event reads "topic"
-    with pytest.raises(events.Skip, match="sans identifiant de message"):
+    with pytest.raises(Skip, match="sans identifiant de message"):
         events.handle(bridge.ctx, "post_created", {"topic": {"id": 3}})  # a post event reads "post"

@@ -190,7 +190,7 @@ def test_history_import_trusts_only_what_forumsync_recorded(service):
     """import-mbox (channel mbox) replies to a topic forumsync opened, still recorded in a
     theme: no live check needed. Once the topic_edited webhook recorded the move into a
     staff category, an imported reply opens a new topic instead."""
-    from forumsync.forum import events
+    from forumsync.forum import event_handlers
 
     first = service.deliver(make_mail("Historique du club", "Premier\n", message_id="<histo-1@meyzieu.fr>"))
     service.pipe.feed(make_mail("Re: Historique du club", "Deuxième\n", message_id="<histo-2@meyzieu.fr>",
@@ -200,7 +200,7 @@ def test_history_import_trusts_only_what_forumsync_recorded(service):
 
     staff = _staff_category(service)
     service.move_topic(first.topic_id, staff)
-    events.topic_edited(service.ctx, {"id": first.topic_id}, {})  # what the webhook handler does
+    event_handlers.topic_edited(service.ctx, {"id": first.topic_id}, {})  # what the webhook handler does
     assert service.pipe.topic_link(first.topic_id).category_id == staff
     inbox_id = service.pipe.feed(make_mail("Re: Historique du club", "Troisième\n",
                                            message_id="<histo-3@meyzieu.fr>",
