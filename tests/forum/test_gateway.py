@@ -224,3 +224,18 @@ def test_enqueued_post_is_a_typed_pending_result(gateway, localforum):
                                              moderated["id"])
     assert info.value.pending_id and info.value.pending_count == 1
     assert not isinstance(info.value, ForumRejected)  # not a refusal: never re-posted
+
+
+def test_as_user_acts_as_that_user_and_leaves_the_gateway_as_it_was(gateway, localforum, category):
+    localforum.create_user("lea", "lea@meyzieu.fr", "Léa")
+    lea = gateway.as_user("lea")
+    post = lea.topic_create("Un sujet écrit par Léa", "Le contenu du message de Léa.", category["id"])
+    assert lea.post_get(post["id"])["username"] == "lea"
+    mine = gateway.topic_create("Un sujet écrit par l'admin", "Le contenu du message.", category["id"])
+    assert gateway.post_get(mine["id"])["username"] == localforum.username
+    assert lea.session is gateway.session and lea.stats is gateway.stats
+    assert gateway.stats["POST"] == 2  # one set of counters for the connection
+    gateway.user_by_email("lea@meyzieu.fr")
+    before = gateway.stats["requests"]
+    assert lea.user_by_email("lea@meyzieu.fr")["username"] == "lea"  # the clone's cache is the gateway's
+    assert gateway.stats["requests"] == before
