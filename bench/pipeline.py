@@ -198,7 +198,7 @@ def full_import(names, limit, plugin):
 
 def lmtp_latency(count):
     """LMTP 250 → the post exists on the forum (in-process worker woken by ingest)."""
-    from forumsync.inbound.ingest import register_wakeup, unregister_wakeup
+    from forumsync.queues import register_wakeup, unregister_wakeup
     from forumsync.inbound.lmtp import LMTPServer
     from forumsync.models import PostLink
 

@@ -20,7 +20,7 @@ from .forum import events
 from .models import set_state, utcnow
 from .outbound import outbox
 from .pipeline import runner
-from .queues import wake  # noqa: F401 (``forumsync.worker.wake`` still works)
+from .queues import wake
 
 log = logging.getLogger(__name__)
 

@@ -63,13 +63,14 @@ class Demo:
         self.parts.append(WorkerThread(self.ctx).start())
 
     def _create_demo_users(self) -> None:
-        from ..localforum import sitesettings, store
+        from ..localforum import sitesettings
+        from ..localforum import users as lf_users
 
         with self._forum.store.session() as session:
             sitesettings.set_value(session, "enable_category_group_moderation", True)
             for username, email, name in DEMO_USERS:
-                if store.user_by_username(session, username) is None:
-                    store.create_user(session, username, email, name)
+                if lf_users.user_by_username(session, username) is None:
+                    lf_users.create_user(session, username, email, name)
 
     def seed(self) -> None:
         """Provision, import, publish: each step idempotent and reported in French."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Our own markers (hidden post marker, ``ml-`` external ids) live in mail/ids.py.
-from ..mail.ids import LIST_EXTERNAL_ID_PREFIX, MARKER  # noqa: F401  (re-exported)
+from ..mail.ids import LIST_EXTERNAL_ID_PREFIX, MARKER
 
 # Discourse post types
 REGULAR, MODERATOR_ACTION, SMALL_ACTION, WHISPER = 1, 2, 3, 4

@@ -93,8 +93,8 @@ def event_key(instance: str, event: str, event_type: str, payload: dict, body: b
 
 
 def wake_workers(ctx) -> None:
-    """Start in-process workers now: ``forumsync.worker.wake()`` and ``ctx.wake_worker`` if set."""
-    from ..worker import wake
+    """Start in-process workers now: ``queues.wake()`` and ``ctx.wake_worker`` if set."""
+    from ..queues import wake
 
     wake()
     hook = getattr(ctx, "wake_worker", None)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from ..mail import ids
 from ..mail.headers import decode_header_value
 from ..models import InboxMessage, InboxRaw, utcnow
-from ..queues import register_wakeup, unregister_wakeup, wake  # noqa: F401 (importable from here)
+from ..queues import wake
 
 # Hostile-input limits applied before storage (issue 8); real mail stays far below them.
 MAX_HEADER_COUNT = 1000
@@ -54,11 +54,6 @@ class IngestResult:
     inbox_id: int
     message_id: str
     duplicate: bool
-
-
-# ---------------------------------------------------------------- worker wake-up
-# ``notify(ctx)`` is ``queues.wake``: kept under this name for the channels and the dashboard.
-notify = wake
 
 
 # ---------------------------------------------------------------- recipients

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint
 from sqlalchemy import select
 
-from . import serializers, shapes, sitesettings
+from . import serialize_common, serialize_topics, serializers, shapes, sitesettings
 from .categories import create_category, update_category
 from .errors import forbidden, not_found
 from .guardian import category_permission
@@ -162,9 +162,9 @@ def _topic_list(category_id: int, include_children: bool):
             query = query.where(Topic.visible.is_(True))
         query = query.order_by(Topic.pinned_at.is_(None), Topic.bumped_at.desc(), Topic.id.desc())
         topics = list(session.scalars(query.offset(page * PER_PAGE).limit(PER_PAGE)))
-        items = [serializers.serialize_topic_list_item(session, topic) for topic in topics]
+        items = [serialize_topics.serialize_topic_list_item(session, topic) for topic in topics]
         user_ids = {poster["user_id"] for item in items for poster in item["posters"]}
-        users = [serializers.user_basic(u) for u in
+        users = [serialize_common.user_basic(u) for u in
                  session.scalars(select(User).where(User.id.in_(user_ids)).order_by(User.id))]
         topic_list = {"can_create_topic": permission == 1, "per_page": PER_PAGE, "topics": items}
         if len(topics) == PER_PAGE:

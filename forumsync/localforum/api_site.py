@@ -7,7 +7,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, redirect
 from sqlalchemy import func, select
 
-from . import serializers, shapes, sitesettings
+from . import serialize_uploads, serializers, shapes, sitesettings
 from .errors import forbidden, missing_param, not_found
 from .http import api_route, current_user, forum, json_response, params
 from .models import Group, Tag, TopicTag, Upload
@@ -90,7 +90,7 @@ def upload_create():
         user = current_user(session)
         upload = create_upload(session, user, file.filename or "fichier", data,
                                file.mimetype)
-        return json_response(serializers.serialize_upload(upload))
+        return json_response(serialize_uploads.serialize_upload(upload))
 
 
 @bp.get("/uploads/default/original/1X/<sha1>.<ext>")
@@ -105,9 +105,9 @@ def upload_file(sha1, ext):
 
 @bp.get("/uploads/short-url/<short>.<ext>")
 def upload_short(short, ext):
-    sha1 = serializers.sha1_from_base62(short)
+    sha1 = serialize_uploads.sha1_from_base62(short)
     with forum().store.session() as session:
         upload = session.scalar(select(Upload).where(Upload.sha1 == sha1)) if sha1 else None
         if upload is None:
             raise not_found()
-        return redirect(serializers.upload_url(upload), 302)
+        return redirect(serialize_uploads.upload_url(upload), 302)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, redirect, request
 from sqlalchemy import select
 
-from . import newposts, serializers
+from . import newposts, serialize_topics
 from .errors import forbidden, missing_param, not_found
 from .guardian import is_category_moderator
 from .http import api_route, as_bool, as_list, current_user, forum, json_response, params
@@ -48,7 +48,7 @@ def post_create():
             target_recipients=as_list(p.get("target_recipients") or p.get("target_usernames")),
             post_type=post_type)
         forum().user_limits.performed(session, user, new_topic)
-        return json_response(serializers.serialize_post(session, post, user, "created"))
+        return json_response(serialize_topics.serialize_post(session, post, user, "created"))
 
 
 def _category_of(session, p, topic):
@@ -65,7 +65,7 @@ def post_show(post_id):
     with forum().store.session() as session:
         user = current_user(session)
         post = get_post(session, post_id, user)
-        return json_response(serializers.serialize_post(session, post, user, "show"))
+        return json_response(serialize_topics.serialize_post(session, post, user, "show"))
 
 
 @api_route(bp, "/posts/<int:post_id>", methods=["PUT"])
@@ -80,7 +80,7 @@ def post_update(post_id):
         post = get_post(session, post_id, user)
         update_post(session, user, post, raw,
                     nested.get("edit_reason", p.get("edit_reason")))
-        return json_response({"post": serializers.serialize_post(session, post, user, "updated")})
+        return json_response({"post": serialize_topics.serialize_post(session, post, user, "updated")})
 
 
 @api_route(bp, "/posts/<int:post_id>", methods=["DELETE"])
@@ -101,7 +101,7 @@ def post_by_number(topic_id, post_number):
         if post is None:
             raise not_found()
         post = get_post(session, post.id, user)
-        return json_response(serializers.serialize_post(session, post, user, "show"))
+        return json_response(serialize_topics.serialize_post(session, post, user, "show"))
 
 
 def _topic_view(topic_id):
@@ -109,7 +109,7 @@ def _topic_view(topic_id):
         user = current_user(session)
         topic = get_topic(session, topic_id, user)
         moderator = is_category_moderator(session, user, topic.category)
-        return json_response(serializers.serialize_topic_view(
+        return json_response(serialize_topics.serialize_topic_view(
             session, topic, user, moderator, print_all=as_bool(params().get("print"))))
 
 
@@ -130,10 +130,10 @@ def topic_posts(topic_id):
     with forum().store.session() as session:
         user = current_user(session)
         topic = get_topic(session, topic_id, user)
-        posts = [post for post in serializers.visible_posts(session, topic, user)
+        posts = [post for post in serialize_topics.visible_posts(session, topic, user)
                  if not wanted or post.id in wanted]
         return json_response({"post_stream": {
-            "posts": [serializers.serialize_post(session, post, user, "topic") for post in posts]},
+            "posts": [serialize_topics.serialize_post(session, post, user, "topic") for post in posts]},
             "id": topic.id})
 
 
@@ -161,7 +161,7 @@ def _topic_update(topic_id):
         update_topic(session, user, topic, title=merged.get("title"),
                      category_id=merged.get("category_id"),
                      tags=None if tags is None else tag_names(session, tags))
-        return json_response({"basic_topic": serializers.serialize_basic_topic(session, topic)})
+        return json_response({"basic_topic": serialize_topics.serialize_basic_topic(session, topic)})
 
 
 @api_route(bp, "/t/<slug>/<int:topic_id>", methods=["PUT"])

@@ -11,7 +11,7 @@ import re
 from flask import Flask, g, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from . import store as store_module
+from . import users
 from .errors import ApiError, NOT_FOUND, forbidden
 from .http import json_response
 from .limits import Faults, RateLimiter, rate_limit_body
@@ -45,11 +45,11 @@ class LocalForum:
 
     def ensure_admin(self) -> None:
         with self.store.session() as session:
-            user = store_module.user_by_username(session, self.admin_username)
+            user = users.user_by_username(session, self.admin_username)
             if user is None:
-                store_module.create_user(session, self.admin_username,
-                                         f"{self.admin_username}@localforum.invalid",
-                                         "Administrateur", admin=True, trust_level=4)
+                users.create_user(session, self.admin_username,
+                                  f"{self.admin_username}@localforum.invalid",
+                                  "Administrateur", admin=True, trust_level=4)
             elif not user.admin:
                 user.admin = True
 

@@ -21,13 +21,12 @@ from flask import Blueprint, request
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from . import serializers, staged_users
+from . import serialize_common, serialize_topics, serialize_uploads, staged_users
 from .errors import ApiError, forbidden, missing_param, not_found
 from .http import api_route, current_user, forum, json_response, params
 from .models import Category, Post, utcnow
 from .parsing import parse_time
-from .plugin_params import (MAX_FILES, MAX_MESSAGE_ID, MESSAGES, PostFiles,  # noqa: F401
-                            PostParams, normalize_message_id)
+from .plugin_params import MAX_MESSAGE_ID, MESSAGES, PostFiles, PostParams, normalize_message_id
 from .posts import create_post
 from .topics import get_topic
 from .uploads import create_upload
@@ -74,7 +73,7 @@ def created_body(post: Post, message_id: str, created: bool) -> dict:
     return {
         "id": post.id, "topic_id": post.topic_id, "topic_slug": post.topic.slug,
         "post_number": post.post_number, "reply_to_post_number": post.reply_to_post_number,
-        "created_at": serializers.iso(post.created_at), "user_id": user.id,
+        "created_at": serialize_common.iso(post.created_at), "user_id": user.id,
         "username": user.username, "name": user.name, "staged": bool(user.staged),
         "message_id": message_id, "created": created,
     }
@@ -168,7 +167,7 @@ def _upload_short_url(session, user, file) -> str:
         reason = " ".join(exc.errors) if isinstance(exc.errors, list) else str(exc.errors)
         raise ApiError(422, [MESSAGES["upload_refused"].format(name=name, reason=reason)],
                        "invalid_parameters") from exc
-    return serializers.upload_short_url(upload)
+    return serialize_uploads.upload_short_url(upload)
 
 
 @api_route(bp, "/forumsync/posts/by-message-id", methods=["GET"])
@@ -183,7 +182,7 @@ def posts_by_message_id():
         post = post_by_message_id(session, message_id)
         if post is None:
             raise not_found()
-        body = serializers.serialize_post(session, post, viewer, "show")
+        body = serialize_topics.serialize_post(session, post, viewer, "show")
         body["forumsync_message_id"] = message_id
         return json_response(body)
 

@@ -1,6 +1,6 @@
 """Model → Discourse JSON for users, groups and categories; each function starts from a shape
 in ``shapes`` and fills it. Posts and topics are in ``serialize_topics``, uploads in
-``serialize_uploads``; their functions are re-exported here so ``serializers.X`` keeps working.
+``serialize_uploads`` (import them from there).
 
 Responses carry exactly the fields Discourse documents for that endpoint; a few fields
 Discourse really returns but the OpenAPI spec omits (``parent_category_id``,
@@ -15,12 +15,7 @@ from sqlalchemy import func, select
 
 from . import shapes
 from .models import Category, Group, GroupUser, Post, Topic, User
-from .serialize_common import AUTOMATIC_GROUPS, avatar_template, fill, iso, user_basic  # noqa: F401
-from .serialize_topics import (serialize_basic_topic, serialize_post,  # noqa: F401
-                               serialize_topic_list_item, serialize_topic_view, tag_names,
-                               tag_objects, visible_posts, webhook_post, webhook_topic)
-from .serialize_uploads import (base62_sha1, human_size, serialize_upload,  # noqa: F401
-                                sha1_from_base62, upload_short_url, upload_url)
+from .serialize_common import AUTOMATIC_GROUPS, avatar_template, fill, iso
 
 
 # ------------------------------------------------------------------ users

@@ -4,8 +4,7 @@ The rules live in one module per resource (``users``, ``groups``, ``categories``
 ``guardian``, ``topics``, ``posts``, ``tags``, ``uploads``, ``webhook_events``,
 ``sitesettings``, ``staged_users``); the HTTP views, the HTML UI, the test fixture and the
 plugin endpoints all go through them, so permissions, validation and webhooks behave the
-same whichever door a change comes through. The names re-exported below keep
-``store.create_post(…)`` and the like working for callers outside the local forum.
+same whichever door a change comes through: import them from their module, not from here.
 """
 from __future__ import annotations
 
@@ -18,23 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..db import create_db_engine
 from .models import Base, Category, Group
 from .serialize_common import AUTOMATIC_GROUPS
-
-# Re-exports: the public functions of the resource modules, for callers outside localforum.
-from .categories import (ABOUT_PLACEHOLDER, ABOUT_TITLE, category_by_slug,  # noqa: F401
-                         category_description_from, create_category, delete_category,
-                         update_category)
-from .groups import (add_group_members, create_group, group_by_id_or_name,  # noqa: F401
-                     group_by_name, remove_group_members, update_group, user_group_names)
-from .guardian import can_see_topic, category_permission, is_category_moderator  # noqa: F401
-from .parsing import parse_time, slugify  # noqa: F401
-from .post_rules import REGULAR, SMALL_ACTION, WHISPER, stripped_length_value  # noqa: F401
-from .posts import EXTERNAL_ID, create_post, delete_post, get_post, update_post  # noqa: F401
-from .topics import (STATUSES, delete_topic, get_topic, move_posts,  # noqa: F401
-                     set_topic_status, topic_by_external_id, update_topic)
-from .uploads import cook_for, create_upload, resolve_upload  # noqa: F401
-from .users import (USERNAME, create_user, staged_user_for_email, unique_username,  # noqa: F401
-                    user_by_email, user_by_external_id, user_by_username)
-from .webhook_events import queue_event  # noqa: F401
 
 
 class LocalForumStore:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 
-from . import serializers
+from . import serialize_topics
 from .errors import ApiError
 from .guardian import is_category_moderator
 from .http import forum
@@ -76,7 +76,7 @@ def topic(topic_id):
                                                         Post.deleted_at.is_(None))
                                      .order_by(Post.post_number)))
         return render_template("localforum/topic.html", topic=t, posts=posts,
-                               tags=serializers.tag_names(session, t), users=_users(session),
+                               tags=serialize_topics.tag_names(session, t), users=_users(session),
                                categories=_categories(session), title=forum().settings.FORUM_NAME)
 
 

@@ -74,7 +74,7 @@ def send_refusal(ctx, msg, sender: str, reason: str, key: str) -> str:
         if not _claim(session, sender):
             return "aucune réponse envoyée (une réponse est déjà partie vers cette adresse dans l'heure)"
         outbox.enqueue(session, key, message, [sender], sender=settings.BRIDGE_ADDRESS)
-    from ..worker import wake
+    from ..queues import wake
 
     wake()
     return f"réponse envoyée à l'expéditeur ({why})"

@@ -34,8 +34,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..community.common import PRESENTATIONS_CATEGORY
-from ..forum.eligibility import LIST_EXTERNAL_ID_PREFIX, WHISPER, category_is_public, theme_of
+from ..forum.eligibility import WHISPER, category_is_public, theme_of
 from ..forum.gateway import ForumNotFound, ForumRejected
+from ..mail.ids import LIST_EXTERNAL_ID_PREFIX
 from ..mail.subjects import fold
 from ..models import PostLink, TopicLink
 from .live_topic import topic_or_none

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from ..forum.gateway import ForumError
-from ..themes.provision import GROUP_PREFIX
+from ..themes.desired import GROUP_PREFIX
 
 log = logging.getLogger(__name__)
 

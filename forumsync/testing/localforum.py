@@ -24,7 +24,7 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from forumsync.localforum import store as lf_store
+from forumsync.localforum import categories as lf_categories, groups as lf_groups, users as lf_users
 from forumsync.localforum.app import create_localforum_app
 from forumsync.testing import inprocess
 from forumsync.testing.settings import make_settings
@@ -152,7 +152,7 @@ class RunningForum:
     @contextlib.contextmanager
     def session(self):
         """A committed transaction on the forum's own database (models in
-        forumsync.localforum.models, helpers in forumsync.localforum.store)."""
+        forumsync.localforum.models, helpers in its resource modules: users, groups, categories…)."""
         with self.forum.store.session() as session:
             yield session
 
@@ -160,7 +160,7 @@ class RunningForum:
     def create_user(self, username, email, name=None, admin=False, moderator=False,
                     staged=False, **kw) -> dict:
         with self.session() as s:
-            user = lf_store.create_user(s, username, email, name, admin=admin,
+            user = lf_users.create_user(s, username, email, name, admin=admin,
                                         moderator=moderator, staged=staged, **kw)
             return {"id": user.id, "username": user.username, "email": user.email,
                     "name": user.name, "staged": user.staged}
@@ -175,16 +175,16 @@ class RunningForum:
                 from forumsync.localforum.models import Category
 
                 parent_id = s.scalar(select(Category.id).where(Category.name == parent))
-            category = lf_store.create_category(s, name, slug=slug, parent_category_id=parent_id, **kw)
+            category = lf_categories.create_category(s, name, slug=slug, parent_category_id=parent_id, **kw)
             return {"id": category.id, "name": category.name, "slug": category.slug,
                     "parent_category_id": category.parent_category_id}
 
     def create_group(self, name, usernames=(), owners=(), **kw) -> dict:
         with self.session() as s:
-            group = lf_store.create_group(s, name, **kw)
-            lf_store.add_group_members(s, group, [lf_store.user_by_username(s, u) for u in usernames])
-            lf_store.add_group_members(s, group, [lf_store.user_by_username(s, u) for u in owners],
-                                       owner=True)
+            group = lf_groups.create_group(s, name, **kw)
+            lf_groups.add_group_members(s, group, [lf_users.user_by_username(s, u) for u in usernames])
+            lf_groups.add_group_members(s, group, [lf_users.user_by_username(s, u) for u in owners],
+                                        owner=True)
             return {"id": group.id, "name": group.name}
 
     def set_site_setting(self, name, value) -> None:

@@ -15,15 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..models import get_state, set_state
-from .apply import STAGE_CHANGES, Progress, apply
+from .apply import Progress, apply
 from .changes import Change
-from .desired import GROUP_PREFIX, desired_state
+from .desired import desired_state
 from .forum_state import read_actual
 from .plan import plan
 
 STATE_KEY = "themes.provision"
-# GROUP_PREFIX is imported from here by pipeline.moderators.
-__all__ = ["STATE_KEY", "STAGE_CHANGES", "GROUP_PREFIX", "Change", "ProvisionResult",
+__all__ = ["STATE_KEY", "Change", "ProvisionResult",
            "provision", "category_id_for_theme"]
 
 
@@ -75,7 +74,7 @@ def provision(ctx, *, dry_run: bool = False, repair: bool = False,
     """Compare the forum with the themes of the settings and (unless DRY_RUN) fix it.
 
     Returns the changes with their (before, after); a second run finds none. PROGRESS, when
-    given, is called as progress(STAGE_CHANGES, done, total) while changes are applied."""
+    given, is called as progress(apply.STAGE_CHANGES, done, total) while changes are applied."""
     with ctx.db.session() as session:
         memory = get_state(session, STATE_KEY, None) or {"parent": {}, "themes": {}}
     desired = desired_state(ctx.settings)

@@ -162,12 +162,12 @@ def _act(operation, done: str, refused: str, then=None):
 @auth.login_required
 def inbox_retry(message_id):
     from ..inbound import operations
-    from ..inbound.ingest import notify
+    from ..queues import wake
 
     return _act(lambda session: operations.retry(session, message_id),
                 f"Message {message_id} remis en traitement.",
                 f"Le message {message_id} ne peut pas être réessayé.",
-                then=notify)  # wake a worker running in this process
+                then=wake)  # wake a worker running in this process
 
 
 @bp.post("/boite-de-reception/<int:message_id>/ecarter")

@@ -139,7 +139,7 @@ def test_posts_made_from_mail_hold_no_live_syntax(raw, tmp_path_factory, localfo
 
     from forumsync.app import create_app
     from forumsync.localforum.models import Post, Upload, User
-    from forumsync.localforum.serializers import base62_sha1, upload_url
+    from forumsync.localforum.serialize_uploads import base62_sha1, upload_url
     from tests.fixtures.pipeline import make_pipe
 
     tmp = tmp_path_factory.mktemp("prop")

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 from forumsync.context import Context
 from forumsync.db import Database
 from forumsync import queues
-from forumsync.inbound.ingest import (Refused, accepted_recipient, ingest, register_wakeup,
-                                      unregister_wakeup)
+from forumsync.inbound.ingest import Refused, accepted_recipient, ingest
+from forumsync.queues import register_wakeup, unregister_wakeup
 from forumsync.models import InboxMessage
 from tests.fixtures.pipeline import make_mail
 

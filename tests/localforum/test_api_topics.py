@@ -261,11 +261,11 @@ def test_category_permissions_gate_posting(api, localforum):
 def test_long_topic_is_chunked_like_discourse(api, localforum, category):
     first = new_topic(api, category)
     with localforum.session() as s:
-        from forumsync.localforum import store
+        from forumsync.localforum import posts as lf_posts, users as lf_users
 
-        admin = store.user_by_username(s, "system")
+        admin = lf_users.user_by_username(s, "system")
         for i in range(24):
-            store.create_post(s, admin, f"Réponse numéro {i} du long sujet", topic_id=first["topic_id"])
+            lf_posts.create_post(s, admin, f"Réponse numéro {i} du long sujet", topic_id=first["topic_id"])
     view = api.get(f"/t/{first['topic_id']}.json").json()
     assert len(view["post_stream"]["posts"]) == 20
     assert len(view["post_stream"]["stream"]) == 25 and view["posts_count"] == 25

@@ -200,20 +200,20 @@ def test_staged_poster_watches_and_is_notified_unless_mirror_or_auto_track_off(l
     """PostCreator#track_topic / TopicCreator#watch_topic make a staged poster watch the topic;
     PostAlerter then notifies them (a mail on Discourse) of every reply, except in a
     mailing-list mirror category, or when the post was created with auto_track: false."""
-    from forumsync.localforum import store as lf_store
+    from forumsync.localforum import posts as lf_posts, users as lf_users
     from forumsync.localforum.models import TopicUser, User
 
     plain = localforum.create_category("Ordinaire")
     mirror = localforum.create_category("Miroir", mailinglist_mirror=True)
     topics = {}
     with localforum.session() as s:
-        marie = lf_store.staged_user_for_email(s, "marie@meyzieu.fr", "Marie")
+        marie = lf_users.staged_user_for_email(s, "marie@meyzieu.fr", "Marie")
         for name, category in (("plain", plain), ("mirror", mirror)):
-            post = lf_store.create_post(s, marie, "Question venue de la liste de diffusion.",
+            post = lf_posts.create_post(s, marie, "Question venue de la liste de diffusion.",
                                         title=f"Question de Marie {name}",
                                         category_id=category["id"], check_permissions=False)
             topics[name] = post.topic_id
-        quiet = lf_store.create_post(s, marie, "Sans suivi automatique du sujet.",
+        quiet = lf_posts.create_post(s, marie, "Sans suivi automatique du sujet.",
                                      title="Question sans suivi", category_id=plain["id"],
                                      check_permissions=False, auto_track=False)
         topics["quiet"] = quiet.topic_id

@@ -192,10 +192,10 @@ def test_dead_webhook_url_burns_no_cpu(make_localforum):
 
     forum = make_localforum(webhook_url=None)
     forum.set_site_setting("retry_web_hook_events", True)
-    from forumsync.localforum import store as lf_store
+    from forumsync.localforum import webhook_events as lf_webhook_events
     with forum.session() as s:
         for n in range(2500):
-            lf_store.queue_event(s, "post_created", "post", {"post": {"id": n}})
+            lf_webhook_events.queue_event(s, "post_created", "post", {"post": {"id": n}})
     forum.set_webhook_url(f"http://127.0.0.1:{free_port()}/webhooks/discourse")
     assert forum.wait_webhooks(120) is not None
     assert len(forum.webhooks_sent) == 2500  # each tried once (no answer: no retry)
@@ -217,10 +217,10 @@ def test_pending_retries_wait_for_their_due_time(make_localforum):
     try:
         forum = make_localforum(webhook_url=None)
         forum.set_site_setting("retry_web_hook_events", True)
-        from forumsync.localforum import store as lf_store
+        from forumsync.localforum import webhook_events as lf_webhook_events
         with forum.session() as s:
             for n in range(300):
-                lf_store.queue_event(s, "post_created", "post", {"post": {"id": n}})
+                lf_webhook_events.queue_event(s, "post_created", "post", {"post": {"id": n}})
         forum.set_webhook_url(receiver.url)
         forum.wait_webhooks(60)
         assert len(forum.webhooks_sent) == 300

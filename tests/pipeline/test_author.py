@@ -1,5 +1,5 @@
 """Who posts a mirrored message: the sender's forum account, else the bridge with attribution."""
-from forumsync.localforum import store as lf_store
+from forumsync.localforum import users as lf_users
 from tests.fixtures.pipeline import make_mail
 
 
@@ -18,7 +18,7 @@ def test_unknown_sender_is_a_staged_user_when_the_forum_has_the_plugin(pipe):
     assert post["name"] == "Anne Roux"
     assert "transmis depuis la liste" not in post["raw"]
     with pipe.localforum.session() as session:
-        assert lf_store.user_by_email(session, "anne.roux@ville-exemple.fr").staged is True
+        assert lf_users.user_by_email(session, "anne.roux@ville-exemple.fr").staged is True
     again = pipe.send(make_mail("Re: Question d'une inconnue", "Merci !", sender="Anne Roux <anne.roux@ville-exemple.fr>",
                                 in_reply_to=f"<{row.message_id}>"))
     assert pipe.post(again.post_id)["username"] == post["username"]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from forumsync.inbound.lmtp import start_lmtp_server
-from forumsync.localforum import store as lf_store
+from forumsync.localforum import posts as lf_posts, users as lf_users
 from forumsync.localforum.models import Post, Topic
 from forumsync.mail.ids import normalize_message_id
 from forumsync.models import InboxMessage, OutboxMail
@@ -84,12 +84,12 @@ class Service:
     def staff_post(self, raw, *, topic_id=None, title=None, category_id=None, whisper=False,
                    private_to=None, username="system") -> Post:
         with self.forum.session() as s:
-            user = lf_store.user_by_username(s, username)
+            user = lf_users.user_by_username(s, username)
             kwargs = dict(title=title, category_id=category_id, topic_id=topic_id,
                           post_type=4 if whisper else 1)
             if private_to:
                 kwargs.update(archetype="private_message", target_recipients=private_to)
-            post = lf_store.create_post(s, user, raw, **kwargs)
+            post = lf_posts.create_post(s, user, raw, **kwargs)
             s.flush()
             s.expunge(post)
             return post

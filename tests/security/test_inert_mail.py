@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from forumsync.inbound.lmtp import start_lmtp_server
 from forumsync.localforum.models import Post, Upload, User
-from forumsync.localforum.serializers import upload_url
+from forumsync.localforum.serialize_uploads import upload_url
 from forumsync.mail.inert import BIDI, live_syntax
 from tests.fixtures.pipeline import make_mail, make_pipe
 

@@ -9,7 +9,7 @@ import requests
 from sqlalchemy import select
 
 from forumsync.localforum.models import Category, Topic, TopicUser
-from forumsync.localforum import store as lf_store
+from forumsync.localforum import users as lf_users
 from forumsync.themes.provision import provision
 from tests.fixtures.pipeline import make_mail, make_pipe
 
@@ -42,7 +42,7 @@ def test_provisioned_theme_category_is_a_mirror_and_staged_member_gets_no_notifi
         assert row.post_id is not None, row.error
         topic_id = pipe.post(row.post_id)["topic_id"]
         with localforum.session() as s:
-            marie = lf_store.user_by_email(s, "marie.dupont@meyzieu.fr")
+            marie = lf_users.user_by_email(s, "marie.dupont@meyzieu.fr")
             topic_category = s.get(Category, s.get(Topic, topic_id).category_id)
             assert marie.staged is True
             assert topic_category.mailinglist_mirror is True

@@ -7,7 +7,7 @@ import requests
 from sqlalchemy import select
 
 from forumsync.forum.gateway import ForumGateway, ForumRejected
-from forumsync.localforum import plugin_api
+from forumsync.localforum import plugin_api, plugin_params
 from forumsync.localforum.models import Post, User
 from tests.themes import contract
 
@@ -82,14 +82,14 @@ def test_staged_user_cannot_post_through_the_regular_api(localforum):
 
 @pytest.mark.parametrize("row", contract.load("message_id")["cases"], ids=lambda r: repr(r["input"]))
 def test_message_id_normalisation_table(row):
-    assert plugin_api.normalize_message_id(row["input"]) == row["normalized"]
+    assert plugin_params.normalize_message_id(row["input"]) == row["normalized"]
 
 
 def test_message_id_maximum_length():
     limit = contract.load("message_id")["max_length"]
     ok = "a" * (limit - 12) + "@example.org"
-    assert plugin_api.normalize_message_id(f"<{ok}>") == ok
-    assert plugin_api.normalize_message_id(f"<a{ok}>") is None
+    assert plugin_params.normalize_message_id(f"<{ok}>") == ok
+    assert plugin_params.normalize_message_id(f"<a{ok}>") is None
 
 
 # ------------------------------------------------------------------ through the gateway
@@ -147,14 +147,14 @@ POST_FILES = contract.load("post_files")
 
 @pytest.mark.parametrize("row", POST_FILES["cases"], ids=lambda row: row["name"])
 def test_post_files_table(row):
-    files = plugin_api.PostFiles(row["raw"], row["files"])
+    files = plugin_params.PostFiles(row["raw"], row["files"])
     assert files.errors == row["errors"]
     if row["result"] is not None:
         assert files.substitute(row["urls"]) == row["result"]
 
 
 def test_post_files_maximum_matches_the_contract():
-    assert plugin_api.MAX_FILES == POST_FILES["max_files"]
+    assert plugin_params.MAX_FILES == POST_FILES["max_files"]
 
 
 def test_gateway_sends_files_with_the_post_in_one_call(localforum):

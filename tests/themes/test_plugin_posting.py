@@ -13,7 +13,7 @@ import requests
 from sqlalchemy import func, select
 
 from forumsync.forum.gateway import ForumGateway, ForumRejected
-from forumsync.localforum import plugin_api, staged_users
+from forumsync.localforum import plugin_api, plugin_params, staged_users
 from forumsync.localforum.models import Post, Topic, User
 
 
@@ -209,7 +209,7 @@ def test_concurrent_creation_retries_the_unique_violation_on_postgresql(postgres
 
 
 def test_local_forum_messages_are_the_plugins_french_sentences():
-    """plugin_api.MESSAGES and staged_users.MESSAGES copy plugin/config/locales/server.fr.yml:
+    """plugin_params.MESSAGES and staged_users.MESSAGES copy plugin/config/locales/server.fr.yml:
     the same refusal reads the same on both forums."""
     import json
 
@@ -221,5 +221,5 @@ def test_local_forum_messages_are_the_plugins_french_sentences():
     plugin = {m.group(1): json.loads(m.group(2)).replace("%{", "{")
               for m in re.finditer(r'^      (\w+): (".*")$', errors, re.M)}
     assert len(plugin) >= 20
-    copies = {**plugin_api.MESSAGES, **staged_users.MESSAGES}
+    copies = {**plugin_params.MESSAGES, **staged_users.MESSAGES}
     assert {key: plugin.get(key) for key in copies} == copies

@@ -3,7 +3,7 @@ mails that used to end on the bridge account (a name cut on a hyphen, a generic 
 get a staged user of their own; a refused address is still refused with its reason."""
 import pytest
 
-from forumsync.localforum import store as lf_store
+from forumsync.localforum import users as lf_users
 from tests.fixtures.pipeline import make_mail
 
 
@@ -21,4 +21,4 @@ def test_sender_is_staged_never_the_bridge(pipe, sender, username):
     assert "transmis depuis la liste" not in post["raw"]
     with pipe.localforum.session() as session:
         email = sender.rsplit("<", 1)[1].rstrip(">")
-        assert lf_store.user_by_email(session, email).staged is True
+        assert lf_users.user_by_email(session, email).staged is True

@@ -278,8 +278,8 @@ def test_category_deleted_by_hand_is_drift_and_recreated_with_repair(runner, loc
     runner.run()
     old_id = theme_category(localforum, "famille").id
     with localforum.session() as s:
-        from forumsync.localforum import store as lf_store
-        lf_store.delete_category(s, s.get(Category, old_id))
+        from forumsync.localforum import categories as lf_categories
+        lf_categories.delete_category(s, s.get(Category, old_id))
     result, writes, _ = runner.run()
     assert writes == 0
     assert [(c.object, c.field, c.drift) for c in result.changes] == [
@@ -390,9 +390,9 @@ def test_description_lives_in_the_about_topic_and_a_second_run_writes_nothing(ru
         assert about.raw == "Thème animé par Meyzieu. Saisine par voie électronique."
     # a hand edit of the About post is seen as drift of the description, and repaired
     with localforum.session() as s:
-        from forumsync.localforum import store as lf_store
+        from forumsync.localforum import posts as lf_posts
         post = s.scalar(select(Post).where(Post.topic_id == sve.topic_id, Post.post_number == 1))
-        lf_store.update_post(s, post.user, post, "Modifié à la main sur le forum.")
+        lf_posts.update_post(s, post.user, post, "Modifié à la main sur le forum.")
     assert theme_category(localforum, "sve").description == "Modifié à la main sur le forum."
     result, writes, _ = runner.run(repair=True)
     assert [c.field for c in result.changes] == ["description"]
