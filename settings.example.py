@@ -204,3 +204,7 @@ EXTRA = {}
 # --- Worker ----------------------------------------------------------------------------------------
 # Intervalle d'attente du worker quand il n'a rien à faire (secondes).
 WORKER_POLL_SECONDS = 1.0
+# Rattrapage forum → liste : toutes les N secondes (et au démarrage) le worker relit les derniers
+# messages du forum et traite ceux dont aucun webhook n'est arrivé (forumsync arrêté plus longtemps
+# que les nouvelles tentatives de Discourse). 0 : jamais.
+FORUM_CATCHUP_SECONDS = 300.0

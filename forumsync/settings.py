@@ -105,6 +105,7 @@ KEYS: dict[str, Key] = {
     "EXTRA": Key({}, _dict),
     # worker
     "WORKER_POLL_SECONDS": Key(1.0, _number),
+    "FORUM_CATCHUP_SECONDS": Key(300.0, _number),  # forum/catchup.py; 0 = never
 }
 
 

@@ -17,6 +17,7 @@ import logging
 
 from ..models import WebhookEvent, utcnow
 from ..queues import EVENTS, backoff
+from . import catchup
 from .event_handlers import categories_changed, post_created, post_edited, topic_edited
 from .gateway import ForumUnavailable
 from .live import Skip, prefetch_posts
@@ -47,6 +48,8 @@ def handle(ctx, name: str, payload: dict, cache: dict | None = None) -> str:
 
 
 def run_pending(ctx, worker_id: str) -> int:
+    """Handle a batch of stored events (a catch-up round first, when due: ``catchup``)."""
+    catchup.run_scheduled(ctx)
     jobs = EVENTS.claim(ctx.db, worker_id, BATCH, columns=(WebhookEvent.event, WebhookEvent.payload,
                                                             WebhookEvent.attempts))
     cache: dict = {}

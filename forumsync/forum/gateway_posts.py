@@ -51,6 +51,12 @@ class PostCalls:
     def post_get(self, post_id: int) -> dict:
         return self._get(f"/posts/{int(post_id)}.json")
 
+    def posts_latest(self, before: int | None = None) -> list[dict]:
+        """GET /posts.json: the newest public regular posts, newest first, 50 a page; BEFORE
+        (a post id) gives the page below it (PostsController#latest). Used by forum/catchup.py."""
+        body = self._get("/posts.json", **({"before": int(before)} if before else {}))
+        return list(body.get("latest_posts") or []) if isinstance(body, dict) else []
+
     def post_update(self, post_id: int, raw: str, edit_reason: str = "") -> dict:
         body = self._request("PUT", f"/posts/{int(post_id)}.json",
                              json={"post": {"raw": raw, "edit_reason": edit_reason}})

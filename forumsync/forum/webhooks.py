@@ -82,14 +82,23 @@ def discourse():
 def event_key(instance: str, event: str, event_type: str, payload: dict, body: bytes) -> str:
     """What makes two deliveries the same event: a retry re-sends the very body built when the
     event happened (the job's ``payload`` argument), a new event changes its object's version,
-    ``updated_at`` or some other field."""
+    ``updated_at`` or some other field. A post is created once: ``post_created`` is keyed by the
+    post alone, so the catch-up's synthetic event (forum/catchup.py) and the real webhook meet."""
     inner = payload.get(event_type) if isinstance(payload.get(event_type), dict) else None
     if inner is None:
         inner = next((v for v in payload.values() if isinstance(v, dict)), {})
+    if event == "post_created" and isinstance(inner.get("id"), int):
+        return post_created_key(instance, inner["id"])
     stamp = inner.get("version"), inner.get("updated_at") or inner.get("created_at")
     digest = hashlib.sha256(body).hexdigest()[:24]
     key = f"{event}:{event_type}:{inner.get('id')}:{stamp[0]}:{stamp[1]}:{digest}"
     return f"{instance[:300 - len(key) - 1]}#{key}"[:300]
+
+
+def post_created_key(instance: str, post_id: int) -> str:
+    """The event_key of post POST_ID's creation, from a webhook or from the catch-up."""
+    key = f"post_created:post:{int(post_id)}"
+    return f"{instance.rstrip('/')[:300 - len(key) - 1]}#{key}"
 
 
 def wake_workers(ctx) -> None:

@@ -1,13 +1,14 @@
 """Topics and posts: POST /posts.json, GET/PUT /posts/{id}, /t/… (view, edit, status, move)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect, request
+from flask import Blueprint, Response, g, redirect, request
 from sqlalchemy import select
 
 from . import newposts, serialize_topics
 from .errors import forbidden, missing_param, not_found
 from .guardian import is_category_moderator
 from .http import api_route, as_bool, as_list, current_user, forum, json_response, params
+from .latest_posts import before_id, latest_posts
 from .models import Category, Post
 from .posts import create_post, delete_post, get_post, update_post
 from .tag_params import tag_names
@@ -58,6 +59,16 @@ def _category_of(session, p, topic):
         return session.get(Category, int(p.get("category") or 1))
     except (TypeError, ValueError):
         return None
+
+
+@api_route(bp, "/posts", methods=["GET"], endpoint="posts_latest")
+def posts_latest():
+    """PostsController#latest (see latest_posts.py); anonymous readers allowed, as there."""
+    with forum().store.session() as session:
+        user = current_user(session) if g.get("api_username") else None  # anonymous may read it
+        posts = latest_posts(session, user, before_id(request.args.get("before")))
+        return json_response({"latest_posts": [serialize_topics.serialize_post(session, post, user, "show")
+                                               for post in posts]})
 
 
 @api_route(bp, "/posts/<int:post_id>", methods=["GET"])

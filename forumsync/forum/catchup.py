@@ -1,0 +1,118 @@
+"""Catch-up: forum posts whose ``post_created`` webhook never reached forumsync.
+
+Discourse gives up on a delivery after MAX_RETRY_COUNT (4) retries, 1, 5, 25 and 125 minutes
+apart, and only when the site setting ``retry_web_hook_events`` is on; a refused connection is
+not retried at all (app/jobs/regular/emit_web_hook_event.rb). After a longer outage the post
+would never reach the list. So, at start and then every FORUM_CATCHUP_SECONDS, one request
+reads the forum's newest posts (``GET /posts.json``, PostsController#latest: 50 a page, newest
+first, ``before`` for the page below) and each post above the high-water mark that forumsync
+has not seen is stored as a synthetic ``post_created`` event, under the very ``event_key`` the
+real webhook would get: whichever arrives second is « déjà reçu ». The usual handler then
+decides (live forum state, eligibility), and the outbox key ``post:ID`` stays the last guard.
+
+A gap longer than a page is read over several rounds (``before`` kept in the state), one
+request a round, through the gateway and so the shared request pacing.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..models import PostLink, WebhookEvent, get_state, set_state, utcnow
+from .errors import ForumUnavailable
+from .webhooks import post_created_key
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "forum:catchup"
+PAGE_SIZE = 50  # LatestPostsQuery::PAGE_SIZE: a shorter page is the last one
+_last_round: dict[str, float] = {}  # database URL -> monotonic time of this process's last round
+
+
+def run_scheduled(ctx) -> int:
+    """One catch-up round when due (the first call of a process is due); how many events it stored."""
+    period = ctx.settings.FORUM_CATCHUP_SECONDS
+    now = time.monotonic()
+    last = _last_round.get(ctx.db.url)
+    if not period or (last is not None and now - last < period):
+        return 0
+    _last_round[ctx.db.url] = now
+    try:
+        return catch_up(ctx)
+    except ForumUnavailable as exc:  # next round will try again
+        log.info("rattrapage du forum reporté : %s", exc)
+        return 0
+
+
+def catch_up(ctx) -> int:
+    """One request: the page of newest posts (or the one below ``before``), then the state."""
+    with ctx.db.session() as session:
+        state = get_state(session, STATE_KEY) or {}
+        if "floor" not in state:
+            state = {"floor": _newest_handled(session)}
+    page = ctx.forum.posts_latest(state.get("before"))
+    ids = [p["id"] for p in page if isinstance(p.get("id"), int)]
+    if state["floor"] is None:  # first round ever, nothing handled yet: start from now
+        state = {"floor": max(ids, default=0)}
+        with ctx.db.session() as session:
+            set_state(session, STATE_KEY, state)
+        return 0
+    floor = state["floor"]
+    stored = _store_unseen(ctx, [p for p in page if p.get("id") in ids and p["id"] > floor])
+    top = max([state.get("top") or floor, *ids])
+    if len(page) >= PAGE_SIZE and ids and min(ids) > floor + 1:
+        state = {"floor": floor, "top": top, "before": min(ids)}  # more below: next round
+    else:
+        state = {"floor": top}
+    with ctx.db.session() as session:
+        set_state(session, STATE_KEY, state)
+    if stored:
+        log.info("rattrapage du forum : %s message(s) sans webhook mis en file", stored)
+    return stored
+
+
+def _newest_handled(session) -> int | None:
+    """The newest post id forumsync knows: a link it recorded or a post_created it stored."""
+    linked = session.scalar(select(func.max(PostLink.post_id)))
+    newest = [linked] if linked else []
+    for payload in session.scalars(select(WebhookEvent.payload).where(WebhookEvent.event == "post_created")
+                                   .order_by(WebhookEvent.id.desc()).limit(PAGE_SIZE)):
+        try:
+            post_id = (json.loads(payload).get("post") or {}).get("id")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(post_id, int):
+            newest.append(post_id)
+    return max(newest, default=None)
+
+
+def _instance(ctx, session) -> str:
+    """The X-Discourse-Instance the forum sends (from the newest delivery), else FORUM_URL."""
+    delivery = session.scalar(select(WebhookEvent.delivery_id).where(
+        ~WebhookEvent.delivery_id.like("%#catchup-%")).order_by(WebhookEvent.id.desc()).limit(1))
+    return delivery.rsplit("#", 1)[0] if delivery else ctx.settings.FORUM_URL
+
+
+def _store_unseen(ctx, posts: list[dict]) -> int:
+    """A synthetic post_created event for each post with neither a link nor a stored event."""
+    stored = 0
+    for post in sorted(posts, key=lambda p: p["id"]):
+        with ctx.db.session() as session:
+            if session.scalar(select(PostLink.id).where(PostLink.post_id == post["id"]).limit(1)):
+                continue
+            instance = _instance(ctx, session)
+        try:
+            with ctx.db.session() as session:
+                session.add(WebhookEvent(
+                    delivery_id=f"{instance[:250]}#catchup-{post['id']}",
+                    event_key=post_created_key(instance, post["id"]), event="post_created",
+                    event_type="post", payload=json.dumps({"post": post}, ensure_ascii=False),
+                    received_at=utcnow(), state="new"))
+        except IntegrityError:  # the webhook (or an earlier round) stored it already
+            continue
+        stored += 1
+    return stored
