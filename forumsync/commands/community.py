@@ -14,7 +14,7 @@ def community_group():
 @click.pass_obj
 def subscribers_command(obj, dry_run):
     """Lit les sources d'abonnés (Mailman 3, CSV) et accueille les nouveaux venus."""
-    from ..community import subscribers
+    from ..community import rosters, subscribers, welcome
 
     ctx = obj.context
     if not ctx.settings.SUBSCRIBER_SOURCES:
@@ -22,7 +22,7 @@ def subscribers_command(obj, dry_run):
     for source in ctx.settings.SUBSCRIBER_SOURCES:
         try:
             diff = subscribers.sync_source(ctx, source, dry_run=dry_run)
-        except subscribers.SourceError as exc:
+        except rosters.SourceError as exc:
             raise click.ClickException(str(exc)) from None
         if diff.baseline:
             click.echo(f"{diff.source} : première lecture, {diff.after} abonnés enregistrés "
@@ -35,7 +35,7 @@ def subscribers_command(obj, dry_run):
     if dry_run:
         click.echo("Simulation : rien n'a été enregistré.")
         return
-    welcomed = subscribers.welcome_pending(ctx)
+    welcomed = welcome.welcome_pending(ctx)
     click.echo(f"{welcomed} nouvel(s) abonné(s) accueilli(s) (sujet « Présentations » et courriel).")
 
 
@@ -62,7 +62,7 @@ def directory_command(obj, dry_run):
 @click.pass_obj
 def releases_command(obj, dry_run):
     """Lit les flux de notes de version et publie les nouvelles dans « Évolutions »."""
-    from ..community import releases
+    from ..community import feeds, releases
 
     ctx = obj.context
     if not ctx.settings.RELEASE_FEEDS:
@@ -70,7 +70,7 @@ def releases_command(obj, dry_run):
     for feed in ctx.settings.RELEASE_FEEDS:
         try:
             report = releases.poll_feed(ctx, feed, dry_run=dry_run)
-        except releases.FeedError as exc:
+        except feeds.FeedError as exc:
             click.echo(f"{releases.feed_name(feed)} : {exc}", err=True)
             continue
         click.echo(f"{report.feed} : {len(report.new)} nouvelle(s) version(s), {report.known} déjà publiée(s)"

@@ -86,7 +86,7 @@ def seed(ctx) -> list[str]:
     « Présentations » topic and a welcome email (in the outbox) whose reply is posted there.
     Idempotent: running it again changes nothing.
     """
-    from ..community import directory, releases, subscribers
+    from ..community import directory, releases, subscribers, welcome
 
     lines = []
     report = directory.sync_directory(ctx)
@@ -103,7 +103,7 @@ def seed(ctx) -> list[str]:
             if NEWCOMER[0] not in text:
                 path.write_text(text.rstrip("\n") + f"\n{NEWCOMER[0]},{NEWCOMER[1]}\n", encoding="utf-8")
             diff = subscribers.sync_source(ctx, source)
-        welcomed = subscribers.welcome_pending(ctx)
+        welcomed = welcome.welcome_pending(ctx)
         lines.append(f"Abonnés ({diff.source}) : {diff.after} inscrits, {welcomed} nouveau(x) accueilli(s) "
                      "dans « Présentations » avec un courriel de bienvenue.")
     return lines

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..models import OutboxMail, utcnow
 from . import smtp
 from ..queues import OUTBOX, backoff
-from .compose import POLICY
+from .mailpolicy import POLICY
 
 log = logging.getLogger(__name__)
 

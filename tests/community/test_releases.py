@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from forumsync.community import feeds, releases
-from forumsync.community.common import RELEASES_CATEGORY
+from forumsync.community.common import RELEASES_CATEGORY, external_id
 from forumsync.context import Context
 from forumsync.models import OutboxMail
 from forumsync.models.release import Release
@@ -91,7 +91,7 @@ def test_atom_rss_and_html_feeds_become_topics_once(ctx, feed_server, localforum
         assert rows["Portail famille 3.1"].published_at.isoformat().startswith("2026-04-01")
         # first poll: nothing announced to the list (no storm of old releases)
         assert session.scalar(select(func.count()).select_from(OutboxMail)) == 0
-    topic = ctx.forum.topic_by_external_id(releases.external_id("rel", "Publik", "urn:publik:release:2026.2"))
+    topic = ctx.forum.topic_by_external_id(external_id("rel", "Publik", "urn:publik:release:2026.2"))
     raw = ctx.forum.post_get(topic["post_stream"]["posts"][0]["id"])["raw"]
     assert "**open data**" in raw and "https://publik.example.org/releases/2026.2" in raw
 

@@ -14,7 +14,7 @@ import pytest
 
 from forumsync.mail.addresses import parse_addresses
 from forumsync.mail.headers import decode_header_value
-from forumsync.outbound.compose import mailbox
+from forumsync.outbound.headers import mailbox
 from tests.fixtures.outbound import Bridge
 
 EVIL_NAMES = ['Marie <admin@club.fr>, "x', 'Zoé <admin@club.fr>, "x', 'admin@club.fr',
