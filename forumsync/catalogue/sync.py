@@ -32,7 +32,7 @@ from .sources import SourceError, load_source
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Change", "STAGE_GROUPS", "STAGE_SOURCES", "Summary",
+__all__ = ["STAGE_SOURCES", "Summary",
            "CatalogueError", "sync_catalogue", "record_sync", "run_scheduled", "last_run"]
 
 STAGE_SOURCES = "sources"  # reading the configured sources

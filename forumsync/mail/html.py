@@ -80,9 +80,9 @@ class _Converter(markdownify.MarkdownConverter):
             return text
         if "a" in parent_tags or not ("." in text or ":" in text):
             return self._escape_text(text, parent_tags)
-        from .text import _linkify  # the same URL finder as plain text (Discourse's linkify)
+        from .text import url_finder  # the same URL finder as plain text (Discourse's linkify)
 
-        links = _linkify().match(text) if _linkify().test(text) else None
+        links = url_finder().match(text) if url_finder().test(text) else None
         if not links:
             return self._escape_text(text, parent_tags)
         out, pos = [], 0

@@ -44,7 +44,7 @@ def _escape_inline(line: str) -> str:
     most of the others hold no URL or address."""
     if not _MAY_LINKIFY.search(line):
         return _escape(line) if _INLINE.search(line) else line
-    links = _linkify().match(line) if _linkify().test(line) else None
+    links = url_finder().match(line) if url_finder().test(line) else None
     if not links and not _MAY_LINK.search(line):
         return _escape(line) if _INLINE.search(line) else line
     out, pos = [], 0
@@ -78,7 +78,8 @@ def _kept_spans(line: str, links) -> list[tuple[int, int, str]]:
     return sorted(spans, key=lambda span: (span[0], -span[1]))
 
 
-def _linkify():
+def url_finder():
+    """Discourse's linkify URL finder (linkify-it), shared by the text and HTML converters."""
     from .inert import discourse_parser
 
     return discourse_parser().linkify

@@ -132,7 +132,7 @@ class PendingBatch:
                 if ref in self.items:
                     msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
                                    root_message_id=refs[-1])
-                    thread._reply(msgdata, PendingTopic(ref), None, None, f"réponse à <{ref}>")
+                    thread.reply_to(msgdata, PendingTopic(ref), None, None, f"réponse à <{ref}>")
                     msgdata["pending_parent"] = ref
                     return
                 if parse_discourse_message_id(ref, self.ctx.settings.forum_host) is not None:

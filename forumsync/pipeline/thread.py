@@ -98,34 +98,34 @@ def process(ctx, msg, msgdata: MsgData) -> None:
     for ref in refs:
         if ref in known:
             topic_id, post_number, post_id = known[ref]
-            return _reply(msgdata, topic_id, post_number, post_id, f"réponse à <{ref}>")
+            return reply_to(msgdata, topic_id, post_number, post_id, f"réponse à <{ref}>")
         post_id = parse_discourse_message_id(ref, ctx.settings.forum_host)
         if post_id is not None:
             try:
                 post = ctx.forum.post_get(post_id)
             except ForumNotFound:
                 continue
-            return _reply(msgdata, post["topic_id"], post.get("post_number"), post_id,
-                          f"réponse au message {post_id} du forum")
+            return reply_to(msgdata, post["topic_id"], post.get("post_number"), post_id,
+                            f"réponse au message {post_id} du forum")
     for ref in forwarded:
         if ref in known:
             topic_id, post_number, post_id = known[ref]
-            return _reply(msgdata, topic_id, post_number, post_id, f"transfert du message <{ref}> de la liste")
+            return reply_to(msgdata, topic_id, post_number, post_id, f"transfert du message <{ref}> de la liste")
     if message_id in roots:
         msgdata["root_message_id"] = message_id
-        return _reply(msgdata, roots[message_id], None, None,
-                      "message d'origine arrivé après ses réponses")
+        return reply_to(msgdata, roots[message_id], None, None,
+                        "message d'origine arrivé après ses réponses")
     for ref in refs:
         if ref in roots:
             msgdata["root_message_id"] = ref
-            return _reply(msgdata, roots[ref], None, None,
-                          f"même fil que <{ref}> (message d'origine inconnu)")
+            return reply_to(msgdata, roots[ref], None, None,
+                            f"même fil que <{ref}> (message d'origine inconnu)")
     if by_subject is not None:
         if not reply_like:
             msgdata.update(root_message_id=message_id, adopt_root=True)  # the missing root
         why = f" ({reply_like})" if reply_like and reply_like.startswith("transfert") else ""
-        return _reply(msgdata, by_subject, None, None,
-                      f"même sujet « {msgdata.get('title') or msgdata.get('subject_key')} »{why}")
+        return reply_to(msgdata, by_subject, None, None,
+                        f"même sujet « {msgdata.get('title') or msgdata.get('subject_key')} »{why}")
     msgdata["thread_reason"] = "nouveau sujet"
 
 
@@ -142,6 +142,7 @@ def _subject_match(ctx, conn, msgdata, reply_like) -> int | None:
     return conn.scalars(query, {"key": key, "since": since}).first()
 
 
-def _reply(msgdata, topic_id, post_number, post_id, reason) -> None:
+def reply_to(msgdata, topic_id, post_number, post_id, reason) -> None:
+    """Set the reply target (and the French reason) ``publish`` will use; batch.py calls it too."""
     msgdata.update(topic_id=topic_id, reply_to_post_number=post_number, parent_post_id=post_id,
                    thread_reason=reason)
