@@ -177,6 +177,11 @@ def main():
         print(f"  dont réception → file d'envoi : médiane {statistics.median(to_outbox) * 1000:.1f} ms, "
               f"p95 {percentile(to_outbox, 95) * 1000:.1f} ms ; file d'envoi → remise SMTP : "
               f"médiane {statistics.median(to_smtp) * 1000:.1f} ms, p95 {percentile(to_smtp, 95) * 1000:.1f} ms")
+    stats = ctx.forum.stats  # shared by the bench's own as_user clone: its creations count too
+    print(f"requêtes au forum (une seule clé d'API, limite du forum par minute) : {stats['requests']}, "
+          f"dont {stats['GET']} lectures ({stats['GET'] / max(1, len(post_ids)):.1f} par message) "
+          f"et {len(post_ids)} créations du banc ; réponses 429 : {stats['429']}")
+    if latencies:
         verdict = "OK" if percentile(latencies, 95) < 0.5 else "AU-DESSUS DE L'OBJECTIF"
         print(f"objectif p95 < 500 ms : {verdict}")
     # The endpoint itself: signed deliveries POSTed straight to it (worker stopped).

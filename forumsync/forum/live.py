@@ -150,17 +150,21 @@ def verdict(ctx, facts: Facts) -> tuple[bool, str]:
     return decide(ctx.settings, facts)
 
 
+BATCH_SHARED = ("category", "topic")  # read afresh once per outbox batch, not once per mail
+
+
 def recheck_before_send(ctx, key: str, batch: dict | None = None) -> tuple[bool, str]:
     """Ask the forum again, right before the SMTP hand-off, whether the post behind an outbox
-    KEY (``post:ID`` or ``edit:ID:VERSION``) may still go to the list: the post and its topic
-    are read for each mail, the categories once per BATCH (a dict the outbox keeps for one
-    run). ForumUnavailable propagates (the mail waits); a post gone is (False, reason)."""
+    KEY (``post:ID`` or ``edit:ID:VERSION``) may still go to the list: the post is read for
+    each mail, its topic and the categories once per BATCH (a dict the outbox keeps for one
+    run: a backlog of replies to one topic costs one topic read, not one each). ForumUnavailable
+    propagates (the mail waits); a post gone is (False, reason)."""
     post_id = int(key.split(":")[1])
     batch = {} if batch is None else batch
-    cache = {k: v for k, v in batch.items() if k[0] == "category"}
+    cache = {k: v for k, v in batch.items() if k[0] in BATCH_SHARED}
     try:
         facts = gather(ctx, {"id": post_id}, cache, fresh=True)
-        batch.update({k: v for k, v in cache.items() if k[0] == "category"})
+        batch.update({k: v for k, v in cache.items() if k[0] in BATCH_SHARED})
     except Skip as exc:
         return False, str(exc)
     return verdict(ctx, facts)
