@@ -45,7 +45,9 @@ def run_scheduled(ctx) -> int:
         return catch_up(ctx)
     except ForumUnavailable as exc:  # next round will try again
         log.info("rattrapage du forum reporté : %s", exc)
-        return 0
+    except Exception:  # never keeps the stored events from being handled; next round retries
+        log.warning("rattrapage du forum en échec", exc_info=True)
+    return 0
 
 
 def catch_up(ctx) -> int:

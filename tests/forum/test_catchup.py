@@ -178,3 +178,17 @@ def test_forum_answers_latest_posts_as_discourse(bridge):
         again = requests.get(url, params={"before": junk}, headers=bridge.forum.headers(), timeout=5).json()
         assert [p["id"] for p in again["latest_posts"]] == ids
     assert bridge.ctx.forum.posts_latest(first["id"] + 1)[0]["id"] == first["id"]
+
+
+def test_a_failing_catch_up_never_holds_the_events_back(bridge):
+    """The forum refuses the catch-up's read (403): the webhooks already stored are handled all
+    the same, and the next round reads again."""
+    bridge.forum.faults.fail(403, count=1, method="GET", path="^/posts(\\.json)?$")
+    first = bridge.topic("marie", "Sujet reçu malgré un rattrapage refusé", "Premier message du sujet.")
+    _catch_up_now(bridge)
+    assert [m["Message-ID"] for m in bridge.mails()] == [f"<discourse/post/{first['id']}@127.0.0.1>"]
+    with bridge.ctx.db.session() as s:
+        assert get_state(s, catchup.STATE_KEY) is None  # nothing recorded from a refused read
+    _catch_up_now(bridge)
+    with bridge.ctx.db.session() as s:
+        assert get_state(s, catchup.STATE_KEY)["floor"] >= first["id"]
