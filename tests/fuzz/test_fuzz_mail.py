@@ -248,7 +248,7 @@ def fuzz_pipe(tmp_path_factory):
     from tests.fixtures.localforum import RunningForum
 
     tmp = tmp_path_factory.mktemp("fuzz")
-    forum = RunningForum(tmp)
+    forum = RunningForum(tmp, rate_limit=6000)  # the module's admin_api_limit: a module fixture
     try:
         ctx, pipe = make_pipe(tmp, f"sqlite:///{tmp / 'forumsync.sqlite3'}", forum)
         pipe.provision()
