@@ -108,9 +108,10 @@ def _after_link(line: str, at: int) -> bool:
     word = line[start:at].lower()
     if word.rfind("<") > word.rfind(">"):
         return False  # inside an explicit <…> link: nothing there is live
-    word = word[max(word.rfind(")"), word.rfind(">"), word.rfind("]")) + 1:].lstrip("([*_\"'")
-    # a link, or an address already complete (``marie@x.fr@staff``: the address, then a mention)
-    return word.startswith(("www.", "http:", "https:", "ftp:")) or "://" in word or "@" in word
+    word = word[max(word.rfind(")"), word.rfind(">"), word.rfind("]")) + 1:]
+    # a link wherever it starts in the word (``&www.x.fr@staff``: linkify starts after "&"), or
+    # an address already complete (``marie@x.fr@staff``: the address, then a mention)
+    return any(mark in word for mark in ("www.", "http:", "https:", "ftp:", "://", "@"))
 
 
 def _at_replacement(line: str):

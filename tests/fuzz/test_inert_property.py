@@ -110,6 +110,8 @@ def _live(raw: str, own: set[str]) -> list[str]:
          b"@staff \\@everyone [quote=\"admin\"]\nx\n[/quote]\n![a](http://127.0.0.1/x.png)\n")
 @example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e2@x>\n\n"
          b"!www.exemple.fr\n")  # found by this test: "!" before a bare URL made an image
+@example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e3@x>\n\n"
+         b"&www.exemple.fr@staff\n")  # found by this test: a link after punctuation, then @staff
 def test_mail_stages_never_produce_live_syntax(raw):
     markdown, own = _body_as_posted(raw)
     assert _live(markdown, own) == [], markdown
