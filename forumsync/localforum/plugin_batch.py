@@ -6,7 +6,8 @@ one request, created in order through the single endpoint's path
 (``plugin_api.create_staged_post``), each succeeding or failing on its own:
 
 - an item is a ``POST /forumsync/posts.json`` body, plus ``reply_to_message_id`` (a reply to
-  the post of an item earlier in this batch) or ``reply_to_post_id`` (with ``topic_id``: the
+  the post of an item earlier in this batch), ``topic_of_message_id`` (a reply in that item's
+  topic, to no post: a subject-matched reply) or ``reply_to_post_id`` (with ``topic_id``: the
   post replied to, which must still be in that topic, else ``parent_moved``);
 - replies in a closed or archived topic are refused (``topic_closed``), and with
   ``staged_only`` the address of an active, non-staged account is refused (``active_user``):
@@ -44,6 +45,11 @@ BATCH_MESSAGES = {
                           "avant celui-ci : « {value} »."),
     "reference_with_target": ("« reply_to_message_id » ne se combine ni avec « topic_id », "
                               "« reply_to_post_number », « title » ou « category_id »."),
+    "unknown_topic_reference": ("« topic_of_message_id » ne désigne aucun message de ce lot "
+                                "publié avant celui-ci : « {value} »."),
+    "topic_reference_with_target": ("« topic_of_message_id » ne se combine ni avec "
+                                    "« reply_to_message_id », « topic_id », "
+                                    "« reply_to_post_number », « title » ou « category_id »."),
     "post_id_without_topic": "« reply_to_post_id » demande « topic_id ».",
     "topic_not_found": "Sujet introuvable : {id}.",
     "category_not_found": "Catégorie introuvable : {id}.",
@@ -96,11 +102,20 @@ def _target_params(item: dict, done: dict) -> dict:
     reply_to_post_number of the post an earlier item of this batch answered."""
     item = {str(k): v for k, v in item.items()}
     item.pop("reply_to_post_id", None)
+    topic_reference = item.pop("topic_of_message_id", None)
     reference = item.pop("reply_to_message_id", None)
+    targets = ("topic_id", "reply_to_post_number", "title", "category_id", "category")
+    if topic_reference not in (None, ""):  # in that item's topic, replying to no post
+        if reference not in (None, "") or any(item.get(k) not in (None, "") for k in targets):
+            raise ItemRefused(422, [BATCH_MESSAGES["topic_reference_with_target"]], "invalid_parameters")
+        parent = done.get(normalize_message_id(topic_reference))
+        if parent is None:
+            raise ItemRefused(422, [BATCH_MESSAGES["unknown_topic_reference"].format(
+                value=str(topic_reference).strip())], "invalid_parameters")
+        return {**item, "topic_id": parent[0]}
     if reference in (None, ""):
         return item
-    if any(item.get(k) not in (None, "") for k in ("topic_id", "reply_to_post_number", "title",
-                                                   "category_id", "category")):
+    if any(item.get(k) not in (None, "") for k in targets):
         raise ItemRefused(422, [BATCH_MESSAGES["reference_with_target"]], "invalid_parameters")
     parent = done.get(normalize_message_id(reference))
     if parent is None:

@@ -13,7 +13,9 @@ imports the same mbox both ways and compares), because:
 
 - a message whose stages could see a waiting one is decided after it: ``thread`` reads the
   database, so a reply to a waiting message (its first known reference) names that message
-  (``reply_to_message_id``: the plugin threads it inside the batch), and any other way a
+  (``reply_to_message_id``: the plugin threads it inside the batch); a « Re: » without
+  References whose subject match is certain to be a topic a waiting message opens joins it
+  with no parent post (``topic_of_message_id``, see ``batch_subjects``); any other way a
   waiting message could change the decision (its Message-ID or root among the references,
   in a forwarded body, the same cleaned subject as a topic it opens or touches, the same
   Message-ID again) first sends the batch (``flush``), then ``thread`` runs as usual;
@@ -44,7 +46,7 @@ from ..forum.gateway import ForumUnavailable
 from ..mail.ids import parse_discourse_message_id, topic_external_id
 from ..mail.subjects import subject_key as make_subject_key
 from ..models import TopicLink
-from . import batch_send, batch_users, categories, compose_post, live_topic, prepare, runner, thread
+from . import batch_send, batch_subjects, batch_users, categories, compose_post, live_topic, prepare, runner, thread
 from .batch_send import Item
 
 FEATURE = "batch_posts"
@@ -82,6 +84,9 @@ class PendingBatch:
     rootless_keys: set = field(default_factory=set)  # of those whose root may never arrive
     opaque: bool = False  # a waiting reply joins a topic we have no row for: subjects unknown
     again: int | None = None  # a row to run again alone (see process)
+    # ("new", opener id) or ("db", topic id) → [subject key, newest waiting date]; message → that
+    activity: dict = field(default_factory=dict)
+    topic_of: dict = field(default_factory=dict)
 
     # ------------------------------------------------------------------ one message
     def process(self, inbox_id: int) -> str:
@@ -140,7 +145,16 @@ class PendingBatch:
                     break
             else:
                 if self._matters(message_id, refs, msgdata):
-                    self.flush("thread")
+                    opener = batch_subjects.waiting_topic(self, message_id, refs, msgdata)
+                    if opener is None:
+                        self.flush("thread")
+                    else:  # thread would join that waiting topic, with no parent post
+                        msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
+                                       root_message_id=message_id)
+                        title = msgdata.get("title") or msgdata.get("subject_key")
+                        thread.reply_to(msgdata, PendingTopic(opener), None, None, f"même sujet « {title} »")
+                        msgdata.update(pending_parent=opener, pending_topic_only=True)
+                        return
         thread.process(self.ctx, msg, msgdata)
 
     def _matters(self, message_id: str, refs: list[str], msgdata: dict) -> bool:
@@ -191,7 +205,8 @@ class PendingBatch:
             payload = dict(common, raw=raw)
             parent = msgdata.get("pending_parent")
             if parent:
-                payload["reply_to_message_id"] = f"<{parent}>"
+                target = "topic_of_message_id" if msgdata.get("pending_topic_only") else "reply_to_message_id"
+                payload[target] = f"<{parent}>"
             else:
                 payload.update(topic_id=msgdata["topic_id"],
                                reply_to_post_number=msgdata.get("reply_to_post_number"),
@@ -215,6 +230,8 @@ class PendingBatch:
             self.rootless_keys |= keys
         if touched is not None:
             self._touch(touched)
+        self._active(message_id, msgdata, new_topic and (msgdata.get("subject_key") or make_subject_key(title)),
+                     touched)
         self.size += size
         self.files += len(files)
         if len(self.items) >= self.max_items:
@@ -231,6 +248,22 @@ class PendingBatch:
             self.subject_keys.add(key)
             self.rootless_keys.add(key)  # its root may be missing, or arriving in this batch
 
+    def _active(self, message_id: str, msgdata: dict, opened_key, touched) -> None:
+        """Remember which topic the waiting item is in and how recent it leaves it."""
+        if opened_key is not None:
+            ref = ("new", message_id)
+        elif touched is not None:
+            ref = ("db", touched)
+        else:
+            ref = self.topic_of.get(msgdata.get("pending_parent"))
+        date = msgdata.get("date")
+        if ref is None or date is None:
+            self.opaque = True  # activity unknown: subjects decided after publishing
+            return
+        self.topic_of[message_id] = ref
+        entry = self.activity.setdefault(ref, [opened_key or "", date])
+        entry[1] = max(entry[1], date)
+
     def flush(self, why: str = "end") -> None:
         """Send the waiting messages in one request and conclude each, in order. WHY is counted
         in the gateway's stats (``batch_flush_<why>``): what cut the batches short."""
@@ -239,7 +272,7 @@ class PendingBatch:
         self.ctx.forum.stats[f"batch_flush_{why}"] += 1
         queue = list(self.items.values())
         self.items, self.roots, self.subject_keys, self.opaque = {}, set(), set(), False
-        self.rootless_keys = set()
+        self.rootless_keys, self.activity, self.topic_of = set(), {}, {}
         self.size = self.files = 0
         batch_send.send(self.ctx, self.cache, queue)
 

@@ -111,13 +111,15 @@ def _published(ctx, cache: dict, item: Item, result: dict) -> None:
 def _resolved(payload: dict, done: dict) -> dict:
     """A reply to an item a previous request published names that post, not its Message-ID
     (references only reach back within one request)."""
-    parent = (payload.get("reply_to_message_id") or "").strip("<>")
+    key = "topic_of_message_id" if payload.get("topic_of_message_id") else "reply_to_message_id"
+    parent = (payload.get(key) or "").strip("<>")
     if parent not in done:
         return payload
     posted = done[parent]
-    resolved = {k: v for k, v in payload.items() if k != "reply_to_message_id"}
-    resolved.update(topic_id=posted["topic_id"], reply_to_post_number=posted.get("post_number"),
-                    reply_to_post_id=posted["id"])
+    resolved = {k: v for k, v in payload.items() if k != key}
+    resolved["topic_id"] = posted["topic_id"]
+    if key == "reply_to_message_id":  # topic_of_message_id: in that topic, no parent post
+        resolved.update(reply_to_post_number=posted.get("post_number"), reply_to_post_id=posted["id"])
     return resolved
 
 

@@ -49,6 +49,7 @@ class MsgData(TypedDict, total=False):
     adopt_root: bool
     # pipeline/batch.py (batched import only): the waiting message this one replies to
     pending_parent: str
+    pending_topic_only: bool  # in pending_parent's topic, to no post (joined by subject)
     # route
     theme: str | None
     route_reason: str

@@ -141,16 +141,58 @@ def test_an_invalid_sender_falls_back_to_the_bridge_as_alone(pipe):
     assert (one_by_one or {}).get("id", posted["id"]) == posted["id"]
 
 
-def test_same_subject_without_references_waits_for_the_batch(pipe):
-    """A « Re: » without References joins by subject: the batch is sent first, so the topic it
-    joins exists in the database, as in the one-by-one path."""
+def test_same_subject_without_references_joins_the_waiting_topic(pipe):
+    """A « Re: » without References joins by subject the topic a waiting message opens, in the
+    same batch (topic_of_message_id: in that topic, replying to no post), as one by one."""
     pipe.feed(make_mail(subject="Portail famille : cantine", message_id="<s1@meyzieu.fr>"))
     pipe.feed(make_mail(subject="Re: Portail famille : cantine", message_id="<s2@lyon.fr>",
                         sender="Paul <paul@lyon.fr>", date=later(hours=1)))
     drain(pipe, 1)
     first, second = pipe.post_link("s1@meyzieu.fr"), pipe.post_link("s2@lyon.fr")
-    assert second.topic_id == first.topic_id
-    assert pipe.localforum.requests.count_of("POST", "/forumsync/posts/batch.json") == 2
+    assert second.topic_id == first.topic_id and second.post_number == 2
+    assert pipe.post(second.post_id)["reply_to_post_number"] is None
+    assert [r.reason for r in pipe.rows()] == ["nouveau sujet", "même sujet « Portail famille : cantine »"]
+    assert pipe.localforum.requests.count_of("POST", "/forumsync/posts/batch.json") == 1
+    assert pipe.ctx.forum.stats["batch_flush_thread"] == 0
+
+
+def mbox_of(path: Path, mails: list[bytes]) -> Path:
+    with path.open("wb") as out:
+        for raw in mails:
+            out.write(b"From sender@example.org Mon Jan  5 08:00:00 2026\n" + raw.replace(b"\r\n", b"\n")
+                      + b"\n")
+    return path
+
+
+def test_subject_matched_replies_in_batches_store_what_one_by_one_stores(tmp_path, sqlite_template,
+                                                                         make_localforum):
+    """Replies joined by subject to topics opened earlier in the same batch, to the most recently
+    active of two topics under one subject, and a reply to such a reply: the same rows, the
+    same posts (no parent post), in one batch instead of a flush per subject-matched reply."""
+    paul = "Paul <paul@lyon.fr>"
+    mbox = mbox_of(tmp_path / "sujets.mbox", [
+        make_mail(subject="Cantine en ligne", message_id="<t1@meyzieu.fr>"),
+        make_mail(subject="Sortie au musée", message_id="<t2@meyzieu.fr>", date=later(hours=1)),
+        make_mail(subject="Re: Cantine en ligne", message_id="<t3@lyon.fr>", sender=paul, date=later(hours=2)),
+        make_mail(subject="Re: Cantine en ligne", message_id="<t4@meyzieu.fr>", in_reply_to="<t3@lyon.fr>",
+                  references="<t3@lyon.fr>", date=later(hours=3)),
+        make_mail(subject="Cantine en ligne", message_id="<t5@meyzieu.fr>", date=later(hours=4)),
+        make_mail(subject="RE: Cantine en ligne", message_id="<t6@lyon.fr>", sender=paul, date=later(hours=5)),
+        make_mail(subject="Re: Sortie au musée", message_id="<t7@lyon.fr>", sender=paul, date=later(hours=6)),
+        make_mail(subject="Re: Sans sujet ouvert", message_id="<t8@lyon.fr>", sender=paul, date=later(hours=7)),
+    ])
+    one, batched = import_both_ways(tmp_path, sqlite_template, make_localforum, mbox)
+    expected = stored(one)
+    assert stored(batched) == expected
+    topic_ids = [row[0] for row in expected["topic_link"]]
+    assert forum_posts(batched.localforum, topic_ids) == forum_posts(one.localforum, topic_ids)
+    links = {m: one.post_link(m) for m in ("t1@meyzieu.fr", "t2@meyzieu.fr", "t3@lyon.fr", "t5@meyzieu.fr",
+                                          "t6@lyon.fr", "t7@lyon.fr")}
+    assert links["t3@lyon.fr"].topic_id == links["t1@meyzieu.fr"].topic_id
+    assert links["t6@lyon.fr"].topic_id == links["t5@meyzieu.fr"].topic_id  # the most recent of the two
+    assert links["t7@lyon.fr"].topic_id == links["t2@meyzieu.fr"].topic_id
+    assert batched.localforum.requests.count_of("POST", "/forumsync/posts/batch.json") == 1
+    assert batched.ctx.forum.stats["batch_flush_thread"] == 0
 
 
 def test_without_the_plugin_nothing_changes(tmp_path, sqlite_url, localforum):

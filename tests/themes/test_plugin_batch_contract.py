@@ -77,9 +77,16 @@ def test_local_forum_follows_the_batch_contract(localforum):
             (1, "lea.moreau@example.org", None), (2, "paul.girard@ville.example.fr", 1),
             (3, "lea.moreau@example.org", 2), (4, "paul.girard@ville.example.fr", 3),
             (5, "paul.girard@ville.example.fr", None)]
-        # The refused items left nothing: no user for the bad address, no post for famille-4/7/8.
+        # topic_of_message_id: in the earlier item's topic, replying to no post.
+        school = bodies["topic_of"]["posts"][0]["topic_id"]
+        assert school != results[0]["topic_id"]
+        assert [(p.post_number, p.reply_to_post_number) for p in s.scalars(
+            select(Post).where(Post.topic_id == school).order_by(Post.post_number))] == [
+            (1, None), (2, None), (3, 2)]
+        # The refused items left nothing: no user for the bad address, no post for famille-4/7/8,
+        # ecole-3/4.
         assert s.scalar(select(func.count()).select_from(User).where(User.staged.is_(True))) == 2
-        assert s.scalar(select(func.count()).select_from(plugin_api.MessageIdLink)) == 5
+        assert s.scalar(select(func.count()).select_from(plugin_api.MessageIdLink)) == 8
 
 
 def test_batch_maximum_is_the_plugin_setting(localforum):

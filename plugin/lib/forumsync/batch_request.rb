@@ -66,7 +66,9 @@ module Forumsync
       end
 
       item.delete("reply_to_post_id")
+      topic_reference = item.delete("topic_of_message_id")
       reference = item.delete("reply_to_message_id")
+      return topic_of(item, topic_reference, reference) if present?(topic_reference)
       return item unless present?(reference)
 
       if TARGET_KEYS.any? { |key| present?(item[key]) }
@@ -79,6 +81,22 @@ module Forumsync
       end
 
       item.merge("topic_id" => parent[0], "reply_to_post_number" => parent[1])
+    end
+
+    # topic_of_message_id: a reply in the topic of an item earlier in this batch, to no post
+    # (a reply matched by its subject). Raises ItemRefused.
+    def topic_of(item, topic_reference, reference)
+      if present?(reference) || TARGET_KEYS.any? { |key| present?(item[key]) }
+        raise ItemRefused.new(422, [t("topic_reference_with_target")], "invalid_parameters")
+      end
+
+      parent = @done[MessageId.normalize(topic_reference)]
+      if parent.nil?
+        raise ItemRefused.new(422, [t("unknown_topic_reference", value: topic_reference.to_s.strip)],
+                              "invalid_parameters")
+      end
+
+      item.merge("topic_id" => parent[0])
     end
 
     # reply_to_post_id of an item (the post it answers, which must still be in topic_id), or nil.

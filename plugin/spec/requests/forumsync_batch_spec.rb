@@ -85,6 +85,10 @@ RSpec.describe "POST /forumsync/posts/batch.json" do
       [[1, nil], [2, 1], [3, 2], [4, 3], [5, nil]])
     expect(User.find_by_email("pas-une-adresse")).to be_nil
     expect(IncomingEmail.where(message_id: "famille-4@ville.example.fr")).to be_empty
+    school = Topic.find(bodies["topic_of"]["posts"][0]["topic_id"])
+    expect(school.posts.order(:post_number).pluck(:post_number, :reply_to_post_number)).to eq(
+      [[1, nil], [2, nil], [3, 2]])
+    expect(IncomingEmail.where(message_id: %w[ecole-3@ville.example.fr ecole-4@ville.example.fr])).to be_empty
   end
 
   it "refuses more posts than forumsync_batch_max_posts, and announces the maximum" do

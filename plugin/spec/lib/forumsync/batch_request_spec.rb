@@ -65,6 +65,27 @@ RSpec.describe Forumsync::BatchRequest do
     expect { batch.post_params_hash(1) }.to raise_error(described_class::ItemRefused, /demande « topic_id »/)
   end
 
+  it "turns topic_of_message_id into the earlier item's topic, with no post replied to" do
+    topic_case = contract_case("posts_batch", "topic_of")
+    posts = topic_case.dig("request", "params", "posts").map { |item| concrete(item, "$category_id" => 7) }
+    batch = described_class.new(posts, max: max)
+    expect { batch.post_params_hash(1) }.to raise_error(described_class::ItemRefused)
+    batch.done("ecole-1@listes.example.org", 44, 1)
+    params = batch.post_params_hash(1)
+    expect(params).to include("topic_id" => 44)
+    expect(params).not_to have_key("reply_to_post_number")
+    expect(params).not_to have_key("topic_of_message_id")
+    expected = topic_case.fetch("items")
+    [2, 3].each do |index|
+      expect { batch.post_params_hash(index) }.to raise_error(described_class::ItemRefused) { |error|
+        expect(error.errors).to eq(expected[index].dig("values", "errors"))
+        expect(error.status).to eq(422)
+      }
+    end
+    expect { described_class.new([posts[1].merge("topic_id" => 3)], max: max).post_params_hash(0) }
+      .to raise_error(described_class::ItemRefused, /topic_of_message_id.*ne se combine/)
+  end
+
   it "keeps reply_to_post_id apart from the post's parameters" do
     item = { "topic_id" => 4, "reply_to_post_number" => 3, "reply_to_post_id" => "12", "message_id" => "<a@b.c>" }
     batch = described_class.new([item], max: max)
