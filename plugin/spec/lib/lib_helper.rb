@@ -3,6 +3,7 @@
 # Helper of the plain Ruby specs (no Discourse): `cd plugin && rspec spec/lib`.
 require "json"
 require "time"
+require_relative "../support/contract_types"
 
 PLUGIN_ROOT = File.expand_path("../..", __dir__)
 $LOAD_PATH.unshift(File.join(PLUGIN_ROOT, "lib"))
@@ -31,18 +32,7 @@ module ContractHelper
 
   # Type check of contract `required` entries ("integer", "string|null", "datetime"…).
   def type_matches?(value, spec)
-    spec.split("|").any? do |type|
-      case type
-      when "integer" then value.is_a?(Integer)
-      when "string" then value.is_a?(String)
-      when "boolean" then [true, false].include?(value)
-      when "array" then value.is_a?(Array)
-      when "object" then value.is_a?(Hash)
-      when "null" then value.nil?
-      when "datetime" then value.is_a?(String) && (Time.iso8601(value) rescue false)
-      else raise ArgumentError, "unknown contract type #{type}"
-      end
-    end
+    ContractTypes.match?(value, spec)
   end
 
   def expect_contract_shape(body, response)

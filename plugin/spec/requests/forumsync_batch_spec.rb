@@ -1,24 +1,14 @@
 # frozen_string_literal: true
 
+require_relative "../support/forumsync_request_context"
+require_relative "../support/contract_types"
+
 # Runs inside a Discourse checkout:
 #   LOAD_PLUGINS=1 bin/rspec plugins/discourse-forumsync/spec/requests/forumsync_batch_spec.rb
 RSpec.describe "POST /forumsync/posts/batch.json" do
-  fab!(:admin)
-  fab!(:user)
-  fab!(:category)
+  include_context "forumsync request"
 
   let(:contract) { JSON.parse(File.read(File.expand_path("../fixtures/contract/posts_batch.json", __dir__))) }
-  let(:api_key) { Fabricate(:api_key, user: admin) }
-  let(:admin_headers) { { "Api-Key" => api_key.key, "Api-Username" => admin.username } }
-  let(:user_headers) do
-    key = Fabricate(:api_key, user: user)
-    { "Api-Key" => key.key, "Api-Username" => user.username }
-  end
-
-  before do
-    SiteSetting.forumsync_enabled = true
-    SiteSetting.default_locale = "fr"
-  end
 
   # "$category_id", or a dotted path into an earlier response: "$batch.posts.0.topic_id".
   def resolve(value, bodies)
@@ -32,22 +22,9 @@ RSpec.describe "POST /forumsync/posts/batch.json" do
     end
   end
 
-  def type_ok?(value, spec)
-    spec.split("|").any? do |type|
-      case type
-      when "integer" then value.is_a?(Integer)
-      when "string" then value.is_a?(String)
-      when "boolean" then [true, false].include?(value)
-      when "array" then value.is_a?(Array)
-      when "null" then value.nil?
-      when "datetime" then value.is_a?(String) && Time.iso8601(value)
-      end
-    end
-  end
-
   def check(body, expected, bodies, where)
     expected.fetch("required", {}).each do |key, type|
-      expect(type_ok?(body[key], type)).to be_truthy, "#{where}: #{key}=#{body[key].inspect}"
+      expect(ContractTypes.match?(body[key], type)).to be_truthy, "#{where}: #{key}=#{body[key].inspect}"
     end
     expected.fetch("values", {}).each do |key, value|
       value = resolve(value, bodies)

@@ -1,20 +1,12 @@
 # frozen_string_literal: true
 
+require_relative "../support/forumsync_request_context"
+
 # The posting path against Discourse itself (issue 13, plugin points 1-6). Runs inside a
 # Discourse checkout (see plugin/README.md):
 #   LOAD_PLUGINS=1 bin/rspec plugins/discourse-forumsync/spec/requests
 RSpec.describe "discourse-forumsync posting path" do
-  fab!(:admin)
-  fab!(:user)
-  fab!(:category)
-
-  let(:api_key) { Fabricate(:api_key, user: admin) }
-  let(:admin_headers) { { "Api-Key" => api_key.key, "Api-Username" => admin.username } }
-
-  before do
-    SiteSetting.forumsync_enabled = true
-    SiteSetting.default_locale = "fr"
-  end
+  include_context "forumsync request"
 
   def new_topic(email:, message_id:, **extra)
     { email: email, name: extra.delete(:name), title: extra.delete(:title) || "Sujet #{message_id}",

@@ -1,24 +1,13 @@
 # frozen_string_literal: true
 
+require_relative "../support/forumsync_request_context"
+
 # Runs inside a Discourse checkout:
 #   LOAD_PLUGINS=1 bin/rspec plugins/discourse-forumsync/spec/requests
 RSpec.describe "discourse-forumsync endpoints" do
-  fab!(:admin)
-  fab!(:user)
-  fab!(:category)
+  include_context "forumsync request"
 
   let(:contract_dir) { File.expand_path("../fixtures/contract", __dir__) }
-  let(:api_key) { Fabricate(:api_key, user: admin) }
-  let(:admin_headers) { { "Api-Key" => api_key.key, "Api-Username" => admin.username } }
-  let(:user_headers) do
-    key = Fabricate(:api_key, user: user)
-    { "Api-Key" => key.key, "Api-Username" => user.username }
-  end
-
-  before do
-    SiteSetting.forumsync_enabled = true
-    SiteSetting.default_locale = "fr"
-  end
 
   def contract(name)
     JSON.parse(File.read(File.join(contract_dir, "#{name}.json")))
