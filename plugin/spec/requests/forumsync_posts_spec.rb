@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative "../support/forumsync_request_context"
+require_relative "../support/contract_types"
 
 # Runs inside a Discourse checkout:
 #   LOAD_PLUGINS=1 bin/rspec plugins/discourse-forumsync/spec/requests
@@ -21,20 +22,6 @@ RSpec.describe "discourse-forumsync endpoints" do
     bodies.fetch(case_name).fetch(key)
   end
 
-  def check_type(value, spec)
-    spec.split("|").any? do |type|
-      case type
-      when "integer" then value.is_a?(Integer)
-      when "string" then value.is_a?(String)
-      when "boolean" then [true, false].include?(value)
-      when "array" then value.is_a?(Array)
-      when "object" then value.is_a?(Hash)
-      when "null" then value.nil?
-      when "datetime" then value.is_a?(String) && Time.iso8601(value)
-      end
-    end
-  end
-
   # Runs every case of a contract file in order, as the Python tests do on the local forum.
   def run_contract(name)
     bodies = {}
@@ -52,7 +39,7 @@ RSpec.describe "discourse-forumsync endpoints" do
       expect(response.status).to eq(expected.fetch("status")), "#{item["name"]}: #{response.body}"
       body = response.parsed_body
       expected.fetch("required").each do |key, type|
-        expect(check_type(body[key], type)).to be_truthy, "#{item["name"]}: #{key}=#{body[key].inspect}"
+        expect(ContractTypes.match?(body[key], type)).to be_truthy, "#{item["name"]}: #{key}=#{body[key].inspect}"
       end
       expected.fetch("values", {}).each do |key, value|
         value = resolve(value, bodies)
