@@ -16,8 +16,6 @@ import tests.fixtures as _fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTDATA = Path(os.environ.get("FORUMSYNC_TESTDATA") or ROOT.parent / "shared")
-# Kept for the benchmarks and older imports: the same folder.
-SHARED = TESTDATA
 
 
 def real_data(*parts: str) -> Path:
