@@ -18,6 +18,7 @@ from __future__ import annotations
 from ..forum.gateway import ForumNotFound
 from ..mail.ids import bracketed, post_marker, topic_external_id
 from . import records
+from .errors import Retry
 from .msgdata import MsgData
 
 RECONCILE_LAST_POSTS = 10
@@ -43,18 +44,41 @@ def external_id(msgdata) -> str:
 
 
 def link_existing_topic(ctx, msgdata) -> bool:
-    """Record the topic the forum already has under this message's ``external_id``."""
+    """Record the topic the forum already has under this message's ``external_id``, when its
+    first post is this message's. Two messages of one thread share the ``external_id`` (an
+    orphan reply opens its topic under the root's id): a sibling's topic, found while the
+    sibling is not recorded yet (forum gone between its write and its commit), is not this
+    message's post; the message is tried again, and by then ``thread`` finds that topic."""
     topic = ctx.forum.topic_by_external_id(external_id(msgdata))
     if not topic:
         return False
     posts = (topic.get("post_stream") or {}).get("posts") or []
     first = posts[0] if posts else {"id": None, "post_number": 1}
     first = {"id": first.get("id"), "topic_id": topic["id"], "post_number": first.get("post_number", 1)}
+    if not _is_this_message(ctx, msgdata, first):
+        raise Retry("le sujet de ce fil a été ouvert par un autre message de la liste, pas encore "
+                    "enregistré : nouvel essai plus tard")
     records.done(ctx, msgdata, first, new_topic=dict(external_id=external_id(msgdata),
                                                      category_id=topic.get("category_id"),
                                                      theme=msgdata.get("theme")))
     msgdata["reconciled"] = True
     return True
+
+
+def _is_this_message(ctx, msgdata, post: dict) -> bool:
+    """POST was written from this message: the plugin knows it by Message-ID, else its raw
+    carries this message's hidden marker."""
+    if post.get("id") is None:
+        return False
+    if ctx.forum.has_feature("message_id_lookup"):
+        found = ctx.forum.post_by_message_id(bracketed(msgdata["message_id"]))
+        if found:
+            return found.get("id") == post["id"]
+    try:
+        raw = ctx.forum.post_get(post["id"]).get("raw") or ""
+    except ForumNotFound:
+        return False
+    return post_marker(msgdata["message_id"]) in raw
 
 
 def existing_reply(ctx, msgdata, topic) -> dict | None:

@@ -135,6 +135,40 @@ def test_topic_already_on_the_forum_is_linked_not_duplicated(tmp_path, sqlite_ur
     ctx.close()
 
 
+def test_a_sibling_s_topic_found_by_external_id_is_not_linked_as_this_message(
+        tmp_path, localforum, pipe):
+    """Two orphan replies of one thread share the topic's external_id (their root's). The
+    first one's topic is on the forum but not recorded here (forum gone between its write and
+    our commit): the second one is not recorded as that topic's first post (that lost it, and
+    put two messages on one post); it waits, then joins the topic as a reply."""
+    root = "<racine-perdue@meyzieu.fr>"
+    first_mail = make_mail("Re: Racine perdue", "Premier message du fil.\n",
+                           message_id="<fil-1@meyzieu.fr>", in_reply_to=root, references=root)
+    second_mail = make_mail("Re: Racine perdue", "Second message du fil.\n",
+                            message_id="<fil-2@grandlyon.fr>", in_reply_to=root, references=root,
+                            sender="Paul Martin <paul.martin@grandlyon.fr>")
+    (tmp_path / "other").mkdir()
+    ctx, elsewhere = make_pipe(tmp_path / "other", f"sqlite:///{tmp_path / 'other' / 'db.sqlite3'}",
+                               localforum)
+    first_there = elsewhere.send(first_mail)  # written on the forum, unknown to `pipe`
+    ctx.close()
+    assert first_there.state == "published", first_there.reason
+
+    second = pipe.send(second_mail)
+    assert second.state == "retry", second.reason
+    assert second.post_id is None and "autre message" in second.reason
+
+    first = pipe.send(first_mail)  # its own topic: linked, nothing written
+    assert (first.state, first.post_id) == ("published", first_there.post_id), first.reason
+    with pipe.ctx.db.session() as session:
+        session.get(InboxMessage, second.id).next_attempt_at = None
+    pipe.run()
+    second = pipe.row(second.id)
+    assert second.state == "published", second.reason
+    assert second.topic_id == first.topic_id and second.post_id != first.post_id
+    assert "Second message" in pipe.post(second.post_id)["raw"]
+
+
 def test_inbox_row_records_the_outcome(pipe):
     row = pipe.send(make_mail("Mise à jour du connecteur"))
     assert isinstance(row, InboxMessage)
