@@ -3,6 +3,7 @@ import gzip
 import io
 import tracemalloc
 
+import pytest
 from sqlalchemy import func, select
 
 from forumsync.inbound.mbox import cursor_key, envelope_date, import_file, iter_mbox, open_mbox
@@ -42,6 +43,7 @@ def test_envelope_date():
     assert envelope_date("MAILER-DAEMON") is None
 
 
+@pytest.mark.slow  # the whole 75 MB corpus
 def test_streaming_keeps_memory_bounded():
     """The 75 MB corpus goes through with a few MB traced: nothing accumulates."""
     tracemalloc.start()

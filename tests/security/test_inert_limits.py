@@ -37,6 +37,7 @@ def _crlf(raw: bytes) -> bytes:
     return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
+@pytest.mark.slow  # 10,000 attachments through LMTP and the pipeline, twice
 @pytest.mark.parametrize("plugin", [True, False], ids=["staged", "bridge"])
 def test_ten_thousand_tiny_attachments_make_a_post_that_fits(plugin, tmp_path, sqlite_url, localforum):
     ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=plugin)
