@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from ..forum.gateway import ForumNotFound
 from ..mail.ids import bracketed, post_marker, topic_external_id
+from ..models import TopicLink
 from . import records
-from .errors import Retry
+from .errors import Quarantine, Retry
 from .msgdata import MsgData
 
 RECONCILE_LAST_POSTS = 10
@@ -56,8 +57,14 @@ def link_existing_topic(ctx, msgdata) -> bool:
     first = posts[0] if posts else {"id": None, "post_number": 1}
     first = {"id": first.get("id"), "topic_id": topic["id"], "post_number": first.get("post_number", 1)}
     if not _is_this_message(ctx, msgdata, first):
-        raise Retry("le sujet de ce fil a été ouvert par un autre message de la liste, pas encore "
-                    "enregistré : nouvel essai plus tard")
+        with ctx.db.session() as session:
+            recorded = session.get(TopicLink, topic["id"]) is not None
+        if not recorded:
+            raise Retry("le sujet de ce fil a été ouvert par un autre message de la liste, pas "
+                        "encore enregistré : nouvel essai plus tard")
+        # Recorded, yet ``thread`` did not lead here: never merge this message into another's post.
+        raise Quarantine(f"le sujet {topic['id']} porte l'identifiant de ce fil mais appartient à "
+                         "un autre message : à vérifier avant de relancer")
     records.done(ctx, msgdata, first, new_topic=dict(external_id=external_id(msgdata),
                                                      category_id=topic.get("category_id"),
                                                      theme=msgdata.get("theme")))
