@@ -91,6 +91,7 @@ def _install_hooks(app: Flask, forum: LocalForum) -> None:
         if request.path.startswith("/static/"):
             return None
         fault = forum.faults.record(request.method, request.path)
+        g.fault = fault
         if fault is not None:
             if fault.delay:
                 import time
@@ -120,6 +121,12 @@ def _install_hooks(app: Flask, forum: LocalForum) -> None:
                 "Discourse-Rate-Limit-Error-Code": "admin_api_key_rate_limit"})
         g.api_username = request.headers.get("Api-Username") or forum.admin_username
         return None
+
+    @app.teardown_request
+    def fault_finished(_exc):
+        fault = g.pop("fault", None)
+        if fault is not None:
+            fault.mark_finished()
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):

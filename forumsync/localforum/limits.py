@@ -60,6 +60,19 @@ class FaultRule:
     until: float | None = None     # monotonic deadline
     method: str | None = None
     path: re.Pattern | None = None
+    finished: int = 0              # requests it applied to whose answer is complete
+    _done: threading.Condition = field(default_factory=threading.Condition, repr=False)
+
+    def mark_finished(self) -> None:
+        with self._done:
+            self.finished += 1
+            self._done.notify_all()
+
+    def wait_finished(self, count: int = 1, timeout: float = 30.0) -> bool:
+        """Block until COUNT requests it applied to were fully handled — a test waits for the
+        forum to finish its slow write instead of guessing with a sleep."""
+        with self._done:
+            return self._done.wait_for(lambda: self.finished >= count, timeout)
 
     def matches(self, method: str, path: str, now: float) -> bool:
         if self.until is not None and now > self.until:

@@ -1,6 +1,5 @@
 """The inbox runner: claiming, final states, retries when the forum is away, idempotency."""
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -70,22 +69,22 @@ def test_timeout_after_the_forum_wrote_does_not_duplicate(tmp_path, sqlite_url, 
     the plugin's Message-ID lookup, or without it through the marker hidden in the post."""
     ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=plugin, FORUM_TIMEOUT=0.4)
     pipe.provision()
-    localforum.faults.slow(1.0, count=1, method="POST", path=r"posts\.json$")
+    slow = localforum.faults.slow(1.0, count=1, method="POST", path=r"posts\.json$")
     inbox_id = pipe.feed(make_mail("Lent", message_id="<slow0@a.fr>"))
     pipe.run()
     assert pipe.row(inbox_id).state == "retry"
-    time.sleep(1.0)  # the forum finishes writing
+    assert slow.wait_finished(1)  # the forum finishes writing
     _due(pipe, inbox_id)
     pipe.run()
     root = pipe.row(inbox_id)
     assert root.state == "published" and root.attempts == 2
 
-    localforum.faults.slow(1.0, count=1, method="POST", path=r"posts\.json$")
+    slow = localforum.faults.slow(1.0, count=1, method="POST", path=r"posts\.json$")
     reply_id = pipe.feed(make_mail("Re: Lent", "Réponse lente.", message_id="<slow1@b.fr>",
                                    in_reply_to="<slow0@a.fr>", date=later(hours=1)))
     pipe.run()
     assert pipe.row(reply_id).state == "retry"
-    time.sleep(1.0)
+    assert slow.wait_finished(1)
     _due(pipe, reply_id)
     pipe.run()
     reply = pipe.row(reply_id)
