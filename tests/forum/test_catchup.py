@@ -192,3 +192,25 @@ def test_a_failing_catch_up_never_holds_the_events_back(bridge):
     _catch_up_now(bridge)
     with bridge.ctx.db.session() as s:
         assert get_state(s, catchup.STATE_KEY)["floor"] >= first["id"]
+
+
+def test_forum_down_during_catch_up_postpones_the_round(bridge, caplog):
+    """The forum answers 503 to the catch-up's read (after the gateway's retries): the round is
+    postponed with a log line, nothing is recorded, and the next round still finds the post whose
+    webhook was lost."""
+    first = bridge.topic("marie", "Sujet avant une double panne", "Premier message, webhook reçu.")
+    bridge.process()
+    _dead_forumsync(bridge)
+    reply = bridge.reply("paul", first["topic_id"], "Réponse perdue puis rattrapée.")
+    _lost_webhooks(bridge)
+    _forumsync_back(bridge)
+    bridge.forum.faults.fail(503, seconds=120, method="GET", path="^/posts(\\.json)?$")
+    caplog.set_level("INFO", logger="forumsync.forum.catchup")
+    _catch_up_now(bridge)
+    assert "rattrapage du forum reporté" in caplog.text
+    assert len(bridge.mails()) == 1
+    assert _post_events(bridge, reply["id"]) == []
+    bridge.forum.faults.clear()
+    _catch_up_now(bridge)
+    assert len(_post_events(bridge, reply["id"])) == 1
+    assert [m["Message-ID"] for m in bridge.mails()][-1] == f"<discourse/post/{reply['id']}@127.0.0.1>"
