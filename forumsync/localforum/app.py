@@ -93,6 +93,8 @@ def _install_hooks(app: Flask, forum: LocalForum) -> None:
         fault = forum.faults.record(request.method, request.path)
         g.fault = fault
         if fault is not None:
+            if fault.held:
+                fault.wait_released()
             if fault.delay:
                 import time
 

@@ -51,6 +51,9 @@ class RateLimiter:
             return None
 
 
+HOLD_LIMIT = 120.0  # seconds a held request waits for release() at most
+
+
 @dataclass
 class FaultRule:
     status: int | None = None      # answer this status instead of the real response
@@ -61,7 +64,18 @@ class FaultRule:
     method: str | None = None
     path: re.Pattern | None = None
     finished: int = 0              # requests it applied to whose answer is complete
+    held: bool = False             # hold each request until release() (see Faults.hold)
     _done: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _released: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def release(self) -> None:
+        """Let the requests held by this rule (and those it will hold) go on."""
+        self._released.set()
+
+    def wait_released(self) -> None:
+        """Called by the forum for a held request: block until release(), at most HOLD_LIMIT
+        seconds (a test that forgets to release must not leave a server thread stuck)."""
+        self._released.wait(HOLD_LIMIT)
 
     def mark_finished(self) -> None:
         with self._done:
@@ -123,8 +137,17 @@ class Faults:
         """The next requests sleep DELAY seconds before being answered normally."""
         return self._add(count, seconds, method, path, delay=delay)
 
+    def hold(self, count: int | None = None, seconds: float | None = None,
+             method: str | None = None, path: str | None = None) -> FaultRule:
+        """The next requests wait until the rule's release() before being answered normally:
+        a read timeout of the caller, whatever the machine's load, then a write the test lets
+        finish (``rule.release(); rule.wait_finished()``) — no race between two delays."""
+        return self._add(count, seconds, method, path, held=True)
+
     def clear(self) -> None:
         with self._lock:
+            for rule in self.rules:
+                rule.release()
             self.rules.clear()
 
     def record(self, method: str, path: str) -> FaultRule | None:

@@ -207,6 +207,7 @@ class RunningForum:
         if self._stopped:
             return
         self._stopped = True
+        self.forum.faults.clear()  # lets requests held by Faults.hold finish
         inprocess.unroute(self.url)
         self.server.shutdown()
         self.server.server_close()

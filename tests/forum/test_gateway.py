@@ -105,10 +105,12 @@ def test_real_rate_limit_mode(make_localforum):
 def test_read_timeout_is_unavailable(localforum):
     gateway = ForumGateway(localforum.url, localforum.api_key, localforum.username, timeout=0.3,
                            retries=1, backoff=0.01)
-    localforum.faults.slow(1.0, count=2)
+    held = localforum.faults.hold(count=2)  # answered only after the gateway gave up
     with pytest.raises(ForumUnavailable):
         gateway.category_list()
     assert gateway.stats["GET"] == 2
+    held.release()
+    assert held.wait_finished(2)
 
 
 def test_server_down_is_unavailable():

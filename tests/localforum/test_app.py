@@ -82,9 +82,17 @@ def test_fault_injection_429_is_honoured_by_pydiscourse(localforum):
 
 
 def test_fault_injection_slow_and_duration(localforum):
-    localforum.faults.slow(0.5, count=1)
+    slow = localforum.faults.slow(0.3, count=1)
+    started = time.monotonic()
+    requests.get(localforum.url + "/site.json", headers=localforum.headers(), timeout=30)
+    assert time.monotonic() - started >= 0.3  # a lower bound: load only lengthens it
+    assert slow.wait_finished(1)
+    # A held request (released by the test, not by a clock) times the caller out on any machine.
+    held = localforum.faults.hold(count=1)
     with pytest.raises(requests.Timeout):
         requests.get(localforum.url + "/site.json", headers=localforum.headers(), timeout=0.2)
+    held.release()
+    assert held.wait_finished(1)
     localforum.faults.fail(503, seconds=60)
     response = requests.get(localforum.url + "/site.json", headers=localforum.headers(), timeout=10)
     assert response.status_code == 503

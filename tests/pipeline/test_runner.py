@@ -66,25 +66,31 @@ def test_backoff_grows_with_jitter_and_never_gives_up():
 def test_timeout_after_the_forum_wrote_does_not_duplicate(tmp_path, sqlite_url, localforum, plugin):
     """The forum created the topic/post but the answer never came back (a crash between the
     forum write and our commit looks the same): the next attempt links what exists — through
-    the plugin's Message-ID lookup, or without it through the marker hidden in the post."""
-    ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=plugin, FORUM_TIMEOUT=0.4)
+    the plugin's Message-ID lookup, or without it through the marker hidden in the post.
+
+    The forum holds the write until the test releases it (no race between a slowed forum and
+    FORUM_TIMEOUT); the timeout only has to be long enough for the forum's normal answers on a
+    loaded machine."""
+    ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=plugin, FORUM_TIMEOUT=2.0)
     pipe.provision()
-    slow = localforum.faults.slow(1.0, count=1, method="POST", path=r"posts\.json$")
+    held = localforum.faults.hold(count=1, method="POST", path=r"posts\.json$")
     inbox_id = pipe.feed(make_mail("Lent", message_id="<slow0@a.fr>"))
     pipe.run()
     assert pipe.row(inbox_id).state == "retry"
-    assert slow.wait_finished(1)  # the forum finishes writing
+    held.release()
+    assert held.wait_finished(1)  # the forum finishes writing
     _due(pipe, inbox_id)
     pipe.run()
     root = pipe.row(inbox_id)
     assert root.state == "published" and root.attempts == 2
 
-    slow = localforum.faults.slow(1.0, count=1, method="POST", path=r"posts\.json$")
+    held = localforum.faults.hold(count=1, method="POST", path=r"posts\.json$")
     reply_id = pipe.feed(make_mail("Re: Lent", "Réponse lente.", message_id="<slow1@b.fr>",
                                    in_reply_to="<slow0@a.fr>", date=later(hours=1)))
     pipe.run()
     assert pipe.row(reply_id).state == "retry"
-    assert slow.wait_finished(1)
+    held.release()
+    assert held.wait_finished(1)
     _due(pipe, reply_id)
     pipe.run()
     reply = pipe.row(reply_id)
