@@ -4,7 +4,6 @@ every acknowledged message is published exactly once and nothing is left stuck."
 from __future__ import annotations
 
 import mailbox
-import time
 
 import pytest
 
@@ -19,12 +18,16 @@ from .common import Rig
 # (forumsync paces itself under it, see forumsync/testing/rig.py); Discourse's 60/min is tested apart.
 pytestmark = pytest.mark.admin_api_limit(6000)
 
-# Each fault lasts a few seconds: longer than one request, shorter than the gateway's retries.
+# Each fault hits the next few requests: more than one request, fewer than the gateway's
+# retries. Counted, not timed: a fault lasting N seconds could expire on a loaded machine
+# before the worker (or the import process, still starting) sent anything.
 FAULTS = {
-    "500": lambda forum: forum.faults.fail(500, seconds=3),
-    "timeout": lambda forum: forum.faults.slow(3.0, seconds=3),  # FORUM_TIMEOUT is 2 s
-    "429": lambda forum: forum.faults.rate_limit(retry_after=2, seconds=4),
+    "500": lambda forum: forum.faults.fail(500, count=4),
+    # FORUM_TIMEOUT is 2 s: 5 s keeps the answer far behind it under load (2.5x)
+    "timeout": lambda forum: forum.faults.slow(5.0, count=2),
+    "429": lambda forum: forum.faults.rate_limit(retry_after=2, count=2),
 }
+FAULT_HITS = {"500": 4, "timeout": 2, "429": 2}
 
 
 @pytest.mark.parametrize("kind", sorted(FAULTS))
@@ -37,16 +40,14 @@ def test_forum_fault_during_live_lmtp_traffic(kind, tmp_path, procs, make_localf
     count = 60
     client = rig.client(count, f"live-{kind}", concurrency=3)
     _wait(lambda: rig.states()["published"] >= 5, 60, "first messages published")
-    before = len(forum.requests)
-    FAULTS[kind](forum)
-    time.sleep(3)
-    hit = len(forum.requests) - before
+    fault = FAULTS[kind](forum)
+    # every faulty answer given (a slowed write has landed) before counting what the forum holds
+    assert fault.wait_finished(FAULT_HITS[kind], 120), "the fault was never hit"
     result = client.result(120)
     assert not result["refused"], result["refused"]
     assert len(result["acked"]) == count
     rig.wait_drained(count, 120)
     rig.check_exactly_once(count, result["acked"], f"forum {kind} pendant le trafic LMTP")
-    assert hit >= 2, "the fault was never hit"
     assert rig.worker.alive() and rig.lmtp.alive()
 
 
@@ -64,14 +65,14 @@ def test_forum_fault_during_mbox_import(kind, tmp_path, procs, make_localforum):
         box.add(mailbox.mboxMessage(raw))
         ids.append(message_id)
     box.close()
-    before = len(forum.requests)
-    FAULTS[kind](forum)
+    fault = FAULTS[kind](forum)
     importer = procs.start("import-mbox", ["import-mbox", "--no-progress", str(path)],
                            rig.settings_path, wait=False)
     code = importer.popen.wait(180)
     assert code == 0, importer.output()[-3000:]
-    assert len(forum.requests) - before >= 2
-    rig.wait_drained(count, 5)
+    # every faulty answer given (a slowed write has landed) before counting what the forum holds
+    assert fault.wait_finished(FAULT_HITS[kind], 60), "the fault was never hit"
+    rig.wait_drained(count, 30)
     rig.check_exactly_once(count, ids, f"forum {kind} pendant import-mbox")
     # a second run imports nothing
     again = procs.start("import-mbox-2", ["import-mbox", "--no-progress", str(path)],
