@@ -48,6 +48,7 @@ def run(host, port, count, concurrency, prefix, retry_for, start=0):
     refused: dict[str, str] = {}
     attempts = [0]
     errors: list[str] = []
+    first_ack_at = [None]  # wall clock (time.time()): comparable with the test process's
     lock = threading.Lock()
     started = time.monotonic()
     deadline = started + retry_for
@@ -69,6 +70,7 @@ def run(host, port, count, concurrency, prefix, retry_for, start=0):
                 connection.sendmail("abonne@commune.fr", [LIST], raw)
                 with lock:
                     acked[message_id] = "250"
+                    first_ack_at[0] = first_ack_at[0] or time.time()
             except smtplib.SMTPRecipientsRefused as exc:
                 code = next(iter(exc.recipients.values()))[0]
                 if 400 <= code < 500 and time.monotonic() < deadline:
@@ -107,6 +109,7 @@ def run(host, port, count, concurrency, prefix, retry_for, start=0):
     elapsed = time.monotonic() - started
     return {"acked": sorted(acked), "refused": refused, "attempts": attempts[0],
             "errors": len(errors), "first_errors": errors[:5], "elapsed": elapsed,
+            "first_ack_at": first_ack_at[0],
             "rate": len(acked) / elapsed if elapsed else 0.0}
 
 

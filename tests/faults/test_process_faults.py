@@ -55,7 +55,9 @@ def test_smtp_down_during_forum_to_list_traffic_then_back(tmp_path, procs, make_
     assert not mail_sink.messages
     mail_sink.start()
     _wait(lambda: all(state == "sent" for _, state, _, _ in outbox()), 90, "outbox sent")
-    time.sleep(1.5)  # a duplicate would arrive now
+    # Negative check (no duplicate arrives): every mail is already counted ("sent" is set after
+    # the sink's 250, which it gives once the mail is recorded); a short sleep lets a duplicate show.
+    time.sleep(1.5)
     received = mail_sink.message_ids()
     host = "127.0.0.1"
     expected = {f"<discourse/post/{pid}@{host}>" for pid in post_ids}
@@ -117,7 +119,7 @@ def test_kill_lmtp_server_while_clients_send(tmp_path, procs, make_localforum):
     _wait(lambda: stored() >= 60, 60, "messages stored before the kill")
     lmtp.kill()
     at_kill = stored()
-    time.sleep(1.0)
+    time.sleep(1.0)  # the server stays down a while (no assertion waits on this)
     lmtp.start()
     result = client.result(180)
     assert not result["refused"], result["refused"]
@@ -144,15 +146,20 @@ def test_sqlite_locked_ingest_waits_and_never_acks_unstored(tmp_path, procs, mak
     locker.execute("BEGIN EXCLUSIVE")
     started = time.monotonic()
     client = rig.client(3, "locked", concurrency=1)
+    # The lock is held 3 s (well under the 15 s busy timeout); the checks below are negative
+    # (nothing finished, nothing stored), so a fixed time is enough.
     time.sleep(3.0)
     assert client.popen.poll() is None, "the client finished while the database was locked"
     assert locker.execute("SELECT count(*) FROM inbox_message").fetchone()[0] == 0
+    released_at = time.time()
     locker.execute("COMMIT")
     released = time.monotonic() - started
     locker.close()
     result = client.result(60)
     assert len(result["acked"]) == 3 and not result["refused"]
-    assert result["elapsed"] >= released - 0.5
+    # Compared on the wall clock, not with the client's own elapsed time: that one starts
+    # only once the client process has started, seconds late on a loaded machine.
+    assert result["first_ack_at"] >= released_at
     with rig.ctx.db.session() as s:
         stored = set(s.scalars(select(InboxMessage.message_id)).all())
     assert set(result["acked"]) <= stored
@@ -181,7 +188,7 @@ def test_postgres_stopped_and_restarted_worker_survives(tmp_path, procs, make_lo
         _wait(lambda: rig.states()["published"] >= 3, 60, "worker in the middle of its batch")
         rig.ctx.db.dispose()
         server._run(PG_BIN / "pg_ctl", "-D", server.data, "-m", "fast", "-w", "stop")
-        time.sleep(3)
+        time.sleep(3)  # the server stays down a while; the check is negative (no crash)
         assert worker.alive(), worker.output()[-2000:]
         server._run(PG_BIN / "pg_ctl", "-D", server.data, "-l", server.dir / "log", "-w", "-o",
                     f"-p {server.port} -k {server.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
