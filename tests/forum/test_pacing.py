@@ -127,13 +127,22 @@ def test_a_429_is_honoured_and_shared_with_the_other_processes(sqlite_url, local
     assert gateway.stats["429"] == 1 and gateway.stats["requests"] == 2
     # The other process is told too: while this one waits, its next token waits as long.
     localforum.faults.rate_limit(retry_after=2, count=1)
+    penalized = threading.Event()
+    penalize = first.penalize
+
+    def penalize_then_tell(seconds):
+        penalize(seconds)
+        penalized.set()
+
+    first.penalize = penalize_then_tell  # the test waits for the 429 to be shared, not a guess
     started = time.monotonic()
     waiting = threading.Thread(target=gateway.as_user("system").site_setting_get, args=("title",))
     waiting.start()  # clones share the pacer and the stats
-    time.sleep(0.5)
+    assert penalized.wait(30), "the 429 never reached the shared pacer"
     second.take()
     assert time.monotonic() - started >= 1.8
-    waiting.join(timeout=10)
+    waiting.join(timeout=60)
+    assert not waiting.is_alive()
     assert gateway.stats["429"] == 2
     first_db.dispose()
     second_db.dispose()
