@@ -24,12 +24,14 @@ def test_command_serves_forum_with_admin(tmp_path):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         headers = {"Api-Key": "cle-de-test", "Api-Username": "admin"}
-        deadline = time.monotonic() + 30
+        # A process starting on a loaded machine: a generous wait, and a slow first answer
+        # (ReadTimeout) is not mistaken for a failure.
+        deadline = time.monotonic() + 90
         response = None
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 response = requests.get(f"http://127.0.0.1:{port}/u/admin.json", headers=headers,
-                                        timeout=2)
+                                        timeout=30)
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -37,13 +39,13 @@ def test_command_serves_forum_with_admin(tmp_path):
         assert response.status_code == 200
         assert response.json()["user"]["admin"] is True
         assert (tmp_path / "fs-localforum.sqlite3").exists()
-        wrong = requests.get(f"http://127.0.0.1:{port}/u/admin.json", timeout=2,
+        wrong = requests.get(f"http://127.0.0.1:{port}/u/admin.json", timeout=30,
                              headers={"Api-Key": "autre", "Api-Username": "admin"})
         assert wrong.status_code == 403
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            out, err = process.communicate(timeout=10)
+            out, err = process.communicate(timeout=60)
         except subprocess.TimeoutExpired:
             process.kill()
             out, err = process.communicate()
