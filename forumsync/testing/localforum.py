@@ -20,6 +20,7 @@ import itertools
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from werkzeug.serving import make_server
@@ -143,10 +144,16 @@ class RunningForum:
         """Send webhooks to URL from now on (events queued before are delivered too)."""
         self.forum.deliverer.set_url(url)
 
-    def wait_webhooks(self, timeout: float = 10.0) -> list[dict]:
-        """Wait until every queued webhook was delivered (or gave up); returns webhooks_sent."""
-        if not self.forum.deliverer.wait_idle(timeout):
-            raise AssertionError("webhooks still pending after %s s" % timeout)
+    def wait_webhooks(self, timeout: float = 10.0, patience: float = 90.0) -> list[dict]:
+        """Wait until every queued webhook was delivered (or gave up); returns webhooks_sent.
+
+        TIMEOUT is also the horizon: an attempt due later than TIMEOUT seconds from now (a
+        retry far away) is not waited for. While attempts are still due or in flight (a
+        loaded machine delivers slowly), keep waiting, up to PATIENCE seconds in all."""
+        deadline = time.monotonic() + max(timeout, patience)
+        while not self.forum.deliverer.wait_idle(timeout):
+            if time.monotonic() >= deadline:
+                raise AssertionError("webhooks still pending after %s s" % max(timeout, patience))
         return self.webhooks_sent
 
     @contextlib.contextmanager
