@@ -9,14 +9,16 @@ rows and runs them through ``STAGES``; ``publish`` queues its mapping rows in
 from __future__ import annotations
 
 from . import (access, author, autoreply, bounce, closed_topic, dedupe, live_topic, loop, parse,
-               publish, reconcile, replyto, route, thread, trim)
+               publish, reconcile, replyto, route, sender, thread, trim)
 
 # Filters first (cheap, no forum call), then understanding, then the forum-facing stages.
 # ``replyto`` places mail sent to a signed reply address and ``thread`` then keeps that topic;
 # ``access`` (after both) turns a reply aimed where list mail may not go (PM, whisper,
 # restricted category) into a new topic. The keys they share: ``msgdata.MsgData``.
-# Before ``publish`` (which only writes and records): ``live_topic`` follows the topic as the
-# forum shows it now, ``closed_topic`` has the bridge post in a closed one, ``reconcile``
-# finds what an earlier attempt already wrote.
-STAGES = (dedupe, loop, autoreply, bounce, parse, trim, replyto, thread, access, route, author,
-          live_topic, closed_topic, reconcile, publish)
+# Before ``publish`` (which only writes and records), the facts, then the one decision on who
+# posts: ``sender`` (how far From is believed, the sender's account), ``live_topic`` (the topic
+# as the forum shows it now: moved, closed, archived, deleted), ``closed_topic`` (its notice),
+# then ``author`` decides the poster once from them; ``reconcile`` finds what an earlier
+# attempt already wrote.
+STAGES = (dedupe, loop, autoreply, bounce, parse, trim, replyto, thread, access, route, sender,
+          live_topic, closed_topic, author, reconcile, publish)

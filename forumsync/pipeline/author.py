@@ -1,39 +1,29 @@
-"""Stage ``author``: who posts the message on the forum.
+"""Stage ``author``: who posts the message on the forum, decided once, here, from facts.
 
-``From`` is a claim. The list MTA's ``Authentication-Results`` (``AUTHSERV_ID``,
-``forumsync.mail.authresults``) decide how far it is believed:
+It runs after the stages that find the facts it needs, and asks the forum nothing:
 
-- **fail** (DMARC, or an aligned DKIM/SPF result, failed for the address; or the
-  authenticated author is someone else than the one the mail names): nothing is posted under
-  anyone's name; the message goes to **quarantine** with the reason (Discourse puts such mail
-  in its review queue: ``NewPostManager`` ``email_auth_res_enqueue``). The operator sees it
-  in ``forumsync inbox list`` and drops it or has it resent from a checked address.
-- **pass**: the forum account with that address posts it.
-- **no verdict**: an existing account posts it, unless it is staff (admin or moderator):
-  then the bridge account posts it with an attribution marked « adresse non vérifiée ».
-  A ``From`` holding several addresses is never mapped to any account.
+- the sender (``sender``): their own account (``sender_account``), else a staged user the
+  plugin creates (``sender_staged``: Discourse's "known by email only" account), else the
+  bridge account (``FORUM_API_USERNAME``);
+- the topic as the forum shows it now (``live_topic``): only staff post in a closed topic,
+  and admins in an archived one (TopicGuardian#can_create_post_on_topic?): the bridge
+  (admin) posts a reply there; ``closed_topic`` adds its notice;
+- the forum refusing the poster at write time (403: category permissions, silenced…; or the
+  plugin refusing to stage them): ``refusal_policy`` asks for the documented fallback,
+  ``fall_back``, which records ``poster_refused`` and decides again: the bridge.
 
-Then, as before:
-1. a forum account with the sender's email posts it under its own name (lookups are cached
-   by the gateway, so a busy thread costs one lookup per sender and process);
-2. else, when the forum has the discourse-forumsync plugin, a staged user (Discourse's
-   "known by email only" account) created by the plugin: ``msgdata['staged'] = True``;
-3. else the bridge account (``FORUM_API_USERNAME``) posts it, with a one-line French
-   attribution naming the sender and their organisation.
-
-A display name (or address) that looks like a member's name (same key once homoglyphs,
-case and accents are folded, ``forumsync.mail.lookalike``) while the address is not that
-member's, or that mixes scripts, is shown with the mark « (adresse non vérifiée) ».
+Sets ``username`` (the account posting it; None for a staged post), ``staged`` and
+``attribution``: when the bridge account posts, a one-line French attribution naming the
+sender and their organisation, written when the bridge is first chosen and kept after.
+No other module sets these keys. ``batch`` decides with the topic taken as open: the plugin
+refuses an item in a closed topic, which then goes the one-by-one way (topic read first).
 """
 from __future__ import annotations
 
 import re
 
-from ..mail.addresses import header_addresses
-from ..mail.authresults import FAIL, PASS, verdict
-from ..mail.lookalike import mixed_script
-from . import members, moderators
-from .errors import Quarantine
+from . import closed_topic
+from .msgdata import MsgData
 
 UNVERIFIED_MARK = "(adresse non vérifiée)"
 
@@ -48,62 +38,36 @@ PUBLIC_DOMAINS = {
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~])")
 
 
-def process(ctx, msg, msgdata) -> None:
-    email = (msgdata.get("from_email") or "").strip().lower()
-    msgdata.update(username=None, staged=False, attribution=None)
-    from_addresses = [a for _, a in header_addresses(msg, "From") if a]
-    several = len(set(from_addresses)) > 1
-    check = verdict(msg, ctx.settings.AUTHSERV_ID, email,
-                    from_header_domain=from_addresses[0].rpartition("@")[2] if from_addresses else None)
-    msgdata.update(auth_verdict=check.status, auth_reason=check.reason)
-    if check.status == FAIL:
-        raise Quarantine(f"expéditeur non authentifié ({check.reason}) : message retenu, rien "
-                         f"n'est publié au nom de {email or 'cet expéditeur'} ; à vérifier avant "
-                         "de le faire renvoyer depuis une adresse authentifiée, ou à abandonner")
-    user = ctx.forum.user_by_email(email) if email and not several else None
-    if user and user.get("username") and user.get("active", True) and not user.get("staged"):
-        if check.status == PASS or not is_staff(user, ctx.forum):
-            msgdata["username"] = user["username"]
-            return
-        # A staff address without a verdict: never its account, never a staged post (the
-        # plugin would find the same account by email).
-        return _bridge(ctx, msgdata, mark=True)
-    mark = several or _looks_borrowed(ctx, msgdata, email)
-    if email and not several and ctx.forum.has_feature("staged_posts"):
-        if mark:
-            msgdata["from_name"] = marked(msgdata.get("from_name") or email.partition("@")[0])
-        msgdata["staged"] = True
-        return
-    _bridge(ctx, msgdata, mark=mark)
+def process(ctx, msg, msgdata: MsgData) -> None:
+    bridge = ctx.settings.FORUM_API_USERNAME
+    account, staged = msgdata.get("sender_account"), bool(msgdata.get("sender_staged"))
+    if account == bridge or ((account or staged) and not _bridge_needed(msgdata)):
+        # The sender's own identity: their account, or a staged user.
+        msgdata.update(username=account, staged=staged and not account, attribution=None)
+    elif msgdata.get("username") != bridge or not msgdata.get("attribution"):
+        # The bridge account; its attribution line is written once (a decision run again,
+        # after ``publish`` found the topic gone, keeps it).
+        msgdata.update(username=bridge, staged=False, attribution=attribution(ctx.settings, msgdata))
 
 
-def is_staff(user: dict, forum=None) -> bool:
-    """Admin, moderator, or a category moderator (a theme lead, through its group)."""
-    if user.get("admin") or user.get("moderator"):
-        return True
-    return forum is not None and moderators.is_lead(forum, user.get("username") or "")
+def fall_back(ctx, msgdata: MsgData) -> bool:
+    """The documented fallback when the forum refuses the poster (``refusal_policy``): the
+    bridge account posts it, with the attribution line. False when it already does."""
+    if msgdata.get("username") == ctx.settings.FORUM_API_USERNAME:
+        return False
+    msgdata["poster_refused"] = True
+    process(ctx, None, msgdata)
+    return True
+
+
+def _bridge_needed(msgdata) -> bool:
+    """A reply in a closed or archived topic, or a poster the forum refused."""
+    return bool(closed_topic.state(msgdata) or msgdata.get("poster_refused"))
 
 
 def marked(name: str) -> str:
     name = (name or "").strip()
     return name if name.endswith(UNVERIFIED_MARK) else f"{name} {UNVERIFIED_MARK}".strip()
-
-
-def _looks_borrowed(ctx, msgdata, email: str) -> bool:
-    """The name shown (display name, else the address's local part) passes for a member's."""
-    name = (msgdata.get("from_name") or "").strip() or email.partition("@")[0]
-    if mixed_script(name) or mixed_script(email):
-        return True
-    return members.borrowed_name(ctx.forum, name, email) or \
-        members.borrowed_name(ctx.forum, email.partition("@")[0], email)
-
-
-def _bridge(ctx, msgdata, mark: bool) -> None:
-    if mark:
-        email = msgdata.get("from_email") or ""
-        msgdata["from_name"] = marked(msgdata.get("from_name") or email.partition("@")[0])
-    msgdata["username"] = ctx.settings.FORUM_API_USERNAME
-    msgdata["attribution"] = attribution(ctx.settings, msgdata)
 
 
 def organisation(msgdata) -> str | None:

@@ -11,23 +11,22 @@ message a staged author posts waits in a ``PendingBatch``, sent with the others 
 What is stored is what the one-by-one path stores (``tests/pipeline/test_batch_import.py``
 imports the same mbox both ways and compares), because:
 
-- a message whose stages could see a waiting one is decided after it: ``thread`` reads the
-  database, so a reply to a waiting message (its first known reference) names that message
-  (``reply_to_message_id``: the plugin threads it inside the batch); a « Re: » without
-  References whose subject match is certain to be a topic a waiting message opens joins it
-  with no parent post (``topic_of_message_id``, see ``batch_subjects``); any other way a
-  waiting message could change the decision (its Message-ID or root among the references,
+- a message whose stages could see a waiting one is decided after it (``batch_thread``): a
+  reply to a waiting message names it (``reply_to_message_id``), a « Re: » certain to join a
+  topic a waiting message opens joins it (``topic_of_message_id``), any other way a waiting
+  message could change what ``thread`` decides (its Message-ID or root among the references,
   in a forwarded body, the same cleaned subject as a topic it opens or touches, the same
-  Message-ID again) first sends the batch (``flush``), then ``thread`` runs as usual;
-- what ``publish`` checks by reading the topic before a reply (closed, archived, deleted,
-  parent post moved), the plugin refuses on that item (``topic_closed``, 404,
+  Message-ID again) first sends the batch (``flush``);
+- the topic is not read before a batched reply: ``author`` decides with it taken as open
+  (the sender's staged identity), and what ``live_topic`` would find (closed, archived,
+  deleted, parent post moved) the plugin refuses on that item (``topic_closed``, 404,
   ``parent_moved``), and an active forum account's address too (``staged_only``: that member
   posts under their own account);
 - a refused item — for that reason or any other — and every item of a refused request is
   then published by the one-by-one path itself, in order (``batch_send``): fallback to the
   bridge account, quarantine with its reason, retry: exactly as today;
 - the senders' users are asked in one request per claim (``batch_users``) and the
-  ``author`` stage reads them from the gateway's cache, as if it had asked each;
+  ``sender`` stage reads them from the gateway's cache, as if it had asked each;
 - a message ``publish`` posts otherwise (a member's own account, the bridge account, a second
   attempt, a signed reply address) first sends the waiting batch, then is posted alone.
 
@@ -43,10 +42,11 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ..forum.gateway import ForumUnavailable
-from ..mail.ids import parse_discourse_message_id, topic_external_id
+from ..mail.ids import topic_external_id
 from ..mail.subjects import subject_key as make_subject_key
 from ..models import TopicLink
-from . import batch_send, batch_subjects, batch_users, categories, compose_post, live_topic, prepare, runner, thread
+from . import (author, batch_send, batch_thread, batch_users, categories, compose_post, live_topic, prepare,
+               runner, thread)
 from .batch_send import Item
 
 FEATURE = "batch_posts"
@@ -56,17 +56,6 @@ DEFAULT_MAX_POSTS = 50  # when the plugin does not say (plugin/config/settings.y
 # than that alone is posted alone, as before.
 MAX_BATCH_BYTES = 8 * 1024 * 1024
 MAX_BATCH_FILES = 100
-
-
-class PendingTopic:
-    """``topic_id`` of a reply to a message waiting in the batch: its topic is not known yet
-    (truthy, so ``route`` treats the message as a reply)."""
-
-    def __init__(self, parent: str):
-        self.parent = parent
-
-    def __repr__(self):
-        return f"<sujet du message en attente <{self.parent}>>"
 
 
 @dataclass
@@ -106,16 +95,18 @@ class PendingBatch:
     def _stages(self, inbox_id: int, raw, msgdata: dict):
         msg, stages = prepare.stages_for(self.ctx, raw, msgdata)  # AHEAD ones from the pool
         for stage in stages:
-            if stage is live_topic:  # the forum-facing stages, publish's own: after the batch
+            if stage is live_topic:  # the topic-facing stages, author, publish: after the batch
                 break
             if stage is thread:
-                self._thread(msg, msgdata)
+                batch_thread.decide(self, msg, msgdata)
             elif getattr(stage, "__name__", "").endswith(".access") and msgdata.get("pending_parent"):
                 continue  # see the module docstring
             else:
                 stage.process(self.ctx, msg, msgdata)
-        if self._batchable(msgdata) and self._add(inbox_id, msgdata):
-            return runner.PENDING
+        if self._batchable(msgdata):
+            author.process(self.ctx, msg, msgdata)  # the topic taken as open: the plugin checks it
+            if self._add(inbox_id, msgdata):
+                return runner.PENDING
         self.flush("alone")
         if msgdata.get("pending_parent"):
             self.again = inbox_id
@@ -124,58 +115,9 @@ class PendingBatch:
             stage.process(self.ctx, msg, msgdata)
         return None
 
-    def _thread(self, msg, msgdata: dict) -> None:
-        if self.items and msgdata.get("topic_id") is None:  # else replyto placed it
-            message_id = msgdata.get("message_id") or ""
-            refs = [r for r in (msgdata.get("references") or []) if r and r != message_id]
-            with self.ctx.db.connection() as conn:
-                known = {row.message_id for row in conn.execute(thread._KNOWN, {"ids": refs})} \
-                    if refs else set()
-            for ref in refs:
-                if ref in known:
-                    break  # thread answers with that post, whatever waits
-                if ref in self.items:
-                    msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
-                                   root_message_id=refs[-1])
-                    thread.reply_to(msgdata, PendingTopic(ref), None, None, f"réponse à <{ref}>")
-                    msgdata["pending_parent"] = ref
-                    return
-                if parse_discourse_message_id(ref, self.ctx.settings.forum_host) is not None:
-                    self.flush("forum_reference")  # thread may look further down the references
-                    break
-            else:
-                if self._matters(message_id, refs, msgdata):
-                    opener = batch_subjects.waiting_topic(self, message_id, refs, msgdata)
-                    if opener is None:
-                        self.flush("thread")
-                    else:  # thread would join that waiting topic, with no parent post
-                        msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
-                                       root_message_id=message_id)
-                        title = msgdata.get("title") or msgdata.get("subject_key")
-                        thread.reply_to(msgdata, PendingTopic(opener), None, None, f"même sujet « {title} »")
-                        msgdata.update(pending_parent=opener, pending_topic_only=True)
-                        return
-        thread.process(self.ctx, msg, msgdata)
-
-    def _matters(self, message_id: str, refs: list[str], msgdata: dict) -> bool:
-        """Could a waiting message change what ``thread`` decides for this one?"""
-        ids = set(self.items) | self.roots
-        if message_id in ids or any(ref in ids for ref in refs):
-            return True
-        body = msgdata.get("body") or ""
-        if any(known in body for known in ids):  # a forwarded message's headers
-            return True
-        key = msgdata.get("subject_key") or ""
-        if not key:
-            return False
-        if self.opaque:
-            return True
-        # thread matches a start of thread only with topics whose root never arrived.
-        reply_like = bool(refs) or bool(thread.reply_evidence(self.ctx.settings, msgdata))
-        return key in (self.subject_keys if reply_like else self.rootless_keys)
-
     def _batchable(self, msgdata: dict) -> bool:
-        return bool(msgdata.get("staged") and msgdata.get("from_email")
+        """A staged user posts it in an open topic (``sender``'s facts; the plugin checks the topic)."""
+        return bool(msgdata.get("sender_staged") and msgdata.get("from_email")
                     and not msgdata.get("reply_target"))
 
     # ------------------------------------------------------------------ the batch

@@ -1,4 +1,4 @@
-"""Which waiting topic a « Re: » without References joins by its subject (``pipeline/batch.py``).
+"""Which waiting topic a « Re: » without References joins by its subject (``batch_thread``).
 
 ``thread`` matches such a reply with the most recently active topic under its cleaned subject
 (``thread._subject_match``). When that topic is one a message waiting in the batch opens, the

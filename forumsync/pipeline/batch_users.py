@@ -1,6 +1,6 @@
 """The senders of a claim asked in one request (capability ``users_by_email``), for the batch path.
 
-The ``author`` stage then reads them from the gateway's cache, as if it had asked each.
+The ``sender`` stage then reads them from the gateway's cache, as if it had asked each.
 """
 from __future__ import annotations
 
@@ -39,10 +39,10 @@ def sender_addresses(ctx, ids: list[int]) -> list[str]:
 
 def prefetch_users(ctx, ids: list[int]) -> None:
     """One request for the users of the rows' senders (capability ``users_by_email``), which
-    the ``author`` stage then reads from the gateway's cache instead of one request each."""
+    the ``sender`` stage then reads from the gateway's cache instead of one request each."""
     if not ctx.forum.has_feature("users_by_email"):
         return
     try:
         ctx.forum.users_by_email_prefetch(sender_addresses(ctx, ids))
-    except (ForumRejected, ForumUnavailable) as exc:  # author asks one by one, as before
+    except (ForumRejected, ForumUnavailable) as exc:  # sender asks one by one, as before
         log.info("utilisateurs du lot non préchargés : %s", exc)

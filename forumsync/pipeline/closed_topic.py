@@ -1,30 +1,29 @@
 """Stage ``closed_topic``: a reply to a closed or archived topic is published all the same.
 
 Only staff may post in a closed topic, and admins also in archived ones
-(TopicGuardian#can_create_post_on_topic?): the bridge (admin) account posts the reply, with
-the attribution line naming the sender, and the post opens with a French notice mentioning
-the theme's lead group ``@animateurs-<slug>`` (the mention notifies it: no extra write).
-No archive lift, which would add two small-action posts per reply.
-
-The one documented override of ``author``'s keys (``username``, ``staged``, ``attribution``),
-decided here, before ``publish``, from what ``live_topic`` read; sets ``notice``.
+(TopicGuardian#can_create_post_on_topic?): ``author`` (the next stage) has the bridge (admin)
+account post the reply, with the attribution line naming the sender, from the fact
+``live_topic`` found (``topic_closed``). Here, the post's French notice mentioning the
+theme's lead group ``@animateurs-<slug>`` (the mention notifies it: no extra write).
+No archive lift, which would add two small-action posts per reply. Sets ``notice`` only.
 """
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from ..models import TopicLink
-from . import author, categories
+from . import categories
 from .msgdata import MsgData
 
 
 def process(ctx, msg, msgdata: MsgData) -> None:
-    closed = msgdata.get("topic_closed") if msgdata.get("topic_id") is not None else None
+    closed = state(msgdata)
     msgdata["notice"] = notice(ctx, msgdata["live_topic"], closed) if closed else None
-    bridge = ctx.settings.FORUM_API_USERNAME
-    if closed and (msgdata.get("staged") or msgdata.get("username") != bridge):
-        msgdata.update(staged=False, username=bridge,
-                       attribution=author.attribution(ctx.settings, msgdata))
+
+
+def state(msgdata) -> str | None:
+    """``"closed"`` or ``"archived"`` for a reply in such a topic (``live_topic``), else None."""
+    return msgdata.get("topic_closed") if msgdata.get("topic_id") is not None else None
 
 
 def notice(ctx, topic: dict, closed: str) -> str:

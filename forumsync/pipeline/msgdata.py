@@ -3,7 +3,8 @@
 ``msgdata`` stays a plain dict at run time (it is pickled to the prepare pool and back);
 this ``TypedDict`` lets a reader (and a type checker) see each key, its type and the stage
 that owns it, in the order the stages run (``forumsync.pipeline.STAGES``). A stage only
-writes the keys it owns, except where a comment says it overrides an earlier one.
+writes the keys it owns, except where a comment says it overrides an earlier one; the
+poster (``username``, ``staged``, ``attribution``) is ``author``'s alone.
 """
 from __future__ import annotations
 
@@ -54,23 +55,29 @@ class MsgData(TypedDict, total=False):
     theme: str | None
     route_reason: str
     route_scores: list[str]
-    # author
-    username: str | None
-    staged: bool
-    attribution: str
-    auth_verdict: str  # "pass", "fail" or "none"
+    # sender: facts about who sent it (how far From is believed); author decides from them
+    auth_verdict: str  # "pass", "fail" (raises Quarantine) or "none"
     auth_reason: str
+    sender_account: str | None  # the forum account that may post it under its own name
+    sender_staged: bool  # else: the plugin may post it as a staged user; neither: the bridge
+    # (sender also marks from_name « (adresse non vérifiée) » for a borrowed-looking name)
     # live_topic (replies): the topic as the forum shows it now; may move topic_id and
     # reply_to_post_number to where a lead moved the parent post
     live_topic: dict[str, Any] | None
     topic_closed: str | None  # "closed", "archived" or None
-    # closed_topic: the French notice opening the post; overrides author's username, staged
-    # and attribution when the topic is closed or archived (the bridge posts it)
+    # closed_topic: the French notice opening a post in a closed or archived topic
     notice: str | None
+    # author: who posts it, decided in this one place from sender's facts, topic_closed and
+    # poster_refused (no other module sets these keys; pipeline/batch.py runs author with the
+    # topic taken as open, which the plugin checks)
+    username: str | None  # the posting account; None for a staged post
+    staged: bool
+    attribution: str | None  # set when the bridge account posts it
+    poster_refused: bool  # author.fall_back, asked by refusal_policy: the forum refused the poster
     # reconcile (attempt > 1): True when an earlier attempt's post was found and recorded
     reconciled: bool
     # publish (its own working keys between writes, then the result); refusal_policy sets
-    # files_apart and, on a 403/refused staging, overrides username, staged, attribution
+    # files_apart, and on a 403/refused staging asks author.fall_back (see author)
     draft: Any  # draft.Draft: the post as last composed
     post_files: list[Any]  # attach: the files sent with the post (plugin), else None
     files_apart: bool

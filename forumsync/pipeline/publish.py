@@ -1,10 +1,11 @@
 """Stage ``publish``: write the topic or the reply on the forum, then record the mapping.
 
-Everything is decided before this stage: the poster (``author``, and ``closed_topic`` for a
-closed or archived topic), the topic as it is now (``live_topic``: moved, merged, deleted),
-what an earlier attempt already wrote (``reconcile``: then nothing is written here). This
-stage composes the post (``compose_post``: files first, then the pure ``draft``), writes it,
-and on a refusal asks ``refusal_policy`` for the one remedy to try before writing again.
+Everything is decided before this stage: the topic as it is now (``live_topic``: moved,
+merged, closed, deleted; ``closed_topic``'s notice), the poster (``author``, from those facts
+and the sender's), what an earlier attempt already wrote (``reconcile``: then nothing is
+written here). This stage composes the post (``compose_post``: files first, then the pure
+``draft``), writes it, and on a refusal asks ``refusal_policy`` for the one remedy to try
+before writing again (a refused poster: the author's documented fallback, ``author.fall_back``).
 
 The forum write happens outside any database transaction; the mapping rows (PostLink,
 TopicLink) are queued in ``msgdata["writes"]`` by ``records.done`` and committed by the
@@ -18,14 +19,15 @@ from __future__ import annotations
 
 from ..forum.gateway import ForumNotFound, ForumPending, ForumRejected
 from ..mail.ids import bracketed
-from . import categories, closed_topic, compose_post, live_topic, post_limits, reconcile, records
+from . import author, categories, closed_topic, compose_post, live_topic, post_limits, reconcile, records
 from .draft import Draft
 from .errors import Drop
 from .msgdata import MsgData
 from .refusal_policy import LINKED, RECOMPOSE, remedy
 
-# The stages that follow the topic: run again when it vanished between reading and writing.
-_FOLLOW = (live_topic, closed_topic, reconcile)
+# The stages that follow the topic: run again when it vanished between reading and writing
+# (``author`` decides again from what ``live_topic`` finds: closed now, or moved).
+_FOLLOW = (live_topic, closed_topic, author, reconcile)
 
 
 def process(ctx, msg, msgdata: MsgData) -> None:

@@ -9,20 +9,33 @@
    short, body too short or too long) not yet worked around: ``REFIT`` with them;
 4. the sender's account may not post there (403: category permissions, silenced…), or the
    plugin may not stage them for a reason we cannot fix (422: an address or a Message-ID it
-   finds invalid): the bridge account posts it with the attribution line: ``RECOMPOSE``.
+   finds invalid): the author's documented fallback (``author.fall_back``, which alone sets
+   the poster: the bridge account with the attribution line): ``RECOMPOSE``.
 Anything else (and a reply's 404: the topic vanished, which ``publish`` follows): None, the
 refusal stands. Each step applies at most once per problem, so the loop ends.
 """
 from __future__ import annotations
 
+from enum import Enum
+
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..forum.refusals import TITLE_PROBLEMS, Forbidden
 from . import author, reconcile
 
-LINKED, RECOMPOSE, REFIT = "linked", "recompose", "refit"
+
+class Remedy(Enum):
+    """What ``publish`` does next: nothing to write (LINKED), compose again (RECOMPOSE: the
+    files or the poster changed), or fit the same draft to the problems learnt (REFIT)."""
+
+    LINKED = "linked"
+    RECOMPOSE = "recompose"
+    REFIT = "refit"
 
 
-def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool) -> str | None:
+LINKED, RECOMPOSE, REFIT = Remedy.LINKED, Remedy.RECOMPOSE, Remedy.REFIT
+
+
+def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool) -> Remedy | None:
     """The remedy for EXC (see the module docstring); PROBLEMS grows with what is learnt."""
     if not new_topic and isinstance(exc, ForumNotFound):
         return None
@@ -32,7 +45,7 @@ def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool
         return RECOMPOSE
     if _learn(problems, exc, new_topic):
         return REFIT
-    if _bridge_instead(ctx, msgdata, exc):
+    if _poster_refused(exc, msgdata) and author.fall_back(ctx, msgdata):
         return RECOMPOSE
     return None
 
@@ -54,11 +67,7 @@ def _learn(problems: set[str], exc: ForumRejected, with_title: bool) -> bool:
     return True
 
 
-def _bridge_instead(ctx, msgdata, exc: ForumRejected) -> bool:
+def _poster_refused(exc: ForumRejected, msgdata) -> bool:
+    """The forum refused who posts it, not what is posted."""
     staged_refused = msgdata.get("staged") and exc.status == 422
-    if not (isinstance(exc, Forbidden) or exc.status == 403 or staged_refused) \
-            or msgdata.get("username") == ctx.settings.FORUM_API_USERNAME:
-        return False
-    msgdata.update(staged=False, username=ctx.settings.FORUM_API_USERNAME,
-                   attribution=author.attribution(ctx.settings, msgdata))
-    return True
+    return bool(isinstance(exc, Forbidden) or exc.status == 403 or staged_refused)

@@ -76,3 +76,41 @@ def test_sender_the_plugin_refuses_to_stage_is_posted_by_the_bridge(pipe):
     post = pipe.post(row.post_id)
     assert post["username"] == pipe.ctx.settings.FORUM_API_USERNAME
     assert post["raw"].splitlines()[0].startswith("*Message de Paul Girard")
+
+
+def test_the_poster_is_decided_once_from_the_facts_found_before(settings):
+    """``author`` alone sets the poster, from ``sender``'s facts, the topic's state
+    (``live_topic``) and a refusal of the poster (``fall_back``); run again (publish follows a
+    vanished topic), it keeps the bridge's attribution line as first written."""
+    from types import SimpleNamespace
+
+    from forumsync.pipeline import author
+
+    ctx, bridge = SimpleNamespace(settings=settings), settings.FORUM_API_USERNAME
+    base = dict(from_name="Anne Roux", from_email="anne@ville-exemple.fr", topic_id=7)
+    staged = dict(base, sender_account=None, sender_staged=True, topic_closed=None)
+    author.process(ctx, None, staged)
+    assert (staged["username"], staged["staged"], staged["attribution"]) == (None, True, None)
+    member = dict(base, sender_account="anne", sender_staged=False, topic_closed=None)
+    author.process(ctx, None, member)
+    assert (member["username"], member["staged"], member["attribution"]) == ("anne", False, None)
+    closed = dict(member, topic_closed="archived")
+    author.process(ctx, None, closed)
+    assert (closed["username"], closed["staged"]) == (bridge, False)
+    assert closed["attribution"].startswith("*Message d'Anne Roux (ville-exemple.fr)")
+    new_topic = dict(closed, topic_id=None)  # topic_closed speaks of replies only
+    author.process(ctx, None, new_topic)
+    assert new_topic["username"] == "anne"
+    assert author.fall_back(ctx, staged) is True  # the forum refused the staged user
+    assert (staged["username"], staged["staged"], staged["poster_refused"]) == (bridge, False, True)
+    line = staged["attribution"]
+    staged["from_name"] = "Anne Roux (autre nom)"
+    author.process(ctx, None, staged)  # decided again: still the bridge, the line kept
+    assert (staged["username"], staged["attribution"]) == (bridge, line)
+    assert author.fall_back(ctx, staged) is False  # nothing left to fall back to
+    own_bridge = dict(base, sender_account=bridge, sender_staged=False, topic_closed="closed")
+    author.process(ctx, None, own_bridge)  # the bridge's own address: no attribution line
+    assert (own_bridge["username"], own_bridge["attribution"]) == (bridge, None)
+    nobody = dict(base, sender_account=None, sender_staged=False, topic_closed=None)
+    author.process(ctx, None, nobody)
+    assert nobody["username"] == bridge and "Anne Roux" in nobody["attribution"]

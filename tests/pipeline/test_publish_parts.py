@@ -7,7 +7,7 @@ from forumsync.forum.refusals import (BODY_LONG, BODY_SHORT, TITLE_SHORT, TITLE_
                                       ContentRefused, Forbidden, TitleTaken, TitleTooShort, refusal)
 from forumsync.mail.ids import (LIST_EXTERNAL_ID_PREFIX, MARKER, discourse_post_message_id,
                                 parse_discourse_message_id, post_marker, topic_external_id)
-from forumsync.pipeline import closed_topic, draft, live_topic, refusal_policy
+from forumsync.pipeline import author, closed_topic, draft, live_topic, refusal_policy
 from forumsync.pipeline.attach import Attached
 from forumsync.pipeline.errors import Quarantine
 from tests.fixtures.pipeline import BASE_DATE, make_mail
@@ -139,6 +139,8 @@ def test_live_topic_and_closed_topic_decide_before_publish(pipe):
     closed_topic.process(ctx, None, msgdata)
     assert msgdata["notice"].startswith("*Sujet archivé sur le forum")
     assert "@animateurs-sve" in msgdata["notice"]
+    assert (msgdata["staged"], msgdata["username"]) == (True, None)  # closed_topic only notes it
+    author.process(ctx, None, msgdata)  # the one author decision, from the topic's state
     assert (msgdata["staged"], msgdata["username"]) == (False, ctx.settings.FORUM_API_USERNAME)
     ctx.forum._request("DELETE", f"/t/{root.topic_id}.json")
     live_topic.forget(msgdata)
