@@ -57,13 +57,13 @@ class Mailman:
 
     def start(self):
         self._mailman("start")
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # Mailman's runners start slowly on a loaded machine
         while time.monotonic() < deadline:
             try:
                 if requests.get(f"{self.url}/system/versions", auth=(self.user, self.password),
-                                timeout=2).ok:
+                                timeout=10).ok:
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too slow to answer yet
                 pass
             time.sleep(0.3)
         log = (self.dir / "mailman.log").read_text(errors="replace")[-2000:]

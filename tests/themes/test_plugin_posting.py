@@ -199,7 +199,8 @@ def test_concurrent_creation_retries_the_unique_violation_on_postgresql(postgres
         b.join(1.0)
         assert b.is_alive()  # B waits on the unique index held by A's uncommitted row
         a_session.commit()
-        b.join(10)
+        b.join(60)
+        assert not b.is_alive()
         assert outcome == {"id": a_user.id, "created": False} and a_created
         with forum_store.session() as s:
             assert s.scalar(select(func.count()).select_from(User).where(User.email == "meme@x.fr")) == 1
