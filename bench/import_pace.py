@@ -415,8 +415,8 @@ def main():
         return serve_forum(*args.serve_forum)
     if not CORPUS.exists():
         raise SystemExit(f"corpus absent : {CORPUS}")
+    from forumsync.pipeline.ahead_pool import pool_size
     from forumsync.settings import Settings
-    from forumsync.pipeline import prepare
 
     load_start = os.getloadavg()
     raws = list(corpus_raws(args.limit))
@@ -429,7 +429,7 @@ def main():
           f"({rates['default_cpu']:,.1f}/s de temps processeur)")
     print(f"    analyse brute email.message_from_bytes, policy=compat32 (défaut de la stdlib) : {compat:,.1f} msg/s "
           f"({rates['compat32_cpu']:,.1f}/s de temps processeur)")
-    pool_default = prepare.pool_size(Settings({}))
+    pool_default = pool_size(Settings({}))
     if args.profile:
         own = own_work(raws, pool_default, args.profile)
         print(f"profil du processus principal écrit dans {args.profile} ({own['handled']} messages en "

@@ -22,23 +22,19 @@ without the pool (``tests/pipeline/test_pool.py`` imports the demo mbox both way
   that changed since it was sent, a broken pool) falls back to running ``AHEAD`` in the main
   process, as without the pool.
 
-The pool starts with the first backlog of at least ``MIN_ROWS`` rows (a single mail gains
-nothing from it) and lives as long as the process (one per pool size; ``shutdown`` ends it).
-It is made with the ``forkserver`` start method where the platform has it (``spawn``
-elsewhere): never ``fork`` from a process with threads and open database connections.
+The pool (``ahead_pool``: its life, and ``run_ahead``, what its processes run) starts with
+the first backlog of at least ``MIN_ROWS`` rows (a single mail gains nothing from it) and
+lives as long as the process. This module is the main side: per claimed batch, an ``Ahead``
+submits the next ``WINDOW`` rows and hands each result out once.
 """
 from __future__ import annotations
 
-import functools
 import logging
-import multiprocessing
-import os
 import pickle
 import re
-import threading
 import time
 from collections import Counter
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from email.parser import BytesParser
 
@@ -46,24 +42,20 @@ from sqlalchemy import bindparam, select
 
 from ..mail import POLICY, parse_bytes
 from ..models import InboxMessage, InboxRaw
-from . import STAGES, ahead_checks, autoreply, bounce, loop, parse, trim
+from . import STAGES, ahead_checks
+from .ahead_pool import AHEAD, FIRST, INLINE, SEED, discard, pool, pool_size, run_ahead
 
 log = logging.getLogger(__name__)
 
-AHEAD = (loop, autoreply, bounce, parse, trim)  # consecutive in STAGES
-SEED = ("inbox_id", "channel", "message_id", "received_at", "meta", "attempt")
 MIN_ROWS = 8  # fewer claimed rows: no backlog, the stages run in the main process
 # Messages submitted ahead of the one being published: enough for the pool to keep working
 # while a batch of 50 waits on the forum (a smaller window left it idle during each flush),
-# few enough to bound memory (the prepared attachments wait in the main process).
+# few enough to bound memory (the prepared attachments wait in the main process). Refilled
+# when half of it is used, so the rows are read from the database 32 at a time, not one.
 WINDOW = 64
 KEY = ("pipeline.prepare", "ahead")  # where an Ahead waits in the runner's per-batch dict
-INLINE = "inline"  # a pool process's answer: run AHEAD in the main process instead
 # Messages whose AHEAD stages ran in the pool / fell back inline; ms the main side waited
 STATS: Counter = Counter()
-
-_first = STAGES.index(AHEAD[0])
-assert STAGES[_first:_first + len(AHEAD)] == AHEAD, "AHEAD must be consecutive in STAGES"
 
 _inbox, _raw = InboxMessage.__table__, InboxRaw.__table__
 _READ = select(_inbox.c.id, _raw.c.raw, _inbox.c.channel, _inbox.c.message_id,
@@ -74,98 +66,6 @@ _READ = select(_inbox.c.id, _raw.c.raw, _inbox.c.channel, _inbox.c.message_id,
 # A line with its end, split as email.feedparser splits them (\r\n, \r or \n).
 _LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
 _HEAD_PARSER = BytesParser(policy=POLICY)
-
-
-def pool_size(settings) -> int:
-    size = settings.PIPELINE_POOL_SIZE
-    return (os.cpu_count() or 1) if size is None else size
-
-
-# ---------------------------------------------------------------------- the pool side
-class _Settings:
-    """What the AHEAD stages read from ``ctx``: its settings, nothing else."""
-
-    def __init__(self, settings):
-        self.settings = settings
-
-
-@functools.lru_cache(maxsize=4)
-def _context(blob: bytes) -> _Settings:
-    return _Settings(pickle.loads(blob))
-
-
-def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
-    """In a pool process: the AHEAD stages over RAW; (the msgdata keys they set, the checks
-    of the expected post text: ``ahead_checks``), or INLINE."""
-    ctx = _context(settings_blob)
-    msgdata = dict(seed)
-    try:
-        msg = parse_bytes(raw)
-        for stage in AHEAD:
-            stage.process(ctx, msg, msgdata)
-    except Exception as exc:
-        if not _survives_pickling(exc):
-            return INLINE
-        raise  # re-raised by the main side where the stage would have raised it
-    result = {key: value for key, value in msgdata.items() if key not in SEED}
-    try:
-        pickle.dumps(result)
-    except Exception:
-        return INLINE
-    return result, ahead_checks.run(msgdata)
-
-
-def _survives_pickling(exc: Exception) -> bool:
-    try:
-        copy_ = pickle.loads(pickle.dumps(exc))
-    except Exception:
-        return False
-    return type(copy_) is type(exc) and repr(copy_) == repr(exc)
-
-
-def _warm() -> bool:
-    """Import the stages in a fresh pool process before the first message needs them."""
-    return True
-
-
-# ---------------------------------------------------------------------- the main side
-_pools: dict[int, ProcessPoolExecutor] = {}
-_pools_lock = threading.Lock()
-
-
-def _start_method() -> str:
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-
-
-def pool(size: int) -> ProcessPoolExecutor:
-    """The process pool of SIZE processes (started once per process and size)."""
-    with _pools_lock:
-        executor = _pools.get(size)
-        if executor is None:
-            context = multiprocessing.get_context(_start_method())
-            if context.get_start_method() == "forkserver":
-                context.set_forkserver_preload([__name__])
-            executor = ProcessPoolExecutor(max_workers=size, mp_context=context)
-            for _ in range(size):
-                executor.submit(_warm)
-            _pools[size] = executor
-        return executor
-
-
-def _discard(size: int, executor: ProcessPoolExecutor) -> None:
-    with _pools_lock:
-        if _pools.get(size) is executor:
-            del _pools[size]
-    executor.shutdown(wait=False, cancel_futures=True)
-
-
-def shutdown() -> None:
-    """Stop every pool of this process (tests; the interpreter's exit does it too)."""
-    with _pools_lock:
-        executors = list(_pools.values())
-        _pools.clear()
-    for executor in executors:
-        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def header_block(raw: bytes) -> bytes:
@@ -276,14 +176,15 @@ class Ahead:
         if not self.broken:
             self.broken = True
             log.warning("pool de processus interrompu : étapes dans le processus principal")
-            _discard(self.size, self.executor)
+            discard(self.size, self.executor)
 
     def take(self, inbox_id: int) -> _Prepared | None:
         try:
             position = self.ids.index(inbox_id)
         except ValueError:
             return None
-        self._submit_until(position + 1 + self.window)
+        if self.next - position - 1 < self.window // 2:  # refilled by half windows: one read each
+            self._submit_until(position + 1 + self.window)
         # Handed over once: a claim of 500 rows must not keep every decoded attachment until
         # its end (a row run again, by the batch's fallback, runs its stages in this process).
         return self.prepared.pop(inbox_id, None)
@@ -301,7 +202,7 @@ def stages_for(ctx, raw, msgdata) -> tuple[object, tuple]:
     prepared = ahead.take(msgdata.get("inbox_id")) if ahead is not None else None
     if prepared is None:
         return parse_bytes(raw), STAGES
-    stages = STAGES[:_first] + (prepared,) + STAGES[_first + len(AHEAD):]
+    stages = STAGES[:FIRST] + (prepared,) + STAGES[FIRST + len(AHEAD):]
     return headers_only(raw), stages
 
 

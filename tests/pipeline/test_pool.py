@@ -1,4 +1,4 @@
-"""The CPU-bound stages run ahead in a process pool (forumsync.pipeline.prepare): what is stored
+"""The CPU-bound stages run ahead in a process pool (forumsync.pipeline.prepare, ahead_pool): what is stored
 and published is what the main process alone stores and publishes; the main side's headers-only
 message reads the same headers; whatever the pool cannot do exactly is done in the main process."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from forumsync.inbound.mbox import import_file
 from forumsync.mail import parse_bytes
-from forumsync.pipeline import STAGES, prepare
+from forumsync.pipeline import STAGES, ahead_pool, prepare, trim
 from forumsync.pipeline.errors import Drop
 from tests.fixtures.database import make_settings
 from tests.fixtures.pipeline import later, make_mail
@@ -22,7 +22,7 @@ from tests.pipeline.test_batch_import import DEMO_MBOX, drain, forum_posts, pipe
 @pytest.fixture(scope="module", autouse=True)
 def _stop_pools():
     yield
-    prepare.shutdown()
+    ahead_pool.shutdown()
 
 
 @pytest.fixture
@@ -117,21 +117,21 @@ def test_an_exception_that_does_not_survive_pickling_is_run_in_the_main_process(
                 meta={}, attempt=1)
     blob = pickle.dumps(settings)
     raw = make_mail(subject="Bonjour", message_id="<u@x>")
-    keys, checks = prepare.run_ahead(blob, seed, raw)
+    keys, checks = ahead_pool.run_ahead(blob, seed, raw)
     assert keys["subject"] == "Bonjour" and [text for text, _problems in checks] == [keys["body"].strip()]
 
     def boom(ctx, msg, msgdata):
         raise Unpicklable("étrange", lambda: None)
 
-    monkeypatch.setattr(prepare.trim, "process", boom)
-    assert prepare.run_ahead(blob, seed, raw) == prepare.INLINE
+    monkeypatch.setattr(trim, "process", boom)
+    assert ahead_pool.run_ahead(blob, seed, raw) == ahead_pool.INLINE
 
     def drop(ctx, msg, msgdata):
         raise Drop("écarté dans le pool")
 
-    monkeypatch.setattr(prepare.trim, "process", drop)
+    monkeypatch.setattr(trim, "process", drop)
     with pytest.raises(Drop, match="écarté dans le pool"):
-        prepare.run_ahead(blob, seed, raw)
+        ahead_pool.run_ahead(blob, seed, raw)
 
 
 def test_a_broken_pool_or_a_changed_row_runs_the_stages_in_the_main_process(settings):
@@ -160,8 +160,8 @@ def test_a_broken_pool_or_a_changed_row_runs_the_stages_in_the_main_process(sett
 def test_the_pool_size_setting(settings):
     import os
 
-    assert prepare.pool_size(settings.replace(PIPELINE_POOL_SIZE=None)) == (os.cpu_count() or 1)
-    assert prepare.pool_size(settings.replace(PIPELINE_POOL_SIZE=0)) == 0
+    assert ahead_pool.pool_size(settings.replace(PIPELINE_POOL_SIZE=None)) == (os.cpu_count() or 1)
+    assert ahead_pool.pool_size(settings.replace(PIPELINE_POOL_SIZE=0)) == 0
     off = settings.replace(PIPELINE_POOL_SIZE=0)
 
     class Ctx:
@@ -173,7 +173,6 @@ def test_the_pool_size_setting(settings):
     assert prepare.Ahead.start(ctx, list(range(100)), cache) is None and not cache
     ctx.settings = settings.replace(PIPELINE_POOL_SIZE=2)
     assert prepare.Ahead.start(ctx, list(range(prepare.MIN_ROWS - 1)), cache) is None
-    assert prepare.STAGES is STAGES
 
 
 def test_the_pools_post_check_is_used_only_for_its_exact_text():
@@ -191,3 +190,41 @@ def test_the_pools_post_check_is_used_only_for_its_exact_text():
     assert live_syntax(text, ("https://autre/",), onebox=True) != ["marque du pool"]
     assert live_syntax(text, (), onebox=True) == ["marque du pool"]
     assert live_syntax(text, (), onebox=True) == checks[0][1]  # used once, then computed
+
+
+def test_rows_go_to_the_pool_half_a_window_at_a_time_and_at_most_a_window_waits(
+        tmp_path, sqlite_template, make_localforum):
+    """One database read per half window (not one per message), and never more than WINDOW
+    prepared results waiting in the main process (their attachments are in memory)."""
+    from sqlalchemy import event
+
+    from forumsync.pipeline import runner
+
+    pipe = pipe_on(tmp_path, "window", sqlite_template, make_localforum(), PIPELINE_POOL_SIZE=1)
+    for n in range(100):
+        pipe.feed(make_mail(subject=f"Fenêtre {n}", message_id=f"<fenetre-{n}@meyzieu.fr>"))
+    ids = runner.claim(pipe.ctx, "test-window", 200)
+    assert len(ids) == 100
+    reads = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if "raw" in statement and " IN (" in statement:
+            reads.append(statement)
+
+    event.listen(pipe.ctx.db.engine, "before_cursor_execute", count)
+    cache: dict = {}
+    waiting = []
+    try:
+        ahead = prepare.Ahead.start(pipe.ctx, ids, cache)
+        for inbox_id in ids:
+            prepared = ahead.take(inbox_id)
+            assert prepared is not None, inbox_id
+            waiting.append(len(ahead.prepared))
+            keys, _checks = prepared.future.result()
+            assert keys["subject"].startswith("Fenêtre")
+    finally:
+        prepare.finish(cache)
+        event.remove(pipe.ctx.db.engine, "before_cursor_execute", count)
+    assert max(waiting) <= prepare.WINDOW
+    assert min(waiting[:100 - prepare.WINDOW]) >= prepare.WINDOW // 2 - 1  # the pool kept work
+    assert len(reads) == 3  # 64 rows, then 33, then the last 3 (was 37 reads: 1 + one a message)

@@ -1,0 +1,119 @@
+"""The process pool that runs the CPU-bound ``AHEAD`` stages, and what runs in its processes.
+
+``pipeline/prepare.py`` decides, per claimed batch, which messages go ahead and takes their
+results back; this module owns the pool's life (one ``ProcessPoolExecutor`` per pool size and
+process, started on first use, ``forkserver`` where the platform has it, ``spawn``
+elsewhere: never ``fork`` from a process with threads and open database connections) and
+``run_ahead``, the function a pool process runs for one message.
+"""
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+import pickle
+import threading
+from concurrent.futures import ProcessPoolExecutor
+
+from ..mail import parse_bytes
+from . import STAGES, ahead_checks, autoreply, bounce, loop, parse, trim
+
+AHEAD = (loop, autoreply, bounce, parse, trim)  # consecutive in STAGES
+SEED = ("inbox_id", "channel", "message_id", "received_at", "meta", "attempt")
+INLINE = "inline"  # a pool process's answer: run AHEAD in the main process instead
+
+FIRST = STAGES.index(AHEAD[0])
+assert STAGES[FIRST:FIRST + len(AHEAD)] == AHEAD, "AHEAD must be consecutive in STAGES"
+
+
+def pool_size(settings) -> int:
+    size = settings.PIPELINE_POOL_SIZE
+    return (os.cpu_count() or 1) if size is None else size
+
+
+# ---------------------------------------------------------------------- in a pool process
+class _Settings:
+    """What the AHEAD stages read from ``ctx``: its settings, nothing else."""
+
+    def __init__(self, settings):
+        self.settings = settings
+
+
+@functools.lru_cache(maxsize=4)
+def _context(blob: bytes) -> _Settings:
+    return _Settings(pickle.loads(blob))
+
+
+def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
+    """In a pool process: the AHEAD stages over RAW; (the msgdata keys they set, the checks
+    of the expected post text: ``ahead_checks``), or INLINE."""
+    ctx = _context(settings_blob)
+    msgdata = dict(seed)
+    try:
+        msg = parse_bytes(raw)
+        for stage in AHEAD:
+            stage.process(ctx, msg, msgdata)
+    except Exception as exc:
+        if not _survives_pickling(exc):
+            return INLINE
+        raise  # re-raised by the main side where the stage would have raised it
+    result = {key: value for key, value in msgdata.items() if key not in SEED}
+    try:
+        pickle.dumps(result)
+    except Exception:
+        return INLINE
+    return result, ahead_checks.run(msgdata)
+
+
+def _survives_pickling(exc: Exception) -> bool:
+    try:
+        copy_ = pickle.loads(pickle.dumps(exc))
+    except Exception:
+        return False
+    return type(copy_) is type(exc) and repr(copy_) == repr(exc)
+
+
+def _warm() -> bool:
+    """Import the stages in a fresh pool process before the first message needs them."""
+    return True
+
+
+# ---------------------------------------------------------------------- the pool's life
+_pools: dict[int, ProcessPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def _start_method() -> str:
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def pool(size: int) -> ProcessPoolExecutor:
+    """The process pool of SIZE processes (started once per process and size)."""
+    with _pools_lock:
+        executor = _pools.get(size)
+        if executor is None:
+            context = multiprocessing.get_context(_start_method())
+            if context.get_start_method() == "forkserver":
+                context.set_forkserver_preload([__name__])
+            executor = ProcessPoolExecutor(max_workers=size, mp_context=context)
+            for _ in range(size):
+                executor.submit(_warm)
+            _pools[size] = executor
+        return executor
+
+
+def discard(size: int, executor: ProcessPoolExecutor) -> None:
+    """Forget a broken pool (the next backlog starts a new one)."""
+    with _pools_lock:
+        if _pools.get(size) is executor:
+            del _pools[size]
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def shutdown() -> None:
+    """Stop every pool of this process (tests; the interpreter's exit does it too)."""
+    with _pools_lock:
+        executors = list(_pools.values())
+        _pools.clear()
+    for executor in executors:
+        executor.shutdown(wait=True, cancel_futures=True)
