@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from typing import Callable, Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..db import create_db_engine
@@ -28,6 +28,7 @@ class LocalForumStore:
         Base.metadata.create_all(self.engine)
         _add_missing_columns(self.engine)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessionmaker, "loaded_as_persistent", _hold)
         self.commit_hooks: list[Callable[[], None]] = []
         with self.session() as session:
             ensure_defaults(session)
@@ -45,6 +46,18 @@ class LocalForumStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+_HELD = "localforum.held"
+
+
+def _hold(session: Session, instance) -> None:
+    """Keep every row a session loads until the session ends. SQLAlchemy's identity map
+    holds rows weakly: a topic looked up for a check and dropped was read again by the next
+    lookup (three reads of the same topic per batched reply, the category and the author
+    again for the alerts and the webhook). One transaction sees one state of its rows, so
+    the reads it saves could not have seen anything new."""
+    session.info.setdefault(_HELD, []).append(instance)
 
 
 def _add_missing_columns(engine) -> None:
