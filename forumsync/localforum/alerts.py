@@ -66,10 +66,10 @@ def alert(session, post: Post) -> list[Notification]:
         out.append(note)
 
     if post.reply_to_post_number:
-        parent = session.scalar(select(Post).where(Post.topic_id == topic.id,
-                                                   Post.post_number == post.reply_to_post_number))
-        if parent is not None:
-            notify(parent.user_id, REPLIED)
+        parent_author = session.scalar(select(Post.user_id).where(
+            Post.topic_id == topic.id, Post.post_number == post.reply_to_post_number))
+        if parent_author is not None:
+            notify(parent_author, REPLIED)
     for user_id in session.scalars(select(TopicUser.user_id).where(
             TopicUser.topic_id == topic.id, TopicUser.notification_level == WATCHING)
             .order_by(TopicUser.id)):

@@ -110,19 +110,23 @@ def posts_create():
                              201 if created else 200)
 
 
-def create_staged_post(session, post_params: PostParams, files, post_files: PostFiles):
+def create_staged_post(session, post_params: PostParams, files, post_files: PostFiles, *,
+                       unknown_message_id: bool = False, sender=None):
     """(post, created): the post of a valid PostParams, created once per Message-ID as the
     staged user of its email (plugin/lib/forumsync/staged_post_creator.rb); ApiError 404 for
-    an unknown topic or category. The batch endpoint (plugin_batch.py) posts through here too."""
-    existing = post_by_message_id(session, post_params.message_id)
-    if existing is not None:
-        return existing, False
+    an unknown topic or category. The batch endpoint (plugin_batch.py) posts through here too:
+    it passes UNKNOWN_MESSAGE_ID when it has just looked the Message-ID up in this transaction,
+    and SENDER when it has just read the user of the email (its ``staged_only`` check)."""
+    if not unknown_message_id:
+        existing = post_by_message_id(session, post_params.message_id)
+        if existing is not None:
+            return existing, False
     if post_params.reply:
         get_topic(session, post_params.topic_id)  # 404 when unknown
     elif session.get(Category, post_params.category_id) is None:
         raise not_found()
     try:
-        user, _ = staged_users.find_or_create(session, post_params.email, post_params.name)
+        user = sender or staged_users.find_or_create(session, post_params.email, post_params.name)[0]
     except staged_users.SenderRefused as exc:
         raise ApiError(422, [exc.message], staged_users.SENDER_REFUSED) from exc
     raw = post_params.raw

@@ -144,9 +144,10 @@ def _create(session, index: int, item, done: dict, staged_only: bool) -> tuple[i
     if not isinstance(item, dict):
         raise ItemRefused(422, [BATCH_MESSAGES["not_an_object"].format(index=index)],
                           "invalid_parameters")
-    known = post_by_message_id(session, normalize_message_id(item.get("message_id")))
+    message_id = normalize_message_id(item.get("message_id"))
+    known = post_by_message_id(session, message_id)
     if known is not None:  # idempotent: a known Message-ID answers its post, whatever the rest
-        return 200, _result(known, normalize_message_id(item.get("message_id")), False, done)
+        return 200, _result(known, message_id, False, done)
     if item.get("reply_to_post_id") not in (None, "") and item.get("topic_id") in (None, ""):
         raise ItemRefused(422, [BATCH_MESSAGES["post_id_without_topic"]], "invalid_parameters")
     post_params = PostParams(_target_params(item, done))
@@ -157,12 +158,16 @@ def _create(session, index: int, item, done: dict, staged_only: bool) -> tuple[i
         raise ItemRefused(422, errors, "invalid_parameters")
     if post_params.reply:
         _check_reply(session, post_params, item)
+    sender = None
     if staged_only:
-        user = user_by_email(session, post_params.email)
-        if user is not None and user.active and not user.staged:
+        sender = user_by_email(session, post_params.email)
+        if sender is not None and sender.active and not sender.staged:
             raise ItemRefused(409, [BATCH_MESSAGES["active_user"].format(email=post_params.email)],
                               "active_user")
-    post, created = create_staged_post(session, post_params, files, post_files)
+    # PostParams reads the Message-ID as normalize_message_id does: just looked up, unknown
+    post, created = create_staged_post(session, post_params, files, post_files,
+                                       unknown_message_id=post_params.message_id == message_id,
+                                       sender=sender)
     return (201 if created else 200), _result(post, post_params.message_id, created, done)
 
 
