@@ -9,11 +9,12 @@ from .serialize_topics import webhook_post, webhook_topic
 
 
 def queue_event(session, event: str, event_type: str, payload: dict) -> WebhookDelivery:
-    """Store an outgoing webhook; the deliverer thread sends it after the commit."""
+    """Store an outgoing webhook; the deliverer thread sends it after the commit. The row
+    is written by the transaction's next flush (rows of one table are inserted in the order
+    they were added, so events keep their order)."""
     row = WebhookDelivery(event=event, event_type=event_type, state="pending",
                           body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
     session.add(row)
-    session.flush()
     session.info["webhook_queued"] = True
     return row
 
