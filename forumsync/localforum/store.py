@@ -61,9 +61,10 @@ def _hold(session: Session, instance) -> None:
 
 
 def _add_missing_columns(engine) -> None:
-    """A local forum file made by an older version gets the columns added since (nullable
-    ones: the local forum has no migrations, its data is demo/test data)."""
+    """A local forum file made by an older version gets the columns and indexes added since
+    (nullable columns: the local forum has no migrations, its data is demo/test data)."""
     from sqlalchemy import inspect, text
+    from sqlalchemy.schema import CreateIndex
 
     with engine.begin() as connection:
         inspector = inspect(connection)
@@ -73,6 +74,8 @@ def _add_missing_columns(engine) -> None:
                 if column.name not in have:
                     kind = column.type.compile(engine.dialect)
                     connection.execute(text(f'ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}'))
+            for index in table.indexes:  # the inspector does not list expression indexes
+                connection.execute(CreateIndex(index, if_not_exists=True))
 
 
 def ensure_defaults(session: Session) -> None:
