@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = Path(os.environ.get("LOCALFORUM_COST_SOURCE", ROOT))  # set by --against for REV's rounds
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(SOURCE))
+import forumsync  # noqa: E402,F401  from SOURCE, before bench/pipeline.py puts ROOT first
 
 from pipeline import THEMES, corpus_messages  # noqa: E402
 
@@ -183,6 +184,9 @@ def replay(recording: dict, rounds: int) -> None:
     forum CPU ms per published post during the publishing, and answers that differ."""
     from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+    import forumsync.localforum
+
+    assert Path(forumsync.localforum.__file__).is_relative_to(SOURCE), forumsync.localforum.__file__
     logging.getLogger("forumsync").setLevel(logging.ERROR)
     for _ in range(rounds):
         workdir = Path(tempfile.mkdtemp(prefix="bench-lf-replay-"))
