@@ -92,6 +92,7 @@ class PeakWatcher(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peaks: dict[int, float] = {}
+        self.cpu: dict[int, float] = {}  # CPU seconds last seen (polled: within one interval)
         self.names: dict[int, str] = {}
         self.stop = threading.Event()
 
@@ -109,6 +110,11 @@ class PeakWatcher(threading.Thread):
                 break
             for proc in procs:
                 peak = vm_hwm_mb(proc.pid)
+                try:
+                    times = proc.cpu_times()
+                    self.cpu[proc.pid] = times.user + times.system
+                except psutil.Error:
+                    pass
                 if peak is not None:
                     self.peaks[proc.pid] = max(peak, self.peaks.get(proc.pid, 0))
                     if proc.pid not in self.names:
@@ -320,7 +326,9 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
         if profile:
             import cProfile
 
-            profiler = cProfile.Profile()
+            # CPU time of this thread (the publishing side), not wall time: under load, wall
+            # time blames whatever call let another thread or process take the core.
+            profiler = cProfile.Profile(time.thread_time)
             profiler.enable()
         try:
             while True:
@@ -375,6 +383,8 @@ def end_to_end(mbox: Path, read: int) -> dict:
     return dict(seconds=seconds, returncode=done.returncode, summary=summary,
                 requests=after["requests"] - before["requests"], refused=after["refused"] - before["refused"],
                 paths=+paths, import_peak=watcher.peaks.get(watcher.pid, 0), pool_peaks=watcher.others(),
+                import_cpu=watcher.cpu.get(watcher.pid, 0),
+                pool_cpu=sum(cpu for pid, cpu in watcher.cpu.items() if pid != watcher.pid),
                 forum_peak=forum_peak, read=read)
 
 
@@ -407,7 +417,8 @@ def main():
     parser.add_argument("--no-hyperkitty", action="store_true")
     parser.add_argument("--no-own-work", action="store_true")
     parser.add_argument("--profile", metavar="FICHIER",
-                        help="profil cProfile du processus principal (travail propre, avec pool) ; "
+                        help="profil cProfile du processus principal, temps processeur de son fil "
+                             "(travail propre, avec pool) ; "
                              "seulement cette mesure")
     parser.add_argument("--serve-forum", nargs=2, metavar=("SETTINGS", "STATS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -483,6 +494,9 @@ def main():
         pool = ", ".join(f"{mb:.0f}" for mb in e2e["pool_peaks"]) or "aucun"
         print(f"    pic de RSS : import {e2e['import_peak']:.0f} Mo (processus du pool et forkserver : {pool} Mo) ; "
               f"forum {e2e['forum_peak']:.0f} Mo")
+        print(f"    temps processeur par message : processus import-mbox {e2e['import_cpu'] / n * 1000:.1f} ms "
+              f"(lecture, stockage et publication), ses processus de pool {e2e['pool_cpu'] / n * 1000:.1f} ms "
+              f"(relevé toutes les 0,1 s)")
         print("    " + " | ".join(line.strip() for line in e2e["summary"].splitlines()[:5]))
         if hk_runs and hk_runs[0]:
             hk_runs.append(hyperkitty(mbox))
