@@ -18,7 +18,7 @@ LOGGER = "forumsync.localforum.tag_params"
 
 @pytest.fixture
 def gateway(localforum):
-    return ForumGateway(localforum.url, localforum.api_key, localforum.username, timeout=5,
+    return ForumGateway(localforum.url, localforum.api_key, localforum.username, timeout=30,
                         retries=1, backoff=0.01)
 
 

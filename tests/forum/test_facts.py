@@ -7,7 +7,7 @@ from forumsync.forum.gateway import ForumGateway, ForumUnavailable
 
 @pytest.fixture
 def gateway(localforum):
-    return ForumGateway(localforum.url, localforum.api_key, localforum.username, timeout=2,
+    return ForumGateway(localforum.url, localforum.api_key, localforum.username, timeout=30,
                         retries=0, backoff=0.01)
 
 

@@ -9,7 +9,7 @@ from tests.fixtures.database import free_port
 
 @pytest.fixture
 def gateway(localforum):
-    return ForumGateway(localforum.url, localforum.api_key, localforum.username, timeout=2,
+    return ForumGateway(localforum.url, localforum.api_key, localforum.username, timeout=30,
                         retries=3, max_wait=5, backoff=0.01)
 
 
