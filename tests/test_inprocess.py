@@ -72,7 +72,7 @@ def little_app():
 def test_a_request_reaches_the_app_with_its_body_query_and_headers(little_app):
     origin, adapter = little_app
     answer = requests.post(f"{origin}/echo?a=1&b=%C3%A9", json={"titre": "Réunion"},
-                           headers={"X-Test": "oui"}, timeout=5)
+                           headers={"X-Test": "oui"}, timeout=30)
     assert answer.status_code == 200
     assert answer.json() == {"method": "POST", "args": {"a": "1", "b": "é"},
                              "json": {"titre": "Réunion"}, "form": {}, "file": None,
@@ -83,17 +83,17 @@ def test_a_request_reaches_the_app_with_its_body_query_and_headers(little_app):
 
 def test_forms_and_multipart_uploads_arrive_whole(little_app):
     origin, _ = little_app
-    form = requests.post(f"{origin}/echo", data={"nom": "Dupré"}, timeout=5).json()
+    form = requests.post(f"{origin}/echo", data={"nom": "Dupré"}, timeout=30).json()
     assert form["form"] == {"nom": "Dupré"}
     upload = requests.post(f"{origin}/echo", files={"file": ("compte rendu.txt", "ligne é\n")},
-                           data={"type": "composer"}, timeout=5).json()
+                           data={"type": "composer"}, timeout=30).json()
     assert upload["file"] == "ligne é\n" and upload["filename"] == "compte rendu.txt"
     assert upload["form"] == {"type": "composer"}
 
 
 def test_binary_answers_keep_their_bytes_status_and_headers(little_app):
     origin, _ = little_app
-    answer = requests.get(f"{origin}/bytes", timeout=5)
+    answer = requests.get(f"{origin}/bytes", timeout=30)
     assert answer.status_code == 201
     assert answer.content == bytes(range(256)) * 4
     assert answer.headers["X-Many"] == "1"
@@ -103,9 +103,9 @@ def test_binary_answers_keep_their_bytes_status_and_headers(little_app):
 def test_a_session_keeps_cookies_and_follows_redirects(little_app):
     origin, _ = little_app
     client = requests.Session()
-    assert client.get(f"{origin}/me", timeout=5).text == "personne"
-    client.get(f"{origin}/login", params={"who": "marie"}, timeout=5)
-    followed = client.get(f"{origin}/old", timeout=5)
+    assert client.get(f"{origin}/me", timeout=30).text == "personne"
+    client.get(f"{origin}/login", params={"who": "marie"}, timeout=30)
+    followed = client.get(f"{origin}/old", timeout=30)
     assert followed.text == "marie"
     assert [r.status_code for r in followed.history] == [302]
 
@@ -122,7 +122,7 @@ def test_a_slow_answer_is_a_read_timeout_as_on_a_socket(little_app):
     assert config["held_running"].wait(30) and not config["held_done"].is_set()
     config["held_release"].set()
     assert config["held_done"].wait(30)  # the app finished on its own
-    assert requests.get(f"{origin}/slow", params={"s": "0"}, timeout=5).text == "fini"
+    assert requests.get(f"{origin}/slow", params={"s": "0"}, timeout=30).text == "fini"
 
 
 def test_an_unrouted_origin_goes_to_the_network_and_is_refused(little_app):
@@ -150,7 +150,7 @@ def test_the_local_forum_is_served_in_process_and_on_its_socket_for_other_proces
     # another process (here: a raw socket, as a forumsync command or a browser would) still gets it
     import http.client
 
-    connection = http.client.HTTPConnection("127.0.0.1", forum.server.server_port, timeout=5)
+    connection = http.client.HTTPConnection("127.0.0.1", forum.server.server_port, timeout=30)
     connection.request("GET", "/site.json", headers=forum.headers())
     assert connection.getresponse().status == 200
     connection.close()
