@@ -170,11 +170,14 @@ def _is_punct(char: str) -> bool:
                                                      and not char.isspace())
 
 
+_MENTION = re.compile(r"@([\w\u0300-\u036f][\w.\-\u0300-\u036f]*)")
+
+
 def mention_starts(text: str) -> list[str]:
     """Mentions in a text token's content, Discourse's way, widened: an ``@`` at the start,
     or after a space or a punctuation mark, followed by a name character."""
     found = []
-    for match in re.finditer(r"@([\w\u0300-\u036f][\w.\-\u0300-\u036f]*)", text):
+    for match in _MENTION.finditer(text):
         at = match.start()
         if at and not (text[at - 1].isspace() or _is_punct(text[at - 1])):
             continue
@@ -184,6 +187,7 @@ def mention_starts(text: str) -> list[str]:
 
 _QUOTE_LINE = re.compile(r"^[ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*\[quote(?:[=\]\s]|$)", re.I)
 _HTML_IMG = re.compile(r"<img\b", re.I)
+_HTML_A_OPEN = re.compile(r"^<a(\s.*)?>", re.S)
 
 
 def _outside_fences(raw: str):
@@ -258,7 +262,7 @@ def _inline_problems(children, allowed, onebox: bool = True) -> list[str]:
             content = child.content.lower()
             if _HTML_IMG.match(content):
                 problems.append("image <img>")
-            elif re.match(r"^<a(\s.*)?>", content, re.S):
+            elif _HTML_A_OPEN.match(content):
                 link_level += 1
             elif content.startswith("</a>"):
                 link_level -= 1

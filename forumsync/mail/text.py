@@ -11,6 +11,7 @@ Mentions are neutralised later, on the whole body (``mail.inert``).
 """
 from __future__ import annotations
 
+import functools
 import re
 
 _SKIP = re.compile(
@@ -25,7 +26,16 @@ _MAY_LINK = re.compile(r"[:@]|www\.")  # every _SKIP alternative holds one of th
 # host ending in one of its markdown_linkify_tlds (inert.DISCOURSE_TLDS).
 _MAY_LINKIFY = re.compile(r"[:@]|www\.|\.(?:com|net|org|io|onion|co|tv|ru|cn|us|uk|me|de|fr|fi|gov)"
                           r"(?![a-z0-9])", re.I)
+# Of the lines _MAY_LINKIFY lets through (mostly for a ":": « 10:30 », « a écrit : »), those
+# linkify cannot link: its test needs a scheme (http:, https:, ftp:, mailto:, //), "www.", a
+# host ending in one of its TLDs (the list above, and the punycode ``xn--…`` it always adds),
+# or an "@"; and every _SKIP span kept holds an "@" or a ``<http…:``/``<mailto:``. Without
+# one of these the line is only escaped, as the longer path would do, without linkify's cost.
+_MAY_REALLY_LINK = re.compile(r"@|(?:https?|ftp|mailto):|//|www\.|xn--|"
+                              r"\.(?:com|net|org|io|onion|co|tv|ru|cn|us|uk|me|de|fr|fi|gov)(?![a-z0-9])",
+                              re.I)
 _QUOTE = re.compile(r"^((?:> ?)+)(.*)$")
+_BLANK_LINES = re.compile(r"\n{3,}")
 _LINE_START = re.compile(r"^(\s{0,3})(#{1,6}(?:\s|$)|[=\-]{2,}\s*$|\+(?=\s))")
 
 
@@ -37,12 +47,25 @@ def _escape(text: str) -> str:
     return text
 
 
-def _escape_inline(line: str) -> str:
-    """Escape Markdown inline syntax outside URLs and addresses; URLs become explicit links.
+# Lines up to this size are remembered (``_escape_inline`` is a pure function of the line):
+# quoted history repeats the same lines from message to message of a thread.
+_CACHED_LINE_CHARS = 400
 
-    One line at a time (no URL or address spans lines): most lines need no escaping, and
-    most of the others hold no URL or address."""
-    if not _MAY_LINKIFY.search(line):
+
+def _escape_inline(line: str) -> str:
+    """Escape Markdown inline syntax outside URLs and addresses; URLs become explicit links."""
+    return _escape_short_line(line) if len(line) <= _CACHED_LINE_CHARS else _escape_line(line)
+
+
+@functools.lru_cache(maxsize=4096)
+def _escape_short_line(line: str) -> str:
+    return _escape_line(line)
+
+
+def _escape_line(line: str) -> str:
+    """``_escape_inline``, computed. One line at a time (no URL or address spans lines): most
+    lines need no escaping, and most of the others hold no URL or address."""
+    if not _MAY_LINKIFY.search(line) or not _MAY_REALLY_LINK.search(line):
         return _escape(line) if _INLINE.search(line) else line
     links = url_finder().match(line) if url_finder().test(line) else None
     if not links and not _MAY_LINK.search(line):
@@ -110,4 +133,4 @@ def plain_to_markdown(text: str) -> str:
             out.append(("> " * depth).rstrip())  # ends the deeper quote (lazy continuation)
         out.append(line)
         previous_depth = depth
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(out)).strip("\n")
+    return _BLANK_LINES.sub("\n\n", "\n".join(out)).strip("\n")
