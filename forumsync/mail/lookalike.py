@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
-from confusable_homoglyphs import confusables
+from confusable_homoglyphs import categories, confusables
 
 MAX_NAME = 200
 
@@ -27,19 +27,39 @@ def _latin(char: str) -> str:
     return char
 
 
+# 0/O and 1/l/I are the classic digit look-alikes
+_DIGITS_AND_BARS = str.maketrans({"0": "o", "1": "l", "|": "l", "i": "l"})
+
+
 def skeleton(text: str) -> str:
     """Lower-case ASCII-ish key: homoglyphs mapped to Latin, accents and punctuation dropped."""
-    text = unicodedata.normalize("NFKC", str(text or "")[:MAX_NAME])
+    return _skeleton(str(text or "")[:MAX_NAME])
+
+
+@lru_cache(maxsize=4096)  # a list's senders come back message after message
+def _skeleton(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
     # Invisible format characters (zero-width space/joiners, BOM…) count as nothing.
     text = "".join(c for c in text if unicodedata.category(c) != "Cf")
     text = "".join(_latin(c) for c in text)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    # 0/O and 1/l/I are the classic digit look-alikes
-    text = text.casefold().translate(str.maketrans({"0": "o", "1": "l", "|": "l", "i": "l"}))
+    text = text.casefold().translate(_DIGITS_AND_BARS)
     return " ".join("".join(c if c.isalnum() else " " for c in text).split())
+
+
+def _ascii_is_one_script() -> bool:
+    """Every ASCII character is Latin or Common (the script ``is_mixed_script`` ignores) in
+    the library's data: an ASCII string is then never mixed, without a lookup per character."""
+    return len({categories.alias(chr(code)) for code in range(128)} - {"COMMON"}) <= 1
+
+
+_ASCII_ONE_SCRIPT = _ascii_is_one_script()
 
 
 def mixed_script(text: str) -> bool:
     """True when letters from several scripts are mixed (Latin with Cyrillic or Greek…)."""
-    return bool(confusables.is_mixed_script(str(text or "")[:MAX_NAME]))
+    text = str(text or "")[:MAX_NAME]
+    if _ASCII_ONE_SCRIPT and text.isascii():
+        return False  # every sender's address, most names: see _ascii_is_one_script
+    return bool(confusables.is_mixed_script(text))
