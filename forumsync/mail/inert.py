@@ -204,10 +204,10 @@ def _outside_fences(raw: str):
         yield line
 
 
-# Cheap necessary conditions, to skip the parse: a mention needs an "@" + name character not
-# preceded by a letter or digit (a text token never starts inside a run of letters), an image
-# needs an unescaped "![", "[img]" or "<img".
-_MAYBE_MENTION = re.compile(r"(?:^|[^\w\u0300-\u036f]|_)@[\w\u0300-\u036f]", re.M)
+# Cheap necessary conditions, to skip the parse (without oneboxes): a mention needs an "@" in
+# the text, written as such or as an entity ("&#64;staff", "@&#115;taff"): a text token may
+# also start after a linkify link inside a word ("www.x.fr@staff"), so the characters around
+# the "@" prove nothing; an image needs "![", "[img]" or "<img".
 _MAYBE_IMAGE = re.compile(r"!\[|\[img\]|<img", re.I)
 
 
@@ -234,7 +234,7 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
     problems = []
     if "[" in raw and any(_QUOTE_LINE.match(line) for line in _outside_fences(raw)):
         problems.append("quote")
-    if not onebox and not _MAYBE_MENTION.search(raw) and not _MAYBE_IMAGE.search(raw):
+    if not onebox and "@" not in raw and "&" not in raw and not _MAYBE_IMAGE.search(raw):
         return problems
     for token in discourse_parser().parse(raw):
         if token.type == "html_block" and _HTML_IMG.search(token.content):
