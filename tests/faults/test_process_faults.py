@@ -183,11 +183,13 @@ def test_postgres_stopped_and_restarted_worker_survives(tmp_path, procs, make_lo
             message_id, raw = make_message("pg", index)
             ingest(rig.ctx, raw, "lmtp")
             ids.append(message_id)
-        forum.faults.slow(0.2, seconds=300, method="POST")
+        held = forum.faults.hold(count=1, method="POST")
         worker = rig.start_worker()
-        _wait(lambda: rig.states()["published"] >= 3, 60, "worker in the middle of its batch")
+        _wait(lambda: held.remaining == 0, 60, "the worker's first write, held by the forum")
         rig.ctx.db.dispose()
         server._run(PG_BIN / "pg_ctl", "-D", server.data, "-m", "fast", "-w", "stop")
+        held.release()  # the forum writes and answers while the worker's database is down
+        assert held.wait_finished(1, 60)
         time.sleep(3)  # the server stays down a while; the check is negative (no crash)
         assert worker.alive(), worker.output()[-2000:]
         server._run(PG_BIN / "pg_ctl", "-D", server.data, "-l", server.dir / "log", "-w", "-o",
@@ -195,6 +197,7 @@ def test_postgres_stopped_and_restarted_worker_survives(tmp_path, procs, make_lo
                     f"-c max_connections=200", "start")
         forum.faults.clear()
         at_restart = dict(rig.states())
+        assert at_restart.get("published", 0) < 30, at_restart  # stopped in the middle, truly
         for index in range(30, 40):
             message_id, raw = make_message("pg", index)
             ingest(rig.ctx, raw, "lmtp")
