@@ -104,12 +104,9 @@ def fewer_malloc_arenas(arenas: int = 2) -> None:
 
 
 class InboxWorker:
-    """The one queue an import fills: the inbox pipeline, publishing in batches whenever the
-    forum takes them (plugin capability ``batch_posts``; else one by one, as before).
-
-    Not ``forumsync.worker.Worker``: its other tasks (webhook events, outbox, catalogue,
-    community jobs) are the ``forumsync worker`` daemon's, and importing them cost this
-    process ~15 MB of modules it never used (Flask, Jinja2, nh3, rapidfuzz, html2text…).
+    """The one queue an import fills: the inbox pipeline, in batches when the forum takes them
+    (plugin capability ``batch_posts``). Not ``forumsync.worker.Worker``: its other tasks are
+    the daemon's, and importing them cost ~25 MB of modules never used here (Flask, nh3…).
     A round that fails is logged; the rows it left claimed are released before the next."""
 
     def __init__(self, ctx):
