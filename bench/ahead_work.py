@@ -64,10 +64,8 @@ class StageContext:
 
 
 def ahead_stages() -> tuple:
-    try:
-        from forumsync.pipeline.ahead_pool import AHEAD
-    except ImportError:  # before the pool moved out of prepare.py
-        from forumsync.pipeline.prepare import AHEAD
+    from forumsync.pipeline.ahead_pool import AHEAD
+
     return AHEAD
 
 

@@ -3,7 +3,7 @@
 Before a post leaves, its Markdown is checked as Discourse would cook it
 (``mail.inert.live_syntax``: a markdown-it parse, most of the main process's CPU during an
 import). For the common post — a message without attachments, whose Markdown from the mail
-is its body — a pool process (``prepare.run_ahead``) runs that check on the text the post
+is its body — a pool process (``ahead_pool.run_ahead``) runs that check on the text the post
 will have, and the main side hands the answer to ``live_syntax``'s memo, keyed by that exact
 text: ``live_syntax`` returns it only for that very text, so the answer is the one it would
 have computed; any other text (an attribution, attachments, a notice…) is checked on the

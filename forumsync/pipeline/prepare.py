@@ -15,7 +15,7 @@ without the pool (``tests/pipeline/test_pool.py`` imports the demo mbox both way
   the expected post text (``ahead_checks``), or the exception a stage raised
   (``Drop`` with its reason, or any other, re-raised by the main side at the same place in
   the stage order, so ``dedupe`` still runs first and ``runner.conclude`` records the same);
-- the message object the later stages read (only headers: ``author``'s Authentication-Results
+- the message object the later stages read (only headers: ``sender``'s Authentication-Results
   and From, ``replyto``'s recipients) is parsed again on the main side from the header block
   alone, with the same parser and policy: the same header values, without the MIME walk;
 - anything the pool cannot do exactly (an exception that does not survive pickling, a seed
