@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import pickle
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 
 from ..mail import parse_bytes
@@ -21,6 +22,7 @@ from . import STAGES, ahead_checks, autoreply, bounce, loop, parse, trim
 AHEAD = (loop, autoreply, bounce, parse, trim)  # consecutive in STAGES
 SEED = ("inbox_id", "channel", "message_id", "received_at", "meta", "attempt")
 INLINE = "inline"  # a pool process's answer: run AHEAD in the main process instead
+WATCH_SECONDS = 1.0  # how often a pool process checks that the process that made it is alive
 
 FIRST = STAGES.index(AHEAD[0])
 assert STAGES[FIRST:FIRST + len(AHEAD)] == AHEAD, "AHEAD must be consecutive in STAGES"
@@ -73,6 +75,35 @@ def _survives_pickling(exc: Exception) -> bool:
     return type(copy_) is type(exc) and repr(copy_) == repr(exc)
 
 
+def _alive(pid: int) -> bool:
+    """Whether process PID still runs (a zombie — dead, not yet reaped — does not)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc: ask the kernel
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+def _watch_parent(pid: int) -> None:
+    """In a pool process: exit when the process that made the pool is gone. Killed with -9 (or
+    by the OOM killer), it never shuts the pool down, and its workers would wait forever on a
+    queue whose other end they hold themselves (they were found still running after a bench)."""
+    def watch():
+        while _alive(pid):
+            time.sleep(WATCH_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="forumsync-pool-watch", daemon=True).start()
+
+
 def _warm() -> bool:
     """Import the stages in a fresh pool process before the first message needs them."""
     return True
@@ -95,7 +126,8 @@ def pool(size: int) -> ProcessPoolExecutor:
             context = multiprocessing.get_context(_start_method())
             if context.get_start_method() == "forkserver":
                 context.set_forkserver_preload([__name__])
-            executor = ProcessPoolExecutor(max_workers=size, mp_context=context)
+            executor = ProcessPoolExecutor(max_workers=size, mp_context=context,
+                                           initializer=_watch_parent, initargs=(os.getpid(),))
             for _ in range(size):
                 executor.submit(_warm)
             _pools[size] = executor

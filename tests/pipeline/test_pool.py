@@ -228,3 +228,29 @@ def test_rows_go_to_the_pool_half_a_window_at_a_time_and_at_most_a_window_waits(
     assert max(waiting) <= prepare.WINDOW
     assert min(waiting[:100 - prepare.WINDOW]) >= prepare.WINDOW // 2 - 1  # the pool kept work
     assert len(reads) == 3  # 64 rows, then 33, then the last 3 (was 37 reads: 1 + one a message)
+
+
+def test_pool_processes_exit_when_their_maker_is_killed(tmp_path):
+    """A process killed with -9 (or by the OOM killer) never shuts its pool down: its pool
+    processes notice it is gone and exit instead of waiting forever."""
+    import signal
+    import subprocess
+    import sys
+
+    from forumsync.pipeline.ahead_pool import _alive
+    from tests.conftest import ROOT
+    from tests.waiting import wait_until
+
+    script = ("import os, signal, sys\n"
+              "from forumsync.pipeline import ahead_pool\n"
+              "executor = ahead_pool.pool(2)\n"
+              "executor.submit(ahead_pool._warm).result(120)\n"
+              "print(' '.join(map(str, executor._processes)), flush=True)\n"
+              "os.kill(os.getpid(), signal.SIGKILL)\n")
+    maker = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                           timeout=180)
+    assert maker.returncode == -signal.SIGKILL, maker.stderr.decode()
+    workers = [int(pid) for pid in maker.stdout.split()]
+    assert len(workers) == 2
+    wait_until(lambda: not any(_alive(pid) for pid in workers), 60,
+               "la fin des processus du pool orphelins")
