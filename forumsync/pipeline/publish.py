@@ -23,7 +23,7 @@ from . import author, categories, closed_topic, compose_post, live_topic, post_l
 from .draft import Draft
 from .errors import Drop
 from .msgdata import MsgData
-from .refusal_policy import LINKED, RECOMPOSE, remedy
+from .refusal_policy import Remedy, remedy
 
 # The stages that follow the topic: run again when it vanished between reading and writing
 # (``author`` decides again from what ``live_topic`` finds: closed now, or moved).
@@ -66,9 +66,9 @@ def _publish(ctx, msgdata) -> None:
             action = remedy(ctx, msgdata, exc, problems, new_topic)
             if action is None:
                 raise
-            if action == LINKED:
+            if action is Remedy.LINKED:
                 return
-            if action == RECOMPOSE:
+            if action is Remedy.RECOMPOSE:
                 composed = compose_post.drafted(ctx, msgdata, **target)
     post = records.post_of(answer)
     if new_topic:

@@ -32,21 +32,18 @@ class Remedy(Enum):
     REFIT = "refit"
 
 
-LINKED, RECOMPOSE, REFIT = Remedy.LINKED, Remedy.RECOMPOSE, Remedy.REFIT
-
-
 def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool) -> Remedy | None:
     """The remedy for EXC (see the module docstring); PROBLEMS grows with what is learnt."""
     if not new_topic and isinstance(exc, ForumNotFound):
         return None
     if new_topic and not problems and reconcile.link_existing_topic(ctx, msgdata):
-        return LINKED
+        return Remedy.LINKED
     if _files_apart(msgdata):
-        return RECOMPOSE
+        return Remedy.RECOMPOSE
     if _learn(problems, exc, new_topic):
-        return REFIT
+        return Remedy.REFIT
     if _poster_refused(exc, msgdata) and author.fall_back(ctx, msgdata):
-        return RECOMPOSE
+        return Remedy.RECOMPOSE
     return None
 
 

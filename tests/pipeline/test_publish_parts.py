@@ -111,11 +111,11 @@ def test_the_policy_tries_files_apart_then_fixes_then_the_bridge(pipe):
                    post_files=[("a.pdf", b"%PDF", "application/pdf")])
     problems = set()
     refused = refusal("x", 422, ["Body is too short (minimum is 20 characters)"])
-    assert refusal_policy.remedy(ctx, msgdata, refused, problems, False) == refusal_policy.RECOMPOSE
+    assert refusal_policy.remedy(ctx, msgdata, refused, problems, False) is refusal_policy.Remedy.RECOMPOSE
     assert msgdata["files_apart"] is True
-    assert refusal_policy.remedy(ctx, msgdata, refused, problems, False) == refusal_policy.REFIT
+    assert refusal_policy.remedy(ctx, msgdata, refused, problems, False) is refusal_policy.Remedy.REFIT
     assert problems == {BODY_SHORT}
-    assert refusal_policy.remedy(ctx, msgdata, refused, problems, False) == refusal_policy.RECOMPOSE
+    assert refusal_policy.remedy(ctx, msgdata, refused, problems, False) is refusal_policy.Remedy.RECOMPOSE
     assert msgdata["username"] == ctx.settings.FORUM_API_USERNAME and msgdata["staged"] is False
     assert "Jean" in msgdata["attribution"]
     assert refusal_policy.remedy(ctx, msgdata, refused, problems, False) is None  # nothing left
