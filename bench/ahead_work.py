@@ -170,6 +170,9 @@ def compare(path: str) -> int:
 def forget_caches() -> None:
     """Empty the memo caches of the mail modules (not the parser singletons): each round
     must pay for the first sight of each message, as a pool process does."""
+    from forumsync import markdown_memo
+
+    markdown_memo.clear_all()
     for name, module in list(sys.modules.items()):
         if not name.startswith(("forumsync.mail", "forumsync.pipeline")):
             continue

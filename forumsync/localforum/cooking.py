@@ -19,6 +19,8 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from .. import markdown_memo
+
 UploadResolver = Callable[[str], "str | None"]
 
 _OPEN = re.compile(r"(?<!\\)(?:\\\\)*\[(quote|details)(?:=(\"[^\"\]]*\"|[^\]]*))?\]", re.IGNORECASE)
@@ -105,6 +107,7 @@ _md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
        .enable(["table", "strikethrough", "linkify"]))
 _md.inline.ruler.push("bbcode_img", _img_bbcode)
 _md.core.ruler.push("mentions", _mentions)
+markdown_memo.install(_md)  # a reply's quotes were cooked with the posts they quote
 _UPLOAD = re.compile(r"upload://([a-zA-Z0-9]+)(\.[a-zA-Z0-9]+)?")
 
 ALLOWED_ATTRIBUTES = {

@@ -21,6 +21,8 @@ import unicodedata
 from collections import OrderedDict
 from functools import lru_cache
 
+from .. import markdown_memo
+
 ZWSP = "\u200b"
 # Bidi embeddings, overrides and isolates, and the marks (LRM/RLM) that reorder text.
 BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
@@ -161,7 +163,7 @@ def discourse_parser():
           .enable(["table", "strikethrough", "linkify"]))
     md.linkify = LinkifyIt().tlds(DISCOURSE_TLDS)
     md.inline.ruler.push("bbcode_img", _img_bbcode)
-    return md
+    return markdown_memo.install(md)  # quoted paragraphs are parsed once per process
 
 
 def _is_punct(char: str) -> bool:
