@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from . import prepared
 from .models import Notification, Post, Topic, TopicUser, User
 
 WATCHING, TRACKING, REGULAR = 3, 2, 1
@@ -44,8 +45,19 @@ def track(session, user: User, topic: Topic, new_topic: bool, auto_track: bool =
         _set_level(session, user.id, topic.id, TRACKING, REASON_CREATED_POST, only_if_unset=True)
 
 
-def alert(session, post: Post) -> list[Notification]:
-    """Notifications for a new regular post (whispers and small actions notify nobody here)."""
+_WATCHERS = select(TopicUser.user_id).where(
+    TopicUser.topic_id == prepared.value("topic_id"),
+    TopicUser.notification_level == WATCHING).order_by(TopicUser.id)
+# the author of a topic's post number N (posts.py reads it to check a reply's target)
+AUTHOR_OF_NUMBER = select(Post.user_id).where(Post.topic_id == prepared.value("topic_id"),
+                                               Post.post_number == prepared.value("number"))
+_UNKNOWN = object()
+
+
+def alert(session, post: Post, parent_author=_UNKNOWN) -> list[Notification]:
+    """Notifications for a new regular post (whispers and small actions notify nobody here).
+    PARENT_AUTHOR: the user id of the post replied to, when the caller has just read it.
+    The notifications are written by the session's next flush."""
     if post.post_type != 1:
         return []
     topic = post.topic
@@ -66,13 +78,11 @@ def alert(session, post: Post) -> list[Notification]:
         out.append(note)
 
     if post.reply_to_post_number:
-        parent_author = session.scalar(select(Post.user_id).where(
-            Post.topic_id == topic.id, Post.post_number == post.reply_to_post_number))
+        if parent_author is _UNKNOWN:
+            parent_author = prepared.scalar(session, AUTHOR_OF_NUMBER, topic_id=topic.id,
+                                            number=post.reply_to_post_number)
         if parent_author is not None:
             notify(parent_author, REPLIED)
-    for user_id in session.scalars(select(TopicUser.user_id).where(
-            TopicUser.topic_id == topic.id, TopicUser.notification_level == WATCHING)
-            .order_by(TopicUser.id)):
+    for user_id in prepared.scalars(session, _WATCHERS, topic_id=topic.id):
         notify(user_id, POSTED)
-    session.flush()
     return out

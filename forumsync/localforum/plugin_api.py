@@ -18,10 +18,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, request
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from . import serialize_common, serialize_topics, serialize_uploads, staged_users
+from . import prepared, serialize_common, serialize_topics, serialize_uploads, staged_users
 from .errors import ApiError, forbidden, missing_param, not_found
 from .http import api_route, current_user, forum, json_response, params
 from .models import Category, Post, utcnow
@@ -60,11 +60,14 @@ def _create_tables(state):
         MessageIdLink.__table__.create(localforum.store.engine, checkfirst=True)
 
 
+_POST_ID_OF = select(MessageIdLink.post_id).where(MessageIdLink.message_id == prepared.value("message_id"))
+
+
 def post_by_message_id(session, message_id: str | None) -> Post | None:
     if message_id is None:
         return None
-    link = session.get(MessageIdLink, message_id)
-    return session.get(Post, link.post_id) if link is not None else None
+    post_id = prepared.scalar(session, _POST_ID_OF, message_id=message_id)
+    return session.get(Post, post_id) if post_id is not None else None
 
 
 def created_body(post: Post, message_id: str, created: bool) -> dict:

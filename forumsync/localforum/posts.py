@@ -6,7 +6,7 @@ from typing import Iterable
 
 from sqlalchemy import func, select
 
-from . import alerts, sitesettings
+from . import alerts, prepared, sitesettings
 from .categories import category_description_from
 from .errors import forbidden, invalid, not_found
 from .groups import group_by_name
@@ -14,6 +14,7 @@ from .guardian import can_see_topic, category_permission, is_category_moderator
 from .models import Category, Post, Topic, User, utcnow
 from .parsing import parse_time, slugify
 from .post_rules import REGULAR, WHISPER, check_lengths
+from .serialize_topics import HIGHEST_NUMBER
 from .tags import set_tags
 from .topics import delete_topic, get_topic
 from .uploads import cook_for
@@ -122,11 +123,12 @@ def _reply(session, user: User, topic: Topic, raw: str, reply_to_post_number, po
     """The reply at the end of TOPIC (a reply_to number that is not in the topic is dropped);
     a whisper does not bump the topic."""
     reply_to = int(reply_to_post_number) if reply_to_post_number not in (None, "") else None
-    if reply_to is not None and session.scalar(select(Post.id).where(
-            Post.topic_id == topic.id, Post.post_number == reply_to)) is None:
-        reply_to = None
-    number = (session.scalar(select(func.max(Post.post_number))
-                             .where(Post.topic_id == topic.id)) or 0) + 1
+    parent_author = None  # the alerts tell the author of the post replied to
+    if reply_to is not None:
+        parent_author = prepared.scalar(session, alerts.AUTHOR_OF_NUMBER, topic_id=topic.id, number=reply_to)
+        if parent_author is None:
+            reply_to = None
+    number = (prepared.scalar(session, HIGHEST_NUMBER, topic_id=topic.id) or 0) + 1
     post = Post(topic_id=topic.id, user_id=user.id, post_number=number,
                 reply_to_post_number=reply_to, post_type=post_type, raw=raw,
                 cooked=cook_for(session, raw), created_at=when, updated_at=when)
@@ -135,7 +137,7 @@ def _reply(session, user: User, topic: Topic, raw: str, reply_to_post_number, po
         topic.bumped_at = max(topic.bumped_at, when)
     session.flush()
     alerts.track(session, user, topic, False, auto_track)
-    alerts.alert(session, post)
+    alerts.alert(session, post, parent_author)
     post_event(session, "post_created", post)
     return post
 

@@ -3,15 +3,26 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from . import shapes
+from . import prepared, shapes
 from .cooking import excerpt
 from .models import Post, Tag, Topic, TopicTag, User
 from .serialize_common import avatar_template, fill, iso, user_basic
 
 
+_TAG_NAMES = (select(Tag.name).join(TopicTag, TopicTag.tag_id == Tag.id)
+              .where(TopicTag.topic_id == prepared.value("topic_id")).order_by(Tag.name))
+# both counts in one pass over the topic's posts (each post serialized paid two queries)
+_POST_COUNTS = select(
+    func.count(Post.id), func.count(Post.id).filter(Post.reply_to_post_number == prepared.value("number")),
+).where(Post.topic_id == prepared.value("topic_id"), Post.deleted_at.is_(None))
+_LIVE_POSTS = (select(Post).where(Post.topic_id == prepared.value("topic_id"), Post.deleted_at.is_(None))
+               .order_by(Post.post_number))
+# a topic's highest post number, deleted posts included (posts.py numbers a reply with it)
+HIGHEST_NUMBER = select(func.max(Post.post_number)).where(Post.topic_id == prepared.value("topic_id"))
+
+
 def tag_names(session, topic: Topic) -> list[str]:
-    return list(session.scalars(select(Tag.name).join(TopicTag, TopicTag.tag_id == Tag.id)
-                                .where(TopicTag.topic_id == topic.id).order_by(Tag.name)))
+    return prepared.scalars(session, _TAG_NAMES, topic_id=topic.id)
 
 
 def tag_objects(session, topic: Topic) -> list[dict]:
@@ -22,11 +33,8 @@ def tag_objects(session, topic: Topic) -> list[dict]:
 
 def _post_values(session, post: Post, viewer: User | None) -> dict:
     user, topic = post.user, post.topic
-    # both counts in one pass over the topic's posts (each post serialized paid two queries)
-    posts_count, reply_count = session.execute(select(
-        func.count(Post.id),
-        func.count(Post.id).filter(Post.reply_to_post_number == post.post_number),
-    ).where(Post.topic_id == topic.id, Post.deleted_at.is_(None))).one()
+    posts_count, reply_count = prepared.first(session, _POST_COUNTS, topic_id=topic.id,
+                                              number=post.post_number)
     staff = bool(viewer and viewer.staff)
     mine = bool(viewer and viewer.id == user.id)
     return {
@@ -79,11 +87,9 @@ def visible_posts(session, topic: Topic, viewer: User | None) -> list[Post]:
 
 
 def _topic_common(session, topic: Topic) -> dict:
-    posts = list(session.scalars(select(Post).where(Post.topic_id == topic.id,
-                                                    Post.deleted_at.is_(None))
-                                 .order_by(Post.post_number)))
+    posts = list(session.scalars(_LIVE_POSTS, {"topic_id": topic.id}))
     last = posts[-1] if posts else None
-    highest = session.scalar(select(func.max(Post.post_number)).where(Post.topic_id == topic.id))
+    highest = prepared.scalar(session, HIGHEST_NUMBER, topic_id=topic.id)
     return {
         "id": topic.id, "title": topic.title, "fancy_title": topic.title, "slug": topic.slug,
         "posts_count": len(posts), "reply_count": max(len(posts) - 1, 0),

@@ -22,7 +22,7 @@ import unicodedata
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import sitesettings, users
+from . import prepared, sitesettings, users
 from .errors import ApiError
 from .models import Group, User
 
@@ -159,10 +159,14 @@ def reserved_username(session, username: str) -> bool:
     return False
 
 
+_USER_NAMED = select(User.id).where(func.lower(User.username) == prepared.value("lower"))
+_GROUP_NAMED = select(Group.id).where(func.lower(Group.name) == prepared.value("lower"))
+
+
 def username_exists(session, username: str) -> bool:
     lower = username.lower()
-    return (session.scalar(select(User.id).where(func.lower(User.username) == lower)) is not None
-            or session.scalar(select(Group.id).where(func.lower(Group.name) == lower)) is not None)
+    return (prepared.scalar(session, _USER_NAMED, lower=lower) is not None
+            or prepared.scalar(session, _GROUP_NAMED, lower=lower) is not None)
 
 
 def username_available(session, username: str) -> bool:

@@ -7,18 +7,24 @@ import unicodedata
 
 from sqlalchemy import func, select
 
+from . import prepared
 from .errors import invalid
 from .models import GroupUser, User
 
 USERNAME = re.compile(r"[\w.-]{2,60}")
 
 
+# built once (prepared.py): every post looks its sender up
+_BY_USERNAME = select(User).where(func.lower(User.username) == prepared.value("lower"))
+_BY_EMAIL = select(User).where(func.lower(User.email) == prepared.value("lower"))
+
+
 def user_by_username(session, username: str) -> User | None:
-    return session.scalar(select(User).where(func.lower(User.username) == (username or "").lower()))
+    return session.scalar(_BY_USERNAME, {"lower": (username or "").lower()})
 
 
 def user_by_email(session, email: str) -> User | None:
-    return session.scalar(select(User).where(func.lower(User.email) == (email or "").strip().lower()))
+    return session.scalar(_BY_EMAIL, {"lower": (email or "").strip().lower()})
 
 
 def user_by_external_id(session, external_id: str) -> User | None:
