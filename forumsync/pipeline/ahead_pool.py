@@ -48,7 +48,7 @@ def _context(blob: bytes) -> _Settings:
 
 def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
     """In a pool process: the AHEAD stages over RAW; (the msgdata keys they set, the checks
-    of the expected post text: ``ahead_checks``), or INLINE."""
+    of the expected post text: ``ahead_checks``, the message's head: ``head_of``), or INLINE."""
     ctx = _context(settings_blob)
     msgdata = dict(seed)
     try:
@@ -64,7 +64,13 @@ def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
         pickle.dumps(result)
     except Exception:
         return INLINE
-    return result, ahead_checks.run(msgdata)
+    return result, ahead_checks.run(msgdata), head_of(msg)
+
+
+def head_of(msg) -> tuple[list, str | None]:
+    """What the stages after AHEAD read of the message: its headers as the parser stored them
+    (name, raw value) and its Unix From line (``prepare.with_head`` puts them back)."""
+    return list(msg.raw_items()), msg.get_unixfrom()
 
 
 def _survives_pickling(exc: Exception) -> bool:

@@ -16,8 +16,9 @@ without the pool (``tests/pipeline/test_pool.py`` imports the demo mbox both way
   (``Drop`` with its reason, or any other, re-raised by the main side at the same place in
   the stage order, so ``dedupe`` still runs first and ``runner.conclude`` records the same);
 - the message object the later stages read (only headers: ``sender``'s Authentication-Results
-  and From, ``replyto``'s recipients) is parsed again on the main side from the header block
-  alone, with the same parser and policy: the same header values, without the MIME walk;
+  and From, ``replyto``'s recipients) is the pool's parse of the headers, sent back with the
+  result (``ahead_pool.head_of``: the raw values as the parser stored them) and put in an
+  empty message of the same policy (``with_head``): the main side parses nothing;
 - anything the pool cannot do exactly (an exception that does not survive pickling, a seed
   that changed since it was sent, a broken pool) falls back to running ``AHEAD`` in the main
   process, as without the pool.
@@ -31,19 +32,18 @@ from __future__ import annotations
 
 import logging
 import pickle
-import re
 import time
 from collections import Counter
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from email.parser import BytesParser
+from email.message import EmailMessage
 
 from sqlalchemy import bindparam, select
 
 from ..mail import POLICY, parse_bytes
 from ..models import InboxMessage, InboxRaw
 from . import STAGES, ahead_checks
-from .ahead_pool import AHEAD, FIRST, INLINE, SEED, discard, pool, pool_size, run_ahead
+from .ahead_pool import AHEAD, FIRST, INLINE, SEED, discard, head_of, pool, pool_size, run_ahead
 
 log = logging.getLogger(__name__)
 
@@ -63,28 +63,13 @@ _READ = select(_inbox.c.id, _raw.c.raw, _inbox.c.channel, _inbox.c.message_id,
     .select_from(_inbox.outerjoin(_raw, _raw.c.inbox_id == _inbox.c.id)) \
     .where(_inbox.c.id.in_(bindparam("ids", expanding=True)))
 
-# A line with its end, split as email.feedparser splits them (\r\n, \r or \n).
-_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)")
-_HEAD_PARSER = BytesParser(policy=POLICY)
-
-
-def header_block(raw: bytes) -> bytes:
-    """RAW up to its first empty line (all of it without one): the headers as the parser reads them."""
-    position = 0
-    while True:
-        line = _LINE.match(raw, position)
-        if line is None:
-            return raw
-        position = line.end()
-        if line.end() - line.start() <= 2 and raw[line.start():position] in (b"\n", b"\r\n", b"\r"):
-            return raw[:position]
-
-
-def headers_only(raw: bytes | None):
-    """The message the stages after AHEAD read (headers only; same parser and policy)."""
-    if raw is None:
-        return parse_bytes(raw)  # as the stages would: it raises the same TypeError
-    return _HEAD_PARSER.parsebytes(header_block(raw), headersonly=True)
+def with_head(msg: EmailMessage, head) -> EmailMessage:
+    """MSG (empty) given the headers and Unix From of HEAD (``ahead_pool.head_of``)."""
+    headers, unixfrom = head
+    for name, value in headers:
+        msg.set_raw(name, value)  # stored as the parser stores them, parsed when read
+    msg.set_unixfrom(unixfrom)
+    return msg
 
 
 class _Prepared:
@@ -95,29 +80,32 @@ class _Prepared:
 
     def process(self, ctx, msg, msgdata) -> None:
         if any(msgdata.get(key) != self.seed.get(key) for key in SEED):
-            return _inline(ctx, self.raw, msgdata)  # the row changed since it was sent
+            return _inline(ctx, self.raw, msg, msgdata)  # the row changed since it was sent
         began = time.perf_counter()
         try:
             result = self.future.result()
         except BrokenProcessPool:
             self.on_broken()
-            return _inline(ctx, self.raw, msgdata)
+            return _inline(ctx, self.raw, msg, msgdata)
         except BaseException:
             STATS["pool"] += 1  # a stage's own exception, raised where it would have been
             raise
         finally:
             STATS["waited_ms"] += round((time.perf_counter() - began) * 1000)  # benchmarks
         if isinstance(result, str) and result == INLINE:
-            return _inline(ctx, self.raw, msgdata)
+            return _inline(ctx, self.raw, msg, msgdata)
         STATS["pool"] += 1
-        keys, checks = result
+        keys, checks, head = result
         msgdata.update(keys)  # unpickled for this row alone (take() hands each result out once)
         ahead_checks.hand_over(checks)
+        with_head(msg, head)
 
 
-def _inline(ctx, raw, msgdata) -> None:
+def _inline(ctx, raw, head_msg, msgdata) -> None:
+    """The AHEAD stages in this process; HEAD_MSG (what the later stages read) gets the headers."""
     STATS["inline"] += 1
     msg = parse_bytes(raw)
+    with_head(head_msg, head_of(msg))
     for stage in AHEAD:
         stage.process(ctx, msg, msgdata)
 
@@ -202,8 +190,10 @@ def stages_for(ctx, raw, msgdata) -> tuple[object, tuple]:
     prepared = ahead.take(msgdata.get("inbox_id")) if ahead is not None else None
     if prepared is None:
         return parse_bytes(raw), STAGES
+    if raw is None:
+        parse_bytes(raw)  # raises the TypeError the stages would (before dedupe, as without a pool)
     stages = STAGES[:FIRST] + (prepared,) + STAGES[FIRST + len(AHEAD):]
-    return headers_only(raw), stages
+    return EmailMessage(policy=POLICY), stages  # its headers come with the pool's result
 
 
 def finish(cache: dict) -> None:

@@ -1,6 +1,6 @@
 """The CPU-bound stages run ahead in a process pool (forumsync.pipeline.prepare, ahead_pool): what is stored
 and published is what the main process alone stores and publishes; the main side's headers-only
-message reads the same headers; whatever the pool cannot do exactly is done in the main process."""
+message reads the same headers (the pool's parse, sent back); whatever the pool cannot do exactly is done in the main process."""
 from __future__ import annotations
 
 import pickle
@@ -97,10 +97,15 @@ HEADERS = (b"From: =?utf-8?q?Fran=C3=A7oise?= <f@meyzieu.fr>\nTo: club@listes.ex
     b"From someone@example.org Tue Jan 13 08:12:00 2026\n" + HEADERS + b"\n\n",
     HEADERS + b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n--b--\n",
 ], ids=["lf", "crlf", "cr", "headers-only", "broken-line", "unixfrom", "multipart"])
-def test_the_main_sides_message_has_the_headers_of_the_full_parse(raw):
-    full, head = parse_bytes(raw), prepare.headers_only(raw)
+def test_the_main_sides_message_has_the_headers_of_the_full_parse(raw, settings):
+    seed = dict(inbox_id=1, channel="mbox", message_id="h1@meyzieu.fr",
+                received_at=datetime.now(timezone.utc), meta={}, attempt=1)
+    _keys, _checks, sent = pickle.loads(pickle.dumps(ahead_pool.run_ahead(pickle.dumps(settings), seed, raw)))
+    full, head = parse_bytes(raw), prepare.with_head(prepare.EmailMessage(policy=prepare.POLICY), sent)
+    assert list(head.raw_items()) == list(full.raw_items())
     assert [(k, str(v)) for k, v in head.items()] == [(k, str(v)) for k, v in full.items()]
     assert head.get_unixfrom() == full.get_unixfrom()
+    assert str(head["Subject"]).startswith("déjà")
 
 
 class Unpicklable(Exception):
@@ -117,7 +122,7 @@ def test_an_exception_that_does_not_survive_pickling_is_run_in_the_main_process(
                 meta={}, attempt=1)
     blob = pickle.dumps(settings)
     raw = make_mail(subject="Bonjour", message_id="<u@x>")
-    keys, checks = ahead_pool.run_ahead(blob, seed, raw)
+    keys, checks, _head = ahead_pool.run_ahead(blob, seed, raw)
     assert keys["subject"] == "Bonjour" and [text for text, _problems in checks] == [keys["body"].strip()]
 
     def boom(ctx, msg, msgdata):
@@ -144,17 +149,19 @@ def test_a_broken_pool_or_a_changed_row_runs_the_stages_in_the_main_process(sett
     ctx = Ctx()
     ctx.settings = settings
     expected = dict(seed)
-    prepare._inline(ctx, raw, expected)
+    prepare._inline(ctx, raw, prepare.EmailMessage(), expected)
     broken = []
     future = Future()
     future.set_exception(BrokenProcessPool("tué"))
-    got = dict(seed)
-    prepare._Prepared(future, seed, raw, lambda: broken.append(1)).process(ctx, None, got)
+    got, head = dict(seed), prepare.EmailMessage(policy=prepare.POLICY)
+    prepare._Prepared(future, seed, raw, lambda: broken.append(1)).process(ctx, head, got)
     assert got == expected and broken == [1]
+    assert list(head.raw_items()) == list(parse_bytes(raw).raw_items())  # what later stages read
     never = Future()  # never completed: the row changed, it must not be waited for
-    changed = dict(seed, attempt=2)
-    prepare._Prepared(never, seed, raw, lambda: None).process(ctx, None, changed)
+    changed, head = dict(seed, attempt=2), prepare.EmailMessage(policy=prepare.POLICY)
+    prepare._Prepared(never, seed, raw, lambda: None).process(ctx, head, changed)
     assert changed == dict(expected, attempt=2)
+    assert head["Message-ID"] == "<k@x>"
 
 
 def test_the_pool_size_setting(settings):
@@ -220,7 +227,7 @@ def test_rows_go_to_the_pool_half_a_window_at_a_time_and_at_most_a_window_waits(
             prepared = ahead.take(inbox_id)
             assert prepared is not None, inbox_id
             waiting.append(len(ahead.prepared))
-            keys, _checks = prepared.future.result()
+            keys, _checks, _head = prepared.future.result()
             assert keys["subject"].startswith("Fenêtre")
     finally:
         prepare.finish(cache)
