@@ -5,7 +5,7 @@ The ``sender`` stage then reads them from the gateway's cache, as if it had aske
 from __future__ import annotations
 
 import logging
-from email.parser import HeaderParser
+import re
 from email.utils import getaddresses
 
 from sqlalchemy import func, select
@@ -19,9 +19,16 @@ AUTHOR_HEADERS = ("From", "Reply-To", "Sender", "X-Original-From")
 HEAD_BYTES = 16384
 
 
+# An author header and its continuation lines, in a header block (bytes): a scan, not a parse
+# (a parse of every header of 500 rows was ~0.8 ms per message on the import's main side).
+_AUTHOR_LINE = re.compile(rb"^(?:" + b"|".join(re.escape(name.encode()) for name in AUTHOR_HEADERS)
+                          + rb")[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.I | re.M)
+
+
 def sender_addresses(ctx, ids: list[int]) -> list[str]:
     """The addresses that may be the rows' authors (From, Reply-To, Sender, X-Original-From:
-    ``parse`` chooses among them), read from the header block alone."""
+    ``parse`` chooses among them), read from the header block alone. A prefetch: an address
+    missed here is asked for later by ``sender``, one more request, nothing else."""
     with ctx.db.connection() as conn:  # the first bytes only: the headers, not the files
         raws = conn.scalars(select(func.substr(InboxRaw.raw, 1, HEAD_BYTES))
                             .where(InboxRaw.inbox_id.in_(ids))).all()
@@ -29,12 +36,16 @@ def sender_addresses(ctx, ids: list[int]) -> list[str]:
     for raw in raws:
         if not raw:
             continue
-        raw = bytes(raw)
-        ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0]
-        head = HeaderParser().parsestr(raw[:min(ends) if ends else len(raw)].decode("latin-1"))
-        values = [str(v) for name in AUTHOR_HEADERS for v in (head.get_all(name) or ())]
-        found += [address for _name, address in getaddresses(values) if "@" in address]
+        found += author_addresses(bytes(raw))
     return found
+
+
+def author_addresses(raw: bytes) -> list[str]:
+    """The addresses of RAW's author headers (AUTHOR_HEADERS), from its header block."""
+    ends = [i for i in (raw.find(b"\n\n"), raw.find(b"\r\n\r\n")) if i >= 0]
+    head = raw[:min(ends) + 1] if ends else raw
+    values = [match.group(1).decode("latin-1") for match in _AUTHOR_LINE.finditer(head)]
+    return [address for _name, address in getaddresses(values) if "@" in address]
 
 
 def prefetch_users(ctx, ids: list[int]) -> None:
