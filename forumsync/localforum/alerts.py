@@ -54,10 +54,10 @@ AUTHOR_OF_NUMBER = select(Post.user_id).where(Post.topic_id == prepared.value("t
 _UNKNOWN = object()
 
 
-def alert(session, post: Post, parent_author=_UNKNOWN) -> list[Notification]:
-    """Notifications for a new regular post (whispers and small actions notify nobody here).
-    PARENT_AUTHOR: the user id of the post replied to, when the caller has just read it.
-    The notifications are written by the session's next flush."""
+def alert(session, post: Post, parent_author=_UNKNOWN) -> list[dict]:
+    """The notifications of a new regular post (whispers and small actions notify nobody
+    here), inserted at once; returns their rows. PARENT_AUTHOR: the user id of the post
+    replied to, when the caller has just read it."""
     if post.post_type != 1:
         return []
     topic = post.topic
@@ -72,10 +72,8 @@ def alert(session, post: Post, parent_author=_UNKNOWN) -> list[Notification]:
         user = session.get(User, user_id)
         if user is None or (mirror and user.staged):
             return
-        note = Notification(user_id=user_id, notification_type=kind, topic_id=topic.id,
-                            post_number=post.post_number, post_id=post.id)
-        session.add(note)
-        out.append(note)
+        out.append({"user_id": user_id, "notification_type": kind, "topic_id": topic.id,
+                    "post_number": post.post_number, "post_id": post.id})
 
     if post.reply_to_post_number:
         if parent_author is _UNKNOWN:
@@ -85,4 +83,6 @@ def alert(session, post: Post, parent_author=_UNKNOWN) -> list[Notification]:
             notify(parent_author, REPLIED)
     for user_id in prepared.scalars(session, _WATCHERS, topic_id=topic.id):
         notify(user_id, POSTED)
+    if out:
+        prepared.insert(session, Notification, *out)
     return out

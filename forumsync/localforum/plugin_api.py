@@ -150,7 +150,7 @@ def create_staged_post(session, post_params: PostParams, files, post_files: Post
             raise
         raise ApiError(422, [MESSAGES["post_refused"].format(reason=" ".join(exc.errors))],
                        POST_REFUSED) from exc
-    session.add(MessageIdLink(message_id=post_params.message_id, post_id=post.id))
+    prepared.insert(session, MessageIdLink, {"message_id": post_params.message_id, "post_id": post.id})
     session.flush()
     return post, True
 

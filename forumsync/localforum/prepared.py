@@ -35,3 +35,11 @@ def scalars(session, statement, **values) -> list:
 def first(session, statement, **values):
     """The first row (a tuple-like Row), or None."""
     return _connection(session).execute(statement, values).first()
+
+
+def insert(session, model, *rows: dict):
+    """Insert ROWS of MODEL's table now, as Core does (column defaults applied, no ORM
+    object made, none to flush later); returns the first row's primary key. For rows the
+    request only writes: the session neither reads them back nor holds them."""
+    result = session.connection().execute(model.__table__.insert(), list(rows) if len(rows) > 1 else rows[0])
+    return result.inserted_primary_key[0] if len(rows) == 1 else None
