@@ -38,8 +38,12 @@ def first(session, statement, **values):
 
 
 def insert(session, model, *rows: dict):
-    """Insert ROWS of MODEL's table now, as Core does (column defaults applied, no ORM
-    object made, none to flush later); returns the first row's primary key. For rows the
-    request only writes: the session neither reads them back nor holds them."""
-    result = session.connection().execute(model.__table__.insert(), list(rows) if len(rows) > 1 else rows[0])
-    return result.inserted_primary_key[0] if len(rows) == 1 else None
+    """Insert ROWS of MODEL's table now, in their order, as Core does (column defaults
+    applied, no ORM object made, none to flush later): for rows the request only writes.
+    Returns the primary key of a single row (None for several)."""
+    if not rows:
+        return None
+    if len(rows) == 1:
+        return session.connection().execute(model.__table__.insert(), rows[0]).inserted_primary_key[0]
+    session.connection().execute(model.__table__.insert(), list(rows))
+    return None

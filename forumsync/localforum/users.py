@@ -75,9 +75,8 @@ def _join_automatic_groups(session, user: User) -> None:
         gids += [1, 3]
     if user.moderator:
         gids += [2, 3]
-    for gid in sorted(set(gids)):
-        session.add(GroupUser(group_id=gid, user_id=user.id))
-    session.flush()
+    prepared.insert(session, GroupUser, *({"group_id": gid, "user_id": user.id}
+                                          for gid in sorted(set(gids))))
 
 
 def staged_user_for_email(session, email: str, name: str | None = None) -> User:
