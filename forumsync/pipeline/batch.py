@@ -30,8 +30,13 @@ imports the same mbox both ways and compares), because:
 - a message ``publish`` posts otherwise (a member's own account, the bridge account, a second
   attempt, a signed reply address) first sends the waiting batch, then is posted alone.
 
-Rows are concluded in their order; a request the forum does not answer schedules every
-waiting row for a retry, whose second attempt reconciles by Message-ID.
+A full batch is sent ahead (``flush(wait=False)``: the request goes from a thread) and the
+main side goes on with the next messages' stages, so the forum and this process work at the
+same time; the batch lands (its rows concluded, in order) before the next is sent, before a
+message posted alone, and before any message it could concern (``InFlight``: what a waiting
+batch would flush for, the same Message-ID again). A row dropped or quarantined meanwhile
+may be concluded before the rows in flight. A request the forum does not answer schedules
+every waiting row for a retry, whose second attempt reconciles by Message-ID.
 Messages replying to a waiting one skip ``access``: the topic they join is the one their
 parent opened or passed ``access`` for, in this same batch.
 """
@@ -73,6 +78,7 @@ class PendingBatch:
     rootless_keys: set = field(default_factory=set)  # of those whose root may never arrive
     opaque: bool = False  # a waiting reply joins a topic we have no row for: subjects unknown
     again: int | None = None  # a row to run again alone (see process)
+    inflight: "InFlight | None" = None  # the batch sent ahead (flush without wait)
     # ("new", opener id) or ("db", topic id) → [subject key, newest waiting date]; message → that
     activity: dict = field(default_factory=dict)
     topic_of: dict = field(default_factory=dict)
@@ -80,6 +86,8 @@ class PendingBatch:
     # ------------------------------------------------------------------ one message
     def process(self, inbox_id: int) -> str:
         raw, msgdata = runner.read_claimed(self.ctx, inbox_id, self.cache)
+        if self.inflight is not None and msgdata.get("message_id") in self.inflight.items:
+            self.land()  # the same Message-ID again must meet dedupe after the first is recorded
         if msgdata["attempt"] > 1 or msgdata.get("message_id") in self.items:
             # A second attempt reconciles with the forum (publish's idempotency); the same
             # Message-ID again must meet dedupe after the first is recorded.
@@ -164,7 +172,7 @@ class PendingBatch:
         if self.size + size > MAX_BATCH_BYTES or self.files + len(files) > MAX_BATCH_FILES:
             if msgdata.get("pending_parent"):
                 return False  # its parent goes now: decided again, alone
-            self.flush("size")
+            self.flush("size", wait=False)
         self.items[message_id] = Item(inbox_id, msgdata, payload, new_topic)
         self.roots |= roots
         self.subject_keys |= keys
@@ -177,7 +185,7 @@ class PendingBatch:
         self.size += size
         self.files += len(files)
         if len(self.items) >= self.max_items:
-            self.flush("full")
+            self.flush("full", wait=False)
         return True
 
     def _touch(self, topic_id: int) -> None:
@@ -206,17 +214,47 @@ class PendingBatch:
         entry = self.activity.setdefault(ref, [opened_key or "", date])
         entry[1] = max(entry[1], date)
 
-    def flush(self, why: str = "end") -> None:
+    def flush(self, why: str = "end", wait: bool = True) -> None:
         """Send the waiting messages in one request and conclude each, in order. WHY is counted
-        in the gateway's stats (``batch_flush_<why>``): what cut the batches short."""
+        in the gateway's stats (``batch_flush_<why>``): what cut the batches short. Not WAIT:
+        the request goes from a thread (``batch_send.start``) and the rows are concluded by
+        ``land``, called before anything the batch could change (see ``InFlight``)."""
+        self.land()
         if not self.items:
             return
         self.ctx.forum.stats[f"batch_flush_{why}"] += 1
         queue = list(self.items.values())
+        self.inflight = InFlight(self.ctx, {key: None for key in self.items}, self.roots,
+                                 self.subject_keys, self.rootless_keys, self.opaque, queue,
+                                 batch_send.start(self.ctx, queue))
         self.items, self.roots, self.subject_keys, self.opaque = {}, set(), set(), False
         self.rootless_keys, self.activity, self.topic_of = set(), {}, {}
         self.size = self.files = 0
-        batch_send.send(self.ctx, self.cache, queue)
+        if wait:
+            self.land()
+
+    def land(self) -> None:
+        """Conclude the batch sent ahead, if any (its answer, then ``batch_send.send``)."""
+        inflight, self.inflight = self.inflight, None
+        if inflight is not None:
+            batch_send.send(self.ctx, self.cache, inflight.queue, first=inflight.answer)
+
+
+@dataclass
+class InFlight:
+    """A batch sent ahead, not concluded yet: what its items would change in ``thread``'s
+    decisions (the fields ``batch_thread`` reads of a PendingBatch). A message they could
+    concern waits for it to land (``batch_thread.decide``, ``PendingBatch.process``): it is
+    then decided against the database as the one-by-one path would."""
+
+    ctx: object
+    items: dict
+    roots: set
+    subject_keys: set
+    rootless_keys: set
+    opaque: bool
+    queue: list
+    answer: object  # the Future of its first request
 
 
 def max_items(ctx) -> int:
@@ -248,5 +286,8 @@ def publish_claimed(ctx, ids: list[int], cache: dict | None = None) -> int:
             pending.process(inbox_id)
         pending.flush()
     finally:
-        prepare.finish(pending.cache)
+        try:
+            pending.land()  # never leave a request sent ahead unconcluded (rows stay claimed)
+        finally:
+            prepare.finish(pending.cache)
     return len(ids)

@@ -7,10 +7,16 @@ then the rest is sent again, so posts keep the order of the messages. A reply to
 previous request published names that post (references by Message-ID only reach back
 within one request). A request the forum does not answer schedules every waiting row for a
 retry; a request it refuses as a whole sends each message the one-by-one way.
+
+A full batch's first request may be sent ahead (``start``, from a thread) while the main side
+runs the next messages' stages; ``send`` then takes its answer instead of sending it.
 """
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..forum.gateway import ForumRejected, ForumUnavailable
@@ -20,6 +26,7 @@ log = logging.getLogger(__name__)
 
 CREATED = (200, 201)
 NOT_ATTEMPTED = "not_attempted"  # stop_at_refusal: after a refused item, the rest waits
+STATS: Counter = Counter()  # landing_wait_ms: the main side waiting for a request sent ahead
 
 
 @dataclass
@@ -30,9 +37,21 @@ class Item:
     new_topic: dict | None = None
 
 
-def send(ctx, cache: dict, queue: list[Item]) -> None:
+_sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forumsync-batch")
+
+
+def start(ctx, queue: list[Item]) -> Future:
+    """The first request of ``send`` for QUEUE, sent from a thread of its own: the main side
+    goes on with the next messages while the forum creates these (``PendingBatch.land``
+    concludes them). Only the request: no database write, no other forum call."""
+    return _sender.submit(ctx.forum.staged_posts_batch, [item.payload for item in queue],
+                          staged_only=True, stop_at_refusal=True)
+
+
+def send(ctx, cache: dict, queue: list[Item], first: Future | None = None) -> None:
     """Publish QUEUE's items (batch requests, the one-by-one path for the refused) and
-    conclude their rows. CACHE is the runner's per-claim dict of forum facts."""
+    conclude their rows. CACHE is the runner's per-claim dict of forum facts. FIRST: the
+    first request, already sent by ``start`` (the same request this would send first)."""
     done: dict = {}  # message id → result, for the items already published
     alone: set = set()  # message ids of the items posted the one-by-one way
     while queue:
@@ -46,9 +65,12 @@ def send(ctx, cache: dict, queue: list[Item]) -> None:
                 break
             chunk.append(item)
         try:
-            results = ctx.forum.staged_posts_batch(
-                [_resolved(item.payload, done) for item in chunk], staged_only=True,
-                stop_at_refusal=True)
+            if first is not None:  # its items: the whole queue, unresolved (nothing done yet)
+                results, first = _landed(first), None
+            else:
+                results = ctx.forum.staged_posts_batch(
+                    [_resolved(item.payload, done) for item in chunk], staged_only=True,
+                    stop_at_refusal=True)
         except ForumUnavailable as exc:
             for item in queue:
                 runner.conclude(ctx, item.inbox_id, item.msgdata, _raiser(exc))
@@ -77,6 +99,15 @@ def send(ctx, cache: dict, queue: list[Item]) -> None:
             _alone(ctx, cache, chunk[0], alone)
             used = 1
         queue = queue[used:]
+
+
+def _landed(future: Future):
+    """The answer of a request sent by ``start``; the main side's wait counted in STATS."""
+    began = time.perf_counter()
+    try:
+        return future.result()
+    finally:
+        STATS["landing_wait_ms"] += round((time.perf_counter() - began) * 1000)
 
 
 def _alone(ctx, cache: dict, item: Item, alone: set) -> None:

@@ -25,7 +25,11 @@ class PendingTopic:
 
 
 def decide(pending, msg, msgdata: dict) -> None:
-    """The ``thread`` stage for MSGDATA, against PENDING's waiting messages."""
+    """The ``thread`` stage for MSGDATA, against PENDING's waiting messages (and those of the
+    batch sent ahead: whenever they could matter, it lands first)."""
+    if pending.inflight is not None and msgdata.get("topic_id") is None \
+            and _concerns(pending.inflight, msgdata):
+        pending.land()
     if pending.items and msgdata.get("topic_id") is None:  # else replyto placed it
         message_id = msgdata.get("message_id") or ""
         refs = [r for r in (msgdata.get("references") or []) if r and r != message_id]
@@ -57,6 +61,16 @@ def decide(pending, msg, msgdata: dict) -> None:
                     msgdata.update(pending_parent=opener, pending_topic_only=True)
                     return
     thread.process(pending.ctx, msg, msgdata)
+
+
+def _concerns(inflight, msgdata: dict) -> bool:
+    """Could the batch sent ahead change what ``thread`` decides for MSGDATA? What would flush
+    a waiting batch, and any reference to a forum post (thread may look down the references)."""
+    message_id = msgdata.get("message_id") or ""
+    refs = [r for r in (msgdata.get("references") or []) if r and r != message_id]
+    host = inflight.ctx.settings.forum_host
+    return any(parse_discourse_message_id(ref, host) is not None for ref in refs) \
+        or _matters(inflight, message_id, refs, msgdata)
 
 
 def _matters(pending, message_id: str, refs: list[str], msgdata: dict) -> bool:

@@ -55,8 +55,10 @@ def forum_posts(forum, topic_ids) -> list:
 
 
 def import_both_ways(tmp_path, sqlite_template, make_localforum, mbox: Path, limit=None,
-                     claim=50, rate_limit=None):
+                     claim=50, rate_limit=None, max_posts=None):
     forums = [make_localforum(rate_limit=rate_limit), make_localforum(rate_limit=rate_limit)]
+    for forum in forums if max_posts else ():
+        forum.set_site_setting("forumsync_batch_max_posts", max_posts)
     one, batched = (pipe_on(tmp_path, name, sqlite_template, forum)
                     for name, forum in zip(("one", "batched"), forums))
     for pipe, threshold in ((one, 0), (batched, 1)):
@@ -193,6 +195,38 @@ def test_subject_matched_replies_in_batches_store_what_one_by_one_stores(tmp_pat
     assert links["t7@lyon.fr"].topic_id == links["t2@meyzieu.fr"].topic_id
     assert batched.localforum.requests.count_of("POST", "/forumsync/posts/batch.json") == 1
     assert batched.ctx.forum.stats["batch_flush_thread"] == 0
+
+
+def test_batches_sent_ahead_store_what_one_by_one_stores(tmp_path, sqlite_template, make_localforum):
+    """Batches of 3: each full one is sent ahead while the next messages go through their
+    stages; a reply to a message in flight, a « Re: » by subject to a topic in flight and a
+    forwarded message naming one in flight wait for it to land.
+    The same rows and posts as one by one."""
+    paul, claire = "Paul <paul@lyon.fr>", "Claire <claire@montpellier.fr>"
+    mbox = mbox_of(tmp_path / "envol.mbox", [
+        make_mail(subject="Cantine en ligne", message_id="<e1@meyzieu.fr>"),
+        make_mail(subject="Sortie au musée", message_id="<e2@meyzieu.fr>", date=later(hours=1)),
+        make_mail(subject="Open data", message_id="<e3@meyzieu.fr>", date=later(hours=2)),
+        # batch 1 is full: sent ahead
+        make_mail(subject="Re: Sortie au musée", message_id="<e4@lyon.fr>", sender=paul,
+                  in_reply_to="<e2@meyzieu.fr>", references="<e2@meyzieu.fr>", date=later(hours=3)),
+        make_mail(subject="Re: Cantine en ligne", message_id="<e5@lyon.fr>", sender=paul, date=later(hours=4)),
+        make_mail(subject="Portail famille", message_id="<e6@montpellier.fr>", sender=claire, date=later(hours=6)),
+        make_mail(subject="SVE", message_id="<e7@montpellier.fr>", sender=claire, date=later(hours=7)),
+        make_mail(subject="Annuaire", message_id="<e8@montpellier.fr>", sender=claire, date=later(hours=8)),
+        make_mail(subject="Fwd: Portail famille", message_id="<e9@lyon.fr>", sender=paul, date=later(hours=9),
+                  body="---------- Message transféré ----------\nMessage-ID: <e6@montpellier.fr>\n\nVoir plus haut."),
+        make_mail(subject="Re: Annuaire", message_id="<e10@lyon.fr>", sender=paul,
+                  in_reply_to="<e8@montpellier.fr>", references="<e8@montpellier.fr>", date=later(hours=10)),
+    ])
+    one, batched = import_both_ways(tmp_path, sqlite_template, make_localforum, mbox, max_posts=3)
+    expected = stored(one)
+    assert stored(batched) == expected
+    topic_ids = [row[0] for row in expected["topic_link"]]
+    assert forum_posts(batched.localforum, topic_ids) == forum_posts(one.localforum, topic_ids)
+    assert one.post_link("e4@lyon.fr").topic_id == one.post_link("e2@meyzieu.fr").topic_id
+    assert one.post_link("e5@lyon.fr").topic_id == one.post_link("e1@meyzieu.fr").topic_id
+    assert batched.ctx.forum.stats["batch_flush_full"] >= 2  # sent ahead at least twice
 
 
 def test_without_the_plugin_nothing_changes(tmp_path, sqlite_url, localforum):
