@@ -22,6 +22,7 @@ from .users import user_by_username
 from .webhook_events import post_event, topic_event
 
 EXTERNAL_ID = re.compile(r"[\w-]{1,50}")
+_TOPIC_OF_EXTERNAL_ID = select(Topic.id).where(Topic.external_id == prepared.value("external_id"))
 
 
 def get_post(session, post_id, viewer: User | None = None) -> Post:
@@ -180,7 +181,7 @@ def _checked_external_id(session, external_id) -> str | None:
         return None
     if not EXTERNAL_ID.fullmatch(str(external_id)):
         raise invalid("External ID is invalid")
-    if session.scalar(select(Topic.id).where(Topic.external_id == external_id)) is not None:
+    if prepared.scalar(session, _TOPIC_OF_EXTERNAL_ID, external_id=external_id) is not None:
         raise invalid("External ID has already been taken")
     return external_id
 

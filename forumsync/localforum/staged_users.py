@@ -159,13 +159,12 @@ def reserved_username(session, username: str) -> bool:
     return False
 
 
-_USER_NAMED = select(User.id).where(func.lower(User.username) == prepared.value("lower"))
 _GROUP_NAMED = select(Group.id).where(func.lower(Group.name) == prepared.value("lower"))
 
 
 def username_exists(session, username: str) -> bool:
     lower = username.lower()
-    return (prepared.scalar(session, _USER_NAMED, lower=lower) is not None
+    return (prepared.scalar(session, users.USER_ID_NAMED, lower=lower) is not None
             or prepared.scalar(session, _GROUP_NAMED, lower=lower) is not None)
 
 

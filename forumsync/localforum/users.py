@@ -17,6 +17,8 @@ USERNAME = re.compile(r"[\w.-]{2,60}")
 # built once (prepared.py): every post looks its sender up
 _BY_USERNAME = select(User).where(func.lower(User.username) == prepared.value("lower"))
 _BY_EMAIL = select(User).where(func.lower(User.email) == prepared.value("lower"))
+USER_ID_NAMED = select(User.id).where(func.lower(User.username) == prepared.value("lower"))
+_USER_ID_OF_EMAIL = select(User.id).where(func.lower(User.email) == prepared.value("lower"))
 
 
 def user_by_username(session, username: str) -> User | None:
@@ -51,11 +53,11 @@ def create_user(session, username: str, email: str, name: str | None = None, *,
     errors = []
     if not username or not USERNAME.fullmatch(username):
         errors.append("Username must only include numbers, letters, dashes, dots, and underscores")
-    elif user_by_username(session, username) is not None:
+    elif prepared.scalar(session, USER_ID_NAMED, lower=username.lower()) is not None:
         errors.append("Username must be unique")
     if not email or "@" not in email:
         errors.append("Primary email is invalid.")
-    elif user_by_email(session, email) is not None:
+    elif prepared.scalar(session, _USER_ID_OF_EMAIL, lower=email.strip().lower()) is not None:
         errors.append("Primary email has already been taken")
     if errors:
         raise invalid(errors)
