@@ -304,3 +304,28 @@ def test_local_forum_answers_404_not_500_for_absurd_ids(localforum):
     for path in ("/posts/999999999999999999999.json", "/t/999999999999999999999.json"):
         answer = requests.get(localforum.url + path, headers=localforum.headers(), timeout=10)
         assert answer.status_code == 404, path
+
+
+def _nested(count: int, boundary=b"n%d", embedded=b"") -> bytes:
+    return b"From: a@b.fr\nSubject: s\n" + b"".join(
+        b'Content-Type: multipart/mixed; boundary="' + boundary % i + b'"\n' + embedded + b"\n--" + boundary % i + b"\n"
+        for i in range(count)) + b"Content-Type: text/plain\n\nfond\n"
+
+
+@pytest.mark.parametrize("raw, refused", [
+    (_nested(MAX_MIME_NESTING), False),  # 100 distinct boundaries: the limit itself
+    (_nested(MAX_MIME_NESTING + 1), True),
+    (_nested(MAX_MIME_NESTING + 1).replace(b"boundary=", b"BoUnDaRy="), True),  # any case
+    (_nested(60, b"N%d") + _nested(60, b"n%d"), True),  # boundaries differ by their case: 120
+    (_nested(60, embedded=b"Content-Type: MESSAGE/RFC822\n"), True),  # 60 + 60 embedded messages
+    # "message/rfc822" inside a boundary's value is that boundary, not an embedded message
+    (_nested(MAX_MIME_NESTING - 1) + b'Content-Type: multipart/mixed; boundary="message/rfc822"\n', False),
+])
+def test_mime_nesting_counts_distinct_boundaries_and_embedded_messages(raw, refused):
+    from forumsync.inbound.ingest import check_mime_nesting
+
+    if refused:
+        with pytest.raises(Refused, match="Structure MIME trop imbriquée"):
+            check_mime_nesting(raw)
+    else:
+        check_mime_nesting(raw)
