@@ -88,12 +88,10 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
 
 
 def fewer_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's malloc arenas for the threads this process starts next (call it first).
-
-    glibc gives each thread that allocates its own arena (up to 8 per core): the import's
-    threads (reading, publishing, the pool's feeder and result threads) each kept the freed
-    bytes of messages in their own, 20 MB of peak RSS more than with 2 arenas (bench/README.md).
-    Same as ``MALLOC_ARENA_MAX=2`` in the environment; without glibc's mallopt, nothing."""
+    """Cap glibc's malloc arenas for the threads this process starts next (call it first):
+    each of the import's threads (reading, publishing, the pool's feeder and result threads)
+    kept the freed bytes of messages in an arena of its own (up to 8 per core), 20 MB of peak
+    RSS more than with 2 (bench/README.md). As ``MALLOC_ARENA_MAX=2``; without glibc, nothing."""
     import ctypes
 
     try:
@@ -197,11 +195,14 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
     from tqdm import tqdm
 
     from ..inbound.mbox import import_file
+    from ..pipeline.ahead_pool import start_soon
 
     fewer_malloc_arenas()  # before the publisher and the pool start their threads
     logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx = obj.open_database()  # before anything is read
     worker = None if store_only else InboxWorker(ctx)
+    if worker is not None:  # the pool's processes start while the first claim is read
+        start_soon(ctx.settings)
     reports = []
     publisher = None if worker is None else BackgroundPublisher(worker)
     try:

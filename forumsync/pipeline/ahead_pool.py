@@ -140,6 +140,14 @@ def pool(size: int) -> ProcessPoolExecutor:
         return executor
 
 
+def start_soon(settings) -> None:
+    """Start the pool from a thread now, for a backlog about to come (``import-mbox``: its
+    processes start while the first claim's messages are read, not when the claim begins)."""
+    size = pool_size(settings)
+    if size > 0:
+        threading.Thread(target=pool, args=(size,), name="forumsync-pool-start", daemon=True).start()
+
+
 def discard(size: int, executor: ProcessPoolExecutor) -> None:
     """Forget a broken pool (the next backlog starts a new one)."""
     with _pools_lock:
