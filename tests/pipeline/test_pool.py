@@ -261,3 +261,13 @@ def test_pool_processes_exit_when_their_maker_is_killed(tmp_path):
     assert len(workers) == 2
     wait_until(lambda: not any(_alive(pid) for pid in workers), 60,
                "la fin des processus du pool orphelins")
+
+
+def test_start_soon_starts_the_pool_from_a_thread_and_nothing_when_it_is_off(settings):
+    from tests.waiting import wait_until
+
+    ahead_pool.start_soon(settings.replace(PIPELINE_POOL_SIZE=0))
+    ahead_pool.start_soon(settings.replace(PIPELINE_POOL_SIZE=1))
+    executor = wait_until(lambda: ahead_pool._pools.get(1), timeout=120, what="le pool d'un processus")
+    assert executor.submit(ahead_pool._warm).result(timeout=120) is True
+    assert 0 not in ahead_pool._pools
