@@ -11,6 +11,9 @@ from json import dumps
 from .errors import ForumRejected
 
 CAPABILITIES = "plugin.capabilities"  # facts entry, kept for the connection's life
+# A batch request waits FORUM_TIMEOUT per this many posts: the forum creates them one after the
+# other (Discourse's unicorn still ends a request after 30 s: config/unicorn.conf.rb).
+POSTS_PER_TIMEOUT = 50
 
 
 class PluginCalls:
@@ -68,10 +71,11 @@ class PluginCalls:
                       for name, data, kind in files]
             posts.append({k: (list(v) if k == "tags" else v) for k, v in payload.items()
                           if v is not None and v != []})
+        wait = {"timeout": (min(5.0, self.timeout), self.timeout * max(1.0, len(items) / POSTS_PER_TIMEOUT))}
         if not parts:
             body = self._request("POST", "/forumsync/posts/batch.json",
                                  json={"posts": posts, "staged_only": staged_only,
-                                       "stop_at_refusal": stop_at_refusal})
+                                       "stop_at_refusal": stop_at_refusal}, override_request_kwargs=wait)
         else:
             # The list travels as a JSON part of its own: form fields have small size limits
             # (Werkzeug 500 KB), file parts do not.
@@ -80,7 +84,7 @@ class PluginCalls:
             body = self._request("POST", "/forumsync/posts/batch.json",
                                  data=[("staged_only", "true" if staged_only else "false"),
                                        ("stop_at_refusal", "true" if stop_at_refusal else "false")],
-                                 files=[listing] + parts)
+                                 files=[listing] + parts, override_request_kwargs=wait)
         self.stats["batch_items"] += len(items)
         return body["posts"]
 

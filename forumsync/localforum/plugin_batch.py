@@ -34,7 +34,7 @@ from .plugin_params import PostFiles, PostParams, normalize_message_id
 from .users import user_by_email
 
 SETTING = "forumsync_batch_max_posts"
-DEFAULT_MAX_POSTS = 50  # plugin/config/settings.yml
+DEFAULT_MAX_POSTS = 100  # plugin/config/settings.yml
 
 # plugin/config/locales/server.fr.yml (forumsync.batch), same sentences.
 BATCH_MESSAGES = {

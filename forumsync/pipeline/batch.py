@@ -1,4 +1,4 @@
-"""Publishing a backlog in batches: one forum request for up to 50 messages.
+"""Publishing a backlog in batches: one forum request for up to 100 messages (the plugin's setting).
 
 Discourse allows 60 admin API requests a minute for the whole site, and a list's history is
 thousands of messages: one request per message is an hour and a half of budget per 5,000.
@@ -55,7 +55,7 @@ from . import (author, batch_send, batch_thread, batch_users, categories, compos
 from .batch_send import Item
 
 FEATURE = "batch_posts"
-DEFAULT_MAX_POSTS = 50  # when the plugin does not say (plugin/config/settings.yml)
+DEFAULT_MAX_POSTS = 100  # when the plugin does not say (plugin/config/settings.yml)
 # One request stays well inside what a forum takes: nginx's client_max_body_size in front of
 # Discourse (10 MB by default) and Rack's multipart file limit (128 parts). A message bigger
 # than that alone is posted alone, as before.

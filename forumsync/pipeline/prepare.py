@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 MIN_ROWS = 8  # fewer claimed rows: no backlog, the stages run in the main process
 # Messages submitted ahead of the one being published: enough for the pool to keep working
-# while a batch of 50 waits on the forum (a smaller window left it idle during each flush),
+# while a full batch waits on the forum (a smaller window left it idle during each flush),
 # few enough to bound memory (the prepared attachments wait in the main process). Refilled
 # when half of it is used, so the rows are read from the database 32 at a time, not one.
 WINDOW = 64

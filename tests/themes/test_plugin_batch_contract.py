@@ -165,3 +165,25 @@ def requests_post(forum, body, user=None):
         forum.create_user(user, f"{user}@example.org", "Simple membre")
     return requests.post(forum.url + "/forumsync/users/by-email.json", json=body,
                          headers=forum.headers(user), timeout=10)
+
+
+def test_a_batch_request_waits_forum_timeout_per_50_posts(localforum):
+    """The forum creates a batch's posts one after the other: FORUM_TIMEOUT is the read wait
+    for 50 of them (a full batch of 100 gets twice as long), never less than for one post."""
+    gw = ForumGateway(localforum.url, localforum.api_key, localforum.username, retries=0, timeout=3.0)
+    category_id = localforum.create_category("SVE", slug="sve")["id"]
+    waits = []
+    send = gw.session.request
+
+    def spy(method, url, **kwargs):
+        if url.endswith("/forumsync/posts/batch.json"):
+            waits.append(kwargs["timeout"])
+        return send(method, url, **kwargs)
+
+    gw.session.request = spy
+    for count in (2, 100):
+        items = [dict(email=f"agent{i}@meyzieu.fr", raw="Bonjour à tous", title=f"Sujet numéro {count}-{i}",
+                      category_id=category_id, message_id=f"<attente-{count}-{i}@meyzieu.fr>")
+                 for i in range(count)]
+        assert {r["status"] for r in gw.staged_posts_batch(items)} == {201}
+    assert waits == [(3.0, 3.0), (3.0, 6.0)]
