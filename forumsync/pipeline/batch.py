@@ -224,7 +224,7 @@ class PendingBatch:
             return
         self.ctx.forum.stats[f"batch_flush_{why}"] += 1
         queue = list(self.items.values())
-        self.inflight = InFlight(self.ctx, {key: None for key in self.items}, self.roots,
+        self.inflight = InFlight(self.ctx, set(self.items), self.roots,
                                  self.subject_keys, self.rootless_keys, self.opaque, queue,
                                  batch_send.start(self.ctx, queue))
         self.items, self.roots, self.subject_keys, self.opaque = {}, set(), set(), False
@@ -248,7 +248,7 @@ class InFlight:
     then decided against the database as the one-by-one path would."""
 
     ctx: object
-    items: dict
+    items: set  # Message-IDs of its messages
     roots: set
     subject_keys: set
     rootless_keys: set
