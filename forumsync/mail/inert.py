@@ -35,7 +35,34 @@ DISCOURSE_TLDS = "com|net|org|io|onion|co|tv|ru|cn|us|uk|me|de|fr|fi|gov".split(
 _AT = re.compile(r"@(?=[\w\u0300-\u036f])")
 # "@" written as an HTML entity: decoded by markdown-it, then joined to the text (live).
 _AT_ENTITY = re.compile(r"&(?:#0*64|#[xX]0*40|commat);")
+# Fence lines (CommonMark 4.5), inside any blockquotes. Opening is read strictly (fence_opening):
+# a line taken for a fence that is not one would leave the lines after it live ("```@staff`" is
+# a paragraph: a backtick fence's info string has no backtick; 4 spaces make indented code).
+# Closing is read widely: ending a fence early only escapes more.
+_FENCE_RUN = re.compile(r"(`{3,}|~{3,})(.*)")
 _FENCE = re.compile(r"^ {0,3}(?:>\s?)*\s*(`{3,}|~{3,})")
+
+
+def fence_opening(line: str) -> str | None:
+    """The run of backticks or tildes with which LINE opens a fenced code block, or None.
+    Read without a backtracking pattern (a line of many nested « > » is common in mail)."""
+    rest = line
+    while True:  # blockquote markers: up to 3 spaces, ">", an optional space or tab
+        text = rest.lstrip(" ")
+        if len(rest) - len(text) > 3 or not text.startswith(">"):
+            break
+        rest = text[2:] if text[1:2] in (" ", "\t") else text[1:]
+    text = rest.lstrip(" ")
+    match = _FENCE_RUN.match(text) if len(rest) - len(text) <= 3 else None
+    if match is None or match.group(1)[0] == "`" and "`" in match.group(2):
+        return None
+    return match.group(1)
+
+
+def fence_closes(line: str, fence: str) -> bool:
+    """Whether LINE may end the fenced code block FENCE opened (read widely, see _FENCE_OPEN)."""
+    match = _FENCE.match(line)
+    return match is not None and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence)
 
 
 # ---------------------------------------------------------------- names and file names
@@ -89,14 +116,13 @@ def neutralise_mentions(markdown: str) -> str:
         return markdown
     out, fence = [], None
     for line in markdown.split("\n"):
-        match = _FENCE.match(line)
         if fence is not None:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+            if fence_closes(line, fence):
                 fence = None
             out.append(line)
             continue
-        if match:
-            fence = match.group(1)
+        fence = fence_opening(line)
+        if fence:
             out.append(line)
             continue
         out.append(_AT.sub(_at_replacement(line), line) if "@" in line else line)
@@ -195,15 +221,13 @@ _HTML_A_OPEN = re.compile(r"^<a(\s.*)?>", re.S)
 def _outside_fences(raw: str):
     fence = None
     for line in raw.split("\n"):
-        match = _FENCE.match(line)
         if fence is not None:
-            if match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+            if fence_closes(line, fence):
                 fence = None
             continue
-        if match:
-            fence = match.group(1)
-            continue
-        yield line
+        fence = fence_opening(line)
+        if not fence:
+            yield line
 
 
 # Cheap necessary conditions, to skip the parse (without oneboxes): a mention needs an "@" in

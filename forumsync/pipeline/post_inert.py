@@ -11,7 +11,7 @@ import re
 from urllib.parse import unquote
 
 from ..mail.html import safe_destination
-from ..mail.inert import discourse_parser, live_syntax, neutralise_all_mentions
+from ..mail.inert import discourse_parser, fence_closes, fence_opening, live_syntax, neutralise_all_mentions
 
 _QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)", re.I | re.M)
 
@@ -62,9 +62,6 @@ def _raw_html(raw: str) -> bool:
     return False
 
 
-_FENCE_LINE = re.compile(r"^ {0,3}(?:>\s?)*\s*(`{3,}|~{3,})")
-
-
 def _force_inert_images(text: str) -> str:
     """TEXT with no image or raw HTML left outside fenced code: ``![`` → ``!\\[``,
     ``[img]`` → ``\\[img]``, ``<tag`` → ``&lt;tag``."""
@@ -79,12 +76,12 @@ def _fenced(lines: list[str]) -> set[int]:
     """The indexes of LINES inside fenced code, the fences included (nothing there is live)."""
     inside, fence = set(), None
     for index, line in enumerate(lines):
-        match = _FENCE_LINE.match(line)
-        if fence is None and match is None:
+        if fence is None:
+            fence = fence_opening(line)
+            if fence:
+                inside.add(index)
             continue
         inside.add(index)
-        if fence is None:
-            fence = match.group(1)
-        elif match and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence):
+        if fence_closes(line, fence):
             fence = None
     return inside

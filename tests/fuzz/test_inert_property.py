@@ -112,6 +112,9 @@ def _live(raw: str, own: set[str]) -> list[str]:
          b"!www.exemple.fr\n")  # found by this test: "!" before a bare URL made an image
 @example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e3@x>\n\n"
          b"&www.exemple.fr@staff\n")  # found by this test: a link after punctuation, then @staff
+@example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e4@x>\n"
+         b"Content-Type: text/html; charset=utf-8\n\n<html><body>```@staff`</body></html>\n")
+# found by this test (CI, 6 Dec 2026): « ```@staff` » taken for a code fence, its @staff left live
 def test_mail_stages_never_produce_live_syntax(raw):
     markdown, own = _body_as_posted(raw)
     assert _live(markdown, own) == [], markdown
