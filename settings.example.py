@@ -19,8 +19,9 @@ FORUM_NAME = "Bistro"
 # Forme des liens que l'on ouvre (pied « Répondre sur Bistro », tableau de bord) : "discourse"
 # (/t/sujet/42/3, pages de Discourse) ou "localforum" (/ui/t/42, vue HTML du forum local de la démo).
 FORUM_LINK_STYLE = "discourse"
-# Délai d'attente d'une requête au forum (secondes), nombre de nouvelles tentatives sur
-# erreur 5xx/réseau, et attente maximale acceptée sur un 429 Retry-After (secondes).
+# Délai d'attente d'une requête au forum (secondes ; un lot de messages du greffon attend ce
+# délai par tranche de 50 messages), nombre de nouvelles tentatives sur erreur 5xx/réseau, et
+# attente maximale acceptée sur un 429 Retry-After (secondes).
 FORUM_TIMEOUT = 10.0
 FORUM_RETRIES = 4
 FORUM_MAX_WAIT = 60.0

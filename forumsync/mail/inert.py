@@ -60,7 +60,7 @@ def fence_opening(line: str) -> str | None:
 
 
 def fence_closes(line: str, fence: str) -> bool:
-    """Whether LINE may end the fenced code block FENCE opened (read widely, see _FENCE_OPEN)."""
+    """Whether LINE may end the fenced code block FENCE opened (read widely, see _FENCE)."""
     match = _FENCE.match(line)
     return match is not None and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence)
 

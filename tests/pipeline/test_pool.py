@@ -12,7 +12,7 @@ import pytest
 
 from forumsync.inbound.mbox import import_file
 from forumsync.mail import parse_bytes
-from forumsync.pipeline import STAGES, ahead_pool, prepare, trim
+from forumsync.pipeline import ahead_pool, prepare, trim
 from forumsync.pipeline.errors import Drop
 from tests.fixtures.database import make_settings
 from tests.fixtures.pipeline import later, make_mail
