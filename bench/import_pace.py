@@ -86,8 +86,22 @@ def vm_hwm_mb(pid: int) -> float | None:
     return None
 
 
+def pss_mb(pid: int) -> float | None:
+    """Proportional set size of a live process (its private pages, and its share of the pages
+    it shares with others: summed over processes, each page counts once), in MB."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 class PeakWatcher(threading.Thread):
-    """Polls VmHWM of a process and its descendants until it exits (peak per pid)."""
+    """Polls VmHWM of a process and its descendants until it exits (peak per pid), and the
+    sum of their PSS (``tree_pss``: the most the process tree held at once, polled)."""
 
     def __init__(self, pid: int, interval: float = 0.1):
         super().__init__(daemon=True)
@@ -95,6 +109,7 @@ class PeakWatcher(threading.Thread):
         self.peaks: dict[int, float] = {}
         self.cpu: dict[int, float] = {}  # CPU seconds last seen (polled: within one interval)
         self.names: dict[int, str] = {}
+        self.tree_pss = 0.0
         self.stop = threading.Event()
 
     def run(self):
@@ -109,6 +124,7 @@ class PeakWatcher(threading.Thread):
                 procs = [root] + root.children(recursive=True)
             except psutil.Error:
                 break
+            self.tree_pss = max(self.tree_pss, sum(pss_mb(proc.pid) or 0 for proc in procs))
             for proc in procs:
                 peak = vm_hwm_mb(proc.pid)
                 try:
@@ -390,7 +406,7 @@ def end_to_end(mbox: Path, read: int) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     return dict(seconds=seconds, returncode=done.returncode, summary=summary,
                 requests=after["requests"] - before["requests"], refused=after["refused"] - before["refused"],
-                paths=+paths, import_peak=watcher.peaks.get(watcher.pid, 0), pool_peaks=watcher.others(),
+                paths=+paths, import_peak=watcher.peaks.get(watcher.pid, 0), pool_peaks=watcher.others(), tree_pss=watcher.tree_pss,
                 import_cpu=watcher.cpu.get(watcher.pid, 0),
                 pool_cpu=sum(cpu for pid, cpu in watcher.cpu.items() if pid != watcher.pid),
                 forum_peak=forum_peak, read=read, provision_requests=before["requests"],

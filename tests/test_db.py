@@ -110,3 +110,24 @@ def test_deleting_an_inbox_row_deletes_its_raw_bytes(db):
     with db.engine.begin() as conn:  # a plain DELETE too (ON DELETE CASCADE)
         conn.execute(text("DELETE FROM inbox_message"))
         assert conn.execute(text("SELECT count(*) FROM inbox_raw")).scalar() == 0
+
+
+def test_a_sqlite_transaction_holds_the_write_lock_from_its_start(tmp_path):
+    """``Database.connection()`` begins with BEGIN IMMEDIATE (sent to the driver directly):
+    even before it writes, another writer cannot begin, and a read-only one still reads."""
+    import sqlite3
+
+    from sqlalchemy import literal
+
+    from forumsync.db import Database
+
+    database = Database(f"sqlite:///{tmp_path}/lock.sqlite3")
+    database.migrate()
+    other = sqlite3.connect(tmp_path / "lock.sqlite3", timeout=0, isolation_level=None)
+    with database.connection() as conn:
+        assert conn.execute(select(literal(1))).scalar() == 1  # no write yet
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        assert other.execute("SELECT count(*) FROM inbox_message").fetchone() is not None
+    other.execute("BEGIN IMMEDIATE")  # released at commit
+    other.execute("ROLLBACK")

@@ -46,6 +46,8 @@ _FENCE = re.compile(r"^ {0,3}(?:>\s?)*\s*(`{3,}|~{3,})")
 def fence_opening(line: str) -> str | None:
     """The run of backticks or tildes with which LINE opens a fenced code block, or None.
     Read without a backtracking pattern (a line of many nested « > » is common in mail)."""
+    if "```" not in line and "~~~" not in line:  # most lines: no run of three to open with
+        return None
     rest = line
     while True:  # blockquote markers: up to 3 spaces, ">", an optional space or tab
         text = rest.lstrip(" ")

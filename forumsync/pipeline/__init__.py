@@ -8,9 +8,6 @@ rows and runs them through ``STAGES``; ``publish`` queues its mapping rows in
 """
 from __future__ import annotations
 
-from . import (access, author, autoreply, bounce, closed_topic, dedupe, live_topic, loop, parse,
-               publish, reconcile, replyto, route, sender, thread, trim)
-
 # Filters first (cheap, no forum call), then understanding, then the forum-facing stages.
 # ``replyto`` places mail sent to a signed reply address and ``thread`` then keeps that topic;
 # ``access`` (after both) turns a reply aimed where list mail may not go (PM, whisper,
@@ -20,5 +17,18 @@ from . import (access, author, autoreply, bounce, closed_topic, dedupe, live_top
 # as the forum shows it now: moved, closed, archived, deleted), ``closed_topic`` (its notice),
 # then ``author`` decides the poster once from them; ``reconcile`` finds what an earlier
 # attempt already wrote.
-STAGES = (dedupe, loop, autoreply, bounce, parse, trim, replyto, thread, access, route, sender,
-          live_topic, closed_topic, author, reconcile, publish)
+#
+# Built on first use (PEP 562): a pool process imports ``ahead_pool`` and the five stages it
+# runs, not the database, forum and every other stage (``ahead_pool``'s docstring).
+_NAMES = ("dedupe", "loop", "autoreply", "bounce", "parse", "trim", "replyto", "thread", "access",
+          "route", "sender", "live_topic", "closed_topic", "author", "reconcile", "publish")
+
+
+def __getattr__(name: str):
+    if name != "STAGES":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    stages = tuple(importlib.import_module(f"{__name__}.{stage}") for stage in _NAMES)
+    globals()["STAGES"] = stages
+    return stages

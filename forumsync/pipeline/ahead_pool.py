@@ -17,20 +17,19 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from ..mail import parse_bytes
-from . import STAGES, ahead_checks, autoreply, bounce, loop, parse, trim
+from . import ahead_checks, autoreply, bounce, loop, parse, trim
 
-AHEAD = (loop, autoreply, bounce, parse, trim)  # consecutive in STAGES
+AHEAD = (loop, autoreply, bounce, parse, trim)  # consecutive in STAGES (checked by prepare)
 SEED = ("inbox_id", "channel", "message_id", "received_at", "meta", "attempt")
 INLINE = "inline"  # a pool process's answer: run AHEAD in the main process instead
 WATCH_SECONDS = 1.0  # how often a pool process checks that the process that made it is alive
 
-FIRST = STAGES.index(AHEAD[0])
-assert STAGES[FIRST:FIRST + len(AHEAD)] == AHEAD, "AHEAD must be consecutive in STAGES"
-
 
 def pool_size(settings) -> int:
+    """PIPELINE_POOL_SIZE, by default one process fewer than the CPUs: the main side is the
+    last one (it takes back the messages no pool process has started when it reaches them)."""
     size = settings.PIPELINE_POOL_SIZE
-    return (os.cpu_count() or 1) if size is None else size
+    return max(0, (os.cpu_count() or 1) - 1) if size is None else size
 
 
 # ---------------------------------------------------------------------- in a pool process
@@ -131,7 +130,7 @@ def pool(size: int) -> ProcessPoolExecutor:
         if executor is None:
             context = multiprocessing.get_context(_start_method())
             if context.get_start_method() == "forkserver":
-                context.set_forkserver_preload([__name__])
+                context.set_forkserver_preload([f"{__package__}.ahead_preload"])
             executor = ProcessPoolExecutor(max_workers=size, mp_context=context,
                                            initializer=_watch_parent, initargs=(os.getpid(),))
             for _ in range(size):

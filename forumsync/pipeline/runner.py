@@ -95,7 +95,12 @@ def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
 
 
 def read_claimed(ctx, inbox_id: int, batch: dict | None = None) -> tuple[bytes | None, dict]:
-    """A claimed row's raw bytes and the ``msgdata`` its stages start from."""
+    """A claimed row's raw bytes and the ``msgdata`` its stages start from (as the batch's
+    ``prepare.Ahead`` read them moments ago when it sent the row to the pool)."""
+    sent = prepare.sent_row(batch, inbox_id)
+    if sent is not None:
+        seed, raw = sent
+        return raw, dict(seed, meta=dict(seed["meta"]), writes=[], batch=batch)
     with ctx.db.connection() as conn:
         row = conn.execute(_READ, {"row_id": inbox_id}).one()
         msgdata = dict(inbox_id=row.id, channel=row.channel, message_id=row.message_id,

@@ -164,10 +164,55 @@ def test_a_broken_pool_or_a_changed_row_runs_the_stages_in_the_main_process(sett
     assert head["Message-ID"] == "<k@x>"
 
 
+def test_while_the_pool_is_busy_the_main_side_runs_ahead_the_messages_it_has_not_started(
+        tmp_path, sqlite_template, make_localforum):
+    """Rather than wait, the main side takes back the messages no pool process has started
+    (``Ahead._help``, ``future.cancel``): here the only pool process sleeps 3 s first, so the
+    main side prepares most of the demo itself; what is stored and published is unchanged."""
+    import time
+
+    results = {}
+    for name, size in (("alone", 0), ("busy pool", 1)):
+        pipe = pipe_on(tmp_path, name, sqlite_template, make_localforum(), PIPELINE_POOL_SIZE=size)
+        before = dict(prepare.STATS)
+        if size:
+            ahead_pool.pool(1).submit(time.sleep, 3)
+        import_file(pipe.ctx, DEMO_MBOX, batch=100, after_batch=lambda _r, p=pipe: drain(p, 1))
+        drain(pipe, 1)
+        results[name] = (pipe, {k: prepare.STATS[k] - before.get(k, 0) for k in ("pool", "stolen")})
+    (alone, _), (busy, counts) = results["alone"], results["busy pool"]
+    assert counts["stolen"] >= 10, counts  # prepared by the main side while the pool slept
+    assert counts["pool"] >= 25, counts  # every row still went through the Ahead
+    expected = stored(alone)
+    assert stored(busy) == expected
+    topic_ids = [row[0] for row in expected["topic_link"]]
+    assert forum_posts(busy.localforum, topic_ids) == forum_posts(alone.localforum, topic_ids)
+
+
+def test_a_pool_process_imports_its_stages_not_the_database_or_the_forum():
+    """The forkserver preloads ``ahead_preload``: the five stages, the mail modules and
+    markdown-it; not SQLAlchemy, the forum client, Flask or the other stages (a pool process
+    held 70 MB of modules, 33 MB now). The main side still sees every stage, in order."""
+    import subprocess
+    import sys
+
+    code = ("import sys, forumsync.pipeline.ahead_preload; "
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sqlalchemy', 'requests', 'pydiscourse', 'flask', 'waitress', 'alembic') or m in "
+            "('forumsync.models', 'forumsync.db', 'forumsync.forum', 'forumsync.pipeline.publish', "
+            "'forumsync.pipeline.thread'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+    from forumsync import pipeline
+
+    assert len(pipeline.STAGES) == 16 and pipeline.STAGES[prepare.FIRST:prepare.FIRST + 5] == ahead_pool.AHEAD
+
+
 def test_the_pool_size_setting(settings):
     import os
 
-    assert ahead_pool.pool_size(settings.replace(PIPELINE_POOL_SIZE=None)) == (os.cpu_count() or 1)
+    # One fewer than the CPUs: the main side is the last one (it runs what no pool process started).
+    assert ahead_pool.pool_size(settings.replace(PIPELINE_POOL_SIZE=None)) == (os.cpu_count() or 1) - 1
     assert ahead_pool.pool_size(settings.replace(PIPELINE_POOL_SIZE=0)) == 0
     off = settings.replace(PIPELINE_POOL_SIZE=0)
 
@@ -235,6 +280,33 @@ def test_rows_go_to_the_pool_half_a_window_at_a_time_and_at_most_a_window_waits(
     assert max(waiting) <= prepare.WINDOW
     assert min(waiting[:100 - prepare.WINDOW]) >= prepare.WINDOW // 2 - 1  # the pool kept work
     assert len(reads) == 3  # 64 rows, then 33, then the last 3 (was 37 reads: 1 + one a message)
+
+
+def test_a_row_sent_to_the_pool_is_not_read_again_when_its_turn_comes(
+        tmp_path, sqlite_template, make_localforum):
+    """``runner.read_claimed`` takes the seed and raw bytes the Ahead read to send the row
+    (``prepare.sent_row``): one read of the raw bytes per half window, not one more per
+    message; the messages are published all the same."""
+    from sqlalchemy import event
+
+    pipe = pipe_on(tmp_path, "once", sqlite_template, make_localforum(), PIPELINE_POOL_SIZE=1)
+    for n in range(40):
+        pipe.feed(make_mail(subject=f"Une fois {n}", message_id=f"<une-fois-{n}@meyzieu.fr>",
+                            date=later(minutes=n)))
+    reads = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if "inbox_raw.raw" in statement and "substr(" not in statement:  # batch_users reads a prefix
+            reads.append(statement)
+
+    event.listen(pipe.ctx.db.engine, "before_cursor_execute", count)
+    try:
+        drain(pipe, 1)
+    finally:
+        event.remove(pipe.ctx.db.engine, "before_cursor_execute", count)
+    states = [row[1] for row in stored(pipe)["inbox"]]
+    assert states == ["published"] * 40
+    assert len(reads) == 1, reads  # the 40 rows in the Ahead's first window (was 41)
 
 
 def test_pool_processes_exit_when_their_maker_is_killed(tmp_path):
