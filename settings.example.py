@@ -38,8 +38,10 @@ FORUM_MAX_REQUESTS_PER_MINUTE = 60
 # « import-mbox » publie toujours par lots. 0 : jamais de lots pour le worker.
 INBOX_BATCH_THRESHOLD = 20
 # Processus qui préparent à l'avance les messages d'un arriéré (analyse MIME, décodage,
-# citations) pendant que le worker attend le forum ; None : un par processeur ; 0 : aucun
-# (tout dans le processus du worker). Une base SQLite garde un seul worker : le pool est en lui.
+# citations) pendant que le worker attend le forum ; None : un de moins que de processeurs
+# (le worker fait le reste, et ce que le pool n'a pas encore commencé) ; 0 : aucun (tout dans
+# le processus du worker, ~110 Mo de mémoire au lieu de ~190 avec le pool pour un import).
+# Une base SQLite garde un seul worker : le pool est en lui.
 PIPELINE_POOL_SIZE = None
 
 # --- La liste de diffusion ------------------------------------------------------------------

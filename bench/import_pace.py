@@ -370,13 +370,14 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
                    if key.startswith("batch_flush_")}
         batch_items = ctx.forum.stats["batch_items"]
         pooled = prepare.STATS["pool"] - before["pool"]
+        stolen = prepare.STATS["stolen"] - before["stolen"]
         waited = (prepare.STATS["waited_ms"] - before["waited_ms"]) / 1000
         ctx.close()
     finally:
         forum.stop()
         shutil.rmtree(folder, ignore_errors=True)
     return dict(handled=handled, seconds=seconds, forum=clock["seconds"], cpu=cpu,
-                ingest=ingest_seconds, pooled=pooled, waited=waited, flushes=flushes, pool_cpu=pool_cpu,
+                ingest=ingest_seconds, pooled=pooled, stolen=stolen, waited=waited, flushes=flushes, pool_cpu=pool_cpu,
                 forum_cpu=forum_cpu,
                 per_batch=batch_items / max(1, sum(flushes.values())))
 
@@ -472,13 +473,15 @@ def main():
               f"{own['seconds']:.1f} s dont {own['forum']:.1f} s dans les requêtes au forum)")
         return
     if not args.no_own_work:
-        for size in (pool_default, 0):
+        # the default, two pool processes (the default before 6 December: one per CPU), none
+        for size in dict.fromkeys((pool_default, 2, 0)):
             own = own_work(raws, size)
             own_rate = own["handled"] / (own["seconds"] - own["forum"])
             label = f"pool de {size} processus" if size else "sans pool (PIPELINE_POOL_SIZE=0)"
             print(f"[2] travail propre du pipeline, {label} : {own_rate:,.1f} msg/s "
                   f"({own['handled']} messages en {own['seconds']:.1f} s dont {own['forum']:.1f} s à attendre "
-                  f"le forum ; {own['pooled']} préparés dans le pool, {own['waited']:.1f} s d'attente "
+                  f"le forum ; {own['pooled']} préparés d'avance dont {own['stolen']} par le processus "
+                  f"principal pendant qu'il aurait attendu, {own['waited']:.1f} s d'attente "
                   f"de leurs résultats ; processeur du processus "
                   f"principal {own['cpu'] / own['handled'] * 1000:.1f} ms/msg ; ingestion à part : "
                   f"{own['handled'] / own['ingest']:,.0f} msg/s)")
@@ -520,8 +523,10 @@ def main():
               f"{floor:.0f} s pour {e2e['requests']} requêtes"
               + (f", soit au plus {n / floor:,.1f} msg/s à ce nombre de requêtes par message" if floor else ""))
         pool = ", ".join(f"{mb:.0f}" for mb in e2e["pool_peaks"]) or "aucun"
-        print(f"    pic de RSS : import {e2e['import_peak']:.0f} Mo (processus du pool et forkserver : {pool} Mo) ; "
-              f"forum {e2e['forum_peak']:.0f} Mo")
+        print(f"    pic de RSS : import {e2e['import_peak']:.0f} Mo (processus du pool, forkserver, resource "
+              f"tracker : {pool} Mo) ; forum {e2e['forum_peak']:.0f} Mo")
+        print(f"    pic de mémoire de tous les processus de l'import ensemble (PSS additionnés : une page "
+              f"partagée compte une fois) : {e2e['tree_pss']:.0f} Mo")
         print(f"    temps processeur par message : processus import-mbox {e2e['import_cpu'] / n * 1000:.1f} ms "
               f"(lecture, stockage et publication), ses processus de pool {e2e['pool_cpu'] / n * 1000:.1f} ms "
               f"(relevé toutes les 0,1 s)")

@@ -51,7 +51,7 @@ KEYS: dict[str, Key] = {
     "FORUM_BACKOFF": Key(0.5, _number),
     "FORUM_MAX_REQUESTS_PER_MINUTE": Key(60, _positive_int),
     "INBOX_BATCH_THRESHOLD": Key(20, _positive_int),
-    "PIPELINE_POOL_SIZE": Key(None, _opt_positive_int),  # None: one process per CPU; 0: off
+    "PIPELINE_POOL_SIZE": Key(None, _opt_positive_int),  # None: one fewer than the CPUs; 0: off
     # the list
     "LIST_ADDRESS": Key("club@listes.example.org", _email),
     "LIST_NAME": Key("Club Publik", _str),

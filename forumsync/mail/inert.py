@@ -184,12 +184,13 @@ def _img_bbcode(state, silent: bool) -> bool:
 def discourse_parser():
     """markdown-it-py set up as Discourse's engine: CommonMark, raw HTML, hard breaks,
     linkify (Discourse's TLDs), tables, strikethrough, inline ``[img]``; ``text_join`` kept."""
-    from linkify_it import LinkifyIt
     from markdown_it import MarkdownIt
+
+    from .linkify import QuickPretestLinkify
 
     md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
           .enable(["table", "strikethrough", "linkify"]))
-    md.linkify = LinkifyIt().tlds(DISCOURSE_TLDS)
+    md.linkify = QuickPretestLinkify().tlds(DISCOURSE_TLDS)  # linkify-it's answers, quicker
     md.inline.ruler.push("bbcode_img", _img_bbcode)
     return markdown_memo.install(md)  # quoted paragraphs are parsed once per process
 

@@ -3,9 +3,11 @@
 The stages that need neither the database nor the forum (``AHEAD``: loop, autoreply, bounce,
 parse, trim — the MIME parse, body decoding, HTML → Markdown and quote trimming, ~95 % of the
 stages' CPU) run in a ``ProcessPoolExecutor`` of ``PIPELINE_POOL_SIZE`` processes (default:
-one per CPU; 0: off), a few messages ahead of the one the main side is publishing. The main
-side still runs every stage in ``STAGES`` order; in place of the ``AHEAD`` run it waits for
-that message's result (``Ahead.stages``). What is stored and published is the same with or
+one fewer than the CPUs; 0: off), a few messages ahead of the one the main side is
+publishing. The main side still runs every stage in ``STAGES`` order; in place of the
+``AHEAD`` run it takes that message's result (``_Prepared``), and rather than wait for one a
+pool process is on, it runs the next messages no pool process has started
+(``Ahead._help``): on two CPUs, one pool process and the main side share the work. What is stored and published is the same with or
 without the pool (``tests/pipeline/test_pool.py`` imports the demo mbox both ways):
 
 - what travels to a pool process: the raw bytes, the row's starting ``msgdata`` (``SEED``
@@ -57,7 +59,8 @@ MIN_ROWS = 8  # fewer claimed rows: no backlog, the stages run in the main proce
 # when half of it is used, so the rows are read from the database 32 at a time, not one.
 WINDOW = 64
 KEY = ("pipeline.prepare", "ahead")  # where an Ahead waits in the runner's per-batch dict
-# Messages whose AHEAD stages ran in the pool / fell back inline; ms the main side waited
+# Messages whose AHEAD stages came from the Ahead ("pool": computed by a pool process, or by
+# the main side instead, "stolen") / fell back inline; ms the main side waited
 STATS: Counter = Counter()
 
 _inbox, _raw = InboxMessage.__table__, InboxRaw.__table__
@@ -78,16 +81,17 @@ def with_head(msg: EmailMessage, head) -> EmailMessage:
 class _Prepared:
     """Stands in the stage order for the AHEAD stages of one message."""
 
-    def __init__(self, future: Future, seed: dict, raw, on_broken, helper=None):
+    def __init__(self, future: Future, seed: dict, raw, on_broken, helper=None, blob=None):
         self.future, self.seed, self.raw, self.on_broken = future, seed, raw, on_broken
         self.helper = helper  # runs a later message's AHEAD stages here; False: none to take
+        self.blob = blob  # the pickled settings, to run it here when no pool process started it
 
     def process(self, ctx, msg, msgdata) -> None:
         if any(msgdata.get(key) != self.seed.get(key) for key in SEED):
             return _inline(ctx, self.raw, msg, msgdata)  # the row changed since it was sent
-        if self.future.cancel():  # no pool process has started it: rather than wait, do it here
+        if self.blob is not None and self.future.cancel():  # no pool process has started it: rather than wait, do it here
+            self.future = _run_here(self.blob, self.seed, self.raw)
             STATS["stolen"] += 1
-            return _inline(ctx, self.raw, msg, msgdata)
         began, helped = time.perf_counter(), 0.0
         try:
             while self.helper is not None and not self.future.done():
@@ -115,7 +119,7 @@ class _Prepared:
 
 def _inline(ctx, raw, head_msg, msgdata) -> None:
     """The AHEAD stages in this process; HEAD_MSG (what the later stages read) gets the headers."""
-    STATS["inline"] += 1  # stolen ones included
+    STATS["inline"] += 1
     msg = parse_bytes(raw)
     with_head(head_msg, head_of(msg))
     for stage in AHEAD:
@@ -181,7 +185,7 @@ class Ahead:
             except (BrokenProcessPool, RuntimeError):
                 self._broken()
                 return
-            self.prepared[inbox_id] = _Prepared(future, seed, row.raw, self._broken, self._help)
+            self.prepared[inbox_id] = _Prepared(future, seed, row.raw, self._broken, self._help, self.blob)
 
     def _help(self) -> bool:
         """While the main side waits for a message a pool process is on: run here the AHEAD

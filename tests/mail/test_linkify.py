@@ -1,0 +1,75 @@
+"""forumsync.mail.linkify: linkify-it's ``pretest`` answered with fewer scans, the same answers."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from linkify_it import LinkifyIt
+
+from forumsync.mail import inert
+from forumsync.mail.linkify import QuickPretestLinkify
+from forumsync.testing.corpus import corpus_raws
+from tests.conftest import real_data
+
+QUICK = QuickPretestLinkify().tlds(inert.DISCOURSE_TLDS)
+PLAIN = LinkifyIt().tlds(inert.DISCOURSE_TLDS)
+TEXTS = ["Bonjour, à demain.", "voir www.publik.fr", "écrire à marie@meyzieu.fr", "HTTPS://X.FR",
+         "x_http://a.b", "//exemple", "a:b", "LOCALHOST:8080", "localhoſt", "192.168.1.1.", "mailto:a",
+         "ftp:", "<http:", "｜https://a", "foo.com.", "foo.fr>", "", "_//x", "e.g. this", "KELVIN K"]
+# Characters the patterns care about (schemas, hosts, separators, case folding: ſ, K sign).
+ALPHABET = st.sampled_from(list("htpsfmailowc.:/@_<>｜ ſKkx019-") + ["http", "www.", "mailto:",
+                                                                    ".fr", "localhost", "//", "\n"])
+
+
+def test_pretest_answers_as_linkify_it_on_chosen_texts():
+    for text in TEXTS:
+        assert QUICK.pretest(text) == PLAIN.pretest(text), text
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(ALPHABET, max_size=12).map("".join))
+def test_pretest_answers_as_linkify_it_on_any_text(text):
+    assert QUICK.pretest(text) == PLAIN.pretest(text)
+
+
+def test_pretest_answers_as_linkify_it_on_every_paragraph_of_the_corpus():
+    """Every inline content the pool's check parses over the usrp-users corpus."""
+    from forumsync.mail import parse_bytes
+    from forumsync.mail.body import extract_body
+
+    contents = set()
+    for raw in corpus_raws([real_data("corpus", "usrp-users-dev2k.mbox.gz")], limit=600):
+        body = extract_body(parse_bytes(raw)).markdown
+        contents.update(t.content for t in inert.discourse_parser().parse(body) if t.type == "inline")
+    assert len(contents) > 2000
+    assert [QUICK.pretest(c) for c in contents] == [PLAIN.pretest(c) for c in contents]
+
+
+def test_the_schema_search_runs_only_where_a_schema_name_is_written():
+    quick = QuickPretestLinkify().tlds(inert.DISCOURSE_TLDS)
+    pattern, searched = quick._schema, []
+
+    class Recorder:
+        def search(self, text):
+            searched.append(text)
+            return pattern.search(text)
+
+    quick._schema = Recorder()
+    assert quick.pretest("Une phrase sans lien") is False
+    assert searched == []
+    assert quick.pretest("voir https:") is True and searched == ["voir https:"]
+
+
+def test_a_schema_name_with_letters_and_no_colon_falls_back_to_linkify_its_pretest():
+    quick = QuickPretestLinkify().tlds(inert.DISCOURSE_TLDS)
+    quick.add("git", "http:")  # "GIT" could match it: no quick answer
+    plain = LinkifyIt().tlds(inert.DISCOURSE_TLDS).add("git", "http:")
+    assert quick._needles is None
+    for text in ("un git//exemple", "GIT//x", "rien"):
+        assert quick.pretest(text) == plain.pretest(text)
+
+
+@pytest.mark.parametrize("text", ["www.publik.fr", "Bonjour, à demain."])
+def test_the_pool_checks_parser_uses_it(text):
+    assert isinstance(inert.discourse_parser().linkify, QuickPretestLinkify)
+    assert inert.discourse_parser().linkify.pretest(text) == PLAIN.pretest(text)
