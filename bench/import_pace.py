@@ -10,13 +10,16 @@ Prints, for the same mbox (../shared/corpus/usrp-users-dev2k.mbox.gz, 1,992 mess
    claims of ``IMPORT_CLAIM`` rows, batches) against the local forum served by another
    process without limiter; own work = messages / (wall time − time the main side waited on
    the forum: inside its own forum requests, and for the answer of a batch sent ahead), with
-   the process pool (PIPELINE_POOL_SIZE default: one per CPU) and without;
+   the process pool (PIPELINE_POOL_SIZE default: one fewer than the CPUs), with two pool
+   processes (the default before 6 December 2026 on this 2-CPU machine) and without;
 3. end to end: ``forumsync localforum`` as a subprocess (its site-wide admin API limiter at
    60/min, Discourse's max_admin_api_reqs_per_minute, through LOCALFORUM_RATE_LIMIT), then
    ``forumsync provision`` and ``forumsync import-mbox`` as subprocesses on a fresh SQLite
    database: messages/s (wall time of import-mbox), forum requests per message and 429s (as
    counted by the forum process itself), peak RSS (VmHWM) of the import process, of its pool
-   processes and of the forum process;
+   processes and of the forum process, and the peak of the import's processes together
+   (their PSS summed, polled: a page they share counts once); then the same import without
+   the pool (``PIPELINE_POOL_SIZE=0``: one process), for its rate and memory;
 4. HyperKitty 1.3.12's ``hyperkitty_import`` (bench/.venv-hyperkitty, SQLite,
    ``--no-sync-mailman``) on the same mbox decompressed, after ``migrate``, just before and just
    after import-mbox (the load of a shared machine changes): messages/s, peak RSS.
@@ -383,10 +386,10 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
 
 
 # ------------------------------------------------------------------ 3. end to end
-def end_to_end(mbox: Path, read: int) -> dict:
+def end_to_end(mbox: Path, read: int, **extra) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="bench-import-"))
     port = free_port()
-    settings_path = write_settings(folder, port, rate_limit=60, pace=60)
+    settings_path = write_settings(folder, port, rate_limit=60, pace=60, **extra)
     forum = ForumProcess(folder, settings_path, port)
     try:
         cmd = [str(VENV / "forumsync"), "--settings", str(settings_path)]
@@ -531,6 +534,11 @@ def main():
               f"(lecture, stockage et publication), ses processus de pool {e2e['pool_cpu'] / n * 1000:.1f} ms "
               f"(relevé toutes les 0,1 s)")
         print("    " + " | ".join(line.strip() for line in e2e["summary"].splitlines()[:5]))
+        alone = end_to_end(mbox, n, PIPELINE_POOL_SIZE=0)
+        print(f"[3 bis] la même chose sans pool (PIPELINE_POOL_SIZE=0 : un seul processus) : "
+              f"{n / alone['seconds']:,.1f} msg/s ({alone['seconds']:.1f} s ; code {alone['returncode']}) ; "
+              f"{alone['requests']} requêtes, 429 : {alone['refused']} ; pic de RSS {alone['import_peak']:.0f} Mo ; "
+              f"tous ses processus ensemble (PSS) : {alone['tree_pss']:.0f} Mo")
         if hk_runs and hk_runs[0]:
             hk_runs.append(hyperkitty(mbox))
             for when, hk in zip(("avant", "après"), hk_runs):
