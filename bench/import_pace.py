@@ -77,29 +77,27 @@ def write_settings(folder: Path, port: int, rate_limit: int, pace: int, **extra)
     return path
 
 
-def vm_hwm_mb(pid: int) -> float | None:
-    """Peak resident set of a live process (VmHWM), in MB."""
+def _proc_kb_as_mb(path: str, field: str) -> float | None:
+    """The « FIELD: N kB » line of a /proc file, in MB (None when the process is gone)."""
     try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
+        with open(path) as lines:
+            for line in lines:
+                if line.startswith(field):
                     return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
+
+
+def vm_hwm_mb(pid: int) -> float | None:
+    """Peak resident set of a live process (VmHWM), in MB."""
+    return _proc_kb_as_mb(f"/proc/{pid}/status", "VmHWM:")
 
 
 def pss_mb(pid: int) -> float | None:
     """Proportional set size of a live process (its private pages, and its share of the pages
     it shares with others: summed over processes, each page counts once), in MB."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    return _proc_kb_as_mb(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 class PeakWatcher(threading.Thread):
