@@ -5,7 +5,8 @@ without the database, the forum or the other stages), Discourse's parser built o
 linkify patterns are compiled here, not in each process), then ``gc.freeze()``. A process
 forked from the forkserver shares its pages until it writes to them, and the cyclic garbage
 collector writes to every object it walks: frozen, the imported modules stay out of its
-reach, so the pool processes keep sharing them instead of holding a copy each.
+reach (reference counts still copy the pages a pool process uses: measured, it holds ~56 MB
+of its own, against 63–65 MB when the forkserver preloaded the whole pipeline).
 """
 from __future__ import annotations
 

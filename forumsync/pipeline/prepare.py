@@ -7,8 +7,8 @@ one fewer than the CPUs; 0: off), a few messages ahead of the one the main side 
 publishing. The main side still runs every stage in ``STAGES`` order; in place of the
 ``AHEAD`` run it takes that message's result (``_Prepared``), and rather than wait for one a
 pool process is on, it runs the next messages no pool process has started
-(``Ahead._help``): on two CPUs, one pool process and the main side share the work. What is stored and published is the same with or
-without the pool (``tests/pipeline/test_pool.py`` imports the demo mbox both ways):
+(``Ahead._help``): on two CPUs, one pool process and the main side share the work. What is
+stored and published is the same with or without the pool (``tests/pipeline/test_pool.py`` imports the demo mbox both ways):
 
 - what travels to a pool process: the raw bytes, the row's starting ``msgdata`` (``SEED``
   keys: plain values) and the pickled settings (once per batch, cached by the process);
@@ -89,7 +89,8 @@ class _Prepared:
     def process(self, ctx, msg, msgdata) -> None:
         if any(msgdata.get(key) != self.seed.get(key) for key in SEED):
             return _inline(ctx, self.raw, msg, msgdata)  # the row changed since it was sent
-        if self.blob is not None and self.future.cancel():  # no pool process has started it: rather than wait, do it here
+        if self.blob is not None and self.future.cancel():
+            # No pool process has started it: rather than wait for one to, do it here.
             self.future = _run_here(self.blob, self.seed, self.raw)
             STATS["stolen"] += 1
         began, helped = time.perf_counter(), 0.0
@@ -185,7 +186,8 @@ class Ahead:
             except (BrokenProcessPool, RuntimeError):
                 self._broken()
                 return
-            self.prepared[inbox_id] = _Prepared(future, seed, row.raw, self._broken, self._help, self.blob)
+            self.prepared[inbox_id] = _Prepared(future, seed, row.raw, self._broken,
+                                                helper=self._help, blob=self.blob)
 
     def _help(self) -> bool:
         """While the main side waits for a message a pool process is on: run here the AHEAD
