@@ -8,7 +8,8 @@ publishing. The main side still runs every stage in ``STAGES`` order; in place o
 ``AHEAD`` run it takes that message's result (``_Prepared``), and rather than wait for one a
 pool process is on, it runs the next messages no pool process has started
 (``Ahead._help``): on two CPUs, one pool process and the main side share the work. What is
-stored and published is the same with or without the pool (``tests/pipeline/test_pool.py`` imports the demo mbox both ways):
+stored and published is the same with or without the pool (``tests/pipeline/test_pool.py``
+imports the demo mbox both ways):
 
 - what travels to a pool process: the raw bytes, the row's starting ``msgdata`` (``SEED``
   keys: plain values) and the pickled settings (once per batch, cached by the process);
