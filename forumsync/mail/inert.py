@@ -67,6 +67,20 @@ def fence_closes(line: str, fence: str) -> bool:
     return match is not None and match.group(1)[0] == fence[0] and len(match.group(1)) >= len(fence)
 
 
+def fenced_lines(lines):
+    """(line, whether it is fenced code: inside a fenced block, its fences included) for each
+    of LINES. Nothing there is live, and code must stay as written."""
+    fence = None
+    for line in lines:
+        if fence is None:
+            fence = fence_opening(line)
+            yield line, fence is not None
+        else:
+            if fence_closes(line, fence):
+                fence = None
+            yield line, True
+
+
 # ---------------------------------------------------------------- names and file names
 def strip_bidi(text: str) -> str:
     """TEXT without bidi controls (a name ``\u202eRDP.exe`` shows reversed otherwise)."""
@@ -116,19 +130,8 @@ def neutralise_mentions(markdown: str) -> str:
         markdown = _AT_ENTITY.sub("@", markdown)  # shown as "@" by Discourse anyway
     if "@" not in markdown:
         return markdown
-    out, fence = [], None
-    for line in markdown.split("\n"):
-        if fence is not None:
-            if fence_closes(line, fence):
-                fence = None
-            out.append(line)
-            continue
-        fence = fence_opening(line)
-        if fence:
-            out.append(line)
-            continue
-        out.append(_AT.sub(_at_replacement(line), line) if "@" in line else line)
-    return "\n".join(out)
+    return "\n".join(line if fenced or "@" not in line else _AT.sub(_at_replacement(line), line)
+                     for line, fenced in fenced_lines(markdown.split("\n")))
 
 
 def _after_link(line: str, at: int) -> bool:
@@ -222,15 +225,7 @@ _HTML_A_OPEN = re.compile(r"^<a(\s.*)?>", re.S)
 
 
 def _outside_fences(raw: str):
-    fence = None
-    for line in raw.split("\n"):
-        if fence is not None:
-            if fence_closes(line, fence):
-                fence = None
-            continue
-        fence = fence_opening(line)
-        if not fence:
-            yield line
+    return (line for line, fenced in fenced_lines(raw.split("\n")) if not fenced)
 
 
 # Cheap necessary conditions, to skip the parse (without oneboxes): a mention needs an "@" in

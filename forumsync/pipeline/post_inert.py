@@ -11,7 +11,7 @@ import re
 from urllib.parse import unquote
 
 from ..mail.html import safe_destination
-from ..mail.inert import discourse_parser, fence_closes, fence_opening, live_syntax, neutralise_all_mentions
+from ..mail.inert import discourse_parser, fenced_lines, live_syntax, neutralise_all_mentions
 
 _QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)", re.I | re.M)
 
@@ -74,14 +74,4 @@ def _force_inert_images(text: str) -> str:
 
 def _fenced(lines: list[str]) -> set[int]:
     """The indexes of LINES inside fenced code, the fences included (nothing there is live)."""
-    inside, fence = set(), None
-    for index, line in enumerate(lines):
-        if fence is None:
-            fence = fence_opening(line)
-            if fence:
-                inside.add(index)
-            continue
-        inside.add(index)
-        if fence_closes(line, fence):
-            fence = None
-    return inside
+    return {index for index, (_line, fenced) in enumerate(fenced_lines(lines)) if fenced}
