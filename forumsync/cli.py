@@ -10,6 +10,7 @@ import click
 
 from . import commands as commands_package
 from .context import Context
+from .memory import give_big_buffers_back
 from .settings import SettingsError, load_settings
 
 
@@ -81,6 +82,7 @@ def cli(ctx, settings_path, verbose):
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Migrations run at every start; their chatter is noise in MTA and cron logs.
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    give_big_buffers_back()  # an import's biggest message must not size the process for good
     obj = Obj(settings_path)
     ctx.obj = obj
     ctx.call_on_close(lambda: obj._context and obj._context.close())

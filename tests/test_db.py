@@ -63,6 +63,44 @@ def test_migrations_build_exactly_the_models_schema(fresh_db_url):
     assert differences == []
 
 
+def test_schema_heads_are_the_newest_migrations():
+    """db.SCHEMA_HEADS, how a database already migrated is known without Alembic, names
+    what Alembic reads as the newest revisions."""
+    from forumsync.db import SCHEMA_HEADS, script_heads
+
+    assert SCHEMA_HEADS == script_heads(), "a new migration: set forumsync.db.SCHEMA_HEADS to its revision"
+
+
+def test_an_older_schema_is_migrated_and_a_current_one_read_without_alembic(fresh_db_url):
+    """A database at an older revision is brought to the newest; one already there is read
+    without importing Alembic (a fresh process opening it loads neither Alembic nor Mako)."""
+    import subprocess
+    import sys
+
+    from alembic import command
+
+    from forumsync.db import SCHEMA_HEADS, Database, alembic_config, stored_revisions
+
+    database = Database(fresh_db_url)
+    try:
+        with database.engine.begin() as connection:
+            assert stored_revisions(connection) == frozenset()
+            config = alembic_config(fresh_db_url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0006")
+        with database.engine.connect() as connection:
+            assert stored_revisions(connection) == {"0006"} != SCHEMA_HEADS
+        database.migrate()
+        with database.engine.connect() as connection:
+            assert stored_revisions(connection) == SCHEMA_HEADS
+    finally:
+        database.dispose()
+    probe = ("import sys\nfrom forumsync.db import Database\ndb = Database(sys.argv[1])\ndb.migrate()\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako', 'pygments'}))")
+    done = subprocess.run([sys.executable, "-c", probe, fresh_db_url], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_inbox_raw_apart_migration_keeps_the_raw_bytes(fresh_db_url):
     """Revision 0003 moves each mail's bytes from inbox_message.raw to inbox_raw, none lost,
     and 0003's downgrade puts them back."""

@@ -10,29 +10,11 @@ of its own, against 63–65 MB when the forkserver preloaded the whole pipeline)
 """
 from __future__ import annotations
 
-import ctypes
 import gc
 
 from ..mail.inert import discourse_parser
+from ..memory import give_big_buffers_back
 from . import ahead_pool  # noqa: F401  the pool processes' code
-
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt parameters (malloc.h)
-
-
-def give_big_buffers_back() -> None:
-    """glibc's malloc, in this process and those forked from it: a buffer of 64 KB or more (a
-    message's raw bytes, its decoded parts) is mapped on its own and returned to the system
-    when freed, and free memory at the top of the heap over 128 KB is returned too. By
-    default both thresholds rise with the largest buffer freed so far, and one big message
-    left the pool process holding its size for good (7 MB less per process over the
-    usrp-users corpus, bench/README.md). Without glibc, nothing."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(M_MMAP_THRESHOLD, 64 * 1024)
-    mallopt(M_TRIM_THRESHOLD, 128 * 1024)
-
 
 discourse_parser()
 give_big_buffers_back()

@@ -1,0 +1,43 @@
+"""A process gives freed big buffers back to the system (forumsync.memory, set by the CLI)."""
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import sys
+from forumsync.memory import give_big_buffers_back
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
+if sys.argv[1] == "set":
+    assert give_big_buffers_back()
+big = bytearray(4 << 20); del big   # glibc's own thresholds rise to 4 MB
+before = rss_mb()
+buffers = [bytearray(200 * 1024) for _ in range(200)]   # 40 MB of a message's parts
+last = buffers[-1]; del buffers     # one still held, at the top of the heap
+print(rss_mb() - before)
+"""
+
+
+def kept_mb(mode: str) -> int:
+    done = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc et /proc : Linux")
+def test_freed_big_buffers_go_back_to_the_system():
+    assert kept_mb("default") >= 20  # glibc alone keeps them: the control
+    assert kept_mb("set") <= 5
+
+
+def test_the_cli_sets_it_for_every_command(monkeypatch):
+    from click.testing import CliRunner
+
+    from forumsync import cli as cli_module
+
+    calls = []
+    monkeypatch.setattr(cli_module, "give_big_buffers_back", lambda: calls.append(1) or True)
+    result = CliRunner().invoke(cli_module.cli, ["check-settings"])
+    assert result.exit_code == 0, result.output
+    assert calls == [1]
