@@ -54,11 +54,16 @@ FIRST = STAGES.index(AHEAD[0])
 assert STAGES[FIRST:FIRST + len(AHEAD)] == AHEAD, "AHEAD must be consecutive in STAGES"
 
 MIN_ROWS = 8  # fewer claimed rows: no backlog, the stages run in the main process
-# Messages submitted ahead of the one being published: enough for the pool to keep working
-# while a full batch waits on the forum (a smaller window left it idle during each flush),
-# few enough to bound memory (the prepared attachments wait in the main process). Refilled
-# when half of it is used, so the rows are read from the database 32 at a time, not one.
-WINDOW = 64
+# Messages submitted ahead of the one being published: enough for the pool to bank work
+# while the main side waits on the forum, so that it need not take messages back when the
+# batch lands (64 left it short: the main side prepared ~530 of 1,987 messages itself, against
+# ~200 with 256, bench/README.md). Refilled when half of it is used, so the rows are read from
+# the database 128 at a time, not one.
+WINDOW = 256
+# ... and at most this many bytes of raw mail among them: the prepared attachments wait in the
+# main process, and a backlog of big messages must not all wait there at once (one message
+# at least is always sent).
+WINDOW_BYTES = 8 * 1024 * 1024
 KEY = ("pipeline.prepare", "ahead")  # where an Ahead waits in the runner's per-batch dict
 # Messages whose AHEAD stages came from the Ahead ("pool": computed by a pool process, or by
 # the main side instead, "stolen") / fell back inline; ms the main side waited
@@ -69,6 +74,7 @@ _READ = select(_inbox.c.id, _raw.c.raw, _inbox.c.channel, _inbox.c.message_id,
                _inbox.c.received_at, _inbox.c.meta, _inbox.c.attempts) \
     .select_from(_inbox.outerjoin(_raw, _raw.c.inbox_id == _inbox.c.id)) \
     .where(_inbox.c.id.in_(bindparam("ids", expanding=True)))
+_SIZES = select(_inbox.c.id, _inbox.c.size).where(_inbox.c.id.in_(bindparam("ids", expanding=True)))
 
 def with_head(msg: EmailMessage, head) -> EmailMessage:
     """MSG (empty) given the headers and Unix From of HEAD (``ahead_pool.head_of``)."""
@@ -149,6 +155,7 @@ class Ahead:
         self.window = WINDOW
         self.next = 0  # index in IDS of the next row to submit
         self.prepared: dict[int, _Prepared] = {}
+        self.held = 0  # raw bytes of the rows in PREPARED
         self.broken = False
 
     @classmethod
@@ -172,10 +179,10 @@ class Ahead:
         end = min(len(self.ids), count)
         if self.next >= end:
             return
-        chunk = self.ids[self.next:end]
-        self.next = end
         with self.ctx.db.connection() as conn:
-            rows = {row.id: row for row in conn.execute(_READ, {"ids": chunk})}
+            chunk = self._within_bytes(conn, self.ids[self.next:end])
+            self.next += len(chunk)
+            rows = {row.id: row for row in conn.execute(_READ, {"ids": chunk})} if chunk else {}
         for inbox_id in chunk:
             row = rows.get(inbox_id)
             if row is None:
@@ -189,6 +196,19 @@ class Ahead:
                 return
             self.prepared[inbox_id] = _Prepared(future, seed, row.raw, self._broken,
                                                 helper=self._help, blob=self.blob)
+            self.held += len(row.raw or b"")
+
+    def _within_bytes(self, conn, chunk: list[int]) -> list[int]:
+        """The first rows of CHUNK whose raw bytes fit in what WINDOW_BYTES leaves (the first
+        one always when none waits)."""
+        sizes = dict(conn.execute(_SIZES, {"ids": chunk}).all())
+        room, kept = WINDOW_BYTES - self.held, 0
+        for inbox_id in chunk:
+            room -= sizes.get(inbox_id) or 0
+            if room < 0 and (kept or self.prepared):
+                break
+            kept += 1
+        return chunk[:kept]
 
     def _help(self) -> bool:
         """While the main side waits for a message a pool process is on: run here the AHEAD
@@ -212,16 +232,21 @@ class Ahead:
             position = self.ids.index(inbox_id)
         except ValueError:
             return None
-        if self.next - position - 1 < self.window // 2:  # refilled by half windows: one read each
+        # Refilled by half windows (of messages and of bytes): one read each
+        if self.next - position - 1 < self.window // 2 and self.held <= WINDOW_BYTES // 2:
             self._submit_until(position + 1 + self.window)
         # Handed over once: a claim of 500 rows must not keep every decoded attachment until
         # its end (a row run again, by the batch's fallback, runs its stages in this process).
-        return self.prepared.pop(inbox_id, None)
+        prepared = self.prepared.pop(inbox_id, None)
+        if prepared is not None:
+            self.held -= len(prepared.raw or b"")
+        return prepared
 
     def close(self) -> None:
         for prepared in self.prepared.values():
             prepared.future.cancel()
         self.prepared.clear()
+        self.held = 0
 
 
 def sent_row(cache: dict | None, inbox_id: int) -> tuple[dict, bytes | None] | None:

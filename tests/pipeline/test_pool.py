@@ -246,13 +246,14 @@ def test_the_pools_post_check_is_used_only_for_its_exact_text():
 
 
 def test_rows_go_to_the_pool_half_a_window_at_a_time_and_at_most_a_window_waits(
-        tmp_path, sqlite_template, make_localforum):
+        tmp_path, sqlite_template, make_localforum, monkeypatch):
     """One database read per half window (not one per message), and never more than WINDOW
     prepared results waiting in the main process (their attachments are in memory)."""
     from sqlalchemy import event
 
     from forumsync.pipeline import runner
 
+    monkeypatch.setattr(prepare, "WINDOW", 64)  # a window smaller than the 100 rows
     pipe = pipe_on(tmp_path, "window", sqlite_template, make_localforum(), PIPELINE_POOL_SIZE=1)
     for n in range(100):
         pipe.feed(make_mail(subject=f"Fenêtre {n}", message_id=f"<fenetre-{n}@meyzieu.fr>"))
@@ -281,6 +282,57 @@ def test_rows_go_to_the_pool_half_a_window_at_a_time_and_at_most_a_window_waits(
     assert max(waiting) <= prepare.WINDOW
     assert min(waiting[:100 - prepare.WINDOW]) >= prepare.WINDOW // 2 - 1  # the pool kept work
     assert len(reads) == 3  # 64 rows, then 33, then the last 3 (was 37 reads: 1 + one a message)
+
+
+def test_the_window_holds_at_most_window_bytes_of_raw_mail(tmp_path, sqlite_template, make_localforum,
+                                                          monkeypatch):
+    """Big messages: the rows sent ahead hold at most WINDOW_BYTES of raw mail together (one
+    row always goes, even bigger than that), the rows are still read in pieces, not one by
+    one, and every message gets its own result."""
+    from sqlalchemy import event
+
+    from forumsync.pipeline import runner
+
+    pipe = pipe_on(tmp_path, "octets", sqlite_template, make_localforum(), PIPELINE_POOL_SIZE=1)
+    for n in range(30):
+        body = f"Pièce {n}\n" + ("données " * (3000 if n != 7 else 30000))  # row 7: over the cap alone
+        pipe.feed(make_mail(subject=f"Octets {n}", message_id=f"<octets-{n}@meyzieu.fr>", body=body))
+    ids = runner.claim(pipe.ctx, "test-bytes", 100)
+    with pipe.ctx.db.connection() as conn:
+        sizes = dict(conn.execute(prepare._SIZES, {"ids": ids}).all())
+    cap = 4 * sizes[ids[0]] + 100  # four ordinary rows
+    assert sizes[ids[7]] > cap
+    monkeypatch.setattr(prepare, "WINDOW_BYTES", cap)
+    reads = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if "raw" in statement and " IN (" in statement:
+            reads.append(statement)
+
+    held = []  # (bytes, rows) waiting after each time rows were sent
+    submit = prepare.Ahead._submit_until
+
+    def submit_and_record(ahead, count):
+        submit(ahead, count)
+        held.append((ahead.held, len(ahead.prepared)))
+
+    monkeypatch.setattr(prepare.Ahead, "_submit_until", submit_and_record)
+    event.listen(pipe.ctx.db.engine, "before_cursor_execute", count)
+    cache: dict = {}
+    try:
+        ahead = prepare.Ahead.start(pipe.ctx, ids, cache)
+        for n, inbox_id in enumerate(ids):
+            prepared = ahead.take(inbox_id)
+            assert prepared is not None, n
+            keys, _checks, _head = prepared.future.result()
+            assert keys["subject"] == f"Octets {n}"
+    finally:
+        prepare.finish(cache)
+        event.remove(pipe.ctx.db.engine, "before_cursor_execute", count)
+    assert all(nbytes <= cap or rows == 1 for nbytes, rows in held)
+    assert any(nbytes > cap and rows == 1 for nbytes, rows in held)  # row 7, alone
+    assert max(rows for _nbytes, rows in held) <= 4
+    assert 30 // 4 <= len(reads) < 30  # in pieces: neither all at once nor one by one
 
 
 def test_a_row_sent_to_the_pool_is_not_read_again_when_its_turn_comes(
