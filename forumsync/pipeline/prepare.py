@@ -3,8 +3,8 @@
 The stages that need neither the database nor the forum (``AHEAD``: loop, autoreply, bounce,
 parse, trim — the MIME parse, body decoding, HTML → Markdown and quote trimming, ~95 % of the
 stages' CPU) run in a ``ProcessPoolExecutor`` of ``PIPELINE_POOL_SIZE`` processes (default:
-one fewer than the CPUs; 0: off), a few messages ahead of the one the main side is
-publishing. The main side still runs every stage in ``STAGES`` order; in place of the
+one fewer than the CPUs; 0: off), up to ``WINDOW`` messages (and ``WINDOW_BYTES``) ahead of
+the one the main side is publishing. The main side still runs every stage in ``STAGES`` order; in place of the
 ``AHEAD`` run it takes that message's result (``_Prepared``), and rather than wait for one a
 pool process is on, it runs the next messages no pool process has started
 (``Ahead._help``): on two CPUs, one pool process and the main side share the work. What is
@@ -146,7 +146,7 @@ def _run_here(blob: bytes, seed: dict, raw) -> Future:
 
 
 class Ahead:
-    """The AHEAD stages of claimed rows IDS, submitted to the pool a few messages ahead."""
+    """The AHEAD stages of claimed rows IDS, submitted to the pool up to a window ahead."""
 
     def __init__(self, ctx, ids: list[int], size: int):
         self.ctx, self.ids, self.size = ctx, list(ids), size
