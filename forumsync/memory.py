@@ -23,4 +23,5 @@ def give_big_buffers_back() -> bool:
         mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):
         return False
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    took_mmap = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    return took_mmap and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))

@@ -97,7 +97,8 @@ def test_an_older_schema_is_migrated_and_a_current_one_read_without_alembic(fres
         database.dispose()
     probe = ("import sys\nfrom forumsync.db import Database\ndb = Database(sys.argv[1])\ndb.migrate()\n"
              "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako', 'pygments'}))")
-    done = subprocess.run([sys.executable, "-c", probe, fresh_db_url], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", probe, fresh_db_url], capture_output=True, text=True,
+                          check=True)
     assert done.stdout.strip() == "[]"
 
 

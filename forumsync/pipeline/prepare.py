@@ -4,10 +4,10 @@ The stages that need neither the database nor the forum (``AHEAD``: loop, autore
 parse, trim — the MIME parse, body decoding, HTML → Markdown and quote trimming, ~95 % of the
 stages' CPU) run in a ``ProcessPoolExecutor`` of ``PIPELINE_POOL_SIZE`` processes (default:
 one fewer than the CPUs; 0: off), up to ``WINDOW`` messages (and ``WINDOW_BYTES``) ahead of
-the one the main side is publishing. The main side still runs every stage in ``STAGES`` order; in place of the
-``AHEAD`` run it takes that message's result (``_Prepared``), and rather than wait for one a
-pool process is on, it runs the next messages no pool process has started
-(``Ahead._help``): on two CPUs, one pool process and the main side share the work. What is
+the one the main side is publishing. The main side still runs every stage in ``STAGES``
+order; in place of the ``AHEAD`` run it takes that message's result (``_Prepared``), and
+rather than wait for one a pool process is on, it runs the next messages no pool process has
+started (``Ahead._help``): on two CPUs, one pool process and the main side share the work. What is
 stored and published is the same with or without the pool (``tests/pipeline/test_pool.py``
 imports the demo mbox both ways):
 
@@ -155,7 +155,6 @@ class Ahead:
         self.window = WINDOW
         self.next = 0  # index in IDS of the next row to submit
         self.prepared: dict[int, _Prepared] = {}
-        self.held = 0  # raw bytes of the rows in PREPARED
         self.broken = False
 
     @classmethod
@@ -182,7 +181,9 @@ class Ahead:
         with self.ctx.db.connection() as conn:
             chunk = self._within_bytes(conn, self.ids[self.next:end])
             self.next += len(chunk)
-            rows = {row.id: row for row in conn.execute(_READ, {"ids": chunk})} if chunk else {}
+            if not chunk:  # the bytes waiting leave no room yet
+                return
+            rows = {row.id: row for row in conn.execute(_READ, {"ids": chunk})}
         for inbox_id in chunk:
             row = rows.get(inbox_id)
             if row is None:
@@ -196,7 +197,11 @@ class Ahead:
                 return
             self.prepared[inbox_id] = _Prepared(future, seed, row.raw, self._broken,
                                                 helper=self._help, blob=self.blob)
-            self.held += len(row.raw or b"")
+
+    @property
+    def held(self) -> int:
+        """Raw bytes of the rows sent and not yet taken."""
+        return sum(len(prepared.raw or b"") for prepared in self.prepared.values())
 
     def _within_bytes(self, conn, chunk: list[int]) -> list[int]:
         """The first rows of CHUNK whose raw bytes fit in what WINDOW_BYTES leaves (the first
@@ -237,16 +242,12 @@ class Ahead:
             self._submit_until(position + 1 + self.window)
         # Handed over once: a claim of 500 rows must not keep every decoded attachment until
         # its end (a row run again, by the batch's fallback, runs its stages in this process).
-        prepared = self.prepared.pop(inbox_id, None)
-        if prepared is not None:
-            self.held -= len(prepared.raw or b"")
-        return prepared
+        return self.prepared.pop(inbox_id, None)
 
     def close(self) -> None:
         for prepared in self.prepared.values():
             prepared.future.cancel()
         self.prepared.clear()
-        self.held = 0
 
 
 def sent_row(cache: dict | None, inbox_id: int) -> tuple[dict, bytes | None] | None:
