@@ -1,17 +1,30 @@
-"""The `forumsync` command line (click). Each command family lives in forumsync/commands/."""
+"""The `forumsync` command line (click). Each command family lives in forumsync/commands/.
+
+A command's module is imported when that command runs (``COMMAND_MODULES``), not every module
+for every command: ``import-mbox`` forks its pool before SQLAlchemy, the forum client and the
+other stages are imported (``pipeline.ahead_pool.fork_now``), so that what only its main side
+uses is not copied into the pool processes.
+"""
 from __future__ import annotations
 
 import importlib
 import logging
-import pkgutil
 import sys
 
 import click
 
 from . import commands as commands_package
-from .context import Context
 from .memory import give_big_buffers_back
 from .settings import SettingsError, load_settings
+
+# command name → its module in forumsync/commands/ (tests/commands/test_cli.py checks that it
+# names every command those modules declare in COMMANDS, and nothing else)
+COMMAND_MODULES = {
+    "catalogue": "catalogue", "community": "community", "deliver": "deliver", "demo": "demo",
+    "doctor": "doctor", "import-mbox": "import_mbox", "inbox": "inbox", "lmtp": "lmtp",
+    "localforum": "localforum", "outbox": "outbox", "provision": "provision", "serve": "serve",
+    "themes": "themes", "worker": "worker",
+}
 
 
 class Obj:
@@ -26,15 +39,18 @@ class Obj:
         return self.context.settings
 
     @property
-    def context(self) -> Context:
+    def context(self):
+        """The process's ``Context`` (forumsync.context), built on first use."""
         if self._context is None:
+            from .context import Context
+
             try:
                 self._context = Context(load_settings(self.settings_path))
             except SettingsError as exc:
                 raise click.ClickException(str(exc)) from None
         return self._context
 
-    def open_database(self) -> Context:
+    def open_database(self):
         """The context with its database opened and migrated, before a command accepts or
         reads anything; a database that is down is a French error, not a traceback."""
         ctx = self.context
@@ -62,6 +78,18 @@ class _FrenchError(click.ClickException):
 
 
 class FrenchGroup(click.Group):
+    """French errors; the commands of ``COMMAND_MODULES`` loaded when asked for."""
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *COMMAND_MODULES})
+
+    def get_command(self, ctx, name):
+        if name in COMMAND_MODULES and name not in self.commands:
+            module = importlib.import_module(f"{commands_package.__name__}.{COMMAND_MODULES[name]}")
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return super().get_command(ctx, name)
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -102,16 +130,6 @@ def check_settings(obj):
 
     for key, value in sorted(obj.settings.as_dict().items()):
         click.echo(f"{key} = {displayed_value(key, value)!r}")
-
-
-def _register_commands():
-    for info in sorted(pkgutil.iter_modules(commands_package.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{commands_package.__name__}.{info.name}")
-        for command in getattr(module, "COMMANDS", ()):
-            cli.add_command(command)
-
-
-_register_commands()
 
 
 def main():  # noqa: D401 - console entry point

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import logging
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from .db import Database, open_database
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .db import Database
 
 
 class Context:
@@ -19,6 +22,8 @@ class Context:
 
     @cached_property
     def db(self) -> Database:
+        from .db import open_database  # (SQLAlchemy: imported by the first command that needs it)
+
         return self._db or open_database(self.settings, migrate=self._migrate)
 
     @cached_property

@@ -192,16 +192,20 @@ class BackgroundPublisher:
 @click.pass_obj
 def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
     """Importe l'historique de la liste depuis des fichiers mbox (ou .mbox.gz), avec reprise."""
-    from tqdm import tqdm
-
-    from ..inbound.mbox import import_file
-    from ..pipeline.ahead_pool import start_soon
+    from ..pipeline.ahead_pool import fork_now, start_soon
 
     fewer_malloc_arenas()  # before the publisher and the pool start their threads
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # The pool forked first, before any thread, the database and the modules only this side
+    # uses (imported below); where it cannot, it starts while the first claim is read.
+    forked = not store_only and fork_now(obj.context.settings)
+    from tqdm import tqdm
+
+    from ..inbound.mbox import import_file
+
     ctx = obj.open_database()  # before anything is read
     worker = None if store_only else InboxWorker(ctx)
-    if worker is not None:  # the pool's processes start while the first claim is read
+    if worker is not None and not forked:
         start_soon(ctx.settings)
     reports = []
     publisher = None if worker is None else BackgroundPublisher(worker)

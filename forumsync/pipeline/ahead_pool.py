@@ -2,9 +2,16 @@
 
 ``pipeline/prepare.py`` decides, per claimed batch, which messages go ahead and takes their
 results back; this module owns the pool's life (one ``ProcessPoolExecutor`` per pool size and
-process, started on first use, ``forkserver`` where the platform has it, ``spawn``
-elsewhere: never ``fork`` from a process with threads and open database connections) and
-``run_ahead``, the function a pool process runs for one message.
+process, started on first use) and ``run_ahead``, the function a pool process runs for one
+message. How its processes start:
+
+- ``fork_now``: forked from this very process, while it has no other thread and no database
+  connection yet (``import-mbox`` calls it first). The pool processes share every page of
+  the modules this process imported, and neither a forkserver nor a resource tracker runs:
+  ~35 MB less for the import's processes together (bench/README.md);
+- otherwise (the worker's backlog, tests, a pool started again after it broke):
+  ``forkserver`` where the platform has it, ``spawn`` elsewhere, never ``fork`` from a
+  process with threads and open database connections.
 """
 from __future__ import annotations
 
@@ -17,6 +24,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 
 from ..mail import parse_bytes
+from ..memory import message_done
 from . import ahead_checks, autoreply, bounce, loop, parse, trim
 
 AHEAD = (loop, autoreply, bounce, parse, trim)  # consecutive in STAGES (checked by prepare)
@@ -48,6 +56,7 @@ def _context(blob: bytes) -> _Settings:
 def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
     """In a pool process: the AHEAD stages over RAW; (the msgdata keys they set, the checks
     of the expected post text: ``ahead_checks``, the message's head: ``head_of``), or INLINE."""
+    message_done()
     ctx = _context(settings_blob)
     msgdata = dict(seed)
     try:
@@ -123,12 +132,13 @@ def _start_method() -> str:
     return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def pool(size: int) -> ProcessPoolExecutor:
-    """The process pool of SIZE processes (started once per process and size)."""
+def pool(size: int, method: str | None = None) -> ProcessPoolExecutor:
+    """The process pool of SIZE processes (started once per process and size; METHOD: how
+    its processes start, ``fork_now`` alone asks for ``fork``)."""
     with _pools_lock:
         executor = _pools.get(size)
         if executor is None:
-            context = multiprocessing.get_context(_start_method())
+            context = multiprocessing.get_context(method or _start_method())
             if context.get_start_method() == "forkserver":
                 context.set_forkserver_preload([f"{__package__}.ahead_preload"])
             executor = ProcessPoolExecutor(max_workers=size, mp_context=context,
@@ -137,6 +147,25 @@ def pool(size: int) -> ProcessPoolExecutor:
                 executor.submit(_warm)
             _pools[size] = executor
         return executor
+
+
+def fork_now(settings) -> bool:
+    """Start the pool by forking this process now, if it can be done safely: it runs no
+    other thread (a lock another thread holds would stay held in the copy) and the caller has
+    opened no database yet. What the pool processes run is imported first, as a forkserver
+    would (``ahead_preload``: frozen out of the cyclic collector's reach, which would write to
+    every object it walks and copy the pages they share); what only the main side runs is
+    imported after, in its own pages (imported before, the pages the main side then writes to
+    would stay in the pool processes as their own copies: 2–3 MB more, measured). False:
+    nothing done, ``start_soon`` is the way."""
+    size = pool_size(settings)
+    if (size <= 0 or "fork" not in multiprocessing.get_all_start_methods()
+            or threading.active_count() > 1 or size in _pools):
+        return False
+    from . import ahead_preload  # noqa: F401  the pool's modules, its parser built, gc.freeze()
+
+    pool(size, method="fork")
+    return True
 
 
 def start_soon(settings) -> None:

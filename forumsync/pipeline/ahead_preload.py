@@ -1,6 +1,7 @@
-"""What a pool's forkserver imports before it forks the pool processes (``ahead_pool.pool``).
+"""What a pool's forkserver imports before it forks the pool processes (``ahead_pool.pool``),
+and what ``import-mbox`` imports before it forks its pool itself (``ahead_pool.fork_now``).
 
-Only the forkserver imports this module: the stages a pool process runs (``ahead_pool``,
+Only those two import this module: the stages a pool process runs (``ahead_pool``,
 without the database, the forum or the other stages), Discourse's parser built once (the
 linkify patterns are compiled here, not in each process), then ``gc.freeze()``. A process
 forked from the forkserver shares its pages until it writes to them, and the cyclic garbage

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..forum.gateway import ForumError, ForumRejected, ForumUnavailable
 from ..models import InboxMessage, InboxRaw, utcnow
+from ..memory import message_done
 from ..queues import INBOX, backoff
 from . import prepare
 from .errors import Drop, Quarantine, Retry
@@ -97,6 +98,7 @@ def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
 def read_claimed(ctx, inbox_id: int, batch: dict | None = None) -> tuple[bytes | None, dict]:
     """A claimed row's raw bytes and the ``msgdata`` its stages start from (as the batch's
     ``prepare.Ahead`` read them moments ago when it sent the row to the pool)."""
+    message_done()  # (once per message handled: both ways of publishing read it here)
     sent = prepare.sent_row(batch, inbox_id)
     if sent is not None:
         seed, raw = sent

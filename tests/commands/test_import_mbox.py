@@ -159,3 +159,47 @@ def test_import_publishes_in_batches_when_the_forum_takes_them(tmp_path, pipe):
     assert log.count_of("POST", "/forumsync/posts.json") == 0
     parent, reply = pipe.post_link("lot-3@meyzieu.fr"), pipe.post_link("lot-r@lyon.fr")
     assert (reply.topic_id, reply.post_number) == (parent.topic_id, 2)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/PID/maps : Linux seulement")
+def test_the_import_forks_its_pool_before_the_database_and_the_forum_client(tmp_path, pipe):
+    """``import-mbox`` forks its pool first (pipeline.ahead_pool.fork_now): its pool process is
+    its own child (no forkserver, no resource tracker) and maps none of SQLAlchemy's compiled
+    modules, imported by the main side only after the fork."""
+    import psutil
+
+    from tests.fixtures.inbound import FORUMSYNC
+
+    mails = [make_mail(subject=f"Sujet {n} sur l'état civil", message_id=f"<fork-{n}@meyzieu.fr>")
+             for n in range(40)]
+    archive = write_mbox(tmp_path / "fork.mbox.gz", mails)
+    path = write_settings_file(tmp_path, pipe.ctx.settings.replace(PIPELINE_POOL_SIZE=1))
+    process = subprocess.Popen(FORUMSYNC + ["--settings", str(path), "import-mbox", str(archive)], cwd=ROOT,
+                               env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    seen = {}
+    try:
+        main = psutil.Process(process.pid)
+        deadline = time.monotonic() + 120
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                for child in main.children(recursive=True):
+                    maps = open(f"/proc/{child.pid}/maps").read()
+                    seen[child.pid] = (child.ppid(), child.cmdline(), "sqlalchemy" in maps)
+                if any(parent == process.pid for parent, _, _ in seen.values()):
+                    main_maps = open(f"/proc/{process.pid}/maps").read()
+                    if "sqlalchemy" in main_maps:  # the main side has imported it by now
+                        break
+            except (psutil.Error, OSError):
+                pass
+            time.sleep(0.01)
+        out, err = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err.decode()
+    assert "publiés : 40" in out.decode()
+    assert len(seen) == 1, seen  # the pool process alone: no forkserver, no resource tracker
+    (parent, cmdline, sqlalchemy), = seen.values()
+    assert parent == process.pid and "import-mbox" in cmdline  # forked, not exec'd
+    assert not sqlalchemy

@@ -396,3 +396,74 @@ def test_start_soon_starts_the_pool_from_a_thread_and_nothing_when_it_is_off(set
     executor = wait_until(lambda: ahead_pool._pools.get(1), timeout=120, what="le pool d'un processus")
     assert executor.submit(ahead_pool._warm).result(timeout=120) is True
     assert 0 not in ahead_pool._pools
+
+
+FORK_NOW = r"""
+import multiprocessing, os, pickle, sys, threading
+from multiprocessing import forkserver, resource_tracker
+from forumsync.pipeline import ahead_pool
+from forumsync.settings import Settings
+
+def loaded(names):
+    return sorted({m.split('.')[0] for m in sys.modules} & set(names))
+
+def parent():
+    return os.getppid()
+
+mode = sys.argv[1]
+settings = Settings({"PIPELINE_POOL_SIZE": 0 if mode == "off" else 1})
+if mode == "thread":
+    stop = threading.Event()
+    threading.Thread(target=stop.wait, daemon=True).start()
+print(ahead_pool.fork_now(settings))
+if mode != "forked":
+    print(sorted(ahead_pool._pools))
+    sys.exit(0)
+print(ahead_pool.fork_now(settings))   # once
+import sqlalchemy, requests              # the main side's modules, after the fork
+from tests.fixtures.pipeline import make_mail
+executor = ahead_pool._pools[1]
+print(executor.submit(parent).result(60) == os.getpid(), executor.submit(loaded, ["sqlalchemy", "requests"]).result(60))
+print(forkserver._forkserver._forkserver_pid, resource_tracker._resource_tracker._pid)
+seed = dict(inbox_id=1, channel="mbox", message_id="f@x", received_at=None, meta={}, attempt=1)
+raw = make_mail(subject="Déjà vu : la cantine", message_id="<f@x>")
+blob = pickle.dumps(settings)
+print(executor.submit(ahead_pool.run_ahead, blob, seed, raw).result(60) == ahead_pool.run_ahead(blob, seed, raw))
+"""
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
+                    reason="fork : plateformes POSIX seulement")
+@pytest.mark.parametrize("mode, expected", [
+    ("forked", ["True", "False", "True []", "None None", "True"]),
+    ("thread", ["False", "[]"]),  # another thread: the usual forkserver, later (start_soon)
+    ("off", ["False", "[]"]),     # PIPELINE_POOL_SIZE=0
+])
+def test_fork_now_forks_the_pool_from_a_process_without_threads_before_its_other_modules(mode, expected):
+    """``import-mbox`` forks its pool first (ahead_pool.fork_now): the pool process is this
+    process's child, carries neither SQLAlchemy nor the forum client (imported after), needs
+    neither forkserver nor resource tracker, and answers what the main process would."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run([sys.executable, "-c", FORK_NOW, mode], cwd=ROOT, capture_output=True,
+                          text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == expected
+
+
+def test_each_pool_process_and_the_main_side_count_their_messages(monkeypatch, settings):
+    """Free heap pages go back every ``memory.RELEASE_EVERY`` messages (memory.message_done),
+    counted where messages are handled: ``run_ahead`` (a pool process) and ``read_claimed``."""
+    from forumsync.pipeline import runner
+
+    calls = []
+    monkeypatch.setattr(ahead_pool, "message_done", lambda: calls.append("pool"))
+    monkeypatch.setattr(runner, "message_done", lambda: calls.append("main"))
+    seed = dict(inbox_id=1, channel="mbox", message_id="c@x", received_at=None, meta={}, attempt=1)
+    ahead_pool.run_ahead(pickle.dumps(settings), seed, make_mail(subject="Bonjour", message_id="<c@x>"))
+    monkeypatch.setattr(prepare, "sent_row", lambda batch, inbox_id: (seed, b"x"))  # read ahead
+    assert runner.read_claimed(None, 1, {})[0] == b"x"
+    assert calls == ["pool", "main"]
