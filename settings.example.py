@@ -40,8 +40,8 @@ INBOX_BATCH_THRESHOLD = 20
 # Processus qui préparent à l'avance les messages d'un arriéré (analyse MIME, décodage,
 # citations) pendant que le worker attend le forum ; None : un de moins que de processeurs
 # (le worker fait le reste, et ce que le pool n'a pas encore commencé) ; 0 : aucun (tout dans
-# le processus du worker : un import du corpus de bench/ tient alors en 110 Mo de RSS, au lieu
-# de ~170 Mo de PSS pour tous les processus avec le pool, mais sur un seul cœur).
+# le processus du worker : un import du corpus de bench/ tient alors en 84 Mo de PSS, au lieu
+# de ~112 Mo pour tous les processus avec le pool, mais sur un seul cœur).
 # Une base SQLite garde un seul worker : le pool est en lui.
 PIPELINE_POOL_SIZE = None
 

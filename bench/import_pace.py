@@ -524,8 +524,8 @@ def main():
               f"{floor:.0f} s pour {e2e['requests']} requêtes"
               + (f", soit au plus {n / floor:,.1f} msg/s à ce nombre de requêtes par message" if floor else ""))
         pool = ", ".join(f"{mb:.0f}" for mb in e2e["pool_peaks"]) or "aucun"
-        print(f"    pic de RSS : import {e2e['import_peak']:.0f} Mo (processus du pool, forkserver, resource "
-              f"tracker : {pool} Mo) ; forum {e2e['forum_peak']:.0f} Mo")
+        print(f"    pic de RSS : import {e2e['import_peak']:.0f} Mo (ses autres processus — le pool, et le "
+              f"forkserver et le resource tracker quand il y en a : {pool} Mo) ; forum {e2e['forum_peak']:.0f} Mo")
         print(f"    pic de mémoire de tous les processus de l'import ensemble (PSS additionnés : une page "
               f"partagée compte une fois) : {e2e['tree_pss']:.0f} Mo")
         print(f"    temps processeur par message : processus import-mbox {e2e['import_cpu'] / n * 1000:.1f} ms "
