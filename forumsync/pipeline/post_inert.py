@@ -21,7 +21,9 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     still live is neutralised by force (never expected: the parse stage made them inert).
     Every kind ``live_syntax`` reports is handled: mentions, quotes, images (``![``, ``[img]``,
     ``<img``, and with them any raw HTML tag such as ``<details>``), oneboxes."""
-    problems = live_syntax("\n\n".join(parts + tail), own, onebox=True)
+    checked = "\n\n".join(parts + tail)
+    found = live_syntax(checked, own, onebox=True)
+    problems = list(found)
     if _raw_html("\n\n".join(parts)):
         problems.append("html")
     if not problems:
@@ -35,7 +37,11 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
         tail = [t if all(u in own for u in re.findall(r"!\[[^\]]*\]\(([^)]*)\)", t))
                 else _force_inert_images(t) for t in tail]
     if problems != ["html"]:  # neutralising may leave a bare URL: checked again
-        problems = live_syntax("\n\n".join(parts), own, onebox=True)
+        again = "\n\n".join(parts)
+        # (the same text when nothing was neutralised and there is no tail: the same answer,
+        # live_syntax being a function of the text; a link in most mail made this a second
+        # parse of the whole post, ~20 % of the main side's CPU during an import)
+        problems = list(found) if again == checked else live_syntax(again, own, onebox=True)
     for href in {p[len("onebox "):] for p in problems if p.startswith("onebox ")}:
         for url in {href, unquote(href)}:  # autolinks: never oneboxed
             bare = re.compile(r"(?<![<(\w])" + re.escape(url) + r"(?![\w/])")

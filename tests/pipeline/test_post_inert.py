@@ -1,0 +1,41 @@
+"""The last check of a post's text (pipeline.post_inert): what is still live is neutralised,
+and a text is parsed again only when neutralising changed it."""
+from __future__ import annotations
+
+import pytest
+
+from forumsync.mail import inert as inert_module
+from forumsync.pipeline import post_inert
+
+
+@pytest.fixture
+def parses(monkeypatch):
+    calls = []
+    original = inert_module.live_syntax
+
+    def counted(raw, own=(), onebox=True):
+        calls.append(raw)
+        return original(raw, own, onebox)
+
+    monkeypatch.setattr(post_inert, "live_syntax", counted)
+    return calls
+
+
+def test_a_bare_link_is_made_an_autolink_with_one_parse(parses):
+    parts = ["Voir https://demarches.meyzieu.fr/cantine/ pour l'inscription."]
+    out, tail = post_inert.inert(parts, [], set())
+    assert out == ["Voir <https://demarches.meyzieu.fr/cantine/> pour l'inscription."]
+    assert tail == [] and len(parses) == 1
+    assert inert_module.live_syntax(out[0]) == []  # nothing left live
+
+
+def test_a_changed_text_or_a_tail_is_parsed_again(parses):
+    parts = ["@staff regardez https://demarches.meyzieu.fr/a/"]
+    out, _tail = post_inert.inert(parts, [], set())
+    assert len(parses) == 2 and parses[1] != parses[0]  # the mention neutralised, then checked again
+    assert inert_module.live_syntax(out[0]) == []
+    parses.clear()
+    out, tail = post_inert.inert(["Lien : https://demarches.meyzieu.fr/b/"], ["[fichier.pdf](upload://x.pdf)"],
+                                 {"upload://x.pdf"})
+    assert len(parses) == 2  # the second check leaves the tail out: another text
+    assert out == ["Lien : <https://demarches.meyzieu.fr/b/>"] and tail == ["[fichier.pdf](upload://x.pdf)"]
