@@ -162,10 +162,12 @@ def test_import_publishes_in_batches_when_the_forum_takes_them(tmp_path, pipe):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/PID/maps : Linux seulement")
-def test_the_import_forks_its_pool_before_the_database_and_the_forum_client(tmp_path, pipe):
+def test_the_import_forks_its_pool_before_the_database_and_the_forum_client(tmp_path, pipe_any_db):
     """``import-mbox`` forks its pool first (pipeline.ahead_pool.fork_now): its pool process is
     its own child (no forkserver, no resource tracker) and maps none of SQLAlchemy's compiled
-    modules, imported by the main side only after the fork."""
+    modules, imported by the main side only after the fork; SQLite and PostgreSQL alike (the
+    connections are opened after the fork)."""
+    pipe = pipe_any_db
     import psutil
 
     from tests.fixtures.inbound import FORUMSYNC
