@@ -7,8 +7,9 @@ message. How its processes start:
 
 - ``fork_now``: forked from this very process, while it has no other thread and no database
   connection yet (``import-mbox`` calls it first). The pool processes share every page of
-  the modules this process imported, and neither a forkserver nor a resource tracker runs:
-  ~35 MB less for the import's processes together (bench/README.md);
+  the modules this process imported, and neither a forkserver (19 MB of PSS) nor a resource
+  tracker (7 MB) runs: the import's processes together went from 167–172 MB to 111–115 MB
+  with the lazy CLI and the heap released (bench/README.md);
 - otherwise (the worker's backlog, tests, a pool started again after it broke):
   ``forkserver`` where the platform has it, ``spawn`` elsewhere, never ``fork`` from a
   process with threads and open database connections.
@@ -155,9 +156,9 @@ def fork_now(settings) -> bool:
     opened no database yet. What the pool processes run is imported first, as a forkserver
     would (``ahead_preload``: frozen out of the cyclic collector's reach, which would write to
     every object it walks and copy the pages they share); what only the main side runs is
-    imported after, in its own pages (imported before, the pages the main side then writes to
-    would stay in the pool processes as their own copies: 2–3 MB more, measured). False:
-    nothing done, ``start_soon`` is the way."""
+    imported after, in its own pages (imported before, each page the main side then writes to
+    stays in the pool processes as their own copy: 133–136 MB for the import's processes
+    together instead of 113–115, measured). False: nothing done, ``start_soon`` is the way."""
     size = pool_size(settings)
     if (size <= 0 or "fork" not in multiprocessing.get_all_start_methods()
             or threading.active_count() > 1 or size in _pools):
