@@ -157,7 +157,7 @@ def fork_now(settings) -> bool:
     would (``ahead_preload``: frozen out of the cyclic collector's reach, which would write to
     every object it walks and copy the pages they share); what only the main side runs is
     imported after, in its own pages (imported before, each page the main side then writes to
-    stays in the pool processes as their own copy: 133–136 MB for the import's processes
+    stays in the pool processes as their own copy: 128–129 MB for the import's processes
     together instead of 113–115, measured). False: nothing done, ``start_soon`` is the way."""
     size = pool_size(settings)
     if (size <= 0 or "fork" not in multiprocessing.get_all_start_methods()
