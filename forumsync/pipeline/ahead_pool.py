@@ -5,7 +5,7 @@ results back; this module owns the pool's life (one ``ProcessPoolExecutor`` per 
 process, started on first use) and ``run_ahead``, the function a pool process runs for one
 message. How its processes start:
 
-- ``fork_now``: forked from this very process, while it has no other thread and no database
+- ``fork_now`` (Linux): forked from this very process, while it has no other thread and no database
   connection yet (``import-mbox`` calls it first). The pool processes share every page of
   the modules this process imported, and neither a forkserver (19 MB of PSS) nor a resource
   tracker (7 MB) runs: the import's processes together went from 167–172 MB to 111–115 MB
@@ -20,6 +20,7 @@ import functools
 import multiprocessing
 import os
 import pickle
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -160,8 +161,10 @@ def fork_now(settings) -> bool:
     stays in the pool processes as their own copy: 128–129 MB for the import's processes
     together instead of 113–115, measured). False: nothing done, ``start_soon`` is the way."""
     size = pool_size(settings)
-    if (size <= 0 or "fork" not in multiprocessing.get_all_start_methods()
-            or threading.active_count() > 1 or size in _pools):
+    # (Linux only: macOS has fork, but its system libraries do not survive it — Python's
+    # default there is spawn)
+    if (size <= 0 or not sys.platform.startswith("linux") or threading.active_count() > 1
+            or size in _pools):
         return False
     from . import ahead_preload  # noqa: F401  the pool's modules, its parser built, gc.freeze()
 

@@ -432,8 +432,8 @@ print(executor.submit(ahead_pool.run_ahead, blob, seed, raw).result(60) == ahead
 """
 
 
-@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(),
-                    reason="fork : plateformes POSIX seulement")
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"),
+                    reason="fork_now : Linux seulement (ailleurs, forkserver ou spawn)")
 @pytest.mark.parametrize("mode, expected", [
     ("forked", ["True", "False", "True []", "None None", "True"]),
     ("thread", ["False", "[]"]),  # another thread: the usual forkserver, later (start_soon)
