@@ -84,23 +84,6 @@ def wait_until_final(ctx, worker, ids, max_wait: float | None) -> Counter:
 IMPORT_CLAIM = 500
 
 
-M_ARENA_MAX = -8  # glibc's mallopt parameter (malloc.h)
-
-
-def fewer_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's malloc arenas for the threads this process starts next (call it first):
-    each of the import's threads (reading, publishing, the pool's feeder and result threads)
-    kept the freed bytes of messages in an arena of its own (up to 8 per core), 20 MB of peak
-    RSS more than with 2 (bench/README.md). As ``MALLOC_ARENA_MAX=2``; without glibc, nothing."""
-    import ctypes
-
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return
-    mallopt(M_ARENA_MAX, arenas)
-
-
 class InboxWorker:
     """The one queue an import fills: the inbox pipeline, in batches when the forum takes them
     (plugin capability ``batch_posts``). Not ``forumsync.worker.Worker``: its other tasks are
@@ -192,6 +175,7 @@ class BackgroundPublisher:
 @click.pass_obj
 def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
     """Importe l'historique de la liste depuis des fichiers mbox (ou .mbox.gz), avec reprise."""
+    from ..memory import fewer_malloc_arenas
     from ..pipeline.ahead_pool import fork_now, start_soon
 
     fewer_malloc_arenas()  # before the publisher and the pool start their threads
