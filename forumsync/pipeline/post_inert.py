@@ -39,8 +39,7 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     if problems != ["html"]:  # neutralising may leave a bare URL: checked again
         again = "\n\n".join(parts)
         # (the same text when nothing was neutralised and there is no tail: the same answer,
-        # live_syntax being a function of the text; a link in most mail made this a second
-        # parse of the whole post, ~20 % of the main side's CPU during an import)
+        # live_syntax being a function of the text, without a second parse of the whole post)
         problems = list(found) if again == checked else live_syntax(again, own, onebox=True)
     for href in {p[len("onebox "):] for p in problems if p.startswith("onebox ")}:
         for url in {href, unquote(href)}:  # autolinks: never oneboxed

@@ -4,6 +4,7 @@ message reads the same headers (the pool's parse, sent back); whatever the pool 
 from __future__ import annotations
 
 import pickle
+import sys
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime, timezone
@@ -432,7 +433,7 @@ print(executor.submit(ahead_pool.run_ahead, blob, seed, raw).result(60) == ahead
 """
 
 
-@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"),
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
                     reason="fork_now : Linux seulement (ailleurs, forkserver ou spawn)")
 @pytest.mark.parametrize("mode, expected", [
     ("forked", ["True", "False", "True []", "None None", "True"]),
@@ -444,7 +445,6 @@ def test_fork_now_forks_the_pool_from_a_process_without_threads_before_its_other
     process's child, carries neither SQLAlchemy nor the forum client (imported after), needs
     neither forkserver nor resource tracker, and answers what the main process would."""
     import subprocess
-    import sys
 
     from tests.conftest import ROOT
 
