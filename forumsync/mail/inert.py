@@ -144,7 +144,20 @@ def _after_link(line: str, at: int) -> bool:
     word = word[max(word.rfind(")"), word.rfind(">"), word.rfind("]")) + 1:]
     # a link wherever it starts in the word (``&www.x.fr@staff``: linkify starts after "&"), or
     # an address already complete (``marie@x.fr@staff``: the address, then a mention)
-    return any(mark in word for mark in ("www.", "http:", "https:", "ftp:", "://", "@"))
+    if any(mark in word for mark in ("www.", "http:", "https:", "ftp:", "://", "@")):
+        return True
+    # a bare domain linkify takes for a link up to the "@" (``exemple.fr@staff``), asked of
+    # Discourse's linkify itself: ``jean.dupont@staff`` is no link, and no mention either, and
+    # in ``info.fr@meyzieu.fr`` the "@" is inside the address linkify finds
+    end = len(line)
+    for space in (" ", "\t"):
+        found = line.find(space, at)
+        end = min(end, found) if found >= 0 else end
+    chunk, at_in_chunk = line[start:end], at - start
+    matches = discourse_parser().linkify.match(chunk) or ()
+    if any(match.index < at_in_chunk < match.last_index for match in matches):
+        return False
+    return any(match.last_index == at_in_chunk for match in matches)
 
 
 def _at_replacement(line: str):

@@ -115,6 +115,10 @@ def _live(raw: str, own: set[str]) -> list[str]:
 @example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e4@x>\n"
          b"Content-Type: text/html; charset=utf-8\n\n<html><body>```@staff`</body></html>\n")
 # found by this test (CI, 6 Dec 2026): « ```@staff` » taken for a code fence, its @staff left live
+@example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e5@x>\n"
+         b"Content-Type: text/html; charset=utf-8\n\n"
+         b"<html><body><a href='http://x'>@staff<p>exemple.fr@staff</body></html>\n")
+# found by this test (CI rehearsal, 6 Dec 2026): a bare domain (no "www.") linkify ends at the "@"
 def test_mail_stages_never_produce_live_syntax(raw):
     markdown, own = _body_as_posted(raw)
     assert _live(markdown, own) == [], markdown

@@ -23,3 +23,20 @@ def test_without_oneboxes_the_same_mentions_and_images(raw, problem):
 @pytest.mark.parametrize("raw", ["marie@exemple.fr", "@\u200bstaff", "rien de vivant ici", "a &amp; b"])
 def test_inert_text_stays_inert(raw):
     assert live_syntax(raw, onebox=False) == []
+
+
+@pytest.mark.parametrize("text, neutralised", [
+    ("exemple.fr@staff", True),                 # a bare domain linkify takes for a link, then @staff
+    ("voir (mairie.fr@staff).", True),
+    ("[@staff\n\nexemple.fr@staff](http://x)", True),  # found by the fuzz test (CI rehearsal, 6 Dec 2026)
+    ("jean.dupont@staff", False),               # no link before the "@" (no such TLD): no mention
+    ("info.fr@mairie-meyzieu.fr", False),       # the "@" inside an address linkify finds
+    ("marie@meyzieu.fr", False),
+])
+def test_an_at_after_a_bare_domain_is_neutralised_and_addresses_are_kept(text, neutralised):
+    from forumsync.mail.inert import ZWSP, neutralise_mentions
+
+    out = neutralise_mentions(text)
+    assert live_syntax(out, onebox=False) == []
+    assert (out != text) is neutralised
+    assert out.replace(ZWSP, "") == text
