@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from ..models.inbox import INBOX_STATES
+from ..models.inbox import INBOX_STATES, claimed_message_id
 
 STATE_FR = {"new": "nouveau", "processing": "en cours", "retry": "à réessayer", "published": "publié",
             "dropped": "ignoré", "quarantined": "en quarantaine"}
@@ -144,7 +144,8 @@ def routing_lines(ctx, row) -> list[str]:
         lines.append("  scores : aucun thème n'a de point (ni adresse, ni étiquette, ni mot-clé)")
     if row.topic_id:
         with ctx.db.session() as session:
-            number = session.scalar(select(PostLink.post_number).where(PostLink.message_id == row.message_id))
+            number = session.scalar(select(PostLink.post_number).where(
+                PostLink.message_id == claimed_message_id(row.message_id, row.meta)))
         if number not in (None, 1):
             lines.append(f"  (publié en réponse dans le sujet {row.topic_id} : une réponse suit le thème "
                          f"de son sujet, ce calcul ne s'y applique pas)")

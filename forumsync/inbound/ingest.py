@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
 from ..mail import ids
 from ..mail.headers import decode_header_value
 from ..models import InboxMessage, InboxRaw, utcnow
 from ..queues import wake
+from .copies import place
 
 # Hostile-input limits applied before storage (issue 8); real mail stays far below them.
 MAX_HEADER_COUNT = 1000
@@ -158,7 +159,8 @@ def message_id_of(headers, raw: bytes) -> str:
 
 # ---------------------------------------------------------------- ingest
 def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestResult:
-    """Store RAW in the inbox (state ``new``) in a committed transaction, or report a duplicate.
+    """Store RAW in the inbox (state ``new``) in a committed transaction, or report a duplicate
+    (the same Message-ID and the same content: ``copies.place``).
 
     ``meta`` holds channel facts (``recipients`` for LMTP: checked against the accepted
     addresses; ``envelope_date`` for mbox…). Raises :class:`Refused` before storing anything.
@@ -177,25 +179,30 @@ def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestRes
     sender = email.utils.parseaddr(_decoded(headers, "From"))[1][:990]
     subject = _decoded(headers, "Subject")[:2000]
 
-    try:
-        with ctx.db.session() as session:  # one transaction: look up, then insert
-            existing = session.scalar(select(InboxMessage.id).where(InboxMessage.message_id == message_id))
-            if existing is not None:
-                return IngestResult(existing, message_id, True)
-            row = InboxMessage(message_id=message_id, channel=channel, size=len(raw),
-                               subject=subject, sender=sender, meta=meta, state="new",
-                               received_at=_received_at(meta))
-            session.add(row)
-            session.flush()
-            inbox_id = row.id
-            # The bytes, in the same transaction (a plain insert: cheaper than the ORM cascade).
-            session.execute(_INSERT_RAW, {"inbox_id": inbox_id, "raw": raw})
-    except IntegrityError:
-        # Another channel stored the same Message-ID between our lookup and our insert.
-        existing = _find(ctx, message_id)
-        if existing is None:
-            raise
-        return IngestResult(existing, message_id, True)
+    for attempt in (1, 2):
+        try:
+            with ctx.db.session() as session:  # one transaction: look up, then insert
+                known, key, state, reason = place(session, message_id, raw, meta)
+                if known is not None:
+                    return IngestResult(known, message_id, True)
+                row = InboxMessage(message_id=key, channel=channel, size=len(raw),
+                                   subject=subject, sender=sender, meta=meta, state=state,
+                                   reason=reason, received_at=_received_at(meta))
+                if state != "new":
+                    row.processed_at = utcnow()
+                session.add(row)
+                session.flush()
+                inbox_id = row.id
+                # The bytes, in the same transaction (a plain insert: cheaper than the ORM cascade).
+                session.execute(_INSERT_RAW, {"inbox_id": inbox_id, "raw": raw})
+            break
+        except IntegrityError:
+            # Another channel stored the same Message-ID (or the same copy) between our lookup
+            # and our insert: looked up again, it is a duplicate or this is another copy.
+            meta.pop("copy_of", None)
+            meta.pop("message_id", None)
+            if attempt == 2:
+                raise
     wake(ctx)
     return IngestResult(inbox_id, message_id, False)
 
@@ -213,8 +220,3 @@ def _received_at(meta: dict):
         except (TypeError, ValueError):
             pass
     return utcnow()
-
-
-def _find(ctx, message_id: str) -> int | None:
-    with ctx.db.session() as session:
-        return session.scalar(select(InboxMessage.id).where(InboxMessage.message_id == message_id))

@@ -70,6 +70,19 @@ def _normalised_form(raw: bytes) -> bytes:
     return b"\n".join(parts)
 
 
+def content_digest(raw: bytes) -> str:
+    """sha256 hex of what makes two copies of one Message-ID the same mail: the normalised form
+    (what no MTA or channel changes) and the ``Authentication-Results`` headers the receiving
+    MTA wrote (a forged copy of a text, sent first, must not stand for the authenticated one)."""
+    raw = raw.replace(b"\r\n", b"\n")
+    head = raw.partition(b"\n\n")[0]
+    results = re.findall(rb"(?im)^authentication-results:(.*(?:\n[ \t].*)*)", head)
+    digest = hashlib.sha256(_normalised_form(raw))
+    for value in results:
+        digest.update(b"\nauthentication-results:" + b" ".join(value.split()))
+    return digest.hexdigest()
+
+
 def stable_hash_id(raw: bytes) -> str:
     """``sha256:<hex>`` for a mail without Message-ID; equal for the same mail via two channels."""
     return "sha256:" + hashlib.sha256(_normalised_form(raw)).hexdigest()

@@ -44,3 +44,9 @@ class InboxMessage(Base):
     raw: AssociationProxy[bytes] = association_proxy("raw_row", "raw", creator=lambda raw: InboxRaw(raw=raw))
 
     __table_args__ = (Index("ix_inbox_message_state_next", "state", "next_attempt_at"),)
+
+
+def claimed_message_id(stored: str, meta) -> str:
+    """The Message-ID a row's mail claims: ``stored`` (the unique key), except for a second copy
+    of a Message-ID, stored under its own key with the claimed id in its meta (ingest)."""
+    return (meta or {}).get("message_id") or stored

@@ -45,6 +45,7 @@ from sqlalchemy import bindparam, select
 
 from ..mail import POLICY, parse_bytes
 from ..models import InboxMessage, InboxRaw
+from ..models.inbox import claimed_message_id
 from . import STAGES, ahead_checks
 from .ahead_pool import AHEAD, INLINE, SEED, discard, head_of, pool, pool_size, run_ahead
 
@@ -188,7 +189,7 @@ class Ahead:
             row = rows.get(inbox_id)
             if row is None:
                 continue
-            seed = dict(inbox_id=row.id, channel=row.channel, message_id=row.message_id,
+            seed = dict(inbox_id=row.id, channel=row.channel, message_id=claimed_message_id(row.message_id, row.meta),
                         received_at=row.received_at, meta=dict(row.meta or {}), attempt=row.attempts)
             try:
                 future = self.executor.submit(run_ahead, self.blob, seed, row.raw)

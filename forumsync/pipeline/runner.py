@@ -24,8 +24,10 @@ from sqlalchemy.orm import Session
 
 from ..forum.gateway import ForumError, ForumRejected, ForumUnavailable
 from ..models import InboxMessage, InboxRaw, utcnow
+from ..models.inbox import claimed_message_id
 from ..memory import message_done
-from ..queues import INBOX, backoff
+from ..inbound.copies import release_held_copy
+from ..queues import INBOX, backoff, wake
 from . import prepare
 from .errors import Drop, Quarantine, Retry
 
@@ -105,7 +107,7 @@ def read_claimed(ctx, inbox_id: int, batch: dict | None = None) -> tuple[bytes |
         return raw, dict(seed, meta=dict(seed["meta"]), writes=[], batch=batch)
     with ctx.db.connection() as conn:
         row = conn.execute(_READ, {"row_id": inbox_id}).one()
-        msgdata = dict(inbox_id=row.id, channel=row.channel, message_id=row.message_id,
+        msgdata = dict(inbox_id=row.id, channel=row.channel, message_id=claimed_message_id(row.message_id, row.meta),
                        received_at=row.received_at, meta=dict(row.meta or {}),
                        attempt=row.attempts, writes=[], batch={} if batch is None else batch)
     return row.raw, msgdata
@@ -161,6 +163,10 @@ def _finish(ctx, inbox_id: int, state: str, reason: str, msgdata: dict | None = 
         else:
             conn.execute(_FINISH_PUBLISHED, {**values, "topic_id": msgdata.get("topic_id"),
                                              "post_id": msgdata.get("post_id")})
+        released = release_held_copy(conn, inbox_id) if state != "published" else None
+    if released is not None:
+        log.info("inbox %s : copie %s du même Message-ID remise en file", inbox_id, released)
+        wake(ctx)
     return state
 
 

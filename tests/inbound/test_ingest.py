@@ -9,7 +9,9 @@ from forumsync.db import Database
 from forumsync import queues
 from forumsync.inbound.ingest import Refused, accepted_recipient, ingest
 from forumsync.queues import register_wakeup, unregister_wakeup
+from forumsync.inbound.copies import COPY_HELD
 from forumsync.models import InboxMessage
+from forumsync.models.inbox import claimed_message_id
 from tests.fixtures.pipeline import make_mail
 
 
@@ -35,12 +37,54 @@ def test_stores_raw_with_summary_fields(context):
         other.dispose()
 
 
-def test_duplicate_message_id_stores_nothing(context):
+def test_the_same_mail_again_stores_nothing(context):
     raw = make_mail(message_id="<same@x.org>")
     first = ingest(context, raw, "lmtp")
-    second = ingest(context, make_mail(message_id=" <same@x.org> ", subject="autre"), "mbox")
+    # through another channel: a trace header more, CRLF line ends, the id written loosely
+    again = b"Received: from x by y\r\n" + raw.replace(b"<same@x.org>", b" <same@x.org> ").replace(b"\n", b"\r\n")
+    second = ingest(context, again, "mbox")
     assert second.duplicate and second.inbox_id == first.inbox_id
     assert count(context) == 1
+
+
+def test_another_mail_claiming_a_stored_message_id_is_kept_and_held(context):
+    """The Message-ID is a claim: a second content under it is stored, never dropped unseen."""
+    first = ingest(context, make_mail(message_id="<same@x.org>", body="Texte falsifié\n"), "lmtp")
+    other = make_mail(message_id="<same@x.org>", body="Le vrai texte\n")
+    second = ingest(context, other, "mbox")
+    assert not second.duplicate and second.inbox_id != first.inbox_id
+    assert second.message_id == "same@x.org"
+    with context.db.session() as s:
+        row = s.get(InboxMessage, second.inbox_id)
+        assert row.raw == other and row.state == "dropped"
+        assert row.reason.startswith(f"{COPY_HELD} {first.inbox_id} ")
+        assert row.message_id.startswith(f"copie:{first.inbox_id}:")
+        assert row.meta["message_id"] == "same@x.org" and row.meta["copy_of"] == first.inbox_id
+        assert claimed_message_id(row.message_id, row.meta) == "same@x.org"
+        assert s.get(InboxMessage, first.inbox_id).meta == {"copies": 1}
+    # that copy again: a duplicate of the copy; a third content: one more copy
+    assert ingest(context, other, "http").inbox_id == second.inbox_id
+    assert not ingest(context, make_mail(message_id="<same@x.org>", body="Encore\n"), "http").duplicate
+    assert count(context) == 3
+
+
+def test_the_same_text_with_other_authentication_results_is_another_copy(context):
+    """A forgery of a text, sent first and failing DMARC, must not stand for the real mail."""
+    def mail(verdict):
+        return make_mail(message_id="<copie@x.org>", body="Même texte\n",
+                         extra_headers={"Authentication-Results": f"mx.example.org; dmarc={verdict} header.from=x.org"})
+    first = ingest(context, mail("fail"), "lmtp")
+    assert not ingest(context, mail("pass"), "lmtp").duplicate
+    assert ingest(context, mail("fail"), "lmtp").inbox_id == first.inbox_id
+
+
+def test_a_copy_of_a_message_that_ended_unpublished_is_queued_at_once(context):
+    first = ingest(context, make_mail(message_id="<q@x.org>", body="A\n"), "lmtp")
+    with context.db.session() as s:
+        s.get(InboxMessage, first.inbox_id).state = "quarantined"
+    second = ingest(context, make_mail(message_id="<q@x.org>", body="B\n"), "lmtp")
+    with context.db.session() as s:
+        assert s.get(InboxMessage, second.inbox_id).state == "new"
 
 
 def test_without_message_id_a_stable_hash_dedupes(context):

@@ -1,0 +1,82 @@
+"""Two mails claiming one Message-ID: both kept, one published.
+
+A Message-ID is written by the sender. The same mail through two channels (the list's copy
+and a direct copy, an MTA's retry) is one message; but a forgery sent first with a real
+message's Message-ID must neither take its place nor make it vanish. So ``place`` (called by
+``ingest`` in its transaction) compares contents (``ids.content_digest``: the stable headers,
+the body and the receiving MTA's ``Authentication-Results``):
+
+- the same content: a duplicate, nothing stored (as before);
+- another content: stored too, under its own key ``copie:<first copy's inbox id>:<digest>``
+  (the claimed Message-ID stays in ``meta["message_id"]``, which the pipeline uses). If the
+  first copy already ended unpublished (quarantined: a DMARC failure; dropped), the new copy is
+  processed at once; otherwise it is held (state ``dropped``, reason ``COPY_HELD``…) and
+  ``release_held_copy`` queues it when the first copy ends unpublished. A first copy that is
+  published keeps its place, and the copies stay visible in ``forumsync inbox list``.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from ..mail import ids
+from ..models import InboxMessage, InboxRaw
+
+COPY_PREFIX = "copie:"
+COPY_HELD = "autre copie du message n°"  # how a held copy's reason starts
+_inbox, _raw = InboxMessage.__table__, InboxRaw.__table__
+_FIRST = select(_inbox.c.id, _inbox.c.state, _inbox.c.meta, _raw.c.raw) \
+    .select_from(_inbox.outerjoin(_raw, _raw.c.inbox_id == _inbox.c.id))
+
+
+def copy_key(first_id: int, raw: bytes) -> str:
+    return f"{COPY_PREFIX}{first_id}:{ids.content_digest(raw)[:40]}"
+
+
+def held_reason(first_id: int) -> str:
+    return (f"{COPY_HELD} {first_id} (même Message-ID, contenu ou authentification différents) : "
+            f"gardée, publiée seulement si la première copie ne l'est pas")
+
+
+def place(session, message_id: str, raw: bytes, meta: dict):
+    """(known inbox id or None, key, state, reason) for RAW claiming MESSAGE_ID; META gets
+    ``copy_of`` and ``message_id`` for a copy, and the first copy's meta ``copies`` (its count)."""
+    first = session.execute(_FIRST.where(_inbox.c.message_id == message_id)).first()
+    if first is None:
+        return None, message_id, "new", ""
+    if first.raw is not None and ids.content_digest(first.raw) == ids.content_digest(raw):
+        return first.id, message_id, "new", ""
+    key = copy_key(first.id, raw)
+    known = session.scalar(select(_inbox.c.id).where(_inbox.c.message_id == key))
+    if known is not None:
+        return known, key, "new", ""
+    meta.update(copy_of=first.id, message_id=message_id)
+    first_meta = dict(first.meta or {})
+    first_meta["copies"] = int(first_meta.get("copies") or 0) + 1
+    session.execute(update(_inbox).where(_inbox.c.id == first.id).values(meta=first_meta))
+    if first.state in ("quarantined", "dropped"):
+        return None, key, "new", ""
+    return None, key, "dropped", held_reason(first.id)
+
+
+def release_held_copy(conn, inbox_id: int) -> int | None:
+    """Row INBOX_ID ended unpublished: the oldest copy held for its Message-ID (if any) goes to
+    the queue (state ``new``); its inbox id, or None. CONN: the caller's transaction."""
+    row = conn.execute(select(_inbox.c.message_id, _inbox.c.meta).where(_inbox.c.id == inbox_id)).first()
+    if row is None:
+        return None
+    meta = row.meta or {}
+    if row.message_id.startswith(COPY_PREFIX):
+        first = int(meta.get("copy_of") or row.message_id.split(":")[1])
+    elif meta.get("copies"):
+        first = inbox_id
+    else:
+        return None
+    held = conn.execute(select(_inbox.c.id, _inbox.c.reason)
+                        .where(_inbox.c.message_id.like(f"{COPY_PREFIX}{first}:%"), _inbox.c.state == "dropped")
+                        .order_by(_inbox.c.id)).all()
+    for copy in held:
+        if copy.id != inbox_id and (copy.reason or "").startswith(COPY_HELD):
+            conn.execute(update(_inbox).where(_inbox.c.id == copy.id)
+                         .values(state="new", reason="", processed_at=None, next_attempt_at=None))
+            return copy.id
+    return None
