@@ -132,7 +132,9 @@ _TEXT_ONLY = nh3.Cleaner(tags=set())
 
 def cook(raw: str, resolve_upload: UploadResolver | None = None) -> str:
     """Cook RAW Markdown into the sanitized HTML Discourse would store in ``cooked``."""
-    html_out = _cook_blocks(raw or "")
+    # Discourse's markdown-it is JavaScript: its \s holds U+FEFF, so "<img\ufeffsrc=…>" is a
+    # tag there; markdown-it-py's Python \s does not. Read as Discourse reads it.
+    html_out = _cook_blocks((raw or "").replace("\ufeff", " "))
     if resolve_upload is not None:
         html_out = _UPLOAD.sub(lambda m: resolve_upload(m.group(1)) or m.group(0), html_out)
     return _SANITIZER.clean(html_out).strip()

@@ -8,6 +8,7 @@ only images are the mail's own (``cid:``, swapped for uploads by publish); a rem
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import markdownify
 import nh3
@@ -62,13 +63,19 @@ def sanitize_html(html: str) -> str:
 
 
 _SAFE_CID = re.compile(r"[\w.@$%+=-]{1,200}")  # a cid: that cannot end a Markdown destination
-_UNSAFE_URL_CHARS = re.compile(r"[\s<>()\\`\x00-\x1f]")
+# U+FEFF too: JavaScript's \s holds it (Python's does not), so Discourse's markdown-it takes it
+# for a space between a tag's attributes: "<img\ufeffsrc=…>" is a tag there.
+_UNSAFE_URL_CHARS = re.compile(r"[\s<>()\\`\x00-\x1f\ufeff]")
+# The only destinations written as "<href>" (markdownify's shortcut when a link's text is its
+# address): any other "<…>" may be read as a raw HTML tag ("<details>", "<img\ufeffsrc=…>").
+_AUTOLINK_HREF = re.compile(r"(?:https?|mailto):", re.I)
 
 
 def safe_destination(url: str) -> str:
-    """URL percent-encoded where Markdown would end or bend a link destination."""
+    """URL percent-encoded where Markdown would end or bend a link destination (spaces of any
+    script included, UTF-8 encoded)."""
     return _UNSAFE_URL_CHARS.sub(lambda m: "%{:02X}".format(ord(m.group(0))) if ord(m.group(0)) < 128
-                                 else m.group(0), url.strip())
+                                 else quote(m.group(0)), url.strip())
 
 
 class _Converter(markdownify.MarkdownConverter):
@@ -108,7 +115,13 @@ class _Converter(markdownify.MarkdownConverter):
         href = el.get("href")
         if href:
             el["href"] = safe_destination(href)
-        return super().convert_a(el, text, parent_tags)
+        if not href or _AUTOLINK_HREF.match(el["href"]):
+            return super().convert_a(el, text, parent_tags)
+        autolinks, self.options["autolinks"] = self.options["autolinks"], False
+        try:  # "[text](href)": never markdownify's "<href>", a raw tag for any other scheme
+            return super().convert_a(el, text, parent_tags)
+        finally:
+            self.options["autolinks"] = autolinks
 
     def convert_pre(self, el, text, parent_tags):
         """A fence longer than any backtick run inside: a ``` line in <pre> cannot close it
@@ -139,7 +152,8 @@ def html_to_markdown(html: str) -> str:
     html = sanitize_html(clean_office_html(html))
     text = _Converter(heading_style="atx", bullets="-", escape_misc=False,
                       newline_style="spaces", strip_document="strip").convert(html)
-    text = text.replace("\u00a0", " ").replace("\r", "")
+    # (U+FEFF, invisible, is a space between a tag's attributes for Discourse: see _UNSAFE_URL_CHARS)
+    text = text.replace("\u00a0", " ").replace("\r", "").replace("\ufeff", "")
     lines = [line.rstrip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
 

@@ -24,6 +24,8 @@ from functools import lru_cache
 from .. import markdown_memo
 
 ZWSP = "\u200b"
+# The one character JavaScript's \s matches and Python's does not (ZERO WIDTH NO-BREAK SPACE).
+JS_ONLY_SPACE = "\ufeff"
 # Bidi embeddings, overrides and isolates, and the marks (LRM/RLM) that reorder text.
 BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -118,7 +120,9 @@ def link_label(name: str) -> str:
     """A file name as the text of ``[label|attachment](url)`` or ``![label](url)``: no
     brackets or pipes (they end the label or add Discourse's ``|attachment``-style options)."""
     label = inert_filename(name).replace("[", "(").replace("]", ")").replace("|", "-")
-    label = label.replace("\\", "_").replace("`", "'")
+    label = label.replace("\\", "_").replace("`", "'").replace("\ufeff", "")
+    # no raw HTML either ("<img src=data:…>.pdf", "<details open>.pdf"), no entity that makes one
+    label = label.replace("&", "&amp;").replace("<", "&lt;")
     return neutralise_mentions(label) or "piece-jointe"
 
 
@@ -269,6 +273,9 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
     known = _AHEAD.pop((raw, frozenset(own_images), onebox), None) if _AHEAD else None
     if known is not None:
         return list(known)
+    # JavaScript's \s holds U+FEFF, Python's does not: Discourse's markdown-it reads
+    # "<img\ufeffsrc=…>" as a tag, markdown-it-py as text. Parsed as Discourse sees it.
+    raw = raw.replace(JS_ONLY_SPACE, " ")
     allowed = set(own_images)
     problems = []
     if "[" in raw and any(_QUOTE_LINE.match(line) for line in _outside_fences(raw)):

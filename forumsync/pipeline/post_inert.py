@@ -11,7 +11,7 @@ import re
 from urllib.parse import unquote
 
 from ..mail.html import safe_destination
-from ..mail.inert import discourse_parser, fenced_lines, live_syntax, neutralise_all_mentions
+from ..mail.inert import JS_ONLY_SPACE, discourse_parser, fenced_lines, live_syntax, neutralise_all_mentions
 
 _QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)", re.I | re.M)
 
@@ -21,10 +21,12 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     still live is neutralised by force (never expected: the parse stage made them inert).
     Every kind ``live_syntax`` reports is handled: mentions, quotes, images (``![``, ``[img]``,
     ``<img``, and with them any raw HTML tag such as ``<details>``), oneboxes."""
+    # U+FEFF: invisible, and a space between a tag's attributes for Discourse (inert.JS_ONLY_SPACE)
+    parts, tail = [p.replace(JS_ONLY_SPACE, "") for p in parts], [t.replace(JS_ONLY_SPACE, "") for t in tail]
     checked = "\n\n".join(parts + tail)
     found = live_syntax(checked, own, onebox=True)
     problems = list(found)
-    if _raw_html("\n\n".join(parts)):
+    if _raw_html(checked):  # the attachments' links too: a file name is the sender's text
         problems.append("html")
     if not problems:
         return parts, tail
@@ -34,7 +36,7 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
         parts = [_QUOTE_START.sub(r"\1\\[\2", p) for p in parts]
     if any(p.startswith(("image", "html")) for p in problems):
         parts = [_force_inert_images(p) for p in parts]
-        tail = [t if all(u in own for u in re.findall(r"!\[[^\]]*\]\(([^)]*)\)", t))
+        tail = [t if all(u in own for u in re.findall(r"!\[[^\]]*\]\(([^)]*)\)", t)) and not _raw_html(t)
                 else _force_inert_images(t) for t in tail]
     if problems != ["html"]:  # neutralising may leave a bare URL: checked again
         again = "\n\n".join(parts)
