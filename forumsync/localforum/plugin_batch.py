@@ -10,7 +10,7 @@ one request, created in order through the single endpoint's path
   topic, to no post: a subject-matched reply) or ``reply_to_post_id`` (with ``topic_id``: the
   post replied to, which must still be in that topic, else ``parent_moved``);
 - replies in a closed or archived topic are refused (``topic_closed``), and with
-  ``staged_only`` the address of an active, non-staged account is refused (``active_user``):
+  ``staged_only`` the address of an account that is not staged is refused (``active_user``):
   forumsync applies its own rules to those (bridge account, the member's own account);
 - each item runs in a savepoint: a refused item leaves nothing behind;
 - with ``stop_at_refusal`` the items after a refused one are not attempted
@@ -55,8 +55,8 @@ BATCH_MESSAGES = {
     "category_not_found": "Catégorie introuvable : {id}.",
     "topic_closed": "Le sujet {id} est fermé ou archivé : réponse non publiée dans ce lot.",
     "parent_moved": "Le message {post_id} n'est plus dans le sujet {topic_id}.",
-    "active_user": ("L'adresse « {email} » est celle d'un compte actif du forum : ce compte "
-                    "publie lui-même ses messages."),
+    "active_user": ("L'adresse « {email} » est celle d'un compte du forum, pas d'un utilisateur "
+                    "intermédiaire : forumsync décide comment publier ce message."),
     "not_attempted": "Non traité : un message précédent du lot a été refusé.",
 }
 # The plugin's site setting (plugin/config/settings.yml), readable and settable like Discourse's.
@@ -161,7 +161,7 @@ def _create(session, index: int, item, done: dict, staged_only: bool) -> tuple[i
     sender = None
     if staged_only:
         sender = user_by_email(session, post_params.email)
-        if sender is not None and sender.active and not sender.staged:
+        if sender is not None and not sender.staged:  # active or not: forumsync decides
             raise ItemRefused(409, [BATCH_MESSAGES["active_user"].format(email=post_params.email)],
                               "active_user")
     # PostParams reads the Message-ID as normalize_message_id does: just looked up, unknown

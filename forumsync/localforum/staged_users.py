@@ -53,6 +53,8 @@ TRANSLITERATIONS = {"ß": "ss", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", 
 
 SENDER_REFUSED = "sender_refused"
 MESSAGES = {  # plugin/config/locales/server.fr.yml (forumsync.errors)
+    "account_not_staged": ("L'adresse « {email} » est celle d'un compte du forum, pas d'un "
+                           "utilisateur intermédiaire : rien n'est publié en son nom par cette voie."),
     "staging_disabled": ("Le forum ne crée pas d'utilisateurs intermédiaires (réglage "
                          "« enable_staged_users » désactivé) : impossible de publier au nom de "
                          "« {email} »."),
@@ -231,11 +233,14 @@ def username_for(session, email: str, name: str | None) -> str:
 
 # ------------------------------------------------------------------ find or create
 def find_or_create(session, email: str, name: str | None) -> tuple[User, bool]:
-    """The user of EMAIL (created True when staged now); raises SenderRefused."""
+    """The staged user of EMAIL (created True when staged now); raises SenderRefused, also for
+    the address of an account that is not staged (StagedUserResolver#check_existing!)."""
     email = email.strip().lower()
     for _ in range(ATTEMPTS):
         user = users.user_by_email(session, email)
         if user is not None:
+            if not user.staged:  # only staged users post through this door (the plugin's rule)
+                raise SenderRefused("account_not_staged", email=email)
             return user, False
         if not sitesettings.get(session, "enable_staged_users"):
             raise SenderRefused("staging_disabled", email=email)

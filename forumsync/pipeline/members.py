@@ -69,3 +69,21 @@ def borrowed_name(forum, name: str, email: str) -> bool:
         if owners and email not in owners:
             return True
     return False
+
+
+# Words that claim a role on the forum: a sender shows them only with the mark. By look-alike
+# key, word by word; these stems as prefixes (« Administrateur », « Modératrice »), the others
+# as whole words, with the forum's name and the bridge account's username.
+_ROLE_STEMS = ("admin", "moderat")
+_ROLE_WORDS = ("staff", "system", "systeme", "webmaster", "postmaster", "root", "forumsync")
+
+
+def claims_a_role(settings, name: str) -> bool:
+    """NAME holds a word of a forum role (admin…, modérat…, staff, système…) or the forum's
+    name (« Équipe Bistro ») or the bridge's username: never shown unmarked from mail."""
+    words = skeleton(name or "").split()
+    stems = [skeleton(stem) for stem in _ROLE_STEMS]
+    whole = {skeleton(word) for word in _ROLE_WORDS}
+    whole |= {key for label in (settings.FORUM_NAME, settings.FORUM_API_USERNAME)
+              for key in skeleton(label or "").split()}
+    return any(word in whole or word.startswith(tuple(stems)) for word in words)

@@ -11,13 +11,17 @@
 - **pass**: the forum account with that address may post it.
 - **no verdict**: an existing account may post it, unless it is staff (admin, moderator or
   theme lead): then only the bridge account may, with the name marked « adresse non vérifiée ».
+- an account that may not post (deactivated, silenced, suspended: ``account_refusal``, as
+  Discourse's ``Email::Receiver`` refuses it) gets nothing posted in its name, verdict or not:
+  **quarantine**, with the reason.
   A ``From`` holding several addresses is never mapped to any account.
 
 Otherwise a staged user (Discourse's "known by email only" account) when the forum has the
 discourse-forumsync plugin, else the bridge account. A display name (or address) that looks
 like a member's name (same key once homoglyphs, case and accents are folded,
 ``forumsync.mail.lookalike``) while the address is not that member's, or that mixes scripts,
-gets the mark « (adresse non vérifiée) » in ``from_name``.
+gets the mark « (adresse non vérifiée) » in ``from_name``; so does a name that claims a forum
+role (« admin », « Modératrice », « Équipe Bistro »: ``members.claims_a_role``).
 
 These are facts, found once (user lookups are cached by the gateway): ``sender_account``
 (the account that may post under its own name) and ``sender_staged`` (the plugin may stage
@@ -48,7 +52,12 @@ def process(ctx, msg, msgdata: MsgData) -> None:
                          f"n'est publié au nom de {email or 'cet expéditeur'} ; à vérifier avant "
                          "de le faire renvoyer depuis une adresse authentifiée, ou à abandonner")
     user = ctx.forum.user_by_email(email) if email and not several else None
-    if user and user.get("username") and user.get("active", True) and not user.get("staged"):
+    refused = account_refusal(user) if user and user.get("username") else None
+    if refused:
+        raise Quarantine(f"le compte du forum de {email} est {refused} : rien n'est publié en son "
+                         "nom (Discourse refuse aussi ce courriel : Email::Receiver) ; à publier "
+                         "quand le compte sera rétabli (forumsync inbox retry), ou à abandonner")
+    if user and user.get("username") and not user.get("staged"):
         if check.status == PASS or not is_staff(user, ctx.forum):
             msgdata["sender_account"] = user["username"]
         else:
@@ -59,6 +68,20 @@ def process(ctx, msg, msgdata: MsgData) -> None:
     if several or _looks_borrowed(ctx, msgdata, email):
         _mark(msgdata, email)
     msgdata["sender_staged"] = bool(email and not several and ctx.forum.has_feature("staged_posts"))
+
+
+def account_refusal(user: dict) -> str | None:
+    """Why USER (as ``/admin/users/list`` serializes it: AdminUserListSerializer) may not post,
+    in French, or None. Email::Receiver#log_and_validate_user: an inactive account that is not
+    staged (InactiveUserError), a silenced one, staged or not (SilencedUserError); and a
+    suspended user may not post at all (Guardian)."""
+    if not user.get("staged") and not user.get("active", True):
+        return "désactivé"
+    if user.get("silenced"):  # serialized only while silenced (include_silenced?)
+        return "réduit au silence"
+    if user.get("suspended_till"):  # serialized only while suspended (include_suspended_till?)
+        return "suspendu"
+    return None
 
 
 def is_staff(user: dict, forum=None) -> bool:
@@ -78,4 +101,5 @@ def _looks_borrowed(ctx, msgdata, email: str) -> bool:
     if mixed_script(name) or mixed_script(email):
         return True
     return members.borrowed_name(ctx.forum, name, email) or \
-        members.borrowed_name(ctx.forum, email.partition("@")[0], email)
+        members.borrowed_name(ctx.forum, email.partition("@")[0], email) or \
+        members.claims_a_role(ctx.settings, name)

@@ -143,6 +143,14 @@ def test_member_without_verdict_keeps_their_account(checked):
     "Marie Dupont <marie.dupont@evil.example>",               # the very name, another address
     "MARIE DUPÓNT <m.d@evil.example>",                        # case and accents
     "<mаrie.dupont@meyzieu.fr>",                              # Cyrillic а in the address, no name
+    # names that claim a forum role (red-team finding, 6 December 2026)
+    "admin <admin@evil.example>",
+    "Administrateur du forum <x1@evil.example>",
+    "Équipe Bistro <x2@evil.example>",
+    "Modératrice <x3@evil.example>",
+    "staff <x4@evil.example>",
+    "ＡＤＭＩＮ <x5@evil.example>",
+    "<webmaster@evil.example>",
 ])
 def test_look_alike_names_are_marked(checked, sender):
     row = checked.deliver(make_mail("Bonjour", "Texte\n", sender=sender))
@@ -162,9 +170,11 @@ def test_look_alike_names_are_marked_in_attribution_lines(bridge_service):
     assert "(adresse non vérifiée)" in first
 
 
-def test_unrelated_names_are_not_marked(checked):
-    row = checked.deliver(make_mail("Bonjour", "Texte\n", sender="Anne Roux <anne.roux@ville-exemple.fr>"))
-    assert _poster(checked, row)[1] == "Anne Roux"
+@pytest.mark.parametrize("name", ["Anne Roux", "Systèmes d'information Meyzieu", "Équipe numérique",
+                                  "Adèle Minot", "Bistrot du port"])
+def test_unrelated_names_are_not_marked(checked, name):
+    row = checked.deliver(make_mail("Bonjour", "Texte\n", sender=f"{name} <anne.roux@ville-exemple.fr>"))
+    assert _poster(checked, row)[1] == name
 
 
 def test_without_authserv_id_staff_is_never_mapped(service):
@@ -196,3 +206,50 @@ def test_forged_admin_through_http_inbound(tmp_path, sqlite_url, localforum):
         assert _poster(env, row)[0] == env.ctx.settings.FORUM_API_USERNAME
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("kind", [dict(admin=True), dict(moderator=True), dict()])
+@pytest.mark.parametrize("verdict", [None, "pass"])
+def test_a_deactivated_account_gets_nothing_posted_in_its_name(checked, kind, verdict):
+    """Red-team finding (6 December 2026): a forged From with a deactivated admin's address was
+    posted as that admin. Email::Receiver refuses it (InactiveUserError): quarantine."""
+    checked.forum.create_user("ancien", "ancien.chef@club-publik.fr", "Ancien Chef", active=False, **kind)
+    headers = {"Authentication-Results": _ar(verdict, "club-publik.fr")} if verdict else None
+    before = len(checked.posts())
+    row = checked.deliver(make_mail("Annonce officielle", "Changez vos mots de passe.\n",
+                                    sender="Ancien Chef <ancien.chef@club-publik.fr>", extra_headers=headers))
+    assert row.state == "quarantined"
+    assert row.reason.startswith("le compte du forum de ancien.chef@club-publik.fr est désactivé")
+    assert len(checked.posts()) == before
+
+
+def test_what_the_forum_says_of_an_account_decides_whether_it_posts():
+    """The fields of AdminUserListSerializer: ``silenced`` and ``suspended_till`` are there
+    only while they hold (include_silenced?, include_suspended_till?)."""
+    from forumsync.pipeline.sender import account_refusal
+
+    assert account_refusal({"username": "a", "active": True}) is None
+    assert account_refusal({"username": "a", "active": False, "staged": True}) is None
+    assert account_refusal({"username": "a", "active": False}) == "désactivé"
+    assert account_refusal({"username": "a", "active": True, "silenced": True}) == "réduit au silence"
+    assert account_refusal({"username": "a", "staged": True, "silenced": True}) == "réduit au silence"
+    assert account_refusal({"username": "a", "active": True, "suspended_till": "2099-01-01T00:00:00Z",
+                            "suspended_at": "2026-01-01T00:00:00Z"}) == "suspendu"
+
+
+def test_the_staged_door_refuses_an_account_the_lookup_missed(checked):
+    """The plugin's door (and the local forum's) posts only as staged users: an address that
+    belongs to an account forumsync did not see (Discourse matches secondary addresses there)
+    falls back to the bridge account, never to that account."""
+    chef = checked.forum.create_user("chef2", "chef2@club-publik.fr", "Chef Deux", admin=True)
+    gateway = checked.ctx.forum
+    original = gateway.user_by_email
+    gateway.user_by_email = lambda email: None if email == "chef2@club-publik.fr" else original(email)
+    try:
+        row = checked.deliver(make_mail("Annonce", "Texte\n", sender="Chef Deux <chef2@club-publik.fr>"))
+    finally:
+        gateway.user_by_email = original
+    assert row.state == "published", row.reason
+    post = checked.post(row.post_id)
+    assert post.user_id != chef["id"]
+    assert _poster(checked, row)[0] == checked.ctx.settings.FORUM_API_USERNAME

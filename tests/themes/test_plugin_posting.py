@@ -71,14 +71,28 @@ def test_refusal_reaches_forumsync_as_a_422_with_the_reason(localforum, category
     assert gw.post_by_message_id("<jetable@x.fr>") is None
 
 
-def test_staging_disabled_is_a_clear_refusal_but_known_senders_still_post(localforum, category_id):
-    localforum.create_user("paul", "paul@x.fr", "Paul")
+def test_staging_disabled_is_a_clear_refusal_but_known_staged_senders_still_post(localforum, category_id):
+    localforum.create_user("paul", "paul@x.fr", "Paul", staged=True, active=False)
     localforum.set_site_setting("enable_staged_users", False)
     refused = post(localforum, **new_topic(category_id, "inconnu@x.fr", "c"))
     assert refused.status_code == 422 and refused.json()["error_type"] == "sender_refused"
     assert "enable_staged_users" in refused.json()["errors"][0]
     known = post(localforum, **new_topic(category_id, "PAUL@x.fr", "d"))
     assert known.status_code == 201 and known.json()["username"] == "paul"
+
+
+@pytest.mark.parametrize("kind", [dict(admin=True), dict(moderator=True), dict(), dict(active=False, admin=True)])
+def test_an_account_that_is_not_staged_never_posts_through_the_staged_door(localforum, category_id, kind):
+    """forumsync sends here the senders it found no usable account for; Discourse's
+    User.find_by_email also matches secondary addresses: only staged users post here
+    (StagedUserResolver#check_existing!), whatever the account's role or state."""
+    localforum.create_user("chef", "chef@x.fr", "Chef", **kind)
+    refused = post(localforum, **new_topic(category_id, "Chef@X.fr", "e"))
+    assert refused.status_code == 422 and refused.json()["error_type"] == "sender_refused"
+    assert "pas d'un utilisateur intermédiaire" in refused.json()["errors"][0]
+    with localforum.session() as s:
+        chef = s.scalar(select(User).where(User.username == "chef"))
+        assert s.scalar(select(func.count(Post.id)).where(Post.user_id == chef.id)) == 0
 
 
 def test_allowed_email_domains_win_over_blocked_ones(localforum, category_id):

@@ -8,6 +8,10 @@ module Forumsync
       ::User.find_by_email(email)
     end
 
+    def silenced?(user)
+      user.silenced?
+    end
+
     def staging_enabled?
       ::SiteSetting.enable_staged_users
     end

@@ -4,8 +4,9 @@ require_relative "messages"
 require_relative "refusal"
 
 module Forumsync
-  # Finds the forum user of an email address, or creates a staged one exactly as Discourse's
-  # Email::Receiver#find_or_create_user does for an unknown sender:
+  # Finds the staged user of an email address, or creates one exactly as Discourse's
+  # Email::Receiver#find_or_create_user does for an unknown sender (the address of an account
+  # that is not staged, or of a silenced user, is refused: check_existing!):
   #
   # - staging only while SiteSetting.enable_staged_users is on, and only for an address
   #   EmailValidator.allowed? accepts (allowed/blocked email domains);
@@ -19,7 +20,8 @@ module Forumsync
   #
   # The store does the persistence and owns Discourse's rules (Forumsync::DiscourseUserStore):
   #
-  #   find_by_email(email)            -> user or nil
+  #   find_by_email(email)            -> user or nil (any of its addresses)
+  #   silenced?(user)                 -> user.silenced?
   #   staging_enabled?                -> SiteSetting.enable_staged_users
   #   email_allowed?(email)           -> EmailValidator.allowed?
   #   sanitize_username(name)         -> UserNameSuggester.sanitize_username
@@ -43,7 +45,7 @@ module Forumsync
       email = email.to_s.strip.downcase
       ATTEMPTS.times do
         existing = @store.find_by_email(email)
-        return Result.new(user: existing, created: false) if existing
+        return Result.new(user: check_existing!(existing, email), created: false) if existing
 
         check_stageable!(email)
         begin
@@ -72,6 +74,17 @@ module Forumsync
     end
 
     private
+
+    # Only a staged user posts through this door. forumsync sends here the senders it found no
+    # account for (it looks accounts up by primary address, and keeps staff and inactive
+    # accounts out); User.find_by_email also matches secondary addresses, so a forged From with
+    # an admin's secondary address would otherwise post as the admin. And as Email::Receiver
+    # #log_and_validate_user: a silenced user posts nothing (SilencedUserError).
+    def check_existing!(user, email)
+      refuse!(:account_not_staged, email: email) unless user.staged
+      refuse!(:sender_silenced, email: email) if @store.silenced?(user)
+      user
+    end
 
     def check_stageable!(email)
       refuse!(:staging_disabled, email: email) unless @store.staging_enabled?

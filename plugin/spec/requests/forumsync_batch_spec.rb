@@ -87,14 +87,17 @@ RSpec.describe "POST /forumsync/posts/batch.json" do
     archived = Fabricate(:topic, category: category, archived: true)
     Fabricate(:post, topic: archived)
     member = Fabricate(:user, email: "membre@example.org")
+    former = Fabricate(:admin, email: "ancien@example.org", active: false)
     open = Fabricate(:post, topic: Fabricate(:topic, category: category)).topic
     body = batch([
       { email: "a@example.org", raw: "Dans un sujet fermé", topic_id: topic.id, message_id: "<c-1@example.org>" },
       { email: "a@example.org", raw: "Dans un sujet archivé", topic_id: archived.id, message_id: "<c-2@example.org>" },
       { email: member.email, raw: "Je suis membre", topic_id: open.id, message_id: "<c-3@example.org>" },
+      { email: former.email, raw: "Ancien admin", topic_id: open.id, message_id: "<c-4@example.org>" },
     ], staged_only: true)
     expect(body["posts"].map { |r| [r["status"], r["error_type"]] }).to eq(
-      [[409, "topic_closed"], [409, "topic_closed"], [409, "active_user"]])
+      [[409, "topic_closed"], [409, "topic_closed"], [409, "active_user"], [409, "active_user"]])
+    expect(Post.where(user_id: former.id)).to be_empty
     expect(topic.reload.posts.count).to eq(1)
     expect(User.find_by_email("a@example.org")).to be_nil
   end

@@ -55,6 +55,29 @@ RSpec.describe "discourse-forumsync posting path" do
     end
   end
 
+  describe "only staged users post through the staged door (red-team findings, 6 December 2026)" do
+    it "refuses an admin's secondary address: User.find_by_email finds it, forumsync's lookup did not" do
+      admin = Fabricate(:admin)
+      Fabricate(:secondary_email, user: admin, email: "second@example.org")
+      expect { post_message(new_topic(email: "second@example.org", message_id: "sec-1")) }
+        .not_to change { Post.where(user_id: admin.id).count }
+      expect(response.status).to eq(422)
+      expect(response.parsed_body["error_type"]).to eq("sender_refused")
+      expect(response.parsed_body["errors"].first).to include("pas d'un utilisateur intermédiaire")
+    end
+
+    it "refuses a deactivated account and a silenced staged user (Email::Receiver#log_and_validate_user)" do
+      inactive = Fabricate(:moderator, active: false)
+      silenced = Fabricate(:user, staged: true, silenced_till: 1.year.from_now)
+      post_message(new_topic(email: inactive.email, message_id: "off-1"))
+      expect(response.status).to eq(422)
+      post_message(new_topic(email: silenced.email, message_id: "off-2"))
+      expect(response.status).to eq(422)
+      expect(response.parsed_body["errors"].first).to include("réduit au silence")
+      expect(Post.where(user_id: [inactive.id, silenced.id])).to be_empty
+    end
+  end
+
   describe "no second copy for list members (point 2)" do
     before { Jobs.run_immediately! }
 

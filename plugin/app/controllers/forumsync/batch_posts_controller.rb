@@ -6,7 +6,8 @@ module ::Forumsync
   # own (contract: spec/fixtures/contract/posts_batch.json). Besides the single endpoint's
   # checks, a reply in a closed or archived topic, or to a post no longer in its topic, is
   # refused (forumsync then applies its own rule: bridge account and notice, follow the move),
-  # and with staged_only an active account's address is refused (it posts as itself).
+  # and with staged_only the address of an account that is not staged is refused (forumsync
+  # decides how it posts).
   class BatchPostsController < ::ApplicationController
     requires_plugin PLUGIN_NAME
     skip_before_action :check_xhr
@@ -103,9 +104,11 @@ module ::Forumsync
                                           "parent_moved")
     end
 
+    # Any account that is not staged (active or not: an inactive one must not post either,
+    # Email::Receiver#log_and_validate_user) is refused here; forumsync decides for it.
     def check_author!(batch, post_params)
       user = ::User.find_by_email(post_params.email)
-      return if user.nil? || user.staged? || !user.active?
+      return if user.nil? || user.staged?
 
       raise BatchRequest::ItemRefused.new(409, [batch.t("active_user", email: post_params.email)], "active_user")
     end

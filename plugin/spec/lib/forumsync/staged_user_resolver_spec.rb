@@ -4,7 +4,7 @@ require_relative "../lib_helper"
 require "forumsync/staged_user_resolver"
 
 RSpec.describe Forumsync::StagedUserResolver do
-  StoredUser = Struct.new(:id, :email, :username, :name, :staged, keyword_init: true)
+  StoredUser = Struct.new(:id, :email, :username, :name, :staged, :silenced, keyword_init: true)
 
   # In-memory store with Forumsync::DiscourseUserStore's interface. Discourse's own rules
   # (UserNameSuggester, User.suggest_name) are not re-implemented here: the store records
@@ -28,6 +28,10 @@ RSpec.describe Forumsync::StagedUserResolver do
       return nil if @hidden_emails.delete(email)
 
       @users.find { |user| user.email.casecmp?(email) }
+    end
+
+    def silenced?(user)
+      !!user.silenced
     end
 
     def staging_enabled?
@@ -93,13 +97,31 @@ RSpec.describe Forumsync::StagedUserResolver do
     expect(resolver.resolve(email: "etoiles@x.fr", name: "***").user.name).to eq("***")
   end
 
-  it "uses an existing account (staged or not) without asking anything else" do
-    real = StoredUser.new(id: 1, email: "data@montpellier3m.fr", username: "data34", staged: false)
-    store.users << real
+  it "uses an existing staged user without asking anything else" do
+    known = StoredUser.new(id: 1, email: "data@montpellier3m.fr", username: "data34", staged: true)
+    store.users << known
     store.staging = false
     store.allowed = false
-    expect(resolver.resolve(email: "data@montpellier3m.fr").user).to equal(real)
+    expect(resolver.resolve(email: "data@montpellier3m.fr").user).to equal(known)
     expect(store.suggested).to eq([])
+  end
+
+  it "refuses the address of an account that is not staged (find_by_email matches secondary addresses too)" do
+    store.users << StoredUser.new(id: 2, email: "chef@club.fr", username: "chef", staged: false)
+    expect { resolver.resolve(email: "Chef@Club.fr") }.to raise_error(Forumsync::Refusal) { |refusal|
+      expect(refusal.status).to eq(422)
+      expect(refusal.error_type).to eq("sender_refused")
+      expect(refusal.messages.first).to include("« chef@club.fr »", "pas d'un utilisateur intermédiaire")
+    }
+    expect(store.suggested).to eq([])
+  end
+
+  it "refuses a silenced staged user, as Email::Receiver (SilencedUserError)" do
+    store.users << StoredUser.new(id: 3, email: "bruit@x.fr", username: "bruit", staged: true, silenced: true)
+    expect { resolver.resolve(email: "bruit@x.fr") }.to raise_error(Forumsync::Refusal) { |refusal|
+      expect(refusal.error_type).to eq("sender_refused")
+      expect(refusal.messages.first).to include("réduit au silence")
+    }
   end
 
   it "refuses (422 sender_refused, in French) while staged users are disabled, creating nothing" do
