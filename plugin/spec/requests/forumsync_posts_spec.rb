@@ -93,6 +93,19 @@ RSpec.describe "discourse-forumsync endpoints" do
     expect(response.parsed_body["id"]).to eq(post.id)
   end
 
+  it "ignores an incoming email of a private message or a restricted category (the Message-ID is a claim)" do
+    pm = Fabricate(:private_message_post)
+    IncomingEmail.create!(post_id: pm.id, topic_id: pm.topic_id, message_id: "pm@example.org")
+    hidden = Fabricate(:private_category, group: Fabricate(:group))
+    secret = Fabricate(:post, topic: Fabricate(:topic, category: hidden))
+    IncomingEmail.create!(post_id: secret.id, topic_id: secret.topic_id, message_id: "secret@example.org")
+    %w[pm secret].each do |id|
+      get "/forumsync/posts/by-message-id.json", params: { message_id: "<#{id}@example.org>" },
+                                                 headers: admin_headers
+      expect(response.status).to eq(404)
+    end
+  end
+
   it "is absent while the plugin is disabled" do
     SiteSetting.forumsync_enabled = false
     get "/forumsync/capabilities.json"
