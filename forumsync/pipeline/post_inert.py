@@ -44,10 +44,26 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
         # live_syntax being a function of the text, without a second parse of the whole post)
         problems = list(found) if again == checked else live_syntax(again, own, onebox=True)
     for href in {p[len("onebox "):] for p in problems if p.startswith("onebox ")}:
-        for url in {href, unquote(href)}:  # autolinks: never oneboxed
+        for url in _written_forms(href):  # autolinks: never oneboxed
             bare = re.compile(r"(?<![<(\w])" + re.escape(url) + r"(?![\w/])")
             parts = [bare.sub(lambda m: f"<{safe_destination(m.group(0))}>", p) for p in parts]
     return parts, tail
+
+
+def _written_forms(href: str) -> set[str]:
+    """How the text may have written the address linkify made HREF from: as is, with its
+    %-escapes decoded, and with its host's punycode labels as Unicode (``xn--exmple-cua.fr``
+    was written ``exämple.fr``)."""
+    forms = {href, unquote(href)}
+    match = re.match(r"((?:[a-z][a-z0-9+.-]*:)?//)([^/?#:]+)(.*)", href, re.I | re.S)
+    if match and "xn--" in match.group(2).lower():
+        try:
+            host = match.group(2).encode("ascii").decode("idna")
+        except (UnicodeError, ValueError):
+            host = None
+        if host:
+            forms |= {match.group(1) + host + rest for rest in (match.group(3), unquote(match.group(3)))}
+    return forms
 
 
 # Raw HTML tags Discourse keeps (its allowlist): a tag name right after "<". Only looked for

@@ -39,3 +39,12 @@ def test_a_changed_text_or_a_tail_is_parsed_again(parses):
                                  {"upload://x.pdf"})
     assert len(parses) == 2  # the second check leaves the tail out: another text
     assert out == ["Lien : <https://demarches.meyzieu.fr/b/>"] and tail == ["[fichier.pdf](upload://x.pdf)"]
+
+
+def test_a_bare_address_with_an_international_host_is_made_an_autolink():
+    """linkify answers the punycode host (xn--…) of what the text writes in Unicode: the
+    rewrite finds the written form (red-team note, 6 December 2026)."""
+    text = "voir\n\nhttps://exämple.fr/x\n\nfin"
+    assert inert_module.live_syntax(text) == ["onebox https://xn--exmple-cua.fr/x"]
+    parts, _ = post_inert.inert([text], [], set())
+    assert parts == ["voir\n\n<https://exämple.fr/x>\n\nfin"] and inert_module.live_syntax(parts[0]) == []
