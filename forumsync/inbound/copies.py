@@ -7,8 +7,11 @@ message's Message-ID must neither take its place nor make it vanish. So ``place`
 the body and the receiving MTA's ``Authentication-Results``):
 
 - the same content: a duplicate, nothing stored (as before);
-- another content: stored too, under its own key ``copie:<first copy's inbox id>:<digest>``
-  (the claimed Message-ID stays in ``meta["message_id"]``, which the pipeline uses). If the
+- another content: stored too, under its own key ``<copie N> digest`` (N: the first copy's
+  inbox id). No Message-ID can be that key: a normalised one never holds ``<``, ``>`` or a
+  space (``ids.normalize_message_id``), so no mail can pose as a copy (a red-team finding:
+  ``Message-ID: <copie:x>`` had been read as one). The claimed Message-ID stays in
+  ``meta["message_id"]``, which the pipeline uses; ``meta["copy_of"]`` names the first copy. If the
   first copy already ended unpublished (quarantined: a DMARC failure; dropped), the new copy is
   processed at once; otherwise it is held (state ``dropped``, reason ``COPY_HELD``…) and
   ``release_held_copy`` queues it when the first copy ends unpublished. A first copy that is
@@ -21,7 +24,7 @@ from sqlalchemy import select, update
 from ..mail import ids
 from ..models import InboxMessage, InboxRaw
 
-COPY_PREFIX = "copie:"
+COPY_PREFIX = "<copie "
 COPY_HELD = "autre copie du message n°"  # how a held copy's reason starts
 _inbox, _raw = InboxMessage.__table__, InboxRaw.__table__
 _FIRST = select(_inbox.c.id, _inbox.c.state, _inbox.c.meta, _raw.c.raw) \
@@ -29,7 +32,12 @@ _FIRST = select(_inbox.c.id, _inbox.c.state, _inbox.c.meta, _raw.c.raw) \
 
 
 def copy_key(first_id: int, raw: bytes) -> str:
-    return f"{COPY_PREFIX}{first_id}:{ids.content_digest(raw)[:40]}"
+    return f"{_family(first_id)}{ids.content_digest(raw)[:40]}"
+
+
+def _family(first_id: int) -> str:
+    """The start of the keys of every copy of FIRST_ID's Message-ID."""
+    return f"{COPY_PREFIX}{int(first_id)}> "
 
 
 def held_reason(first_id: int) -> str:
@@ -65,14 +73,14 @@ def release_held_copy(conn, inbox_id: int) -> int | None:
     if row is None:
         return None
     meta = row.meta or {}
-    if row.message_id.startswith(COPY_PREFIX):
-        first = int(meta.get("copy_of") or row.message_id.split(":")[1])
+    if row.message_id.startswith(COPY_PREFIX) and isinstance(meta.get("copy_of"), int):
+        first = meta["copy_of"]  # written by place, never read from the key
     elif meta.get("copies"):
         first = inbox_id
     else:
         return None
     held = conn.execute(select(_inbox.c.id, _inbox.c.reason)
-                        .where(_inbox.c.message_id.like(f"{COPY_PREFIX}{first}:%"), _inbox.c.state == "dropped")
+                        .where(_inbox.c.message_id.like(_family(first) + "%"), _inbox.c.state == "dropped")
                         .order_by(_inbox.c.id)).all()
     for copy in held:
         if copy.id != inbox_id and (copy.reason or "").startswith(COPY_HELD):

@@ -7,6 +7,8 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from ..models import InboxMessage, utcnow
+from ..queues import wake
+from .copies import release_held_copy
 
 # Like `forumsync inbox`: a message being processed or already published is left alone.
 FROZEN = ("processing", "published")
@@ -43,4 +45,8 @@ def drop(session, message_id: int, detail: str = "") -> int:
     row.reason = OPERATOR_DROP + (f" : {detail}" if detail else "")
     row.next_attempt_at = None
     row.processed_at = utcnow()
+    session.flush()
+    # an operator who drops (say) a forgery lets the copy held behind it be processed
+    if release_held_copy(session.connection(), message_id) is not None:
+        wake()
     return 1

@@ -25,7 +25,8 @@ _STUB = re.compile(
     r"ne\s+(?:permet|supporte|prend)\s+pas|does\s+not\s+support|"
     r"this\s+is\s+(?:an?\s+)?(?:html|multi-?part)\s+message|consulter\s+(?:ce|le)\s+message)",
     re.IGNORECASE)
-_HREF = re.compile(r"""<a\b[^>]*\bhref\s*=\s*["']?(https?://[^"'\s>]+)""", re.IGNORECASE)
+# (a tag's body stops at the next "<" too: linear whatever the text, see mail/html.py)
+_HREF = re.compile(r"""<a\b[^<>]*\bhref\s*=\s*["']?(https?://[^"'\s>]+)""", re.IGNORECASE)
 _TABLE_ROW = re.compile(r"<tr\b", re.IGNORECASE)
 _CID = re.compile(r"""src\s*=\s*["']?cid:([^"'\s>]+)""", re.IGNORECASE)
 

@@ -23,9 +23,14 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title", "wi
                       "td": {"colspan", "rowspan"}, "th": {"colspan", "rowspan"}}
 URL_SCHEMES = {"http", "https", "mailto", "cid", "tel"}
 
-_CONDITIONAL = re.compile(r"<!--\[if.*?<!\[endif\]-->", re.S | re.I)
-_OFFICE_TAGS = re.compile(r"</?(?:o|v|w|m|st1):[^>]*>", re.I)
-_IMG = re.compile(r"<img\b[^>]*>", re.I)
+# Linear in the text, whatever it holds: a tag's body stops at the next "<" too ("[^<>]*", not
+# "[^>]*": thousands of "<img " without any ">" after them made each one scan to the end of a
+# 200 KB text, seconds per message; red-team finding), and conditional comments are cut by
+# two searches (a lazy ".*?" tried again from every "<!--[if" lacking its end was quadratic).
+_IF_START = re.compile(r"<!--\[if", re.I)
+_IF_END = re.compile(r"<!\[endif\]-->", re.I)
+_OFFICE_TAGS = re.compile(r"</?(?:o|v|w|m|st1):[^<>]*>", re.I)
+_IMG = re.compile(r"<img\b[^<>]*>", re.I)
 _ATTR = r"""\b{name}\s*=\s*["']?\s*([^"'\s>]*)"""
 _TRACKING_SRC = re.compile(r"(?:track|pixel|beacon|open\.aspx|/o\.gif|/wf/open|mailtrack|"
                            r"emltrk|/open/|spacer\.gif)", re.I)
@@ -48,9 +53,23 @@ def _is_tracking_pixel(tag: str) -> bool:
     return bool(src and not src.lower().startswith("cid:") and _TRACKING_SRC.search(src))
 
 
+def _without_conditional_comments(html: str) -> str:
+    """HTML without its ``<!--[if …]> … <![endif]-->`` blocks (Outlook's), each from its start
+    to the first end after it; from a start with no end after it, nothing is cut."""
+    out, pos = [], 0
+    while (start := _IF_START.search(html, pos)) is not None:
+        end = _IF_END.search(html, start.end())
+        if end is None:
+            break
+        out.append(html[pos:start.start()])
+        pos = end.end()
+    out.append(html[pos:])
+    return "".join(out)
+
+
 def clean_office_html(html: str) -> str:
     """Drop Outlook/Word noise: conditional comments, <o:p>, hidden blocks, tracking pixels."""
-    html = _CONDITIONAL.sub("", html)
+    html = _without_conditional_comments(html)
     html = _OFFICE_TAGS.sub("", html)
     return _IMG.sub(lambda m: "" if _is_tracking_pixel(m.group(0)) else m.group(0), html)
 

@@ -133,6 +133,11 @@ def conclude(ctx, inbox_id: int, msgdata: dict, work) -> str:
     except (OperationalError, InterfaceError) as exc:  # the database went away: transient
         return _schedule_retry(ctx, inbox_id, msgdata["attempt"], exc,
                                f"base de données indisponible (tentative {msgdata['attempt']})")
+    except RecursionError:  # the email package, bs4 or markdownify on thousands of nested levels
+        log.warning("message %s (inbox %s) trop imbriqué : mis en quarantaine", msgdata["message_id"], inbox_id)
+        return _finish(ctx, inbox_id, "quarantined", "message trop imbriqué pour être converti (des "
+                                                     "milliers de niveaux de balises HTML, de parties ou "
+                                                     "de citations) : à lire tel quel (inbox show --raw)")
     except Exception as exc:  # the one place that quarantines whatever a stage did not expect
         log.exception("message %s (inbox %s) mis en quarantaine", msgdata["message_id"], inbox_id)
         return _finish(ctx, inbox_id, "quarantined", f"erreur inattendue : {exc!r}")
@@ -163,11 +168,23 @@ def _finish(ctx, inbox_id: int, state: str, reason: str, msgdata: dict | None = 
         else:
             conn.execute(_FINISH_PUBLISHED, {**values, "topic_id": msgdata.get("topic_id"),
                                              "post_id": msgdata.get("post_id")})
-        released = release_held_copy(conn, inbox_id) if state != "published" else None
+    if state != "published":
+        _release_held_copy(ctx, inbox_id)
+    return state
+
+
+def _release_held_copy(ctx, inbox_id: int) -> None:
+    """After the row's final state is committed, in its own transaction: a failure here is
+    logged, and never undoes that state or stops the worker (``conclude`` never raises)."""
+    try:
+        with ctx.db.connection() as conn:
+            released = release_held_copy(conn, inbox_id)
+    except Exception:  # noqa: BLE001 - the copy stays held, visible in the inbox with its reason
+        log.exception("inbox %s : copie retenue non remise en file", inbox_id)
+        return
     if released is not None:
         log.info("inbox %s : copie %s du même Message-ID remise en file", inbox_id, released)
         wake(ctx)
-    return state
 
 
 def retry_delay(attempt: int) -> float:

@@ -4,6 +4,8 @@ once it is found out nor makes the real mail vanish (red-team finding, 6 Decembe
 Through the service (LMTP socket, worker, local forum with the plugin)."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 from sqlalchemy import select
 
@@ -110,3 +112,40 @@ def test_a_list_copy_of_a_mail_that_came_direct_makes_one_post(checked):
     assert [row.state for row in rows] == ["published", "dropped"]
     assert len([p for p in checked.posts() if "Bonjour à tous" in p.raw]) == 1
     assert rows[0].post_id == direct.post_id
+
+
+@pytest.mark.parametrize("claimed", ["<copie:x@evil.example>", "<copie:1:trigger@evil.example>",
+                                     "<copie 1> x>", "<sha256:00>"])
+def test_no_mail_can_pose_as_a_stored_copy(checked, claimed):
+    """Red-team findings (second pass): a Message-ID written like a copy's key stopped the
+    worker (its key read as a number) or released a held forgery. A normalised Message-ID can
+    never be a copy's key, and the worker goes on."""
+    real = checked.pipe.feed(_mail("Le vrai texte de Marie\n", "pass"), channel="lmtp")
+    with checked.ctx.db.session() as s:  # the real mail waiting for a retry (a forum outage)
+        row = s.get(InboxMessage, real)
+        row.state, row.next_attempt_at = "retry", datetime.now(timezone.utc) + timedelta(hours=1)
+    checked.pipe.feed(_mail("Texte falsifié\n"), channel="lmtp")
+    trigger = make_mail("Absence", "Je suis absent.\n", sender=MARIE, message_id=claimed,
+                        extra_headers={"Auto-Submitted": "auto-replied"})
+    checked.deliver(trigger)
+    after = make_mail("Suite", "Un autre message.\n", sender=MARIE)
+    checked.deliver(after)
+    rows = _rows(checked)
+    assert rows[0].state == "retry"
+    assert rows[1].state == "dropped" and rows[1].reason.startswith(COPY_HELD)  # still held
+    assert rows[2].state == "dropped" and "automatique" in rows[2].reason
+    assert rows[3].state == "published"
+
+
+def test_dropping_the_first_copy_by_hand_releases_the_held_one(checked):
+    from forumsync.inbound import operations
+
+    checked.pipe.feed(_mail("Texte falsifié\n"), channel="lmtp")  # no verdict: would publish
+    checked.pipe.feed(_mail("Le vrai texte de Marie\n", "pass"), channel="lmtp")
+    first, held = _rows(checked)
+    with checked.ctx.db.session() as s:
+        assert operations.drop(s, first.id, "faux") == 1
+    checked.pipe.run()
+    first, real = _rows(checked)
+    assert first.state == "dropped" and real.state == "published", real.reason
+    assert "Le vrai texte de Marie" in checked.post(real.post_id).raw
