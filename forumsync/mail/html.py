@@ -142,6 +142,17 @@ class _Converter(markdownify.MarkdownConverter):
         finally:
             self.options["autolinks"] = autolinks
 
+    def convert_code(self, el, text, parent_tags):
+        """Inline code on one line (CommonMark shows a code span's newlines as spaces anyway):
+        a newline kept inside would let Discourse's block BBCode rules, which read lines before
+        any inline parsing, open a sender's ``[details]`` or ``[quote]`` there (red-team)."""
+        if "_noformat" not in parent_tags and text:
+            text = " ".join(text.replace("\r", "\n").split("\n"))
+        return super().convert_code(el, text, parent_tags)
+
+    convert_kbd = convert_code
+    convert_samp = convert_code
+
     def convert_pre(self, el, text, parent_tags):
         """A fence longer than any backtick run inside: a ``` line in <pre> cannot close it
         (markdownify's fixed ``` fence let the rest of the block be live Markdown/HTML)."""

@@ -34,7 +34,8 @@ _ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
 DISCOURSE_TLDS = "com|net|org|io|onion|co|tv|ru|cn|us|uk|me|de|fr|fi|gov".split("|")
 # An "@" that may open a mention: followed by a letter, digit, underscore or combining mark
 # (the unicode_usernames variant is the widest), see _mention_start.
-_AT = re.compile(r"@(?=[\w\u0300-\u036f])")
+# ("\_" too: markdown-it joins the escaped "_" to the text, and "@_" is a mention.)
+_AT = re.compile(r"@(?=[\w\u0300-\u036f]|\\_)")
 # "@" written as an HTML entity: decoded by markdown-it, then joined to the text (live).
 _AT_ENTITY = re.compile(r"&(?:#0*64|#[xX]0*40|commat);")
 # Fence lines (CommonMark 4.5), inside any blockquotes. Opening is read strictly (fence_opening):
@@ -238,7 +239,39 @@ def mention_starts(text: str) -> list[str]:
     return found
 
 
-_QUOTE_LINE = re.compile(r"^[ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*\[quote(?:[=\]\s]|$)", re.I)
+# Discourse reads a tag's name as its letters: "[quote-]", "[quote.fr]" open a quote too.
+_QUOTE_LINE = re.compile(r"^[ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*\[quote(?![a-z])", re.I)
+# Any block BBCode (bbcode-block.js#applyBBCode: a line that starts, after its container
+# markers, with "[tag…]" where tag is letters, and either ends with "[/tag]" or has nothing
+# after the opening tag). Any tag: plugins register their own (details, wrap, poll, spoiler…).
+_BBCODE_OPEN = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[([a-z]+)[^\]\n]*\]", re.I)
+_BBCODE_CLOSE_AT_END = re.compile(r"\[/([a-z]+)[^\]\n]*\][ \t]*$", re.I)
+# The block lines forumsync itself writes (pipeline/trim.py folds quoted history and
+# signatures): never from the mail, whose "[" are escaped.
+FOLD_LINES = frozenset({'[details="Message cité"]', '[details="Signature"]'})
+
+
+def block_bbcode(line: str) -> str | None:
+    """The tag of the block BBCode LINE would open in Discourse, or None."""
+    match = _BBCODE_OPEN.match(line)
+    if match is None or line.strip() in FOLD_LINES:
+        return None
+    tag, rest = match.group(2).lower(), line[match.end():]
+    close = _BBCODE_CLOSE_AT_END.search(rest)
+    if not rest.strip() or close is not None and close.group(1).lower() == tag:
+        return tag
+    return None
+
+
+def neutralise_block_bbcode(markdown: str) -> str:
+    """MARKDOWN with the "[" of every block BBCode line (outside fences) escaped."""
+    out = []
+    for line, fenced in fenced_lines(markdown.split("\n")):
+        if not fenced and block_bbcode(line) is not None:
+            prefix = _BBCODE_OPEN.match(line).group(1)
+            line = prefix + "\\" + line[len(prefix):]
+        out.append(line)
+    return "\n".join(out)
 _HTML_IMG = re.compile(r"<img\b", re.I)
 _HTML_A_OPEN = re.compile(r"^<a(\s.*)?>", re.S)
 
@@ -278,8 +311,11 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
     raw = raw.replace(JS_ONLY_SPACE, " ")
     allowed = set(own_images)
     problems = []
-    if "[" in raw and any(_QUOTE_LINE.match(line) for line in _outside_fences(raw)):
-        problems.append("quote")
+    if "[" in raw:
+        lines = list(_outside_fences(raw))
+        if any(_QUOTE_LINE.match(line) for line in lines):
+            problems.append("quote")
+        problems += sorted({f"bbcode {tag}" for tag in map(block_bbcode, lines) if tag and tag != "quote"})
     if not onebox and "@" not in raw and "&" not in raw and not _MAYBE_IMAGE.search(raw):
         return problems
     for token in discourse_parser().parse(raw):

@@ -24,7 +24,7 @@ _INLINE_ESCAPES = (("\\", "\\\\"), *((c, "\\" + c) for c in "`*_[]~|"), ("<", "&
 _MAY_LINK = re.compile(r"[:@]|www\.")  # every _SKIP alternative holds one of these
 # What Discourse's linkify can link holds one of these: a scheme, "www.", an address, or a
 # host ending in one of its markdown_linkify_tlds (inert.DISCOURSE_TLDS).
-_MAY_LINKIFY = re.compile(r"[:@]|www\.|\.(?:com|net|org|io|onion|co|tv|ru|cn|us|uk|me|de|fr|fi|gov)"
+_MAY_LINKIFY = re.compile(r"[:@]|www\.|xn--|\.(?:com|net|org|io|onion|co|tv|ru|cn|us|uk|me|de|fr|fi|gov)"
                           r"(?![a-z0-9])", re.I)
 # Of the lines _MAY_LINKIFY lets through (mostly for a ":": « 10:30 », « a écrit : »), those
 # linkify cannot link: its test needs a scheme (http:, https:, ftp:, mailto:, //), "www.", a
@@ -88,17 +88,27 @@ def _escape_line(line: str) -> str:
 def _kept_spans(line: str, links) -> list[tuple[int, int, str]]:
     """(start, end, Markdown) of what is not escaped: explicit autolinks and addresses as
     written, URLs as explicit links (never ``linkify`` links, see the module docstring)."""
-    spans = [(m.start(), m.end(), m.group(0)) for m in _SKIP.finditer(line)
+    spans = [(m.start(), m.end(), m.group(0) if m.group(0).startswith("<") else _kept_address(m.group(0)))
+             for m in _SKIP.finditer(line)
              if m.group(0).startswith("<") or "@" in m.group(0) and "://" not in m.group(0)]
     for link in links:
         text = link.text
         if link.schema == "mailto:" or (not link.schema and "@" in text and "/" not in text):
-            spans.append((link.index, link.last_index, text))
+            spans.append((link.index, link.last_index, _kept_address(text)))
         elif link.url == text:
             spans.append((link.index, link.last_index, f"<{text}>"))
         else:
             spans.append((link.index, link.last_index, f"[{_escape(text)}](<{link.url}>)"))
     return sorted(spans, key=lambda span: (span[0], -span[1]))
+
+
+def _kept_address(text: str) -> str:
+    """An address kept as written, but for the characters that would make Markdown or BBCode
+    of it (``mailto:x@y.fr[/quote]``, ``a@b.fr`…``: red-team); an address holds none of them."""
+    for char in "\\[]`!":
+        if char in text:
+            text = text.replace(char, "\\" + char)
+    return text
 
 
 def url_finder():

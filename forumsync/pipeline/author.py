@@ -102,4 +102,6 @@ def attribution(settings, msgdata) -> str:
 
 
 def _escape(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """Markdown's characters escaped, and "." too: a name or an organisation that is a domain
+    (« example.org ») is no link then (linkify runs before the escapes are joined)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace(".", "\\.")

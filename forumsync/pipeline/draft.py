@@ -103,6 +103,8 @@ def shortened(draft: Draft, msgdata, max_chars: int, url: str) -> str:
     room = max_chars - len(note) - len(tail) - sum(len(md) + 1 for md, _ in inline)
     cut = head[:max(room, 0)]
     cut = cut[:cut.rfind("\n")] if "\n" in cut else cut
+    if cut:  # a cut may open what the whole closed (a code span, a fence): checked again
+        cut = inert([cut], [], {link for _label, link in draft.inline})[0][0]
     lost = "\n".join(md for md, link in inline if link not in cut)
     parts = [p for p in (cut.rstrip(), note, lost, tail) if p]
     return "\n\n".join(parts + _marker(msgdata))

@@ -3,7 +3,8 @@
 The parse stage already made the mail's text inert (``mail.inert``); this checks the post
 as Discourse would cook it (``live_syntax``) and neutralises by force whatever is still live
 (never expected): mentions, quotes, images (``![``, ``[img]``, ``<img`` and any raw HTML tag
-Discourse keeps, such as ``<details>``), oneboxes. Pure: text in, text out.
+Discourse keeps, such as ``<details>``), block BBCode, oneboxes. Pure: text in, text out;
+what it cannot make inert raises ``Quarantine`` (never published).
 """
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ import re
 from urllib.parse import unquote
 
 from ..mail.html import safe_destination
-from ..mail.inert import JS_ONLY_SPACE, discourse_parser, fenced_lines, live_syntax, neutralise_all_mentions
+from .errors import Quarantine
+from ..mail.inert import (JS_ONLY_SPACE, discourse_parser, fenced_lines, live_syntax, neutralise_all_mentions,
+                          neutralise_block_bbcode)
 
-_QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)", re.I | re.M)
+_QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)(?![a-z])", re.I | re.M)
 
 
 def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[str]]:
@@ -38,6 +41,8 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
         parts = [_force_inert_images(p) for p in parts]
         tail = [t if all(u in own for u in re.findall(r"!\[[^\]]*\]\(([^)]*)\)", t)) and not _raw_html(t)
                 else _force_inert_images(t) for t in tail]
+    if any(p.startswith("bbcode") for p in problems):  # after the images: "[img]" is escaped once
+        parts = [neutralise_block_bbcode(p) for p in parts]
     if problems != ["html"]:  # neutralising may leave a bare URL: checked again
         again = "\n\n".join(parts)
         # (the same text when nothing was neutralised and there is no tail: the same answer,
@@ -45,8 +50,19 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
         problems = list(found) if again == checked else live_syntax(again, own, onebox=True)
     for href in {p[len("onebox "):] for p in problems if p.startswith("onebox ")}:
         for url in _written_forms(href):  # autolinks: never oneboxed
-            bare = re.compile(r"(?<![<(\w])" + re.escape(url) + r"(?![\w/])")
-            parts = [bare.sub(lambda m: f"<{safe_destination(m.group(0))}>", p) for p in parts]
+            target = url if re.match(r"[a-z][a-z0-9+.-]*:", url, re.I) else href  # "<evil.com>" is no link
+            target = "https:" + target if target.startswith("//") else target  # nor is "<//evil.com>"
+            # (inside a "[t](u)" destination too: "(<u>)" is the same link; never inside "<…>")
+            bare = re.compile(r"(?<![<\w])" + re.escape(url) + r"(?![\w/])")
+            parts = [bare.sub(lambda m, t=target: f"<{safe_destination(t)}>", p) for p in parts]
+    # The net under the net: what is still live after all this is not published.
+    left = live_syntax("\n\n".join(parts + tail), own, onebox=True)
+    if _raw_html("\n\n".join(parts + tail)):
+        left.append("html")
+    if left:
+        raise Quarantine("contenu actif que forumsync ne sait pas neutraliser ("
+                         + ", ".join(left[:3]) + ") : message retenu, rien n'est publié ; à lire "
+                         "tel quel (forumsync inbox show --raw) avant de le publier à la main")
     return parts, tail
 
 
@@ -55,6 +71,8 @@ def _written_forms(href: str) -> set[str]:
     %-escapes decoded, and with its host's punycode labels as Unicode (``xn--exmple-cua.fr``
     was written ``exämple.fr``)."""
     forms = {href, unquote(href)}
+    if href.lower().startswith("http://"):  # a link without scheme ("evil.com/x"): linkify adds it
+        forms |= {form[len("http://"):] for form in forms}
     match = re.match(r"((?:[a-z][a-z0-9+.-]*:)?//)([^/?#:]+)(.*)", href, re.I | re.S)
     if match and "xn--" in match.group(2).lower():
         try:
@@ -62,7 +80,8 @@ def _written_forms(href: str) -> set[str]:
         except (UnicodeError, ValueError):
             host = None
         if host:
-            forms |= {match.group(1) + host + rest for rest in (match.group(3), unquote(match.group(3)))}
+            written = {match.group(1) + host + rest for rest in (match.group(3), unquote(match.group(3)))}
+            forms |= written | {form[len("http://"):] for form in written if form.lower().startswith("http://")}
     return forms
 
 

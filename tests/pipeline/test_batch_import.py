@@ -134,7 +134,7 @@ def test_an_invalid_sender_falls_back_to_the_bridge_as_alone(pipe):
                         sender="Quelqu'un <jean..x@example.org>", date=later(hours=1)))
     drain(pipe, 1)
     rows = {r.message_id: r for r in pipe.rows()}
-    assert [r.state for r in rows.values()] == ["published", "published"]
+    assert [r.state for r in rows.values()] == ["published", "published"], [r.reason for r in rows.values()]
     posted = pipe.post(rows["v2@x.fr"].post_id)
     staged = pipe.post(rows["v1@meyzieu.fr"].post_id)
     assert staged["username"] != pipe.ctx.settings.FORUM_API_USERNAME

@@ -1,0 +1,120 @@
+"""Block BBCode and links a sender could still make live (red-team findings, second pass,
+6 December 2026). Discourse reads block BBCode line by line before any inline parsing
+(bbcode-block.js#applyBBCode: a line starting with "[tag…]", tag being its letters, that ends
+with "[/tag]" or has nothing after the opening tag, for any tag a plugin registers), so a
+newline kept inside an HTML ``<code>``, or an address copied as written, could open a
+``[details]`` or a fake quote; linkify links a host without scheme, which a rewrite looking
+for "http://…" missed; a long post cut in the middle of a code span left the rest live."""
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+
+import pytest
+
+from forumsync.mail.html import html_to_markdown
+from forumsync.mail.inert import block_bbcode, fenced_lines, live_syntax
+from forumsync.mail.text import plain_to_markdown
+from forumsync.pipeline.draft import Draft, shortened
+from forumsync.pipeline.post_inert import _raw_html, inert
+from forumsync.pipeline.trim import trim_body
+from tests.fixtures.pipeline import make_mail
+from tests.security.service import LIST, service  # noqa: F401 - fixture
+
+EVIL_IMG = re.compile(r"<img[^>]*evil\.example", re.I)
+
+
+def _block_lines(markdown: str) -> list[str]:
+    return [line for line, fenced in fenced_lines(markdown.split("\n")) if not fenced and block_bbcode(line)]
+
+
+def _assert_inert(markdown: str) -> None:
+    assert _block_lines(markdown) == [], markdown
+    assert live_syntax(markdown) == [], markdown
+    assert not _raw_html(markdown.replace("\ufeff", " ")), markdown
+
+
+@pytest.mark.parametrize("line, tag", [
+    ('[details="Photo"]', "details"), ("[quote-]x[/quote]", "quote"), ("> [wrap=a]", "wrap"),
+    ("[quote.fr](<http://quote.fr>) mailto:x@y.fr[/quote]", "quote"), ("- [Spoiler]  ", "spoiler"),
+    ("[www.x.fr](<http://www.x.fr>)", None), ("[code.org](<http://code.org>) x", None),
+    ('[details="Message cité"]', None), ("\\[details]", None), ("x [details]", None),
+])
+def test_block_bbcode_is_read_as_discourse_reads_it(line, tag):
+    assert block_bbcode(line) == tag
+
+
+def test_the_fold_forumsync_writes_is_its_own_and_stays():
+    body, trimmed = trim_body("Réponse.\n\n> cité\n> encore\n")
+    assert trimmed and '[details="Message cité"]' in body
+    assert live_syntax(body) == [] and _block_lines(body) == []
+
+
+CODE_ATTACKS = [
+    '<p>Bonjour,</p><p><code>x\n[details="Photo"]\n![](https://evil.example/x.png)\n'
+    '&lt;img src=https://evil.example/y.png&gt;\n[/details]\ny</code></p>',
+    "<p><kbd>a\n[quote-]\nfaux\n[/quote]\nb</kbd></p>",
+    "<p><samp>a\n[wrap=a]\n![](https://evil.example/z.png)\n[/wrap]\nb</samp></p>",
+]
+
+
+def test_inline_code_in_html_mail_stays_on_one_line():
+    for html in CODE_ATTACKS:
+        markdown = html_to_markdown(html)
+        assert all("\n" not in span for span in re.findall(r"`[^`]*`", markdown)), markdown
+        _assert_inert(markdown)
+
+
+PLAIN_ATTACKS = [
+    "quote.fr mailto:x@y.fr[/quote]",
+    "details.fr mailto:x@y.fr[/details]",
+    "mailto:a@b.fr`\nquote.fr mailto:x@y.fr[/quote]\nmailto:c@d.fr![](//evil.example/p.png)`",
+    "exemple.xn--p1ai/photo.png",
+]
+
+
+def test_addresses_and_hosts_in_plain_mail_make_no_markup():
+    """As posted: converted, then the last check (which escapes a line that still opens a
+    block: ``[quote.fr](…) …[/quote]``, where the closing tag counts before any escape)."""
+    for text in PLAIN_ATTACKS:
+        _assert_inert(inert([plain_to_markdown(text)], [], set())[0][0])
+    assert plain_to_markdown("écrire à marie@meyzieu.fr") == "écrire à marie@meyzieu.fr"  # unchanged
+
+
+def _html_mail(html: str, subject: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Pirate <pirate@evil.example>", LIST, subject
+    msg["Message-ID"] = f"<{abs(hash(html)) % 10**9}@evil.example>"
+    msg.set_content(html, subtype="html")
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize("html", CODE_ATTACKS + ["<p>evil<span>.com/page.png</span></p>",
+                                                 "<p>www<span>.evil.com/x</span></p>"])
+def test_through_the_service(service, html):  # noqa: F811 - fixture
+    row = service.deliver(_html_mail(html, "Attaque"))
+    assert row.state == "published", row.reason
+    post = service.post(row.post_id)
+    _assert_inert(post.raw)
+    if html not in CODE_ATTACKS:  # (the local forum cooks "[details]…[/details]" anywhere on a
+        # line, inside a code span too: stricter than Discourse, which shows that code as written)
+        assert not EVIL_IMG.search(post.cooked) and "<details" not in post.cooked, post.cooked
+        assert 'class="quote' not in post.cooked
+
+
+def test_plain_attacks_through_the_service(service):  # noqa: F811 - fixture
+    for index, text in enumerate(PLAIN_ATTACKS):
+        row = service.deliver(make_mail(f"Attaque {index}", text + "\n", sender="Pirate <pirate@evil.example>"))
+        assert row.state == "published", row.reason
+        post = service.post(row.post_id)
+        _assert_inert(post.raw)
+        assert "<aside" not in post.cooked and not EVIL_IMG.search(post.cooked)
+
+
+def test_a_long_post_cut_inside_a_code_span_is_checked_again():
+    head = "x" * 3000 + "\n`x\n![](https://evil.example/p.png)\n" + "y" * 400 + "\nz`"
+    assert live_syntax(head) == []  # whole, the code span holds the image
+    draft = Draft(raw=head, head=head)
+    cut = shortened(draft, {"message_id": "m@x", "staged": True}, max_chars=3300, url="upload://t.txt")
+    assert "evil.example" in cut
+    assert [p for p in live_syntax(cut, ("upload://t.txt",)) if p.startswith("image")] == []
