@@ -45,6 +45,10 @@ def test_block_bbcode_is_read_as_discourse_reads_it(line, tag):
 
 
 def test_the_fold_forumsync_writes_is_its_own_and_stays():
+    from forumsync.mail.inert import FOLD_LINES
+    from forumsync.pipeline.trim import DETAILS_TITLE, SIGNATURE_TITLE
+
+    assert FOLD_LINES == {f'[details="{title}"]' for title in (DETAILS_TITLE, SIGNATURE_TITLE)}
     body, trimmed = trim_body("Réponse.\n\n> cité\n> encore\n")
     assert trimmed and '[details="Message cité"]' in body
     assert live_syntax(body) == [] and _block_lines(body) == []
