@@ -40,19 +40,15 @@ def _author(env, post_id) -> str:
         return s.get(User, post.user_id).username
 
 
+def _checked_service(tmp_path, url, localforum):
+    env = Service(tmp_path, url, localforum, AUTHSERV_ID=AUTHSERV)
+    localforum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
+    return env
+
+
 @pytest.fixture
 def checked(tmp_path, sqlite_url, localforum):
-    env = Service(tmp_path, sqlite_url, localforum, AUTHSERV_ID=AUTHSERV)
-    localforum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
-    yield env
-    env.close()
-
-
-@pytest.fixture
-def checked_any_db(tmp_path, db_url, localforum):
-    """The same on SQLite and PostgreSQL (the copies' keys are compared with LIKE)."""
-    env = Service(tmp_path, db_url, localforum, AUTHSERV_ID=AUTHSERV)
-    localforum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
+    env = _checked_service(tmp_path, sqlite_url, localforum)
     yield env
     env.close()
 
@@ -69,19 +65,23 @@ def test_a_forgery_sent_first_does_not_hide_the_authenticated_mail(checked):
     assert all("falsifié" not in post.raw for post in checked.posts())
 
 
-def test_the_real_mail_held_behind_a_pending_forgery_is_published_when_it_is_refused(checked_any_db):
-    """Both arrive before the worker runs: the second waits, then takes the place the first lost."""
-    checked = checked_any_db
-    checked.pipe.feed(_mail("Texte falsifié\n", "fail"), channel="lmtp")
-    checked.pipe.feed(_mail("Le vrai texte de Marie\n", "pass"), channel="lmtp")
-    held = _rows(checked)[1]
-    assert held.state == "dropped" and held.reason.startswith(COPY_HELD)
-    checked.pipe.run()
-    checked.pipe.run()
-    forged, real = _rows(checked)
-    assert forged.state == "quarantined"
-    assert real.state == "published", real.reason
-    assert "Le vrai texte de Marie" in checked.post(real.post_id).raw
+def test_the_real_mail_held_behind_a_pending_forgery_is_published_when_it_is_refused(tmp_path, db_url, localforum):
+    """Both arrive before the worker runs: the second waits, then takes the place the first
+    lost (SQLite and PostgreSQL: the copies' keys are compared with LIKE)."""
+    checked = _checked_service(tmp_path, db_url, localforum)
+    try:
+        checked.pipe.feed(_mail("Texte falsifié\n", "fail"), channel="lmtp")
+        checked.pipe.feed(_mail("Le vrai texte de Marie\n", "pass"), channel="lmtp")
+        held = _rows(checked)[1]
+        assert held.state == "dropped" and held.reason.startswith(COPY_HELD)
+        checked.pipe.run()
+        checked.pipe.run()
+        forged, real = _rows(checked)
+        assert forged.state == "quarantined"
+        assert real.state == "published", real.reason
+        assert "Le vrai texte de Marie" in checked.post(real.post_id).raw
+    finally:
+        checked.close()
 
 
 def test_a_different_copy_of_a_published_mail_is_kept_not_published(tmp_path, sqlite_url, localforum):
