@@ -6,6 +6,7 @@ the content hash the sync keeps is stable.
 """
 from __future__ import annotations
 
+
 import hashlib
 import json
 import math
@@ -13,6 +14,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from ..mail.html import safe_destination
+from ..mail.text import inline_markdown
 from .model import Demarche, Group, fold
 
 RETIRED_TAG = "retiree"
@@ -53,9 +56,10 @@ class Rendered:
 
 # ------------------------------------------------------------------------ helpers
 def md(text: str | None) -> str:
-    """Inline Markdown-safe text: no HTML, no table break, no accidental formatting."""
-    text = " ".join((text or "").split())
-    return re.sub(r"([\\`*_\[\]<>|#~])", r"\\\1", text)
+    """Inline Markdown-safe text: no HTML, no table break, no accidental formatting, and, as
+    for mail (an export is written by its collectivity, not by us), no mention and no bare
+    address linkify would link (and Discourse onebox): an explicit ``<https://…>`` instead."""
+    return inline_markdown(text)
 
 
 def tag_for(keyword: str) -> str:
@@ -237,7 +241,7 @@ def render_group(group: Group, links: dict[tuple, str | None]) -> Rendered:
 
 
 def _url(url: str) -> str:
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+    return safe_destination(url)  # (a url_name may hold a newline or a tab: never raw here)
 
 
 def _by_identical(variants: list[Demarche], key) -> list[tuple[str, list[Demarche]]]:

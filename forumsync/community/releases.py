@@ -35,17 +35,23 @@ def release_title(feed: dict, entry: Entry) -> str:
 
 
 def release_raw(feed: dict, entry: Entry) -> str:
-    from markdownify import markdownify
+    """The topic's Markdown. A feed's text is another site's writing: converted as mail is
+    (sanitised HTML, escapes, explicit links: no image, onebox or raw HTML), mentions neutralised."""
+    from ..mail.html import html_to_markdown, safe_destination
+    from ..mail.inert import neutralise_mentions
+    from ..mail.text import plain_to_markdown
 
-    body = markdownify(entry.summary, heading_style="ATX").strip() if "<" in entry.summary else entry.summary.strip()
+    summary = entry.summary or ""
+    body = html_to_markdown(summary) if "<" in summary else plain_to_markdown(summary.strip())
+    body = neutralise_mentions(body.strip())
     lines = []
     if entry.published_at:
         lines.append(f"Publiée le {entry.published_at.strftime('%d/%m/%Y')}.")
         lines.append("")
     if body:
         lines += [body, ""]
-    if entry.link:
-        lines.append(f"Notes de version complètes : {entry.link}")
+    if entry.link and entry.link.lower().startswith(("http://", "https://")):
+        lines.append(f"Notes de version complètes : <{safe_destination(entry.link)}>")
     lines += ["", f"_Publié automatiquement depuis le flux « {feed_name(feed)} »._"]
     return "\n".join(lines).strip() + "\n"
 

@@ -9,6 +9,8 @@ import logging
 from sqlalchemy import select
 
 from ..forum.gateway import ForumRejected, ForumUnavailable
+from ..mail.inert import inert_name
+from ..mail.text import inline_markdown
 from ..models import utcnow
 from ..models.subscriber import Subscriber
 from .common import PRESENTATIONS_CATEGORY, ensure_category, external_id
@@ -17,8 +19,10 @@ log = logging.getLogger(__name__)
 
 
 def display_name(subscriber) -> str:
-    if subscriber.name:
-        return subscriber.name
+    """The newcomer's name as they gave it (no bidi or control characters), else from their
+    address. Plain text: ``welcome_topic_raw`` escapes it for Markdown."""
+    if subscriber.name and inert_name(subscriber.name):
+        return inert_name(subscriber.name)
     local = subscriber.email.split("@", 1)[0]
     return " ".join(part.capitalize() for part in local.replace("_", ".").replace("-", ".").split(".") if part)
 
@@ -30,7 +34,8 @@ def welcome_title(subscriber) -> str:
 def welcome_topic_raw(settings, subscriber) -> str:
     themes = ", ".join(t["name"] for t in settings.THEMES) or "SVE, open data, portail famille…"
     return (
-        f"Bienvenue dans le {settings.LIST_NAME}, {display_name(subscriber)} !\n\n"
+        # the name is the subscriber's own writing: no mention, image or markup from it
+        f"Bienvenue dans le {settings.LIST_NAME}, {inline_markdown(display_name(subscriber))} !\n\n"
         "Pour faire connaissance, présentez-vous en répondant à ce sujet "
         "(ou simplement en répondant au courriel de bienvenue) :\n\n"
         "- **Collectivité** : où travaillez-vous ?\n"

@@ -13,7 +13,8 @@ the body and the receiving MTA's ``Authentication-Results``):
   ``Message-ID: <copie:x>`` had been read as one). The claimed Message-ID stays in
   ``meta["message_id"]``, which the pipeline uses; ``meta["copy_of"]`` names the first copy. If the
   first copy already ended unpublished (quarantined: a DMARC failure; dropped), the new copy is
-  processed at once; otherwise it is held (state ``dropped``, reason ``COPY_HELD``…) and
+  processed at once; otherwise it is held (state ``dropped``, or ``quarantined`` when it comes
+  from another address than the first copy; reason ``COPY_HELD``…) and
   ``release_held_copy`` queues it when the first copy ends unpublished. A first copy that is
   published keeps its place, and the copies stay visible in ``forumsync inbox list``.
 """
@@ -27,7 +28,7 @@ from ..models import InboxMessage, InboxRaw
 COPY_PREFIX = "<copie "
 COPY_HELD = "autre copie du message n°"  # how a held copy's reason starts
 _inbox, _raw = InboxMessage.__table__, InboxRaw.__table__
-_FIRST = select(_inbox.c.id, _inbox.c.state, _inbox.c.meta, _raw.c.raw) \
+_FIRST = select(_inbox.c.id, _inbox.c.state, _inbox.c.meta, _inbox.c.sender, _raw.c.raw) \
     .select_from(_inbox.outerjoin(_raw, _raw.c.inbox_id == _inbox.c.id))
 
 
@@ -40,14 +41,19 @@ def _family(first_id: int) -> str:
     return f"{COPY_PREFIX}{int(first_id)}> "
 
 
-def held_reason(first_id: int) -> str:
-    return (f"{COPY_HELD} {first_id} (même Message-ID, contenu ou authentification différents) : "
+def held_reason(first_id: int, first_sender: str = "", sender: str = "") -> str:
+    other = (f", et d'un autre expéditeur que la première ({first_sender or '?'}) : usurpation "
+             f"possible, à vérifier par un opérateur") if first_sender.lower() != sender.lower() else ""
+    return (f"{COPY_HELD} {first_id} (même Message-ID, contenu ou authentification différents{other}) : "
             f"gardée, publiée seulement si la première copie ne l'est pas")
 
 
-def place(session, message_id: str, raw: bytes, meta: dict):
+def place(session, message_id: str, raw: bytes, meta: dict, sender: str = ""):
     """(known inbox id or None, key, state, reason) for RAW claiming MESSAGE_ID; META gets
-    ``copy_of`` and ``message_id`` for a copy, and the first copy's meta ``copies`` (its count)."""
+    ``copy_of`` and ``message_id`` for a copy, and the first copy's meta ``copies`` (its count).
+    A copy held behind a first copy from **another address** is held in quarantine, where an
+    operator sees it (a red-team finding: a forgery that passes DMARC for its own domain, sent
+    first, would otherwise hide the real mail among the dropped rows)."""
     first = session.execute(_FIRST.where(_inbox.c.message_id == message_id)).first()
     if first is None:
         return None, message_id, "new", ""
@@ -63,7 +69,8 @@ def place(session, message_id: str, raw: bytes, meta: dict):
     session.execute(update(_inbox).where(_inbox.c.id == first.id).values(meta=first_meta))
     if first.state in ("quarantined", "dropped"):
         return None, key, "new", ""
-    return None, key, "dropped", held_reason(first.id)
+    other = (first.sender or "").lower() != (sender or "").lower()
+    return None, key, "quarantined" if other else "dropped", held_reason(first.id, first.sender or "", sender)
 
 
 def release_held_copy(conn, inbox_id: int) -> int | None:
@@ -80,7 +87,8 @@ def release_held_copy(conn, inbox_id: int) -> int | None:
     else:
         return None
     held = conn.execute(select(_inbox.c.id, _inbox.c.reason)
-                        .where(_inbox.c.message_id.like(_family(first) + "%"), _inbox.c.state == "dropped")
+                        .where(_inbox.c.message_id.like(_family(first) + "%"),
+                               _inbox.c.state.in_(("dropped", "quarantined")))
                         .order_by(_inbox.c.id)).all()
     for copy in held:
         if copy.id != inbox_id and (copy.reason or "").startswith(COPY_HELD):

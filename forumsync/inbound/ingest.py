@@ -182,7 +182,7 @@ def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestRes
     for attempt in (1, 2):
         try:
             with ctx.db.session() as session:  # one transaction: look up, then insert
-                known, key, state, reason = place(session, message_id, raw, meta)
+                known, key, state, reason = place(session, message_id, raw, meta, sender)
                 if known is not None:
                     return IngestResult(known, message_id, True)
                 row = InboxMessage(message_id=key, channel=channel, size=len(raw),

@@ -131,6 +131,7 @@ class _Converter(markdownify.MarkdownConverter):
         return text[:-1] + "\\!" if text.endswith("!") else text
 
     def convert_a(self, el, text, parent_tags):
+        el.attrs.pop("title", None)  # the sender's text, raw inside the link: live if the link breaks
         href = el.get("href")
         if href:
             el["href"] = safe_destination(href)

@@ -245,20 +245,23 @@ _QUOTE_LINE = re.compile(r"^[ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*\[quote(?![a
 # markers, with "[tag…]" where tag is letters, and either ends with "[/tag]" or has nothing
 # after the opening tag). Any tag: plugins register their own (details, wrap, poll, spoiler…).
 _BBCODE_OPEN = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[([a-z]+)[^\]\n]*\]", re.I)
-_BBCODE_CLOSE_AT_END = re.compile(r"\[/([a-z]+)[^\]\n]*\][ \t]*$", re.I)
 # The block lines forumsync itself writes (pipeline/trim.py folds quoted history and
 # signatures): never from the mail, whose "[" are escaped.
 FOLD_LINES = frozenset({'[details="Message cité"]', '[details="Signature"]'})
 
 
 def block_bbcode(line: str) -> str | None:
-    """The tag of the block BBCode LINE would open in Discourse, or None."""
+    """The tag of the block BBCode LINE would open in Discourse, or None: nothing after the
+    opening tag (trailingSpaceOnly), or a closing tag found as findInlineCloseTag finds it —
+    the line ends with "]", and some "[/tag" after the opening tag reads as its closing tag
+    (whatever follows it, a backslash before it counting for nothing: raw source)."""
     match = _BBCODE_OPEN.match(line)
     if match is None or line.strip() in FOLD_LINES:
         return None
     tag, rest = match.group(2).lower(), line[match.end():]
-    close = _BBCODE_CLOSE_AT_END.search(rest)
-    if not rest.strip() or close is not None and close.group(1).lower() == tag:
+    if not rest.strip():
+        return tag
+    if rest.rstrip().endswith("]") and re.search(r"\[/" + tag + r"(?![a-z])", rest, re.I):
         return tag
     return None
 

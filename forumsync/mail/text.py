@@ -144,3 +144,13 @@ def plain_to_markdown(text: str) -> str:
         out.append(line)
         previous_depth = depth
     return _BLANK_LINES.sub("\n\n", "\n".join(out)).strip("\n")
+
+
+def inline_markdown(text: str | None) -> str:
+    """One line of someone else's text (an export's label, a newcomer's name) as inert Markdown:
+    on one line, Markdown's inline characters escaped, addresses as explicit links (no
+    onebox), mentions neutralised, nothing that opens a block at the line's start."""
+    from .inert import neutralise_mentions
+
+    text = neutralise_mentions(_escape_inline(" ".join((text or "").split())))
+    return re.sub(r"^([#>+-])", r"\\\1", text)

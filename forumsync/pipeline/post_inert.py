@@ -49,11 +49,12 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
         # live_syntax being a function of the text, without a second parse of the whole post)
         problems = list(found) if again == checked else live_syntax(again, own, onebox=True)
     for href in {p[len("onebox "):] for p in problems if p.startswith("onebox ")}:
-        for url in _written_forms(href):  # autolinks: never oneboxed
+        for url in sorted(_written_forms(href), key=len, reverse=True):  # autolinks: never oneboxed
             target = url if re.match(r"[a-z][a-z0-9+.-]*:", url, re.I) else href  # "<evil.com>" is no link
             target = "https:" + target if target.startswith("//") else target  # nor is "<//evil.com>"
             # (inside a "[t](u)" destination too: "(<u>)" is the same link; never inside "<…>")
-            bare = re.compile(r"(?<![<\w])" + re.escape(url) + r"(?![\w/])")
+            # (nor inside a longer address: "x.fr/a" in "http://x.fr/a", already rewritten)
+            bare = re.compile(r"(?<![<\w/:.@-])" + re.escape(url) + r"(?![\w/])")
             parts = [bare.sub(lambda m, t=target: f"<{safe_destination(t)}>", p) for p in parts]
     # The net under the net: what is still live after all this is not published.
     left = live_syntax("\n\n".join(parts + tail), own, onebox=True)

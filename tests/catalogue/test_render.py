@@ -40,7 +40,7 @@ def test_post_sections_in_french():
     assert "1. Nouveau\n2. Traité" in raw
     assert "- Meyzieu : [acte-naissance.wcs|attachment](upload://abc.wcs) (10 o)" in raw
     # HTML and table separators from a source are escaped, never interpreted
-    assert "Une \\<b\\>copie\\</b\\> \\| intégrale" in raw
+    assert "Une &lt;b>copie&lt;/b> \\| intégrale" in raw
 
 
 def test_rendering_is_stable_whatever_the_input_order():

@@ -39,6 +39,10 @@ def _assert_inert(markdown: str) -> None:
     ("[quote.fr](<http://quote.fr>) mailto:x@y.fr[/quote]", "quote"), ("- [Spoiler]  ", "spoiler"),
     ("[www.x.fr](<http://www.x.fr>)", None), ("[code.org](<http://code.org>) x", None),
     ('[details="Message cité"]', None), ("\\[details]", None), ("x [details]", None),
+    # third pass: findInlineCloseTag takes any "[/tag" once the line ends with "]"
+    ('[details](http://a.example/) [\\[/details](http://b.example/) \\]', "details"),
+    ("[details.fr/\\[/details\\]](<http://details.fr/[/details]>) x\\]", "details"),
+    ("[wrap](x) [/wrap](y)", None), ("[wrap](x) [/wrapper] ]", None),
 ])
 def test_block_bbcode_is_read_as_discourse_reads_it(line, tag):
     assert block_bbcode(line) == tag
@@ -52,6 +56,12 @@ def test_the_fold_forumsync_writes_is_its_own_and_stays():
     body, trimmed = trim_body("Réponse.\n\n> cité\n> encore\n")
     assert trimmed and '[details="Message cité"]' in body
     assert live_syntax(body) == [] and _block_lines(body) == []
+
+
+def test_a_link_title_is_dropped():
+    """The sender's text, raw inside "(href "title")": live once the link breaks (third pass)."""
+    assert html_to_markdown('<a href="http://a.example/" title="![x](https://evil.example/p.png)">t</a>') == \
+        "[t](http://a.example/)"
 
 
 CODE_ATTACKS = [
@@ -71,6 +81,7 @@ def test_inline_code_in_html_mail_stays_on_one_line():
 
 PLAIN_ATTACKS = [
     "quote.fr mailto:x@y.fr[/quote]",
+    "details.fr/[/details] x]",
     "details.fr mailto:x@y.fr[/details]",
     "mailto:a@b.fr`\nquote.fr mailto:x@y.fr[/quote]\nmailto:c@d.fr![](//evil.example/p.png)`",
     "exemple.xn--p1ai/photo.png",
@@ -93,8 +104,12 @@ def _html_mail(html: str, subject: str) -> bytes:
     return msg.as_bytes()
 
 
-@pytest.mark.parametrize("html", CODE_ATTACKS + ["<p>evil<span>.com/page.png</span></p>",
-                                                 "<p>www<span>.evil.com/x</span></p>"])
+THIRD_PASS = ['<p>Bonjour,</p><p><a href="http://a.example/" title="![x](https://evil.example/p.png)">details</a> '
+              '<a href="http://b.example/">[/details</a> ]</p>']
+
+
+@pytest.mark.parametrize("html", CODE_ATTACKS + THIRD_PASS + ["<p>evil<span>.com/page.png</span></p>",
+                                                              "<p>www<span>.evil.com/x</span></p>"])
 def test_through_the_service(service, html):  # noqa: F811 - fixture
     row = service.deliver(_html_mail(html, "Attaque"))
     assert row.state == "published", row.reason

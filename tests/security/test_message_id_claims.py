@@ -149,3 +149,18 @@ def test_dropping_the_first_copy_by_hand_releases_the_held_one(checked):
     first, real = _rows(checked)
     assert first.state == "dropped" and real.state == "published", real.reason
     assert "Le vrai texte de Marie" in checked.post(real.post_id).raw
+
+
+def test_a_copy_from_another_address_behind_a_published_one_is_quarantined_for_the_operator(checked):
+    """Third pass: a forgery that passes DMARC for its own domain, sent first with Marie's
+    Message-ID, is published (nothing tells it apart); Marie's mail is kept in quarantine, with
+    a reason that says so, never among the dropped rows."""
+    forged = make_mail("Question SVE", "Texte de l'attaquant\n", sender="Pirate <pirate@evil.example>",
+                       message_id=STOLEN_ID,
+                       extra_headers={"Authentication-Results": f"{AUTHSERV}; dmarc=pass header.from=evil.example"})
+    assert checked.deliver(forged).state == "published"
+    checked.deliver(_mail("Le vrai texte de Marie\n", "pass"))
+    first, real = _rows(checked)
+    assert real.state == "quarantined" and real.reason.startswith(COPY_HELD)
+    assert "autre expéditeur" in real.reason and "pirate@evil.example" in real.reason
+    assert b"Le vrai texte de Marie" in real.raw
