@@ -240,11 +240,13 @@ def mention_starts(text: str) -> list[str]:
 
 
 # Discourse reads a tag's name as its letters: "[quote-]", "[quote.fr]" open a quote too.
-_QUOTE_LINE = re.compile(r"^[ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*\[quote(?![a-z])", re.I)
+# (re.A: a tag name is ASCII letters only, as parseBBCodeTag reads it; with re.I alone, "[a-z]"
+# also matches the Kelvin sign and the long s, and "[detailsK]" hid its "details": red-team.)
+_QUOTE_LINE = re.compile(r"^[ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*\[quote(?![a-z])", re.I | re.A)
 # Any block BBCode (bbcode-block.js#applyBBCode: a line that starts, after its container
 # markers, with "[tag…]" where tag is letters, and either ends with "[/tag]" or has nothing
 # after the opening tag). Any tag: plugins register their own (details, wrap, poll, spoiler…).
-_BBCODE_OPEN = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[([a-z]+)[^\]\n]*\]", re.I)
+_BBCODE_OPEN = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[([a-z]+)[^\]\n]*\]", re.I | re.A)
 # The block lines forumsync itself writes (pipeline/trim.py folds quoted history and
 # signatures): never from the mail, whose "[" are escaped.
 FOLD_LINES = frozenset({'[details="Message cité"]', '[details="Signature"]'})
@@ -261,26 +263,31 @@ def block_bbcode(line: str) -> str | None:
     tag, rest = match.group(2).lower(), line[match.end():]
     if not rest.strip():
         return tag
-    if rest.rstrip().endswith("]") and re.search(r"\[/" + tag + r"(?![a-z])", rest, re.I):
+    if rest.rstrip().endswith("]") and re.search(r"\[/" + tag + r"(?![a-z])", rest, re.I | re.A):
         return tag
     return None
 
 
+def fence_lines(tokens) -> set[int]:
+    """The indexes of the lines inside fenced code, fences included, as markdown-it parsed them
+    (a fence ends with its container: "> ```" then a line without ">" is no fence there; a
+    line model of fences missed that, red-team). Indented code is not taken out (stricter)."""
+    return {index for token in tokens if token.type == "fence" and token.map
+            for index in range(*token.map)}
+
+
 def neutralise_block_bbcode(markdown: str) -> str:
-    """MARKDOWN with the "[" of every block BBCode line (outside fences) escaped."""
+    """MARKDOWN with the "[" of every block BBCode line (outside fenced code) escaped."""
+    code = fence_lines(discourse_parser().parse(markdown))
     out = []
-    for line, fenced in fenced_lines(markdown.split("\n")):
-        if not fenced and block_bbcode(line) is not None:
+    for index, line in enumerate(markdown.split("\n")):
+        if index not in code and block_bbcode(line) is not None:
             prefix = _BBCODE_OPEN.match(line).group(1)
             line = prefix + "\\" + line[len(prefix):]
         out.append(line)
     return "\n".join(out)
 _HTML_IMG = re.compile(r"<img\b", re.I)
 _HTML_A_OPEN = re.compile(r"^<a(\s.*)?>", re.S)
-
-
-def _outside_fences(raw: str):
-    return (line for line, fenced in fenced_lines(raw.split("\n")) if not fenced)
 
 
 # Cheap necessary conditions, to skip the parse (without oneboxes): a mention needs an "@" in
@@ -314,14 +321,17 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
     raw = raw.replace(JS_ONLY_SPACE, " ")
     allowed = set(own_images)
     problems = []
+    tokens = None
     if "[" in raw:
-        lines = list(_outside_fences(raw))
+        tokens = discourse_parser().parse(raw)
+        code = fence_lines(tokens)
+        lines = [line for index, line in enumerate(raw.split("\n")) if index not in code]
         if any(_QUOTE_LINE.match(line) for line in lines):
             problems.append("quote")
         problems += sorted({f"bbcode {tag}" for tag in map(block_bbcode, lines) if tag and tag != "quote"})
     if not onebox and "@" not in raw and "&" not in raw and not _MAYBE_IMAGE.search(raw):
         return problems
-    for token in discourse_parser().parse(raw):
+    for token in tokens if tokens is not None else discourse_parser().parse(raw):
         if token.type == "html_block" and _HTML_IMG.search(token.content):
             problems.append("image <img>")
         if token.type == "inline" and token.children:

@@ -16,7 +16,7 @@ from .errors import Quarantine
 from ..mail.inert import (JS_ONLY_SPACE, discourse_parser, fenced_lines, live_syntax, neutralise_all_mentions,
                           neutralise_block_bbcode)
 
-_QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)(?![a-z])", re.I | re.M)
+_QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)(?![a-z])", re.I | re.M | re.A)
 
 
 def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[str]]:

@@ -68,14 +68,19 @@ def test_the_pool_check_reports_the_same_with_the_memo():
     markdown_memo.clear_all()
     for document in DOCUMENTS * 2:
         problems = inert.live_syntax(document, (), onebox=True)
-        expected = []
-        for token in plain_parser().parse(document):
+        expected, tokens = [], plain_parser().parse(document)
+        for token in tokens:
             if token.type == "html_block" and inert._HTML_IMG.search(token.content):
                 expected.append("image <img>")
             if token.type == "inline" and token.children:
                 expected += inert._inline_problems(token.children, set(), True)
-        if "[" in document and any(inert._QUOTE_LINE.match(line) for line in inert._outside_fences(document)):
-            expected.insert(0, "quote")
+        code = inert.fence_lines(tokens)
+        lines = [line for index, line in enumerate(document.split("\n")) if index not in code]
+        if "[" in document:
+            blocks = sorted({f"bbcode {tag}" for tag in map(inert.block_bbcode, lines) if tag and tag != "quote"})
+            expected = blocks + expected
+            if any(inert._QUOTE_LINE.match(line) for line in lines):
+                expected.insert(0, "quote")
         assert problems == expected, document
 
 

@@ -43,6 +43,9 @@ def _assert_inert(markdown: str) -> None:
     ('[details](http://a.example/) [\\[/details](http://b.example/) \\]', "details"),
     ("[details.fr/\\[/details\\]](<http://details.fr/[/details]>) x\\]", "details"),
     ("[wrap](x) [/wrap](y)", None), ("[wrap](x) [/wrapper] ]", None),
+    # fourth pass: a tag name is ASCII letters (the Kelvin sign, the long s end it)
+    ("[details\u212a](https://e.fr/a) x [/details](https://e.fr/b) \\]", "details"),
+    ("[spoiler\u017f]", "spoiler"),
 ])
 def test_block_bbcode_is_read_as_discourse_reads_it(line, tag):
     assert block_bbcode(line) == tag
@@ -82,6 +85,8 @@ def test_inline_code_in_html_mail_stays_on_one_line():
 PLAIN_ATTACKS = [
     "quote.fr mailto:x@y.fr[/quote]",
     "details.fr/[/details] x]",
+    "details\u212a.fr/[/details] x]",
+    "quote\u212a.fr/[/quote] x]",
     "details.fr mailto:x@y.fr[/details]",
     "mailto:a@b.fr`\nquote.fr mailto:x@y.fr[/quote]\nmailto:c@d.fr![](//evil.example/p.png)`",
     "exemple.xn--p1ai/photo.png",
@@ -104,8 +109,26 @@ def _html_mail(html: str, subject: str) -> bytes:
     return msg.as_bytes()
 
 
+def test_a_quote_tag_ended_by_a_non_ascii_letter_is_a_quote():
+    for letter in ("\u212a", "\u017f", "\u0131"):
+        assert "quote" in live_syntax(f"[quote{letter}]x[/quote]")
+
+
+def test_a_fence_ends_with_its_container():
+    """Fourth pass: "> ```" then a line without ">" is no fence (markdown-it, as Discourse):
+    that line is checked like any other."""
+    for text in ("> ```\n[details](https://e.fr/a) x [/details](https://e.fr/b) \\]",
+                 "- a\n  ```\n\n[details](https://e.fr/a) x [/details](https://e.fr/b) \\]"):
+        assert "bbcode details" in live_syntax(text)
+    assert live_syntax("```\n[details]\n```") == []  # real code stays as written
+
+
 THIRD_PASS = ['<p>Bonjour,</p><p><a href="http://a.example/" title="![x](https://evil.example/p.png)">details</a> '
-              '<a href="http://b.example/">[/details</a> ]</p>']
+              '<a href="http://b.example/">[/details</a> ]</p>',
+              # fourth pass
+              '<p><a href="https://e.fr/a">details\u212a</a> x <a href="https://e.fr/b">/details</a> ]</p>',
+              '<p>&gt; ```<br><a href="https://e.fr/a">details</a> x <a href="https://e.fr/b">/details</a> ]</p>',
+              '<ul><li>a<br>```</li></ul><p><a href="https://e.fr/a">quote</a> x <a href="https://e.fr/b">/quote</a> ]</p>']
 
 
 @pytest.mark.parametrize("html", CODE_ATTACKS + THIRD_PASS + ["<p>evil<span>.com/page.png</span></p>",
