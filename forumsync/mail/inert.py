@@ -319,6 +319,8 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
     # JavaScript's \s holds U+FEFF, Python's does not: Discourse's markdown-it reads
     # "<img\ufeffsrc=…>" as a tag, markdown-it-py as text. Parsed as Discourse sees it.
     raw = raw.replace(JS_ONLY_SPACE, " ")
+    if "\r" in raw:  # markdown-it's normalize: "\r\n" and "\r" end lines (the line checks too)
+        raw = raw.replace("\r\n", "\n").replace("\r", "\n")
     allowed = set(own_images)
     problems = []
     tokens = None

@@ -25,7 +25,8 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     Every kind ``live_syntax`` reports is handled: mentions, quotes, images (``![``, ``[img]``,
     ``<img``, and with them any raw HTML tag such as ``<details>``), oneboxes."""
     # U+FEFF: invisible, and a space between a tag's attributes for Discourse (inert.JS_ONLY_SPACE)
-    parts, tail = [p.replace(JS_ONLY_SPACE, "") for p in parts], [t.replace(JS_ONLY_SPACE, "") for t in tail]
+    # and line ends as markdown-it normalises them ("\r" ends a line there): one line model
+    parts, tail = [_normalised(p) for p in parts], [_normalised(t) for t in tail]
     checked = "\n\n".join(parts + tail)
     found = live_syntax(checked, own, onebox=True)
     problems = list(found)
@@ -65,6 +66,10 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
                          + ", ".join(left[:3]) + ") : message retenu, rien n'est publié ; à lire "
                          "tel quel (forumsync inbox show --raw) avant de le publier à la main")
     return parts, tail
+
+
+def _normalised(text: str) -> str:
+    return text.replace(JS_ONLY_SPACE, "").replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
 
 
 def _written_forms(href: str) -> set[str]:

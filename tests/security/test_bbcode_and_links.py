@@ -114,6 +114,14 @@ def test_a_quote_tag_ended_by_a_non_ascii_letter_is_a_quote():
         assert "quote" in live_syntax(f"[quote{letter}]x[/quote]")
 
 
+def test_a_carriage_return_ends_a_line_as_for_markdown_it():
+    """markdown-it normalises "\r" to a line end: the line checks read it so too."""
+    text = "x\r[details](https://e.fr/a) x [/details](https://e.fr/b) ]"
+    assert "bbcode details" in live_syntax(text)
+    parts, _ = inert([text], [], set())
+    assert "\r" not in parts[0] and _block_lines(parts[0]) == []
+
+
 def test_a_fence_ends_with_its_container():
     """Fourth pass: "> ```" then a line without ">" is no fence (markdown-it, as Discourse):
     that line is checked like any other."""
