@@ -88,6 +88,7 @@ _UNSAFE_URL_CHARS = re.compile(r"[\s<>()\\`\x00-\x1f\ufeff]")
 # The only destinations written as "<href>" (markdownify's shortcut when a link's text is its
 # address): any other "<…>" may be read as a raw HTML tag ("<details>", "<img\ufeffsrc=…>").
 _AUTOLINK_HREF = re.compile(r"(?:https?|mailto):", re.I)
+_UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 
 def safe_destination(url: str) -> str:
@@ -153,6 +154,14 @@ class _Converter(markdownify.MarkdownConverter):
 
     convert_kbd = convert_code
     convert_samp = convert_code
+
+    def convert_td(self, el, text, parent_tags):
+        """A cell's "|" escaped, in code too: a table row is cut at every "|" before inline
+        parsing, so a code span's "|" ended it and left the rest live (red-team)."""
+        return super().convert_td(el, _UNESCAPED_PIPE.sub(r"\\|", text or ""), parent_tags)
+
+    def convert_th(self, el, text, parent_tags):
+        return super().convert_th(el, _UNESCAPED_PIPE.sub(r"\\|", text or ""), parent_tags)
 
     def convert_pre(self, el, text, parent_tags):
         """A fence longer than any backtick run inside: a ``` line in <pre> cannot close it

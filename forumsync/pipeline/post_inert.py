@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from ..mail.html import safe_destination
 from .errors import Quarantine
-from ..mail.inert import (JS_ONLY_SPACE, discourse_parser, fenced_lines, live_syntax, neutralise_all_mentions,
+from ..mail.inert import (JS_ONLY_SPACE, discourse_parser, fence_lines, live_syntax, neutralise_all_mentions,
                           neutralise_block_bbcode)
 
 _QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)(?![a-z])", re.I | re.M | re.A)
@@ -93,8 +93,10 @@ def _written_forms(href: str) -> set[str]:
 
 # Raw HTML tags Discourse keeps (its allowlist): a tag name right after "<". Only looked for
 # in the fallback (the parse stage writes "<" as "&lt;" outside code).
-_LIVE_TAG = re.compile(r"<(?=/?(?:img|details|summary|iframe|video|audio|source|picture|a|div|span|"
-                       r"kbd|b|i|s|u|p|big|small|sup|sub|table|font|aside)\b)", re.I)
+# Any tag, not a list of the allowed ones (h1, mark, blockquote… are allowed too: a fifth
+# red-team pass split a code span with a table's "|" and got "<h1>"). "<https:…>" and
+# "<a@b.fr>" are autolinks, not tags: a tag name is followed by a space, "/" or ">".
+_LIVE_TAG = re.compile(r"<(?=/?[a-z][a-z0-9-]*(?:[\s/>]|$))", re.I | re.A)
 
 
 def _raw_html(raw: str) -> bool:
@@ -114,12 +116,7 @@ def _force_inert_images(text: str) -> str:
     """TEXT with no image or raw HTML left outside fenced code: ``![`` → ``!\\[``,
     ``[img]`` → ``\\[img]``, ``<tag`` → ``&lt;tag``."""
     lines = text.split("\n")
-    code = _fenced(lines)
+    code = fence_lines(discourse_parser().parse(text))  # as markdown-it reads the fences
     return "\n".join(line if index in code else _LIVE_TAG.sub("&lt;", re.sub(
         r"\[(img\])", r"\\[\1", line.replace("![", "!\\["), flags=re.I))
         for index, line in enumerate(lines))
-
-
-def _fenced(lines: list[str]) -> set[int]:
-    """The indexes of LINES inside fenced code, the fences included (nothing there is live)."""
-    return {index for index, (_line, fenced) in enumerate(fenced_lines(lines)) if fenced}

@@ -18,8 +18,16 @@ FOLDED = re.compile(rf'\[details="(?:{DETAILS_TITLE}|{SIGNATURE_TITLE})"\]')
 _FORWARD = re.compile(r"^\s*(?:\[[^\]]*\]\s*)*(?:tr|fwd?|transf\.?)\s*:", re.IGNORECASE)
 
 
+# A line of the mail that opens or closes a [details] block (only a <pre> of an HTML mail can
+# hold one: text escapes "["): it would pass for the fold written here, or close it early and
+# leave what follows live while the check reads it as code (red-team, fifth pass).
+_DETAILS_LINE = re.compile(r"^([ \t]*(?:>[ \t]?)*)\[(/?details)(?![a-z])", re.I | re.A | re.M)
+
+
 def trim_body(body: str, forwarded: bool = False) -> tuple[str, bool]:
-    """(new body, whether something was trimmed)."""
+    """(new body, whether something was trimmed). The mail's own ``[details`` lines are
+    escaped first, code included: the only fold lines left are the ones written here."""
+    body = _DETAILS_LINE.sub(r"\1\\[\2", body)
     if forwarded:
         return body, False
     kept, trimmed, kind = split_trailing(body)

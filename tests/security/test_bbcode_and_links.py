@@ -114,6 +114,16 @@ def test_a_quote_tag_ended_by_a_non_ascii_letter_is_a_quote():
         assert "quote" in live_syntax(f"[quote{letter}]x[/quote]")
 
 
+def test_the_mails_own_details_lines_are_escaped_before_folding():
+    body, _ = trim_body('x\n```\n[details="Message cité"]\n```\n> [/details]\n')
+    assert '\\[details="Message cité"]' in body and "> \\[/details]" in body
+
+
+def test_any_raw_html_tag_is_neutralised_not_only_the_allowlisted_ones():
+    parts, _ = inert(["x <mark>y</mark> <h1>z</h1> <https://publik.fr> <marie@meyzieu.fr>"], [], set())
+    assert parts == ["x &lt;mark>y&lt;/mark> &lt;h1>z&lt;/h1> <https://publik.fr> <marie@meyzieu.fr>"]
+
+
 def test_a_carriage_return_ends_a_line_as_for_markdown_it():
     """markdown-it normalises "\r" to a line end: the line checks read it so too."""
     text = "x\r[details](https://e.fr/a) x [/details](https://e.fr/b) ]"
@@ -136,7 +146,13 @@ THIRD_PASS = ['<p>Bonjour,</p><p><a href="http://a.example/" title="![x](https:/
               # fourth pass
               '<p><a href="https://e.fr/a">details\u212a</a> x <a href="https://e.fr/b">/details</a> ]</p>',
               '<p>&gt; ```<br><a href="https://e.fr/a">details</a> x <a href="https://e.fr/b">/details</a> ]</p>',
-              '<ul><li>a<br>```</li></ul><p><a href="https://e.fr/a">quote</a> x <a href="https://e.fr/b">/quote</a> ]</p>']
+              '<ul><li>a<br>```</li></ul><p><a href="https://e.fr/a">quote</a> x <a href="https://e.fr/b">/quote</a> ]</p>',
+              # fifth pass: a fold written by the sender in a <pre>, after a fence left open
+              '<a href="https://e.fr/">t<pre>x</pre></a><pre>[details="Message cité"]\n```\n[/details]\n'
+              '[quote="admin, post:1, topic:1"]\nCompte compromis\n[/quote]\n\n@staff @admin</pre>fin',
+              # fifth pass: a table's "|" splitting a code span
+              '<table><tr><th>h</th><th>i</th></tr><tr><td><code>a|&lt;h1&gt;Annonce&lt;/h1&gt;</code></td>'
+              '<td>z</td></tr></table>']
 
 
 @pytest.mark.parametrize("html", CODE_ATTACKS + THIRD_PASS + ["<p>evil<span>.com/page.png</span></p>",
