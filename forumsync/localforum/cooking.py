@@ -20,6 +20,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .. import markdown_memo
+from ..mail.inert import install_bbcode_terminator
 
 UploadResolver = Callable[[str], "str | None"]
 
@@ -106,6 +107,7 @@ def _img_bbcode(state, silent: bool) -> bool:
 _md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
        .enable(["table", "strikethrough", "linkify"]))
 _md.inline.ruler.push("bbcode_img", _img_bbcode)
+install_bbcode_terminator(_md)  # a "[tag…]" line ends a paragraph, list or quote, as in Discourse
 _md.core.ruler.push("mentions", _mentions)
 markdown_memo.install(_md)  # a reply's quotes were cooked with the posts they quote
 _UPLOAD = re.compile(r"upload://([a-zA-Z0-9]+)(\.[a-zA-Z0-9]+)?")

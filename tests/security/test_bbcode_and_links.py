@@ -12,6 +12,7 @@ from email.message import EmailMessage
 
 import pytest
 
+from forumsync.localforum.cooking import cook
 from forumsync.mail.html import html_to_markdown
 from forumsync.mail.inert import block_bbcode, fenced_lines, live_syntax
 from forumsync.mail.text import plain_to_markdown
@@ -124,6 +125,14 @@ def test_any_raw_html_tag_is_neutralised_not_only_the_allowlisted_ones():
     assert parts == ["x &lt;mark>y&lt;/mark> &lt;h1>z&lt;/h1> <https://publik.fr> <marie@meyzieu.fr>"]
 
 
+def test_a_bbcode_line_ends_a_list_as_in_discourse():
+    """Sixth pass: Discourse's block BBCode rule terminates paragraphs, lists and quotes (its
+    silent mode answers at "[letters…]"): what follows is no fence inside the item there."""
+    text = "- foo\n[code.fr](<http://code.fr>)\n    ```\n    ![x](https://evil.example/a.png)"
+    assert "image https://evil.example/a.png" in live_syntax(text)
+    assert "<pre>" not in cook(text) and "<li>foo</li>" in cook(text)
+
+
 def test_a_carriage_return_ends_a_line_as_for_markdown_it():
     """markdown-it normalises "\r" to a line end: the line checks read it so too."""
     text = "x\r[details](https://e.fr/a) x [/details](https://e.fr/b) ]"
@@ -152,7 +161,12 @@ THIRD_PASS = ['<p>Bonjour,</p><p><a href="http://a.example/" title="![x](https:/
               '[quote="admin, post:1, topic:1"]\nCompte compromis\n[/quote]\n\n@staff @admin</pre>fin',
               # fifth pass: a table's "|" splitting a code span
               '<table><tr><th>h</th><th>i</th></tr><tr><td><code>a|&lt;h1&gt;Annonce&lt;/h1&gt;</code></td>'
-              '<td>z</td></tr></table>']
+              '<td>z</td></tr></table>',
+              # sixth pass: a "[code.fr]…" line ends the list for Discourse, the fence with it
+              '<p>- foo<br>code.fr<br>&nbsp;&nbsp;&nbsp;&nbsp;```<br>&nbsp;&nbsp;&nbsp;&nbsp;`<code>'
+              '![x](https://evil.example/a.png)&lt;img src="https://evil.example/p.png"&gt;</code></p>',
+              '<p>1. foo<br>details.fr<br>&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;```<br>&nbsp;&nbsp;&nbsp;&nbsp;&nbsp;`<code>'
+              '&lt;h1&gt;Annonce&lt;/h1&gt;</code></p>']
 
 
 @pytest.mark.parametrize("html", CODE_ATTACKS + THIRD_PASS + ["<p>evil<span>.com/page.png</span></p>",
