@@ -201,7 +201,6 @@ def _img_bbcode(state, silent: bool) -> bool:
     return True
 
 
-_BBCODE_TAG_START = re.compile(r"\[[a-z]+[^\]\n]*\]", re.I | re.A)
 
 
 def _bbcode_terminator(state, start_line: int, end_line: int, silent: bool) -> bool:
@@ -266,11 +265,15 @@ def mention_starts(text: str) -> list[str]:
 # Discourse reads a tag's name as its letters: "[quote-]", "[quote.fr]" open a quote too.
 # (re.A: a tag name is ASCII letters only, as parseBBCodeTag reads it; with re.I alone, "[a-z]"
 # also matches the Kelvin sign and the long s, and "[detailsK]" hid its "details": red-team.)
-_QUOTE_LINE = re.compile(r"^[ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*\[quote(?![a-z])", re.I | re.A)
+# What may stand before a block at a line's start: indentation, quote and list markers.
+LINE_CONTAINERS = r"[ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*"
+_QUOTE_LINE = re.compile(rf"^{LINE_CONTAINERS}\[quote(?![a-z])", re.I | re.A)
 # Any block BBCode (bbcode-block.js#applyBBCode: a line that starts, after its container
 # markers, with "[tag…]" where tag is letters, and either ends with "[/tag]" or has nothing
 # after the opening tag). Any tag: plugins register their own (details, wrap, poll, spoiler…).
-_BBCODE_OPEN = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[([a-z]+)[^\]\n]*\]", re.I | re.A)
+_BBCODE_TAG = r"\[([a-z]+)[^\]\n]*\]"  # "[", the tag's ASCII letters, then up to its "]"
+_BBCODE_OPEN = re.compile(rf"^({LINE_CONTAINERS}){_BBCODE_TAG}", re.I | re.A)
+_BBCODE_TAG_START = re.compile(_BBCODE_TAG, re.I | re.A)  # at bMarks + tShift: containers read
 # The block lines forumsync itself writes (pipeline/trim.py folds quoted history and
 # signatures): never from the mail, whose "[" are escaped.
 FOLD_LINES = frozenset({'[details="Message cité"]', '[details="Signature"]'})

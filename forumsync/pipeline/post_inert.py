@@ -12,11 +12,11 @@ import re
 from urllib.parse import unquote
 
 from ..mail.html import safe_destination
+from ..mail.inert import (JS_ONLY_SPACE, LINE_CONTAINERS, discourse_parser, fence_lines, live_syntax,
+                          neutralise_all_mentions, neutralise_block_bbcode)
 from .errors import Quarantine
-from ..mail.inert import (JS_ONLY_SPACE, discourse_parser, fence_lines, live_syntax, neutralise_all_mentions,
-                          neutralise_block_bbcode)
 
-_QUOTE_START = re.compile(r"^([ \t]*(?:(?:>|[-*+]|\d{1,9}[.)])[ \t]*)*)\[(quote)(?![a-z])", re.I | re.M | re.A)
+_QUOTE_START = re.compile(rf"^({LINE_CONTAINERS})\[(quote)(?![a-z])", re.I | re.M | re.A)
 
 
 def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[str]]:
@@ -91,16 +91,15 @@ def _written_forms(href: str) -> set[str]:
     return forms
 
 
-# Raw HTML tags Discourse keeps (its allowlist): a tag name right after "<". Only looked for
-# in the fallback (the parse stage writes "<" as "&lt;" outside code).
-# Any tag, not a list of the allowed ones (h1, mark, blockquote… are allowed too: a fifth
+# A raw HTML tag: a tag name right after "<". Only looked for in the fallback (the parse
+# stage writes "<" as "&lt;" outside code). Any tag, not a list of the allowed ones (h1, mark, blockquote… are allowed too: a fifth
 # red-team pass split a code span with a table's "|" and got "<h1>"). "<https:…>" and
 # "<a@b.fr>" are autolinks, not tags: a tag name is followed by a space, "/" or ">".
 _LIVE_TAG = re.compile(r"<(?=/?[a-z][a-z0-9-]*(?:[\s/>]|$))", re.I | re.A)
 
 
 def _raw_html(raw: str) -> bool:
-    """RAW holds a raw HTML tag Discourse would keep (a token of markdown-it's html rules)."""
+    """RAW holds a raw HTML tag (a token of markdown-it's html rules)."""
     if not _LIVE_TAG.search(raw):
         return False
     for token in discourse_parser().parse(raw):
