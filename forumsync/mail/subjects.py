@@ -12,12 +12,14 @@ MAX_TITLE = 255
 _SPACE = "[\\s\u00a0\u202f\u2007]"
 # Reply/forward prefixes of French, English, German, Nordic, Dutch… clients, with counters
 # (``Re[2]:``, ``RE(3):``) and a (non-breaking) space before the colon as French typing has.
+# The patterns have no "^": they are used with ``match(text, pos)``, which anchors at POS
+# (a walk along the subject without copying its rest at each step: linear on 10,000 tags).
 _PREFIX = re.compile(
-    rf"^{_SPACE}*(?:re|r[ée]f\.?|ref|tr|fwd?|fw|aw|wg|sv|vs|antw|rif|réponse|transf\.?)"
+    rf"{_SPACE}*(?:re|r[ée]f\.?|ref|tr|fwd?|fw|aw|wg|sv|vs|antw|rif|réponse|transf\.?)"
     rf"{_SPACE}*(?:\[\d+\]|\(\d+\))?{_SPACE}*[:：]{_SPACE}*",
     re.IGNORECASE)
-_BRACKET = re.compile(rf"^{_SPACE}*\[([^\[\]]{{1,40}})\]{_SPACE}*")
-_SPAM = re.compile(rf"^{_SPACE}*(?:\*{{2,3}}{_SPACE}*spam{_SPACE}*\*{{2,3}}|\({_SPACE}*spam{_SPACE}*\))"
+_BRACKET = re.compile(rf"{_SPACE}*\[([^\[\]]{{1,40}})\]{_SPACE}*")
+_SPAM = re.compile(rf"{_SPACE}*(?:\*{{2,3}}{_SPACE}*spam{_SPACE}*\*{{2,3}}|\({_SPACE}*spam{_SPACE}*\))"
                    rf"{_SPACE}*", re.IGNORECASE)
 # Bracketed words that gateways and filters add: not theme tags.
 _NOISE_TAGS = {"spam", "suspected spam", "possible spam", "probable spam", "spam?", "ext", "externe",
@@ -31,7 +33,7 @@ _FWD_SUFFIX = re.compile(rf"{_SPACE}*\((?:fwd|tr)\){_SPACE}*$", re.IGNORECASE)
 # are only recognised in chains (``subject_chain``): titles keep them, as they always did.
 _REPLY_WORDS = {"re", "ref", "réf", "rif", "réponse", "aw", "sv", "vs", "antw", "r", "rép", "rep"}
 _CHAIN_PREFIX = re.compile(
-    rf"^{_SPACE}*(re|r[ée]f|rif|r[ée]ponse|r[ée]p|r|aw|sv|vs|antw|tr|fwd?|fw|wg|transf)\.?"
+    rf"{_SPACE}*(re|r[ée]f|rif|r[ée]ponse|r[ée]p|r|aw|sv|vs|antw|tr|fwd?|fw|wg|transf)\.?"
     rf"{_SPACE}*(?:\[\d+\]|\(\d+\))?{_SPACE}*[:：]{_SPACE}*",
     re.IGNORECASE)
 
@@ -68,18 +70,19 @@ def subject_chain(subject: str | None, list_tag: str | None = None) -> SubjectCh
     tag = (list_tag or "").strip().lower()
     prefixes: list[str] = []
     tag_after_forward = False
+    pos = 0
     while True:
-        match = _CHAIN_PREFIX.match(text)
+        match = _CHAIN_PREFIX.match(text, pos)
         if match:
             word = fold(match.group(1))
-            prefixes.append("reply" if word in {fold(w) for w in _REPLY_WORDS} else "forward")
-            text = text[match.end():]
+            prefixes.append("reply" if word in _REPLY_FOLDED else "forward")
+            pos = match.end()
             continue
-        match = _BRACKET.match(text) or _SPAM.match(text)
+        match = _BRACKET.match(text, pos) or _SPAM.match(text, pos)
         if match:
             if tag and match.group(0).strip().lower() == tag and "forward" in prefixes:
                 tag_after_forward = True
-            text = text[match.end():]
+            pos = match.end()
             continue
         break
     return SubjectChain(tuple(prefixes), tag_after_forward)
@@ -94,19 +97,24 @@ def clean_subject(subject: str | None, list_tag: str | None = None) -> tuple[str
         text = re.sub(re.escape(list_tag), " ", text, flags=re.IGNORECASE)
         text = " ".join(text.split())
     tags: list[str] = []
+    seen: set[str] = set()
+    pos = 0
     while True:
-        before = text
-        text = _PREFIX.sub("", text, count=1)
-        text = _SPAM.sub("", text, count=1)
-        match = _BRACKET.match(text)
+        before = pos
+        for pattern in (_PREFIX, _SPAM):
+            match = pattern.match(text, pos)
+            if match:
+                pos = match.end()
+        match = _BRACKET.match(text, pos)
         if match:
             tag = match.group(1).strip()
-            if tag.lower() not in _NOISE_TAGS and tag and tag not in tags:
+            if tag.lower() not in _NOISE_TAGS and tag and tag not in seen:
                 tags.append(tag)
-            text = text[match.end():]
-        if text == before:
+                seen.add(tag)
+            pos = match.end()
+        if pos == before:
             break
-    text = _FWD_SUFFIX.sub("", text).strip(" -:")
+    text = _FWD_SUFFIX.sub("", text[pos:]).strip(" -:")
     if not text:
         text = EMPTY_TITLE
     if len(text) > MAX_TITLE:
@@ -122,6 +130,9 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
+
+
+_REPLY_FOLDED = frozenset(fold(word) for word in _REPLY_WORDS)
 
 
 def subject_key(title: str) -> str:
