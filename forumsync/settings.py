@@ -52,6 +52,8 @@ KEYS: dict[str, Key] = {
     "FORUM_MAX_REQUESTS_PER_MINUTE": Key(60, _positive_int),
     "INBOX_BATCH_THRESHOLD": Key(20, _positive_int),
     "PIPELINE_POOL_SIZE": Key(None, _opt_positive_int),  # None: one fewer than the CPUs; 0: off
+    # processor seconds one message's conversion may take (pipeline/budget.py)
+    "PIPELINE_MESSAGE_CPU_SECONDS": Key(30, _positive_int),
     # the list
     "LIST_ADDRESS": Key("club@listes.example.org", _email),
     "LIST_NAME": Key("Club Publik", _str),

@@ -28,6 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from ..mail import parse_bytes
 from ..memory import message_done
 from . import ahead_checks, autoreply, bounce, loop, parse, trim
+from .budget import cpu_budget
 
 AHEAD = (loop, autoreply, bounce, parse, trim)  # consecutive in STAGES (checked by prepare)
 SEED = ("inbox_id", "channel", "message_id", "received_at", "meta", "attempt")
@@ -62,9 +63,11 @@ def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
     ctx = _context(settings_blob)
     msgdata = dict(seed)
     try:
-        msg = parse_bytes(raw)
-        for stage in AHEAD:
-            stage.process(ctx, msg, msgdata)
+        with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):
+            msg = parse_bytes(raw)
+            for stage in AHEAD:
+                stage.process(ctx, msg, msgdata)
+            checks = ahead_checks.run(msgdata)
     except Exception as exc:
         if not _survives_pickling(exc):
             return INLINE
@@ -74,7 +77,7 @@ def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
         pickle.dumps(result)
     except Exception:
         return INLINE
-    return result, ahead_checks.run(msgdata), head_of(msg)
+    return result, checks, head_of(msg)
 
 
 def head_of(msg) -> tuple[list, str | None]:

@@ -14,6 +14,7 @@ from ..forum.refusals import BODY_LONG
 from ..mail.inert import inert_name
 from ..models import utcnow
 from . import attach, draft, post_limits
+from .budget import cpu_budget
 from .draft import Draft
 
 
@@ -22,16 +23,19 @@ def drafted(ctx, msgdata, **target) -> Draft:
     if msgdata.get("from_name"):
         msgdata["from_name"] = inert_name(msgdata["from_name"])  # the staged user's name
     attached = attach.attach(ctx, msgdata)
-    msgdata["draft"] = draft.compose(msgdata, attached, notice=msgdata.get("notice"), **target)
+    with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):  # the check of the text
+        msgdata["draft"] = draft.compose(msgdata, attached, notice=msgdata.get("notice"), **target)
     return msgdata["draft"]
 
 
 def fit(ctx, msgdata, composed: Draft, problems: set[str]) -> Draft:
     """COMPOSED adjusted to PROBLEMS; a post too long sends or uploads its full text first."""
     url = attach.full_text_url(ctx, msgdata, composed.raw) if BODY_LONG in problems else None
-    return draft.fitted(composed, msgdata, problems, list_name=ctx.settings.LIST_NAME,
-                        when=msgdata.get("date") or utcnow(),
-                        max_chars=post_limits.max_post_chars(ctx.forum), full_text_url=url)
+    max_chars = post_limits.max_post_chars(ctx.forum)
+    with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):  # a cut is checked again
+        return draft.fitted(composed, msgdata, problems, list_name=ctx.settings.LIST_NAME,
+                            when=msgdata.get("date") or utcnow(), max_chars=max_chars,
+                            full_text_url=url)
 
 
 def foreseen(ctx, msgdata, composed: Draft) -> set[str]:

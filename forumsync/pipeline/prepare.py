@@ -48,6 +48,7 @@ from ..models import InboxMessage, InboxRaw
 from ..models.inbox import claimed_message_id
 from . import STAGES, ahead_checks
 from .ahead_pool import AHEAD, INLINE, SEED, discard, head_of, pool, pool_size, run_ahead
+from .budget import cpu_budget
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +128,30 @@ class _Prepared:
 
 
 def _inline(ctx, raw, head_msg, msgdata) -> None:
-    """The AHEAD stages in this process; HEAD_MSG (what the later stages read) gets the headers."""
+    """The AHEAD stages in this process, the pool's result being unusable."""
     STATS["inline"] += 1
-    msg = parse_bytes(raw)
-    with_head(head_msg, head_of(msg))
-    for stage in AHEAD:
-        stage.process(ctx, msg, msgdata)
+    _here(ctx, raw, head_msg, msgdata)
+
+
+def _here(ctx, raw, head_msg, msgdata) -> None:
+    """The parse and the AHEAD stages in this process, within the message's processor-time
+    budget (``budget.cpu_budget``, as in a pool process); HEAD_MSG (what the later stages
+    read) gets the headers."""
+    with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):
+        msg = parse_bytes(raw)
+        with_head(head_msg, head_of(msg))
+        for stage in AHEAD:
+            stage.process(ctx, msg, msgdata)
+
+
+class _Here:
+    """Stands in the stage order for the AHEAD stages of a row no pool prepares."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def process(self, ctx, msg, msgdata) -> None:
+        _here(ctx, self.raw, msg, msgdata)
 
 
 def _run_here(blob: bytes, seed: dict, raw) -> Future:
@@ -261,16 +280,16 @@ def sent_row(cache: dict | None, inbox_id: int) -> tuple[dict, bytes | None] | N
 
 
 def stages_for(ctx, raw, msgdata) -> tuple[object, tuple]:
-    """(message, stages) for one row: with its AHEAD stages prepared in the pool when the
-    runner started an ``Ahead`` for its batch, else ``parse_bytes(raw)`` and ``STAGES``."""
+    """(message, stages) for one row: ``STAGES`` with its AHEAD stages as one, prepared in
+    the pool when the runner started an ``Ahead`` for its batch, else run here (``_Here``);
+    the message, empty, gets its headers from them."""
     ahead = (msgdata.get("batch") or {}).get(KEY)
     prepared = ahead.take(msgdata.get("inbox_id")) if ahead is not None else None
-    if prepared is None:
-        return parse_bytes(raw), STAGES
     if raw is None:
-        parse_bytes(raw)  # raises the TypeError the stages would (before dedupe, as without a pool)
-    stages = STAGES[:FIRST] + (prepared,) + STAGES[FIRST + len(AHEAD):]
-    return EmailMessage(policy=POLICY), stages  # its headers come with the pool's result
+        parse_bytes(raw)  # raises the TypeError of a row without its bytes, before dedupe
+    here = _Here(raw) if prepared is None else prepared
+    stages = STAGES[:FIRST] + (here,) + STAGES[FIRST + len(AHEAD):]
+    return EmailMessage(policy=POLICY), stages  # its headers come with the AHEAD stages
 
 
 def finish(cache: dict) -> None:
