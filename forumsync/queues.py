@@ -23,13 +23,16 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from .models import InboxMessage, OutboxMail, WebhookEvent, utcnow
 
 log = logging.getLogger(__name__)
 
 LOCKED_BY_LENGTH = 64  # the column's width: a worker id is cut to it everywhere
+# Appended to ``locked_by`` when a worker starts a row it knows was interrupted before
+# (``Queue.mark_started``): if that worker dies, the row alone was in its hands.
+STARTED = "#en-cours"
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=timezone.utc)  # a lock this old is stale for every queue
 
 
@@ -42,6 +45,10 @@ class Queue:
     claimed: str
     stale_after: timedelta
     count_attempts: bool = False  # the claim itself counts an attempt (inbox)
+    # the claim of a row left claimed counts an interruption (inbox: ``interrupted``): every
+    # row of a worker that died the first time (which one killed it is not known), then only
+    # the row it had marked as started (``mark_started``)
+    count_interruptions: bool = False
 
     def claimable(self, now):
         model = self.model
@@ -60,6 +67,10 @@ class Queue:
         values = dict(state=self.claimed, locked_by=worker_id[:LOCKED_BY_LENGTH], locked_at=now)
         if self.count_attempts:
             values["attempts"] = model.attempts + 1
+        if self.count_interruptions:
+            left = and_(model.state == self.claimed,
+                        or_(model.interrupted == 0, model.locked_by.like(f"%{STARTED}")))
+            values["interrupted"] = case((left, model.interrupted + 1), else_=model.interrupted)
         wanted = (model.id, *columns)
         with db.connection() as conn:
             if db.is_sqlite:
@@ -74,6 +85,17 @@ class Queue:
         rows = sorted(rows, key=lambda r: r.id)
         return rows if columns else [r.id for r in rows]
 
+    def mark_started(self, db, row_id: int) -> None:
+        """Record, before its work starts, that its worker has claimed row ROW_ID in hand now
+        (a row interrupted before: its work is run alone, and this one write tells which row
+        a worker that dies again was on)."""
+        model = self.model
+        marked = func.substr(model.locked_by, 1, LOCKED_BY_LENGTH - len(STARTED)) + STARTED
+        with db.connection() as conn:
+            conn.execute(update(model).where(model.id == row_id, model.state == self.claimed,
+                                             model.locked_by.not_like(f"%{STARTED}"))
+                         .values(locked_by=marked))
+
     def release(self, session, row_id: int, state: str, **values) -> None:
         """Take row ROW_ID out of its worker's hands, in STATE (with VALUES: reason, next attempt…)."""
         session.execute(update(self.model).where(self.model.id == row_id)
@@ -83,12 +105,14 @@ class Queue:
     def expire_claims(self, session, owner: str) -> int:
         """Make the rows OWNER holds claimable at once (their lock made stale)."""
         model = self.model
-        return session.execute(update(model).where(model.state == self.claimed, model.locked_by == owner)
+        held = or_(model.locked_by == owner, model.locked_by == owner[:LOCKED_BY_LENGTH - len(STARTED)] + STARTED)
+        return session.execute(update(model).where(model.state == self.claimed, held)
                                .values(locked_at=_LONG_AGO)
                                .execution_options(synchronize_session=False)).rowcount
 
 
-INBOX = Queue(InboxMessage, ("new", "retry"), "processing", timedelta(minutes=5), count_attempts=True)
+INBOX = Queue(InboxMessage, ("new", "retry"), "processing", timedelta(minutes=5), count_attempts=True,
+              count_interruptions=True)
 EVENTS = Queue(WebhookEvent, ("new", "retry"), "processing", timedelta(minutes=10))
 OUTBOX = Queue(OutboxMail, ("pending",), "sending", timedelta(minutes=10))
 QUEUES = (INBOX, EVENTS, OUTBOX)
@@ -106,7 +130,6 @@ def release_dead_claims(db) -> int:
     """Make rows claimed by a worker of this host that no longer runs (``kill -9``, crash)
     claimable at once, instead of after the stale-lock delay. Worker ids are
     ``host:pid:thread``; only dead pids of this very host are released."""
-    host = socket.gethostname()
     released = 0
     with db.session() as session:
         for queue in QUEUES:
@@ -114,16 +137,22 @@ def release_dead_claims(db) -> int:
             owners = session.scalars(select(model.locked_by).where(model.state == queue.claimed)
                                      .distinct()).all()
             for owner in owners:
-                parts = (owner or "").split(":")
-                if len(parts) < 3 or parts[0] != host or not parts[1].isdigit():
+                if holder_alive(owner):
                     continue
-                pid = int(parts[1])
-                if pid == os.getpid() or _pid_alive(pid):
-                    continue
-                released += queue.expire_claims(session, owner)
+                released += queue.expire_claims(session, owner.removesuffix(STARTED))
     if released:
         log.warning("%s élément(s) réservé(s) par un worker arrêté brutalement remis en file", released)
     return released
+
+
+def holder_alive(locked_by: str | None) -> bool:
+    """Whether the worker LOCKED_BY (``host:pid:thread``) may still run: false only for a pid of
+    this very host that no longer exists (another host's worker cannot be seen from here)."""
+    parts = (locked_by or "").split(":")
+    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return True
+    pid = int(parts[1])
+    return pid == os.getpid() or _pid_alive(pid)
 
 
 def release_claims_of(db, worker_id: str) -> None:

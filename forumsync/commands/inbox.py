@@ -187,7 +187,8 @@ def drop(obj, inbox_id, reason):
     ctx = obj.context
     with ctx.db.session() as session:
         row = _get(session, inbox_id)
-        _refuse_frozen(row, "il ne peut plus être abandonné")
+        if not operations.abandoned(row):  # (a worker that died on it: it may be dropped)
+            _refuse_frozen(row, "il ne peut plus être abandonné")
         if operations.drop(session, inbox_id, reason):
             click.echo(f"Message n° {inbox_id} abandonné ({row.reason}).")
         else:
@@ -199,7 +200,14 @@ def _refuse_frozen(row, why: str) -> None:
     from ..inbound.operations import FROZEN
 
     if row.state in FROZEN:
-        raise click.ClickException(f"le message n° {row.id} est « {STATE_FR[row.state]} » : {why}")
+        held = ""
+        if row.state == "processing":  # a live worker has it: it may be dropped once that ends
+            from ..queues import INBOX
+
+            until = (row.locked_at + INBOX.stale_after).astimezone().strftime("%H:%M")
+            held = (f" ; un worker en vie l'a en main ({row.locked_by}) : s'il s'arrête ou si le "
+                    f"message reste bloqué après {until}, il pourra l'être")
+        raise click.ClickException(f"le message n° {row.id} est « {STATE_FR[row.state]} » : {why}{held}")
 
 
 COMMANDS = [inbox]

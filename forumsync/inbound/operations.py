@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from ..models import InboxMessage, utcnow
-from ..queues import wake
+from ..queues import INBOX, holder_alive, wake
 from .copies import release_held_copy
 
 # Like `forumsync inbox`: a message being processed or already published is left alone.
@@ -16,8 +16,8 @@ OPERATOR_DROP = "abandonné par l'opérateur"
 
 
 # What a message put back to ``new`` starts from again.
-RESET = dict(state="new", reason="", attempts=0, next_attempt_at=None, locked_by=None, locked_at=None,
-             processed_at=None)
+RESET = dict(state="new", reason="", attempts=0, interrupted=0, next_attempt_at=None, locked_by=None,
+             locked_at=None, processed_at=None)
 
 
 def retry(session, message_id: int) -> int:
@@ -36,14 +36,26 @@ def retry_quarantined(session) -> int:
                            .values(**RESET)).rowcount
 
 
+def abandoned(row) -> bool:
+    """ROW is "processing" but no worker has it in hand any more: its worker died (a process of
+    this host that no longer runs) or its lock is older than the stale-lock delay (a worker
+    would claim it again). A message that kills its worker can then be dropped by hand."""
+    if row.state != "processing":
+        return False
+    if row.locked_at is None or row.locked_at < utcnow() - INBOX.stale_after:
+        return True
+    return not holder_alive(row.locked_by)
+
+
 def drop(session, message_id: int, detail: str = "") -> int:
-    """Abandon one message that is not published: it will not be processed."""
+    """Abandon one message that is not published (nor in a live worker's hands): it will not
+    be processed."""
     row = session.get(InboxMessage, message_id)
-    if row is None or row.state in FROZEN or row.state == "dropped":
+    if row is None or row.state == "dropped" or (row.state in FROZEN and not abandoned(row)):
         return 0
     row.state = "dropped"
     row.reason = OPERATOR_DROP + (f" : {detail}" if detail else "")
-    row.next_attempt_at = None
+    row.next_attempt_at = row.locked_by = row.locked_at = None
     row.processed_at = utcnow()
     session.flush()
     # an operator who drops (say) a forgery lets the copy held behind it be processed

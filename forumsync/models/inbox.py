@@ -26,6 +26,9 @@ class InboxMessage(Base):
     state: Mapped[str] = mapped_column(String(16), default="new")
     reason: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Claims of this row that ended with its worker dead while it was (or may have been) the
+    # message in hand (queues.Queue.claim, pipeline/runner.py: set aside after INTERRUPTED_MAX).
+    interrupted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -31,7 +31,7 @@ from . import ahead_checks, autoreply, bounce, loop, parse, trim
 from .budget import cpu_budget
 
 AHEAD = (loop, autoreply, bounce, parse, trim)  # consecutive in STAGES (checked by prepare)
-SEED = ("inbox_id", "channel", "message_id", "received_at", "meta", "attempt")
+SEED = ("inbox_id", "channel", "message_id", "received_at", "meta", "attempt", "interrupted")
 INLINE = "inline"  # a pool process's answer: run AHEAD in the main process instead
 WATCH_SECONDS = 1.0  # how often a pool process checks that the process that made it is alive
 

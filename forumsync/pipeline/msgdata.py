@@ -20,6 +20,7 @@ class MsgData(TypedDict, total=False):
     received_at: datetime
     meta: dict[str, Any]
     attempt: int  # 1 on the first try; > 1: reconcile with the forum before writing
+    interrupted: int  # claims of the row that ended with its worker dead (runner: set aside at 3)
     writes: list[Callable[[Any], None]]  # fn(session), run in the row's final transaction
     batch: dict[str, Any]  # forum facts shared by one run_pending batch
     # parse

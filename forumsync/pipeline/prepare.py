@@ -73,7 +73,7 @@ STATS: Counter = Counter()
 
 _inbox, _raw = InboxMessage.__table__, InboxRaw.__table__
 _READ = select(_inbox.c.id, _raw.c.raw, _inbox.c.channel, _inbox.c.message_id,
-               _inbox.c.received_at, _inbox.c.meta, _inbox.c.attempts) \
+               _inbox.c.received_at, _inbox.c.meta, _inbox.c.attempts, _inbox.c.interrupted) \
     .select_from(_inbox.outerjoin(_raw, _raw.c.inbox_id == _inbox.c.id)) \
     .where(_inbox.c.id.in_(bindparam("ids", expanding=True)))
 _SIZES = select(_inbox.c.id, _inbox.c.size).where(_inbox.c.id.in_(bindparam("ids", expanding=True)))
@@ -206,10 +206,11 @@ class Ahead:
             rows = {row.id: row for row in conn.execute(_READ, {"ids": chunk})}
         for inbox_id in chunk:
             row = rows.get(inbox_id)
-            if row is None:
+            if row is None or row.interrupted:  # in hand when a worker died: run alone, here
                 continue
             seed = dict(inbox_id=row.id, channel=row.channel, message_id=claimed_message_id(row.message_id, row.meta),
-                        received_at=row.received_at, meta=dict(row.meta or {}), attempt=row.attempts)
+                        received_at=row.received_at, meta=dict(row.meta or {}), attempt=row.attempts,
+                        interrupted=row.interrupted)
             try:
                 future = self.executor.submit(run_ahead, self.blob, seed, row.raw)
             except (BrokenProcessPool, RuntimeError):

@@ -37,13 +37,19 @@ STALE_AFTER = INBOX.stale_after
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
 FINAL_STATES = ("published", "dropped", "quarantined")
+# A message in hand each time its worker died this many times is set aside (the worker,
+# restarted by systemd, would otherwise die on it again and again: queues.Queue.claim counts)
+INTERRUPTED_MAX = 3
+INTERRUPTED_REASON = ("le worker s'est arrêté {n} fois pendant le traitement de ce message (mémoire "
+                      "épuisée, plantage ?) : mis de côté pour que la file avance. À lire tel quel "
+                      "(forumsync inbox show --raw) ; « forumsync inbox retry » le reprend")
 
 # Per-message statements, built once (building one costs more than running it).
 _inbox = InboxMessage.__table__
 _raw = InboxRaw.__table__
 # Outer join: a row without its raw bytes is quarantined by the stages (parse fails), not lost.
 _READ = select(_inbox.c.id, _raw.c.raw, _inbox.c.channel, _inbox.c.message_id,
-               _inbox.c.received_at, _inbox.c.meta, _inbox.c.attempts) \
+               _inbox.c.received_at, _inbox.c.meta, _inbox.c.attempts, _inbox.c.interrupted) \
     .select_from(_inbox.outerjoin(_raw, _raw.c.inbox_id == _inbox.c.id)) \
     .where(_inbox.c.id == bindparam("row_id"))
 _FINISH = update(_inbox).where(_inbox.c.id == bindparam("row_id")).values(
@@ -86,8 +92,16 @@ def process_one(ctx, inbox_id: int, worker_id: str = "process_one") -> str | Non
 
 
 def process_claimed(ctx, inbox_id: int, batch: dict | None = None) -> str:
-    """Run a claimed row through the stages and record how it ended; never raises."""
+    """Run a claimed row through the stages and record how it ended; never raises. A row
+    left in hand by a worker that died is run alone (the batch and the pool leave it here),
+    marked as started first, and set aside once it has been in hand INTERRUPTED_MAX times."""
     raw, msgdata = read_claimed(ctx, inbox_id, batch)
+    interrupted = msgdata.get("interrupted") or 0
+    if interrupted >= INTERRUPTED_MAX:
+        log.warning("inbox %s : en main %s fois à l'arrêt d'un worker, mis en quarantaine", inbox_id, interrupted)
+        return _finish(ctx, inbox_id, "quarantined", INTERRUPTED_REASON.format(n=interrupted))
+    if interrupted:
+        INBOX.mark_started(ctx.db, inbox_id)
 
     def stages():
         msg, stages_ = prepare.stages_for(ctx, raw, msgdata)  # STAGES, AHEAD ones from the pool
@@ -109,7 +123,8 @@ def read_claimed(ctx, inbox_id: int, batch: dict | None = None) -> tuple[bytes |
         row = conn.execute(_READ, {"row_id": inbox_id}).one()
         msgdata = dict(inbox_id=row.id, channel=row.channel, message_id=claimed_message_id(row.message_id, row.meta),
                        received_at=row.received_at, meta=dict(row.meta or {}),
-                       attempt=row.attempts, writes=[], batch={} if batch is None else batch)
+                       attempt=row.attempts, interrupted=row.interrupted, writes=[],
+                       batch={} if batch is None else batch)
     return row.raw, msgdata
 
 

@@ -74,3 +74,37 @@ def test_retry_and_drop(context, settings_file):
         "dropped", "abandonné par l'opérateur : hors sujet")
     neither = run_cli(settings_file, "inbox", "retry")
     assert neither.returncode == 2 and "--all-quarantined" in neither.stderr.decode()
+
+
+def test_drop_a_message_left_in_hand_by_a_dead_worker(context, settings_file):
+    """A message a worker died on (``processing``, its pid gone, or its lock past the
+    stale-lock delay) can be dropped by hand; one a live worker holds cannot."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from datetime import timedelta
+
+    from forumsync.models import utcnow
+    from forumsync.queues import INBOX
+
+    ids = seed(context)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()  # a pid that ran and ended
+    holders = {ids[0]: (f"{socket.gethostname()}:{gone}:1#en-cours", utcnow()),
+               ids[1]: (f"{socket.gethostname()}:{os.getpid()}:1", utcnow()),  # this live process
+               ids[2]: ("autre-hote:1:1", utcnow() - INBOX.stale_after - timedelta(seconds=5))}
+    with context.db.session() as s:
+        for inbox_id, (locked_by, locked_at) in holders.items():
+            r = s.get(InboxMessage, inbox_id)
+            r.state, r.locked_by, r.locked_at = "processing", locked_by, locked_at
+    dead = run_cli(settings_file, "inbox", "drop", ids[0])
+    assert dead.returncode == 0, dead.stderr.decode()
+    r = row(context, ids[0])
+    assert (r.state, r.locked_by, r.locked_at) == ("dropped", None, None)
+    live = run_cli(settings_file, "inbox", "drop", ids[1])
+    assert live.returncode == 1
+    assert "un worker en vie l'a en main" in live.stderr.decode() and "Traceback" not in live.stderr.decode()
+    assert row(context, ids[1]).state == "processing"
+    stale = run_cli(settings_file, "inbox", "drop", ids[2], "--reason", "bloqué")
+    assert stale.returncode == 0 and row(context, ids[2]).state == "dropped"

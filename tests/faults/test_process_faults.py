@@ -250,3 +250,51 @@ def test_sqlite_locked_longer_than_busy_timeout_answers_451_and_stores_nothing(t
         locker.close()
         server.stop()
         ctx.close()
+
+
+def test_a_message_the_worker_dies_on_each_time_is_set_aside_after_three_deaths(tmp_path, procs,
+                                                                                  make_localforum):
+    """A message that kills the worker (memory, a crash in a C library) must not kill it for
+    ever: systemd restarts it, it claims the message again, and dies again. Here the death is
+    a real ``kill -9`` landing while the worker has that message in hand (a 2.7 MB mail that
+    takes seconds to convert). After the first death the rows it held are run alone, each
+    marked as started; the third death on the same message sets it aside with a French
+    reason, and the message behind it is published, counted once at most."""
+    from forumsync.pipeline.runner import INTERRUPTED_MAX
+    from forumsync.queues import STARTED
+    from tests.fixtures.pipeline import make_mail
+    from tests.pipeline.test_budget import HEAVY
+
+    forum = make_localforum()
+    rig = Rig(tmp_path, procs, forum.settings_overrides, INBOX_BATCH_THRESHOLD=1000)
+    rig.provision()
+    mails = {"avant": make_mail("Avant", message_id="<avant@meyzieu.fr>"),
+             "lourd": make_mail("Journal", HEAVY, message_id="<lourd@meyzieu.fr>"),
+             "apres": make_mail("Après", message_id="<apres@meyzieu.fr>")}
+    for raw in mails.values():
+        ingest(rig.ctx, raw, "lmtp", {"recipients": ["club@listes.example.org"]})
+
+    def row(name):
+        with rig.ctx.db.session() as s:
+            found = s.scalar(select(InboxMessage).where(InboxMessage.message_id == f"{name}@meyzieu.fr"))
+            s.expunge(found)
+            return found
+
+    worker = rig.start_worker()
+    held_by = None
+    for death in range(INTERRUPTED_MAX):
+        if death == 0:  # the first time, the worker holds the three rows and marks none
+            _wait(lambda: row("avant").state == "published" and row("lourd").state == "processing",
+                  60, "the heavy message in hand")
+        else:  # then the restarted worker runs the heavy one alone, marked as started
+            _wait(lambda: (row("lourd").locked_by or "").endswith(STARTED)
+                  and row("lourd").locked_by != held_by, 60, "the heavy message marked")
+        held_by = row("lourd").locked_by
+        worker.kill()
+        worker.start()
+    rig.wait_drained(3, 120)
+    heavy, after = row("lourd"), row("apres")
+    assert heavy.state == "quarantined" and heavy.interrupted == INTERRUPTED_MAX
+    assert heavy.reason.startswith(f"le worker s'est arrêté {INTERRUPTED_MAX} fois pendant le traitement")
+    assert after.state == "published" and after.interrupted == 1, (after.state, after.interrupted)
+    assert row("avant").interrupted == 0
