@@ -30,6 +30,21 @@ _HREF = re.compile(r"""<a\b[^<>]*\bhref\s*=\s*["']?(https?://[^"'\s>]+)""", re.I
 _TABLE_ROW = re.compile(r"<tr\b", re.IGNORECASE)
 _CID = re.compile(r"""src\s*=\s*["']?cid:([^"'\s>]+)""", re.IGNORECASE)
 
+# A message's decoded text converted for its post, at most (characters): the post shows at
+# most the forum's max_post_length (32,000 by default) and the whole text goes in the file
+# attached to a post cut short (``Body.full_text``). Converting and checking text no one will
+# read cost 15–21 s and 430–530 MB for a 900 KB mail (red team, seventh pass).
+MAX_TEXT_CHARS = 100_000
+# ... and of Markdown, which may be longer than its text (each « a.fr » becomes a link: 4.4
+# times as long); cut at a line end, the check of the post's text runs on what is kept.
+MAX_MARKDOWN_CHARS = 120_000
+# Forwarded messages rendered one inside the other, at most: each level quotes all the levels
+# inside it again (a 903 KB mail of 99 levels became a 60 MB body, 69 s, 579 MB). Deeper
+# levels are in the full text.
+MAX_FORWARD_DEPTH = 8
+DEEPER_FORWARD = ("*(messages transférés imbriqués plus profondément : non repris ici, leur texte "
+                  "est dans le texte complet joint)*")
+
 
 @dataclass
 class Attachment:
@@ -50,6 +65,33 @@ class Body:
     source: str = "empty"  # "plain", "html" or "empty"
     attachments: list[Attachment] = field(default_factory=list)
     html_cids: set[str] = field(default_factory=set)
+    # Every text part as decoded, when some of it was left out of the Markdown (over
+    # MAX_TEXT_CHARS, or forwarded deeper than MAX_FORWARD_DEPTH); else None
+    full_text: str | None = None
+
+
+class _Room:
+    """The characters of decoded text a message may still convert (shared by its walker and
+    those of its forwarded messages), and every text part decoded, for the full text."""
+
+    def __init__(self, chars: int):
+        self.chars, self.cut, self.texts = chars, False, []
+
+    def take(self, text: str) -> str:
+        """TEXT, or its beginning up to the room left (ending at a line end when it can)."""
+        self.texts.append(text)
+        if len(text) <= self.chars:
+            self.chars -= len(text)
+            return text
+        kept = text[:self.chars]
+        if "\n" in kept:
+            kept = kept[:kept.rfind("\n") + 1]
+        self.chars, self.cut = 0, True
+        return kept
+
+    def left_out(self, texts: list[str]) -> None:
+        self.texts.extend(texts)
+        self.cut = True
 
 
 def _disposition(part) -> str:
@@ -99,11 +141,13 @@ def plain_is_poorer(plain: str, html: str) -> bool:
 
 
 class _Walker:
-    def __init__(self):
+    def __init__(self, room: _Room | None = None, depth: int = 0):
         self.body = Body()
         self.texts: list[str] = []
         self.sources: list[str] = []
         self._decoded: dict[int, str] = {}
+        self.room = room or _Room(MAX_TEXT_CHARS)
+        self.depth = depth  # forwarded messages around this one
 
     def part_text(self, part) -> str:
         """``part_text``, decoded once: multipart/alternative reads its texts twice."""
@@ -131,7 +175,7 @@ class _Walker:
 
     def text_part(self, part):
         ctype = content_type(part)
-        text = self.part_text(part)
+        text = self.room.take(self.part_text(part))
         if ctype == "text/html":
             self.body.html_cids.update(c.lower() for c in _CID.findall(text))
             self.add_text(html_to_markdown(text), "html")
@@ -189,7 +233,7 @@ class _Walker:
             return
         if ctype in ("text/enriched", "text/markdown", "text/x-markdown") \
                 and _disposition(part) != "attachment" and not _filename(part):
-            self.add_text(plain_to_markdown(part_text(part)), "plain")
+            self.add_text(plain_to_markdown(self.room.take(part_text(part))), "plain")
             return
         self.attach(part)
         if ctype.startswith("image/") and _disposition(part) == "inline" and self.texts:
@@ -207,14 +251,38 @@ class _Walker:
         if not hasattr(inner, "get_content_type"):
             self.attach(part)
             return
-        sub = _Walker()
+        fields = _forward_fields(inner)
+        if self.depth >= MAX_FORWARD_DEPTH:
+            self.room.left_out(_texts_below(inner))
+            self.add_text(DEEPER_FORWARD, "plain")
+            return
+        self.room.texts.append("\n".join(f"{label} : {value}" for label, value in fields))
+        sub = _Walker(self.room, self.depth + 1)
         sub.walk(inner)
         self.body.attachments.extend(sub.body.attachments)
-        head = [f"**{label} :** {escape_fragment(header_str(inner, name))}" for label, name in
-                (("De", "From"), ("Date", "Date"), ("Objet", "Subject")) if header_str(inner, name)]
+        head = [f"**{label} :** {escape_fragment(value)}" for label, value in fields]
         text = "\n\n".join(sub.texts)
         quoted = "\n".join(("> " + line).rstrip() for line in ("\n".join(head) + "\n\n" + text).split("\n"))
         self.add_text("Message transféré :\n\n" + quoted, "plain")
+
+
+def _forward_fields(msg) -> list[tuple[str, str]]:
+    """(French label, value) of a forwarded message's From, Date and Subject, as present."""
+    return [(label, header_str(msg, name)) for label, name in
+            (("De", "From"), ("Date", "Date"), ("Objet", "Subject")) if header_str(msg, name)]
+
+
+def _texts_below(msg) -> list[str]:
+    """The headers of every message in MSG and its text parts, decoded, in order (the full
+    text of forwarded levels too deep to render)."""
+    texts = []
+    for part in msg.walk():
+        fields = _forward_fields(part)
+        if fields:
+            texts.append("\n".join(f"{label} : {value}" for label, value in fields))
+        if not part.is_multipart() and content_type(part) in ("text/plain", "text/html"):
+            texts.append(part_text(part))
+    return texts
 
 
 def extract_body(msg) -> Body:
@@ -223,8 +291,14 @@ def extract_body(msg) -> Body:
     walker.walk(msg)
     body = walker.body
     body.markdown = "\n\n".join(t.strip("\n") for t in walker.texts)
+    if len(body.markdown) > MAX_MARKDOWN_CHARS:
+        walker.room.cut = True
+        kept = body.markdown[:MAX_MARKDOWN_CHARS]
+        body.markdown = kept[:kept.rfind("\n")] if "\n" in kept else kept
     body.source = next((source for source in walker.sources if source), "empty")
     body.markdown = neutralise_mentions(link_inline_images(body.markdown, body.attachments))
+    if walker.room.cut:
+        body.full_text = "\n\n".join(text for text in walker.room.texts if text.strip())
     for att in body.attachments:
         if att.content_id and att.content_id.lower() in body.html_cids:
             att.inline = True

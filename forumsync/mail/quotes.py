@@ -109,6 +109,7 @@ def _lines_containing(words, lines: list[str]) -> set[int]:
 def _history_start(lines: list[str]) -> int | None:
     """Index where a non-interleaved quoted history starts, or None."""
     verbs = _lines_containing(_VERBS, lines)
+    quoted_after = None  # built once, when a first attribution is met
     for i, line in enumerate(lines):
         if _SEPARATOR.match(line) or _outlook_header_at(lines, i):
             start = i
@@ -120,8 +121,8 @@ def _history_start(lines: list[str]) -> int | None:
             return start
         span = _attribution_at(lines, i) if verbs.intersection((i, i + 1, i + 2)) else 0
         if span:
-            rest = [l for l in lines[i + span:] if l.strip()]
-            if rest and all(_QUOTE.match(l) for l in rest):
+            quoted_after = quoted_after or _quoted_to_the_end(lines)
+            if quoted_after[i + span]:
                 return i
     # A trailing quote without attribution.
     end = len(lines)
@@ -132,6 +133,20 @@ def _history_start(lines: list[str]) -> int | None:
             return end
         return end  # after the last interleaved answer: the rest was not answered
     return None
+
+
+def _quoted_to_the_end(lines: list[str]) -> list[bool]:
+    """For each index k (and len(LINES)): LINES[k:] has a non-blank line and all its non-blank
+    lines are quoted. One backward pass: a mail of a thousand « … wrote » lines copied and
+    scanned the rest of the mail at each one (326 s for 990 KB, red team, seventh pass)."""
+    result = [False] * (len(lines) + 1)
+    all_quoted, seen = True, False
+    for k in range(len(lines) - 1, -1, -1):
+        if lines[k].strip():
+            seen = True
+            all_quoted = all_quoted and bool(_QUOTE.match(lines[k]))
+        result[k] = seen and all_quoted
+    return result
 
 
 _FIRST_NAME = re.compile(r"^[*_]*[^\W\d_](?:[^\W\d_]|['’.\-])*[*_]*$")

@@ -86,7 +86,7 @@ def attach(ctx, msgdata) -> Attached:
 def full_text_url(ctx, msgdata, raw: str) -> str:
     """Where the whole text of a post too long for the forum is (the body, else RAW): a file
     sent with the post (plugin), else uploaded once per attempt (``msgdata["full_text_url"]``)."""
-    full = (msgdata.get("body") or raw).encode("utf-8")
+    full = (msgdata.get("full_text") or msgdata.get("body") or raw).encode("utf-8", "replace")
     if files_with_post(ctx, msgdata):
         files = msgdata.get("post_files") or []
         url = uploads.reference(ctx.forum, files, FULL_TEXT_NAME, full, "text/plain")

@@ -34,6 +34,7 @@ class MsgData(TypedDict, total=False):
     references: list[str]  # In-Reply-To first, then References newest first
     recipients: list[str]
     body: str  # Markdown, sanitized; trim replaces it
+    full_text: str  # every text part as decoded, when the body left some out (mail/body.py): the post is cut
     attachments: list[dict[str, Any]]
     refused_attachments: list[dict[str, str]]
     organisation: str | None

@@ -78,6 +78,8 @@ def process(ctx, msg, msgdata: MsgData):
     body = extract_body(msg)
     text, _ = strip_footer(body.markdown, settings.LIST_FOOTER_PATTERNS)
     msgdata["body"] = text
+    if body.full_text is not None:  # part of the text left out of the body: the post is cut
+        msgdata["full_text"] = body.full_text
     msgdata["body_source"] = body.source
     msgdata["attachments"], msgdata["refused_attachments"] = select_attachments(settings, body.attachments)
     msgdata["organisation"] = guess_organisation(address, text)

@@ -278,3 +278,23 @@ def test_message_without_text_is_still_published(pipe):
     row = pipe.send(make_mail("Sans texte", ""))
     assert row.state == "published", row.reason
     assert "message sans texte" in pipe.post(row.post_id)["raw"]
+
+
+def test_a_text_over_what_is_converted_is_published_cut_with_every_line_attached(pipe):
+    """A 900 KB text (red team, seventh pass: 15–21 s and 430–530 MB when all of it was
+    converted and checked): the body converts at most MAX_TEXT_CHARS of it; the post is cut
+    and the file attached holds every line, even with a forum maximum above the body."""
+    from forumsync.mail.body import MAX_MARKDOWN_CHARS
+
+    pipe.localforum.set_site_setting("max_post_length", 300_000)  # a forum that would take it all
+    lines = [f"Ligne {n} du journal de la passerelle, avec un peu de texte." for n in range(15_000)]
+    row = pipe.send(make_mail("Journal énorme", "\n".join(lines)))
+    assert row.state == "published", row.reason
+    raw = pipe.post(row.post_id)["raw"]
+    assert len(raw) < MAX_MARKDOWN_CHARS + 1000
+    assert "Ligne 0 du journal" in raw and "Ligne 14999 du journal" not in raw
+    assert "Message tronqué" in raw and "[message-complet.txt|attachment](upload://" in raw
+    with pipe.localforum.session() as session:
+        full = session.query(Upload).filter(Upload.original_filename == "message-complet.txt").one()
+        text = full.data.decode("utf-8")
+    assert all(f"Ligne {n} du journal" in text for n in (0, 7_500, 14_999))
