@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from html import unescape
 
+from .cuts import markdown_prefix
 from .decode import part_bytes, part_text
 from .headers import decode_header_value, header_str
 from .html import _SAFE_CID, html_text, html_to_markdown
@@ -293,8 +294,7 @@ def extract_body(msg) -> Body:
     body.markdown = "\n\n".join(t.strip("\n") for t in walker.texts)
     if len(body.markdown) > MAX_MARKDOWN_CHARS:
         walker.room.cut = True
-        kept = body.markdown[:MAX_MARKDOWN_CHARS]
-        body.markdown = kept[:kept.rfind("\n")] if "\n" in kept else kept
+        body.markdown = markdown_prefix(body.markdown, MAX_MARKDOWN_CHARS)
     body.source = next((source for source in walker.sources if source), "empty")
     body.markdown = neutralise_mentions(link_inline_images(body.markdown, body.attachments))
     if walker.room.cut:

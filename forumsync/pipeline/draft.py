@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_SHORT, TITLE_TAKEN
+from ..mail.cuts import markdown_prefix
 from ..mail.ids import post_marker
 from ..mail.inert import escape_fragment, neutralise_mentions, strip_bidi
 from .attach import FULL_TEXT_NAME, Attached
@@ -101,8 +102,7 @@ def shortened(draft: Draft, msgdata, max_chars: int, url: str) -> str:
     head, tail = draft.head, draft.tail
     inline = [(f"![{label}]({link})", link) for label, link in draft.inline]
     room = max_chars - len(note) - len(tail) - sum(len(md) + 1 for md, _ in inline)
-    cut = head[:max(room, 0)]
-    cut = cut[:cut.rfind("\n")] if "\n" in cut else cut
+    cut = markdown_prefix(head, room)
     if cut:  # a cut may open what the whole closed (a code span, a fence): checked again
         cut = inert([cut], [], {link for _label, link in draft.inline})[0][0]
     lost = "\n".join(md for md, link in inline if link not in cut)

@@ -131,3 +131,13 @@ def test_a_small_forward_is_rendered_whole_without_full_text():
     body = extract_body(message_from_bytes(_forwarded(3, "le fond\n").as_bytes(), policy=policy.default))
     assert body.markdown.count("Message transféré :") == 3 and "le fond" in body.markdown
     assert body.full_text is None
+
+
+def test_one_line_of_thousands_of_addresses_is_cut_between_links_and_published(service):  # noqa: F811
+    """« a.fr a.fr … » on one 900 KB line: its Markdown (each address a link) is cut at a
+    space, not inside a link whose leftover bare address the last check refused (the red team
+    saw the message held as « contenu actif… onebox »)."""
+    hosts = service.deliver(make_mail("Domaines", "a.fr " * 180_000 + "\n"))
+    assert hosts.state == "published", hosts.reason
+    raw = service.post(hosts.post_id).raw
+    assert "Message tronqué" in raw and "[a.fr](<http://a.fr>)" in raw
