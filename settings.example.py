@@ -44,6 +44,10 @@ INBOX_BATCH_THRESHOLD = 20
 # de ~112 Mo pour tous les processus avec le pool, mais sur un seul cœur).
 # Une base SQLite garde un seul worker : le pool est en lui.
 PIPELINE_POOL_SIZE = None
+# Secondes de processeur que la conversion d'un message peut prendre (analyse, corps,
+# citations, contrôle du texte publié) ; au-delà, il est mis en quarantaine (« traitement trop
+# long… ») et la file continue. 0 : pas de limite.
+PIPELINE_MESSAGE_CPU_SECONDS = 30
 
 # --- La liste de diffusion ------------------------------------------------------------------
 LIST_ADDRESS = "club@listes.example.org"

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from .settings_checks import (  # noqa: F401
     _bool, _catalogue_sources, _database_url, _dict, _email, _host_port, _http_url,
     _link_style, _list_of_dicts, _mail_url, _number, _opt_host_port, _opt_http_url,
-    _opt_positive_int, _opt_str, _positive_int, _str, _str_list, _themes,
+    _opt_positive_int, _opt_str, _positive_int, _seconds, _str, _str_list, _themes,
 )
 
 
@@ -52,8 +52,8 @@ KEYS: dict[str, Key] = {
     "FORUM_MAX_REQUESTS_PER_MINUTE": Key(60, _positive_int),
     "INBOX_BATCH_THRESHOLD": Key(20, _positive_int),
     "PIPELINE_POOL_SIZE": Key(None, _opt_positive_int),  # None: one fewer than the CPUs; 0: off
-    # processor seconds one message's conversion may take (pipeline/budget.py)
-    "PIPELINE_MESSAGE_CPU_SECONDS": Key(30, _positive_int),
+    # processor seconds one message's conversion may take (pipeline/budget.py; 0: no limit)
+    "PIPELINE_MESSAGE_CPU_SECONDS": Key(30.0, _seconds),
     # the list
     "LIST_ADDRESS": Key("club@listes.example.org", _email),
     "LIST_NAME": Key("Club Publik", _str),

@@ -47,6 +47,13 @@ def _number(value):
     return float(value)
 
 
+def _seconds(value):
+    """A duration in seconds, 0 or more (0: no limit where the key says so)."""
+    if _number(value) < 0:
+        raise ValueError("doit être un nombre de secondes positif ou nul")
+    return float(value)
+
+
 def _http_url(value):
     _str(value)
     parts = urlsplit(value)

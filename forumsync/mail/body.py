@@ -100,18 +100,18 @@ def _disposition(part) -> str:
 
 
 def _filename(part) -> str:
-    try:
-        name = part.get_filename()
-    except Exception:
-        name = None
-    if not name:
+    """The part's file name: Content-Disposition's filename, else Content-Type's name. Read
+    with ``mime.param`` (linear), not ``get_filename``, whose parameter split is quadratic:
+    40,000 ";" cost 1.6 s a part (red team, eighth pass)."""
+    name = ""
+    for key, header in (("filename", "Content-Disposition"), ("name", "Content-Type")):
         try:
-            name = param(part, "name")
-        except Exception:
-            name = None
-    if isinstance(name, tuple):  # RFC 2231 value the parser could not collapse
-        name = name[2]
-    return inert_filename(decode_header_value(name or "")).strip()
+            name = param(part, key, header)
+        except Exception:  # (a malformed RFC 2231 value: no name rather than no message)
+            name = ""
+        if name:
+            break
+    return inert_filename(decode_header_value(name)).strip()
 
 
 def _content_id(part) -> str | None:

@@ -12,21 +12,57 @@ import nh3
 
 _ABSOLUTE_ATTRS = {("a", "href"), ("img", "src"), ("source", "src"), ("video", "src"),
                    ("audio", "src"), ("video", "poster")}
+# What a mail client loads by itself when the mail is opened: kept only from the forum's own
+# host. From elsewhere, a 1×1 image in a post told its author who read the list mail, when
+# and with which client (red team, eighth pass): an image becomes a link, the rest goes.
+_LOADED_ATTRS = {("img", "src"), ("img", "srcset"), ("source", "src"), ("source", "srcset"),
+                 ("video", "src"), ("video", "poster"), ("audio", "src")}
 
 
 def absolute_html(settings, cooked: str) -> str:
-    """Sanitised HTML (nh3) with every link and image made absolute against FORUM_URL."""
+    """Sanitised HTML (nh3) with every link and image made absolute against FORUM_URL, and
+    no image or media loaded from another host than the forum's."""
     base = settings.FORUM_URL + "/"
 
+    def absolute(value: str) -> str:
+        return urljoin(base, value) if not urlsplit(value).scheme else value  # "/uploads/…", "//host/…"
+
+    def own(value: str) -> bool:
+        urls = [item.split()[0] for item in value.split(",") if item.split()] or [value]  # srcset
+        return all((urlsplit(absolute(url)).hostname or "") == settings.forum_host for url in urls)
+
     def attribute_filter(tag, attr, value):
+        if (tag, attr) in _LOADED_ATTRS and value and not own(value):
+            return None
         if (tag, attr) in _ABSOLUTE_ATTRS and value:
-            scheme = urlsplit(value).scheme
-            if not scheme:  # "/uploads/…", "//host/…", "relative"
-                return urljoin(base, value)
+            return absolute(value)
         return value
 
-    return nh3.clean(cooked or "", attribute_filter=attribute_filter,
+    return nh3.clean(_remote_images_as_links(cooked or "", own, absolute), attribute_filter=attribute_filter,
                      url_schemes={"http", "https", "mailto"})
+
+
+_IMG = re.compile(r"<img\b[^<>]*>", re.I)
+_SRC = re.compile(r"""\bsrc\s*=\s*("[^"]*"|'[^']*'|[^\s"'<>]+)""", re.I)
+_ALT = re.compile(r"""\balt\s*=\s*("[^"]*"|'[^']*'|[^\s"'<>]+)""", re.I)
+
+
+def _remote_images_as_links(cooked: str, own, absolute) -> str:
+    """Each ``<img>`` of COOKED whose source is on another host → a link to it (« image : alt »)."""
+    def replace(match):
+        tag = match.group(0)
+        src = _SRC.search(tag)
+        if src is None:
+            return tag
+        url = html.unescape(src.group(1).strip("\"'"))
+        if own(url):
+            return tag
+        alt = _ALT.search(tag)
+        label = html.unescape(alt.group(1).strip("\"'")) if alt else ""
+        return (f'<a href="{html.escape(absolute(url), quote=True)}">'
+                f'[image{" : " + html.escape(label) if label.strip() else ""}]</a>')
+
+    return _IMG.sub(replace, cooked)
 
 
 def html_to_text(settings, safe_html: str) -> str:

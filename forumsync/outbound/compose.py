@@ -8,6 +8,7 @@ Bodies are built in bodies.py.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.headerregistry import Address
@@ -39,9 +40,27 @@ def profile_url(settings, username: str) -> str:
     return f"{settings.FORUM_URL}/u/{quote(username or '', safe='')}"
 
 
+# Characters that show as nothing or as a space (format characters, spaces of every width,
+# the braille blank, the Hangul fillers): 80 of them pushed « (via Bistro) » out of sight.
+_BLANK_LOOKING = re.compile(r"[\s\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2000-\u200f"
+                            r"\u2028-\u202f\u205f-\u206f\u2800\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0]+")
+NAME_CHARS = 64  # of the author's name in From: the « via » marker stays in view
+
+
+def visible_name(author_name: str) -> str:
+    """AUTHOR_NAME as a From display name that reads as a name: blank-looking characters
+    become one space, and nothing in it reads as an address (« tresorier@club.fr » shows as
+    « tresorier chez club.fr », « < > » as « ‹ › »; red team, eighth pass)."""
+    name = _BLANK_LOOKING.sub(" ", one_line(author_name, 1000)).strip()
+    name = name.replace("@", " chez ").replace("＠", " chez ").replace("<", "‹").replace(">", "›")
+    name = re.sub(r" {2,}", " ", name)
+    return name[:NAME_CHARS].rstrip() + ("…" if len(name) > NAME_CHARS else "")
+
+
 def bridge_from(settings, author_name: str) -> Address:
-    """``"Prénom Nom (via Bistro)" <BRIDGE_ADDRESS>``: never the author's address (DMARC)."""
-    name = one_line(author_name, 120) or "Quelqu'un"
+    """``"Prénom Nom (via Bistro)" <BRIDGE_ADDRESS>``: never the author's address (DMARC),
+    nor a name that reads as one (``visible_name``)."""
+    name = visible_name(author_name) or "Quelqu'un"
     username, domain = settings.BRIDGE_ADDRESS.rsplit("@", 1)
     return Address(display_name=f"{name} (via {one_line(settings.FORUM_NAME, 60)})",
                    username=username, domain=domain)

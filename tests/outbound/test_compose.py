@@ -156,3 +156,33 @@ def test_personal_mail_with_signed_reply_address(conf):
     assert msg["X-Forumsync"] and msg["X-Loop"]
     assert "Bienvenue !" in msg.get_body(("plain",)).get_content()
     assert "Bienvenue !" in msg.get_body(("html",)).get_content()
+
+
+@pytest.mark.parametrize("name,shown", [
+    ("tresorier@club-publik.fr", "tresorier chez club-publik.fr (via Bistro)"),
+    ("Trésorier <tresorier@club-publik.fr>" + "\u2800" * 80 + "\u3164" * 20,
+     "Trésorier ‹tresorier chez club-publik.fr› (via Bistro)"),
+    ("Marie\u200b\u200b Dupré", "Marie Dupré (via Bistro)"),
+])
+def test_a_forum_name_never_reads_as_an_address_in_from(conf, name, shown):
+    """Red team, eighth pass: a member named like an address, or padded with blank-looking
+    characters that pushed « (via Bistro) » out of view, was shown as that address."""
+    msg = make(conf, author_name=name)
+    display = msg["From"].addresses[0].display_name
+    # (the header's encoded words may come back with a space between two of them)
+    assert display.replace(" ", "") == shown.replace(" ", "") and display.endswith("(via Bistro)")
+    assert "@" not in display and "<" not in display and len(display) < 80
+    assert msg["From"].addresses[0].addr_spec == "bistro@forumsync.example.org"
+
+
+def test_images_from_another_host_become_links_in_list_mail(conf):
+    """Red team, eighth pass: an image of a post loaded from the poster's server when the mail
+    was opened (who read it, when, with what). Only the forum's own images stay images."""
+    cooked = ('<p>Voir <img src="https://tracker.evil.example/p.gif?u=42" width="1" height="1" alt="pixel">'
+              '<img src="/uploads/default/original/1X/ok.png" '
+              'srcset="/uploads/ok.png 1x, https://tracker.evil.example/2x.png 2x" alt="ok"></p>')
+    msg = make(conf, cooked=cooked)
+    html_part = msg.get_body(("html",)).get_content()
+    assert 'src="https://tracker.evil.example' not in html_part and "srcset" not in html_part
+    assert '<a href="https://tracker.evil.example/p.gif?u=42"' in html_part and "[image : pixel]" in html_part
+    assert '<img src="https://bistro.example.org/uploads/default/original/1X/ok.png"' in html_part
