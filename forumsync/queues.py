@@ -145,6 +145,12 @@ def release_dead_claims(db) -> int:
     return released
 
 
+def holder_here(locked_by: str | None) -> bool:
+    """Whether LOCKED_BY (``host:pid:thread``) names a process of this very host."""
+    parts = (locked_by or "").split(":")
+    return len(parts) >= 3 and parts[0] == socket.gethostname() and parts[1].isdigit()
+
+
 def holder_alive(locked_by: str | None) -> bool:
     """Whether the worker LOCKED_BY (``host:pid:thread``) may still run: false only for a pid of
     this very host that no longer exists (another host's worker cannot be seen from here)."""

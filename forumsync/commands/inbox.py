@@ -202,11 +202,14 @@ def _refuse_frozen(row, why: str) -> None:
     if row.state in FROZEN:
         held = ""
         if row.state == "processing":  # a live worker has it: it may be dropped once that ends
-            from ..queues import INBOX
+            from ..queues import INBOX, holder_here
 
-            until = (row.locked_at + INBOX.stale_after).astimezone().strftime("%H:%M")
-            held = (f" ; un worker en vie l'a en main ({row.locked_by}) : s'il s'arrête ou si le "
-                    f"message reste bloqué après {until}, il pourra l'être")
+            if holder_here(row.locked_by):
+                held = f" ; un worker en vie l'a en main ({row.locked_by}) : s'il s'arrête, il pourra l'être"
+            else:
+                until = (row.locked_at + INBOX.stale_after).astimezone().strftime("%H:%M")
+                held = (f" ; un worker en vie l'a en main ({row.locked_by}) : si le message reste "
+                        f"bloqué après {until}, il pourra l'être")
         raise click.ClickException(f"le message n° {row.id} est « {STATE_FR[row.state]} » : {why}{held}")
 
 

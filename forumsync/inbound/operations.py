@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from ..models import InboxMessage, utcnow
+from .. import queues
 from ..queues import INBOX, holder_alive, wake
 from .copies import release_held_copy
 
@@ -37,14 +38,16 @@ def retry_quarantined(session) -> int:
 
 
 def abandoned(row) -> bool:
-    """ROW is "processing" but no worker has it in hand any more: its worker died (a process of
-    this host that no longer runs) or its lock is older than the stale-lock delay (a worker
-    would claim it again). A message that kills its worker can then be dropped by hand."""
+    """ROW is "processing" but no worker has it in hand any more: its worker was a process of
+    this host that no longer runs, or (a worker of another host, whose life cannot be seen
+    from here) its lock is older than the stale-lock delay (a worker would claim it again).
+    A message that kills its worker can then be dropped by hand; a row a live worker of this
+    host holds, even for long (a claimed batch of 500 waits its turn), cannot."""
     if row.state != "processing":
         return False
-    if row.locked_at is None or row.locked_at < utcnow() - INBOX.stale_after:
-        return True
-    return not holder_alive(row.locked_by)
+    if queues.holder_here(row.locked_by):
+        return not holder_alive(row.locked_by)
+    return row.locked_at is None or row.locked_at < utcnow() - INBOX.stale_after
 
 
 def drop(session, message_id: int, detail: str = "") -> int:

@@ -91,9 +91,11 @@ def test_drop_a_message_left_in_hand_by_a_dead_worker(context, settings_file):
     ids = seed(context)
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()  # a pid that ran and ended
+    long_ago = utcnow() - INBOX.stale_after - timedelta(seconds=5)
     holders = {ids[0]: (f"{socket.gethostname()}:{gone}:1#en-cours", utcnow()),
-               ids[1]: (f"{socket.gethostname()}:{os.getpid()}:1", utcnow()),  # this live process
-               ids[2]: ("autre-hote:1:1", utcnow() - INBOX.stale_after - timedelta(seconds=5))}
+               # this live process, for long (a claimed batch waiting its turn): not abandoned
+               ids[1]: (f"{socket.gethostname()}:{os.getpid()}:1", long_ago),
+               ids[2]: ("autre-hote:1:1", long_ago)}  # another host's: its lock expired
     with context.db.session() as s:
         for inbox_id, (locked_by, locked_at) in holders.items():
             r = s.get(InboxMessage, inbox_id)
