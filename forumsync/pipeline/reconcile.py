@@ -22,7 +22,10 @@ from . import records
 from .errors import Quarantine, Retry
 from .msgdata import MsgData
 
-RECONCILE_LAST_POSTS = 10
+# Posts read back (one request each, only on a retry without the plugin): more than can reach a
+# topic during one back-off (at most an hour): ten let a reply be posted twice once ten more
+# replies had come in between (red team, eighth pass).
+RECONCILE_LAST_POSTS = 100
 
 
 def process(ctx, msg, msgdata: MsgData) -> None:

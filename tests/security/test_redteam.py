@@ -3,6 +3,8 @@ local forum over HTTP) and asserting what the attacker gets."""
 from __future__ import annotations
 
 import re
+
+import pytest
 from email.message import EmailMessage
 
 from forumsync.mail.inert import live_syntax
@@ -202,3 +204,44 @@ def test_borrowed_names_are_marked_whatever_their_form(tmp_path, sqlite_url, loc
         assert "(adresse non vérifiée)" not in env.post(row.post_id).raw
     finally:
         env.close()
+
+
+@pytest.mark.admin_api_limit(6000)  # a dozen replies in a few seconds: not the subject here
+def test_a_reply_whose_answer_was_lost_is_not_posted_again_after_many_replies(tmp_path, sqlite_url, localforum):
+    """Without the plugin, a retry finds the reply an earlier attempt wrote by its hidden
+    marker among the topic's last posts: ten were read, and a reply was posted twice once
+    ten more replies had come in during the back-off (red team, eighth pass)."""
+    from sqlalchemy import update
+
+    from forumsync.forum.gateway import ForumUnavailable
+    from forumsync.models import InboxMessage, utcnow
+    from forumsync.pipeline.reconcile import RECONCILE_LAST_POSTS
+    from tests.security.service import Service
+
+    svc = Service(tmp_path, sqlite_url, localforum, plugin=False, FORUM_MAX_REQUESTS_PER_MINUTE=6000)
+    try:
+        root = svc.deliver(make_mail("Sortie vélo samedi", "Qui vient ?\n", message_id="<root@meyzieu.fr>"))
+        gateway = svc.ctx.forum
+        original = gateway.post_create
+
+        def write_then_lose_the_answer(*args, **kwargs):  # a read timeout after the write
+            original(*args, **kwargs)
+            raise ForumUnavailable("délai de lecture dépassé")
+
+        gateway.post_create = write_then_lose_the_answer
+        reply = svc.deliver(make_mail("Re: Sortie vélo samedi", "Je viens avec mon tandem.\n",
+                                      sender="Paul <paul@meyzieu.fr>", message_id="<paul-1@meyzieu.fr>",
+                                      in_reply_to="<root@meyzieu.fr>", references="<root@meyzieu.fr>"))
+        gateway.post_create = original
+        assert reply.state == "retry"
+        for n in range(12):  # more than the ten posts read before
+            svc.deliver(make_mail("Re: Sortie vélo samedi", f"Moi aussi ({n}).\n", sender=f"Membre <m{n}@lyon.fr>",
+                                  message_id=f"<plus-{n}@lyon.fr>", in_reply_to="<root@meyzieu.fr>",
+                                  references="<root@meyzieu.fr>"))
+        with svc.ctx.db.session() as s:  # the back-off is over
+            s.execute(update(InboxMessage).where(InboxMessage.id == reply.id).values(next_attempt_at=utcnow()))
+        svc.pipe.run()
+        assert [p.raw.count("tandem") for p in svc.posts(root.topic_id)].count(1) == 1
+        assert RECONCILE_LAST_POSTS > 12
+    finally:
+        svc.close()
