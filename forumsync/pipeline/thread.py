@@ -67,10 +67,15 @@ _BY_SUBJECT = (select(_topics.c.topic_id)
                .where(_topics.c.subject_key == bindparam("key"),
                       _topics.c.last_activity_at >= bindparam("since"))
                .order_by(_topics.c.last_activity_at.desc()).limit(1))
-# For a message that looks like a thread's start: only topics whose root never arrived.
+# For a message that looks like a thread's start: only topics whose root never arrived, and
+# which its first reply opened after this message was written (a root is older than its
+# replies). Without that date, a « Re: Assemblée générale 2027 » sent days ahead, replying
+# to nothing, took in the real thread's start when it came (red team, eighth pass). Dates
+# are claims, but clamped to the reception time plus a day (mail/dates.py).
 _BY_SUBJECT_ROOTLESS = _BY_SUBJECT.where(
     _topics.c.root_message_id.is_not(None),
-    ~exists().where(_links.c.message_id == _topics.c.root_message_id))
+    ~exists().where(_links.c.message_id == _topics.c.root_message_id),
+    _topics.c.created_at >= bindparam("written"))
 
 
 def process(ctx, msg, msgdata: MsgData) -> None:
@@ -132,14 +137,16 @@ def process(ctx, msg, msgdata: MsgData) -> None:
 def _subject_match(ctx, conn, msgdata, reply_like) -> int | None:
     """A topic active within the window under the same cleaned subject: any such topic for a
     reply-looking message; for a message that looks like a thread's start, only a topic
-    opened by an orphan reply (its root never arrived): that root may be this message."""
+    opened by an orphan reply (its root never arrived) written after it: that root may be
+    this message."""
     key = msgdata.get("subject_key") or ""
     if not key:
         return None
     when = msgdata.get("date") or utcnow()
     since = when - timedelta(days=ctx.settings.SUBJECT_THREAD_DAYS)
-    query = _BY_SUBJECT if reply_like else _BY_SUBJECT_ROOTLESS
-    return conn.scalars(query, {"key": key, "since": since}).first()
+    if reply_like:
+        return conn.scalars(_BY_SUBJECT, {"key": key, "since": since}).first()
+    return conn.scalars(_BY_SUBJECT_ROOTLESS, {"key": key, "since": since, "written": when}).first()
 
 
 def reply_to(msgdata, topic_id, post_number, post_id, reason) -> None:

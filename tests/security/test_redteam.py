@@ -245,3 +245,29 @@ def test_a_reply_whose_answer_was_lost_is_not_posted_again_after_many_replies(tm
         assert RECONCILE_LAST_POSTS > 12
     finally:
         svc.close()
+
+
+def test_a_reply_to_nothing_sent_ahead_does_not_take_in_a_later_thread(service):  # noqa: F811
+    """« Re: Assemblée générale 2027 » replying to a message that never comes, sent days before
+    the real thread starts under that subject: the real start was placed in that topic (red
+    team, eighth pass). A start joins a topic opened by an orphan reply only when that reply
+    was written after it (a root is older than its replies)."""
+    from tests.fixtures.pipeline import later
+
+    bait = service.deliver(make_mail("Re: Assemblée générale 2027", "Inscriptions : http://evil.example/ag\n",
+                                     sender="Eve <eve@evil.example>", message_id="<bait@evil.example>",
+                                     in_reply_to="<never-sent@evil.example>",
+                                     references="<never-sent@evil.example>", date=later(days=1)))
+    assert bait.state == "published", bait.reason
+    real = service.deliver(make_mail("Assemblée générale 2027", "Voici l'ordre du jour.\n",
+                                     sender="Secrétariat <secretariat@meyzieu.fr>",
+                                     message_id="<ag-2027@meyzieu.fr>", date=later(days=4)))
+    assert real.state == "published", real.reason
+    assert real.topic_id != bait.topic_id, real.reason
+    # the case it is for: a root written before its first-seen reply still joins it
+    reply = service.deliver(make_mail("Re: Budget 2027", "D'accord.\n", message_id="<r1@lyon.fr>",
+                                      in_reply_to="<middle@lyon.fr>", references="<middle@lyon.fr>",
+                                      date=later(days=6)))
+    root = service.deliver(make_mail("Budget 2027", "Le budget.\n", message_id="<budget@meyzieu.fr>",
+                                     date=later(days=5)))
+    assert root.topic_id == reply.topic_id, root.reason
