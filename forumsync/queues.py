@@ -154,10 +154,9 @@ def holder_here(locked_by: str | None) -> bool:
 def holder_alive(locked_by: str | None) -> bool:
     """Whether the worker LOCKED_BY (``host:pid:thread``) may still run: false only for a pid of
     this very host that no longer exists (another host's worker cannot be seen from here)."""
-    parts = (locked_by or "").split(":")
-    if len(parts) < 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+    if not holder_here(locked_by):
         return True
-    pid = int(parts[1])
+    pid = int(locked_by.split(":")[1])
     return pid == os.getpid() or _pid_alive(pid)
 
 

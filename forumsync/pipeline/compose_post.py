@@ -41,7 +41,13 @@ def fit(ctx, msgdata, composed: Draft, problems: set[str]) -> Draft:
 def foreseen(ctx, msgdata, composed: Draft) -> set[str]:
     """The refusals COMPOSED would meet, known without a wasted write (a body that left text
     out is cut with the whole text attached, whatever the forum's maximum)."""
-    problems = post_limits.foreseen(ctx.forum, composed.raw, bool(msgdata.get("staged")), composed.title)
+    return _cut_if_text_left_out(msgdata, post_limits.foreseen(
+        ctx.forum, composed.raw, bool(msgdata.get("staged")), composed.title))
+
+
+def _cut_if_text_left_out(msgdata, problems: set[str]) -> set[str]:
+    """PROBLEMS, with BODY_LONG when the body left text out (``msgdata["full_text"]``): the
+    post is cut and the whole text attached, whatever the forum's maximum."""
     return problems | {BODY_LONG} if msgdata.get("full_text") else problems
 
 
@@ -53,9 +59,8 @@ def compose(ctx, msgdata) -> str:
 
 def fitted_text(ctx, msgdata, problems: set[str], title, raw) -> tuple[str | None, str]:
     """TITLE and RAW of the kept draft, fitted to PROBLEMS."""
-    if msgdata.get("full_text"):  # (as ``foreseen``)
-        problems = problems | {BODY_LONG}
-    fitted = fit(ctx, msgdata, replace(msgdata["draft"], title=title, raw=raw), problems)
+    fitted = fit(ctx, msgdata, replace(msgdata["draft"], title=title, raw=raw),
+                 _cut_if_text_left_out(msgdata, problems))
     return fitted.title, fitted.raw
 
 
