@@ -50,6 +50,7 @@ _threads: dict[int, list[_Budget]] = {}  # other threads' active budgets (the wa
 _lock = threading.Lock()
 _installed = False
 _watchdog: threading.Thread | None = None
+_watched = threading.Event()  # set while another thread has a budget: the watchdog sleeps else
 
 
 class OverBudget(Quarantine):
@@ -140,6 +141,7 @@ def _watched_budget(seconds: float):
         if outer is not None:  # suspended: its deadline moves by the time this one takes
             outer.open = False
         budgets.append(budget)
+        _watched.set()
     _start_watchdog()
     started = budget.deadline - seconds
     try:
@@ -162,6 +164,8 @@ def _close_watched(budget: _Budget, budgets: list, outer: _Budget | None, starte
             outer.open = True
         if not budgets:
             _threads.pop(budget.thread, None)
+            if not _threads:
+                _watched.clear()
 
 
 def _start_watchdog() -> None:
@@ -175,6 +179,7 @@ def _start_watchdog() -> None:
 
 def _watch() -> None:
     while True:
+        _watched.wait()  # no budget open in another thread: no polling
         time.sleep(WATCH_SECONDS)
         with _lock:
             over = []
