@@ -7,8 +7,7 @@ from __future__ import annotations
 from sqlalchemy import update
 
 from ..models import InboxMessage, utcnow
-from .. import queues
-from ..queues import INBOX, holder_alive, wake
+from ..queues import INBOX, holder_alive, holder_here, wake
 from .copies import release_held_copy
 
 # Like `forumsync inbox`: a message being processed or already published is left alone.
@@ -45,7 +44,7 @@ def abandoned(row) -> bool:
     host holds, even for long (a claimed batch of 500 waits its turn), cannot."""
     if row.state != "processing":
         return False
-    if queues.holder_here(row.locked_by):
+    if holder_here(row.locked_by):
         return not holder_alive(row.locked_by)
     return row.locked_at is None or row.locked_at < utcnow() - INBOX.stale_after
 

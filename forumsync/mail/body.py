@@ -257,7 +257,7 @@ class _Walker:
             self.room.left_out(_texts_below(inner))
             self.add_text(DEEPER_FORWARD, "plain")
             return
-        self.room.texts.append("\n".join(f"{label} : {value}" for label, value in fields))
+        self.room.texts.append(_fields_text(fields))
         sub = _Walker(self.room, self.depth + 1)
         sub.walk(inner)
         self.body.attachments.extend(sub.body.attachments)
@@ -273,6 +273,11 @@ def _forward_fields(msg) -> list[tuple[str, str]]:
             (("De", "From"), ("Date", "Date"), ("Objet", "Subject")) if header_str(msg, name)]
 
 
+def _fields_text(fields: list[tuple[str, str]]) -> str:
+    """FIELDS (``_forward_fields``) as the full text writes them: « De : … » lines."""
+    return "\n".join(f"{label} : {value}" for label, value in fields)
+
+
 def _texts_below(msg) -> list[str]:
     """The headers of every message in MSG and its text parts, decoded, in order (the full
     text of forwarded levels too deep to render)."""
@@ -280,7 +285,7 @@ def _texts_below(msg) -> list[str]:
     for part in msg.walk():
         fields = _forward_fields(part)
         if fields:
-            texts.append("\n".join(f"{label} : {value}" for label, value in fields))
+            texts.append(_fields_text(fields))
         if not part.is_multipart() and content_type(part) in ("text/plain", "text/html"):
             texts.append(part_text(part))
     return texts
