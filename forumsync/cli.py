@@ -21,7 +21,7 @@ from .settings import SettingsError, load_settings
 # names every command those modules declare in COMMANDS, and nothing else)
 COMMAND_MODULES = {
     "catalogue": "catalogue", "community": "community", "deliver": "deliver", "demo": "demo",
-    "doctor": "doctor", "import-mbox": "import_mbox", "inbox": "inbox", "lmtp": "lmtp",
+    "doctor": "doctor", "events": "events", "import-mbox": "import_mbox", "inbox": "inbox", "lmtp": "lmtp",
     "localforum": "localforum", "outbox": "outbox", "provision": "provision", "serve": "serve",
     "themes": "themes", "worker": "worker",
 }

@@ -17,7 +17,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # The newest revision(s) of forumsync/migrations (tests/test_db.py checks them against
 # Alembic's own reading): a database already there is known without importing Alembic, whose
 # script directory costs ~11 MB and ~0.1 s in every process (it loads Mako and Pygments).
-SCHEMA_HEADS = frozenset({"0008"})
+SCHEMA_HEADS = frozenset({"0009"})
 VERSION_TABLE = "alembic_version"  # Alembic's default
 SQLITE_BUSY_TIMEOUT_MS = 15000
 

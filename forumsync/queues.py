@@ -33,6 +33,10 @@ LOCKED_BY_LENGTH = 64  # the column's width: a worker id is cut to it everywhere
 # Appended to ``locked_by`` when a worker starts a row it knows was interrupted before
 # (``Queue.mark_started``): if that worker dies, the row alone was in its hands.
 STARTED = "#en-cours"
+# A row that was in hand this many times when its worker died is set aside unprocessed (each
+# area says how: the inbox quarantines it, events and outbox mail end "failed"): whatever
+# kills the worker on it would kill it again at every restart.
+INTERRUPTED_MAX = 3
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=timezone.utc)  # a lock this old is stale for every queue
 
 
@@ -45,7 +49,7 @@ class Queue:
     claimed: str
     stale_after: timedelta
     count_attempts: bool = False  # the claim itself counts an attempt (inbox)
-    # the claim of a row left claimed counts an interruption (inbox: ``interrupted``): every
+    # the claim of a row left claimed counts an interruption (``interrupted``): every
     # row of a worker that died the first time (which one killed it is not known), then only
     # the row it had marked as started (``mark_started``)
     count_interruptions: bool = False
@@ -113,8 +117,8 @@ class Queue:
 
 INBOX = Queue(InboxMessage, ("new", "retry"), "processing", timedelta(minutes=5), count_attempts=True,
               count_interruptions=True)
-EVENTS = Queue(WebhookEvent, ("new", "retry"), "processing", timedelta(minutes=10))
-OUTBOX = Queue(OutboxMail, ("pending",), "sending", timedelta(minutes=10))
+EVENTS = Queue(WebhookEvent, ("new", "retry"), "processing", timedelta(minutes=10), count_interruptions=True)
+OUTBOX = Queue(OutboxMail, ("pending",), "sending", timedelta(minutes=10), count_interruptions=True)
 QUEUES = (INBOX, EVENTS, OUTBOX)
 
 

@@ -15,8 +15,11 @@ from __future__ import annotations
 import json
 import logging
 
+from sqlalchemy import update
+
 from ..models import WebhookEvent, utcnow
-from ..queues import EVENTS, backoff
+from ..pipeline.budget import cpu_budget
+from ..queues import EVENTS, INTERRUPTED_MAX, backoff
 from . import catchup
 from .event_handlers import categories_changed, post_created, post_edited, topic_edited
 from .gateway import ForumUnavailable
@@ -26,6 +29,9 @@ log = logging.getLogger(__name__)
 
 BATCH = 10  # small batches: the outbox task gets its turn soon after each few events
 MAX_ATTEMPTS = 20
+INTERRUPTED_REASON = ("le worker s'est arrêté {n} fois pendant le traitement de cet événement "
+                      "(mémoire épuisée, plantage ?) : mis de côté pour que la file avance ; "
+                      "« forumsync events retry » le reprend")
 
 # event name → (handler, the payload's key holding the object it is about)
 HANDLERS = {
@@ -44,37 +50,71 @@ def handle(ctx, name: str, payload: dict, cache: dict | None = None) -> str:
     if name not in HANDLERS:
         raise Skip(f"événement « {name} » sans effet")
     handler, key = HANDLERS[name]
-    return handler(ctx, payload.get(key) or {}, cache)
+    about = payload.get(key) if isinstance(payload, dict) else None
+    if not isinstance(about, (dict, type(None))):  # signed, yet not the shape Discourse sends
+        raise ValueError(f"événement mal formé : « {key} » n'est pas un objet JSON")
+    return handler(ctx, about or {}, cache)
 
 
 def run_pending(ctx, worker_id: str) -> int:
-    """Handle a batch of stored events (a catch-up round first, when due: ``catchup``)."""
+    """Handle a batch of stored events (a catch-up round first, when due: ``catchup``). An
+    event that was in hand when a worker died is handled alone, marked as started first, and
+    set aside ("failed") once that happened INTERRUPTED_MAX times."""
     catchup.run_scheduled(ctx)
     jobs = EVENTS.claim(ctx.db, worker_id, BATCH, columns=(WebhookEvent.event, WebhookEvent.payload,
-                                                            WebhookEvent.attempts))
+                                                            WebhookEvent.attempts, WebhookEvent.interrupted))
+    fresh = []
+    for event_id, name, payload, attempts, interrupted in jobs:
+        if not interrupted:
+            fresh.append((event_id, name, payload, attempts))
+        elif interrupted >= INTERRUPTED_MAX:
+            log.warning("événement %s : en main %s fois à l'arrêt d'un worker, mis de côté", event_id, interrupted)
+            _record(ctx, [(event_id, "failed", INTERRUPTED_REASON.format(n=interrupted), None)])
+        else:
+            EVENTS.mark_started(ctx.db, event_id)
+            _record(ctx, [_decide(ctx, event_id, name, payload, attempts, {})])
     cache: dict = {}
-    prefetch_posts(ctx, jobs, cache)
-    outcomes = []
-    for event_id, name, payload, attempts in jobs:
-        state, reason, delay = "done", "", None
-        try:
-            reason = handle(ctx, name, json.loads(payload), cache) or ""
-        except Skip as exc:
-            state, reason = "skipped", str(exc)
-        except ForumUnavailable as exc:
-            state, reason = "retry", f"forum indisponible : {exc}"
-            delay = backoff(attempts + 1, base=10.0, cap=3600.0)
-        except Exception as exc:  # recorded on the event, visible on the dashboard
-            log.exception("événement %s en échec", event_id)
-            state, reason = "failed", f"{type(exc).__name__}: {exc}"
-        if state == "retry" and attempts + 1 >= MAX_ATTEMPTS:
-            state = "failed"
-        outcomes.append((event_id, state, reason, delay))
+    prefetch_posts(ctx, fresh, cache)
     # One transaction records the batch (a crash before it only replays events, and the
     # outbox key keeps a replayed post from being mailed twice).
+    _record(ctx, [_decide(ctx, *job, cache) for job in fresh])
+    return len(jobs)
+
+
+def _decide(ctx, event_id: int, name: str, payload: str, attempts: int, cache: dict) -> tuple:
+    """(event id, state, French reason, retry delay) of handling one event; never raises. Its
+    processor time is bounded as a message's is (``PIPELINE_MESSAGE_CPU_SECONDS``)."""
+    state, reason, delay = "done", "", None
+    try:
+        with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):
+            reason = handle(ctx, name, json.loads(payload), cache) or ""
+    except Skip as exc:
+        state, reason = "skipped", str(exc)
+    except ForumUnavailable as exc:
+        state, reason = "retry", f"forum indisponible : {exc}"
+        delay = backoff(attempts + 1, base=10.0, cap=3600.0)
+    except Exception as exc:  # recorded on the event, visible on the dashboard
+        log.exception("événement %s en échec", event_id)
+        state, reason = "failed", f"{type(exc).__name__}: {exc}"
+    if state == "retry" and attempts + 1 >= MAX_ATTEMPTS:
+        state = "failed"
+    return event_id, state, reason, delay
+
+
+def _record(ctx, outcomes) -> None:
     with ctx.db.session() as session:
         for event_id, state, reason, delay in outcomes:
             EVENTS.release(session, event_id, state, attempts=WebhookEvent.attempts + 1,
                            reason=reason[:2000], processed_at=utcnow(),
                            next_attempt_at=utcnow() + delay if delay else None)
-    return len(jobs)
+
+
+def retry(session, event_id: int | None = None) -> int:
+    """Make failed events due again (one by id, or all when EVENT_ID is None), their counts
+    reset: handling one again is safe (the outbox key keeps a post from being mailed twice)."""
+    query = update(WebhookEvent).where(WebhookEvent.state == "failed")
+    if event_id is not None:
+        query = query.where(WebhookEvent.id == event_id)
+    return session.execute(query.values(state="retry", attempts=0, interrupted=0, next_attempt_at=None,
+                                        locked_by=None, locked_at=None)
+                           .execution_options(synchronize_session=False)).rowcount

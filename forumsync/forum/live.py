@@ -74,6 +74,8 @@ def prefetch_posts(ctx, jobs, cache) -> None:
                 post = json.loads(payload).get("post") or {}
             except (ValueError, AttributeError):
                 continue
+            if not isinstance(post, dict):  # signed, yet not Discourse's shape: its handler says so
+                continue
             if isinstance(post.get("id"), int):
                 ids.append(post["id"])
             # only a hint of which topic to fetch: the topic actually used is the post's own

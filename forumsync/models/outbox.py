@@ -22,6 +22,9 @@ class OutboxMail(Base):
     subject: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Claims that ended with the worker dead while this mail was (or may have been) in hand
+    # (queues.Queue.claim; outbound/outbox.py sets it aside after queues.INTERRUPTED_MAX).
+    interrupted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str] = mapped_column(Text, default="")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -23,6 +23,9 @@ class WebhookEvent(Base):
     state: Mapped[str] = mapped_column(String(16), default="new")  # new, done, skipped, failed, retry
     reason: Mapped[str] = mapped_column(Text, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Claims that ended with the worker dead while this event was (or may have been) in hand
+    # (queues.Queue.claim; forum/events.py sets it aside after queues.INTERRUPTED_MAX).
+    interrupted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

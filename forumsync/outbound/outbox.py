@@ -20,13 +20,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..models import OutboxMail, utcnow
 from . import smtp
-from ..queues import OUTBOX, backoff
+from ..queues import INTERRUPTED_MAX, OUTBOX, backoff
 from .mailpolicy import POLICY
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
 BATCH = 50
+INTERRUPTED_REASON = ("le worker s'est arrêté {n} fois pendant l'envoi de ce courriel (mémoire "
+                      "épuisée, plantage ?) : mis de côté pour que la file avance ; "
+                      "« forumsync outbox retry » le reprend")
 
 
 def enqueue(session, key: str, message: EmailMessage, recipients, sender: str | None = None) -> bool:
@@ -58,14 +61,31 @@ def _envelope_sender(message: EmailMessage) -> str:
 
 
 def run_pending(ctx, worker_id: str) -> int:
-    """Send what is due; returns how many mails were handled (sent or failed an attempt)."""
+    """Send what is due; returns how many mails were handled (sent or failed an attempt). A
+    mail that was in hand when a worker died is sent alone, marked as started first, and set
+    aside ("failed") once that happened INTERRUPTED_MAX times."""
     claimed = OUTBOX.claim(ctx.db, worker_id, BATCH, columns=(
-        OutboxMail.sender, OutboxMail.recipients, OutboxMail.raw, OutboxMail.key, OutboxMail.attempts))
-    jobs = [(row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw, row.key)
-            for row in claimed]
+        OutboxMail.sender, OutboxMail.recipients, OutboxMail.raw, OutboxMail.key, OutboxMail.attempts,
+        OutboxMail.interrupted))
     attempts = {row.id: row.attempts + 1 for row in claimed}
-    if not jobs:
-        return 0
+    fresh = []
+    for row in claimed:
+        job = (row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw, row.key)
+        if not row.interrupted:
+            fresh.append(job)
+        elif row.interrupted >= INTERRUPTED_MAX:
+            log.warning("courriel %s : en main %s fois à l'arrêt d'un worker, mis de côté", row.id, row.interrupted)
+            _record_all(ctx, [(row.id, "failed", INTERRUPTED_REASON.format(n=row.interrupted))], attempts)
+        else:
+            OUTBOX.mark_started(ctx.db, row.id)
+            _record_all(ctx, _send(ctx, [job]), attempts)
+    if fresh:
+        _record_all(ctx, _send(ctx, fresh), attempts)
+    return len(claimed)
+
+
+def _send(ctx, jobs) -> list[tuple[int, str, str]]:
+    """(mail id, outcome, note) of handing JOBS to the mail server over one connection."""
     connection = None
     outcomes = []
     checked: dict = {}  # forum facts shared by this batch's checks (categories)
@@ -93,10 +113,13 @@ def run_pending(ctx, worker_id: str) -> int:
             _close(connection)
             connection = None
     _close(connection, quit=True)
+    return outcomes
+
+
+def _record_all(ctx, outcomes, attempts: dict) -> None:
     with ctx.db.session() as session:
         for mail_id, outcome, note in outcomes:
             _record(session, mail_id, outcome, note, attempts[mail_id])
-    return len(outcomes)
 
 
 def _record(session, mail_id: int, outcome: str, note: str, attempt: int) -> None:
@@ -168,6 +191,7 @@ def retry(session, mail_id: int | None = None) -> int:
     for row in session.scalars(query):
         row.state = "pending"
         row.next_attempt_at = None
+        row.interrupted = 0
         if row.attempts >= MAX_ATTEMPTS:
             row.attempts = 0
         count += 1

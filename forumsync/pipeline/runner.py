@@ -27,7 +27,7 @@ from ..models import InboxMessage, InboxRaw, utcnow
 from ..models.inbox import claimed_message_id
 from ..memory import message_done
 from ..inbound.copies import release_held_copy
-from ..queues import INBOX, backoff, wake
+from ..queues import INBOX, INTERRUPTED_MAX, backoff, wake
 from . import prepare
 from .errors import Drop, Quarantine, Retry
 
@@ -37,9 +37,6 @@ STALE_AFTER = INBOX.stale_after
 RETRY_BASE_SECONDS = 30.0
 RETRY_MAX_SECONDS = 3600.0
 FINAL_STATES = ("published", "dropped", "quarantined")
-# A message in hand each time its worker died this many times is set aside (the worker,
-# restarted by systemd, would otherwise die on it again and again: queues.Queue.claim counts)
-INTERRUPTED_MAX = 3
 INTERRUPTED_REASON = ("le worker s'est arrêté {n} fois pendant le traitement de ce message (mémoire "
                       "épuisée, plantage ?) : mis de côté pour que la file avance. À lire tel quel "
                       "(forumsync inbox show --raw) ; « forumsync inbox retry » le reprend")

@@ -3,6 +3,7 @@ server, the database locked or stopped. Each part runs as its own process."""
 from __future__ import annotations
 
 import email
+import json
 import sqlite3
 import time
 from email import policy
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from forumsync.inbound.ingest import ingest
-from forumsync.models import InboxMessage, OutboxMail
+from forumsync.models import InboxMessage, OutboxMail, utcnow
 from tests.fixtures.database import PG_BIN, PostgresServer
 from forumsync.testing.lmtp_client import make_message
 
@@ -298,3 +299,169 @@ def test_a_message_the_worker_dies_on_each_time_is_set_aside_after_three_deaths(
     assert heavy.reason.startswith(f"le worker s'est arrêté {INTERRUPTED_MAX} fois pendant le traitement")
     assert after.state == "published" and after.interrupted == 1, (after.state, after.interrupted)
     assert row("avant").interrupted == 0
+
+
+class StallingRelay:
+    """A TCP relay in front of the mail sink that, while ``stall`` is set, accepts connections
+    and never answers (a mail server hung mid-conversation: the worker waits in ``connect``)."""
+
+    def __init__(self, target_port: int):
+        import socket
+        import threading
+
+        self.target_port, self.stall, self.held = target_port, True, []
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+
+        while not self.closed:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            if self.stall:
+                self.held.append(client)
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.shutdown(2)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.closed = True
+        self.server.close()
+        for s in self.held:
+            s.close()
+
+
+def test_a_mail_the_worker_dies_on_each_time_is_set_aside_after_three_deaths(tmp_path, procs,
+                                                                               make_localforum, mail_sink):
+    """The outbox has the inbox's guard: a mail in hand each time the worker is killed (here
+    ``kill -9`` while it waits on a mail server that accepted the connection and went silent)
+    is sent alone, marked as started, after the first death, and ends "failed" with a French
+    reason after the third; the mail behind it is sent once the server answers again."""
+    from forumsync.outbound import compose, outbox
+    from forumsync.queues import INTERRUPTED_MAX, STARTED
+
+    relay = StallingRelay(mail_sink.port)
+    try:
+        forum = make_localforum()
+        rig = Rig(tmp_path, procs, forum.settings_overrides, SMTP_URL=f"smtp://127.0.0.1:{relay.port}")
+        rig.provision()
+        with rig.ctx.db.session() as session:
+            for n in (1, 2):
+                mail = compose.compose_personal(rig.ctx.settings, to="marie@meyzieu.fr",
+                                                subject=f"Essai n° {n}", text="Bonjour.")
+                assert outbox.enqueue(session, f"essai:{n}", mail, ["marie@meyzieu.fr"])
+
+        def row(n):
+            with rig.ctx.db.session() as s:
+                found = s.scalar(select(OutboxMail).where(OutboxMail.key == f"essai:{n}"))
+                s.expunge(found)
+                return found
+
+        worker = rig.start_worker()
+        held_by, connections = None, 0
+        for death in range(INTERRUPTED_MAX):
+            if death == 0:  # the worker holds both mails, unmarked, and waits on the server
+                _wait(lambda: row(1).state == "sending" and len(relay.held) > connections, 60,
+                      "the first mail in hand")
+            else:  # the restarted worker sends the first one alone, marked as started
+                _wait(lambda: (row(1).locked_by or "").endswith(STARTED) and row(1).locked_by != held_by
+                      and len(relay.held) > connections, 60, "the first mail marked")
+            held_by, connections = row(1).locked_by, len(relay.held)
+            assert row(2).state == "sending" and not (row(2).locked_by or "").endswith(STARTED)
+            worker.kill()
+            worker.start()
+        relay.stall = False
+        _wait(lambda: row(1).state == "failed" and row(2).state == "sent", 60, "the queue moving on")
+        first, second = row(1), row(2)
+        assert first.interrupted == INTERRUPTED_MAX
+        assert first.last_error.startswith(f"le worker s'est arrêté {INTERRUPTED_MAX} fois pendant l'envoi")
+        assert second.interrupted == 1
+        assert list(mail_sink.message_ids().values()) == [1]
+        assert f"<{second.message_id}>" in mail_sink.message_ids()
+    finally:
+        relay.close()
+
+
+def test_an_event_the_worker_dies_on_each_time_is_set_aside_after_three_deaths(tmp_path, procs,
+                                                                                 make_localforum, mail_sink):
+    """Webhook events have the same guard: an event in hand each time the worker is killed
+    (here while it waits on a forum that went silent) is handled alone, marked as started,
+    after the first death, and ends "failed" with a French reason after the third; the event
+    behind it is handled once the forum answers, its post mailed to the list once;
+    ``forumsync events retry`` takes the failed one back."""
+    from forumsync.forum import events
+    from forumsync.models import WebhookEvent
+    from forumsync.queues import INTERRUPTED_MAX, STARTED
+
+    forum = make_localforum()
+    relay = StallingRelay(int(forum.url.rsplit(":", 1)[1].strip("/")))
+    relay.stall = False
+    try:
+        rig = Rig(tmp_path, procs, dict(forum.settings_overrides, FORUM_URL=f"http://127.0.0.1:{relay.port}"),
+                  SMTP_URL=mail_sink.url, FORUM_CATCHUP_SECONDS=0)
+        themes = rig.provision()
+        forum.create_user("marie", "marie.dupre@meyzieu.fr", "Marie Dupré")
+        gw = rig.ctx.forum.as_user("marie")
+        posts = [gw.topic_create(f"Question n° {n} sur la SVE", f"Bonjour, question **{n}**.", themes["sve"])
+                 for n in (1, 2)]
+        with rig.ctx.db.session() as session:
+            for n, post in enumerate(posts, 1):
+                session.add(WebhookEvent(delivery_id=f"essai-{n}", event_key=f"essai-{n}", event="post_created",
+                                         event_type="post", state="new", received_at=utcnow(),
+                                         payload=json.dumps({"post": {"id": post["id"], "topic_id": post["topic_id"]}})))
+
+        def row(n):
+            with rig.ctx.db.session() as s:
+                found = s.scalar(select(WebhookEvent).where(WebhookEvent.delivery_id == f"essai-{n}"))
+                s.expunge(found)
+                return found
+
+        relay.stall = True
+        worker = rig.start_worker()
+        held_by, connections = None, 0
+        for death in range(INTERRUPTED_MAX):
+            if death == 0:
+                _wait(lambda: row(1).state == "processing" and len(relay.held) > connections, 60,
+                      "the first event in hand")
+            else:
+                _wait(lambda: (row(1).locked_by or "").endswith(STARTED) and row(1).locked_by != held_by
+                      and len(relay.held) > connections, 60, "the first event marked")
+            held_by, connections = row(1).locked_by, len(relay.held)
+            assert row(2).state == "processing" and not (row(2).locked_by or "").endswith(STARTED)
+            worker.kill()
+            worker.start()
+        relay.stall = False
+        _wait(lambda: row(1).state == "failed" and row(2).state == "done", 60, "the queue moving on")
+        first, second = row(1), row(2)
+        assert first.interrupted == INTERRUPTED_MAX and second.interrupted == 1
+        assert first.reason.startswith(f"le worker s'est arrêté {INTERRUPTED_MAX} fois pendant le traitement")
+        _wait(lambda: len(mail_sink.messages) == 1, 30, "the second post mailed")
+        assert f"<discourse/post/{posts[1]['id']}@127.0.0.1>" in mail_sink.message_ids()
+        with rig.ctx.db.session() as session:  # the operator takes it back
+            assert events.retry(session, first.id) == 1
+        _wait(lambda: row(1).state == "done", 60, "the failed event handled again")
+        _wait(lambda: len(mail_sink.messages) == 2, 30, "the first post mailed")
+        assert list(mail_sink.message_ids().values()) == [1, 1]
+    finally:
+        relay.close()

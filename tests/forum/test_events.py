@@ -471,3 +471,54 @@ def test_each_event_name_goes_to_its_handler(bridge):
         events.handle(bridge.ctx, "topic_edited", {"post": {"id": 3}})  # a topic event reads "topic"
     with pytest.raises(Skip, match="sans identifiant de message"):
         events.handle(bridge.ctx, "post_created", {"topic": {"id": 3}})  # a post event reads "post"
+
+
+def test_a_malformed_signed_event_fails_alone_and_the_others_go_through(bridge):
+    """A validly signed event whose ``post`` is not an object (red team, ninth pass: it made
+    the whole batch raise, and the worker retried that batch every second, for ever) fails on
+    its own with its reason; the post beside it in the same batch reaches the list."""
+    import json
+
+    from forumsync.models import WebhookEvent, utcnow
+    from forumsync.worker import Worker
+
+    first = bridge.topic("marie", "Horaires de la médiathèque", "Bonjour, quels horaires d'été ?")
+    bridge.forum.wait_webhooks(10)
+    with bridge.ctx.db.session() as session:
+        session.add(WebhookEvent(delivery_id="mal-forme", event_key="mal-forme", event="post_created",
+                                 event_type="post", state="new", received_at=utcnow(),
+                                 payload=json.dumps({"post": ["pas", "un", "objet"]})))
+    worker = Worker(bridge.ctx, worker_id="essai")
+    worker.tasks = [(name, task) for name, task in worker.tasks if name.split(".")[-2] in ("events", "outbox")]
+    for _ in range(3):
+        worker.run_once()
+    states = {event.delivery_id: (event.state, event.reason) for event in bridge.events()}
+    assert states.pop("mal-forme") == ("failed", "ValueError: événement mal formé : « post » n'est pas un objet JSON")
+    assert bridge.event_for(first["id"]).state == "done"
+    assert all(state in ("done", "skipped") for state, _ in states.values()), states
+    [mail] = bridge.mails()
+    assert mail["Message-ID"] == f"<discourse/post/{first['id']}@127.0.0.1>"
+    # the operator sees it, and may take it back (it fails again: it is still malformed)
+    import pathlib
+    import tempfile
+
+    from click.testing import CliRunner
+
+    from forumsync.cli import cli
+
+    path = pathlib.Path(tempfile.mkdtemp()) / "settings.py"
+    path.write_text(f"DATABASE_URL = {bridge.ctx.settings.DATABASE_URL!r}\n")
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["--settings", str(path), "events", "list", "--state", "failed"])
+    assert listed.exit_code == 0 and "en échec" in listed.output and "événement mal formé" in listed.output
+    done = bridge.event_for(first["id"]).id
+    refused = runner.invoke(cli, ["--settings", str(path), "events", "retry", str(done)])
+    assert refused.exit_code != 0 and "rien à reprendre" in refused.output
+    failed = next(e.id for e in bridge.events() if e.delivery_id == "mal-forme")
+    taken = runner.invoke(cli, ["--settings", str(path), "events", "retry", str(failed)])
+    assert taken.exit_code == 0 and "1 événement(s) remis en file" in taken.output
+    assert next(e for e in bridge.events() if e.id == failed).state == "retry"
+    worker.run_once()
+    again = next(e for e in bridge.events() if e.id == failed)
+    assert again.state == "failed" and again.attempts == 1
+    assert len(bridge.mails()) == 1
