@@ -18,6 +18,8 @@ _ABSOLUTE_ATTRS = {("a", "href"), ("img", "src"), ("source", "src"), ("video", "
 _LOADED_ATTRS = {("img", "src"), ("img", "srcset"), ("source", "src"), ("source", "srcset"),
                  ("video", "src"), ("video", "poster"), ("audio", "src")}
 
+_AMBIGUOUS_URL = re.compile(r"[\\\s\x00-\x1f\x7f]")
+
 
 def absolute_html(settings, cooked: str) -> str:
     """Sanitised HTML (nh3) with every link and image made absolute against FORUM_URL, and
@@ -27,12 +29,25 @@ def absolute_html(settings, cooked: str) -> str:
     def absolute(value: str) -> str:
         return urljoin(base, value) if not urlsplit(value).scheme else value  # "/uploads/…", "//host/…"
 
-    def own(value: str) -> bool:
-        urls = [item.split()[0] for item in value.split(",") if item.split()] or [value]  # srcset
-        return all((urlsplit(absolute(url)).hostname or "") == settings.forum_host for url in urls)
+    def own_url(url: str) -> bool:
+        # Python's urlsplit and a browser's URL parser disagree on "\\" (a browser ends the
+        # host there: "https://evil.example\\@forum/p.gif" is evil.example's), on tabs and
+        # newlines (a browser drops them) and on user info: any of these is not ours (red
+        # team, ninth pass).
+        if _AMBIGUOUS_URL.search(url):
+            return False
+        parts = urlsplit(absolute(url))
+        return parts.scheme in ("http", "https") and "@" not in parts.netloc \
+            and (parts.hostname or "") == settings.forum_host
+
+    def own(value: str, srcset: bool = False) -> bool:
+        if not srcset:
+            return own_url(value.strip())
+        urls = [item.split()[0] for item in value.split(",") if item.split()] or [value]
+        return all(own_url(url) for url in urls)
 
     def attribute_filter(tag, attr, value):
-        if (tag, attr) in _LOADED_ATTRS and value and not own(value):
+        if (tag, attr) in _LOADED_ATTRS and value and not own(value, srcset=attr == "srcset"):
             return None
         if (tag, attr) in _ABSOLUTE_ATTRS and value:
             return absolute(value)

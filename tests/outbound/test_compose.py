@@ -186,3 +186,23 @@ def test_images_from_another_host_become_links_in_list_mail(conf):
     assert 'src="https://tracker.evil.example' not in html_part and "srcset" not in html_part
     assert '<a href="https://tracker.evil.example/p.gif?u=42"' in html_part and "[image : pixel]" in html_part
     assert '<img src="https://bistro.example.org/uploads/default/original/1X/ok.png"' in html_part
+
+
+@pytest.mark.parametrize("src", [
+    "https://tracker.evil.example\\@bistro.example.org/p.gif?reader=list",  # a browser: evil's host
+    "https://tracker.evil.example%5C@bistro.example.org/p.gif",
+    "https://user@bistro.example.org/p.gif",
+    "https://bistro.example.org\t.evil.example/p.gif",
+    "ftp://bistro.example.org/p.gif",
+])
+def test_an_image_url_read_two_ways_is_not_the_forums(conf, src):
+    """Red team, ninth pass: Python's urlsplit read "https://evil\\@forum/p.gif" as the
+    forum's, a browser reads it as evil's (it ends the host at "\\"): the image was loaded by
+    every list reader's mail client. A URL with a backslash, blanks or control characters,
+    user info or another scheme is not the forum's: a link, never an image."""
+    import html as html_module
+
+    msg = make(conf, cooked=f'<p><img src="{html_module.escape(src, quote=True)}" alt="capture"></p>')
+    html_part = msg.get_body(("html",)).get_content()
+    assert "<img" not in html_part, html_part
+    assert "[image : capture]" in html_part
