@@ -11,6 +11,7 @@ from typing import Callable
 from sqlalchemy import select
 
 from ..forum.gateway import ForumNotFound, ForumRejected, ForumUnavailable
+from ..mail.inert import live_syntax
 from ..models import utcnow
 from ..models.catalogue_topic import CatalogueTopic
 from ..models.catalogue_variant import CatalogueVariant
@@ -102,6 +103,7 @@ def apply_change(ctx, categories: Categories, change: TopicChange, stored: Store
     try:
         links = upload_exports(forum, group, stored)
         rendered = render(group, links, change.title_suffix)
+        _check_inert(rendered)
         try:
             record, outcome = write_topic(forum, categories, change.topic, rendered, eid,
                                           change.reason)
@@ -119,6 +121,16 @@ def apply_change(ctx, categories: Categories, change: TopicChange, stored: Store
                   closed=rendered.closed, raw_sha256=rendered.raw_sha256,
                   content_hash=change.content_hash)
     persist(ctx, [(eid, v) for v in group.variants], record, links)
+
+
+def _check_inert(rendered: Rendered) -> None:
+    """An export is a claim too: its text is escaped when rendered, and the rendered topic is
+    checked as Discourse would cook it (``live_syntax``, as a post from mail is), so a gap in
+    the escaping refuses the topic instead of mentioning, quoting or loading an image."""
+    problems = live_syntax(rendered.raw, (), onebox=True)
+    if problems:
+        raise TopicRefused(f"« {rendered.title} » non publiée : son texte serait actif sur le "
+                           f"forum ({', '.join(problems[:5])}) ; export à vérifier")
 
 
 def upload_exports(forum, group: Group, stored: Stored) -> dict:

@@ -78,3 +78,37 @@ def test_short_titles_and_popularity_buckets():
     assert [popularity(n) for n in (None, 0, 9, 10, 99, 12345)] == [
         "—", "aucune demande", "moins de 10 demandes", "plus de 10 demandes",
         "plus de 10 demandes", "plus de 10\u202f000 demandes"]
+
+
+def test_a_pipe_in_an_address_stays_in_its_link():
+    """Red team, ninth pass: a "|" in a démarche's address (its url_name, or the w.c.s. API's
+    url) ended the table cell inside the link, and the rest of the address became live text in
+    the topic: a mention, an image from an internal address. The address is percent-encoded
+    whole, and the row keeps its six cells."""
+    from forumsync.mail.inert import live_syntax
+
+    for tail in ("|@staff", "|[img]http://169.254.169.254/latest/p.png[/img]",
+                 "|![x](http://evil.example/p.png)", "|[quote=admin]faux[/quote]"):
+        v = Demarche(source="s", collectivity="Meyzieu", slug="form", title="Formulaire de test",
+                     url=f"https://demarches.example/form/{tail}", export=b"<formdef/>",
+                     export_filename="form.wcs")
+        raw = render([v], {v.key: "upload://abc.wcs"}).raw
+        row = next(line for line in raw.splitlines() if line.startswith("| [Meyzieu]"))
+        assert "%7C" in row and row.count("|") == 7, row
+        assert live_syntax(raw, ("upload://abc.wcs",)) == [], (tail, live_syntax(raw))
+
+
+def test_a_rendered_topic_with_live_text_is_refused_not_published():
+    """The rendered topic is checked as Discourse would cook it (as a post from mail is): a
+    gap in the escaping refuses that topic with a French reason instead of publishing it."""
+    import pytest
+
+    from dataclasses import replace
+
+    from forumsync.catalogue.apply import TopicRefused, _check_inert
+
+    r = render(variants())
+    _check_inert(r)  # the real rendering passes
+    with pytest.raises(TopicRefused, match=r"« Demande d'acte de naissance » non publiée : son texte "
+                                           r"serait actif sur le forum \(mention @staff\)"):
+        _check_inert(replace(r, raw=r.raw + "\nMerci @staff\n"))
