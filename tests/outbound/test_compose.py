@@ -206,3 +206,13 @@ def test_an_image_url_read_two_ways_is_not_the_forums(conf, src):
     html_part = msg.get_body(("html",)).get_content()
     assert "<img" not in html_part, html_part
     assert "[image : capture]" in html_part
+
+
+def test_stored_ids_from_mail_reach_our_headers_cleaned(conf):
+    """Red team, ninth pass: a Message-ID stored from list mail with NUL, \\x01 or blanks went
+    into In-Reply-To and References as written. A msg-id holds none of them (RFC 5322 3.6.4)."""
+    msg = make(conf, in_reply_to="orig\x00-2\x01@meyzieu .fr", references=["a\x7f<b>@x.fr"])
+    raw = msg.as_bytes()
+    assert msg["In-Reply-To"] == "<orig-2@meyzieu.fr>"
+    assert msg["References"].split() == ["<ab@x.fr>", "<orig-2@meyzieu.fr>"]
+    assert b"\x00" not in raw and b"\x01" not in raw and b"\x7f" not in raw
