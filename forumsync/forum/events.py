@@ -18,7 +18,7 @@ import logging
 from sqlalchemy import update
 
 from ..models import WebhookEvent, utcnow
-from ..pipeline.budget import cpu_budget
+from ..pipeline.budget import OverBudget, cpu_budget
 from ..queues import EVENTS, INTERRUPTED_MAX, backoff
 from . import catchup
 from .event_handlers import categories_changed, post_created, post_edited, topic_edited
@@ -31,6 +31,9 @@ BATCH = 10  # small batches: the outbox task gets its turn soon after each few e
 MAX_ATTEMPTS = 20
 INTERRUPTED_REASON = ("le worker s'est arrêté {n} fois pendant le traitement de cet événement "
                       "(mémoire épuisée, plantage ?) : mis de côté pour que la file avance ; "
+                      "« forumsync events retry » le reprend")
+OVER_BUDGET_REASON = ("traitement trop long : plus de {seconds:g} s de processeur pour faire un courriel "
+                      "de ce message du forum (réglage PIPELINE_MESSAGE_CPU_SECONDS) ; rien n'est envoyé. "
                       "« forumsync events retry » le reprend")
 
 # event name → (handler, the payload's key holding the object it is about)
@@ -90,6 +93,9 @@ def _decide(ctx, event_id: int, name: str, payload: str, attempts: int, cache: d
             reason = handle(ctx, name, json.loads(payload), cache) or ""
     except Skip as exc:
         state, reason = "skipped", str(exc)
+    except OverBudget as exc:
+        log.warning("événement %s : plus de %g s de processeur", event_id, exc.seconds)
+        state, reason = "failed", OVER_BUDGET_REASON.format(seconds=exc.seconds)
     except ForumUnavailable as exc:
         state, reason = "retry", f"forum indisponible : {exc}"
         delay = backoff(attempts + 1, base=10.0, cap=3600.0)

@@ -522,3 +522,23 @@ def test_a_malformed_signed_event_fails_alone_and_the_others_go_through(bridge):
     again = next(e for e in bridge.events() if e.id == failed)
     assert again.state == "failed" and again.attempts == 1
     assert len(bridge.mails()) == 1
+
+
+def test_an_event_over_the_processor_budget_fails_with_its_reason(tmp_path, db_url, make_localforum,
+                                                                  smtp_sink):
+    """Turning a post into a list mail has a message's processor budget: a post that costs
+    more (here a budget of 2 ms against a post of 3,900 bold words) ends "failed" with the
+    French reason, nothing is mailed, and the worker goes on with the next event."""
+    from tests.fixtures.outbound import Bridge
+
+    env = Bridge(tmp_path, db_url, make_localforum, smtp_sink, PIPELINE_MESSAGE_CPU_SECONDS=0.002)
+    try:
+        heavy = env.topic("marie", "Un très long compte rendu", "**mot** " * 3900)
+        env.process()
+        event = env.event_for(heavy["id"])
+        assert event.state == "failed", event.reason
+        assert event.reason.startswith("traitement trop long : plus de 0.002 s de processeur pour faire "
+                                       "un courriel de ce message du forum"), event.reason
+        assert env.mails() == []
+    finally:
+        env.close()
