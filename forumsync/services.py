@@ -19,12 +19,26 @@ def host_port(url: str, default_port: int = 80) -> tuple[str, int]:
     return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
+def web_body_limit(settings) -> int:
+    """The largest request body forumsync's web app takes: a mail of MAX_MESSAGE_BYTES (POST
+    /inbound/mail), with room for a webhook's or a form's envelope."""
+    return settings.MAX_MESSAGE_BYTES + 64 * 1024
+
+
 class WsgiThread:
     """A WSGI app served by waitress in a background thread."""
 
-    def __init__(self, app, host: str, port: int, name: str, threads: int = 8):
+    def __init__(self, app, host: str, port: int, name: str, threads: int = 8,
+                 max_body_bytes: int | None = None):
+        # waitress buffers a request body (to disk past 512 KiB) before the app sees it, up to
+        # 1 GiB by default: MAX_BODY_BYTES stops an unauthenticated sender at the limit
+        # (red team, tenth pass: 4 × 381 MiB spooled 1.5 GiB before the app's 413). Idle
+        # connections are closed after 30 s, and more of them are allowed than waitress's 100
+        # (slow clients held every slot); nginx in front still does the real guarding.
+        limits = {"max_request_body_size": max_body_bytes} if max_body_bytes else {}
         self.server = create_server(app, host=host, port=port, threads=threads, ident=name,
-                                    clear_untrusted_proxy_headers=True)
+                                    clear_untrusted_proxy_headers=True, channel_timeout=30,
+                                    connection_limit=500, **limits)
         self.port = self.server.effective_port
         self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
 

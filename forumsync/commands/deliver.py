@@ -6,6 +6,7 @@ The exit status follows sysexits.h, which MTAs understand: 0 stored (or already 
 """
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -68,6 +69,10 @@ def deliver(obj, recipients, sender):
     except (SQLAlchemyError, OSError) as exc:
         _fail(EX_TEMPFAIL, f"stockage momentanément impossible, réessayez plus tard "
                            f"({exc.__class__.__name__}).")
+    except Exception as exc:  # a fault of ours: the MTA keeps the message (no traceback in a bounce)
+        logging.getLogger(__name__).exception("deliver : message non stocké")
+        _fail(EX_TEMPFAIL, f"erreur interne, message non stocké : le serveur de courrier le garde et "
+                           f"réessaiera ({exc.__class__.__name__}).")
     state = "déjà reçu" if result.duplicate else "enregistré"
     click.echo(f"forumsync deliver : message <{result.message_id}> {state} (id {result.inbox_id}).", err=True)
     sys.exit(EX_OK)

@@ -4,7 +4,7 @@ import threading
 
 import click
 
-from ..services import WorkerThread, WsgiThread, host_port
+from ..services import WorkerThread, WsgiThread, host_port, web_body_limit
 from ..settings_secrets import demo_secrets_refusal
 
 
@@ -23,7 +23,8 @@ def serve(obj, no_worker):
         host, port = host.strip("[]") or "127.0.0.1", int(port)
     else:
         host, port = host_port(ctx.settings.WEB_URL, 5000)
-    web = WsgiThread(create_app(context=ctx), host, port, "forumsync-web").start()
+    web = WsgiThread(create_app(context=ctx), host, port, "forumsync-web",
+                     max_body_bytes=web_body_limit(ctx.settings)).start()
     worker = None if no_worker else WorkerThread(ctx).start()
     click.echo(f"forumsync écoute sur {ctx.settings.WEB_URL}"
                + ("" if no_worker else " (worker actif)") + ". Ctrl-C pour arrêter.")

@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from pathlib import Path
+
+from ..models.base import storable
+
+log = logging.getLogger(__name__)
 
 
 class SourceError(Exception):
@@ -86,7 +91,25 @@ def read_csv(source: dict, base_dir: Path | None = None) -> dict[str, str]:
 def read_source(source: dict, base_dir: Path | None = None) -> dict[str, str]:
     kind = source.get("type")
     if kind == "mailman":
-        return read_mailman(source)
+        return storable_roster(read_mailman(source))
     if kind == "csv":
-        return read_csv(source, base_dir)
+        return storable_roster(read_csv(source, base_dir))
     raise SourceError(f"type de source d'abonnés inconnu « {kind} » (mailman ou csv)")
+
+
+MAX_ADDRESS_CHARS = 254  # RFC 5321 4.5.3.1.3: a path of 256 octets, brackets included
+MAX_NAME_CHARS = 300  # the column's width
+
+
+def storable_roster(roster: dict[str, str]) -> dict[str, str]:
+    """ROSTER as it can be stored and compared run after run: every subscriber chooses their
+    display name (red team, tenth pass: one name of 301 characters stopped every sync on
+    PostgreSQL), so names are cut and cleaned; an address no mail server accepts is left out."""
+    out = {}
+    for address, name in roster.items():
+        if len(address) > MAX_ADDRESS_CHARS or not address.isprintable():
+            log.warning("adresse d'abonné ignorée (illisible ou de plus de %s caractères) : %r",
+                        MAX_ADDRESS_CHARS, address[:80])
+            continue
+        out[address] = storable(name or "", MAX_NAME_CHARS)
+    return out

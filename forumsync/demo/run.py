@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from ..context import Context
-from ..services import WorkerThread, WsgiThread, host_port
+from ..services import WorkerThread, WsgiThread, host_port, web_body_limit
 from . import community, guide
 from .config import DEMO_USERS, check_port_free
 from .stopping import STOP_SECONDS, stop_all
@@ -54,7 +54,8 @@ class Demo:
         self.parts.append(WsgiThread(forum_app, forum_host, forum_port, "localforum").start())
         self._sink = start_maildir_sink(self.workdir / "maildir", smtp_host, smtp_port)
         self.parts.append(self._sink)
-        self.parts.append(WsgiThread(create_app(context=ctx), web_host, web_port, "forumsync-web").start())
+        self.parts.append(WsgiThread(create_app(context=ctx), web_host, web_port, "forumsync-web",
+                                     max_body_bytes=web_body_limit(ctx.settings)).start())
         self.parts.append(start_lmtp_server(ctx, lmtp_host, int(lmtp_port)))
         self._create_demo_users()
 

@@ -16,6 +16,7 @@ import hmac
 import logging
 
 from flask import Blueprint, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..mail.addresses import all_recipients
 from .ingest import Refused, accepted_recipient, ingest, parse_headers, too_big_message
@@ -69,9 +70,13 @@ def inbound_mail():
         result = ingest(ctx, raw, channel, meta)
     except Refused as refused:
         return _error(STATUS_BY_REFUSAL.get(refused.code, 400), refused.code, refused.message_fr)
-    except Exception:  # storage unavailable: the caller keeps the message and retries
+    except (SQLAlchemyError, OSError):  # storage unavailable: the caller keeps the message and retries
         log.exception("POST /inbound/mail : stockage impossible")
         return _error(503, "unavailable", "Stockage momentanément impossible, réessayez plus tard.")
+    except Exception:  # a fault of ours with this very message: the caller keeps it, and goes on
+        log.exception("POST /inbound/mail : message non stocké (erreur interne)")
+        return _error(500, "internal", "Erreur interne avec ce message : il n'est pas stocké, "
+                                       "gardez-le et réessayez plus tard.")
     return jsonify({"stored": True, "duplicate": result.duplicate, "message_id": result.message_id,
                     "inbox_id": result.inbox_id}), 202
 

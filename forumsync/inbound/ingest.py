@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import bisect
 import email.policy
-import re
 import email.utils
+import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -24,6 +25,8 @@ from ..mail.headers import decode_header_value
 from ..models import InboxMessage, InboxRaw, utcnow
 from ..queues import wake
 from .copies import place
+
+log = logging.getLogger(__name__)
 
 # Hostile-input limits applied before storage (issue 8); real mail stays far below them.
 MAX_HEADER_COUNT = 1000
@@ -157,6 +160,20 @@ def message_id_of(headers, raw: bytes) -> str:
         else ids.stable_hash_id(raw)
 
 
+def _summary(headers, raw: bytes, meta: dict) -> tuple[str, str, str]:
+    """(Message-ID, sender, subject) read from HEADERS for the inbox row. They only help find
+    and show the message: if reading them fails on something no one foresaw, the message is
+    stored under its content hash, and the pipeline says what it makes of it (never "try
+    again later" for ever: red team, tenth pass)."""
+    try:
+        return (message_id_of(headers, raw), email.utils.parseaddr(_decoded(headers, "From"))[1][:990],
+                _decoded(headers, "Subject")[:2000])
+    except Exception as exc:  # noqa: BLE001 - stored all the same, with the reason kept
+        log.warning("en-têtes illisibles, message stocké sous son empreinte : %r", exc)
+        meta["unreadable_headers"] = repr(exc)[:500]
+        return ids.stable_hash_id(raw), "", ""
+
+
 # ---------------------------------------------------------------- ingest
 def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestResult:
     """Store RAW in the inbox (state ``new``) in a committed transaction, or report a duplicate
@@ -175,9 +192,7 @@ def ingest(ctx, raw: bytes, channel: str, meta: dict | None = None) -> IngestRes
         raise Refused("not_for_list", f"Destinataire inconnu : forumsync n'accepte que le courrier "
                                       f"de la liste {settings.LIST_ADDRESS}.")
     check_mime_nesting(raw)
-    message_id = message_id_of(headers, raw)
-    sender = email.utils.parseaddr(_decoded(headers, "From"))[1][:990]
-    subject = _decoded(headers, "Subject")[:2000]
+    message_id, sender, subject = _summary(headers, raw, meta)
 
     for attempt in (1, 2):
         try:

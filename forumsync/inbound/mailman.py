@@ -157,13 +157,14 @@ class Archiver:
             if outcome == "rejected":
                 self.spool.reject(self.spool.put(raw))
                 return None
-        path = self.spool.put(raw)
+        path = self.spool.put(raw)  # unreachable, or failed on this one ("later"): sent next time
         log.warning("forumsync : message mis en attente dans %s (forumsync injoignable)", path)
         return None
 
     # -------------------------------------------------------------- delivery
     def send(self, raw: bytes) -> str:
-        """POST RAW; returns "stored", "rejected" (never acceptable) or "retry"."""
+        """POST RAW; returns "stored", "rejected" (never acceptable), "later" (forumsync failed
+        on this message) or "retry" (forumsync unreachable or unavailable)."""
         request = urllib.request.Request(self.config.endpoint, data=raw, method="POST", headers={
             "Authorization": f"Bearer {self.config.token}", "Content-Type": "message/rfc822"})
         try:
@@ -173,6 +174,9 @@ class Archiver:
             if exc.code in PERMANENT:
                 log.error("forumsync a refusé un message (HTTP %s) : %s", exc.code, exc.read()[:500])
                 return "rejected"
+            if exc.code == 500:  # forumsync failed on this message: the others may go through
+                log.error("forumsync n'a pas pu stocker un message (HTTP 500) ; gardé, nouvel essai plus tard")
+                return "later"
             log.warning("forumsync a répondu HTTP %s ; nouvel essai plus tard", exc.code)
             return "retry"
         except (OSError, urllib.error.URLError) as exc:
@@ -180,12 +184,18 @@ class Archiver:
             return "retry"
 
     def flush(self) -> bool:
-        """Send the spool, oldest first; True when it is empty afterwards."""
+        """Send the spool, oldest first; True when forumsync took all it could (the spool is
+        empty but for messages it failed on). Stops at the first "retry" (forumsync
+        unreachable or its storage down: the next ones would fail too); a message forumsync
+        failed on ("later") stays spooled and the next ones go on, so one message cannot hold
+        back the list behind it (red team, tenth pass)."""
         spool = self.spool
         for path in spool.items():
             outcome = self.send(path.read_bytes())
             if outcome == "retry":
                 return False
+            if outcome == "later":
+                continue
             if outcome == "rejected":
                 spool.reject(path)  # kept for the operator, never silently lost
             else:

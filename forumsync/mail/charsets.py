@@ -16,6 +16,12 @@ _ALIASES = {
 _MEANINGLESS = {"", "x-unknown", "unknown", "unknown-8bit", "x-user-defined", "default",
                 "charset", "none", "binary", "8bit"}
 FALLBACKS = ("utf-8", "cp1252", "latin-1")
+# Python codecs no mail charset names: they decode escapes or host names, raise a bare
+# UnicodeError, or return lone surrogates (red team, tenth pass). "base64", "rot13"… are
+# not text encodings at all (``_is_text_encoding``).
+_NOT_MAIL_CHARSETS = {"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"}
+# What a decoder may still return that no database stores (utf-7 decodes "+2AA-" to U+D800).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
@@ -28,9 +34,12 @@ def codec_for(label: str | None) -> str | None:
         return None
     name = _ALIASES.get(name, name)
     try:
-        return codecs.lookup(name).name
+        info = codecs.lookup(name)
     except (LookupError, ValueError):  # ValueError: a NUL in the label (hostile mail)
         return None
+    if info.name in _NOT_MAIL_CHARSETS or not getattr(info, "_is_text_encoding", True):
+        return None
+    return info.name
 
 
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
@@ -45,9 +54,10 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
             tried.append(name)
     for name in tried:
         try:
-            return data.decode(name)
-        except (UnicodeDecodeError, LookupError):
+            text = data.decode(name)
+        except (UnicodeError, LookupError):
             continue
+        return _LONE_SURROGATE.sub("\ufffd", text) if not text.isascii() else text
     return data.decode("latin-1")  # unreachable: latin-1 decodes anything
 
 

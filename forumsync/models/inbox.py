@@ -1,11 +1,11 @@
 """InboxMessage: one inbound email, stored raw before its sender is acknowledged."""
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, Index, Integer
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, UTCDateTime, utcnow
+from .base import Base, CleanString, CleanText, UTCDateTime, utcnow
 from .inbox_raw import InboxRaw
 
 # States: new → processing → published | dropped | quarantined; retry waits for next_attempt_at.
@@ -17,20 +17,20 @@ class InboxMessage(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # Normalised Message-ID (without <>), or "sha256:<hex>" when the mail had none.
-    message_id: Mapped[str] = mapped_column(String(998), unique=True)
-    channel: Mapped[str] = mapped_column(String(32))  # lmtp, http, stdin, mbox, mailman
+    message_id: Mapped[str] = mapped_column(CleanString(998), unique=True)
+    channel: Mapped[str] = mapped_column(CleanString(32))  # lmtp, http, stdin, mbox, mailman
     size: Mapped[int] = mapped_column(Integer, default=0)
-    subject: Mapped[str] = mapped_column(Text, default="")
-    sender: Mapped[str] = mapped_column(String(998), default="")
+    subject: Mapped[str] = mapped_column(CleanText, default="")
+    sender: Mapped[str] = mapped_column(CleanString(998), default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    state: Mapped[str] = mapped_column(String(16), default="new")
-    reason: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(CleanString(16), default="new")
+    reason: Mapped[str] = mapped_column(CleanText, default="")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Claims of this row that ended with its worker dead while it was (or may have been) the
     # message in hand (queues.Queue.claim, pipeline/runner.py: set aside after INTERRUPTED_MAX).
     interrupted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    locked_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    locked_by: Mapped[str | None] = mapped_column(CleanString(64), nullable=True)
     locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     topic_id: Mapped[int | None] = mapped_column(Integer, nullable=True)

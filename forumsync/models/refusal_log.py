@@ -5,15 +5,15 @@ hour old (``forumsync.outbound.refusals``). ``suppressed`` counts the refusals n
 """
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime, utcnow
+from .base import Base, CleanString, UTCDateTime, utcnow
 
 
 class RefusalLog(Base):
     __tablename__ = "refusal_log"
 
-    sender: Mapped[str] = mapped_column(String(320), primary_key=True)   # lower-cased address
+    sender: Mapped[str] = mapped_column(CleanString(320), primary_key=True)   # lower-cased address
     last_sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     suppressed: Mapped[int] = mapped_column(Integer, default=0)

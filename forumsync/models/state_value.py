@@ -1,16 +1,16 @@
 """StateValue: small named facts that must survive restarts (heartbeats, cursors, last sync)."""
 from datetime import datetime
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime, utcnow
+from .base import Base, CleanString, UTCDateTime, utcnow
 
 
 class StateValue(Base):
     __tablename__ = "state_value"
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(CleanString(200), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

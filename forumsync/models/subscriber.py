@@ -1,10 +1,10 @@
 """Subscriber: a list member seen by a subscriber source (Mailman 3 roster, CSV file)."""
 from datetime import datetime
 
-from sqlalchemy import Integer, String, UniqueConstraint
+from sqlalchemy import Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime, utcnow
+from .base import Base, CleanString, UTCDateTime, utcnow
 
 # States: subscribed, unsubscribed. Welcome: "baseline" (already there at the first run, never
 # welcomed), "pending" (new, not welcomed yet), "welcomed", "failed" (refused by the forum).
@@ -15,11 +15,11 @@ class Subscriber(Base):
     __tablename__ = "subscriber"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    source: Mapped[str] = mapped_column(String(100))     # name of the SUBSCRIBER_SOURCES entry
-    email: Mapped[str] = mapped_column(String(320))      # lower-cased
-    name: Mapped[str] = mapped_column(String(300), default="")
-    state: Mapped[str] = mapped_column(String(16), default="subscribed")
-    welcome: Mapped[str] = mapped_column(String(16), default="pending")
+    source: Mapped[str] = mapped_column(CleanString(100))     # name of the SUBSCRIBER_SOURCES entry
+    email: Mapped[str] = mapped_column(CleanString(320))      # lower-cased
+    name: Mapped[str] = mapped_column(CleanString(300), default="")
+    state: Mapped[str] = mapped_column(CleanString(16), default="subscribed")
+    welcome: Mapped[str] = mapped_column(CleanString(16), default="pending")
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     subscribed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -135,24 +135,24 @@ def conclude(ctx, inbox_id: int, msgdata: dict, work) -> str:
         if work() == PENDING:
             return PENDING
     except Drop as exc:
-        return _finish(ctx, inbox_id, "dropped", exc.reason or "écarté")
+        return _finish_or_retry(ctx, inbox_id, msgdata, "dropped", exc.reason or "écarté")
     except Quarantine as exc:
-        return _finish(ctx, inbox_id, "quarantined", exc.reason or "mis en quarantaine")
+        return _finish_or_retry(ctx, inbox_id, msgdata, "quarantined", exc.reason or "mis en quarantaine")
     except (ForumUnavailable, Retry) as exc:
         return _schedule_retry(ctx, inbox_id, msgdata["attempt"], exc)
     except ForumRejected as exc:
-        return _finish(ctx, inbox_id, "quarantined", str(exc))
+        return _finish_or_retry(ctx, inbox_id, msgdata, "quarantined", str(exc))
     except (OperationalError, InterfaceError) as exc:  # the database went away: transient
         return _schedule_retry(ctx, inbox_id, msgdata["attempt"], exc,
                                f"base de données indisponible (tentative {msgdata['attempt']})")
     except RecursionError:  # the email package, bs4 or markdownify on thousands of nested levels
         log.warning("message %s (inbox %s) trop imbriqué : mis en quarantaine", msgdata["message_id"], inbox_id)
-        return _finish(ctx, inbox_id, "quarantined", "message trop imbriqué pour être converti (des "
-                                                     "milliers de niveaux de balises HTML, de parties ou "
-                                                     "de citations) : à lire tel quel (inbox show --raw)")
+        return _finish_or_retry(ctx, inbox_id, msgdata, "quarantined",
+                                "message trop imbriqué pour être converti (des milliers de niveaux de "
+                                "balises HTML, de parties ou de citations) : à lire tel quel (inbox show --raw)")
     except Exception as exc:  # the one place that quarantines whatever a stage did not expect
         log.exception("message %s (inbox %s) mis en quarantaine", msgdata["message_id"], inbox_id)
-        return _finish(ctx, inbox_id, "quarantined", f"erreur inattendue : {exc!r}")
+        return _finish_or_retry(ctx, inbox_id, msgdata, "quarantined", f"erreur inattendue : {exc!r}")
     try:
         return _finish(ctx, inbox_id, "published", msgdata.get("thread_reason") or "publié",
                        msgdata=msgdata)
@@ -162,6 +162,17 @@ def conclude(ctx, inbox_id: int, msgdata: dict, work) -> str:
         return _schedule_retry(ctx, inbox_id, msgdata["attempt"], exc,
                                f"publié sur le forum (message {msgdata.get('post_id')}) mais non "
                                f"enregistré (tentative {msgdata['attempt']})")
+
+
+def _finish_or_retry(ctx, inbox_id: int, msgdata: dict, state: str, reason: str) -> str:
+    """``_finish`` of an unpublished end; if the database refuses to record it, the row is
+    retried later rather than the whole claim failing (``conclude`` never raises)."""
+    try:
+        return _finish(ctx, inbox_id, state, reason)
+    except Exception as exc:
+        log.exception("issue du message %s (inbox %s) non enregistrée", msgdata["message_id"], inbox_id)
+        return _schedule_retry(ctx, inbox_id, msgdata["attempt"], exc,
+                               f"issue « {state} » non enregistrée (tentative {msgdata['attempt']})")
 
 
 def _finish(ctx, inbox_id: int, state: str, reason: str, msgdata: dict | None = None) -> str:

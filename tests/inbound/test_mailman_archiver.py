@@ -53,3 +53,40 @@ def test_wrong_token_keeps_messages_spooled(setup):
     assert len(archiver.spool.items()) == 1 and inbox(ctx) == []
     with contextlib.suppress(FileNotFoundError):
         assert not list(archiver.spool.rejected.iterdir())
+
+
+def test_a_message_forumsync_fails_on_does_not_hold_back_the_list(tmp_path, setup):
+    """Red team, tenth pass: the spool is sent oldest first and stopped at the first failure,
+    so one message forumsync could not store (it answered 503 for any error) held every later
+    list message in the spool for ever. forumsync now answers 500 for a fault of its own with
+    one message (503 only when its storage is down): the archiver keeps that message spooled
+    and sends the others. A small HTTP peer plays forumsync here: it answers 500 to one mail."""
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+    import threading
+
+    archiver, ctx, port, cfg = setup
+    received = []
+
+    @Request.application
+    def peer(request):
+        body = request.get_data()
+        if b"empoisonne" in body:
+            return Response('{"error": "internal"}', status=500)
+        received.append(email.message_from_bytes(body)["Message-ID"])
+        return Response('{"stored": true}', status=202)
+
+    archiver.archive_message(None, msg(1, subject="empoisonne"))  # forumsync down: spooled
+    archiver.archive_message(None, msg(2))
+    server = make_server("127.0.0.1", port, peer, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        archiver.archive_message(None, msg(3))
+        archiver.archive_message(None, msg(4))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received == ["<a2@x>", "<a3@x>", "<a4@x>"]
+    [left] = archiver.spool.items()
+    assert b"empoisonne" in left.read_bytes()

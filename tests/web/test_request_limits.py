@@ -1,0 +1,58 @@
+"""What waitress takes before the app sees a request (red team, tenth pass): a body over
+the web app's limit is refused while it arrives, not spooled to disk first (waitress keeps up
+to 1 GiB per request by default), and more slow clients than waitress's 100 do not lock
+everyone out."""
+import socket
+import time
+
+from forumsync.services import WsgiThread, web_body_limit
+from tests.fixtures.database import make_settings
+
+
+def _app(environ, start_response):
+    body = environ["wsgi.input"].read()
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [f"{len(body)} octets".encode()]
+
+
+def _post(port: int, size: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(f"POST /webhooks/discourse HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n".encode())
+        sent = 0
+        try:
+            while sent < size:
+                conn.sendall(b"x" * min(65536, size - sent))
+                sent += 65536
+        except OSError:  # the server stopped reading: refused early
+            pass
+        return conn.recv(65536)
+
+
+def test_a_body_over_the_limit_is_refused_as_it_arrives(tmp_path, sqlite_url):
+    limit = web_body_limit(make_settings(tmp_path, sqlite_url, MAX_MESSAGE_BYTES=100_000))
+    assert limit == 100_000 + 64 * 1024
+    server = WsgiThread(_app, "127.0.0.1", 0, "essai", max_body_bytes=limit).start()
+    try:
+        assert _post(server.port, 1000).startswith(b"HTTP/1.1 200")
+        refused = _post(server.port, 20_000_000)
+        assert refused.startswith(b"HTTP/1.1 413"), refused[:200]
+    finally:
+        server.stop()
+
+
+def test_more_idle_clients_than_waitress_default_do_not_lock_others_out():
+    server = WsgiThread(_app, "127.0.0.1", 0, "essai").start()
+    idle = []
+    try:
+        for _ in range(150):  # each has sent half a request line, and waits
+            conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            conn.sendall(b"POST /inbound/mail HT")
+            idle.append(conn)
+        time.sleep(0.2)
+        started = time.monotonic()
+        assert _post(server.port, 10).startswith(b"HTTP/1.1 200")
+        assert time.monotonic() - started < 5
+    finally:
+        for conn in idle:
+            conn.close()
+        server.stop()
