@@ -70,6 +70,11 @@ REFUSAL_REPLIES = {
 }
 # Long lines exist in real mail (Outlook HTML); RFC 5321's 1000 would bounce them.
 LINE_LENGTH_LIMIT = 1024 * 1024
+# The MTA delivers over a few connections (Postfix: 20 per destination by default); each
+# connection may hold a DATA of up to MAX_MESSAGE_BYTES in memory, so their number is bounded
+# (red team, tenth pass: 1,100 idle connections were all accepted). Beyond: "421", try later.
+MAX_CONNECTIONS = 50
+MAX_RECIPIENTS = 100  # per message (RFC 5321 4.5.3.1.8: a server takes at least 100)
 
 
 def smtp_text(text: str, utf8: bool = False) -> str:
@@ -92,6 +97,9 @@ class Handler:
         self.stored = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:  # RFC 5321 4.5.3.1.8: at least 100 taken
+            return smtp_text(f"452 4.5.3 Trop de destinataires pour un message (au plus "
+                             f"{MAX_RECIPIENTS}) : envoyez les suivants à part.", envelope.smtp_utf8)
         if not accepted_recipient(self.ctx.settings, address):
             return smtp_text(f"550 5.1.1 <{address}> : destinataire inconnu ; ce serveur ne "
                              f"reçoit que le courrier de la liste {self.ctx.settings.LIST_ADDRESS} "
@@ -126,14 +134,39 @@ class Handler:
 
 
 class ForumsyncLMTP(LMTP):
-    """aiosmtpd's LMTP with French, per-recipient size refusals."""
+    """aiosmtpd's LMTP with French, per-recipient size refusals, and at most MAX_CONNECTIONS
+    connections at once (each may hold a DATA of up to MAX_MESSAGE_BYTES in memory)."""
 
     line_length_limit = LINE_LENGTH_LIMIT
 
-    def __init__(self, handler, settings, **kwargs):
+    def __init__(self, handler, settings, connections: list | None = None, **kwargs):
         super().__init__(handler, data_size_limit=settings.MAX_MESSAGE_BYTES, enable_SMTPUTF8=True,
                          decode_data=False, ident="forumsync LMTP", **kwargs)
         self.forumsync_settings = settings
+        self.connections = connections if connections is not None else [0]
+        self.turned_away = False
+
+    def connection_made(self, transport):
+        if self.connections[0] >= MAX_CONNECTIONS:  # red team, tenth pass: no limit before
+            self.turned_away = True
+            transport.write(b"421 4.3.2 Trop de connexions en cours, reessayez plus tard.\r\n")
+            transport.close()
+            return
+        self.connections[0] += 1
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        if self.turned_away:
+            return
+        self.connections[0] -= 1
+        super().connection_lost(error)
+
+    def data_received(self, data):
+        if not self.turned_away:
+            super().data_received(data)
+
+    def eof_received(self):
+        return None if self.turned_away else super().eof_received()
 
     async def push(self, status):
         if isinstance(status, str):
@@ -158,12 +191,13 @@ class LMTPServer:
         self.requested_port = port
         self.port: int | None = None
         self.handler = Handler(ctx)
+        self.connections = [0]  # open connections, shared by this server's protocol instances
         self.loop: asyncio.AbstractEventLoop | None = None
         self.server = None
         self.thread: threading.Thread | None = None
 
     def _factory(self):
-        return ForumsyncLMTP(self.handler, self.ctx.settings, loop=self.loop)
+        return ForumsyncLMTP(self.handler, self.ctx.settings, connections=self.connections, loop=self.loop)
 
     def start(self) -> "LMTPServer":
         quiet_data_lines()

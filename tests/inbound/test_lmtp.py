@@ -139,3 +139,43 @@ def test_many_messages_in_one_session(lmtp_server, context):
         for n in range(20):
             assert send_data(c, "a@b.fr", [LIST], make_mail(message_id=f"<m{n}@x.org>"))[0][0] == 250
     assert len(rows(context.db.url)) == 20
+
+
+def test_connections_and_recipients_are_bounded(lmtp_server, context):
+    """Red team, tenth pass: every connection was accepted (each may hold a DATA of up to
+    MAX_MESSAGE_BYTES in memory) and a message could name the list any number of times.
+    Beyond MAX_CONNECTIONS a connection gets « 421 » (the MTA tries again later); beyond
+    MAX_RECIPIENTS a RCPT gets « 452 »; a connection freed makes room again."""
+    import socket
+
+    from forumsync.inbound.lmtp import MAX_CONNECTIONS, MAX_RECIPIENTS
+
+    held = []
+    try:
+        for _ in range(MAX_CONNECTIONS):
+            conn = socket.create_connection(("127.0.0.1", lmtp_server.port), timeout=10)
+            assert conn.recv(1024).startswith(b"220")
+            held.append(conn)
+        with socket.create_connection(("127.0.0.1", lmtp_server.port), timeout=10) as extra:
+            assert extra.recv(1024).startswith(b"421 4.3.2")
+        held.pop().close()
+        with _client_when_room(lmtp_server) as c:  # room again, once the server saw the close
+            c.mail("bounces@listes.example.org")
+            codes = [c.rcpt(LIST)[0] for _ in range(MAX_RECIPIENTS + 1)]
+            assert codes == [250] * MAX_RECIPIENTS + [452]
+    finally:
+        for conn in held:
+            conn.close()
+
+
+def _client_when_room(server, timeout: float = 10.0) -> smtplib.LMTP:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return client(server)
+        except smtplib.SMTPConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
