@@ -38,32 +38,54 @@ def install(md, size: int = 2048):
         for _name, fn in chain:
             fn(state)
 
+    def fill(state, token) -> None:
+        """TOKEN's children, from the memo or parsed (and remembered)."""
+        content = token.content
+        with lock:
+            children = memo.get(content)
+            if children is not None:
+                memo.move_to_end(content)
+        if children is None:
+            token.children = token.children or []
+            run_chain(StateCore(content, state.md, state.env, [token]))
+            children = token.children
+            if len(content) <= MAX_CHARS:
+                with lock:
+                    memo[content] = children
+                    if len(memo) > size:
+                        memo.popitem(last=False)
+        token.children = list(children)
+
     def inline_memoised(state) -> None:
         if state.env.get("references"):
             run_chain(state)  # [label] may name a definition: markdown-it's own way
             return
         for token in state.tokens:
-            if token.type != "inline":
-                continue
-            content = token.content
-            with lock:
-                children = memo.get(content)
-                if children is not None:
-                    memo.move_to_end(content)
-            if children is None:
-                token.children = token.children or []
-                run_chain(StateCore(content, state.md, state.env, [token]))
-                children = token.children
-                if len(content) <= MAX_CHARS:
-                    with lock:
-                        memo[content] = children
-                        if len(memo) > size:
-                            memo.popitem(last=False)
-            token.children = list(children)
+            if token.type == "inline":
+                fill(state, token)
+
+    def blocks(src: str, env: dict | None = None) -> StateCore:
+        """The core rules before the inline step: the block tokens of SRC, their inline
+        tokens' children not parsed yet (``inline_children`` parses those wanted)."""
+        state = StateCore(src, md, {} if env is None else env)
+        for rule in md.core.ruler.getRules(""):
+            if rule is inline_memoised:
+                break
+            rule(state)
+        return state
+
+    def inline_children(state, token) -> None:
+        """What the inline step gives TOKEN (of ``blocks(…).tokens``), alone."""
+        if state.env.get("references"):
+            token.children = token.children or []
+            run_chain(StateCore(token.content, state.md, state.env, [token]))
+        else:
+            fill(state, token)
 
     md.core.ruler.at(FIRST, inline_memoised)
     md.core.ruler.disable([name for name, _fn in chain if name != FIRST])
     md.inline_memo = memo
+    md.blocks, md.inline_children = blocks, inline_children
     _MEMOS.append(memo)
     return md
 

@@ -22,6 +22,7 @@ from collections import OrderedDict
 from functools import lru_cache
 
 from .. import markdown_memo
+from .text import _MAY_REALLY_LINK
 
 ZWSP = "\u200b"
 # The one character JavaScript's \s matches and Python's does not (ZERO WIDTH NO-BREAK SPACE).
@@ -350,22 +351,39 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
         raw = raw.replace("\r\n", "\n").replace("\r", "\n")
     allowed = set(own_images)
     problems = []
-    tokens = None
+    state = None
     if "[" in raw:
-        tokens = discourse_parser().parse(raw)
-        code = fence_lines(tokens)
+        state = discourse_parser().blocks(raw)
+        code = fence_lines(state.tokens)
         lines = [line for index, line in enumerate(raw.split("\n")) if index not in code]
         if any(_QUOTE_LINE.match(line) for line in lines):
             problems.append("quote")
         problems += sorted({f"bbcode {tag}" for tag in map(block_bbcode, lines) if tag and tag != "quote"})
     if not onebox and "@" not in raw and "&" not in raw and not _MAYBE_IMAGE.search(raw):
         return problems
-    for token in tokens if tokens is not None else discourse_parser().parse(raw):
+    md = discourse_parser()
+    state = state or md.blocks(raw)
+    for token in state.tokens:
         if token.type == "html_block" and _HTML_IMG.search(token.content):
             problems.append("image <img>")
-        if token.type == "inline" and token.children:
-            problems += _inline_problems(token.children, allowed, onebox)
+        if token.type == "inline" and _may_be_live(token.content, onebox):
+            md.inline_children(state, token)
+            if token.children:
+                problems += _inline_problems(token.children, allowed, onebox)
     return problems
+
+
+# What an inline content needs for any of _inline_problems' findings, in any of its tokens: a
+# mention an "@" (or an entity: "&#64;"), an image "![", "<img" or "[img]", a onebox a
+# link linkify makes (``mail.text._MAY_REALLY_LINK``: a scheme, "//", "www.", "xn--", one of
+# Discourse's TLDs or an "@"; its only context, a non-alphanumeric after the TLD, holds
+# wherever markup splits a text token). A content with none is not parsed: two thirds of
+# the inline characters of a list's posts (usrp-users corpus), the most costly part of the check.
+_MAY_BE_LIVE = re.compile(r"[@&]|!\[|<img|\[img\]", re.I)
+
+
+def _may_be_live(content: str, onebox: bool) -> bool:
+    return _MAY_BE_LIVE.search(content) is not None or (onebox and _MAY_REALLY_LINK.search(content) is not None)
 
 
 def _inline_problems(children, allowed, onebox: bool = True) -> list[str]:
