@@ -52,8 +52,13 @@ def fetch(url: str) -> tuple[bytes, str]:
         except OSError as exc:
             raise FeedError(f"flux {url} illisible : {exc.strerror}") from None
     try:
+        # No redirect followed: a feed's host could send forumsync to an internal address and
+        # have the answer published (red team, eleventh pass); the operator sets the final URL.
         response = requests.get(url, timeout=FETCH_TIMEOUT, headers={"User-Agent": "forumsync"},
-                                stream=True)
+                                stream=True, allow_redirects=False)
+        if response.is_redirect:
+            raise FeedError(f"flux {url} redirigé vers {response.headers.get('Location', '?')[:200]} : "
+                            f"redirection non suivie, indiquez l'adresse finale dans RELEASE_FEEDS")
         response.raise_for_status()
         body = response.raw.read(MAX_FEED_BYTES + 1, decode_content=True)
     except requests.RequestException as exc:

@@ -27,8 +27,11 @@ def feed_name(feed: dict) -> str:
 
 
 def release_title(feed: dict, entry: Entry) -> str:
+    from ..mail.inert import strip_bidi
+
     name = feed_name(feed)
-    title = entry.title if entry.title.lower().startswith(name.lower()) else f"{name} : {entry.title}"
+    entry_title = strip_bidi(entry.title)  # another site's text: no reordering of ours
+    title = entry_title if entry_title.lower().startswith(name.lower()) else f"{name} : {entry_title}"
     if len(title) < 15:
         title = f"Nouvelle version : {title}"
     return title[:250]
@@ -36,29 +39,44 @@ def release_title(feed: dict, entry: Entry) -> str:
 
 def release_raw(feed: dict, entry: Entry) -> str:
     """The topic's Markdown. A feed's text is another site's writing: converted as mail is
-    (sanitised HTML, escapes, explicit links: no image, onebox or raw HTML), mentions neutralised."""
+    (sanitised HTML, escapes, explicit links: no image, onebox or raw HTML), mentions
+    neutralised, then checked and made inert as a post from mail is (``post_inert``: red
+    team, eleventh pass: the tricks of passes 4 and 6 reached the forum through a feed)."""
     from ..mail.html import html_to_markdown, safe_destination
     from ..mail.inert import neutralise_mentions
     from ..mail.text import plain_to_markdown
+    from ..pipeline.post_inert import inert
 
     summary = entry.summary or ""
     body = html_to_markdown(summary) if "<" in summary else plain_to_markdown(summary.strip())
     body = neutralise_mentions(body.strip())
+    if body:
+        [body], _ = inert([body], [], set())
     lines = []
     if entry.published_at:
         lines.append(f"Publiée le {entry.published_at.strftime('%d/%m/%Y')}.")
         lines.append("")
     if body:
         lines += [body, ""]
-    if entry.link and entry.link.lower().startswith(("http://", "https://")):
+    if web_link(entry.link):
         lines.append(f"Notes de version complètes : <{safe_destination(entry.link)}>")
     lines += ["", f"_Publié automatiquement depuis le flux « {feed_name(feed)} »._"]
     return "\n".join(lines).strip() + "\n"
 
 
+def web_link(link: str | None) -> str | None:
+    """LINK when it is an http(s) address, else None: a feed's link is another site's text
+    ("javascript:…" reached the dashboard's timeline: red team, eleventh pass)."""
+    link = (link or "").strip()
+    return link if link.lower().startswith(("http://", "https://")) and link.isprintable() else None
+
+
 def announcement_text(settings, feed: dict, entry: Entry, topic_id: int) -> str:
-    return (f"Bonjour,\n\nUne nouvelle version vient de paraître : {entry.title}\n\n"
-            + (f"Notes de version : {entry.link}\n" if entry.link else ""))
+    from ..mail.inert import strip_bidi
+
+    link = web_link(entry.link)
+    return (f"Bonjour,\n\nUne nouvelle version vient de paraître : {strip_bidi(entry.title)}\n\n"
+            + (f"Notes de version : {link}\n" if link else ""))
 
 
 @dataclass
@@ -100,18 +118,19 @@ def poll_feed(ctx, feed: dict, *, dry_run: bool = False) -> PollReport:
             if topic is not None:
                 topic_id = topic["id"]
             else:
-                post = ctx.forum.topic_create(release_title(feed, entry), release_raw(feed, entry),
+                post = ctx.forum.topic_create(release_title(feed, entry), _composed(ctx, feed, entry),
                                               category_id, external_id=ext,
                                               created_at=entry.published_at)
                 topic_id = post["topic_id"]
-        except ForumRejected as exc:  # recorded without a topic: never retried in a loop
-            log.error("flux %s : « %s » refusée par le forum : %s", name, entry.title, exc)
+        except (ForumRejected, Unpublishable) as exc:  # recorded without a topic: never retried in a loop
+            log.error("flux %s : « %s » non publiée : %s", name, entry.title, exc)
             report.errors.append(f"{entry.title} : {exc}")
             topic_id = None
         announce = bool(feed.get("announce")) and not first_poll and topic_id is not None
         with ctx.db.session() as session:
             session.add(Release(feed=name, external_id=ext, entry_id=entry.entry_id[:2000],
-                                title=entry.title, link=entry.link, summary=entry.summary[:20000],
+                                title=entry.title, link=web_link(entry.link) or "",
+                                summary=entry.summary[:20000],
                                 published_at=entry.published_at, topic_id=topic_id,
                                 announced=announce))
             if announce:
@@ -132,6 +151,29 @@ def poll_feed(ctx, feed: dict, *, dry_run: bool = False) -> PollReport:
     return report
 
 
+class Unpublishable(Exception):
+    """An entry whose text cannot be made into a post (French reason)."""
+
+
+def _composed(ctx, feed: dict, entry: Entry) -> str:
+    """``release_raw`` under a message's processor budget; what cannot be converted (thousands
+    of nested tags, over the budget, still live after ``post_inert``) is refused with its
+    reason, and the feed's other entries go on (red team, eleventh pass: one entry stopped
+    every feed behind it)."""
+    from ..pipeline.budget import OverBudget, cpu_budget
+    from ..pipeline.errors import Quarantine
+
+    try:
+        with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):
+            return release_raw(feed, entry)
+    except RecursionError:
+        raise Unpublishable("texte trop imbriqué pour être converti") from None
+    except OverBudget as exc:
+        raise Unpublishable(f"conversion trop longue (plus de {exc.seconds:g} s de processeur)") from None
+    except Quarantine as exc:
+        raise Unpublishable(exc.reason or "texte actif impossible à neutraliser") from None
+
+
 def run_scheduled(ctx, worker_id: str) -> int:
     """Worker task: every RELEASES_INTERVAL_MINUTES, poll each RELEASE_FEEDS entry."""
     feeds = ctx.settings.RELEASE_FEEDS
@@ -144,7 +186,10 @@ def run_scheduled(ctx, worker_id: str) -> int:
     for feed in feeds:
         try:
             handled += len(poll_feed(ctx, feed).new)
-        except FeedError as exc:
+        except Exception as exc:  # FeedError, or a fault of ours: the other feeds go on
+            if not isinstance(exc, FeedError):
+                log.exception("notes de version : flux %s en échec", feed_name(feed))
+                exc = FeedError(f"flux {feed_name(feed)} en échec : {exc.__class__.__name__}")
             log.warning("notes de version : %s", exc)
             with ctx.db.session() as session:
                 key = f"releases:feed:{feed_name(feed)}"

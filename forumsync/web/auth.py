@@ -7,12 +7,13 @@ working at once, in every process. Every POST carries a CSRF token stored in the
 (``csrf_token()`` in templates; checked by ``check_csrf``).
 
 DiscourseConnect (the forum as identity provider):
-1. ``/sso`` stores a random nonce in the session and redirects to
+1. ``/sso`` stores a random nonce in the session and on the server, and redirects to
    ``FORUM_URL/session/sso_provider?sso=<base64 payload>&sig=<hex HMAC-SHA256(payload)>``
    with payload ``nonce=…&return_sso_url=WEB_URL/sso/retour``;
 2. the forum redirects back to ``/sso/retour?sso=…&sig=…``: the signature is checked with
-   DISCOURSE_CONNECT_SECRET (constant-time), the nonce must be the session's (single use,
-   10 minutes), and the user must be an admin or a moderator of the forum.
+   DISCOURSE_CONNECT_SECRET (constant-time), the nonce must be the session's and its server
+   record is consumed (single use, even with a copy of the cookie from before; 10 minutes),
+   and the user must be an admin or a moderator of the forum.
 Nothing here logs a password, a secret, a payload or a signature.
 """
 from __future__ import annotations
@@ -170,8 +171,23 @@ def sso_encode(secret: str, fields: dict) -> tuple[str, str]:
     return payload, sso_sign(secret, payload)
 
 
+NONCE_PREFIX = "dashboard:sso-nonce:"
+
+
+def _nonce_key(nonce: str) -> str:
+    return NONCE_PREFIX + hashlib.sha256(nonce.encode("utf-8")).hexdigest()
+
+
 def sso_start_url(settings, return_url: str) -> str:
+    """The forum's DiscourseConnect address. The nonce is kept in the session (this browser)
+    and recorded on the server, whose record the answer consumes: a replayed answer, with
+    the cookie from before it, finds no record (red team, eleventh pass)."""
     nonce = secrets.token_hex(16)
+    now = utcnow()
+    with _db().session() as db_session:
+        db_session.execute(delete(StateValue).where(StateValue.key.startswith(NONCE_PREFIX),
+                                                    StateValue.updated_at < now - timedelta(seconds=NONCE_MAX_AGE)))
+        db_session.add(StateValue(key=_nonce_key(nonce), updated_at=now, value={"at": now.isoformat()}))
     session["sso_nonce"] = {"value": nonce, "at": int(time.time())}
     payload, sig = sso_encode(settings.DISCOURSE_CONNECT_SECRET,
                               {"nonce": nonce, "return_sso_url": return_url})
@@ -195,6 +211,11 @@ def sso_verify(settings, payload: str, sig: str) -> dict:
         raise SSOError("réponse du forum illisible") from None
     stored = session.pop("sso_nonce", None)
     if not stored or not hmac.compare_digest(str(stored.get("value", "")), fields.get("nonce", "")):
+        raise SSOError("réponse du forum inattendue (nonce inconnu ou déjà utilisé) : recommencez")
+    with _db().session() as db_session:  # consumed once, whatever process answers
+        consumed = db_session.execute(delete(StateValue).where(
+            StateValue.key == _nonce_key(str(stored.get("value", ""))))).rowcount
+    if consumed != 1:
         raise SSOError("réponse du forum inattendue (nonce inconnu ou déjà utilisé) : recommencez")
     if time.time() - stored.get("at", 0) > NONCE_MAX_AGE:
         raise SSOError("la connexion a expiré : recommencez")

@@ -194,14 +194,15 @@ def directory(session) -> dict | None:
 
 def timeline(session, settings, year: int | None = None) -> dict:
     """The year's releases and club events, for the timeline."""
-    from ..community.releases import releases_of_year
+    from ..community.releases import releases_of_year, web_link
     from ..forum.links import topic_page_url
 
     year = year or utcnow().year
     items = []
     for release in releases_of_year(session, year):
         items.append({"date": release.published_at.date(), "title": release.title, "kind": "release",
-                      "url": topic_page_url(settings, release.topic_id) if release.topic_id else release.link})
+                      "url": topic_page_url(settings, release.topic_id) if release.topic_id
+                      else web_link(release.link)})
     for event in settings.CLUB_EVENTS:
         try:
             when = date.fromisoformat(str(event.get("date", "")))

@@ -163,3 +163,56 @@ def test_the_worker_runs_the_community_tasks(tmp_path, sqlite_url, localforum):
     assert Worker(ctx, "w2").drain() == 0  # a second worker finds nothing due
     assert ctx.forum.stats["writes"] == writes
     ctx.close()
+
+
+HOSTILE_ENTRY = """<entry><title>Publik 2026.9 \u202eevil</title><id>urn:publik:release:{n}</id>
+    <link href="{link}"/><updated>2026-07-0{n}T10:00:00Z</updated>
+    <content type="html">{content}</content></entry>"""
+
+
+def test_a_feed_is_as_inert_as_mail_and_one_bad_entry_stops_nothing(ctx, feed_server, localforum):
+    """Red team, eleventh pass: a feed's text skipped the last check mail goes through
+    (``post_inert``): the list trick of the sixth pass published images from other hosts,
+    a quote aside reached the forum; an entry of 500 nested blockquotes stopped every feed
+    behind it; a "javascript:" link reached the dashboard; a redirect made forumsync fetch
+    and publish an internal page."""
+    from html import escape
+
+    from forumsync.mail.inert import live_syntax
+
+    hostile = [
+        '<ul><li><p>x</p>\n<img src="https://evil.example/a.png"></li></ul>',
+        '<aside class="quote"><blockquote>faux</blockquote></aside><p>[quote="admin"]faux[/quote]</p>',
+        '<p>Merci @staff et <span>evil</span>.com/page.png</p><pre>[details="Message cité"]\n@staff</pre>',
+        "<blockquote>" * 500 + "profond" + "</blockquote>" * 500,
+    ]
+    entries = "\n".join(HOSTILE_ENTRY.format(n=n, content=escape(c), link="javascript:alert(1)" if n == 1
+                                             else f"https://publik.example.org/{n}")
+                        for n, c in enumerate(hostile, 1))
+    feed_server.put("/publik.atom", ATOM.format(entries=entries))
+    feed_server.put("/wcs.rss", RSS, "application/rss+xml")
+    feed_server.redirect("/pf.html", feed_server.url("/interne/admin"))
+    feed_server.put("/interne/admin", "<article class='release'><h2>Intranet secret</h2></article>", "text/html")
+
+    releases.run_scheduled(ctx, "test")
+    assert feed_server.hits["/interne/admin"] == 0  # the redirect is not followed
+    titles = {t["title"] for t in topics_in(localforum, RELEASES_CATEGORY)}
+    assert {"Nouvelle version : w.c.s. 12.4", "Nouvelle version : w.c.s. 12.5"} <= titles  # the feed after
+    assert not any("Intranet" in t or "\u202e" in t for t in titles)
+    for topic in topics_in(localforum, RELEASES_CATEGORY):
+        raw = ctx.forum.post_get(ctx.forum.topic_get(topic["id"])["post_stream"]["posts"][0]["id"])["raw"]
+        assert live_syntax(raw, (), onebox=True) == [], (topic["title"], raw)
+        assert "javascript:" not in raw
+    with ctx.db.session() as session:
+        rows = {r.entry_id: r for r in session.scalars(select(Release))}
+    assert rows["urn:publik:release:1"].link == ""
+    assert rows["urn:publik:release:4"].topic_id is None  # refused with its reason, recorded once
+    with ctx.db.session() as session:
+        from forumsync.models import get_state
+
+        publik = get_state(session, "releases:feed:Publik")
+        famille = get_state(session, "releases:feed:Portail famille")
+    assert "trop imbriqué" in publik["error"]
+    assert famille is None  # never read: no first poll recorded
+    with pytest.raises(feeds.FeedError, match="redirection non suivie"):
+        feeds.read_feed(ctx.settings.RELEASE_FEEDS[2])

@@ -210,6 +210,24 @@ def test_sso_login_with_a_signed_payload(web):
     assert other.get("/sso/retour?" + urlencode({"sso": payload, "sig": sig})).status_code == 403
 
 
+def test_a_replayed_sso_answer_with_the_cookie_from_before_is_refused(web):
+    """Red team, eleventh pass: the nonce lived only in the (client-held, signed) cookie: the
+    forum's answer replayed with a copy of the cookie taken before the login logged in
+    again, for 10 minutes. Its record on the server is consumed by the first use."""
+    app, _ = web
+    client = app.test_client()
+    nonce = start_sso(client)
+    cookie = client.get_cookie("session").value  # what a thief copies before the login
+    payload, sig = forum_answer(nonce)
+    assert client.get("/sso/retour?" + urlencode({"sso": payload, "sig": sig})).status_code == 302
+    client.post("/deconnexion", data={"csrf_token": csrf_from(client.get("/").text)})
+    thief = app.test_client()
+    thief.set_cookie("session", cookie)
+    response = thief.get("/sso/retour?" + urlencode({"sso": payload, "sig": sig}))
+    assert response.status_code == 403 and "déjà utilisé" in response.text
+    assert thief.get("/").status_code == 302
+
+
 @pytest.mark.parametrize("case", ["bad-sig", "other-secret", "wrong-nonce", "not-staff", "no-start"])
 def test_sso_refusals(web, case):
     app, _ = web
