@@ -27,6 +27,7 @@ from flask import request
 
 from . import serializers, sitesettings
 from .errors import ApiError, forbidden
+from .guardian import can_see_topic
 from .http import api_route, current_user, forum, json_response, params
 from .models import Post, Topic
 from .plugin_api import bp, create_staged_post, created_body, post_by_message_id
@@ -147,7 +148,9 @@ def _create(session, index: int, item, done: dict, staged_only: bool) -> tuple[i
     message_id = normalize_message_id(item.get("message_id"))
     known = post_by_message_id(session, message_id)
     if known is not None:  # idempotent: a known Message-ID answers its post, whatever the rest
-        return 200, _result(known, message_id, False, done)
+        # (later items may reply to it only in a topic every visitor may read: the plugin's
+        # public_topic?, Category#read_restricted)
+        return 200, _result(known, message_id, False, done, referable=can_see_topic(session, None, known.topic))
     if item.get("reply_to_post_id") not in (None, "") and item.get("topic_id") in (None, ""):
         raise ItemRefused(422, [BATCH_MESSAGES["post_id_without_topic"]], "invalid_parameters")
     post_params = PostParams(_target_params(item, done))
@@ -171,10 +174,13 @@ def _create(session, index: int, item, done: dict, staged_only: bool) -> tuple[i
     return (201 if created else 200), _result(post, post_params.message_id, created, done)
 
 
-def _result(post: Post, message_id: str, created: bool, done: dict) -> dict:
+def _result(post: Post, message_id: str, created: bool, done: dict, referable: bool = True) -> dict:
     """The single endpoint's body plus the topic's category and title (forumsync records them
-    without reading the topic); later items may now reply to this post."""
-    done[message_id] = (post.topic_id, post.post_number)
+    without reading the topic); later items may now reply to this post, if REFERABLE."""
+    if referable:
+        done[message_id] = (post.topic_id, post.post_number)
+    else:
+        done.pop(message_id, None)
     body = created_body(post, message_id, created)
     body.update(category_id=post.topic.category_id, topic_title=post.topic.title)
     return body

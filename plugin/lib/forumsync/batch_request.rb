@@ -112,9 +112,16 @@ module Forumsync
       item.is_a?(Hash) ? MessageId.normalize(item["message_id"] || item[:message_id]) : nil
     end
 
-    # Item INDEX answered by the post of MESSAGE_ID: later items may reply to it.
-    def done(message_id, topic_id, post_number)
-      @done[message_id] = [topic_id, post_number]
+    # Item INDEX answered by the post of MESSAGE_ID: later items may reply to it, unless it is
+    # not REFERABLE (a post found by its Message-ID in a topic no visitor may read: a private
+    # message, a restricted category; a reference must not carry a post there, the items
+    # being created without a guardian).
+    def done(message_id, topic_id, post_number, referable: true)
+      if referable
+        @done[message_id] = [topic_id, post_number]
+      else
+        @done.delete(message_id)
+      end
     end
 
     def t(key, **vars)

@@ -110,6 +110,20 @@ RSpec.describe "POST /forumsync/posts/batch.json" do
     expect(body["posts"][0]).to include("status" => 409, "error_type" => "parent_moved")
   end
 
+  it "lets no later item reply to a post found again in a topic no visitor may read" do
+    first = { email: "a@example.org", raw: "Inscriptions en ligne", title: "Inscriptions à la cantine",
+              category_id: category.id, message_id: "<pf-1@example.org>" }
+    reply = ->(n) { { email: "b@example.org", raw: "Réponse #{n}", reply_to_message_id: "<pf-1@example.org>",
+                      message_id: "<pf-r#{n}@example.org>" } }
+    created = batch([first])["posts"][0]
+    expect(batch([first, reply.call(1)])["posts"].map { |item| item["status"] }).to eq([200, 201])
+    restricted = Fabricate(:private_category, group: Fabricate(:group))
+    Topic.find(created["topic_id"]).update!(category: restricted)
+    body = batch([first, reply.call(2)])
+    expect(body["posts"].map { |item| item["status"] }).to eq([200, 422])
+    expect(body["posts"][1]["error_type"]).to eq("invalid_parameters")
+  end
+
   it "takes each item's files in the same multipart request" do
     file = fixture_file_upload(file_from_fixtures("logo.png"), "image/png")
     posts = [{ email: "a@example.org", raw: "Le logo ![logo](forumsync-file:0)", title: "Un logo pour le club",

@@ -46,6 +46,14 @@ RSpec.describe Forumsync::BatchRequest do
     expect(batch.post_params_hash(1)).not_to have_key("reply_to_message_id")
   end
 
+  it "lets no later item reply to a post that is not referable (found in a private topic)" do
+    batch = described_class.new(items, max: max)
+    batch.done("famille-1@listes.example.org", 31, 1, referable: false)
+    expect { batch.post_params_hash(1) }.to raise_error(described_class::ItemRefused)
+    batch.done("famille-1@listes.example.org", 31, 1)
+    expect(batch.post_params_hash(1)).to include("topic_id" => 31, "reply_to_post_number" => 1)
+  end
+
   it "refuses a reference to nothing earlier in the batch with the contract's sentence" do
     batch = described_class.new(items, max: max)
     expected = batch_case.fetch("items")[3].dig("values", "errors")
