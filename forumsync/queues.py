@@ -89,6 +89,15 @@ class Queue:
         rows = sorted(rows, key=lambda r: r.id)
         return rows if columns else [r.id for r in rows]
 
+    @staticmethod
+    def by_interruptions(rows) -> tuple[list, list, list]:
+        """Claimed ROWS (with their ``interrupted`` column) as (fresh ones, ones to run alone,
+        marked as started, and ones to set aside: in hand INTERRUPTED_MAX times already)."""
+        fresh, alone, aside = [], [], []
+        for row in rows:
+            (fresh if not row.interrupted else aside if row.interrupted >= INTERRUPTED_MAX else alone).append(row)
+        return fresh, alone, aside
+
     def mark_started(self, db, row_id: int) -> None:
         """Record, before its work starts, that its worker has claimed row ROW_ID in hand now
         (a row interrupted before: its work is run alone, and this one write tells which row

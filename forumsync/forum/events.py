@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from ..models import WebhookEvent, utcnow
 from ..pipeline.budget import OverBudget, cpu_budget
-from ..queues import EVENTS, INTERRUPTED_MAX, backoff
+from ..queues import EVENTS, backoff
 from . import catchup
 from .event_handlers import categories_changed, post_created, post_edited, topic_edited
 from .gateway import ForumUnavailable
@@ -66,16 +66,14 @@ def run_pending(ctx, worker_id: str) -> int:
     catchup.run_scheduled(ctx)
     jobs = EVENTS.claim(ctx.db, worker_id, BATCH, columns=(WebhookEvent.event, WebhookEvent.payload,
                                                             WebhookEvent.attempts, WebhookEvent.interrupted))
-    fresh = []
-    for event_id, name, payload, attempts, interrupted in jobs:
-        if not interrupted:
-            fresh.append((event_id, name, payload, attempts))
-        elif interrupted >= INTERRUPTED_MAX:
-            log.warning("événement %s : en main %s fois à l'arrêt d'un worker, mis de côté", event_id, interrupted)
-            _record(ctx, [(event_id, "failed", INTERRUPTED_REASON.format(n=interrupted), None)])
-        else:
-            EVENTS.mark_started(ctx.db, event_id)
-            _record(ctx, [_decide(ctx, event_id, name, payload, attempts, {})])
+    fresh, alone, aside = EVENTS.by_interruptions(jobs)
+    for job in aside:
+        log.warning("événement %s : en main %s fois à l'arrêt d'un worker, mis de côté", job.id, job.interrupted)
+        _record(ctx, [(job.id, "failed", INTERRUPTED_REASON.format(n=job.interrupted), None)])
+    for job in alone:
+        EVENTS.mark_started(ctx.db, job.id)
+        _record(ctx, [_decide(ctx, *job[:4], {})])
+    fresh = [job[:4] for job in fresh]
     cache: dict = {}
     prefetch_posts(ctx, fresh, cache)
     # One transaction records the batch (a crash before it only replays events, and the

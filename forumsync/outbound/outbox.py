@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..models import OutboxMail, utcnow
 from . import smtp
-from ..queues import INTERRUPTED_MAX, OUTBOX, backoff
+from ..queues import OUTBOX, backoff
 from .mailpolicy import POLICY
 
 log = logging.getLogger(__name__)
@@ -68,19 +68,19 @@ def run_pending(ctx, worker_id: str) -> int:
         OutboxMail.sender, OutboxMail.recipients, OutboxMail.raw, OutboxMail.key, OutboxMail.attempts,
         OutboxMail.interrupted))
     attempts = {row.id: row.attempts + 1 for row in claimed}
-    fresh = []
-    for row in claimed:
-        job = (row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw, row.key)
-        if not row.interrupted:
-            fresh.append(job)
-        elif row.interrupted >= INTERRUPTED_MAX:
-            log.warning("courriel %s : en main %s fois à l'arrêt d'un worker, mis de côté", row.id, row.interrupted)
-            _record_all(ctx, [(row.id, "failed", INTERRUPTED_REASON.format(n=row.interrupted))], attempts)
-        else:
-            OUTBOX.mark_started(ctx.db, row.id)
-            _record_all(ctx, _send(ctx, [job]), attempts)
+
+    def job(row):
+        return row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw, row.key
+
+    fresh, alone, aside = OUTBOX.by_interruptions(claimed)
+    for row in aside:
+        log.warning("courriel %s : en main %s fois à l'arrêt d'un worker, mis de côté", row.id, row.interrupted)
+        _record_all(ctx, [(row.id, "failed", INTERRUPTED_REASON.format(n=row.interrupted))], attempts)
+    for row in alone:
+        OUTBOX.mark_started(ctx.db, row.id)
+        _record_all(ctx, _send(ctx, [job(row)]), attempts)
     if fresh:
-        _record_all(ctx, _send(ctx, fresh), attempts)
+        _record_all(ctx, _send(ctx, [job(row) for row in fresh]), attempts)
     return len(claimed)
 
 
