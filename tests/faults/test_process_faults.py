@@ -352,6 +352,25 @@ class StallingRelay:
             s.close()
 
 
+def _kill_each_time_the_first_is_in_hand(worker, relay, row, claimed: str) -> None:
+    """``kill -9`` WORKER INTERRUPTED_MAX times while it waits on the silent RELAY with row 1
+    in hand: the first time it holds rows 1 and 2, unmarked; then, restarted, it runs row 1
+    alone, marked as started, and row 2 waits unmarked."""
+    from forumsync.queues import INTERRUPTED_MAX, STARTED
+
+    held_by, connections = None, 0
+    for death in range(INTERRUPTED_MAX):
+        if death == 0:
+            _wait(lambda: row(1).state == claimed and len(relay.held) > connections, 60, "row 1 in hand")
+        else:
+            _wait(lambda: (row(1).locked_by or "").endswith(STARTED) and row(1).locked_by != held_by
+                  and len(relay.held) > connections, 60, "row 1 marked")
+        held_by, connections = row(1).locked_by, len(relay.held)
+        assert row(2).state == claimed and not (row(2).locked_by or "").endswith(STARTED)
+        worker.kill()
+        worker.start()
+
+
 def test_a_mail_the_worker_dies_on_each_time_is_set_aside_after_three_deaths(tmp_path, procs,
                                                                                make_localforum, mail_sink):
     """The outbox has the inbox's guard: a mail in hand each time the worker is killed (here
@@ -359,7 +378,7 @@ def test_a_mail_the_worker_dies_on_each_time_is_set_aside_after_three_deaths(tmp
     is sent alone, marked as started, after the first death, and ends "failed" with a French
     reason after the third; the mail behind it is sent once the server answers again."""
     from forumsync.outbound import compose, outbox
-    from forumsync.queues import INTERRUPTED_MAX, STARTED
+    from forumsync.queues import INTERRUPTED_MAX
 
     relay = StallingRelay(mail_sink.port)
     try:
@@ -378,19 +397,7 @@ def test_a_mail_the_worker_dies_on_each_time_is_set_aside_after_three_deaths(tmp
                 s.expunge(found)
                 return found
 
-        worker = rig.start_worker()
-        held_by, connections = None, 0
-        for death in range(INTERRUPTED_MAX):
-            if death == 0:  # the worker holds both mails, unmarked, and waits on the server
-                _wait(lambda: row(1).state == "sending" and len(relay.held) > connections, 60,
-                      "the first mail in hand")
-            else:  # the restarted worker sends the first one alone, marked as started
-                _wait(lambda: (row(1).locked_by or "").endswith(STARTED) and row(1).locked_by != held_by
-                      and len(relay.held) > connections, 60, "the first mail marked")
-            held_by, connections = row(1).locked_by, len(relay.held)
-            assert row(2).state == "sending" and not (row(2).locked_by or "").endswith(STARTED)
-            worker.kill()
-            worker.start()
+        _kill_each_time_the_first_is_in_hand(rig.start_worker(), relay, row, "sending")
         relay.stall = False
         _wait(lambda: row(1).state == "failed" and row(2).state == "sent", 60, "the queue moving on")
         first, second = row(1), row(2)
@@ -412,7 +419,7 @@ def test_an_event_the_worker_dies_on_each_time_is_set_aside_after_three_deaths(t
     ``forumsync events retry`` takes the failed one back."""
     from forumsync.forum import events
     from forumsync.models import WebhookEvent
-    from forumsync.queues import INTERRUPTED_MAX, STARTED
+    from forumsync.queues import INTERRUPTED_MAX
 
     forum = make_localforum()
     relay = StallingRelay(int(forum.url.rsplit(":", 1)[1].strip("/")))
@@ -438,19 +445,7 @@ def test_an_event_the_worker_dies_on_each_time_is_set_aside_after_three_deaths(t
                 return found
 
         relay.stall = True
-        worker = rig.start_worker()
-        held_by, connections = None, 0
-        for death in range(INTERRUPTED_MAX):
-            if death == 0:
-                _wait(lambda: row(1).state == "processing" and len(relay.held) > connections, 60,
-                      "the first event in hand")
-            else:
-                _wait(lambda: (row(1).locked_by or "").endswith(STARTED) and row(1).locked_by != held_by
-                      and len(relay.held) > connections, 60, "the first event marked")
-            held_by, connections = row(1).locked_by, len(relay.held)
-            assert row(2).state == "processing" and not (row(2).locked_by or "").endswith(STARTED)
-            worker.kill()
-            worker.start()
+        _kill_each_time_the_first_is_in_hand(rig.start_worker(), relay, row, "processing")
         relay.stall = False
         _wait(lambda: row(1).state == "failed" and row(2).state == "done", 60, "the queue moving on")
         first, second = row(1), row(2)
