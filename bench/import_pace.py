@@ -479,8 +479,17 @@ def main():
         return
     if not args.no_own_work:
         # the default, two pool processes (the default before 6 December: one per CPU), none
+        before = rates
         for size in dict.fromkeys((pool_default, 2, 0)):
             own = own_work(raws, size)
+            # The raw parse just before and just after this measure: the shared machine's speed
+            # drifts within minutes (22 % between two runs of one half hour), so each ratio is
+            # taken against the mean of the two, as HyperKitty's below.
+            after = raw_rates(raws)
+            bracket = {key: (before[key] + after[key]) / 2 for key in before}
+            print(f"    analyse brute policy.default juste avant / juste après : {before['default']:,.1f} / "
+                  f"{after['default']:,.1f} msg/s (rapports ci-dessous : à leur moyenne)")
+            default, compat, before = bracket["default"], bracket["compat32"], after
             own_rate = own["handled"] / (own["seconds"] - own["forum"])
             label = f"pool de {size} processus" if size else "sans pool (PIPELINE_POOL_SIZE=0)"
             print(f"[2] travail propre du pipeline, {label} : {own_rate:,.1f} msg/s "
@@ -491,11 +500,11 @@ def main():
                   f"principal {own['cpu'] / own['handled'] * 1000:.1f} ms/msg ; ingestion à part : "
                   f"{own['handled'] / own['ingest']:,.0f} msg/s)")
             main_ms, pool_ms = own["cpu"] / own["handled"] * 1000, own["pool_cpu"] / own["handled"] * 1000
-            raw_ms = 1000 / rates["default_cpu"]
+            raw_ms = 1000 / bracket["default_cpu"]
             capacity = min(1000 / main_ms, 2000 / (main_ms + pool_ms)) if size else 1000 / main_ms
             print(f"    temps processeur par message : processus principal {main_ms:.1f} ms, pool {pool_ms:.1f} ms "
                   f"(analyse brute policy.default : {raw_ms:.1f} ms) ; débit que ce temps processeur permet "
-                  f"sur 2 cœurs libres : {capacity:,.0f} msg/s = {capacity / rates['default_cpu']:.2f} × "
+                  f"sur 2 cœurs libres : {capacity:,.0f} msg/s = {capacity / bracket['default_cpu']:.2f} × "
                   f"l'analyse brute policy.default (en temps processeur) ; forum local : "
                   f"{own['forum_cpu'] / own['handled'] * 1000:.1f} ms par message")
             print(f"    lots : {own['per_batch']:.1f} messages par lot en moyenne ; envoyés parce que : "
