@@ -40,3 +40,38 @@ def test_an_at_after_a_bare_domain_is_neutralised_and_addresses_are_kept(text, n
     assert live_syntax(out, onebox=False) == []
     assert (out != text) is neutralised
     assert out.replace(ZWSP, "") == text
+
+
+def _full_parse_answer(raw: str, onebox: bool) -> list[str]:
+    """live_syntax's answer as it was computed before its inline shortcut: every inline
+    content of the document parsed (markdown-it's own parse), then the same findings."""
+    from forumsync.mail import inert
+
+    problems = []
+    for token in inert.discourse_parser().parse(raw):
+        if token.type == "html_block" and inert._HTML_IMG.search(token.content):
+            problems.append("image <img>")
+        if token.type == "inline" and token.children:
+            problems += inert._inline_problems(token.children, set(), onebox)
+    return problems
+
+
+TRICKY = [
+    "evil．com", "evil。com", "ｗｗｗ.evil.io/a.png", "evil.ｃｏｍ", "http：//evil.io", "EVIL.FR/x", "//evil.io",
+    "xn--e1afmkfd.xn--p1ai", "évil.fr", "`code`evil.com", "**evil**.com", "evil*.*com", "a\\*evil.com",
+    "evil<b>.</b>com", "http&#58;//evil.com", "ht\\tp://evil.com", "evil.com\\x", "evil.co.uk:8080/p",
+    "<https://evil.com/a.png>", "[t](https://evil.com)", "![i][r]\n\n[r]: https://evil.com/i.png",
+    "[img]https://evil.com/i.png[/img]", "<IMG src=x>", "a <img\nsrc=x>", "&#x40;staff", "\\@staff",
+    "> > citation www.evil.io\n> suite", "- liste evil.fr\n  - sous-liste @admin", "| a | b |\n|---|---|\n| evil.io | x |",
+    "rien de vivant ici", "10:30 : réunion", "3.5 fois", "a@b", "fin.",
+]
+
+
+@pytest.mark.parametrize("raw", TRICKY)
+@pytest.mark.parametrize("onebox", [True, False])
+def test_the_inline_shortcut_finds_what_a_full_parse_finds(raw, onebox):
+    """live_syntax parses a block's inline content only when it holds an "@", an entity, an
+    image's start or what linkify could link (``_may_be_live``): on every one of these, its
+    findings are a full parse's."""
+    found = [p for p in live_syntax(raw, (), onebox=onebox) if not p.startswith(("quote", "bbcode"))]
+    assert found == _full_parse_answer(raw, onebox)  # (the line checks of quotes and BBCode aside)
