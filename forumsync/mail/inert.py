@@ -306,7 +306,7 @@ def fence_lines(tokens) -> set[int]:
 
 def neutralise_block_bbcode(markdown: str) -> str:
     """MARKDOWN with the "[" of every block BBCode line (outside fenced code) escaped."""
-    code = fence_lines(discourse_parser().parse(markdown))
+    code = fence_lines(discourse_parser().blocks(markdown).tokens)  # block tokens suffice
     out = []
     for index, line in enumerate(markdown.split("\n")):
         if index not in code and block_bbcode(line) is not None:
@@ -351,9 +351,9 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
         raw = raw.replace("\r\n", "\n").replace("\r", "\n")
     allowed = set(own_images)
     problems = []
-    state = None
+    md, state = discourse_parser(), None
     if "[" in raw:
-        state = discourse_parser().blocks(raw)
+        state = md.blocks(raw)
         code = fence_lines(state.tokens)
         lines = [line for index, line in enumerate(raw.split("\n")) if index not in code]
         if any(_QUOTE_LINE.match(line) for line in lines):
@@ -361,7 +361,6 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
         problems += sorted({f"bbcode {tag}" for tag in map(block_bbcode, lines) if tag and tag != "quote"})
     if not onebox and "@" not in raw and "&" not in raw and not _MAYBE_IMAGE.search(raw):
         return problems
-    md = discourse_parser()
     state = state or md.blocks(raw)
     for token in state.tokens:
         if token.type == "html_block" and _HTML_IMG.search(token.content):
