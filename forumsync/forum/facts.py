@@ -96,13 +96,16 @@ class ForumFacts:
             self._shown.clear()
 
     # ------------------------------------------------------------------ derived facts
-    def remember(self, name: str, seconds: float, compute: Callable[[], Any]) -> Any:
-        """COMPUTE's value, kept SECONDS under NAME (computed again once older)."""
+    def remember(self, name: str, seconds: float, compute: Callable[[Any], Any]) -> Any:
+        """COMPUTE(gateway)'s value, kept SECONDS under NAME (computed again once older).
+        COMPUTE reads through the gateway that made these facts, never through the clone that
+        asked: a fact one user's narrower view computed would be kept for everyone (a clone
+        acting as a member read the plugin's capabilities as absent, red-team pass 12)."""
         with self._lock:
             entry = self._derived.get(name)
         if entry is not None and time.monotonic() - entry[0] < seconds:
             return entry[1]
-        value = compute()
+        value = compute(self._gateway)
         with self._lock:
             self._derived[name] = (time.monotonic(), value)
         return value

@@ -24,9 +24,10 @@ class PluginCalls:
         by the ``as_user`` clones)."""
         return self.facts.remember(CAPABILITIES, float("inf"), self._read_capabilities)
 
-    def _read_capabilities(self) -> dict | None:
-        try:
-            return self._get("/forumsync/capabilities.json")
+    @staticmethod
+    def _read_capabilities(gateway) -> dict | None:
+        try:  # admins only (the plugin's ensure_admin): read by the configured account
+            return gateway._get("/forumsync/capabilities.json")
         except ForumRejected:  # 404 (no plugin) or 403: no plugin for us
             return None
 

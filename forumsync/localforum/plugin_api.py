@@ -3,7 +3,7 @@
 Same contract as the Ruby plugin (``plugin/spec/fixtures/contract/*.json``, checked by
 tests/themes/test_plugin_contract.py):
 
-- ``GET /forumsync/capabilities.json``
+- ``GET /forumsync/capabilities.json`` (admin)
 - ``POST /forumsync/posts.json`` (admin): a topic or a reply as the staged user of ``email``,
   once per Message-ID (201 created, 200 already there); multipart with ``files[]`` carries the
   post's files in the same call (``forumsync-file:N`` in the raw → the Nth upload's short URL);
@@ -86,6 +86,7 @@ def created_body(post: Post, message_id: str, created: bool) -> dict:
 @api_route(bp, "/forumsync/capabilities", methods=["GET"])
 def capabilities():
     with forum().store.session() as session:
+        _admin(session)  # the plugin's ensure_admin: forumsync asks with its admin key
         batch_max = plugin_batch.max_posts(session)
     return json_response({"plugin": PLUGIN_NAME, "version": VERSION, "features": list(FEATURES),
                           "batch_max_posts": batch_max})

@@ -53,7 +53,7 @@ def _read(forum) -> dict[str, set[str]]:
 
 
 def _load(forum) -> dict[str, set[str]]:
-    return forum.facts.remember(FACT, REFRESH_SECONDS, lambda: _read(forum))
+    return forum.facts.remember(FACT, REFRESH_SECONDS, _read)
 
 
 def borrowed_name(forum, name: str, email: str) -> bool:

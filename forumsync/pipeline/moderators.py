@@ -38,7 +38,7 @@ def _read(forum) -> frozenset[str] | None:
 
 
 def _load(forum) -> frozenset[str] | None:
-    return forum.facts.remember(FACT, REFRESH_SECONDS, lambda: _read(forum))
+    return forum.facts.remember(FACT, REFRESH_SECONDS, _read)
 
 
 def is_lead(forum, username: str) -> bool:

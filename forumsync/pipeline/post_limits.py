@@ -20,18 +20,18 @@ MINIMUMS = ("min_topic_title_length", "min_first_post_length", "min_post_length"
 
 
 def remembered(forum, name: str, compute):
-    """COMPUTE's value kept on the gateway for its lifetime (``forum.facts``)."""
+    """COMPUTE(gateway)'s value kept on the gateway for its lifetime (``forum.facts``)."""
     return forum.facts.remember(name, math.inf, compute)
 
 
 def max_post_chars(forum) -> int:
     """The forum's ``max_post_length`` minus room for our notes (read once per gateway)."""
-    return remembered(forum, "max_post_chars", lambda: _max_chars(forum))
+    return remembered(forum, "max_post_chars", _max_chars)
 
 
 def minimums(forum) -> dict:
     """The forum's length minimums by setting name ({} when this key may not read them)."""
-    return remembered(forum, "post_minimums", lambda: _minimums(forum))
+    return remembered(forum, "post_minimums", _minimums)
 
 
 def _max_chars(forum) -> int:

@@ -111,4 +111,4 @@ def _poster(ctx, username: str):
     """The gateway acting as USERNAME (one clone per user, kept on the gateway)."""
     if not username or username == ctx.settings.FORUM_API_USERNAME:
         return ctx.forum
-    return post_limits.remembered(ctx.forum, f"poster:{username}", lambda: ctx.forum.as_user(username))
+    return post_limits.remembered(ctx.forum, f"poster:{username}", lambda gateway: gateway.as_user(username))

@@ -85,8 +85,8 @@ def test_an_unavailable_forum_is_not_remembered(gateway, localforum):
 def test_remembered_facts_live_their_time_then_are_computed_again(gateway, monkeypatch):
     calls = []
 
-    def compute():
-        calls.append(1)
+    def compute(gateway):
+        calls.append(gateway.api_username)
         return len(calls)
 
     assert gateway.facts.remember("leads", 60.0, compute) == 1
@@ -94,6 +94,9 @@ def test_remembered_facts_live_their_time_then_are_computed_again(gateway, monke
     assert gateway.facts.remember("leads", 0.0, compute) == 2  # older than 0 s
     gateway.facts.forget("leads")
     assert gateway.facts.remember("leads", 60.0, compute) == 3
+    gateway.facts.forget("leads")
+    assert gateway.as_user("lea").facts.remember("leads", 60.0, compute) == 4
+    assert set(calls) == {gateway.api_username}  # always the configured account, never a clone
 
 
 def test_capabilities_are_asked_once_for_the_gateway_and_its_clones(gateway):

@@ -70,7 +70,7 @@ RSpec.describe "POST /forumsync/posts/batch.json" do
 
   it "refuses more posts than forumsync_batch_max_posts, and announces the maximum" do
     SiteSetting.forumsync_batch_max_posts = 2
-    get "/forumsync/capabilities.json"
+    get "/forumsync/capabilities.json", headers: admin_headers
     expect(response.parsed_body).to include("batch_max_posts" => 2)
     expect(response.parsed_body["features"]).to include("batch_posts")
     item = { email: "a@example.org", raw: "Bonjour à tous", title: "Un titre assez long", category_id: category.id }

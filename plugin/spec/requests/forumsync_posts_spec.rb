@@ -106,6 +106,17 @@ RSpec.describe "discourse-forumsync endpoints" do
     end
   end
 
+  it "shows the capabilities to admins only, also on a login_required forum" do
+    SiteSetting.login_required = true
+    get "/forumsync/capabilities.json"
+    expect(response.status).not_to eq(200)
+    expect(response.body).not_to include("batch_max_posts")
+    get "/forumsync/capabilities.json", headers: user_headers
+    expect(response.status).to eq(403)
+    get "/forumsync/capabilities.json", headers: admin_headers
+    expect(response.status).to eq(200)
+  end
+
   it "is absent while the plugin is disabled" do
     SiteSetting.forumsync_enabled = false
     get "/forumsync/capabilities.json"
