@@ -15,6 +15,10 @@ recovered author). Aligned DKIM (``header.d``/``header.i``) and SPF (``smtp.mail
 results count the same way when no DMARC result speaks for the domain.
 
 Parsing uses the ``authres`` library (RFC 8601); a header it cannot parse counts as absent.
+The value is read as the MTA wrote it, folding undone and nothing decoded: an RFC 2047
+encoded word (``=?us-ascii?q?mx.listes…?=``) is not our MTA's authserv-id for the MTA, which
+leaves such a header in place, so it must not be ours for forumsync either (red-team pass 12).
+A value with an encoded word, 8-bit or control characters counts as absent.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from dataclasses import dataclass, field
 
 import authres
 
-from .headers import header_all
+from .headers import raw_header_all
 
 PASS, FAIL, NONE = "pass", "fail", "none"
 _FAILING = {"fail", "permerror"}  # RFC 8601 2.7: softfail/neutral/temperror are no verdict
@@ -48,8 +52,10 @@ def trusted_results(msg, authserv_id: str | None) -> list[Result]:
     if not authserv_id:
         return []
     found = []
-    for value in header_all(msg, "Authentication-Results"):
-        value = " ".join(str(value).split())
+    for value in raw_header_all(msg, "Authentication-Results"):
+        value = " ".join(str(value).split())  # unfolded (RFC 5322 2.2.3), never decoded
+        if _NOT_AS_WRITTEN_BY_AN_MTA.search(value):
+            continue
         if raw_authserv_id(value) != authserv_id:  # exact, as Discourse (authres lower-cases it)
             continue
         try:
@@ -62,6 +68,8 @@ def trusted_results(msg, authserv_id: str | None) -> list[Result]:
     return found
 
 
+# RFC 8601 values are ASCII, without encoded words (section 2.2: no RFC 2047 in this field).
+_NOT_AS_WRITTEN_BY_AN_MTA = re.compile(r"=\?|[^\x20-\x7e]")
 _LEADING_COMMENTS = re.compile(r"^\s*(?:\([^()]*\)\s*)*")
 _AUTHSERV = re.compile(r'"([^"]*)"|([^\s";]*)')
 

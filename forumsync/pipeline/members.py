@@ -26,9 +26,24 @@ _SUFFIX = re.compile(r"\s*(?:\(.*|\[.*|[-–—|,/].*)$")
 _ADDRESS = re.compile(r"[^\s<>()\[\]@,;:\"]+@[^\s<>()\[\]@,;:\"]+\.[^\s<>()\[\]@,;:\"]+")
 
 
+# Civilities a name may start with (« Mme Marie Dupont » is Marie Dupont), by look-alike key.
+_CIVILITIES = frozenset(skeleton(word) for word in (
+    "m", "mme", "mlle", "mr", "mrs", "ms", "dr", "me", "pr", "monsieur", "madame", "mademoiselle"))
+
+
 def name_keys(label: str) -> set[str]:
-    """The look-alike keys of LABEL: as written, and without an organisation or role suffix."""
-    keys = {skeleton(label or ""), skeleton(_SUFFIX.sub("", label or ""))}
+    """The look-alike keys of LABEL, as written and without an organisation or role suffix:
+    its words in order, in any order (« DUPONT Marie », the order of French administrative
+    mail and of many address books), run together (« MarieDupont »), each also without a
+    leading civility (« Mme Marie Dupont »). Punctuation separates words (« dupont.marie »)."""
+    keys = set()
+    for variant in (label or "", _SUFFIX.sub("", label or "")):
+        words = skeleton(variant).split()
+        bare = list(words)
+        while len(bare) > 1 and bare[0] in _CIVILITIES:
+            bare = bare[1:]
+        for form in (words, bare):
+            keys |= {" ".join(form), " ".join(sorted(form)), "".join(form)}
     return {key for key in keys if key}
 
 
@@ -74,12 +89,13 @@ def borrowed_name(forum, name: str, email: str) -> bool:
 # Words that claim a role on the forum: a sender shows them only with the mark. By look-alike
 # key, word by word; these stems as prefixes (« Administrateur », « Modératrice »), the others
 # as whole words, with the forum's name and the bridge account's username.
-_ROLE_STEMS = ("admin", "moderat")
+# (« animat »: the theme leads, « Animatrice SVE », their groups « animateurs-<thème> »)
+_ROLE_STEMS = ("admin", "moderat", "animat")
 _ROLE_WORDS = ("staff", "system", "systeme", "webmaster", "postmaster", "root", "forumsync")
 
 
 def claims_a_role(settings, name: str) -> bool:
-    """NAME holds a word of a forum role (admin…, modérat…, staff, système…) or the forum's
+    """NAME holds a word of a forum role (admin…, modérat…, animat…, staff, système…) or the forum's
     name (« Équipe Bistro ») or the bridge's username: never shown unmarked from mail."""
     words = skeleton(name or "").split()
     stems = [skeleton(stem) for stem in _ROLE_STEMS]

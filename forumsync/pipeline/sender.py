@@ -14,7 +14,8 @@
 - an account that may not post (deactivated, silenced, suspended: ``account_refusal``, as
   Discourse's ``Email::Receiver`` refuses it) gets nothing posted in its name, verdict or not:
   **quarantine**, with the reason.
-  A ``From`` holding several addresses is never mapped to any account.
+  A ``From`` holding several addresses is never mapped to any account, nor is a munged mail
+  whose Reply-To / Cc / X-Original-From / Sender offer several (``mail.sender.author_claims``).
 
 Otherwise a staged user (Discourse's "known by email only" account) when the forum has the
 discourse-forumsync plugin, else the bridge account. A display name (or address) that looks
@@ -33,6 +34,7 @@ from __future__ import annotations
 from ..mail.addresses import header_addresses
 from ..mail.authresults import FAIL, PASS, verdict
 from ..mail.lookalike import mixed_script
+from ..mail.sender import author_claims
 from . import members, moderators
 from .author import marked
 from .errors import Quarantine
@@ -43,7 +45,10 @@ def process(ctx, msg, msgdata: MsgData) -> None:
     email = (msgdata.get("from_email") or "").strip().lower()
     msgdata.update(sender_account=None, sender_staged=False)
     from_addresses = [a for _, a in header_addresses(msg, "From") if a]
-    several = len(set(from_addresses)) > 1
+    # Several addresses in From, or in the headers a munged mail names its author in
+    # (mail.sender.author_claims): the mail names several authors, none is believed.
+    several = len(set(from_addresses)) > 1 or \
+        len(author_claims(msg, ctx.settings.LIST_ADDRESS)) > 1
     check = verdict(msg, ctx.settings.AUTHSERV_ID, email,
                     from_header_domain=from_addresses[0].rpartition("@")[2] if from_addresses else None)
     msgdata.update(auth_verdict=check.status, auth_reason=check.reason)

@@ -1,6 +1,6 @@
 """DMARC From-munging undone: the real author from X-Original-From, Reply-To, Cc or Sender."""
 from forumsync.mail import parse_bytes
-from forumsync.mail.sender import list_addresses, real_sender
+from forumsync.mail.sender import author_claims, list_addresses, real_sender
 
 LIST = "club@listes.example.org"
 
@@ -40,3 +40,16 @@ def test_normal_mail_untouched(eml):
     # "via" in a real name with a personal address is not munging
     msg = parse_bytes(b"From: Luc via Mobile <luc@x.fr>\nReply-To: other@y.fr\n\nx")
     assert real_sender(msg, LIST) == ("Luc via Mobile", "luc@x.fr")
+
+
+def test_the_address_the_list_appended_is_read_first_and_several_are_counted():
+    """Mailman 3 appends the original From to the sender's own Reply-To (handlers/dmarc.py):
+    the last one is the list's word; the others are the sender's, so the mail names two."""
+    msg = parse_bytes(b"From: Benoit via Club <club@listes.example.org>\n"
+                      b"Reply-To: Chef <chef@club-publik.fr>, Benoit <benoit@club-publik.fr>\n\nx")
+    assert real_sender(msg, LIST) == ("Benoit", "benoit@club-publik.fr")
+    assert author_claims(msg, LIST) == {"chef@club-publik.fr", "benoit@club-publik.fr"}
+    one = parse_bytes(b"From: Anne Roux via Club <club@listes.example.org>\n"
+                      b"Reply-To: Anne Roux <Anne.Roux@grandlyon.com>\nSender: anne.roux@grandlyon.com\n\nx")
+    assert author_claims(one, LIST) == {"anne.roux@grandlyon.com"}  # one author, twice
+    assert author_claims(parse_bytes(b"From: Luc <luc@x.fr>\nReply-To: other@y.fr\n\nx"), LIST) == set()
