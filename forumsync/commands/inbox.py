@@ -125,13 +125,16 @@ def routing_lines(ctx, row) -> list[str]:
     from ..pipeline import parse, trim
     from ..pipeline.route import routing_of
 
+    from ..pipeline.budget import cpu_budget
+
     lines = ["", "Thème (recalculé avec les réglages actuels) :"]
-    try:
-        msg = parse_bytes(row.raw)
-        msgdata = {"message_id": row.message_id, "received_at": row.received_at}
-        parse.process(ctx, msg, msgdata)
-        trim.process(ctx, msg, msgdata)
-        routing = routing_of(ctx.settings, msgdata)
+    try:  # with the pipeline's CPU budget: the operator's command must not hang on hostile mail
+        with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):
+            msg = parse_bytes(row.raw)
+            msgdata = {"message_id": row.message_id, "received_at": row.received_at}
+            parse.process(ctx, msg, msgdata)
+            trim.process(ctx, msg, msgdata)
+            routing = routing_of(ctx.settings, msgdata)
     except Exception as exc:  # a message the pipeline could not read either: say so, go on
         return lines + [f"  non calculable : {exc}"]
     lines.append(f"  thème retenu : {routing.slug or '—'} — {routing.reason}")

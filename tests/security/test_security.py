@@ -318,6 +318,9 @@ def _nested(count: int, boundary=b"n%d", embedded=b"") -> bytes:
     (_nested(MAX_MIME_NESTING + 1).replace(b"boundary=", b"BoUnDaRy="), True),  # any case
     (_nested(60, b"N%d") + _nested(60, b"n%d"), True),  # boundaries differ by their case: 120
     (_nested(60, embedded=b"Content-Type: MESSAGE/RFC822\n"), True),  # 60 + 60 embedded messages
+    # any message/* type is parsed as an embedded message (red team, twelfth pass)
+    pytest.param(b"Content-Type: message/x-foo\n\n" * (MAX_MIME_NESTING + 1), True, id="message/x-foo"),
+    pytest.param(b"Content-Type: message/partial; id=x\n\n" * (MAX_MIME_NESTING + 1), True, id="message/partial"),
     # "message/rfc822" inside a boundary's value is that boundary, not an embedded message
     (_nested(MAX_MIME_NESTING - 1) + b'Content-Type: multipart/mixed; boundary="message/rfc822"\n', False),
 ])
