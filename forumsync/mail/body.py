@@ -126,11 +126,10 @@ def image_markdown(att: "Attachment") -> str:
 
 
 def plain_is_poorer(plain: str, html: str) -> bool:
-    """True when the text/plain alternative lost what matters of the HTML one. Reads the HTML
-    only as far as the converter would (MAX_TEXT_CHARS): nh3's parser is quadratic in the
+    """True when the text/plain alternative lost what matters of the HTML one. nh3 reads the
+    HTML only as far as the converter would (MAX_TEXT_CHARS): its parser is quadratic in the
     nesting of block tags, in native code the CPU budget cannot interrupt (400 KB of
     ``<div>`` took 19 s there; red-team pass 12)."""
-    html = html[:MAX_TEXT_CHARS]
     stripped = plain.strip()
     if not stripped:
         return True
@@ -142,7 +141,7 @@ def plain_is_poorer(plain: str, html: str) -> bool:
     lost = [url for url in urls if url not in plain]
     if lost and len(lost) * 2 >= len(urls):
         return True
-    return len(stripped) * 2 < len(html_text(html))
+    return len(stripped) * 2 < len(html_text(html[:MAX_TEXT_CHARS]))
 
 
 class _Walker:
