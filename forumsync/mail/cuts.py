@@ -5,6 +5,14 @@ last check of a post cannot make inert, and the whole post is held (red team, se
 """
 from __future__ import annotations
 
+FULL_TEXT_NAME = "message-complet.txt"  # the whole text of a post cut, attached to it
+
+
+def cut_note(url: str) -> str:
+    """The line that follows a post cut for the forum, linking its whole text at URL."""
+    return (f"*Message tronqué (trop long pour le forum) : texte complet en pièce jointe "
+            f"[{FULL_TEXT_NAME}|attachment]({url}).*")
+
 
 def markdown_prefix(markdown: str, limit: int) -> str:
     """MARKDOWN's beginning, at most LIMIT characters (LIMIT ≤ 0: nothing), ending at the last

@@ -331,6 +331,12 @@ _AHEAD: OrderedDict = OrderedDict()
 AHEAD_MAX = 512
 
 
+def normalised(text: str) -> str:
+    """TEXT as a post's text is checked and sent: one line model (markdown-it's: "\\r" ends a
+    line), no U+FEFF (a space between a tag's attributes for Discourse), no NUL."""
+    return text.replace(JS_ONLY_SPACE, "").replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
+
+
 def remember_live_syntax(raw: str, own_images, onebox: bool, problems: list[str]) -> None:
     _AHEAD[(raw, frozenset(own_images), onebox)] = list(problems)
     while len(_AHEAD) > AHEAD_MAX:

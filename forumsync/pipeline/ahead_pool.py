@@ -45,15 +45,16 @@ def pool_size(settings) -> int:
 
 # ---------------------------------------------------------------------- in a pool process
 class _Settings:
-    """What the AHEAD stages read from ``ctx``: its settings, nothing else."""
+    """What the AHEAD stages read from ``ctx``: its settings, nothing else; and the forum's
+    maximum post length for ``ahead_checks`` (None: unknown)."""
 
-    def __init__(self, settings):
-        self.settings = settings
+    def __init__(self, settings, cut_over=None):
+        self.settings, self.cut_over = settings, cut_over
 
 
 @functools.lru_cache(maxsize=4)
 def _context(blob: bytes) -> _Settings:
-    return _Settings(pickle.loads(blob))
+    return _Settings(*pickle.loads(blob))
 
 
 def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
@@ -67,7 +68,7 @@ def run_ahead(settings_blob: bytes, seed: dict, raw: bytes | None):
             msg = parse_bytes(raw)
             for stage in AHEAD:
                 stage.process(ctx, msg, msgdata)
-            checks = ahead_checks.run(msgdata)
+            checks = ahead_checks.run(msgdata, ctx.cut_over)
     except Exception as exc:
         if not _survives_pickling(exc):
             return INLINE

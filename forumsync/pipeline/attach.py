@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..forum.gateway import ForumRejected
+from ..mail import cuts
 from ..mail.inert import escape_fragment, inert_filename, link_label
 from . import post_limits, uploads
 
 NOTES_SHARE = 2  # attachment links and notes may take at most 1/NOTES_SHARE of the post
-FULL_TEXT_NAME = "message-complet.txt"
+FULL_TEXT_NAME = cuts.FULL_TEXT_NAME
 
 
 @dataclass

@@ -24,7 +24,8 @@ def drafted(ctx, msgdata, **target) -> Draft:
         msgdata["from_name"] = inert_name(msgdata["from_name"])  # the staged user's name
     attached = attach.attach(ctx, msgdata)
     with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):  # the check of the text
-        msgdata["draft"] = draft.compose(msgdata, attached, notice=msgdata.get("notice"), **target)
+        msgdata["draft"] = draft.compose(msgdata, attached, notice=msgdata.get("notice"),
+                                         cut_over=post_limits.max_post_chars(ctx.forum), **target)
     return msgdata["draft"]
 
 

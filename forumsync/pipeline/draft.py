@@ -14,11 +14,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_SHORT, TITLE_TAKEN
-from ..mail.cuts import markdown_prefix
+from ..mail.cuts import cut_note, markdown_prefix
 from ..mail.ids import post_marker
 from ..mail.inert import escape_fragment, neutralise_mentions, strip_bidi
-from .attach import FULL_TEXT_NAME, Attached
-from .post_inert import inert
+from .attach import Attached
+from .post_inert import inert, normalised
 
 _LEFTOVER_CID = re.compile(r"!\[([^\]\n]*)\]\(cid:[^)\s]*\)")
 
@@ -36,11 +36,18 @@ class Draft:
     reply_to_post_number: int | None = None
     created_at: datetime | None = None
     files: list | None = None  # sent with the post (plugin), else None
+    # False: a post too long for the forum, whose text was not checked whole (only its cut is
+    # ever published: ``fitted`` cuts it, and ``shortened`` checks the cut and the tail)
+    checked: bool = True
 
 
-def compose(msgdata, attached: Attached, *, notice: str | None = None, **target) -> Draft:
+def compose(msgdata, attached: Attached, *, notice: str | None = None, cut_over: int | None = None,
+            **target) -> Draft:
     """The post for MSGDATA with its ATTACHED files; TARGET: ``title``/``category_id``/
-    ``external_id`` for a new topic, ``topic_id``/``reply_to_post_number`` for a reply."""
+    ``external_id`` for a new topic, ``topic_id``/``reply_to_post_number`` for a reply.
+    A post longer than CUT_OVER characters (or whose body left text out) is only ever
+    published cut: its whole text is not checked here (the check of a long text is the
+    costliest step of an import), only its cut will be (``Draft.checked`` False)."""
     body = msgdata.get("body") or ""
     for cid, url in attached.cids:
         body = body.replace(f"cid:{cid}", url)
@@ -70,16 +77,32 @@ def compose(msgdata, attached: Attached, *, notice: str | None = None, **target)
         s = "s" if omitted > 1 else ""
         tail.append(f"*… et {omitted} autre{s} pièce{s} jointe{s} non reprise{s} "
                     "(trop nombreuses pour un message du forum).*")
-    parts, tail = inert(parts, tail, attached.own)
+    parts, tail = [normalised(p) for p in parts], [normalised(t) for t in tail]
+    checked = not _cut_anyway(msgdata, parts, tail, notice, cut_over)
+    if checked:
+        parts, tail = inert(parts, tail, attached.own)
     parts = ([notice] if notice else []) + parts
     raw = "\n\n".join(parts + tail + _marker(msgdata))
     return Draft(raw, head="\n\n".join(parts), tail="\n\n".join(tail), inline=tuple(attached.inline),
-                 created_at=msgdata.get("date"), files=msgdata.get("post_files"), **target)
+                 created_at=msgdata.get("date"), files=msgdata.get("post_files"), checked=checked, **target)
+
+
+def _cut_anyway(msgdata, parts, tail, notice, cut_over: int | None) -> bool:
+    """Whether the post will be cut whatever its check neutralises: its body left text out, or
+    its normalised text is already over CUT_OVER (neutralising only adds characters)."""
+    if cut_over is None:
+        return False
+    if msgdata.get("full_text"):
+        return True
+    return len("\n\n".join(([notice] if notice else []) + parts + tail + _marker(msgdata))) > cut_over
 
 
 def fitted(draft: Draft, msgdata, problems: set[str], *, list_name: str, when: datetime,
            max_chars: int, full_text_url: str | None = None) -> Draft:
-    """DRAFT adjusted to PROBLEMS (unchanged when none); BODY_LONG needs FULL_TEXT_URL."""
+    """DRAFT adjusted to PROBLEMS (unchanged when none); BODY_LONG needs FULL_TEXT_URL. A draft
+    whose text was not checked whole is always cut (never published as it is)."""
+    if not draft.checked:
+        problems = problems | {BODY_LONG}
     title, raw = draft.title, draft.raw
     if title is not None and TITLE_TAKEN in problems:
         title = f"{title} ({list_name}, {when:%d/%m/%Y %H:%M})"
@@ -97,14 +120,16 @@ def shortened(draft: Draft, msgdata, max_chars: int, url: str) -> str:
     """A post over the forum's maximum: the beginning, the whole text as an attachment at
     URL, and the attachments' links, also those of inline images whose place was cut:
     nothing of the message is lost."""
-    note = (f"*Message tronqué (trop long pour le forum) : texte complet en pièce jointe "
-            f"[{FULL_TEXT_NAME}|attachment]({url}).*")
+    note = cut_note(url)
     head, tail = draft.head, draft.tail
     inline = [(f"![{label}]({link})", link) for label, link in draft.inline]
     room = max_chars - len(note) - len(tail) - sum(len(md) + 1 for md, _ in inline)
     cut = markdown_prefix(head, room)
+    own = {link for _label, link in draft.inline}
     if cut:  # a cut may open what the whole closed (a code span, a fence): checked again
-        cut = inert([cut], [], {link for _label, link in draft.inline})[0][0]
+        cut = inert([cut], [], own)[0][0]
+    if not draft.checked and tail:  # the attachment links and notes, never checked yet
+        tail = "\n\n".join(inert([], [tail], own)[1])
     lost = "\n".join(md for md, link in inline if link not in cut)
     parts = [p for p in (cut.rstrip(), note, lost, tail) if p]
     return "\n\n".join(parts + _marker(msgdata))

@@ -12,8 +12,8 @@ import re
 from urllib.parse import unquote
 
 from ..mail.html import safe_destination
-from ..mail.inert import (JS_ONLY_SPACE, LINE_CONTAINERS, discourse_parser, fence_lines, live_syntax,
-                          neutralise_all_mentions, neutralise_block_bbcode)
+from ..mail.inert import (LINE_CONTAINERS, discourse_parser, fence_lines, live_syntax,
+                          neutralise_all_mentions, neutralise_block_bbcode, normalised)
 from .errors import Quarantine
 
 _QUOTE_START = re.compile(rf"^({LINE_CONTAINERS})\[(quote)(?![a-z])", re.I | re.M | re.A)
@@ -26,7 +26,7 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     ``<img``, and with them any raw HTML tag such as ``<details>``), oneboxes."""
     # U+FEFF: invisible, and a space between a tag's attributes for Discourse (inert.JS_ONLY_SPACE)
     # and line ends as markdown-it normalises them ("\r" ends a line there): one line model
-    parts, tail = [_normalised(p) for p in parts], [_normalised(t) for t in tail]
+    parts, tail = [normalised(p) for p in parts], [normalised(t) for t in tail]
     checked = "\n\n".join(parts + tail)
     found = live_syntax(checked, own, onebox=True)
     problems = list(found)
@@ -68,8 +68,6 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     return parts, tail
 
 
-def _normalised(text: str) -> str:
-    return text.replace(JS_ONLY_SPACE, "").replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
 
 
 def _written_forms(href: str) -> set[str]:

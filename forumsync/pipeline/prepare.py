@@ -46,7 +46,7 @@ from sqlalchemy import bindparam, select
 from ..mail import POLICY, parse_bytes
 from ..models import InboxMessage, InboxRaw
 from ..models.inbox import claimed_message_id
-from . import STAGES, ahead_checks
+from . import STAGES, ahead_checks, post_limits
 from .ahead_pool import AHEAD, INLINE, SEED, discard, head_of, pool, pool_size, run_ahead
 from .budget import cpu_budget
 
@@ -171,7 +171,7 @@ class Ahead:
     def __init__(self, ctx, ids: list[int], size: int):
         self.ctx, self.ids, self.size = ctx, list(ids), size
         self.executor = pool(size)
-        self.blob = pickle.dumps(ctx.settings)
+        self.blob = pickle.dumps((ctx.settings, post_limits.max_post_chars(ctx.forum)))
         self.window = WINDOW
         self.next = 0  # index in IDS of the next row to submit
         self.prepared: dict[int, _Prepared] = {}

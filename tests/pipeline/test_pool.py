@@ -102,7 +102,7 @@ HEADERS = (b"From: =?utf-8?q?Fran=C3=A7oise?= <f@meyzieu.fr>\nTo: club@listes.ex
 def test_the_main_sides_message_has_the_headers_of_the_full_parse(raw, settings):
     seed = dict(inbox_id=1, channel="mbox", message_id="h1@meyzieu.fr",
                 received_at=datetime.now(timezone.utc), meta={}, attempt=1)
-    _keys, _checks, sent = pickle.loads(pickle.dumps(ahead_pool.run_ahead(pickle.dumps(settings), seed, raw)))
+    _keys, _checks, sent = pickle.loads(pickle.dumps(ahead_pool.run_ahead(pickle.dumps((settings, None)), seed, raw)))
     full, head = parse_bytes(raw), prepare.with_head(prepare.EmailMessage(policy=prepare.POLICY), sent)
     assert list(head.raw_items()) == list(full.raw_items())
     assert [(k, str(v)) for k, v in head.items()] == [(k, str(v)) for k, v in full.items()]
@@ -122,7 +122,7 @@ class Unpicklable(Exception):
 def test_an_exception_that_does_not_survive_pickling_is_run_in_the_main_process(monkeypatch, settings):
     seed = dict(inbox_id=1, channel="mbox", message_id="u@x", received_at=datetime.now(timezone.utc),
                 meta={}, attempt=1)
-    blob = pickle.dumps(settings)
+    blob = pickle.dumps((settings, None))
     raw = make_mail(subject="Bonjour", message_id="<u@x>")
     keys, checks, _head = ahead_pool.run_ahead(blob, seed, raw)
     assert keys["subject"] == "Bonjour" and [text for text, _problems in checks] == [keys["body"].strip()]
@@ -227,6 +227,30 @@ def test_the_pool_size_setting(settings):
     assert prepare.Ahead.start(ctx, list(range(100)), cache) is None and not cache
     ctx.settings = settings.replace(PIPELINE_POOL_SIZE=2)
     assert prepare.Ahead.start(ctx, list(range(prepare.MIN_ROWS - 1)), cache) is None
+
+
+def test_the_pool_checks_a_long_body_as_the_cut_the_main_side_publishes(monkeypatch):
+    """A body over the forum's maximum is published cut: the pool checks that cut (as
+    draft.shortened makes it for a staged sender's post, whole text sent as the first file),
+    never the whole text, and the main side checks nothing more when its cut is that one."""
+    from datetime import datetime, timezone
+
+    from forumsync.pipeline import ahead_checks, draft, post_inert
+    from forumsync.pipeline.attach import Attached
+
+    body = "Une ligne de texte ordinaire, rien de plus.\r\n" * 400
+    expected = ahead_checks.expected_texts({"body": body}, cut_over=5000)
+    assert len(expected) == 1 and len(expected[0]) < 5000 and "\r" not in expected[0]
+    assert ahead_checks.expected_texts({"body": body}) == [body.strip().replace("\r\n", "\n")]
+    asked = []
+    real = post_inert.live_syntax
+    monkeypatch.setattr(post_inert, "live_syntax", lambda raw, *a, **k: asked.append(raw) or real(raw, *a, **k))
+    msgdata = {"body": body, "message_id": "long@x.fr", "staged": True,
+               "date": datetime(2026, 12, 7, tzinfo=timezone.utc)}
+    composed = draft.compose(msgdata, Attached(budget=2500), cut_over=5000)
+    draft.fitted(composed, msgdata, set(), list_name="Club", when=msgdata["date"], max_chars=5000,
+                 full_text_url="forumsync-file:0")
+    assert asked[0] == expected[0]  # the cut checked on the main side is the pool's text
 
 
 def test_the_pools_post_check_is_used_only_for_its_exact_text():
@@ -428,7 +452,7 @@ print(executor.submit(parent).result(60) == os.getpid(), executor.submit(loaded,
 print(forkserver._forkserver._forkserver_pid, resource_tracker._resource_tracker._pid)
 seed = dict(inbox_id=1, channel="mbox", message_id="f@x", received_at=None, meta={}, attempt=1)
 raw = make_mail(subject="Déjà vu : la cantine", message_id="<f@x>")
-blob = pickle.dumps(settings)
+blob = pickle.dumps((settings, None))
 print(executor.submit(ahead_pool.run_ahead, blob, seed, raw).result(60) == ahead_pool.run_ahead(blob, seed, raw))
 """
 
@@ -463,7 +487,7 @@ def test_each_pool_process_and_the_main_side_count_their_messages(monkeypatch, s
     monkeypatch.setattr(ahead_pool, "message_done", lambda: calls.append("pool"))
     monkeypatch.setattr(runner, "message_done", lambda: calls.append("main"))
     seed = dict(inbox_id=1, channel="mbox", message_id="c@x", received_at=None, meta={}, attempt=1)
-    ahead_pool.run_ahead(pickle.dumps(settings), seed, make_mail(subject="Bonjour", message_id="<c@x>"))
+    ahead_pool.run_ahead(pickle.dumps((settings, None)), seed, make_mail(subject="Bonjour", message_id="<c@x>"))
     monkeypatch.setattr(prepare, "sent_row", lambda batch, inbox_id: (seed, b"x"))  # read ahead
     assert runner.read_claimed(None, 1, {})[0] == b"x"
     assert calls == ["pool", "main"]

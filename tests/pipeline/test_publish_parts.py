@@ -104,6 +104,40 @@ def test_fitting_dates_titles_pads_short_bodies_and_cuts_long_ones():
     assert "![vue](upload://vue.png)" in cut.raw  # the image whose place was cut is kept
 
 
+def test_a_post_over_the_maximum_is_checked_only_as_it_is_published(monkeypatch):
+    """The whole text of a post that will be cut is never checked (the costliest step of an
+    import, for nothing); its cut and its attachment links are, and such a draft is always
+    cut, whatever problems it is fitted to (never published whole, unchecked)."""
+    from forumsync.mail import inert as inert_module
+    from forumsync.pipeline import post_inert
+
+    checked = []
+    real = inert_module.live_syntax
+    monkeypatch.setattr(post_inert, "live_syntax", lambda raw, *a, **k: checked.append(raw) or real(raw, *a, **k))
+    long = _msgdata(body="Une ligne de texte.\n" * 600 + "Écrivez à @staff\n", staged=True)
+    attached = Attached(links=["[note.pdf|attachment](forumsync-file:0)"], own={"forumsync-file:0"}, budget=1000)
+    composed = draft.compose(long, attached, cut_over=5000)
+    assert composed.checked is False and checked == []
+    for problems in (set(), {BODY_LONG}):  # not told it is long: cut all the same
+        checked.clear()
+        cut = draft.fitted(composed, long, problems, list_name="Club", when=BASE_DATE, max_chars=5000,
+                           full_text_url="forumsync-file:1")
+        assert len(cut.raw) <= 5000 + 200 and "message-complet.txt" in cut.raw
+        assert all(len(text) <= 5000 for text in checked) and len(checked) >= 2  # the cut, the links
+        assert "[note.pdf|attachment](forumsync-file:0)" in cut.raw
+    short = draft.compose(_msgdata(body="Écrivez à @staff", staged=True), Attached(budget=1000), cut_over=5000)
+    assert short.checked is True and "@\u200bstaff" in short.raw  # a post published whole: checked whole
+
+
+def test_a_long_unchecked_draft_has_its_live_tail_neutralised():
+    long = _msgdata(body="Une ligne de texte.\n" * 600, staged=True)
+    attached = Attached(notes=["« x » : écrivez à @staff"], budget=1000)
+    composed = draft.compose(long, attached, cut_over=5000)
+    cut = draft.fitted(composed, long, {BODY_LONG}, list_name="Club", when=BASE_DATE, max_chars=5000,
+                       full_text_url="forumsync-file:0")
+    assert "@staff" not in cut.raw and "@\u200bstaff" in cut.raw
+
+
 # ---------------------------------------------------------------- one refusal policy
 def test_the_policy_tries_files_apart_then_fixes_then_the_bridge(pipe):
     ctx = pipe.ctx
