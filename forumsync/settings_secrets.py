@@ -59,12 +59,23 @@ def _on_loopback(url: str) -> bool:
         return False
 
 
+def _listens_on_loopback(listen: str | None) -> bool:
+    """WEB_LISTEN ("host:port", "[::1]:port") binds the loopback only (unset: WEB_URL's host)."""
+    if not listen:
+        return True
+    host = listen.rpartition(":")[0].strip("[]")
+    return _on_loopback(f"http://[{host}]/" if ":" in host else f"http://{host}/")
+
+
 def demo_secrets_refusal(settings) -> str | None:
     """A French refusal when a service would face the network with secrets everyone knows
-    (the demo defaults, or empty): FORUM_URL or WEB_URL off the loopback. None when fine."""
+    (the demo defaults, or empty): FORUM_URL or WEB_URL off the loopback, or WEB_LISTEN (the
+    address ``serve`` binds) off it — 0.0.0.0 and :: are every address. None when fine."""
     from .settings import KEYS  # the table imports nothing from here
 
     exposed = [name for name in ("FORUM_URL", "WEB_URL") if not _on_loopback(getattr(settings, name))]
+    if not _listens_on_loopback(getattr(settings, "WEB_LISTEN", None)):
+        exposed.append("WEB_LISTEN")
     if not exposed:
         return None
     weak = [name for name in DEMO_SECRETS

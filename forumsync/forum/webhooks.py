@@ -45,6 +45,8 @@ def discourse():
     given = request.headers.get("X-Discourse-Event-Signature", "")
     if not given:
         return _answer(401, "signature manquante")
+    if not ctx.settings.FORUM_WEBHOOK_SECRET:  # an HMAC with an empty key proves nothing
+        return _answer(401, "FORUM_WEBHOOK_SECRET n'est pas réglé : aucun événement n'est accepté")
     expected = signature(ctx.settings.FORUM_WEBHOOK_SECRET, body)
     if not hmac.compare_digest(given.strip().lower().encode("latin-1", "replace"), expected.encode("ascii")):
         return _answer(401, "signature invalide")

@@ -127,3 +127,17 @@ def test_wakes_in_process_worker(client, context):
     post(client, PAYLOAD)
     post(client, PAYLOAD)  # replay: nothing new, no wake
     assert woken == [1]
+
+
+def test_an_empty_webhook_secret_accepts_no_event(tmp_path, db):
+    """An HMAC with an empty key proves nothing: with FORUM_WEBHOOK_SECRET empty, even an event
+    signed with that empty key is refused (red team, twelfth pass)."""
+    from forumsync.context import Context
+    from tests.fixtures.database import make_settings
+
+    ctx = Context(make_settings(tmp_path, db.url, FORUM_WEBHOOK_SECRET=""), db=db)
+    app = create_app(context=ctx)
+    app.testing = True
+    answer = post(app.test_client(), PAYLOAD, secret="")
+    assert answer.status_code == 401 and "FORUM_WEBHOOK_SECRET" in answer.get_json()["statut"]
+    assert count(ctx) == 0
