@@ -151,6 +151,15 @@ def test_member_without_verdict_keeps_their_account(checked):
     "staff <x4@evil.example>",
     "ＡＤＭＩＮ <x5@evil.example>",
     "<webmaster@evil.example>",
+    # the name in another order, with a civility, run together; the leads' title (red team,
+    # twelfth pass: members.name_keys, claims_a_role)
+    "DUPONT Marie <md1@evil.example>",
+    "Dupont Marie <md2@evil.example>",
+    "Mme Marie Dupont <md3@evil.example>",
+    "MarieDupont <md4@evil.example>",
+    "<dupont.marie@evil.example>",
+    "Animatrice SVE <an1@evil.example>",
+    "animateurs-sve <an2@evil.example>",
 ])
 def test_look_alike_names_are_marked(checked, sender):
     row = checked.deliver(make_mail("Bonjour", "Texte\n", sender=sender))
