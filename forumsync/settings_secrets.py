@@ -74,7 +74,7 @@ def demo_secrets_refusal(settings) -> str | None:
     from .settings import KEYS  # the table imports nothing from here
 
     exposed = [name for name in ("FORUM_URL", "WEB_URL") if not _on_loopback(getattr(settings, name))]
-    if not _listens_on_loopback(getattr(settings, "WEB_LISTEN", None)):
+    if not _listens_on_loopback(settings.WEB_LISTEN):
         exposed.append("WEB_LISTEN")
     if not exposed:
         return None

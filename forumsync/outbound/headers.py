@@ -11,19 +11,16 @@ from email.utils import formataddr
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
-# An RFC 2047 encoded word starts with "=?": the email package decodes one it is given in a
-# header value, and an ASCII result goes out as decoded, CR LF included (a forum title
-# « =?us-ascii?q?x=0D=0AReply-To:_…?= » added headers and a body to the list's mail, red
-# team, twelfth pass). A WORD JOINER after the "=" keeps it text: it reads the same.
-_ENCODED_WORD_START = "=?"
-
-
 def one_line(value, limit: int = 300) -> str:
     """A header-safe single line: control characters become spaces, length bounded, and no
     text that the email package would read as an encoded word."""
     text = _CONTROL.sub(" ", str(value or "")).strip()
     text = re.sub(r" {2,}", " ", text)[:limit]
-    return text.replace(_ENCODED_WORD_START, "=\u2060?")
+    # An RFC 2047 encoded word starts with "=?": the email package decodes one it is given in
+    # a header value, and an ASCII result goes out as decoded, CR LF included (a forum title
+    # « =?us-ascii?q?x=0D=0AReply-To:_…?= » added headers and a body to the list's mail, red
+    # team, twelfth pass). A WORD JOINER after the "=" keeps it text: it reads the same.
+    return text.replace("=?", "=\u2060?")
 
 
 # Never in a msg-id (RFC 5322 3.6.4): blanks, control characters, angle brackets. A stored id

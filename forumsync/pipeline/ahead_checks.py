@@ -43,7 +43,6 @@ def run(msgdata, cut_over: int | None = None) -> list[tuple[str, list[str]]]:
     return [(text, live_syntax(text, (), onebox=ONEBOX)) for text in expected_texts(msgdata, cut_over)]
 
 
-
 def hand_over(checks) -> None:
     """On the main side: the pool's answers, for ``live_syntax`` to use on those texts."""
     for text, problems in checks or ():
