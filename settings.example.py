@@ -12,7 +12,8 @@ FORUM_URL = "http://127.0.0.1:4200"
 # Clé d'API administrateur et compte qui l'utilise (le « compte passerelle »).
 FORUM_API_KEY = "demo-api-key"
 FORUM_API_USERNAME = "system"
-# Secret partagé des webhooks Discourse (signature X-Discourse-Event-Signature).
+# Secret partagé des webhooks Discourse (signature X-Discourse-Event-Signature) ; vide : aucun
+# événement n'est accepté.
 FORUM_WEBHOOK_SECRET = "demo-webhook-secret"
 # Nom du forum tel qu'affiché dans les courriels (« Prénom Nom (via Bistro) »).
 FORUM_NAME = "Bistro"
@@ -140,6 +141,8 @@ THEMES = [
 WEB_URL = "http://127.0.0.1:5000"
 # Adresse d'écoute (« hôte:port ») quand WEB_URL est l'adresse publique derrière un mandataire
 # inverse (https://forumsync.example.org servi par nginx) ; None : l'hôte et le port de WEB_URL.
+# Hors de la boucle locale (0.0.0.0, ::, une adresse du réseau), `serve` refuse de démarrer
+# tant que les secrets gardent leur valeur de démonstration.
 WEB_LISTEN = None
 # Secret de signature des sessions et des adresses de réponse : À CHANGER en production.
 SECRET_KEY = "change-me-demo-secret"
