@@ -29,6 +29,17 @@ class Field:
     section: str = ""  # "" for a form field; "options" / "backoffice" for a workflow's fields
 
 
+# Characters of a title, category, workflow, status, keyword or field label; of a
+# description; how many fields; how many statuses or keywords.
+LIMITS = {"text": 300, "description": 10_000, "fields": 500, "items": 200}
+
+
+def _bounded(text, limit: int) -> str:
+    """TEXT (a str, else empty: a JSON answer chooses its types) at most LIMIT characters."""
+    text = text if isinstance(text, str) else ""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 @dataclass
 class Demarche:
     """One collectivity's variant of a démarche (a w.c.s. form, or a workflow shared alone)."""
@@ -55,9 +66,18 @@ class Demarche:
     export: bytes | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
-        self.keywords = tuple(self.keywords)
-        self.fields = tuple(Field(**f) if isinstance(f, dict) else f for f in self.fields)
-        self.statuses = tuple(self.statuses)
+        # Bounded as read: a form's author writes these, and an export of 5 MB of « a.fr » in
+        # its description took 17 s to render and 78 s to check, at every sync (red team,
+        # twelfth pass). Far above what a real form holds (the shared exports: see LIMITS).
+        self.title = _bounded(self.title, LIMITS["text"])
+        self.description = _bounded(self.description, LIMITS["description"])
+        self.category = _bounded(self.category, LIMITS["text"]) if self.category else self.category
+        self.workflow = _bounded(self.workflow, LIMITS["text"]) if self.workflow else self.workflow
+        self.keywords = tuple(_bounded(k, LIMITS["text"]) for k in self.keywords)[:LIMITS["items"]]
+        self.fields = tuple(Field(**f) if isinstance(f, dict) else f for f in self.fields)[:LIMITS["fields"]]
+        self.fields = tuple(Field(_bounded(f.label, LIMITS["text"]), f.type, f.required, f.section)
+                            for f in self.fields)
+        self.statuses = tuple(_bounded(s, LIMITS["text"]) for s in self.statuses)[:LIMITS["items"]]
         if self.export is not None:
             self.export_sha256 = hashlib.sha256(self.export).hexdigest()
             self.export_size = len(self.export)

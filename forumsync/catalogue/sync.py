@@ -84,6 +84,11 @@ def _read_sources(selected: list[dict], summary: Summary, report) -> dict[str, l
                 message = f"source « {src['name']} » ({src['collectivity']}) ignorée : {exc}"
                 log.warning("%s", message)
                 summary.errors.append(message)
+            except Exception as exc:  # noqa: BLE001 - a source's surprise stops that source only
+                message = (f"source « {src['name']} » ({src['collectivity']}) ignorée : réponse "
+                           f"inattendue ({type(exc).__name__} : {exc})")
+                log.exception("%s", message)
+                summary.errors.append(message)
             report(STAGE_SOURCES, done, len(futures))
     return fetched
 

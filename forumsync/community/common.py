@@ -38,9 +38,12 @@ def fold(text: str) -> str:
 
 
 def find_category(forum, name: str) -> dict | None:
+    """The top-level category named NAME (case and accents aside). Never a subcategory: the
+    catalogue makes one for each w.c.s. category name, which any form's author chooses, and
+    one named like the members-only census received the census (red team, twelfth pass)."""
     wanted = fold(name)
     for category in forum.category_list():
-        if fold(category.get("name", "")) == wanted:
+        if category.get("parent_category_id") is None and fold(category.get("name", "")) == wanted:
             return category
     return None
 

@@ -68,9 +68,13 @@ def parse_xml(data: bytes, what: str = "export"):
 
 
 def clean_text(text: str | None) -> str:
-    """Plain text from a label that may hold HTML and (doubly) escaped entities."""
+    """Plain text from a label that may hold HTML and (doubly) escaped entities. A w.c.s. API
+    answer chooses its JSON types: anything but a string is refused (TypeError, which makes
+    that source fail alone, ``sync._read_sources``)."""
     if not text:
         return ""
+    if not isinstance(text, str):
+        raise TypeError(f"texte attendu, reçu {type(text).__name__} ({str(text)[:40]})")
     text = re.sub(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|th|table)\b[^>]*>", " ", text, flags=re.I)
     text = re.sub(r"<[^>]*>", "", text)
     text = html.unescape(text)
