@@ -98,11 +98,22 @@ def desired_entries(settings) -> list[dict]:
     return entries
 
 
+class CensusCategoryPublic(Exception):
+    """The census category exists and anyone may read it: no census is published there."""
+
+
 def ensure_census_category(ctx, *, dry_run: bool = False) -> int | None:
-    """The census category, readable only by the members group (group created if missing)."""
+    """The census category, readable only by the members group (group created if missing).
+    An existing one that anyone may read is refused (``CensusCategoryPublic``): the census
+    never leaves the members."""
     group = ctx.settings.MEMBERS_GROUP
     existing = find_category(ctx.forum, CENSUS_CATEGORY)
     if existing is not None:
+        if not existing.get("read_restricted"):
+            raise CensusCategoryPublic(
+                f"la catégorie « {existing.get('name')} » existe et tout le monde peut la lire : le "
+                f"recensement n'y est pas publié ; réservez-la au groupe {group} (Sécurité de la "
+                f"catégorie) puis relancez")
         return existing["id"]
     ensure_group(ctx.forum, group, "Membres du club", dry_run=dry_run)
     return ensure_category(ctx.forum, CENSUS_CATEGORY, permissions={group: 1}, dry_run=dry_run)
@@ -126,7 +137,12 @@ def sync_directory(ctx, *, dry_run: bool = False) -> DirectoryReport:
         if any(d["kind"] == "annuaire" for d in todo):
             categories["annuaire"] = ensure_category(ctx.forum, DIRECTORY_CATEGORY, dry_run=dry_run)
         if any(d["kind"] == "census" for d in todo):
-            categories["census"] = ensure_census_category(ctx, dry_run=dry_run)
+            try:
+                categories["census"] = ensure_census_category(ctx, dry_run=dry_run)
+            except CensusCategoryPublic as exc:
+                report.errors.append(str(exc))
+                log.error("annuaire : %s", exc)
+                todo = [d for d in todo if d["kind"] != "census"]
     for d in todo:
         try:
             _apply(ctx, d, known.get(d["external_id"]), categories, report, dry_run)

@@ -79,3 +79,22 @@ def test_a_huge_export_description_is_bounded_before_render_and_check():
                                        collectivity="Commune piégée")
     rendered = render_group(group_demarches(demarches, 90)[0], {})
     assert len(rendered.raw) <= 120_000, len(rendered.raw)
+
+
+def test_a_census_category_anyone_may_read_receives_no_census(tmp_path, sqlite_url, localforum):
+    """Defence in depth: whoever made a public top-level category of the census's name (an
+    operator's slip, an earlier version), the census is not published there; the reason is
+    reported."""
+    settings = make_settings(tmp_path, sqlite_url, COLLECTIVITIES=COLLECTIVITIES,
+                             **localforum.settings_overrides)
+    ctx = Context(settings)
+    try:
+        ctx.forum.category_create(CENSUS_CATEGORY)
+        report = directory.sync_directory(ctx)
+        assert any("tout le monde peut la lire" in e for e in report.errors), report.errors
+        census = [e for e in directory.desired_entries(settings) if e["kind"] == "census"]
+        assert census and all(ctx.forum.topic_by_external_id(e["external_id"]) is None for e in census)
+        annuaire = [e for e in directory.desired_entries(settings) if e["kind"] == "annuaire"]
+        assert all(ctx.forum.topic_by_external_id(e["external_id"]) is not None for e in annuaire)
+    finally:
+        ctx.close()
