@@ -74,9 +74,9 @@ class Demarche:
         self.category = _bounded(self.category, LIMITS["text"]) if self.category else self.category
         self.workflow = _bounded(self.workflow, LIMITS["text"]) if self.workflow else self.workflow
         self.keywords = tuple(_bounded(k, LIMITS["text"]) for k in self.keywords)[:LIMITS["items"]]
-        self.fields = tuple(Field(**f) if isinstance(f, dict) else f for f in self.fields)[:LIMITS["fields"]]
-        self.fields = tuple(Field(_bounded(f.label, LIMITS["text"]), f.type, f.required, f.section)
-                            for f in self.fields)
+        self.fields = tuple(replace(f, label=_bounded(f.label, LIMITS["text"]))
+                            for f in (Field(**f) if isinstance(f, dict) else f
+                                      for f in tuple(self.fields)[:LIMITS["fields"]]))
         self.statuses = tuple(_bounded(s, LIMITS["text"]) for s in self.statuses)[:LIMITS["items"]]
         if self.export is not None:
             self.export_sha256 = hashlib.sha256(self.export).hexdigest()

@@ -123,9 +123,8 @@ def routing_lines(ctx, row) -> list[str]:
     from ..mail import parse_bytes
     from ..models import PostLink
     from ..pipeline import parse, trim
-    from ..pipeline.route import routing_of
-
     from ..pipeline.budget import cpu_budget
+    from ..pipeline.route import routing_of
 
     lines = ["", "Thème (recalculé avec les réglages actuels) :"]
     try:  # with the pipeline's CPU budget: the operator's command must not hang on hostile mail

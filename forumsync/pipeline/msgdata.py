@@ -26,6 +26,7 @@ class MsgData(TypedDict, total=False):
     # parse
     from_name: str
     from_email: str  # after DMARC un-munging; replyto overrides it with the token's recipient
+    several_authors: bool  # a munged mail offering several author addresses (mail.sender.author_claims)
     subject: str
     title: str
     subject_key: str

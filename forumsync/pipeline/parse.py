@@ -10,7 +10,7 @@ from forumsync.mail.dates import message_date
 from forumsync.mail.footer import strip_footer
 from forumsync.mail.ids import message_id_list, normalize_message_id
 from forumsync.mail.organisation import guess_organisation
-from forumsync.mail.sender import real_sender
+from forumsync.mail.sender import author_claims, real_sender
 from forumsync.mail.subjects import clean_subject, subject_key
 from .msgdata import MsgData
 
@@ -69,6 +69,8 @@ def process(ctx, msg, msgdata: MsgData):
     settings = ctx.settings
     own_id = msgdata.get("message_id") or normalize_message_id(header_str(msg, "Message-ID"))
     name, address = real_sender(msg, settings.LIST_ADDRESS)
+    # a munged mail whose headers offer several authors: none is believed (stage sender)
+    msgdata["several_authors"] = len(author_claims(msg, settings.LIST_ADDRESS)) > 1
     msgdata["from_name"] = name or address.partition("@")[0]
     msgdata["from_email"] = address
     subject = header_str(msg, "Subject")

@@ -34,7 +34,6 @@ from __future__ import annotations
 from ..mail.addresses import header_addresses
 from ..mail.authresults import FAIL, PASS, verdict
 from ..mail.lookalike import mixed_script
-from ..mail.sender import author_claims
 from . import members, moderators
 from .author import marked
 from .errors import Quarantine
@@ -45,10 +44,9 @@ def process(ctx, msg, msgdata: MsgData) -> None:
     email = (msgdata.get("from_email") or "").strip().lower()
     msgdata.update(sender_account=None, sender_staged=False)
     from_addresses = [a for _, a in header_addresses(msg, "From") if a]
-    # Several addresses in From, or in the headers a munged mail names its author in
-    # (mail.sender.author_claims): the mail names several authors, none is believed.
-    several = len(set(from_addresses)) > 1 or \
-        len(author_claims(msg, ctx.settings.LIST_ADDRESS)) > 1
+    # Several addresses in From, or in the headers a munged mail names its author in (found
+    # by the parse stage): the mail names several authors, none is believed.
+    several = len(set(from_addresses)) > 1 or bool(msgdata.get("several_authors"))
     check = verdict(msg, ctx.settings.AUTHSERV_ID, email,
                     from_header_domain=from_addresses[0].rpartition("@")[2] if from_addresses else None)
     msgdata.update(auth_verdict=check.status, auth_reason=check.reason)
