@@ -14,6 +14,7 @@ import sys
 import click
 
 from . import commands as commands_package
+from .commands.terminal import say
 from .memory import give_big_buffers_back
 from .settings import SettingsError, load_settings
 
@@ -73,8 +74,8 @@ class _FrenchError(click.ClickException):
     def show(self, file=None):
         usage_ctx = getattr(self.original, "ctx", None)
         if isinstance(self.original, click.UsageError) and usage_ctx is not None:
-            click.echo(usage_ctx.get_usage(), err=True)
-        click.echo(f"Erreur : {self.format_message()}", err=True)
+            say(usage_ctx.get_usage(), err=True)
+        say(f"Erreur : {self.format_message()}", err=True)
 
 
 class FrenchGroup(click.Group):
@@ -121,22 +122,22 @@ def cli(ctx, settings_path, verbose):
 def check_settings(obj):
     """Vérifie le fichier de réglages et affiche les valeurs retenues (secrets masqués)."""
     if obj.settings_path:
-        click.echo(f"Réglages lus dans {obj.settings.source} : valides.")
+        say(f"Réglages lus dans {obj.settings.source} : valides.")
     else:
-        click.echo("Aucun fichier de réglages (--settings FICHIER ou FORUMSYNC_SETTINGS) : valeurs "
+        say("Aucun fichier de réglages (--settings FICHIER ou FORUMSYNC_SETTINGS) : valeurs "
                    "par défaut, celles des ports de la démo. La démo écrit les siens dans "
                    "var/demo/settings.py ; modèle commenté : settings.example.py.")
     from .settings_secrets import displayed_value  # secrets, URL passwords and sources' keys masked
 
     for key, value in sorted(obj.settings.as_dict().items()):
-        click.echo(f"{key} = {displayed_value(key, value)!r}")
+        say(f"{key} = {displayed_value(key, value)!r}")
 
 
 def main():  # noqa: D401 - console entry point
     try:
         cli(standalone_mode=True)
     except SettingsError as exc:  # raised outside click's handling
-        click.echo(f"Erreur : {exc}", err=True)
+        say(f"Erreur : {exc}", err=True)
         sys.exit(78)  # EX_CONFIG
 
 if __name__ == "__main__":

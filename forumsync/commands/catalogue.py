@@ -5,6 +5,7 @@ import click
 from sqlalchemy import select
 
 from .progress import TerminalProgress
+from .terminal import say
 
 PROGRESS_LABELS = {"sources": ("Lecture des sources", "source"), "groups": ("Catalogue", "démarche")}
 
@@ -40,10 +41,10 @@ def sync_command(obj, source, dry_run, no_progress):
         line = f"  {labels.get(change.action, change.action)} : {change.title} [{change.external_id}]"
         if change.action != "added" and change.reason:
             line += f" — {change.reason}"
-        click.echo(line)
+        say(line)
     for error in summary.errors:
-        click.echo(f"  erreur : {error}", err=True)
-    click.echo(summary.french())
+        say(f"  erreur : {error}", err=True)
+    say(summary.french())
     if summary.errors:
         raise SystemExit(1)
 
@@ -62,19 +63,19 @@ def list_command(obj):
         for v in session.scalars(select(CatalogueVariant).order_by(CatalogueVariant.collectivity)):
             variants.setdefault(v.external_id, []).append(v)
         if not topics:
-            click.echo("Aucune démarche publiée. Lancez « forumsync catalogue sync ».")
+            say("Aucune démarche publiée. Lancez « forumsync catalogue sync ».")
             return
         for t in topics:
             state = "fermée" if t.closed else "ouverte"
             who = ", ".join(v.collectivity + (" (retirée)" if v.retired_on else "")
                             for v in variants.get(t.external_id, []))
-            click.echo(f"{t.external_id}\tsujet {t.topic_id}\t{state}\t{t.title}\t{who}")
-        click.echo(f"{len(topics)} démarche(s).")
+            say(f"{t.external_id}\tsujet {t.topic_id}\t{state}\t{t.title}\t{who}")
+        say(f"{len(topics)} démarche(s).")
     from forumsync.catalogue.sync import last_run
 
     state = last_run(ctx)
     if state and state.get("summary"):
-        click.echo(f"Dernière synchronisation automatique ({state.get('at', '?')}) : "
+        say(f"Dernière synchronisation automatique ({state.get('at', '?')}) : "
                    f"{state['summary']}")
 
 

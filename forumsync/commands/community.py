@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import click
 
+from .terminal import say
+
+
 
 @click.group("community")
 def community_group():
@@ -25,18 +28,18 @@ def subscribers_command(obj, dry_run):
         except rosters.SourceError as exc:
             raise click.ClickException(str(exc)) from None
         if diff.baseline:
-            click.echo(f"{diff.source} : première lecture, {diff.after} abonnés enregistrés "
+            say(f"{diff.source} : première lecture, {diff.after} abonnés enregistrés "
                        "(personne n'est accueilli pour cet état initial).")
         else:
-            click.echo(f"{diff.source} : {len(diff.added)} nouveaux, {len(diff.removed)} départs, "
+            say(f"{diff.source} : {len(diff.added)} nouveaux, {len(diff.removed)} départs, "
                        f"{len(diff.returned)} retours ; {diff.before} → {diff.after} abonnés.")
             for email in diff.added:
-                click.echo(f"  + {email}")
+                say(f"  + {email}")
     if dry_run:
-        click.echo("Simulation : rien n'a été enregistré.")
+        say("Simulation : rien n'a été enregistré.")
         return
     welcomed = welcome.welcome_pending(ctx)
-    click.echo(f"{welcomed} nouvel(s) abonné(s) accueilli(s) (sujet « Présentations » et courriel).")
+    say(f"{welcomed} nouvel(s) abonné(s) accueilli(s) (sujet « Présentations » et courriel).")
 
 
 @community_group.command("directory")
@@ -49,12 +52,12 @@ def directory_command(obj, dry_run):
     report = sync_directory(obj.context, dry_run=dry_run)
     for label, items in (("créées", report.created), ("modifiées", report.updated),
                          ("fermées", report.closed), ("rouvertes", report.reopened)):
-        click.echo(f"Fiches {label} : {len(items)}")
+        say(f"Fiches {label} : {len(items)}")
         for item in items:
-            click.echo(f"  - {item}")
-    click.echo(f"Fiches inchangées : {len(report.unchanged)}")
+            say(f"  - {item}")
+    say(f"Fiches inchangées : {len(report.unchanged)}")
     if dry_run:
-        click.echo("Simulation : rien n'a été écrit sur le forum.")
+        say("Simulation : rien n'a été écrit sur le forum.")
 
 
 @community_group.command("releases")
@@ -71,14 +74,14 @@ def releases_command(obj, dry_run):
         try:
             report = releases.poll_feed(ctx, feed, dry_run=dry_run)
         except feeds.FeedError as exc:
-            click.echo(f"{releases.feed_name(feed)} : {exc}", err=True)
+            say(f"{releases.feed_name(feed)} : {exc}", err=True)
             continue
-        click.echo(f"{report.feed} : {len(report.new)} nouvelle(s) version(s), {report.known} déjà publiée(s)"
+        say(f"{report.feed} : {len(report.new)} nouvelle(s) version(s), {report.known} déjà publiée(s)"
                    + (f", {report.announced} annoncée(s) sur la liste" if report.announced else "") + ".")
         for title in report.new:
-            click.echo(f"  + {title}")
+            say(f"  + {title}")
     if dry_run:
-        click.echo("Simulation : rien n'a été publié.")
+        say("Simulation : rien n'a été publié.")
 
 
 COMMANDS = [community_group]

@@ -11,13 +11,16 @@ import sys
 
 import click
 
+from .terminal import say
+
+
 EX_OK, EX_DATAERR, EX_NOUSER, EX_IOERR, EX_TEMPFAIL, EX_CONFIG = 0, 65, 67, 74, 75, 78
 EXIT_BY_REFUSAL = {"empty": EX_DATAERR, "not_mail": EX_DATAERR, "too_big": EX_DATAERR,
                    "headers": EX_DATAERR, "not_for_list": EX_NOUSER}
 
 
 def _fail(code: int, message: str):
-    click.echo(f"forumsync deliver : {message}", err=True)
+    say(f"forumsync deliver : {message}", err=True)
     sys.exit(code)
 
 
@@ -74,7 +77,7 @@ def deliver(obj, recipients, sender):
         _fail(EX_TEMPFAIL, f"erreur interne, message non stocké : le serveur de courrier le garde et "
                            f"réessaiera ({exc.__class__.__name__}).")
     state = "déjà reçu" if result.duplicate else "enregistré"
-    click.echo(f"forumsync deliver : message <{result.message_id}> {state} (id {result.inbox_id}).", err=True)
+    say(f"forumsync deliver : message <{result.message_id}> {state} (id {result.inbox_id}).", err=True)
     sys.exit(EX_OK)
 
 

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import click
 
+from .terminal import say
+
+
 
 @click.command("demo")
 @click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path),
@@ -38,25 +41,25 @@ def demo(obj, workdir, ports, reset):
     runner = Demo(settings, workdir, echo=click.echo)
     stop_on_signals()
     try:
-        click.echo("Démarrage du forum local, de forumsync, du LMTP et du puits SMTP…")
+        say("Démarrage du forum local, de forumsync, du LMTP et du puits SMTP…")
         runner.start()
         runner.settings_file = write_settings_file(settings, workdir / "settings.py")
         runner.seed()
         runner.start_worker()
-        click.echo(runner.describe())
+        say(runner.describe())
         threading.Event().wait()  # until Ctrl-C / SIGTERM (KeyboardInterrupt)
     except KeyboardInterrupt:
         pass
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
     finally:
-        click.echo("Arrêt de la démo (forum local, web, worker, LMTP, puits SMTP)…")
+        say("Arrêt de la démo (forum local, web, worker, LMTP, puits SMTP)…")
         started = time.monotonic()
         waiting = runner.stop()
         if waiting:
-            click.echo("Arrêt sans attendre : " + ", ".join(waiting) + " (le travail en cours "
+            say("Arrêt sans attendre : " + ", ".join(waiting) + " (le travail en cours "
                        "reprendra au prochain démarrage ; rien n'est perdu).")
-    click.echo(f"Démo arrêtée ({time.monotonic() - started:.1f} s).")
+    say(f"Démo arrêtée ({time.monotonic() - started:.1f} s).")
 
 
 COMMANDS = [demo]

@@ -2,6 +2,9 @@
 its fix, in a terminal (for operators after an install, and for cron)."""
 import click
 
+from .terminal import say
+
+
 MARKS = {True: "OK      ", False: "EN PANNE", None: "À VOIR  "}
 
 
@@ -13,15 +16,15 @@ def doctor(obj):
     from ..web.health import doctor_checks
 
     ctx = obj.context
-    click.echo(f"Réglages : {ctx.settings.source}")
+    say(f"Réglages : {ctx.settings.source}")
     checks = doctor_checks(ctx)
     for check in checks:
-        click.echo(f"{MARKS[check.ok]} {check.label} : {check.detail}")
+        say(f"{MARKS[check.ok]} {check.label} : {check.detail}")
         if check.fix and check.ok is not True:
-            click.echo(f"         → {check.fix}")
+            say(f"         → {check.fix}")
     failed = sum(1 for c in checks if c.ok is False)
     unknown = sum(1 for c in checks if c.ok is None)
-    click.echo(f"Bilan : {len(checks) - failed - unknown} vérification(s) correcte(s), "
+    say(f"Bilan : {len(checks) - failed - unknown} vérification(s) correcte(s), "
                f"{failed} en panne, {unknown} à voir.")
     if failed:
         raise click.exceptions.Exit(1)

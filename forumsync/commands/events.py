@@ -5,6 +5,7 @@ import click
 from sqlalchemy import select
 
 from ..models import WebhookEvent
+from .terminal import say
 
 STATE_LABELS = {"new": "à traiter", "processing": "en cours", "retry": "à réessayer",
                 "done": "traité", "skipped": "sans effet", "failed": "en échec"}
@@ -28,13 +29,13 @@ def list_command(obj, state, limit):
             query = query.where(WebhookEvent.state == state)
         rows = list(session.scalars(query))
         if not rows:
-            click.echo("Aucun événement" + (f" {STATE_LABELS[state]}" if state else "") + ".")
+            say("Aucun événement" + (f" {STATE_LABELS[state]}" if state else "") + ".")
             return
         for row in rows:
-            click.echo(f"{row.id:>6}  {STATE_LABELS.get(row.state, row.state):<12} "
+            say(f"{row.id:>6}  {STATE_LABELS.get(row.state, row.state):<12} "
                        f"tentatives={row.attempts:<3} {row.event}  reçu le {row.received_at:%Y-%m-%d %H:%M:%S}")
             if row.reason:
-                click.echo(f"        {row.reason[:300]}")
+                say(f"        {row.reason[:300]}")
 
 
 @events_group.command("retry")
@@ -57,7 +58,7 @@ def retry_command(obj, event_id, all_failed):
                 raise click.ClickException(
                     f"événement n° {event_id} {STATE_LABELS.get(row.state, row.state)} : rien à reprendre")
         count = retry(session, event_id)
-    click.echo(f"{count} événement(s) remis en file.")
+    say(f"{count} événement(s) remis en file.")
 
 
 COMMANDS = [events_group]

@@ -17,6 +17,9 @@ from pathlib import Path
 
 import click
 
+from .terminal import say
+
+
 log = logging.getLogger(__name__)
 
 FINAL_STATES = ("published", "dropped", "quarantined")
@@ -68,7 +71,7 @@ def wait_until_final(ctx, worker, ids, max_wait: float | None) -> Counter:
             when = ""
             if next_at is not None:
                 when = f" ; prochain essai à {next_at.astimezone().strftime('%H:%M:%S')}"
-            click.echo(f"En attente : {plural(pending, 'message')} à traiter ou à réessayer "
+            say(f"En attente : {plural(pending, 'message')} à traiter ou à réessayer "
                        f"(forum indisponible ?){when}…", err=True)
             announced = pending
         if max_wait is not None and time.monotonic() - started > max_wait:
@@ -226,14 +229,14 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
         if publisher is not None:
             publisher.finish()
     except KeyboardInterrupt:
-        click.echo("Interrompu : le curseur de reprise est enregistré ; relancez la même commande "
+        say("Interrompu : le curseur de reprise est enregistré ; relancez la même commande "
                    "pour continuer.", err=True)
         sys.exit(130)
 
     read = sum(r.read for r in reports)
     if not read:
         already = sum(r.already for r in reports)
-        click.echo(f"Rien de nouveau : {plural(already, 'message')} déjà "
+        say(f"Rien de nouveau : {plural(already, 'message')} déjà "
                    f"{'importé' if already <= 1 else 'importés'}.")
         return
     ids = [i for r in reports for i in r.inbox_ids]
@@ -242,7 +245,7 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
         try:
             wait_until_final(ctx, worker, ids, max_wait)
         except KeyboardInterrupt:
-            click.echo("Attente interrompue : « forumsync worker » terminera le traitement.", err=True)
+            say("Attente interrompue : « forumsync worker » terminera le traitement.", err=True)
     pending = _summary(ctx, reports, new_ids, processed=worker is not None)
     if pending and worker is not None:
         sys.exit(75)  # EX_TEMPFAIL: --max-wait reached or interrupted; the worker will finish
@@ -256,7 +259,7 @@ def _file_line(report) -> None:
     resumed = f" (reprise après {plural(report.already, 'message')})" if report.already and report.read else ""
     restarted = " (fichier modifié : relu depuis le début)" if report.restarted else ""
     stopped = "" if report.complete else " ; arrêté avant la fin (relancez pour continuer)"
-    click.echo(f"{report.path.name} : {plural(report.read, 'message lu', 'messages lus')}{resumed}"
+    say(f"{report.path.name} : {plural(report.read, 'message lu', 'messages lus')}{resumed}"
                f"{restarted} — {', '.join(parts)}{stopped}.", err=True)
 
 
@@ -281,7 +284,7 @@ def _summary(ctx, reports, ids, processed: bool) -> int:
     if pending:
         lines.append(f"  en attente de traitement : {fr_int(pending)}"
                      + ("" if processed else " (« forumsync worker » les traitera)"))
-    click.echo("\n".join(lines))
+    say("\n".join(lines))
     return pending
 
 

@@ -1,18 +1,17 @@
 """`forumsync inbox list|show|retry|drop`: let an operator see the inbox and act on it."""
 from __future__ import annotations
 
-import sys
-
 import click
 
 from ..models.inbox import INBOX_STATES, claimed_message_id
+from .terminal import printable, say, write_raw
 
 STATE_FR = {"new": "nouveau", "processing": "en cours", "retry": "à réessayer", "published": "publié",
             "dropped": "ignoré", "quarantined": "en quarantaine"}
 
 
 def _short(text: str, width: int) -> str:
-    text = " ".join((text or "").split())
+    text = printable(" ".join((text or "").split()))  # escapes counted in the column's width
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
@@ -66,14 +65,14 @@ def list_(obj, state, limit):
         by_state = dict(session.execute(select(InboxMessage.state, func.count(InboxMessage.id))
                                         .group_by(InboxMessage.state)).all())
     if not rows:
-        click.echo("Aucun message" + (f" dans l'état « {STATE_FR[state]} »." if state else "."))
+        say("Aucun message" + (f" dans l'état « {STATE_FR[state]} »." if state else "."))
         return
     body = [[str(r.id), _when(r.received_at), r.channel, STATE_FR.get(r.state, r.state), str(r.attempts),
              _short(r.sender, 30), _short(r.subject, 50) + (f" — {_short(r.reason, 60)}" if r.reason else "")]
             for r in rows]
-    click.echo(table(["N°", "Reçu le", "Canal", "État", "Essais", "Expéditeur", "Sujet — raison"], body))
+    say(table(["N°", "Reçu le", "Canal", "État", "Essais", "Expéditeur", "Sujet — raison"], body))
     summary = ", ".join(f"{STATE_FR.get(s, s)} : {n}" for s, n in sorted(by_state.items()))
-    click.echo(f"\n{len(rows)} affiché(s) sur {total}. Par état : {summary}.")
+    say(f"\n{len(rows)} affiché(s) sur {total}. Par état : {summary}.")
 
 
 @inbox.command("show")
@@ -89,8 +88,7 @@ def show(obj, inbox_id, raw):
     with ctx.db.session() as session:
         row = _get(session, inbox_id)
     if raw:
-        sys.stdout.buffer.write(row.raw)
-        sys.stdout.flush()
+        write_raw(row.raw)
         return
     try:
         headers = parse_headers(row.raw)
@@ -110,9 +108,9 @@ def show(obj, inbox_id, raw):
         fields.append(("Sujet du forum", f"{row.topic_id} (message {row.post_id})"))
     width = max(len(label) for label, _ in fields)
     for label, value in fields:
-        click.echo(f"{label.ljust(width)} : {value}")
+        say(f"{label.ljust(width)} : {value}")
     for line in routing_lines(ctx, row):
-        click.echo(line)
+        say(line)
 
 
 def routing_lines(ctx, row) -> list[str]:
@@ -175,7 +173,7 @@ def retry(obj, inbox_id, all_quarantined):
             operations.retry(session, inbox_id)
             message = f"Message n° {inbox_id} remis à l'état « nouveau »."
     wake(ctx)
-    click.echo(message + " Le processus « forumsync worker » va le traiter.")
+    say(message + " Le processus « forumsync worker » va le traiter.")
 
 
 @inbox.command("drop")
@@ -192,9 +190,9 @@ def drop(obj, inbox_id, reason):
         if not operations.abandoned(row):  # (a worker that died on it: it may be dropped)
             _refuse_frozen(row, "il ne peut plus être abandonné")
         if operations.drop(session, inbox_id, reason):
-            click.echo(f"Message n° {inbox_id} abandonné ({row.reason}).")
+            say(f"Message n° {inbox_id} abandonné ({row.reason}).")
         else:
-            click.echo(f"Message n° {inbox_id} déjà abandonné ({row.reason}).")
+            say(f"Message n° {inbox_id} déjà abandonné ({row.reason}).")
 
 
 def _refuse_frozen(row, why: str) -> None:

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import click
 
+from .terminal import say
+
+
 
 def _is_loopback(host: str) -> bool:
     try:
@@ -51,17 +54,17 @@ def lmtp(obj, listen, ready_file, allow_remote):
     except OSError as exc:
         raise click.ClickException(f"impossible d'écouter sur {listen} : {exc.strerror or exc}") from None
     try:
-        click.echo(f"Serveur LMTP à l'écoute sur {host}:{server.port} (arrêt : Ctrl-C ou SIGTERM)", err=True)
+        say(f"Serveur LMTP à l'écoute sur {host}:{server.port} (arrêt : Ctrl-C ou SIGTERM)", err=True)
         if ready_file:
             tmp = ready_file.with_name(ready_file.name + ".tmp")
             tmp.write_text(f"{host}:{server.port}\n", encoding="utf-8")
             os.replace(tmp, ready_file)
         while not stop.wait(3600):
             pass
-        click.echo("Arrêt demandé : fin des sessions en cours…", err=True)
+        say("Arrêt demandé : fin des sessions en cours…", err=True)
     finally:
         server.stop()
-    click.echo(f"Serveur LMTP arrêté ({server.handler.stored} message(s) enregistré(s)).", err=True)
+    say(f"Serveur LMTP arrêté ({server.handler.stored} message(s) enregistré(s)).", err=True)
 
 
 COMMANDS = [lmtp]

@@ -5,6 +5,9 @@ from urllib.parse import urlsplit
 
 import click
 
+from .terminal import say
+
+
 
 @click.command("localforum")
 @click.option("--no-webhooks", is_flag=True, help="N'envoie pas de webhooks.")
@@ -24,10 +27,10 @@ def localforum(obj, no_webhooks):
     except OSError as exc:
         raise click.ClickException(f"impossible d'ouvrir la base du forum local : {exc}") from None
     forum = app.extensions["localforum"]
-    click.echo(f"Forum local sur {settings.FORUM_URL} (administrateur « {forum.admin_username} », "
+    say(f"Forum local sur {settings.FORUM_URL} (administrateur « {forum.admin_username} », "
                f"base {settings.LOCALFORUM_DATABASE_URL})")
     if forum.deliverer.enabled:
-        click.echo(f"Webhooks envoyés à {forum.deliverer.url}")
+        say(f"Webhooks envoyés à {forum.deliverer.url}")
     try:
         serve(app, host=host, port=port, threads=8, _quiet=True)
     except OSError as exc:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from ..models import OutboxMail
 from ..models.outbox import OUTBOX_STATES
+from .terminal import say
 
 STATE_LABELS = {"pending": "en attente", "sending": "en cours d'envoi", "sent": "envoyé",
                 "failed": "en échec"}
@@ -30,15 +31,15 @@ def list_command(obj, state, limit):
             query = query.where(OutboxMail.state == state)
         rows = list(session.scalars(query))
         if not rows:
-            click.echo("Aucun courriel" + (f" {STATE_LABELS[state]}" if state else "") + ".")
+            say("Aucun courriel" + (f" {STATE_LABELS[state]}" if state else "") + ".")
             return
         for row in rows:
             when = row.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if row.next_attempt_at else "-"
-            click.echo(f"{row.id:>6}  {STATE_LABELS.get(row.state, row.state):<16} "
+            say(f"{row.id:>6}  {STATE_LABELS.get(row.state, row.state):<16} "
                        f"tentatives={row.attempts:<3} prochaine={when:<19} {row.key}  "
                        f"« {row.subject[:60]} »")
             if row.last_error:
-                click.echo(f"        dernière erreur : {row.last_error[:300]}")
+                say(f"        dernière erreur : {row.last_error[:300]}")
 
 
 @outbox_group.command("retry")
@@ -61,7 +62,7 @@ def retry_command(obj, mail_id, all_):
                 raise click.ClickException(
                     f"courriel n° {mail_id} {STATE_LABELS.get(row.state, row.state)} : rien à relancer")
         count = retry(session, mail_id)
-    click.echo(f"{count} courriel(s) remis en file d'envoi.")
+    say(f"{count} courriel(s) remis en file d'envoi.")
 
 
 COMMANDS = [outbox_group]

@@ -5,6 +5,7 @@ import click
 
 from ..forum.gateway import ForumError
 from .progress import TerminalProgress
+from .terminal import say
 
 PROGRESS_LABELS = {"changes": ("Provisionnement", "modification")}
 
@@ -27,13 +28,13 @@ def provision_command(obj, dry_run, repair, no_progress):
     except ForumError as exc:
         raise click.ClickException(f"le forum a refusé ou n'a pas répondu : {exc}") from None
     for line in result.report():
-        click.echo(line)
+        say(line)
     if not dry_run:
         writes = ctx.forum.stats.get("writes", 0)
-        click.echo(f"{len(result.applied)} modification(s) appliquée(s), "
+        say(f"{len(result.applied)} modification(s) appliquée(s), "
                    f"{writes} appel(s) d'écriture au forum.")
     if result.pending_drift:
-        click.echo(f"{len(result.pending_drift)} dérive(s) non réparée(s) : "
+        say(f"{len(result.pending_drift)} dérive(s) non réparée(s) : "
                    f"relancer avec « forumsync provision --repair ».")
 
 

@@ -6,6 +6,7 @@ import click
 
 from ..services import WorkerThread, WsgiThread, host_port, web_body_limit
 from ..settings_secrets import demo_secrets_refusal
+from .terminal import say
 
 
 @click.command("serve")
@@ -26,13 +27,13 @@ def serve(obj, no_worker):
     web = WsgiThread(create_app(context=ctx), host, port, "forumsync-web",
                      max_body_bytes=web_body_limit(ctx.settings)).start()
     worker = None if no_worker else WorkerThread(ctx).start()
-    click.echo(f"forumsync écoute sur {ctx.settings.WEB_URL}"
+    say(f"forumsync écoute sur {ctx.settings.WEB_URL}"
                + ("" if no_worker else " (worker actif)") + ". Ctrl-C pour arrêter.")
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     stop.wait()
-    click.echo("Arrêt en cours…")
+    say("Arrêt en cours…")
     web.stop()
     if worker:
         worker.stop()

@@ -5,6 +5,7 @@ import click
 from sqlalchemy import func, select
 
 from ..models import PostLink, TopicLink
+from .terminal import say
 
 LABEL_WIDTH = 16
 
@@ -109,7 +110,7 @@ def themes_command(obj, ask_forum):
         except ForumError as exc:
             raise click.ClickException(f"forum injoignable : {exc}") from None
     for line in describe_themes(ctx, usernames):
-        click.echo(line)
+        say(line)
 
 
 COMMANDS = [themes_command]

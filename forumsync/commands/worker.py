@@ -4,6 +4,7 @@ import signal
 import click
 
 from .serve import refuse_demo_secrets
+from .terminal import say
 
 
 @click.command("worker")
@@ -19,23 +20,23 @@ def worker(obj, once):
     runner = Worker(ctx)
     if once:
         handled = runner.drain()
-        click.echo(f"{handled} élément(s) traité(s).")
+        say(f"{handled} élément(s) traité(s).")
         return
     previous = {}
 
     def stop(signum, _frame):
-        click.echo("Arrêt demandé : fin du lot en cours…")
+        say("Arrêt demandé : fin du lot en cours…")
         runner.stop()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         previous[sig] = signal.signal(sig, stop)
-    click.echo(f"Worker {runner.worker_id} démarré. Ctrl-C pour arrêter.")
+    say(f"Worker {runner.worker_id} démarré. Ctrl-C pour arrêter.")
     try:
         runner.run_forever()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    click.echo("Worker arrêté.")
+    say("Worker arrêté.")
 
 
 COMMANDS = [worker]

@@ -1,0 +1,39 @@
+"""What the CLI prints: text from mail (or from the forum, a feed, an export) reaches the
+operator's terminal inert.
+
+An encoded word decodes to any character, ESC and BEL included: a Subject could clear the
+screen, retitle the terminal, rewrite the line above it (the state of another message) or,
+with OSC 52, write the operator's clipboard. Every CLI line goes through ``say``: C0 and C1
+control characters (line feeds and tabs aside), DEL and the bidi controls are shown as their
+escapes (``\\x1b``), never sent (red-team pass 13).
+"""
+from __future__ import annotations
+
+import re
+import sys
+
+import click
+
+# C0 but "\t" and "\n", DEL, C1; the bidi embeddings, overrides, isolates and marks.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text) -> str:
+    """TEXT with every control character written as its escape (``\\x1b``, ``\\u202e``)."""
+    text = "" if text is None else str(text)
+    return _CONTROLS.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def say(message="", err: bool = False) -> None:
+    """``click.echo`` of MESSAGE made printable."""
+    click.echo(printable(message), err=err)
+
+
+def write_raw(raw: bytes) -> None:
+    """A stored message as received: bytes for a pipe or a file (``> message.eml``), made
+    printable for a terminal."""
+    if sys.stdout.isatty():
+        say(raw.decode("utf-8", "replace").replace("\r\n", "\n"))
+        return
+    sys.stdout.buffer.write(raw)
+    sys.stdout.flush()
