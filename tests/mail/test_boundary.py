@@ -1,5 +1,5 @@
-"""forumsync.mail.boundary: the feedparser's boundary pattern without a compile per part, the
-same parse trees."""
+"""forumsync.mail.boundary: the feedparser's boundary pattern without a compile per part, its
+end-of-line pattern searched at the end only, the same parse trees."""
 from __future__ import annotations
 
 import email
@@ -66,11 +66,24 @@ def test_other_patterns_are_compiled_by_re():
     assert shim.escape("a.b") == re.escape("a.b") and shim.NOFLAG is re.NOFLAG
 
 
+@settings(max_examples=1500)
+@given(st.text(alphabet="a \r\n\té", max_size=12), st.integers(0, 14), st.one_of(st.none(), st.integers(0, 14)))
+def test_the_end_of_line_search_finds_what_the_feedparsers_pattern_finds(text, pos, endpos):
+    real = email.feedparser.NLCRE_eol.pattern  # the standard library's, kept inside
+    ours = boundary.EndOfLineSearch(real)
+    found = real.search(text, pos) if endpos is None else real.search(text, pos, endpos)
+    fast = ours.search(text, pos) if endpos is None else ours.search(text, pos, endpos)
+    assert (found and (found.span(), found.groups())) == (fast and (fast.span(), fast.groups()))
+
+
 def test_installed_by_forumsync_mail_and_taken_out_for_the_baseline():
     assert isinstance(email.feedparser.re, boundary._FeedparserRe)
+    assert isinstance(email.feedparser.NLCRE_eol, boundary.EndOfLineSearch)
     with boundary.stdlib_feedparser():
         assert email.feedparser.re is re
+        assert isinstance(email.feedparser.NLCRE_eol, re.Pattern)
     assert isinstance(email.feedparser.re, boundary._FeedparserRe)
+    assert isinstance(email.feedparser.NLCRE_eol, boundary.EndOfLineSearch)
 
 
 def same_trees(raws) -> int:
