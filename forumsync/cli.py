@@ -14,7 +14,7 @@ import sys
 import click
 
 from . import commands as commands_package
-from .commands.terminal import say
+from .commands.terminal import PrintableFormatter, say
 from .memory import give_big_buffers_back
 from .settings import SettingsError, load_settings
 
@@ -107,8 +107,9 @@ class FrenchGroup(click.Group):
 @click.pass_context
 def cli(ctx, settings_path, verbose):
     """forumsync : passerelle entre la liste du club Publik et le forum Bistro."""
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()  # stderr; records carry mail text: made printable
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     # Migrations run at every start; their chatter is noise in MTA and cron logs.
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
     give_big_buffers_back()  # an import's biggest message must not size the process for good

@@ -5,10 +5,13 @@ An encoded word decodes to any character, ESC and BEL included: a Subject could 
 screen, retitle the terminal, rewrite the line above it (the state of another message) or,
 with OSC 52, write the operator's clipboard. Every CLI line goes through ``say``: C0 and C1
 control characters (line feeds and tabs aside), DEL and the bidi controls are shown as their
-escapes (``\\x1b``), never sent (red-team pass 13).
+escapes (``\\x1b``), never sent (red-team pass 13); and so does every log record the CLI's
+handler writes (``PrintableFormatter``: Message-IDs, header lines and reasons are mail text,
+red-team pass 14).
 """
 from __future__ import annotations
 
+import logging
 import re
 import sys
 
@@ -37,3 +40,10 @@ def write_raw(raw: bytes) -> None:
         return
     sys.stdout.buffer.write(raw)
     sys.stdout.flush()
+
+
+class PrintableFormatter(logging.Formatter):
+    """A log record formatted as usual, then made printable (tracebacks keep their lines)."""
+
+    def format(self, record) -> str:
+        return printable(super().format(record))

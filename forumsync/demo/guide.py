@@ -89,7 +89,7 @@ def describe(ctx, workdir: Path, settings_file: Path | None = None) -> str:
     lines += [
         f"  Sur un sujet de son thème, « {lead_user} » peut le fermer, l'archiver ou le déplacer",
         "  (boutons en bas du sujet) : les réponses de la liste suivent le sujet déplacé, et une",
-        "  réponse à un sujet fermé est quand même publiée avec une note pour les animateurs.",
+        "  réponse à un sujet fermé n'y est pas écrite : elle ouvre la suite du sujet dans son thème.",
         "",
         "À essayer :",
         "  1. Ouvrez le forum : les sujets de l'archive d'exemple sont rangés par thème (SVE, Open data,",

@@ -36,6 +36,24 @@ def category_is_public(category: dict) -> bool:
     return False
 
 
+# CategoryGroup.permission_types (app/models/category_group.rb): the lower, the more it may do.
+FULL, CREATE_POST, READONLY = 1, 2, 3
+
+
+def everyone_may(category: dict | None, permission: int) -> bool:
+    """Whether the « everyone » group holds PERMISSION or better on CATEGORY, as GET
+    /c/{id}/show.json lists it (``group_permissions``; a public category without any row is
+    listed with « everyone: full » by CategorySerializer#group_permissions). A category not
+    shown, or shown without its permissions: no (when in doubt, the answer is no)."""
+    for perm in (category or {}).get("group_permissions") or []:
+        if perm.get("group_name") == "everyone" or perm.get("group_id") == EVERYONE_GROUP_ID:
+            try:
+                return int(perm.get("permission_type")) <= permission
+            except (TypeError, ValueError):
+                return False
+    return False
+
+
 def theme_of(settings, categories: list[dict]) -> dict | None:
     """The theme whose category is (or is an ancestor of) the topic's category, under PARENT_CATEGORY."""
     for index, category in enumerate(categories):

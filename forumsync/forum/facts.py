@@ -5,8 +5,9 @@ the gateway that made it (the configured account, never a user's narrower view):
 
 - the category list (``categories``): read once, re-read only when a caller asks to
   (``refresh=True``, at most every ``LIST_REFRESH_SECONDS``: a category created meanwhile);
-- one category as the forum shows it (``category_shown``, GET /c/{id}/show.json): kept
-  ``SHOWN_SECONDS`` unless asked ``fresh`` (permissions checked right before sending);
+- one category as the forum shows it (``category_shown``, GET /c/{id}/show.json, with its
+  ``group_permissions``): kept ``SHOWN_SECONDS`` (or the caller's ``max_age``) unless asked
+  ``fresh`` (permissions checked right before sending);
 - derived facts a pipeline module computes from the forum (``remember``: members' names,
   category leads), each with its own lifetime.
 
@@ -32,7 +33,7 @@ class ForumFacts:
         self._gateway = gateway
         self._lock = threading.Lock()
         self._list: tuple[float, list[dict], dict[int, dict]] | None = None  # read_at, list, by id
-        self._shown: dict[int, tuple[float, dict | None]] = {}  # id → (expires, category or None)
+        self._shown: dict[int, tuple[float, dict | None]] = {}  # id → (read_at, category or None)
         self._derived: dict[str, tuple[float, Any]] = {}  # name → (read_at, value)
 
     # ------------------------------------------------------------------ category list
@@ -71,22 +72,23 @@ class ForumFacts:
         return None
 
     # ------------------------------------------------------------------ one category, shown
-    def category_shown(self, category_id: int, fresh: bool = False) -> dict | None:
-        """GET /c/{id}/show.json's category, kept SHOWN_SECONDS unless FRESH; None when the
-        forum will not show it to the gateway's account (403/404, remembered as well).
-        ForumUnavailable propagates (nothing is remembered)."""
+    def category_shown(self, category_id: int, fresh: bool = False,
+                       max_age: float = SHOWN_SECONDS) -> dict | None:
+        """GET /c/{id}/show.json's category, read at most MAX_AGE seconds ago unless FRESH;
+        None when the forum will not show it to the gateway's account (403/404, remembered as
+        well). ForumUnavailable propagates (nothing is remembered)."""
         key = int(category_id)
         now = time.monotonic()
         with self._lock:
             cached = self._shown.get(key)
-        if not fresh and cached is not None and cached[0] > now:
+        if not fresh and cached is not None and now - cached[0] < max_age:
             return cached[1]
         try:
             category = self._gateway.category_get(key)
         except ForumRejected:
             category = None
         with self._lock:
-            self._shown[key] = (now + SHOWN_SECONDS, category)
+            self._shown[key] = (now, category)
         return category
 
     def invalidate_categories(self) -> None:

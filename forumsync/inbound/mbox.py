@@ -150,10 +150,9 @@ def import_file(ctx, path: Path, *, fmt: str = "auto", batch: int = 100, limit: 
     with ctx.db.session() as session:
         cursor = get_state(session, key) or {}
     with open_mbox(path) as stream:
-        start = _resume_offset(stream, cursor)
+        start, report.already = _resume_offset(stream, cursor)
         if cursor and start == 0 and cursor.get("offset"):
             report.restarted = True
-        report.already = cursor.get("count", 0) if start else 0
         count = report.already
         pending = 0
         last = None
@@ -212,16 +211,24 @@ def _save_cursor(ctx, key: str, path: Path, stat, last: MboxMessage, count: int)
         set_state(session, key, value)
 
 
-def _resume_offset(stream: BinaryIO, cursor: dict) -> int:
-    """The cursor's offset if the message before it is still where the cursor saw it, else 0."""
+def _resume_offset(stream: BinaryIO, cursor: dict) -> tuple[int, int]:
+    """(where to resume, how many messages before it): the cursor's offset if the message
+    before it is still where the cursor saw it and the offset still starts a message (or ends
+    the file); that last message again when the offset now falls inside it (an archive cut
+    short, completed since: its end must not be skipped — its whole copy is stored next to
+    the cut one, and held, red-team pass 14); else the beginning."""
     if not cursor.get("offset"):
-        return 0
+        return 0, 0
     try:
         stream.seek(cursor["last_offset"])
         line = stream.readline()
+        stream.seek(cursor["offset"])
+        after = stream.readline()
     except (OSError, EOFError, gzip.BadGzipFile):
-        line = b""
+        line = after = b""
     stream.seek(0)
-    if line.startswith(b"From ") and _from_hash(line[5:].decode("utf-8", "replace").strip()) == cursor["last_from"]:
-        return cursor["offset"]
-    return 0
+    if not (line.startswith(b"From ") and _from_hash(line[5:].decode("utf-8", "replace").strip()) == cursor["last_from"]):
+        return 0, 0
+    if after == b"" or after.startswith(b"From "):
+        return cursor["offset"], cursor.get("count", 0)
+    return cursor["last_offset"], max(cursor.get("count", 0) - 1, 0)

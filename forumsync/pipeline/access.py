@@ -5,6 +5,10 @@ root, a signed reply address, a subject): all attacker-written. Whatever found t
 this stage lets the message reply there only when
 - the topic is a regular topic (``archetype`` ``regular``: not a private message);
 - its category and every parent are readable by everyone (``read_restricted`` false);
+- everyone may reply in its category (``group_permissions``: « everyone » full or
+  create_post, as PostGuardian#can_create_post? reads Category.post_create_allowed): a
+  read-only « Annonces » subcategory of a theme takes no reply from the list, whoever
+  posts it (a staged sender's post skips the guardian, the bridge is an admin);
 - the category takes list mail: a theme category (or one of its subcategories) under
   ``PARENT_CATEGORY``, or « Présentations », where forumsync opens the welcome topics
   that signed reply addresses answer;
@@ -34,11 +38,12 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..community.common import PRESENTATIONS_CATEGORY
-from ..forum.eligibility import WHISPER, category_is_public, theme_of
+from ..forum.eligibility import CREATE_POST, WHISPER, category_is_public, everyone_may, theme_of
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..mail.ids import LIST_EXTERNAL_ID_PREFIX
 from ..mail.subjects import fold
 from ..models import PostLink, TopicLink
+from . import categories
 from .live_topic import topic_or_none
 from .msgdata import MsgData
 
@@ -54,13 +59,20 @@ def process(ctx, msg, msgdata: MsgData) -> None:
     why = refusal(ctx, msgdata)
     if why is None:
         return
+    become_new_topic(ctx, msgdata, f"nouveau sujet, cible refusée à la liste : {why}")
+
+
+def become_new_topic(ctx, msgdata, reason: str, root: str | None = None) -> None:
+    """MSGDATA opens a topic of its own, as if it named nothing: root ROOT (its own
+    Message-ID by default; ``…/nouveau-sujet`` when a topic already has that root)."""
     own = msgdata.get("message_id") or ""
+    root = root or own
     with ctx.db.connection() as conn:
-        taken = conn.execute(select(TopicLink.topic_id).where(TopicLink.root_message_id == own)).first()
+        taken = conn.execute(select(TopicLink.topic_id).where(TopicLink.root_message_id == root)).first()
     msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
                    reply_target=None, adopt_root=False,
-                   root_message_id=f"{own}/nouveau-sujet" if taken else own,
-                   thread_reason=f"nouveau sujet, cible refusée à la liste : {why}")
+                   root_message_id=(f"{own}/nouveau-sujet" if root == own else own) if taken else root,
+                   thread_reason=reason)
 
 
 def refusal(ctx, msgdata) -> str | None:
@@ -91,14 +103,14 @@ def refusal(ctx, msgdata) -> str | None:
 
 def _locally_trusted(ctx, msgdata) -> bool:
     """A topic forumsync opened from list mail (``external_id`` ``ml-…``), recorded in a
-    public theme category and not deleted, replied to at the top or under a post forumsync
+    public theme category and open (a closed one is read live: ``closed_topic``), replied to at the top or under a post forumsync
     wrote or emailed: allowed without reading the forum."""
     topic_id, parent_id = msgdata["topic_id"], msgdata.get("parent_post_id")
     with ctx.db.connection() as conn:
         link = conn.execute(select(TopicLink.external_id, TopicLink.category_id, TopicLink.state)
                             .where(TopicLink.topic_id == topic_id)).first()
         if link is None or not str(link.external_id or "").startswith(LIST_EXTERNAL_ID_PREFIX) \
-                or link.state not in ("open", "closed", "archived") or link.category_id is None:
+                or link.state != "open" or link.category_id is None:
             return False
         if parent_id and not conn.execute(select(PostLink.id).where(
                 PostLink.post_id == parent_id, PostLink.topic_id == topic_id)).first():
@@ -122,11 +134,13 @@ def category_refusal(ctx, category_id) -> str | None:
     for category in chain:
         if not category_is_public(category):
             return f"catégorie {category.get('id')} à accès restreint"
-    if theme_of(ctx.settings, chain) is not None:
-        return None
-    if len(chain) == 1 and fold(chain[0].get("name") or "") == fold(PRESENTATIONS_CATEGORY):
-        return None
-    return f"catégorie {category_id} hors des thèmes du club"
+    if theme_of(ctx.settings, chain) is None and not (
+            len(chain) == 1 and fold(chain[0].get("name") or "") == fold(PRESENTATIONS_CATEGORY)):
+        return f"catégorie {category_id} hors des thèmes du club"
+    shown = ctx.forum.facts.category_shown(chain[0]["id"], max_age=categories.PERMISSIONS_MAX_AGE)
+    if not everyone_may(shown, CREATE_POST):
+        return f"catégorie {category_id} en lecture seule pour la liste (tous ne peuvent pas y répondre)"
+    return None
 
 
 def _chain(ctx, category_id) -> list[dict]:

@@ -5,9 +5,9 @@ It runs after the stages that find the facts it needs, and asks the forum nothin
 - the sender (``sender``): their own account (``sender_account``), else a staged user the
   plugin creates (``sender_staged``: Discourse's "known by email only" account), else the
   bridge account (``FORUM_API_USERNAME``);
-- the topic as the forum shows it now (``live_topic``): only staff post in a closed topic,
-  and admins in an archived one (TopicGuardian#can_create_post_on_topic?): the bridge
-  (admin) posts a reply there; ``closed_topic`` adds its notice;
+- never the topic's state: a reply to a closed or archived topic is not posted in it
+  (``closed_topic`` sends it to the topic's continuation), so the bridge's admin rights never
+  open a topic a lead closed;
 - the forum refusing the poster at write time (403: category permissions, silenced…; or the
   plugin refusing to stage them): ``refusal_policy`` asks for the documented fallback,
   ``fall_back``, which records ``poster_refused`` and decides again: the bridge.
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import re
 
-from . import closed_topic
 from .msgdata import MsgData
 
 UNVERIFIED_MARK = "(adresse non vérifiée)"
@@ -61,8 +60,8 @@ def fall_back(ctx, msgdata: MsgData) -> bool:
 
 
 def _bridge_needed(msgdata) -> bool:
-    """A reply in a closed or archived topic, or a poster the forum refused."""
-    return bool(closed_topic.state(msgdata) or msgdata.get("poster_refused"))
+    """A poster the forum refused."""
+    return bool(msgdata.get("poster_refused"))
 
 
 def marked(name: str) -> str:

@@ -53,6 +53,7 @@ from ..models import TopicLink
 from . import (author, batch_send, batch_thread, batch_users, categories, compose_post, live_topic, prepare,
                runner, thread)
 from .batch_send import Item
+from .errors import Quarantine
 
 FEATURE = "batch_posts"
 DEFAULT_MAX_POSTS = 100  # when the plugin does not say (plugin/config/settings.yml)
@@ -138,7 +139,10 @@ class PendingBatch:
         new_topic, roots, keys, touched, orphan = None, set(), set(), None, False
         if msgdata.get("topic_id") is None:
             theme = msgdata.get("theme") or ctx.settings.DEFAULT_THEME
-            category_id = categories.theme_category_id(ctx, theme)
+            try:
+                category_id = categories.list_topic_category_id(ctx, theme)
+            except Quarantine:
+                return False  # posted alone: quarantined there with its reason
             external_id = topic_external_id(msgdata.get("root_message_id") or message_id)
             raw = compose_post.compose(ctx, msgdata)
             title = msgdata.get("title") or msgdata.get("subject") or "(sans objet)"

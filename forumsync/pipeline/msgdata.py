@@ -68,9 +68,10 @@ class MsgData(TypedDict, total=False):
     # reply_to_post_number to where a lead moved the parent post
     live_topic: dict[str, Any] | None
     topic_closed: str | None  # "closed", "archived" or None
-    # closed_topic: the French notice opening a post in a closed or archived topic
+    # closed_topic: a reply to a closed or archived topic goes to its continuation (topic_id,
+    # root_message_id, theme as access and route set them); the French notice opening it
     notice: str | None
-    # author: who posts it, decided in this one place from sender's facts, topic_closed and
+    # author: who posts it, decided in this one place from sender's facts and
     # poster_refused (no other module sets these keys; pipeline/batch.py runs author with the
     # topic taken as open, which the plugin checks)
     username: str | None  # the posting account; None for a staged post

@@ -86,7 +86,7 @@ def _publish(ctx, msgdata) -> None:
 def _new_topic_target(ctx, msgdata) -> dict:
     theme = msgdata.get("theme") or ctx.settings.DEFAULT_THEME
     return dict(title=msgdata.get("title") or msgdata.get("subject") or "(sans objet)",
-                category_id=categories.theme_category_id(ctx, theme),
+                category_id=categories.list_topic_category_id(ctx, theme),
                 external_id=reconcile.external_id(msgdata))
 
 

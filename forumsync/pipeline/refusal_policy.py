@@ -10,7 +10,9 @@
 4. the sender's account may not post there (403: category permissions, silenced…), or the
    plugin may not stage them for a reason we cannot fix (422: an address or a Message-ID it
    finds invalid): the author's documented fallback (``author.fall_back``, which alone sets
-   the poster: the bridge account with the attribution line): ``RECOMPOSE``.
+   the poster: the bridge account with the attribution line): ``RECOMPOSE`` — only where
+   everyone may write (``_list_may_write``): the bridge stands in for an account, never
+   for a place; elsewhere the refusal stands (quarantined with its reason).
 Anything else (and a reply's 404: the topic vanished, which ``publish`` follows): None, the
 refusal stands. Each step applies at most once per problem, so the loop ends.
 """
@@ -18,9 +20,11 @@ from __future__ import annotations
 
 from enum import Enum
 
+from ..forum.eligibility import CREATE_POST, everyone_may
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..forum.refusals import TITLE_PROBLEMS, Forbidden
-from . import author, reconcile
+from . import author, categories, reconcile
+from .errors import Quarantine
 
 
 class Remedy(Enum):
@@ -42,7 +46,8 @@ def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool
         return Remedy.RECOMPOSE
     if _learn(problems, exc, new_topic):
         return Remedy.REFIT
-    if _poster_refused(exc, msgdata) and author.fall_back(ctx, msgdata):
+    if _poster_refused(exc, msgdata) and _list_may_write(ctx, msgdata, new_topic) \
+            and author.fall_back(ctx, msgdata):
         return Remedy.RECOMPOSE
     return None
 
@@ -68,3 +73,18 @@ def _poster_refused(exc: ForumRejected, msgdata) -> bool:
     """The forum refused who posts it, not what is posted."""
     staged_refused = msgdata.get("staged") and exc.status == 422
     return bool(isinstance(exc, Forbidden) or exc.status == 403 or staged_refused)
+
+
+def _list_may_write(ctx, msgdata, new_topic: bool) -> bool:
+    """Whether everyone may write there (open a topic in the theme's category, or reply in the
+    topic's): the bridge (an admin) only stands in for a refused *account*, never opens a
+    place its sender could not write in (red-team pass 13). Read only after a refusal."""
+    if new_topic:  # the category publish chose is one where everyone may open a topic
+        try:
+            return categories.list_topic_category_id(ctx, msgdata.get("theme")) is not None
+        except Quarantine:
+            return False
+    category_id = (msgdata.get("live_topic") or {}).get("category_id")
+    if category_id is None:
+        return False
+    return everyone_may(ctx.forum.facts.category_shown(category_id), CREATE_POST)

@@ -55,15 +55,16 @@ def test_user_lookups_are_cached(pipe):
     assert count("/admin/users/list/active") - before[1] == 1
 
 
-def test_user_not_allowed_in_the_category_falls_back_to_the_bridge(pipe):
+def test_a_theme_closed_to_everyone_sends_the_topic_to_the_default_theme_never_the_bridge(pipe):
+    """The bridge (an admin) once opened the topic in a staff-only theme for a member the forum
+    refused there: mail never writes where its sender could not (red-team pass 14)."""
     pipe.ctx.forum.user_create("Marie Dupont", "marie", "marie.dupont@meyzieu.fr", "motdepasse-long-42")
     pipe.ctx.forum.category_update(pipe.themes["sve"], permissions={"staff": 1})
     row = pipe.send(make_mail("[SVE] Réservé à l'équipe"))
     assert row.state == "published", row.reason
     post = pipe.post(row.post_id)
-    assert post["username"] == pipe.ctx.settings.FORUM_API_USERNAME
-    assert post["raw"].startswith("*Message de Marie Dupont (Meyzieu) transmis depuis la liste")
-    assert pipe.topic(row.topic_id)["category_id"] == pipe.themes["sve"]
+    assert post["username"] == "marie"
+    assert pipe.topic(row.topic_id)["category_id"] == pipe.themes[pipe.ctx.settings.DEFAULT_THEME]
 
 
 def test_sender_the_plugin_refuses_to_stage_is_posted_by_the_bridge(pipe):
@@ -79,9 +80,9 @@ def test_sender_the_plugin_refuses_to_stage_is_posted_by_the_bridge(pipe):
 
 
 def test_the_poster_is_decided_once_from_the_facts_found_before(settings):
-    """``author`` alone sets the poster, from ``sender``'s facts, the topic's state
-    (``live_topic``) and a refusal of the poster (``fall_back``); run again (publish follows a
-    vanished topic), it keeps the bridge's attribution line as first written."""
+    """``author`` alone sets the poster, from ``sender``'s facts and a refusal of the poster
+    (``fall_back``), never from the topic's state; run again (publish follows a vanished
+    topic), it keeps the bridge's attribution line as first written."""
     from types import SimpleNamespace
 
     from forumsync.pipeline import author
@@ -94,13 +95,13 @@ def test_the_poster_is_decided_once_from_the_facts_found_before(settings):
     member = dict(base, sender_account="anne", sender_staged=False, topic_closed=None)
     author.process(ctx, None, member)
     assert (member["username"], member["staged"], member["attribution"]) == ("anne", False, None)
-    closed = dict(member, topic_closed="archived")
+    closed = dict(member, topic_closed="archived")  # never the bridge's admin rights for that
     author.process(ctx, None, closed)
-    assert (closed["username"], closed["staged"]) == (bridge, False)
-    assert closed["attribution"].startswith("*Message d'Anne Roux (ville-exemple\\.fr)")  # no link: the dot escaped
-    new_topic = dict(closed, topic_id=None)  # topic_closed speaks of replies only
-    author.process(ctx, None, new_topic)
-    assert new_topic["username"] == "anne"
+    assert (closed["username"], closed["staged"]) == ("anne", False)
+    refused = dict(member)
+    assert author.fall_back(ctx, refused) is True  # the forum refused her account
+    assert (refused["username"], refused["staged"]) == (bridge, False)
+    assert refused["attribution"].startswith("*Message d'Anne Roux (ville-exemple\\.fr)")  # no link: the dot escaped
     assert author.fall_back(ctx, staged) is True  # the forum refused the staged user
     assert (staged["username"], staged["staged"], staged["poster_refused"]) == (bridge, False, True)
     line = staged["attribution"]

@@ -109,7 +109,7 @@ def test_a_reply_in_the_same_batch_threads_to_its_parent(pipe_any_db):
 
 def test_a_refused_item_is_handled_as_a_refused_single_post(pipe):
     """A reply into a topic a lead closed meanwhile: the batch refuses that item, the one-by-one
-    path posts it from the bridge account with its notice; the others stay in the batch."""
+    path sends it to the closed topic's continuation, as its sender; the others stay in the batch."""
     first = pipe.send(make_mail(subject="Question SVE", message_id="<c1@meyzieu.fr>"))
     pipe.ctx.forum.topic_status_set(first.topic_id, "closed", True)
     pipe.feed(make_mail(subject="Re: Question SVE", message_id="<c2@lyon.fr>", sender="Paul <paul@lyon.fr>",
@@ -120,9 +120,11 @@ def test_a_refused_item_is_handled_as_a_refused_single_post(pipe):
     rows = {r.message_id: r for r in pipe.rows()}
     assert {r.state for r in rows.values()} == {"published"}
     reply = pipe.post(rows["c2@lyon.fr"].post_id)
-    assert reply["topic_id"] == first.topic_id
-    assert reply["username"] == pipe.ctx.settings.FORUM_API_USERNAME
-    assert "Sujet fermé sur le forum" in reply["raw"]
+    assert reply["topic_id"] != first.topic_id and reply["post_number"] == 1
+    assert reply["username"] != pipe.ctx.settings.FORUM_API_USERNAME
+    assert "Suite du sujet fermé sur le forum" in reply["raw"]
+    assert [p["id"] for p in pipe.topic(first.topic_id)["post_stream"]["posts"]
+            if p["post_type"] == 1] == [first.post_id]  # nothing written in the closed topic
     assert pipe.post(rows["c3@lyon.fr"].post_id)["username"] != pipe.ctx.settings.FORUM_API_USERNAME
     log = pipe.localforum.requests
     assert log.count_of("POST", "/forumsync/posts/batch.json") == 2  # c2 refused, then c3

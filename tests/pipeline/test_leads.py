@@ -24,31 +24,46 @@ def test_reply_follows_a_topic_moved_to_another_category(pipe):
     assert (link.category_id, link.theme) == (pipe.themes["open-data"], "open-data")
 
 
-def test_reply_to_a_closed_topic_is_posted_and_the_lead_group_notified(pipe):
+def test_a_reply_to_a_closed_topic_opens_its_continuation_and_later_replies_join_it(pipe):
+    """Only staff may post in a closed topic: the list's sender could not, so their mail goes
+    to the topic's continuation in its theme (red-team pass 13), never in the topic itself."""
     pipe.ctx.forum.user_create("Marie Dupont", "marie", "marie.dupont@meyzieu.fr", "motdepasse-long-42")
     root = _start(pipe)
     pipe.ctx.forum.topic_status_set(root.topic_id, "closed", True)
     row = _reply(pipe, sender="Marie Dupont <marie.dupont@meyzieu.fr>")
     assert row.state == "published", row.reason
+    assert row.topic_id != root.topic_id and "suite d'un sujet" in row.reason
+    assert [p["id"] for p in pipe.topic(root.topic_id)["post_stream"]["posts"]
+            if p["post_type"] == 1] == [root.post_id]  # nothing written in the closed topic
     post = pipe.post(row.post_id)
-    assert post["topic_id"] == root.topic_id
-    assert post["username"] == pipe.ctx.settings.FORUM_API_USERNAME  # only staff post in closed topics
-    assert "Sujet fermé sur le forum" in post["raw"] and "@animateurs-sve" in post["raw"]
-    assert "*Message de Marie Dupont" in post["raw"]
+    assert post["post_number"] == 1 and post["username"] == "marie"  # her own account
+    assert "Suite du sujet fermé sur le forum" in post["raw"] and f"/{root.topic_id}>)" in post["raw"]
+    assert "@animateurs" not in post["raw"]  # no group notified by a stranger's mail
+    assert pipe.topic(row.topic_id)["category_id"] == pipe.themes["sve"]
     assert pipe.topic(root.topic_id)["closed"] is True
-    assert pipe.topic_link(root.topic_id).state == "closed"
+    # a second reply to the closed topic (a sibling, not a reply to the first) joins the continuation
+    sibling = _reply(pipe, n=2)
+    assert sibling.state == "published" and sibling.topic_id == row.topic_id, sibling.reason
+    assert "Suite du sujet" not in pipe.post(sibling.post_id)["raw"]
+    # the continuation closed in turn: the next reply opens a new one, which the next joins
+    pipe.ctx.forum.topic_status_set(row.topic_id, "closed", True)
+    third = _reply(pipe, n=3)
+    assert third.state == "published" and third.topic_id not in (root.topic_id, row.topic_id), third.reason
+    fourth = _reply(pipe, n=4)
+    assert fourth.state == "published" and fourth.topic_id == third.topic_id, fourth.reason
 
 
-def test_reply_to_an_archived_topic_is_posted_and_the_topic_stays_archived(pipe):
+def test_a_reply_to_an_archived_topic_is_not_written_in_it(pipe):
     root = _start(pipe)
     pipe.ctx.forum.topic_status_set(root.topic_id, "archived", True)
     row = _reply(pipe)
     assert row.state == "published", row.reason
-    assert "Sujet archivé sur le forum" in pipe.post(row.post_id)["raw"]
+    assert row.topic_id != root.topic_id
+    assert "Suite du sujet archivé sur le forum" in pipe.post(row.post_id)["raw"]
     assert pipe.topic(root.topic_id)["archived"] is True
-    # no archive lift: the only small action is the lead's own "archived.enabled"
     stream = pipe.topic(root.topic_id)["post_stream"]["posts"]
     assert [p.get("action_code") for p in stream if p["post_type"] == 3] == ["archived.enabled"]
+    assert len([p for p in stream if p["post_type"] == 1]) == 1
 
 
 def test_reply_to_a_deleted_topic_is_quarantined_not_a_new_topic(pipe):

@@ -7,7 +7,7 @@ from forumsync.forum.refusals import (BODY_LONG, BODY_SHORT, TITLE_SHORT, TITLE_
                                       ContentRefused, Forbidden, TitleTaken, TitleTooShort, refusal)
 from forumsync.mail.ids import (LIST_EXTERNAL_ID_PREFIX, MARKER, discourse_post_message_id,
                                 parse_discourse_message_id, post_marker, topic_external_id)
-from forumsync.pipeline import author, closed_topic, draft, live_topic, refusal_policy
+from forumsync.pipeline import closed_topic, draft, live_topic, refusal_policy
 from forumsync.pipeline.attach import Attached
 from forumsync.pipeline.errors import Quarantine
 from tests.fixtures.pipeline import BASE_DATE, make_mail
@@ -142,7 +142,8 @@ def test_a_long_unchecked_draft_has_its_live_tail_neutralised():
 def test_the_policy_tries_files_apart_then_fixes_then_the_bridge(pipe):
     ctx = pipe.ctx
     msgdata = dict(message_id="p@x.fr", staged=True, from_email="jean@x.fr", from_name="Jean",
-                   post_files=[("a.pdf", b"%PDF", "application/pdf")])
+                   post_files=[("a.pdf", b"%PDF", "application/pdf")],
+                   live_topic={"id": 1, "category_id": pipe.themes["sve"]})
     problems = set()
     refused = refusal("x", 422, ["Body is too short (minimum is 20 characters)"])
     assert refusal_policy.remedy(ctx, msgdata, refused, problems, False) is refusal_policy.Remedy.RECOMPOSE
@@ -153,6 +154,13 @@ def test_the_policy_tries_files_apart_then_fixes_then_the_bridge(pipe):
     assert msgdata["username"] == ctx.settings.FORUM_API_USERNAME and msgdata["staged"] is False
     assert "Jean" in msgdata["attribution"]
     assert refusal_policy.remedy(ctx, msgdata, refused, problems, False) is None  # nothing left
+    # the bridge stands in for a refused account, never for a place its sender could not write in
+    ctx.forum.category_update(pipe.themes["open-data"], permissions={"everyone": 3, "staff": 1})
+    ctx.forum.facts.invalidate_categories()
+    read_only = dict(message_id="q@x.fr", staged=True, from_email="jean@x.fr", from_name="Jean",
+                     live_topic={"id": 2, "category_id": pipe.themes["open-data"]})
+    assert refusal_policy.remedy(ctx, read_only, refusal("x", 403, ["not permitted"]), set(), False) is None
+    assert read_only["staged"] is True and "attribution" not in read_only
     title = refusal("x", 422, ["Title has already been used"])
     assert refusal_policy.remedy(ctx, {"username": "x"}, title, set(), False) is None  # a reply has no title
     gone = refusal("x", 404, ["not found"])
@@ -170,13 +178,14 @@ def test_live_topic_and_closed_topic_decide_before_publish(pipe):
     live_topic.process(ctx, None, msgdata)
     assert msgdata["live_topic"]["id"] == root.topic_id and msgdata["topic_closed"] == "archived"
     assert batch[("topic", root.topic_id)] is msgdata["live_topic"]  # read once per batch
-    closed_topic.process(ctx, None, msgdata)
-    assert msgdata["notice"].startswith("*Sujet archivé sur le forum")
-    assert "@animateurs-sve" in msgdata["notice"]
-    assert (msgdata["staged"], msgdata["username"]) == (True, None)  # closed_topic only notes it
-    author.process(ctx, None, msgdata)  # the one author decision, from the topic's state
-    assert (msgdata["staged"], msgdata["username"]) == (False, ctx.settings.FORUM_API_USERNAME)
+    closed_topic.process(ctx, None, msgdata)  # never written in: a new topic, its continuation
+    assert msgdata["notice"].startswith("*Suite du sujet archivé sur le forum")
+    assert "@animateurs" not in msgdata["notice"]
+    assert (msgdata["topic_id"], msgdata["live_topic"], msgdata["topic_closed"]) == (None, None, None)
+    assert msgdata["root_message_id"] == "lt1@b.fr" and msgdata["theme"] == "sve"  # nothing mail can name
+    assert closed_topic.state(msgdata) is None  # so ``author`` has no reason to use the bridge
     ctx.forum._request("DELETE", f"/t/{root.topic_id}.json")
+    msgdata["topic_id"] = root.topic_id
     live_topic.forget(msgdata)
     with pytest.raises(Quarantine):
         live_topic.process(ctx, None, msgdata)
