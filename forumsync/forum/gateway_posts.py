@@ -82,11 +82,16 @@ class PostCalls:
         return self._get("/tags.json").get("tags", [])
 
     def site_setting_get(self, name: str):
-        body = self._get("/admin/site_settings.json", filter_names=name)
-        for setting in body.get("site_settings", []):
-            if setting.get("setting") == name:
-                return setting.get("value")
-        return None
+        return self.site_settings_get([name]).get(name)
+
+    def site_settings_get(self, names) -> dict:
+        """{name: value} of the site settings NAMES, in one request: ``filter_names[]`` as an
+        array, which SiteSetting.all_settings matches exactly (a plain string would match any
+        setting whose name it contains). A name the forum does not list is absent."""
+        names = list(dict.fromkeys(names))
+        body = self._get("/admin/site_settings.json", **{"filter_names[]": names})
+        return {setting.get("setting"): setting.get("value") for setting in body.get("site_settings", [])
+                if setting.get("setting") in names}
 
     def site_setting_set(self, name: str, value) -> None:
         """PUT /admin/site_settings/{name} (admin key)."""

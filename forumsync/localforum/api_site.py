@@ -50,7 +50,17 @@ def site_settings():
     with forum().store.session() as session:
         if not current_user(session).admin:
             raise forbidden()
-        return json_response({"site_settings": sitesettings.all_settings(session)})
+        return json_response({"site_settings": sitesettings.all_settings(session, _filter_names())})
+
+
+def _filter_names():
+    """``filter_names`` as Rails reads it: an array (``filter_names[]=a&filter_names[]=b``) or
+    a string; None without it (SiteSetting.all_settings's ``filter_names.include?``)."""
+    from flask import request
+
+    if "filter_names[]" in request.args:
+        return request.args.getlist("filter_names[]")
+    return request.args.get("filter_names")
 
 
 @api_route(bp, "/admin/site_settings/<name>", methods=["PUT"])

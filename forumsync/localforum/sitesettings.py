@@ -106,11 +106,15 @@ def set_value(session, name: str, value) -> None:
         row.value = str(parsed).lower() if isinstance(parsed, bool) else str(parsed)
 
 
-def all_settings(session) -> list[dict]:
-    """The list /admin/site_settings.json returns (Discourse's item fields)."""
+def all_settings(session, filter_names=None) -> list[dict]:
+    """The list /admin/site_settings.json returns (Discourse's item fields). FILTER_NAMES as
+    SiteSetting.all_settings reads it: ``filter_names.include?(name)``: a list holds exact
+    names, a string holds every name it contains (Ruby's String#include?)."""
     stored = {row.name: row.value for row in session.scalars(select(SiteSetting))}
     items = []
     for name, (default, kind, description) in DEFAULTS.items():
+        if filter_names is not None and name not in filter_names:
+            continue
         value = _parse(name, stored[name]) if name in stored else default
         items.append({
             "setting": name,

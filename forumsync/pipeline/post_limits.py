@@ -34,11 +34,19 @@ def minimums(forum) -> dict:
     return remembered(forum, "post_minimums", _minimums)
 
 
+def length_settings(forum) -> dict | None:
+    """``max_post_length`` and the MINIMUMS as the forum lists them, read in one request
+    (None when this key may not read site settings)."""
+    def read(gateway):
+        try:
+            return gateway.site_settings_get(("max_post_length",) + MINIMUMS)
+        except ForumRejected:
+            return None
+    return remembered(forum, "post_length_settings", read)
+
+
 def _max_chars(forum) -> int:
-    try:
-        value = forum.site_setting_get("max_post_length")
-    except ForumRejected:
-        value = None
+    value = (length_settings(forum) or {}).get("max_post_length")
     try:
         return max(2000, int(value) - 2000)
     except (TypeError, ValueError):
@@ -46,11 +54,12 @@ def _max_chars(forum) -> int:
 
 
 def _minimums(forum) -> dict:
+    settings = length_settings(forum) or {}
     known = {}
     for name in MINIMUMS:
         try:
-            known[name] = int(forum.site_setting_get(name))
-        except (ForumRejected, TypeError, ValueError):
+            known[name] = int(settings.get(name))
+        except (TypeError, ValueError):
             return {}
     return known
 

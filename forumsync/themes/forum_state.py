@@ -147,11 +147,11 @@ def _read_group(gw, name: str) -> ActualGroup | None:
 def read_actual(gw, desired: Desired, memory: dict) -> Actual:
     """Every read provisioning needs, in one pass (no write)."""
     actual = Actual(memory=memory, plugin_fields=gw.has_feature(CATEGORY_FIELDS_FEATURE))
-    for name in desired.required_settings:
-        try:
-            actual.settings[name] = gw.site_setting_get(name)
-        except ForumRejected as exc:
-            actual.setting_errors[name] = str(exc)
+    try:  # one request for all of them
+        listed = gw.site_settings_get(desired.required_settings) if desired.required_settings else {}
+        actual.settings.update({name: listed.get(name) for name in desired.required_settings})
+    except ForumRejected as exc:
+        actual.setting_errors.update({name: str(exc) for name in desired.required_settings})
     categories = gw.facts.categories(refresh=True)  # the gateway's list, at most 30 s old
     parent = match_parent(categories, memory, desired.parent)
     if parent is not None:

@@ -72,6 +72,27 @@ def test_site_settings(api, localforum):
     assert unknown.status_code == 422
 
 
+def test_site_settings_filter_names_as_discourse_reads_them(api, localforum):
+    """SiteSetting.all_settings keeps ``filter_names.include?(name)``: an array is exact names,
+    a string every name it contains; the gateway reads several settings in one request."""
+    def names(**params):
+        return sorted(s["setting"] for s in api.get("/admin/site_settings.json", spec=False,
+                                                   params=params).json()["site_settings"])
+
+    assert names(**{"filter_names[]": ["min_post_length", "max_post_length", "nope"]}) == [
+        "max_post_length", "min_post_length"]
+    assert names(filter_names="min_first_post_length") == ["min_first_post_length"]
+    assert "min_post_length" not in names(filter_names="min_first_post_length")  # not a substring
+    assert names(filter_names="xmin_post_lengthx") == ["min_post_length"]  # a substring of it
+    from forumsync.forum.gateway import ForumGateway
+
+    gateway = ForumGateway(localforum.url, localforum.api_key, localforum.username, retries=0)
+    before = localforum.requests.count_of("GET", "/admin/site_settings.json")
+    assert gateway.site_settings_get(["min_post_length", "min_topic_title_length"]) == {
+        "min_post_length": "20", "min_topic_title_length": "15"}
+    assert localforum.requests.count_of("GET", "/admin/site_settings.json") == before + 1
+
+
 def test_category_group_moderation(api, localforum):
     localforum.create_user("lead", "lead@meyzieu.fr")
     localforum.create_user("membre", "membre@example.org")
