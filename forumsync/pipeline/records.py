@@ -8,6 +8,8 @@ posts a batch created) record the same way.
 from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..models import PostLink, TopicLink, utcnow
 from . import categories
@@ -61,6 +63,9 @@ _TOPIC = select(_topics.c.last_activity_at, _topics.c.root_message_id, _topics.c
                 _topics.c.theme, _topics.c.state).where(_topics.c.topic_id == bindparam("topic_id"))
 _TOPIC_CHANGE = update(_topics).where(_topics.c.topic_id == bindparam("_topic_id"))  # SET from the params
 _LINK_INSERT, _TOPIC_INSERT = insert(_links), insert(_topics)  # columns from the params
+# INSERT … ON CONFLICT (message_id) DO NOTHING where the dialect has it (the unique index)
+_LINK_INSERT_NEW = {"sqlite": sqlite_insert(_links).on_conflict_do_nothing(index_elements=["message_id"]),
+                    "postgresql": pg_insert(_links).on_conflict_do_nothing(index_elements=["message_id"])}
 
 
 def record(session, facts: dict, new_topic: bool) -> None:
@@ -71,10 +76,13 @@ def record(session, facts: dict, new_topic: bool) -> None:
     statements themselves."""
     session.flush()  # ORM changes queued before us (a moved parent's PostLink) go first, as before
     conn = session.connection()
-    if conn.execute(_LINKED, {"message_id": facts["message_id"]}).first() is None:
-        conn.execute(_LINK_INSERT, dict(
-            message_id=facts["message_id"], post_id=facts["post_id"], topic_id=facts["topic_id"],
-            post_number=facts["post_number"], origin="list"))
+    link = dict(message_id=facts["message_id"], post_id=facts["post_id"], topic_id=facts["topic_id"],
+                post_number=facts["post_number"], origin="list")
+    keep_first = _LINK_INSERT_NEW.get(conn.dialect.name)
+    if keep_first is not None:  # one statement: a Message-ID already linked keeps its link
+        conn.execute(keep_first, link)
+    elif conn.execute(_LINKED, {"message_id": facts["message_id"]}).first() is None:
+        conn.execute(_LINK_INSERT, link)
     changes = {}
     if facts.get("adopt_root"):
         changes["root_message_id"] = facts["adopt_root"]
