@@ -69,7 +69,12 @@ class Worker:
 
     def _release_own_claims(self) -> None:
         """Between rounds this worker holds no claim: any row still locked by its id was left
-        by a task that failed mid-batch, and is made claimable at once."""
+        by a task that failed mid-batch, and is made claimable at once — once the outcomes of
+        mails already handed to the mail server are recorded (never sent twice)."""
+        from .outbound.outbox import flush_unrecorded
+
+        if not flush_unrecorded(self.ctx):
+            return
         try:
             queues.release_claims_of(self.ctx.db, self.worker_id)
         except Exception:  # still unavailable: try again next round

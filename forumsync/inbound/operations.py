@@ -15,8 +15,11 @@ FROZEN = ("processing", "published")
 OPERATOR_DROP = "abandonné par l'opérateur"
 
 
-# What a message put back to ``new`` starts from again.
-RESET = dict(state="new", reason="", attempts=0, interrupted=0, next_attempt_at=None, locked_by=None,
+# What a message put back to ``new`` starts from again. Its attempts are kept: the next one
+# is then "not the first", and ``reconcile`` looks for a post an earlier attempt may have
+# written (forum timeout, database down at the final commit) before writing it again.
+# Resetting them published a reply twice (red-team pass 15).
+RESET = dict(state="new", reason="", interrupted=0, next_attempt_at=None, locked_by=None,
              locked_at=None, processed_at=None)
 
 

@@ -13,6 +13,8 @@ hidden or deleted since it was queued ends ``dropped`` with the French reason, n
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from email.message import EmailMessage
 
 from sqlalchemy import select
@@ -60,10 +62,59 @@ def _envelope_sender(message: EmailMessage) -> str:
     return addresses[0].addr_spec if addresses else ""
 
 
+# Outcomes of mails already handed to the mail server that the database could not record yet
+# (mail id → (outcome, note, attempt)), per process: recorded before anything else is sent,
+# and before this worker gives its claims back (``flush_unrecorded``), so that a database error
+# right after the hand-off never sends a mail again (red-team pass 15).
+_UNRECORDED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # per database (ctx.db)
+_UNRECORDED_LOCK = threading.Lock()
+
+
+def _kept(ctx) -> dict[int, tuple[str, str, int]]:
+    with _UNRECORDED_LOCK:
+        return _UNRECORDED.setdefault(ctx.db, {})
+
+
+def flush_unrecorded(ctx) -> bool:
+    """Record the outcomes kept by a failed recording; True when none is left."""
+    unrecorded = _kept(ctx)
+    with _UNRECORDED_LOCK:
+        kept = dict(unrecorded)
+    if not kept:
+        return True
+    try:
+        _record_all(ctx, [(mail_id, outcome, note) for mail_id, (outcome, note, _) in kept.items()],
+                    {mail_id: attempt for mail_id, (_, _, attempt) in kept.items()})
+    except Exception:  # still unavailable: kept, and nothing new is sent meanwhile
+        log.warning("issues d'envoi de %s courriel(s) toujours non enregistrées (base indisponible ?)",
+                    len(kept), exc_info=True)
+        return False
+    with _UNRECORDED_LOCK:
+        for mail_id in kept:
+            unrecorded.pop(mail_id, None)
+    return True
+
+
+def _record_or_keep(ctx, outcomes, attempts: dict) -> None:
+    """Record OUTCOMES now; if the database refuses, keep them for ``flush_unrecorded``."""
+    try:
+        _record_all(ctx, outcomes, attempts)
+    except Exception:
+        log.warning("issues d'envoi non enregistrées, gardées pour le prochain passage", exc_info=True)
+        unrecorded = _kept(ctx)
+        with _UNRECORDED_LOCK:
+            for mail_id, outcome, note in outcomes:
+                unrecorded[mail_id] = (outcome, note, attempts[mail_id])
+
+
 def run_pending(ctx, worker_id: str) -> int:
     """Send what is due; returns how many mails were handled (sent or failed an attempt). A
     mail that was in hand when a worker died is sent alone, marked as started first, and set
-    aside ("failed") once that happened INTERRUPTED_MAX times."""
+    aside ("failed") once that happened INTERRUPTED_MAX times. Each mail's outcome is
+    recorded right after its hand-off; one the database could not record is kept and recorded
+    first next time, and until it is, nothing new is sent."""
+    if not flush_unrecorded(ctx):
+        return 0
     claimed = OUTBOX.claim(ctx.db, worker_id, BATCH, columns=(
         OutboxMail.sender, OutboxMail.recipients, OutboxMail.raw, OutboxMail.key, OutboxMail.attempts,
         OutboxMail.interrupted))
@@ -72,48 +123,50 @@ def run_pending(ctx, worker_id: str) -> int:
     def job(row):
         return row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw, row.key
 
+    def record(outcomes):
+        _record_or_keep(ctx, outcomes, attempts)
+
     fresh, alone, aside = OUTBOX.by_interruptions(claimed)
     for row in aside:
         log.warning("courriel %s : en main %s fois à l'arrêt d'un worker, mis de côté", row.id, row.interrupted)
-        _record_all(ctx, [(row.id, "failed", INTERRUPTED_REASON.format(n=row.interrupted))], attempts)
+        record([(row.id, "failed", INTERRUPTED_REASON.format(n=row.interrupted))])
     for row in alone:
         OUTBOX.mark_started(ctx.db, row.id)
-        _record_all(ctx, _send(ctx, [job(row)]), attempts)
+        _send(ctx, [job(row)], record)
     if fresh:
-        _record_all(ctx, _send(ctx, [job(row) for row in fresh]), attempts)
+        _send(ctx, [job(row) for row in fresh], record)
     return len(claimed)
 
 
-def _send(ctx, jobs) -> list[tuple[int, str, str]]:
-    """(mail id, outcome, note) of handing JOBS to the mail server over one connection."""
+def _send(ctx, jobs, record) -> None:
+    """Hand JOBS to the mail server over one connection; RECORD each (mail id, outcome, note)
+    as soon as it is known (a worker killed mid-batch resends the mail in hand, not the
+    mails already handed over)."""
     connection = None
-    outcomes = []
     checked: dict = {}  # forum facts shared by this batch's checks (categories)
-    for mail_id, sender, recipients, raw, key in jobs:
+    for index, (mail_id, sender, recipients, raw, key) in enumerate(jobs):
         withheld = _withheld(ctx, key, checked)
         if withheld is not None:
-            outcomes.append((mail_id, *withheld))
+            record([(mail_id, *withheld)])
             continue
         if connection is None:
             try:
                 connection = smtp.connect(ctx.settings)
-            except Exception as exc:  # server unreachable: the whole batch waits for next time
+            except Exception as exc:  # server unreachable: the rest of the batch waits for next time
                 error = f"{type(exc).__name__}: {exc}"
-                done = {o[0] for o in outcomes}
-                outcomes += [(job[0], "retry", error) for job in jobs if job[0] not in done]
-                break
+                record([(job[0], "retry", error) for job in jobs[index:]])
+                return
         try:
             result = smtp.send(ctx.settings, sender, recipients, raw, connection=connection)
             note = f"refusés : {result.refused}" if result.refused else ""
-            outcomes.append((mail_id, "sent", note))
+            record([(mail_id, "sent", note)])
         except smtp.PermanentFailure as exc:
-            outcomes.append((mail_id, "failed", str(exc)))
+            record([(mail_id, "failed", str(exc))])
         except Exception as exc:  # transient: network, 4xx, timeouts; retried with backoff
-            outcomes.append((mail_id, "retry", f"{type(exc).__name__}: {exc}"))
+            record([(mail_id, "retry", f"{type(exc).__name__}: {exc}")])
             _close(connection)
             connection = None
     _close(connection, quit=True)
-    return outcomes
 
 
 def _record_all(ctx, outcomes, attempts: dict) -> None:

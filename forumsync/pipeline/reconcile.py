@@ -61,10 +61,16 @@ def link_existing_topic(ctx, msgdata) -> bool:
     first = {"id": first.get("id"), "topic_id": topic["id"], "post_number": first.get("post_number", 1)}
     if not _is_this_message(ctx, msgdata, first):
         with ctx.db.session() as session:
-            recorded = session.get(TopicLink, topic["id"]) is not None
+            link = session.get(TopicLink, topic["id"])
+            recorded, root = link is not None, link.root_message_id if link is not None else None
         if not recorded:
             raise Retry("le sujet de ce fil a été ouvert par un autre message de la liste, pas "
                         "encore enregistré : nouvel essai plus tard")
+        if root == (msgdata.get("root_message_id") or msgdata["message_id"]):
+            # Another worker published a reply of this thread meanwhile, opening its topic
+            # under this thread's root: tried again, ``thread`` finds that topic (red-team 15).
+            raise Retry(f"le sujet {topic['id']} de ce fil vient d'être ouvert par une réponse "
+                        "publiée entre-temps : nouvel essai, dans ce sujet")
         # Recorded, yet ``thread`` did not lead here: never merge this message into another's post.
         raise Quarantine(f"le sujet {topic['id']} porte l'identifiant de ce fil mais appartient à "
                          "un autre message : à vérifier avant de relancer")

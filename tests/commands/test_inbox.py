@@ -64,7 +64,7 @@ def test_retry_and_drop(context, settings_file):
     one = run_cli(settings_file, "inbox", "retry", ids[1])
     assert one.returncode == 0 and "remis à l'état « nouveau »" in one.stdout.decode()
     r = row(context, ids[1])
-    assert (r.state, r.reason, r.attempts) == ("new", "", 0)
+    assert (r.state, r.reason, r.attempts) == ("new", "", 3)  # kept: the next one reconciles
     everything = run_cli(settings_file, "inbox", "retry", "--all-quarantined")
     assert "1 message(s) sorti(s) de quarantaine" in everything.stdout.decode()
     assert row(context, ids[2]).state == "new"
