@@ -27,7 +27,6 @@ from flask import request
 
 from . import serializers, sitesettings
 from .errors import ApiError, forbidden
-from .guardian import can_see_topic
 from .http import api_route, current_user, forum, json_response, params
 from .models import Post, Topic
 from .plugin_api import bp, create_staged_post, created_body, post_by_message_id
@@ -148,9 +147,9 @@ def _create(session, index: int, item, done: dict, staged_only: bool) -> tuple[i
     message_id = normalize_message_id(item.get("message_id"))
     known = post_by_message_id(session, message_id)
     if known is not None:  # idempotent: a known Message-ID answers its post, whatever the rest
-        # (later items may reply to it only in a topic every visitor may read: the plugin's
-        # public_topic?, Category#read_restricted)
-        return 200, _result(known, message_id, False, done, referable=can_see_topic(session, None, known.topic))
+        # (no later item may reply to it: it may be anywhere now, and items skip the guardian;
+        # such a reply goes alone, through forumsync's own check of the topic, red-team 16)
+        return 200, _result(known, message_id, False, done, referable=False)
     if item.get("reply_to_post_id") not in (None, "") and item.get("topic_id") in (None, ""):
         raise ItemRefused(422, [BATCH_MESSAGES["post_id_without_topic"]], "invalid_parameters")
     post_params = PostParams(_target_params(item, done))

@@ -86,7 +86,8 @@ def send(ctx, cache: dict, queue: list[Item], first: Future | None = None) -> No
             if isinstance(result, dict) and result.get("status") in CREATED and result.get("id"):
                 runner.conclude(ctx, item.inbox_id, item.msgdata,
                                 lambda item=item, result=result: _published(ctx, cache, item, result))
-                done[item.msgdata["message_id"]] = result
+                if result.get("created") is not False:  # a post found again is no target
+                    done[item.msgdata["message_id"]] = result  # (it may be anywhere now)
                 used += 1
                 continue
             if isinstance(result, dict) and result.get("error_type") != NOT_ATTEMPTED:
@@ -120,6 +121,9 @@ def _published(ctx, cache: dict, item: Item, result: dict) -> None:
     """What ``publish`` records after a post, for a post the batch created."""
     msgdata = item.msgdata
     post = records.post_of(result)
+    if item.new_topic is not None and result.get("created") is False:
+        records.found_again(ctx, msgdata, post)
+        return
     if item.new_topic is not None:
         records.remember_post(msgdata, {
             "id": post["topic_id"], "category_id": item.new_topic["category_id"],

@@ -71,7 +71,9 @@ def _publish(ctx, msgdata) -> None:
             if action is Remedy.RECOMPOSE:
                 composed = compose_post.drafted(ctx, msgdata, **target)
     post = records.post_of(answer)
-    if new_topic:
+    if new_topic and answer.get("created") is False:
+        records.found_again(ctx, msgdata, post)
+    elif new_topic:
         theme = msgdata.get("theme") or ctx.settings.DEFAULT_THEME
         records.remember_post(msgdata, records.new_topic_view(post, composed.category_id,
                                                               composed.title), post)

@@ -36,6 +36,20 @@ def remember_post(msgdata, topic: dict | None, post: dict) -> None:
     msgdata["batch"][("topic", topic["id"])] = topic
 
 
+def found_again(ctx, msgdata, post: dict) -> None:
+    """The forum answered a post it already had under this Message-ID (the plugin's
+    ``created: false``) where a topic was to be opened: recorded in the topic where that post
+    is now, read from the forum, never as a topic forumsync opened in the theme's category
+    (which replies would then trust: red-team pass 16). A topic gone since: recorded as the
+    post alone."""
+    from .live_topic import topic_or_none
+
+    topic = topic_or_none(ctx, post["topic_id"], msgdata)
+    done(ctx, msgdata, post, topic=topic or {"id": post["topic_id"]})
+    msgdata["thread_reason"] = (f"déjà sur le forum sous ce Message-ID (message {post['id']}, "
+                                f"sujet {post['topic_id']}) : enregistré, rien n'est publié")
+
+
 def done(ctx, msgdata, post, *, new_topic: dict | None = None, topic: dict | None = None) -> None:
     """Set the result keys and queue the mapping rows (see the module docstring)."""
     msgdata.update(post_id=post["id"], topic_id=post["topic_id"], post_number=post.get("post_number"))

@@ -189,15 +189,16 @@ def test_a_batch_request_waits_forum_timeout_per_50_posts(localforum):
     assert waits == [(3.0, 3.0), (3.0, 6.0)]
 
 
-def test_a_post_found_again_in_a_restricted_topic_is_no_target_for_a_reference(localforum):
-    """Red team, eleventh pass (the plugin, read): a batch item answered by a post found by its
-    Message-ID let later items reply to it by reply_to_message_id, wherever that post had been
-    moved since, and the items are created without a guardian. A post found again is a
-    target only in a topic every visitor may read (Category#read_restricted); a post the
-    batch creates stays one. The plugin does the same (BatchPostsController#public_topic?)."""
+def test_a_post_found_again_is_no_target_for_a_reference(localforum):
+    """Red team, eleventh and sixteenth passes (the plugin, read): a batch item answered by a
+    post found by its Message-ID let later items reply to it by reply_to_message_id, wherever
+    that post had been moved since (a restricted category, then a read-only one), and the
+    items are created without a guardian. A post found again is never a target; a post the
+    batch creates stays one. The plugin does the same (BatchPostsController#result)."""
     gw = ForumGateway(localforum.url, localforum.api_key, localforum.username, retries=0)
     public = localforum.create_category("Portail famille", slug="portail-famille")["id"]
-    bureau = localforum.create_category("Bureau", slug="bureau", permissions={"staff": 1})["id"]
+    annonces = localforum.create_category("Annonces", slug="annonces",
+                                          permissions={"everyone": 3, "staff": 1})["id"]
     first = dict(email="a@meyzieu.fr", raw="Inscriptions en ligne", title="Inscriptions à la cantine",
                  category_id=public, message_id="<pf-1@meyzieu.fr>")
 
@@ -205,12 +206,12 @@ def test_a_post_found_again_in_a_restricted_topic_is_no_target_for_a_reference(l
         return dict(email="b@meyzieu.fr", raw=f"Réponse {n}", reply_to_message_id="<pf-1@meyzieu.fr>",
                     message_id=f"<pf-r{n}@meyzieu.fr>")
 
-    created = gw.staged_posts_batch([first])[0]
-    again = gw.staged_posts_batch([first, reply(1)])  # found again, public: a target
-    assert [r["status"] for r in again] == [200, 201] and again[1]["topic_id"] == created["topic_id"]
-    gw.topic_update(created["topic_id"], category_id=bureau)
+    created = gw.staged_posts_batch([first, reply(0)])
+    assert [r["status"] for r in created] == [201, 201]  # created here: a target
+    again = gw.staged_posts_batch([first, reply(1)])  # found again: no target, even public
+    assert [r["status"] for r in again] == [200, 422] and again[1]["error_type"] == "invalid_parameters"
+    gw.topic_update(created[0]["topic_id"], category_id=annonces)
     moved = gw.staged_posts_batch([first, reply(2)])
     assert [r["status"] for r in moved] == [200, 422]
-    assert moved[1]["error_type"] == "invalid_parameters"
     with localforum.session() as s:
-        assert s.scalar(select(func.count()).select_from(Post).where(Post.topic_id == created["topic_id"])) == 2
+        assert s.scalar(select(func.count()).select_from(Post).where(Post.topic_id == created[0]["topic_id"])) == 2

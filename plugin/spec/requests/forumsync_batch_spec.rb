@@ -110,18 +110,21 @@ RSpec.describe "POST /forumsync/posts/batch.json" do
     expect(body["posts"][0]).to include("status" => 409, "error_type" => "parent_moved")
   end
 
-  it "lets no later item reply to a post found again in a topic no visitor may read" do
+  it "lets no later item reply to a post found again by its Message-ID, wherever it is" do
     first = { email: "a@example.org", raw: "Inscriptions en ligne", title: "Inscriptions à la cantine",
               category_id: category.id, message_id: "<pf-1@example.org>" }
     reply = ->(n) { { email: "b@example.org", raw: "Réponse #{n}", reply_to_message_id: "<pf-1@example.org>",
                       message_id: "<pf-r#{n}@example.org>" } }
-    created = batch([first])["posts"][0]
-    expect(batch([first, reply.call(1)])["posts"].map { |item| item["status"] }).to eq([200, 201])
-    restricted = Fabricate(:private_category, group: Fabricate(:group))
-    Topic.find(created["topic_id"]).update!(category: restricted)
-    body = batch([first, reply.call(2)])
+    created = batch([first, reply.call(0)])["posts"]
+    expect(created.map { |item| item["status"] }).to eq([201, 201]) # created here: a target
+    body = batch([first, reply.call(1)])
     expect(body["posts"].map { |item| item["status"] }).to eq([200, 422])
     expect(body["posts"][1]["error_type"]).to eq("invalid_parameters")
+    read_only = Fabricate(:category)
+    read_only.set_permissions(everyone: :readonly)
+    read_only.save!
+    Topic.find(created[0]["topic_id"]).update!(category: read_only)
+    expect(batch([first, reply.call(2)])["posts"].map { |item| item["status"] }).to eq([200, 422])
   end
 
   it "takes each item's files in the same multipart request" do

@@ -78,24 +78,17 @@ module ::Forumsync
     end
 
     # The single endpoint's body plus the topic's category and title (forumsync records them
-    # without reading the topic); later items of the batch may now reply to this post.
+    # without reading the topic); later items of the batch may now reply to this post, if this
+    # request created it: a post found again by its Message-ID may be anywhere now (moved to a
+    # read-only or restricted category), and items are created without a guardian, so a reply
+    # to it goes alone, through forumsync's own check of that topic (red-team pass 16).
     def result(batch, post, user, message_id, created)
       topic = post.topic
-      batch.done(message_id, post.topic_id, post.post_number, referable: created || public_topic?(topic))
+      batch.done(message_id, post.topic_id, post.post_number, referable: created)
       PostSerializer
         .created(post: post, user: user, topic_slug: topic&.slug, message_id: message_id, created: created)
         .merge("status" => PostSerializer.status(created), "category_id" => topic&.category_id,
                "topic_title" => topic&.title)
-    end
-
-    # A regular topic of a category every visitor may read (Category#read_restricted, as
-    # Guardian#can_see_category? reads it): where a post found again by its Message-ID may be
-    # replied to by a later item (it may have been moved elsewhere since it was created).
-    def public_topic?(topic)
-      return false if topic.nil? || topic.archetype != ::Archetype.default
-
-      category = topic.category
-      category.nil? || !category.read_restricted
     end
 
     def check_reply!(batch, index, post_params)
