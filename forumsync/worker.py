@@ -93,10 +93,19 @@ class Worker:
         return total
 
     def run_forever(self) -> None:
+        from .outbound.outbox import recover_unrecorded, save_unrecorded
+
         try:
+            recover_unrecorded(self.ctx)  # mails handed over before a stop: never sent again
             queues.release_dead_claims(self.ctx.db)
         except Exception:  # the database may be briefly unavailable; stale locks expire anyway
             log.warning("réservations orphelines non libérées", exc_info=True)
+        try:
+            self._loop()
+        finally:
+            save_unrecorded(self.ctx)
+
+    def _loop(self) -> None:
         last_beat = 0.0
         while not self.stopping.is_set():
             if time.monotonic() - last_beat > 5:

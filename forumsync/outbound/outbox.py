@@ -12,10 +12,13 @@ hidden or deleted since it was queued ends ``dropped`` with the French reason, n
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
 import weakref
 from email.message import EmailMessage
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -68,6 +71,7 @@ def _envelope_sender(message: EmailMessage) -> str:
 # right after the hand-off never sends a mail again (red-team pass 15).
 _UNRECORDED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # per database (ctx.db)
 _UNRECORDED_LOCK = threading.Lock()
+_KEYS: dict[int, str] = {}  # mail id → its key, for the journal (last claims of this process)
 
 
 def _kept(ctx) -> dict[int, tuple[str, str, int]]:
@@ -95,6 +99,62 @@ def flush_unrecorded(ctx) -> bool:
     return True
 
 
+# Outcomes still unrecorded when a worker stops (the database refused them to the end) go to a
+# journal in the working directory (/var/lib/forumsync under systemd), one per database, read
+# back before the next start frees the stopped worker's claims (red-team pass 17).
+JOURNAL = "outbox-unrecorded-{db}.json"
+
+
+def _journal_path(ctx) -> Path:
+    """Beside a SQLite database file, else in the working directory."""
+    url = str(ctx.db.url)
+    digest = hashlib.sha1(url.encode("utf-8")).hexdigest()[:12]
+    folder = Path(".")
+    if url.startswith("sqlite:///") and url[len("sqlite:///"):] not in ("", ":memory:"):
+        folder = Path(url[len("sqlite:///"):].split("?")[0]).parent
+    return folder / JOURNAL.format(db=digest)
+
+
+def save_unrecorded(ctx) -> int:
+    """At a worker's stop: the outcomes still unrecorded, written to the journal (with each
+    mail's key, checked when read back); returns how many."""
+    if flush_unrecorded(ctx):
+        return 0
+    unrecorded = _kept(ctx)
+    with _UNRECORDED_LOCK:
+        kept = dict(unrecorded)
+    path = _journal_path(ctx)
+    entries = json.loads(path.read_text()) if path.exists() else []
+    entries += [{"id": mail_id, "key": _KEYS.get(mail_id, ""), "outcome": outcome, "note": note,
+                 "attempt": attempt} for mail_id, (outcome, note, attempt) in kept.items()]
+    path.write_text(json.dumps(entries))
+    with _UNRECORDED_LOCK:
+        for mail_id in kept:
+            unrecorded.pop(mail_id, None)
+    log.error("%s issue(s) d'envoi non enregistrée(s) à l'arrêt (base indisponible) : gardées dans %s, "
+              "enregistrées au prochain démarrage", len(kept), path)
+    return len(kept)
+
+
+def recover_unrecorded(ctx) -> int:
+    """At a worker's start, before it frees dead workers' claims: the journal's outcomes
+    recorded, for the mails still "sending" under the same key; returns how many."""
+    path = _journal_path(ctx)
+    if not path.exists():
+        return 0
+    entries = json.loads(path.read_text())
+    recorded = 0
+    with ctx.db.session() as session:
+        for entry in entries:
+            row = session.get(OutboxMail, entry["id"])
+            if row is not None and row.key == entry["key"] and row.state == OUTBOX.claimed:
+                _record(session, entry["id"], entry["outcome"], entry["note"], entry["attempt"])
+                recorded += 1
+    path.unlink()
+    log.info("%s issue(s) d'envoi du journal %s enregistrée(s)", recorded, path)
+    return recorded
+
+
 def _record_or_keep(ctx, outcomes, attempts: dict) -> None:
     """Record OUTCOMES now; if the database refuses, keep them for ``flush_unrecorded``."""
     try:
@@ -113,12 +173,18 @@ def run_pending(ctx, worker_id: str) -> int:
     aside ("failed") once that happened INTERRUPTED_MAX times. Each mail's outcome is
     recorded right after its hand-off; one the database could not record is kept and recorded
     first next time, and until it is, nothing new is sent."""
+    try:
+        recover_unrecorded(ctx)  # a stopped worker's journal, before any claim
+    except Exception:  # the database is still unavailable: nothing is sent meanwhile
+        log.warning("journal des envois non enregistrés non relu (base indisponible ?)", exc_info=True)
+        return 0
     if not flush_unrecorded(ctx):
         return 0
     claimed = OUTBOX.claim(ctx.db, worker_id, BATCH, columns=(
         OutboxMail.sender, OutboxMail.recipients, OutboxMail.raw, OutboxMail.key, OutboxMail.attempts,
         OutboxMail.interrupted))
     attempts = {row.id: row.attempts + 1 for row in claimed}
+    _KEYS.update({row.id: row.key for row in claimed})
 
     def job(row):
         return row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw, row.key
