@@ -62,8 +62,19 @@ def test_backoff_grows_with_jitter_and_never_gives_up():
     assert min(delays[-10:]) >= runner.RETRY_MAX_SECONDS * 0.8
 
 
-@pytest.mark.parametrize("plugin", [True, False], ids=["plugin", "marker"])
-def test_timeout_after_the_forum_wrote_does_not_duplicate(tmp_path, sqlite_url, localforum, plugin):
+def _operator_retry(pipe, inbox_id):
+    """« Réessayer » (dashboard, inbox retry): the attempts are kept, so the next one reconciles
+    (red-team pass 15: resetting them published a reply twice)."""
+    from forumsync.inbound import operations
+
+    with pipe.ctx.db.session() as session:
+        assert operations.retry(session, inbox_id) == 1
+
+
+@pytest.mark.parametrize("plugin,by_operator", [(True, False), (False, False), (False, True)],
+                         ids=["plugin", "marker", "marker-operator"])
+def test_timeout_after_the_forum_wrote_does_not_duplicate(tmp_path, sqlite_url, localforum, plugin,
+                                                          by_operator):
     """The forum created the topic/post but the answer never came back (a crash between the
     forum write and our commit looks the same): the next attempt links what exists — through
     the plugin's Message-ID lookup, or without it through the marker hidden in the post.
@@ -91,7 +102,10 @@ def test_timeout_after_the_forum_wrote_does_not_duplicate(tmp_path, sqlite_url, 
     assert pipe.row(reply_id).state == "retry"
     held.release()
     assert held.wait_finished(1)
-    _due(pipe, reply_id)
+    if by_operator:
+        _operator_retry(pipe, reply_id)
+    else:
+        _due(pipe, reply_id)
     pipe.run()
     reply = pipe.row(reply_id)
     assert reply.state == "published", reply.reason
@@ -192,7 +206,9 @@ def test_after_many_attempts_the_row_keeps_retrying_at_the_max_interval(pipe):
     assert runner.RETRY_MAX_SECONDS * 0.75 < wait <= runner.RETRY_MAX_SECONDS * 1.2
 
 
-def test_database_failure_after_the_forum_write_is_retried_without_duplicate(bridge_pipe, monkeypatch):
+@pytest.mark.parametrize("by_operator", [False, True], ids=["automatic", "operator"])
+def test_database_failure_after_the_forum_write_is_retried_without_duplicate(bridge_pipe, monkeypatch,
+                                                                              by_operator):
     pipe = bridge_pipe
     pipe.send(make_mail("Base capricieuse", message_id="<db0@a.fr>"))
     real_record = records.record
@@ -207,7 +223,10 @@ def test_database_failure_after_the_forum_write_is_retried_without_duplicate(bri
     assert row.reason.startswith("publié sur le forum (message ")
     assert "mais non enregistré (tentative 1)" in row.reason and "disk I/O error" in row.reason
     monkeypatch.setattr(records, "record", real_record)
-    _due(pipe, row.id)
+    if by_operator:
+        _operator_retry(pipe, row.id)
+    else:
+        _due(pipe, row.id)
     pipe.run()
     row = pipe.row(row.id)
     assert row.state == "published", row.reason

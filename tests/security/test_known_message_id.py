@@ -73,3 +73,53 @@ def test_one_by_one_the_import_does_not_write_in_the_read_only_category_either(p
     drain(pipe, 0)
     posts = _written_in(pipe, known["topic_id"])
     assert len(posts) == 1, f"written in read-only category {annonces}: {posts}"
+
+
+# ---------------------------------------------------------------- a known post moved to a staff-only category
+# Red team, pass 16: the eleventh pass made a post found again by its Message-ID in a restricted
+# topic no target for ``reply_to_message_id`` in the plugin (``referable``). But forumsync's own
+# ``batch_send._resolved`` turns a reply to *any* item a previous request of the same send
+# answered 200 (found again, restricted or not) into ``topic_id`` + ``reply_to_post_id``, which the
+# plugin accepts (it checks only closed/deleted/moved). After one refused item between them (here
+# a reply into a closed topic, ``topic_closed``: ``stop_at_refusal``), the reply is written, as a
+# staged user, in the staff-only topic.
+# 
+# Also one by one: the found-again post is cached as the new topic's view in the theme category
+# (``records.new_topic_view``), so a reply claimed with it passes ``access`` and is written there.
+# 
+# Expected: nothing from mail is written in a category the list cannot read.
+def _setup_restricted(pipe, with_refusal):
+    gw = pipe.ctx.forum
+    bureau = pipe.localforum.create_category("Bureau", slug="bureau", permissions={"staff": 1})["id"]
+    # A post forumsync wrote once (another database, an earlier import) then moved by a
+    # moderator into a staff-only category: the plugin still finds it by its Message-ID.
+    known = gw.staged_posts_batch([dict(
+        email="a@meyzieu.fr", name="A", raw="Inscriptions en ligne", title="Inscriptions à la cantine",
+        category_id=pipe.themes[next(iter(pipe.themes))], message_id="<pf-1@meyzieu.fr>")])[0]
+    gw.topic_update(known["topic_id"], category_id=bureau)
+    if with_refusal:
+        first = pipe.send(make_mail(subject="Question SVE", message_id="<c1@meyzieu.fr>"))
+        gw.topic_status_set(first.topic_id, "closed", True)
+    pipe.feed(make_mail(subject="Inscriptions à la cantine", message_id="<pf-1@meyzieu.fr>",
+                        sender="A <a@meyzieu.fr>", date=later(hours=1)))
+    if with_refusal:
+        pipe.feed(make_mail(subject="Re: Question SVE", message_id="<c2@lyon.fr>", sender="Paul <paul@lyon.fr>",
+                            in_reply_to="<c1@meyzieu.fr>", references="<c1@meyzieu.fr>", date=later(hours=2)))
+    pipe.feed(make_mail(subject="Re: Inscriptions à la cantine", message_id="<pirate-2@evil.example>",
+                        sender="Pirate <pirate@evil.example>", in_reply_to="<pf-1@meyzieu.fr>",
+                        references="<pf-1@meyzieu.fr>", date=later(hours=3), body="Écrit chez le bureau\n"))
+    return bureau, known
+
+
+def test_a_batched_reply_after_a_refusal_is_not_written_in_a_restricted_topic(pipe):
+    bureau, known = _setup_restricted(pipe, with_refusal=True)
+    drain(pipe, 1)
+    posts = _written_in(pipe, known["topic_id"])
+    assert len(posts) == 1, f"written in staff-only category {bureau}: {posts}"
+
+
+def test_one_by_one_a_reply_claimed_with_it_is_not_written_in_a_restricted_topic(pipe):
+    bureau, known = _setup_restricted(pipe, with_refusal=False)
+    drain(pipe, 0)
+    posts = _written_in(pipe, known["topic_id"])
+    assert len(posts) == 1, f"written in staff-only category {bureau}: {posts}"
