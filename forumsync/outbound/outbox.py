@@ -66,15 +66,14 @@ def _envelope_sender(message: EmailMessage) -> str:
 
 
 # Outcomes of mails already handed to the mail server that the database could not record yet
-# (mail id → (outcome, note, attempt)), per process: recorded before anything else is sent,
+# (mail id → (outcome, note, attempt, key)), per process: recorded before anything else is sent,
 # and before this worker gives its claims back (``flush_unrecorded``), so that a database error
 # right after the hand-off never sends a mail again (red-team pass 15).
 _UNRECORDED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # per database (ctx.db)
 _UNRECORDED_LOCK = threading.Lock()
-_KEYS: dict[int, str] = {}  # mail id → its key, for the journal (last claims of this process)
 
 
-def _kept(ctx) -> dict[int, tuple[str, str, int]]:
+def _kept(ctx) -> dict[int, tuple[str, str, int, str]]:
     with _UNRECORDED_LOCK:
         return _UNRECORDED.setdefault(ctx.db, {})
 
@@ -87,8 +86,8 @@ def flush_unrecorded(ctx) -> bool:
     if not kept:
         return True
     try:
-        _record_all(ctx, [(mail_id, outcome, note) for mail_id, (outcome, note, _) in kept.items()],
-                    {mail_id: attempt for mail_id, (_, _, attempt) in kept.items()})
+        _record_all(ctx, [(mail_id, outcome, note) for mail_id, (outcome, note, _, _) in kept.items()],
+                    {mail_id: attempt for mail_id, (_, _, attempt, _) in kept.items()})
     except Exception:  # still unavailable: kept, and nothing new is sent meanwhile
         log.warning("issues d'envoi de %s courriel(s) toujours non enregistrées (base indisponible ?)",
                     len(kept), exc_info=True)
@@ -125,8 +124,8 @@ def save_unrecorded(ctx) -> int:
         kept = dict(unrecorded)
     path = _journal_path(ctx)
     entries = json.loads(path.read_text()) if path.exists() else []
-    entries += [{"id": mail_id, "key": _KEYS.get(mail_id, ""), "outcome": outcome, "note": note,
-                 "attempt": attempt} for mail_id, (outcome, note, attempt) in kept.items()]
+    entries += [{"id": mail_id, "key": key, "outcome": outcome, "note": note, "attempt": attempt}
+                for mail_id, (outcome, note, attempt, key) in kept.items()]
     path.write_text(json.dumps(entries))
     with _UNRECORDED_LOCK:
         for mail_id in kept:
@@ -155,8 +154,9 @@ def recover_unrecorded(ctx) -> int:
     return recorded
 
 
-def _record_or_keep(ctx, outcomes, attempts: dict) -> None:
-    """Record OUTCOMES now; if the database refuses, keep them for ``flush_unrecorded``."""
+def _record_or_keep(ctx, outcomes, attempts: dict, keys: dict) -> None:
+    """Record OUTCOMES now; if the database refuses, keep them (with each mail's ATTEMPT and
+    KEY) for ``flush_unrecorded``."""
     try:
         _record_all(ctx, outcomes, attempts)
     except Exception:
@@ -164,7 +164,7 @@ def _record_or_keep(ctx, outcomes, attempts: dict) -> None:
         unrecorded = _kept(ctx)
         with _UNRECORDED_LOCK:
             for mail_id, outcome, note in outcomes:
-                unrecorded[mail_id] = (outcome, note, attempts[mail_id])
+                unrecorded[mail_id] = (outcome, note, attempts[mail_id], keys[mail_id])
 
 
 def run_pending(ctx, worker_id: str) -> int:
@@ -184,13 +184,13 @@ def run_pending(ctx, worker_id: str) -> int:
         OutboxMail.sender, OutboxMail.recipients, OutboxMail.raw, OutboxMail.key, OutboxMail.attempts,
         OutboxMail.interrupted))
     attempts = {row.id: row.attempts + 1 for row in claimed}
-    _KEYS.update({row.id: row.key for row in claimed})
+    keys = {row.id: row.key for row in claimed}
 
     def job(row):
         return row.id, row.sender or ctx.settings.BRIDGE_ADDRESS, list(row.recipients), row.raw, row.key
 
     def record(outcomes):
-        _record_or_keep(ctx, outcomes, attempts)
+        _record_or_keep(ctx, outcomes, attempts, keys)
 
     fresh, alone, aside = OUTBOX.by_interruptions(claimed)
     for row in aside:

@@ -62,17 +62,15 @@ def process(ctx, msg, msgdata: MsgData) -> None:
     become_new_topic(ctx, msgdata, f"nouveau sujet, cible refusée à la liste : {why}")
 
 
-def become_new_topic(ctx, msgdata, reason: str, root: str | None = None) -> None:
-    """MSGDATA opens a topic of its own, as if it named nothing: root ROOT (its own
-    Message-ID by default; ``…/nouveau-sujet`` when a topic already has that root)."""
+def become_new_topic(ctx, msgdata, reason: str) -> None:
+    """MSGDATA opens a topic of its own, as if it named nothing: its own Message-ID as root
+    (``…/nouveau-sujet`` when a topic already has that root); REASON for the operator."""
     own = msgdata.get("message_id") or ""
-    root = root or own
     with ctx.db.connection() as conn:
-        taken = conn.execute(select(TopicLink.topic_id).where(TopicLink.root_message_id == root)).first()
+        taken = conn.execute(select(TopicLink.topic_id).where(TopicLink.root_message_id == own)).first()
     msgdata.update(topic_id=None, reply_to_post_number=None, parent_post_id=None,
                    reply_target=None, adopt_root=False,
-                   root_message_id=(f"{own}/nouveau-sujet" if root == own else own) if taken else root,
-                   thread_reason=reason)
+                   root_message_id=f"{own}/nouveau-sujet" if taken else own, thread_reason=reason)
 
 
 def refusal(ctx, msgdata) -> str | None:
@@ -103,8 +101,8 @@ def refusal(ctx, msgdata) -> str | None:
 
 def _locally_trusted(ctx, msgdata) -> bool:
     """A topic forumsync opened from list mail (``external_id`` ``ml-…``), recorded in a
-    public theme category and open (a closed one is read live: ``closed_topic``), replied to at the top or under a post forumsync
-    wrote or emailed: allowed without reading the forum."""
+    public theme category and open (a closed one is read live: ``closed_topic``), replied to
+    at the top or under a post forumsync wrote or emailed: allowed without reading the forum."""
     topic_id, parent_id = msgdata["topic_id"], msgdata.get("parent_post_id")
     with ctx.db.connection() as conn:
         link = conn.execute(select(TopicLink.external_id, TopicLink.category_id, TopicLink.state)
