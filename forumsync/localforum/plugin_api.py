@@ -26,6 +26,7 @@ from .errors import ApiError, forbidden, missing_param, not_found
 from .http import api_route, current_user, forum, json_response, params
 from .models import Category, Post, utcnow
 from .parsing import parse_time
+from .guardian import category_permission
 from .plugin_params import MAX_MESSAGE_ID, MESSAGES, PostFiles, PostParams, normalize_message_id
 from .posts import create_post
 from .topics import get_topic
@@ -126,9 +127,19 @@ def create_staged_post(session, post_params: PostParams, files, post_files: Post
         if existing is not None:
             return existing, False
     if post_params.reply:
-        get_topic(session, post_params.topic_id)  # 404 when unknown
-    elif session.get(Category, post_params.category_id) is None:
-        raise not_found()
+        category = get_topic(session, post_params.topic_id).category  # 404 when unknown
+        needed = 2  # create_post
+    else:
+        category = session.get(Category, post_params.category_id)
+        if category is None:
+            raise not_found()
+        needed = 1  # full
+    # created without a guardian (a staged sender): only where everyone may (StagedPostCreator
+    # #refuse_unless_everyone_may!; forumsync checks first, this holds if a category changed)
+    everyone = category_permission(session, None, category) if category is not None else None
+    if everyone is None or everyone > needed:
+        raise ApiError(422, [MESSAGES["category_closed"].format(id=getattr(category, "id", None))],
+                       "category_closed")
     try:
         user = sender or staged_users.find_or_create(session, post_params.email, post_params.name)[0]
     except staged_users.SenderRefused as exc:

@@ -24,14 +24,16 @@ def drain(pipe, threshold):
 
 
 def _setup(pipe):
-    annonces = pipe.localforum.create_category("Annonces", slug="annonces",
-                                               permissions={"everyone": 3, "staff": 1})["id"]
-    # A post the forum knows under this Message-ID (Discourse's email-in: IncomingEmail)
+    annonces = pipe.localforum.create_category("Annonces", slug="annonces")["id"]
+    # A post the forum knows under this Message-ID (Discourse's email-in: IncomingEmail), in a
+    # category made read-only since (the plugin writes only where everyone may)
     known = pipe.ctx.forum.staged_posts_batch([dict(
         email="mairie@meyzieu.fr", name="Mairie", raw="Annonce officielle : fermeture lundi.",
         title="Annonce officielle de fermeture", category_id=annonces,
         message_id="<annonce-1@meyzieu.fr>")])[0]
     assert known["status"] == 201
+    pipe.ctx.forum.category_update(annonces, permissions={"everyone": 3, "staff": 1})
+    pipe.ctx.forum.facts.invalidate_categories()
     pipe.feed(make_mail(subject="Annonce officielle de fermeture", message_id="<annonce-1@meyzieu.fr>",
                         sender="Mairie <mairie@meyzieu.fr>", body="Annonce officielle : fermeture lundi.\n"),
               channel="mbox")

@@ -238,3 +238,24 @@ def test_local_forum_messages_are_the_plugins_french_sentences():
     assert len(plugin) >= 20
     copies = {**plugin_params.MESSAGES, **staged_users.MESSAGES}
     assert {key: plugin.get(key) for key in copies} == copies
+
+
+def test_a_staged_post_is_written_only_where_everyone_may(localforum, category_id):
+    """Staged posts skip the guardian (as a staged sender's mail does in Discourse): the plugin
+    refuses a reply where everyone may only read, a topic where everyone may only reply, and a
+    staff-only category (StagedPostCreator#refuse_unless_everyone_may!; forumsync checks
+    first, this holds when a category changed meanwhile). Nothing is left behind."""
+    topic = post(localforum, **new_topic(category_id, "a@meyzieu.fr", "ev-0")).json()["topic_id"]
+    with localforum.session() as s:
+        category = s.get(Topic, topic).category
+        category.permissions = {"everyone": 3, "staff": 1}
+    staff_only = localforum.create_category("Bureau", slug="bureau", permissions={"staff": 1})["id"]
+    reply_only = localforum.create_category("Échanges", slug="echanges", permissions={"everyone": 2})["id"]
+    refused = [post(localforum, email="b@meyzieu.fr", raw="Une réponse", topic_id=topic,
+                    message_id="<ev-1@liste.example.org>"),
+               post(localforum, **new_topic(staff_only, "b@meyzieu.fr", "ev-2")),
+               post(localforum, **new_topic(reply_only, "b@meyzieu.fr", "ev-3"))]
+    assert [(r.status_code, r.json().get("error_type")) for r in refused] == [(422, "category_closed")] * 3
+    assert "tout le monde n'y a pas ce droit" in refused[0].json()["errors"][0]
+    assert count(localforum, Post, Post.topic_id == topic) == 1
+    assert count(localforum, User, User.email == "b@meyzieu.fr") == 0

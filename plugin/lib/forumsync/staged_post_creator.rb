@@ -67,10 +67,29 @@ module Forumsync
 
     def check_target!
       if @params.reply?
-        raise Discourse::NotFound unless ::Topic.exists?(id: @params.topic_id)
+        topic = ::Topic.find_by(id: @params.topic_id)
+        raise Discourse::NotFound unless topic
+        refuse_unless_everyone_may!(topic.category, ::CategoryGroup.permission_types[:create_post])
       else
-        raise Discourse::NotFound unless ::Category.exists?(id: @params.category_id)
+        category = ::Category.find_by(id: @params.category_id)
+        raise Discourse::NotFound unless category
+        refuse_unless_everyone_may!(category, ::CategoryGroup.permission_types[:full])
       end
+    end
+
+    # The post is created without a guardian (a staged sender, as Email::Receiver does): the
+    # list writes only where everyone may (PostGuardian#can_create_post? reads
+    # Category.post_create_allowed; a public category without CategoryGroup rows is everyone's,
+    # as CategorySerializer#group_permissions lists it). forumsync checks first; this holds if
+    # a category changed meanwhile.
+    def refuse_unless_everyone_may!(category, needed)
+      if category
+        rows = ::CategoryGroup.where(category_id: category.id)
+        everyone = rows.find_by(group_id: ::Group::AUTO_GROUPS[:everyone])
+        return if rows.none? && !category.read_restricted
+        return if everyone && everyone.permission_type <= needed
+      end
+      raise Refusal.t(:category_closed, error_type: "category_closed", locale: @locale, id: category&.id)
     end
 
     # The files sent with the post become uploads of its author (Discourse keeps one upload per

@@ -106,6 +106,25 @@ RSpec.describe "discourse-forumsync endpoints" do
     end
   end
 
+  it "writes a staged post only where everyone may (no guardian for staged senders)" do
+    read_only = Fabricate(:category)
+    read_only.set_permissions(everyone: :readonly)
+    read_only.save!
+    staff_only = Fabricate(:private_category, group: Group[:staff])
+    topic = Fabricate(:post, topic: Fabricate(:topic, category: read_only)).topic
+    attempts = [
+      { email: "a@example.org", raw: "Une réponse", topic_id: topic.id, message_id: "<ro-1@example.org>" },
+      { email: "a@example.org", raw: "Un sujet", title: "Un sujet chez l'équipe", category: staff_only.id,
+        message_id: "<ro-2@example.org>" },
+    ]
+    attempts.each do |params|
+      post "/forumsync/posts.json", params: params, headers: admin_headers
+      expect(response.status).to eq(422)
+      expect(response.parsed_body["error_type"]).to eq("category_closed")
+    end
+    expect(Post.where(topic_id: topic.id).count).to eq(1)
+  end
+
   it "shows the capabilities to admins only, also on a login_required forum" do
     SiteSetting.login_required = true
     get "/forumsync/capabilities.json"
