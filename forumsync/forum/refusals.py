@@ -63,14 +63,16 @@ def refusal(message: str, status: int | None, errors: list[str],
             error_type: str | None = None) -> ForumRejected:
     """The typed exception for a refusal (STATUS, the forum's ERRORS and ERROR_TYPE)."""
     if status == 404:
-        return ForumNotFound(message, status=status, errors=errors)
-    problems = content_problems(errors)
-    if problems:
+        exc = ForumNotFound(message, status=status, errors=errors)
+    elif content_problems(errors):
+        problems = content_problems(errors)
         exc = _CLASSES[problems[0]](message, status=status, errors=errors)
         exc.problems = frozenset(problems)
-        return exc
-    cls = Forbidden if status == 403 or error_type == "invalid_access" else ForumRejected
-    return cls(message, status=status, errors=errors)
+    else:
+        cls = Forbidden if status == 403 or error_type == "invalid_access" else ForumRejected
+        exc = cls(message, status=status, errors=errors)
+    exc.error_type = error_type
+    return exc
 
 
 def error_type_of(response) -> str | None:

@@ -127,8 +127,10 @@ def create_staged_post(session, post_params: PostParams, files, post_files: Post
         if existing is not None:
             return existing, False
     if post_params.reply:
-        category = get_topic(session, post_params.topic_id).category  # 404 when unknown
-        needed = 2  # create_post
+        topic = get_topic(session, post_params.topic_id)  # 404 when unknown
+        if topic.closed or topic.archived:  # only staff post there (can_create_post_on_topic?)
+            raise ApiError(422, [MESSAGES["topic_closed"].format(id=topic.id)], "topic_closed")
+        category, needed = topic.category, 2  # create_post
     else:
         category = session.get(Category, post_params.category_id)
         if category is None:

@@ -35,6 +35,7 @@ MESSAGES = {
     "unused_file": "Le fichier n° {index} est envoyé mais le message n'y fait pas référence.",
     "upload_refused": "Pièce jointe « {name} » refusée par le forum : {reason}",
     "post_refused": "Le forum a refusé le message : {reason}",
+    "topic_closed": "Le sujet {id} est fermé ou archivé : la liste n'y écrit pas.",
     "category_closed": ("La liste ne peut pas écrire dans la catégorie {id} : tout le monde n'y a pas "
                         "ce droit, et ce message passe sans le gardien du forum."),
 }

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from ..forum.gateway import ForumNotFound, ForumPending, ForumRejected
 from ..mail.ids import bracketed
-from . import author, categories, closed_topic, compose_post, live_topic, post_limits, reconcile, records
+from . import (access, author, categories, closed_topic, compose_post, live_topic, post_limits, reconcile,
+               records, route)
 from .draft import Draft
 from .errors import Drop
 from .msgdata import MsgData
@@ -28,6 +29,14 @@ from .refusal_policy import Remedy, remedy
 # The stages that follow the topic: run again when it vanished between reading and writing
 # (``author`` decides again from what ``live_topic`` finds: closed now, or moved).
 _FOLLOW = (live_topic, closed_topic, author, reconcile)
+# ... and when the forum refused the place (``refusal_policy`` FOLLOW): every stage that decides
+# where the reply goes, on the forum as it is now (closed: continuation; moved or made
+# read-only: a new topic in its theme).
+_PLACE = (access, route) + _FOLLOW
+
+
+class _PlaceRefused(Exception):
+    """The forum refused the place this run decided on: decide it again (``process``)."""
 
 
 def process(ctx, msg, msgdata: MsgData) -> None:
@@ -41,6 +50,12 @@ def process(ctx, msg, msgdata: MsgData) -> None:
             # The topic vanished since this batch looked at it: look again (follow or quarantine).
             live_topic.forget(msgdata)
             for stage in _FOLLOW:
+                stage.process(ctx, msg, msgdata)
+            _publish(ctx, msgdata)
+        except _PlaceRefused:
+            live_topic.forget(msgdata)
+            ctx.forum.facts.invalidate_categories()
+            for stage in _PLACE:
                 stage.process(ctx, msg, msgdata)
             _publish(ctx, msgdata)
     except ForumPending as exc:
@@ -68,6 +83,8 @@ def _publish(ctx, msgdata) -> None:
                 raise
             if action is Remedy.LINKED:
                 return
+            if action is Remedy.FOLLOW:
+                raise _PlaceRefused() from exc
             if action is Remedy.RECOMPOSE:
                 composed = compose_post.drafted(ctx, msgdata, **target)
     post = records.post_of(answer)

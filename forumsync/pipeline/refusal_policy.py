@@ -7,7 +7,11 @@
    others still make it: ``RECOMPOSE``;
 3. the forum named content problems (``forum.refusals.ContentRefused``: title reused or too
    short, body too short or too long) not yet worked around: ``REFIT`` with them;
-4. the sender's account may not post there (403: category permissions, silenced…), or the
+4. the place refused (403, or the plugin's ``topic_closed`` / ``category_closed``: the topic was
+   closed, moved or made read-only since this run read it): once, ``FOLLOW`` for a reply (the
+   stages that decide the place run again on fresh reads: a continuation, a new topic…), a
+   ``Retry`` with the categories read again for a new topic (red-team pass 18);
+5. the sender's account may not post there (403: category permissions, silenced…), or the
    plugin may not stage them for a reason we cannot fix (422: an address or a Message-ID it
    finds invalid): the author's documented fallback (``author.fall_back``, which alone sets
    the poster: the bridge account with the attribution line): ``RECOMPOSE`` — only where
@@ -24,16 +28,23 @@ from ..forum.eligibility import CREATE_POST, everyone_may
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..forum.refusals import TITLE_PROBLEMS, Forbidden
 from . import author, categories, reconcile
-from .errors import Quarantine
+from .errors import Quarantine, Retry
 
 
 class Remedy(Enum):
     """What ``publish`` does next: nothing to write (LINKED), compose again (RECOMPOSE: the
-    files or the poster changed), or fit the same draft to the problems learnt (REFIT)."""
+    files or the poster changed), fit the same draft to the problems learnt (REFIT), or decide
+    the place again from the forum as it is now (FOLLOW: the topic was closed, moved or made
+    read-only since this run read it)."""
 
     LINKED = "linked"
     RECOMPOSE = "recompose"
     REFIT = "refit"
+    FOLLOW = "follow"
+
+
+# The plugin's refusals of a place (the staged post skips the guardian, so it checks these).
+PLACE_ERRORS = frozenset({"topic_closed", "category_closed"})
 
 
 def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool) -> Remedy | None:
@@ -46,6 +57,14 @@ def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool
         return Remedy.RECOMPOSE
     if _learn(problems, exc, new_topic):
         return Remedy.REFIT
+    place_refused = isinstance(exc, Forbidden) or getattr(exc, "error_type", None) in PLACE_ERRORS
+    if place_refused and not msgdata.get("place_followed"):
+        msgdata["place_followed"] = True  # once: read the topic and categories again, decide again
+        if new_topic:
+            ctx.forum.facts.invalidate_categories()
+            raise Retry("le forum refuse d'ouvrir le sujet dans cette catégorie (droits changés ?) : "
+                        "nouvel essai avec les catégories relues")
+        return Remedy.FOLLOW
     if _poster_refused(exc, msgdata) and _list_may_write(ctx, msgdata, new_topic) \
             and author.fall_back(ctx, msgdata):
         return Remedy.RECOMPOSE
@@ -84,7 +103,7 @@ def _list_may_write(ctx, msgdata, new_topic: bool) -> bool:
             return categories.list_topic_category_id(ctx, msgdata.get("theme")) is not None
         except Quarantine:
             return False
-    category_id = (msgdata.get("live_topic") or {}).get("category_id")
-    if category_id is None:
+    topic = msgdata.get("live_topic") or {}  # read again by FOLLOW before any fallback
+    if topic.get("category_id") is None or topic.get("closed") or topic.get("archived"):
         return False
-    return everyone_may(ctx.forum.facts.category_shown(category_id), CREATE_POST)
+    return everyone_may(ctx.forum.facts.category_shown(topic["category_id"]), CREATE_POST)

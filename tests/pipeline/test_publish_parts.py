@@ -159,8 +159,16 @@ def test_the_policy_tries_files_apart_then_fixes_then_the_bridge(pipe):
     ctx.forum.facts.invalidate_categories()
     read_only = dict(message_id="q@x.fr", staged=True, from_email="jean@x.fr", from_name="Jean",
                      live_topic={"id": 2, "category_id": pipe.themes["open-data"]})
-    assert refusal_policy.remedy(ctx, read_only, refusal("x", 403, ["not permitted"]), set(), False) is None
+    forbidden = refusal("x", 403, ["not permitted"])
+    # a refused place is decided again once, from fresh reads (red-team pass 18)...
+    assert refusal_policy.remedy(ctx, read_only, forbidden, set(), False) is refusal_policy.Remedy.FOLLOW
+    # ... and refused again there, the bridge does not stand in
+    assert refusal_policy.remedy(ctx, read_only, forbidden, set(), False) is None
     assert read_only["staged"] is True and "attribution" not in read_only
+    closed = dict(read_only, message_id="r@x.fr", place_followed=True,
+                  live_topic={"id": 3, "category_id": pipe.themes["sve"], "closed": True})
+    assert refusal_policy.remedy(ctx, closed, forbidden, set(), False) is None  # never in a closed topic
+    assert "attribution" not in closed
     title = refusal("x", 422, ["Title has already been used"])
     assert refusal_policy.remedy(ctx, {"username": "x"}, title, set(), False) is None  # a reply has no title
     gone = refusal("x", 404, ["not found"])

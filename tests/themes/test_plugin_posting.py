@@ -259,3 +259,17 @@ def test_a_staged_post_is_written_only_where_everyone_may(localforum, category_i
     assert "tout le monde n'y a pas ce droit" in refused[0].json()["errors"][0]
     assert count(localforum, Post, Post.topic_id == topic) == 1
     assert count(localforum, User, User.email == "b@meyzieu.fr") == 0
+
+
+def test_a_staged_reply_is_never_written_in_a_closed_or_archived_topic(localforum, category_id):
+    """Only staff post in a closed or archived topic (TopicGuardian#can_create_post_on_topic?);
+    a staged post skips the guardian, so the plugin refuses it: 422 ``topic_closed``, and
+    forumsync decides the place again (red-team pass 18)."""
+    gw = gateway(localforum)
+    for index, status in enumerate(("closed", "archived")):
+        topic = post(localforum, **new_topic(category_id, "a@meyzieu.fr", f"cl-{index}")).json()["topic_id"]
+        gw.topic_status_set(topic, status, True)
+        answer = post(localforum, email="b@meyzieu.fr", raw="Une réponse", topic_id=topic,
+                      message_id=f"<cl-r{index}@liste.example.org>")
+        assert (answer.status_code, answer.json().get("error_type")) == (422, "topic_closed")
+        assert count(localforum, Post, Post.topic_id == topic, Post.post_type == 1) == 1

@@ -69,6 +69,10 @@ module Forumsync
       if @params.reply?
         topic = ::Topic.find_by(id: @params.topic_id)
         raise Discourse::NotFound unless topic
+        # TopicGuardian#can_create_post_on_topic?: only staff post in a closed or archived topic
+        if topic.closed? || topic.archived?
+          raise Refusal.t(:topic_closed, error_type: "topic_closed", locale: @locale, id: topic.id)
+        end
         refuse_unless_everyone_may!(topic.category, ::CategoryGroup.permission_types[:create_post])
       else
         category = ::Category.find_by(id: @params.category_id)

@@ -125,6 +125,16 @@ RSpec.describe "discourse-forumsync endpoints" do
     expect(Post.where(topic_id: topic.id).count).to eq(1)
   end
 
+  it "writes no staged reply in a closed or archived topic (only staff post there)" do
+    %i[closed archived].each_with_index do |status, index|
+      topic = Fabricate(:post, topic: Fabricate(:topic, category: category, status => true)).topic
+      post "/forumsync/posts.json", params: { email: "a@example.org", raw: "Une réponse", topic_id: topic.id,
+                                              message_id: "<cl-#{index}@example.org>" }, headers: admin_headers
+      expect(response.status).to eq(422)
+      expect(response.parsed_body["error_type"]).to eq("topic_closed")
+    end
+  end
+
   it "shows the capabilities to admins only, also on a login_required forum" do
     SiteSetting.login_required = true
     get "/forumsync/capabilities.json"
