@@ -122,7 +122,7 @@ def _published(ctx, cache: dict, item: Item, result: dict) -> None:
     msgdata = item.msgdata
     post = records.post_of(result)
     if item.new_topic is not None and result.get("created") is False:
-        records.found_again(ctx, msgdata, post)
+        records.found_again(ctx, msgdata, post, item.new_topic["external_id"])
         return
     if item.new_topic is not None:
         records.remember_post(msgdata, {

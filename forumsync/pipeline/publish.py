@@ -27,7 +27,8 @@ from .msgdata import MsgData
 from .refusal_policy import Remedy, remedy
 
 # The stages that follow the topic: run again when it vanished between reading and writing
-# (``author`` decides again from what ``live_topic`` finds: closed now, or moved).
+# (``live_topic`` finds it moved, or gone; ``closed_topic`` sends a reply to a topic closed
+# now to its continuation; ``author`` decides the poster again).
 _FOLLOW = (live_topic, closed_topic, author, reconcile)
 # ... and when the forum refused the place (``refusal_policy`` FOLLOW): every stage that decides
 # where the reply goes, on the forum as it is now (closed: continuation; moved or made
@@ -89,7 +90,7 @@ def _publish(ctx, msgdata) -> None:
                 composed = compose_post.drafted(ctx, msgdata, **target)
     post = records.post_of(answer)
     if new_topic and answer.get("created") is False:
-        records.found_again(ctx, msgdata, post)
+        records.found_again(ctx, msgdata, post, composed.external_id)
     elif new_topic:
         theme = msgdata.get("theme") or ctx.settings.DEFAULT_THEME
         records.remember_post(msgdata, records.new_topic_view(post, composed.category_id,

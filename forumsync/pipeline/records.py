@@ -36,15 +36,24 @@ def remember_post(msgdata, topic: dict | None, post: dict) -> None:
     msgdata["batch"][("topic", topic["id"])] = topic
 
 
-def found_again(ctx, msgdata, post: dict) -> None:
+def found_again(ctx, msgdata, post: dict, external_id: str) -> None:
     """The forum answered a post it already had under this Message-ID (the plugin's
-    ``created: false``) where a topic was to be opened: recorded in the topic where that post
-    is now, read from the forum, never as a topic forumsync opened in the theme's category
-    (which replies would then trust: red-team pass 16). A topic gone since: recorded as the
-    post alone."""
+    ``created: false``) where a topic was to be opened. Read from the forum:
+    - the opening post of a topic carrying this thread's EXTERNAL_ID (only forumsync sets
+      it): an earlier attempt's topic, recorded as the topic this message opens (its root, so
+      the thread's replies find it), in the category where it is now;
+    - anything else: recorded in the topic where that post is now, never as a topic forumsync
+      opened in the theme's category (which replies would then trust: red-team pass 16).
+    A topic gone since: recorded as the post alone."""
     from .live_topic import topic_or_none
 
     topic = topic_or_none(ctx, post["topic_id"], msgdata)
+    if topic is not None and topic.get("external_id") == external_id and post.get("post_number") == 1:
+        remember_post(msgdata, topic, post)
+        done(ctx, msgdata, post, new_topic=dict(
+            external_id=external_id, category_id=topic.get("category_id"),
+            theme=categories.theme_of_category(ctx, topic.get("category_id")) or msgdata.get("theme")))
+        return
     done(ctx, msgdata, post, topic=topic or {"id": post["topic_id"]})
     msgdata["thread_reason"] = (f"déjà sur le forum sous ce Message-ID (message {post['id']}, "
                                 f"sujet {post['topic_id']}) : enregistré, rien n'est publié")

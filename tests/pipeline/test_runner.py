@@ -116,6 +116,29 @@ def test_timeout_after_the_forum_wrote_does_not_duplicate(tmp_path, sqlite_url, 
     ctx.close()
 
 
+def test_an_orphan_reply_found_again_keeps_its_thread_root_for_the_late_root(pipe):
+    """A reply whose parent is not there yet opens the thread's topic (under the root's
+    external_id), and the forum already has its post under its Message-ID (an earlier write
+    whose answer was lost: ``created: false``). That is this thread's own topic (its
+    external_id, which only forumsync sets): recorded with the thread's root, so the root
+    arriving late joins it. (Recorded as « a post found elsewhere », without the root, it
+    quarantined the root, « appartient à un autre message », seen under forum timeouts.)"""
+    from forumsync.mail.ids import topic_external_id
+
+    earlier = pipe.ctx.forum.staged_post_create(
+        email="b@b.fr", name="B", raw="Réponse arrivée avant son message.", title="Orphelin",
+        category_id=pipe.themes["sve"], message_id="<orphan1@b.fr>",
+        external_id=topic_external_id("orphan0@a.fr"))
+    reply = pipe.send(make_mail("Re: Orphelin", "Réponse arrivée avant son message.",
+                                message_id="<orphan1@b.fr>", in_reply_to="<orphan0@a.fr>",
+                                references="<orphan0@a.fr>", date=later(hours=1)))
+    assert reply.state == "published" and reply.topic_id == earlier["topic_id"], reply.reason
+    assert pipe.topic_link(reply.topic_id).root_message_id == "orphan0@a.fr"
+    root = pipe.send(make_mail("Orphelin", "Le message d'origine.", message_id="<orphan0@a.fr>"))
+    assert root.state == "published", root.reason
+    assert root.topic_id == reply.topic_id
+
+
 def test_unexpected_error_is_quarantined_with_its_repr(pipe, monkeypatch):
     def broken(ctx, msg, msgdata):
         raise ValueError("règle cassée")
