@@ -273,3 +273,18 @@ def test_a_staged_reply_is_never_written_in_a_closed_or_archived_topic(localforu
                       message_id=f"<cl-r{index}@liste.example.org>")
         assert (answer.status_code, answer.json().get("error_type")) == (422, "topic_closed")
         assert count(localforum, Post, Post.topic_id == topic, Post.post_type == 1) == 1
+
+
+def test_a_staged_reply_is_never_written_in_a_private_message(localforum):
+    """A private message has no category everyone may write in: the plugin refuses a staged
+    reply there (``category_closed``), even when forumsync's own view of the topic is stale
+    (a topic converted to a private message, which the ``topic_edited`` webhook does not
+    record: red-team pass 18)."""
+    localforum.create_user("carole", "carole@example.org")
+    pm = requests.post(localforum.url + "/posts.json", headers=localforum.headers(), timeout=10, json={
+        "title": "Entre nous, en privé", "raw": "Message privé entre nous deux.",
+        "archetype": "private_message", "target_recipients": "carole"}).json()
+    answer = post(localforum, email="b@meyzieu.fr", raw="Une réponse", topic_id=pm["topic_id"],
+                  message_id="<pm-r@liste.example.org>")
+    assert (answer.status_code, answer.json().get("error_type")) == (422, "category_closed")
+    assert count(localforum, Post, Post.topic_id == pm["topic_id"]) == 1
