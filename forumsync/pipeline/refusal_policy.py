@@ -9,8 +9,9 @@
    short, body too short or too long) not yet worked around: ``REFIT`` with them;
 4. the place refused (403, or the plugin's ``topic_closed`` / ``category_closed``: the topic was
    closed, moved or made read-only since this run read it): once, ``FOLLOW`` for a reply (the
-   stages that decide the place run again on fresh reads: a continuation, a new topic…), a
-   ``Retry`` with the categories read again for a new topic (red-team pass 18);
+   stages that decide the place run again on fresh reads: a continuation, a new topic…); for
+   a new topic, a ``Retry`` when the categories read again choose another one (red-team
+   pass 18), else on to 5 (a place refusal is never a refused account);
 5. the sender's account may not post there (403: category permissions, silenced…), or the
    plugin may not stage them for a reason we cannot fix (422: an address or a Message-ID it
    finds invalid): the author's documented fallback (``author.fall_back``, which alone sets
@@ -60,11 +61,11 @@ def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool
     place_refused = isinstance(exc, Forbidden) or getattr(exc, "error_type", None) in PLACE_ERRORS
     if place_refused and not msgdata.get("place_followed"):
         msgdata["place_followed"] = True  # once: read the topic and categories again, decide again
-        if new_topic:
-            ctx.forum.facts.invalidate_categories()
-            raise Retry("le forum refuse d'ouvrir le sujet dans cette catégorie (droits changés ?) : "
+        if not new_topic:
+            return Remedy.FOLLOW
+        if _topic_category_changed(ctx, msgdata):  # else the place stands: the account, maybe
+            raise Retry("le forum refuse d'ouvrir le sujet dans cette catégorie (droits changés) : "
                         "nouvel essai avec les catégories relues")
-        return Remedy.FOLLOW
     if _poster_refused(exc, msgdata) and _list_may_write(ctx, msgdata, new_topic) \
             and author.fall_back(ctx, msgdata):
         return Remedy.RECOMPOSE
@@ -88,8 +89,24 @@ def _learn(problems: set[str], exc: ForumRejected, with_title: bool) -> bool:
     return True
 
 
+def _topic_category_changed(ctx, msgdata) -> bool:
+    """Whether the category a new topic goes to changes once the categories are read again
+    (the one publish chose came from the same cache a moment ago): a Retry then takes the new
+    one; an unchanged one is not retried (a member's refused account would retry for ever)."""
+    def chosen():
+        try:
+            return categories.list_topic_category_id(ctx, msgdata.get("theme"))
+        except Quarantine:
+            return None
+    before = chosen()
+    ctx.forum.facts.invalidate_categories()
+    return chosen() != before
+
+
 def _poster_refused(exc: ForumRejected, msgdata) -> bool:
-    """The forum refused who posts it, not what is posted."""
+    """The forum refused who posts it, not what is posted (a refused place is never this)."""
+    if getattr(exc, "error_type", None) in PLACE_ERRORS:
+        return False
     staged_refused = msgdata.get("staged") and exc.status == 422
     return bool(isinstance(exc, Forbidden) or exc.status == 403 or staged_refused)
 

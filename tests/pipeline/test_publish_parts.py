@@ -169,6 +169,17 @@ def test_the_policy_tries_files_apart_then_fixes_then_the_bridge(pipe):
                   live_topic={"id": 3, "category_id": pipe.themes["sve"], "closed": True})
     assert refusal_policy.remedy(ctx, closed, forbidden, set(), False) is None  # never in a closed topic
     assert "attribution" not in closed
+    # a new topic's 403 where the categories read again choose the same open one: the account
+    # is refused, not the place (no endless retry): the bridge stands in, once
+    member = dict(message_id="s@x.fr", staged=False, username="marie", from_email="m@x.fr",
+                  from_name="Marie", theme="sve")
+    assert refusal_policy.remedy(ctx, member, forbidden, set(), True) is refusal_policy.Remedy.RECOMPOSE
+    assert member["username"] == ctx.settings.FORUM_API_USERNAME
+    # the plugin's refusal of the place is never a refused account: no bridge
+    staged = dict(message_id="t@x.fr", staged=True, from_email="j@x.fr", from_name="Jean", theme="sve")
+    closed_category = refusal("x", 422, ["fermée"], "category_closed")
+    assert refusal_policy.remedy(ctx, staged, closed_category, set(), True) is None
+    assert staged["staged"] is True and "attribution" not in staged
     title = refusal("x", 422, ["Title has already been used"])
     assert refusal_policy.remedy(ctx, {"username": "x"}, title, set(), False) is None  # a reply has no title
     gone = refusal("x", 404, ["not found"])
