@@ -7,6 +7,9 @@ in multipart/related the first part is the body and the rest are inline resource
 """
 from __future__ import annotations
 
+import binascii
+import email
+import quopri
 import re
 from dataclasses import dataclass, field
 from html import unescape
@@ -16,9 +19,9 @@ from .decode import part_bytes, part_text
 from .headers import decode_header_value, header_str
 from .html import _SAFE_CID, html_text, html_to_markdown
 from .ids import normalize_message_id
-from .inert import escape_fragment, inert_filename, link_label, neutralise_mentions
+from .inert import inert_filename, inert_name, link_label, neutralise_mentions
 from .mime import content_type, param
-from .text import plain_to_markdown
+from .text import inline_markdown, plain_to_markdown
 
 _STUB = re.compile(
     r"(?:version\s+html|format\s+html|en\s+html|html\s+version|html[\s-]formatted|"
@@ -255,6 +258,12 @@ class _Walker:
         if not hasattr(inner, "get_content_type"):
             self.attach(part)
             return
+        decoded = _decoded_forward(part, inner)
+        if decoded is None:  # encoded, and not decodable: kept whole, as it came
+            self.body.attachments.append(Attachment(FORWARD_FILE_NAME, "message/rfc822",
+                                                    _generated(inner), False, None))
+            return
+        inner = decoded
         fields = _forward_fields(inner)
         if self.depth >= MAX_FORWARD_DEPTH:
             self.room.left_out(_texts_below(inner))
@@ -264,10 +273,36 @@ class _Walker:
         sub = _Walker(self.room, self.depth + 1)
         sub.walk(inner)
         self.body.attachments.extend(sub.body.attachments)
-        head = [f"**{label} :** {escape_fragment(value)}" for label, value in fields]
+        # URLs kept as written (as in a body): escaping a "_" inside one changed the link
+        head = [f"**{label} :** {inline_markdown(inert_name(value))}" for label, value in fields]
         text = "\n\n".join(sub.texts)
         quoted = "\n".join(("> " + line).rstrip() for line in ("\n".join(head) + "\n\n" + text).split("\n"))
         self.add_text("Message transféré :\n\n" + quoted, "plain")
+
+
+# RFC 2046 allows no transfer encoding on a message/rfc822 part, but Exchange and 8BITMIME
+# downgrades send one base64 or quoted-printable: the email package then parses the encoded
+# text as the message (red team, nineteenth pass: lines of base64 shown as the forward).
+_FORWARD_ENCODINGS = {"base64": binascii.a2b_base64, "quoted-printable": quopri.decodestring}
+FORWARD_FILE_NAME = "message-transfere.eml"
+
+
+def _generated(msg) -> bytes:
+    """MSG's text as it was parsed (headers unfolded as in the source)."""
+    return msg.as_bytes(policy=msg.policy.clone(max_line_length=0, linesep="\n"))
+
+
+def _decoded_forward(part, inner):
+    """INNER, the message PART forwards, decoded when PART has a transfer encoding (see
+    _FORWARD_ENCODINGS); None when it cannot be decoded."""
+    decode = _FORWARD_ENCODINGS.get(header_str(part, "Content-Transfer-Encoding").strip().lower())
+    if decode is None:
+        return inner
+    try:
+        data = decode(_generated(inner))
+    except Exception:  # a generator or codec error on hostile input: kept whole instead
+        return None
+    return email.message_from_bytes(data, policy=inner.policy)
 
 
 def _forward_fields(msg) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ a staged sender's post through the plugin). Any other cut is checked on the main
 """
 from __future__ import annotations
 
-from ..mail.cuts import cut_note, markdown_prefix
+from ..mail.cuts import cut_note, post_prefix
 from ..mail.inert import live_syntax, normalised, remember_live_syntax
 
 ONEBOX = True  # post_inert checks with oneboxes
@@ -34,7 +34,7 @@ def expected_texts(msgdata, cut_over: int | None = None) -> list[str]:
         return []
     text = normalised(body.strip())
     if cut_over is not None and (msgdata.get("full_text") or len(text) > cut_over):
-        text = markdown_prefix(text, cut_over - len(cut_note(FIRST_FILE)))  # as draft.shortened
+        text = post_prefix(text, cut_over - len(cut_note(FIRST_FILE)))  # as draft.shortened
     return [text] if text else []
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_SHORT, TITLE_TAKEN
-from ..mail.cuts import cut_note, markdown_prefix
+from ..mail.cuts import cut_note, post_prefix
 from ..mail.ids import post_marker
 from ..mail.inert import escape_fragment, neutralise_mentions, strip_bidi
 from .attach import Attached
@@ -124,7 +124,7 @@ def shortened(draft: Draft, msgdata, max_chars: int, url: str) -> str:
     head, tail = draft.head, draft.tail
     inline = [(f"![{label}]({link})", link) for label, link in draft.inline]
     room = max_chars - len(note) - len(tail) - sum(len(md) + 1 for md, _ in inline)
-    cut = markdown_prefix(head, room)
+    cut = post_prefix(head, room)
     own = {link for _label, link in draft.inline}
     if cut:  # a cut may open what the whole closed (a code span, a fence): checked again
         cut = inert([cut], [], own)[0][0]
