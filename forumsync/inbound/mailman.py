@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import configparser
 import hashlib
+import http.client
 import logging
 import os
 import tempfile
@@ -106,7 +107,10 @@ class Spool:
 
     def reject(self, path: Path) -> None:
         self.rejected.mkdir(parents=True, exist_ok=True)
-        os.replace(path, self.rejected / path.name)
+        try:
+            os.replace(path, self.rejected / path.name)
+        except FileNotFoundError:  # another flusher (cron, another runner) took it meanwhile
+            pass
 
 
 @implementer(IArchiver)
@@ -149,14 +153,19 @@ class Archiver:
         return None
 
     def archive_message(self, mlist, msg):
+        """Never raises (Mailman's runner would log « Broken archiver » and drop the message):
+        whatever goes wrong, the message ends sent or spooled (red team, nineteenth pass)."""
         raw = msg.as_bytes() if hasattr(msg, "as_bytes") else bytes(msg)
-        if self.flush():
-            outcome = self.send(raw)
-            if outcome == "stored":
-                return None
-            if outcome == "rejected":
-                self.spool.reject(self.spool.put(raw))
-                return None
+        try:
+            if self.flush():
+                outcome = self.send(raw)
+                if outcome == "stored":
+                    return None
+                if outcome == "rejected":
+                    self.spool.reject(self.spool.put(raw))
+                    return None
+        except Exception:  # the spool's files, an answer nobody expected: spooled below
+            log.exception("forumsync : erreur imprévue de l'archiveur ; message mis en attente")
         path = self.spool.put(raw)  # unreachable, or failed on this one ("later"): sent next time
         log.warning("forumsync : message mis en attente dans %s (forumsync injoignable)", path)
         return None
@@ -172,15 +181,16 @@ class Archiver:
                 return "stored" if 200 <= response.status < 300 else "retry"
         except urllib.error.HTTPError as exc:
             if exc.code in PERMANENT:
-                log.error("forumsync a refusé un message (HTTP %s) : %s", exc.code, exc.read()[:500])
+                log.error("forumsync a refusé un message (HTTP %s) : %s", exc.code, _body(exc))
                 return "rejected"
             if exc.code == 500:  # forumsync failed on this message: the others may go through
                 log.error("forumsync n'a pas pu stocker un message (HTTP 500) ; gardé, nouvel essai plus tard")
                 return "later"
             log.warning("forumsync a répondu HTTP %s ; nouvel essai plus tard", exc.code)
             return "retry"
-        except (OSError, urllib.error.URLError) as exc:
-            log.warning("forumsync injoignable (%s) ; nouvel essai plus tard", exc)
+        except (OSError, urllib.error.URLError, http.client.HTTPException) as exc:
+            # (an answer that is not HTTP: a base_url on the wrong port, a proxy's garbage)
+            log.warning("forumsync injoignable (%r) ; nouvel essai plus tard", exc)
             return "retry"
 
     def flush(self) -> bool:
@@ -191,7 +201,11 @@ class Archiver:
         back the list behind it (red team, tenth pass)."""
         spool = self.spool
         for path in spool.items():
-            outcome = self.send(path.read_bytes())
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:  # another flusher sent it meanwhile
+                continue
+            outcome = self.send(raw)
             if outcome == "retry":
                 return False
             if outcome == "later":
@@ -199,8 +213,16 @@ class Archiver:
             if outcome == "rejected":
                 spool.reject(path)  # kept for the operator, never silently lost
             else:
-                path.unlink()
+                path.unlink(missing_ok=True)  # another flusher may have sent and removed it too
         return True
+
+
+def _body(exc: urllib.error.HTTPError) -> bytes:
+    """The start of an error answer's body, or b"" when it cannot be read."""
+    try:
+        return exc.read()[:500]
+    except Exception:
+        return b""
 
 
 def main(argv=None) -> int:
