@@ -73,25 +73,53 @@ def place(session, message_id: str, raw: bytes, meta: dict, sender: str = ""):
     return None, key, "quarantined" if other else "dropped", held_reason(first.id, first.sender or "", sender)
 
 
-def release_held_copy(conn, inbox_id: int) -> int | None:
-    """Row INBOX_ID ended unpublished: the oldest copy held for its Message-ID (if any) goes to
-    the queue (state ``new``); its inbox id, or None. CONN: the caller's transaction."""
+# A copy in one of these states may still be published, or is: no other copy may go.
+LIVE_STATES = ("new", "processing", "retry", "published")
+
+
+def _first_of(conn, inbox_id: int) -> int | None:
+    """The first copy of INBOX_ID's Message-ID when the row has copies or is one, else None."""
     row = conn.execute(select(_inbox.c.message_id, _inbox.c.meta).where(_inbox.c.id == inbox_id)).first()
     if row is None:
         return None
     meta = row.meta or {}
     if row.message_id.startswith(COPY_PREFIX) and isinstance(meta.get("copy_of"), int):
-        first = meta["copy_of"]  # written by place, never read from the key
-    elif meta.get("copies"):
-        first = inbox_id
-    else:
-        return None
-    held = conn.execute(select(_inbox.c.id, _inbox.c.reason)
-                        .where(_inbox.c.message_id.like(_family(first) + "%"),
-                               _inbox.c.state.in_(("dropped", "quarantined")))
+        return meta["copy_of"]  # written by place, never read from the key
+    return inbox_id if meta.get("copies") else None
+
+
+def _family_states(conn, first: int) -> list:
+    """(id, state, reason) of FIRST and of every copy of its Message-ID, oldest first."""
+    return conn.execute(select(_inbox.c.id, _inbox.c.state, _inbox.c.reason)
+                        .where((_inbox.c.id == first) | _inbox.c.message_id.like(_family(first) + "%"))
                         .order_by(_inbox.c.id)).all()
-    for copy in held:
-        if copy.id != inbox_id and (copy.reason or "").startswith(COPY_HELD):
+
+
+def held_behind_live_copy(conn, inbox_id: int) -> bool:
+    """Row INBOX_ID is a held copy (reason COPY_HELD) while another copy of its Message-ID may
+    still be published, or is: an operator's bulk retry must not let it go first."""
+    first = _first_of(conn, inbox_id)
+    if first is None:
+        return False
+    family = _family_states(conn, first)
+    mine = next((row for row in family if row.id == inbox_id), None)
+    return bool(mine and (mine.reason or "").startswith(COPY_HELD)) and \
+        any(row.state in LIVE_STATES for row in family if row.id != inbox_id)
+
+
+def release_held_copy(conn, inbox_id: int) -> int | None:
+    """Row INBOX_ID ended unpublished: the oldest copy held for its Message-ID (if any) goes to
+    the queue (state ``new``), unless a copy of it may still be published or is (the first
+    waiting for a retry, another copy released before: red team, nineteenth pass); its inbox
+    id, or None. CONN: the caller's transaction."""
+    first = _first_of(conn, inbox_id)
+    if first is None:
+        return None
+    family = _family_states(conn, first)
+    if any(row.state in LIVE_STATES for row in family):
+        return None
+    for copy in family:
+        if copy.id not in (inbox_id, first) and (copy.reason or "").startswith(COPY_HELD):
             conn.execute(update(_inbox).where(_inbox.c.id == copy.id)
                          .values(state="new", reason="", processed_at=None, next_attempt_at=None))
             return copy.id

@@ -1,0 +1,110 @@
+"""Red team, nineteenth pass: a copy held behind a first copy that has not finished must stay held.
+
+``copies.place`` holds a second content under a Message-ID until the first copy *ends
+unpublished*. Two operator actions let a held copy out while the first (the genuine mail) is
+still pending — waiting for a retry after a forum outage — so the forgery is published first
+and the genuine mail is later dropped as « déjà publié (doublon) »:
+
+- ``inbox drop`` / the dashboard's « Abandonner » on one held forgery (the operator did what
+  the reason asks: « usurpation possible, à vérifier par un opérateur ») calls
+  ``release_held_copy`` on that *copy*, which releases the next held copy of the family
+  without looking at the first copy's state (``copies.release_held_copy``);
+- ``inbox retry --all-quarantined`` (``operations.retry_quarantined``) puts back to ``new``
+  every quarantined row, the copies held « for the operator » included.
+
+Through the service: LMTP socket, worker, local forum with the plugin, AUTHSERV_ID set.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from forumsync.inbound import operations
+from forumsync.inbound.copies import COPY_HELD
+from forumsync.models import InboxMessage
+from tests.fixtures.inbound import run_cli, write_settings_file
+from tests.fixtures.pipeline import make_mail
+from tests.security.service import Service
+
+AUTHSERV = "mx.listes.example.org"
+MARIE = "Marie Dupont <marie.dupont@meyzieu.fr>"
+STOLEN_ID = "<CAF+rt19-real@mail.meyzieu.fr>"
+
+
+def _real() -> bytes:
+    return make_mail("Question SVE", "Le vrai texte de Marie\n", sender=MARIE, message_id=STOLEN_ID,
+                     extra_headers={"Authentication-Results": f"{AUTHSERV}; dmarc=pass header.from=meyzieu.fr"})
+
+
+def _forged(n: int) -> bytes:
+    # passes DMARC for its own domain: nothing tells it apart but the sender (held in quarantine)
+    return make_mail("Question SVE", f"Texte de l'attaquant numéro {n}\n",
+                     sender=f"Pirate <pirate{n}@evil.example>", message_id=STOLEN_ID,
+                     extra_headers={"Authentication-Results": f"{AUTHSERV}; dmarc=pass header.from=evil.example"})
+
+
+def _rows(env) -> list[InboxMessage]:
+    with env.ctx.db.session() as s:
+        rows = list(s.scalars(select(InboxMessage).order_by(InboxMessage.id)))
+        s.expunge_all()
+        return rows
+
+
+@pytest.fixture
+def env(tmp_path, sqlite_url, localforum):
+    service = Service(tmp_path, sqlite_url, localforum, AUTHSERV_ID=AUTHSERV)
+    localforum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
+    yield service
+    service.close()
+
+
+def _operator_drops_one_forgery(env, rows):
+    with env.ctx.db.session() as s:
+        assert operations.drop(s, rows[1].id, "faux, vérifié") == 1
+
+
+def _operator_retries_all_quarantined(env, rows):
+    with env.ctx.db.session() as s:
+        operations.retry_quarantined(s)
+
+
+@pytest.mark.parametrize("action", [_operator_drops_one_forgery, _operator_retries_all_quarantined],
+                         ids=["drop-one-held-forgery", "retry-all-quarantined"])
+def test_a_held_forgery_is_not_released_while_the_first_copy_waits_for_a_retry(env, action):
+    real = env.pipe.feed(_real(), channel="lmtp")
+    with env.ctx.db.session() as s:  # the genuine mail waits for a retry (forum outage)
+        row = s.get(InboxMessage, real)
+        row.state, row.next_attempt_at = "retry", datetime.now(timezone.utc) + timedelta(hours=1)
+    env.pipe.feed(_forged(1), channel="lmtp")
+    env.pipe.feed(_forged(2), channel="lmtp")
+    rows = _rows(env)
+    assert [r.state for r in rows] == ["retry", "quarantined", "quarantined"]
+    assert all(r.reason.startswith(COPY_HELD) for r in rows[1:])
+
+    action(env, rows)
+    env.pipe.run()
+
+    assert not [p for p in env.posts() if "attaquant" in p.raw], \
+        "a forgery held behind the genuine mail was published while the genuine mail waited"
+    # the forum is back: the genuine mail is retried, and it is the one published
+    with env.ctx.db.session() as s:
+        s.get(InboxMessage, real).next_attempt_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    env.pipe.run()
+    genuine = _rows(env)[0]
+    assert genuine.state == "published", genuine.reason
+    assert "Le vrai texte de Marie" in env.post(genuine.post_id).raw
+
+
+def test_the_cli_says_why_a_held_copy_is_not_retried(env):
+    real = env.pipe.feed(_real(), channel="lmtp")
+    with env.ctx.db.session() as s:
+        row = s.get(InboxMessage, real)
+        row.state, row.next_attempt_at = "retry", datetime.now(timezone.utc) + timedelta(hours=1)
+    env.pipe.feed(_forged(1), channel="lmtp")
+    forged = _rows(env)[1]
+    done = run_cli(write_settings_file(env.tmp_path, env.ctx.settings), "inbox", "retry", str(forged.id))
+    assert done.returncode == 1, done.stdout
+    assert "copie retenue" in done.stderr.decode()
+    assert _rows(env)[1].state == "quarantined"
