@@ -1,0 +1,62 @@
+"""Red team, nineteenth pass: two mails that read differently must not be « the same mail ».
+
+``ids.content_digest`` (what ``copies.place`` compares to call a second mail under a
+Message-ID a duplicate) keeps only From, To, Cc, Date, Subject, In-Reply-To, References, the
+body bytes and the Authentication-Results. Content-Type, Content-Transfer-Encoding,
+Reply-To, X-Original-From, Sender… are left out, although they change what is published
+(how the body is decoded, whether it is text at all) and, for a mail the list rewrote, who
+the author claims to be.
+
+So whoever has a mail before the bridge does (a direct Cc while the list moderates it) sends
+it first with the same Message-ID, headers and body but another Content-Type: the bridge
+stores the forgery, and the real mail is answered « déjà reçu » (LMTP 250, HTTP 202) and
+**never stored** — not even as a held copy for the operator, as « Deux courriels, un
+Message-ID » promises (« le premier est publié, l'autre est gardé avec sa raison »).
+Without AUTHSERV_ID (no Authentication-Results) nothing else tells them apart.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from forumsync.inbound.ingest import ingest
+from forumsync.models import InboxMessage
+from tests.fixtures.pipeline import make_mail
+
+REAL = make_mail("Assemblée générale", "Rendez-vous samedi à 10 h, salle B.\n",
+                 message_id="<ag-2027@meyzieu.fr>")
+
+
+@pytest.mark.parametrize("old, new", [
+    (b"Content-Type: text/plain; charset=\"utf-8\"",
+     b"Content-Type: application/octet-stream; name=\"ag.bin\""),   # published as a file, no text
+    (b"Content-Type: text/plain; charset=\"utf-8\"",
+     b"Content-Type: multipart/mixed; boundary=\"nowhere\""),       # the text becomes a preamble
+    (b"Content-Transfer-Encoding: 8bit",
+     b"Content-Transfer-Encoding: base64"),                          # decoded as garbage
+], ids=["octet-stream", "multipart-preamble", "base64"])
+def test_a_mail_with_other_mime_headers_sent_first_does_not_swallow_the_real_one(context, old, new):
+    assert old in REAL
+    forged = REAL.replace(old, new)
+    ingest(context, forged, "lmtp")
+    second = ingest(context, REAL, "lmtp")
+    assert not second.duplicate, "the real mail was answered « déjà reçu » and not stored"
+    with context.db.session() as s:
+        raws = [row.raw for row in s.scalars(select(InboxMessage).order_by(InboxMessage.id))]
+    assert REAL in raws
+
+
+@pytest.mark.parametrize("extra", [b"Auto-Submitted: auto-replied", b"Reply-To: pirate@evil.example",
+                                   b"X-Original-From: pirate@evil.example", b"From: pirate@evil.example"],
+                         ids=["auto-submitted", "reply-to", "x-original-from", "second-from"])
+def test_a_header_the_pipeline_decides_on_makes_another_mail(context, extra):
+    forged = REAL.replace(b"Subject:", extra + b"\nSubject:", 1)
+    ingest(context, forged, "lmtp")
+    assert not ingest(context, REAL, "lmtp").duplicate
+
+
+def test_the_same_mail_refolded_is_still_one_mail(context):
+    refolded = REAL.replace(b"Content-Type: text/plain;", b"Content-Type: text/plain;\n\t", 1)
+    assert refolded != REAL
+    ingest(context, REAL, "lmtp")
+    assert ingest(context, refolded, "lmtp").duplicate
