@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from waitress.server import create_server
 
+from . import slow_clients
+
 log = logging.getLogger(__name__)
 
 
@@ -35,10 +37,15 @@ class WsgiThread:
         # (red team, tenth pass: 4 × 381 MiB spooled 1.5 GiB before the app's 413). Idle
         # connections are closed after 30 s, and more of them are allowed than waitress's 100
         # (slow clients held every slot); nginx in front still does the real guarding.
+        # A request must also arrive whole within slow_clients.REQUEST_SECONDS (a client
+        # sending a byte every few seconds is never idle).
         limits = {"max_request_body_size": max_body_bytes} if max_body_bytes else {}
-        self.server = create_server(app, host=host, port=port, threads=threads, ident=name,
+        server_map: dict = {}
+        self.server = create_server(app, map=server_map, host=host, port=port, threads=threads, ident=name,
                                     clear_untrusted_proxy_headers=True, channel_timeout=30,
-                                    connection_limit=500, **limits)
+                                    connection_limit=500, cleanup_interval=slow_clients.CHECK_SECONDS,
+                                    **limits)
+        slow_clients.enforce_request_deadline(server_map)
         self.port = self.server.effective_port
         self.thread = threading.Thread(target=self.server.run, name=name, daemon=True)
 

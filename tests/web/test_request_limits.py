@@ -56,3 +56,56 @@ def test_more_idle_clients_than_waitress_default_do_not_lock_others_out():
         for conn in idle:
             conn.close()
         server.stop()
+
+
+def _trickle(port: int, seconds: float) -> bytes:
+    """A request sent one byte every 0.2 s for SECONDS (never completed); what the server
+    answered, b"" when it closed the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"POST /inbound/mail HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                conn.sendall(b"x")
+                time.sleep(0.2)
+        except OSError:  # closed by the server
+            return b""
+        conn.settimeout(0.5)
+        try:
+            return conn.recv(65536)
+        except (socket.timeout, OSError):
+            return b"(still open)"
+
+
+def test_a_client_trickling_a_request_is_cut_off_at_the_deadline(monkeypatch):
+    from forumsync import slow_clients
+
+    monkeypatch.setattr(slow_clients, "REQUEST_SECONDS", 1)
+    monkeypatch.setattr(slow_clients, "CHECK_SECONDS", 1)
+    server = WsgiThread(_app, "127.0.0.1", 0, "essai").start()
+    try:
+        # never idle (a byte every 0.2 s, under waitress's 30 s channel_timeout), but too slow
+        assert _trickle(server.port, 4) == b""
+        # a complete request the application takes long to serve is not cut off
+        assert _post(server.port, 10).startswith(b"HTTP/1.1 200")
+    finally:
+        server.stop()
+
+
+def test_a_slow_application_keeps_its_connection(monkeypatch):
+    from forumsync import slow_clients
+
+    monkeypatch.setattr(slow_clients, "REQUEST_SECONDS", 1)
+    monkeypatch.setattr(slow_clients, "CHECK_SECONDS", 1)
+
+    def slow_app(environ, start_response):
+        environ["wsgi.input"].read()
+        time.sleep(3)  # longer than the deadline: the request itself arrived in time
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"fini"]
+
+    server = WsgiThread(slow_app, "127.0.0.1", 0, "essai").start()
+    try:
+        assert _post(server.port, 10).startswith(b"HTTP/1.1 200")
+    finally:
+        server.stop()

@@ -1,0 +1,55 @@
+"""A request to forumsync's web servers must arrive whole within REQUEST_SECONDS.
+
+waitress closes a connection idle for ``channel_timeout``, but a client that sends one byte
+every few seconds is never idle: it kept its connection, and its thread of the parser, for as
+long as it liked (red team, tenth pass; nginx in front does the real guarding, see
+docs/deploy.md). Each connection now notes when the request it is receiving began, and the
+server's periodic maintenance closes the connections whose request is still incomplete
+after REQUEST_SECONDS (never one whose complete request the application is serving).
+"""
+from __future__ import annotations
+
+import time
+
+from waitress.channel import HTTPChannel
+from waitress.server import BaseWSGIServer
+
+REQUEST_SECONDS = 60  # headers and body: 25 MB at 3.3 Mbit/s
+CHECK_SECONDS = 10  # how often the server looks (waitress's cleanup_interval)
+
+
+class DeadlineChannel(HTTPChannel):
+    """waitress's channel, knowing since when its current request has been arriving."""
+
+    request_began: float | None = None
+
+    def received(self, data):
+        starting = self.request is None
+        result = super().received(data)
+        if self.request is None:  # complete (or nothing begun): no request arriving
+            self.request_began = None
+        elif starting or self.request_began is None:
+            self.request_began = time.time()
+        return result
+
+
+def _close_late_requests(server, now: float) -> None:
+    for channel in list(server.active_channels.values()):
+        began = getattr(channel, "request_began", None)
+        if began is not None and not channel.requests and now - began > REQUEST_SECONDS:
+            channel.will_close = True
+
+
+def enforce_request_deadline(server_map: dict) -> None:
+    """Give every waitress server of SERVER_MAP (``create_server``'s map) the deadline."""
+    for server in list(server_map.values()):
+        if not isinstance(server, BaseWSGIServer):
+            continue
+        server.channel_class = DeadlineChannel
+        maintenance = server.maintenance
+
+        def checked(now, server=server, maintenance=maintenance):
+            maintenance(now)
+            _close_late_requests(server, now)
+
+        server.maintenance = checked
