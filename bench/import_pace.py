@@ -231,13 +231,17 @@ def serve_forum(settings_path: str, stats_path: str) -> None:
 
 
 class ForumProcess:
-    def __init__(self, folder: Path, settings_path: Path, port: int):
+    """The local forum in its own process; WATCH: poll its peak memory (a thread of this
+    process: own_work does not, that thread's CPU is no work of the import)."""
+
+    def __init__(self, folder: Path, settings_path: Path, port: int, watch: bool = True):
         self.stats = folder / f"forum-stats-{port}.json"
         self.proc = subprocess.Popen([str(VENV / "python"), __file__, "--serve-forum", str(settings_path),
                                       str(self.stats)], stdout=subprocess.DEVNULL,
                                      stderr=open(folder / f"forum-{port}.log", "wb"))
-        self.watcher = PeakWatcher(self.proc.pid)
-        self.watcher.start()
+        self.watcher = PeakWatcher(self.proc.pid) if watch else None
+        if self.watcher is not None:
+            self.watcher.start()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -261,14 +265,15 @@ class ForumProcess:
 
     def stop(self) -> float:
         peak = vm_hwm_mb(self.proc.pid) or 0
-        self.watcher.stop.set()
+        if self.watcher is not None:
+            self.watcher.stop.set()
         self.proc.terminate()
         try:
             self.proc.wait(10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        return max(peak, self.watcher.peaks.get(self.proc.pid, 0))
+        return max(peak, self.watcher.peaks.get(self.proc.pid, 0) if self.watcher else 0)
 
 
 def cli_env() -> dict:
@@ -317,7 +322,7 @@ def own_work(raws, pool_size, profile: str | None = None) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="bench-own-"))
     port = free_port()
     settings_path = write_settings(folder, port, rate_limit=0, pace=0)
-    forum = ForumProcess(folder, settings_path, port)
+    forum = ForumProcess(folder, settings_path, port, watch=False)
     try:
         subprocess.run([str(VENV / "forumsync"), "--settings", str(settings_path), "provision"],
                        check=True, env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -13,7 +13,6 @@ import, and LMTP-receipt → post-exists latency (median, p95).
 from __future__ import annotations
 
 import argparse
-import email
 import logging
 import os
 import resource
@@ -213,7 +212,6 @@ def lmtp_latency(count):
     server = LMTPServer(ctx).start()
     wake, stop = threading.Event(), threading.Event()
     register_wakeup(wake)
-    published: dict[str, float] = {}
 
     def worker():
         while not stop.is_set():

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from forumsync.forum import catchup
 from forumsync.forum.webhooks import signature
-from forumsync.models import PostLink, WebhookEvent, get_state
+from forumsync.models import PostLink, get_state
 from forumsync.testing.settings import free_port
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 import time
 
-import pytest
 
 from forumsync.db import Database
 from forumsync.forum.gateway import ForumGateway

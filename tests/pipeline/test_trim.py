@@ -111,7 +111,7 @@ def test_signature_block_keeps_every_line(understand):
         assert body.index(SIGNATURE) < body.index(line)
 
 
-@pytest.mark.parametrize("subject", [f"TR\u00a0: RE: [club-publik] x", "Fwd: Re: x"])
+@pytest.mark.parametrize("subject", ["TR\u00a0: RE: [club-publik] x", "Fwd: Re: x"])
 def test_forward_of_a_reply_keeps_what_it_forwards(mail_ctx, subject):
     data = {"subject": subject, "body": "Pour info.\n\n-----Message d'origine-----\nDe : x\nObjet : y"}
     trim.process(mail_ctx, None, data)

@@ -28,7 +28,7 @@ def test_raw_authserv_id(value, expected):
 
 def test_only_our_exact_authserv_id_counts():
     msg = _msg(f"{ID.upper()}; dmarc=fail header.from=club-publik.fr",
-               f"autre.example; dmarc=pass header.from=club-publik.fr",
+               "autre.example; dmarc=pass header.from=club-publik.fr",
                f"{ID}; dmarc=pass header.from=club-publik.fr")
     assert [(r.method, r.result) for r in trusted_results(msg, ID)] == [("dmarc", "pass")]
     assert verdict(msg, ID, "chef@club-publik.fr").status == PASS

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import re
 from email.message import EmailMessage
 
 from forumsync.mail.body import extract_body

@@ -103,7 +103,7 @@ def test_the_last_check_catches_raw_html_in_the_attachment_links():
     tail = ["[<details open>x.pdf|attachment](upload://abc.pdf)"]
     parts, new_tail = inert(["Texte"], tail, set())
     assert parts == ["Texte"] and "<details" not in new_tail[0] and "&lt;details" in new_tail[0]
-    parts, _ = inert([f"a <img\ufeffsrc=https://x.example/p.png> b"], [], set())
+    parts, _ = inert(["a <img\ufeffsrc=https://x.example/p.png> b"], [], set())
     assert "\ufeff" not in parts[0] and not _raw_html(parts[0])
 
 

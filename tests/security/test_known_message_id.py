@@ -13,7 +13,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from forumsync.localforum.models import Post
-from forumsync.models import InboxMessage
 from forumsync.pipeline import runner
 from tests.fixtures.pipeline import later, make_mail
 
