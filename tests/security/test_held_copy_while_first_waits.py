@@ -12,6 +12,10 @@ and the genuine mail is later dropped as « déjà publié (doublon) »:
 - ``inbox retry --all-quarantined`` (``operations.retry_quarantined``) puts back to ``new``
   every quarantined row, the copies held « for the operator » included.
 
+And the genuine mail held behind a forgery must not stay held for ever: its release is in
+the transaction of the forgery's end (``runner._finish``), both recorded or neither (a release
+in a transaction of its own, failing after that end was committed, left it held).
+
 Through the service: LMTP socket, worker, local forum with the plugin, AUTHSERV_ID set.
 """
 from __future__ import annotations
@@ -20,10 +24,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from forumsync.inbound import operations
 from forumsync.inbound.copies import COPY_HELD
-from forumsync.models import InboxMessage
+from forumsync.models import InboxMessage, utcnow
+from forumsync.pipeline import runner
 from tests.fixtures.inbound import run_cli, write_settings_file
 from tests.fixtures.pipeline import make_mail
 from tests.security.service import Service
@@ -31,6 +37,7 @@ from tests.security.service import Service
 AUTHSERV = "mx.listes.example.org"
 MARIE = "Marie Dupont <marie.dupont@meyzieu.fr>"
 STOLEN_ID = "<CAF+rt19-real@mail.meyzieu.fr>"
+RELEASE_ID = "<CAF+rt19-release@mail.meyzieu.fr>"
 
 
 def _real() -> bytes:
@@ -43,6 +50,11 @@ def _forged(n: int) -> bytes:
     return make_mail("Question SVE", f"Texte de l'attaquant numéro {n}\n",
                      sender=f"Pirate <pirate{n}@evil.example>", message_id=STOLEN_ID,
                      extra_headers={"Authentication-Results": f"{AUTHSERV}; dmarc=pass header.from=evil.example"})
+
+
+def _mail(body: str, verdict: str) -> bytes:
+    return make_mail("Question SVE", body, sender=MARIE, message_id=RELEASE_ID,
+                     extra_headers={"Authentication-Results": f"{AUTHSERV}; dmarc={verdict} header.from=meyzieu.fr"})
 
 
 def _rows(env) -> list[InboxMessage]:
@@ -108,3 +120,36 @@ def test_the_cli_says_why_a_held_copy_is_not_retried(env):
     assert done.returncode == 1, done.stdout
     assert "copie retenue" in done.stderr.decode()
     assert _rows(env)[1].state == "quarantined"
+
+
+def test_a_failed_release_is_not_the_end_of_the_held_copy(env, monkeypatch):
+    env.pipe.feed(_mail("Texte falsifié\n", "fail"), channel="lmtp")
+    env.pipe.feed(_mail("Le vrai texte de Marie\n", "pass"), channel="lmtp")
+
+    real_release = runner.release_held_copy
+    calls = []
+
+    def release_once_fails(conn, inbox_id):
+        calls.append(inbox_id)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE inbox_message …", {}, Exception("database is locked"))
+        return real_release(conn, inbox_id)
+
+    monkeypatch.setattr(runner, "release_held_copy", release_once_fails)
+    env.pipe.run()  # the forgery is quarantined; releasing Marie's copy fails once
+    assert calls, "the release was not attempted"
+    # nothing of that end was recorded: the forgery is retried later (not quarantined with
+    # the copy behind it left held), and the held copy is still held
+    with env.ctx.db.session() as s:
+        forged, real = s.scalars(select(InboxMessage).order_by(InboxMessage.id)).all()
+        assert (forged.state, real.state) == ("retry", "dropped")
+        forged.next_attempt_at = utcnow() - timedelta(seconds=1)  # its retry is due
+    # the database is back; the worker goes on with its passes
+    for _ in range(3):
+        env.pipe.run()
+
+    with env.ctx.db.session() as s:
+        forged, real = s.scalars(select(InboxMessage).order_by(InboxMessage.id)).all()
+        assert forged.state == "quarantined"
+        assert real.state == "published", f"Marie's mail left {real.state}: {real.reason}"
+    assert any("Le vrai texte de Marie" in p.raw for p in env.posts())
