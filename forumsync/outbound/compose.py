@@ -17,7 +17,8 @@ from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
 
 from ..mail.ids import discourse_post_message_id
-from .bodies import absolute_html, footer_html, footer_text, html_to_text, set_bodies
+from .bodies import (absolute_html, bounded_html, bounded_text, footer_html, footer_text, html_to_text,
+                     set_bodies)
 from .headers import bracket, mailbox, named_address, one_line
 from .mailpolicy import POLICY
 
@@ -57,13 +58,18 @@ def visible_name(author_name: str) -> str:
     return name[:NAME_CHARS].rstrip() + ("…" if len(name) > NAME_CHARS else "")
 
 
-def bridge_from(settings, author_name: str) -> Address:
-    """``"Prénom Nom (via Bistro)" <BRIDGE_ADDRESS>``: never the author's address (DMARC),
-    nor a name that reads as one (``visible_name``)."""
+def bridge_from(settings, author_name: str, username: str = "") -> Address:
+    """``"Prénom Nom (pseudo via Bistro)" <BRIDGE_ADDRESS>``: never the author's address
+    (DMARC), nor a name that reads as one (``visible_name``). A display name is free text:
+    anyone may register as « Marie Dupré » or « Équipe Bistro »; the username is unique on
+    the forum, so it is always shown beside a name that is not it (red team, twentieth
+    pass: a namesake's list mail read byte for byte as Marie's)."""
     name = visible_name(author_name) or "Quelqu'un"
-    username, domain = settings.BRIDGE_ADDRESS.rsplit("@", 1)
-    return Address(display_name=f"{name} (via {one_line(settings.FORUM_NAME, 60)})",
-                   username=username, domain=domain)
+    handle = visible_name(one_line(username, 60))
+    forum = one_line(settings.FORUM_NAME, 60)
+    via = f"{handle} via {forum}" if handle and handle.casefold() != name.casefold() else f"via {forum}"
+    local, domain = settings.BRIDGE_ADDRESS.rsplit("@", 1)
+    return Address(display_name=f"{name} ({via})", username=local, domain=domain)
 
 
 def _common_headers(settings, msg: EmailMessage) -> None:
@@ -107,7 +113,7 @@ def compose_post(settings, post: ForumPost) -> EmailMessage:
     """The email carrying a forum post to the list (From the bridge, Reply-To the list)."""
     url = topic_url(settings, post.topic_id, post.topic_slug, post.post_number)
     msg = EmailMessage(policy=POLICY)
-    msg["From"] = bridge_from(settings, post.author_name or post.username)
+    msg["From"] = bridge_from(settings, post.author_name or post.username, post.username)
     msg["To"] = named_address(settings.LIST_ADDRESS, settings.LIST_NAME)
     msg["Reply-To"] = named_address(settings.LIST_ADDRESS, settings.LIST_NAME)
     reply = post.post_number > 1 or post.edited
@@ -139,8 +145,12 @@ def compose_post(settings, post: ForumPost) -> EmailMessage:
         body_html = (f"<p>{html.escape(author)} a modifié son message sur "
                      f"{html.escape(settings.FORUM_NAME)}.</p>")
     else:
-        body_html = absolute_html(settings, post.cooked)
-        text = html_to_text(settings, body_html)
+        body_html, cut = bounded_html(absolute_html(settings, post.cooked))
+        text = bounded_text(html_to_text(settings, body_html))
+        if cut:  # never the whole of a post that cooks huge (bodies.MAX_LIST_HTML_CHARS)
+            note = f"[…] Message trop long pour la liste, coupé : la suite sur {settings.FORUM_NAME}."
+            text = text.rstrip("\n") + "\n\n" + note + "\n"
+            body_html += f"<p><em>{html.escape(note)}</em></p>"
     set_bodies(msg, text + "\n" + footer_text(settings, url), body_html + footer_html(settings, url))
     return msg
 

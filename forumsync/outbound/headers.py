@@ -7,14 +7,17 @@ from email.charset import Charset
 from email.headerregistry import Address
 from email.utils import formataddr
 
+from ..mail.inert import strip_bidi
+
 # Control characters (CR, LF, NUL, tabs, Unicode line/paragraph separators) never reach a header.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]+")
 
 
 def one_line(value, limit: int = 300) -> str:
-    """A header-safe single line: control characters become spaces, length bounded, and no
+    """A header-safe single line: control characters become spaces, no bidi controls (a title
+    « …\u202efdp.exe » read « …exe.pdf »: red team, twentieth pass), length bounded, and no
     text that the email package would read as an encoded word."""
-    text = _CONTROL.sub(" ", str(value or "")).strip()
+    text = _CONTROL.sub(" ", strip_bidi(str(value or ""))).strip()
     text = re.sub(r" {2,}", " ", text)[:limit]
     # An RFC 2047 encoded word starts with "=?": the email package decodes one it is given in
     # a header value, and an ASCII result goes out as decoded, CR LF included (a forum title
