@@ -196,14 +196,19 @@ class ForumsyncLMTP(LMTP):
         (read to its end all the same, kept nowhere)."""
         buffer, size, refusal = bytearray(), 0, None
         limit = self.data_size_limit
+        inside_line = False  # the last bytes read ended no line: what follows continues it
         while True:
             try:
                 line = await self._reader.readuntil(b"\r\n")
             except asyncio.LimitOverrunError as exc:  # a line longer than the reader's limit
-                await self._reader.read(exc.consumed)
-                size += exc.consumed
+                size += len(await self._reader.read(exc.consumed))
                 refusal = refusal or "500 Line too long (see RFC5321 4.5.3.1.6)"
                 buffer = bytearray()
+                inside_line = True
+                continue
+            if inside_line:  # the end of that long line: never the final dot, even if ".\r\n"
+                inside_line = False  # (red team, twentieth pass: the mail after it was read
+                size += len(line)    # as LMTP commands, a second message smuggled in)
                 continue
             if line == b".\r\n":
                 break
