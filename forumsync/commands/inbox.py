@@ -173,9 +173,9 @@ def retry(obj, inbox_id, all_quarantined):
             _refuse_frozen(row, "il ne peut pas être retraité")
             if row.state != "new" and not operations.retry(session, inbox_id):
                 raise click.ClickException(
-                    f"message n° {inbox_id} : copie retenue derrière une autre copie du même "
-                    "Message-ID qui peut encore être publiée ; elle sera traitée si celle-ci finit "
-                    "non publiée (écartez celle-ci si c'est elle la fausse : forumsync inbox drop).")
+                    f"message n° {inbox_id} : une autre copie du même Message-ID peut encore être "
+                    "publiée (ou l'est) ; une copie retenue est traitée si celle-ci finit non publiée "
+                    "(écartez celle-ci si c'est elle la fausse : forumsync inbox drop).")
             message = f"Message n° {inbox_id} remis à l'état « nouveau »."
     wake(ctx)
     say(message + " Le processus « forumsync worker » va le traiter.")

@@ -45,15 +45,17 @@ def held_reason(first_id: int, first_sender: str = "", sender: str = "") -> str:
     other = (f", et d'un autre expéditeur que la première ({first_sender or '?'}) : usurpation "
              f"possible, à vérifier par un opérateur") if first_sender.lower() != sender.lower() else ""
     return (f"{COPY_HELD} {first_id} (même Message-ID, contenu ou authentification différents{other}) : "
-            f"gardée, publiée seulement si la première copie ne l'est pas")
+            f"gardée, publiée seulement si aucune autre copie ne l'est")
 
 
 def place(session, message_id: str, raw: bytes, meta: dict, sender: str = ""):
     """(known inbox id or None, key, state, reason) for RAW claiming MESSAGE_ID; META gets
     ``copy_of`` and ``message_id`` for a copy, and the first copy's meta ``copies`` (its count).
-    A copy held behind a first copy from **another address** is held in quarantine, where an
-    operator sees it (a red-team finding: a forgery that passes DMARC for its own domain, sent
-    first, would otherwise hide the real mail among the dropped rows)."""
+    A new copy is held while any copy of its Message-ID may still be published or is (the
+    first, or a copy released or processed before: red team, twentieth pass); held behind a
+    first copy from **another address**, in quarantine, where an operator sees it (a red-team
+    finding: a forgery that passes DMARC for its own domain, sent first, would otherwise hide
+    the real mail among the dropped rows)."""
     first = session.execute(_FIRST.where(_inbox.c.message_id == message_id)).first()
     if first is None:
         return None, message_id, "new", ""
@@ -66,8 +68,11 @@ def place(session, message_id: str, raw: bytes, meta: dict, sender: str = ""):
     meta.update(copy_of=first.id, message_id=message_id)
     first_meta = dict(first.meta or {})
     first_meta["copies"] = int(first_meta.get("copies") or 0) + 1
+    # This update takes the first copy's row lock before the family is read, as the end of a
+    # copy does (release_held_copy): under PostgreSQL, a copy stored while another copy's end
+    # was being recorded was decided on its uncommitted state, and held for ever.
     session.execute(update(_inbox).where(_inbox.c.id == first.id).values(meta=first_meta))
-    if first.state in ("quarantined", "dropped"):
+    if not any(row.state in LIVE_STATES for row in _family_states(session.connection(), first.id)):
         return None, key, "new", ""
     other = (first.sender or "").lower() != (sender or "").lower()
     return None, key, "quarantined" if other else "dropped", held_reason(first.id, first.sender or "", sender)
@@ -77,7 +82,7 @@ def place(session, message_id: str, raw: bytes, meta: dict, sender: str = ""):
 LIVE_STATES = ("new", "processing", "retry", "published")
 
 
-def _first_of(conn, inbox_id: int) -> int | None:
+def family_of(conn, inbox_id: int) -> int | None:
     """The first copy of INBOX_ID's Message-ID when the row has copies or is one, else None."""
     row = conn.execute(select(_inbox.c.message_id, _inbox.c.meta).where(_inbox.c.id == inbox_id)).first()
     if row is None:
@@ -95,16 +100,15 @@ def _family_states(conn, first: int) -> list:
                         .order_by(_inbox.c.id)).all()
 
 
-def held_behind_live_copy(conn, inbox_id: int) -> bool:
-    """Row INBOX_ID is a held copy (reason COPY_HELD) while another copy of its Message-ID may
-    still be published, or is: an operator's bulk retry must not let it go first."""
-    first = _first_of(conn, inbox_id)
+def another_copy_live(conn, inbox_id: int) -> bool:
+    """Another copy of row INBOX_ID's Message-ID (the first, a copy) may still be published,
+    or is: the row must not be queued beside it, whatever its reason (an operator's retry of a
+    held copy, of a first copy or of a copy released then quarantined: red team, nineteenth
+    and twentieth passes)."""
+    first = family_of(conn, inbox_id)
     if first is None:
         return False
-    family = _family_states(conn, first)
-    mine = next((row for row in family if row.id == inbox_id), None)
-    return bool(mine and (mine.reason or "").startswith(COPY_HELD)) and \
-        any(row.state in LIVE_STATES for row in family if row.id != inbox_id)
+    return any(row.state in LIVE_STATES for row in _family_states(conn, first) if row.id != inbox_id)
 
 
 def release_held_copy(conn, inbox_id: int) -> int | None:
@@ -112,9 +116,11 @@ def release_held_copy(conn, inbox_id: int) -> int | None:
     the queue (state ``new``), unless a copy of it may still be published or is (the first
     waiting for a retry, another copy released before: red team, nineteenth pass); its inbox
     id, or None. CONN: the caller's transaction."""
-    first = _first_of(conn, inbox_id)
+    first = family_of(conn, inbox_id)
     if first is None:
         return None
+    # the first copy's row lock, as place takes it: one of them sees what the other wrote
+    conn.execute(select(_inbox.c.id).where(_inbox.c.id == first).with_for_update())
     family = _family_states(conn, first)
     if any(row.state in LIVE_STATES for row in family):
         return None

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from ..models import InboxMessage, utcnow
 from ..queues import INBOX, holder_alive, holder_here, wake
-from .copies import COPY_HELD, held_behind_live_copy, release_held_copy
+from .copies import another_copy_live, family_of, release_held_copy
 
 # Like `forumsync inbox`: a message being processed or already published is left alone.
 FROZEN = ("processing", "published")
@@ -24,13 +24,13 @@ RESET = dict(state="new", reason="", interrupted=0, next_attempt_at=None, locked
 
 
 def retry(session, message_id: int) -> int:
-    """Put one message back to ``new`` (out of quarantine, retry or dropped); not a copy held
-    while another copy of its Message-ID may still be published (``copies``): it goes when
+    """Put one message back to ``new`` (out of quarantine, retry or dropped); not while another
+    copy of its Message-ID may still be published or is (``copies``): a held copy goes when
     that one ends unpublished, or when the operator drops it."""
     row = session.get(InboxMessage, message_id)
     if row is None or row.state in FROZEN or row.state == "new":
         return 0
-    if held_behind_live_copy(session.connection(), message_id):
+    if another_copy_live(session.connection(), message_id):
         return 0
     for key, value in RESET.items():
         setattr(row, key, value)
@@ -38,14 +38,20 @@ def retry(session, message_id: int) -> int:
 
 
 def retry_quarantined(session) -> int:
-    """Put every quarantined message back to ``new``, but the copies held while another copy
-    of their Message-ID may still be published (a forgery held behind the genuine mail waiting
-    for a retry would go first: red team, nineteenth pass)."""
+    """Put every quarantined message back to ``new``, but those of which another copy may
+    still be published or is (a forgery held behind the genuine mail waiting for a retry would
+    go first: red team, nineteenth and twentieth passes); and of several quarantined copies of
+    one Message-ID, the oldest only."""
     conn = session.connection()
-    rows = session.execute(select(InboxMessage.id, InboxMessage.reason)
-                           .where(InboxMessage.state == "quarantined")).all()
-    ids = [row.id for row in rows if not ((row.reason or "").startswith(COPY_HELD)
-                                          and held_behind_live_copy(conn, row.id))]
+    rows = session.execute(select(InboxMessage.id).where(InboxMessage.state == "quarantined")
+                           .order_by(InboxMessage.id)).all()
+    ids, families = [], set()
+    for row in rows:
+        family = family_of(conn, row.id)
+        if family is not None and (family in families or another_copy_live(conn, row.id)):
+            continue
+        families.add(family)
+        ids.append(row.id)
     changed = 0
     for start in range(0, len(ids), 500):
         changed += session.execute(update(InboxMessage).where(InboxMessage.id.in_(ids[start:start + 500]))

@@ -1,4 +1,5 @@
-"""Stage ``reconcile``: a second attempt first looks for what an earlier one already wrote.
+"""Stage ``reconcile``: a second attempt (or a copy of a Message-ID) first looks for what an
+earlier one already wrote.
 
 A crash or a timeout between the forum write and the runner's commit must not post twice
 (the runner passes ``msgdata["attempt"]`` > 1 when a row is tried again):
@@ -30,7 +31,10 @@ RECONCILE_LAST_POSTS = 100
 
 def process(ctx, msg, msgdata: MsgData) -> None:
     msgdata["reconciled"] = False
-    if msgdata.get("attempt", 1) <= 1:
+    # A copy of a Message-ID (``inbound/copies``) looks too, from its first attempt: another
+    # copy may have been written on the forum and not recorded before an operator dropped it
+    # (red team, twentieth pass: the copy released then was published a second time).
+    if msgdata.get("attempt", 1) <= 1 and not (msgdata.get("meta") or {}).get("copy_of"):
         return
     if msgdata.get("topic_id") is None:
         link_existing_topic(ctx, msgdata)

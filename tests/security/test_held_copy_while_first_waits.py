@@ -12,6 +12,11 @@ and the genuine mail is later dropped as « déjà publié (doublon) »:
 - ``inbox retry --all-quarantined`` (``operations.retry_quarantined``) puts back to ``new``
   every quarantined row, the copies held « for the operator » included.
 
+The twentieth pass found the same gap elsewhere: ``place`` decided on the first copy alone (a
+copy arriving while an earlier *copy* waited for a retry went first), and an operator's retry of
+a first copy (or of a copy released then quarantined) queued it beside the live one: now no
+copy is queued while another copy may still be published or is (``copies.another_copy_live``).
+
 And the genuine mail held behind a forgery must not stay held for ever: its release is in
 the transaction of the forgery's end (``runner._finish``), both recorded or neither (a release
 in a transaction of its own, failing after that end was committed, left it held).
@@ -23,12 +28,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 
 from forumsync.inbound import operations
 from forumsync.inbound.copies import COPY_HELD
-from forumsync.models import InboxMessage, utcnow
+from forumsync.models import InboxMessage, PostLink, utcnow
 from forumsync.pipeline import runner
 from tests.fixtures.inbound import run_cli, write_settings_file
 from tests.fixtures.pipeline import make_mail
@@ -38,6 +43,7 @@ AUTHSERV = "mx.listes.example.org"
 MARIE = "Marie Dupont <marie.dupont@meyzieu.fr>"
 STOLEN_ID = "<CAF+rt19-real@mail.meyzieu.fr>"
 RELEASE_ID = "<CAF+rt19-release@mail.meyzieu.fr>"
+FAMILY_ID = "<CAF+rt20-family@mail.meyzieu.fr>"
 
 
 def _real() -> bytes:
@@ -118,7 +124,7 @@ def test_the_cli_says_why_a_held_copy_is_not_retried(env):
     forged = _rows(env)[1]
     done = run_cli(write_settings_file(env.tmp_path, env.ctx.settings), "inbox", "retry", str(forged.id))
     assert done.returncode == 1, done.stdout
-    assert "copie retenue" in done.stderr.decode()
+    assert "une autre copie du même Message-ID" in done.stderr.decode()
     assert _rows(env)[1].state == "quarantined"
 
 
@@ -153,3 +159,79 @@ def test_a_failed_release_is_not_the_end_of_the_held_copy(env, monkeypatch):
         assert forged.state == "quarantined"
         assert real.state == "published", f"Marie's mail left {real.state}: {real.reason}"
     assert any("Le vrai texte de Marie" in p.raw for p in env.posts())
+
+
+def _claiming(body, sender, verdict, domain):
+    return make_mail("Question SVE", body, sender=sender, message_id=FAMILY_ID,
+                     extra_headers={"Authentication-Results": f"{AUTHSERV}; dmarc={verdict} header.from={domain}"})
+
+
+def _waits_for_retry(env, inbox_id):
+    with env.ctx.db.session() as s:  # processed at once; the forum is down: waits for a retry
+        row = s.get(InboxMessage, inbox_id)
+        assert row.state == "new"
+        row.state, row.next_attempt_at = "retry", datetime.now(timezone.utc) + timedelta(hours=1)
+
+
+def test_a_copy_is_held_while_an_earlier_copy_waits_for_a_retry(env):
+    # 1. a forgery of Marie's mail, DMARC fails: quarantined
+    env.pipe.feed(_claiming("Texte falsifié 1\n", MARIE, "fail", "meyzieu.fr"), channel="lmtp")
+    env.pipe.run()
+    assert _rows(env)[0].state == "quarantined"
+    # 2. Marie's genuine mail: processed at once (the first copy ended unpublished)
+    _waits_for_retry(env, env.pipe.feed(_claiming("Le vrai texte de Marie\n", MARIE, "pass", "meyzieu.fr"),
+                                        channel="lmtp"))
+    # 3. a second forgery, DMARC pass for its own domain, same Message-ID: held
+    env.pipe.feed(_claiming("Texte de l'attaquant\n", "Pirate <pirate@evil.example>", "pass", "evil.example"),
+                  channel="lmtp")
+    rows = _rows(env)
+    assert len(rows) == 3 and rows[2].state == "quarantined" and rows[2].reason.startswith(COPY_HELD)
+    env.pipe.run()
+    assert not [p for p in env.posts() if "attaquant" in p.raw]
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["retry-all-quarantined", "retry-one"])
+def test_the_first_copy_is_not_retried_while_the_genuine_copy_waits(env, bulk):
+    forged = env.pipe.feed(_claiming("Texte de l'attaquant\n", "Pirate <pirate@evil.example>", "pass",
+                                     "evil.example"), channel="lmtp")
+    with env.ctx.db.session() as s:  # refused by the forum (a setting the operator then fixes)
+        row = s.get(InboxMessage, forged)
+        row.state, row.reason = "quarantined", "refusé par le forum : titre trop court"
+    _waits_for_retry(env, env.pipe.feed(_claiming("Le vrai texte de Marie\n", MARIE, "pass", "meyzieu.fr"),
+                                        channel="lmtp"))
+    with env.ctx.db.session() as s:
+        changed = operations.retry_quarantined(s) if bulk else operations.retry(s, forged)
+    assert changed == 0
+    assert [r.state for r in _rows(env)] == ["quarantined", "retry"]
+    env.pipe.run()
+    assert not [p for p in env.posts() if "attaquant" in p.raw]
+
+
+
+@pytest.mark.parametrize("plugin", [True, False], ids=["plugin", "bridge"])
+def test_a_copy_released_after_its_first_was_written_unrecorded_is_not_published_twice(
+        tmp_path, sqlite_url, localforum, plugin):
+    """The first copy was written on the forum, but its end not recorded (forum timeout, then a
+    retry pending); the operator drops it, which releases the copy held behind it. The copy
+    finds the post already there (``reconcile`` runs for a copy from its first attempt)."""
+    service = Service(tmp_path, sqlite_url, localforum, plugin=plugin, AUTHSERV_ID=AUTHSERV)
+    try:
+        first = service.pipe.feed(_claiming("Premier texte\n", MARIE, "pass", "meyzieu.fr"), channel="lmtp")
+        service.pipe.run()
+        with service.ctx.db.session() as s:  # written on the forum, its end never recorded
+            row = s.get(InboxMessage, first)
+            assert row.state == "published"
+            row.state, row.post_id, row.topic_id = "retry", None, None
+            row.next_attempt_at = datetime.now(timezone.utc) + timedelta(hours=1)
+            s.execute(delete(PostLink).where(PostLink.message_id == FAMILY_ID.strip("<>")))
+        service.pipe.feed(_claiming("Second texte\n", MARIE, "pass", "meyzieu.fr"), channel="lmtp")
+        assert _rows(service)[1].state == "dropped"  # held behind the first
+        with service.ctx.db.session() as s:
+            assert operations.drop(s, first, "vérifié") == 1
+        service.pipe.run()
+        copy = _rows(service)[1]
+        assert copy.state == "published", copy.reason
+        texts = [p.raw for p in service.posts() if "Premier texte" in p.raw or "Second texte" in p.raw]
+        assert len(texts) == 1, texts
+    finally:
+        service.close()
