@@ -155,7 +155,9 @@ class Archiver:
     def archive_message(self, mlist, msg):
         """Never raises (Mailman's runner would log « Broken archiver » and drop the message):
         whatever goes wrong, the message ends sent or spooled (red team, nineteenth pass)."""
-        raw = msg.as_bytes() if hasattr(msg, "as_bytes") else bytes(msg)
+        raw = _message_bytes(msg)
+        if raw is None:
+            return None
         try:
             if self.flush():
                 outcome = self.send(raw)
@@ -166,7 +168,12 @@ class Archiver:
                     return None
         except Exception:  # the spool's files, an answer nobody expected: spooled below
             log.exception("forumsync : erreur imprévue de l'archiveur ; message mis en attente")
-        path = self.spool.put(raw)  # unreachable, or failed on this one ("later"): sent next time
+        try:  # unreachable, or failed on this one ("later"): sent next time
+            path = self.spool.put(raw)
+        except OSError:  # the spool itself fails (disk full): said loudly, never raised
+            log.critical("forumsync : message %s ni envoyé ni mis en attente (tampon %s inutilisable)",
+                         msg.get("Message-ID", "?"), self.config.spool_dir, exc_info=True)
+            return None
         log.warning("forumsync : message mis en attente dans %s (forumsync injoignable)", path)
         return None
 
@@ -215,6 +222,24 @@ class Archiver:
             else:
                 path.unlink(missing_ok=True)  # another flusher may have sent and removed it too
         return True
+
+
+def _message_bytes(msg) -> bytes | None:
+    """MSG's bytes. A compat32 message with a non-ASCII ``str`` payload (a part a Mailman
+    handler rewrote) cannot give them as_bytes: its text is taken in UTF-8 instead (red team,
+    twentieth pass). None, said loudly, when nothing can be had."""
+    if isinstance(msg, (bytes, bytearray)):
+        return bytes(msg)
+    try:
+        return msg.as_bytes()
+    except Exception:
+        pass
+    try:
+        return msg.as_string().encode("utf-8", "surrogateescape")
+    except Exception:
+        log.critical("forumsync : message %s illisible, non transmis", msg.get("Message-ID", "?"),
+                     exc_info=True)
+        return None
 
 
 def _body(exc: urllib.error.HTTPError) -> bytes:

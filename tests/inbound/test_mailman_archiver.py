@@ -185,3 +185,22 @@ def test_two_flushers_at_once_lose_no_message(setup):
     stored = [row.message_id for row in inbox(ctx)]
     spooled_now = [p.read_bytes() for p in archiver.spool.items()]
     assert "a92@x" in stored or any(b"a92@x" in raw for raw in spooled_now)
+
+
+# A compat32 message with a non-ASCII str payload (a part a Mailman handler rewrote) cannot give
+# as_bytes(): that raised before the archiver's try (red team, twentieth pass).
+def test_a_message_whose_as_bytes_fails_is_still_spooled(tmp_path):
+    cfg = tmp_path / "forumsync-archiver.cfg"
+    cfg.write_text(f"[general]\nbase_url: http://127.0.0.1:{free_port()}/\ntoken: t0k3n\n"
+                   f"spool_dir: {tmp_path / 'spool'}\ntimeout: 2\n")
+    archiver = Archiver(cfg)
+    msg = email.message_from_string(
+        "From: Marie <marie@meyzieu.fr>\nTo: club@listes.example.org\nSubject: AG\n"
+        "Message-ID: <a93@meyzieu.fr>\nContent-Type: text/plain\n\n"
+        "Réunion à 18 h à la salle des fêtes.\n")
+    try:
+        archiver.archive_message(None, msg)
+    except Exception as exc:  # Mailman: « Broken archiver », the message is dropped
+        raise AssertionError(f"archive_message raised {exc!r}: the message is neither sent nor spooled")
+    [spooled] = archiver.spool.items()
+    assert "Réunion à 18 h".encode() in spooled.read_bytes()
