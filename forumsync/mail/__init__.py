@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from . import boundary
 from .addresses import all_recipients, parse_address, parse_addresses
 from .headers import decode_header_value, header_all, header_str
+from .mime import ENCODED_MESSAGE_CTES, content_transfer_encoding
 
 # Header values up to this size have their parsed header objects memoised (see below).
 _CACHED_HEADER_CHARS = 2000
@@ -60,7 +61,21 @@ class _MemoisingPolicy(email.policy.EmailPolicy):
         return _parsed_header(self.header_factory, name, value)
 
 
-POLICY = _MemoisingPolicy().clone(raise_on_defect=False)
+class _Message(EmailMessage):
+    """An EmailMessage for which a message/* part sent with a transfer encoding (see
+    ``mime.ENCODED_MESSAGE_CTES``) is no message/* part: the parser, which parses any
+    message/* payload as a message, would parse the *encoded* text (lines of base64 shown as
+    the forward: red team, nineteenth pass). It stays a leaf, its payload the encoded text,
+    which ``body.forwarded`` decodes as it came and parses."""
+
+    def get_content_type(self):
+        ctype = super().get_content_type()
+        if ctype.startswith("message/") and content_transfer_encoding(self) in ENCODED_MESSAGE_CTES:
+            return "application/octet-stream"
+        return ctype
+
+
+POLICY = _MemoisingPolicy().clone(raise_on_defect=False, message_factory=_Message)
 boundary.install()  # the feedparser's per-part boundary pattern, without a compile each time
 
 

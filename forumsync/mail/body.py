@@ -7,9 +7,7 @@ in multipart/related the first part is the body and the rest are inline resource
 """
 from __future__ import annotations
 
-import binascii
 import email
-import quopri
 import re
 from dataclasses import dataclass, field
 from html import unescape
@@ -20,7 +18,7 @@ from .headers import decode_header_value, header_str
 from .html import _SAFE_CID, html_text, html_to_markdown
 from .ids import normalize_message_id
 from .inert import inert_filename, inert_name, link_label, neutralise_mentions
-from .mime import content_type, param
+from .mime import ENCODED_MESSAGE_CTES, content_transfer_encoding, content_type, param
 from .text import inline_markdown, plain_to_markdown
 
 _STUB = re.compile(
@@ -255,15 +253,16 @@ class _Walker:
         """A forwarded message: its headers and body follow, as a quote."""
         inner = part.get_payload()
         inner = inner[0] if isinstance(inner, list) and inner else inner
+        if isinstance(inner, str) and content_transfer_encoding(part) in ENCODED_MESSAGE_CTES:
+            inner = _decoded_forward(part)  # a leaf for the parser (mail.POLICY): decoded here
+            if inner is None:  # nothing in it: kept whole, as it came
+                self.body.attachments.append(Attachment(FORWARD_FILE_NAME, "message/rfc822",
+                                                        part.get_payload().encode("ascii", "replace"),
+                                                        False, None))
+                return
         if not hasattr(inner, "get_content_type"):
             self.attach(part)
             return
-        decoded = _decoded_forward(part, inner)
-        if decoded is None:  # encoded, and not decodable: kept whole, as it came
-            self.body.attachments.append(Attachment(FORWARD_FILE_NAME, "message/rfc822",
-                                                    _generated(inner), False, None))
-            return
-        inner = decoded
         fields = _forward_fields(inner)
         if self.depth >= MAX_FORWARD_DEPTH:
             self.room.left_out(_texts_below(inner))
@@ -280,29 +279,18 @@ class _Walker:
         self.add_text("Message transféré :\n\n" + quoted, "plain")
 
 
-# RFC 2046 allows no transfer encoding on a message/rfc822 part, but Exchange and 8BITMIME
-# downgrades send one base64 or quoted-printable: the email package then parses the encoded
-# text as the message (red team, nineteenth pass: lines of base64 shown as the forward).
-_FORWARD_ENCODINGS = {"base64": binascii.a2b_base64, "quoted-printable": quopri.decodestring}
 FORWARD_FILE_NAME = "message-transfere.eml"
 
 
-def _generated(msg) -> bytes:
-    """MSG's text as it was parsed (headers unfolded as in the source)."""
-    return msg.as_bytes(policy=msg.policy.clone(max_line_length=0, linesep="\n"))
-
-
-def _decoded_forward(part, inner):
-    """INNER, the message PART forwards, decoded when PART has a transfer encoding (see
-    _FORWARD_ENCODINGS); None when it cannot be decoded."""
-    decode = _FORWARD_ENCODINGS.get(header_str(part, "Content-Transfer-Encoding").strip().lower())
-    if decode is None:
-        return inner
-    try:
-        data = decode(_generated(inner))
-    except Exception:  # a generator or codec error on hostile input: kept whole instead
+def _decoded_forward(part):
+    """The message PART forwards, PART's payload being its transfer-encoded text (see
+    ``mail.ENCODED_MESSAGE_CTES``): decoded as it came (a regenerated copy broke a header line
+    a quoted-printable soft break had cut: red team, twentieth pass), then parsed; None when
+    nothing is left once decoded."""
+    data = part_bytes(part)  # lenient, like any part's decoding
+    if not data.strip():
         return None
-    return email.message_from_bytes(data, policy=inner.policy)
+    return email.message_from_bytes(data, policy=part.policy)
 
 
 def _forward_fields(msg) -> list[tuple[str, str]]:

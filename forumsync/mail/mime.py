@@ -32,6 +32,17 @@ def content_type(part) -> str:
         return "text/plain"
 
 
+# RFC 2046 allows no transfer encoding but 7bit, 8bit and binary on a message/* part; Exchange
+# and 8BITMIME downgrades send a forwarded message base64 or quoted-printable all the same.
+ENCODED_MESSAGE_CTES = frozenset(("base64", "quoted-printable"))
+
+
+def content_transfer_encoding(part) -> str:
+    """The part's Content-Transfer-Encoding, lower-cased, read raw; "" when absent."""
+    values = raw_header_all(part, "Content-Transfer-Encoding")
+    return values[0].strip().lower() if values else ""
+
+
 def param(part, name: str, header: str = "Content-Type") -> str:
     """A Content-Type (or HEADER) parameter, RFC 2231 continuations collapsed; "" if absent."""
     values = raw_header_all(part, header)

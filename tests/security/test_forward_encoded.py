@@ -11,9 +11,9 @@ whole as an attachment), its text readable on the forum.
 from __future__ import annotations
 
 import base64
-import email
-import email.policy
+import quopri
 
+from forumsync.mail import parse_bytes
 from forumsync.mail.body import extract_body
 
 INNER = (b"From: Claire Martin <claire.martin@mairie.fr>\r\nSubject: Ordre du jour du conseil\r\n"
@@ -31,7 +31,7 @@ def _forward(encoded: bytes, cte: str) -> bytes:
 
 
 def _body(raw: bytes):
-    return extract_body(email.message_from_bytes(raw, policy=email.policy.default))
+    return extract_body(parse_bytes(raw))  # the pipeline's parse (mail.POLICY)
 
 
 def test_a_base64_forwarded_message_is_shown_decoded():
@@ -47,8 +47,53 @@ def test_a_quoted_printable_forwarded_message_is_shown_decoded():
     assert "Le conseil se réunira jeudi à 18 h en salle 2." in body.markdown, body.markdown
 
 
-def test_an_undecodable_encoded_forward_is_kept_whole_as_a_file():
-    body = _body(_forward(b"RnJvbTog=Q", "base64"))  # bad padding: binascii refuses it
+def test_an_encoded_forward_with_nothing_in_it_is_kept_whole_as_a_file():
+    body = _body(_forward(b"!!!!", "base64"))  # no base64 character: nothing once decoded
     files = [a for a in body.attachments if a.filename == "message-transfere.eml"]
-    assert files and files[0].data.strip() == b"RnJvbTog=Q", body.attachments
+    assert files and files[0].data.strip() == b"!!!!", body.attachments
     assert "Je vous transfère ceci." in body.markdown
+
+
+# Twentieth pass: a quoted-printable forwarded message with a soft line break inside its header
+# block is mangled by the nineteenth pass's decoding.
+# 
+# ``body._decoded_forward`` decodes ``_generated(inner)``: the message the ``email`` package
+# parsed from the *encoded* text, generated again. A QP encoder breaks every line longer than
+# 76 characters with a soft break (``=`` at the line's end, RFC 2045 6.7) — a header line of
+# 77+ characters included (``quopri``, Exchange). Parsed encoded, the continuation of that line
+# is not a header: the parser ends the header block there, and the generator then writes a
+# *blank line* between the headers and the « body ». Decoded, the soft break joins nothing but
+# that blank line: the header line is cut in two, the forwarded message's header block ends in
+# the middle of a header, and the rest of its headers (Content-Type…) is shown as its text —
+# a multipart forward shows its MIME boundaries and base64 in the post, its text and files lost.
+# The encoded text should be decoded as it came (the part's raw payload), not regenerated.
+SUBJECT = "Ordre du jour du conseil municipal de la commune de Meyzieu, séance du 12"  # 77+ bytes line
+INNER = ("From: Claire Martin <claire.martin@mairie.fr>\r\n"
+         f"Subject: {SUBJECT}\r\n"
+         "MIME-Version: 1.0\r\n"
+         'Content-Type: multipart/mixed; boundary="inner"\r\n\r\n'
+         "--inner\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+         "Le conseil se réunira jeudi à 18 h en salle 2.\r\n"
+         "--inner\r\nContent-Type: application/pdf; name=odj.pdf\r\n"
+         "Content-Disposition: attachment; filename=odj.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+         "JVBERi0xLjQKJcfsj6IKNSAwIG9iago8PC9MZW5ndGggNiAwIFI+PgpzdHJlYW0K\r\n"
+         "--inner--\r\n").encode()
+
+
+def _qp_forward(encoded: bytes) -> bytes:
+    return (b"From: Marie Dupont <marie.dupont@meyzieu.fr>\r\nTo: club@listes.example.org\r\n"
+            b"Subject: TR: Ordre du jour\r\nMessage-ID: <rt20-fwd-qp@meyzieu.fr>\r\nMIME-Version: 1.0\r\n"
+            b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+            b"Content-Type: text/plain; charset=utf-8\r\n\r\nJe vous transf\xc3\xa8re ceci.\r\n--b\r\n"
+            b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+            + encoded + b"\r\n--b--\r\n")
+
+
+def test_a_qp_forward_with_a_long_header_line_is_shown_whole():
+    encoded = quopri.encodestring(INNER.replace(b"\r\n", b"\n")).replace(b"\n", b"\r\n")
+    assert b"=\r\n" in encoded.split(b"\r\n\r\n")[0]  # the Subject line got a soft break
+    body = _body(_qp_forward(encoded))
+    md = body.markdown
+    assert "Le conseil se réunira jeudi à 18 h en salle 2." in md, md
+    assert "--inner" not in md and "JVBERi0" not in md, f"MIME structure shown as text:\n{md}"
+    assert any(a.filename == "odj.pdf" for a in body.attachments), [a.filename for a in body.attachments]
