@@ -16,10 +16,13 @@ Without AUTHSERV_ID (no Authentication-Results) nothing else tells them apart.
 """
 from __future__ import annotations
 
+import email
+
 import pytest
 from sqlalchemy import select
 
 from forumsync.inbound.ingest import ingest
+from forumsync.mail import ids
 from forumsync.models import InboxMessage
 from tests.fixtures.pipeline import make_mail
 
@@ -60,3 +63,40 @@ def test_the_same_mail_refolded_is_still_one_mail(context):
     assert refolded != REAL
     ingest(context, REAL, "lmtp")
     assert ingest(context, refolded, "lmtp").duplicate
+
+
+# Twentieth pass: two mails the pipeline reads differently must not have one content digest.
+# 
+# ``ids._normalised_digest`` (nineteenth pass) feeds sha256 with ``name:value\\n`` for each
+# stable header, sorted, and then the body's bytes **with no separator**. A stable header that
+# sorts last and the same text at the start of the body are the same bytes to the hash:
+# 
+#     headers From/Subject/To + « X-Vacation: yes », body « Bonjour »
+#     headers From/Subject/To, body « x-vacation:yes\\nBonjour »
+# 
+# Likewise the header walk goes on past a line that is not a header, where the ``email``
+# package (and so the pipeline) ends the header block: a ``Content-Type`` after such a line
+# counts in the digest but not in the message the pipeline reads.
+# 
+# Two mails under one Message-ID with one digest are « the same mail » (``copies.place``: the
+# second is a duplicate, never stored), and two mails without a Message-ID get one
+# ``stable_hash_id`` (the second never stored): a mail the pipeline drops as an automatic reply
+# (or reads as HTML) stands for one it would publish.
+HEAD = (b"From: Marie Dupont <marie.dupont@meyzieu.fr>\r\nTo: club@listes.example.org\r\n"
+        b"Subject: AG\r\nMessage-ID: <rt20-digest@meyzieu.fr>\r\n")
+
+
+def test_a_header_and_the_same_text_at_the_body_start_are_two_mails():
+    vacation = HEAD + b"X-Vacation: yes\r\n\r\nBonjour, je serai l\xc3\xa0.\r\n"
+    plain = HEAD + b"\r\nx-vacation:yes\r\nBonjour, je serai l\xc3\xa0.\r\n"
+    assert ids.content_digest(vacation) != ids.content_digest(plain)
+    assert ids.stable_hash_id(vacation) != ids.stable_hash_id(plain)
+
+
+def test_headers_after_a_line_that_ends_the_header_block_do_not_count():
+    html = HEAD + b"Content-Type: text/html\r\n\r\n<p>Bonjour</p>\r\n"
+    broken = HEAD + b"not a header line\r\nContent-Type: text/html\r\n\r\n<p>Bonjour</p>\r\n"
+    # the email package reads BROKEN's header block as ending at « not a header line »: its
+    # Content-Type is body text, the message is text/plain — another mail than HTML
+    assert email.message_from_bytes(broken).get_content_type() == "text/plain"
+    assert ids.content_digest(html) != ids.content_digest(broken)
