@@ -64,28 +64,38 @@ def _read_head(raw: bytes) -> tuple[dict[str, list[bytes]], int]:
     order, continuations joined), and where its body starts: the header block as the email
     package (so the pipeline) reads it, not more (red team, twentieth pass: a header after a
     line that ends the block counted here and not there)."""
-    headers: dict[str, list[bytes]] = {}
-    values = None  # the values of the header the current line continues
-    pos = 0
+    lines, pos, body_start = [], 0, len(raw)  # (start, end) of each line of the header block
     while pos < len(raw):
         match = _LINE_BREAK.search(raw, pos)
         line_end, next_pos = (match.start(), match.end()) if match else (len(raw), len(raw))
-        line = raw[pos:line_end]
-        if not _HEADER_LINE.match(line):
-            return headers, next_pos if not line else pos  # a blank line is the separator
+        if not _HEADER_LINE.match(raw, pos, line_end):
+            body_start = next_pos if line_end == pos else pos  # a blank line is the separator
+            break
+        lines.append((pos, line_end))
+        pos = next_pos
+    # A "From " line: the Unix From first, else skipped; the block's last line, the parser
+    # gives back to the body (feedparser._parse_headers; twenty-first pass: the digest left it out)
+    if len(lines) > 1 and raw.startswith(b"From ", lines[-1][0]):
+        body_start = lines.pop()[0]
+    headers: dict[str, list[bytes]] = {}
+    values = None  # the values of the header the current line continues
+    for start, line_end in lines:
+        line = raw[start:line_end]
         if line[:1] in (b" ", b"\t"):
             if values is not None:
                 values[-1] += b" " + line.strip()
+            continue
+        if line.startswith(b"From "):
+            values = None
+            continue
+        key, _, value = line.partition(b":")
+        name = key.lower().decode("ascii", "replace")
+        if name in _STABLE_HEADERS or name == "authentication-results":
+            values = headers.setdefault(name, [])  # every occurrence: a second From is
+            values.append(value.strip())          # a second author
         else:
-            key, _, value = line.partition(b":")
-            name = key.lower().decode("ascii", "replace")
-            if name in _STABLE_HEADERS or name == "authentication-results":
-                values = headers.setdefault(name, [])  # every occurrence: a second From is
-                values.append(value.strip())          # a second author
-            else:
-                values = None
-        pos = next_pos
-    return headers, len(raw)
+            values = None
+    return headers, body_start
 
 
 def _normalised_digest(raw: bytes, head=None):

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from forumsync.inbound.ingest import ingest
-from forumsync.mail import ids
+from forumsync.mail import POLICY, ids
 from forumsync.models import InboxMessage
 from tests.fixtures.pipeline import make_mail
 
@@ -100,3 +100,32 @@ def test_headers_after_a_line_that_ends_the_header_block_do_not_count():
     # Content-Type is body text, the message is text/plain — another mail than HTML
     assert email.message_from_bytes(broken).get_content_type() == "text/plain"
     assert ids.content_digest(html) != ids.content_digest(broken)
+
+
+# Twenty-first pass: ``ids._read_head`` (7a55547) reads the header block like email.feedparser's
+# headerRE, but not like ``_parse_headers``: a ``From `` line that is the *last* line of the
+# header block is pushed back by the parser as the first line of the body (Lib/email/
+# feedparser.py, "Something looking like a unix-from at the end"), while ``_read_head`` counts it
+# as a header line and leaves it out of the digest.
+# 
+# So a mail with an extra ``From <anything>`` line before the blank line has the same
+# ``content_digest`` as the genuine one, yet the pipeline publishes that line as the body's first
+# line. Sent first with the genuine Message-ID (same stable headers, same Authentication-Results,
+# e.g. through a channel that adds none), it is published and the genuine mail, arriving second,
+# is taken for the same mail (« duplicate, nothing stored ») and vanishes.
+GENUINE = (b"From: Alice <alice@example.org>\nTo: list@example.org\nSubject: Hi\n"
+           b"Message-ID: <m1@example.org>\nDate: Mon, 7 Dec 2026 08:00:00 +0000\n\nhello\n")
+FORGED = GENUINE.replace(b"+0000\n\n", b"+0000\nFrom https://evil.example/pay virement urgent\n\n")
+
+
+def test_a_from_line_the_parser_puts_in_the_body_changes_the_digest():
+    parsed = email.message_from_bytes(FORGED, policy=POLICY)
+    assert "evil.example" in parsed.get_content()  # what the pipeline would publish
+    assert "evil.example" not in email.message_from_bytes(GENUINE, policy=POLICY).get_content()
+    assert ids.content_digest(FORGED) != ids.content_digest(GENUINE), \
+        "two mails with different published bodies share one content digest"
+
+
+def test_crlf_variant_too():
+    forged = FORGED.replace(b"\n", b"\r\n")
+    assert ids.content_digest(forged) != ids.content_digest(GENUINE)
