@@ -51,25 +51,29 @@ NAME_CHARS = 64  # of the author's name in From: the « via » marker stays in v
 def visible_name(author_name: str) -> str:
     """AUTHOR_NAME as a From display name that reads as a name: blank-looking characters
     become one space, and nothing in it reads as an address (« tresorier@club.fr » shows as
-    « tresorier chez club.fr », « < > » as « ‹ › »; red team, eighth pass)."""
+    « tresorier chez club.fr », « < > » as « ‹ › »; red team, eighth pass) nor as the bridge's
+    own « (via Bistro) » mark (parentheses shown as brackets: twenty-first pass)."""
     name = _BLANK_LOOKING.sub(" ", one_line(author_name, 1000)).strip()
     name = name.replace("@", " chez ").replace("＠", " chez ").replace("<", "‹").replace(">", "›")
+    name = name.replace("(", "[").replace(")", "]")
     name = re.sub(r" {2,}", " ", name)
     return name[:NAME_CHARS].rstrip() + ("…" if len(name) > NAME_CHARS else "")
 
 
 def bridge_from(settings, author_name: str, username: str = "") -> Address:
-    """``"Prénom Nom (pseudo via Bistro)" <BRIDGE_ADDRESS>``: never the author's address
+    """``"pseudo - Prénom Nom (via Bistro)" <BRIDGE_ADDRESS>``: never the author's address
     (DMARC), nor a name that reads as one (``visible_name``). A display name is free text:
-    anyone may register as « Marie Dupré » or « Équipe Bistro »; the username is unique on
-    the forum, so it is always shown beside a name that is not it (red team, twentieth
-    pass: a namesake's list mail read byte for byte as Marie's)."""
+    anyone may register as « Marie Dupré » or « Équipe Bistro »; the username is unique on the
+    forum, so it comes first, before any name that is not it, where no display name can reach
+    (red team, twentieth pass: a namesake's list mail read byte for byte as Marie's; twenty-first:
+    a name ending « (marie via Bistro) » did too, when the username came after it)."""
     name = visible_name(author_name) or "Quelqu'un"
     handle = visible_name(one_line(username, 60))
-    forum = one_line(settings.FORUM_NAME, 60)
-    via = f"{handle} via {forum}" if handle and handle.casefold() != name.casefold() else f"via {forum}"
+    if handle and handle.casefold() != name.casefold():
+        name = f"{handle} - {name}"
     local, domain = settings.BRIDGE_ADDRESS.rsplit("@", 1)
-    return Address(display_name=f"{name} ({via})", username=local, domain=domain)
+    return Address(display_name=f"{name} (via {one_line(settings.FORUM_NAME, 60)})",
+                   username=local, domain=domain)
 
 
 def _common_headers(settings, msg: EmailMessage) -> None:

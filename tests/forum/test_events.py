@@ -11,7 +11,7 @@ def test_new_topic_and_reply_reach_the_list(bridge):
     [mail] = bridge.mails()
     assert mail["Subject"] == "Accusés de réception SVE à Meyzieu"
     assert mail["Message-ID"] == f"<discourse/post/{first['id']}@127.0.0.1>"
-    assert mail["From"].addresses[0].display_name == "Marie Dupré (marie via Bistro)"
+    assert mail["From"].addresses[0].display_name == "marie - Marie Dupré (via Bistro)"
     assert mail["In-Reply-To"] is None
     assert "comment" in mail.get_body(("plain",)).get_content()
     assert "<strong>comment</strong>" in mail.get_body(("html",)).get_content()

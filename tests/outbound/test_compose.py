@@ -42,7 +42,7 @@ def make(conf, **kw):
 
 def test_headers(conf):
     msg = make(conf)
-    assert msg["From"].addresses[0].display_name == "Marie Dupré (marie.dupre via Bistro)"
+    assert msg["From"].addresses[0].display_name == "marie.dupre - Marie Dupré (via Bistro)"
     assert msg["From"].addresses[0].addr_spec == "bistro@forumsync.example.org"
     assert msg["To"].addresses[0].addr_spec == "club@listes.example.org"
     assert msg["Reply-To"].addresses[0].addr_spec == "club@listes.example.org"
@@ -133,7 +133,7 @@ def test_folding_keeps_spaces_between_accented_words(conf):
     assert all(len(line) <= 78 for line in header_block.split(b"\r\n"))
     msg = email.message_from_bytes(raw, policy=policy.default)
     assert msg["Subject"] == "Re: [SVE] " + title
-    assert msg["From"].addresses[0].display_name == "Marie-Françoise Dupré (marie via Bistro)"
+    assert msg["From"].addresses[0].display_name == "marie - Marie-Françoise Dupré (via Bistro)"
 
 
 def test_edit_notice(conf):
@@ -159,10 +159,10 @@ def test_personal_mail_with_signed_reply_address(conf):
 
 
 @pytest.mark.parametrize("name,shown", [
-    ("tresorier@club-publik.fr", "tresorier chez club-publik.fr (marie.dupre via Bistro)"),
+    ("tresorier@club-publik.fr", "marie.dupre - tresorier chez club-publik.fr (via Bistro)"),
     ("Trésorier <tresorier@club-publik.fr>" + "\u2800" * 80 + "\u3164" * 20,
-     "Trésorier ‹tresorier chez club-publik.fr› (marie.dupre via Bistro)"),
-    ("Marie\u200b\u200b Dupré", "Marie Dupré (marie.dupre via Bistro)"),
+     "marie.dupre - Trésorier ‹tresorier chez club-publik.fr› (via Bistro)"),
+    ("Marie\u200b\u200b Dupré", "marie.dupre - Marie Dupré (via Bistro)"),
 ])
 def test_a_forum_name_never_reads_as_an_address_in_from(conf, name, shown):
     """Red team, eighth pass: a member named like an address, or padded with blank-looking
@@ -170,7 +170,8 @@ def test_a_forum_name_never_reads_as_an_address_in_from(conf, name, shown):
     msg = make(conf, author_name=name)
     display = msg["From"].addresses[0].display_name
     # (the header's encoded words may come back with a space between two of them)
-    assert display.replace(" ", "") == shown.replace(" ", "") and display.endswith("(marie.dupre via Bistro)")
+    assert display.replace(" ", "") == shown.replace(" ", "")
+    assert display.startswith("marie.dupre - ") and display.endswith("(via Bistro)")
     assert "@" not in display and "<" not in display and len(display) < 80
     assert msg["From"].addresses[0].addr_spec == "bistro@forumsync.example.org"
 
@@ -219,12 +220,23 @@ def test_stored_ids_from_mail_reach_our_headers_cleaned(conf):
 
 
 @pytest.mark.parametrize("name,username,shown", [
-    ("Marie Dupré", "marie", "Marie Dupré (marie via Bistro)"),
+    ("Marie Dupré", "marie", "marie - Marie Dupré (via Bistro)"),
     ("", "paul", "paul (via Bistro)"),  # no name: the username alone, once
     ("Paul", "paul", "Paul (via Bistro)"),
-    ("Marie", "ma\u202erie2", "Marie (marie2 via Bistro)"),  # the username shown inert too
+    ("Marie", "ma\u202erie2", "marie2 - Marie (via Bistro)"),  # the username shown inert too
 ])
 def test_the_from_name_shows_the_username_beside_any_other_name(conf, name, username, shown):
     """Red team, twentieth pass: a display name is free text (a namesake, « Équipe Bistro »);
     the username is unique on the forum."""
     assert make(conf, author_name=name, username=username)["From"].addresses[0].display_name == shown
+
+
+@pytest.mark.parametrize("name", ["Marie Dupré (marie via Bistro)", "Marie Dupré (via Bistro)",
+                                  "Marie Dupré (marie via Bistro) \u2800"])
+def test_a_display_name_cannot_carry_someone_elses_via_mark(conf, name):
+    """Red team, twenty-first pass: with the username after the name, « Marie Dupré (marie via
+    Bistro) » (username mallory) began byte for byte as Marie's From."""
+    marie = compose.bridge_from(conf, "Marie Dupré", "marie").display_name
+    mallory = compose.bridge_from(conf, name, "mallory").display_name
+    assert mallory.startswith("mallory - ") and not mallory.startswith(marie.split(" (")[0])
+    assert mallory.count("(") == 1 and mallory.endswith("(via Bistro)"), mallory

@@ -62,7 +62,7 @@ def test_forum_post_through_mailman_and_back(tmp_path, sqlite_url, make_localfor
         received = wait_for(lambda: delivered(mailman, "paul@grandlyon.fr", our_id), 90,
                             "la distribution par Mailman")
         assert "Dématérialisation des AR SVE" in received["Subject"]
-        assert received["From"].addresses[0].display_name == "Marie Dupré (marie via Bistro)"
+        assert received["From"].addresses[0].display_name == "marie - Marie Dupré (via Bistro)"
         assert received["X-Forumsync"] and received["List-Id"]
         assert "accusés de réception" in received.get_body(("plain",)).get_content()
         assert "Répondre sur Bistro" in received.get_body(("plain",)).get_content()

@@ -7,8 +7,8 @@
   beginning and says the rest is on the forum (``bodies.bounded_html``).
 - Names: a forum display name is free text, not unique: anyone may register as « Marie Dupré »
   or « Équipe Bistro ». The list mail's From showed the display name alone, so a namesake's mail
-  read byte for byte as Marie's; the unique username is now shown beside any name that is not
-  it (``compose.bridge_from``).
+  read byte for byte as Marie's; the unique username now comes first, before any name that is
+  not it (``compose.bridge_from``).
 - Bidi controls of a title or a name reached Subject and X-Original-From (« Facture
   \u202efdp.exe » shows as « Facture exe.pdf »): ``headers.one_line`` drops them.
 
@@ -70,7 +70,7 @@ def test_a_newcomer_named_like_a_member_is_told_apart_in_the_list_mail(env):
     env.process()
     names = _from_names(env)
     real, fake = names["Compte rendu de la réunion SVE"], names["Nouveau RIB pour la cotisation"]
-    assert real.startswith("Marie Dupré")
+    assert real == "marie - Marie Dupré (via Bistro)" and fake.startswith("mallory - ")
     assert fake != real, f"mallory's mail reads as Marie's: From {fake!r}"
 
 
