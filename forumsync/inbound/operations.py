@@ -40,11 +40,14 @@ def retry(session, message_id: int) -> int:
 def retry_quarantined(session) -> int:
     """Put every quarantined message back to ``new``, but those of which another copy may
     still be published or is (a forgery held behind the genuine mail waiting for a retry would
-    go first: red team, nineteenth and twentieth passes); and of several quarantined copies of
-    one Message-ID, the oldest only."""
+    go first: red team, nineteenth and twentieth passes); of several quarantined copies of one
+    Message-ID, one at a time: the one tried longest ago (each bulk retry reaches the next:
+    always the oldest kept a genuine copy behind a forgery quarantined again each time,
+    twenty-first pass)."""
     conn = session.connection()
-    rows = session.execute(select(InboxMessage.id).where(InboxMessage.state == "quarantined")
-                           .order_by(InboxMessage.id)).all()
+    rows = session.execute(select(InboxMessage.id, InboxMessage.processed_at)
+                           .where(InboxMessage.state == "quarantined")).all()
+    rows.sort(key=lambda row: (row.processed_at is not None, row.processed_at or 0, row.id))
     ids, families = [], set()
     for row in rows:
         family = family_of(conn, row.id)

@@ -235,3 +235,20 @@ def test_a_copy_released_after_its_first_was_written_unrecorded_is_not_published
         assert len(texts) == 1, texts
     finally:
         service.close()
+
+
+def test_bulk_retries_reach_the_genuine_copy_behind_an_always_quarantined_forgery(env):
+    """Twenty-first pass: the bulk retry took the oldest of several quarantined copies, each
+    time the forgery (DMARC fail, quarantined again): the genuine copy was never reached."""
+    env.pipe.feed(_claiming("Texte falsifié\n", MARIE, "fail", "meyzieu.fr"), channel="lmtp")
+    env.pipe.run()
+    genuine = env.pipe.feed(_claiming("Le vrai texte de Marie\n", MARIE, "pass", "meyzieu.fr"), channel="lmtp")
+    with env.ctx.db.session() as s:  # refused by the forum (a setting the operator then fixes)
+        row = s.get(InboxMessage, genuine)
+        assert row.state == "new"
+        row.state, row.reason, row.processed_at = "quarantined", "refusé par le forum : titre trop court", utcnow()
+    for _ in range(2):  # the operator fixed the setting, and retries the quarantine twice
+        with env.ctx.db.session() as s:
+            assert operations.retry_quarantined(s) == 1  # one copy of the Message-ID at a time
+        env.pipe.run()
+    assert [r.state for r in _rows(env)] == ["quarantined", "published"]
