@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from ..models import InboxMessage, utcnow
 from ..queues import INBOX, holder_alive, holder_here, wake
-from .copies import another_copy_live, family_of, release_held_copy
+from .copies import another_copy_live, family_of, lock_family, release_held_copy
 
 # Like `forumsync inbox`: a message being processed or already published is left alone.
 FROZEN = ("processing", "published")
@@ -27,6 +27,7 @@ def retry(session, message_id: int) -> int:
     """Put one message back to ``new`` (out of quarantine, retry or dropped); not while another
     copy of its Message-ID may still be published or is (``copies``): a held copy goes when
     that one ends unpublished, or when the operator drops it."""
+    lock_family(session.connection(), message_id)  # the family read as it is (copies)
     row = session.get(InboxMessage, message_id)
     if row is None or row.state in FROZEN or row.state == "new":
         return 0
@@ -78,6 +79,7 @@ def abandoned(row) -> bool:
 def drop(session, message_id: int, detail: str = "") -> int:
     """Abandon one message that is not published (nor in a live worker's hands): it will not
     be processed."""
+    lock_family(session.connection(), message_id)  # before this row's own update (copies)
     row = session.get(InboxMessage, message_id)
     if row is None or row.state == "dropped" or (row.state in FROZEN and not abandoned(row)):
         return 0

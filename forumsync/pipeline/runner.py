@@ -26,7 +26,7 @@ from ..forum.gateway import ForumError, ForumRejected, ForumUnavailable
 from ..models import InboxMessage, InboxRaw, utcnow
 from ..models.inbox import claimed_message_id
 from ..memory import message_done
-from ..inbound.copies import release_held_copy
+from ..inbound.copies import lock_family, release_held_copy
 from ..queues import INBOX, INTERRUPTED_MAX, backoff, wake
 from . import prepare
 from .errors import Drop, Quarantine, Retry
@@ -184,6 +184,8 @@ def _finish(ctx, inbox_id: int, state: str, reason: str, msgdata: dict | None = 
     values = dict(row_id=inbox_id, state=state, reason=reason[:10000], processed_at=utcnow())
     released = None
     with ctx.db.connection() as conn:
+        if state != "published":  # the family's lock before this row's (copies.lock_family)
+            lock_family(conn, inbox_id)
         writes = (msgdata or {}).get("writes")
         if writes:
             # The writes take a session: one joined to this connection's transaction.
