@@ -194,8 +194,14 @@ def drop(obj, inbox_id, reason):
         row = _get(session, inbox_id)
         if not operations.abandoned(row):  # (a worker that died on it: it may be dropped)
             _refuse_frozen(row, "il ne peut plus être abandonné")
+        attempted = operations.may_be_on_the_forum(row)
         if operations.drop(session, inbox_id, reason):
             say(f"Message n° {inbox_id} abandonné ({row.reason}).")
+            held = operations.held_copies(session, inbox_id)
+            if attempted and held:
+                say(f"Les copies retenues du même Message-ID ({', '.join(f'n° {n}' for n in held)}) restent "
+                    "retenues : ce message a peut-être été écrit sur le forum avant l'interruption de son "
+                    "essai. Vérifiez le forum, puis « forumsync inbox retry N » pour publier une copie.")
         else:
             say(f"Message n° {inbox_id} déjà abandonné ({row.reason}).")
 

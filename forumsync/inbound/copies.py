@@ -123,6 +123,15 @@ def another_copy_live(conn, inbox_id: int) -> bool:
     return any(row.state in LIVE_STATES for row in _family_states(conn, first) if row.id != inbox_id)
 
 
+def held_copies(conn, inbox_id: int) -> list[int]:
+    """The ids of the copies held (reason COPY_HELD, not queued) for INBOX_ID's Message-ID."""
+    first = family_of(conn, inbox_id)
+    if first is None:
+        return []
+    return [row.id for row in _family_states(conn, first)
+            if row.state in ("dropped", "quarantined") and (row.reason or "").startswith(COPY_HELD)]
+
+
 def release_held_copy(conn, inbox_id: int) -> int | None:
     """Row INBOX_ID ended unpublished: the oldest copy held for its Message-ID (if any) goes to
     the queue (state ``new``), unless a copy of it may still be published or is (the first

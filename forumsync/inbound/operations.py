@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 
 from ..models import InboxMessage, utcnow
 from ..queues import INBOX, holder_alive, holder_here, wake
+from . import copies
 from .copies import another_copy_live, family_of, lock_family, release_held_copy
 
 # Like `forumsync inbox`: a message being processed or already published is left alone.
@@ -83,12 +84,26 @@ def drop(session, message_id: int, detail: str = "") -> int:
     row = session.get(InboxMessage, message_id)
     if row is None or row.state == "dropped" or (row.state in FROZEN and not abandoned(row)):
         return 0
+    attempted = may_be_on_the_forum(row)
     row.state = "dropped"
     row.reason = OPERATOR_DROP + (f" : {detail}" if detail else "")
     row.next_attempt_at = row.locked_by = row.locked_at = None
     row.processed_at = utcnow()
     session.flush()
-    # an operator who drops (say) a forgery lets the copy held behind it be processed
-    if release_held_copy(session.connection(), message_id) is not None:
+    # an operator who drops (say) a forgery lets the copy held behind it be processed; not when
+    # the dropped row may have been written on the forum (an attempt cut short): the copy would
+    # be a second post, so it stays held for the operator to look at (``inbox retry N``)
+    if not attempted and release_held_copy(session.connection(), message_id) is not None:
         wake()
     return 1
+
+
+def held_copies(session, message_id: int) -> list[int]:
+    """The inbox ids of the copies held for MESSAGE_ID's Message-ID (``copies.COPY_HELD``)."""
+    return copies.held_copies(session.connection(), message_id)
+
+
+def may_be_on_the_forum(row) -> bool:
+    """ROW was tried and its end never recorded (waiting for a retry, or in the hands of a
+    dead worker): its post may be on the forum, written just before a timeout or a crash."""
+    return row.state in ("retry", "processing") and (row.attempts or 0) >= 1

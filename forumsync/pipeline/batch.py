@@ -89,9 +89,11 @@ class PendingBatch:
         raw, msgdata = runner.read_claimed(self.ctx, inbox_id, self.cache)
         if self.inflight is not None and msgdata.get("message_id") in self.inflight.items:
             self.land()  # the same Message-ID again must meet dedupe after the first is recorded
-        if msgdata["attempt"] > 1 or msgdata.get("message_id") in self.items:
+        if msgdata["attempt"] > 1 or msgdata.get("message_id") in self.items or \
+                (msgdata.get("meta") or {}).get("copy_of"):
             # A second attempt reconciles with the forum (publish's idempotency); the same
-            # Message-ID again must meet dedupe after the first is recorded.
+            # Message-ID again must meet dedupe after the first is recorded; a copy of a
+            # Message-ID is written under its own id (msgdata.post_key), one at a time.
             self.flush("again")
             return runner.process_claimed(self.ctx, inbox_id, self.cache)
         state = runner.conclude(self.ctx, inbox_id, msgdata,

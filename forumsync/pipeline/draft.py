@@ -18,6 +18,7 @@ from ..mail.cuts import cut_note, post_prefix
 from ..mail.ids import post_marker
 from ..mail.inert import escape_fragment, neutralise_mentions, strip_bidi
 from .attach import Attached
+from .msgdata import post_key
 from .post_inert import inert, normalised
 
 _LEFTOVER_CID = re.compile(r"!\[([^\]\n]*)\]\(cid:[^)\s]*\)")
@@ -137,4 +138,4 @@ def shortened(draft: Draft, msgdata, max_chars: int, url: str) -> str:
 
 def _marker(msgdata) -> list[str]:
     """The hidden marker, on posts not made through the plugin (which finds them by Message-ID)."""
-    return [] if msgdata.get("staged") else [post_marker(msgdata["message_id"])]
+    return [] if msgdata.get("staged") else [post_marker(post_key(msgdata))]

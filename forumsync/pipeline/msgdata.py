@@ -88,3 +88,14 @@ class MsgData(TypedDict, total=False):
     full_text_url: str
     post_id: int
     post_number: int
+
+
+def post_key(msgdata) -> str:
+    """The id the forum knows this message's post by (the plugin's ``message_id``, the hidden
+    marker, a topic's ``external_id``): its Message-ID; but a copy of a Message-ID
+    (``inbound/copies``: another mail claiming it) gets an id of its own, so that it never
+    takes the post of another copy for its own: a forgery's post, written but not recorded,
+    was recorded as the genuine mail's (red team, twenty-first pass)."""
+    if (msgdata.get("meta") or {}).get("copy_of"):
+        return f"copie.{msgdata['inbox_id']}.{msgdata['message_id']}"
+    return msgdata["message_id"]

@@ -23,7 +23,7 @@ from . import (access, author, categories, closed_topic, compose_post, live_topi
                records, route)
 from .draft import Draft
 from .errors import Drop
-from .msgdata import MsgData
+from .msgdata import MsgData, post_key
 from .refusal_policy import Remedy, remedy
 
 # The stages that follow the topic: run again when it vanished between reading and writing
@@ -115,7 +115,7 @@ def _write(ctx, msgdata, draft: Draft) -> dict:
     if msgdata.get("staged"):
         return ctx.forum.staged_post_create(
             email=msgdata["from_email"], name=msgdata.get("from_name") or "", raw=draft.raw,
-            message_id=bracketed(msgdata["message_id"]), title=draft.title,
+            message_id=bracketed(post_key(msgdata)), title=draft.title,
             category_id=draft.category_id, topic_id=draft.topic_id,
             reply_to_post_number=draft.reply_to_post_number, created_at=draft.created_at,
             external_id=draft.external_id, files=draft.files)

@@ -1,5 +1,4 @@
-"""Stage ``reconcile``: a second attempt (or a copy of a Message-ID) first looks for what an
-earlier one already wrote.
+"""Stage ``reconcile``: a second attempt first looks for what an earlier one already wrote.
 
 A crash or a timeout between the forum write and the runner's commit must not post twice
 (the runner passes ``msgdata["attempt"]`` > 1 when a row is tried again):
@@ -21,7 +20,7 @@ from ..mail.ids import bracketed, post_marker, topic_external_id
 from ..models import TopicLink
 from . import records
 from .errors import Quarantine, Retry
-from .msgdata import MsgData
+from .msgdata import MsgData, post_key
 
 # Posts read back (one request each, only on a retry without the plugin): more than can reach a
 # topic during one back-off (at most an hour): ten let a reply be posted twice once ten more
@@ -31,10 +30,7 @@ RECONCILE_LAST_POSTS = 100
 
 def process(ctx, msg, msgdata: MsgData) -> None:
     msgdata["reconciled"] = False
-    # A copy of a Message-ID (``inbound/copies``) looks too, from its first attempt: another
-    # copy may have been written on the forum and not recorded before an operator dropped it
-    # (red team, twentieth pass: the copy released then was published a second time).
-    if msgdata.get("attempt", 1) <= 1 and not (msgdata.get("meta") or {}).get("copy_of"):
+    if msgdata.get("attempt", 1) <= 1:
         return
     if msgdata.get("topic_id") is None:
         link_existing_topic(ctx, msgdata)
@@ -48,7 +44,8 @@ def process(ctx, msg, msgdata: MsgData) -> None:
 
 def external_id(msgdata) -> str:
     """The ``external_id`` of the topic this message opens (from its thread's root)."""
-    return topic_external_id(msgdata.get("root_message_id") or msgdata["message_id"])
+    root = msgdata.get("root_message_id") or msgdata["message_id"]
+    return topic_external_id(post_key(msgdata) if root == msgdata["message_id"] else root)
 
 
 def link_existing_topic(ctx, msgdata) -> bool:
@@ -91,23 +88,23 @@ def _is_this_message(ctx, msgdata, post: dict) -> bool:
     if post.get("id") is None:
         return False
     if ctx.forum.has_feature("message_id_lookup"):
-        found = ctx.forum.post_by_message_id(bracketed(msgdata["message_id"]))
+        found = ctx.forum.post_by_message_id(bracketed(post_key(msgdata)))
         if found:
             return found.get("id") == post["id"]
     try:
         raw = ctx.forum.post_get(post["id"]).get("raw") or ""
     except ForumNotFound:
         return False
-    return post_marker(msgdata["message_id"]) in raw
+    return post_marker(post_key(msgdata)) in raw
 
 
 def existing_reply(ctx, msgdata, topic) -> dict | None:
     """A reply to TOPIC an earlier attempt already created (see the module docstring)."""
     if ctx.forum.has_feature("message_id_lookup"):
-        post = ctx.forum.post_by_message_id(bracketed(msgdata["message_id"]))
+        post = ctx.forum.post_by_message_id(bracketed(post_key(msgdata)))
         if post:
             return post
-    marker = post_marker(msgdata["message_id"])
+    marker = post_marker(post_key(msgdata))
     stream = (topic.get("post_stream") or {}).get("stream") or []
     for post_id in reversed(stream[-RECONCILE_LAST_POSTS:]):
         try:

@@ -209,30 +209,40 @@ def test_the_first_copy_is_not_retried_while_the_genuine_copy_waits(env, bulk):
 
 
 @pytest.mark.parametrize("plugin", [True, False], ids=["plugin", "bridge"])
-def test_a_copy_released_after_its_first_was_written_unrecorded_is_not_published_twice(
+def test_a_copy_behind_a_first_written_unrecorded_stays_held_then_gets_a_post_of_its_own(
         tmp_path, sqlite_url, localforum, plugin):
-    """The first copy was written on the forum, but its end not recorded (forum timeout, then a
-    retry pending); the operator drops it, which releases the copy held behind it. The copy
-    finds the post already there (``reconcile`` runs for a copy from its first attempt)."""
+    """A forgery claiming Marie's Message-ID was written on the forum, its end never recorded
+    (a forum timeout: the row waits for a retry); Marie's mail is held behind it. The operator
+    drops the forgery: Marie's copy stays held (the dropped row may be on the forum: a released
+    copy was a second post), and, retried by hand, gets a post of its own, never the forgery's
+    (``msgdata.post_key``: a copy recorded the forgery's post as Marie's, found by the
+    Message-ID through the plugin or the hidden marker: red team, twenty-first pass)."""
     service = Service(tmp_path, sqlite_url, localforum, plugin=plugin, AUTHSERV_ID=AUTHSERV)
     try:
-        first = service.pipe.feed(_claiming("Premier texte\n", MARIE, "pass", "meyzieu.fr"), channel="lmtp")
+        forged = service.pipe.feed(_claiming("Texte de l'attaquant\n", "Pirate <pirate@evil.example>", "pass",
+                                             "evil.example"), channel="lmtp")
         service.pipe.run()
         with service.ctx.db.session() as s:  # written on the forum, its end never recorded
-            row = s.get(InboxMessage, first)
+            row = s.get(InboxMessage, forged)
             assert row.state == "published"
+            forged_post = row.post_id
             row.state, row.post_id, row.topic_id = "retry", None, None
             row.next_attempt_at = datetime.now(timezone.utc) + timedelta(hours=1)
             s.execute(delete(PostLink).where(PostLink.message_id == FAMILY_ID.strip("<>")))
-        service.pipe.feed(_claiming("Second texte\n", MARIE, "pass", "meyzieu.fr"), channel="lmtp")
-        assert _rows(service)[1].state == "dropped"  # held behind the first
+        genuine = service.pipe.feed(_claiming("Le vrai texte de Marie\n", MARIE, "pass", "meyzieu.fr"),
+                                    channel="lmtp")
         with service.ctx.db.session() as s:
-            assert operations.drop(s, first, "vérifié") == 1
+            assert operations.drop(s, forged, "faux, vérifié") == 1
+            assert operations.held_copies(s, forged) == [genuine]
         service.pipe.run()
-        copy = _rows(service)[1]
-        assert copy.state == "published", copy.reason
-        texts = [p.raw for p in service.posts() if "Premier texte" in p.raw or "Second texte" in p.raw]
-        assert len(texts) == 1, texts
+        assert _rows(service)[1].state == "quarantined"  # still held: the operator decides
+        with service.ctx.db.session() as s:
+            assert operations.retry(s, genuine) == 1
+        service.pipe.run()
+        row = _rows(service)[1]
+        assert row.state == "published", row.reason
+        assert row.post_id != forged_post
+        assert "Le vrai texte de Marie" in service.post(row.post_id).raw
     finally:
         service.close()
 
