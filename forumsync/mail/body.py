@@ -304,16 +304,31 @@ def _fields_text(fields: list[tuple[str, str]]) -> str:
     return "\n".join(f"{label} : {value}" for label, value in fields)
 
 
+# Forwarded messages sent with a transfer encoding read for the full text, at most (each is
+# decoded and parsed again: nested 10,000 deep, they are not all worth it).
+MAX_ENCODED_FORWARDS_BELOW = 64
+
+
 def _texts_below(msg) -> list[str]:
     """The headers of every message in MSG and its text parts, decoded, in order (the full
-    text of forwarded levels too deep to render)."""
-    texts = []
-    for part in msg.walk():
-        fields = _forward_fields(part)
-        if fields:
-            texts.append(_fields_text(fields))
-        if not part.is_multipart() and content_type(part) in ("text/plain", "text/html"):
-            texts.append(part_text(part))
+    text of forwarded levels too deep to render); forwarded messages sent with a transfer
+    encoding are decoded too (they are leaves for the parser: red team, twenty-first pass)."""
+    texts, decoded = [], 0
+    pending = [msg]
+    while pending:
+        for part in pending.pop(0).walk():
+            fields = _forward_fields(part)
+            if fields:
+                texts.append(_fields_text(fields))
+            if not part.is_multipart() and content_type(part) in ("text/plain", "text/html"):
+                texts.append(part_text(part))
+            elif isinstance(part.get_payload(), str) and content_type(part).startswith("message/") \
+                    and content_transfer_encoding(part) in ENCODED_MESSAGE_CTES \
+                    and decoded < MAX_ENCODED_FORWARDS_BELOW:
+                decoded += 1
+                inner = _decoded_forward(part)
+                if inner is not None:
+                    pending.append(inner)
     return texts
 
 

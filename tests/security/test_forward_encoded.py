@@ -97,3 +97,17 @@ def test_a_qp_forward_with_a_long_header_line_is_shown_whole():
     assert "Le conseil se réunira jeudi à 18 h en salle 2." in md, md
     assert "--inner" not in md and "JVBERi0" not in md, f"MIME structure shown as text:\n{md}"
     assert any(a.filename == "odj.pdf" for a in body.attachments), [a.filename for a in body.attachments]
+
+
+def test_the_full_text_of_forwards_too_deep_holds_their_encoded_levels_too():
+    """Red team, twenty-first pass: below the depth rendered, the full text (message-complet.txt)
+    skipped a forwarded message sent base64 (a leaf for the parser)."""
+    inner = INNER
+    for level in range(12):  # deeper than MAX_FORWARD_DEPTH, each level base64-encoded
+        inner = (f"From: niveau{level}@mairie.fr\r\nSubject: TR: niveau {level}\r\nMIME-Version: 1.0\r\n"
+                 'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\n'
+                 "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n").encode() \
+            + base64.encodebytes(inner) + b"\r\n--b--\r\n"
+    body = _body(inner)
+    assert body.full_text is not None
+    assert "Le conseil se réunira jeudi à 18 h en salle 2." in body.full_text
