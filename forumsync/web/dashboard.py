@@ -147,13 +147,15 @@ def index():
 
 
 # ------------------------------------------------------------------------------------ actions
-def _act(operation, done: str, refused: str, then=None):
+def _act(operation, done: str, refused, then=None):
     """Run OPERATION(session) -> changed (then THEN() if it changed), say in French how it
     went, back to the queues."""
     with current_context().db.session() as session:
         changed = bool(operation(session))
     if changed and then is not None:
         then()
+    if callable(refused):  # the operation may have said better why (see inbox_retry)
+        refused = refused()
     flash(done if changed else refused, "ok" if changed else "ko")
     return redirect(url_for("dashboard.index") + "#files")
 
@@ -164,10 +166,17 @@ def inbox_retry(message_id):
     from ..inbound import operations
     from ..queues import wake
 
-    return _act(lambda session: operations.retry(session, message_id),
-                f"Message {message_id} remis en traitement.",
-                f"Le message {message_id} ne peut pas être réessayé.",
-                then=wake)  # wake a worker running in this process
+    why = {"text": f"Le message {message_id} ne peut pas être réessayé."}
+
+    def retry(session):
+        changed = operations.retry(session, message_id)
+        if not changed and operations.another_copy_live(session.connection(), message_id):
+            why["text"] = (f"Le message {message_id} n'est pas réessayé : une autre copie du même "
+                           "Message-ID peut encore être publiée (ou l'est). Écartez-la d'abord si "
+                           "c'est elle la fausse.")
+        return changed
+
+    return _act(retry, f"Message {message_id} remis en traitement.", lambda: why["text"], then=wake)
 
 
 @bp.post("/boite-de-reception/<int:message_id>/ecarter")

@@ -265,3 +265,26 @@ def test_secrets_never_logged(web, caplog):
     assert "connexion" in text  # the events are logged…
     for secret in (PASSWORD, SSO_SECRET, sig, payload, nonce, app.config["SECRET_KEY"]):
         assert secret not in text  # …but never the secrets
+
+
+def test_retrying_a_copy_beside_a_live_one_says_why_it_is_refused(web):
+    """A copy of a Message-ID is not retried while another may still be published (red team,
+    twentieth and twenty-first passes): the dashboard says so, not just « ne peut pas »."""
+    app, ctx = web
+    with ctx.db.session() as session:
+        first = InboxMessage(message_id="m@meyzieu.fr", channel="lmtp", raw=b"Subject: x\r\n\r\nvrai",
+                             subject="AG", sender="marie@meyzieu.fr", state="retry", meta={"copies": 1})
+        session.add(first)
+        session.flush()
+        copy = InboxMessage(message_id=f"<copie {first.id}> abc", channel="lmtp", raw=b"Subject: x\r\n\r\nfaux",
+                            subject="AG", sender="pirate@evil.example", state="quarantined",
+                            reason="autre copie du message n° …", meta={"copy_of": first.id, "message_id": "m@meyzieu.fr"})
+        session.add(copy)
+        session.flush()
+        copy_id = copy.id
+    client = app.test_client()
+    login(client)
+    token = csrf_from(client.get("/").text)
+    page = client.post(f"/boite-de-reception/{copy_id}/reessayer", data={"csrf_token": token}, follow_redirects=True)
+    assert "une autre copie du même Message-ID peut encore être publiée" in page.text
+    assert state_of(ctx, InboxMessage, copy_id) == "quarantined"
