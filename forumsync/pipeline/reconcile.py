@@ -30,6 +30,8 @@ RECONCILE_LAST_POSTS = 100
 
 def process(ctx, msg, msgdata: MsgData) -> None:
     msgdata["reconciled"] = False
+    if (msgdata.get("meta") or {}).get("copy_of"):
+        refuse_if_another_copy_is_on_the_forum(ctx, msgdata)
     if msgdata.get("attempt", 1) <= 1:
         return
     if msgdata.get("topic_id") is None:
@@ -40,6 +42,27 @@ def process(ctx, msg, msgdata: MsgData) -> None:
     if existing:
         records.done(ctx, msgdata, existing, topic=topic)
         msgdata["reconciled"] = True
+
+
+def refuse_if_another_copy_is_on_the_forum(ctx, msgdata) -> None:
+    """A copy of a Message-ID (``inbound/copies``) is written under an id of its own
+    (``msgdata.post_key``), never recorded on another copy's post (twenty-first pass); but
+    another copy may already be on the forum under the Message-ID itself, written and never
+    recorded (a timeout, then the row dropped by an operator or set aside after crashes):
+    this copy would be a second post of it (twenty-second pass). Then nothing is written: the
+    copy goes to quarantine, for the operator to compare the two."""
+    claimed = dict(msgdata, meta={})  # the Message-ID's own post, as the first copy wrote it
+    if msgdata.get("topic_id") is None:
+        found = ctx.forum.topic_by_external_id(external_id(claimed))
+        where = f"sujet {found.get('id')}" if found else ""
+    else:
+        found = existing_reply(ctx, claimed, msgdata["live_topic"])
+        where = f"message {found.get('id')} du sujet {msgdata['topic_id']}" if found else ""
+    if found:
+        raise Quarantine(f"une autre copie de ce Message-ID est déjà sur le forum ({where}), écrite "
+                         "sans que sa fin soit enregistrée : rien n'est publié ; comparez les deux "
+                         "(forumsync inbox show ID --raw), puis supprimez celle du forum et réessayez "
+                         "celle-ci, ou abandonnez-la")
 
 
 def external_id(msgdata) -> str:

@@ -209,14 +209,15 @@ def test_the_first_copy_is_not_retried_while_the_genuine_copy_waits(env, bulk):
 
 
 @pytest.mark.parametrize("plugin", [True, False], ids=["plugin", "bridge"])
-def test_a_copy_behind_a_first_written_unrecorded_stays_held_then_gets_a_post_of_its_own(
+def test_a_copy_behind_a_first_written_unrecorded_is_never_recorded_on_its_post(
         tmp_path, sqlite_url, localforum, plugin):
     """A forgery claiming Marie's Message-ID was written on the forum, its end never recorded
     (a forum timeout: the row waits for a retry); Marie's mail is held behind it. The operator
     drops the forgery: Marie's copy stays held (the dropped row may be on the forum: a released
-    copy was a second post), and, retried by hand, gets a post of its own, never the forgery's
+    copy was a second post), and, retried by hand, is never recorded on the forgery's post
     (``msgdata.post_key``: a copy recorded the forgery's post as Marie's, found by the
-    Message-ID through the plugin or the hidden marker: red team, twenty-first pass)."""
+    Message-ID through the plugin or the hidden marker: red team, twenty-first pass) nor
+    written beside it: it is quarantined with its reason (twenty-second pass)."""
     service = Service(tmp_path, sqlite_url, localforum, plugin=plugin, AUTHSERV_ID=AUTHSERV)
     try:
         forged = service.pipe.feed(_claiming("Texte de l'attaquant\n", "Pirate <pirate@evil.example>", "pass",
@@ -239,10 +240,13 @@ def test_a_copy_behind_a_first_written_unrecorded_stays_held_then_gets_a_post_of
         with service.ctx.db.session() as s:
             assert operations.retry(s, genuine) == 1
         service.pipe.run()
+        # the forgery's post is there under the Message-ID: Marie's copy is never recorded on it,
+        # nor written beside it (twenty-second pass): quarantined, for the operator to compare
         row = _rows(service)[1]
-        assert row.state == "published", row.reason
-        assert row.post_id != forged_post
-        assert "Le vrai texte de Marie" in service.post(row.post_id).raw
+        assert row.state == "quarantined" and row.post_id is None, row.reason
+        assert "une autre copie de ce Message-ID est déjà sur le forum" in row.reason
+        assert not [p for p in service.posts() if "Le vrai texte de Marie" in p.raw]
+        assert forged_post in [p.id for p in service.posts()]
     finally:
         service.close()
 

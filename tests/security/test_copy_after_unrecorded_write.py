@@ -1,0 +1,119 @@
+"""Red team, twenty-second pass: a row whose write may be on the forum (attempt cut short) was dropped by the
+operator; its held copies "stay held" (operations.drop, twenty-first pass). But since
+``msgdata.post_key`` a copy never looks for the first copy's post any more, and other paths
+still let a copy be published beside it:
+
+- a further copy of the Message-ID arriving after the drop (``copies.place``: no live row in
+  the family, so it goes to ``new`` at once);
+- the bulk « retry all quarantined » (``operations.retry_quarantined``), which retries the
+  held copy the drop just left held (quarantined: another sender) with no warning.
+
+Either way the message was on the forum twice; and a first copy set aside after crashes
+released its copy the same way. A copy now first looks for the Message-ID's own post (another
+copy's, never recorded): found, nothing is written, the copy is quarantined with its reason
+(``reconcile.refuse_if_another_copy_is_on_the_forum``).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import delete, select
+
+from forumsync.inbound import operations
+from forumsync.models import InboxMessage, PostLink
+from tests.fixtures.pipeline import make_mail
+from tests.security.service import Service
+
+AUTHSERV = "mx.listes.example.org"
+MARIE = "Marie Dupont <marie.dupont@meyzieu.fr>"
+MID = "<CAF+rt22-twice@mail.meyzieu.fr>"
+
+
+def _marie(body: str, sender=MARIE, domain="meyzieu.fr") -> bytes:
+    return make_mail("Question SVE", body, sender=sender, message_id=MID,
+                     extra_headers={"Authentication-Results": f"{AUTHSERV}; dmarc=pass header.from={domain}"})
+
+
+def _rows(service):
+    with service.ctx.db.session() as s:
+        rows = list(s.scalars(select(InboxMessage).order_by(InboxMessage.id)))
+        s.expunge_all()
+        return rows
+
+
+def _written_not_recorded(service, inbox_id):
+    """The row was published on the forum, then its end was never recorded (forum timeout)."""
+    with service.ctx.db.session() as s:
+        row = s.get(InboxMessage, inbox_id)
+        assert row.state == "published", row.reason
+        post = row.post_id
+        row.state, row.post_id, row.topic_id = "retry", None, None
+        row.next_attempt_at = datetime.now(timezone.utc) + timedelta(hours=1)
+        s.execute(delete(PostLink).where(PostLink.message_id == MID.strip("<>")))
+    return post
+
+
+@pytest.fixture(params=[True, False], ids=["plugin", "bridge"])
+def service(request, tmp_path, sqlite_url, localforum):
+    localforum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
+    s = Service(tmp_path, sqlite_url, localforum, plugin=request.param, AUTHSERV_ID=AUTHSERV)
+    yield s
+    s.close()
+
+
+def _marie_posts(service):
+    return [p for p in service.posts() if "Texte de Marie" in p.raw]
+
+
+def test_a_copy_arriving_after_the_drop_is_not_a_second_post(service):
+    first = service.pipe.feed(_marie("Texte de Marie\n"), channel="lmtp")
+    service.pipe.run()
+    _written_not_recorded(service, first)
+    assert len(_marie_posts(service)) == 1
+    # the operator drops the row stuck in retry (it "may be on the forum": copies stay held)
+    with service.ctx.db.session() as s:
+        assert operations.drop(s, first, "bloqué") == 1
+    # the same mail comes again with another content (the list's copy, with its footer)
+    service.pipe.feed(_marie("Texte de Marie\n\n-- \nListe du club\n"), channel="lmtp")
+    service.pipe.run()
+    assert len(_marie_posts(service)) == 1, \
+        f"Marie's mail is on the forum twice: {[r.state for r in _rows(service)]}"
+
+
+def test_the_bulk_retry_does_not_release_a_copy_the_drop_left_held(service):
+    first = service.pipe.feed(_marie("Texte de Marie\n"), channel="lmtp")
+    service.pipe.run()
+    _written_not_recorded(service, first)
+    # the same Message-ID from another address: held in quarantine behind the first
+    other = service.pipe.feed(_marie("Texte de Marie (copie)\n", sender="Marie <marie@autre.example>",
+                                     domain="autre.example"), channel="lmtp")
+    with service.ctx.db.session() as s:
+        assert s.get(InboxMessage, other).state == "quarantined"
+        assert operations.drop(s, first, "bloqué") == 1
+    assert _rows(service)[1].state == "quarantined"  # left held, for the operator
+    # the routine « retry all quarantined » (dashboard / CLI --all-quarantined)
+    with service.ctx.db.session() as s:
+        operations.retry_quarantined(s)
+    service.pipe.run()
+    assert len(_marie_posts(service)) == 1, \
+        f"the copy the drop kept held was published beside the first: {[r.state for r in _rows(service)]}"
+
+
+def test_a_first_copy_set_aside_after_interruptions_does_not_release_a_second_post(service):
+    """The first copy was written on the forum, then its worker died on it again and again
+    (``runner``: set aside, quarantined, after INTERRUPTED_MAX): that end releases the copy held
+    behind it (``release_held_copy``), which no longer looks for the first copy's post."""
+    first = service.pipe.feed(_marie("Texte de Marie\n"), channel="lmtp")
+    service.pipe.run()
+    _written_not_recorded(service, first)
+    copy = service.pipe.feed(_marie("Texte de Marie\n\n-- \nListe du club\n"), channel="lmtp")
+    with service.ctx.db.session() as s:
+        assert s.get(InboxMessage, copy).reason.startswith("autre copie")  # held
+        row = s.get(InboxMessage, first)
+        row.interrupted = 3  # in hand at three worker deaths (queues.INTERRUPTED_MAX)
+        row.next_attempt_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+    service.pipe.run()
+    service.pipe.run()
+    assert len(_marie_posts(service)) == 1, \
+        f"Marie's mail is on the forum twice: {[(r.state, r.reason[:40]) for r in _rows(service)]}"
