@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from ..app import current_context
-from ..models import OutboxMail, WebhookEvent
+from ..models import InboxMessage, OutboxMail, WebhookEvent
 from . import auth, charts, health, stats, throttle
 
 log = logging.getLogger(__name__)
@@ -115,8 +115,6 @@ def index():
     settings = ctx.settings
     checks = health.run_checks(ctx)
     with ctx.db.session() as session:
-        from ..models import InboxMessage
-
         inbox_counts = stats.counts_by_state(session, InboxMessage, stats.INBOX_LABELS)
         outbox_counts = stats.counts_by_state(session, OutboxMail, stats.OUTBOX_LABELS)
         inbox_failures = stats.inbox_failures(session)
@@ -147,14 +145,16 @@ def index():
 
 
 # ------------------------------------------------------------------------------------ actions
-def _act(operation, done: str, refused, then=None):
+def _act(operation, done, refused, then=None):
     """Run OPERATION(session) -> changed (then THEN() if it changed), say in French how it
     went, back to the queues."""
     with current_context().db.session() as session:
         changed = bool(operation(session))
     if changed and then is not None:
         then()
-    if callable(refused):  # the operation may have said better why (see inbox_retry)
+    if callable(done):  # the operation may have said more (see inbox_drop, inbox_retry)
+        done = done()
+    if callable(refused):
         refused = refused()
     flash(done if changed else refused, "ok" if changed else "ko")
     return redirect(url_for("dashboard.index") + "#files")
@@ -184,9 +184,20 @@ def inbox_retry(message_id):
 def inbox_drop(message_id):
     from ..inbound import operations
 
-    return _act(lambda session: operations.drop(session, message_id, "depuis le tableau de bord"),
-                f"Message {message_id} écarté.",
-                f"Le message {message_id} ne peut pas être écarté.")
+    said = {"text": f"Message {message_id} écarté."}
+
+    def drop(session):
+        row = session.get(InboxMessage, message_id)
+        attempted = row is not None and operations.may_be_on_the_forum(row)
+        changed = operations.drop(session, message_id, "depuis le tableau de bord")
+        held = operations.held_copies(session, message_id) if changed and attempted else []
+        if held:  # left held (operations.drop): said here as the CLI says it
+            said["text"] += (f" Les copies retenues du même Message-ID ({', '.join(f'n° {n}' for n in held)}) "
+                             "restent retenues : ce message a peut-être été écrit sur le forum avant "
+                             "l'interruption de son essai. Vérifiez le forum, puis « Réessayer » une copie.")
+        return changed
+
+    return _act(drop, lambda: said["text"], f"Le message {message_id} ne peut pas être écarté.")
 
 
 @bp.post("/envois/<int:mail_id>/reessayer")

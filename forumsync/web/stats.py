@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import LargeBinary, func, select
 from sqlalchemy.orm import lazyload
 
+from ..inbound.copies import COPY_HELD
 from ..models import InboxMessage, OutboxMail, PostLink, TopicLink, WebhookEvent, get_state, utcnow
 
 INBOX_LABELS = {"new": "à traiter", "processing": "en cours", "retry": "à réessayer",
@@ -30,9 +31,14 @@ def counts_by_state(session, model, labels: dict) -> list[tuple[str, str, int]]:
 
 
 def inbox_failures(session, limit: int = 10) -> list[InboxMessage]:
+    """What the operator may act on: quarantined, waiting for a retry, and the copies of a
+    Message-ID held behind another (``inbound/copies``; « dropped » when from the same sender:
+    without them here, a copy an operator's drop left held had no way out on the dashboard,
+    red team, twenty-second pass)."""
     return list(session.scalars(
         select(InboxMessage).options(lazyload(InboxMessage.raw_row))  # the raw mail is not shown
-        .where(InboxMessage.state.in_(("quarantined", "retry")))
+        .where(InboxMessage.state.in_(("quarantined", "retry"))
+               | ((InboxMessage.state == "dropped") & InboxMessage.reason.startswith(COPY_HELD)))
         .order_by(InboxMessage.received_at.desc(), InboxMessage.id.desc()).limit(limit)))
 
 
