@@ -122,7 +122,8 @@ def flattened(safe_html: str, limit: int = MAX_TEXT_NESTING) -> str:
         closing = match.group(1) == "/"
         depth += 0 if closing else 1
         if depth > limit:
-            out.append(safe_html[pos:match.start()])
+            # an item's or a quote's end still ends a line (items ran together: 22nd pass)
+            out.append(safe_html[pos:match.start()] + ("<br>" if closing else ""))
             pos = match.end()
         depth -= 1 if closing else 0
     out.append(safe_html[pos:])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import quopri
 
-from forumsync.mail import parse_bytes
+from forumsync.mail import body as body_mod, parse_bytes
 from forumsync.mail.body import extract_body
 
 INNER = (b"From: Claire Martin <claire.martin@mairie.fr>\r\nSubject: Ordre du jour du conseil\r\n"
@@ -111,3 +111,40 @@ def test_the_full_text_of_forwards_too_deep_holds_their_encoded_levels_too():
     body = _body(inner)
     assert body.full_text is not None
     assert "Le conseil se réunira jeudi à 18 h en salle 2." in body.full_text
+
+
+# Twenty-second pass: ``body._texts_below`` (twenty-first pass) decodes up to 64 encoded forwards
+# below the rendering depth, but nothing bounds what they weigh. A quoted-printable forward of a
+# text with short lines and no « = » is its own encoding, so each of a chain of levels is as
+# big as the whole mail: 64 decodings and parses of (nearly) the whole mail. A 20 MB mail of 80
+# such levels costs 19 s of processor time (2.6 s with 9 levels: the rendering depth alone), most
+# of PIPELINE_MESSAGE_CPU_SECONDS (30 s); a slower host quarantines it, and each such mail holds
+# the worker that long.
+# 
+# Expected: what the full text decodes is bounded by the mail's size (a small multiple), not by
+# 64 times it.
+LINE = b"bla bla bla bla bla bla bla bla bla bla bla bla bla bla bla\r\n"
+
+
+def _chain(size: int, levels: int) -> bytes:
+    inner = b"From: a <a@b.fr>\r\nSubject: s\r\nContent-Type: text/plain\r\n\r\n" + LINE * (size // len(LINE))
+    for _ in range(levels):
+        inner = b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + inner
+    return (b"From: Marie <marie@meyzieu.fr>\r\nTo: club@listes.example.org\r\nSubject: TR\r\n"
+            b"Message-ID: <rt22-chain@meyzieu.fr>\r\nMIME-Version: 1.0\r\n" + inner)
+
+
+def test_the_full_text_of_deep_encoded_forwards_decodes_a_bounded_amount(monkeypatch):
+    raw = _chain(200_000, 80)
+    decoded = []
+    real = body_mod._decoded_forward
+
+    def counting(part):
+        inner = real(part)
+        decoded.append(len(body_mod.part_bytes(part)))
+        return inner
+
+    monkeypatch.setattr(body_mod, "_decoded_forward", counting)
+    extract_body(parse_bytes(raw))
+    assert sum(decoded) <= 16 * len(raw), \
+        f"{len(decoded)} encoded forwards decoded, {sum(decoded):,} bytes for a mail of {len(raw):,}"

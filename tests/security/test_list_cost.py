@@ -34,6 +34,7 @@ import pytest
 from forumsync.localforum.cooking import cook
 from forumsync.mail.body import extract_body
 from forumsync.outbound import bodies, compose
+from forumsync.outbound.bodies import html_to_text
 from forumsync.pipeline.budget import OverBudget, cpu_budget
 from forumsync.settings import Settings
 
@@ -110,3 +111,23 @@ def test_the_text_of_a_post_is_never_built_far_beyond_what_the_mail_keeps(conf, 
     compose.compose_post(conf, _post(cook(_nested_lists())))
     # the mail keeps MAX_LIST_TEXT_CHARS (200,000); today ~17,000,000 are built
     assert max(built, default=0) <= 10 * bodies.MAX_LIST_TEXT_CHARS, built
+
+
+# Twenty-second pass: ``bodies.flattened`` (twenty-first pass) drops the list and quote tags nested
+# deeper than MAX_TEXT_NESTING before html2text, « their text kept ». Kept, but glued: the items
+# of a list past that depth run together into one word (« premiersecond »), and a quotation
+# there loses its « > »: the quoted words read as the poster's own in the list's text part.
+# (``<li>`` counts as a level, so 13 nested bullet lists are enough.)
+# 
+# Expected: an item or a quote left out at that depth still starts a line of its own.
+class _Settings:
+    FORUM_URL = "https://forum.example.org"
+    forum_host = "forum.example.org"
+
+
+def test_items_past_the_nesting_limit_stay_apart():
+    deep = "<ul><li>" * 13
+    html = deep + "<ol><li>premier</li><li>second</li></ol>" + "</li></ul>" * 13
+    text = html_to_text(_Settings, html)
+    assert "premiersecond" not in text, repr(text[-200:])
+    assert "premier" in text and "second" in text
