@@ -10,7 +10,6 @@ import pytest
 from forumsync.outbound import compose
 from forumsync.outbound.mailpolicy import POLICY
 from forumsync.settings import Settings
-from tests.fixtures.outbound import Bridge
 
 # ASCII, no control character: one_line lets it through untouched. Decoded by the header
 # registry: « x\r\nReply-To: escroc@evil.example\r\n\r\nVirez la cotisation ici … »
@@ -56,10 +55,8 @@ def test_an_encoded_word_from_the_forum_never_reaches_the_header_block(conf, fie
 
 
 @pytest.fixture
-def env(tmp_path, sqlite_url, make_localforum, smtp_sink):
-    bridge = Bridge(tmp_path, sqlite_url, make_localforum, smtp_sink)
-    yield bridge
-    bridge.close()
+def env(sqlite_bridge):
+    return sqlite_bridge
 
 
 def test_a_member_titling_a_topic_with_an_encoded_word_cannot_rewrite_the_list_mail(env):

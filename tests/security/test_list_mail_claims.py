@@ -22,16 +22,13 @@ from sqlalchemy import select
 
 from forumsync.mail.inert import BIDI
 from forumsync.models import OutboxMail
-from tests.fixtures.outbound import Bridge
 
 LIMIT = 2 * 1024 * 1024  # generous: a 32 000-character post needs far less than this
 
 
 @pytest.fixture
-def env(tmp_path, sqlite_url, make_localforum, smtp_sink):
-    bridge = Bridge(tmp_path, sqlite_url, make_localforum, smtp_sink)
-    yield bridge
-    bridge.close()
+def env(sqlite_bridge):
+    return sqlite_bridge
 
 
 def test_a_small_post_never_becomes_a_list_mail_of_many_megabytes(env):
