@@ -197,11 +197,9 @@ def drop(obj, inbox_id, reason):
         attempted = operations.may_be_on_the_forum(row)
         if operations.drop(session, inbox_id, reason):
             say(f"Message n° {inbox_id} abandonné ({row.reason}).")
-            held = operations.held_copies(session, inbox_id)
-            if attempted and held:
-                say(f"Les copies retenues du même Message-ID ({', '.join(f'n° {n}' for n in held)}) restent "
-                    "retenues : ce message a peut-être été écrit sur le forum avant l'interruption de son "
-                    "essai. Vérifiez le forum, puis « forumsync inbox retry N » pour publier une copie.")
+            notice = operations.held_after_drop(session, inbox_id, attempted, "« forumsync inbox retry N » pour")
+            if notice:
+                say(notice)
         else:
             say(f"Message n° {inbox_id} déjà abandonné ({row.reason}).")
 

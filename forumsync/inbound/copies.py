@@ -93,16 +93,18 @@ def family_of(conn, inbox_id: int) -> int | None:
     return inbox_id if meta.get("copies") else None
 
 
-def lock_family(conn, inbox_id: int) -> None:
+def lock_family(conn, inbox_id: int) -> int | None:
     """Take the row lock of the first copy of INBOX_ID's Message-ID (when it has copies or is
     one), before any other write to its family: every path that writes two rows of a family
     (an end and its release, an operator's drop or retry, ``place``) takes that lock first,
     so none waits for another in the opposite order (a PostgreSQL deadlock aborted an
     operator's drop and let the worker release the very forgery being dropped: red team,
-    twenty-first pass). SQLite's writes are serialised anyway."""
+    twenty-first pass). SQLite's writes are serialised anyway. Returns that first copy's id
+    (``family_of``)."""
     first = family_of(conn, inbox_id)
     if first is not None:
         conn.execute(select(_inbox.c.id).where(_inbox.c.id == first).with_for_update())
+    return first
 
 
 def _family_states(conn, first: int) -> list:
@@ -137,10 +139,9 @@ def release_held_copy(conn, inbox_id: int) -> int | None:
     the queue (state ``new``), unless a copy of it may still be published or is (the first
     waiting for a retry, another copy released before: red team, nineteenth pass); its inbox
     id, or None. CONN: the caller's transaction."""
-    first = family_of(conn, inbox_id)
+    first = lock_family(conn, inbox_id)  # taken already by the callers (lock_family's docstring)
     if first is None:
         return None
-    lock_family(conn, inbox_id)  # taken already by the callers (lock_family's docstring)
     family = _family_states(conn, first)
     if any(row.state in LIVE_STATES for row in family):
         return None

@@ -103,6 +103,18 @@ def held_copies(session, message_id: int) -> list[int]:
     return copies.held_copies(session.connection(), message_id)
 
 
+def held_after_drop(session, message_id: int, attempted: bool, retry_how: str) -> str:
+    """What to tell the operator after dropping MESSAGE_ID, when ATTEMPTED (``may_be_on_the_forum``
+    before the drop) left its copies held (see ``drop``): "" otherwise. RETRY_HOW: how to retry
+    one there (the CLI's command, the dashboard's button)."""
+    held = held_copies(session, message_id) if attempted else []
+    if not held:
+        return ""
+    return (f"Les copies retenues du même Message-ID ({', '.join(f'n° {n}' for n in held)}) restent "
+            "retenues : ce message a peut-être été écrit sur le forum avant l'interruption de son "
+            f"essai. Vérifiez le forum, puis {retry_how} une copie.")
+
+
 def may_be_on_the_forum(row) -> bool:
     """ROW was tried and its end never recorded (waiting for a retry, or in the hands of a
     dead worker): its post may be on the forum, written just before a timeout or a crash."""

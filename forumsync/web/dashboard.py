@@ -190,11 +190,9 @@ def inbox_drop(message_id):
         row = session.get(InboxMessage, message_id)
         attempted = row is not None and operations.may_be_on_the_forum(row)
         changed = operations.drop(session, message_id, "depuis le tableau de bord")
-        held = operations.held_copies(session, message_id) if changed and attempted else []
-        if held:  # left held (operations.drop): said here as the CLI says it
-            said["text"] += (f" Les copies retenues du même Message-ID ({', '.join(f'n° {n}' for n in held)}) "
-                             "restent retenues : ce message a peut-être été écrit sur le forum avant "
-                             "l'interruption de son essai. Vérifiez le forum, puis « Réessayer » une copie.")
+        if changed:  # copies left held (operations.drop): said here as the CLI says it
+            notice = operations.held_after_drop(session, message_id, attempted, "« Réessayer »")
+            said["text"] += f" {notice}" if notice else ""
         return changed
 
     return _act(drop, lambda: said["text"], f"Le message {message_id} ne peut pas être écarté.")
