@@ -153,6 +153,12 @@ class _Converter(markdownify.MarkdownConverter):
 
     def convert_a(self, el, text, parent_tags):
         el.attrs.pop("title", None)  # the sender's text, raw inside the link: live if the link breaks
+        # A link's text on one line: a block inside it (« <a><pre>…[quote]</pre></a> ») left a
+        # code fence that is no fence inside a link, and a raw « [quote] » at a line's start,
+        # which Discourse's block BBCode reads before any inline parsing (found by the property
+        # test in CI, 7 December 2026), as convert_code does for code spans.
+        if text and "\n" in text:
+            text = " ".join(text.replace("\r", "\n").split("\n"))
         href = el.get("href")
         if href:
             el["href"] = safe_destination(href)

@@ -95,11 +95,25 @@ def _kept_spans(line: str, links) -> list[tuple[int, int, str]]:
         text = link.text
         if link.schema == "mailto:" or (not link.schema and "@" in text and "/" not in text):
             spans.append((link.index, link.last_index, _kept_address(text)))
-        elif link.url == text:
+        elif link.url == text and not _ENDS_AUTOLINK.search(text):
             spans.append((link.index, link.last_index, f"<{text}>"))
         else:
-            spans.append((link.index, link.last_index, f"[{_escape(text)}](<{link.url}>)"))
+            spans.append((link.index, link.last_index, f"[{_escape(text)}](<{_destination(link.url)}>)"))
     return sorted(spans, key=lambda span: (span[0], -span[1]))
+
+
+# What ends an autolink « <…> » early (CommonMark: no "<", ">", space or control inside): such
+# a URL as « <…> » left its tail as text, linkified there and followed by a live @mention
+# (« http://x'>exemple.fr@staff »: found by the property test in CI, 7 December 2026). Those
+# URLs are written as explicit links, their destination percent-encoded.
+_ENDS_AUTOLINK = re.compile(r"[<>\s\x00-\x1f\x7f]")
+
+
+def _destination(url: str) -> str:
+    """URL as a link destination « <…> » can hold it (``html.safe_destination``)."""
+    from .html import safe_destination  # (html imports this module)
+
+    return safe_destination(url)
 
 
 def _kept_address(text: str) -> str:

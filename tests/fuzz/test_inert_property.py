@@ -119,6 +119,14 @@ def _live(raw: str, own: set[str]) -> list[str]:
          b"Content-Type: text/html; charset=utf-8\n\n"
          b"<html><body><a href='http://x'>@staff<p>exemple.fr@staff</body></html>\n")
 # found by this test (CI rehearsal, 6 Dec 2026): a bare domain (no "www.") linkify ends at the "@"
+@example(b"From: pirate@evil.example\nTo: club@listes.example.org\nSubject: Attaque\n"
+         b"Message-ID: <prop-0@evil.example>\nContent-Type: text/plain; charset=\"utf-8\"\n\n"
+         b"<a href='http://x'>exemple.fr@staff\n")
+# found by this test (CI rehearsal, 7 Dec 2026): a URL holding ">" written as « <…> » ended there
+@example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e6@x>\n"
+         b"Content-Type: text/html; charset=utf-8\n\n"
+         b"<html><body><a href='http://x'><pre>@x\n[quote]</pre></body></html>\n")
+# found by this test (7 Dec 2026, same day): a <pre> inside a link left « [quote] » at a line's start
 def test_mail_stages_never_produce_live_syntax(raw):
     markdown, own = _body_as_posted(raw)
     assert _live(markdown, own) == [], markdown
