@@ -125,6 +125,18 @@ def another_copy_live(conn, inbox_id: int) -> bool:
     return any(row.state in LIVE_STATES for row in _family_states(conn, first) if row.id != inbox_id)
 
 
+def tried_copies(conn, inbox_id: int) -> list[int]:
+    """The ids of the other copies of row INBOX_ID's Message-ID (not the first) that were
+    tried: each may have written its post under its own id (``msgdata.post_key``) before a
+    timeout or a crash, its end never recorded, then been dropped by an operator."""
+    first = family_of(conn, inbox_id)
+    if first is None:
+        return []
+    return list(conn.scalars(select(_inbox.c.id).where(
+        _inbox.c.message_id.like(_family(first) + "%"), _inbox.c.id != inbox_id,
+        _inbox.c.attempts >= 1).order_by(_inbox.c.id)))
+
+
 def held_copies(conn, inbox_id: int) -> list[int]:
     """The ids of the copies held (reason COPY_HELD, not queued) for INBOX_ID's Message-ID."""
     first = family_of(conn, inbox_id)

@@ -89,11 +89,13 @@ class PendingBatch:
         raw, msgdata = runner.read_claimed(self.ctx, inbox_id, self.cache)
         if self.inflight is not None and msgdata.get("message_id") in self.inflight.items:
             self.land()  # the same Message-ID again must meet dedupe after the first is recorded
+        meta = msgdata.get("meta") or {}
         if msgdata["attempt"] > 1 or msgdata.get("message_id") in self.items or \
-                (msgdata.get("meta") or {}).get("copy_of"):
+                meta.get("copy_of") or meta.get("copies"):
             # A second attempt reconciles with the forum (publish's idempotency); the same
             # Message-ID again must meet dedupe after the first is recorded; a copy of a
-            # Message-ID is written under its own id (msgdata.post_key), one at a time.
+            # Message-ID is written under its own id (msgdata.post_key), one at a time, and
+            # every copy, the first included, first looks for the others' (``reconcile``).
             self.flush("again")
             return runner.process_claimed(self.ctx, inbox_id, self.cache)
         state = runner.conclude(self.ctx, inbox_id, msgdata,

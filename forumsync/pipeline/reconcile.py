@@ -16,6 +16,7 @@ the forum refuses a new one (a previous life of this database).
 from __future__ import annotations
 
 from ..forum.gateway import ForumNotFound
+from ..inbound.copies import family_of, tried_copies
 from ..mail.ids import bracketed, post_marker, topic_external_id
 from ..models import TopicLink
 from . import records
@@ -30,7 +31,8 @@ RECONCILE_LAST_POSTS = 100
 
 def process(ctx, msg, msgdata: MsgData) -> None:
     msgdata["reconciled"] = False
-    if (msgdata.get("meta") or {}).get("copy_of"):
+    meta = msgdata.get("meta") or {}
+    if meta.get("copy_of") or meta.get("copies"):
         refuse_if_another_copy_is_on_the_forum(ctx, msgdata)
     if msgdata.get("attempt", 1) <= 1:
         return
@@ -47,22 +49,43 @@ def process(ctx, msg, msgdata: MsgData) -> None:
 def refuse_if_another_copy_is_on_the_forum(ctx, msgdata) -> None:
     """A copy of a Message-ID (``inbound/copies``) is written under an id of its own
     (``msgdata.post_key``), never recorded on another copy's post (twenty-first pass); but
-    another copy may already be on the forum under the Message-ID itself, written and never
-    recorded (a timeout, then the row dropped by an operator or set aside after crashes):
-    this copy would be a second post of it (twenty-second pass). Then nothing is written: the
-    copy goes to quarantine, for the operator to compare the two."""
-    claimed = dict(msgdata, meta={})  # the Message-ID's own post, as the first copy wrote it
+    another copy may already be on the forum, written and never recorded (a timeout, then the
+    row dropped by an operator or set aside after crashes): under the Message-ID itself (the
+    first copy: twenty-second pass) or under its own id (a copy tried before this one:
+    twenty-third pass; the first copy, retried after such a copy, looks for it too). This
+    copy would be a second post of it. Then nothing is written: the copy goes to quarantine,
+    for the operator to compare the two."""
+    with ctx.db.session() as session:
+        first = family_of(session.connection(), msgdata["inbox_id"])
+        tried = tried_copies(session.connection(), msgdata["inbox_id"])
+    # the Message-ID's own post, as the first copy wrote it (for the first copy itself, its own
+    # post: found on a retry, the usual reconciliation below records it)
+    claims = [dict(msgdata, meta={})] if (msgdata.get("meta") or {}).get("copy_of") else []
+    claims += [dict(msgdata, inbox_id=other, meta={"copy_of": first}) for other in tried]  # a copy's own
+    for claimed in claims:
+        where = _written_post(ctx, msgdata, claimed)
+        if where:
+            raise Quarantine(f"une autre copie de ce Message-ID est déjà sur le forum ({where}), écrite "
+                             "sans que sa fin soit enregistrée : rien n'est publié ; comparez les deux "
+                             "(forumsync inbox show ID --raw), puis supprimez celle du forum et réessayez "
+                             "celle-ci, ou abandonnez-la")
+
+
+def _written_post(ctx, msgdata, claimed) -> str:
+    """Where the post CLAIMED's key names is on the forum ("" when nowhere found), looked for
+    where this message would go (a new topic, or a reply in its topic), and anywhere on the
+    forum through the plugin's Message-ID lookup (another copy may have gone elsewhere)."""
     if msgdata.get("topic_id") is None:
         found = ctx.forum.topic_by_external_id(external_id(claimed))
-        where = f"sujet {found.get('id')}" if found else ""
+        if found:
+            return f"sujet {found.get('id')}"
+        if ctx.forum.has_feature("message_id_lookup"):
+            found = ctx.forum.post_by_message_id(bracketed(post_key(claimed)))
     else:
         found = existing_reply(ctx, claimed, msgdata["live_topic"])
-        where = f"message {found.get('id')} du sujet {msgdata['topic_id']}" if found else ""
-    if found:
-        raise Quarantine(f"une autre copie de ce Message-ID est déjà sur le forum ({where}), écrite "
-                         "sans que sa fin soit enregistrée : rien n'est publié ; comparez les deux "
-                         "(forumsync inbox show ID --raw), puis supprimez celle du forum et réessayez "
-                         "celle-ci, ou abandonnez-la")
+    if not found:
+        return ""
+    return f"message {found.get('id')} du sujet {found.get('topic_id') or msgdata.get('topic_id')}"
 
 
 def external_id(msgdata) -> str:

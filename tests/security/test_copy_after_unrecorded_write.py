@@ -117,3 +117,93 @@ def test_a_first_copy_set_aside_after_interruptions_does_not_release_a_second_po
     service.pipe.run()
     assert len(_marie_posts(service)) == 1, \
         f"Marie's mail is on the forum twice: {[(r.state, r.reason[:40]) for r in _rows(service)]}"
+
+
+def test_a_copy_does_not_go_beside_an_earlier_copy_written_under_its_own_id(service):
+    """Twenty-third pass: the first copy never went to the forum (dropped by the operator), a
+    second copy was then written under its own id (``copie.N.…``) and its end never recorded,
+    and the operator dropped it too. A third copy looked only for the Message-ID's own post:
+    it was published beside the second."""
+    first = service.pipe.feed(_marie("Texte de Marie\n"), channel="lmtp")
+    with service.ctx.db.session() as s:
+        assert operations.drop(s, first, "doublon supposé") == 1
+    second = service.pipe.feed(_marie("Texte de Marie\n\n-- \nListe du club\n"), channel="lmtp")
+    service.pipe.run()
+    with service.ctx.db.session() as s:
+        row = s.get(InboxMessage, second)
+        assert row.state == "published", row.reason
+        row.state, row.post_id, row.topic_id = "retry", None, None  # forum timeout: end unrecorded
+        row.next_attempt_at = datetime.now(timezone.utc) + timedelta(hours=1)
+        s.execute(delete(PostLink).where(PostLink.message_id == MID.strip("<>")))
+    with service.ctx.db.session() as s:
+        assert operations.drop(s, second, "bloqué") == 1
+    third = service.pipe.feed(_marie("Texte de Marie\n\n-- \nListe du club (bis)\n"), channel="lmtp")
+    service.pipe.run()
+    assert len(_marie_posts(service)) == 1, \
+        f"Marie's mail is on the forum twice: {[(r.state, r.reason[:40]) for r in _rows(service)]}"
+    with service.ctx.db.session() as s:
+        row = s.get(InboxMessage, third)
+        assert row.state == "quarantined" and "déjà sur le forum" in row.reason, row.reason
+
+
+def _written_not_recorded_copy(service, inbox_id):
+    """As ``_written_not_recorded``, for a copy (its post is linked under its own id)."""
+    with service.ctx.db.session() as s:
+        row = s.get(InboxMessage, inbox_id)
+        assert row.state == "published", row.reason
+        post = row.post_id
+        row.state, row.post_id, row.topic_id = "retry", None, None
+        row.next_attempt_at = datetime.now(timezone.utc) + timedelta(hours=1)
+        s.execute(delete(PostLink).where(PostLink.post_id == post))
+
+
+def test_the_first_copy_retried_after_a_copys_unrecorded_write_is_not_a_second_post(service):
+    """Twenty-third pass, the symmetric path: the first copy (no ``copy_of``) did not look for
+    its copies' posts. It was quarantined (here by hand; a DMARC failure does the same), its copy went and was
+    written without its end recorded, the operator dropped the copy stuck in retry, then
+    retried every quarantined row (the routine « Réessayer tout »)."""
+    first = service.pipe.feed(_marie("Texte de Marie\n"), channel="lmtp")
+    with service.ctx.db.session() as s:
+        row = s.get(InboxMessage, first)
+        row.state, row.reason = "quarantined", "à vérifier"
+    second = service.pipe.feed(_marie("Texte de Marie\n\n-- \nListe du club\n"), channel="lmtp")
+    service.pipe.run()
+    _written_not_recorded_copy(service, second)
+    assert len(_marie_posts(service)) == 1
+    with service.ctx.db.session() as s:
+        assert operations.drop(s, second, "bloqué") == 1
+    with service.ctx.db.session() as s:
+        operations.retry_quarantined(s)
+    service.pipe.run()
+    assert len(_marie_posts(service)) == 1, \
+        f"Marie's mail is on the forum twice: {[(r.id, r.state, r.reason[:50]) for r in _rows(service)]}"
+
+
+def test_the_first_copy_retried_in_a_backlog_batch_looks_for_its_copies_posts(tmp_path, sqlite_url, localforum):
+    """The same, for a staged sender whose retried first copy meets a backlog: a batch item
+    skipped ``reconcile``; a Message-ID with copies is now run alone, through it."""
+    from forumsync.pipeline.runner import run_pending
+
+    s = Service(tmp_path, sqlite_url, localforum, plugin=True, AUTHSERV_ID=AUTHSERV)
+    try:
+        first = s.pipe.feed(_marie("Texte de Marie\n"), channel="lmtp")
+        with s.ctx.db.session() as session:
+            row = session.get(InboxMessage, first)
+            row.state, row.reason = "quarantined", "à vérifier"
+        second = s.pipe.feed(_marie("Texte de Marie\n\n-- \nListe du club\n"), channel="lmtp")
+        s.pipe.run()
+        _written_not_recorded_copy(s, second)
+        with s.ctx.db.session() as session:
+            assert operations.drop(session, second, "bloqué") == 1
+        with s.ctx.db.session() as session:
+            operations.retry_quarantined(session)
+        others = [s.pipe.feed(make_mail(f"Autre sujet {n}", f"Texte {n}\n", sender=f"agent{n}@lyon.fr",
+                                        message_id=f"<rt23-other-{n}@lyon.fr>"), channel="lmtp")
+                  for n in range(3)]
+        assert run_pending(s.ctx, "test-worker", batch_threshold=1) == 4
+        s.pipe.run()
+        assert len(_marie_posts(s)) == 1, \
+            f"Marie's mail is on the forum twice: {[(r.id, r.state, r.reason[:50]) for r in _rows(s)]}"
+        assert all(s.pipe.row(other).state == "published" for other in others)
+    finally:
+        s.close()
