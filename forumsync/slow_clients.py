@@ -18,18 +18,37 @@ REQUEST_SECONDS = 60  # headers and body: 25 MB at 3.3 Mbit/s
 CHECK_SECONDS = 10  # how often the server looks (waitress's cleanup_interval)
 
 
+class _CountedRequests(list):
+    """A channel's queue of complete requests, counting those ever queued: the service thread
+    takes them off as it serves them, so the queue's length cannot tell whether one came."""
+
+    queued = 0
+
+    def append(self, request):
+        self.queued += 1
+        super().append(request)
+
+
 class DeadlineChannel(HTTPChannel):
-    """waitress's channel, knowing since when its current request has been arriving."""
+    """waitress's channel, knowing since when its current request has been arriving: from the
+    first byte received after the last complete request. waitress reads a blank line as an
+    empty request, complete at once and never queued: a client sending only blank lines was
+    never idle and never « receiving a request », and kept its connection (red team,
+    twenty-third pass); its bytes now count as a request arriving."""
 
     request_began: float | None = None
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.requests = _CountedRequests()
+
     def received(self, data):
-        starting = self.request is None
-        result = super().received(data)
-        if self.request is None:  # complete (or nothing begun): no request arriving
-            self.request_began = None
-        elif starting or self.request_began is None:
+        if data and self.request_began is None:
             self.request_began = time.time()
+        queued = self.requests.queued
+        result = super().received(data)
+        if self.requests.queued > queued:  # a request came whole: the next one begins now, if any
+            self.request_began = time.time() if self.request is not None else None
         return result
 
 

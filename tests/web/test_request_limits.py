@@ -58,15 +58,18 @@ def test_more_idle_clients_than_waitress_default_do_not_lock_others_out():
         server.stop()
 
 
-def _trickle(port: int, seconds: float) -> bytes:
-    """A request sent one byte every 0.2 s for SECONDS (never completed); what the server
+_SLOW_POST = b"POST /inbound/mail HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"
+
+
+def _trickle(port: int, seconds: float, opening: bytes = _SLOW_POST, drop: bytes = b"x") -> bytes:
+    """OPENING, then DROP every 0.2 s for SECONDS (a request never completed); what the server
     answered, b"" when it closed the connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
-        conn.sendall(b"POST /inbound/mail HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+        conn.sendall(opening)
         deadline = time.monotonic() + seconds
         try:
             while time.monotonic() < deadline:
-                conn.sendall(b"x")
+                conn.sendall(drop)
                 time.sleep(0.2)
         except OSError:  # closed by the server
             return b""
@@ -88,6 +91,48 @@ def test_a_client_trickling_a_request_is_cut_off_at_the_deadline(monkeypatch):
         assert _trickle(server.port, 4) == b""
         # a complete request the application takes long to serve is not cut off
         assert _post(server.port, 10).startswith(b"HTTP/1.1 200")
+    finally:
+        server.stop()
+
+
+def test_a_client_trickling_blank_lines_is_cut_off_at_the_deadline(monkeypatch):
+    """Red team, twenty-third pass: waitress reads « \\r\\n\\r\\n » as an empty request, complete
+    at once; a client sending only blank lines was never idle and never receiving a request,
+    and kept its connection (500 of them lock every other client out)."""
+    from forumsync import slow_clients
+
+    monkeypatch.setattr(slow_clients, "REQUEST_SECONDS", 1)
+    monkeypatch.setattr(slow_clients, "CHECK_SECONDS", 1)
+    server = WsgiThread(_app, "127.0.0.1", 0, "essai").start()
+    try:
+        assert _trickle(server.port, 4, opening=b"", drop=b"\r\n") == b""
+    finally:
+        server.stop()
+
+
+def test_a_keep_alive_client_is_timed_per_request(monkeypatch):
+    """The deadline runs from a request's first byte: a connection kept open between two
+    requests (idle, under waitress's channel_timeout) keeps being served, and a request that
+    begins in the same packet as the end of the one before is timed from then, not from the
+    start of the one before."""
+    from forumsync import slow_clients
+
+    monkeypatch.setattr(slow_clients, "REQUEST_SECONDS", 2)
+    monkeypatch.setattr(slow_clients, "CHECK_SECONDS", 1)
+    server = WsgiThread(_app, "127.0.0.1", 0, "essai").start()
+    request = b"POST /inbound/mail HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+            conn.sendall(request)
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+            time.sleep(3)  # idle longer than the deadline: no request arriving
+            conn.sendall(request[:20])
+            time.sleep(1.5)
+            conn.sendall(request[20:] + request[:20])  # the first whole after 1.5 s, the next begun
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+            time.sleep(1)
+            conn.sendall(request[20:])  # the second, whole 1 s after its first byte
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
     finally:
         server.stop()
 
