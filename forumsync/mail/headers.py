@@ -18,18 +18,46 @@ _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 
 
-def _decode_word(charset: str, encoding: str, payload: str) -> str:
+_ENCODED_RUN = re.compile(f"(?:{_ENCODED_WORD.pattern})+")
+
+
+def _word_bytes(encoding: str, payload: str) -> bytes | None:
+    """The bytes an encoded word's PAYLOAD stands for; None when it is not valid."""
     try:
         if encoding.upper() == "B":
             payload = re.sub(r"[^A-Za-z0-9+/]", "", payload)
             payload += "=" * (-len(payload) % 4)
-            data = base64.b64decode(payload)
-        else:
-            data = quopri.decodestring(payload.replace("_", " ").encode("ascii", "replace"),
-                                       header=False)
+            return base64.b64decode(payload)
+        return quopri.decodestring(payload.replace("_", " ").encode("ascii", "replace"), header=False)
     except (binascii.Error, ValueError):
-        return payload
-    return decode_bytes(data, charset)
+        return None
+
+
+def _decode_run(run: str) -> str:
+    """A run of adjacent encoded words, decoded: the bytes of neighbouring words in one charset
+    are joined before decoding, as mail clients do (and ``email.header.decode_header``). Some
+    mailers cut encoded words at a byte count, splitting a character: « RÃ©union » otherwise
+    (red team, twenty-third pass)."""
+    out, charset, chunks = [], None, []
+
+    def flush():
+        if chunks:
+            out.append(decode_bytes(b"".join(chunks), charset))
+            chunks.clear()
+
+    for match in _ENCODED_WORD.finditer(run):
+        word_charset, encoding, payload = match.groups()
+        data = _word_bytes(encoding, payload)
+        if data is None:  # not decodable: shown as written
+            flush()
+            out.append(payload)
+            continue
+        if charset is not None and word_charset.lower() != charset.lower():
+            flush()
+        charset = word_charset
+        chunks.append(data)
+    flush()
+    return "".join(out)
 
 
 def decode_header_value(value) -> str:
@@ -43,7 +71,7 @@ def decode_header_value(value) -> str:
     if "=?" in value:
         # Whitespace between adjacent encoded words is not displayed (RFC 2047 §6.2).
         value = _BETWEEN_WORDS.sub(r"\1\2", value)
-        value = _ENCODED_WORD.sub(lambda m: _decode_word(*m.groups()), value)
+        value = _ENCODED_RUN.sub(lambda m: _decode_run(m.group(0)), value)
     return " ".join(value.replace("\x00", "").split())
 
 

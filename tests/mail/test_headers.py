@@ -20,6 +20,13 @@ from forumsync.mail import decode_header_value, header_all, header_str, parse_by
     ("Question sur\r\n la saisine", "Question sur la saisine"),
     # missing padding in base64
     ("=?utf-8?B?w6k?=", "é"),
+    # a character split between two words (mailers that cut at a byte count): the bytes of
+    # neighbouring words in one charset are decoded together (red team, twenty-third pass)
+    ("=?UTF-8?Q?R=C3=A9union_de_pr=C3?= =?UTF-8?Q?=A9sentation_du_module?=", "Réunion de présentation du module"),
+    ("=?UTF-8?B?UsOpdW5pb24gZMM=?= =?utf-8?Q?=A9marches?=", "Réunion démarches"),
+    # neighbours in two charsets stay apart; a word that does not decode is shown as written
+    ("=?iso-8859-1?Q?caf=E9?= =?utf-8?Q?_th=C3=A9?=", "café thé"),
+    ("=?utf-8?Q?=C3?= et =?utf-8?Q?=A9?=", "Ã et ©"),  # apart: each read as the fallbacks read it
     ("", ""),
 ])
 def test_decode_header_value(raw, expected):

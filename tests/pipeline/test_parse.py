@@ -185,3 +185,23 @@ def test_parse_never_drops_empty_or_broken_mail(mail_ctx):
 
 def test_load_eml_helper_gives_fresh_messages():
     assert load_eml("iphone-fr.eml") is not load_eml("iphone-fr.eml")
+
+
+def test_a_subject_and_name_split_mid_character_read_right_on_the_forum(pipe):
+    """Red team, twenty-third pass: an « é » cut between two encoded words (mailers that cut
+    at a byte count) made the topic's title « RÃ©union de prÃ©sentation »."""
+    raw = (b"From: =?UTF-8?Q?Marie_Dupr=C3?= =?UTF-8?Q?=A9?= <marie.dupre@meyzieu.fr>\r\n"
+           b"To: club@listes.example.org\r\n"
+           b"Subject: [club-publik] =?UTF-8?Q?R=C3=A9union_de_pr=C3?= =?UTF-8?Q?=A9sentation_du_module?=\r\n"
+           b"Date: Mon, 02 Mar 2026 09:30:00 +0000\r\n"
+           b"Message-ID: <split-ew-1@meyzieu.fr>\r\n"
+           b"MIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n"
+           b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+           b"Bonjour,\r\n\r\nQui vient \xc3\xa0 la r\xc3\xa9union ?\r\n")
+    row = pipe.send(raw)
+    assert row.state == "published", row.reason
+    assert pipe.topic(row.topic_id)["title"] == "Réunion de présentation du module"
+    post = pipe.post(row.post_id)
+    assert "Marie Dupré" in (post.get("name") or "") + (post.get("raw") or "")
+    assert "Ã" not in (post.get("name") or "") + (post.get("raw") or "")
