@@ -140,11 +140,13 @@ def _escape_line_start(line: str) -> str:
 
 
 def plain_to_markdown(text: str) -> str:
-    """Markdown-safe rendition of plain text; ``>`` quotes become blockquotes."""
+    """Markdown-safe rendition of plain text; ``>`` quotes become blockquotes; what Markdown
+    reads as indented code (a pasted settings file, a log) is written as the sender wrote it."""
     out: list[str] = []
+    indented: list[tuple[int, str]] = []  # (index in OUT, line as written) of indented lines
     previous_depth = 0
-    for line in text.replace("\r", "").split("\n"):
-        line = _escape_inline(line).rstrip()
+    for raw in text.replace("\r", "").split("\n"):
+        line = _escape_inline(raw).rstrip()
         match = _QUOTE.match(line)
         if match:
             depth = match.group(1).count(">")
@@ -155,9 +157,82 @@ def plain_to_markdown(text: str) -> str:
             line = _escape_line_start(line)
         if depth < previous_depth and line.strip() and out and out[-1].strip():
             out.append(("> " * depth).rstrip())  # ends the deeper quote (lazy continuation)
+        if raw[:1] in _INDENT_STARTS and _INDENTED.match(raw):
+            indented.append((len(out), raw))
         out.append(line)
         previous_depth = depth
+    if indented:
+        _unescape_indented_code(out, indented)
     return _BLANK_LINES.sub("\n\n", "\n".join(out)).strip("\n")
+
+
+# A line indented by four columns (or a tab), in a quote or not: markdown-it may read it as
+# indented code, where escapes and entities show as written (red team, twenty-third pass:
+# « TEMPLATE\\_VARS », « &lt; » in a pasted settings file).
+_INDENT_STARTS = (" ", "\t", ">")
+_INDENTED = re.compile(r"(?:> ?)*(?: {4}| {0,3}\t)")
+_CODE_INDENT = re.compile(r" {4}| {0,3}\t")
+
+
+def _unescape_indented_code(out: list[str], indented: list[tuple[int, str]]) -> None:
+    """The lines of OUT markdown-it reads as indented code, written as the sender wrote them
+    (INDENTED: their index and text): code shows every character as it is, nothing in it is
+    live. Read on the escaped text, whose block structure is the same (escapes only change
+    what follows a line's indentation). A line that would open a block BBCode stays escaped
+    (``live_syntax`` does not take indented code out)."""
+    changed, runs, simple = {}, {}, True
+    for index, raw in indented:
+        if index and out[index - 1].strip("> ") and index - 1 not in runs:
+            continue  # a paragraph goes on: indented code only opens after a blank line
+        match = _QUOTE.match(raw.rstrip())
+        depth = match.group(1).count(">") if match else 0
+        written = ("> " * depth + match.group(2)).rstrip() if match else raw.rstrip()
+        if not _CODE_INDENT.match(written, 2 * depth):  # ">    x": "> " then three spaces
+            continue
+        # a blank line of its own quote (or the text's start) before it, or such a line
+        simple = simple and (runs.get(index - 1) == depth or out[index - 1] == ("> " * depth).rstrip()
+                             if index else not depth) and not (depth and "\t" in _leading(written))
+        runs[index] = depth
+        if written != out[index] and _leading(written) == _leading(out[index]) \
+                and not _QUOTE_LINE_OR_BBCODE(written):
+            changed[index] = written
+    if not changed:  # nothing escaped in those lines: the same either way
+        return
+    if simple and not any(map(_LIST_ITEM.match, out[:max(changed)])):  # no list before them
+        # With no list (the text's other blocks are paragraphs and quotes: fences, tables,
+        # HTML, headings and the like are escaped), an indented line after a blank line of
+        # its own quote, or after such a line, is indented code: no parse (the common case).
+        code = changed
+    else:
+        from .inert import discourse_parser
+
+        # Parsed from the last line where every block is closed (a paragraph's first line,
+        # after a blank line, outside quotes and lists) to the last line wanted: the same
+        # blocks there as in the whole text, for a fraction of the parse (long quoted threads).
+        first, last = min(changed), max(changed)
+        start = next((i for i in range(first, 0, -1) if out[i - 1] == "" and out[i][:1] not in _OPEN
+                      and not _LIST_ITEM.match(out[i])), 0)
+        code = {start + index for token in discourse_parser().blocks("\n".join(out[start:last + 1])).tokens
+                if token.type == "code_block" and token.map for index in range(*token.map)}
+    for index, written in changed.items():
+        if index in code:
+            out[index] = written
+
+
+_OPEN = ("", " ", "\t", ">")  # what a line that closes every block does not start with
+# A list item's start (bullets "-" and ordered items are not escaped; "*" and "+" are).
+_LIST_ITEM = re.compile(r"(?:> ?)*[ \t]*(?:-|\d{1,9}[.)])(?:[ \t]|$)")
+
+
+def _QUOTE_LINE_OR_BBCODE(line: str) -> bool:
+    from .inert import _QUOTE_LINE, block_bbcode
+
+    return bool(_QUOTE_LINE.match(line) or block_bbcode(line))
+
+
+def _leading(line: str) -> str:
+    """LINE's quote markers and indentation (what its block structure depends on)."""
+    return line[:len(line) - len(line.lstrip("> \t"))]
 
 
 def inline_markdown(text: str | None) -> str:

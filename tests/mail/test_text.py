@@ -49,3 +49,68 @@ def test_exclamation_mark_before_a_bare_url_never_makes_an_image():
         markdown = plain_to_markdown(text)
         assert live_syntax(markdown) == [], markdown
         assert "<img" not in cook(markdown) and "!" in cook(markdown)
+
+
+def _shown(markdown: str) -> str:
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", cook(markdown)))
+
+
+SETTINGS = ("Voici settings.py :\n\n"
+            "    TEMPLATE_VARS = {'portal_url': 'https://www.meyzieu.fr'}\n"
+            "    if count < 10 and is_ok:\n"
+            "        print(\"*ok*\")\n\n"
+            "et le journal :\n\n"
+            "\tERROR [wcs] KeyError: 'nom_de_famille' @staff\n\n"
+            "Merci !")
+
+
+def test_indented_code_shows_as_written():
+    """Red team, twenty-third pass: four spaces or a tab after a blank line make indented code,
+    where escapes and entities show as written: « TEMPLATE\\_VARS », « &lt; » on the forum."""
+    markdown = plain_to_markdown(SETTINGS)
+    shown = _shown(markdown)
+    for written in ("TEMPLATE_VARS = {'portal_url': 'https://www.meyzieu.fr'}", "if count < 10 and is_ok:",
+                    'print("*ok*")', "ERROR [wcs] KeyError: 'nom_de_famille'"):
+        assert written in shown, (written, markdown)
+    assert "<pre><code>" in cook(markdown)
+    assert live_syntax(markdown) == []  # code: the @staff there is no mention
+
+
+@pytest.mark.parametrize("text, kept", [
+    # no blank line before: a paragraph's continuation, escaped as any text
+    ("Voici :\n    x_y < 3", "x\\_y &lt; 3"),
+    # after a list item, an indented line is the item's paragraph, not code
+    ("- point\n\n    x_y < 3", "x\\_y &lt; 3"),
+    # a line that would open a block BBCode stays escaped (live_syntax reads indented code too)
+    ("Code :\n\n    [quote=\"x\"]", "\\[quote"),
+])
+def test_indented_lines_that_are_not_code_stay_escaped(text, kept):
+    markdown = plain_to_markdown(text)
+    assert kept in markdown
+    assert live_syntax(markdown) == []
+
+
+def test_indented_code_inside_a_quote_shows_as_written():
+    markdown = plain_to_markdown("> Le réglage :\n>\n>     x_y < 3\n\nMerci")
+    assert ">     x_y < 3" in markdown
+    assert "x_y < 3" in _shown(markdown)
+
+
+@pytest.mark.parametrize("text", [
+    "- un point\n\nTexte.\n\n    x_y < 3",  # the list is closed before the code
+    "> - un point\n>\n>     x_y < 3\n\nTexte.\n\n    x_y < 3",  # the quote's line is the item's
+])
+def test_indented_code_is_read_as_markdown_it_reads_it(text):
+    """The shortcuts (no list before: no parse; a parse from the last line that closes every
+    block) give what a parse of the whole text gives."""
+    from forumsync.mail.inert import discourse_parser
+
+    markdown = plain_to_markdown(text)
+    code = {i for t in discourse_parser().parse(markdown) if t.type == "code_block" for i in range(*t.map)}
+    for index, line in enumerate(markdown.split("\n")):
+        if "x" in line:
+            assert ("x_y < 3" in line) == (index in code), (index, markdown)
+    assert live_syntax(markdown) == []

@@ -205,3 +205,22 @@ def test_a_subject_and_name_split_mid_character_read_right_on_the_forum(pipe):
     post = pipe.post(row.post_id)
     assert "Marie Dupré" in (post.get("name") or "") + (post.get("raw") or "")
     assert "Ã" not in (post.get("name") or "") + (post.get("raw") or "")
+
+
+def test_a_pasted_settings_file_reads_as_written_on_the_forum(pipe, mail):
+    """Red team, twenty-third pass: an indented block (settings, a log) is code on the forum;
+    its escapes showed there as written (« TEMPLATE\\_VARS », « &lt; »)."""
+    import html
+    import re
+
+    body = ("Bonjour,\n\nVoici ce que nous avons mis dans settings.py :\n\n"
+            "    TEMPLATE_VARS = {'portal_url': 'https://www.meyzieu.fr'}\n"
+            "    if count < 10 and is_ok:\n\n"
+            "et le journal :\n\n\tERROR [wcs] KeyError: 'nom_de_famille'\n\nMerci !\nMarie\n")
+    row = pipe.send(mail(subject="Configuration de TEMPLATE_VARS", body=body))
+    assert row.state == "published", row.reason
+    post = pipe.post(row.post_id)
+    shown = html.unescape(re.sub(r"<[^>]+>", "", post["cooked"]))
+    for written in ("TEMPLATE_VARS = {'portal_url': 'https://www.meyzieu.fr'}", "if count < 10 and is_ok:",
+                    "ERROR [wcs] KeyError: 'nom_de_famille'"):
+        assert written in shown, (written, post["raw"])
