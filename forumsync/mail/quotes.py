@@ -179,13 +179,28 @@ def _signature_block(rest: list[str]) -> bool:
                for l in lines[1:])
 
 
+# « PS : », « P.-S. », « NB : », « N.B. » opening a line: what follows is the author's.
+_POSTSCRIPT = re.compile(r"^[\s>*_\\]*(?:p\.?[\s-]*s|n\.?\s*b)\b\.?\s*[:.-]?", re.IGNORECASE)
+_CLAUSE = re.compile(r"[,;:?!.]\s+\S")  # punctuation with more words after it: a sentence goes on
+_LINKS = re.compile(r"<[^<>\s]+>|\S+://\S+")
+
+
+def _mobile_signature(line: str) -> bool:
+    """LINE, which starts as a phone's signature (« Envoyé de mon iPhone », « Envoyé avec
+    Proton Mail »), is one: short (its links aside), no clause after its first words, no
+    question. « Envoyé depuis mon compte agent, le courriel arrive bien… » is the message
+    (red team, twenty-third pass)."""
+    text = _LINKS.sub("", line).strip().strip("*_")
+    return not (len(text) > 70 or len(text) > 45 and _CLAUSE.search(text) or text.endswith(("?", "!")))
+
+
 def _signature_start(lines: list[str]) -> int | None:
     n = len(lines)
     for i in range(n - 1, -1, -1):
         if n - i > MAX_SIGNATURE_LINES:
             break
         line = lines[i]
-        if _MOBILE.match(line):
+        if _MOBILE.match(line) and _mobile_signature(line):
             return i
         if _SIG_DASHES.match(line):
             return None if _only_a_first_name(lines[i + 1:]) else i
@@ -199,6 +214,8 @@ def _signature_start(lines: list[str]) -> int | None:
             break
         if _SIGN_OFF.match(lines[i]):
             after = [k for k in range(i + 1, n) if lines[k].strip()]
+            if any(_POSTSCRIPT.match(lines[k]) for k in after):
+                return None  # a « PS : » under the name: the author's words
             if len(after) >= 2 and any(_CONTACT.search(lines[k]) for k in after):
                 return after[0] + 1  # keep the sign-off and the name under it
             return None

@@ -85,6 +85,8 @@ def test_nothing_left_keeps_everything():
     "Sent from my iPhone",
     "Obtenir Outlook pour Android",
     "Get Outlook for iOS",
+    "Envoyé avec Proton Mail",
+    "Sent from my iPhone. Excuse brevity.",
 ])
 def test_signatures(signature):
     kept, trimmed = split_quotes(f"Le module est compatible.\n\n{signature}")
@@ -171,6 +173,14 @@ def test_hand_typed_signature_variants(signature):
     # a rule above prose is not a signature, even naming a service
     f"{ANSWER}\n\n---\nPS : la réunion du conseil est reportée au 4 avril.\nMerci de faire suivre.",
     f"{ANSWER}\n\n---\n\nÉtape 1 : créer le formulaire\nÉtape 2 : le publier",
+    # sentences that start as a phone's signature, or a « PS » under the sign-off and the name
+    # (red team, twenty-third pass: folded as « Signature », the question hidden)
+    f"{ANSWER}\nEnvoyé depuis mon compte agent, le courriel arrive bien ; depuis un compte "
+    "d'usager, jamais.\nAvez-vous déjà rencontré ce problème ?\n\nMerci,\nMarie",
+    f"{ANSWER}\nEnvoyé avec la pièce jointe, en revanche, il part en erreur 500.\nUne piste ?\n\nPaul",
+    f"{ANSWER}\n\nCordialement,\nMarie\n\nPS : les inscriptions se font auprès du secrétariat "
+    "(04 72 00 00 00) avant le 20 décembre, places limitées à 15.",
+    f"{ANSWER}\n\nCordialement,\nMarie\nTél : 04 72 00 00 00\nN.B. : la salle a changé.",
     # a dash line followed by a long text is content
     f"{ANSWER}\n\n—\n" + "\n".join(f"Ligne {i} du compte rendu, service de la ville" for i in range(12)),
 ])

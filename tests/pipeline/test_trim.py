@@ -116,3 +116,16 @@ def test_forward_of_a_reply_keeps_what_it_forwards(mail_ctx, subject):
     data = {"subject": subject, "body": "Pour info.\n\n-----Message d'origine-----\nDe : x\nObjet : y"}
     trim.process(mail_ctx, None, data)
     assert data["trimmed"] is False
+
+
+def test_a_sentence_starting_like_a_phone_signature_stays_visible(pipe, mail):
+    """Red team, twenty-third pass: « Envoyé depuis mon compte agent, … » read as « Envoyé
+    depuis mon iPhone »: the question below it was folded away as « Signature »."""
+    body = ("Bonjour,\n\nNous avons un souci avec les notifications de la démarche « Inscription scolaire ».\n"
+            "Envoyé depuis mon compte agent, le courriel de confirmation arrive bien ; envoyé depuis "
+            "le compte d'un usager, il n'arrive jamais.\nAvez-vous déjà rencontré ce problème ?\n\n"
+            "Merci,\nMarie\n")
+    row = pipe.send(mail(subject="Notifications de l'inscription scolaire", body=body))
+    assert row.state == "published", row.reason
+    raw = pipe.post(row.post_id)["raw"]
+    assert "[details=" not in raw and "Avez-vous déjà rencontré ce problème ?" in raw, raw
