@@ -9,6 +9,7 @@ from urllib.parse import urljoin, urlsplit
 
 import html2text
 import nh3
+from bs4 import BeautifulSoup
 
 _ABSOLUTE_ATTRS = {("a", "href"), ("img", "src"), ("source", "src"), ("video", "src"),
                    ("audio", "src"), ("video", "poster")}
@@ -128,6 +129,43 @@ def flattened(safe_html: str, limit: int = MAX_TEXT_NESTING) -> str:
         depth -= 1 if closing else 0
     out.append(safe_html[pos:])
     return "".join(out)
+
+
+def text_ready(cooked: str, limit: int = 2 * MAX_LIST_TEXT_CHARS) -> str:
+    """COOKED (Discourse's HTML, before sanitising: its classes say what each image is) as the
+    plain-text part should read it, not as Markdown image syntax with long URLs (red team,
+    twenty-third pass): an emoji as its name (« :smile: »), no avatar, a quote's header as
+    « Marie a écrit : », an uploaded image (Discourse's lightbox) as a link to the original
+    named by its file, any other image as « image : alt » linking to it. Only the first
+    LIMIT characters are read: the text part is bounded anyway (``bounded_text``)."""
+    cooked = (cooked or "")[:limit]
+    if "<img" not in cooked and "<aside" not in cooked:
+        return cooked
+    soup = BeautifulSoup(cooked, "html.parser")
+    for node in soup.select(".quote-controls, img.avatar"):
+        node.decompose()
+    for img in soup.select("img.emoji"):
+        img.replace_with(img.get("alt") or img.get("title") or "")
+    for title in soup.select("aside.quote > div.title"):
+        name = " ".join(title.get_text(" ", strip=True).split()).rstrip(":").strip()
+        said = soup.new_tag("p")
+        said.string = f"{name} a écrit :" if name else "Citation :"
+        title.replace_with(said)
+    for link in soup.select("a.lightbox"):
+        filename = link.select_one(".filename")
+        details = link.select_one(".informations")
+        image = link.find("img")
+        label = (filename.get_text(strip=True) if filename else "") or link.get("title") \
+            or (image.get("alt") if image else "") or "image"
+        link.clear()
+        link.attrs = {"href": link.get("href") or ""}  # (a title would follow the URL in the text)
+        link.append(f"{label} ({details.get_text(' ', strip=True)})" if details else label)
+    for img in soup.find_all("img"):
+        alt = " ".join((img.get("alt") or "").split())
+        link = soup.new_tag("a", href=img.get("src") or "")
+        link.string = f"image : {alt}" if alt else "image"
+        img.replace_with(link)
+    return str(soup)
 
 
 def html_to_text(settings, safe_html: str) -> str:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from ..mail.ids import discourse_post_message_id
 from .bodies import (absolute_html, bounded_html, bounded_text, footer_html, footer_text, html_to_text,
-                     set_bodies)
+                     set_bodies, text_ready)
 from .headers import bracket, mailbox, named_address, one_line
 from .mailpolicy import POLICY
 
@@ -150,7 +150,8 @@ def compose_post(settings, post: ForumPost) -> EmailMessage:
                      f"{html.escape(settings.FORUM_NAME)}.</p>")
     else:
         body_html, cut = bounded_html(absolute_html(settings, post.cooked))
-        text = bounded_text(html_to_text(settings, body_html))
+        text_html, _ = bounded_html(absolute_html(settings, text_ready(post.cooked)))
+        text = bounded_text(html_to_text(settings, text_html))
         if cut:  # never the whole of a post that cooks huge (bodies.MAX_LIST_HTML_CHARS)
             note = f"[…] Message trop long pour la liste, coupé : la suite sur {settings.FORUM_NAME}."
             text = text.rstrip("\n") + "\n\n" + note + "\n"

@@ -240,3 +240,32 @@ def test_a_display_name_cannot_carry_someone_elses_via_mark(conf, name):
     mallory = compose.bridge_from(conf, name, "mallory").display_name
     assert mallory.startswith("mallory - ") and not mallory.startswith(marie.split(" (")[0])
     assert mallory.count("(") == 1 and mallory.endswith("(via Bistro)"), mallory
+
+
+DISCOURSE_COOKED = (  # emoji, a quote's header with its avatar, an upload in its lightbox, as Discourse cooks them
+    '<p>Merci Paul <img src="/images/emoji/twitter/smile.png?v=12" title=":smile:" class="emoji" '
+    'alt=":smile:" loading="lazy" width="20" height="20"> c’est parfait</p>'
+    '<aside class="quote no-group" data-username="marie" data-post="2" data-topic="9">'
+    '<div class="title"><div class="quote-controls"></div><img loading="lazy" alt="" width="24" '
+    'height="24" src="/user_avatar/bistro/marie/48/3_2.png" class="avatar"> Marie Dupré:</div>'
+    '<blockquote><p>Texte cité</p></blockquote></aside>'
+    '<p><div class="lightbox-wrapper"><a class="lightbox" href="/uploads/default/original/1X/abc.png" '
+    'data-download-href="/uploads/default/abc" title="capture.png"><img '
+    'src="/uploads/default/optimized/1X/abc_2_690x388.png" alt="capture" width="690" height="388">'
+    '<div class="meta"><span class="filename">capture.png</span>'
+    '<span class="informations">1920×1080 245 KB</span></div></a></div></p>')
+
+
+def test_the_text_part_reads_discourse_markup_as_text(conf):
+    """Red team, twenty-third pass: the text part (archives, digests, text readers) showed
+    « ![:smile:](…/images/emoji/…) », the quoted member's avatar and the lightbox's inner
+    markup as Markdown images with long URLs."""
+    msg = make(conf, cooked=DISCOURSE_COOKED)
+    text = msg.get_body(("plain",)).get_content()
+    assert "![" not in text and "images/emoji" not in text and "user_avatar" not in text, text
+    assert "Merci Paul :smile: c’est parfait" in text
+    assert "Marie Dupré a écrit :" in text and "> Texte cité" in text
+    assert "[capture.png (1920×1080 245 KB)](https://bistro.example.org/uploads/default/original/1X/abc.png)" in text
+    html = msg.get_body(("html",)).get_content()  # the HTML part keeps the images
+    assert 'src="https://bistro.example.org/images/emoji/twitter/smile.png?v=12"' in html
+    assert 'src="https://bistro.example.org/uploads/default/optimized/1X/abc_2_690x388.png"' in html
