@@ -32,6 +32,15 @@ TYPE_LABELS = {
     "numeric": "Nombre", "block": "Bloc de champs", "computed": "Donnée calculée",
     "page": "Page", "title": "Titre", "subtitle": "Sous-titre",
 }
+
+
+def type_label(field_type: str) -> str:
+    """A field type in French; a block field's type is ``block:<the block's slug>``
+    (w.c.s. ``BlockField.key``), shown as « Bloc de champs »."""
+    kind = field_type.split(":", 1)[0]
+    return TYPE_LABELS.get(field_type) or TYPE_LABELS.get(kind) or md(field_type)
+
+
 SECTION_LABELS = {"": "Champ du formulaire", "options": "Option du workflow",
                   "backoffice": "Champ de back-office"}
 
@@ -193,7 +202,7 @@ def render_group(group: Group, links: dict[tuple, str | None]) -> Rendered:
             lines.append("| Champ | Type | Obligatoire |")
             lines.append("|---|---|---|")
         for f in fields:
-            row = (f"| {md(f.label)} | {TYPE_LABELS.get(f.type, md(f.type))} | "
+            row = (f"| {md(f.label)} | {type_label(f.type)} | "
                    f"{'oui' if f.required else 'non'} |")
             if with_section:
                 row += f" {SECTION_LABELS.get(f.section, md(f.section))} |"

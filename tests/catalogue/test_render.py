@@ -1,5 +1,5 @@
 """The French first post: content, escaping, tags, and byte-for-byte stability."""
-from forumsync.catalogue.model import Demarche, Field, group_demarches
+from forumsync.catalogue.model import Demarche, Field, Group, group_demarches
 from forumsync.catalogue.render import popularity, render_group
 
 
@@ -112,3 +112,35 @@ def test_a_rendered_topic_with_live_text_is_refused_not_published():
     with pytest.raises(TopicRefused, match=r"« Demande d'acte de naissance » non publiée : son texte "
                                            r"serait actif sur le forum \(mention @staff\)"):
         _check_inert(replace(r, raw=r.raw + "\nMerci @staff\n"))
+
+
+def test_required_fields_of_a_modern_export_read_oui():
+    from tests.catalogue.test_wcs_xml import MODERN_EXPORT
+    from forumsync.catalogue.sources.wcs_xml import parse_export
+
+    form = parse_export(MODERN_EXPORT)
+    d = Demarche(source="meyzieu", collectivity="Meyzieu", slug=form.slug, title=form.title,
+                 fields=tuple(form.fields))
+    raw = render_group(Group("wcs-acte-naissance", [d]), {}).raw
+    assert "| Nom de naissance | Texte | oui |" in raw
+    assert "| Téléphone | Texte | non |" in raw
+
+
+BLOCK_EXPORT = b"""<?xml version="1.0"?>
+<formdef><name>Demande de raccordement</name><url_name>raccordement</url_name>
+<fields>
+  <field><type>block:adresse-postale</type><label type="str">Adresse du terrain</label>
+    <required type="bool">True</required></field>
+</fields></formdef>"""
+
+
+def test_block_field_is_labelled_bloc_de_champs():
+    """A w.c.s. block field's type is ``block:<slug du bloc>`` (BlockField.key): the topic
+    should say « Bloc de champs », the label the renderer has for it, not the raw key."""
+    from forumsync.catalogue.sources.wcs_xml import parse_export
+
+    form = parse_export(BLOCK_EXPORT)
+    d = Demarche(source="lyon", collectivity="Grand Lyon", slug=form.slug, title=form.title,
+                 fields=tuple(form.fields))
+    raw = render_group(Group("wcs-raccordement", [d]), {}).raw
+    assert "| Adresse du terrain | Bloc de champs | oui |" in raw

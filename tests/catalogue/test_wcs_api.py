@@ -81,3 +81,14 @@ def test_oversized_answers_are_refused_even_compressed(server, monkeypatch):
     source = dict(server.source("lyon"), url=f"{server.url}/bomb")
     with pytest.raises(SourceError, match="réponse trop volumineuse"):
         WcsApiSource(source).fetch()
+
+
+def test_modern_api_schema_optional_field_is_not_required():
+    from forumsync.catalogue.sources.wcs_api import schema_fields
+
+    fields = schema_fields([
+        {"id": "1", "label": "Nom de naissance", "type": "string", "required": "required"},
+        {"id": "2", "label": "Téléphone", "type": "string", "required": "optional"},
+    ])
+    required = {f.label: f.required for f in fields}
+    assert required == {"Nom de naissance": True, "Téléphone": False}

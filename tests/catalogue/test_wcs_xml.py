@@ -136,3 +136,51 @@ def test_two_exports_of_the_same_form_are_reported():
     data = real_form().read_bytes()
     with pytest.raises(SourceError, match="même formulaire"):
         demarches_from_exports([("a.wcs", data), ("b.wcs", data)], source="s", collectivity="C")
+
+
+# Since 2023 w.c.s. writes a field's « required » as a word (wcs/fields/base.py,
+# WidgetField.is_required: "required", "frontoffice", "optional"): every field read « non »
+# (red team, twenty-fourth pass).
+
+MODERN_EXPORT = """<?xml version="1.0"?>
+<formdef id="12" url="https://demarches.meyzieu.fr/backoffice/forms/12/">
+  <name>Demande d'acte de naissance</name>
+  <url_name>acte-naissance</url_name>
+  <fields>
+    <field>
+      <type>string</type>
+      <label type="str">Nom de naissance</label>
+      <required type="str">required</required>
+      <id type="str">1</id>
+    </field><field>
+      <type>string</type>
+      <label type="str">Téléphone</label>
+      <required type="str">optional</required>
+      <id type="str">2</id>
+    </field><field>
+      <type>email</type>
+      <label type="str">Courriel</label>
+      <required type="str">frontoffice</required>
+      <id type="str">3</id>
+    </field>
+  </fields>
+</formdef>
+""".encode("utf-8")
+
+
+def test_modern_xml_export_required_string_is_read():
+    form = parse_export(MODERN_EXPORT)
+    required = {f.label: f.required for f in form.fields}
+    assert required["Nom de naissance"] is True      # « required » : obligatoire
+    assert required["Téléphone"] is False            # « optional » : facultatif
+    assert required["Courriel"] is True              # obligatoire pour l'usager (front-office)
+
+
+def test_a_form_name_holding_angle_brackets_keeps_them():
+    """A w.c.s. name is plain text: « enfants < 3 ans et > 1 an » lost its middle, read as a tag."""
+    from forumsync.catalogue.sources.wcs_xml import parse_export as parse
+
+    export = ("<formdef><name>Accueil des enfants &lt; 3 ans et &gt; 1 an</name>"
+              "<url_name>accueil-petite-enfance</url_name></formdef>").encode("utf-8")
+    assert parse(export).title == "Accueil des enfants < 3 ans et > 1 an"
+

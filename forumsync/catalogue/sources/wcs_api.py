@@ -29,7 +29,7 @@ import requests
 
 from ..model import Demarche, Field
 from . import MAX_EXPORT_BYTES, MAX_FILES, MAX_JSON_BYTES, SourceError
-from .wcs_xml import FormExport, LAYOUT_TYPES, SKIPPED_TYPES, clean_text, parse_export
+from .wcs_xml import FormExport, LAYOUT_TYPES, SKIPPED_TYPES, clean_text, parse_export, required_value
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 PARALLEL_REQUESTS = 4  # per instance: enough to hide latency, gentle on a w.c.s. server
@@ -192,7 +192,7 @@ def schema_fields(fields) -> list[Field]:
         label = clean_text(f.get("label"))
         if ftype in SKIPPED_TYPES or not label:
             continue
-        required = bool(f.get("required")) and ftype not in LAYOUT_TYPES
+        required = required_value(f.get("required")) and ftype not in LAYOUT_TYPES
         result.append(Field(label=label, type=str(ftype), required=required))
     return result
 

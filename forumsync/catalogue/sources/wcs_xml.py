@@ -76,7 +76,7 @@ def clean_text(text: str | None) -> str:
     if not isinstance(text, str):
         raise TypeError(f"texte attendu, reçu {type(text).__name__} ({str(text)[:40]})")
     text = re.sub(r"</?(?:p|br|div|li|ul|ol|h[1-6]|tr|td|th|table)\b[^>]*>", " ", text, flags=re.I)
-    text = re.sub(r"<[^>]*>", "", text)
+    text = re.sub(r"<[a-z/!][^>]*>", "", text, flags=re.I)  # a tag; « enfants < 3 ans et > 1 an » is text
     text = html.unescape(text)
     return " ".join(text.split())
 
@@ -88,6 +88,16 @@ def _text(element, path: str) -> str:
 
 def _bool(text: str) -> bool:
     return text.strip().lower() in ("true", "1", "yes", "oui")
+
+
+def required_value(value) -> bool:
+    """A field's « required » as any w.c.s. writes it: a boolean in older exports (``True``),
+    since 2023 a word (``wcs/fields/base.py``, ``WidgetField.is_required``): « required »,
+    « frontoffice » (required of the user, what the catalogue's readers fill in) or
+    « optional »."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("true", "1", "yes", "oui", "required", "frontoffice")
 
 
 def parse_fields(container, section: str = "") -> list[Field]:
@@ -102,7 +112,7 @@ def parse_fields(container, section: str = "") -> list[Field]:
         label = clean_text(_text(element, "label"))
         if not label:
             continue
-        required = _bool(_text(element, "required")) if ftype not in LAYOUT_TYPES else False
+        required = required_value(_text(element, "required")) if ftype not in LAYOUT_TYPES else False
         fields.append(Field(label=label, type=ftype, required=required, section=section))
     return fields
 
