@@ -13,10 +13,13 @@ import sys
 
 import click
 
+from . import click_french
 from . import commands as commands_package
 from .commands.terminal import PrintableFormatter, say
 from .memory import give_big_buffers_back
 from .settings import SettingsError, load_settings
+
+click_french.install()  # click's own messages (usage errors, help) in French
 
 # command name → its module in forumsync/commands/ (tests/commands/test_cli.py checks that it
 # names every command those modules declare in COMMANDS, and nothing else)

@@ -23,7 +23,7 @@ def test_the_registry_names_every_command_its_modules_declare():
 def test_help_lists_every_command_and_each_one_runs_its_own():
     result = CliRunner().invoke(cli, ["--help"], env={"FORUMSYNC_SETTINGS": ""})
     assert result.exit_code == 0, result.output
-    listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
+    listed = {line.split()[0] for line in result.output.split("Commandes :")[1].splitlines() if line.strip()}
     assert listed == set(COMMAND_MODULES) | {"check-settings"}
     for name in COMMAND_MODULES:
         assert cli.get_command(None, name).name == name
