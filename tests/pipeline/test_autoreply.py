@@ -41,6 +41,9 @@ def _msg(subject="Question", **headers):
     "Out of Office: x", "Out of the office", "Automatic reply: x", "Auto: x", "AutoReply: x",
     "Auto-Reply: x", "Abwesenheitsnotiz: x", "Automatische Antwort: x", "[club-publik] Réponse automatique",
     "Je suis absente", "Risposta automatica: x",
+    # red team, twenty-third pass: a second tag before it; French client-side rules' subjects
+    "[club-publik] [EXT] Réponse automatique", "[club-publik][EXTERNE] Absent : x",
+    "Congés : du 20/12 au 3/01", "En congés jusqu'au 4 janvier", "Congés", "Absence prolongée",
 ])
 def test_autoreply_subjects(subject):
     auto, reason = autoreply.check(_msg(subject))
@@ -51,6 +54,8 @@ def test_autoreply_subjects(subject):
     "RE: Absence de connecteur", "Absence de connecteur pour la saisine", "Re: Réponse automatique à la saisine ?",
     "Absentéisme des agents", "Autorisation d'urbanisme", "Automatisation des relances",
     "TR: Out of office connector", "Lu et approuvé",
+    "Congés annuels des agents : comment les saisir ?", "Absence prolongée d'un agent : délégations ?",
+    "[club-publik] Congés bonifiés dans le portail agent", "[SVE] [Meyzieu] Absentéisme",
 ])
 def test_ordinary_subjects_pass(subject):
     assert autoreply.check(_msg(subject)) == (False, "")
