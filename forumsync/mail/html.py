@@ -71,7 +71,26 @@ def clean_office_html(html: str) -> str:
     """Drop Outlook/Word noise: conditional comments, <o:p>, hidden blocks, tracking pixels."""
     html = _without_conditional_comments(html)
     html = _OFFICE_TAGS.sub("", html)
+    if _HIDDEN.search(html):
+        html = _without_hidden_blocks(html)
     return _IMG.sub(lambda m: "" if _is_tracking_pixel(m.group(0)) else m.group(0), html)
+
+
+def _without_hidden_blocks(html: str) -> str:
+    """HTML without the elements its reader never sees (``display:none``, ``mso-hide:all``…: a
+    newsletter's preheader, Outlook's hidden copies): the forum showed them (red team,
+    twenty-third pass). Kept whole when nothing visible would be left."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    hidden = soup.find_all(style=_HIDDEN)
+    if not hidden:
+        return html
+    for element in hidden:
+        element.decompose()
+    if not soup.get_text(strip=True) and not soup.find("img"):
+        return html
+    return str(soup)
 
 
 def sanitize_html(html: str) -> str:

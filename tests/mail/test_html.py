@@ -83,3 +83,17 @@ def test_exclamation_mark_before_a_link_never_makes_an_image(html):
     markdown = html_to_markdown(html)
     assert live_syntax(markdown) == [], markdown
     assert "!" in cook(markdown) and "<img" not in cook(markdown)
+
+
+def test_hidden_blocks_do_not_reach_the_post():
+    """Red team, twenty-third pass: a newsletter's hidden preheader and Outlook's mso-hide
+    copies showed on the forum; a mail hidden whole is kept (nothing else to show)."""
+    from forumsync.mail.html import html_to_markdown
+
+    html = ('<div style="display:none;max-height:0">Aperçu caché du message</div>'
+            '<p>Bonjour,</p><p>La réunion est <span style="mso-hide: all">[copie cachée]</span>jeudi.</p>'
+            '<p style="visibility: hidden">invisible</p>')
+    markdown = html_to_markdown(html)
+    assert "Bonjour" in markdown and "jeudi" in markdown
+    assert "caché" not in markdown and "invisible" not in markdown
+    assert "Tout le texte" in html_to_markdown('<div style="display:none"><p>Tout le texte</p></div>')
