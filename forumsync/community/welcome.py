@@ -24,7 +24,9 @@ def display_name(subscriber) -> str:
     if subscriber.name and inert_name(subscriber.name):
         return inert_name(subscriber.name)
     local = subscriber.email.split("@", 1)[0]
-    return " ".join(part.capitalize() for part in local.replace("_", ".").replace("-", ".").split(".") if part)
+    words = (part for part in local.replace("_", ".").split(".") if part.strip("-"))
+    # « jean-pierre.dupont » → « Jean-Pierre Dupont »: a hyphen joins the parts of one name
+    return " ".join("-".join(piece.capitalize() for piece in word.split("-") if piece) for word in words)
 
 
 def welcome_title(subscriber) -> str:

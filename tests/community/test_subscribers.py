@@ -172,3 +172,12 @@ def test_apply_roster_on_both_databases(context):
         assert other.baseline
         counts = subscribers.summary(session)
     assert counts["subscribed"] == 3 and counts["unsubscribed"] == 1 and counts["pending"] == 1
+
+
+@pytest.mark.parametrize("address, shown", [
+    ("jean-pierre.dupont@meyzieu.fr", "Jean-Pierre Dupont"),  # 24th pass: read « Jean Pierre Dupont »
+    ("marie_dupre@lyon.fr", "Marie Dupre"),
+    ("-.x-@ville.fr", "X"),
+])
+def test_a_name_read_from_an_address_keeps_its_hyphens(address, shown):
+    assert newcomers.display_name(Subscriber(email=address, name="")) == shown
