@@ -162,7 +162,8 @@ def send_digest(ctx, *, now=None) -> int:
             ctx.settings, to=ctx.settings.LIST_ADDRESS, to_name=ctx.settings.LIST_NAME,
             subject=f"Les nouveaux membres du club (semaine {now.strftime('%V')})",
             text=digest_text(ctx.settings, newcomers))
-        outbox.enqueue(session, f"newcomers:{week}", message, [ctx.settings.LIST_ADDRESS])
+        if not outbox.enqueue(session, f"newcomers:{week}", message, [ctx.settings.LIST_ADDRESS]):
+            return 0  # this week's digest is out: they wait for next week's (were marked, never named)
         for sub in newcomers:
             sub.digest_at = now
     return len(newcomers)

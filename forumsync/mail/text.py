@@ -36,7 +36,7 @@ _MAY_REALLY_LINK = re.compile(r"@|(?:https?|ftp|mailto):|//|www\.|xn--|"
                               re.I)
 _QUOTE = re.compile(r"^((?:> ?)+)(.*)$")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_LINE_START = re.compile(r"^(\s{0,3})(#{1,6}(?:\s|$)|[=\-]{2,}\s*$|\+(?=\s))")
+_LINE_START = re.compile(r"^(\s{0,3})(#{1,6}(?:\s|$)|[=\-]{2,}\s*$|\+(?=\s|$))")
 
 
 def _escape(text: str) -> str:
@@ -220,8 +220,9 @@ def _unescape_indented_code(out: list[str], indented: list[tuple[int, str]]) -> 
 
 
 _OPEN = ("", " ", "\t", ">")  # what a line that closes every block does not start with
-# A list item's start (bullets "-" and ordered items are not escaped; "*" and "+" are).
-_LIST_ITEM = re.compile(r"(?:> ?)*[ \t]*(?:-|\d{1,9}[.)])(?:[ \t]|$)")
+# A list item's start, whatever its marker (a bare « + » line was not escaped and opened a list
+# the shortcut did not see: red team, twenty-fifth pass).
+_LIST_ITEM = re.compile(r"(?:> ?)*[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 
 
 def _QUOTE_LINE_OR_BBCODE(line: str) -> bool:

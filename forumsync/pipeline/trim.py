@@ -34,7 +34,10 @@ def trim_body(body: str, forwarded: bool = False) -> tuple[str, bool]:
     if not trimmed:
         return body, False
     title = SIGNATURE_TITLE if kind == "signature" else DETAILS_TITLE
-    return f'{kept}\n\n[details="{title}"]\n{trimmed}\n[/details]', True
+    # A blank line after the opening line: Discourse reads the fold as a container, whose
+    # first line may be indented code; markdown-it without that container (``live_syntax``)
+    # read it as the paragraph of « [details=…] » and its code as live (red team, 25th pass).
+    return f'{kept}\n\n[details="{title}"]\n\n{trimmed}\n[/details]', True
 
 
 def authors_words(body: str) -> str:

@@ -1,5 +1,6 @@
 """Welcoming newcomers: CSV roster diffing, the « Présentations » topic, the welcome email sent
 through the real outbox to an SMTP sink, and the reply by email posted in the topic."""
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
 from email.policy import default
 from email.utils import getaddresses
@@ -153,6 +154,20 @@ def test_weekly_digest_lists_newcomers_once(ctx, roster, localforum):
     text = message_from_bytes(digest.raw, policy=default).get_body(("plain",)).get_content()
     assert "Jeanne Martin" in text and "Luc" in text and "@" not in text.split("--")[0].replace(
         ctx.settings.FORUM_URL, "")
+    # a newcomer after this week's digest waits for next week's (was marked and never named:
+    # red team, twenty-fourth pass)
+    write_roster(roster, [("jeanne.martin@grandlyon.com", "Jeanne Martin"), ("luc@meyzieu.fr", ""),
+                          ("ines.roux@meyzieu.fr", "Inès Roux")])
+    subscribers.sync_source(ctx, ctx.settings.SUBSCRIBER_SOURCES[0])
+    assert newcomers.welcome_pending(ctx) == 1
+    assert newcomers.send_digest(ctx) == 0  # the same week: nothing sent, nobody marked
+    next_week = datetime.now(timezone.utc) + timedelta(days=7)
+    assert newcomers.send_digest(ctx, now=next_week) == 1
+    with ctx.db.session() as session:
+        digests = list(session.scalars(select(OutboxMail).where(OutboxMail.key.like("newcomers:%"))
+                                       .order_by(OutboxMail.id)))
+    assert len(digests) == 2
+    assert "Inès Roux" in message_from_bytes(digests[1].raw, policy=default).get_body(("plain",)).get_content()
 
 
 def test_apply_roster_on_both_databases(context):

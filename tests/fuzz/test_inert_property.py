@@ -30,6 +30,7 @@ ATTACKS = [
     "www.exemple.fr", "exemple.fr", "marie@meyzieu.fr", "\u202e", "\u2066", "\u200f", "\n", "\n\n",
     "> ", "    ", "```", "~~~", "# ", "- ", "1. ", "[details=\"x\"]", "[/details]", "|", "cid:",
     "@\u0301a", "@é", "[url=http://x]@staff[/url]", "<a href='http://x'>", "</a>", "[b]", ":",
+    "\n+\n", "+", "\t", "\n\n    ", "\n    ", "* ", "1) ",  # lists and indented code (25th pass)
 ]
 HTML_ATTACKS = ATTACKS + [
     "<p>", "</p>", "<br>", "<b>@staff</b>", "<code>@staff</code>", "<pre>@x\n[quote]</pre>",
@@ -127,6 +128,11 @@ def _live(raw: str, own: set[str]) -> list[str]:
          b"Content-Type: text/html; charset=utf-8\n\n"
          b"<html><body><a href='http://x'><pre>@x\n[quote]</pre></body></html>\n")
 # found by this test (7 Dec 2026, same day): a <pre> inside a link left « [quote] » at a line's start
+@example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e7@x>\n\n"
+         b"Bonjour,\n\n+\n    premier point\n\n    ![a](http://127.0.0.1/x.png) <img src=http://e/x.png>\n")
+@example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e8@x>\n\n"
+         b"Merci\n\n> +\n>     point\n>\n>     ![a](http://127.0.0.1/x.png)\n")
+# red team, 25th pass: a bare « + » opened a list the indented-code shortcut did not see
 def test_mail_stages_never_produce_live_syntax(raw):
     markdown, own = _body_as_posted(raw)
     assert _live(markdown, own) == [], markdown

@@ -114,3 +114,29 @@ def test_indented_code_is_read_as_markdown_it_reads_it(text):
         if "x" in line:
             assert ("x_y < 3" in line) == (index in code), (index, markdown)
     assert live_syntax(markdown) == []
+
+
+def test_a_bare_plus_opens_a_list_and_its_indented_lines_stay_escaped():
+    """Red team, twenty-fifth pass: « + » alone on a line was not escaped and opened a list the
+    shortcut did not see; the indented line after it, the item's paragraph, was written as is.
+    It is escaped now: no list, and the indented line after the blank one is code."""
+    markdown = plain_to_markdown("Bonjour,\n\n+\n    premier point\n\n    ![a](http://127.0.0.1/x.png) <img src=x>\n")
+    assert "\\+" in markdown.split("\n")
+    assert live_syntax(markdown) == [] and "<img" not in cook(markdown), markdown
+    assert "![a](http://127.0.0.1/x.png) <img src=x>" in _shown(markdown)
+    # any list marker before the lines sends them through the parse, which sees the item
+    markdown = plain_to_markdown("* point\n\n    ![a](http://127.0.0.1/x.png)")
+    assert live_syntax(markdown) == [] and "<img" not in cook(markdown), markdown
+
+
+def test_code_folded_by_trim_leaves_the_last_net_nothing_to_do():
+    """Red team, twenty-fifth pass: code right under « [details=…] » read, without Discourse's
+    details container, as that line's paragraph: the net rewrote the code (« &lt; » shown)."""
+    from forumsync.pipeline.post_inert import inert
+    from forumsync.pipeline.trim import trim_body
+
+    body, trimmed = trim_body(plain_to_markdown(
+        "Bonjour,\n\n    Le 3 mars 2026, Marie a écrit :\n    > user = <admin> ![a](http://e/p.png)\n"))
+    assert trimmed and '[details="Message cité"]' in body
+    assert inert([body], [], set())[0] == [body]
+    assert "user = <admin> ![a](http://e/p.png)" in _shown(body)

@@ -46,7 +46,7 @@ def test_history_and_signatures_trimmed(understand, name):
     data = understand(name, upto="trim")
     assert data["trimmed"] is True
     title, other = (SIGNATURE, DETAILS) if name in SIGNATURE_ONLY else (DETAILS, SIGNATURE)
-    kept, _, block = data["body"].partition(f"\n\n{title}\n")
+    kept, _, block = data["body"].partition(f"\n\n{title}\n\n")  # a blank line after the fold line
     assert kept.endswith(kept_end)
     assert block.startswith(trimmed_start)
     assert block.endswith("\n[/details]")
