@@ -85,6 +85,8 @@ def decide(settings, facts: Facts) -> tuple[bool, str]:
         return False, "message supprimé"
     if post.get("hidden"):
         return False, "message masqué"
+    if topic.get("visible") is False:  # « Ne plus lister »: out of every public listing (25th pass)
+        return False, "sujet non listé par la modération : jamais relayé"
     if facts.from_list:
         return False, "message venu de la liste (publié par forumsync)"
     if (post.get("post_number") == 1

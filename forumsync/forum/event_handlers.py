@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..mail.subjects import subject_key
-from ..models import PostLink, TopicLink, utcnow
+from ..models import OutboxMail, PostLink, TopicLink, utcnow
 from ..outbound import compose, outbox
 from ..queues import wake
 from . import live
@@ -70,6 +70,9 @@ def post_created(ctx, payload: dict, cache: dict) -> str:
     return f"envoyé à la liste ({reason})" if created else "déjà dans la file d'envoi"
 
 
+_NEVER_SENT = ("dropped", "failed")  # outbox states of a mail the list will never receive
+
+
 def post_edited(ctx, payload: dict, cache: dict) -> str:
     if not ctx.settings.SEND_EDIT_NOTICES:
         raise Skip("modification non relayée (SEND_EDIT_NOTICES désactivé)")
@@ -77,8 +80,11 @@ def post_edited(ctx, payload: dict, cache: dict) -> str:
     with ctx.db.session() as session:
         sent = session.scalars(select(PostLink).where(PostLink.post_id == post_id,
                                                       PostLink.origin == "forum")).first()
+        mail = session.scalars(select(OutboxMail.state).where(OutboxMail.key == f"post:{post_id}")).first()
     if sent is None:
         raise Skip("message jamais envoyé à la liste : modification non relayée")
+    if mail in _NEVER_SENT:  # dropped by an operator or by the check before sending (25th pass)
+        raise Skip("message jamais arrivé sur la liste (écarté ou en échec) : modification non relayée")
     facts, _ = _eligible(ctx, payload, cache)
     post, topic = facts.post, facts.topic
     version = post.get("version") or payload.get("version") or 0
@@ -136,14 +142,20 @@ def _stream_posts(topic: dict) -> dict[int, dict]:
 
 def _message_id_of(ctx, session, topic: dict, number: int, cache: dict) -> str | None:
     """Message-ID of post NUMBER of the topic: its PostLink (list mail or forum post we sent),
-    else the forum post's own id, looked up in the topic (fetched only then)."""
-    link = session.scalars(select(PostLink).where(PostLink.topic_id == topic["id"],
-                                                  PostLink.post_number == number)
-                           .order_by(PostLink.id)).first()
-    if link is not None:
-        return link.message_id
+    else the forum post's own id. The post is found in the topic as the forum serves it (read
+    already by the eligibility check), by its id: a moderator's « move posts » changes a post's
+    topic and number, not its id, and the PostLink keeps the old place (25th pass)."""
     full = live.topic(ctx, topic["id"], cache)
     post = _stream_posts(full).get(number)
+    if post is not None and post.get("id"):
+        link = session.scalars(select(PostLink).where(PostLink.post_id == post["id"])
+                               .order_by(PostLink.id)).first()
+    else:  # beyond the posts the topic carries: its place as recorded
+        link = session.scalars(select(PostLink).where(PostLink.topic_id == topic["id"],
+                                                      PostLink.post_number == number)
+                               .order_by(PostLink.id)).first()
+    if link is not None:
+        return link.message_id
     if post is not None:
         if (post.get("post_type") or REGULAR_POST) != REGULAR_POST or post.get("hidden") \
                 or post.get("deleted_at"):

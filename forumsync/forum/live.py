@@ -113,6 +113,8 @@ def gather(ctx, payload: dict, cache: dict, fresh: bool = False) -> Facts:
     post_id = payload.get("id")
     if not post_id:
         raise Skip("événement sans identifiant de message")
+    if type(post_id) is not int or post_id < 1:  # « abc », [1], 12.5 (read as 12): 25th pass
+        raise Skip(f"identifiant de message invalide ({str(post_id)[:40]!r}) : événement ignoré")
     prefetched = cache.pop(("post", post_id), None)
     try:
         full = prefetched.result() if prefetched is not None else ctx.forum.post_get(post_id)

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from ..app import current_context
 from ..models import InboxMessage, OutboxMail, WebhookEvent
 from . import auth, charts, health, stats, throttle
+from .dates import paris_time
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +36,7 @@ def _csrf_on_post():
 
 @bp.app_template_filter("fr_datetime")
 def fr_datetime(value):
-    if not value:
-        return "—"
-    if isinstance(value, str):
-        from datetime import datetime
-
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    return value.strftime("%d/%m/%Y %H:%M")
+    return paris_time(value)
 
 
 # ------------------------------------------------------------------------------------ login

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 
 from ..models import WebhookEvent, get_state, utcnow
+from .dates import paris_time
 
 CHECK_TIMEOUT = 2.0
 WORKER_STALE_SECONDS = 60
@@ -126,7 +127,7 @@ def check_webhook(session) -> Check:
     if at is None:
         return Check("webhook", "Dernier webhook du forum", None, "aucun reçu pour l'instant")
     return Check("webhook", "Dernier webhook du forum", True,
-                 f"reçu {age_fr((utcnow() - at).total_seconds())} ({at:%d/%m/%Y %H:%M} UTC)")
+                 f"reçu {age_fr((utcnow() - at).total_seconds())} ({paris_time(at)}, heure de Paris)")
 
 
 def check_worker(session) -> Check:

@@ -86,3 +86,18 @@ def test_forum_replies_in_a_topic_opened_by_the_list_go_to_the_list(conf):
     opening = facts(post_number=1)
     opening.topic["external_id"] = "ml-0123456789abcdef"
     assert decide(conf, opening) == (False, "sujet venu de la liste (external_id ml-…)")
+
+
+def test_reply_in_an_unlisted_topic_is_not_mailed(sqlite_bridge):
+    """Red team, 25th pass: a topic a moderator unlisted (« Ne plus lister ») still sent its
+    replies to the whole list; Discourse serves the flag as ``visible`` (TopicViewSerializer)."""
+    b = sqlite_bridge
+    first = b.topic("marie", "Sujet bientôt non listé", "Premier message public du sujet.")
+    b.process()
+    assert len(b.mails()) == 1
+    b.gateway().topic_status_set(first["topic_id"], "visible", False)  # « Ne plus lister »
+    reply = b.reply("paul", first["topic_id"], "Réponse dans un sujet non listé.")
+    b.process()
+    assert [m["Subject"] for m in b.mails()] == ["Sujet bientôt non listé"]
+    event = b.event_for(reply["id"])
+    assert event.state == "skipped", (event.state, event.reason)

@@ -542,3 +542,70 @@ def test_an_event_over_the_processor_budget_fails_with_its_reason(tmp_path, db_u
         assert env.mails() == []
     finally:
         env.close()
+
+def test_edit_of_a_post_whose_mail_the_operator_dropped_sends_nothing(tmp_path, sqlite_url,
+                                                                        make_localforum, smtp_sink):
+    """Red team, 25th pass: the edit notice of a post whose mail an operator dropped on the
+    dashboard announced it to the list, threaded to a Message-ID the list never saw."""
+    from forumsync.forum import events
+    from forumsync.outbound import outbox
+    from tests.fixtures.outbound import Bridge
+
+    env = Bridge(tmp_path, sqlite_url, make_localforum, smtp_sink, SEND_EDIT_NOTICES=True)
+    try:
+        first = env.topic("marie", "Sujet publié par erreur", "Contenu que l'animateur écarte.")
+        env.forum.wait_webhooks()
+        while events.run_pending(env.ctx, "t"):  # queued, not yet sent
+            pass
+        with env.ctx.db.session() as s:
+            row = s.scalars(select(OutboxMail)).one()
+            assert outbox.drop(s, row.id, "écarté depuis le tableau de bord")  # the dashboard's « Écarter »
+        env.process()
+        assert env.mails() == []
+
+        env.gateway("marie").post_update(first["id"], "Contenu corrigé après coup par l'autrice.")
+        env.process()
+
+        assert [m["Subject"] for m in env.mails()] == [], \
+            "une notice « [modifié] » annonce à la liste un message écarté par l'opérateur"
+        edited = [e for e in env.events() if e.event == "post_edited"]
+        assert edited and all(e.state == "skipped" for e in edited), [(e.state, e.reason) for e in edited]
+    finally:
+        env.close()
+
+
+def test_reply_to_a_moved_list_message_threads_to_its_message_id(sqlite_bridge):
+    """Red team, 25th pass: after « move posts », a reply to a list message threaded to the
+    forum's own id: its PostLink was looked up by its old topic and number."""
+    import requests
+
+    b = sqlite_bridge
+    root = b.topic(None, "[SVE] Sujet venu de la liste", "Message venu de la liste (racine).")
+    list_reply = b.reply(None, root["topic_id"], "Réponse venue de la liste, hors sujet.")
+    with b.ctx.db.session() as s:
+        s.add(TopicLink(topic_id=root["topic_id"], root_message_id="racine-9@meyzieu.fr",
+                        title="Sujet venu de la liste", subject_key="sujet venu de la liste",
+                        list_tag="[SVE]", theme="sve"))
+        s.add(PostLink(message_id="racine-9@meyzieu.fr", post_id=root["id"],
+                       topic_id=root["topic_id"], post_number=1, origin="list"))
+        s.add(PostLink(message_id="hors-sujet-2@grandlyon.fr", post_id=list_reply["id"],
+                       topic_id=root["topic_id"], post_number=2, origin="list"))
+    b.process()
+    assert b.mails() == []
+    # a moderator splits the off-topic list message into a topic of its own
+    answer = requests.post(f"{b.forum.url}/t/{root['topic_id']}/move-posts.json",
+                           json={"post_ids": [list_reply["id"]],
+                                 "title": "Nouveau sujet détaché de la liste",
+                                 "category_id": b.categories["sve"]["id"]},
+                           headers=b.forum.headers(), timeout=5)
+    assert answer.status_code == 200, answer.text
+    new_topic = int(answer.json()["url"].rsplit("/", 1)[1])
+
+    reply = b.reply("marie", new_topic, "Je réponds au message détaché.", reply_to_post_number=1)
+    b.process()
+
+    [mail] = b.mails()
+    assert mail["Message-ID"] == f"<discourse/post/{reply['id']}@127.0.0.1>"
+    assert mail["In-Reply-To"] == "<hors-sujet-2@grandlyon.fr>", mail["In-Reply-To"]
+    assert "<hors-sujet-2@grandlyon.fr>" in mail["References"].split()
+    assert f"discourse/post/{list_reply['id']}@" not in str(mail["References"])

@@ -1,6 +1,8 @@
 """POST /webhooks/discourse: signature, idempotence, malformed input never a 500."""
 import json
 
+import requests
+
 import pytest
 from sqlalchemy import func, select
 
@@ -141,3 +143,45 @@ def test_an_empty_webhook_secret_accepts_no_event(tmp_path, db):
     answer = post(app.test_client(), PAYLOAD, secret="")
     assert answer.status_code == 401 and "FORUM_WEBHOOK_SECRET" in answer.get_json()["statut"]
     assert count(ctx) == 0
+
+
+# Red team, 25th pass: a signed post_created whose post.id is not a positive integer ended
+# « failed » with a Python error (« abc », [1]) or was read as another post (N + 0.5).
+IDS = {"texte": "abc", "liste": [1], "objet": {"id": 1}}
+
+
+@pytest.mark.parametrize("name", list(IDS))
+def test_non_integer_post_id_gets_a_clear_answer(sqlite_bridge, name):
+    b = sqlite_bridge
+    if _send_signed(b, {"post": {"id": IDS[name], "topic_id": 1}}, f"id-{name}") == 400:
+        return  # refused at receipt: a clear answer too
+    b.process()
+    assert b.mails() == []
+    [event] = [e for e in b.events() if e.delivery_id.endswith(f"#id-{name}")]
+    assert event.state == "skipped", (event.state, event.reason)
+    assert "Error" not in event.reason and "int()" not in event.reason, event.reason
+
+
+def _send_signed(b, payload, event_id):
+    body = json.dumps(payload).encode()
+    answer = requests.post(f"{b.web_url}/webhooks/discourse", data=body, timeout=10, headers={
+        "Content-Type": "application/json", "X-Discourse-Event": "post_created",
+        "X-Discourse-Event-Type": "post", "X-Discourse-Event-Id": event_id,
+        "X-Discourse-Instance": b.forum.url,
+        "X-Discourse-Event-Signature": signature(b.settings.FORUM_WEBHOOK_SECRET, body)})
+    assert answer.status_code in (200, 400), answer.text
+    return answer.status_code
+
+
+def test_a_decimal_post_id_is_not_read_as_another_post(sqlite_bridge):
+    """{"id": N + 0.5} is handled as post N (int() truncates): recorded « done », « déjà dans
+    la file d'envoi », about a post the payload did not name."""
+    b = sqlite_bridge
+    first = b.topic("marie", "Sujet au numéro entier", "Premier message public du sujet.")
+    b.process()
+    if _send_signed(b, {"post": {"id": first["id"] + 0.5}}, "id-decimal") == 400:
+        return
+    b.process()
+    assert len(b.mails()) == 1
+    [event] = [e for e in b.events() if e.delivery_id.endswith("#id-decimal")]
+    assert event.state == "skipped", (event.state, event.reason)

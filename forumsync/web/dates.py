@@ -1,0 +1,32 @@
+"""Dates as a French operator reads them: Paris time.
+
+The database stores naive UTC (``models.utcnow``). The dashboard showed those as they are,
+« 01/07/2026 10:00 » for noon in Paris, and one day off near midnight in winter (red team,
+twenty-fifth pass).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+try:
+    PARIS = ZoneInfo("Europe/Paris")
+except ZoneInfoNotFoundError:  # no time zone database: said in UTC, never shown as local
+    PARIS = None
+
+
+def paris_time(value) -> str:
+    """VALUE (a datetime, naive meaning UTC, or its ISO text) as « 01/07/2026 12:00 », in Paris
+    time; « — » when empty."""
+    if not value:
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    if PARIS is None:
+        return value.astimezone(timezone.utc).strftime("%d/%m/%Y %H:%M UTC")
+    return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
