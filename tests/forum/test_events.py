@@ -543,6 +543,7 @@ def test_an_event_over_the_processor_budget_fails_with_its_reason(tmp_path, db_u
     finally:
         env.close()
 
+
 def test_edit_of_a_post_whose_mail_the_operator_dropped_sends_nothing(tmp_path, sqlite_url,
                                                                         make_localforum, smtp_sink):
     """Red team, 25th pass: the edit notice of a post whose mail an operator dropped on the
