@@ -190,6 +190,8 @@ def _mobile_signature(line: str) -> bool:
     Proton Mail »), is one: short (its links aside), no clause after its first words, no
     question. « Envoyé depuis mon compte agent, le courriel arrive bien… » is the message
     (red team, twenty-third pass)."""
+    if len(line) > 300:  # (links included: a longer line is text, and _LINKS need not read it)
+        return False
     text = _LINKS.sub("", line).strip().strip("*_")
     return not (len(text) > 70 or len(text) > 45 and _CLAUSE.search(text) or text.endswith(("?", "!")))
 

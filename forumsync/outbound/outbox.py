@@ -266,6 +266,12 @@ def _withheld(ctx, key: str, checked: dict) -> tuple[str, str] | None:
     forum no longer lets the list see, ``retry`` when the forum cannot be asked right now."""
     if not key.startswith(FORUM_POST_KEYS):
         return None
+    if key.startswith("edit:"):
+        original = _original_state(ctx, key)
+        if original in ("dropped", "failed"):  # the list never saw it: no « [modifié] » (26th pass)
+            return "withheld", "non envoyé : le courriel du message modifié n'est jamais parti (écarté ou en échec)"
+        if original not in (None, "sent"):  # a notice never goes before its message
+            return "retry", "en attente : le courriel du message modifié n'est pas encore parti"
     from ..forum.live import recheck_before_send
     from ..forum.gateway import ForumUnavailable
 
@@ -279,6 +285,13 @@ def _withheld(ctx, key: str, checked: dict) -> tuple[str, str] | None:
     if allowed:
         return None
     return "withheld", f"non envoyé, relu sur le forum juste avant l'envoi : {reason}"
+
+
+def _original_state(ctx, key: str) -> str | None:
+    """The state of the mail of the post an ``edit:ID:V`` notice is about (None: none stored)."""
+    post_id = key.split(":")[1]
+    with ctx.db.session() as session:
+        return session.scalar(select(OutboxMail.state).where(OutboxMail.key == f"post:{post_id}"))
 
 
 def _close(connection, quit: bool = False) -> None:

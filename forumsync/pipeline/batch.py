@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ..forum.gateway import ForumUnavailable
+from ..inbound import copies
 from ..mail.ids import topic_external_id
 from ..mail.subjects import subject_key as make_subject_key
 from ..models import TopicLink
@@ -91,11 +92,12 @@ class PendingBatch:
             self.land()  # the same Message-ID again must meet dedupe after the first is recorded
         meta = msgdata.get("meta") or {}
         if msgdata["attempt"] > 1 or msgdata.get("message_id") in self.items or \
-                meta.get("copy_of") or meta.get("copies"):
+                meta.get("copy_of") or meta.get("copies") and self._copies_tried(inbox_id):
             # A second attempt reconciles with the forum (publish's idempotency); the same
             # Message-ID again must meet dedupe after the first is recorded; a copy of a
             # Message-ID is written under its own id (msgdata.post_key), one at a time, and
-            # every copy, the first included, first looks for the others' (``reconcile``).
+            # looks for the others' posts (``reconcile``), as does a first copy once one of
+            # its copies was tried (a first copy whose copies all wait goes in the batch).
             self.flush("again")
             return runner.process_claimed(self.ctx, inbox_id, self.cache)
         state = runner.conclude(self.ctx, inbox_id, msgdata,
@@ -104,6 +106,10 @@ class PendingBatch:
             self.again = None
             return runner.process_claimed(self.ctx, inbox_id, self.cache)
         return state
+
+    def _copies_tried(self, inbox_id: int) -> bool:
+        with self.ctx.db.session() as session:
+            return bool(copies.tried_copies(session.connection(), inbox_id))
 
     def _stages(self, inbox_id: int, raw, msgdata: dict):
         msg, stages = prepare.stages_for(self.ctx, raw, msgdata)  # AHEAD ones from the pool

@@ -610,3 +610,32 @@ def test_reply_to_a_moved_list_message_threads_to_its_message_id(sqlite_bridge):
     assert mail["In-Reply-To"] == "<hors-sujet-2@grandlyon.fr>", mail["In-Reply-To"]
     assert "<hors-sujet-2@grandlyon.fr>" in mail["References"].split()
     assert f"discourse/post/{list_reply['id']}@" not in str(mail["References"])
+
+
+def test_edit_notice_queued_before_the_operator_drops_the_post_is_not_sent(tmp_path, sqlite_url,
+                                                                          make_localforum, smtp_sink):
+    """Twenty-sixth pass: the rule was checked when the edit arrived, not when the notice
+    leaves: a notice queued while the post's mail waited went alone after a drop."""
+    from forumsync.forum import events
+    from forumsync.outbound import outbox
+    from tests.fixtures.outbound import Bridge
+
+    env = Bridge(tmp_path, sqlite_url, make_localforum, smtp_sink, SEND_EDIT_NOTICES=True)
+    try:
+        first = env.topic("marie", "Sujet publié par erreur", "Contenu que l'animateur écarte.")
+        env.forum.wait_webhooks()
+        while events.run_pending(env.ctx, "t"):  # queued, not yet sent
+            pass
+        env.gateway("marie").post_update(first["id"], "Contenu corrigé après coup par l'autrice.")
+        env.forum.wait_webhooks()
+        while events.run_pending(env.ctx, "t"):  # the edit notice is queued: the post's mail waits
+            pass
+        with env.ctx.db.session() as s:
+            post_mail = s.scalars(select(OutboxMail).where(OutboxMail.key == f"post:{first['id']}")).one()
+            assert outbox.drop(s, post_mail.id, "écarté depuis le tableau de bord")
+        env.process()
+
+        assert [m["Subject"] for m in env.mails()] == [], \
+            "la notice « [modifié] » d'un message écarté par l'opérateur part seule sur la liste"
+    finally:
+        env.close()

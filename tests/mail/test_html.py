@@ -86,14 +86,37 @@ def test_exclamation_mark_before_a_link_never_makes_an_image(html):
 
 
 def test_hidden_blocks_do_not_reach_the_post():
-    """Red team, twenty-third pass: a newsletter's hidden preheader and Outlook's mso-hide
-    copies showed on the forum; a mail hidden whole is kept (nothing else to show)."""
+    """Red team, twenty-third pass: a newsletter's hidden preheader showed on the forum; a mail
+    hidden whole is kept (nothing else to show)."""
     from forumsync.mail.html import html_to_markdown
 
     html = ('<div style="display:none;max-height:0">Aperçu caché du message</div>'
-            '<p>Bonjour,</p><p>La réunion est <span style="mso-hide: all">[copie cachée]</span>jeudi.</p>'
-            '<p style="visibility: hidden">invisible</p>')
+            '<p>Bonjour,</p><p>La réunion est jeudi.</p><p style="visibility: hidden">invisible</p>')
     markdown = html_to_markdown(html)
     assert "Bonjour" in markdown and "jeudi" in markdown
     assert "caché" not in markdown and "invisible" not in markdown
-    assert "Tout le texte" in html_to_markdown('<div style="display:none"><p>Tout le texte</p></div>')
+    assert "Tout le texte" in html_to_markdown('<div style="display:none">Tout le texte</div>')
+
+
+@pytest.mark.parametrize("html, shown", [
+    # in HTML the second <p> closes the hidden one: list readers see the rest
+    ('<p>Bonjour,</p><p style="display:none">aperçu<p>Le vote est reporté à lundi.</p><p>Marie</p>',
+     ["Le vote est reporté à lundi.", "Marie"]),
+    ('<p>Ordre du jour :</p><ul><li style="display:none">x<li>Budget 2027</li><li>Questions diverses</li></ul>',
+     ["Budget 2027", "Questions diverses"]),
+    # CSS: the last declaration wins
+    ('<p>Bonjour,</p><p style="display:none;display:block">Le vote est reporté à lundi.</p>',
+     ["Le vote est reporté à lundi."]),
+    # a « bulletproof button »: hidden from Outlook only (mso-hide:all), its VML twin for Outlook
+    ('<p>Inscriptions ouvertes.</p><div><!--[if mso]><v:roundrect href="https://example.org/i">'
+     "<center>S'inscrire</center></v:roundrect><![endif]--><a href=\"https://example.org/i\" "
+     "style=\"display:inline-block;mso-hide:all;\">S'inscrire</a></div>", ["https://example.org/i"]),
+])
+def test_what_every_reader_sees_stays(html, shown):
+    """Twenty-sixth pass: the first removal took what browsers show (an unclosed element, a
+    later declaration, Outlook-only hiding)."""
+    from forumsync.mail.html import html_to_markdown
+
+    markdown = html_to_markdown(html)
+    for text in shown:
+        assert text in markdown, markdown

@@ -218,3 +218,16 @@ def test_nothing_is_ever_lost(lines):
             [l.rstrip() for l in text.split("\n") if l.strip()]
     else:
         assert kept == text
+
+
+def test_a_long_line_after_a_phone_signature_opening_is_cheap():
+    """Twenty-sixth pass: the links were stripped before the length was read: quadratic on a
+    long word (1.5 s for 16,000 characters)."""
+    import time
+
+    from forumsync.mail import quotes
+
+    started = time.process_time()
+    assert not quotes._mobile_signature("Envoyé de mon iPhone " + ":" * 64_000)
+    assert time.process_time() - started < 0.1
+

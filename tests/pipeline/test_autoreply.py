@@ -56,6 +56,10 @@ def test_autoreply_subjects(subject):
     "TR: Out of office connector", "Lu et approuvé",
     "Congés annuels des agents : comment les saisir ?", "Absence prolongée d'un agent : délégations ?",
     "[club-publik] Congés bonifiés dans le portail agent", "[SVE] [Meyzieu] Absentéisme",
+    # twenty-sixth pass: a member writing about leave (no date, or a question)
+    "[club] Congés : du nouveau dans la convention collective",
+    "[club] Congés du 1er au 15 août : qui assure les permanences ?",
+    "Congés - retour sur la réunion de mardi", "Congés jusqu'à quand peut-on les reporter ?",
 ])
 def test_ordinary_subjects_pass(subject):
     assert autoreply.check(_msg(subject)) == (False, "")

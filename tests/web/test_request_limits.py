@@ -154,3 +154,36 @@ def test_a_slow_application_keeps_its_connection(monkeypatch):
         assert _post(server.port, 10).startswith(b"HTTP/1.1 200")
     finally:
         server.stop()
+
+
+def test_a_pipelined_request_is_not_charged_for_the_time_the_server_was_not_reading(monkeypatch):
+    """Twenty-sixth pass: waitress reads nothing while a request is served: a pipelining
+    client whose first answer took longer than the deadline was cut as reading resumed."""
+    from forumsync import slow_clients
+
+    monkeypatch.setattr(slow_clients, "REQUEST_SECONDS", 3)
+    monkeypatch.setattr(slow_clients, "CHECK_SECONDS", 1)
+
+    def slow_app(environ, start_response):
+        environ["wsgi.input"].read()
+        if environ["PATH_INFO"] == "/lent":
+            time.sleep(5)  # the application's time: longer than the deadline
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"fini"]
+
+    server = WsgiThread(slow_app, "127.0.0.1", 0, "essai").start()
+    first = b"POST /lent HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+    second = b"POST /inbound/mail HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab"
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=15) as conn:
+            conn.sendall(first + second[:20])
+            assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+            time.sleep(2)  # the server reads again: the rest arrives 2 s later, under 3 s
+            try:
+                conn.sendall(second[20:])
+                answer = conn.recv(65536)
+            except OSError:
+                answer = b""
+            assert answer.startswith(b"HTTP/1.1 200"), answer
+    finally:
+        server.stop()
