@@ -194,7 +194,7 @@ def _unescape_indented_code(out: list[str], indented: list[tuple[int, str]]) -> 
                              if index else not depth) and not (depth and "\t" in _leading(written))
         runs[index] = depth
         if written != out[index] and _leading(written) == _leading(out[index]) \
-                and not _QUOTE_LINE_OR_BBCODE(written):
+                and not _opens_a_block_bbcode(written):
             changed[index] = written
     if not changed:  # nothing escaped in those lines: the same either way
         return
@@ -225,7 +225,8 @@ _OPEN = ("", " ", "\t", ">")  # what a line that closes every block does not sta
 _LIST_ITEM = re.compile(r"(?:> ?)*[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
 
 
-def _QUOTE_LINE_OR_BBCODE(line: str) -> bool:
+def _opens_a_block_bbcode(line: str) -> bool:
+    """LINE would open a quote or another block BBCode, as ``live_syntax`` reads lines."""
     from .inert import _QUOTE_LINE, block_bbcode
 
     return bool(_QUOTE_LINE.match(line) or block_bbcode(line))
