@@ -70,7 +70,7 @@ def post_created(ctx, payload: dict, cache: dict) -> str:
     return f"envoyé à la liste ({reason})" if created else "déjà dans la file d'envoi"
 
 
-_NEVER_SENT = ("dropped", "failed")  # outbox states of a mail the list will never receive
+_NEVER_SENT = ("dropped",)  # outbox state of a mail the list will never receive (a failed one may be retried)
 
 
 def post_edited(ctx, payload: dict, cache: dict) -> str:
@@ -84,7 +84,7 @@ def post_edited(ctx, payload: dict, cache: dict) -> str:
     if sent is None:
         raise Skip("message jamais envoyé à la liste : modification non relayée")
     if mail in _NEVER_SENT:  # dropped by an operator or by the check before sending (25th pass)
-        raise Skip("message jamais arrivé sur la liste (écarté ou en échec) : modification non relayée")
+        raise Skip("message jamais arrivé sur la liste (écarté) : modification non relayée")
     facts, _ = _eligible(ctx, payload, cache)
     post, topic = facts.post, facts.topic
     version = post.get("version") or payload.get("version") or 0

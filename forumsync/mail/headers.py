@@ -17,7 +17,6 @@ from .charsets import decode_bytes, unescape_surrogates
 # take the same characters, and no backtracking between them (« =?**…?Q? » cost 48 s at 64 KB:
 # red team, twenty-sixth pass).
 _ENCODED_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
-MAX_DECODED_CHARS = 16_384  # of a header value: no subject or name is longer (a title has 255)
 _BETWEEN_WORDS = re.compile(r"(\?=)\s+(=\?)")
 _FOLD = re.compile(r"\r?\n[ \t]*")
 
@@ -70,7 +69,7 @@ def decode_header_value(value) -> str:
         return ""
     if isinstance(value, bytes):
         value = decode_bytes(value)
-    value = unescape_surrogates(str(value)[:MAX_DECODED_CHARS])
+    value = unescape_surrogates(str(value))
     value = _FOLD.sub(" ", value)
     if "=?" in value:
         # Whitespace between adjacent encoded words is not displayed (RFC 2047 §6.2).

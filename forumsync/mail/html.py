@@ -36,8 +36,6 @@ _TRACKING_SRC = re.compile(r"(?:track|pixel|beacon|open\.aspx|/o\.gif|/wf/open|m
                            r"emltrk|/open/|spacer\.gif)", re.I)
 _HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|mso-hide\s*:\s*all", re.I)
 _BLANK_LINES = re.compile(r"\n{3,}")
-# A style attribute (not a <style> sheet) that may hide its element.
-_HIDDEN_ATTRIBUTE = re.compile(r"""style\s*=\s*["']?[^"'>]*(?:display\s*:\s*none|visibility\s*:\s*hidden)""", re.I)
 
 
 def _attr(tag: str, name: str) -> str:
@@ -73,42 +71,7 @@ def clean_office_html(html: str) -> str:
     """Drop Outlook/Word noise: conditional comments, <o:p>, hidden blocks, tracking pixels."""
     html = _without_conditional_comments(html)
     html = _OFFICE_TAGS.sub("", html)
-    if _HIDDEN_ATTRIBUTE.search(html):  # (a style attribute that hides: rare; a parse else)
-        html = _without_hidden_blocks(html)
     return _IMG.sub(lambda m: "" if _is_tracking_pixel(m.group(0)) else m.group(0), html)
-
-
-def _without_hidden_blocks(html: str) -> str:
-    """HTML without the text-only elements its reader never sees (``display:none``,
-    ``visibility:hidden``, the last declaration winning: a newsletter's preheader): the forum
-    showed them (red team, twenty-third pass). Only an element with its closing tag and no tag
-    inside: an element holding others may hold what the reader sees (Python's parser does not
-    close a ``<p>`` as browsers do: twenty-sixth pass), and a pattern that reads no tag inside
-    costs one pass (a parse of the whole mail cost 0.9 ms per message of the corpus). Kept
-    whole when nothing visible is left."""
-    def drop(match):
-        return "" if _hidden_style(match.group("style")) else match.group(0)
-
-    shown = _HIDDEN_ELEMENT.sub(drop, html)
-    if shown != html and not nh3.clean(shown, tags=set(), clean_content_tags={"script", "style", "title", "head"}).strip() \
-            and "<img" not in shown.lower():
-        return html
-    return shown
-
-
-_HIDDEN_ELEMENT = re.compile(
-    r"<(?P<tag>[a-z][a-z0-9]*)\b[^<>]*?\bstyle\s*=\s*(?P<q>[\"'])(?P<style>[^\"'<>]*)(?P=q)[^<>]*>"
-    r"[^<]*</(?P=tag)\s*>", re.I)
-
-
-def _hidden_style(style: str) -> bool:
-    """STYLE hides its element: its last ``display`` is ``none`` or its last ``visibility`` is
-    ``hidden`` (``mso-hide:all`` hides in Outlook only, where a twin usually shows instead)."""
-    last = {}
-    for declaration in style.split(";"):
-        name, _, value = declaration.partition(":")
-        last[name.strip().lower()] = value.strip().lower().replace("!important", "").strip()
-    return last.get("display") == "none" or last.get("visibility") == "hidden"
 
 
 def sanitize_html(html: str) -> str:

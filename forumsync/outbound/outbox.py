@@ -268,9 +268,10 @@ def _withheld(ctx, key: str, checked: dict) -> tuple[str, str] | None:
         return None
     if key.startswith("edit:"):
         original = _original_state(ctx, key)
-        if original in ("dropped", "failed"):  # the list never saw it: no « [modifié] » (26th pass)
-            return "withheld", "non envoyé : le courriel du message modifié n'est jamais parti (écarté ou en échec)"
-        if original not in (None, "sent"):  # a notice never goes before its message
+        if original == "dropped":  # the list will never see it: no « [modifié] » (26th pass)
+            return "withheld", "non envoyé : le courriel du message modifié a été écarté"
+        if original not in (None, "sent"):  # a notice never goes before its message (a failed
+            # one may still be retried by the operator: 27th pass)
             return "retry", "en attente : le courriel du message modifié n'est pas encore parti"
     from ..forum.live import recheck_before_send
     from ..forum.gateway import ForumUnavailable

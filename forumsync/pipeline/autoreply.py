@@ -16,10 +16,7 @@ _SUBJECTS = re.compile(
     r"^\s*(?:\[[^\]]*\]\s*)*(?:"  # after the list's tag and others (« [club] [EXT] … »)
     r"r[ée]ponse\s+automatique|absence\s+du\s+bureau|absent(?:e)?(?:\s*[:(\-]|\s+du|\s+jusqu|\s*$)"
     r"|message\s+d['’]absence|notification\s+d['’]absence|je\s+suis\s+absente?|"
-    # « congés » only with a date and no question (« Congés du 1er au 15 août : qui assure les
-    # permanences ? » is a member's mail: red team, twenty-sixth pass)
-    r"(?:en\s+)?cong[ée]s?(?![^?]*\?)\s*(?:$|(?:[:(\-]\s*)?(?:jusqu['’]\s*au|du|retour\s+le)\s+\d)|"
-    r"absence\s+prolong[ée]e\s*$|"
+
     r"out\s+of\s+(?:the\s+)?office|automatic\s+reply|auto(?:matic)?[\s-]?reply|autoreply|"
     r"auto\s*:|auto[\s-]response|vacation\s+(?:reply|message|notice)|on\s+vacation|"
     r"abwesenheitsnotiz|automatische\s+antwort|risposta\s+automatica|respuesta\s+autom[aá]tica|"

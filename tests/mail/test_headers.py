@@ -81,3 +81,16 @@ def test_decoding_a_long_hostile_value_is_linear():
         decode_header_value(value)
         assert time.process_time() - started < 0.5, value[:20]
 
+
+
+def test_long_references_keep_the_parent():
+    """Twenty-seventh pass: a 16 KB cap on decoded values (26th pass, withdrawn) cut a long
+    References, whose parent comes last: a reply threaded 27 messages up."""
+    from email import message_from_bytes, policy
+
+    from forumsync.pipeline.parse import references
+
+    ids = [f"<{n:04d}.ancien-message-de-la-discussion@listes.exemple.org>" for n in range(300)]
+    raw = ("From: a@b.fr\r\nSubject: Re: fil\r\nMessage-ID: <r@b.fr>\r\nReferences: "
+           + "\r\n ".join(ids) + "\r\n\r\ncorps\r\n").encode()
+    assert references(message_from_bytes(raw, policy=policy.compat32), "r@b.fr")[0] == ids[-1].strip("<>")

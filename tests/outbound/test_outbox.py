@@ -175,3 +175,36 @@ def test_two_workers_never_send_twice(ctx, smtp_sink):
     subjects = [email.message_from_bytes(raw, policy=policy.default)["Subject"]
                 for _, _, raw in smtp_sink.messages]
     assert len(subjects) == 30 and len(set(subjects)) == 30
+
+
+def test_an_edit_notice_waits_for_its_post_mail_retried_after_a_failure(ctx, smtp_sink, monkeypatch):
+    """Red team, 27th pass: a notice met its post's mail « failed » (an SMTP outage) and was
+    withheld for good; the operator's « outbox retry » then sent the post, never its notice.
+    It waits for the post's mail, and is withheld only when that was dropped."""
+    from forumsync.forum import live
+
+    monkeypatch.setattr(live, "recheck_before_send", lambda ctx, key, batch=None: (True, "public"))
+
+    def mail(subject):
+        return compose.compose_personal(ctx.settings, to="club@listes.example.org", subject=subject, text="x")
+
+    with ctx.db.session() as s:
+        outbox.enqueue(s, "post:7", mail("Sortie du 12"), ["club@listes.example.org"])
+        outbox.enqueue(s, "edit:7:2", mail("[modifié] Sortie du 12"), ["club@listes.example.org"])
+        outbox.enqueue(s, "post:8", mail("Sortie du 13"), ["club@listes.example.org"])
+        outbox.enqueue(s, "edit:8:2", mail("[modifié] Sortie du 13"), ["club@listes.example.org"])
+        for key in ("post:7", "post:8"):
+            row = s.scalars(select(OutboxMail).where(OutboxMail.key == key)).one()
+            row.state, row.attempts = "failed", outbox.MAX_ATTEMPTS  # a long SMTP outage
+    outbox.run_pending(ctx, "w")
+    with ctx.db.session() as s:
+        outbox.retry(s)  # the mail server is back: « forumsync outbox retry --all »
+        row = s.scalars(select(OutboxMail).where(OutboxMail.key == "post:8")).one()
+        assert outbox.drop(s, row.id, "écarté")  # and the operator drops the other post
+    for _ in range(3):
+        outbox.run_pending(ctx, "w")
+        with ctx.db.session() as s:
+            s.execute(update(OutboxMail).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+    with ctx.db.session() as s:
+        states = dict(s.execute(select(OutboxMail.key, OutboxMail.state)).all())
+    assert states == {"post:7": "sent", "edit:7:2": "sent", "post:8": "dropped", "edit:8:2": "dropped"}, states

@@ -43,7 +43,6 @@ def _msg(subject="Question", **headers):
     "Je suis absente", "Risposta automatica: x",
     # red team, twenty-third pass: a second tag before it; French client-side rules' subjects
     "[club-publik] [EXT] Réponse automatique", "[club-publik][EXTERNE] Absent : x",
-    "Congés : du 20/12 au 3/01", "En congés jusqu'au 4 janvier", "Congés", "Absence prolongée",
 ])
 def test_autoreply_subjects(subject):
     auto, reason = autoreply.check(_msg(subject))
@@ -60,6 +59,9 @@ def test_autoreply_subjects(subject):
     "[club] Congés : du nouveau dans la convention collective",
     "[club] Congés du 1er au 15 août : qui assure les permanences ?",
     "Congés - retour sur la réunion de mardi", "Congés jusqu'à quand peut-on les reporter ?",
+    # twenty-seventh pass: with a date too (a subject alone cannot tell; the rule is withdrawn)
+    "[club] Congés du 1er au 15 août : fermeture du local", "[club] Congé du 8 mai : pas d'entraînement",
+    "Absence prolongée",
 ])
 def test_ordinary_subjects_pass(subject):
     assert autoreply.check(_msg(subject)) == (False, "")
