@@ -141,11 +141,10 @@ def test_a_copy_does_not_go_beside_an_earlier_copy_written_under_its_own_id(serv
         assert row.state == "quarantined" and "déjà sur le forum" in row.reason, row.reason
 
 
-def test_the_first_copy_retried_after_a_copys_unrecorded_write_is_not_a_second_post(service):
-    """Twenty-third pass, the symmetric path: the first copy (no ``copy_of``) did not look for
-    its copies' posts. It was quarantined (here by hand; a DMARC failure does the same), its copy went and was
-    written without its end recorded, the operator dropped the copy stuck in retry, then
-    retried every quarantined row (the routine « Réessayer tout »)."""
+def _first_copy_retried_after_its_copy_was_written_and_dropped(service):
+    """The first copy quarantined (here by hand; a DMARC failure does the same), its copy
+    written without its end recorded and dropped by the operator, then every quarantined row
+    retried (the routine « Réessayer tout »): the first copy is queued again."""
     first = service.pipe.feed(_marie("Texte de Marie\n"), channel="lmtp")
     with service.ctx.db.session() as s:
         row = s.get(InboxMessage, first)
@@ -158,6 +157,12 @@ def test_the_first_copy_retried_after_a_copys_unrecorded_write_is_not_a_second_p
         assert operations.drop(s, second, "bloqué") == 1
     with service.ctx.db.session() as s:
         operations.retry_quarantined(s)
+
+
+def test_the_first_copy_retried_after_a_copys_unrecorded_write_is_not_a_second_post(service):
+    """Twenty-third pass, the symmetric path: the first copy (no ``copy_of``) did not look for
+    its copies' posts."""
+    _first_copy_retried_after_its_copy_was_written_and_dropped(service)
     service.pipe.run()
     assert len(_marie_posts(service)) == 1, \
         f"Marie's mail is on the forum twice: {[(r.id, r.state, r.reason[:50]) for r in _rows(service)]}"
@@ -170,17 +175,7 @@ def test_the_first_copy_retried_in_a_backlog_batch_looks_for_its_copies_posts(tm
 
     s = Service(tmp_path, sqlite_url, localforum, plugin=True, AUTHSERV_ID=AUTHSERV)
     try:
-        first = s.pipe.feed(_marie("Texte de Marie\n"), channel="lmtp")
-        with s.ctx.db.session() as session:
-            row = session.get(InboxMessage, first)
-            row.state, row.reason = "quarantined", "à vérifier"
-        second = s.pipe.feed(_marie("Texte de Marie\n\n-- \nListe du club\n"), channel="lmtp")
-        s.pipe.run()
-        _written_not_recorded(s, second)
-        with s.ctx.db.session() as session:
-            assert operations.drop(session, second, "bloqué") == 1
-        with s.ctx.db.session() as session:
-            operations.retry_quarantined(session)
+        _first_copy_retried_after_its_copy_was_written_and_dropped(s)
         others = [s.pipe.feed(make_mail(f"Autre sujet {n}", f"Texte {n}\n", sender=f"agent{n}@lyon.fr",
                                         message_id=f"<rt23-other-{n}@lyon.fr>"), channel="lmtp")
                   for n in range(3)]
