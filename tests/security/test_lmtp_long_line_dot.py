@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from forumsync.context import Context
 from forumsync.inbound.lmtp import LINE_LENGTH_LIMIT, start_lmtp_server
-from forumsync.models import InboxMessage, InboxRaw
+from forumsync.models import InboxMessage
 from tests.fixtures.database import make_settings
 
 LIST = "club@listes.example.org"

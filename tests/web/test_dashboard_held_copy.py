@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete
 from werkzeug.security import generate_password_hash
 
 from forumsync.app import create_app
 from forumsync.inbound.copies import COPY_HELD
-from forumsync.models import InboxMessage, PostLink
+from forumsync.models import InboxMessage
 from tests.fixtures.pipeline import make_mail
 from tests.security.service import Service
 
