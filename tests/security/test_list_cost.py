@@ -94,8 +94,9 @@ def _nested_lists(depth: int = 2_000) -> str:
 def test_a_post_of_nested_lists_costs_about_what_an_ordinary_post_costs(conf):
     ordinary = _cpu(conf, "Bonjour,\n\n" + "Une ligne de texte ordinaire.\n" * 1_000)
     hostile = _cpu(conf, _nested_lists())
-    # today ~2.2 s against ~0.05 s
-    assert hostile < 10 * ordinary + 0.5, (hostile, ordinary)
+    # before the fix ~2.2 s against ~0.05 s; now ~0.3 s, 0.82 s in a CI rehearsal (3 workers on
+    # 2 cores): a margin between the two
+    assert hostile < 10 * ordinary + 1.2, (hostile, ordinary)
 
 
 def test_the_text_of_a_post_is_never_built_far_beyond_what_the_mail_keeps(conf, monkeypatch):
