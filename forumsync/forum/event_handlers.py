@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..mail.subjects import subject_key
-from ..models import OutboxMail, PostLink, TopicLink, utcnow
+from ..models import PostLink, TopicLink, utcnow
 from ..outbound import compose, outbox
 from ..queues import wake
 from . import live
@@ -70,9 +70,6 @@ def post_created(ctx, payload: dict, cache: dict) -> str:
     return f"envoyé à la liste ({reason})" if created else "déjà dans la file d'envoi"
 
 
-_NEVER_SENT = ("dropped",)  # outbox state of a mail the list will never receive (a failed one may be retried)
-
-
 def post_edited(ctx, payload: dict, cache: dict) -> str:
     if not ctx.settings.SEND_EDIT_NOTICES:
         raise Skip("modification non relayée (SEND_EDIT_NOTICES désactivé)")
@@ -80,11 +77,8 @@ def post_edited(ctx, payload: dict, cache: dict) -> str:
     with ctx.db.session() as session:
         sent = session.scalars(select(PostLink).where(PostLink.post_id == post_id,
                                                       PostLink.origin == "forum")).first()
-        mail = session.scalars(select(OutboxMail.state).where(OutboxMail.key == f"post:{post_id}")).first()
     if sent is None:
         raise Skip("message jamais envoyé à la liste : modification non relayée")
-    if mail in _NEVER_SENT:  # dropped by an operator or by the check before sending (25th pass)
-        raise Skip("message jamais arrivé sur la liste (écarté) : modification non relayée")
     facts, _ = _eligible(ctx, payload, cache)
     post, topic = facts.post, facts.topic
     version = post.get("version") or payload.get("version") or 0

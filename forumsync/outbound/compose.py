@@ -150,7 +150,8 @@ def compose_post(settings, post: ForumPost) -> EmailMessage:
                      f"{html.escape(settings.FORUM_NAME)}.</p>")
     else:
         body_html, cut = bounded_html(absolute_html(settings, post.cooked))
-        text_html, _ = bounded_html(absolute_html(settings, text_ready(post.cooked)))
+        readable = text_ready(post.cooked)  # most posts hold no image or quote: the HTML part's serves
+        text_html = body_html if readable == post.cooked else bounded_html(absolute_html(settings, readable))[0]
         text = bounded_text(html_to_text(settings, text_html))
         if cut:  # never the whole of a post that cooks huge (bodies.MAX_LIST_HTML_CHARS)
             note = f"[…] Message trop long pour la liste, coupé : la suite sur {settings.FORUM_NAME}."

@@ -268,7 +268,8 @@ def _withheld(ctx, key: str, checked: dict) -> tuple[str, str] | None:
         return None
     if key.startswith("edit:"):
         original = _original_state(ctx, key)
-        if original == "dropped":  # the list will never see it: no « [modifié] » (26th pass)
+        if original == "dropped":  # the list will never see it: no « [modifié] » (25th, 26th passes;
+            # checked here, when the notice leaves, not when the edit arrives: a drop may come between)
             return "withheld", "non envoyé : le courriel du message modifié a été écarté"
         if original not in (None, "sent"):  # a notice never goes before its message (a failed
             # one may still be retried by the operator: 27th pass)

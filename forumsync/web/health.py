@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 
 from ..models import WebhookEvent, get_state, utcnow
-from .dates import paris_time
+from .dates import PARIS, paris_time
 
 CHECK_TIMEOUT = 2.0
 WORKER_STALE_SECONDS = 60
@@ -126,8 +126,9 @@ def check_webhook(session) -> Check:
         at = session.scalar(select(func.max(WebhookEvent.received_at)))
     if at is None:
         return Check("webhook", "Dernier webhook du forum", None, "aucun reçu pour l'instant")
+    zone = ", heure de Paris" if PARIS else ""  # (paris_time says « UTC » itself without a zone database)
     return Check("webhook", "Dernier webhook du forum", True,
-                 f"reçu {age_fr((utcnow() - at).total_seconds())} ({paris_time(at)}, heure de Paris)")
+                 f"reçu {age_fr((utcnow() - at).total_seconds())} ({paris_time(at)}{zone})")
 
 
 def check_worker(session) -> Check:
