@@ -162,6 +162,8 @@ class Post(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     edit_reason: Mapped[str | None] = mapped_column(Text)
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    # PostCreator's via_email: the plugin's list posts (creator_options.rb), kept by a copy
+    via_email: Mapped[bool | None] = mapped_column(Boolean, default=False)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -157,8 +157,8 @@ def create_staged_post(session, post_params: PostParams, files, post_files: Post
             created_at=capped_created_at(post_params.created_at), external_id=post_params.external_id,
             tags=post_params.tags or None, check_permissions=False,
             # plugin/lib/forumsync/creator_options.rb: PostCreator's skip_validations (no
-            # lengths, no unique title, no rate limits) and auto_track: false
-            skip_validations=True, auto_track=False)
+            # lengths, no unique title, no rate limits), auto_track: false and via_email
+            skip_validations=True, auto_track=False, via_email=True)
     except ApiError as exc:  # Refusal in the plugin: 422 with the reason, the request rolled back
         if exc.status != 422:
             raise

@@ -45,7 +45,8 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
                 external_id: str | None = None, tags: Iterable[str] | None = None,
                 archetype: str = "regular", target_recipients: Iterable[str] | str | None = None,
                 post_type: int = REGULAR, check_permissions: bool = True,
-                auto_track: bool = True, skip_validations: bool = False) -> Post:
+                auto_track: bool = True, skip_validations: bool = False,
+                via_email: bool = False) -> Post:
     """Create a topic (no TOPIC_ID) or a reply, as USER; queues the webhooks; the poster
     watches/tracks the topic unless AUTO_TRACK is False, watchers are notified (alerts.py).
 
@@ -54,6 +55,7 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     checks (PostCreator#valid? returns before PostValidator, Post#save skips validation) and
     no unique-title check (TopicCreator#save_topic saves with validate: false). Per-user rate
     limits are the callers' (api_topics), so this path has none, as disable_rate_limits! does.
+    VIA_EMAIL is PostCreator's ``via_email`` (the plugin's list posts).
     """
     if user.staged and check_permissions:
         raise forbidden()
@@ -68,7 +70,7 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
         if not skip_validations:
             check_lengths(session, raw, None, False, topic.archetype == "private_message")
         return _reply(session, user, topic, raw, reply_to_post_number, post_type, when,
-                      auto_track)
+                      auto_track, via_email)
 
     private = archetype == "private_message"
     if not skip_validations:
@@ -95,7 +97,7 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     if tags and not private:
         set_tags(session, topic, tags)
     post = Post(topic_id=topic.id, user_id=user.id, post_number=1, post_type=REGULAR, raw=raw,
-                cooked=cook_for(session, raw), created_at=when, updated_at=when)
+                cooked=cook_for(session, raw), created_at=when, updated_at=when, via_email=via_email)
     session.add(post)
     session.flush()  # every default is computed in Python: the rows need no reload
     alerts.track(session, user, topic, True, auto_track)
@@ -120,7 +122,7 @@ def _check_can_reply(session, user: User, topic: Topic) -> None:
 
 
 def _reply(session, user: User, topic: Topic, raw: str, reply_to_post_number, post_type: int,
-           when, auto_track: bool) -> Post:
+           when, auto_track: bool, via_email: bool = False) -> Post:
     """The reply at the end of TOPIC (a reply_to number that is not in the topic is dropped);
     a whisper does not bump the topic."""
     reply_to = int(reply_to_post_number) if reply_to_post_number not in (None, "") else None
@@ -132,7 +134,7 @@ def _reply(session, user: User, topic: Topic, raw: str, reply_to_post_number, po
     number = (prepared.scalar(session, HIGHEST_NUMBER, topic_id=topic.id) or 0) + 1
     post = Post(topic_id=topic.id, user_id=user.id, post_number=number,
                 reply_to_post_number=reply_to, post_type=post_type, raw=raw,
-                cooked=cook_for(session, raw), created_at=when, updated_at=when)
+                cooked=cook_for(session, raw), created_at=when, updated_at=when, via_email=via_email)
     session.add(post)
     if post_type != WHISPER:
         topic.bumped_at = max(topic.bumped_at, when)

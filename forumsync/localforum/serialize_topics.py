@@ -66,12 +66,16 @@ def serialize_post(session, post: Post, viewer: User | None, kind: str = "show")
         data = fill(shapes.TOPIC_POST, values)
         if post.action_code:  # PostSerializer#include_action_code?
             data["action_code"] = post.action_code
+        if post.via_email:  # PostSerializer#include_via_email?
+            data["via_email"] = True
         return data
     shape = {"created": shapes.POST_CREATED, "show": shapes.POST_SHOW,
              "updated": shapes.POST_UPDATED}[kind]
     data = fill(shape, values)
     if post.action_code:
         data["action_code"] = post.action_code
+    if post.via_email:
+        data["via_email"] = True
     data["raw"] = post.raw
     if kind != "created":
         data["name"] = values["name"]
@@ -183,6 +187,8 @@ def webhook_post(session, post: Post) -> dict:
         "topic_filtered_posts_count": data["posts_count"],
         "post_type": post.post_type, "hidden": post.hidden,
     })
+    if post.via_email:  # WebHookPostSerializer < PostSerializer: include_via_email?
+        payload["via_email"] = True
     return payload
 
 

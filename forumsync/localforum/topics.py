@@ -2,6 +2,7 @@
 small-action posts), soft deletion, and moving posts between topics."""
 from __future__ import annotations
 
+from html import escape
 from typing import Iterable
 
 from sqlalchemy import func, select
@@ -10,7 +11,7 @@ from .errors import ApiError, forbidden, invalid, not_found
 from .guardian import can_see_topic, category_permission, is_category_moderator
 from .models import Category, Post, Topic, User, utcnow
 from .parsing import slugify
-from .post_rules import SMALL_ACTION, check_lengths
+from .post_rules import REGULAR, SMALL_ACTION, WHISPER, check_lengths
 from .serialize_topics import tag_names
 from .tags import set_tags
 from .webhook_events import post_event, topic_event
@@ -97,14 +98,20 @@ def set_topic_status(session, user: User, topic: Topic, status: str, enabled: bo
     return topic
 
 
-def _small_action(session, user: User, topic: Topic, action_code: str) -> Post:
+def _small_action(session, user: User, topic: Topic, action_code: str, number: int | None = None,
+                  raw: str = "") -> Post:
     """TopicStatusUpdater#create_moderator_post_for → Topic#add_moderator_post: a small-action
-    post ("closed.enabled" …) at the end of the topic, created by PostCreator (post_created)."""
-    number = (session.scalar(select(func.max(Post.post_number))
-                             .where(Post.topic_id == topic.id)) or 0) + 1
+    post ("closed.enabled" …) at the end of the topic (or at NUMBER when that place is free),
+    created by PostCreator (post_created)."""
+    taken = number is None or session.scalar(select(Post.id).where(
+        Post.topic_id == topic.id, Post.post_number == number)) is not None
+    if taken:
+        number = (session.scalar(select(func.max(Post.post_number))
+                                 .where(Post.topic_id == topic.id)) or 0) + 1
     now = utcnow()
     post = Post(topic_id=topic.id, user_id=user.id, post_number=number, post_type=SMALL_ACTION,
-                action_code=action_code, raw="", cooked="", created_at=now, updated_at=now)
+                action_code=action_code, raw=raw, cooked=f"<p>{escape(raw)}</p>" if raw else "",
+                created_at=now, updated_at=now)
     session.add(post)
     session.flush()
     session.refresh(post)
@@ -131,14 +138,36 @@ def delete_topic(session, user: User, topic: Topic, check_permissions: bool = Tr
 def move_posts(session, user: User, topic: Topic, post_ids: list[int], *,
                destination_topic_id=None, title: str | None = None, category_id=None,
                check_permissions: bool = True) -> Topic:
-    """Move posts to another topic (or a new one), renumbering them at its end."""
+    """« Move posts » as Discourse's PostMover (app/models/post_mover.rb) does it:
+
+    - the posts (small actions and empty posts left out) keep their id and get the
+      destination's next numbers (#move), without any webhook (``post_moved`` has none);
+    - a topic's first post is *copied* (#create_first_post: PostCreator, so ``post_created``
+      fires, for a post with a new id that keeps the author, raw, date and ``via_email``);
+      the original stays the first post of its topic;
+    - a new topic made for them fires no ``topic_created`` (PostMover#to_new_topic creates it
+      with Topic.create!, and PostCreator is given its topic_id);
+    - the original topic gets a small action « split_topic » (#create_moderator_post_in_
+      original_topic, ``post_created``) where the first moved reply was, and is closed when
+      every post of it moved (#close_topic_and_schedule_deletion; its deletion seven days
+      later is not modelled).
+    """
     if check_permissions and not is_category_moderator(session, user, topic.category):
         raise forbidden()
     ids = [int(i) for i in post_ids]
-    posts = list(session.scalars(select(Post).where(Post.topic_id == topic.id, Post.id.in_(ids))
-                                 .order_by(Post.post_number)))
-    if not posts or len(posts) != len(set(ids)):
+    selected = list(session.scalars(select(Post).where(Post.topic_id == topic.id, Post.id.in_(ids))))
+    if not selected or len(selected) != len(set(ids)):
         raise invalid("Some of the posts you selected are not in this topic.")
+    # PostMover#posts: no small action, no empty post, in creation order
+    posts = sorted((post for post in selected if post.post_type != SMALL_ACTION and post.raw != ""),
+                   key=lambda post: (post.created_at, post.post_number))
+    if not posts:
+        raise invalid("post_ids")
+    original_count = session.scalar(select(func.count(Post.id)).where(
+        Post.topic_id == topic.id, Post.deleted_at.is_(None),
+        (Post.post_type == REGULAR) | ((Post.post_type == WHISPER) & (
+            Post.action_code.is_(None) | (Post.action_code != "split_topic")))))
+    moving_all = original_count == len(posts)
     if destination_topic_id not in (None, ""):
         destination = get_topic(session, destination_topic_id)
         created = False
@@ -153,29 +182,52 @@ def move_posts(session, user: User, topic: Topic, post_ids: list[int], *,
         session.add(destination)
         session.flush()
         created = True
+    first_moved = posts[1].post_number if posts[0].post_number == 1 and len(posts) > 1 else \
+        (None if posts[0].post_number == 1 else posts[0].post_number)
     number = session.scalar(select(func.max(Post.post_number))
                             .where(Post.topic_id == destination.id)) or 0
     renumber = {}
     for post in posts:
         number += 1
         renumber[post.post_number] = number
+    copies = []
+    for post in posts:
+        if post.post_number == 1:
+            copies.append(_copy_first_post(session, post, destination, renumber[1]))
+    moved = [post for post in posts if post.post_number != 1]
     # Move out of the way first: (topic_id, post_number) is unique.
     offset = 1_000_000
-    for post in posts:
+    for post in moved:
         post.post_number += offset
     session.flush()
-    for post in posts:
+    for post in moved:
         old_number = post.post_number - offset
         post.topic_id = destination.id
         post.post_number = renumber[old_number]
         post.reply_to_post_number = renumber.get(post.reply_to_post_number)
     session.flush()
-    for post in posts:
+    for post in moved:
         session.refresh(post)
     session.refresh(destination)
-    if created:
-        topic_event(session, "topic_created", destination)
-    for post in posts:
-        post_event(session, "post_edited", post)
+    for copy in copies:
+        post_event(session, "post_created", copy)
+    _small_action(session, user, topic, "split_topic", number=first_moved,
+                  raw=f"{len(posts)} message(s) déplacé(s) vers « {destination.title} »")
+    if moving_all and not topic.closed:
+        set_topic_status(session, user, topic, "closed", True, check_permissions=False)
     return destination
+
+
+def _copy_first_post(session, post: Post, destination: Topic, number: int) -> Post:
+    """PostMover#create_first_post: a new post in DESTINATION (PostCreator with the author,
+    raw, date and via_email of the original, then its post number set), the original left
+    where it is."""
+    now = utcnow()
+    copy = Post(topic_id=destination.id, user_id=post.user_id, post_number=number,
+                post_type=post.post_type, raw=post.raw, cooked=post.cooked, version=post.version,
+                via_email=post.via_email, created_at=post.created_at, updated_at=now)
+    session.add(copy)
+    session.flush()
+    session.refresh(copy)
+    return copy
 

@@ -250,3 +250,70 @@ def test_webhook_url_set_after_start_delivers_queued_events(localforum, receiver
     localforum.set_webhook_url(receiver.url)
     localforum.wait_webhooks()
     assert [e for e, _ in events(receiver.received)] == ["topic_created", "post_created"]
+
+
+def _move(forum, topic_id, **body):
+    import requests
+
+    answer = requests.post(f"{forum.url}/t/{topic_id}/move-posts.json", json=body,
+                           headers=forum.headers(), timeout=10)
+    assert answer.status_code == 200, answer.text
+    return int(answer.json()["url"].rsplit("/", 1)[1])
+
+
+def test_moved_replies_fire_no_webhook_but_the_split_note(make_localforum, receiver):
+    """PostMover#move updates the post in place (``post_moved`` has no webhook) and
+    #to_new_topic creates the topic with Topic.create! (no ``topic_created``); the original
+    topic gets a « split_topic » small action (Topic#add_moderator_post: PostCreator)."""
+    forum = make_localforum(webhook_url=receiver.url)
+    category = forum.create_category("Club")
+    client = forum.client()
+    first = client.create_post("Premier message du fil d'origine", category_id=category["id"],
+                               title="Fil d'origine du club")
+    replies = [client.create_post(f"Réponse numéro {i} du fil", topic_id=first["topic_id"])
+               for i in range(2)]
+    forum.wait_webhooks()
+    receiver.received.clear()
+    new_id = _move(forum, first["topic_id"], post_ids=[replies[0]["id"]], title="Fil détaché du club")
+    forum.wait_webhooks()
+    [(name, body)] = events(receiver.received)
+    assert name == "post_created"
+    note = body["post"]
+    assert (note["topic_id"], note["post_type"], note["post_number"]) == (first["topic_id"], 3, 2)
+    assert new_id != first["topic_id"]
+    moved = client.post_by_id(replies[0]["id"])
+    assert (moved["topic_id"], moved["post_number"]) == (new_id, 1)
+
+
+def test_a_moved_first_post_is_copied_and_moving_all_closes_the_topic(make_localforum, receiver):
+    """PostMover#create_first_post: the first post is copied by PostCreator (a new id,
+    ``post_created``, the author, raw, date and via_email kept) and stays in its topic;
+    moving every post closes the original topic (#close_topic_and_schedule_deletion)."""
+    from forumsync.localforum.models import Post
+
+    forum = make_localforum(webhook_url=receiver.url)
+    category = forum.create_category("Club")
+    client = forum.client()
+    first = client.create_post("Message venu de la liste, premier du fil", category_id=category["id"],
+                               title="Fil venu de la liste")
+    reply = client.create_post("Sa seule réponse, au fil venu de la liste", topic_id=first["topic_id"])
+    with forum.session() as session:  # as the plugin writes a list message
+        session.get(Post, first["id"]).via_email = True
+    forum.wait_webhooks()
+    receiver.received.clear()
+    new_id = _move(forum, first["topic_id"], post_ids=[first["id"], reply["id"]],
+                   title="Fil déplacé en entier")
+    forum.wait_webhooks()
+    created = [body["post"] for name, body in events(receiver.received) if name == "post_created"]
+    copy = next(p for p in created if p["topic_id"] == new_id)
+    assert copy["id"] not in (first["id"], reply["id"])
+    assert (copy["post_number"], copy["raw"], copy["via_email"]) == (1, "Message venu de la liste, premier du fil", True)
+    assert copy["created_at"] == first["created_at"]
+    assert "topic_created" not in [name for name, _ in events(receiver.received)]
+    original = client.post_by_id(first["id"])
+    assert (original["topic_id"], original["post_number"]) == (first["topic_id"], 1)
+    assert client.post_by_id(reply["id"])["topic_id"] == new_id
+    topic = client.topic("-", first["topic_id"])
+    assert topic["closed"] is True
+    codes = [p.get("action_code") for p in topic["post_stream"]["posts"]]
+    assert "split_topic" in codes and "closed.enabled" in codes

@@ -167,3 +167,38 @@ def test_bad_signed_address_refused_nothing_posted(bridge, case):
     with bridge.ctx.db.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboxMail)
                         .where(OutboxMail.key.like("refusal:%"))) == 1
+
+
+@pytest.mark.parametrize("plugin", [True, False], ids=["greffon", "sans-greffon"])
+def test_a_list_message_moved_as_a_first_post_is_not_sent_back_to_the_list(sqlite_bridge, plugin):
+    """A moderator moves a topic that came from the list, first post included. Discourse copies
+    a first post (PostMover#create_first_post: a new post, a new id, a ``post_created``
+    webhook); the copy keeps ``via_email`` (the plugin's posts) and the raw with its marker
+    (the bridge's): it is the list's own message and never goes back to the list."""
+    import requests
+
+    from tests.fixtures.pipeline import hide_plugin
+
+    b = sqlite_bridge
+    if not plugin:
+        hide_plugin(b.forum)
+    row = pipeline(b, as_list_copy(member_mail(
+        "Jeanne Martin <jeanne.martin@meyzieu.fr>", "club@listes.example.org",
+        "[SVE] Le fil qui sera déplacé", "Message de la liste, premier d'un fil qui sera déplacé.\n")))
+    assert row.state == "published", row.reason
+    answer = b.reply("marie", row.topic_id, "Réponse écrite sur le forum au message venu de la liste.")
+    b.process()
+    assert len(b.sink.messages) == 1  # Marie's reply, and nothing else
+    moved = requests.post(f"{b.forum.url}/t/{row.topic_id}/move-posts.json",
+                          json={"post_ids": [row.post_id, answer["id"]], "title": "Le fil déplacé par la modération",
+                                "category_id": b.categories["sve"]["id"]},
+                          headers=b.forum.headers(), timeout=10)
+    assert moved.status_code == 200, moved.text
+    new_topic = int(moved.json()["url"].rsplit("/", 1)[1])
+    b.process()
+    assert len(b.sink.messages) == 1, [m["Subject"] for m in b.mails()]
+    [copy] = [p for p in b.gateway().topic_get(new_topic)["post_stream"]["posts"] if p["post_number"] == 1]
+    assert copy["id"] != row.post_id
+    event = b.event_for(copy["id"])
+    assert event.state == "skipped"
+    assert ("arrivé par courriel" in event.reason) if plugin else ("marqueur" in event.reason), event.reason
