@@ -170,7 +170,6 @@ def move_posts(session, user: User, topic: Topic, post_ids: list[int], *,
     moving_all = original_count == len(posts)
     if destination_topic_id not in (None, ""):
         destination = get_topic(session, destination_topic_id)
-        created = False
     else:
         if not title:
             raise invalid("Title can't be blank")
@@ -181,7 +180,6 @@ def move_posts(session, user: User, topic: Topic, post_ids: list[int], *,
                             bumped_at=posts[-1].created_at)
         session.add(destination)
         session.flush()
-        created = True
     first_moved = posts[1].post_number if posts[0].post_number == 1 and len(posts) > 1 else \
         (None if posts[0].post_number == 1 else posts[0].post_number)
     number = session.scalar(select(func.max(Post.post_number))

@@ -274,12 +274,39 @@ class _Walker:
         self.body.attachments.extend(sub.body.attachments)
         # URLs kept as written (as in a body): escaping a "_" inside one changed the link
         head = [f"**{label} :** {inline_markdown(inert_name(value))}" for label, value in fields]
-        text = "\n\n".join(sub.texts)
-        quoted = "\n".join(("> " + line).rstrip() for line in ("\n".join(head) + "\n\n" + text).split("\n"))
+        text = joined_texts(sub.texts)
+        quoted = "\n".join(quoted_line(line) for line in ("\n".join(head) + "\n\n" + text).split("\n"))
         self.add_text("Message transféré :\n\n" + quoted, "plain")
 
 
 FORWARD_FILE_NAME = "message-transfere.eml"
+# Closes every block a text may leave open (a list goes on across blank lines), invisible once
+# cooked (an HTML comment, as the bridge's post marker).
+BLOCKS_END = "<!-- -->"
+
+
+def joined_texts(texts: list[str]) -> str:
+    """The Markdown of several texts (parts of a mail), one after the other. Each text's
+    indented code was decided on that text alone, from its start (``plain_to_markdown``): a
+    text that begins indented follows ``BLOCKS_END``, not the previous text's last list, in
+    which its code would be a paragraph, its Markdown live (twenty-eighth pass)."""
+    out: list[str] = []
+    for text in texts:
+        if out and text[:1] in (" ", "\t"):
+            out.append(BLOCKS_END)
+        out.append(text)
+    return "\n\n".join(out)
+
+
+def quoted_line(line: str) -> str:
+    """LINE in a quote (« > »). The tabs of its indentation become spaces first (CommonMark's
+    tab stops of 4, so its blocks are the same): a tab after « > » reaches the next stop, two
+    columns short, and indented code there was a paragraph, its Markdown live (twenty-eighth
+    pass)."""
+    lead = len(line) - len(line.lstrip(" \t>"))
+    if "\t" in line[:lead]:
+        line = line[:lead].expandtabs(4) + line[lead:]
+    return ("> " + line).rstrip()
 
 
 def _decoded_forward(part):
@@ -341,7 +368,7 @@ def extract_body(msg) -> Body:
     walker = _Walker()
     walker.walk(msg)
     body = walker.body
-    body.markdown = "\n\n".join(t.strip("\n") for t in walker.texts)
+    body.markdown = joined_texts([t.strip("\n") for t in walker.texts])
     if len(body.markdown) > MAX_MARKDOWN_CHARS:
         walker.room.cut = True
         body.markdown = markdown_prefix(body.markdown, MAX_MARKDOWN_CHARS)

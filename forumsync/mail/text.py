@@ -198,7 +198,8 @@ def _unescape_indented_code(out: list[str], indented: list[tuple[int, str]]) -> 
             changed[index] = written
     if not changed:  # nothing escaped in those lines: the same either way
         return
-    if simple and not any(map(_LIST_ITEM.match, out[:max(changed)])):  # no list before them
+    if simple and not any(_LIST_ITEM.match(line) or _SPACED_QUOTE.match(line)
+                          for line in out[:max(changed)]):  # no list, no « ␣> » quote before them
         # With no list (the text's other blocks are paragraphs and quotes: fences, tables,
         # HTML, headings and the like are escaped), an indented line after a blank line of
         # its own quote, or after such a line, is indented code: no parse (the common case).
@@ -221,8 +222,12 @@ def _unescape_indented_code(out: list[str], indented: list[tuple[int, str]]) -> 
 
 _OPEN = ("", " ", "\t", ">")  # what a line that closes every block does not start with
 # A list item's start, whatever its marker (a bare « + » line was not escaped and opened a list
-# the shortcut did not see: red team, twenty-fifth pass).
-_LIST_ITEM = re.compile(r"(?:> ?)*[ \t]*(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+# the shortcut did not see: red team, twenty-fifth pass), after any run of quote markers and
+# spaces (« ␣>- x » is a list in a quote: twenty-eighth pass). Wider than Markdown reads a list
+# (more texts go through the parse, which decides); possessive, so linear.
+_LIST_ITEM = re.compile(r"[ \t>]*+(?:[-+*]|\d{1,9}[.)])(?:[ \t]|$)")
+# A quote marker after spaces: the quote depth the shortcut reads (``_QUOTE``) is not Markdown's.
+_SPACED_QUOTE = re.compile(r"[ \t]++>")
 
 
 def _opens_a_block_bbcode(line: str) -> bool:
