@@ -13,7 +13,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..mail.subjects import subject_key
+from ..mail.ids import LIST_EXTERNAL_ID_PREFIX
+from ..mail.subjects import clean_subject, subject_key, undecorated_title
 from ..models import PostLink, TopicLink, utcnow
 from ..outbound import compose, outbox
 from ..queues import wake
@@ -46,7 +47,7 @@ def post_created(ctx, payload: dict, cache: dict) -> str:
         forum_post = compose.ForumPost(
             post_id=post["id"], topic_id=topic["id"], post_number=post.get("post_number") or 1,
             username=post.get("username") or "", author_name=post.get("name") or "",
-            cooked=post.get("cooked") or "", title=topic.get("title") or post.get("topic_title") or "",
+            cooked=post.get("cooked") or "", title=list_title(settings, topic, post),
             topic_slug=topic.get("slug") or post.get("topic_slug") or "",
             list_tag=link.list_tag if link else None, in_reply_to=in_reply_to,
             references=references, author_email=author_email,
@@ -62,12 +63,24 @@ def post_created(ctx, payload: dict, cache: dict) -> str:
             session.add(TopicLink(topic_id=topic["id"], root_message_id=message_id,
                                   category_id=topic.get("category_id"),
                                   theme=theme["slug"] if theme else None, title=forum_post.title,
-                                  subject_key=subject_key(forum_post.title), list_tag=None))
+                                  subject_key=subject_key(clean_subject(forum_post.title, settings.LIST_TAG)[0]),
+                                  list_tag=None))
         elif link is not None:
             link.last_activity_at = utcnow()
     if created:
         wake(ctx)
     return f"envoyé à la liste ({reason})" if created else "déjà dans la file d'envoi"
+
+
+def list_title(settings, topic: dict, post: dict) -> str:
+    """The title the list's mail carries: the topic's, without the suffix forumsync added for
+    the forum alone to a topic it opened from list mail (« (Club Publik, 07/12/2026) » for a
+    title the forum found too short or already used): the thread keeps the subject its members
+    know, and a reply that lost its headers still finds it by subject (28th pass)."""
+    title = topic.get("title") or post.get("topic_title") or ""
+    if str(topic.get("external_id") or "").startswith(LIST_EXTERNAL_ID_PREFIX):
+        title = undecorated_title(title, settings.LIST_NAME)
+    return title
 
 
 def post_edited(ctx, payload: dict, cache: dict) -> str:
@@ -88,7 +101,7 @@ def post_edited(ctx, payload: dict, cache: dict) -> str:
         message = compose.compose_post(ctx.settings, compose.ForumPost(
             post_id=post["id"], topic_id=topic["id"], post_number=post.get("post_number") or 1,
             username=post.get("username") or "", author_name=post.get("name") or "",
-            cooked="", title=topic.get("title") or "", topic_slug=topic.get("slug") or "",
+            cooked="", title=list_title(ctx.settings, topic, post), topic_slug=topic.get("slug") or "",
             list_tag=link.list_tag if link else None, references=references, edited=True))
         created = outbox.enqueue(session, f"edit:{post_id}:{version}", message,
                                  [ctx.settings.LIST_ADDRESS], sender=ctx.settings.BRIDGE_ADDRESS)

@@ -139,3 +139,21 @@ def subject_key(title: str) -> str:
     """Key under which two subjects thread together: folded, punctuation-insensitive."""
     words = re.findall(r"\w+", fold(title))
     return " ".join(words)
+
+
+def decorated_title(title: str, list_name: str, when, taken: bool) -> str:
+    """TITLE made acceptable to the forum, which refused it as too short or already used: the
+    list's name and the message's date (the time too for a used title) after it."""
+    return f"{title} ({list_name}, {when:%d/%m/%Y %H:%M})" if taken else f"{title} ({list_name}, {when:%d/%m/%Y})"
+
+
+def undecorated_title(title: str, list_name: str) -> str:
+    """TITLE without the suffixes ``decorated_title`` gave it (a continuation of a topic whose
+    title was decorated may have two): the subject the list knows the thread by. For topics
+    forumsync opened from list mail only (a forum member's own words are theirs)."""
+    suffix = re.compile(rf" \({re.escape(list_name)}, \d{{2}}/\d{{2}}/\d{{4}}(?: \d{{2}}:\d{{2}})?\)$")
+    while True:
+        shorter = suffix.sub("", title)
+        if shorter == title or not shorter.strip():
+            return title
+        title = shorter

@@ -17,6 +17,7 @@ from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_SHORT, TITLE_TAKEN
 from ..mail.cuts import cut_note, post_prefix
 from ..mail.ids import post_marker
 from ..mail.inert import escape_fragment, neutralise_mentions, strip_bidi
+from ..mail.subjects import decorated_title
 from .attach import Attached
 from .msgdata import post_key
 from .post_inert import inert, normalised
@@ -105,10 +106,8 @@ def fitted(draft: Draft, msgdata, problems: set[str], *, list_name: str, when: d
     if not draft.checked:
         problems = problems | {BODY_LONG}
     title, raw = draft.title, draft.raw
-    if title is not None and TITLE_TAKEN in problems:
-        title = f"{title} ({list_name}, {when:%d/%m/%Y %H:%M})"
-    elif title is not None and TITLE_SHORT in problems:
-        title = f"{title} ({list_name}, {when:%d/%m/%Y})"
+    if title is not None and (TITLE_TAKEN in problems or TITLE_SHORT in problems):
+        title = decorated_title(title, list_name, when, taken=TITLE_TAKEN in problems)
     if BODY_SHORT in problems:
         raw = raw + (f"\n\n*(message bref transmis tel quel depuis la liste {list_name} ; cette "
                      f"note le complète car le forum refuse les messages trop courts)*")

@@ -117,3 +117,20 @@ def test_chains_never_fail(subject):
     chain = subject_chain(subject, TAG)
     assert set(chain.prefixes) <= {"reply", "forward"}
     assert chain.is_reply == ("reply" in chain.prefixes)
+
+
+def test_undecorated_title_removes_only_forumsyncs_suffixes():
+    from datetime import datetime
+
+    from forumsync.mail.subjects import decorated_title, undecorated_title
+
+    when = datetime(2026, 12, 7, 13, 1)
+    once = decorated_title("Portail GRU", "Club Publik", when, taken=False)
+    twice = decorated_title(once, "Club Publik", when, taken=True)
+    assert once == "Portail GRU (Club Publik, 07/12/2026)"
+    assert twice == "Portail GRU (Club Publik, 07/12/2026) (Club Publik, 07/12/2026 13:01)"
+    assert undecorated_title(twice, "Club Publik") == "Portail GRU"
+    # another list's name, another shape, or nothing left: the title as it is
+    assert undecorated_title("Portail GRU (Autre liste, 07/12/2026)", "Club Publik").endswith("2026)")
+    assert undecorated_title("Réunion (Club Publik, décembre)", "Club Publik") == "Réunion (Club Publik, décembre)"
+    assert undecorated_title(" (Club Publik, 07/12/2026)", "Club Publik") == " (Club Publik, 07/12/2026)"
