@@ -58,11 +58,7 @@ class Obj:
         """The context with its database opened and migrated, before a command accepts or
         reads anything; a database that is down is a French error, not a traceback."""
         ctx = self.context
-        try:
-            ctx.db  # noqa: B018 - opens and migrates
-        except Exception as exc:  # noqa: BLE001 - down or unreachable: say so
-            raise click.ClickException(f"base de données inaccessible ({exc.__class__.__name__}) : "
-                                       f"vérifiez DATABASE_URL") from None
+        ctx.db  # noqa: B018 - opens and migrates (DatabaseUnavailable: FrenchGroup says so)
         return ctx
 
 
@@ -101,6 +97,28 @@ class FrenchGroup(click.Group):
             raise
         except click.ClickException as exc:
             raise _FrenchError(exc) from None
+        except Exception as exc:
+            reason = _database_down(exc)
+            if reason is None:
+                raise
+            raise _FrenchError(click.ClickException(
+                f"base de données inaccessible ({reason}) : vérifiez DATABASE_URL et que le "
+                f"serveur de base de données tourne")) from None
+
+
+def _database_down(exc: Exception) -> str | None:
+    """Why the database is out of reach, when EXC says it is (opening it, or a connection
+    lost during the command); else None."""
+    from .db import DatabaseUnavailable, unavailable_reason
+
+    if isinstance(exc, DatabaseUnavailable):
+        return str(exc)
+    if type(exc).__module__.startswith("sqlalchemy"):
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        if isinstance(exc, (OperationalError, InterfaceError)):
+            return unavailable_reason(exc)
+    return None
 
 
 @click.group(cls=FrenchGroup, context_settings={"help_option_names": ["-h", "--help"]})

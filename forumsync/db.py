@@ -123,8 +123,25 @@ def alembic_config(url: str):
     return config
 
 
+class DatabaseUnavailable(Exception):
+    """The database could not be opened or migrated (down, unreachable, a path that cannot be
+    created): commands say so in French (``cli``) rather than show a traceback."""
+
+
 def open_database(settings, migrate: bool = True) -> Database:
-    db = Database(settings.DATABASE_URL)
-    if migrate:
-        db.migrate()
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        db = Database(settings.DATABASE_URL)
+        if migrate:
+            db.migrate()
+    except (OSError, SQLAlchemyError) as exc:
+        raise DatabaseUnavailable(unavailable_reason(exc)) from exc
     return db
+
+
+def unavailable_reason(exc: BaseException) -> str:
+    """The first line of what the driver said, with the exception's name (no traceback)."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [""])[0][:300]
+    return f"{cause.__class__.__name__} : {first}" if first else cause.__class__.__name__

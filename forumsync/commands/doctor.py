@@ -15,8 +15,17 @@ def doctor(obj):
     worker ; chaque problème avec sa solution ; code 1 si une panne."""
     from ..web.health import doctor_checks
 
+    from ..db import DatabaseUnavailable
+
     ctx = obj.context
     say(f"Réglages : {ctx.settings.source}")
+    try:
+        ctx.db  # noqa: B018 - the other checks read the queues
+    except DatabaseUnavailable as exc:
+        say(f"{MARKS[False]} base de données : inaccessible ({exc})")
+        say("         → vérifiez DATABASE_URL et que le serveur de base de données tourne")
+        say("Bilan : la base de données est en panne ; les autres vérifications en dépendent.")
+        raise click.exceptions.Exit(1)
     checks = doctor_checks(ctx)
     for check in checks:
         say(f"{MARKS[check.ok]} {check.label} : {check.detail}")
