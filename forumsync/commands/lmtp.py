@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .terminal import say
+from .terminal import listen_error, say
 
 
 
@@ -52,7 +52,7 @@ def lmtp(obj, listen, ready_file, allow_remote):
     try:
         server = LMTPServer(ctx, host, int(port)).start()
     except OSError as exc:
-        raise click.ClickException(f"impossible d'écouter sur {listen} : {exc.strerror or exc}") from None
+        raise listen_error(listen, exc) from None
     try:
         say(f"Serveur LMTP à l'écoute sur {host}:{server.port} (arrêt : Ctrl-C ou SIGTERM)", err=True)
         if ready_file:

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from .terminal import say
+from .terminal import listen_error, say
 
 
 
@@ -34,7 +34,7 @@ def localforum(obj, no_webhooks):
     try:
         serve(app, host=host, port=port, threads=8, _quiet=True)
     except OSError as exc:
-        raise click.ClickException(f"impossible d'écouter sur {host}:{port} : {exc}") from None
+        raise listen_error(f"{host}:{port}", exc) from None
     finally:
         forum.close()
 

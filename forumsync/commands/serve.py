@@ -6,7 +6,7 @@ import click
 
 from ..services import WorkerThread, WsgiThread, host_port, web_body_limit
 from ..settings_secrets import demo_secrets_refusal
-from .terminal import say
+from .terminal import listen_error, say
 
 
 @click.command("serve")
@@ -24,8 +24,11 @@ def serve(obj, no_worker):
         host, port = host.strip("[]") or "127.0.0.1", int(port)
     else:
         host, port = host_port(ctx.settings.WEB_URL, 5000)
-    web = WsgiThread(create_app(context=ctx), host, port, "forumsync-web",
-                     max_body_bytes=web_body_limit(ctx.settings)).start()
+    try:
+        web = WsgiThread(create_app(context=ctx), host, port, "forumsync-web",
+                         max_body_bytes=web_body_limit(ctx.settings)).start()
+    except OSError as exc:
+        raise listen_error(f"{host}:{port}", exc) from None
     worker = None if no_worker else WorkerThread(ctx).start()
     say(f"forumsync écoute sur {ctx.settings.WEB_URL}"
                + ("" if no_worker else " (worker actif)") + ". Ctrl-C pour arrêter.")

@@ -47,3 +47,24 @@ class PrintableFormatter(logging.Formatter):
 
     def format(self, record) -> str:
         return printable(super().format(record))
+
+
+# What a socket that cannot listen says, in French (the OS's own text is English, and asyncio's
+# « error while attempting to bind on address … » too).
+_LISTEN_ERRORS = {
+    "EADDRINUSE": "adresse déjà utilisée : un autre processus écoute sur ce port (arrêtez-le ou "
+                  "choisissez un autre port)",
+    "EACCES": "permission refusée (un port inférieur à 1024 demande des droits d'administration)",
+    "EADDRNOTAVAIL": "cette adresse n'est pas celle d'une interface de cette machine",
+}
+
+
+def listen_error(address: str, exc: OSError) -> click.ClickException:
+    """« impossible d'écouter sur ADDRESS : … » for EXC, in French when its cause is known."""
+    import errno as errnos
+
+    name = errnos.errorcode.get(exc.errno or 0, "")
+    if not name and "address already in use" in str(exc).lower():  # asyncio's composite error
+        name = "EADDRINUSE"
+    reason = _LISTEN_ERRORS.get(name) or (f"{exc.__class__.__name__} {name}".strip() + f" ({exc})")
+    return click.ClickException(f"impossible d'écouter sur {address} : {reason}")
