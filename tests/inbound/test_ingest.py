@@ -178,3 +178,18 @@ def test_storing_wakes_the_in_process_worker(context):
         assert not hook.is_set() and not registered.is_set()
     finally:
         unregister_wakeup(registered)
+
+
+@pytest.mark.parametrize("subject, stored", [
+    (b"[SVE] Accus\xc3\xa9 de r\xc3\xa9ception", "[SVE] Accusé de réception"),  # 8-bit UTF-8 (RFC 6532)
+    (b"=?utf-8?q?R=C3=A9union?= du club", "Réunion du club"),
+])
+def test_the_inbox_row_shows_the_subject_as_the_pipeline_reads_it(context, subject, stored):
+    """Operator walkthrough, 28th pass: the demo's own swaks mail (an 8-bit UTF-8 Subject) was
+    listed as « Accus�� de r��ception » by inbox list/show and the dashboard."""
+    raw = (b"From: Marie Dupont <marie@meyzieu.fr>\r\nTo: club@listes.example.org\r\nSubject: " + subject
+           + b"\r\nMessage-ID: <raw8-" + str(len(subject)).encode() + b"@meyzieu.fr>\r\n\r\nBonjour\r\n")
+    result = ingest(context, raw, "lmtp")
+    with context.db.session() as s:
+        row = s.get(InboxMessage, result.inbox_id)
+        assert (row.subject, row.sender) == (stored, "marie@meyzieu.fr")
