@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import os
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +22,7 @@ from .settings_checks import (  # noqa: F401
     _link_style, _list_of_dicts, _mail_url, _number, _opt_host_port, _opt_http_url,
     _opt_positive_int, _opt_str, _positive_int, _seconds, _str, _str_list, _themes,
 )
+from .settings_secrets import placeholder_refusal
 
 
 class SettingsError(Exception):
@@ -127,6 +129,9 @@ class Settings:
                 clean[name] = KEYS[name].check(value)
             except ValueError as exc:
                 raise SettingsError(f"{source} : réglage « {name} » invalide : {exc}") from None
+            refusal = placeholder_refusal(name, value)
+            if refusal:
+                raise SettingsError(f"{source} : {refusal}")
         for name, key in KEYS.items():
             if name not in clean:
                 clean[name] = key.check(key.default) if key.default is not None else None
@@ -212,8 +217,13 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
-        raise SettingsError(f"{file} : erreur de syntaxe ligne {exc.lineno} : {exc.msg}") from None
+        raise SettingsError(f"{file} : erreur de syntaxe Python ligne {exc.lineno} "
+                            f"(Python dit : {exc.msg})") from None
     except Exception as exc:  # the user's module raised: report it, don't crash with a trace
-        raise SettingsError(f"{file} : erreur à l'exécution du fichier : {exc!r}") from None
+        line = next((frame.lineno for frame in reversed(traceback.extract_tb(exc.__traceback__))
+                     if frame.filename == str(file)), None)
+        where = f" ligne {line}" if line else ""
+        raise SettingsError(f"{file} : erreur à l'exécution du fichier{where} "
+                            f"({exc.__class__.__name__}, Python dit : {exc})") from None
     values = {k: getattr(module, k) for k in dir(module) if k.isupper() and not k.startswith("_")}
     return Settings(values, str(file), file.resolve().parent)

@@ -44,6 +44,19 @@ def displayed_value(name: str, value: Any) -> Any:
     return value
 
 
+# What the production template (deploy/settings.production.py) writes in place of each secret:
+# a value that starts with it is never a secret (Settings refuses it, for every command).
+PLACEHOLDER = "À REMPLACER"
+
+
+def placeholder_refusal(name: str, value: Any) -> str | None:
+    """Why VALUE of secret NAME cannot be used: the template's placeholder was left."""
+    if is_secret(name) and isinstance(value, str) and value.strip().startswith(PLACEHOLDER):
+        return (f"« {name} » garde le texte du modèle (« {PLACEHOLDER} … ») : donnez-lui sa vraie "
+                f"valeur (un secret : python3 -c \"import secrets; print(secrets.token_urlsafe(32))\")")
+    return None
+
+
 # ---------------------------------------------------------------- demo secrets
 # The defaults that make the demo run; anyone who reads this file knows them.
 DEMO_SECRETS = ("FORUM_API_KEY", "FORUM_WEBHOOK_SECRET", "SECRET_KEY", "INBOUND_TOKEN")

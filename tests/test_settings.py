@@ -76,3 +76,17 @@ def test_env_variable_and_cli_error(tmp_path):
                                                                  "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert "s3cret" not in result.stdout and "FORUM_API_KEY = '********'" in result.stdout
+
+
+def test_a_settings_file_that_fails_says_where_and_that_python_says_so(tmp_path):
+    from forumsync.settings import SettingsError, load_settings
+
+    broken = tmp_path / "syntaxe.py"
+    broken.write_text('THEMES = [\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"erreur de syntaxe Python ligne 1 \(Python dit : "):
+        load_settings(broken)
+    failing = tmp_path / "import.py"
+    failing.write_text('LIST_NAME = "Club"\nimport module_absent_du_club\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match=r"erreur à l'exécution du fichier ligne 2 \(ModuleNotFoundError, "
+                                            r"Python dit : No module named"):
+        load_settings(failing)

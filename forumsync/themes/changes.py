@@ -22,6 +22,8 @@ FIELD_LABELS = {
 def _show(value) -> str:
     if value is None or value == [] or value == "":
         return "—"
+    if isinstance(value, bool):  # a site setting's switch, in French
+        return "oui" if value else "non"
     if isinstance(value, (list, tuple)):
         return ", ".join(str(v) for v in value)
     return f"« {value} »"

@@ -1,26 +1,66 @@
-"""deploy/settings.production.py is accepted by `forumsync check-settings`, sets the public
-WEB_URL apart from where serve listens (WEB_LISTEN), uses PostgreSQL, and would not start with
-the demo's secrets."""
+"""deploy/settings.production.py: its secrets are placeholders that no command accepts (an
+operator walkthrough, 28th pass, found them accepted and masked by check-settings, and `serve`
+started with them); filled in, `forumsync check-settings` accepts it, it sets the public WEB_URL
+apart from where serve listens (WEB_LISTEN), uses PostgreSQL, and would not start with the
+demo's secrets."""
 import subprocess
 import sys
 
-from forumsync.settings import load_settings
-from forumsync.settings_secrets import demo_secrets_refusal
+import pytest
+
+from forumsync.settings import SettingsError, load_settings
+from forumsync.settings_secrets import PLACEHOLDER, demo_secrets_refusal
 from tests.deploy.guide import DEPLOY
 
 PRODUCTION = DEPLOY / "settings.production.py"
+SECRETS = ("FORUM_API_KEY", "FORUM_WEBHOOK_SECRET", "SECRET_KEY", "INBOUND_TOKEN")
 
 
-def test_check_settings_accepts_the_production_model():
-    result = subprocess.run([sys.executable, "-m", "forumsync.cli", "--settings", str(PRODUCTION),
-                             "check-settings"], capture_output=True, text=True, timeout=120)
+def filled_in(tmp_path):
+    """The model as an operator leaves it: every « À REMPLACER … » replaced."""
+    lines = []
+    for line in PRODUCTION.read_text(encoding="utf-8").splitlines():
+        name = line.split("=", 1)[0].strip()
+        lines.append(f'{name} = "valeur-secrete-de-{name.lower()}-0123456789"' if PLACEHOLDER in line
+                     and not line.lstrip().startswith("#") else line)
+    path = tmp_path / "settings.py"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _check_settings(path):
+    return subprocess.run([sys.executable, "-m", "forumsync.cli", "--settings", str(path), "check-settings"],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_the_models_placeholders_are_refused_by_every_command():
+    assert [name for name in SECRETS if f'{name} = "{PLACEHOLDER}' in PRODUCTION.read_text(encoding="utf-8")] \
+        == list(SECRETS)
+    with pytest.raises(SettingsError, match="FORUM_API_KEY.*garde le texte du modèle"):
+        load_settings(PRODUCTION)
+    result = _check_settings(PRODUCTION)
+    assert result.returncode == 1, result.stdout
+    assert "garde le texte du modèle" in result.stderr and "valides" not in result.stdout
+
+
+@pytest.mark.parametrize("name", SECRETS)
+def test_each_placeholder_left_is_named(tmp_path, name):
+    path = filled_in(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + f'{name} = "{PLACEHOLDER} : oublié"\n', encoding="utf-8")
+    with pytest.raises(SettingsError, match=f"« {name} » garde le texte du modèle"):
+        load_settings(path)
+
+
+def test_check_settings_accepts_the_filled_in_model(tmp_path):
+    path = filled_in(tmp_path)
+    result = _check_settings(path)
     assert result.returncode == 0, result.stderr
-    assert f"Réglages lus dans {PRODUCTION} : valides." in result.stdout
+    assert f"Réglages lus dans {path} : valides." in result.stdout
     assert "WEB_LISTEN = '127.0.0.1:5000'" in result.stdout
 
 
-def test_production_model_is_postgresql_behind_a_proxy():
-    settings = load_settings(PRODUCTION)
+def test_production_model_is_postgresql_behind_a_proxy(tmp_path):
+    settings = load_settings(filled_in(tmp_path))
     assert settings.DATABASE_URL.startswith("postgresql")
     assert settings.WEB_URL.startswith("https://") and settings.WEB_LISTEN == "127.0.0.1:5000"
     assert demo_secrets_refusal(settings) is None

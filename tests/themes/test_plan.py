@@ -184,3 +184,9 @@ def test_matching_order_memory_custom_field_slug_name_under_parent():
     assert match_themes(categories, memory, want, 1)["sve"]["id"] == 3
     assert match_themes(categories, {}, want, None) == {"sve": categories[1], "famille": None}
     assert match_parent(categories, {"parent": {"category_id": 4}}, PARENT)["id"] == 4
+
+
+def test_a_switch_is_shown_in_french():
+    from forumsync.themes.changes import _show
+
+    assert (_show(False), _show(True)) == ("non", "oui")  # was « False » → « True »
