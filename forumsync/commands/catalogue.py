@@ -29,7 +29,7 @@ def sync_command(obj, source, dry_run, no_progress):
     if not ctx.settings.CATALOGUE_SOURCES:
         raise click.ClickException("aucune source de catalogue configurée (CATALOGUE_SOURCES)")
     try:
-        with TerminalProgress(PROGRESS_LABELS) as bars:
+        with TerminalProgress(PROGRESS_LABELS, terminal_only=True) as bars:
             summary = sync_catalogue(ctx, source=source, dry_run=dry_run,
                                      progress=None if no_progress else bars)
     except CatalogueError as exc:

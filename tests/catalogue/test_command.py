@@ -32,6 +32,7 @@ def test_cli_sync_dry_run_sync_and_list(tmp_path, sqlite_url, localforum, wcs_se
     assert real.exit_code == 0, real.output
     assert "ajoutée : Demande d'acte de naissance [wcs-acte-naissance]" in real.output
     assert "2 ajoutée(s), 0 mise(s) à jour, 0 inchangée(s), 0 retirée(s), 0 erreur(s)" in real.output
+    assert "Lecture des sources" not in real.output  # no progress bars off a terminal (cron, journal)
     listing = runner.invoke(cli, ["--settings", settings, "catalogue", "list"])
     assert "wcs-acte-naissance" in listing.output and "Meyzieu" in listing.output
     assert "2 démarche(s)." in listing.output
