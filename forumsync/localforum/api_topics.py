@@ -12,7 +12,7 @@ from .latest_posts import before_id, latest_posts
 from .models import Category, Post
 from .posts import create_post, delete_post, get_post, update_post
 from .tag_params import tag_names
-from .topics import (delete_topic, get_topic, move_posts, set_topic_status,
+from .topics import (delete_topic, get_topic, move_posts, recover_topic, set_topic_status,
                      topic_by_external_id as find_topic_by_external_id, update_topic)
 
 bp = Blueprint("localforum_topics", __name__)
@@ -191,6 +191,14 @@ def topic_delete(topic_id):
         user = current_user(session)
         topic = get_topic(session, topic_id, user)
         delete_topic(session, user, topic)
+    return _empty_ok()
+
+
+@api_route(bp, "/t/<int:topic_id>/recover", methods=["PUT"])
+def topic_recover(topic_id):
+    with forum().store.session() as session:
+        user = current_user(session)
+        recover_topic(session, user, get_topic(session, topic_id, user, include_deleted=True))
     return _empty_ok()
 
 

@@ -119,6 +119,23 @@ def _small_action(session, user: User, topic: Topic, action_code: str, number: i
     return post
 
 
+def recover_topic(session, user: User, topic: Topic) -> None:
+    """TopicsController#recover (PUT /t/{id}/recover): staff or the category's moderators
+    (TopicGuardian#can_recover_topic?) restore a deleted topic with the posts deleted with it
+    (PostDestroyer#recover on its first post); ``topic_recovered`` fires."""
+    if not (user.staff or is_category_moderator(session, user, topic.category)):
+        raise forbidden()
+    if topic.deleted_at is None:
+        return
+    when = topic.deleted_at
+    topic.deleted_at = None
+    topic.deleted_by_id = None
+    for post in session.scalars(select(Post).where(Post.topic_id == topic.id, Post.deleted_at == when)):
+        post.deleted_at = None
+    session.flush()
+    topic_event(session, "topic_recovered", topic)
+
+
 def delete_topic(session, user: User, topic: Topic, check_permissions: bool = True) -> None:
     """Soft delete, like Discourse (the topic stays, ``deleted_at`` set)."""
     first = session.scalar(select(Post).where(Post.topic_id == topic.id, Post.post_number == 1))

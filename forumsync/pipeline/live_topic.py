@@ -74,8 +74,11 @@ def _followed(ctx, msgdata) -> dict:
                     session, parent_id, moved_to["id"], parent.get("post_number")))
                 return moved_to
     if topic is None:
+        inbox_id = msgdata.get("inbox_id")
         raise Quarantine(f"le sujet {topic_id} a été supprimé sur le forum : message mis de côté "
-                         "au lieu d'ouvrir un nouveau sujet (à republier par un opérateur)")
+                         f"au lieu d'ouvrir un nouveau sujet. Restaurez le sujet sur le forum puis "
+                         f"« forumsync inbox retry {inbox_id} », ou écartez le message "
+                         f"(« forumsync inbox drop {inbox_id} »)")
     return topic
 
 

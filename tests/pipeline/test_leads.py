@@ -1,6 +1,7 @@
 """Leads at work: list replies follow what leads do to topics on the forum."""
 from sqlalchemy import func, select
 
+from forumsync.inbound import operations
 from forumsync.models import TopicLink
 from tests.fixtures.pipeline import later, make_mail
 
@@ -77,6 +78,14 @@ def test_reply_to_a_deleted_topic_is_quarantined_not_a_new_topic(pipe):
     by_subject = pipe.send(make_mail("Re: [SVE] Accusé de réception", "Sans en-têtes.",
                                      date=later(hours=5)))
     assert by_subject.state == "quarantined"
+    # the reason says what the operator can do: restore the topic, then retry (or drop)
+    assert f"Restaurez le sujet sur le forum puis « forumsync inbox retry {row.id} »" in row.reason
+    pipe.ctx.forum._request("PUT", f"/t/{root.topic_id}/recover.json")
+    with pipe.ctx.db.session() as session:  # what « forumsync inbox retry N » does
+        assert operations.retry(session, row.id)
+    pipe.run()
+    again = pipe.row(row.id)
+    assert (again.state, again.topic_id) == ("published", root.topic_id), again.reason
 
 
 def test_later_replies_follow_posts_a_lead_moved_to_another_topic(pipe):
