@@ -331,6 +331,17 @@ _AHEAD: OrderedDict = OrderedDict()
 AHEAD_MAX = 512
 
 
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
+
+
+def body_text(body: str) -> str:
+    """BODY as a post holds it: no blank lines before or after, but its first line keeps its
+    indentation (Discourse's PostCreator only strips the end). Indented code at the start of a
+    mail is written as the sender wrote it; a ``strip()`` made its first line a paragraph, and
+    the code after it that paragraph's lines, their Markdown live (red team, 29th pass)."""
+    return _LEADING_BLANK_LINES.sub("", body).rstrip()
+
+
 def normalised(text: str) -> str:
     """TEXT as a post's text is checked and sent: one line model (markdown-it's: "\\r" ends a
     line), no U+FEFF (a space between a tag's attributes for Discourse), no NUL."""

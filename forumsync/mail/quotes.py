@@ -238,10 +238,32 @@ def split_trailing(text: str) -> tuple[str, str, str]:
     if sig is not None:
         cut, kind = sig, kind or "signature"
     kept = "\n".join(lines[:cut]).rstrip()
+    if 0 < cut < len(lines) and lines[cut - 1].lstrip("> \t"):  # cut inside a paragraph
+        lines[cut] = _late_list_item_escaped(lines[cut])
     trimmed = "\n".join(lines[cut:]).strip("\n")
     if not kept.strip() or not trimmed.strip():
         return text, "", ""
     return kept, trimmed, kind
+
+
+# A list item's start after its quote markers (possessive: linear on a line of many « > »).
+_LIST_START = re.compile(r"(?:[ \t]*+>)*+[ \t]{0,3}(?:\d{1,9}(?P<delimiter>[.)])|(?P<bullet>[-+*]))(?=[ \t]|$)")
+
+
+def _late_list_item_escaped(line: str) -> str:
+    """LINE, the first line of a fold cut from the paragraph it continued, with its list marker
+    escaped when that item cannot interrupt a paragraph (CommonMark 5.2: an ordered list not
+    starting at 1, an empty item): it was text in the mail, but as the fold's first line it
+    would open a list, and the indented code after it, written unescaped because it was code
+    in the whole text, would be that item's paragraph, its Markdown live (red team, 29th pass)."""
+    match = _LIST_START.match(line)
+    if match is None:
+        return line
+    digits = line[:match.start("delimiter")].lstrip(" \t>") if match.group("delimiter") else ""
+    if not (digits and int(digits) != 1) and line[match.end():].strip():
+        return line  # « 1. » or a bullet with text: a list in both places
+    at = match.start("delimiter") if match.group("delimiter") else match.start("bullet")
+    return line[:at] + "\\" + line[at:]
 
 
 def split_quotes(text: str) -> tuple[str, str]:

@@ -18,7 +18,7 @@ a staged sender's post through the plugin). Any other cut is checked on the main
 from __future__ import annotations
 
 from ..mail.cuts import cut_note, post_prefix
-from ..mail.inert import live_syntax, normalised, remember_live_syntax
+from ..mail.inert import body_text, live_syntax, normalised, remember_live_syntax
 
 ONEBOX = True  # post_inert checks with oneboxes
 FIRST_FILE = "forumsync-file:0"  # the whole text, the only file of a post without attachments
@@ -32,7 +32,7 @@ def expected_texts(msgdata, cut_over: int | None = None) -> list[str]:
     body = (msgdata.get("body") or "")
     if "cid:" in body:  # the composer rewrites those
         return []
-    text = normalised(body.strip())
+    text = normalised(body_text(body))
     if cut_over is not None and (msgdata.get("full_text") or len(text) > cut_over):
         text = post_prefix(text, cut_over - len(cut_note(FIRST_FILE)))  # as draft.shortened
     return [text] if text else []

@@ -8,6 +8,14 @@ emphasis, ``[b]``); ``live_syntax``, the last net, reports images and bare links
 - « ␣>- x » is a list in a quote the shortcut did not see (``text._LIST_ITEM``);
 - two text parts follow each other: the second's code after the first's list is a paragraph
   of that list (``body.joined_texts`` closes the blocks first).
+
+Twenty-ninth pass, two more:
+- a body that begins with indented code lost its first line's indentation (``strip()``): a
+  paragraph, the code after it its lines (``inert.body_text`` keeps it);
+- the trim stage folds a signature from « 2. Tél : … », a paragraph's continuation in the mail
+  (an ordered list not starting at 1 cannot interrupt a paragraph) but a list's first item as
+  the fold's first line, and the code after it that item's paragraph (``quotes.split_trailing``
+  escapes such a marker).
 """
 from __future__ import annotations
 
@@ -91,3 +99,35 @@ def test_inert_on_the_forum(service, kind):
     row = service.deliver(raw)
     assert row.post_id, (row.state, row.reason)
     assert_inert(service.post(row.post_id).cooked)
+
+
+def _plain(tag: str, text: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Julien Petit <julien.petit@evil.example>", LIST, "Réunion"
+    msg["Message-ID"] = f"<{tag}@evil.example>"
+    msg.set_content(text)
+    return msg.as_bytes()
+
+
+LEADING_CODE = "    " + LIVE + "\n    " + LIVE + "\n\nBonjour à tous, voici la configuration.\n"
+SIGNATURE_LIST = ("Bonjour à tous,\n\nLa réunion est maintenue.\n\nCordialement,\nJean Dupont\n"
+                  "2. Tél : 01 02 03 04 05\n\n      " + LIVE + "\n")
+
+
+def test_a_folded_signature_keeps_its_code_as_code():
+    from forumsync.pipeline.trim import trim_body
+
+    trimmed, folded = trim_body(extract_body(parse_bytes(_plain("rt29-sig-unit", SIGNATURE_LIST))).markdown)
+    assert folded and "2\\. Tél" in trimmed, trimmed
+    assert_inert(discourse_parser().render(trimmed))
+
+
+@pytest.mark.parametrize("kind", ["leading-code", "signature-list"])
+def test_inert_on_the_forum_29th_pass(service, kind):
+    text = {"leading-code": LEADING_CODE, "signature-list": SIGNATURE_LIST}[kind]
+    row = service.deliver(_plain(f"rt29-{kind}", text))
+    assert row.post_id, (row.state, row.reason)
+    cooked = service.post(row.post_id).cooked
+    assert_inert(cooked)
+    if kind == "leading-code":
+        assert cooked.startswith("<pre><code>"), cooked  # code, as the sender wrote it
