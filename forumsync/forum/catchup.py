@@ -29,6 +29,9 @@ from .webhooks import post_created_key
 log = logging.getLogger(__name__)
 
 STATE_KEY = "forum:catchup"
+# In a synthetic event's post: read from the live forum, not built when the post was created
+# (``event_handlers.copied_post`` cannot read its dates as the webhook's).
+CATCHUP_MARK = "forumsync_catchup"
 PAGE_SIZE = 50  # LatestPostsQuery::PAGE_SIZE: a shorter page is the last one
 _last_round: dict[str, float] = {}  # database URL -> monotonic time of this process's last round
 
@@ -112,7 +115,8 @@ def _store_unseen(ctx, posts: list[dict]) -> int:
                 session.add(WebhookEvent(
                     delivery_id=f"{instance[:250]}#catchup-{post['id']}",
                     event_key=post_created_key(instance, post["id"]), event="post_created",
-                    event_type="post", payload=json.dumps({"post": post}, ensure_ascii=False),
+                    event_type="post", payload=json.dumps({"post": dict(post, **{CATCHUP_MARK: True})},
+                                                          ensure_ascii=False),
                     received_at=utcnow(), state="new"))
         except IntegrityError:  # the webhook (or an earlier round) stored it already
             continue

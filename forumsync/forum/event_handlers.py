@@ -19,6 +19,7 @@ from ..models import PostLink, TopicLink, utcnow
 from ..outbound import compose, outbox
 from ..queues import wake
 from . import live
+from .catchup import CATCHUP_MARK
 from .eligibility import REGULAR as REGULAR_POST, theme_of
 from .gateway import ForumNotFound
 from .live import Skip
@@ -33,7 +34,31 @@ def _eligible(ctx, payload: dict, cache: dict):
     return facts, reason
 
 
+# A post_created whose post was updated this long after the date it carries was not written
+# then: Discourse's PostMover#create_first_post copies a moved first post with PostCreator,
+# giving it the original's created_at, while Rails stamps updated_at with the time of the copy
+# (a post written now has the two equal in the event, built as it is created; a few seconds
+# leave room for a write of the same request).
+COPY_SECONDS = 5
+
+
+def copied_post(payload: dict) -> bool:
+    """Whether the post of a post_created event is a copy of an older post (a moved topic's
+    first post), read in the event itself (signed by the forum, built when the post was
+    created: a later edit changes the live post's updated_at, not the event's). Such a post
+    is never relayed: it was not written now, as moved replies are not (they fire nothing);
+    relayed, it sent a forum post to the list a second time, or a staff-only post moved into a
+    public topic (red team, 29th pass)."""
+    if payload.get(CATCHUP_MARK):  # the live post: an edit moved its updated_at (not told apart)
+        return False
+    created, updated = _parse_time(payload.get("created_at")), _parse_time(payload.get("updated_at"))
+    return bool(created and updated and (updated - created).total_seconds() > COPY_SECONDS)
+
+
 def post_created(ctx, payload: dict, cache: dict) -> str:
+    if copied_post(payload):
+        raise Skip(f"copie d'un message plus ancien (daté du {payload.get('created_at')}), faite en "
+                   f"déplaçant un sujet : jamais relayée")
     facts, reason = _eligible(ctx, payload, cache)
     post, topic = facts.post, facts.topic
     settings = ctx.settings

@@ -59,7 +59,9 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     """
     if user.staged and check_permissions:
         raise forbidden()
-    when = parse_time(created_at) or utcnow()
+    # PostCreator sets created_at when given; updated_at is the time of the write (Rails)
+    now = utcnow()
+    when = parse_time(created_at) or now
     post_type = int(post_type or REGULAR)
     if post_type == WHISPER and not user.staff:
         raise forbidden()
@@ -70,7 +72,7 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
         if not skip_validations:
             check_lengths(session, raw, None, False, topic.archetype == "private_message")
         return _reply(session, user, topic, raw, reply_to_post_number, post_type, when,
-                      auto_track, via_email)
+                      auto_track, via_email, now)
 
     private = archetype == "private_message"
     if not skip_validations:
@@ -91,13 +93,13 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     topic = Topic(title=title, slug=slugify(title), category_id=category.id if category else None,
                   user_id=user.id, archetype="private_message" if private else "regular",
                   external_id=external_id, allowed_usernames=allowed, created_at=when,
-                  bumped_at=when, updated_at=when)
+                  bumped_at=when, updated_at=now)
     session.add(topic)
     session.flush()
     if tags and not private:
         set_tags(session, topic, tags)
     post = Post(topic_id=topic.id, user_id=user.id, post_number=1, post_type=REGULAR, raw=raw,
-                cooked=cook_for(session, raw), created_at=when, updated_at=when, via_email=via_email)
+                cooked=cook_for(session, raw), created_at=when, updated_at=now, via_email=via_email)
     session.add(post)
     session.flush()  # every default is computed in Python: the rows need no reload
     alerts.track(session, user, topic, True, auto_track)
@@ -122,7 +124,7 @@ def _check_can_reply(session, user: User, topic: Topic) -> None:
 
 
 def _reply(session, user: User, topic: Topic, raw: str, reply_to_post_number, post_type: int,
-           when, auto_track: bool, via_email: bool = False) -> Post:
+           when, auto_track: bool, via_email: bool = False, now=None) -> Post:
     """The reply at the end of TOPIC (a reply_to number that is not in the topic is dropped);
     a whisper does not bump the topic."""
     reply_to = int(reply_to_post_number) if reply_to_post_number not in (None, "") else None
@@ -134,7 +136,7 @@ def _reply(session, user: User, topic: Topic, raw: str, reply_to_post_number, po
     number = (prepared.scalar(session, HIGHEST_NUMBER, topic_id=topic.id) or 0) + 1
     post = Post(topic_id=topic.id, user_id=user.id, post_number=number,
                 reply_to_post_number=reply_to, post_type=post_type, raw=raw,
-                cooked=cook_for(session, raw), created_at=when, updated_at=when, via_email=via_email)
+                cooked=cook_for(session, raw), created_at=when, updated_at=now or when, via_email=via_email)
     session.add(post)
     if post_type != WHISPER:
         topic.bumped_at = max(topic.bumped_at, when)

@@ -617,3 +617,18 @@ def test_reply_to_a_moved_list_message_threads_to_its_message_id(sqlite_bridge):
     assert mail["In-Reply-To"] == "<hors-sujet-2@grandlyon.fr>", mail["In-Reply-To"]
     assert "<hors-sujet-2@grandlyon.fr>" in mail["References"].split()
     assert f"discourse/post/{list_reply['id']}@" not in str(mail["References"])
+
+
+def test_a_copied_post_is_told_by_the_dates_of_its_event():
+    """PostMover#create_first_post: created_at is the original's, updated_at the copy's (Rails);
+    a post written now has them equal. A catch-up event (the live post: an edit moves its
+    updated_at) is not read that way."""
+    from forumsync.forum.catchup import CATCHUP_MARK
+    from forumsync.forum.event_handlers import copied_post
+
+    written = {"created_at": "2026-12-07T10:00:00.000Z", "updated_at": "2026-12-07T10:00:00.000Z"}
+    copy = {"created_at": "2026-12-07T08:00:00.000Z", "updated_at": "2026-12-07T10:00:00.000Z"}
+    assert not copied_post(written) and copied_post(copy)
+    assert not copied_post({**copy, CATCHUP_MARK: True})
+    assert not copied_post({"created_at": "2026-12-07T10:00:00.000Z", "updated_at": "2026-12-07T10:00:03.000Z"})
+    assert not copied_post({}) and not copied_post({"created_at": "pas une date", "updated_at": None})

@@ -202,3 +202,62 @@ def test_a_list_message_moved_as_a_first_post_is_not_sent_back_to_the_list(sqlit
     event = b.event_for(copy["id"])
     assert event.state == "skipped"
     assert ("arrivé par courriel" in event.reason) if plugin else ("marqueur" in event.reason), event.reason
+
+
+def _age(bridge, post_id, hours=2):
+    """The post as written HOURS ago (a move happens well after the post)."""
+    from datetime import timedelta
+
+    with bridge.forum.session() as s:
+        post = s.get(Post, post_id)
+        post.created_at -= timedelta(hours=hours)
+        post.updated_at = post.created_at
+
+
+def _move(bridge, topic_id, **body):
+    import requests
+
+    moved = requests.post(f"{bridge.forum.url}/t/{topic_id}/move-posts.json", json=body,
+                          headers=bridge.forum.headers(), timeout=10)
+    assert moved.status_code == 200, moved.text
+    return int(moved.json()["url"].rsplit("/", 1)[1])
+
+
+def test_a_moved_forum_first_post_is_not_emailed_twice(sqlite_bridge):
+    """Red team, 29th pass: the copy Discourse makes of a moved first post (a new id) of a
+    forum post already emailed went to the list a second time, as a new thread. It carries its
+    original's date (``created_at``) and the time of the copy (``updated_at``)."""
+    b = sqlite_bridge
+    first = b.topic("marie", "Échéances de la saisine par voie électronique",
+                    "Quelles échéances pour la SVE dans vos communes ?")
+    b.process()
+    assert len(b.sink.messages) == 1
+    _age(b, first["id"])
+    new_topic = _move(b, first["topic_id"], post_ids=[first["id"]], title="Échéances SVE : le fil déplacé",
+                      category_id=b.categories["sve"]["id"])
+    b.process()
+    assert len(b.sink.messages) == 1, [m["Subject"] for m in b.mails()]
+    [copy] = b.gateway().topic_get(new_topic)["post_stream"]["posts"]
+    event = b.event_for(copy["id"])
+    assert event.state == "skipped" and "copie d'un message plus ancien" in event.reason, event.reason
+    # and a post written there now still goes to the list
+    b.reply("paul", new_topic, "Chez nous, la SVE est en place depuis 2023.")
+    b.process()
+    assert len(b.sink.messages) == 2
+
+
+def test_a_staff_first_post_moved_into_a_public_topic_is_not_emailed(sqlite_bridge):
+    """Red team, 29th pass: moved replies are never emailed (no webhook), but the copy of a
+    first post its author wrote in a staff-only category, moved into a public theme topic,
+    went to the list."""
+    b = sqlite_bridge
+    public = b.topic("paul", "Calendrier des échéances de la SVE", "Le calendrier partagé du club.")
+    secret = b.topic("modo", "Note interne de l'équipe de modération",
+                     "Note interne : ne pas diffuser hors de l'équipe.", category="restricted")
+    b.process()
+    assert len(b.sink.messages) == 1  # the staff-only topic: never emailed
+    _age(b, secret["id"])
+    _move(b, secret["topic_id"], post_ids=[secret["id"]], destination_topic_id=public["topic_id"])
+    b.process()
+    assert len(b.sink.messages) == 1, [m["Subject"] for m in b.mails()]
+    assert not any("Note interne" in m.get_body(("plain",)).get_content() for m in b.mails())
