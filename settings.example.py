@@ -153,7 +153,9 @@ INBOUND_TOKEN = "demo-inbound-token"
 DASHBOARD_PASSWORD_HASH = None
 
 # --- Courrier ----------------------------------------------------------------------------------
-# Serveur LMTP de forumsync (abonnement de la passerelle à la liste), hôte:port.
+# Serveur LMTP de forumsync (abonnement de la passerelle à la liste), hôte:port. 8024 est aussi
+# le port LMTP de Mailman 3 : sur une machine qui le fait tourner, prenez-en un autre (8034 dans
+# deploy/).
 LMTP_LISTEN = "127.0.0.1:8024"
 # Où remettre le courrier pour la liste : smtp://hôte:port, smtps://… ou lmtp://hôte:port.
 SMTP_URL = "smtp://127.0.0.1:8025"

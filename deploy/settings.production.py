@@ -20,7 +20,7 @@ SECRET_KEY = "À REMPLACER : python3 -c 'import secrets; print(secrets.token_url
 INBOUND_TOKEN = "À REMPLACER : un autre secret, recopié dans forumsync-archiver.cfg"
 DASHBOARD_PASSWORD_HASH = None                  # ou connexion par le forum (DISCOURSE_CONNECT_SECRET)
 
-LMTP_LISTEN = "127.0.0.1:8024"
+LMTP_LISTEN = "127.0.0.1:8034"                  # pas 8024 : le port LMTP de Mailman 3 (même machine)
 SMTP_URL = "smtp://127.0.0.1:25"               # Postfix local
 
 THEMES = []                                     # voir settings.example.py

@@ -15,7 +15,7 @@ from tests.deploy.guide import DEPLOY, GUIDE, ROOT, sh_blocks, shell_lines
 POSTMAP, POSTCONF = shutil.which("postmap") or "/usr/sbin/postmap", shutil.which("postconf") or "/usr/sbin/postconf"
 pytestmark = pytest.mark.skipif(not shutil.os.path.exists(POSTMAP), reason="Postfix absent (./run test l'installe)")
 POSTFIX = DEPLOY / "postfix"
-LMTP = "lmtp:inet:127.0.0.1:8024"
+LMTP = "lmtp:inet:127.0.0.1:8034"
 TOKEN = "aaaaaoiaaaaaa2yuuoo3ivpck23e542zluy5z3i"  # the shape of make_reply_address's tokens
 # What Debian's mailman3 package (README.Debian) and Mailman 3's MTA guide put in main.cf.
 MAILMAN_LINES = """

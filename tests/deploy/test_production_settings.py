@@ -65,3 +65,13 @@ def test_production_model_is_postgresql_behind_a_proxy(tmp_path):
     assert settings.WEB_URL.startswith("https://") and settings.WEB_LISTEN == "127.0.0.1:5000"
     assert demo_secrets_refusal(settings) is None
     assert demo_secrets_refusal(settings.replace(SECRET_KEY="change-me-demo-secret"))
+
+
+def test_lmtp_port_is_not_mailmans_and_the_same_everywhere(tmp_path):
+    """Mailman 3's own LMTP runner listens on 8024 ([mta] lmtp_port), often on the same host:
+    the production files use another port, the same in the settings, the unit and Postfix's
+    transport table (a helper's review of the deploy files, 28th pass)."""
+    port = load_settings(filled_in(tmp_path)).LMTP_LISTEN.rpartition(":")[2]
+    assert port != "8024"
+    assert f"--listen 127.0.0.1:{port} " in (DEPLOY / "systemd" / "forumsync-lmtp.service").read_text()
+    assert f"lmtp:inet:127.0.0.1:{port}" in (DEPLOY / "postfix" / "forumsync_transport").read_text()
