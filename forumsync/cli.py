@@ -14,6 +14,7 @@ import sys
 import click
 
 from . import click_french
+from .click_french import SUBCOMMAND_METAVAR
 from . import commands as commands_package
 from .commands.terminal import PrintableFormatter, say
 from .memory import give_big_buffers_back
@@ -29,6 +30,16 @@ COMMAND_MODULES = {
     "localforum": "localforum", "outbox": "outbox", "provision": "provision", "serve": "serve",
     "themes": "themes", "worker": "worker",
 }
+
+
+# Commands for which the defaults are the expected settings (no notice that no file was read).
+WITHOUT_SETTINGS_FILE = frozenset({"demo", "check-settings"})
+
+
+def _command_name() -> str | None:
+    """The name of the command being run (the innermost), if any."""
+    current = click.get_current_context(silent=True)
+    return current.info_name if current is not None else None
 
 
 class Obj:
@@ -52,6 +63,10 @@ class Obj:
                 self._context = Context(load_settings(self.settings_path))
             except SettingsError as exc:
                 raise click.ClickException(str(exc)) from None
+            if not self.settings_path and _command_name() not in WITHOUT_SETTINGS_FILE:
+                say(f"Attention : aucun fichier de réglages (--settings FICHIER ou FORUMSYNC_SETTINGS) : "
+                    f"réglages par défaut, ceux de la démo, base {self._context.settings.DATABASE_URL}.",
+                    err=True)
         return self._context
 
     def open_database(self):
@@ -121,7 +136,8 @@ def _database_down(exc: Exception) -> str | None:
     return None
 
 
-@click.group(cls=FrenchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FrenchGroup, subcommand_metavar=SUBCOMMAND_METAVAR,
+             context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--settings", "settings_path", envvar="FORUMSYNC_SETTINGS", type=click.Path(),
               help="Fichier de réglages Python (défaut : $FORUMSYNC_SETTINGS, sinon réglages de démo).")
 @click.option("-v", "--verbose", is_flag=True, help="Journal détaillé.")

@@ -124,8 +124,25 @@ def french_plural(singular: str, plural: str, n: int) -> str:
     return one if n == 1 else many
 
 
+# click's parameter type names, shown in help (« INTEGER RANGE ») and errors (« … (integer) »):
+# class attributes click never translates.
+TYPE_NAMES = {"IntParamType": "entier", "FloatParamType": "nombre", "BoolParamType": "booléen",
+              "StringParamType": "texte", "IntRange": "entier", "FloatRange": "nombre",
+              "Path": "chemin", "File": "fichier", "Choice": "choix", "DateTime": "date",
+              "UUIDParameterType": "uuid", "UnprocessedParamType": "texte"}
+# What a group's usage line calls its subcommand (click: « COMMAND [ARGS]... »).
+SUBCOMMAND_METAVAR = "COMMANDE [ARGUMENTS]..."
+
+
 def install() -> None:
-    """Make click's modules look their messages up in the French catalogue."""
+    """Make click's modules look their messages up in the French catalogue, and its type
+    names French."""
+    import click.types
+
+    for class_name, french_name in TYPE_NAMES.items():
+        kind = getattr(click.types, class_name, None)
+        if isinstance(kind, type) and isinstance(getattr(kind, "name", None), str):
+            kind.name = french_name
     for name in CLICK_MODULES:
         try:
             module = importlib.import_module(f"click.{name}")

@@ -123,9 +123,11 @@ def alembic_config(url: str):
     return config
 
 
-class DatabaseUnavailable(Exception):
+class DatabaseUnavailable(OSError):
     """The database could not be opened or migrated (down, unreachable, a path that cannot be
-    created): commands say so in French (``cli``) rather than show a traceback."""
+    created): commands say so in French (``cli``) rather than show a traceback. An OSError, so
+    that whatever treats a storage failure as « try again later » (HTTP intake: 503, deliver:
+    EX_TEMPFAIL) still does."""
 
 
 def open_database(settings, migrate: bool = True) -> Database:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import click
+
+from ..click_french import SUBCOMMAND_METAVAR
 from sqlalchemy import select
 
 from .progress import TerminalProgress
@@ -10,7 +12,7 @@ from .terminal import say
 PROGRESS_LABELS = {"sources": ("Lecture des sources", "source"), "groups": ("Catalogue", "démarche")}
 
 
-@click.group("catalogue")
+@click.group("catalogue", subcommand_metavar=SUBCOMMAND_METAVAR)
 def catalogue():
     """Catalogue des démarches : publication des formulaires w.c.s. des collectivités."""
 

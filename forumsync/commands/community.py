@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import click
 
+from ..click_french import SUBCOMMAND_METAVAR
+
 from .terminal import say
 
 
 
-@click.group("community")
+@click.group("community", subcommand_metavar=SUBCOMMAND_METAVAR)
 def community_group():
     """Vie du club : accueil des nouveaux abonnés, annuaire des collectivités, notes de version."""
 

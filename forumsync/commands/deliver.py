@@ -41,6 +41,7 @@ def deliver(obj, recipients, sender):
     """Lit un message sur l'entrée standard et le stocke (pour un tube du serveur de courrier)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from ..db import DatabaseUnavailable
     from ..inbound.ingest import Refused, ingest
     from ..settings import SettingsError
 
@@ -69,6 +70,8 @@ def deliver(obj, recipients, sender):
         result = ingest(ctx, raw, "stdin", meta)
     except Refused as refused:
         _fail(EXIT_BY_REFUSAL.get(refused.code, EX_DATAERR), refused.message_fr)
+    except DatabaseUnavailable as exc:
+        _fail(EX_TEMPFAIL, f"stockage momentanément impossible, réessayez plus tard ({exc}).")
     except (SQLAlchemyError, OSError) as exc:
         _fail(EX_TEMPFAIL, f"stockage momentanément impossible, réessayez plus tard "
                            f"({exc.__class__.__name__}).")

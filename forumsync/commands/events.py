@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import click
+
+from ..click_french import SUBCOMMAND_METAVAR
 from sqlalchemy import select
 
 from ..models import WebhookEvent
@@ -11,7 +13,7 @@ STATE_LABELS = {"new": "à traiter", "processing": "en cours", "retry": "à rée
                 "done": "traité", "skipped": "sans effet", "failed": "en échec"}
 
 
-@click.group("events")
+@click.group("events", subcommand_metavar=SUBCOMMAND_METAVAR)
 def events_group():
     """Événements reçus du forum (webhooks) : messages à relayer vers la liste."""
 
@@ -39,7 +41,7 @@ def list_command(obj, state, limit):
 
 
 @events_group.command("retry")
-@click.argument("event_id", type=int, required=False)
+@click.argument("event_id", metavar="[NUMÉRO]", type=int, required=False)
 @click.option("--all-failed", "all_failed", is_flag=True, help="Reprendre tous les événements en échec.")
 @click.pass_obj
 def retry_command(obj, event_id, all_failed):

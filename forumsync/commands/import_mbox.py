@@ -161,7 +161,7 @@ class BackgroundPublisher:
 
 
 @click.command("import-mbox")
-@click.argument("paths", nargs=-1, required=True,
+@click.argument("paths", nargs=-1, required=True, metavar="FICHIERS...",
                 type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["auto", "mboxrd", "mbox"]), default="auto",
               show_default=True, help="mboxrd : retire un « > » des lignes « >…From » ; mbox : seulement "

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from ..click_french import SUBCOMMAND_METAVAR
+
 from ..models.inbox import INBOX_STATES, claimed_message_id
 from .terminal import printable, say, write_raw
 
@@ -38,7 +40,7 @@ def _get(session, inbox_id: int):
     return row
 
 
-@click.group("inbox")
+@click.group("inbox", subcommand_metavar=SUBCOMMAND_METAVAR)
 def inbox():
     """Boîte de réception : messages reçus de la liste et leur état de traitement."""
 
@@ -76,7 +78,7 @@ def list_(obj, state, limit):
 
 
 @inbox.command("show")
-@click.argument("inbox_id", type=int)
+@click.argument("inbox_id", metavar="NUMÉRO", type=int)
 @click.option("--raw", is_flag=True, help="Afficher le message brut tel que reçu.")
 @click.pass_obj
 def show(obj, inbox_id, raw):
@@ -153,7 +155,7 @@ def routing_lines(ctx, row) -> list[str]:
 
 
 @inbox.command("retry")
-@click.argument("inbox_id", type=int, required=False)
+@click.argument("inbox_id", metavar="[NUMÉRO]", type=int, required=False)
 @click.option("--all-quarantined", is_flag=True, help="Tous les messages en quarantaine.")
 @click.pass_obj
 def retry(obj, inbox_id, all_quarantined):
@@ -182,7 +184,7 @@ def retry(obj, inbox_id, all_quarantined):
 
 
 @inbox.command("drop")
-@click.argument("inbox_id", type=int)
+@click.argument("inbox_id", metavar="NUMÉRO", type=int)
 @click.option("--reason", default="", help="Précision ajoutée à la raison.")
 @click.pass_obj
 def drop(obj, inbox_id, reason):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import click
+
+from ..click_french import SUBCOMMAND_METAVAR
 from sqlalchemy import select
 
 from ..models import OutboxMail
@@ -12,7 +14,7 @@ STATE_LABELS = {"pending": "en attente", "sending": "en cours d'envoi", "sent": 
                 "failed": "en échec"}
 
 
-@click.group("outbox")
+@click.group("outbox", subcommand_metavar=SUBCOMMAND_METAVAR)
 def outbox_group():
     """File d'envoi des courriels (forum → liste, courriels personnels)."""
 
@@ -43,7 +45,7 @@ def list_command(obj, state, limit):
 
 
 @outbox_group.command("retry")
-@click.argument("mail_id", type=int, required=False)
+@click.argument("mail_id", metavar="[NUMÉRO]", type=int, required=False)
 @click.option("--all", "all_", is_flag=True, help="Relancer tous les courriels en attente ou en échec.")
 @click.pass_obj
 def retry_command(obj, mail_id, all_):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import click
 
+from ..forum.errors import access_hint
 from ..forum.gateway import ForumError
 from .progress import TerminalProgress
 from .terminal import say
@@ -26,7 +27,7 @@ def provision_command(obj, dry_run, repair, no_progress):
             result = provision(ctx, dry_run=dry_run, repair=repair,
                                progress=None if no_progress else bar)
     except ForumError as exc:
-        raise click.ClickException(f"le forum a refusé ou n'a pas répondu : {exc}") from None
+        raise click.ClickException(f"le forum a refusé ou n'a pas répondu : {exc}{access_hint(exc)}") from None
     for line in result.report():
         say(line)
     if not dry_run:

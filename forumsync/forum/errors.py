@@ -37,3 +37,12 @@ class ForumPending(ForumError):
         super().__init__(message, status=200)
         self.pending_id = pending_id
         self.pending_count = pending_count
+
+
+def access_hint(exc: ForumError) -> str:
+    """What an operator should check when the forum refuses the configured account (401/403:
+    Discourse's own message, in English, does not name the key), else ""."""
+    if exc.status in (401, 403):
+        return (" — la clé d'API (FORUM_API_KEY) ou son utilisateur (FORUM_API_USERNAME) n'a pas les "
+                "droits d'administration sur le forum : vérifiez-les (« forumsync doctor » les teste)")
+    return ""

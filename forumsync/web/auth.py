@@ -37,7 +37,6 @@ from ..models import StateValue, utcnow
 
 log = logging.getLogger(__name__)
 
-DEMO_PASSWORD = "demo"
 NONCE_MAX_AGE = 600
 SESSION_PREFIX = "dashboard:session:"
 SESSION_MAX_AGE = timedelta(hours=12)

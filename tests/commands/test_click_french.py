@@ -37,6 +37,21 @@ def test_help_is_french():
     assert "Show this message" not in result.output and "Commands:" not in result.output
 
 
+def test_type_names_and_metavars_are_french():
+    """Operator walkthrough, 28th pass: « INTEGER RANGE », « (integer) », « COMMAND [ARGS]... »
+    and « [INBOX_ID] » were English in help and errors."""
+    runner = CliRunner()
+    wrong = runner.invoke(cli, ["inbox", "list", "--limit", "abc"])
+    assert wrong.exit_code == 2 and "n'est pas un nombre valide (entier)." in wrong.output, wrong.output
+    for args in (["--help"], ["inbox", "--help"], ["inbox", "list", "--help"], ["inbox", "retry", "--help"],
+                 ["import-mbox", "--help"], ["catalogue", "--help"], ["outbox", "--help"], ["events", "--help"],
+                 ["community", "--help"]):
+        shown = runner.invoke(cli, args).output
+        for english in ("INTEGER", "COMMAND [ARGS]", "INBOX_ID", "MAIL_ID", "EVENT_ID", "PATHS", "TEXT", "PATH"):
+            assert english not in shown, (args, english, shown)
+    assert "inbox retry [OPTIONS] [NUMÉRO]" in runner.invoke(cli, ["inbox", "retry", "--help"]).output
+
+
 def _click_messages():
     """Every message click passes to gettext/ngettext, read from its installed source."""
     singles, pairs = set(), set()

@@ -50,3 +50,16 @@ def test_doctor_reports_the_database_as_down(tmp_path):
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == 1
     assert "EN PANNE base de données : inaccessible (OperationalError : " in result.output, result.output
+
+
+def test_a_command_without_a_settings_file_says_so(tmp_path, monkeypatch):
+    """Operator walkthrough, 28th pass: « forumsync inbox list » without --settings (a forgotten
+    FORUMSYNC_SETTINGS under sudo) answered « Aucun message. » from a new demo database."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FORUMSYNC_SETTINGS", raising=False)
+    result = CliRunner().invoke(cli, ["inbox", "list"])
+    assert result.exit_code == 0
+    assert "Attention : aucun fichier de réglages (--settings FICHIER ou FORUMSYNC_SETTINGS)" in result.stderr
+    assert f"base sqlite:///{tmp_path}/var/forumsync.sqlite3" in result.stderr
+    quiet = CliRunner().invoke(cli, ["check-settings"])  # says it in its own words
+    assert "Attention" not in quiet.stderr

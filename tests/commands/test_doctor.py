@@ -165,3 +165,12 @@ def test_doctor_with_the_forum_down(tmp_path):
     assert result.exit_code == 1
     assert any(line.startswith("EN PANNE") and "Forum" in line and "injoignable" in line
                for line in result.output.splitlines())
+
+
+def test_provision_with_a_wrong_key_says_to_check_the_key(tmp_path, localforum):
+    """Operator walkthrough, 28th pass: provision only passed on Discourse's English « You are
+    not permitted to view the requested resource. »."""
+    path = write_settings(tmp_path, localforum, FORUM_API_KEY="pas-la-bonne-cle-0000")
+    result = CliRunner().invoke(cli, ["--settings", str(path), "provision", "--no-progress"])
+    assert result.exit_code == 1
+    assert "la clé d'API (FORUM_API_KEY) ou son utilisateur (FORUM_API_USERNAME)" in result.output, result.output

@@ -5,7 +5,7 @@ unpublished*. Two operator actions let a held copy out while the first (the genu
 still pending — waiting for a retry after a forum outage — so the forgery is published first
 and the genuine mail is later dropped as « déjà publié (doublon) »:
 
-- ``inbox drop`` / the dashboard's « Abandonner » on one held forgery (the operator did what
+- ``inbox drop`` / the dashboard's « Écarter » on one held forgery (the operator did what
   the reason asks: « usurpation possible, à vérifier par un opérateur ») calls
   ``release_held_copy`` on that *copy*, which releases the next held copy of the family
   without looking at the first copy's state (``copies.release_held_copy``);
