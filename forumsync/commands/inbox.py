@@ -84,7 +84,7 @@ def list_(obj, state, limit):
 def show(obj, inbox_id, raw):
     """Affiche un message : en-têtes principaux, état, raison, essais."""
     from ..inbound.ingest import parse_headers
-    from ..mail.headers import decode_header_value
+    from ..mail.headers import header_str
 
     ctx = obj.context
     with ctx.db.session() as session:
@@ -100,9 +100,8 @@ def show(obj, inbox_id, raw):
               ("Reçu le", _when(row.received_at)), ("Taille", f"{row.size} octets")]
     for name, label in (("From", "De"), ("To", "À"), ("Cc", "Cc"), ("Date", "Date"), ("Subject", "Sujet"),
                         ("In-Reply-To", "En réponse à")):
-        value = headers.get(name) if headers else None
-        if value is not None:
-            fields.append((label, decode_header_value(str(value))))
+        if headers and headers.get(name) is not None:  # read as the pipeline reads it (8-bit UTF-8 too)
+            fields.append((label, header_str(headers, name)))
     fields += [("État", STATE_FR.get(row.state, row.state)), ("Raison", row.reason or "—"),
                ("Essais", str(row.attempts)), ("Prochain essai", _when(row.next_attempt_at)),
                ("Traité le", _when(row.processed_at))]

@@ -110,3 +110,14 @@ def test_drop_a_message_left_in_hand_by_a_dead_worker(context, settings_file):
     assert row(context, ids[1]).state == "processing"
     stale = run_cli(settings_file, "inbox", "drop", ids[2], "--reason", "bloqué")
     assert stale.returncode == 0 and row(context, ids[2]).state == "dropped"
+
+
+def test_show_reads_an_8bit_utf8_subject_as_written(context, settings_file):
+    """Operator walkthrough, 28th pass: the demo's swaks mail (an 8-bit UTF-8 Subject) showed
+    as « Accus�� de r��ception »."""
+    raw = (b"From: Marie Dupont <marie@meyzieu.fr>\r\nTo: club@listes.example.org\r\n"
+           b"Subject: [SVE] Accus\xc3\xa9 de r\xc3\xa9ception\r\nMessage-ID: <raw8-show@meyzieu.fr>\r\n\r\nBonjour\r\n")
+    inbox_id = ingest(context, raw, "lmtp").inbox_id
+    shown = run_cli(settings_file, "inbox", "show", inbox_id).stdout.decode()
+    assert "Sujet          : [SVE] Accusé de réception" in shown, shown
+    assert "Accusé de réception" in run_cli(settings_file, "inbox", "list").stdout.decode()
