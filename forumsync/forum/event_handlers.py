@@ -56,10 +56,10 @@ def copied_post(payload: dict) -> bool:
 
 
 def post_created(ctx, payload: dict, cache: dict) -> str:
+    facts, reason = _eligible(ctx, payload, cache)  # first: a list message says it is one
     if copied_post(payload):
         raise Skip(f"copie d'un message plus ancien (daté du {payload.get('created_at')}), faite en "
                    f"déplaçant un sujet : jamais relayée")
-    facts, reason = _eligible(ctx, payload, cache)
     post, topic = facts.post, facts.topic
     settings = ctx.settings
     message_id = compose.post_message_id(settings, post["id"])

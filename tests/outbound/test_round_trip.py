@@ -261,3 +261,21 @@ def test_a_staff_first_post_moved_into_a_public_topic_is_not_emailed(sqlite_brid
     b.process()
     assert len(b.sink.messages) == 1, [m["Subject"] for m in b.mails()]
     assert not any("Note interne" in m.get_body(("plain",)).get_content() for m in b.mails())
+
+
+def test_an_old_list_message_is_skipped_as_a_list_message_not_as_a_copy(sqlite_bridge):
+    """A list message keeps its mail's date (created_at) and is written now (updated_at), like
+    a copy: its event says what it is, « venu de la liste », not a copy's reason."""
+    b = sqlite_bridge
+    raw = member_mail("Jeanne Martin <jeanne.martin@meyzieu.fr>", "club@listes.example.org",
+                      "[SVE] Un message de l'avant-veille", "Écrit il y a deux jours, arrivé aujourd'hui.\n")
+    old = email.utils.format_datetime(email.utils.localtime() - __import__("datetime").timedelta(days=2))
+    raw = raw.replace(b"Date: ", b"X-Old-Date: ", 1).replace(b"\n\n", f"\nDate: {old}\n\n".encode(), 1)
+    row = pipeline(b, as_list_copy(raw))
+    assert row.state == "published", row.reason
+    b.process()
+    post = b.gateway().post_get(row.post_id)
+    assert post["created_at"] < post["updated_at"][:10], post  # dated two days back, written now
+    event = b.event_for(row.post_id)
+    assert event.state == "skipped" and "copie" not in event.reason, event.reason
+    assert len(b.sink.messages) == 0
