@@ -82,6 +82,18 @@ size=$(pc -h message_size_limit)
 if [ "$size" != 0 ] && [ "$size" -lt 26214400 ]; then
     pc -e "message_size_limit = 26214400"
     echo "message_size_limit = 26214400"
+    size=26214400
 else
     echo "message_size_limit : valeur existante gardée ($size)"
 fi
+# local(8) and virtual(8) stop (« fatal: … is smaller than message_size_limit ») when a mailbox
+# limit is below the message limit: every mailbox of the host would stop receiving mail.
+for limit in mailbox_size_limit virtual_mailbox_limit; do
+    value=$(pc -h "$limit")
+    if [ "$size" = 0 ] && [ "$value" != 0 ]; then
+        echo "$limit : $value, sous une taille de message illimitée (message_size_limit = 0) : valeur gardée, à vérifier"
+    elif [ "$value" != 0 ] && [ "$value" -lt "$size" ]; then
+        pc -e "$limit = $size"
+        echo "$limit = $size (jamais sous message_size_limit)"
+    fi
+done

@@ -157,3 +157,24 @@ def test_running_the_guide_twice_changes_nothing(tmp_path):
     apply_guide(config)
     assert (config / "main.cf").read_text(encoding="utf-8") == once
     postconf_n(config)
+
+
+def _postconf_value(config_dir, name):
+    return int(subprocess.run([POSTCONF, "-c", str(config_dir), "-h", name], capture_output=True,
+                              text=True, check=True).stdout.strip())
+
+
+@pytest.mark.parametrize("limit", ["mailbox_size_limit", "virtual_mailbox_limit"])
+def test_a_mailbox_limit_never_ends_below_the_message_limit(tmp_path, limit):
+    """Red team, 30th pass: the script raised message_size_limit to 25 MB over a 20 MB
+    mailbox_size_limit, and Postfix's local(8) stops then (« fatal: main.cf configuration
+    error: mailbox_size_limit is smaller than message_size_limit »): no local mailbox of the
+    host received mail any more."""
+    config_dir = postfix_dir(tmp_path / "postfix", f"\n{limit} = 20480000\n")
+    for table in ("forumsync_transport", "forumsync_recipients", "forumsync_relay_others"):
+        shutil.copy(POSTFIX / table, config_dir / table)
+    env = dict(os.environ, PATH=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
+    subprocess.run(["sh", str(POSTFIX / "forumsync-postconf.sh"), str(config_dir)], check=True,
+                   env=env, capture_output=True)
+    message, mailbox = _postconf_value(config_dir, "message_size_limit"), _postconf_value(config_dir, limit)
+    assert message == 26214400 and mailbox == message, (message, mailbox)
