@@ -237,6 +237,8 @@ def split_trailing(text: str) -> tuple[str, str, str]:
     sig = _signature_start(lines[:cut])
     if sig is not None:
         cut, kind = sig, kind or "signature"
+    if cut < len(lines) and _inside_fenced_code(lines, cut):
+        return text, "", ""  # a fold there would end the code block, and leave its rest live
     kept = "\n".join(lines[:cut]).rstrip()
     if 0 < cut < len(lines) and lines[cut - 1].lstrip("> \t"):  # cut inside a paragraph
         lines[cut] = _late_list_item_escaped(lines[cut])
@@ -244,6 +246,21 @@ def split_trailing(text: str) -> tuple[str, str, str]:
     if not kept.strip() or not trimmed.strip():
         return text, "", ""
     return kept, trimmed, kind
+
+
+def _inside_fenced_code(lines: list[str], cut: int) -> bool:
+    """Whether line CUT is inside a fenced code block (as markdown-it reads the text: in a list
+    item or a quote too), after its opening line. The fold placed there would close the block,
+    and the rest of the code, written as it came (an HTML mail's ``<pre>``), would be read as
+    Markdown, live (red team, 30th pass: a signature in a ``<li><pre>``). Plain text escapes
+    its backticks and tildes: without a run of three above the cut, no parse."""
+    if not any("```" in line or "~~~" in line for line in lines[:cut]):
+        return False
+    from .inert import discourse_parser
+
+    tokens = discourse_parser().blocks("\n".join(lines)).tokens
+    return any(token.type == "fence" and token.map and token.map[0] < cut < token.map[1]
+               for token in tokens)
 
 
 # A list item's start after its quote markers (possessive: linear on a line of many « > »).

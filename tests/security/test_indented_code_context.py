@@ -16,6 +16,9 @@ Twenty-ninth pass, two more:
   (an ordered list not starting at 1 cannot interrupt a paragraph) but a list's first item as
   the fold's first line, and the code after it that item's paragraph (``quotes.split_trailing``
   escapes such a marker).
+
+Thirtieth pass: a signature inside an HTML mail's ``<li><pre>`` was folded from the middle of
+the fenced code, whose rest became paragraphs (``quotes._inside_fenced_code``: no fold there).
 """
 from __future__ import annotations
 
@@ -131,3 +134,33 @@ def test_inert_on_the_forum_29th_pass(service, kind):
     assert_inert(cooked)
     if kind == "leading-code":
         assert cooked.startswith("<pre><code>"), cooked  # code, as the sender wrote it
+
+
+PRE_IN_LIST = ("<p>Bonjour à tous,</p><ul><li><pre>Cordialement,\nJean Dupont\n"
+               "Tél : 01 02 03 04 05\n" + LIVE + "\n</pre></li></ul>")
+
+
+def _html(tag: str, html: str) -> bytes:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Julien Petit <julien.petit@evil.example>", LIST, "Réunion"
+    msg["Message-ID"] = f"<{tag}@evil.example>"
+    msg.set_content(html, subtype="html")
+    return msg.as_bytes()
+
+
+def test_no_fold_inside_fenced_code():
+    from forumsync.pipeline.trim import trim_body
+
+    markdown = extract_body(parse_bytes(_html("rt30-unit", PRE_IN_LIST))).markdown
+    assert_inert(discourse_parser().render(markdown))  # the mail's Markdown: all code
+    trimmed, folded = trim_body(markdown)
+    assert not folded and trimmed == markdown
+    # a signature after the code is still folded
+    after = markdown + "\n\nCordialement,\nJean Dupont\nTél : 01 02 03 04 05"
+    assert trim_body(after)[1]
+
+
+def test_no_fold_inside_fenced_code_on_the_forum(service):
+    row = service.deliver(_html("rt30-list-fence", PRE_IN_LIST))
+    assert row.post_id, (row.state, row.reason)
+    assert_inert(service.post(row.post_id).cooked)
