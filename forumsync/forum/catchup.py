@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -30,8 +31,12 @@ log = logging.getLogger(__name__)
 
 STATE_KEY = "forum:catchup"
 # In a synthetic event's post: read from the live forum, not built when the post was created
-# (``event_handlers.copied_post`` cannot read its dates as the webhook's).
+# (``event_handlers.copied_post`` cannot read its dates as the webhook's) ...
 CATCHUP_MARK = "forumsync_catchup"
+# ... and whether it is dated no later than a post forumsync knew before it (the floor, or an
+# unseen post of a lower id): a copy of an older post (a moved topic's first post), as posts
+# are numbered in the order they are written (red team, 30th pass).
+CATCHUP_COPY = "forumsync_catchup_copy"
 PAGE_SIZE = 50  # LatestPostsQuery::PAGE_SIZE: a shorter page is the last one
 _last_round: dict[str, float] = {}  # database URL -> monotonic time of this process's last round
 
@@ -67,7 +72,9 @@ def catch_up(ctx) -> int:
             set_state(session, STATE_KEY, state)
         return 0
     floor = state["floor"]
-    stored = _store_unseen(ctx, [p for p in page if p.get("id") in ids and p["id"] > floor])
+    with ctx.db.session() as session:
+        since = _floor_date(session, page, floor)
+    stored = _store_unseen(ctx, [p for p in page if p.get("id") in ids and p["id"] > floor], since)
     top = max([state.get("top") or floor, *ids])
     if len(page) >= PAGE_SIZE and ids and min(ids) > floor + 1:
         state = {"floor": floor, "top": top, "before": min(ids)}  # more below: next round
@@ -102,10 +109,40 @@ def _instance(ctx, session) -> str:
     return delivery.rsplit("#", 1)[0] if delivery else ctx.settings.FORUM_URL
 
 
-def _store_unseen(ctx, posts: list[dict]) -> int:
-    """A synthetic post_created event for each post with neither a link nor a stored event."""
+def _floor_date(session, page: list[dict], floor: int):
+    """When the floor post was written: read in the page, else in its post_created event (the
+    webhook's); None when neither has it (no extra request: one request a round)."""
+    for post in page:
+        if post.get("id") == floor:
+            return _when(post.get("created_at"))
+    for payload in session.scalars(select(WebhookEvent.payload).where(WebhookEvent.event == "post_created")
+                                   .order_by(WebhookEvent.id.desc()).limit(PAGE_SIZE)):
+        try:
+            post = json.loads(payload).get("post") or {}
+        except (ValueError, AttributeError):
+            continue
+        if post.get("id") == floor:
+            return _when(post.get("created_at"))
+    return None
+
+
+def _when(value):
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+
+
+def _store_unseen(ctx, posts: list[dict], since=None) -> int:
+    """A synthetic post_created event for each post with neither a link nor a stored event;
+    one dated no later than SINCE (the floor's date) or than an unseen post of a lower id is
+    marked as a copy (CATCHUP_COPY)."""
     stored = 0
     for post in sorted(posts, key=lambda p: p["id"]):
+        written = _when(post.get("created_at"))
+        copy = written is not None and since is not None and written <= since
+        if written is not None and not copy:
+            since = written if since is None else max(since, written)
         with ctx.db.session() as session:
             if session.scalar(select(PostLink.id).where(PostLink.post_id == post["id"]).limit(1)):
                 continue
@@ -115,8 +152,8 @@ def _store_unseen(ctx, posts: list[dict]) -> int:
                 session.add(WebhookEvent(
                     delivery_id=f"{instance[:250]}#catchup-{post['id']}",
                     event_key=post_created_key(instance, post["id"]), event="post_created",
-                    event_type="post", payload=json.dumps({"post": dict(post, **{CATCHUP_MARK: True})},
-                                                          ensure_ascii=False),
+                    event_type="post", payload=json.dumps(
+                        {"post": dict(post, **{CATCHUP_MARK: True, CATCHUP_COPY: copy})}, ensure_ascii=False),
                     received_at=utcnow(), state="new"))
         except IntegrityError:  # the webhook (or an earlier round) stored it already
             continue

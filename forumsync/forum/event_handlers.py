@@ -19,7 +19,7 @@ from ..models import PostLink, TopicLink, utcnow
 from ..outbound import compose, outbox
 from ..queues import wake
 from . import live
-from .catchup import CATCHUP_MARK
+from .catchup import CATCHUP_COPY, CATCHUP_MARK
 from .eligibility import REGULAR as REGULAR_POST, theme_of
 from .gateway import ForumNotFound
 from .live import Skip
@@ -49,8 +49,8 @@ def copied_post(payload: dict) -> bool:
     is never relayed: it was not written now, as moved replies are not (they fire nothing);
     relayed, it sent a forum post to the list a second time, or a staff-only post moved into a
     public topic (red team, 29th pass)."""
-    if payload.get(CATCHUP_MARK):  # the live post: an edit moved its updated_at (not told apart)
-        return False
+    if payload.get(CATCHUP_MARK):  # the live post (an edit moves its updated_at): catch-up told
+        return bool(payload.get(CATCHUP_COPY))  # by its date against the posts known before it
     created, updated = _parse_time(payload.get("created_at")), _parse_time(payload.get("updated_at"))
     return bool(created and updated and (updated - created).total_seconds() > COPY_SECONDS)
 

@@ -214,3 +214,32 @@ def test_forum_down_during_catch_up_postpones_the_round(bridge, caplog):
     _catch_up_now(bridge)
     assert len(_post_events(bridge, reply["id"])) == 1
     assert [m["Message-ID"] for m in bridge.mails()][-1] == f"<discourse/post/{reply['id']}@127.0.0.1>"
+
+
+def test_a_staff_first_post_moved_while_forumsync_was_down_is_not_emailed(sqlite_bridge):
+    """Red team, 30th pass: catch-up read the copy of a moved first post as a post written
+    then (its dates are the live post's): a staff-only note moved into a public topic while
+    forumsync was down went to the list. A catch-up post dated no later than the floor is a copy."""
+    from datetime import timedelta
+
+    from forumsync.localforum.models import Post
+    from tests.outbound.test_round_trip import _move
+
+    b = sqlite_bridge
+    public = b.topic("paul", "Calendrier des échéances de la SVE", "Le calendrier partagé du club.")
+    secret = b.topic("modo", "Note interne de l'équipe de modération",
+                     "Note interne : ne pas diffuser hors de l'équipe.", category="restricted")
+    b.process()
+    assert len(b.sink.messages) == 1
+    with b.forum.session() as s:  # the note was written two hours ago
+        post = s.get(Post, secret["id"])
+        post.created_at -= timedelta(hours=2)
+        post.updated_at = post.created_at
+    _catch_up_now(b)  # a first round: the catch-up floor is set
+    _dead_forumsync(b)
+    _move(b, secret["topic_id"], post_ids=[secret["id"]], destination_topic_id=public["topic_id"])
+    _lost_webhooks(b)
+    _forumsync_back(b)
+    _catch_up_now(b)
+    assert not any("Note interne" in m.get_body(("plain",)).get_content() for m in b.mails()), \
+        [m["Subject"] for m in b.mails()]

@@ -632,3 +632,20 @@ def test_a_copied_post_is_told_by_the_dates_of_its_event():
     assert not copied_post({**copy, CATCHUP_MARK: True})
     assert not copied_post({"created_at": "2026-12-07T10:00:00.000Z", "updated_at": "2026-12-07T10:00:03.000Z"})
     assert not copied_post({}) and not copied_post({"created_at": "pas une date", "updated_at": None})
+
+
+def test_catch_up_marks_a_post_dated_before_the_posts_known_before_it(sqlite_bridge):
+    """Catch-up: a post numbered after the floor but dated no later than it (or than an unseen
+    post of a lower id) is a copy; posts written in order are not."""
+    import json
+
+    from forumsync.forum import catchup
+
+    catchup._store_unseen(sqlite_bridge.ctx, [
+        {"id": 11, "created_at": "2026-12-07T10:05:00.000Z"},   # written after the floor
+        {"id": 12, "created_at": "2026-12-07T09:00:00.000Z"},   # a copy of an older post
+        {"id": 13, "created_at": "2026-12-07T10:05:00.000Z"},   # a copy of post 11
+        {"id": 14, "created_at": "2026-12-07T10:06:00.000Z"},
+    ], since=catchup._when("2026-12-07T10:00:00.000Z"))
+    stored = [json.loads(event.payload)["post"] for event in sqlite_bridge.events()]
+    assert [(p["id"], p[catchup.CATCHUP_COPY]) for p in stored] == [(11, False), (12, True), (13, True), (14, False)]
