@@ -24,9 +24,9 @@ def serve(obj, no_worker):
         host, port = host.strip("[]") or "127.0.0.1", int(port)
     else:
         host, port = host_port(ctx.settings.WEB_URL, 5000)
+    app = create_app(context=ctx)
     try:
-        web = WsgiThread(create_app(context=ctx), host, port, "forumsync-web",
-                         max_body_bytes=web_body_limit(ctx.settings)).start()
+        web = WsgiThread(app, host, port, "forumsync-web", max_body_bytes=web_body_limit(ctx.settings)).start()
     except OSError as exc:
         raise listen_error(f"{host}:{port}", exc) from None
     worker = None if no_worker else WorkerThread(ctx).start()
