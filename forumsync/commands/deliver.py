@@ -1,8 +1,10 @@
 """`forumsync deliver`: one message on stdin, for an MTA pipe (Postfix ``pipe``, Exim, procmail).
 
 The exit status follows sysexits.h, which MTAs understand: 0 stored (or already there),
-65 the input is not a usable message (bounce), 67 unknown recipient, 75 storage unavailable
-(the MTA keeps the message and retries), 78 settings unusable. The reason goes to stderr in French.
+65 the input is not a usable message (bounce), 67 unknown recipient, 75 storage unavailable or
+settings unusable (the MTA keeps the message and retries: a bounce would lose list mail over a
+fixable mistake, and the list would count the bridge's address as bouncing). The reason goes
+to stderr in French.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import click
 from .terminal import say
 
 
-EX_OK, EX_DATAERR, EX_NOUSER, EX_IOERR, EX_TEMPFAIL, EX_CONFIG = 0, 65, 67, 74, 75, 78
+EX_OK, EX_DATAERR, EX_NOUSER, EX_IOERR, EX_TEMPFAIL = 0, 65, 67, 74, 75
 EXIT_BY_REFUSAL = {"empty": EX_DATAERR, "not_mail": EX_DATAERR, "too_big": EX_DATAERR,
                    "headers": EX_DATAERR, "not_for_list": EX_NOUSER}
 
@@ -48,7 +50,11 @@ def deliver(obj, recipients, sender):
     try:
         ctx = obj.context
     except (click.ClickException, SettingsError) as exc:
-        _fail(EX_CONFIG, f"réglages inutilisables : {getattr(exc, 'message', exc)}")
+        # Deferred, not bounced: the MTA keeps the message until the settings are fixed (a
+        # bounce would lose it, and the list would count the bridge's address as bouncing).
+        _fail(EX_TEMPFAIL, f"réglages inutilisables, message non stocké : le serveur de courrier le "
+                           f"garde et réessaiera une fois les réglages corrigés "
+                           f"({getattr(exc, 'message', exc)})")
     limit = ctx.settings.MAX_MESSAGE_BYTES
     try:
         raw = sys.stdin.buffer.read(limit + 4096)

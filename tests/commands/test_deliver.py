@@ -53,8 +53,12 @@ def test_storage_unavailable_exit_75(tmp_path):
     assert "réessayez" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
 
 
-def test_bad_settings_exit_78(tmp_path):
+def test_bad_settings_defer_the_mail_exit_75(tmp_path):
+    """Red team, 30th pass: exit 78 (EX_CONFIG) is a bounce for Postfix's pipe(8) (5.3.5):
+    a typo in the settings lost list mail and made the list count the bridge's address as
+    bouncing. The MTA keeps the message instead, until the settings are fixed."""
     path = tmp_path / "bad.py"
     path.write_text("FORUM_ULR = 'http://x'\n")
     result = run_cli(path, "deliver", input=make_mail())
-    assert result.returncode == 78 and "FORUM_ULR" in result.stderr.decode()
+    assert result.returncode == 75 and "FORUM_ULR" in result.stderr.decode()
+    assert "le garde et réessaiera" in result.stderr.decode()
