@@ -135,7 +135,10 @@ THEME_KEYS = {
     "addresses": _str_list,
 }
 THEME_OPTIONAL = {"description": "", "lead": "", "lead_emails": [], "tags": [], "keywords": [],
-                  "addresses": [], "color": None, "mirrored": True}
+                  "addresses": [], "color": None, "mirrored": True, "group": None}
+# A Discourse group name (UsernameValidator: 3 to 20 characters by default, letters, digits, « _ »,
+# « . », « - », beginning and ending with a letter or digit).
+_GROUP_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{1,18})[A-Za-z0-9]")
 
 
 def _themes(value):
@@ -164,8 +167,29 @@ def _themes(value):
         seen.add(clean["slug"])
         clean["lead_emails"] = [e.lower() for e in clean["lead_emails"]]
         clean["addresses"] = [a.lower() for a in clean["addresses"]]
+        if clean["group"] is not None and not (isinstance(clean["group"], str)
+                                               and _GROUP_NAME.fullmatch(clean["group"])):
+            raise ValueError(f"{where}.group doit être un nom de groupe Discourse : 3 à 20 lettres, "
+                             f"chiffres, « _ », « . » ou « - »")
         themes.append(clean)
+    _distinct_lead_groups(themes)
     return themes
+
+
+def _distinct_lead_groups(themes: list[dict]) -> None:
+    """Two themes never share a lead group: names cut to Discourse's 20 characters can collide
+    (« portail-famille » and « portail-citoyen » both gave « animateurs-portail »), and each
+    lead would then moderate the other's category (red team, 31st pass)."""
+    from .themes.desired import lead_group
+
+    owners: dict[str, str] = {}
+    for index, theme in enumerate(themes):
+        name = lead_group(theme).lower()
+        if name in owners:
+            raise ValueError(f"THEMES[{index}] : le groupe d'animateurs « {lead_group(theme)} » serait aussi "
+                             f"celui du thème « {owners[name]} » (noms coupés à 20 caractères) : "
+                             f"donnez à l'un des deux une clé « group » (un autre nom de groupe)")
+        owners[name] = theme["slug"]
 
 
 def _catalogue_sources(value):

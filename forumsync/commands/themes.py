@@ -43,7 +43,7 @@ def _exchanges(entry: dict | None) -> str:
 
 def describe_themes(ctx, usernames: dict[str, str | None] | None = None) -> list[str]:
     """The lines `forumsync themes` prints; USERNAMES maps lead emails to forum usernames."""
-    from ..themes.desired import group_name
+    from ..themes.desired import lead_group
     from ..themes.provision import category_id_for_theme
 
     settings = ctx.settings
@@ -70,7 +70,7 @@ def describe_themes(ctx, usernames: dict[str, str | None] | None = None) -> list
             else:
                 leads.append(f"{email} (pas de compte sur le forum)")
         lines.append(_line("Animateurs", ", ".join(leads) or "—"))
-        lines.append(_line("Groupe", group_name(slug)))
+        lines.append(_line("Groupe", lead_group(theme)))
         category_id = category_id_for_theme(ctx, slug)
         lines.append(_line("Catégorie", f"n° {category_id}" if category_id else
                            "pas encore créée (forumsync provision)"))

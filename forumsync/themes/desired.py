@@ -48,6 +48,11 @@ def group_name(slug: str) -> str:
     return cut.rstrip("-_.")
 
 
+def lead_group(theme: dict) -> str:
+    """The lead group of THEME: its ``group`` setting, else ``group_name`` of its slug."""
+    return theme.get("group") or group_name(theme["slug"])
+
+
 def theme_color(theme: dict) -> str:
     if theme.get("color"):
         return str(theme["color"]).lstrip("#").upper()
@@ -97,7 +102,7 @@ def desired_themes(settings) -> list[DesiredTheme]:
         out.append(DesiredTheme(
             slug=theme["slug"], name=theme["name"], description=theme_description(theme),
             color=theme_color(theme), lead=theme.get("lead") or "",
-            lead_emails=list(theme.get("lead_emails") or []), group=group_name(theme["slug"]),
+            lead_emails=list(theme.get("lead_emails") or []), group=lead_group(theme),
             group_full_name=f"Animateurs {theme['name']}"))
     return out
 

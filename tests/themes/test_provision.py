@@ -433,3 +433,41 @@ def test_unreachable_forum_is_a_french_error_not_a_traceback(tmp_path, sqlite_ur
     assert out.exit_code == 1
     assert "Erreur : le forum a refusé ou n'a pas répondu : forum injoignable" in out.output
     assert out.exception is None or isinstance(out.exception, SystemExit)
+
+
+PORTAILS = [
+    dict(slug="portail-famille", name="Portail famille", description="Inscriptions scolaires.",
+         lead="Grand Lyon", lead_emails=["famille@grandlyon.com"], tags=["FAMILLE"],
+         keywords=["portail famille"]),
+    dict(slug="portail-citoyen", name="Portail citoyen", description="Compte usager, démarches.",
+         lead="Nîmes", lead_emails=["citoyen@nimes.fr"], tags=["CITOYEN"], keywords=["portail citoyen"]),
+]
+
+
+def test_two_themes_never_share_a_lead_group(tmp_path, sqlite_url, localforum):
+    """Red team, 31st pass: « portail-famille » and « portail-citoyen » both gave the lead group
+    « animateurs-portail » (names cut to 20 characters): one group moderated both categories,
+    each lead the other's. The settings refuse it; a theme's « group » key settles it."""
+    from forumsync.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="« animateurs-portail » serait aussi celui du thème "
+                                            "« portail-famille ».*clé « group »"):
+        make_settings(tmp_path, sqlite_url, THEMES=PORTAILS, DEFAULT_THEME="portail-famille")
+    localforum.create_user("lyon", "famille@grandlyon.com", "Lucie Lyon")
+    localforum.create_user("nimes", "citoyen@nimes.fr", "Noé Nîmes")
+    localforum.set_site_setting("enable_category_group_moderation", True)
+    localforum.set_site_setting("retry_web_hook_events", True)
+    runner = Runner(tmp_path, sqlite_url, localforum)
+    runner.overrides = dict(THEMES=[PORTAILS[0], dict(PORTAILS[1], group="animateurs-citoyen")],
+                            DEFAULT_THEME="portail-famille")
+    try:
+        runner.run()
+    finally:
+        runner.close()
+    with localforum.session() as s:
+        names = {g.id: g.name for g in s.scalars(select(Group))}
+    famille = {names[i] for i in theme_category(localforum, "portail-famille").moderating_group_ids}
+    citoyen = {names[i] for i in theme_category(localforum, "portail-citoyen").moderating_group_ids}
+    assert (famille, citoyen) == ({"animateurs-portail"}, {"animateurs-citoyen"})
+    assert "nimes" not in memberships(localforum, "animateurs-portail")
+    assert "lyon" not in memberships(localforum, "animateurs-citoyen")
