@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -33,10 +33,13 @@ STATE_KEY = "forum:catchup"
 # In a synthetic event's post: read from the live forum, not built when the post was created
 # (``event_handlers.copied_post`` cannot read its dates as the webhook's) ...
 CATCHUP_MARK = "forumsync_catchup"
-# ... and whether it is dated no later than a post forumsync knew before it (the floor, or an
-# unseen post of a lower id): a copy of an older post (a moved topic's first post), as posts
-# are numbered in the order they are written (red team, 30th pass).
+# ... and whether it is dated before the floor was read, or no later than an unseen post of a
+# lower id: a copy of an older post (a moved topic's first post), as posts are numbered in the
+# order they are written (red team, 30th and 31st passes).
 CATCHUP_COPY = "forumsync_catchup_copy"
+# The floor's time is the forum's (its answer's HTTP Date, to the second; forumsync's clock when
+# the forum sends none): a post written while the page was read may be dated a little before.
+CLOCK_MARGIN = timedelta(seconds=5)
 PAGE_SIZE = 50  # LatestPostsQuery::PAGE_SIZE: a shorter page is the last one
 _last_round: dict[str, float] = {}  # database URL -> monotonic time of this process's last round
 
@@ -59,27 +62,35 @@ def run_scheduled(ctx) -> int:
 
 
 def catch_up(ctx) -> int:
-    """One request: the page of newest posts (or the one below ``before``), then the state."""
+    """One request: the page of newest posts (or the one below ``before``), then the state.
+
+    ``seen_at`` (the forum's clock when it answered the first page of the round that set the
+    floor) dates what the floor stands for: every post written before it is at or below
+    the floor, so a post above it dated well before it is a copy of an older post."""
     with ctx.db.session() as session:
         state = get_state(session, STATE_KEY) or {}
         if "floor" not in state:
             state = {"floor": _newest_handled(session)}
+    asked_at = datetime.now(timezone.utc)
     page = ctx.forum.posts_latest(state.get("before"))
+    # The forum's own clock when it answered (HTTP Date), else ours when we asked
+    asked_at = getattr(ctx.forum, "server_date", None) or asked_at
     ids = [p["id"] for p in page if isinstance(p.get("id"), int)]
     if state["floor"] is None:  # first round ever, nothing handled yet: start from now
-        state = {"floor": max(ids, default=0)}
+        state = {"floor": max(ids, default=0), "seen_at": asked_at.isoformat()}
         with ctx.db.session() as session:
             set_state(session, STATE_KEY, state)
         return 0
     floor = state["floor"]
-    with ctx.db.session() as session:
-        since = _floor_date(session, page, floor)
-    stored = _store_unseen(ctx, [p for p in page if p.get("id") in ids and p["id"] > floor], since)
+    started = state.get("started") or asked_at.isoformat()  # this cycle's first page
+    stored = _store_unseen(ctx, [p for p in page if p.get("id") in ids and p["id"] > floor],
+                           _when(state.get("seen_at")))
     top = max([state.get("top") or floor, *ids])
-    if len(page) >= PAGE_SIZE and ids and min(ids) > floor + 1:
-        state = {"floor": floor, "top": top, "before": min(ids)}  # more below: next round
+    if len(page) >= PAGE_SIZE and ids and min(ids) > floor + 1:  # more below: next round
+        state = {"floor": floor, "top": top, "before": min(ids), "seen_at": state.get("seen_at"),
+                 "started": started}
     else:
-        state = {"floor": top}
+        state = {"floor": top, "seen_at": started}
     with ctx.db.session() as session:
         set_state(session, STATE_KEY, state)
     if stored:
@@ -109,43 +120,32 @@ def _instance(ctx, session) -> str:
     return delivery.rsplit("#", 1)[0] if delivery else ctx.settings.FORUM_URL
 
 
-def _floor_date(session, page: list[dict], floor: int):
-    """When the floor post was written: read in the page, else in its post_created event (the
-    webhook's); None when neither has it (no extra request: one request a round)."""
-    for post in page:
-        if post.get("id") == floor:
-            return _when(post.get("created_at"))
-    for payload in session.scalars(select(WebhookEvent.payload).where(WebhookEvent.event == "post_created")
-                                   .order_by(WebhookEvent.id.desc()).limit(PAGE_SIZE)):
-        try:
-            post = json.loads(payload).get("post") or {}
-        except (ValueError, AttributeError):
-            continue
-        if post.get("id") == floor:
-            return _when(post.get("created_at"))
-    return None
-
-
 def _when(value):
+    """An ISO date as an aware datetime (UTC when it names no zone), else None."""
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+        when = datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
     except ValueError:
         return None
+    return when.replace(tzinfo=timezone.utc) if when is not None and when.tzinfo is None else when
 
 
-def _store_unseen(ctx, posts: list[dict], since=None) -> int:
+def _store_unseen(ctx, posts: list[dict], seen_at=None) -> int:
     """A synthetic post_created event for each post with neither a link nor a stored event;
-    one dated no later than SINCE (the floor's date) or than an unseen post of a lower id is
-    marked as a copy (CATCHUP_COPY)."""
-    stored = 0
+    one dated more than CLOCK_MARGIN before SEEN_AT (when the floor was read), or no later than
+    an unseen post of a lower id, is marked as a copy (CATCHUP_COPY). Posts forumsync wrote
+    (a PostLink) carry their mail's date, which says nothing of the forum's order: never read."""
+    stored, since = 0, None
+    before = seen_at - CLOCK_MARGIN if seen_at is not None else None
     for post in sorted(posts, key=lambda p: p["id"]):
-        written = _when(post.get("created_at"))
-        copy = written is not None and since is not None and written <= since
-        if written is not None and not copy:
-            since = written if since is None else max(since, written)
         with ctx.db.session() as session:
             if session.scalar(select(PostLink.id).where(PostLink.post_id == post["id"]).limit(1)):
                 continue
+        written = _when(post.get("created_at"))
+        copy = written is not None and ((before is not None and written < before)
+                                        or (since is not None and written <= since))
+        if written is not None and not copy:
+            since = written if since is None else max(since, written)
+        with ctx.db.session() as session:
             instance = _instance(ctx, session)
         try:
             with ctx.db.session() as session:

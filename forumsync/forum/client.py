@@ -93,6 +93,7 @@ class ForumClient:
         self._cache_lock = threading.Lock()
         self._user_cache: dict[str, dict | None] = {}
         self.facts = ForumFacts(self)  # categories, capabilities and other rarely changing facts
+        self.server_date = None  # the HTTP Date of the last answer: the forum's clock (catch-up)
 
     @classmethod
     def from_settings(cls, settings):
@@ -145,6 +146,7 @@ class ForumClient:
                     raise ForumUnavailable(f"forum injoignable ({verb} {path}) : {exc.__class__.__name__}") from None
                 self._sleep_backoff(attempt)
                 continue
+            self.server_date = _http_date(response.headers.get("Date"))  # the forum's clock
             status = response.status_code
             if status == 429:
                 wait = _retry_after(response)
@@ -231,3 +233,16 @@ class ForumClient:
     def _present(payload: dict) -> dict:
         """PAYLOAD without its None values (Discourse reads an absent key as "not given")."""
         return {k: v for k, v in payload.items() if v is not None}
+
+
+def _http_date(value):
+    """An HTTP ``Date`` header as an aware datetime, else None."""
+    if not value:
+        return None
+    try:
+        from email.utils import parsedate_to_datetime
+
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else None

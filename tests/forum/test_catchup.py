@@ -1,15 +1,19 @@
 """Catch-up (forum/catchup.py): a post whose webhook never reached forumsync still reaches the
 list, once; the real webhook arriving later adds nothing; eligibility rules are unchanged.
 Against the local forum, which gives up on a dead receiver as Discourse does."""
+import email.utils
 import json
+from datetime import timedelta
 
 import requests
 from sqlalchemy import select
 
 from forumsync.forum import catchup
 from forumsync.forum.webhooks import signature
+from forumsync.localforum.models import Post
 from forumsync.models import PostLink, get_state
 from forumsync.testing.settings import free_port
+from tests.outbound.test_round_trip import _move, as_list_copy, member_mail, pipeline
 
 
 def _dead_forumsync(bridge):
@@ -236,6 +240,66 @@ def test_a_staff_first_post_moved_while_forumsync_was_down_is_not_emailed(sqlite
         post.created_at -= timedelta(hours=2)
         post.updated_at = post.created_at
     _catch_up_now(b)  # a first round: the catch-up floor is set
+    _dead_forumsync(b)
+    _move(b, secret["topic_id"], post_ids=[secret["id"]], destination_topic_id=public["topic_id"])
+    _lost_webhooks(b)
+    _forumsync_back(b)
+    _catch_up_now(b)
+    assert not any("Note interne" in m.get_body(("plain",)).get_content() for m in b.mails()), \
+        [m["Subject"] for m in b.mails()]
+
+
+# Red team, 31st pass: the floor's date was its post's — a list post carries its mail's date.
+def _list_mail_dated_ahead(hours=2):
+    raw = member_mail("Marie Dupré <marie.dupre@meyzieu.fr>", "club@listes.example.org",
+                      "[SVE] Horloge du poste en avance", "Notre serveur de messagerie a l'heure d'été.\n")
+    ahead = email.utils.format_datetime(email.utils.localtime() + timedelta(hours=hours))
+    raw = raw.replace(b"Date: ", b"X-Old-Date: ", 1).replace(b"\n\n", f"\nDate: {ahead}\n\n".encode(), 1)
+    return as_list_copy(raw)
+
+
+def test_forum_reply_after_a_future_dated_list_post_is_relayed_by_catch_up(sqlite_bridge):
+    """A list mail dated 2 hours ahead (a sender's clock) was the floor: a forum reply written
+    during a webhook outage was read as a copy (dated before the floor) and withheld."""
+    b = sqlite_bridge
+    row = pipeline(b, _list_mail_dated_ahead())
+    assert row.state == "published", row.reason
+    b.process()
+    _catch_up_now(b)  # the floor: the list post (its webhook was received)
+    topic_id = b.gateway().post_get(row.post_id)["topic_id"]
+    _dead_forumsync(b)
+    reply = b.reply("paul", topic_id, "Réponse écrite sur le forum pendant la panne du récepteur.")
+    _lost_webhooks(b)
+    _forumsync_back(b)
+    _catch_up_now(b)
+    sent = [m["Message-ID"] for m in b.mails()]
+    event = [e for e in b.events() if e.event == "post_created" and f'"id": {reply["id"]},' in e.payload]
+    assert f"<discourse/post/{reply['id']}@127.0.0.1>" in sent, [(e.state, e.reason) for e in event]
+
+
+
+def test_staff_note_moved_after_a_held_list_message_is_not_emailed(sqlite_bridge):
+    """A list message held an hour by the list's moderator was the floor, dated an hour back:
+    the copy of a staff note moved during a webhook outage was dated after it and relayed."""
+    b = sqlite_bridge
+    public = b.topic("paul", "Calendrier des échéances de la SVE", "Le calendrier partagé du club.")
+    secret = b.topic("modo", "Note interne de l'équipe de modération",
+                     "Note interne : ne pas diffuser hors de l'équipe.", category="restricted")
+    with b.forum.session() as s:  # the note was written half an hour ago: after the held mail's date
+        post = s.get(Post, secret["id"])
+        post.created_at -= timedelta(minutes=30)
+        post.updated_at = post.created_at
+    b.process()
+    assert len(b.sink.messages) == 1
+    # a list message written an hour ago, released by the list's moderator now
+    raw = member_mail("Marie Dupré <marie.dupre@meyzieu.fr>", "club@listes.example.org",
+                      "[SVE] Message retenu en modération", "Retenu une heure par le modérateur de la liste.\n")
+    held = email.utils.format_datetime(email.utils.localtime() - timedelta(hours=1))
+    raw = raw.replace(b"Date: ", b"X-Old-Date: ", 1).replace(b"\n\n", f"\nDate: {held}\n\n".encode(), 1)
+    row = pipeline(b, as_list_copy(raw))
+    assert row.state == "published", row.reason
+    b.process()
+    _catch_up_now(b)  # the floor is the list post (the newest post forumsync knows)
     _dead_forumsync(b)
     _move(b, secret["topic_id"], post_ids=[secret["id"]], destination_topic_id=public["topic_id"])
     _lost_webhooks(b)

@@ -642,10 +642,12 @@ def test_catch_up_marks_a_post_dated_before_the_posts_known_before_it(sqlite_bri
     from forumsync.forum import catchup
 
     catchup._store_unseen(sqlite_bridge.ctx, [
-        {"id": 11, "created_at": "2026-12-07T10:05:00.000Z"},   # written after the floor
+        {"id": 11, "created_at": "2026-12-07T10:05:00.000Z"},   # written after the floor was read
         {"id": 12, "created_at": "2026-12-07T09:00:00.000Z"},   # a copy of an older post
         {"id": 13, "created_at": "2026-12-07T10:05:00.000Z"},   # a copy of post 11
-        {"id": 14, "created_at": "2026-12-07T10:06:00.000Z"},
-    ], since=catchup._when("2026-12-07T10:00:00.000Z"))
+        {"id": 14, "created_at": "2026-12-07T09:59:00.000Z"},   # within the clocks' margin
+        {"id": 15, "created_at": "2026-12-07T10:06:00.000Z"},
+    ], seen_at=catchup._when("2026-12-07T10:00:00.000Z"))
     stored = [json.loads(event.payload)["post"] for event in sqlite_bridge.events()]
-    assert [(p["id"], p[catchup.CATCHUP_COPY]) for p in stored] == [(11, False), (12, True), (13, True), (14, False)]
+    assert [(p["id"], p[catchup.CATCHUP_COPY]) for p in stored] == [
+        (11, False), (12, True), (13, True), (14, True), (15, False)]
