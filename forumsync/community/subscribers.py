@@ -138,7 +138,8 @@ def summary(session) -> dict:
     week_ago = utcnow() - timedelta(days=7)
     recent = list(session.scalars(select(Subscriber).where(Subscriber.welcome == "welcomed")
                                   .order_by(Subscriber.welcomed_at.desc()).limit(10)))
-    new_week = sum(1 for s in recent if s.welcomed_at and s.welcomed_at >= week_ago)
+    new_week = session.scalar(select(func.count()).select_from(Subscriber).where(
+        Subscriber.welcome == "welcomed", Subscriber.welcomed_at >= week_ago)) or 0
     pending = session.scalar(select(func.count()).select_from(Subscriber)
                              .where(Subscriber.welcome == "pending", Subscriber.state == "subscribed")) or 0
     status = get_state(session, "subscribers:status", {}) or {}

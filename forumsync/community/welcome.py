@@ -5,6 +5,7 @@ and the weekly list message naming the week's newcomers. Each step is idempotent
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -146,15 +147,27 @@ def digest_text(settings, newcomers) -> str:
     return "\n".join(lines)
 
 
+# A newcomer is named in a digest when welcomed within this span (a week, and the week a digest
+# already out made them wait).
+DIGEST_RECENT = timedelta(days=14)
+
+
 def send_digest(ctx, *, now=None) -> int:
     """The weekly list message naming the week's newcomers (setting NEWCOMERS_DIGEST)."""
     from ..outbound import compose, outbox
 
     now = now or utcnow()
     with ctx.db.session() as session:
-        newcomers = list(session.scalars(
+        waiting = list(session.scalars(
             select(Subscriber).where(Subscriber.welcome == "welcomed", Subscriber.digest_at.is_(None),
                                      Subscriber.state == "subscribed").order_by(Subscriber.id)))
+        # Welcomed before the digest was turned on (or long ago): not this week's newcomers,
+        # marked without being named (red team, 31st pass: the first digest named everyone).
+        since = now - DIGEST_RECENT
+        newcomers = [sub for sub in waiting if sub.welcomed_at is None or sub.welcomed_at >= since]
+        for sub in waiting:
+            if sub not in newcomers:
+                sub.digest_at = now
         if not newcomers:
             return 0
         week = now.strftime("%G-S%V")

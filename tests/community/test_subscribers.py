@@ -196,3 +196,38 @@ def test_apply_roster_on_both_databases(context):
 ])
 def test_a_name_read_from_an_address_keeps_its_hyphens(address, shown):
     assert newcomers.display_name(Subscriber(email=address, name="")) == shown
+
+
+def test_new_week_counts_every_newcomer_of_the_week(ctx):
+    """Red team, 31st pass: the dashboard's « nouveaux cette semaine » was counted among the
+    ten most recent welcomes only."""
+    now = datetime.now(timezone.utc)
+    with ctx.db.session() as session:
+        for i in range(12):
+            session.add(Subscriber(source="club", email=f"agent{i}@grandlyon.com", name=f"Agent {i}",
+                                   state="subscribed", welcome="welcomed", first_seen_at=now,
+                                   subscribed_at=now, welcomed_at=now - timedelta(hours=i)))
+        session.add(Subscriber(source="club", email="ancien@meyzieu.fr", name="Anne Ancienne",
+                               state="subscribed", welcome="welcomed", first_seen_at=now - timedelta(days=30),
+                               subscribed_at=now - timedelta(days=30), welcomed_at=now - timedelta(days=30)))
+    with ctx.db.session() as session:
+        assert subscribers.summary(session)["new_week"] == 12
+
+
+def test_the_first_digest_names_only_recent_newcomers(ctx):
+    """Red team, 31st pass: NEWCOMERS_DIGEST turned on later named everyone ever welcomed as
+    this week's newcomers. Those welcomed long ago are marked, not named."""
+    now = datetime.now(timezone.utc)
+    with ctx.db.session() as session:
+        for name, email_, days in (("Anne Ancienne", "ancien@meyzieu.fr", 150), ("Noé Nouveau", "nouveau@grandlyon.com", 2)):
+            session.add(Subscriber(source="club", email=email_, name=name, state="subscribed", welcome="welcomed",
+                                   first_seen_at=now - timedelta(days=days), subscribed_at=now - timedelta(days=days),
+                                   welcomed_at=now - timedelta(days=days), topic_id=3))
+    assert newcomers.send_digest(ctx, now=now) == 1
+    with ctx.db.session() as session:
+        digest = session.scalar(select(OutboxMail).where(OutboxMail.key.like("newcomers:%")))
+        marked = {s.email: s.digest_at is not None for s in session.scalars(select(Subscriber))}
+    text = message_from_bytes(digest.raw, policy=default).get_body(("plain",)).get_content()
+    assert "Noé Nouveau" in text and "Anne Ancienne" not in text, text
+    assert marked == {"ancien@meyzieu.fr": True, "nouveau@grandlyon.com": True}
+    assert newcomers.send_digest(ctx, now=now + timedelta(days=7)) == 0  # nobody left to name
