@@ -151,8 +151,13 @@ class Settings:
         if v["DEFAULT_THEME"] is not None and slugs and v["DEFAULT_THEME"] not in slugs:
             raise SettingsError(f"{self._source} : réglage « DEFAULT_THEME » invalide : "
                                 f"« {v['DEFAULT_THEME']} » n'est pas un thème de THEMES")
-        if v["DEFAULT_THEME"] is None and v["THEMES"]:
-            v["DEFAULT_THEME"] = v["THEMES"][0]["slug"]
+        mirrored = [t["slug"] for t in v["THEMES"] if t.get("mirrored", True)]
+        if v["DEFAULT_THEME"] is not None and slugs and v["DEFAULT_THEME"] not in mirrored:
+            raise SettingsError(f"{self._source} : réglage « DEFAULT_THEME » invalide : le thème "
+                                f"« {v['DEFAULT_THEME']} » n'est pas relayé vers la liste (mirrored: False), "
+                                f"il ne peut pas recevoir le courrier de la liste")
+        if v["DEFAULT_THEME"] is None and mirrored:
+            v["DEFAULT_THEME"] = mirrored[0]
 
     def _absolute_sqlite(self, url: str) -> str:
         prefix = "sqlite:///"

@@ -96,9 +96,15 @@ def _score(theme: dict, tags: list[str], title: str, body: str) -> ThemeScore:
 
 def route(themes: list[dict], default: str | None, *, recipients=(), tags=(), title: str = "",
           body: str = "", body_min_score: int = 2) -> Routing:
-    """The theme of a new topic and why (French), with every theme's score."""
+    """The theme of a new topic and why (French), with every theme's score. A theme not relayed
+    to the list (``mirrored`` False) takes no list mail: the asker would never see the answers
+    (red team, 31st pass). Keywords are looked for in the subject's bracketed tags too
+    (« [Portail famille] Inscriptions 2025 »: the tags leave the title)."""
+    themes = [theme for theme in themes if theme.get("mirrored", True)]
     wanted = {r.lower() for r in recipients}
-    folded_title, folded_body = fold(title or ""), fold((body or "")[:MAX_BODY_CHARS])
+    known = {fold(tag) for theme in themes for tag in theme.get("tags") or []}  # they score as tags
+    folded_title = " ".join([fold(title or ""), *(fold(tag) for tag in tags if fold(tag) not in known)])
+    folded_body = fold((body or "")[:MAX_BODY_CHARS])
     scores = [_score(theme, list(tags), folded_title, folded_body) for theme in themes]
     ranked = tuple(sorted((s for s in scores if s.points), key=lambda s: -s.points))  # stable: THEMES order
     for theme in themes:

@@ -102,3 +102,39 @@ def test_stage_keeps_the_scores(understand):
     data = understand("outlook-fr-tag-sve-body-cantine.eml")
     assert data["route_scores"] == ["sve 101 (étiquette [SVE] dans le sujet ; mot-clé « SVE » dans le message)",
                                     "famille 3 (mot-clé « cantine » ×3 dans le message)"]
+
+
+@pytest.mark.parametrize("subject, theme", [
+    ("[club-publik] [Portail famille] Inscriptions 2025", "famille"),
+    ("[club-publik] [Données ouvertes] Jeux de délibérations", "open-data"),
+])
+def test_a_keyword_written_in_brackets_routes_the_topic(tmp_path, subject, theme):
+    """Red team, 31st pass: the bracketed words leave the title as tags, and keywords were
+    looked for in the title alone: both went to the default theme."""
+    from forumsync.mail.subjects import clean_subject
+
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    title, tags = clean_subject(subject, settings.LIST_TAG)
+    got = route.choose_theme(settings, {"subject": subject, "title": title, "subject_tags": tags,
+                                        "recipients": [], "body": "Bonjour à tous,"})
+    assert got[0] == theme, (title, tags, got)
+
+
+def test_a_theme_not_relayed_to_the_list_takes_no_list_mail(tmp_path):
+    """Red team, 31st pass: a « mirrored: False » theme took list questions whose forum answers
+    never went back to the list. Its keywords and tags no longer route list mail; the default
+    theme must be relayed."""
+    from forumsync.settings import SettingsError
+
+    base = make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    themes = [dict(t, mirrored=t["slug"] != "open-data") for t in base.THEMES]
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}", THEMES=themes)
+    got = route.choose_theme(settings, {"subject": "[OPENDATA] Délibérations", "title": "Délibérations",
+                                        "subject_tags": ["OPENDATA"], "recipients": [],
+                                        "body": "Comment publiez-vous vos données ouvertes ?"})
+    assert got[0] == settings.DEFAULT_THEME != "open-data", got
+    with pytest.raises(SettingsError, match="« open-data » n'est pas relayé vers la liste"):
+        make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}", THEMES=themes, DEFAULT_THEME="open-data")
+    first_unmirrored = [dict(t, mirrored=i != 0) for i, t in enumerate(base.THEMES)]
+    assert make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}", THEMES=first_unmirrored,
+                         DEFAULT_THEME=None).DEFAULT_THEME == base.THEMES[1]["slug"]
