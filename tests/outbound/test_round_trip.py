@@ -279,3 +279,21 @@ def test_an_old_list_message_is_skipped_as_a_list_message_not_as_a_copy(sqlite_b
     event = b.event_for(row.post_id)
     assert event.state == "skipped" and "copie" not in event.reason, event.reason
     assert len(b.sink.messages) == 0
+
+
+def test_a_mail_dated_ahead_is_posted_at_the_time_it_came(sqlite_bridge):
+    """Red team, 31st pass: a member's mail whose Date is ahead (their clock) was posted under
+    their account with that future date (the plugin caps it at now, as Email::Receiver)."""
+    from datetime import datetime, timedelta, timezone
+
+    b = sqlite_bridge
+    raw = member_mail("Marie Dupré <marie.dupre@meyzieu.fr>", "club@listes.example.org",
+                      "[SVE] Horloge du poste en avance", "Notre serveur de messagerie a deux heures d'avance.\n")
+    ahead = email.utils.format_datetime(email.utils.localtime() + timedelta(hours=2))
+    raw = raw.replace(b"Date: ", b"X-Old-Date: ", 1).replace(b"\n\n", f"\nDate: {ahead}\n\n".encode(), 1)
+    row = pipeline(b, as_list_copy(raw))
+    assert row.state == "published", row.reason
+    post = b.gateway().post_get(row.post_id)
+    assert post["username"] == "marie"  # her own account: the core API, not the plugin
+    created = datetime.fromisoformat(post["created_at"].replace("Z", "+00:00"))
+    assert created <= datetime.now(timezone.utc) + timedelta(seconds=5), post["created_at"]
