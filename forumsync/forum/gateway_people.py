@@ -70,6 +70,12 @@ class PeopleCalls:
         body = self._get(f"/groups/{quote(name, safe='')}/members.json", limit=1000)
         return {"members": body.get("members", []), "owners": body.get("owners", [])}
 
+    def group_members_remove(self, group_id: int, usernames: list[str]):
+        """GroupsController#remove_member: DELETE /groups/{id}/members.json, ``usernames``
+        comma-separated (an owner loses the ownership with the membership)."""
+        return self._request("DELETE", f"/groups/{int(group_id)}/members.json",
+                             json={"usernames": ",".join(usernames)})
+
     def group_members_add(self, group_id: int, usernames: list[str], owners: bool = False):
         """GroupsController#add_members / #add_owners both read a top-level ``usernames``."""
         path = f"/groups/{int(group_id)}/owners.json" if owners else f"/groups/{int(group_id)}/members.json"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .changes import (AddOwners, Change, CreateCategory, CreateGroup, EnableSetting,
+from .changes import (AddOwners, Change, CreateCategory, CreateGroup, EnableSetting, RemoveLeads,
                       RenameGroup, UpdateCategory)
 from .desired import CUSTOM_FIELDS, PARENT_COLOR, TEXT_COLOR
 from .plan import Plan
@@ -86,10 +86,13 @@ class _Run:
     def add_owners(self, change: AddOwners) -> None:
         self.gw.group_members_add(self.ids[f"group:{change.group}"], change.usernames, owners=True)
 
+    def remove_leads(self, change: RemoveLeads) -> None:
+        self.gw.group_members_remove(self.ids[f"group:{change.group}"], change.usernames)
+
 
 _EXECUTE = {EnableSetting: _Run.enable_setting, CreateCategory: _Run.create_category,
             UpdateCategory: _Run.update_category, CreateGroup: _Run.create_group,
-            RenameGroup: _Run.rename_group, AddOwners: _Run.add_owners}
+            RenameGroup: _Run.rename_group, AddOwners: _Run.add_owners, RemoveLeads: _Run.remove_leads}
 
 
 def apply(gw, plan: Plan, progress: Progress | None = None) -> list[Change]:

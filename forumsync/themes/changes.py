@@ -117,3 +117,16 @@ class AddOwners(Change):
     def describe(self) -> str:
         return (f"{self.object} : animateurs (membres et propriétaires) à ajouter : "
                 f"{', '.join(self.usernames)}")
+
+
+@dataclass(eq=False, kw_only=True)
+class RemoveLeads(Change):
+    """Accounts forumsync made leads of the group and which ``lead_emails`` no longer names:
+    taken out of the group (members added by hand stay)."""
+
+    group: str
+    usernames: list[str]
+
+    def describe(self) -> str:
+        return (f"{self.object} : anciens animateurs (absents de lead_emails) à retirer du groupe : "
+                f"{', '.join(self.usernames)}")

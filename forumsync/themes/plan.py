@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .changes import (AddOwners, CategorySpec, Change, CreateCategory, CreateGroup,
+from .changes import (AddOwners, CategorySpec, Change, CreateCategory, CreateGroup, RemoveLeads,
                       EnableSetting, RenameGroup, UpdateCategory)
 from .desired import Desired
 from .forum_state import Actual, truthy
@@ -33,7 +33,8 @@ def plan(desired: Desired, actual: Actual, *, repair: bool = False,
     memory = actual.memory
     result = Plan(changes=[], ids={}, memory={
         "parent": dict(memory.get("parent") or {}),
-        "themes": {k: dict(v) for k, v in (memory.get("themes") or {}).items()}})
+        "themes": {k: dict(v) for k, v in (memory.get("themes") or {}).items()},
+        "groups": {k: dict(v) for k, v in (memory.get("groups") or {}).items() if isinstance(v, dict)}})
     _plan_settings(result, desired, actual, dry_run)
     _plan_parent(result, desired, actual, repair)
     for theme in desired.themes:
@@ -114,18 +115,31 @@ def _plan_group(result: Plan, theme, actual: Actual) -> None:
         members, owners = group.members, group.owners
         result.before["groups"][theme.group] = {"full_name": group.full_name,
                                                 "owners": sorted(owners)}
-    wanted = []
+    wanted, made_now = [], {}
     for email in theme.lead_emails:
         username = actual.users.get(email)
         if username is None:  # no account, or only a staged one
             result.missing_accounts.append((theme.slug, email))
             continue
         wanted.append(username)
+        made_now[username] = email
     result.after["groups"][theme.group]["owners"] = sorted(wanted)
     to_add = [u for u in wanted if u not in owners or u not in members]
     if to_add:
         result.changes.append(AddOwners(label, "owners", sorted(owners & set(wanted)),
                                         sorted(wanted), group=theme.group, usernames=to_add))
+    # The leads forumsync made (recorded when applied) that lead_emails no longer names: a lead
+    # replaced in the settings kept moderating the category (red team, 31st pass).
+    # Only for an address lead_emails no longer names (an account not found this time stays).
+    made = dict((actual.memory.get("groups") or {}).get(theme.group) or {})
+    named = {email.lower() for email in theme.lead_emails}
+    former = sorted(u for u, email in made.items()
+                    if str(email).lower() not in named and u not in wanted and (u in members or u in owners))
+    if former:
+        result.changes.append(RemoveLeads(label, "owners", sorted(owners & set(made)), sorted(wanted),
+                                          group=theme.group, usernames=former))
+    kept = {u: email for u, email in made.items() if str(email).lower() in named and u not in made_now}
+    result.memory["groups"][theme.group] = {**kept, **made_now}
 
 
 def _plan_theme_category(result: Plan, desired: Desired, theme, actual: Actual,

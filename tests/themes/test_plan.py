@@ -28,7 +28,7 @@ def conforming(want: Desired, plugin_fields=True) -> Actual:
     """The forum exactly as a previous run left it, with the memory of that run."""
     ids = {"parent": PARENT_ID, **{f"group:{t.group}": GROUP_IDS[t.slug] for t in want.themes}}
     actual = Actual(memory={"parent": {"category_id": PARENT_ID, "applied": dict(PARENT)},
-                            "themes": {}},
+                            "themes": {}, "groups": {}},
                     plugin_fields=plugin_fields,
                     settings={name: True for name in REQUIRED_SETTINGS},
                     parent=ActualCategory(PARENT_ID, dict(PARENT)),
@@ -41,6 +41,7 @@ def conforming(want: Desired, plugin_fields=True) -> Actual:
         leads = {actual.users[e] for e in theme.lead_emails}
         actual.groups[theme.group] = ActualGroup(GROUP_IDS[theme.slug], theme.group_full_name,
                                                  owners=set(leads), members=set(leads))
+        actual.memory["groups"][theme.group] = {actual.users[e]: e for e in theme.lead_emails}  # made by that run
     return actual
 
 

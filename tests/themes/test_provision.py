@@ -471,3 +471,25 @@ def test_two_themes_never_share_a_lead_group(tmp_path, sqlite_url, localforum):
     assert (famille, citoyen) == ({"animateurs-portail"}, {"animateurs-citoyen"})
     assert "nimes" not in memberships(localforum, "animateurs-portail")
     assert "lyon" not in memberships(localforum, "animateurs-citoyen")
+
+
+def test_a_lead_removed_from_the_settings_leaves_the_group(runner, localforum):
+    """Red team, 31st pass: SVE's lead_emails changed from Meyzieu's address to Grand Lyon's,
+    and the former lead (made owner by forumsync) kept moderating the category. A member
+    added by hand stays."""
+    runner.run()
+    assert memberships(localforum, "animateurs-sve") == {"animatrice": True}
+    localforum.create_user("lyon_sve", "sve@grandlyon.com", "Service SVE Grand Lyon")
+    localforum.create_user("renfort", "renfort@meyzieu.fr", "Renfort ajouté à la main")
+    with localforum.session() as s:  # a member a moderator added by hand
+        group = s.scalar(select(Group).where(Group.name == "animateurs-sve"))
+        user = s.scalar(select(User).where(User.username == "renfort"))
+        s.add(GroupUser(group_id=group.id, user_id=user.id, owner=False))
+    runner.overrides = {"THEMES": [dict(t, lead="Grand Lyon", lead_emails=["sve@grandlyon.com"])
+                                   if t["slug"] == "sve" else t for t in runner.settings().THEMES]}
+    result, _, _ = runner.run()
+    assert memberships(localforum, "animateurs-sve") == {"lyon_sve": True, "renfort": False}
+    assert any("anciens animateurs (absents de lead_emails) à retirer du groupe : animatrice" in line
+               for line in result.report()), result.report()
+    again, writes, _ = runner.run()
+    assert writes == 0  # nothing left to do
