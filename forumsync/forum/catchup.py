@@ -82,7 +82,9 @@ def catch_up(ctx) -> int:
             set_state(session, STATE_KEY, state)
         return 0
     floor = state["floor"]
-    started = state.get("started") or asked_at.isoformat()  # this cycle's first page
+    # This cycle's first page: asked now, or recorded when it was; a cycle begun by a release
+    # that recorded nothing has no date (its floor then gets none: red team, 32nd pass)
+    started = state.get("started") if "before" in state else asked_at.isoformat()
     stored = _store_unseen(ctx, [p for p in page if p.get("id") in ids and p["id"] > floor],
                            _when(state.get("seen_at")))
     top = max([state.get("top") or floor, *ids])

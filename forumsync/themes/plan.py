@@ -115,14 +115,14 @@ def _plan_group(result: Plan, theme, actual: Actual) -> None:
         members, owners = group.members, group.owners
         result.before["groups"][theme.group] = {"full_name": group.full_name,
                                                 "owners": sorted(owners)}
-    wanted, made_now = [], {}
+    wanted, named_accounts = [], {}
     for email in theme.lead_emails:
         username = actual.users.get(email)
         if username is None:  # no account, or only a staged one
             result.missing_accounts.append((theme.slug, email))
             continue
         wanted.append(username)
-        made_now[username] = email
+        named_accounts[username] = email
     result.after["groups"][theme.group]["owners"] = sorted(wanted)
     to_add = [u for u in wanted if u not in owners or u not in members]
     if to_add:
@@ -130,8 +130,11 @@ def _plan_group(result: Plan, theme, actual: Actual) -> None:
                                         sorted(wanted), group=theme.group, usernames=to_add))
     # The leads forumsync made (recorded when applied) that lead_emails no longer names: a lead
     # replaced in the settings kept moderating the category (red team, 31st pass).
-    # Only for an address lead_emails no longer names (an account not found this time stays).
+    # Only for an address lead_emails no longer names (an account not found this time stays),
+    # and only the accounts forumsync made members: one already in the group (added by hand)
+    # is never recorded, so never taken out (red team, 32nd pass).
     made = dict((actual.memory.get("groups") or {}).get(theme.group) or {})
+    made_now = {u: email for u, email in named_accounts.items() if u in made or u not in members}
     named = {email.lower() for email in theme.lead_emails}
     former = sorted(u for u, email in made.items()
                     if str(email).lower() not in named and u not in wanted and (u in members or u in owners))

@@ -307,3 +307,25 @@ def test_staff_note_moved_after_a_held_list_message_is_not_emailed(sqlite_bridge
     _catch_up_now(b)
     assert not any("Note interne" in m.get_body(("plain",)).get_content() for m in b.mails()), \
         [m["Subject"] for m in b.mails()]
+
+
+def test_a_cycle_begun_by_the_previous_release_gives_its_floor_no_date(sqlite_bridge):
+    """Red team, 32nd pass: a catch-up spread over pages, begun by a release that recorded no
+    date, was dated by its last page: a post written during the cycle, above the floor it set,
+    was then read as a copy (dated before the floor) and withheld. Such a floor gets no date."""
+    b = sqlite_bridge
+    posts = [b.topic("paul", f"Sujet du forum numéro {n} pour le rattrapage", "Un message du forum.")
+             for n in range(3)]
+    b.process()
+    ids = sorted(p["id"] for p in posts)
+    with b.ctx.db.session() as s:  # the old format, in the middle of a cycle
+        from forumsync.models import set_state
+
+        set_state(s, catchup.STATE_KEY, {"floor": ids[0] - 1, "top": ids[-1], "before": ids[-1]})
+    _catch_up_now(b)
+    with b.ctx.db.session() as s:
+        state = get_state(s, catchup.STATE_KEY)
+    assert state["floor"] == ids[-1] and state.get("seen_at") is None, state
+    _catch_up_now(b)  # the next cycle, begun now, dates its floor
+    with b.ctx.db.session() as s:
+        assert get_state(s, catchup.STATE_KEY).get("seen_at"), get_state(s, catchup.STATE_KEY)

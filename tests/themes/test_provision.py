@@ -493,3 +493,23 @@ def test_a_lead_removed_from_the_settings_leaves_the_group(runner, localforum):
                for line in result.report()), result.report()
     again, writes, _ = runner.run()
     assert writes == 0  # nothing left to do
+
+
+def test_a_member_added_by_hand_then_named_lead_then_unnamed_stays(runner, localforum):
+    """Red team, 32nd pass: a co-moderator added by hand, later named in lead_emails and then
+    removed from it, was taken out of the group: forumsync only records (and so only removes)
+    the members it added itself."""
+    runner.run()
+    localforum.create_user("renfort", "renfort@meyzieu.fr", "Renfort ajouté à la main")
+    with localforum.session() as s:
+        group = s.scalar(select(Group).where(Group.name == "animateurs-sve"))
+        user = s.scalar(select(User).where(User.username == "renfort"))
+        s.add(GroupUser(group_id=group.id, user_id=user.id, owner=False))
+    themes = runner.settings().THEMES
+    runner.overrides = {"THEMES": [dict(t, lead_emails=[*t["lead_emails"], "renfort@meyzieu.fr"])
+                                   if t["slug"] == "sve" else t for t in themes]}
+    runner.run()
+    assert memberships(localforum, "animateurs-sve")["renfort"] is True  # made owner
+    runner.overrides = {"THEMES": themes}
+    runner.run()
+    assert "renfort" in memberships(localforum, "animateurs-sve")
