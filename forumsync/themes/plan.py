@@ -134,7 +134,9 @@ def _plan_group(result: Plan, theme, actual: Actual) -> None:
     # and only the accounts forumsync made members: one already in the group (added by hand)
     # is never recorded, so never taken out (red team, 32nd pass).
     made = dict((actual.memory.get("groups") or {}).get(theme.group) or {})
-    made_now = {u: email for u, email in named_accounts.items() if u in made or u not in members}
+    made_emails = {str(email).lower() for email in made.values()}  # an account renamed since
+    made_now = {u: email for u, email in named_accounts.items()
+                if u in made or u not in members or email.lower() in made_emails}
     named = {email.lower() for email in theme.lead_emails}
     former = sorted(u for u, email in made.items()
                     if str(email).lower() not in named and u not in wanted and (u in members or u in owners))

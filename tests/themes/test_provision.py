@@ -513,3 +513,19 @@ def test_a_member_added_by_hand_then_named_lead_then_unnamed_stays(runner, local
     runner.overrides = {"THEMES": themes}
     runner.run()
     assert "renfort" in memberships(localforum, "animateurs-sve")
+
+
+def test_a_lead_forumsync_added_then_renamed_leaves_when_unnamed(runner, localforum):
+    """Red team, 33rd pass: a lead forumsync made, who renamed her account on the forum, was
+    no longer recorded under her new name and stayed in the group once her address left
+    lead_emails. The address recorded for her keeps her recorded."""
+    runner.run()
+    assert memberships(localforum, "animateurs-sve") == {"animatrice": True}
+    with localforum.session() as s:
+        s.scalar(select(User).where(User.username == "animatrice")).username = "anne"
+    runner.run()  # same settings: nothing to do, the memory is written again
+    localforum.create_user("lyon_sve", "sve@grandlyon.com", "Service SVE Grand Lyon")
+    runner.overrides = {"THEMES": [dict(t, lead_emails=["sve@grandlyon.com"]) if t["slug"] == "sve" else t
+                                   for t in runner.settings().THEMES]}
+    runner.run()
+    assert memberships(localforum, "animateurs-sve") == {"lyon_sve": True}
