@@ -223,12 +223,7 @@ def test_forum_down_during_catch_up_postpones_the_round(bridge, caplog):
 def test_a_staff_first_post_moved_while_forumsync_was_down_is_not_emailed(sqlite_bridge):
     """Red team, 30th pass: catch-up read the copy of a moved first post as a post written
     then (its dates are the live post's): a staff-only note moved into a public topic while
-    forumsync was down went to the list. A catch-up post dated no later than the floor is a copy."""
-    from datetime import timedelta
-
-    from forumsync.localforum.models import Post
-    from tests.outbound.test_round_trip import _move
-
+    forumsync was down went to the list. A catch-up post dated before the floor was read is a copy."""
     b = sqlite_bridge
     public = b.topic("paul", "Calendrier des échéances de la SVE", "Le calendrier partagé du club.")
     secret = b.topic("modo", "Note interne de l'équipe de modération",
@@ -239,14 +234,7 @@ def test_a_staff_first_post_moved_while_forumsync_was_down_is_not_emailed(sqlite
         post = s.get(Post, secret["id"])
         post.created_at -= timedelta(hours=2)
         post.updated_at = post.created_at
-    _catch_up_now(b)  # a first round: the catch-up floor is set
-    _dead_forumsync(b)
-    _move(b, secret["topic_id"], post_ids=[secret["id"]], destination_topic_id=public["topic_id"])
-    _lost_webhooks(b)
-    _forumsync_back(b)
-    _catch_up_now(b)
-    assert not any("Note interne" in m.get_body(("plain",)).get_content() for m in b.mails()), \
-        [m["Subject"] for m in b.mails()]
+    _moved_during_an_outage_stays_off_the_list(b, secret, public)  # the floor: a first round
 
 
 # Red team, 31st pass: the floor's date was its post's — a list post carries its mail's date.
@@ -299,14 +287,7 @@ def test_staff_note_moved_after_a_held_list_message_is_not_emailed(sqlite_bridge
     row = pipeline(b, as_list_copy(raw))
     assert row.state == "published", row.reason
     b.process()
-    _catch_up_now(b)  # the floor is the list post (the newest post forumsync knows)
-    _dead_forumsync(b)
-    _move(b, secret["topic_id"], post_ids=[secret["id"]], destination_topic_id=public["topic_id"])
-    _lost_webhooks(b)
-    _forumsync_back(b)
-    _catch_up_now(b)
-    assert not any("Note interne" in m.get_body(("plain",)).get_content() for m in b.mails()), \
-        [m["Subject"] for m in b.mails()]
+    _moved_during_an_outage_stays_off_the_list(b, secret, public)  # the floor: the list post
 
 
 def test_a_cycle_begun_by_the_previous_release_gives_its_floor_no_date(sqlite_bridge):
@@ -329,3 +310,16 @@ def test_a_cycle_begun_by_the_previous_release_gives_its_floor_no_date(sqlite_br
     _catch_up_now(b)  # the next cycle, begun now, dates its floor
     with b.ctx.db.session() as s:
         assert get_state(s, catchup.STATE_KEY).get("seen_at"), get_state(s, catchup.STATE_KEY)
+
+
+def _moved_during_an_outage_stays_off_the_list(b, secret, public):
+    """A catch-up round sets the floor; SECRET's first post is moved into PUBLIC while forumsync
+    receives no webhook; catch-up then runs: nothing of the note reaches the list."""
+    _catch_up_now(b)
+    _dead_forumsync(b)
+    _move(b, secret["topic_id"], post_ids=[secret["id"]], destination_topic_id=public["topic_id"])
+    _lost_webhooks(b)
+    _forumsync_back(b)
+    _catch_up_now(b)
+    assert not any("Note interne" in m.get_body(("plain",)).get_content() for m in b.mails()), \
+        [m["Subject"] for m in b.mails()]
