@@ -152,6 +152,10 @@ class Settings:
             raise SettingsError(f"{self._source} : réglage « DEFAULT_THEME » invalide : "
                                 f"« {v['DEFAULT_THEME']} » n'est pas un thème de THEMES")
         mirrored = [t["slug"] for t in v["THEMES"] if t.get("mirrored", True)]
+        if v["THEMES"] and not mirrored:
+            raise SettingsError(f"{self._source} : réglage « THEMES » invalide : aucun thème n'est relayé "
+                                f"vers la liste (tous mirrored: False) : le courrier de la liste n'aurait "
+                                f"aucun thème où ouvrir ses sujets")
         if v["DEFAULT_THEME"] is not None and slugs and v["DEFAULT_THEME"] not in mirrored:
             raise SettingsError(f"{self._source} : réglage « DEFAULT_THEME » invalide : le thème "
                                 f"« {v['DEFAULT_THEME']} » n'est pas relayé vers la liste (mirrored: False), "

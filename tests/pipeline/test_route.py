@@ -135,6 +135,9 @@ def test_a_theme_not_relayed_to_the_list_takes_no_list_mail(tmp_path):
     assert got[0] == settings.DEFAULT_THEME != "open-data", got
     with pytest.raises(SettingsError, match="« open-data » n'est pas relayé vers la liste"):
         make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}", THEMES=themes, DEFAULT_THEME="open-data")
+    with pytest.raises(SettingsError, match="aucun thème n'est relayé vers la liste"):
+        make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}",
+                      THEMES=[dict(t, mirrored=False) for t in base.THEMES], DEFAULT_THEME=None)
     first_unmirrored = [dict(t, mirrored=i != 0) for i, t in enumerate(base.THEMES)]
     assert make_settings(tmp_path, f"sqlite:///{tmp_path / 'x.sqlite3'}", THEMES=first_unmirrored,
                          DEFAULT_THEME=None).DEFAULT_THEME == base.THEMES[1]["slug"]
