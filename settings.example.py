@@ -92,7 +92,12 @@ DEFAULT_THEME = "general"
 # Un mot-clé dans l'objet (10 points) ou une [ÉTIQUETTE] (100 points) l'emporte toujours.
 THEME_BODY_MIN_SCORE = 2
 # Un thème = une sous-catégorie animée par une collectivité. Routage des nouveaux sujets :
-# adresse (addresses) parmi To/Cc, puis [ÉTIQUETTE] du sujet (tags), puis mots-clés (keywords).
+# adresse (addresses) parmi To/Cc, puis [ÉTIQUETTE] du sujet (tags), puis mots-clés (keywords,
+# cherchés dans l'objet, étiquettes entre crochets comprises, puis dans le message).
+# Clés facultatives : "color" ; "mirrored": False (un thème du forum seul : ses messages ne vont
+# pas sur la liste et le courrier de la liste n'y ouvre pas de sujet) ; "group" (le nom du
+# groupe d'animateurs, « animateurs-{slug} » coupé à 20 caractères sinon ; deux thèmes ne
+# peuvent pas partager un groupe).
 THEMES = [
     {
         "slug": "sve",
