@@ -47,6 +47,15 @@ def compressed_position(stream: BinaryIO) -> int:
     return inner.tell() if inner is not None else stream.tell()
 
 
+# A separator line: « From sender date », the date as asctime writes it (« Mon Jan  1 10:00:00 »;
+# the sender may hold spaces: pipermail writes « foo at example.org »). Needed only for a
+# « From » line right after a non-empty one: RFC 4155 ends each message with an empty line, and
+# an unescaped « From the start we said so. » inside a paragraph cut the message in two, its
+# tail refused as no mail (the intake review, 34th pass).
+_ENVELOPE = re.compile(rb"From .*\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+                       rb" +\d{1,2} +\d{1,2}:\d\d")
+
+
 def iter_mbox(stream: BinaryIO, start: int = 0, fmt: str = "auto",
               max_bytes: int | None = None) -> Iterator[MboxMessage]:
     """Yield the messages of STREAM from byte offset START (which must be a ``From `` line).
@@ -74,9 +83,10 @@ def iter_mbox(stream: BinaryIO, start: int = 0, fmt: str = "auto",
             current.raw = body
         return current
 
+    after_blank = True  # the file's start, or the line before was empty
     for line in iter(stream.readline, b""):
         length = len(line)
-        if line.startswith(b"From "):
+        if line.startswith(b"From ") and (after_blank or _ENVELOPE.match(line)):
             if current is not None:
                 yield finish(position)
             current = MboxMessage(position, position, line[5:].decode("utf-8", "replace").strip(), b"", 0)
@@ -91,6 +101,7 @@ def iter_mbox(stream: BinaryIO, start: int = 0, fmt: str = "auto",
                 else:
                     lines.append(line)
         position += length
+        after_blank = line in (b"\n", b"\r\n")
     if current is not None:
         yield finish(position)
 

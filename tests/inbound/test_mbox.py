@@ -120,3 +120,25 @@ def test_a_rewritten_file_is_read_again_without_duplicates(context, tmp_path):
                + [make_mail(message_id="<new@x>", subject="un sujet bien plus long que les autres")])
     again = import_file(context, path)
     assert again.stored == 1 and again.duplicates == 2 and count(context) == 6
+
+
+def test_an_unescaped_from_line_inside_a_paragraph_is_not_a_separator():
+    """Intake review (34th pass): an mboxo archive with « From the start we said so. » right
+    after a line of text was cut there, the tail refused as « pas un courriel ». RFC 4155 ends
+    each message with an empty line; after a line of text, only an envelope line (« From
+    sender date ») separates. Two messages written without the empty line still split."""
+    import io
+
+    from forumsync.inbound.mbox import iter_mbox
+
+    mbox = (b"From alice@x.org Mon Mar  2 10:00:00 2026\n"
+            b"From: alice@x.org\nMessage-ID: <a@x.org>\nSubject: un\n\n"
+            b"Voici ma proposition.\nFrom the start we said so.\nSigne Alice\n\n"
+            b"From bob at x.org  Tue Mar  3 11:00:00 2026\n"
+            b"From: bob@x.org\nMessage-ID: <b@x.org>\nSubject: deux\n\ncorps\n"
+            b"From carol@x.org Wed Mar  4 12:00:00 2026\n"
+            b"From: carol@x.org\nMessage-ID: <c@x.org>\nSubject: trois\n\ncorps\n\n")
+    messages = list(iter_mbox(io.BytesIO(mbox), fmt="mbox"))
+    assert len(messages) == 3, [m.raw for m in messages]
+    assert [b"<%s@x.org>" % who in m.raw for who, m in zip((b"a", b"b", b"c"), messages)] == [True] * 3
+    assert messages[0].raw.endswith(b"From the start we said so.\nSigne Alice\n")
