@@ -34,13 +34,30 @@ def strip_from_line(raw: bytes) -> tuple[bytes, str | None]:
     return raw, None
 
 
-@click.command("deliver")
+class _DeliverCommand(click.Command):
+    """A usage error defers the mail (exit 75) instead of click's 2, which an MTA's pipe
+    bounces: a master.cf line that passes arguments deliver does not expect must not lose list
+    mail."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = EX_TEMPFAIL
+            raise
+
+
+@click.command("deliver", cls=_DeliverCommand)
 @click.option("--recipient", "recipients", multiple=True, metavar="ADRESSE",
               help="Destinataire de l'enveloppe (ex. ${recipient} de Postfix) ; vérifié s'il est donné.")
 @click.option("--sender", metavar="ADRESSE", help="Expéditeur de l'enveloppe (ex. ${sender}).")
+@click.argument("more_recipients", nargs=-1, metavar="[ADRESSE]...")
 @click.pass_obj
-def deliver(obj, recipients, sender):
-    """Lit un message sur l'entrée standard et le stocke (pour un tube du serveur de courrier)."""
+def deliver(obj, recipients, sender, more_recipients):
+    """Lit un message sur l'entrée standard et le stocke (pour un tube du serveur de courrier).
+    Postfix développe ${recipient} en autant d'arguments que de destinataires : les adresses
+    après la première sont lues aussi."""
+    recipients = (*recipients, *more_recipients)
     from sqlalchemy.exc import SQLAlchemyError
 
     from ..db import DatabaseUnavailable

@@ -62,3 +62,16 @@ def test_bad_settings_defer_the_mail_exit_75(tmp_path):
     result = run_cli(path, "deliver", input=make_mail())
     assert result.returncode == 75 and "FORUM_ULR" in result.stderr.decode()
     assert "le garde et réessaiera" in result.stderr.decode()
+
+
+def test_several_recipients_as_postfix_expands_them(tmp_path):
+    """Intake review (34th pass): Postfix's pipe(8) expands ${recipient} to one argument per
+    recipient; a mail for two addresses gave « Argument en trop » and exit 2, a bounce. Every
+    address is read; a usage error would defer the mail (75), never bounce it."""
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'fs.sqlite3'}")
+    path = write_settings_file(tmp_path, settings)
+    result = run_cli(path, "deliver", "--recipient", settings.BRIDGE_ADDRESS, settings.LIST_ADDRESS,
+                     "--sender", "a@b.fr", input=make_mail(message_id="<multi@x.org>"))
+    assert result.returncode == 0, (result.returncode, result.stderr.decode())
+    wrong = run_cli(path, "deliver", "--recipent", "x@y.fr", input=make_mail(message_id="<typo@x.org>"))
+    assert wrong.returncode == 75, (wrong.returncode, wrong.stderr.decode())
