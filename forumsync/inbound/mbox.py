@@ -47,13 +47,21 @@ def compressed_position(stream: BinaryIO) -> int:
     return inner.tell() if inner is not None else stream.tell()
 
 
-# A separator line: « From sender date », the date as asctime writes it (« Mon Jan  1 10:00:00 »;
-# the sender may hold spaces: pipermail writes « foo at example.org »). Needed only for a
-# « From » line right after a non-empty one: RFC 4155 ends each message with an empty line, and
-# an unescaped « From the start we said so. » inside a paragraph cut the message in two, its
-# tail refused as no mail (the intake review, 34th pass).
+# A separator line right after a non-empty one (RFC 4155 ends each message with an empty line,
+# and an unescaped « From the start we said so. » inside a paragraph cut the message in two, its
+# tail refused as no mail: the intake review, 34th pass): « From sender date » with an asctime
+# date (the sender may hold spaces: pipermail writes « foo at example.org »), or a first word
+# that is a sender, not prose: an address, « - » (Thunderbird), MAILER-DAEMON (35th pass: an
+# ISO or RFC 2822 date, or none, must still split).
 _ENVELOPE = re.compile(rb"From .*\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
                        rb" +\d{1,2} +\d{1,2}:\d\d")
+_SENDER = re.compile(rb"From (?:[^\s@]*@[^\s@]+|-|MAILER-DAEMON)(?:[ \t]|\r?\n|$)")
+
+
+def starts_message(line: bytes, after_blank: bool) -> bool:
+    """Whether LINE opens a message: a « From » line after an empty line (or at the start), or
+    one that reads as an envelope line wherever it stands (``iter_mbox``, ``_resume_offset``)."""
+    return line.startswith(b"From ") and (after_blank or bool(_SENDER.match(line) or _ENVELOPE.match(line)))
 
 
 def iter_mbox(stream: BinaryIO, start: int = 0, fmt: str = "auto",
@@ -86,7 +94,7 @@ def iter_mbox(stream: BinaryIO, start: int = 0, fmt: str = "auto",
     after_blank = True  # the file's start, or the line before was empty
     for line in iter(stream.readline, b""):
         length = len(line)
-        if line.startswith(b"From ") and (after_blank or _ENVELOPE.match(line)):
+        if starts_message(line, after_blank):
             if current is not None:
                 yield finish(position)
             current = MboxMessage(position, position, line[5:].decode("utf-8", "replace").strip(), b"", 0)
@@ -233,13 +241,16 @@ def _resume_offset(stream: BinaryIO, cursor: dict) -> tuple[int, int]:
     try:
         stream.seek(cursor["last_offset"])
         line = stream.readline()
-        stream.seek(cursor["offset"])
+        back = max(0, cursor["offset"] - 3)
+        stream.seek(back)
+        before = stream.read(cursor["offset"] - back)  # does an empty line end there?
         after = stream.readline()
     except (OSError, EOFError, gzip.BadGzipFile):
-        line = after = b""
+        line = after = before = b""
     stream.seek(0)
     if not (line.startswith(b"From ") and _from_hash(line[5:].decode("utf-8", "replace").strip()) == cursor["last_from"]):
         return 0, 0
-    if after == b"" or after.startswith(b"From "):
+    after_blank = before.endswith(b"\n\n") or before.endswith(b"\n\r\n")
+    if after == b"" or starts_message(after, after_blank):  # where iter_mbox would split
         return cursor["offset"], cursor.get("count", 0)
     return cursor["last_offset"], max(cursor.get("count", 0) - 1, 0)

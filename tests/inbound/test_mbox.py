@@ -142,3 +142,43 @@ def test_an_unescaped_from_line_inside_a_paragraph_is_not_a_separator():
     assert len(messages) == 3, [m.raw for m in messages]
     assert [b"<%s@x.org>" % who in m.raw for who, m in zip((b"a", b"b", b"c"), messages)] == [True] * 3
     assert messages[0].raw.endswith(b"From the start we said so.\nSigne Alice\n")
+
+
+@pytest.mark.parametrize("envelope", [
+    b"From bob@x.org 2026-03-03T11:00:00Z",
+    b"From bob@x.org Tue, 03 Mar 2026 11:00:00 +0000",
+    b"From bob@x.org Mar  3 11:00:00 2026",
+    b"From bob@x.org",
+    b"From MAILER-DAEMON",
+    b"From - Mon Jan  1 10:00:00 2024",
+])
+@pytest.mark.parametrize("nl", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+def test_an_envelope_line_after_a_line_of_text_still_separates(envelope, nl):
+    """Red team, 35th pass: the 34th pass's rule merged the next message into the last one
+    when its envelope line, right after a line of text, had no asctime date."""
+    mbox = (b"From alice@x.org Mon Mar  2 10:00:00 2026" + nl + b"From: alice@x.org" + nl
+            + b"Message-ID: <a@x.org>" + nl + b"Subject: un" + nl + nl + b"corps" + nl
+            + envelope + nl + b"From: bob@x.org" + nl + b"Message-ID: <b@x.org>" + nl
+            + b"Subject: deux" + nl + nl + b"corps" + nl)
+    assert len(list(iter_mbox(io.BytesIO(mbox)))) == 2
+
+
+def test_resuming_at_a_from_line_inside_a_paragraph_reads_the_whole_message_again(pipe, tmp_path):
+    """Red team, 35th pass: an archive cut at « From the start… » inside a paragraph, then
+    completed: the resumed import took that line for a message's start, as the splitter no
+    longer does, and the message's end was refused as no mail."""
+    from forumsync.models.inbox_raw import InboxRaw
+
+    env = b"From someone@example.org Mon Mar  2 09:30:00 2026\n"
+    a = make_mail("Premier", "Premier message.\n" * 100, message_id="<a@x.fr>")
+    b = make_mail("Second", "Voici ma proposition.\nFrom the start we said so.\nFIN IMPORTANTE\n",
+                  message_id="<b@x.fr>")
+    archive = tmp_path / "liste.mbox"
+    archive.write_bytes(env + a + b"\n" + env + b[: b.index(b"From the start")])  # cut there
+    assert import_file(pipe.ctx, archive).stored == 2
+    archive.write_bytes(env + a + b"\n" + env + b + b"\n")  # completed later
+    second = import_file(pipe.ctx, archive)
+    with pipe.ctx.db.session() as session:
+        texts = b"\n".join(bytes(r) for r in session.scalars(select(InboxRaw.raw)).all())
+    assert not second.refused, second.refused
+    assert b"FIN IMPORTANTE" in texts
