@@ -32,6 +32,7 @@ COMMAND_MODULES = {
 }
 
 
+DELIVER_TEMPFAIL = 75  # sysexits EX_TEMPFAIL: the MTA keeps the message and retries
 # Commands for which the defaults are the expected settings (no notice that no file was read).
 WITHOUT_SETTINGS_FILE = frozenset({"demo", "check-settings"})
 
@@ -94,6 +95,17 @@ class _FrenchError(click.ClickException):
 
 class FrenchGroup(click.Group):
     """French errors; the commands of ``COMMAND_MODULES`` loaded when asked for."""
+
+    def parse_args(self, ctx, args):
+        """A usage error in a line that runs ``deliver`` (an MTA's pipe) defers the mail (exit
+        75): click's 2 is a bounce for Postfix, and a typo before the word « deliver » in
+        master.cf must not lose list mail (red team, 35th pass)."""
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            if "deliver" in args:
+                exc.exit_code = DELIVER_TEMPFAIL
+            raise
 
     def list_commands(self, ctx):
         return sorted({*super().list_commands(ctx), *COMMAND_MODULES})

@@ -75,3 +75,18 @@ def test_several_recipients_as_postfix_expands_them(tmp_path):
     assert result.returncode == 0, (result.returncode, result.stderr.decode())
     wrong = run_cli(path, "deliver", "--recipent", "x@y.fr", input=make_mail(message_id="<typo@x.org>"))
     assert wrong.returncode == 75, (wrong.returncode, wrong.stderr.decode())
+
+
+def test_a_usage_error_before_the_word_deliver_defers_the_mail(tmp_path):
+    """Red team, 35th pass: a typo in master.cf before « deliver » (« --setings ») exited 2,
+    a bounce for Postfix."""
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'fs.sqlite3'}")
+    path = write_settings_file(tmp_path, settings)
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "forumsync", "--setings", str(path), "deliver",
+                             "--recipient", settings.LIST_ADDRESS], input=make_mail(), capture_output=True,
+                            timeout=120)
+    assert result.returncode == 75, (result.returncode, result.stderr.decode())
+    assert "Option inconnue" in result.stderr.decode() or "--setings" in result.stderr.decode()
