@@ -138,6 +138,9 @@ def _store_unseen(ctx, posts: list[dict], seen_at=None) -> int:
     (a PostLink) carry their mail's date, which says nothing of the forum's order: never read."""
     stored, since = 0, None
     before = seen_at - CLOCK_MARGIN if seen_at is not None else None
+    if posts:
+        with ctx.db.session() as session:
+            instance = _instance(ctx, session)
     for post in sorted(posts, key=lambda p: p["id"]):
         with ctx.db.session() as session:
             if session.scalar(select(PostLink.id).where(PostLink.post_id == post["id"]).limit(1)):
@@ -147,8 +150,6 @@ def _store_unseen(ctx, posts: list[dict], seen_at=None) -> int:
                                         or (since is not None and written <= since))
         if written is not None and not copy:
             since = written if since is None else max(since, written)
-        with ctx.db.session() as session:
-            instance = _instance(ctx, session)
         try:
             with ctx.db.session() as session:
                 session.add(WebhookEvent(

@@ -197,8 +197,7 @@ def move_posts(session, user: User, topic: Topic, post_ids: list[int], *,
                             bumped_at=posts[-1].created_at)
         session.add(destination)
         session.flush()
-    first_moved = posts[1].post_number if posts[0].post_number == 1 and len(posts) > 1 else \
-        (None if posts[0].post_number == 1 else posts[0].post_number)
+    first_moved = next((post.post_number for post in posts if post.post_number != 1), None)
     number = session.scalar(select(func.max(Post.post_number))
                             .where(Post.topic_id == destination.id)) or 0
     renumber = {}

@@ -128,11 +128,10 @@ def _plan_group(result: Plan, theme, actual: Actual) -> None:
     if to_add:
         result.changes.append(AddOwners(label, "owners", sorted(owners & set(wanted)),
                                         sorted(wanted), group=theme.group, usernames=to_add))
-    # The leads forumsync made (recorded when applied) that lead_emails no longer names: a lead
-    # replaced in the settings kept moderating the category (red team, 31st pass).
-    # Only for an address lead_emails no longer names (an account not found this time stays),
-    # and only the accounts forumsync made members: one already in the group (added by hand)
-    # is never recorded, so never taken out (red team, 32nd pass).
+    # The leads forumsync made members (recorded when applied, with their address) whose
+    # address lead_emails no longer names leave the group: a replaced lead kept moderating (31st
+    # pass). An account not found this time stays; one already in the group (added by hand) is
+    # never recorded, so never taken out (32nd pass).
     made = dict((actual.memory.get("groups") or {}).get(theme.group) or {})
     made_emails = {str(email).lower() for email in made.values()}  # an account renamed since
     made_now = {u: email for u, email in named_accounts.items()
