@@ -251,7 +251,11 @@ class _Walker:
 
     def forwarded(self, part):
         """A forwarded message: its headers and body follow, as a quote."""
-        inner = part.get_payload()
+        try:
+            inner = part.get_payload()
+        except (LookupError, ValueError):  # a charset parameter Python cannot decode with (a NUL
+            self.attach(part)              # in it): the part kept as a file, as it came
+            return
         inner = inner[0] if isinstance(inner, list) and inner else inner
         if isinstance(inner, str) and content_transfer_encoding(part) in ENCODED_MESSAGE_CTES:
             inner = _decoded_forward(part)  # a leaf for the parser (mail.POLICY): decoded here

@@ -194,12 +194,17 @@ def run_stages(ctx, raw: bytes) -> str:
 # forum's 500 made the message retry forever).
 NUL_CHARSET = (b"From: <a@b.fr>\nTo: club@listes.example.org\nSubject: x\nDate: Mon, 2 Mar 2026 "
                b"09:30:00 +0100\nContent-Type: text/plain; charset=\"utf-8\x00\"\n\nbonjour\n")
+# CI rehearsal, 7 December 2026: a message/rfc822 part whose charset holds a NUL, 8-bit bytes in it.
+NUL_CHARSET_FORWARD = (b"From: <a@b.fr>\nTo: club@listes.example.org\nSubject: x\nDate: Mon, 2 Mar 2026 "
+                       b"09:30:00 +0100\nContent-Type: message/rfc822; charset=\"utf-8\x00\"\n"
+                       b"Content-Transfer-Encoding: base64\n\n\xc2\x80")
 HUGE_POST_ID = (b"From: <a@b.fr>\nTo: club@listes.example.org\nSubject: Re: x\nMessage-ID: <huge@x>\n"
                 b"In-Reply-To: <discourse/post/999999999999999999999@127.0.0.1>\n\nbonjour\n")
 
 
 @given(raw=emails())
 @example(raw=NUL_CHARSET)
+@example(raw=NUL_CHARSET_FORWARD)
 @example(raw=HUGE_POST_ID)
 @settings(max_examples=300, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow,
