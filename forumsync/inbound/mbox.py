@@ -55,7 +55,12 @@ def compressed_position(stream: BinaryIO) -> int:
 # ISO or RFC 2822 date, or none, must still split).
 _ENVELOPE = re.compile(rb"From .*\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
                        rb" +\d{1,2} +\d{1,2}:\d\d")
-_SENDER = re.compile(rb"From (?:[^\s@]*@[^\s@]+|-|MAILER-DAEMON)(?:[ \t]|\r?\n|$)")
+# After the sender, a date (a digit, a day or month name) or nothing: « From marie@meyzieu.fr
+# we got the answer » in a paragraph is prose, and cut there its tail was refused as no mail
+# (red team, 36th pass).
+_SENDER = re.compile(rb"From (?:[^\s@]*@[^\s@]+|-|MAILER-DAEMON)"
+                     rb"(?:[ \t]+(?:\d|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct"
+                     rb"|Nov|Dec)\b)|[ \t]*(?:\r?\n|$))")
 
 
 def starts_message(line: bytes, after_blank: bool) -> bool:
