@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 
 from ..forum.gateway import ForumRejected
 from ..mail.lookalike import skeleton
@@ -31,7 +32,8 @@ _CIVILITIES = frozenset(skeleton(word) for word in (
     "m", "mme", "mlle", "mr", "mrs", "ms", "dr", "me", "pr", "monsieur", "madame", "mademoiselle"))
 
 
-def name_keys(label: str) -> set[str]:
+@lru_cache(maxsize=4096)  # a list's senders come back message after message
+def name_keys(label: str) -> frozenset[str]:
     """The look-alike keys of LABEL, as written and without an organisation or role suffix:
     its words in order, in any order (« DUPONT Marie », the order of French administrative
     mail and of many address books), run together (« MarieDupont »), each also without a
@@ -44,7 +46,7 @@ def name_keys(label: str) -> set[str]:
             bare = bare[1:]
         for form in (words, bare):
             keys |= {" ".join(form), " ".join(sorted(form)), "".join(form)}
-    return {key for key in keys if key}
+    return frozenset(key for key in keys if key)
 
 
 def _read(forum) -> dict[str, set[str]]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..models import PostLink, TopicLink, utcnow
 from . import categories
@@ -86,9 +85,12 @@ _TOPIC = select(_topics.c.last_activity_at, _topics.c.root_message_id, _topics.c
                 _topics.c.theme, _topics.c.state).where(_topics.c.topic_id == bindparam("topic_id"))
 _TOPIC_CHANGE = update(_topics).where(_topics.c.topic_id == bindparam("_topic_id"))  # SET from the params
 _LINK_INSERT, _TOPIC_INSERT = insert(_links), insert(_topics)  # columns from the params
-# INSERT … ON CONFLICT (message_id) DO NOTHING where the dialect has it (the unique index)
-_LINK_INSERT_NEW = {"sqlite": sqlite_insert(_links).on_conflict_do_nothing(index_elements=["message_id"]),
-                    "postgresql": pg_insert(_links).on_conflict_do_nothing(index_elements=["message_id"])}
+# PostgreSQL: INSERT … ON CONFLICT (message_id) DO NOTHING (the unique index), for two workers
+# recording at once. SQLite: the select then the insert below, the transaction holding the
+# write lock from its start (``db._begin_immediate``) so nothing comes between them; SQLAlchemy
+# compiles a dialect's ON CONFLICT statement again at every execution (its ``Insert`` is not
+# cacheable: ``inherit_cache = False``), which cost more than both plain statements together.
+_LINK_INSERT_NEW = {"postgresql": pg_insert(_links).on_conflict_do_nothing(index_elements=["message_id"])}
 
 
 def record(session, facts: dict, new_topic: bool) -> None:

@@ -69,16 +69,17 @@ def run_pending(ctx, worker_id: str, limit: int = 50, batch_threshold: int | Non
     from . import batch as batches
 
     ids = claim(ctx, worker_id, limit)
-    if batches.wanted(ctx, len(ids), batch_threshold):
-        return batches.publish_claimed(ctx, ids)
-    batch: dict = {}  # forum facts shared by this batch's messages (see live_topic.topic_or_none)
-    prepare.Ahead.start(ctx, ids, batch)  # a backlog's CPU-bound stages run ahead in a pool
-    try:
-        for inbox_id in ids:
-            process_claimed(ctx, inbox_id, batch)
-    finally:
-        prepare.finish(batch)
-    return len(ids)
+    with ctx.db.holding():  # one connection for the many short transactions of these messages
+        if batches.wanted(ctx, len(ids), batch_threshold):
+            return batches.publish_claimed(ctx, ids)
+        batch: dict = {}  # forum facts shared by this batch's messages (see live_topic.topic_or_none)
+        prepare.Ahead.start(ctx, ids, batch)  # a backlog's CPU-bound stages run ahead in a pool
+        try:
+            for inbox_id in ids:
+                process_claimed(ctx, inbox_id, batch)
+        finally:
+            prepare.finish(batch)
+        return len(ids)
 
 
 def process_one(ctx, inbox_id: int, worker_id: str = "process_one") -> str | None:
