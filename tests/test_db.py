@@ -170,3 +170,43 @@ def test_a_sqlite_transaction_holds_the_write_lock_from_its_start(tmp_path):
         assert other.execute("SELECT count(*) FROM inbox_message").fetchone() is not None
     other.execute("BEGIN IMMEDIATE")  # released at commit
     other.execute("ROLLBACK")
+
+
+def test_holding_runs_this_threads_transactions_on_one_connection(db):
+    """``Database.holding()`` (the worker's ``run_pending``): on SQLite, the short transactions
+    of ``connection()`` and ``session()`` run on one connection kept out of the pool; each
+    still commits or rolls back on its own, another thread takes its own connection, and the
+    connection goes back to the pool at the end. PostgreSQL holds nothing."""
+    import threading
+
+    def raw(conn):
+        return conn.connection.dbapi_connection
+
+    with db.holding():
+        with db.session() as session:
+            set_state(session, "a", 1)
+            held = raw(session.connection())
+        with pytest.raises(RuntimeError):
+            with db.session() as session:
+                set_state(session, "b", 2)
+                session.flush()
+                assert raw(session.connection()) is held or not db.is_sqlite
+                raise RuntimeError("boom")
+        assert db.engine.pool.checkedout() == (1 if db.is_sqlite else 0)  # held, or back in the pool
+        with db.connection() as conn:
+            assert raw(conn) is held or not db.is_sqlite
+            conn.execute(text("UPDATE state_value SET value = '3' WHERE key = 'a'"))
+        seen = []
+
+        def other_thread():
+            with db.connection() as other:
+                seen.append((raw(other) is held,  # (PostgreSQL: the pool's same one, free again)
+                             set(other.execute(text("SELECT key FROM state_value")).scalars())))
+
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert seen == [(not db.is_sqlite, {"a"})]  # its own connection; "a" committed, "b" rolled back
+    with db.session() as session:
+        assert get_state(session, "a") == 3 and get_state(session, "b") is None
+    assert db.engine.pool.checkedout() == 0
