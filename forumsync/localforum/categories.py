@@ -103,7 +103,7 @@ def _create_about_topic(session, category: Category, description: str | None) ->
     session.flush()
     raw = description or ABOUT_PLACEHOLDER
     post = Post(topic_id=topic.id, user_id=author.id, post_number=1, post_type=REGULAR, raw=raw,
-                cooked=cook_for(session, raw), created_at=now, updated_at=now)
+                cooked=cook_for(session, raw, author), created_at=now, updated_at=now)
     session.add(post)
     category.topic_id = topic.id
     category.description = category_description_from(post.cooked)

@@ -4,7 +4,9 @@ markdown-it-py (CommonMark + tables, strikethrough, linkify, Discourse's hard li
 Discourse's BBCode blocks ``[quote="user, post:1, topic:2"]`` and ``[details="…"]``, the
 inline ``[img]url[/img]``, ``@mentions`` (``<span class="mention">``, as Discourse's
 text-post-process: on text tokens after ``text_join``, so ``\\@name`` is a mention too, never
-inside links), and ``upload://`` short URLs resolved to real paths; the result is cleaned by
+inside links), ``#hashtags`` in the same rule (features/hashtag-autocomplete.js: a category or
+a tag the cooking user may see, looked up by ``HashtagLookup``, becomes
+``<a class="hashtag-cooked">`` with its name; else ``<span class="hashtag-raw">``), and ``upload://`` short URLs resolved to real paths; the result is cleaned by
 nh3. Never kinder than Discourse: a quote block may start anywhere on a line here (Discourse:
 at a line start), but an escaped ``\\[quote`` is text in both.
 """
@@ -23,11 +25,17 @@ from .. import markdown_memo
 from ..mail.inert import install_bbcode_terminator
 
 UploadResolver = Callable[[str], "str | None"]
+# A hashtag's slug → Discourse's lookup result (relative_url, text, type, slug, ref, id) or None.
+HashtagLookup = Callable[[str], "dict | None"]
 
 _OPEN = re.compile(r"(?<!\\)(?:\\\\)*\[(quote|details)(?:=(\"[^\"\]]*\"|[^\]]*))?\]", re.IGNORECASE)
 # Discourse's mention matcher (features/mentions.js) with Python's Unicode \w: it covers the
 # ASCII default and the unicode_usernames variant.
 _MENTION = re.compile(r"@(\w[\w.-]{0,58}[^\W_])|@(\w)")
+# Discourse's hashtag matcher (features/hashtag-autocomplete.js), its JavaScript \w ASCII.
+_HASHTAG = r"#([A-Za-z0-9_:\-\u00c0-\u1fff\u2c00-\ud7ff]{1,101})"
+# text-post-process.js joins its rules' matchers into one alternation, scanned left to right.
+_TEXT_RULES = re.compile(f"(?:{_MENTION.pattern})|{_HASHTAG}")
 _IMG_OPEN, _IMG_CLOSE = "[img]", "[/img]"
 
 
@@ -40,7 +48,8 @@ def _boundary(text: str, index: int) -> bool:
 
 
 def _mentions(state) -> None:
-    """Core rule after text_join: @name in text tokens outside links → span.mention."""
+    """Core rule after text_join (Discourse's text-post-process): @name and #slug in text
+    tokens outside links → span.mention, and a.hashtag-cooked or span.hashtag-raw."""
     for block in state.tokens:
         if block.type != "inline" or not block.children:
             continue
@@ -53,7 +62,8 @@ def _mentions(state) -> None:
                     link_level += 1
                 elif token.content[:4].lower() == "</a>":
                     link_level -= 1
-            if token.type != "text" or link_level > 0 or "@" not in token.content:
+            if token.type != "text" or link_level > 0 or ("@" not in token.content
+                                                          and "#" not in token.content):
                 out.append(token)
                 continue
             out.extend(_split_mentions(state, token))
@@ -62,7 +72,7 @@ def _mentions(state) -> None:
 
 def _split_mentions(state, token) -> list:
     content, pieces, pos = token.content, [], 0
-    for match in _MENTION.finditer(content):
+    for match in _TEXT_RULES.finditer(content):
         start, end = match.span()
         if start > 0 and not _boundary(content, start - 1):
             continue
@@ -70,16 +80,41 @@ def _split_mentions(state, token) -> list:
             continue
         if start > pos:
             pieces.append(_text(state, content[pos:start]))
-        opening = Token("mention_open", "span", 1)
-        opening.attrs = {"class": "mention"}
-        pieces += [opening, _text(state, "@" + (match.group(1) or match.group(2))),
-                   Token("mention_close", "span", -1)]
+        if match.group(3) is not None:
+            pieces += _hashtag(state, match.group(3), match.group(0))
+        else:
+            opening = Token("mention_open", "span", 1)
+            opening.attrs = {"class": "mention"}
+            pieces += [opening, _text(state, "@" + (match.group(1) or match.group(2))),
+                       Token("mention_close", "span", -1)]
         pos = end
     if not pieces:
         return [token]
     if pos < len(content):
         pieces.append(_text(state, content[pos:]))
     return pieces
+
+
+def _hashtag(state, slug: str, written: str) -> list:
+    """Discourse's addHashtag: the lookup's result as a link showing its name, else the text
+    as written in span.hashtag-raw (the lookup runs only when the server cooks)."""
+    lookup = state.env.get("hashtag_lookup")
+    result = lookup(slug) if lookup is not None else None
+    if result is None:
+        opening = Token("span_open", "span", 1)
+        opening.attrs = {"class": "hashtag-raw"}
+        return [opening, _text(state, written), Token("span_close", "span", -1)]
+    opening = Token("link_open", "a", 1)
+    opening.attrs = {"class": "hashtag-cooked", "href": result["relative_url"],
+                     "data-type": result["type"], "data-slug": result["slug"],
+                     "data-id": str(result["id"])}
+    if result["slug"] != result["ref"]:
+        opening.attrs["data-ref"] = result["ref"]
+    icon = Token("span_open", "span", 1)
+    icon.attrs = {"class": "hashtag-icon-placeholder"}
+    return [opening, icon, Token("span_close", "span", -1), Token("span_open", "span", 1),
+            _text(state, result["text"]), Token("span_close", "span", -1),
+            Token("link_close", "a", -1)]
 
 
 def _text(state, content: str):
@@ -113,7 +148,7 @@ markdown_memo.install(_md)  # a reply's quotes were cooked with the posts they q
 _UPLOAD = re.compile(r"upload://([a-zA-Z0-9]+)(\.[a-zA-Z0-9]+)?")
 
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title", "class", "name"},
+    "a": {"href", "title", "class", "name", "data-type", "data-slug", "data-id", "data-ref"},
     "img": {"src", "alt", "title", "width", "height", "class"},
     "aside": {"class", "data-username", "data-post", "data-topic"},
     "div": {"class"},
@@ -132,17 +167,20 @@ _SANITIZER = nh3.Cleaner(attributes=ALLOWED_ATTRIBUTES, link_rel=None,
 _TEXT_ONLY = nh3.Cleaner(tags=set())
 
 
-def cook(raw: str, resolve_upload: UploadResolver | None = None) -> str:
-    """Cook RAW Markdown into the sanitized HTML Discourse would store in ``cooked``."""
+def cook(raw: str, resolve_upload: UploadResolver | None = None,
+         hashtag_lookup: HashtagLookup | None = None) -> str:
+    """Cook RAW Markdown into the sanitized HTML Discourse would store in ``cooked``.
+    HASHTAG_LOOKUP: the server's lookup of ``#slug`` (none: every hashtag stays raw)."""
     # Discourse's markdown-it is JavaScript: its \s holds U+FEFF, so "<img\ufeffsrc=…>" is a
     # tag there; markdown-it-py's Python \s does not. Read as Discourse reads it.
-    html_out = _cook_blocks((raw or "").replace("\ufeff", " "))
+    env = {"hashtag_lookup": hashtag_lookup} if hashtag_lookup is not None else None
+    html_out = _cook_blocks((raw or "").replace("\ufeff", " "), env)
     if resolve_upload is not None:
         html_out = _UPLOAD.sub(lambda m: resolve_upload(m.group(1)) or m.group(0), html_out)
     return _SANITIZER.clean(html_out).strip()
 
 
-def _cook_blocks(raw: str) -> str:
+def _cook_blocks(raw: str, env: dict | None = None) -> str:
     """Render outermost BBCode blocks separately, Markdown for the rest."""
     blocks: list[str] = []
     out: list[str] = []
@@ -161,10 +199,10 @@ def _cook_blocks(raw: str) -> str:
         inner = raw[match.end():end]
         kind = match.group(1).lower()
         argument = (match.group(2) or "").strip().strip('"')
-        blocks.append(_quote(argument, inner) if kind == "quote" else _details(argument, inner))
+        blocks.append(_quote(argument, inner, env) if kind == "quote" else _details(argument, inner, env))
         out.append(f"\n\nLFBBCODEBLOCK{len(blocks) - 1}X\n\n")
         pos = close_end
-    rendered = _md.render("".join(out))
+    rendered = _md.render("".join(out), dict(env) if env else None)
     for index, block in enumerate(blocks):
         rendered = rendered.replace(f"<p>LFBBCODEBLOCK{index}X</p>", block)
     return rendered
@@ -182,8 +220,8 @@ def _find_close(raw: str, match: re.Match) -> tuple[int | None, int]:
     return None, len(raw)
 
 
-def _quote(argument: str, inner: str) -> str:
-    body = _cook_blocks(inner.strip("\n"))
+def _quote(argument: str, inner: str, env: dict | None = None) -> str:
+    body = _cook_blocks(inner.strip("\n"), env)
     if not argument:
         return f'<aside class="quote no-group">\n<blockquote>\n{body}</blockquote>\n</aside>\n'
     parts = [p.strip() for p in argument.split(",")]
@@ -199,8 +237,8 @@ def _quote(argument: str, inner: str) -> str:
             f"<blockquote>\n{body}</blockquote>\n</aside>\n")
 
 
-def _details(argument: str, inner: str) -> str:
-    body = _cook_blocks(inner.strip("\n"))
+def _details(argument: str, inner: str, env: dict | None = None) -> str:
+    body = _cook_blocks(inner.strip("\n"), env)
     return f"<details>\n<summary>\n{html.escape(argument)}</summary>\n{body}</details>\n"
 
 

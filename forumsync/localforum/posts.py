@@ -99,7 +99,7 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     if tags and not private:
         set_tags(session, topic, tags)
     post = Post(topic_id=topic.id, user_id=user.id, post_number=1, post_type=REGULAR, raw=raw,
-                cooked=cook_for(session, raw), created_at=when, updated_at=now, via_email=via_email)
+                cooked=cook_for(session, raw, user), created_at=when, updated_at=now, via_email=via_email)
     session.add(post)
     session.flush()  # every default is computed in Python: the rows need no reload
     alerts.track(session, user, topic, True, auto_track)
@@ -136,7 +136,7 @@ def _reply(session, user: User, topic: Topic, raw: str, reply_to_post_number, po
     number = (prepared.scalar(session, HIGHEST_NUMBER, topic_id=topic.id) or 0) + 1
     post = Post(topic_id=topic.id, user_id=user.id, post_number=number,
                 reply_to_post_number=reply_to, post_type=post_type, raw=raw,
-                cooked=cook_for(session, raw), created_at=when, updated_at=now or when, via_email=via_email)
+                cooked=cook_for(session, raw, user), created_at=when, updated_at=now or when, via_email=via_email)
     session.add(post)
     if post_type != WHISPER:
         topic.bumped_at = max(topic.bumped_at, when)
@@ -202,7 +202,7 @@ def update_post(session, user: User, post: Post, raw: str, edit_reason: str | No
     if raw == post.raw:
         return post
     post.raw = raw
-    post.cooked = cook_for(session, raw)
+    post.cooked = cook_for(session, raw, user)  # Post#cook: the last editor's guardian
     post.edit_reason = edit_reason or None
     post.version += 1
     post.updated_at = utcnow()

@@ -41,6 +41,10 @@ def resolve_upload(session) -> Callable[[str], str | None]:
     return resolve
 
 
-def cook_for(session, raw: str) -> str:
-    return cook(raw, resolve_upload(session))
+def cook_for(session, raw: str, user: User | None = None) -> str:
+    """RAW cooked as Discourse's Post#cook does it for a post USER last edited (None: the
+    system user): uploads resolved, hashtags looked up with USER's guardian."""
+    from .hashtags import lookup_for
+
+    return cook(raw, resolve_upload(session), lookup_for(session, user))
 
