@@ -43,13 +43,13 @@ def release_raw(feed: dict, entry: Entry) -> str:
     neutralised, then checked and made inert as a post from mail is (``post_inert``: red
     team, eleventh pass: the tricks of passes 4 and 6 reached the forum through a feed)."""
     from ..mail.html import html_to_markdown, safe_destination
-    from ..mail.inert import neutralise_mentions
+    from ..mail.inert import neutralise_text
     from ..mail.text import plain_to_markdown
     from ..pipeline.post_inert import inert
 
     summary = entry.summary or ""
     body = html_to_markdown(summary) if "<" in summary else plain_to_markdown(summary.strip())
-    body = neutralise_mentions(body.strip())
+    body = neutralise_text(body.strip())
     if body:
         [body], _ = inert([body], [], set())
     lines = []

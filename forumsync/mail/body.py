@@ -17,7 +17,7 @@ from .decode import part_bytes, part_text
 from .headers import decode_header_value, header_str
 from .html import _SAFE_CID, html_text, html_to_markdown
 from .ids import normalize_message_id
-from .inert import inert_filename, inert_name, link_label, neutralise_mentions
+from .inert import inert_filename, inert_name, link_label, neutralise_text
 from .mime import ENCODED_MESSAGE_CTES, content_transfer_encoding, content_type, param
 from .text import inline_markdown, plain_to_markdown
 
@@ -377,7 +377,7 @@ def extract_body(msg) -> Body:
         walker.room.cut = True
         body.markdown = markdown_prefix(body.markdown, MAX_MARKDOWN_CHARS)
     body.source = next((source for source in walker.sources if source), "empty")
-    body.markdown = neutralise_mentions(link_inline_images(body.markdown, body.attachments))
+    body.markdown = neutralise_text(link_inline_images(body.markdown, body.attachments))
     if walker.room.cut:
         body.full_text = "\n\n".join(text for text in walker.room.texts if text.strip())
     for att in body.attachments:

@@ -115,7 +115,7 @@ def escape_fragment(text: str) -> str:
     text = inert_name(text)
     for char, escaped in _FRAGMENT_ESCAPES:
         text = text.replace(char, escaped)
-    return neutralise_mentions(text)
+    return neutralise_text(text)
 
 
 def link_label(name: str) -> str:
@@ -125,7 +125,126 @@ def link_label(name: str) -> str:
     label = label.replace("\\", "_").replace("`", "'").replace("\ufeff", "")
     # no raw HTML either ("<img src=data:…>.pdf", "<details open>.pdf"), no entity that makes one
     label = label.replace("&", "&amp;").replace("<", "&lt;")
-    return neutralise_mentions(label) or "piece-jointe"
+    return neutralise_text(label) or "piece-jointe"
+
+
+# Discourse's hashtag matcher (features/hashtag-autocomplete.js): "#" then 1 to 101 of these.
+# JavaScript's \w (no "u" flag) is ASCII: written out, Python's \w is Unicode.
+HASHTAG_CHARS = "A-Za-z0-9_:\\-\u00c0-\u1fff\u2c00-\ud7ff"
+_HASHTAG = re.compile(f"#(?=[{HASHTAG_CHARS}])")
+# "#" written as an HTML entity: decoded by markdown-it, then joined to the text (live).
+_HASH_ENTITY = re.compile(r"&(?:#0*35|#[xX]0*23|num);")
+# A numeric character reference: its "#" is no hashtag (markdown-it's entity rule).
+_CHAR_REF = re.compile(r"&#(?:[xX][0-9a-fA-F]{1,6}|[0-9]{1,7});")
+# Invisible characters that tell the candidates apart while the text is parsed (format
+# characters, Cf: neither whitespace nor punctuation for markdown-it, nor link ends).
+_MARK_OPEN, _MARK_BIT0, _MARK_BIT1, _MARK_CLOSE = "\u2060", "\u200c", "\u200d", "\u2063"
+_MARK = re.compile("\u2060([\u200c\u200d]+)\u2063")
+
+
+def _hashtag_candidates(markdown: str) -> list[int]:
+    """Where in MARKDOWN a "#" is followed by a hashtag character, but for the "#" of a
+    numeric character reference (``&#12;``)."""
+    refs = {m.start() + 1 for m in _CHAR_REF.finditer(markdown)} if "&#" in markdown else ()
+    return [m.start() for m in _HASHTAG.finditer(markdown) if m.start() not in refs]
+
+
+def neutralise_hashtags(markdown: str) -> str:
+    """Every "#" Discourse would cook into a hashtag (a category or a tag looked up on the
+    server, its name and link shown) gets a zero-width space after it. Only in text it would
+    cook: a "#" in code (fenced, indented, inline), in a link or an address, in raw HTML, or
+    after a letter (``C#2``) is left as written. Decided on the parse: each candidate "#" is
+    marked with invisible characters, the text parsed as Discourse does, and the marks found
+    in text tokens outside links where Discourse's matcher starts a hashtag are kept."""
+    if "&" in markdown:
+        markdown = _HASH_ENTITY.sub("#", markdown)  # shown as "#" by Discourse anyway
+    if "#" not in markdown:
+        return markdown
+    candidates = _hashtag_candidates(markdown)
+    if not candidates:
+        return markdown
+    live = _live_candidates(markdown, candidates)
+    if not live:
+        return markdown
+    out, pos = [], 0
+    for index, at in enumerate(candidates):
+        if index in live:
+            out.append(markdown[pos:at + 1] + ZWSP)
+            pos = at + 1
+    out.append(markdown[pos:])
+    return "".join(out)
+
+
+def _mark(index: int) -> str:
+    return _MARK_OPEN + "".join(_MARK_BIT1 if bit == "1" else _MARK_BIT0
+                                for bit in format(index, "b")) + _MARK_CLOSE
+
+
+def _live_candidates(markdown: str, candidates: list[int]) -> set[int]:
+    """The indexes (in CANDIDATES) of the "#" Discourse's text-post-process would cook."""
+    pieces, pos = [], 0
+    for index, at in enumerate(candidates):
+        pieces.append(markdown[pos:at + 1] + _mark(index))
+        pos = at + 1
+    pieces.append(markdown[pos:])
+    marked = "".join(pieces)
+    md = discourse_parser()
+    state = md.blocks(marked)
+    live: set[int] = set()
+    for token in state.tokens:
+        if token.type != "inline" or _MARK_OPEN not in token.content:
+            continue
+        md.inline_children(state, token)
+        link_level = 0
+        for child in token.children or ():
+            if child.type in ("link_open", "link_close"):
+                link_level += child.nesting
+            elif child.type == "html_inline":
+                content = child.content.lower()
+                if _HTML_A_OPEN.match(content):
+                    link_level += 1
+                elif content.startswith("</a>"):
+                    link_level -= 1
+            elif child.type == "text" and link_level <= 0 and _MARK_OPEN in child.content:
+                live |= _marked_hashtags(child.content)
+    return live
+
+
+def _marked_hashtags(content: str) -> set[int]:
+    """The marks of a text token's content that follow a "#" opening a hashtag there."""
+    plain, marks = [], {}  # position of the "#" in the content without marks → mark index
+    pos = length = 0
+    for match in _MARK.finditer(content):
+        plain.append(content[pos:match.start()])
+        length += match.start() - pos
+        marks[length - 1] = int("".join("1" if c == _MARK_BIT1 else "0" for c in match.group(1)), 2)
+        pos = match.end()
+    plain.append(content[pos:])
+    text = "".join(plain)
+    return {marks[at] for at in hashtag_starts(text) if at in marks}
+
+
+_HASHTAG_START = re.compile(f"#[{HASHTAG_CHARS}]")
+
+
+def hashtag_starts(text: str) -> list[int]:
+    """Where hashtags start in a text token's content, Discourse's way, widened: a "#" at the
+    start, or after a space or a punctuation mark, followed by a hashtag character (whatever
+    follows the name: Discourse also wants a space or a punctuation mark there, or the end)."""
+    return [m.start() for m in _HASHTAG_START.finditer(text)
+            if not m.start() or text[m.start() - 1].isspace() or _is_punct(text[m.start() - 1])]
+
+
+def neutralise_all_hashtags(markdown: str) -> str:
+    """The last resort when ``live_syntax`` still finds a hashtag: a zero-width space after
+    every "#" followed by a hashtag character, in code and links too."""
+    markdown = _HASH_ENTITY.sub("#", markdown)
+    return _HASHTAG.sub("#" + ZWSP, markdown)
+
+
+def neutralise_text(markdown: str) -> str:
+    """MARKDOWN (from mail) with no live mention and no live hashtag."""
+    return neutralise_mentions(neutralise_hashtags(markdown))
 
 
 def neutralise_mentions(markdown: str) -> str:
@@ -354,8 +473,15 @@ def remember_live_syntax(raw: str, own_images, onebox: bool, problems: list[str]
         _AHEAD.popitem(last=False)
 
 
+def _hashtag_at(text: str, at: int) -> str:
+    return _HASHTAG_NAME.match(text, at).group(0)
+
+
+_HASHTAG_NAME = re.compile(f"#[{HASHTAG_CHARS}]{{1,101}}")
+
+
 def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
-    """What in RAW Discourse would make live: ``mention @x``, ``quote``, ``image <src>``,
+    """What in RAW Discourse would make live: ``mention @x``, ``hashtag #x``, ``quote``, ``image <src>``,
     ``onebox <url>`` (unless ONEBOX is false). OWN_IMAGES: image sources allowed (the mail's
     own uploads)."""
     known = _AHEAD.pop((raw, frozenset(own_images), onebox), None) if _AHEAD else None
@@ -376,7 +502,7 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
         if any(_QUOTE_LINE.match(line) for line in lines):
             problems.append("quote")
         problems += sorted({f"bbcode {tag}" for tag in map(block_bbcode, lines) if tag and tag != "quote"})
-    if not onebox and "@" not in raw and "&" not in raw and not _MAYBE_IMAGE.search(raw):
+    if not onebox and "@" not in raw and "&" not in raw and "#" not in raw and not _MAYBE_IMAGE.search(raw):
         return problems
     state = state or md.blocks(raw)
     for token in state.tokens:
@@ -395,7 +521,7 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
 # Discourse's TLDs or an "@"; its only context, a non-alphanumeric after the TLD, holds
 # wherever markup splits a text token). A content with none is not parsed: two thirds of
 # the inline characters of a list's posts (usrp-users corpus), the most costly part of the check.
-_MAY_BE_LIVE = re.compile(r"[@&]|!\[|<img|\[img\]", re.I)
+_MAY_BE_LIVE = re.compile(r"[@&#]|!\[|<img|\[img\]", re.I)
 
 
 def _may_be_live(content: str, onebox: bool) -> bool:
@@ -426,4 +552,6 @@ def _inline_problems(children, allowed, onebox: bool = True) -> list[str]:
                 link_level -= 1
         elif child.type == "text" and link_level <= 0:
             problems += [f"mention {m}" for m in mention_starts(child.content)]
+            if "#" in child.content:
+                problems += [f"hashtag {_hashtag_at(child.content, at)}" for at in hashtag_starts(child.content)]
     return problems

@@ -246,7 +246,7 @@ def inline_markdown(text: str | None) -> str:
     """One line of someone else's text (an export's label, a newcomer's name) as inert Markdown:
     on one line, Markdown's inline characters escaped, addresses as explicit links (no
     onebox), mentions neutralised, nothing that opens a block at the line's start."""
-    from .inert import neutralise_mentions
+    from .inert import neutralise_text
 
-    text = neutralise_mentions(_escape_inline(" ".join((text or "").split())))
+    text = neutralise_text(_escape_inline(" ".join((text or "").split())))
     return re.sub(r"^([#>+-])", r"\\\1", text)

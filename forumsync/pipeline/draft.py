@@ -16,7 +16,7 @@ from datetime import datetime
 from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_SHORT, TITLE_TAKEN
 from ..mail.cuts import cut_note, post_prefix
 from ..mail.ids import post_marker
-from ..mail.inert import body_text, escape_fragment, neutralise_mentions, strip_bidi
+from ..mail.inert import body_text, escape_fragment, neutralise_text, strip_bidi
 from ..mail.subjects import decorated_title
 from .attach import Attached
 from .msgdata import post_key
@@ -66,7 +66,7 @@ def compose(msgdata, attached: Attached, *, notice: str | None = None, cut_over:
         used += len(note) + 40
     attribution = msgdata.get("attribution")
     if attribution:
-        attribution = neutralise_mentions(strip_bidi(attribution))
+        attribution = neutralise_text(strip_bidi(attribution))
     parts = [p for p in (attribution, body_text(body)) if p]
     if not body.strip() and not links:
         parts.append("*(message sans texte)*")

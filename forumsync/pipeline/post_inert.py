@@ -2,7 +2,7 @@
 
 The parse stage already made the mail's text inert (``mail.inert``); this checks the post
 as Discourse would cook it (``live_syntax``) and neutralises by force whatever is still live
-(never expected): mentions, quotes, images (``![``, ``[img]``, ``<img`` and any raw HTML tag
+(never expected): mentions, hashtags, quotes, images (``![``, ``[img]``, ``<img`` and any raw HTML tag
 Discourse keeps, such as ``<details>``), block BBCode, oneboxes. Pure: text in, text out;
 what it cannot make inert raises ``Quarantine`` (never published).
 """
@@ -13,7 +13,8 @@ from urllib.parse import unquote
 
 from ..mail.html import safe_destination
 from ..mail.inert import (LINE_CONTAINERS, discourse_parser, fence_lines, live_syntax,
-                          neutralise_all_mentions, neutralise_block_bbcode, normalised)
+                          neutralise_all_hashtags, neutralise_all_mentions, neutralise_block_bbcode,
+                          normalised)
 from .errors import Quarantine
 
 _QUOTE_START = re.compile(rf"^({LINE_CONTAINERS})\[(quote)(?![a-z])", re.I | re.M | re.A)
@@ -22,7 +23,7 @@ _QUOTE_START = re.compile(rf"^({LINE_CONTAINERS})\[(quote)(?![a-z])", re.I | re.
 def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[str]]:
     """PARTS and TAIL (all from the mail) checked as Discourse would cook them; whatever is
     still live is neutralised by force (never expected: the parse stage made them inert).
-    Every kind ``live_syntax`` reports is handled: mentions, quotes, images (``![``, ``[img]``,
+    Every kind ``live_syntax`` reports is handled: mentions, hashtags, quotes, images (``![``, ``[img]``,
     ``<img``, and with them any raw HTML tag such as ``<details>``), oneboxes."""
     # U+FEFF: invisible, and a space between a tag's attributes for Discourse (inert.JS_ONLY_SPACE)
     # and line ends as markdown-it normalises them ("\r" ends a line there): one line model
@@ -36,6 +37,8 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
         return parts, tail
     if any(p.startswith("mention") for p in problems):
         parts, tail = [neutralise_all_mentions(p) for p in parts], [neutralise_all_mentions(t) for t in tail]
+    if any(p.startswith("hashtag") for p in problems):
+        parts, tail = [neutralise_all_hashtags(p) for p in parts], [neutralise_all_hashtags(t) for t in tail]
     if "quote" in problems:
         parts = [_QUOTE_START.sub(r"\1\\[\2", p) for p in parts]
     if any(p.startswith(("image", "html")) for p in problems):

@@ -1,9 +1,9 @@
 """Issue 12, point 3, as a property: whatever a hostile sender writes (text and HTML parts,
-display names, file names), the post raw made from the mail holds no live mention, no quote
-BBCode and no image but the mail's own attachments. "Live" is checked twice: structurally
+display names, file names), the post raw made from the mail holds no live mention or hashtag,
+no quote BBCode and no image but the mail's own attachments. "Live" is checked twice: structurally
 (``mail.inert.live_syntax``: markdown-it-py set up as Discourse, text_join included) and by
 the local forum's cooking (``localforum.cooking.cook``, as live as Discourse's for mentions,
-quotes and images).
+hashtags, quotes and images).
 
 Two levels: the mail stages alone (parse → trim → inline images swapped, many examples), and
 the whole service (HTTP inbound → worker → local forum, fewer examples)."""
@@ -31,6 +31,7 @@ ATTACKS = [
     "> ", "    ", "```", "~~~", "# ", "- ", "1. ", "[details=\"x\"]", "[/details]", "|", "cid:",
     "@\u0301a", "@é", "[url=http://x]@staff[/url]", "<a href='http://x'>", "</a>", "[b]", ":",
     "\n+\n", "+", "\t", "\n\n    ", "\n    ", "* ", "1) ",  # lists and indented code (25th pass)
+    "#staff", "#c::tag", "\\#staff", "&#35;staff", "&num;x", "C#", "#", "#_", "n°#3", "&#12;",  # hashtags
 ]
 HTML_ATTACKS = ATTACKS + [
     "<p>", "</p>", "<br>", "<b>@staff</b>", "<code>@staff</code>", "<pre>@x\n[quote]</pre>",
@@ -43,9 +44,9 @@ fragments = st.lists(st.one_of(st.sampled_from(ATTACKS), st.text(max_size=8)), m
 html_fragments = st.lists(st.one_of(st.sampled_from(HTML_ATTACKS), st.text(max_size=8)),
                           max_size=25).map("".join)
 names = st.lists(st.sampled_from(["Marie", "@staff", "\u202eexe.fdp", "[quote]", "![x](http://e/p.png)",
-                                  "*", "\u2066", " ", "<img src=x>", "é", "&#64;x"]), max_size=5).map("".join)
+                                  "*", "\u2066", " ", "<img src=x>", "é", "&#64;x", "#staff"]), max_size=5).map("".join)
 filenames = st.lists(st.sampled_from(["a", "\u202e", "fdp.exe", "](http://e/p.png) ![x", "[img]", "@staff",
-                                      "|", "\\", "\u2067", ".png", "`"]), min_size=1, max_size=6).map("".join)
+                                      "|", "\\", "\u2067", ".png", "`", "#staff"]), min_size=1, max_size=6).map("".join)
 
 # The email package draws MIME boundaries with the random module (harmless here).
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
@@ -101,6 +102,7 @@ def _live(raw: str, own: set[str]) -> list[str]:
     cooked = cook(raw, resolve_upload=lambda short: f"/uploads/{short}")
     allowed = {f"/uploads/{u[len('upload://'):].split('.')[0]}" for u in own}
     cooked_live = re.findall(r'class="mention', cooked) + re.findall(r"<aside\b", cooked)
+    cooked_live += re.findall(r'class="hashtag-', cooked)  # cooked, or raw: looked up either way
     cooked_live += [s for s in re.findall(r'<img[^>]*\ssrc="([^"]*)"', cooked) if s not in allowed]
     return structural + cooked_live
 
@@ -142,9 +144,11 @@ def test_the_checks_see_what_is_live():
     """The two checks are not blind: raw Markdown with each construct is reported."""
     for raw, own in [("@staff", set()), ("\\@staff", set()), ('[quote="a"]\nx\n[/quote]', set()),
                      ("![a](http://e/p.png)", set()), ("[img]http://e/p.png[/img]", set()),
-                     ("<img src=http://e/p.png>", set()), ("![a](upload://x.png)", {"upload://y.png"})]:
+                     ("<img src=http://e/p.png>", set()), ("![a](upload://x.png)", {"upload://y.png"}),
+                     ("#staff", set()), ("\\#staff", set()), ("&#35;c::tag", set()), ("**x**#staff", set())]:
         assert _live(raw, own), raw
     assert _live("![a](upload://own1.png) marie@x.fr @\u200bstaff \\[quote\\]", {"upload://own1.png"}) == []
+    assert _live("#\u200bstaff C# C#2 `#staff` <https://x.fr/#a> &#12;", set()) == []
 
 
 # ---------------------------------------------------------------- through the service
@@ -187,6 +191,7 @@ def test_posts_made_from_mail_hold_no_live_syntax(raw, tmp_path_factory, localfo
         assert pipe.rows()[-1].state in ("published", "dropped", "quarantined")
         for post in posts:
             cooked_live = re.findall(r'class="mention', post.cooked) + re.findall(r"<aside\b", post.cooked)
+            cooked_live += re.findall(r'class="hashtag-', post.cooked)
             cooked_live += [s for s in re.findall(r'<img[^>]*\ssrc="([^"]*)"', post.cooked) if s not in paths]
             assert cooked_live == [], (post.raw, post.cooked)
             assert [p for p in live_syntax(post.raw, short) if not p.startswith("onebox")] == [], post.raw

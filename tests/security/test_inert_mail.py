@@ -153,3 +153,69 @@ def test_bidi_controls_leave_names_and_file_names(tmp_path, sqlite_url, localfor
         else:
             assert "MarieetnevuoM" in names
         ctx.close()
+
+
+HASHTAG_MAIL = ("Voir #staff, #annonces::tag et #c::tag ; \\#staff &#35;staff.\n"
+                "En C# ou C#2, le ticket n°#3 et #12, https://exemple.fr/doc#section\n"
+                "\n"
+                "    #define STAFF 1 /* #staff en code indenté */\n")
+
+
+def _restricted_category_and_tags(localforum) -> None:
+    """A category only the staff2 group sees, and tags an attacker could name."""
+    from forumsync.localforum.models import Tag
+
+    localforum.create_category("Équipe", slug="staff", permissions={"staff2": 1})
+    with localforum.session() as s:
+        s.add_all([Tag(name="annonces"), Tag(name="c"), Tag(name="12"), Tag(name="3")])
+
+
+def _hashtags_in_cooked(cooked: str) -> list[str]:
+    return re.findall(r'class="hashtag-(?:cooked|raw)"[^>]*>', cooked)
+
+
+@pytest.mark.parametrize("plugin", [True, False], ids=["staged-author", "bridge-account"])
+def test_hashtags_in_mail_pull_no_category_or_tag(tmp_path, sqlite_url, localforum, plugin):
+    """``#slug`` is looked up when Discourse cooks the post, with the guardian of its last
+    editor (the bridge account is an admin: it sees the restricted category and would show
+    its name and link to every reader). From mail it is shown as written, never cooked."""
+    _restricted_category_and_tags(localforum)
+    # The local forum cooks hashtags as Discourse does: an admin's own post links them.
+    own = localforum.client().create_post("Voir #staff et #annonces::tag, merci bien.",
+                                          title="Un sujet écrit sur le forum", category_id=1)
+    with localforum.session() as s:
+        cooked = s.get(Post, own["id"]).cooked
+    assert 'class="hashtag-cooked" href="/c/staff/' in cooked and "<span>Équipe</span>" in cooked, cooked
+    assert 'href="/tag/annonces"' in cooked, cooked
+
+    ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=plugin)
+    pipe.provision()
+    try:
+        row = pipe.send(make_mail(subject="Croisillons", body=HASHTAG_MAIL,
+                                  message_id=f"<hashtags-{plugin}@evil.example>"))
+        assert row.state == "published", (row.state, row.reason)
+        with localforum.session() as s:
+            post = s.scalars(select(Post).order_by(Post.id.desc())).first()
+            raw, cooked, author = post.raw, post.cooked, post.user.username
+    finally:
+        ctx.close()
+    assert (author == ctx.settings.FORUM_API_USERNAME) is not plugin, author
+    assert _hashtags_in_cooked(cooked) == [], cooked
+    assert "Équipe" not in cooked and "/tag/" not in cooked, cooked
+    assert [p for p in live_syntax(raw) if p.startswith("hashtag")] == [], raw
+    # shown as written (a zero-width space after the "#"), the rest untouched
+    for written in ("#\u200bstaff", "#\u200bannonces::tag", "#\u200bc::tag", "#\u200b12", "n°#\u200b3"):
+        assert written in cooked, (written, cooked)
+    assert "C# ou C#2" in raw and "https://exemple.fr/doc#section" in raw, raw
+    assert "<pre><code>#define STAFF 1 /* #staff en code indenté */" in cooked, cooked
+
+
+def test_hashtags_in_html_mail_and_names_are_inert(service, localforum):
+    _restricted_category_and_tags(localforum)
+    post = service.deliver(_html_mail(
+        "<p>Voir #staff et <b>#annonces::tag</b>, <code>#include</code> "
+        "<a href='https://x.example.org/#frag'>#c::tag</a></p><p>Réponse en bas de page</p>" * 3,
+        sender="#staff <pirate@evil.example>"))
+    assert _hashtags_in_cooked(post.cooked) == [], post.cooked
+    assert [p for p in live_syntax(post.raw) if p.startswith("hashtag")] == [], post.raw
+    assert "<code>#include</code>" in post.cooked and "https://x.example.org/#frag" in post.cooked
