@@ -131,7 +131,10 @@ def link_label(name: str) -> str:
 # Discourse's hashtag matcher (features/hashtag-autocomplete.js): "#" then 1 to 101 of these.
 # JavaScript's \w (no "u" flag) is ASCII: written out, Python's \w is Unicode.
 HASHTAG_CHARS = "A-Za-z0-9_:\\-\u00c0-\u1fff\u2c00-\ud7ff"
-_HASHTAG = re.compile(f"#(?=[{HASHTAG_CHARS}])")
+# What follows the "#" may also be a name character written as a backslash escape ("\\_", "\\-",
+# "\\:") or as an entity ("&#115;", "&eacute;"): markdown-it decodes both and text_join joins
+# them to the "#" before text-post-process reads it ("#\\_staff" from an HTML mail's "#_staff").
+_HASHTAG = re.compile(f"#(?=[{HASHTAG_CHARS}]|\\\\[_:-]|&(?:#[0-9]{{1,7}}|#[xX][0-9a-fA-F]{{1,6}}|[A-Za-z][A-Za-z0-9]{{1,31}});)")
 # "#" written as an HTML entity: decoded by markdown-it, then joined to the text (live).
 _HASH_ENTITY = re.compile(r"&(?:#0*35|#[xX]0*23|num);")
 # A numeric character reference: its "#" is no hashtag (markdown-it's entity rule).
@@ -142,10 +145,19 @@ _MARK_OPEN, _MARK_BIT0, _MARK_BIT1, _MARK_CLOSE = "\u2060", "\u200c", "\u200d", 
 _MARK = re.compile("\u2060([\u200c\u200d]+)\u2063")
 
 
+def _escaped(text: str, at: int) -> bool:
+    """Whether the character at AT follows an odd run of backslashes (an escape)."""
+    start = at
+    while start and text[start - 1] == "\\":
+        start -= 1
+    return (at - start) % 2 == 1
+
+
 def _hashtag_candidates(markdown: str) -> list[int]:
     """Where in MARKDOWN a "#" is followed by a hashtag character, but for the "#" of a
-    numeric character reference (``&#12;``)."""
-    refs = {m.start() + 1 for m in _CHAR_REF.finditer(markdown)} if "&#" in markdown else ()
+    numeric character reference (``&#12;``) whose "&" is not escaped (``\\&#12;`` is text)."""
+    refs = {m.start() + 1 for m in _CHAR_REF.finditer(markdown)
+            if not _escaped(markdown, m.start())} if "&#" in markdown else ()
     return [m.start() for m in _HASHTAG.finditer(markdown) if m.start() not in refs]
 
 

@@ -219,3 +219,40 @@ def test_hashtags_in_html_mail_and_names_are_inert(service, localforum):
     assert _hashtags_in_cooked(post.cooked) == [], post.cooked
     assert [p for p in live_syntax(post.raw) if p.startswith("hashtag")] == [], post.raw
     assert "<code>#include</code>" in post.cooked and "https://x.example.org/#frag" in post.cooked
+
+
+def _cooks_a_hashtag(raw: str) -> bool:
+    from forumsync.localforum.cooking import cook
+
+    def everything(slug):
+        return {"relative_url": "/c/x/1", "text": "Réservée", "type": "category",
+                "slug": slug, "ref": slug, "id": 1}
+    return "hashtag-cooked" in cook(raw, hashtag_lookup=everything)
+
+
+@pytest.mark.parametrize("text", ["#&#115;taff", "voir #\\_staff", "#\\-x", "#&eacute;quipe",
+                                  "a \\&#115;", "#&#x73;taff"])
+def test_hashtag_name_written_as_escape_or_entity_is_made_inert(text):
+    """markdown-it decodes an escape or an entity and joins it to the "#" before Discourse's
+    text-post-process reads it: "#\\_staff" (an HTML mail's "#_staff") is the hashtag
+    "#_staff". neutralise_text missed them; post_inert's force could not either, and the
+    message was held in quarantine."""
+    from forumsync.mail.inert import neutralise_text
+    from forumsync.pipeline.post_inert import inert
+
+    out = neutralise_text(text)
+    assert not _cooks_a_hashtag(out), out
+    assert [p for p in live_syntax(out) if p.startswith("hashtag")] == [], out
+    [forced], _ = inert([text], [], set())  # the net alone: never a quarantine
+    assert not _cooks_a_hashtag(forced), forced
+
+
+def test_html_mail_hashtag_with_underscore_is_published_inert(service, localforum):
+    _restricted_category_and_tags(localforum)
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "Pirate <pirate@evil.example>", LIST, "Souligné"
+    msg["Message-ID"] = "<souligne@evil.example>"
+    msg.set_content("<p>Voir #_staff_ et #staff</p>", subtype="html")
+    post = service.deliver(msg.as_bytes())
+    assert post is not None and "Voir #" in post.raw, "held in quarantine, not published"
+    assert _hashtags_in_cooked(post.cooked) == [], post.cooked
