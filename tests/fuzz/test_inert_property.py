@@ -135,6 +135,8 @@ def _live(raw: str, own: set[str]) -> list[str]:
 @example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e8@x>\n\n"
          b"Merci\n\n> +\n>     point\n>\n>     ![a](http://127.0.0.1/x.png)\n")
 # red team, 25th pass: a bare « + » opened a list the indented-code shortcut did not see
+@example(b"From: a@b.fr\nTo: club@listes.example.org\nSubject: s\nMessage-ID: <e9@x>\n\n#_\n#&lowbar;x #\\-y\n")
+# found by this test (fast lane, 7 Dec 2026): « #_ » written « #\\_ », a hashtag once unescaped
 def test_mail_stages_never_produce_live_syntax(raw):
     markdown, own = _body_as_posted(raw)
     assert _live(markdown, own) == [], markdown
