@@ -173,8 +173,8 @@ def neutralise_hashtags(markdown: str) -> str:
     if "#" not in markdown:
         return markdown
     candidates = _hashtag_candidates(markdown)
-    if not candidates:
-        return markdown
+    if _never_hashtags(markdown, candidates):  # (no candidate: True as well)
+        return markdown  # no parse (most of the corpus's messages with a "#": URL fragments)
     live = _live_candidates(markdown, candidates)
     if not live:
         return markdown
@@ -185,6 +185,37 @@ def neutralise_hashtags(markdown: str) -> str:
             pos = at + 1
     out.append(markdown[pos:])
     return "".join(out)
+
+
+# An autolink (markdown-it's rule: no space, control, "<" or ">" inside), of the two schemes
+# linkify and the mail's links use; a "#" inside one is in a link, whatever it is followed by.
+_AUTOLINK = re.compile(r"<https?://[^<>\x00-\x20]*>", re.I)
+
+
+def _never_hashtags(markdown: str, candidates: list[int]) -> bool:
+    """Whether no candidate "#" of MARKDOWN can start a hashtag, seen without a parse: each is
+    ``_inside_a_word``, or inside an autolink (``<https://x.fr/page#ancre>``: in a text with no
+    backtick, no code span can take the autolink's "<"; an escaped "<" starts none)."""
+    spans = [match.span() for match in _AUTOLINK.finditer(markdown) if not _escaped(markdown, match.start())] \
+        if "`" not in markdown and "<" in markdown else []
+    return all(_inside_a_word(markdown, at) or any(start < at < end for start, end in spans)
+               for at in candidates)
+
+
+def _inside_a_word(markdown: str, at: int) -> bool:
+    """The "#" at AT follows a letter or a digit, and nothing in its word (its run of
+    non-space characters) could be linked (``text._MAY_REALLY_LINK``): that letter and the
+    "#" are in one text token, where a "#" after a letter never starts a hashtag (``C#``,
+    ``bug#12``). Only a link ending at the "#" (``a@b.fr#x``: the "#" then starts a text
+    token) could make it one, and no link holds a space (linkify stops at any)."""
+    if not at or not markdown[at - 1].isalnum():
+        return False
+    start, end = at, at
+    while start and not markdown[start - 1].isspace():
+        start -= 1
+    while end < len(markdown) and not markdown[end].isspace():
+        end += 1
+    return _MAY_REALLY_LINK.search(markdown, start, end) is None
 
 
 def _mark(index: int) -> str:

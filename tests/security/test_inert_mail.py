@@ -272,3 +272,45 @@ def test_hashtag_before_a_hyphen_or_after_a_link_is_judged_on_the_unmarked_parse
     out = neutralise_text(text)
     assert not _cooks_a_hashtag(out), out
     inert([out], [], set())  # published, not held
+
+
+@pytest.mark.parametrize("text", ["écrire à marie@meyzieu.fr#staff", "a@b.fr#staff merci",
+                                  "voir www.exemple.fr#staff", "mailto:a@b.fr#staff"])
+def test_a_hashtag_right_after_a_link_is_made_inert(text):
+    """A "#" after a letter is no hashtag in a text token, and ``neutralise_hashtags`` skips
+    the parse when every "#" is so (``C#``); but a link linkify ends at the "#" (an address
+    cannot hold it) leaves the "#" at the start of the next text token, where Discourse cooks
+    it: such a word holds something linkify may link, and is decided on the parse."""
+    from forumsync.mail.inert import neutralise_text
+
+    out = neutralise_text(text)
+    assert not _cooks_a_hashtag(out), out
+
+
+@pytest.mark.parametrize("text", ["En C# ou C#2", "le bug#12 et l'issue#3", "Marché#Été"])
+def test_a_hashtag_after_a_letter_is_left_as_written(text):
+    from forumsync.mail.inert import neutralise_text
+
+    assert neutralise_text(text) == text
+    assert not _cooks_a_hashtag(text)
+
+
+@pytest.mark.parametrize("text", ["`a <https://x.fr/`#staff>", "\\<https://x.fr/ #staff>",
+                                  "<https://x.fr/a #staff>"])
+def test_a_hashtag_in_what_only_looks_like_an_autolink_is_made_inert(text):
+    """A "#" inside an autolink is in a link (``<https://x.fr/page#ancre>``, left as written
+    without a parse); but a code span opened before takes the "<" (the autolink is none),
+    and so does an escape or a space."""
+    from forumsync.mail.inert import neutralise_text
+
+    assert _cooks_a_hashtag(text)  # as written, Discourse would cook it
+    out = neutralise_text(text)
+    assert not _cooks_a_hashtag(out), out
+
+
+def test_a_fragment_in_an_autolink_is_left_as_written():
+    from forumsync.mail.inert import neutralise_text
+
+    text = "Voir <https://files.exemple.fr/manual/page.html#usrp2_load> et <http://x.fr/#a>."
+    assert neutralise_text(text) == text
+    assert not _cooks_a_hashtag(text)
