@@ -189,15 +189,22 @@ def neutralise_hashtags(markdown: str) -> str:
 
 # An autolink (markdown-it's rule: no space, control, "<" or ">" inside), of the two schemes
 # linkify and the mail's links use; a "#" inside one is in a link, whatever it is followed by.
-_AUTOLINK = re.compile(r"<https?://[^<>\x00-\x20]*>", re.I)
+# Not one holding "|", "[" or ")": a table's "|" splits it into two cells, Discourse's inline
+# "[img]" takes it up to a "[/img]" inside it, a link's destination up to a ")" inside it
+# ("[a](x<https://x.fr/)#staff>"), and the "#" after starts a text token (red team, 39th pass).
+_AUTOLINK = re.compile(r"<https?://[^<>\x00-\x20|\[)]*>", re.I)
+# A closing "</a>" (raw HTML) lowers the link level the forum counts: an autolink after a stray
+# one is "outside" a link for text-post-process there (localforum.cooking, _live_candidates).
+_HTML_A_CLOSE = re.compile(r"</a", re.I)
 
 
 def _never_hashtags(markdown: str, candidates: list[int]) -> bool:
     """Whether no candidate "#" of MARKDOWN can start a hashtag, seen without a parse: each is
     ``_inside_a_word``, or inside an autolink (``<https://x.fr/page#ancre>``: in a text with no
-    backtick, no code span can take the autolink's "<"; an escaped "<" starts none)."""
+    backtick, no code span can take the autolink's "<"; an escaped "<" starts none; see
+    ``_AUTOLINK`` for what else could, and ``_HTML_A_CLOSE``)."""
     spans = [match.span() for match in _AUTOLINK.finditer(markdown) if not _escaped(markdown, match.start())] \
-        if "`" not in markdown and "<" in markdown else []
+        if "`" not in markdown and "<" in markdown and not _HTML_A_CLOSE.search(markdown) else []
     return all(_inside_a_word(markdown, at) or any(start < at < end for start, end in spans)
                for at in candidates)
 

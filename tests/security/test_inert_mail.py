@@ -314,3 +314,21 @@ def test_a_fragment_in_an_autolink_is_left_as_written():
     text = "Voir <https://files.exemple.fr/manual/page.html#usrp2_load> et <http://x.fr/#a>."
     assert neutralise_text(text) == text
     assert not _cooks_a_hashtag(text)
+
+
+@pytest.mark.parametrize("text", [
+    "a | b\n--|--\n<https://x.fr/|#staff>",  # a table's "|" splits the autolink into two cells
+    "[a](x<https://x.fr/)#staff>",  # a link's destination takes the "<" and ends at the ")"
+    "[img]<https://x.fr/[/img]#staff>",  # Discourse's inline [img] takes it up to its [/img]
+    "x </a> <https://x.fr/#staff>",  # a stray </a> before: the autolink's text is "outside" a link
+])
+def test_a_hashtag_in_an_autolink_another_construct_breaks_is_made_inert(text):
+    """``neutralise_hashtags`` skips the parse when every "#" lies in an autolink
+    (``<https://x.fr/page#ancre>``); but a table cell, a link destination or an inline
+    ``[img]`` may take the autolink's start and end inside it, leaving the "#" at the start
+    of a text token (red team, 39th pass)."""
+    from forumsync.mail.inert import neutralise_text
+
+    assert _cooks_a_hashtag(text)  # as written, the forum cooks it
+    out = neutralise_text(text)
+    assert not _cooks_a_hashtag(out), out
