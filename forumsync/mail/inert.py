@@ -175,16 +175,109 @@ def neutralise_hashtags(markdown: str) -> str:
     candidates = _hashtag_candidates(markdown)
     if _never_hashtags(markdown, candidates):  # (no candidate: True as well)
         return markdown  # no parse (most of the corpus's messages with a "#": URL fragments)
-    live = _live_candidates(markdown, candidates)
-    if not live:
-        return markdown
-    out, pos = [], 0
+    in_text: set[int] = set()
+    live = _live_candidates(markdown, candidates, in_text)
+    out, pos, unmarked, lines = [], 0, [], set()
     for index, at in enumerate(candidates):
         if index in live:
             out.append(markdown[pos:at + 1] + ZWSP)
             pos = at + 1
+        elif index in in_text:  # judged dead, in text: in a link, or no hashtag start there
+            unmarked.append(at + len(out))  # its position in the result (one ZWSP per piece)
+            if _linkify_separator(markdown[at + 1]):
+                lines.add(markdown.count("\n", 0, at))
     out.append(markdown[pos:])
-    return "".join(out)
+    text = "".join(out) if live else markdown
+    # (a mark before a linkify separator may have made a link over that "#" and the next ones
+    # of its paragraph: "#-x.fr#@#a" is no link as written, "#⁠…-x.fr#@#⁠…a" is one)
+    return _judged_unmarked(text, unmarked, lines) if lines else text
+
+
+def _linkify_separator(char: str) -> bool:
+    """CHAR (after a candidate "#") is one where the mark put after the "#", a format character
+    and so a letter to linkify (and to markdown-it's emphasis), may change the parse: a "-"
+    (``#-staff.fr``, ``#---www.x.fr``: no host starts with a "-", one starts with the mark),
+    an "_" (``www.x.fr#_a_#staff``: an "_" after a letter opens no emphasis, and linkify reads
+    the whole as one link), a space or a control (no path goes on there, one goes on with the
+    mark: ``https://a@b#\u3000``), an escape's backslash or an entity's "&" (they end linkify's
+    text token: ``www.x.fr#&#115;taff``, linkify reads "www.x.fr#" alone and leaves the "#"
+    out). Any other punctuation mark in a hashtag (":", "、") goes on a path as a letter does,
+    and starts or ends no host or emphasis a letter would not (``#:~:text=`` fragments)."""
+    return char in "\\&-_" or unicodedata.category(char)[0] in "ZC"
+
+
+# The zero-width space written as an entity: markdown-it decodes it into its own token, which
+# linkify (run on text tokens, before text_join) does not read: "&ZeroWidthSpace;#-staff.fr"
+# is read by linkify as "#-staff.fr", as the text was written; a raw one is a letter there.
+ZWSP_ENTITY = "&ZeroWidthSpace;"
+_MAX_SUSPECTS = 32
+
+
+def _judged_unmarked(text: str, suspects: list[int], lines: set[int]) -> str:
+    """TEXT (marks judged, zero-width spaces put) checked on its own parse when some candidate
+    the marks judged dead is followed by a ``_linkify_separator`` (on LINES): the blocks that
+    hold those lines only. SUSPECTS: the positions of the candidates judged dead in text
+    (those of these blocks are the ones tried). A hashtag still live there gets the zero-width space
+    written as an entity before its "#" (``_with_entity``),
+    kept only when the links stay the same (a "#" in a link is never touched: no URL is cut);
+    what is left live is post_inert's to force (never expected)."""
+    tags, links, lines = _hashtags_and_links(text, lines)
+    if not tags:
+        return text
+    suspects = [at for at in suspects if text.count("\n", 0, at) in lines]
+    every = _with_entity(text, suspects)
+    if _hashtags_and_links(every, lines)[:2] == (0, links):
+        return every
+    for at in sorted(suspects, reverse=True)[:_MAX_SUSPECTS]:  # from the end: positions hold
+        trial = _with_entity(text, [at])
+        found, trial_links, _lines = _hashtags_and_links(trial, lines)
+        if trial_links == links and found < tags:
+            text, tags = trial, found
+    return text
+
+
+def _with_entity(text: str, positions: list[int]) -> str:
+    """TEXT with the zero-width space entity before the "#" at each of POSITIONS: a "#" after
+    it starts no hashtag (Discourse wants a space or a punctuation mark before), and it ends
+    the text linkify reads before the "#" as the "#" did (``https://a@b&ZeroWidthSpace;#``:
+    the "&" ends the address; written after the "#", linkify's own reading of the source
+    would take "#&ZeroWidthSpace" into the link)."""
+    for at in sorted(positions, reverse=True):
+        at -= _escaped(text, at)  # before the backslash of «\#»: it escapes the "#" still
+        text = text[:at] + ZWSP_ENTITY + text[at:]
+    return text
+
+
+def _hashtags_and_links(text: str, lines: set[int]) -> tuple[int, list[str], set[int]]:
+    """How many hashtags Discourse would cook in the blocks of TEXT that hold one of LINES, the
+    links they hold (their hrefs), and all the lines of these blocks."""
+    md = discourse_parser()
+    state = md.blocks(text)
+    tags, links, spanned = 0, [], set()
+    for token in state.tokens:
+        if token.type != "inline":
+            continue
+        if token.map:
+            block = range(*token.map)
+            if not any(line in lines for line in block):
+                continue
+            spanned.update(block)
+        md.inline_children(state, token)
+        link_level = 0
+        for child in token.children or ():
+            if child.type in ("link_open", "link_close"):
+                link_level += child.nesting
+                if child.nesting > 0:
+                    links.append(str(child.attrs.get("href", "")))
+            elif child.type == "html_inline":
+                content = child.content.lower()
+                if _HTML_A_OPEN.match(content):
+                    link_level += 1
+                elif content.startswith("</a>"):
+                    link_level -= 1
+            elif child.type == "text" and link_level <= 0 and "#" in child.content:
+                tags += len(hashtag_starts(child.content))
+    return tags, links, spanned or lines
 
 
 # An autolink (markdown-it's rule: no space, control, "<" or ">" inside), of the two schemes
@@ -230,8 +323,10 @@ def _mark(index: int) -> str:
                                 for bit in format(index, "b")) + _MARK_CLOSE
 
 
-def _live_candidates(markdown: str, candidates: list[int]) -> set[int]:
-    """The indexes (in CANDIDATES) of the "#" Discourse's text-post-process would cook."""
+def _live_candidates(markdown: str, candidates: list[int], in_text: set[int] | None = None) -> set[int]:
+    """The indexes (in CANDIDATES) of the "#" Discourse's text-post-process would cook.
+    IN_TEXT, if given, gets the indexes of those found in a text token, in a link or not
+    (not in code, raw HTML or a link's destination: what is written there is shown as is)."""
     pieces, pos = [], 0
     for index, at in enumerate(candidates):
         pieces.append(markdown[pos:at + 1] + _mark(index))
@@ -255,8 +350,12 @@ def _live_candidates(markdown: str, candidates: list[int]) -> set[int]:
                     link_level += 1
                 elif content.startswith("</a>"):
                     link_level -= 1
-            elif child.type == "text" and link_level <= 0 and _MARK_OPEN in child.content:
-                live |= _marked_hashtags(child.content)
+            elif child.type == "text" and _MARK_OPEN in child.content:
+                if link_level <= 0:
+                    live |= _marked_hashtags(child.content)
+                if in_text is not None:
+                    in_text.update(int(m.group(1).replace(_MARK_BIT0, "0").replace(_MARK_BIT1, "1"), 2)
+                                   for m in _MARK.finditer(child.content))
     return live
 
 
