@@ -263,21 +263,28 @@ def _hashtags_and_links(text: str, lines: set[int]) -> tuple[int, list[str], set
                 continue
             spanned.update(block)
         md.inline_children(state, token)
-        link_level = 0
-        for child in token.children or ():
-            if child.type in ("link_open", "link_close"):
-                link_level += child.nesting
-                if child.nesting > 0:
-                    links.append(str(child.attrs.get("href", "")))
-            elif child.type == "html_inline":
-                content = child.content.lower()
-                if _HTML_A_OPEN.match(content):
-                    link_level += 1
-                elif content.startswith("</a>"):
-                    link_level -= 1
+        for child, link_level in _at_link_levels(token.children):
+            if child.type == "link_open":
+                links.append(str(child.attrs.get("href", "")))
             elif child.type == "text" and link_level <= 0 and "#" in child.content:
                 tags += len(hashtag_starts(child.content))
     return tags, links, spanned or lines
+
+
+def _at_link_levels(children):
+    """Each of an inline token's CHILDREN with the link level it is at: Markdown links and raw
+    ``<a …>`` … ``</a>`` tags, as Discourse's text-post-process counts them."""
+    link_level = 0
+    for child in children or ():
+        if child.type in ("link_open", "link_close"):
+            link_level += child.nesting
+        elif child.type == "html_inline":
+            content = child.content.lower()
+            if _HTML_A_OPEN.match(content):
+                link_level += 1
+            elif content.startswith("</a>"):
+                link_level -= 1
+        yield child, link_level
 
 
 # An autolink (markdown-it's rule: no space, control, "<" or ">" inside), of the two schemes
@@ -340,17 +347,8 @@ def _live_candidates(markdown: str, candidates: list[int], in_text: set[int] | N
         if token.type != "inline" or _MARK_OPEN not in token.content:
             continue
         md.inline_children(state, token)
-        link_level = 0
-        for child in token.children or ():
-            if child.type in ("link_open", "link_close"):
-                link_level += child.nesting
-            elif child.type == "html_inline":
-                content = child.content.lower()
-                if _HTML_A_OPEN.match(content):
-                    link_level += 1
-                elif content.startswith("</a>"):
-                    link_level -= 1
-            elif child.type == "text" and _MARK_OPEN in child.content:
+        for child, link_level in _at_link_levels(token.children):
+            if child.type == "text" and _MARK_OPEN in child.content:
                 if link_level <= 0:
                     live |= _marked_hashtags(child.content)
                 if in_text is not None:

@@ -156,11 +156,32 @@ def test_an_unescaped_from_line_inside_a_paragraph_is_not_a_separator():
 def test_an_envelope_line_after_a_line_of_text_still_separates(envelope, nl):
     """Red team, 35th pass: the 34th pass's rule merged the next message into the last one
     when its envelope line, right after a line of text, had no asctime date."""
-    mbox = (b"From alice@x.org Mon Mar  2 10:00:00 2026" + nl + b"From: alice@x.org" + nl
-            + b"Message-ID: <a@x.org>" + nl + b"Subject: un" + nl + nl + b"corps" + nl
-            + envelope + nl + b"From: bob@x.org" + nl + b"Message-ID: <b@x.org>" + nl
-            + b"Subject: deux" + nl + nl + b"corps" + nl)
+    mbox = _after_a_line_of_text(envelope, b"From: bob@x.org\nMessage-ID: <b@x.org>\nSubject: deux\n\ncorps\n", nl)
     assert len(list(iter_mbox(io.BytesIO(mbox)))) == 2
+
+
+@pytest.mark.parametrize("line", [
+    b"From marie@meyzieu.fr we got the answer yesterday.",
+    b"From marie@meyzieu.fr: thanks, it works.",
+    b"From <marie@meyzieu.fr> to the whole list.",
+    b"From - to + the values change.",
+])
+@pytest.mark.parametrize("nl", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+def test_a_line_of_prose_beginning_with_an_address_does_not_split(line, nl):
+    """Red team, 36th pass: the 35th pass's sender rule (« From » then an address splits even
+    after a line of text) cut a message at a line of prose that begins with an address, its
+    tail refused as no mail, never stored. After the sender, an envelope line has a date (a
+    digit, a day or month name) or nothing."""
+    messages = list(iter_mbox(io.BytesIO(_after_a_line_of_text(line, b"FIN IMPORTANTE\n\n", nl))))
+    assert len(messages) == 1, [m.raw for m in messages]
+    assert messages[0].raw.rstrip().endswith(b"FIN IMPORTANTE")
+
+
+def _after_a_line_of_text(line: bytes, rest: bytes, nl: bytes) -> bytes:
+    """An mbox whose first message's body is a line of text, then LINE, then REST's lines."""
+    return (b"From alice@x.org Mon Mar  2 10:00:00 2026" + nl + b"From: alice@x.org" + nl
+            + b"Message-ID: <a@x.org>" + nl + b"Subject: un" + nl + nl + b"corps" + nl
+            + line + nl + rest.replace(b"\n", nl))
 
 
 def test_resuming_at_a_from_line_inside_a_paragraph_reads_the_whole_message_again(pipe, tmp_path):
