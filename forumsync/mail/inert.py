@@ -352,9 +352,13 @@ def _live_candidates(markdown: str, candidates: list[int], in_text: set[int] | N
                 if link_level <= 0:
                     live |= _marked_hashtags(child.content)
                 if in_text is not None:
-                    in_text.update(int(m.group(1).replace(_MARK_BIT0, "0").replace(_MARK_BIT1, "1"), 2)
-                                   for m in _MARK.finditer(child.content))
+                    in_text.update(_mark_index(m) for m in _MARK.finditer(child.content))
     return live
+
+
+def _mark_index(match: re.Match) -> int:
+    """The candidate index a ``_MARK`` match spells (``_mark``'s bits)."""
+    return int(match.group(1).replace(_MARK_BIT0, "0").replace(_MARK_BIT1, "1"), 2)
 
 
 def _marked_hashtags(content: str) -> set[int]:
@@ -364,7 +368,7 @@ def _marked_hashtags(content: str) -> set[int]:
     for match in _MARK.finditer(content):
         plain.append(content[pos:match.start()])
         length += match.start() - pos
-        marks[length - 1] = int("".join("1" if c == _MARK_BIT1 else "0" for c in match.group(1)), 2)
+        marks[length - 1] = _mark_index(match)
         pos = match.end()
     plain.append(content[pos:])
     text = "".join(plain)
