@@ -185,12 +185,17 @@ def neutralise_hashtags(markdown: str) -> str:
         elif index in in_text:  # judged dead, in text: in a link, or no hashtag start there
             unmarked.append(at + len(out))  # its position in the result (one ZWSP per piece)
             if _linkify_separator(markdown[at + 1]):
-                lines.add(markdown.count("\n", 0, at))
+                lines.add(_line_of(markdown, at))
     out.append(markdown[pos:])
     text = "".join(out) if live else markdown
     # (a mark before a linkify separator may have made a link over that "#" and the next ones
     # of its paragraph: "#-x.fr#@#a" is no link as written, "#⁠…-x.fr#@#⁠…a" is one)
     return _judged_unmarked(text, unmarked, lines) if lines else text
+
+
+def _line_of(text: str, at: int) -> int:
+    """The line (markdown-it's, from 0) of the character at AT: "\r\n", "\r" and "\n" end one."""
+    return text.count("\n", 0, at) + text.count("\r", 0, at) - text.count("\r\n", 0, at)
 
 
 def _linkify_separator(char: str) -> bool:
@@ -224,7 +229,7 @@ def _judged_unmarked(text: str, suspects: list[int], lines: set[int]) -> str:
     tags, links, lines = _hashtags_and_links(text, lines)
     if not tags:
         return text
-    suspects = [at for at in suspects if text.count("\n", 0, at) in lines]
+    suspects = [at for at in suspects if _line_of(text, at) in lines]
     every = _with_entity(text, suspects)
     if _hashtags_and_links(every, lines)[:2] == (0, links):
         return every

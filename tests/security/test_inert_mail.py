@@ -275,6 +275,16 @@ def test_hashtag_before_a_hyphen_or_after_a_link_is_judged_on_the_unmarked_parse
     inert([out], [], set())  # published, not held
 
 
+@pytest.mark.parametrize("text", ["a\r\rvoir #-staff.fr", "\r#-a.fr #-b.fr", "a\rb\r\rvoir #-staff.fr"])
+def test_hashtag_before_a_hyphen_after_a_lone_carriage_return_is_made_inert(text):
+    """markdown-it ends a line at a lone "\r": the unmarked check's lines (counted on "\n")
+    named other blocks, and the hashtag stayed live (red team, rt40)."""
+    from forumsync.mail.inert import neutralise_text
+
+    out = neutralise_text(text)
+    assert not _cooks_a_hashtag(out), repr(out)
+
+
 @pytest.mark.parametrize("text", ["écrire à marie@meyzieu.fr#staff", "a@b.fr#staff merci",
                                   "voir www.exemple.fr#staff", "mailto:a@b.fr#staff"])
 def test_a_hashtag_right_after_a_link_is_made_inert(text):
