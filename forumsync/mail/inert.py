@@ -178,12 +178,21 @@ def neutralise_hashtags(markdown: str) -> str:
     in_text: set[int] = set()
     live = _live_candidates(markdown, candidates, in_text)
     out, pos, unmarked, lines = [], 0, [], set()
+    shift = 0  # what the result's positions are ahead of MARKDOWN's, after POS
     for index, at in enumerate(candidates):
-        if index in live:
+        if index in live and markdown[at + 1] == "_":
+            # the mark (a letter) before the "_" stopped it from opening an emphasis: a
+            # zero-width space there would too ("#_important_"), its entity before the "#"
+            # leaves the "_" as written; checked on the unmarked parse below
+            start = at - _escaped(markdown, at)
+            out.append(markdown[pos:start] + ZWSP_ENTITY)
+            pos, shift = start, shift + len(ZWSP_ENTITY)
+            lines.add(_line_of(markdown, at))
+        elif index in live:
             out.append(markdown[pos:at + 1] + ZWSP)
-            pos = at + 1
+            pos, shift = at + 1, shift + 1
         elif index in in_text:  # judged dead, in text: in a link, or no hashtag start there
-            unmarked.append(at + len(out))  # its position in the result (one ZWSP per piece)
+            unmarked.append(at + shift)  # its position in the result
             if _linkify_separator(markdown[at + 1]):
                 lines.add(_line_of(markdown, at))
     out.append(markdown[pos:])

@@ -285,6 +285,17 @@ def test_hashtag_before_a_hyphen_after_a_lone_carriage_return_is_made_inert(text
     assert not _cooks_a_hashtag(out), repr(out)
 
 
+def test_hashtag_before_emphasis_keeps_the_emphasis():
+    """"#_important_": the "#" is alone in its text token (no hashtag), the rest emphasis. The
+    mark after the "#" (a letter) stops the "_" from opening it: judged live, the zero-width
+    space written after the "#" shows "#_important_" (red team, rt40)."""
+    from forumsync.localforum.cooking import cook
+    from forumsync.mail.inert import neutralise_text
+
+    text = "voir #_important_ ici"
+    assert "<em>" in cook(neutralise_text(text)), repr(neutralise_text(text))
+
+
 @pytest.mark.parametrize("text", ["écrire à marie@meyzieu.fr#staff", "a@b.fr#staff merci",
                                   "voir www.exemple.fr#staff", "mailto:a@b.fr#staff"])
 def test_a_hashtag_right_after_a_link_is_made_inert(text):
