@@ -285,6 +285,16 @@ def test_hashtag_before_a_hyphen_after_a_lone_carriage_return_is_made_inert(text
     assert not _cooks_a_hashtag(out), repr(out)
 
 
+def test_numeric_reference_in_a_link_after_a_stray_closing_a_is_made_inert():
+    """After a stray "</a>" Discourse's link count is at 0 inside a linkify link, whose text
+    keeps "&#115;" raw: its "#115" is cooked. The "#" of a numeric reference is no candidate,
+    so neutralise_text left it live (red team, rt40)."""
+    from forumsync.mail.inert import neutralise_text
+
+    out = neutralise_text("</a> voir https://x.fr/&#115;taff")
+    assert not _cooks_a_hashtag(out), repr(out)
+
+
 def test_hashtag_before_emphasis_keeps_the_emphasis():
     """"#_important_": the "#" is alone in its text token (no hashtag), the rest emphasis. The
     mark after the "#" (a letter) stops the "_" from opening it: judged live, the zero-width
