@@ -400,3 +400,15 @@ def test_a_misjudged_hashtag_is_made_inert_and_the_links_beside_it_kept(text):
     assert not _cooks_a_hashtag(out), out
     assert links(cook(out)) == links(cook(text)), out
     assert shown(cook(out)) == shown(cook(text)), out
+
+
+def test_hashtag_before_a_scheme_in_emphasis_keeps_the_link():
+    """"_#https://x.fr_": linkify makes the link, the "#" is alone in its text token (dead); the
+    marked parse judged it live and the raw zero-width space after it (a letter to linkify)
+    removed the link (red team, rt40)."""
+    from forumsync.mail.inert import neutralise_text
+
+    text = "_#https://x.fr_"
+    out = neutralise_text(text)
+    assert _hrefs(out) == _hrefs(text), repr(out)
+    assert not _cooks_a_hashtag(out), repr(out)
