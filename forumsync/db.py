@@ -74,9 +74,8 @@ class Database:
     def session(self) -> Session:
         """A session in a transaction, committed on success, rolled back on error (on this
         thread's held connection while ``holding``, as ``connection``)."""
-        held = getattr(self._held, "connection", None)
-        usable = held is not None and not held.in_transaction() and not held.invalidated
-        with (self.sessionmaker(bind=held) if usable else self.sessionmaker()) as session:
+        held = self._free_held()
+        with (self.sessionmaker(bind=held) if held is not None else self.sessionmaker()) as session:
             with session.begin():
                 yield session
 
@@ -86,10 +85,15 @@ class Database:
         For per-message hot paths (the inbox pipeline): with prebuilt statements it costs a
         fraction of a session, whose ORM layer does nothing for plain column reads. While
         this thread is ``holding``, its held connection (when not already in a transaction)."""
+        held = self._free_held()
+        return _transaction_on(held) if held is not None else self.engine.begin()
+
+    def _free_held(self):
+        """This thread's held connection, when it has one not already in a transaction."""
         held = getattr(self._held, "connection", None)
-        if held is not None and not held.in_transaction() and not held.invalidated:
-            return _transaction_on(held)
-        return self.engine.begin()
+        if held is None or held.in_transaction() or held.invalidated:
+            return None
+        return held
 
     @contextlib.contextmanager
     def holding(self):

@@ -19,20 +19,32 @@ TYPES = ("category", "tag")
 
 
 def lookup_for(session, user: User | None):
-    """The lookup the cooker calls for each ``#slug`` of a post USER last edited."""
+    """The lookup the cooker calls for each ``#slug`` of a post USER last edited (the
+    categories and what USER may see of them read once, at the post's first hashtag)."""
+    seen: list = []
+
+    def categories():
+        if not seen:
+            every = session.scalars(select(Category).order_by(
+                Category.parent_category_id.is_not(None), Category.parent_category_id, Category.id)).all()
+            seen.append(([c for c in every if category_permission(session, user, c) is not None],
+                         {c.id: c for c in every}))
+        return seen[0]
+
     def lookup(slug: str) -> dict | None:
         for kind in TYPES:
             if slug.endswith(f"::{kind}"):
-                return _find(session, user, kind, slug[:-len(f"::{kind}")], slug)
+                return _find(session, categories, kind, slug[:-len(f"::{kind}")], slug)
         for kind in TYPES:
-            found = _find(session, user, kind, slug, slug)
+            found = _find(session, categories, kind, slug, slug)
             if found is not None:
                 return found
         return None
     return lookup
 
 
-def _find(session, user, kind: str, slug: str, ref: str) -> dict | None:
+def _find(session, categories, kind: str, slug: str, ref: str) -> dict | None:
+    """CATEGORIES: () → (the categories the cooking user may see, every category by id)."""
     if kind == "tag":
         if not sitesettings.get(session, "tagging_enabled"):
             return None
@@ -42,10 +54,7 @@ def _find(session, user, kind: str, slug: str, ref: str) -> dict | None:
         return {"relative_url": f"/tag/{tag.name}", "text": tag.name, "type": "tag",
                 "slug": tag.name, "ref": ref, "id": tag.id}
     parent_slug, _, child_slug = slug.partition(":")
-    categories = session.scalars(select(Category).order_by(
-        Category.parent_category_id.is_not(None), Category.parent_category_id, Category.id)).all()
-    visible = [c for c in categories if category_permission(session, user, c) is not None]
-    by_id = {c.id: c for c in categories}
+    visible, by_id = categories()
     if child_slug:
         found = next((c for c in visible if c.slug.lower() == child_slug.lower()
                       and c.parent_category_id in by_id

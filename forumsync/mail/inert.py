@@ -16,6 +16,7 @@ Discourse (text_join, linkify with Discourse's TLD list) and lists what would be
 """
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections import OrderedDict
@@ -163,7 +164,8 @@ def _hashtag_candidates(markdown: str) -> list[int]:
 
 def neutralise_hashtags(markdown: str) -> str:
     """Every "#" Discourse would cook into a hashtag (a category or a tag looked up on the
-    server, its name and link shown) gets a zero-width space after it. Only in text it would
+    server, its name and link shown) gets a zero-width space after it (or, where that would
+    change the parse, its entity before it: ``_judged_unmarked``). Only in text it would
     cook: a "#" in code (fenced, indented, inline), in a link or an address, in raw HTML, or
     after a letter (``C#2``) is left as written. Decided on the parse: each candidate "#" is
     marked with invisible characters, the text parsed as Discourse does, and the marks found
@@ -177,6 +179,7 @@ def neutralise_hashtags(markdown: str) -> str:
         return markdown  # no parse (most of the corpus's messages with a "#": URL fragments)
     in_text: set[int] = set()
     live = _live_candidates(markdown, candidates, in_text)
+    line_of = _line_finder(markdown)
     out, pos, unmarked, lines = [], 0, [], set()
     shift = 0  # what the result's positions are ahead of MARKDOWN's, after POS
     for index, at in enumerate(candidates):
@@ -187,14 +190,14 @@ def neutralise_hashtags(markdown: str) -> str:
             start = at - _escaped(markdown, at)
             out.append(markdown[pos:start] + ZWSP_ENTITY)
             pos, shift = start, shift + len(ZWSP_ENTITY)
-            lines.add(_line_of(markdown, at))
+            lines.add(line_of(at))
         elif index in live:
             out.append(markdown[pos:at + 1] + ZWSP)
             pos, shift = at + 1, shift + 1
         elif index in in_text:  # judged dead, in text: in a link, or no hashtag start there
             unmarked.append(at + shift)  # its position in the result
             if _linkify_separator(markdown[at + 1]):
-                lines.add(_line_of(markdown, at))
+                lines.add(line_of(at))
     out.append(markdown[pos:])
     text = "".join(out) if live else markdown
     # (a mark before a linkify separator may have made a link over that "#" and the next ones
@@ -202,9 +205,14 @@ def neutralise_hashtags(markdown: str) -> str:
     return _judged_unmarked(text, unmarked, lines) if lines else text
 
 
-def _line_of(text: str, at: int) -> int:
-    """The line (markdown-it's, from 0) of the character at AT: "\r\n", "\r" and "\n" end one."""
-    return text.count("\n", 0, at) + text.count("\r", 0, at) - text.count("\r\n", 0, at)
+def _line_finder(text: str):
+    """AT → the line (markdown-it's, from 0) of TEXT's character at AT: "\r\n", "\r" and "\n"
+    end one. The line starts found once: a body may hold many candidates."""
+    starts = [match.end() for match in _LINE_END.finditer(text)]
+    return lambda at: bisect.bisect_right(starts, at)
+
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
 
 
 def _linkify_separator(char: str) -> bool:
@@ -238,7 +246,8 @@ def _judged_unmarked(text: str, suspects: list[int], lines: set[int]) -> str:
     tags, links, lines = _hashtags_and_links(text, lines)
     if not tags:
         return text
-    suspects = [at for at in suspects if _line_of(text, at) in lines]
+    line_of = _line_finder(text)
+    suspects = [at for at in suspects if line_of(at) in lines]
     every = _with_entity(text, suspects)
     if _hashtags_and_links(every, lines)[:2] == (0, links):
         return every
