@@ -20,7 +20,9 @@ pytestmark = pytest.mark.skipif(not Path(NGINX).exists() or not shutil.which("op
 
 def prepared(tmp_path, http_port=80, https_port=443, upstream=5000) -> Path:
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=forumsync.example.org", "-keyout", str(tmp_path / "key.pem"),
+                    "-subj", "/CN=forumsync.example.org",
+                    # the test connects to 127.0.0.1 and checks the certificate: it must name it
+                    "-addext", "subjectAltName=DNS:forumsync.example.org,IP:127.0.0.1", "-keyout", str(tmp_path / "key.pem"),
                     "-out", str(tmp_path / "cert.pem")], check=True, capture_output=True, timeout=60)
     site = (DEPLOY / "nginx" / "forumsync.conf").read_text(encoding="utf-8")
     site = (site.replace("/etc/letsencrypt/live/forumsync.example.org/fullchain.pem", str(tmp_path / "cert.pem"))
@@ -65,7 +67,7 @@ def test_https_reaches_forumsync_through_nginx(tmp_path, context, serve_app):
         deadline = time.monotonic() + 60  # nginx starting on a loaded machine
         while True:
             try:
-                login = requests.get(base + "/connexion", verify=False, timeout=5,
+                login = requests.get(base + "/connexion", verify=str(tmp_path / "cert.pem"), timeout=5,
                                      headers={"Host": "forumsync.example.org"})
                 break
             except requests.ConnectionError:
@@ -74,7 +76,7 @@ def test_https_reaches_forumsync_through_nginx(tmp_path, context, serve_app):
                 time.sleep(0.2)
         assert login.status_code == 200 and "Connexion" in login.text
         assert login.headers.get("Strict-Transport-Security") == "max-age=31536000"
-        hook = requests.post(base + "/webhooks/discourse", data=b"{}", verify=False, timeout=5,
+        hook = requests.post(base + "/webhooks/discourse", data=b"{}", verify=str(tmp_path / "cert.pem"), timeout=5,
                              headers={"Host": "forumsync.example.org", "X-Discourse-Event": "ping"})
         assert hook.status_code == 401  # forumsync itself answers: no valid signature
         plain = requests.get(f"http://127.0.0.1:{http_port}/", allow_redirects=False, timeout=5,
