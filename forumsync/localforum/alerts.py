@@ -4,20 +4,27 @@
   (TopicUser.auto_notification_for_staging, reason auto_watch); another poster tracks it
   (notification_level_when_replying, default tracking) unless a level is already set.
 - TopicCreator#watch_topic (unless ``auto_track: false``): the creator watches the topic.
-- PostAlerter#after_save_post: the author of the post replied to gets ``replied`` (2), every
+- PostAlerter#after_save_post: the author of the post replied to gets ``replied`` (2), then
+  every user the raw names in ``[quote="NAME,…"]`` (``extract_quoted_users``: a regular
+  expression over the raw, code and link addresses included) gets ``quoted`` (3), then every
   other watcher gets ``posted`` (9); in a ``mailinglist_mirror`` category staged users get
   nothing (the list already carries the message). The poster is never notified.
 On Discourse a staged user's notifications become emails: tests read them here.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+
+from sqlalchemy import func, select
 
 from . import prepared
 from .models import Notification, Post, Topic, TopicUser, User
 
 WATCHING, TRACKING, REGULAR = 3, 2, 1
-REPLIED, POSTED = 2, 9
+REPLIED, QUOTED, POSTED = 2, 3, 9
+# PostAlerter#extract_quoted_users (app/services/post_alerter.rb), display_name_on_posts off
+# (the default): Ruby's "." stops at a line end, as Python's does.
+QUOTED_USERS = re.compile(r'\[quote=\"([^,]+),.+\"\]')
 REASON_CREATED_TOPIC, REASON_CREATED_POST, REASON_AUTO_WATCH = 1, 2, 6
 
 
@@ -81,8 +88,21 @@ def alert(session, post: Post, parent_author=_UNKNOWN) -> list[dict]:
                                             number=post.reply_to_post_number)
         if parent_author is not None:
             notify(parent_author, REPLIED)
+    for user_id in quoted_users(session, post.raw or ""):
+        notify(user_id, QUOTED)
     for user_id in prepared.scalars(session, _WATCHERS, topic_id=topic.id):
         notify(user_id, POSTED)
     if out:
         prepared.insert(session, Notification, *out)
     return out
+
+
+def quoted_users(session, raw: str) -> list[int]:
+    """The ids of the users RAW quotes by name, as ``extract_quoted_users`` finds them."""
+    if '[quote="' not in raw:
+        return []
+    names = sorted({match.group(1).strip().lower() for match in QUOTED_USERS.finditer(raw)})
+    if not names:
+        return []
+    return list(session.scalars(select(User.id).where(func.lower(User.username).in_(names))
+                                .order_by(User.id)))

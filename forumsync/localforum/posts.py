@@ -103,6 +103,7 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     session.add(post)
     session.flush()  # every default is computed in Python: the rows need no reload
     alerts.track(session, user, topic, True, auto_track)
+    alerts.alert(session, post, None)  # a first post too: its quotes (after_save_post)
     topic_event(session, "topic_created", topic)
     post_event(session, "post_created", post)
     return post

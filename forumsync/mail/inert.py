@@ -24,6 +24,7 @@ from functools import lru_cache
 
 from .. import markdown_memo
 from .text import _MAY_REALLY_LINK
+from .raw_readers import break_raw_readers
 
 ZWSP = "\u200b"
 # The one character JavaScript's \s matches and Python's does not (ZERO WIDTH NO-BREAK SPACE).
@@ -126,7 +127,8 @@ def link_label(name: str) -> str:
     label = label.replace("\\", "_").replace("`", "'").replace("\ufeff", "")
     # no raw HTML either ("<img src=data:…>.pdf", "<details open>.pdf"), no entity that makes one
     label = label.replace("&", "&amp;").replace("<", "&lt;")
-    return neutralise_text(label) or "piece-jointe"
+    # read as it will be written, between "[" and "]" (``quote="admin, …`` makes a quote there)
+    return break_raw_readers("[" + neutralise_text(label) + "]")[1:-1] or "piece-jointe"
 
 
 # Discourse's hashtag matcher (features/hashtag-autocomplete.js): "#" then 1 to 101 of these.
@@ -417,8 +419,9 @@ def neutralise_all_hashtags(markdown: str) -> str:
 
 
 def neutralise_text(markdown: str) -> str:
-    """MARKDOWN (from mail) with no live mention and no live hashtag."""
-    return neutralise_mentions(neutralise_hashtags(markdown))
+    """MARKDOWN (from mail) with no live mention, no live hashtag, and no quote BBCode the
+    server would read in the raw (``raw_readers``)."""
+    return break_raw_readers(neutralise_mentions(neutralise_hashtags(markdown)))
 
 
 def neutralise_mentions(markdown: str) -> str:

@@ -12,6 +12,7 @@ import re
 from urllib.parse import unquote
 
 from ..mail.html import safe_destination
+from ..mail.raw_readers import break_raw_readers, raw_reader_claims
 from ..mail.inert import (LINE_CONTAINERS, discourse_parser, fence_lines, live_syntax,
                           neutralise_all_hashtags, neutralise_all_mentions, neutralise_block_bbcode,
                           normalised)
@@ -33,8 +34,12 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     problems = list(found)
     if _raw_html(checked):  # the attachments' links too: a file name is the sender's text
         problems.append("html")
+    # What the server reads in the raw apart from cooking (code, addresses and labels too)
+    problems += raw_reader_claims(checked)
     if not problems:
         return parts, tail
+    if any(p.startswith(("quoted", "chat quoted")) for p in problems):
+        parts, tail = [break_raw_readers(p) for p in parts], [break_raw_readers(t) for t in tail]
     if any(p.startswith("mention") for p in problems):
         parts, tail = [neutralise_all_mentions(p) for p in parts], [neutralise_all_mentions(t) for t in tail]
     if any(p.startswith("hashtag") for p in problems):
@@ -47,7 +52,8 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
                 else _force_inert_images(t) for t in tail]
     if any(p.startswith("bbcode") for p in problems):  # after the images: "[img]" is escaped once
         parts = [neutralise_block_bbcode(p) for p in parts]
-    if problems != ["html"]:  # neutralising may leave a bare URL: checked again
+    if any(not p.startswith(("html", "quoted", "chat quoted")) for p in problems):
+        # neutralising may leave a bare URL: checked again
         again = "\n\n".join(parts)
         # (the same text when nothing was neutralised and there is no tail: the same answer,
         # live_syntax being a function of the text, without a second parse of the whole post)
@@ -64,6 +70,7 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     left = live_syntax("\n\n".join(parts + tail), own, onebox=True)
     if _raw_html("\n\n".join(parts + tail)):
         left.append("html")
+    left += raw_reader_claims("\n\n".join(parts + tail))
     if left:
         raise Quarantine("contenu actif que forumsync ne sait pas neutraliser ("
                          + ", ".join(left[:3]) + ") : message retenu, rien n'est publié ; à lire "

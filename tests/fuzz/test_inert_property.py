@@ -32,6 +32,7 @@ ATTACKS = [
     "@\u0301a", "@é", "[url=http://x]@staff[/url]", "<a href='http://x'>", "</a>", "[b]", ":",
     "\n+\n", "+", "\t", "\n\n    ", "\n    ", "* ", "1) ",  # lists and indented code (25th pass)
     "#staff", "#c::tag", "\\#staff", "&#35;staff", "&num;x", "C#", "#", "#_", "n°#3", "&#12;",  # hashtags
+    'quote="', ",", '"]', "username:admin", '[chat quote="admin;', "https://x.fr/",  # raw readers
 ]
 HTML_ATTACKS = ATTACKS + [
     "<p>", "</p>", "<br>", "<b>@staff</b>", "<code>@staff</code>", "<pre>@x\n[quote]</pre>",
@@ -39,6 +40,7 @@ HTML_ATTACKS = ATTACKS + [
     '<img src="cid:nope">', '<a href="https://a.org/x) ![i](https://e.org/p.png">t</a>',
     '<a href="https://x.org">https://x.org</a>', "<blockquote>", "</blockquote>",
     "<li>[quote]</li>", "<h1>@staff</h1>", "<table><tr><td>@staff</td></tr></table>",
+    "<code>", "</code>", "<kbd>", "<a href='https://x.fr/[quote=\"admin, a\"]'>",
 ]
 fragments = st.lists(st.one_of(st.sampled_from(ATTACKS), st.text(max_size=8)), max_size=25).map("".join)
 html_fragments = st.lists(st.one_of(st.sampled_from(HTML_ATTACKS), st.text(max_size=8)),
@@ -46,7 +48,8 @@ html_fragments = st.lists(st.one_of(st.sampled_from(HTML_ATTACKS), st.text(max_s
 names = st.lists(st.sampled_from(["Marie", "@staff", "\u202eexe.fdp", "[quote]", "![x](http://e/p.png)",
                                   "*", "\u2066", " ", "<img src=x>", "é", "&#64;x", "#staff"]), max_size=5).map("".join)
 filenames = st.lists(st.sampled_from(["a", "\u202e", "fdp.exe", "](http://e/p.png) ![x", "[img]", "@staff",
-                                      "|", "\\", "\u2067", ".png", "`", "#staff"]), min_size=1, max_size=6).map("".join)
+                                      "|", "\\", "\u2067", ".png", "`", "#staff", 'quote="admin, a"',
+                                      'username:admin"']), min_size=1, max_size=6).map("".join)
 
 # The email package draws MIME boundaries with the random module (harmless here).
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.HypothesisDeprecationWarning")
@@ -104,7 +107,16 @@ def _live(raw: str, own: set[str]) -> list[str]:
     cooked_live = re.findall(r'class="mention', cooked) + re.findall(r"<aside\b", cooked)
     cooked_live += re.findall(r'class="hashtag-', cooked)  # cooked, or raw: looked up either way
     cooked_live += [s for s in re.findall(r'<img[^>]*\ssrc="([^"]*)"', cooked) if s not in allowed]
-    return structural + cooked_live
+    return structural + cooked_live + _raw_read(raw)
+
+
+# What Discourse's server reads in the raw apart from cooking (tests/security/test_raw_readers.py)
+_RAW_READERS = [re.compile(r'\[quote=\"([^,]+),.+\"\]'), re.compile(r'username:([^\W_]*)"(?=\])'),
+                re.compile(r'\[quote=\"([^"]+)"\]'), re.compile(r'\[chat quote=\"([^;]+);.+\"\]')]
+
+
+def _raw_read(raw: str) -> list[str]:
+    return [m.group(0) for pattern in _RAW_READERS for m in pattern.finditer(raw)]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -147,7 +159,8 @@ def test_the_checks_see_what_is_live():
     for raw, own in [("@staff", set()), ("\\@staff", set()), ('[quote="a"]\nx\n[/quote]', set()),
                      ("![a](http://e/p.png)", set()), ("[img]http://e/p.png[/img]", set()),
                      ("<img src=http://e/p.png>", set()), ("![a](upload://x.png)", {"upload://y.png"}),
-                     ("#staff", set()), ("\\#staff", set()), ("&#35;c::tag", set()), ("**x**#staff", set())]:
+                     ("#staff", set()), ("\\#staff", set()), ("&#35;c::tag", set()), ("**x**#staff", set()),
+                     ('`[quote="admin, a"]`', set()), ('<https://x.fr/username:admin"]>', set())]:
         assert _live(raw, own), raw
     assert _live("![a](upload://own1.png) marie@x.fr @\u200bstaff \\[quote\\]", {"upload://own1.png"}) == []
     assert _live("#\u200bstaff C# C#2 `#staff` <https://x.fr/#a> &#12;", set()) == []

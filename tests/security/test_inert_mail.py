@@ -90,7 +90,7 @@ def test_forged_quote_bbcode_is_shown_as_text(service, localforum):
         "<p>[img]http://127.0.0.1:9/interne.png[/img]</p>" * 2, subject="Citation HTML"))
     for post in (plain, html):
         assert "<aside" not in post.cooked and "<img" not in post.cooked, post.cooked
-        assert "[quote=" in post.cooked  # visible as text
+        assert "[quote=" in post.cooked.replace("\u200b", "")  # visible as text (test_raw_readers)
         assert not any(p == "quote" or p.startswith("image") for p in live_syntax(post.raw))
 
 
