@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ..forum.gateway import ForumNotFound, ForumRejected, ForumUnavailable
 from ..mail.inert import live_syntax
+from ..mail.raw_readers import raw_reader_claims
 from ..models import utcnow
 from ..models.catalogue_topic import CatalogueTopic
 from ..models.catalogue_variant import CatalogueVariant
@@ -125,9 +126,10 @@ def apply_change(ctx, categories: Categories, change: TopicChange, stored: Store
 
 def _check_inert(rendered: Rendered) -> None:
     """An export is a claim too: its text is escaped when rendered, and the rendered topic is
-    checked as Discourse would cook it (``live_syntax``, as a post from mail is), so a gap in
+    checked as Discourse would cook it (``live_syntax``, as a post from mail is) and as its
+    server reads the raw (``raw_reader_claims``: quote BBCode), so a gap in
     the escaping refuses the topic instead of mentioning, quoting or loading an image."""
-    problems = live_syntax(rendered.raw, (), onebox=True)
+    problems = live_syntax(rendered.raw, (), onebox=True) + raw_reader_claims(rendered.raw)
     if problems:
         raise TopicRefused(f"« {rendered.title} » non publiée : son texte serait actif sur le "
                            f"forum ({', '.join(problems[:5])}) ; export à vérifier")

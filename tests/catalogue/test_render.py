@@ -112,6 +112,8 @@ def test_a_rendered_topic_with_live_text_is_refused_not_published():
     with pytest.raises(TopicRefused, match=r"« Demande d'acte de naissance » non publiée : son texte "
                                            r"serait actif sur le forum \(mention @staff\)"):
         _check_inert(replace(r, raw=r.raw + "\nMerci @staff\n"))
+    with pytest.raises(TopicRefused, match=r"quoted admin"):  # read in the raw, code included
+        _check_inert(replace(r, raw=r.raw + '\n`[quote="admin, post:1"]`\n'))
 
 
 def test_required_fields_of_a_modern_export_read_oui():
