@@ -74,26 +74,57 @@ class Database:
     def session(self) -> Session:
         """A session in a transaction, committed on success, rolled back on error (on this
         thread's held connection while ``holding``, as ``connection``)."""
-        held = self._free_held()
-        with (self.sessionmaker(bind=held) if held is not None else self.sessionmaker()) as session:
-            with session.begin():
-                yield session
+        held = self._take_held()
+        try:
+            with (self.sessionmaker(bind=held) if held is not None else self.sessionmaker()) as session:
+                with session.begin():
+                    yield session
+        finally:
+            if held is not None:
+                self._give_back_held(held)
 
     def connection(self):
         """A Core connection in a transaction, committed on success, rolled back on error.
 
         For per-message hot paths (the inbox pipeline): with prebuilt statements it costs a
         fraction of a session, whose ORM layer does nothing for plain column reads. While
-        this thread is ``holding``, its held connection (when not already in a transaction)."""
-        held = self._free_held()
-        return _transaction_on(held) if held is not None else self.engine.begin()
+        this thread is ``holding``, its held connection (when no other transaction of this
+        thread has it)."""
+        held = self._take_held()
+        return self._transaction_on(held) if held is not None else self.engine.begin()
 
-    def _free_held(self):
-        """This thread's held connection, when it has one not already in a transaction."""
-        held = getattr(self._held, "connection", None)
-        if held is None or held.in_transaction() or held.invalidated:
+    @contextlib.contextmanager
+    def _transaction_on(self, held):
+        """HELD in a transaction (as ``Engine.begin`` gives one), kept open after it."""
+        try:
+            with held.begin():
+                yield held
+        finally:
+            self._give_back_held(held)
+
+    def _take_held(self):
+        """This thread's held connection for one transaction, or None: none held, or another
+        ``session()``/``connection()`` of this thread has it (even one that has not run a
+        statement yet: a session opened first and used inside a later one would otherwise
+        join that one's transaction, and lose its writes with it: red team, 42nd pass)."""
+        state = self._held
+        held = getattr(state, "connection", None)
+        if held is None or getattr(state, "busy", False) or held.invalidated or held.in_transaction():
             return None
+        state.busy = True
         return held
+
+    def _give_back_held(self, held) -> None:
+        """After a transaction on HELD: a COMMIT that failed (a deferred constraint, a full
+        disk) leaves SQLite inside the transaction, holding the write lock, while SQLAlchemy
+        counts it over. The pool rolls a connection back when it is returned; the held
+        connection is not returned, so it is rolled back here (red team, 42nd pass)."""
+        self._held.busy = False
+        if held.invalidated:
+            return
+        raw = held.connection.dbapi_connection
+        if raw is not None and raw.in_transaction and not held.in_transaction():
+            raw.rollback()
 
     @contextlib.contextmanager
     def holding(self):
@@ -127,13 +158,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-@contextlib.contextmanager
-def _transaction_on(connection):
-    """CONNECTION in a transaction (as ``Engine.begin`` gives one), kept open after it."""
-    with connection.begin():
-        yield connection
 
 
 def stored_revisions(connection) -> frozenset[str]:

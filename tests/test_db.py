@@ -210,3 +210,55 @@ def test_holding_runs_this_threads_transactions_on_one_connection(db):
     with db.session() as session:
         assert get_state(session, "a") == 3 and get_state(session, "b") is None
     assert db.engine.pool.checkedout() == 0
+
+
+def _failing_commit(db) -> None:
+    """A transaction whose COMMIT fails: a deferred foreign key (a full disk does the same)."""
+    with pytest.raises(IntegrityError):
+        with db.connection() as conn:
+            conn.execute(text("INSERT INTO rt_child (parent) VALUES (99)"))
+
+
+def test_a_failed_commit_on_the_held_connection_leaves_no_transaction_behind(db):
+    """Red team, 42nd pass: after a COMMIT that failed, SQLite stays inside the transaction
+    (and holds the write lock) while SQLAlchemy counts it over; the pool would roll the
+    connection back when given back, the held one must be rolled back too: other processes
+    can write again at once, and this thread's next transaction starts."""
+    import sqlite3
+
+    with db.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE rt_parent (id INTEGER PRIMARY KEY)"))
+        conn.execute(text("CREATE TABLE rt_child (id INTEGER PRIMARY KEY, parent INTEGER "
+                          "REFERENCES rt_parent (id) DEFERRABLE INITIALLY DEFERRED)"))
+    with db.holding():
+        _failing_commit(db)
+        if db.is_sqlite:  # another process (the LMTP intake) may take the write lock
+            other = sqlite3.connect(db.url[len("sqlite:///"):], timeout=0.2, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+            finally:
+                other.close()
+        with db.session() as session:
+            set_state(session, "after", 1)
+    with db.session() as session:
+        assert get_state(session, "after") == 1
+
+
+def test_the_held_connection_serves_one_transaction_of_the_thread_at_a_time(db):
+    """Red team, 42nd pass: a session opened first, used only inside a later transaction,
+    ran in that one's transaction on the held connection (it was still free: no statement
+    yet), and lost its writes when that one rolled back, its own commit saying nothing. The
+    held connection now belongs to the first session until it ends: the later transaction
+    takes a connection of its own, as it would without ``holding`` (on SQLite it then waits
+    for the write lock, loudly, instead of joining)."""
+    with db.holding():
+        with db.session() as outer:  # no statement yet
+            with db.connection() as inner:
+                assert inner is not outer.get_bind()
+                inner.execute(text("SELECT 1"))
+            set_state(outer, "outer", 1)
+        with db.connection() as after:  # free again once the session ended
+            assert after is outer.get_bind() or not db.is_sqlite
+    with db.session() as session:
+        assert get_state(session, "outer") == 1
