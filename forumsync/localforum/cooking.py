@@ -23,6 +23,7 @@ from markdown_it.token import Token
 
 from .. import markdown_memo
 from ..mail.inert import install_bbcode_terminator
+from ..mail.linkify import make_linkify_linear
 
 UploadResolver = Callable[[str], "str | None"]
 # A hashtag's slug → Discourse's lookup result (relative_url, text, type, slug, ref, id) or None.
@@ -139,6 +140,7 @@ def _img_bbcode(state, silent: bool) -> bool:
     return True
 
 
+make_linkify_linear()  # the same tokens, in linear time (mail.linkify)
 _md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
        .enable(["table", "strikethrough", "linkify"]))
 _md.inline.ruler.push("bbcode_img", _img_bbcode)

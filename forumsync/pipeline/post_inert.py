@@ -40,10 +40,7 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
         return parts, tail
     if any(p.startswith(("quoted", "chat quoted")) for p in problems):
         parts, tail = [break_raw_readers(p) for p in parts], [break_raw_readers(t) for t in tail]
-    if any(p.startswith("mention") for p in problems):
-        parts, tail = [neutralise_all_mentions(p) for p in parts], [neutralise_all_mentions(t) for t in tail]
-    if any(p.startswith("hashtag") for p in problems):
-        parts, tail = [neutralise_all_hashtags(p) for p in parts], [neutralise_all_hashtags(t) for t in tail]
+    parts, tail = _forced_names(parts, tail, problems)
     if "quote" in problems:
         parts = [_QUOTE_START.sub(r"\1\\[\2", p) for p in parts]
     if any(p.startswith(("image", "html")) for p in problems):
@@ -66,8 +63,13 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
             # (nor inside a longer address: "x.fr/a" in "http://x.fr/a", already rewritten)
             bare = re.compile(r"(?<![<\w/:.@-])" + re.escape(url) + r"(?![\w/])")
             parts = [bare.sub(lambda m, t=target: f"<{safe_destination(t)}>", p) for p in parts]
-    # The net under the net: what is still live after all this is not published.
+    # A link rewritten above changes how linkify reads the text beside it: a mention or a
+    # hashtag may come alive there ("www.~.fr;a@b.fr#staff": red team, 42nd pass), forced again.
     left = live_syntax("\n\n".join(parts + tail), own, onebox=True)
+    if any(p.startswith(("mention", "hashtag")) for p in left):
+        parts, tail = _forced_names(parts, tail, left)
+        left = live_syntax("\n\n".join(parts + tail), own, onebox=True)
+    # The net under the net: what is still live after all this is not published.
     if _raw_html("\n\n".join(parts + tail)):
         left.append("html")
     left += raw_reader_claims("\n\n".join(parts + tail))
@@ -78,6 +80,15 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     return parts, tail
 
 
+
+
+def _forced_names(parts, tail, problems):
+    """PARTS and TAIL with every mention and every hashtag forced inert, as PROBLEMS ask."""
+    if any(p.startswith("mention") for p in problems):
+        parts, tail = [neutralise_all_mentions(p) for p in parts], [neutralise_all_mentions(t) for t in tail]
+    if any(p.startswith("hashtag") for p in problems):
+        parts, tail = [neutralise_all_hashtags(p) for p in parts], [neutralise_all_hashtags(t) for t in tail]
+    return parts, tail
 
 
 def _written_forms(href: str) -> set[str]:

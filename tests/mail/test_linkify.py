@@ -73,3 +73,50 @@ def test_a_schema_name_with_letters_and_no_colon_falls_back_to_linkify_its_prete
 def test_the_pool_checks_parser_uses_it(text):
     assert isinstance(inert.discourse_parser().linkify, QuickPretestLinkify)
     assert inert.discourse_parser().linkify.pretest(text) == PLAIN.pretest(text)
+
+
+# ------------------------------------------------------------------ the rule's splice
+SPLICE_TEXTS = ["voir www.publik.fr et marie@meyzieu.fr\nhttps://a.fr https://b.fr", "a@b.fr#-\n" * 30,
+                "[lien](https://x.fr) puis https://y.fr", "<a href='x'>https://in.fr</a> https://out.fr",
+                "http\\://x.fr/ et x.fr", "> cité https://q.fr\n\n- item https://l.fr", "**gras https://g.fr**"]
+
+
+def _tokens(md, text: str) -> list:
+    def flat(tokens):
+        return [(t.type, t.content, t.attrs, t.level, t.markup, t.info,
+                 flat(t.children) if t.children else None) for t in tokens]
+    return flat(md.parse(text))
+
+
+def _parser():
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True}).enable(["linkify"])
+    md.linkify = QuickPretestLinkify().tlds(inert.DISCOURSE_TLDS)
+    return md
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(SPLICE_TEXTS + ["\n", " ", "[", "](", ")", "<a href=x>", "</a>"]),
+                          ALPHABET), max_size=15).map("".join))
+def test_linkify_splicing_in_place_gives_the_same_tokens(text):
+    """``make_linkify_linear``: markdown-it-py's own ``arrayReplaceAt`` and the in-place splice
+    make the same tokens (the module's global is swapped for the comparison)."""
+    import sys
+
+    from markdown_it.common.utils import arrayReplaceAt
+
+    from forumsync.mail.linkify import make_linkify_linear, splice_in_place
+
+    module = sys.modules["markdown_it.rules_core.linkify"]
+    make_linkify_linear()
+    assert module.arrayReplaceAt is splice_in_place
+    md = _parser()
+    for sample in SPLICE_TEXTS + [text]:
+        ours = _tokens(md, sample)
+        module.arrayReplaceAt = arrayReplaceAt
+        try:
+            theirs = _tokens(md, sample)
+        finally:
+            module.arrayReplaceAt = splice_in_place
+        assert ours == theirs, sample

@@ -416,3 +416,37 @@ def test_hashtag_before_a_scheme_in_emphasis_keeps_the_link():
     out = neutralise_text(text)
     assert _hrefs(out) == _hrefs(text), repr(out)
     assert not _cooks_a_hashtag(out), repr(out)
+
+
+def _cooked_hrefs(raw: str) -> list[str]:
+    from forumsync.localforum.cooking import cook
+
+    return re.findall(r'href="([^"]*)"', cook(raw))
+
+
+@pytest.mark.parametrize("text", ["voir www.x.fr/doc#intro et #staff puis #\u2060\u200d\u2063x",
+                                  "<code>int#main</code> et #staff puis #\u2060\u200c\u2063x"])
+def test_invisible_characters_the_sender_wrote_are_no_marks(text):
+    """Red team, 42nd pass: the sender's own U+2060 U+200D U+2063 after a "#" spelled the mark
+    of candidate 1, and the zero-width space went into the link's address (or into code)."""
+    from forumsync.mail.html import html_to_markdown
+    from forumsync.mail.inert import neutralise_text
+    from forumsync.mail.text import plain_to_markdown
+
+    markdown = html_to_markdown(text) if text.startswith("<") else plain_to_markdown(text)
+    result = neutralise_text(markdown)
+    assert _cooked_hrefs(result) == _cooked_hrefs(markdown)
+    assert "`int#main`" in result or "<code>" not in text
+    assert "#\u200bstaff" in result
+
+
+def test_a_hashtag_a_rewritten_link_brings_to_life_is_forced_inert_not_held():
+    """Red team, 42nd pass: the last check writes a bare link as « <http://…> »; linkify then
+    reads the text beside it differently, and « #staff » came alive: the message was held."""
+    from forumsync.mail.inert import neutralise_text
+    from forumsync.mail.text import plain_to_markdown
+    from forumsync.pipeline.post_inert import inert
+
+    markdown = neutralise_text(plain_to_markdown("voir www.~.fr;a@b.fr#staff"))
+    parts, tail = inert([markdown], [], set())
+    assert live_syntax(parts[0]) == [] and "#\u200bstaff" in parts[0]
