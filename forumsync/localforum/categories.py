@@ -39,6 +39,19 @@ def _parse_permissions(value) -> dict:
     return out
 
 
+def _check_permissions_compatibility(parent: dict | None, child: dict) -> None:
+    """Category#permissions_compatibility_validator, #check_permissions_compatibility (run when
+    permissions are given): unless everyone may see the parent, a group a subcategory grants
+    must be granted by the parent too (a subcategory is never more visible than its parent)."""
+    parent = parent or {"everyone": 1}
+    if "everyone" in parent:
+        return
+    extra = sorted(set(child) - set(parent))
+    if extra:
+        raise invalid("Any group that is granted access to a subcategory must also be granted access "
+                      f"to the parent category; these are not: {', '.join(extra)}")
+
+
 def _int_list(value) -> list[int]:
     if value in (None, ""):
         return []
@@ -69,6 +82,8 @@ def create_category(session, name: str, *, slug: str | None = None, color: str |
     if session.scalar(select(Category.id).where(Category.slug == slug, same_parent)) is not None:
         raise invalid("Slug is already in use")
     perms = _parse_permissions(permissions) or {"everyone": 1}
+    if permissions is not None and parent_id is not None:
+        _check_permissions_compatibility(session.get(Category, parent_id).permissions, perms)
     if position is None:
         position = (session.scalar(select(func.max(Category.position))) or 0) + 1
     category = Category(name=name.strip(), slug=slug, color=(color or "0088CC").lstrip("#"),
@@ -161,7 +176,14 @@ def update_category(session, category: Category, **fields) -> Category:
             raise invalid("Parent category does not exist")
         category.parent_category_id = parent_id
     if "permissions" in fields and fields["permissions"] is not None:
-        category.permissions = _parse_permissions(fields["permissions"]) or {"everyone": 1}
+        perms = _parse_permissions(fields["permissions"]) or {"everyone": 1}
+        if category.parent_category_id is not None:
+            _check_permissions_compatibility(session.get(Category, category.parent_category_id).permissions, perms)
+        else:
+            children = session.scalars(select(Category.permissions)
+                                       .where(Category.parent_category_id == category.id)).all()
+            _check_permissions_compatibility(perms, {g: 1 for child in children for g in child or {}})
+        category.permissions = perms
     if "mailinglist_mirror" in fields and fields["mailinglist_mirror"] is not None:
         category.mailinglist_mirror = str(fields["mailinglist_mirror"]).lower() in ("true", "1", "t")
     if "moderating_group_ids" in fields:

@@ -230,3 +230,28 @@ def test_staged_poster_watches_and_is_notified_unless_mirror_or_auto_track_off(l
     notes = _notifications(localforum, username)
     assert notes == [(9, 2)]  # "posted" in the plain topic only
     assert (topics["plain"], 2) in rows
+
+
+def test_a_subcategory_is_never_more_visible_than_its_parent(localforum):
+    """Category#permissions_compatibility_validator (red team, 42nd pass: a public child of a
+    staff-only parent showed the parent's name in a member's hashtag): with permissions given,
+    a group the subcategory grants must be granted by its parent, unless everyone sees it;
+    the same when the parent's permissions change."""
+    localforum.create_group("direction")
+    parent = _post(localforum, "/categories.json", name="Direction", color="0088CC", text_color="FFFFFF",
+                   permissions={"direction": 1})
+    assert parent.status_code == 200, parent.text
+    parent_id = parent.json()["category"]["id"]
+    refused = _post(localforum, "/categories.json", name="Public", color="0088CC", text_color="FFFFFF",
+                    parent_category_id=parent_id, permissions={"everyone": 1})
+    assert refused.status_code == 422 and "everyone" in refused.json()["errors"][0]
+    child = _post(localforum, "/categories.json", name="Bureau", color="0088CC", text_color="FFFFFF",
+                  parent_category_id=parent_id, permissions={"direction": 1})
+    assert child.status_code == 200, child.text
+    child_id = child.json()["category"]["id"]
+    assert _put(localforum, f"/categories/{child_id}.json", permissions={"everyone": 1}).status_code == 422
+    localforum.create_group("elus")
+    widened = _put(localforum, f"/categories/{parent_id}.json", permissions={"elus": 1})
+    assert widened.status_code == 422 and "direction" in widened.json()["errors"][0]
+    assert _put(localforum, f"/categories/{parent_id}.json", permissions={"everyone": 1}).status_code == 200
+    assert _put(localforum, f"/categories/{child_id}.json", permissions={"everyone": 1}).status_code == 200
