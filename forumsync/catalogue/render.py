@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from ..raw_form import stored_raw
 from ..mail.html import safe_destination
 from ..mail.text import inline_markdown
 from .model import Demarche, Group, fold
@@ -244,7 +245,7 @@ def render_group(group: Group, links: dict[tuple, str | None]) -> Rendered:
     if keywords:
         lines.append("Mots-clés : " + ", ".join(md(k) for k in keywords))
         lines.append("")
-    raw = "\n".join(lines).rstrip() + "\n"
+    raw = stored_raw("\n".join(lines))  # as the forum will store it: compared with its raw
     return Rendered(title=topic_title(group), raw=raw, tags=topic_tags(group),
                     category=topic_category(group), closed=group.retired)
 

@@ -44,6 +44,7 @@ def release_raw(feed: dict, entry: Entry) -> str:
     team, eleventh pass: the tricks of passes 4 and 6 reached the forum through a feed)."""
     from ..mail.html import html_to_markdown, safe_destination
     from ..mail.inert import neutralise_text
+    from ..mail.raw_readers import break_raw_readers
     from ..mail.text import plain_to_markdown
     from ..pipeline.post_inert import inert
 
@@ -58,8 +59,8 @@ def release_raw(feed: dict, entry: Entry) -> str:
         lines.append("")
     if body:
         lines += [body, ""]
-    if web_link(entry.link):
-        lines.append(f"Notes de version complètes : <{safe_destination(entry.link)}>")
+    if web_link(entry.link):  # the feed's link too: no quote the server reads (43rd pass)
+        lines.append(break_raw_readers(f"Notes de version complètes : <{safe_destination(entry.link)}>"))
     lines += ["", f"_Publié automatiquement depuis le flux « {feed_name(feed)} »._"]
     return "\n".join(lines).strip() + "\n"
 

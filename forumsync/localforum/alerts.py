@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import prepared
 from .models import Notification, Post, Topic, TopicUser, User
@@ -98,11 +98,12 @@ def alert(session, post: Post, parent_author=_UNKNOWN) -> list[dict]:
 
 
 def quoted_users(session, raw: str) -> list[int]:
-    """The ids of the users RAW quotes by name, as ``extract_quoted_users`` finds them."""
+    """The ids of the users RAW quotes by name, as ``extract_quoted_users`` finds them
+    (``username_lower`` compared in Python: SQLite's lower() folds ASCII only, "Élodie")."""
     if '[quote="' not in raw:
         return []
-    names = sorted({match.group(1).strip().lower() for match in QUOTED_USERS.finditer(raw)})
+    names = {match.group(1).strip().lower() for match in QUOTED_USERS.finditer(raw)}
     if not names:
         return []
-    return list(session.scalars(select(User.id).where(func.lower(User.username).in_(names))
-                                .order_by(User.id)))
+    return [user_id for user_id, username in session.execute(select(User.id, User.username).order_by(User.id))
+            if username.lower() in names]

@@ -6,6 +6,7 @@ from typing import Iterable
 
 from sqlalchemy import func, select
 
+from ..raw_form import stored_raw  # PostCreator#setup_post, PostRevisor#cleanup_whitespaces
 from . import alerts, prepared, sitesettings
 from .categories import category_description_from
 from .errors import forbidden, invalid, not_found
@@ -57,6 +58,7 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
     limits are the callers' (api_topics), so this path has none, as disable_rate_limits! does.
     VIA_EMAIL is PostCreator's ``via_email`` (the plugin's list posts).
     """
+    raw = stored_raw(raw)
     if user.staged and check_permissions:
         raise forbidden()
     # PostCreator sets created_at when given; updated_at is the time of the write (Rails)
@@ -193,6 +195,7 @@ def _checked_external_id(session, external_id) -> str | None:
 
 def update_post(session, user: User, post: Post, raw: str, edit_reason: str | None = None,
                 check_permissions: bool = True) -> Post:
+    raw = stored_raw(raw)
     if check_permissions and not (user.id == post.user_id or
                                   is_category_moderator(session, user, post.topic.category)):
         raise forbidden()

@@ -18,58 +18,95 @@ escape does not stop them (``\\[quote="admin,`` still holds ``[quote="admin,``):
 the match starts in a link's address (an autolink ``<…>`` or a ``](…)`` destination), its
 ``"`` is written ``%22``, the very address a browser requests; elsewhere (text, code, an
 image's label) a zero-width space follows the ``[`` of ``[quote="`` / ``[chat quote="``, or
-precedes the ``"`` of ``username:…"]``. Red team, 41st pass.
+the ``:`` of ``username:…"]``. Both read the text as Discourse stores it: PostCreator and
+PostRevisor write the spaces of ``TextCleaner.normalize_whitespaces`` as plain spaces first
+(``[chat\u2003quote="`` is stored ``[chat quote="``). Red team, 41st and 43rd passes.
 """
 from __future__ import annotations
 
+import bisect
 import re
 
+from ..raw_form import spaces_as_stored
+
 ZWSP = "\u200b"
-# Ruby's patterns, as written in Discourse (Ruby's "." stops at a line end, as Python's; its
-# [[:alnum:]] is read wider here, \w: breaking more than needed changes nothing visible).
+# Ruby's patterns, as written in Discourse (Ruby's "." stops at a line end, as Python's).
+# Onigmo's [[:alnum:]] is Unicode (Alphabetic, so marks: "राम"), wider than Python's \w: read
+# here as anything but '"', a space or the zero-width space the break puts after "username:".
 READERS = {
-    "quoted": re.compile(r'\[quote="([^,]+),.+"\]'),                 # PostAlerter
-    "quoted username": re.compile(r'username:(\w*)"(?=\])'),          # PostAlerter, display names
-    "quoted post": re.compile(r'\[quote="([^"]+)"\]'),                # Post#extract_quoted_post_numbers
-    "chat quoted": re.compile(r'\[chat quote="([^;]+);.+"\]'),        # chat plugin
+    "quoted": re.compile(r'\[quote="([^,]+),.+"\]'),                  # PostAlerter
+    "quoted username": re.compile(r'username:([^"\s\u200b]*)"(?=\])'),  # PostAlerter, display names
+    "quoted post": re.compile(r'\[quote="([^"]+)"\]'),                 # Post#extract_quoted_post_numbers
+    "chat quoted": re.compile(r'\[chat quote="([^;]+);.+"\]'),         # chat plugin
 }
 # What each needs literally, where a break goes: the "[" of ``[quote="`` or ``[chat quote="``
-# (every one, matched or not: a match may also end in another part of the post), the end of
-# ``username:NAME`` before ``"]``.
-_STARTS = re.compile(r'\[(?=(?:chat )?quote=")|username:\w*(?="\])')
+# (every one, matched or not: a match may also end in another part of the post), the ":" of
+# ``username:NAME"]``.
+_STARTS = re.compile(r'\[(?=(?:chat )?quote=")|username:(?=[^"\s\u200b]*"\])')
 # Link addresses: an autolink (CommonMark: a scheme, no space, "<" or ">"), a destination
-# in angle brackets, a bare destination (up to a space or a closing parenthesis).
+# in angle brackets, a bare destination (up to a space or a closing parenthesis); not after
+# an escaped "\]" (text, not a link).
 _ADDRESSES = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^<>\x00-\x20]*>"
-                        r"|\]\(<[^<>\n]*>|\]\([^\s()<>]*")
+                        r"|(?<!\\)\]\(<[^<>\n]*>|(?<!\\)\]\([^\s()<>]*")
 
 
 def raw_reader_claims(text: str) -> list[str]:
-    """What Discourse's raw readers would find in TEXT: ``quoted NAME``, ``quoted post …``…"""
-    if not _STARTS.search(text):
-        return []
-    return [f"{kind} {match.group(1).strip()[:40]}" for kind, pattern in READERS.items()
-            for match in pattern.finditer(text)]
+    """Where Discourse's raw readers could find something in TEXT once stored: each start
+    ``break_raw_readers`` would break (``quoted …``, ``quoted username …``, ``chat quoted …``).
+    Every start counts, matched or not (a match's end may come from text added later), and
+    looking for starts is linear where the readers' own patterns are not (``[^,]+`` runs to
+    the end of the text from each start)."""
+    stored = spaces_as_stored(text)
+    claims = []
+    for match in _STARTS.finditer(stored):
+        if match.group(0) != "[":
+            kind, name_at = "quoted username", match.end()
+        else:
+            kind = "chat quoted" if stored.startswith("[chat", match.start()) else "quoted"
+            name_at = stored.index('"', match.start()) + 1
+        claims.append(f"{kind} {_NAME.match(stored, name_at).group(0)}")
+    return claims
+
+
+_NAME = re.compile(r'[^,;"\n]{0,40}')  # what a claim shows of the name (for a reason given)
 
 
 def break_raw_readers(text: str) -> str:
-    """TEXT where none of ``READERS`` can match, shown as before (see the module docstring)."""
-    starts = list(_STARTS.finditer(text))
-    for start in reversed(starts):  # from the end: the earlier positions stay valid
+    """TEXT where none of ``READERS`` can match once stored, shown as before (see the module
+    docstring). Linear: the addresses found once, the result built from pieces."""
+    stored = spaces_as_stored(text)
+    starts = list(_STARTS.finditer(stored))
+    if not starts:
+        return text
+    addresses = _address_spans(stored)
+    pieces, pos = [], 0
+    for start in starts:
         if start.group(0) == "[":
-            quote = text.index('"', start.start())  # the '"' after "quote="
+            quote = stored.index('"', start.start())  # the '"' after "quote="
             zwsp_at = start.start() + 1
         else:
-            quote = zwsp_at = start.end()  # the '"' before "]"
-        if _in_address(text, quote):
-            text = text[:quote] + "%22" + text[quote + 1:]
+            quote = stored.index('"', start.end())  # the '"' before "]"
+            zwsp_at = start.end()  # right after "username:": no name can be read there
+        if _inside(addresses, quote):
+            pieces.append(text[pos:quote] + "%22")
+            pos = quote + 1
         else:
-            text = text[:zwsp_at] + ZWSP + text[zwsp_at:]
-    return text
+            pieces.append(text[pos:zwsp_at] + ZWSP)
+            pos = zwsp_at
+    pieces.append(text[pos:])
+    return "".join(pieces)
 
 
-def _in_address(text: str, index: int) -> bool:
-    """Whether INDEX lies in a link's address on its line (see ``_ADDRESSES``)."""
-    start = text.rfind("\n", 0, index) + 1
-    end = text.find("\n", index)
-    line = text[start:len(text) if end < 0 else end]
-    return any(m.start() < index - start < m.end() for m in _ADDRESSES.finditer(line))
+def _address_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of every link address of TEXT (``_ADDRESSES``, line by line), in order."""
+    spans, offset = [], 0
+    for line in text.split("\n"):
+        spans += [(offset + m.start(), offset + m.end()) for m in _ADDRESSES.finditer(line)]
+        offset += len(line) + 1
+    return spans
+
+
+def _inside(spans: list[tuple[int, int]], index: int) -> bool:
+    """Whether INDEX lies strictly inside one of SPANS (sorted, not overlapping)."""
+    at = bisect.bisect_left(spans, (index,)) - 1
+    return at >= 0 and spans[at][0] < index < spans[at][1]

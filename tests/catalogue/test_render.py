@@ -34,7 +34,7 @@ def test_post_sections_in_french():
         assert heading in raw
     # collectivities in alphabetical order, with their link when known
     assert raw.index("| Grand Lyon |") < raw.index("| [Meyzieu](https://meyzieu.example/acte-naissance/)")
-    assert "plus de 1\u202f000 demandes" in raw and "moins de 10 demandes" in raw
+    assert "plus de 1 000 demandes" in raw and "moins de 10 demandes" in raw
     assert "### Identique chez toutes les collectivités" in raw
     assert "| Nom | Texte | oui |" in raw and "| Date | Date | non |" in raw
     assert "1. Nouveau\n2. Traité" in raw

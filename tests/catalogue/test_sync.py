@@ -73,7 +73,7 @@ def test_sync_then_resync_makes_zero_writes(tmp_path, db_url, localforum, wcs_se
         raw = env.first_post("wcs-acte-naissance")["raw"]
         assert "[Grand Lyon](" in raw and "[Meyzieu](" in raw
         assert raw.count("|attachment](upload://") == 2  # one .wcs export per collectivity
-        assert "plus de 1\u202f000 demandes" in raw
+        assert "plus de 1 000 demandes" in raw
         assert "Grenoble" in env.first_post("wcs-cantine-inscription")["raw"]
         # one category, one subcategory per w.c.s. category
         categories = {c["id"]: c for c in env.ctx.forum.category_list()}
