@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 
+from ..raw_form import stored_raw
 from .errors import ForumRejected
 
 CATEGORIES_PER_PAGE = 20  # Discourse's CategoryList::CATEGORIES_PER_PAGE
@@ -97,7 +98,7 @@ class CategoryCalls:
         post = self._about_post(category)
         if post is None:
             raise ForumRejected("la catégorie n'a pas de sujet « À propos » pour sa description")
-        if (post.get("raw") or "").strip() == raw.strip():
+        if stored_raw(post.get("raw")).strip() == stored_raw(raw).strip():  # as Discourse stores it
             return False
         self.post_update(post["id"], raw)
         return True
