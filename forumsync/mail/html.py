@@ -13,6 +13,8 @@ from urllib.parse import quote
 import markdownify
 import nh3
 
+from ..raw_form import spaces_as_stored
+
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em", "h1",
     "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "q", "s",
@@ -219,7 +221,8 @@ def html_to_markdown(html: str) -> str:
     text = _Converter(heading_style="atx", bullets="-", escape_misc=False,
                       newline_style="spaces", strip_document="strip").convert(html)
     # (U+FEFF, invisible, is a space between a tag's attributes for Discourse: see _UNSAFE_URL_CHARS)
-    text = text.replace("\u00a0", " ").replace("\r", "").replace("\ufeff", "")
+    # (the spaces the forum stores as plain ones are written so: raw_form)
+    text = spaces_as_stored(text).replace("\r", "").replace("\ufeff", "")
     lines = [line.rstrip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n")
 

@@ -24,6 +24,7 @@ from functools import lru_cache
 
 from .. import markdown_memo
 from .text import _MAY_REALLY_LINK
+from ..raw_form import spaces_as_stored
 from .raw_readers import break_raw_readers
 
 ZWSP = "\u200b"
@@ -448,7 +449,9 @@ def neutralise_all_hashtags(markdown: str) -> str:
 
 def neutralise_text(markdown: str) -> str:
     """MARKDOWN (from mail) with no live mention, no live hashtag, and no quote BBCode the
-    server would read in the raw (``raw_readers``)."""
+    server would read in the raw (``raw_readers``); judged on the text as the forum will store
+    and cook it (``raw_form``: ``x\u180e#staff`` is stored ``x #staff``, a live hashtag)."""
+    markdown = spaces_as_stored(markdown)
     return break_raw_readers(neutralise_mentions(neutralise_hashtags(markdown)))
 
 
@@ -669,8 +672,10 @@ def body_text(body: str) -> str:
 
 def normalised(text: str) -> str:
     """TEXT as a post's text is checked and sent: one line model (markdown-it's: "\\r" ends a
-    line), no U+FEFF (a space between a tag's attributes for Discourse), no NUL."""
-    return text.replace(JS_ONLY_SPACE, "").replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
+    line), no U+FEFF (a space between a tag's attributes for Discourse), no NUL, and the
+    spaces the forum stores as plain ones written so (``raw_form``: what it cooks)."""
+    text = text.replace(JS_ONLY_SPACE, "").replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
+    return spaces_as_stored(text)
 
 
 def remember_live_syntax(raw: str, own_images, onebox: bool, problems: list[str]) -> None:
@@ -694,8 +699,9 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
     if known is not None:
         return list(known)
     # JavaScript's \s holds U+FEFF, Python's does not: Discourse's markdown-it reads
-    # "<img\ufeffsrc=…>" as a tag, markdown-it-py as text. Parsed as Discourse sees it.
-    raw = raw.replace(JS_ONLY_SPACE, " ")
+    # "<img\ufeffsrc=…>" as a tag, markdown-it-py as text. Parsed as Discourse sees it, and
+    # as the forum stores it (raw_form: "x\u180e#staff" is cooked "x #staff").
+    raw = spaces_as_stored(raw.replace(JS_ONLY_SPACE, " "))
     if "\r" in raw:  # markdown-it's normalize: "\r\n" and "\r" end lines (the line checks too)
         raw = raw.replace("\r\n", "\n").replace("\r", "\n")
     allowed = set(own_images)

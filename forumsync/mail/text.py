@@ -14,6 +14,8 @@ from __future__ import annotations
 import functools
 import re
 
+from ..raw_form import spaces_as_stored
+
 _SKIP = re.compile(
     r"(<(?:https?|mailto):[^\s<>]+>|<[\w.+-]+@[\w-]+(?:\.[\w-]+)+>"
     r"|(?:https?|ftp|mailto):[^\s<>\"]+|www\.[^\s<>\"]+"
@@ -145,7 +147,8 @@ def plain_to_markdown(text: str) -> str:
     out: list[str] = []
     indented: list[tuple[int, str]] = []  # (index in OUT, line as written) of indented lines
     previous_depth = 0
-    for raw in text.replace("\r", "").split("\n"):
+    # as the forum will store and cook it: its no-break, thin… spaces as plain ones (raw_form)
+    for raw in spaces_as_stored(text.replace("\r", "")).split("\n"):
         line = _escape_inline(raw).rstrip()
         match = _QUOTE.match(line)
         if match:

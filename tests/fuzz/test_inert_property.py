@@ -33,6 +33,7 @@ ATTACKS = [
     "\n+\n", "+", "\t", "\n\n    ", "\n    ", "* ", "1) ",  # lists and indented code (25th pass)
     "#staff", "#c::tag", "\\#staff", "&#35;staff", "&num;x", "C#", "#", "#_", "n°#3", "&#12;",  # hashtags
     'quote="', ",", '"]', "username:admin", '[chat quote="admin;', "https://x.fr/",  # raw readers
+    "\u180e", "\u00a0", "\u2028", "\u202f",  # stored as plain spaces by the forum (raw_form)
 ]
 HTML_ATTACKS = ATTACKS + [
     "<p>", "</p>", "<br>", "<b>@staff</b>", "<code>@staff</code>", "<pre>@x\n[quote]</pre>",
@@ -101,6 +102,9 @@ def _body_as_posted(raw: bytes) -> tuple[str, set[str]]:
 
 
 def _live(raw: str, own: set[str]) -> list[str]:
+    from forumsync.raw_form import stored_raw
+
+    raw = stored_raw(raw)  # what the forum stores, then cooks and reads
     structural = [p for p in live_syntax(raw, own) if not p.startswith("onebox")]
     cooked = cook(raw, resolve_upload=lambda short: f"/uploads/{short}")
     allowed = {f"/uploads/{u[len('upload://'):].split('.')[0]}" for u in own}

@@ -450,3 +450,30 @@ def test_a_hashtag_a_rewritten_link_brings_to_life_is_forced_inert_not_held():
     markdown = neutralise_text(plain_to_markdown("voir www.~.fr;a@b.fr#staff"))
     parts, tail = inert([markdown], [], set())
     assert live_syntax(parts[0]) == [] and "#\u200bstaff" in parts[0]
+
+
+@pytest.mark.parametrize("text", ["salut\u180e@staff et\u180e#staff", "voir\u2028#staff",
+                                  "\u00a0\u00a0\u00a0\u00a0#staff @staff"])
+def test_what_the_forum_stores_as_a_space_is_judged_as_one(text):
+    """The stored form (red team, 43rd pass, reviewed): Discourse writes U+180E, U+2028, no-break and
+    thin spaces as plain spaces before it cooks (TextCleaner.normalize_whitespaces); U+180E is
+    no space for Python nor JavaScript, so « x\\u180e#staff » was judged « C# »-like here and
+    cooked « x #staff » there: a live hashtag."""
+    from forumsync.mail.inert import neutralise_text
+    from forumsync.mail.text import plain_to_markdown
+    from forumsync.pipeline.post_inert import inert
+    from forumsync.raw_form import stored_raw
+
+    parts, _tail = inert([neutralise_text(plain_to_markdown(text))], [], set())
+    stored = stored_raw(parts[0])
+    assert live_syntax(stored) == [], stored
+    assert "#\u200bstaff" in stored or stored.startswith("    #staff")  # (or indented code: inert)
+    assert _live_in_cooked(cook_stored(stored)) == []
+    net, _tail = inert([text], [], set())  # the last check alone sees it too
+    assert live_syntax(stored_raw(net[0])) == []
+
+
+def cook_stored(raw: str) -> str:
+    from forumsync.localforum.cooking import cook
+
+    return cook(raw)
