@@ -45,9 +45,11 @@ READERS = {
 _STARTS = re.compile(r'\[(?=(?:chat )?quote=")|username:(?=[^"\s\u200b]*"\])')
 # Link addresses: an autolink (CommonMark: a scheme, no space, "<" or ">"), a destination
 # in angle brackets, a bare destination (up to a space or a closing parenthesis); not after
-# an escaped "\]" (text, not a link).
+# an escaped "\]" (text, not a link): an odd number of backslashes before it (two are an
+# escaped backslash, then a link: 44th pass).
+_NOT_ESCAPED = r"(?<!\\)(?:\\\\)*"
 _ADDRESSES = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]{1,31}:[^<>\x00-\x20]*>"
-                        r"|(?<!\\)\]\(<[^<>\n]*>|(?<!\\)\]\([^\s()<>]*")
+                        rf"|{_NOT_ESCAPED}\]\(<[^<>\n]*>|{_NOT_ESCAPED}\]\([^\s()<>]*")
 
 
 def raw_reader_claims(text: str) -> list[str]:
@@ -87,6 +89,8 @@ def break_raw_readers(text: str) -> str:
         else:
             quote = stored.index('"', start.end())  # the '"' before "]"
             zwsp_at = start.end()  # right after "username:": no name can be read there
+        if quote < pos:  # its '"' already written %22 for an earlier start ("username:[quote=")
+            continue
         if _inside(addresses, quote):
             pieces.append(text[pos:quote] + "%22")
             pos = quote + 1

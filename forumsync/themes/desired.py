@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from ..raw_form import stored_raw
+
 GROUP_PREFIX = "animateurs-"
 GROUP_NAME_MAX = 20  # Discourse's default max_username_length, which group names obey
 THEME_FIELD = "forumsync_theme"
@@ -67,7 +69,9 @@ def theme_description(theme: dict) -> str:
     if theme.get("description"):
         text = theme["description"].strip()
         parts.append(text if text.endswith((".", "!", "?", "…")) else text + ".")
-    return " ".join(parts)
+    # as the forum stores it (a French no-break space before ":" is a plain one there): what
+    # the About topic will say, so the next run sees no change (red team, 44th pass)
+    return stored_raw(" ".join(parts))
 
 
 def parent_description(settings) -> str:

@@ -114,3 +114,20 @@ def test_breaking_a_long_line_of_starts_is_linear():
 
     small, large = cpu(2_000), cpu(8_300)
     assert large < 8 * small + 1.0, (small, large)
+
+
+def test_a_link_label_ending_in_a_backslash_keeps_its_address():
+    """Red team, 44th pass: « [lien\\\\](…) » (an escaped backslash, then a link) was read as an
+    escaped « ] »: a zero-width space went into the address instead of %22."""
+    from forumsync.localforum.cooking import cook
+
+    raw = _published('<p><a href="https://x.fr/[quote=&quot;admin2, a&quot;]">lien\\</a></p>')
+    assert discourse_finds(raw) == []
+    assert "%E2%80%8B" not in cook(raw) and "%22" in raw, raw
+
+
+def test_one_quote_mark_shared_by_two_starts_is_written_once():
+    from forumsync.mail.raw_readers import break_raw_readers
+
+    broken = break_raw_readers('[l](https://x.fr/username:[quote="])')
+    assert broken == '[l](https://x.fr/username:[quote=%22])' and discourse_finds(broken) == []
