@@ -108,7 +108,7 @@ def _kept_spans(line: str, links) -> list[tuple[int, int, str]]:
 # a URL as « <…> » left its tail as text, linkified there and followed by a live @mention
 # (« http://x'>exemple.fr@staff »: found by the property test in CI, 7 December 2026). Those
 # URLs are written as explicit links, their destination percent-encoded.
-_ENDS_AUTOLINK = re.compile(r"[<>\s\x00-\x1f\x7f]")
+_ENDS_AUTOLINK = re.compile(r"[<>\s\x00-\x1f\x7f\u180e]")
 
 
 def _destination(url: str) -> str:
@@ -251,5 +251,5 @@ def inline_markdown(text: str | None) -> str:
     onebox), mentions neutralised, nothing that opens a block at the line's start."""
     from .inert import neutralise_text
 
-    text = neutralise_text(_escape_inline(" ".join((text or "").split())))
+    text = neutralise_text(_escape_inline(" ".join(spaces_as_stored(text or "").split())))
     return re.sub(r"^([#>+-])", r"\\\1", text)

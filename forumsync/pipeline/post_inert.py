@@ -61,7 +61,9 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
             target = "https:" + target if target.startswith("//") else target  # nor is "<//evil.com>"
             # (inside a "[t](u)" destination too: "(<u>)" is the same link; never inside "<…>")
             # (nor inside a longer address: "x.fr/a" in "http://x.fr/a", already rewritten)
-            bare = re.compile(r"(?<![<\w/:.@-])" + re.escape(url) + r"(?![\w/])")
+            # (after an escaped punctuation mark too: "\_https://x.fr/doc\_", an address the
+            # sender underlined, is linkified there, the escape ending a text token: 45th pass)
+            bare = re.compile(r"(?:(?<![<\w/:.@-])|(?<=\\[!-/:-@\[-`{-~]))" + re.escape(url) + r"(?![\w/])")
             parts = [bare.sub(lambda m, t=target: f"<{safe_destination(t)}>", p) for p in parts]
     # A link rewritten above changes how linkify reads the text beside it: a mention or a
     # hashtag may come alive there ("www.~.fr;a@b.fr#staff": red team, 42nd pass), forced again.
