@@ -108,6 +108,7 @@ def _kept_spans(line: str, links) -> list[tuple[int, int, str]]:
 # a URL as « <…> » left its tail as text, linkified there and followed by a live @mention
 # (« http://x'>exemple.fr@staff »: found by the property test in CI, 7 December 2026). Those
 # URLs are written as explicit links, their destination percent-encoded.
+# (U+180E too: the forum stores it as a space, see html._UNSAFE_URL_CHARS)
 _ENDS_AUTOLINK = re.compile(r"[<>\s\x00-\x1f\x7f\u180e]")
 
 
