@@ -73,7 +73,7 @@ def main():
         print("objectif (0 écriture à la re-synchro) :", "atteint" if ok else "MANQUÉ")
         return 0 if ok else 1
     finally:
-        forum.stop()
+        forum.release()
         wcs.stop()
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -90,6 +91,19 @@ class _AppPool:
 _apps = _AppPool()
 
 
+def _hold(port: int):
+    """A socket bound to 127.0.0.1:PORT without listening (connections to it are refused), or
+    None if the port could not be taken back."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        holder.bind(("127.0.0.1", port))
+    except OSError:
+        holder.close()
+        return None
+    return holder
+
+
 class RunningForum:
     """A local forum served in-process (and by a werkzeug thread); stop() shuts everything down."""
 
@@ -121,6 +135,7 @@ class RunningForum:
         self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
                                         name="localforum", daemon=True)
         self._stopped = False
+        self._port_holder = None
         self._thread.start()
         self.in_process = in_process
         if in_process:
@@ -211,20 +226,33 @@ class RunningForum:
                                api_key=self.api_key, timeout=10)
 
     def stop(self) -> None:
+        """Shut the forum down; its port stays taken (bound, not listening) until ``release``:
+        a request to it is refused, as by a forum that is down, and no server of another test
+        process can be given that port meanwhile and answer in its place (a "forum down" test
+        once got a "retry"-less answer under load)."""
+        self._stop(hold_port=True)
+
+    def _stop(self, hold_port: bool) -> None:
         if self._stopped:
             return
         self._stopped = True
         self.forum.faults.clear()  # lets requests held by Faults.hold finish
         inprocess.unroute(self.url)
+        port = self.server.server_port
         self.server.shutdown()
         self.server.server_close()
+        if hold_port:
+            self._port_holder = _hold(port)
         self._thread.join(timeout=10)
         self.forum.close()
 
     def release(self) -> None:
         """stop(), and hand the Flask app to the next forum of this process: this object's
         ``forum`` is then someone else's (the fixture calls it when the test is over)."""
-        self.stop()
+        self._stop(hold_port=False)
+        holder, self._port_holder = self._port_holder, None
+        if holder is not None:
+            holder.close()
         if self.app is not None:
             _apps.give_back(self.app)
             self.app = None

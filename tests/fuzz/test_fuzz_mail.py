@@ -260,4 +260,4 @@ def fuzz_pipe(tmp_path_factory):
         yield ctx
         ctx.close()
     finally:
-        forum.stop()
+        forum.release()

@@ -109,6 +109,27 @@ def test_forum_down_is_a_connection_error(make_localforum):
         DiscourseClient(url, "system", "k", timeout=2).get_site_info()
 
 
+def test_a_stopped_forum_keeps_its_port_until_released(make_localforum):
+    """A stopped forum's port is refused, never handed to another server (one of another
+    test process would answer in its place); released, it is free again."""
+    import socket
+
+    forum = make_localforum()
+    port = forum.server.server_port
+    forum.stop()
+    other = socket.socket()
+    with pytest.raises(OSError):
+        other.bind(("127.0.0.1", port))
+    other.close()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/site.json", timeout=2)
+    forum.release()
+    free = socket.socket()
+    free.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    free.bind(("127.0.0.1", port))
+    free.close()
+
+
 def test_browser_is_sent_to_the_ui(localforum):
     category = localforum.create_category("Club")
     post = localforum.client().create_post("Bonjour, voici un message.", category_id=category["id"],
