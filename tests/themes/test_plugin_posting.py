@@ -288,3 +288,35 @@ def test_a_staged_reply_is_never_written_in_a_private_message(localforum):
                   message_id="<pm-r@liste.example.org>")
     assert (answer.status_code, answer.json().get("error_type")) == (422, "category_closed")
     assert count(localforum, Post, Post.topic_id == pm["topic_id"]) == 1
+
+
+def test_a_message_id_whose_post_a_moderator_deleted_is_not_posted_again(localforum, category_id):
+    """Red team, 46th pass. Discourse: Post is Trashable (default scope without deleted posts)
+    and trashing keeps the Message-ID custom field; the plugin's lookup answered nothing for a
+    deleted post, so the Message-ID was posted again, and again on every later attempt. Like
+    Email::Receiver#process! (a known Message-ID is never handled twice), the plugin now
+    answers the deleted post, as the local forum does: 200, created false, nothing written."""
+    topic = post(localforum, **new_topic(category_id, "marie@x.fr", "del-1"))
+    assert topic.status_code == 201
+    first = topic.json()
+    reply_params = {"email": "jean@x.fr", "raw": "Une réponse de Jean.", "topic_id": first["topic_id"],
+                    "message_id": "<del-2@liste.example.org>"}
+    reply = post(localforum, **reply_params).json()
+    headers = localforum.headers()
+    assert requests.delete(f"{localforum.url}/posts/{reply['id']}.json", headers=headers,
+                           timeout=10).status_code == 200
+    assert requests.delete(f"{localforum.url}/t/{first['topic_id']}.json", headers=headers,
+                           timeout=10).status_code == 200
+    posts_before = count(localforum, Post)
+    for _ in range(2):
+        again = post(localforum, **new_topic(category_id, "marie@x.fr", "del-1"))
+        assert again.status_code == 200
+        assert again.json()["id"] == first["id"] and again.json()["created"] is False
+        again = post(localforum, **reply_params)
+        assert again.status_code == 200
+        assert again.json()["id"] == reply["id"] and again.json()["created"] is False
+    assert count(localforum, Post) == posts_before
+    found = requests.get(f"{localforum.url}/forumsync/posts/by-message-id.json",
+                         params={"message_id": "<del-1@liste.example.org>"}, headers=headers, timeout=10)
+    assert found.status_code == 200
+    assert found.json()["id"] == first["id"] and found.json()["deleted_at"]

@@ -11,7 +11,9 @@ module Forumsync
     module_function
 
     # Body of POST /forumsync/posts.json. `post` answers id, topic_id, post_number,
-    # reply_to_post_number and created_at; `user` answers id, username, name and staged.
+    # reply_to_post_number and created_at; `user` answers id, username, name and staged, or is
+    # nil: a post found again by its Message-ID whose author was deleted since
+    # (UserDestroyer#destroy sets the user_id of their posts, trashed with them, to NULL).
     def created(post:, user:, topic_slug:, message_id:, created:)
       {
         "id" => post.id,
@@ -20,10 +22,10 @@ module Forumsync
         "post_number" => post.post_number,
         "reply_to_post_number" => post.reply_to_post_number,
         "created_at" => timestamp(post.created_at),
-        "user_id" => user.id,
-        "username" => user.username,
-        "name" => user.name,
-        "staged" => user.staged ? true : false,
+        "user_id" => user&.id,
+        "username" => user&.username,
+        "name" => user&.name,
+        "staged" => user&.staged ? true : false,
         "message_id" => message_id,
         "created" => created ? true : false,
       }

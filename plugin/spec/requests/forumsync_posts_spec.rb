@@ -106,6 +106,41 @@ RSpec.describe "discourse-forumsync endpoints" do
     end
   end
 
+  # Red team, 46th pass: Post is Trashable (its default scope hides deleted posts) and trashing
+  # keeps the Message-ID custom field; the lookup answered nil, so the Message-ID was posted
+  # again, and again on each later attempt.
+  it "answers the post of a Message-ID a moderator deleted, topic and all, and posts nothing again" do
+    params = { email: "marie@example.org", raw: "Bonjour à tous", title: "Une question de Marie",
+               category: category.id, message_id: "<deleted-1@example.org>" }
+    post "/forumsync/posts.json", params: params, headers: admin_headers
+    expect(response.status).to eq(201)
+    first = Post.find(response.parsed_body["id"])
+    reply_params = { email: "jean@example.org", raw: "Une réponse de Jean", topic_id: first.topic_id,
+                     message_id: "<deleted-2@example.org>" }
+    post "/forumsync/posts.json", params: reply_params, headers: admin_headers
+    reply = Post.find(response.parsed_body["id"])
+    PostDestroyer.new(admin, reply).destroy
+    PostDestroyer.new(admin, first).destroy # the topic goes with its first post
+    expect(first.topic.reload.deleted_at).to be_present
+
+    expect do
+      2.times do
+        post "/forumsync/posts.json", params: params, headers: admin_headers
+        expect(response.status).to eq(200)
+        expect(response.parsed_body).to include("id" => first.id, "created" => false)
+        post "/forumsync/posts.json", params: reply_params, headers: admin_headers
+        expect(response.status).to eq(200)
+        expect(response.parsed_body).to include("id" => reply.id, "created" => false)
+      end
+    end.not_to change { Post.with_deleted.count }
+
+    get "/forumsync/posts/by-message-id.json", params: { message_id: "<deleted-1@example.org>" },
+                                               headers: admin_headers
+    expect(response.status).to eq(200)
+    expect(response.parsed_body["id"]).to eq(first.id)
+    expect(response.parsed_body["deleted_at"]).to be_present
+  end
+
   it "writes a staged post only where everyone may (no guardian for staged senders)" do
     read_only = Fabricate(:category)
     read_only.set_permissions(everyone: :readonly)

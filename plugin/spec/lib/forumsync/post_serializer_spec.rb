@@ -33,6 +33,15 @@ RSpec.describe Forumsync::PostSerializer do
     expect_contract_values(body, response)
   end
 
+  it "answers a post found again whose author was deleted since (user_id NULL), instead of failing" do
+    post = FakePost.new(id: 10, topic_id: 3, post_number: 1, created_at: Time.utc(2024, 3, 1, 10))
+    body = JSON.parse(JSON.generate(described_class.created(post: post, user: nil, topic_slug: "",
+                                                            message_id: "sve-1@listes.example.org",
+                                                            created: false)))
+    expect(body).to include("id" => 10, "user_id" => nil, "username" => nil, "staged" => false,
+                            "created" => false)
+  end
+
   it "builds the reply answer of the contract" do
     response = contract_case("posts_create", "reply").fetch("response")
     post = FakePost.new(id: 11, topic_id: 3, post_number: 2, reply_to_post_number: 1,
