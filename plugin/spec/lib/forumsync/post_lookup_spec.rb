@@ -12,26 +12,36 @@ RSpec.describe Forumsync::PostLookup do
 
   # where(...).where.not(...).order(:id).pick(:post_id) over rows of hashes
   class LookupRelation
-    def initialize(rows)
+    attr_reader :sql
+
+    def initialize(rows, sql = [])
       @rows = rows
+      @sql = sql
     end
 
-    def where(conditions = nil)
+    def where(conditions = nil, *binds)
       return self if conditions.nil?
+      # a SQL fragment: recorded (its filter is the same as the value's, below)
+      return LookupRelation.new(@rows, @sql + [[conditions, *binds]]) if conditions.is_a?(String)
 
-      LookupRelation.new(@rows.select { |row| conditions.all? { |key, value| row[key] == value } })
+      LookupRelation.new(@rows.select { |row| conditions.all? { |key, value| row[key] == value } }, @sql)
     end
 
     def not(conditions)
-      LookupRelation.new(@rows.reject { |row| conditions.all? { |key, value| row[key] == value } })
+      LookupRelation.new(@rows.reject { |row| conditions.all? { |key, value| row[key] == value } }, @sql)
     end
 
     def order(key)
-      LookupRelation.new(@rows.sort_by { |row| row[key] })
+      LookupRelation.new(@rows.sort_by { |row| row[key] }, @sql)
     end
 
     def pick(key)
+      LookupRelation.picked << @sql
       @rows.first&.fetch(key)
+    end
+
+    def self.picked
+      @picked ||= []
     end
   end
 
@@ -103,6 +113,14 @@ RSpec.describe Forumsync::PostLookup do
     posts[11] = LookupPost.new(id: 11, topic_id: 3)
     custom_fields << field(2, 11, "sve-1@listes.example.org") << field(1, 10, "sve-1@listes.example.org")
     expect(described_class.find("sve-1@listes.example.org")&.id).to eq(10)
+  end
+
+  it "asks for the Message-ID through Discourse's (name, left(value, 200)) index" do
+    LookupRelation.picked.clear
+    described_class.find("sve-1@listes.example.org")
+    expect(LookupRelation.picked.first).to include(
+      ["left(value, 200) = left(?, 200)", "sve-1@listes.example.org"],
+    )
   end
 
   it "answers nothing for an unknown Message-ID or none" do
