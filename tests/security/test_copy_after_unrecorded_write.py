@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 from sqlalchemy import delete, select
 
 from forumsync.inbound import operations
@@ -186,3 +187,45 @@ def test_the_first_copy_retried_in_a_backlog_batch_looks_for_its_copies_posts(tm
         assert all(s.pipe.row(other).state == "published" for other in others)
     finally:
         s.close()
+
+
+ROOT = "<CAF+rt46-root@mail.meyzieu.fr>"
+
+
+def _reply(body: str, message_id=MID, sender=MARIE) -> bytes:
+    return make_mail("Re: Question SVE", body, sender=sender, message_id=message_id, in_reply_to=ROOT,
+                     references=ROOT,
+                     extra_headers={"Authentication-Results": f"{AUTHSERV}; dmarc=pass header.from=meyzieu.fr"})
+
+
+def test_a_copy_held_behind_a_post_the_operator_deleted_on_the_forum_is_published_on_retry(service):
+    """Red team, 46th pass. The quarantine says: compare the two, then delete the forum's one
+    and retry this copy. Both Message-ID lookups answer a deleted post to the admin key (the
+    local forum did; the plugin's PostLookup now does, as Discourse's GET /posts/{id}.json for
+    staff): the deleted post still counted as another copy on the forum, and the retry was held
+    again with the same instruction, for ever."""
+    service.pipe.feed(make_mail("Question SVE", "Une question de Paul sur la SVE, un peu détaillée.\n",
+                                sender="Paul Martin <paul.martin@meyzieu.fr>", message_id=ROOT,
+                                extra_headers={"Authentication-Results":
+                                               f"{AUTHSERV}; dmarc=pass header.from=meyzieu.fr"}),
+                      channel="lmtp")
+    service.pipe.run()
+    first = service.pipe.feed(_reply("Texte de Marie\n"), channel="lmtp")
+    service.pipe.run()
+    _written_unrecorded_then_dropped(service, first)
+    copy = service.pipe.feed(_reply("Texte de Marie\n\n-- \nListe du club\n"), channel="lmtp")
+    service.pipe.run()
+    with service.ctx.db.session() as s:
+        row = s.get(InboxMessage, copy)
+        assert row.state == "quarantined" and "supprimez celle du forum et réessayez" in row.reason
+    written = _marie_posts(service)[0]
+    answer = requests.delete(f"{service.forum.url}/posts/{written.id}.json", headers=service.forum.headers(),
+                             timeout=10)
+    assert answer.status_code == 200
+    with service.ctx.db.session() as s:
+        assert operations.retry(s, copy) == 1
+    service.pipe.run()
+    with service.ctx.db.session() as s:
+        row = s.get(InboxMessage, copy)
+        assert row.state == "published", row.reason
+    assert [p.deleted_at is None for p in _marie_posts(service)] == [False, True]
