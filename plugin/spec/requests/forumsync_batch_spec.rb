@@ -127,6 +127,21 @@ RSpec.describe "POST /forumsync/posts/batch.json" do
     expect(batch([first, reply.call(2)])["posts"].map { |item| item["status"] }).to eq([200, 422])
   end
 
+  it "answers an item whose post a moderator deleted with that post, and posts it no second time" do
+    first = { email: "a@example.org", raw: "Inscriptions en ligne", title: "Inscriptions à la cantine",
+              category_id: category.id, message_id: "<del-1@example.org>" }
+    created = batch([first])["posts"].first
+    expect(created["status"]).to eq(201)
+    PostDestroyer.new(admin, Post.find(created["id"])).destroy
+    expect do
+      body = batch([first, { email: "b@example.org", raw: "Réponse", reply_to_message_id: "<del-1@example.org>",
+                             message_id: "<del-2@example.org>" }])
+      expect(body["posts"].map { |item| item["status"] }).to eq([200, 422]) # no target either
+      expect(body["posts"][0]).to include("id" => created["id"], "created" => false,
+                                          "topic_id" => created["topic_id"])
+    end.not_to change { Post.with_deleted.count }
+  end
+
   it "takes each item's files in the same multipart request" do
     file = fixture_file_upload(file_from_fixtures("logo.png"), "image/png")
     posts = [{ email: "a@example.org", raw: "Le logo ![logo](forumsync-file:0)", title: "Un logo pour le club",
