@@ -12,7 +12,8 @@ from datetime import datetime
 from . import staged_users
 
 MAX_FILES = 20  # plugin/lib/forumsync/post_files.rb
-FILE_REFERENCE = re.compile(r"forumsync-file:(\d+)(?!\d)")
+# Ruby's \d is ASCII only (PostFiles::REFERENCE): "forumsync-file:\u0663" names no file there
+FILE_REFERENCE = re.compile(r"forumsync-file:([0-9]+)(?![0-9])")
 MAX_MESSAGE_ID = 998
 MAX_TITLE = 255
 EXTERNAL_ID = re.compile(r"[A-Za-z0-9_-]{1,50}")

@@ -31,6 +31,7 @@ class Draft:
     head: str = ""  # notice, attribution, body: what shortening cuts
     tail: str = ""  # attachment links and notes: kept whole
     inline: tuple = ()  # (label, url) of the images the body shows
+    own: frozenset = frozenset()  # the URLs of this post's own files (Attached.own)
     title: str | None = None  # new topics only
     category_id: int | None = None  # new topics only
     external_id: str | None = None  # new topics only
@@ -86,6 +87,7 @@ def compose(msgdata, attached: Attached, *, notice: str | None = None, cut_over:
     parts = ([notice] if notice else []) + parts
     raw = "\n\n".join(parts + tail + _marker(msgdata))
     return Draft(raw, head="\n\n".join(parts), tail="\n\n".join(tail), inline=tuple(attached.inline),
+                 own=frozenset(attached.own),
                  created_at=msgdata.get("date"), files=msgdata.get("post_files"), checked=checked, **target)
 
 
@@ -125,7 +127,7 @@ def shortened(draft: Draft, msgdata, max_chars: int, url: str) -> str:
     inline = [(f"![{label}]({link})", link) for label, link in draft.inline]
     room = max_chars - len(note) - len(tail) - sum(len(md) + 1 for md, _ in inline)
     cut = post_prefix(head, room)
-    own = {link for _label, link in draft.inline}
+    own = draft.own | {link for _label, link in draft.inline}
     if cut:  # a cut may open what the whole closed (a code span, a fence): checked again
         cut = inert([cut], [], own)[0][0]
     if not draft.checked and tail:  # the attachment links and notes, never checked yet

@@ -18,6 +18,7 @@ from ..mail.inert import (LINE_CONTAINERS, discourse_parser, fence_lines, live_s
                           normalised)
 from .errors import Quarantine
 
+_RAW_READ = ("quoted", "chat quoted", "file reference")  # raw_reader_claims's kinds
 _QUOTE_START = re.compile(rf"^({LINE_CONTAINERS})\[(quote)(?![a-z])", re.I | re.M | re.A)
 
 
@@ -35,11 +36,11 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     if _raw_html(checked):  # the attachments' links too: a file name is the sender's text
         problems.append("html")
     # What the server reads in the raw apart from cooking (code, addresses and labels too)
-    problems += raw_reader_claims(checked)
+    problems += raw_reader_claims(checked, own)
     if not problems:
         return parts, tail
-    if any(p.startswith(("quoted", "chat quoted")) for p in problems):
-        parts, tail = [break_raw_readers(p) for p in parts], [break_raw_readers(t) for t in tail]
+    if any(p.startswith(_RAW_READ) for p in problems):
+        parts, tail = [break_raw_readers(p, own) for p in parts], [break_raw_readers(t, own) for t in tail]
     parts, tail = _forced_names(parts, tail, problems)
     if "quote" in problems:
         parts = [_QUOTE_START.sub(r"\1\\[\2", p) for p in parts]
@@ -49,7 +50,7 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
                 else _force_inert_images(t) for t in tail]
     if any(p.startswith("bbcode") for p in problems):  # after the images: "[img]" is escaped once
         parts = [neutralise_block_bbcode(p) for p in parts]
-    if any(not p.startswith(("html", "quoted", "chat quoted")) for p in problems):
+    if any(not p.startswith(("html", *_RAW_READ)) for p in problems):
         # neutralising may leave a bare URL: checked again
         again = "\n\n".join(parts)
         # (the same text when nothing was neutralised and there is no tail: the same answer,
@@ -74,7 +75,7 @@ def inert(parts: list[str], tail: list[str], own: set) -> tuple[list[str], list[
     # The net under the net: what is still live after all this is not published.
     if _raw_html("\n\n".join(parts + tail)):
         left.append("html")
-    left += raw_reader_claims("\n\n".join(parts + tail))
+    left += raw_reader_claims("\n\n".join(parts + tail), own)
     if left:
         raise Quarantine("contenu actif que forumsync ne sait pas neutraliser ("
                          + ", ".join(left[:3]) + ") : message retenu, rien n'est publié ; à lire "

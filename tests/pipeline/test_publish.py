@@ -298,3 +298,24 @@ def test_a_text_over_what_is_converted_is_published_cut_with_every_line_attached
         full = session.query(Upload).filter(Upload.original_filename == "message-complet.txt").one()
         text = full.data.decode("utf-8")
     assert all(f"Ligne {n} du journal" in text for n in (0, 7_500, 14_999))
+
+
+def test_a_mail_that_writes_a_file_reference_keeps_its_text_and_its_author(pipe):
+    """Red team, 46th pass: the plugin replaces « forumsync-file:N » wherever it stands in the
+    raw (code too) by the Nth file's address, and refuses the post for a number with no file.
+    A mail about forumsync that wrote one lost its author (the refused post went out again
+    from the bridge account) or had its words turned into the address of the file it carried."""
+    body = ("Le greffon écrit forumsync-file:0 puis forumsync-file:7 dans le texte brut.\n\n"
+            "    forumsync-file:1 (en code)\n")
+    writes = pipe.ctx.forum.stats["writes"]
+    row = pipe.send(make_mail("Comment forumsync joint les fichiers", body,
+                              attachments=[("logo.png", "image/png", PNG)]))
+    assert row.state == "published", row.reason
+    assert pipe.ctx.forum.stats["writes"] - writes == 1  # no refusal, no second try
+    post = pipe.post(row.post_id)
+    raw = post["raw"]
+    assert raw.count("(upload://") == 1 and "![logo.png](upload://" in raw  # the file, once
+    for number in "071":
+        assert f"forumsync-file:\u200b{number}" in raw
+    assert post["username"] != pipe.localforum.username  # the sender's own (staged) account
+    assert "transmis depuis la liste" not in raw  # no attribution: not the bridge account's post

@@ -129,6 +129,18 @@ def test_a_post_over_the_maximum_is_checked_only_as_it_is_published(monkeypatch)
     assert short.checked is True and "@\u200bstaff" in short.raw  # a post published whole: checked whole
 
 
+def test_a_long_unchecked_drafts_attached_image_stays_an_image():
+    """The tail of a post cut unchecked is checked with all the post's own files: an attached
+    image (not placed in the body) was taken for a foreign one and shown as escaped text."""
+    long = _msgdata(body="Une ligne de texte.\n" * 600, staged=True)
+    attached = Attached(links=["![logo.png](forumsync-file:0)"], own={"forumsync-file:0"}, budget=1000)
+    composed = draft.compose(long, attached, cut_over=5000)
+    assert composed.checked is False
+    cut = draft.fitted(composed, long, {BODY_LONG}, list_name="Club", when=BASE_DATE, max_chars=5000,
+                       full_text_url="forumsync-file:1")
+    assert "\n![logo.png](forumsync-file:0)" in cut.raw
+
+
 def test_a_long_unchecked_draft_has_its_live_tail_neutralised():
     long = _msgdata(body="Une ligne de texte.\n" * 600, staged=True)
     attached = Attached(notes=["« x » : écrivez à @staff"], budget=1000)

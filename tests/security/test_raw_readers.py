@@ -100,3 +100,43 @@ def test_the_last_check_breaks_a_quote_that_ends_in_another_part():
     parts, tail = inert(['merci [quote="admin2'], [', voir"](upload://a.png)'], {"upload://a.png"})
     joined = "\n\n".join(parts + tail)
     assert _ruby_finds(joined) == [] and raw_reader_claims(joined) == []
+
+
+# plugin/lib/forumsync/post_files.rb, PostFiles::REFERENCE (Ruby's \d: ASCII digits)
+PLUGIN_FILE_REFERENCE = re.compile(r"forumsync-file:([0-9]+)(?![0-9])")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("voir forumsync-file:0 ici", f"voir forumsync-file:{ZWSP}0 ici"),
+    ("    forumsync-file:12 en code", f"    forumsync-file:{ZWSP}12 en code"),
+    ("[le fichier](forumsync-file:1)", "[le fichier](forumsync-file%3A1)"),
+    ("<forumsync-file:2>", "<forumsync-file%3A2>"),
+    ("![forumsync-file:3](upload://a.png)", f"![forumsync-file:{ZWSP}3](upload://a.png)"),
+])
+def test_a_file_reference_the_sender_wrote_is_broken(text, expected):
+    """Red team, 46th pass: the plugin replaces "forumsync-file:N" anywhere in the raw by the
+    Nth file's address (and refuses the post for an N with no file)."""
+    assert PLUGIN_FILE_REFERENCE.search(text)
+    broken = break_raw_readers(text)
+    assert broken == expected
+    assert PLUGIN_FILE_REFERENCE.search(broken) is None and raw_reader_claims(broken) == []
+    assert raw_reader_claims(text) and all(c.startswith("file reference forumsync-file:") for c in raw_reader_claims(text))
+
+
+def test_the_file_references_forumsync_writes_are_left_alone():
+    """Only a link's whole address naming one of the post's own files stays a reference."""
+    own = {"forumsync-file:0", "forumsync-file:1"}
+    text = ("![logo.png](forumsync-file:0) [cr.pdf|attachment](forumsync-file:1) "
+            "[x](forumsync-file:2) [y](forumsync-file:0a) forumsync-file:1")
+    assert raw_reader_claims(text, own) == ["file reference forumsync-file:2", "file reference forumsync-file:0",
+                                            "file reference forumsync-file:1"]
+    broken = break_raw_readers(text, own)
+    assert [m.group(0) for m in PLUGIN_FILE_REFERENCE.finditer(broken)] == ["forumsync-file:0", "forumsync-file:1"]
+    assert raw_reader_claims(broken, own) == []
+
+
+def test_the_last_check_keeps_its_own_file_references_and_breaks_the_senders():
+    own = {"forumsync-file:0"}
+    parts, tail = inert(["voir forumsync-file:0 dans le texte"], ["![logo.png](forumsync-file:0)"], own)
+    assert parts == [f"voir forumsync-file:{ZWSP}0 dans le texte"]
+    assert tail == ["![logo.png](forumsync-file:0)"]

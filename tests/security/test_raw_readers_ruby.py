@@ -24,13 +24,14 @@ pytestmark = pytest.mark.skipif(shutil.which("ruby") is None,
 
 # app/services/post_alerter.rb#extract_quoted_users (both settings), app/models/post.rb
 # #extract_quoted_post_numbers, plugins/chat/lib/chat/post_notification_handler.rb, after
-# lib/text_cleaner.rb#normalize_whitespaces
+# lib/text_cleaner.rb#normalize_whitespaces; and the plugin's own PostFiles::REFERENCE
+# (plugin/lib/forumsync/post_files.rb: "forumsync-file:N" is replaced by the Nth file's address)
 _RUBY = r'''
 s = STDIN.read.force_encoding("UTF-8")
 s = s.gsub(Regexp.new("(\u00A0|\u1680|\u180E|[\u2000-\u200A]|\u2028|\u2029|\u202F|\u205F|\u3000)", "u"), " ")
 found = []
 [/\[quote=\"([^,]+),.+\"\]/, /username:([[:alnum:]]*)"(?=\])/, /\[quote=\"([^"]+)"\]/,
- /\[chat quote=\"([^;]+);.+\"\]/].each { |re| s.scan(re) { found << $~[0] } }
+ /\[chat quote=\"([^;]+);.+\"\]/, /forumsync-file:(\d+)(?!\d)/].each { |re| s.scan(re) { found << $~[0] } }
 require "json"; puts JSON.generate(found)
 '''
 
@@ -54,12 +55,16 @@ def _published(html: str) -> str:
 def test_the_ruby_check_is_not_blind():
     assert discourse_finds('`[quote="admin2, post:1"]`') and discourse_finds('[chat\u2003quote="a;1;x"]')
     assert discourse_finds('<code>username:\u0930\u093e\u092e"]</code>')
+    assert discourse_finds("voir forumsync-file:0") == ["forumsync-file:0"]
+    assert discourse_finds("forumsync-file:\u0663") == []  # Ruby's \d: ASCII digits only
 
 
 @pytest.mark.parametrize("html", ['<p><code>username:\u0930\u093e\u092e"]</code></p>',
                                   '<pre>[chat\u2003quote="admin2;1;x"]</pre>',
                                   '<pre>[quote="admin2, post:1, topic:1"]\n[chat quote="admin2;1;x"]</pre>',
-                                  "<p><a href='https://x.fr/[quote=\"admin2, a\"]'>lien</a></p>"])
+                                  "<p><a href='https://x.fr/[quote=\"admin2, a\"]'>lien</a></p>",
+                                  "<pre>forumsync-file:0\nforumsync-file:\u0663</pre><p><code>forumsync-file:1</code> "
+                                  "<a href='forumsync-file:2'>forumsync-file:3</a></p>"])
 def test_html_mail_leaves_nothing_discourse_reads(html):
     raw = _published(html)
     assert discourse_finds(raw) == [], raw
