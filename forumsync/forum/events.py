@@ -7,7 +7,7 @@ needs nothing, ``retry`` with a backoff when the forum is unavailable (``failed`
 MAX_ATTEMPTS), ``failed`` with the reason on any other error.
 
 Every decision reads the forum's live state, never the webhook payload's category, archetype
-or post type (``live.gather``); the outbox asks again (``recheck_before_send``) right before
+or post type (``live.gather``); the outbox asks again (``recheck_facts``) right before
 the SMTP hand-off.
 """
 from __future__ import annotations

@@ -163,6 +163,13 @@ def recheck_before_send(ctx, key: str, batch: dict | None = None) -> tuple[bool,
     each mail, its topic and the categories once per BATCH (a dict the outbox keeps for one
     run: a backlog of replies to one topic costs one topic read, not one each). ForumUnavailable
     propagates (the mail waits); a post gone is (False, reason)."""
+    allowed, reason, _ = recheck_facts(ctx, key, batch)
+    return allowed, reason
+
+
+def recheck_facts(ctx, key: str, batch: dict | None = None) -> tuple[bool, str, Facts | None]:
+    """``recheck_before_send``, with the facts read (None when the post could not be read):
+    the outbox sends the post as the forum serves it now, not as it was when queued."""
     post_id = int(key.split(":")[1])
     batch = {} if batch is None else batch
     cache = {k: v for k, v in batch.items() if k[0] in BATCH_SHARED}
@@ -170,5 +177,5 @@ def recheck_before_send(ctx, key: str, batch: dict | None = None) -> tuple[bool,
         facts = gather(ctx, {"id": post_id}, cache, fresh=True)
         batch.update({k: v for k, v in cache.items() if k[0] in BATCH_SHARED})
     except Skip as exc:
-        return False, str(exc)
-    return verdict(ctx, facts)
+        return False, str(exc), None
+    return (*verdict(ctx, facts), facts)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.headerregistry import Address
+from email import message_from_bytes
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from urllib.parse import quote
@@ -148,17 +149,59 @@ def compose_post(settings, post: ForumPost) -> EmailMessage:
                 f"Version à jour : {url}\n")
         body_html = (f"<p>{html.escape(author)} a modifié son message sur "
                      f"{html.escape(settings.FORUM_NAME)}.</p>")
+        set_bodies(msg, text + "\n" + footer_text(settings, url), body_html + footer_html(settings, url))
     else:
-        body_html, cut = bounded_html(absolute_html(settings, post.cooked))
-        readable = text_ready(post.cooked)  # most posts hold no image or quote: the HTML part's serves
-        text_html = body_html if readable == post.cooked else bounded_html(absolute_html(settings, readable))[0]
-        text = bounded_text(html_to_text(settings, text_html))
-        if cut:  # never the whole of a post that cooks huge (bodies.MAX_LIST_HTML_CHARS)
-            note = f"[…] Message trop long pour la liste, coupé : la suite sur {settings.FORUM_NAME}."
-            text = text.rstrip("\n") + "\n\n" + note + "\n"
-            body_html += f"<p><em>{html.escape(note)}</em></p>"
-    set_bodies(msg, text + "\n" + footer_text(settings, url), body_html + footer_html(settings, url))
+        set_bodies(msg, *post_bodies(settings, post.cooked, url))
     return msg
+
+
+def post_bodies(settings, cooked: str, url: str) -> tuple[str, str]:
+    """(plain text, HTML) of the list mail of a post cooked as COOKED, footers included."""
+    body_html, cut = bounded_html(absolute_html(settings, cooked))
+    readable = text_ready(cooked)  # most posts hold no image or quote: the HTML part's serves
+    text_html = body_html if readable == cooked else bounded_html(absolute_html(settings, readable))[0]
+    text = bounded_text(html_to_text(settings, text_html))
+    if cut:  # never the whole of a post that cooks huge (bodies.MAX_LIST_HTML_CHARS)
+        note = f"[…] Message trop long pour la liste, coupé : la suite sur {settings.FORUM_NAME}."
+        text = text.rstrip("\n") + "\n\n" + note + "\n"
+        body_html += f"<p><em>{html.escape(note)}</em></p>"
+    return text + "\n" + footer_text(settings, url), body_html + footer_html(settings, url)
+
+
+# The MIME headers of a list mail: what a new pair of bodies brings with it.
+_MIME_HEADERS = (b"content-type", b"content-transfer-encoding", b"mime-version")
+
+
+def _parts(raw: bytes) -> tuple[str, ...]:
+    """The decoded text of RAW's plain and HTML parts ("" for a part it lacks)."""
+    message = message_from_bytes(raw, policy=POLICY)
+    parts = (message.get_body((kind,)) for kind in ("plain", "html"))
+    return tuple(part.get_content() if part is not None else "" for part in parts)
+
+
+def with_post_as_now(settings, raw: bytes, cooked: str, url: str) -> bytes | None:
+    """RAW, a queued list mail of a post, with the bodies of the post as the forum cooks it
+    now (COOKED), or None when they read the same. A mail waits in the outbox (mail server
+    down, retries, an operator's « Réessayer » days later): a post edited meanwhile, by its
+    author or by a moderator who took out a phone number, went out as it was when queued,
+    into the list's archives for good (red team, 47th pass). Every header stays byte for byte
+    (Message-ID, threading, From); only the MIME headers and the body are new."""
+    fresh = EmailMessage(policy=POLICY)
+    set_bodies(fresh, *post_bodies(settings, cooked, url))
+    fresh_raw = fresh.as_bytes(policy=POLICY)
+    if _parts(fresh_raw) == _parts(raw):
+        return None
+    head, separator, _ = raw.partition(b"\r\n\r\n")
+    fresh_head, _, fresh_body = fresh_raw.partition(b"\r\n\r\n")
+    if not separator:
+        return None
+    kept, keep = [], True
+    for line in head.split(b"\r\n"):
+        if line[:1] not in (b" ", b"\t"):  # a header starts; its continuation lines follow it
+            keep = line.split(b":", 1)[0].strip().lower() not in _MIME_HEADERS
+        if keep:
+            kept.append(line)
+    return b"\r\n".join(kept) + b"\r\n" + fresh_head + b"\r\n\r\n" + fresh_body
 
 
 # ------------------------------------------------------------------------------ one-to-one

@@ -215,6 +215,7 @@ def _send(ctx, jobs, record) -> None:
         if withheld is not None:
             record([(mail_id, *withheld)])
             continue
+        raw, refreshed = _as_now(ctx, key, raw, checked)
         if connection is None:
             try:
                 connection = smtp.connect(ctx.settings)
@@ -225,6 +226,8 @@ def _send(ctx, jobs, record) -> None:
         try:
             result = smtp.send(ctx.settings, sender, recipients, raw, connection=connection)
             note = f"refusés : {result.refused}" if result.refused else ""
+            if refreshed:
+                note = (note + " — " if note else "") + REFRESHED_NOTE
             record([(mail_id, "sent", note)])
         except smtp.PermanentFailure as exc:
             record([(mail_id, "failed", str(exc))])
@@ -274,19 +277,39 @@ def _withheld(ctx, key: str, checked: dict) -> tuple[str, str] | None:
         if original not in (None, "sent"):  # a notice never goes before its message (a failed
             # one may still be retried by the operator: 27th pass)
             return "retry", "en attente : le courriel du message modifié n'est pas encore parti"
-    from ..forum.live import recheck_before_send
+    from ..forum.live import recheck_facts
     from ..forum.gateway import ForumUnavailable
 
     try:
-        allowed, reason = recheck_before_send(ctx, key, checked)
+        allowed, reason, facts = recheck_facts(ctx, key, checked)
     except ForumUnavailable as exc:
         return "retry", f"forum indisponible pour la vérification avant envoi : {exc}"
     except Exception as exc:  # noqa: BLE001 - never send what could not be checked
         log.exception("vérification avant envoi de %s impossible", key)
         return "retry", f"vérification avant envoi impossible ({type(exc).__name__})"
     if allowed:
+        checked[("facts", key)] = facts
         return None
     return "withheld", f"non envoyé, relu sur le forum juste avant l'envoi : {reason}"
+
+
+REFRESHED_NOTE = "envoyé tel que le forum le montrait à l'envoi (modifié depuis sa mise en file)"
+
+
+def _as_now(ctx, key: str, raw: bytes, checked: dict) -> tuple[bytes, bool]:
+    """(RAW, False), or (RAW with the post's bodies as the forum cooks it now, True) when the
+    post behind a ``post:ID`` mail was edited since the mail was queued (red team, 47th pass:
+    a moderator's edit that took out a phone number did not reach the mail that waited)."""
+    facts = checked.pop(("facts", key), None)
+    if not key.startswith("post:") or facts is None:
+        return raw, False
+    from .compose import topic_url, with_post_as_now
+
+    post, topic = facts.post, facts.topic
+    url = topic_url(ctx.settings, topic.get("id") or post.get("topic_id"),
+                    topic.get("slug") or post.get("topic_slug"), post.get("post_number") or 1)
+    fresh = with_post_as_now(ctx.settings, raw, post.get("cooked") or "", url)
+    return (raw, False) if fresh is None else (fresh, True)
 
 
 def _original_state(ctx, key: str) -> str | None:

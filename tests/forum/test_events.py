@@ -442,6 +442,36 @@ def test_unchanged_post_still_sent_after_the_check(bridge):
     assert _outbox_row(bridge, first["id"]).state == "sent"
 
 
+def test_edited_after_queueing_goes_out_as_the_forum_shows_it_now(bridge):
+    """Red team, 47th pass: a mail waits in the outbox (mail server down, retries); meanwhile a
+    moderator (or the author) takes a phone number out of the post. The list gets the post as
+    the forum shows it at the hand-off, never the version taken out; the headers stay."""
+    first = bridge.topic("marie", "Sujet public pour la course", "Premier message public.")
+    bridge.process()
+    reply = bridge.reply("paul", first["topic_id"], "Mon numéro perso : 06 12 34 56 78, appelez-moi.")
+    _queue_only(bridge)
+    queued = _outbox_row(bridge, reply["id"])
+    assert queued.state == "pending" and b"06 12 34 56 78" in queued.raw
+    bridge.gateway().post_update(reply["id"], "Appelez-moi au **secrétariat**.", edit_reason="numéro retiré")
+    _send_outbox(bridge)
+    mail = bridge.mails()[-1]
+    text, page = mail.get_body(("plain",)).get_content(), mail.get_body(("html",)).get_content()
+    assert "12 34 56 78" not in text + page and "12 34 56 78" not in mail.as_string()
+    assert "secrétariat" in text and "<strong>secrétariat</strong>" in page
+    assert "Répondre sur Bistro" in text and "Répondre sur Bistro" in page
+    assert mail["Message-ID"] == f"<discourse/post/{reply['id']}@127.0.0.1>"
+    assert mail["In-Reply-To"] == f"<discourse/post/{first['id']}@127.0.0.1>"
+    assert mail["From"].addresses[0].display_name.startswith("paul - ")
+    row = _outbox_row(bridge, reply["id"])
+    assert row.state == "sent" and "modifié depuis sa mise en file" in row.last_error
+    # a post not edited goes out byte for byte as queued
+    again = bridge.reply("paul", first["topic_id"], "Réponse jamais modifiée.")
+    _queue_only(bridge)
+    queued = _outbox_row(bridge, again["id"]).raw
+    _send_outbox(bridge)
+    assert bridge.sink.messages[-1][2] == queued and _outbox_row(bridge, again["id"]).last_error == ""
+
+
 def test_forum_down_at_the_check_keeps_the_mail_waiting(bridge):
     """The check cannot be made: the mail is neither sent nor dropped; it waits for the forum."""
     first = bridge.topic("marie", "Sujet en attente du forum", "Premier message public.")

@@ -183,7 +183,7 @@ def test_an_edit_notice_waits_for_its_post_mail_retried_after_a_failure(ctx, smt
     It waits for the post's mail, and is withheld only when that was dropped."""
     from forumsync.forum import live
 
-    monkeypatch.setattr(live, "recheck_before_send", lambda ctx, key, batch=None: (True, "public"))
+    monkeypatch.setattr(live, "recheck_facts", lambda ctx, key, batch=None: (True, "public", None))
 
     def mail(subject):
         return compose.compose_personal(ctx.settings, to="club@listes.example.org", subject=subject, text="x")
