@@ -2,11 +2,14 @@
 header folding, and a header type for values compose already encoded."""
 from __future__ import annotations
 
+import re
 from email import policy
 from email.header import Header
 from email.headerregistry import UnstructuredHeader
 
 _ADDRESS_HEADERS = {"from", "to", "cc", "bcc", "reply-to", "sender"}
+# What makes a display name a quoted-string (RFC 5322 3.2.3 specials, and DQUOTE / backslash)
+_QUOTED = re.compile(r'[()<>\[\]:;@\\,."]')
 
 
 class VerbatimHeader(UnstructuredHeader):
@@ -44,12 +47,21 @@ class _SafeFoldingPolicy(policy.EmailPolicy):
 
     def _fold_non_ascii(self, name, value) -> str | None:
         text = str(value)
-        if text.isascii() or isinstance(value, VerbatimHeader):
+        if isinstance(value, VerbatimHeader):
             return None
-        if name.lower() in _ADDRESS_HEADERS and getattr(value, "addresses", None):
+        addresses = getattr(value, "addresses", None) if name.lower() in _ADDRESS_HEADERS else None
+        # A quoted display name that has to be folded loses its quotes in CPython 3.11's folder:
+        # « "mallory - Bureau: a chez b.fr, c chez d.fr; (via Bistro)" <bistro@…> », longer
+        # than a line, went out bare, a group « mallory - Bureau: » of two addresses, then
+        # more: no parser read the bridge's address alone, and a receiving server may refuse
+        # a From it cannot read (red team, 47th pass). Such a name is written as encoded words.
+        if text.isascii() and not any(self._unquoted_when_folded(name, a) for a in addresses or ()):
+            return None
+        if addresses:
             parts = []
             for address in value.addresses:
-                if address.display_name and not address.display_name.isascii():
+                if address.display_name and (not address.display_name.isascii()
+                                             or self._unquoted_when_folded(name, address)):
                     label = Header(address.display_name, "utf-8", header_name=name).encode(
                         linesep=self.linesep)
                     last_line = label.rsplit(self.linesep, 1)[-1]
@@ -61,6 +73,15 @@ class _SafeFoldingPolicy(policy.EmailPolicy):
         else:
             body = Header(text, "utf-8", header_name=name).encode(linesep=self.linesep)
         return f"{name}: {body}{self.linesep}"
+
+    def _unquoted_when_folded(self, name, address) -> bool:
+        """Whether ADDRESS's display name is a quoted-string too long for the first line of
+        header NAME: CPython then splits it and writes its words without the quotes."""
+        display = address.display_name or ""
+        if not _QUOTED.search(display):
+            return False
+        quoted = '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return len(name) + 2 + len(quoted) > self.max_line_length
 
     def fold(self, name, value):
         return self._fold_non_ascii(name, value) or super().fold(name, value)

@@ -176,6 +176,43 @@ def test_a_forum_name_never_reads_as_an_address_in_from(conf, name, shown):
     assert msg["From"].addresses[0].addr_spec == "bistro@forumsync.example.org"
 
 
+@pytest.mark.parametrize("name", [
+    "Bureau: tresorier@club-publik.fr, presidente@club-publik.fr;",
+    "Secretariat; Tresorerie, Presidence: Bureau du club (reunion)",
+    'Le "bureau" du club, son secretariat et sa tresorerie : Lyon',
+])
+def test_a_long_forum_name_with_address_syntax_keeps_from_one_address(conf, name):
+    """Red team, 47th pass: an ASCII name holding « : ; , " » is quoted in From; too long for
+    a line, CPython's folder dropped the quotes, and the list mail went out with a From read
+    as a group of addresses (« mallory - Bureau: tresorier chez club-publik.fr, … ; »): no
+    parser read the bridge's address alone, and a receiving server may refuse such a From."""
+    from email.message import EmailMessage
+    from email.utils import getaddresses
+
+    from forumsync.outbound.mailpolicy import POLICY
+
+    message = compose.compose_post(conf, compose.ForumPost(
+        post_id=321, topic_id=7, post_number=1, username="mallory", author_name=name, cooked="<p>x</p>",
+        title="Sujet"))
+    raw = message.as_bytes(policy=POLICY)
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    assert head.startswith("From:")
+    from_value = head[len("From:"):].split("\r\nTo:", 1)[0]
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    [address] = parsed["From"].addresses  # (a group raised here, or more than one address)
+    assert address.addr_spec == "bistro@forumsync.example.org"
+    assert address.display_name.replace(" ", "").startswith("mallory-")
+    assert address.display_name.replace(" ", "").endswith("(viaBistro)")
+    # a lenient reader of the raw header finds the bridge's address, and only it
+    lenient = getaddresses([" ".join(from_value.split())])
+    assert [addr for _, addr in lenient] == ["bistro@forumsync.example.org"], lenient
+    # a welcome mail to a subscriber who chose such a name: the same for To
+    personal = compose.compose_personal(conf, to="x@y.fr", to_name=name * 2, subject="Bienvenue", text="x")
+    [to] = email.message_from_bytes(personal.as_bytes(policy=POLICY), policy=policy.default)["To"].addresses
+    assert to.addr_spec == "x@y.fr"
+    assert isinstance(message, EmailMessage)
+
+
 def test_images_from_another_host_become_links_in_list_mail(conf):
     """Red team, eighth pass: an image of a post loaded from the poster's server when the mail
     was opened (who read it, when, with what). Only the forum's own images stay images."""
