@@ -81,6 +81,12 @@ SUBJECT_THREAD_DAYS = 30
 EXPOSE_AUTHOR_EMAIL = False
 # Envoyer une courte notice « [modifié] » à la liste quand un message du forum est modifié.
 SEND_EDIT_NOTICES = False
+# Délai (secondes) entre l'écriture d'un message sur le forum et son envoi à la liste. Pendant
+# ce délai, l'équipe du forum (et ses filtres anti-spam, les signalements) peut masquer,
+# supprimer ou corriger le message : il part tel que le forum le montre à la fin du délai, ou
+# ne part pas. Discourse attend de même email_time_window_mins (10 min) avant d'écrire à ses
+# abonnés « liste de diffusion ». 0 : aussitôt (démo, tests) ; 600 en production.
+LIST_SEND_DELAY_SECONDS = 0
 
 # --- Thèmes ---------------------------------------------------------------------------------
 # Catégorie parente des thèmes sur le forum.

@@ -13,6 +13,7 @@ FORUM_LINK_STYLE = "discourse"
 LIST_ADDRESS = "club@listes.example.org"
 LIST_NAME = "Club Publik"
 BRIDGE_ADDRESS = "bistro@forumsync.example.org"
+LIST_SEND_DELAY_SECONDS = 600                   # comme Discourse : 10 min pour masquer un spam
 
 WEB_URL = "https://forumsync.example.org"     # adresse publique (nginx)
 WEB_LISTEN = "127.0.0.1:5000"                  # où forumsync serve écoute

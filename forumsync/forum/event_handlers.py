@@ -9,7 +9,7 @@ Each returns the French outcome recorded on the event, or raises ``live.Skip``.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
@@ -79,7 +79,8 @@ def post_created(ctx, payload: dict, cache: dict) -> str:
             created_at=_parse_time(post.get("created_at")))
         message = compose.compose_post(settings, forum_post)
         created = outbox.enqueue(session, f"post:{post['id']}", message, [settings.LIST_ADDRESS],
-                                 sender=settings.BRIDGE_ADDRESS)
+                                 sender=settings.BRIDGE_ADDRESS,
+                                 not_before=send_after(settings, forum_post.created_at))
         if session.scalars(select(PostLink.id).where(PostLink.message_id == message_id)).first() is None:
             session.add(PostLink(message_id=message_id, post_id=post["id"], topic_id=topic["id"],
                                  post_number=forum_post.post_number, origin="forum"))
@@ -95,6 +96,25 @@ def post_created(ctx, payload: dict, cache: dict) -> str:
     if created:
         wake(ctx)
     return f"envoyé à la liste ({reason})" if created else "déjà dans la file d'envoi"
+
+
+def send_after(settings, created_at):
+    """When a post written at CREATED_AT (the forum's clock) may leave for the list: after
+    LIST_SEND_DELAY_SECONDS, as Discourse mails its « mailing list mode » users only
+    email_time_window_mins after a post (lib/post_jobs_enqueuer.rb#after_post_create). Sent at
+    once, a new member's spam reached every subscriber before the forum's spam checks or its
+    flags could hide it, and the check right before the hand-off had nothing left to stop (red
+    team, 47th pass). None when nothing is to wait; never later than a full delay from now (the
+    forum's clock may run ahead of ours)."""
+    delay = timedelta(seconds=settings.LIST_SEND_DELAY_SECONDS)
+    if not delay:
+        return None
+    now = utcnow()
+    if created_at is not None and created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    written = created_at.astimezone(timezone.utc) if created_at else now
+    due = min(written, now) + delay
+    return due if due > now else None
 
 
 def list_title(settings, topic: dict, post: dict) -> str:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..models import OutboxMail, utcnow
+from ..pipeline.budget import OverBudget, cpu_budget
 from . import smtp
 from ..queues import OUTBOX, backoff
 from .mailpolicy import POLICY
@@ -37,8 +38,10 @@ INTERRUPTED_REASON = ("le worker s'est arrêté {n} fois pendant l'envoi de ce c
                       "« forumsync outbox retry » le reprend")
 
 
-def enqueue(session, key: str, message: EmailMessage, recipients, sender: str | None = None) -> bool:
-    """Store ``message`` for sending under ``key``; returns False if that key was already stored."""
+def enqueue(session, key: str, message: EmailMessage, recipients, sender: str | None = None,
+            not_before=None) -> bool:
+    """Store ``message`` for sending under ``key``, not before NOT_BEFORE (a UTC datetime; None:
+    at once); returns False if that key was already stored."""
     settings_sender = sender or _envelope_sender(message)
     values = dict(
         key=key[:200],
@@ -51,6 +54,7 @@ def enqueue(session, key: str, message: EmailMessage, recipients, sender: str | 
         attempts=0,
         last_error="",
         created_at=utcnow(),
+        next_attempt_at=not_before,
     )
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -215,7 +219,11 @@ def _send(ctx, jobs, record) -> None:
         if withheld is not None:
             record([(mail_id, *withheld)])
             continue
-        raw, refreshed = _as_now(ctx, key, raw, checked)
+        try:
+            raw, refreshed = _as_now(ctx, key, raw, checked)
+        except OverBudget as exc:  # an edit made it too costly to render: never its old version
+            record([(mail_id, "failed", OVER_BUDGET_REASON.format(seconds=exc.seconds))])
+            continue
         if connection is None:
             try:
                 connection = smtp.connect(ctx.settings)
@@ -293,6 +301,9 @@ def _withheld(ctx, key: str, checked: dict) -> tuple[str, str] | None:
     return "withheld", f"non envoyé, relu sur le forum juste avant l'envoi : {reason}"
 
 
+OVER_BUDGET_REASON = ("non envoyé : le message, modifié depuis sa mise en file, demande plus de "
+                      "{seconds:g} s de processeur pour être mis en forme (réglage "
+                      "PIPELINE_MESSAGE_CPU_SECONDS) ; « forumsync outbox retry » le reprend")
 REFRESHED_NOTE = "envoyé tel que le forum le montrait à l'envoi (modifié depuis sa mise en file)"
 
 
@@ -308,7 +319,8 @@ def _as_now(ctx, key: str, raw: bytes, checked: dict) -> tuple[bytes, bool]:
     post, topic = facts.post, facts.topic
     url = topic_url(ctx.settings, topic.get("id") or post.get("topic_id"),
                     topic.get("slug") or post.get("topic_slug"), post.get("post_number") or 1)
-    fresh = with_post_as_now(ctx.settings, raw, post.get("cooked") or "", url)
+    with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):  # as when the event made it
+        fresh = with_post_as_now(ctx.settings, raw, post.get("cooked") or "", url)
     return (raw, False) if fresh is None else (fresh, True)
 
 

@@ -472,6 +472,74 @@ def test_edited_after_queueing_goes_out_as_the_forum_shows_it_now(bridge):
     assert bridge.sink.messages[-1][2] == queued and _outbox_row(bridge, again["id"]).last_error == ""
 
 
+def test_an_edit_too_costly_to_render_at_the_hand_off_never_sends_the_old_version(bridge, monkeypatch):
+    from forumsync.outbound import compose
+    from forumsync.pipeline.budget import OverBudget
+
+    first = bridge.topic("marie", "Sujet public pour la course", "Premier message public.")
+    bridge.process()
+    reply = bridge.reply("paul", first["topic_id"], "Version d'origine, à ne plus envoyer.")
+    _queue_only(bridge)
+    bridge.gateway().post_update(reply["id"], "Version modifiée, plus longue que vingt caractères.",
+                                 edit_reason="correction")
+
+    def over_budget(*args, **kwargs):
+        raise OverBudget(30.0)
+
+    monkeypatch.setattr(compose, "with_post_as_now", over_budget)
+    _send_outbox(bridge)
+    assert len(bridge.sink.messages) == 1
+    row = _outbox_row(bridge, reply["id"])
+    assert row.state == "failed" and "processeur" in row.last_error
+
+
+def test_a_post_waits_the_send_delay_so_the_forum_can_hide_it_first(tmp_path, db_url, make_localforum,
+                                                                    smtp_sink):
+    """Red team, 47th pass: a new member's spam left for the list within seconds, before the
+    forum's spam checks or flags could hide it. With LIST_SEND_DELAY_SECONDS (Discourse's
+    email_time_window_mins), the mail waits; hidden meanwhile, it never leaves; a post still
+    public at the end of the delay goes; a post found late (catch-up) does not wait again."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from forumsync.models import utcnow
+    from tests.fixtures.outbound import Bridge
+
+    env = Bridge(tmp_path, db_url, make_localforum, smtp_sink, LIST_SEND_DELAY_SECONDS=600)
+    try:
+        first = env.topic("marie", "Sujet public avec délai", "Premier message public.")
+        spam = env.reply("paul", first["topic_id"], "Achetez des montres : https://spam.example/")
+        env.process()
+        assert env.mails() == []  # nothing leaves before the delay
+        row = _outbox_row(env, spam["id"])
+        assert row.state == "pending" and row.next_attempt_at > utcnow() + timedelta(seconds=590)
+        _alter_post(env, spam["id"], hidden=True)  # flagged, or the spam check, within the delay
+        with env.ctx.db.session() as s:  # ... and the ten minutes pass
+            s.execute(update(OutboxMail).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        _send_outbox(env)
+        assert [m["Subject"] for m in env.mails()] == ["Sujet public avec délai"]
+        row = _outbox_row(env, spam["id"])
+        assert row.state == "dropped" and "masqué" in row.last_error
+    finally:
+        env.close()
+
+
+def test_a_post_written_long_ago_does_not_wait_the_send_delay(tmp_path, db_url, make_localforum, smtp_sink):
+    from datetime import datetime, timedelta, timezone
+
+    from forumsync.forum.event_handlers import send_after
+    from forumsync.testing.settings import make_settings
+
+    settings = make_settings(tmp_path, db_url, LIST_SEND_DELAY_SECONDS=600)
+    now = datetime.now(timezone.utc)
+    assert send_after(settings, now - timedelta(hours=2)) is None  # the catch-up found it late
+    assert now + timedelta(seconds=590) < send_after(settings, now) <= now + timedelta(seconds=601)
+    # a forum clock ahead of ours never makes a mail wait longer than the delay
+    assert send_after(settings, now + timedelta(days=3)) <= datetime.now(timezone.utc) + timedelta(seconds=600)
+    assert send_after(make_settings(tmp_path, db_url), now) is None  # 0: at once
+
+
 def test_forum_down_at_the_check_keeps_the_mail_waiting(bridge):
     """The check cannot be made: the mail is neither sent nor dropped; it waits for the forum."""
     first = bridge.topic("marie", "Sujet en attente du forum", "Premier message public.")
