@@ -85,8 +85,9 @@ SEND_EDIT_NOTICES = False
 # ce délai, l'équipe du forum (et ses filtres anti-spam, les signalements) peut masquer,
 # supprimer ou corriger le message : il part tel que le forum le montre à la fin du délai, ou
 # ne part pas. Discourse attend de même email_time_window_mins (10 min) avant d'écrire à ses
-# abonnés « liste de diffusion ». 0 : aussitôt (démo, tests) ; 600 en production.
-LIST_SEND_DELAY_SECONDS = 0
+# abonnés « liste de diffusion ». 600 par défaut, comme Discourse ; 0 : aussitôt (la démo, les
+# tests).
+LIST_SEND_DELAY_SECONDS = 600
 
 # --- Thèmes ---------------------------------------------------------------------------------
 # Catégorie parente des thèmes sur le forum.

@@ -88,8 +88,9 @@ KEYS: dict[str, Key] = {
     "EXPOSE_AUTHOR_EMAIL": Key(False, _bool),
     "SEND_EDIT_NOTICES": Key(False, _bool),
     # forum → list: how long a post waits before its mail may leave (Discourse's
-    # email_time_window_mins); 0 = at once. outbound/outbox.py, forum/event_handlers.py
-    "LIST_SEND_DELAY_SECONDS": Key(0.0, _seconds),
+    # email_time_window_mins, 10 minutes by default); 0 = at once (the demo, the tests).
+    # outbound/outbox.py, forum/event_handlers.py
+    "LIST_SEND_DELAY_SECONDS": Key(600.0, _seconds),
     # local forum
     "LOCALFORUM_DATABASE_URL": Key(None, _opt_str),
     "LOCALFORUM_WEBHOOK_URL": Key(None, _opt_http_url),

@@ -42,6 +42,8 @@ def demo_settings(settings, workdir: Path):
             settings = settings.replace(**{key: DEMO_API_REQS_PER_MINUTE})
     return settings.replace(
         FORUM_LINK_STYLE="localforum",  # mail and dashboard links open the local forum's pages
+        # A post written in the demo reaches its list Maildir at once, not 10 minutes later.
+        LIST_SEND_DELAY_SECONDS=0,
         # Paced as the demo's local forum limits its API (LOCALFORUM_RATE_LIMIT; 0: no limit).
         FORUM_MAX_REQUESTS_PER_MINUTE=settings.LOCALFORUM_RATE_LIMIT,
         DATABASE_URL=f"sqlite:///{workdir / 'forumsync.sqlite3'}",

@@ -37,6 +37,7 @@ def make_settings(tmp_path, db_url, **overrides) -> Settings:
         DEFAULT_THEME="general",
         FORUM_BACKOFF=0,  # retries at once: the tests count attempts, not seconds
         FORUM_MAX_REQUESTS_PER_MINUTE=0,  # no pacing: tests of pacing set it explicitly
+        LIST_SEND_DELAY_SECONDS=0,  # forum posts mailed at once: tests of the delay set it
     )
     values.update(overrides)
     return Settings(values, "<tests>", tmp_path)
