@@ -189,6 +189,7 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
     from tqdm import tqdm
 
     from ..inbound.mbox import import_file
+    from ..inbound.mbox_errors import READ_ERRORS, unreadable_reason
 
     ctx = obj.open_database()  # before anything is read
     worker = None if store_only else InboxWorker(ctx)
@@ -218,9 +219,9 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
                                          after_batch=after_batch, on_message=on_message)
                     if report.complete:
                         bar.update(bar.total - bar.n)
-            except (OSError, EOFError) as exc:  # truncated or corrupt gzip, unreadable file
-                raise click.ClickException(f"{path} : lecture impossible ({exc}) ; les messages lus "
-                                           f"avant l'erreur sont enregistrés.") from None
+            except READ_ERRORS as exc:  # truncated or corrupt gzip, unreadable file
+                raise click.ClickException(f"{path} : lecture impossible, {unreadable_reason(exc)} ; "
+                                           f"les messages lus avant l'erreur sont enregistrés.") from None
             if not report.read and not report.already and path.stat().st_size:
                 raise click.ClickException(f"{path} : aucun message trouvé ; un fichier mbox commence "
                                            f"par une ligne « From expéditeur date ».")

@@ -19,6 +19,7 @@ from typing import BinaryIO, Callable, Iterator
 
 from ..models import get_state, set_state
 from .ingest import Refused, ingest
+from .mbox_errors import READ_ERRORS
 
 FORMATS = ("auto", "mboxrd", "mbox")
 _RD_ESCAPE = re.compile(rb"^>(>*From )")
@@ -250,7 +251,7 @@ def _resume_offset(stream: BinaryIO, cursor: dict) -> tuple[int, int]:
         stream.seek(back)
         before = stream.read(cursor["offset"] - back)  # does an empty line end there?
         after = stream.readline()
-    except (OSError, EOFError, gzip.BadGzipFile):
+    except READ_ERRORS:  # a damaged archive: read from the start, where its error is said
         line = after = before = b""
     stream.seek(0)
     if not (line.startswith(b"From ") and _from_hash(line[5:].decode("utf-8", "replace").strip()) == cursor["last_from"]):

@@ -138,6 +138,26 @@ def test_files_that_are_not_mbox_get_a_french_error(tmp_path, sqlite_url):
     result = run_cli(path, "import-mbox", "--store-only", broken)
     assert result.returncode == 1 and "lecture impossible" in result.stderr.decode()
     assert "Traceback" not in result.stderr.decode()
+    assert "archive compressée tronquée" in result.stderr.decode()
+
+
+def test_damaged_gzip_is_a_french_error_not_a_traceback(tmp_path, sqlite_url):
+    """Damaged deflate data raises zlib.error, which is no OSError: it used to escape as a
+    traceback; the reason is French, Python's words only after « Python dit »."""
+    from tests.fixtures.database import make_settings
+
+    path = write_settings_file(tmp_path, make_settings(tmp_path, sqlite_url))
+    packed = bytearray(gzip.compress(b"".join(b"From a@b Mon Mar  2 10:00:00 2026\n" + make_mail(
+        message_id=f"<z{n}@x>") for n in range(50))))
+    for i in range(40, 60):
+        packed[i] ^= 0x55
+    damaged = tmp_path / "abîmé.mbox.gz"
+    damaged.write_bytes(bytes(packed))
+    result = run_cli(path, "import-mbox", "--store-only", damaged)
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "Traceback" not in err, err
+    assert "lecture impossible, archive compressée endommagée" in err
+    assert err.index("Python dit") > err.index("endommagée")
 
 
 def test_forum_down_waits_then_gives_up_after_max_wait_with_75(tmp_path, sqlite_url):
