@@ -21,7 +21,7 @@ def events_group():
 @events_group.command("list")
 @click.option("--state", type=click.Choice(sorted(STATE_LABELS)), default=None,
               help="N'afficher que les événements dans cet état.")
-@click.option("--limit", type=int, default=50, show_default=True, help="Nombre maximal de lignes.")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Nombre maximal de lignes.")
 @click.pass_obj
 def list_command(obj, state, limit):
     """Liste les événements reçus du forum, les plus récents d'abord."""

@@ -11,7 +11,7 @@ from ..models.outbox import OUTBOX_STATES
 from .terminal import say
 
 STATE_LABELS = {"pending": "en attente", "sending": "en cours d'envoi", "sent": "envoyé",
-                "failed": "en échec"}
+                "failed": "en échec", "dropped": "écarté"}
 
 
 @click.group("outbox", subcommand_metavar=SUBCOMMAND_METAVAR)
@@ -22,7 +22,7 @@ def outbox_group():
 @outbox_group.command("list")
 @click.option("--state", type=click.Choice(OUTBOX_STATES), default=None,
               help="N'afficher que les courriels dans cet état.")
-@click.option("--limit", type=int, default=50, show_default=True, help="Nombre maximal de lignes.")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True, help="Nombre maximal de lignes.")
 @click.pass_obj
 def list_command(obj, state, limit):
     """Liste les courriels de la file d'envoi, les plus récents d'abord."""

@@ -1,0 +1,51 @@
+"""`forumsync outbox list` and `events list`: every state they offer is shown in French, and
+a row count that SQL would read as « no limit » (SQLite) or refuse (PostgreSQL) is refused."""
+import pytest
+from click.testing import CliRunner
+
+from forumsync.cli import cli
+from forumsync.context import Context
+from forumsync.models.outbox import OUTBOX_STATES
+from forumsync.outbound import compose, outbox
+from tests.fixtures.database import make_settings
+from tests.fixtures.inbound import write_settings_file
+
+
+@pytest.fixture
+def context(tmp_path, sqlite_url):
+    ctx = Context(make_settings(tmp_path, sqlite_url))
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
+def settings_file(tmp_path, context):
+    return str(write_settings_file(tmp_path, context.settings))
+
+
+def invoke(settings_file, *args):
+    return CliRunner().invoke(cli, ["--settings", settings_file, *args])
+
+
+def test_every_outbox_state_is_listed_in_french(context, settings_file):
+    for state in OUTBOX_STATES:  # none stored yet: « Aucun courriel <état> »
+        result = invoke(settings_file, "outbox", "list", "--state", state)
+        assert result.exit_code == 0 and result.exception is None, result.output
+        assert result.output.startswith("Aucun courriel ") and state not in result.output
+    mail = compose.compose_personal(context.settings, to="marie@meyzieu.fr", subject="Essai",
+                                    text="Bonjour.")
+    with context.db.session() as s:
+        outbox.enqueue(s, "mail:essai", mail, ["club@listes.example.org"])
+    with context.db.session() as s:
+        assert outbox.drop(s, 1, "écarté à la main")
+    listed = invoke(settings_file, "outbox", "list", "--state", "dropped")
+    assert listed.exit_code == 0 and " écarté " in listed.output and "dropped" not in listed.output
+    again = invoke(settings_file, "outbox", "retry", "1")
+    assert again.exit_code == 1 and "courriel n° 1 écarté : rien à relancer" in again.output
+
+
+@pytest.mark.parametrize("family", ["outbox", "events"])
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_list_limit_must_be_positive(settings_file, family, limit):
+    result = invoke(settings_file, family, "list", "--limit", limit)
+    assert result.exit_code == 2 and "--limit" in result.output, result.output
