@@ -64,6 +64,14 @@ def deliver(obj, recipients, sender, more_recipients):
     from ..inbound.ingest import Refused, ingest
     from ..settings import SettingsError
 
+    if not obj.settings_path:
+        # The defaults are the demo's (its list address, a database in the current directory):
+        # list mail would bounce as « destinataire inconnu » (67) and the list would count the
+        # bridge's address as bouncing. Deferred until master.cf names the settings.
+        _fail(EX_TEMPFAIL, "aucun fichier de réglages (--settings FICHIER ou FORUMSYNC_SETTINGS), "
+                           "message non stocké : le serveur de courrier le garde et réessaiera. "
+                           "Ajoutez --settings /etc/forumsync/settings.py avant « deliver » dans "
+                           "la commande du tube (master.cf).")
     try:
         ctx = obj.context
     except (click.ClickException, SettingsError) as exc:

@@ -90,3 +90,24 @@ def test_a_usage_error_before_the_word_deliver_defers_the_mail(tmp_path):
                             timeout=120)
     assert result.returncode == 75, (result.returncode, result.stderr.decode())
     assert "Option inconnue" in result.stderr.decode() or "--setings" in result.stderr.decode()
+
+
+def test_no_settings_file_defers_the_mail_exit_75(tmp_path):
+    """Operator review: a master.cf line without --settings (as docs/channels.md showed it)
+    ran on the demo's defaults, refused the real list's mail as « destinataire inconnu » (67,
+    a bounce) and left a database in the pipe's directory. Deferred instead, with the fix."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "FORUMSYNC_SETTINGS"}
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run([sys.executable, "-m", "forumsync", "deliver", "--recipient",
+                             "club@listes.mairie.fr"], input=make_mail(), capture_output=True,
+                            timeout=120, env=env, cwd=tmp_path)
+    err = result.stderr.decode()
+    assert result.returncode == 75, (result.returncode, err)
+    assert "--settings /etc/forumsync/settings.py" in err and "réessaiera" in err
+    assert not (tmp_path / "var").exists()  # no stray demo database next to the pipe
