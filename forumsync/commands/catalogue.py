@@ -7,6 +7,7 @@ from ..click_french import SUBCOMMAND_METAVAR
 from sqlalchemy import select
 
 from .progress import TerminalProgress
+from .clock import local_time
 from .terminal import say
 
 PROGRESS_LABELS = {"sources": ("Lecture des sources", "source"), "groups": ("Catalogue", "démarche")}
@@ -77,7 +78,7 @@ def list_command(obj):
 
     state = last_run(ctx)
     if state and state.get("summary"):
-        say(f"Dernière synchronisation automatique ({state.get('at', '?')}) : "
+        say(f"Dernière synchronisation automatique ({local_time(state.get('at'), missing='?')}) : "
                    f"{state['summary']}")
 
 

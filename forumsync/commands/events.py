@@ -7,6 +7,7 @@ from ..click_french import SUBCOMMAND_METAVAR
 from sqlalchemy import select
 
 from ..models import WebhookEvent
+from .clock import local_time
 from .terminal import say
 
 STATE_LABELS = {"new": "à traiter", "processing": "en cours", "retry": "à réessayer",
@@ -35,7 +36,7 @@ def list_command(obj, state, limit):
             return
         for row in rows:
             say(f"{row.id:>6}  {STATE_LABELS.get(row.state, row.state):<12} "
-                       f"tentatives={row.attempts:<3} {row.event}  reçu le {row.received_at:%Y-%m-%d %H:%M:%S}")
+                       f"tentatives={row.attempts:<3} {row.event}  reçu le {local_time(row.received_at, '%Y-%m-%d %H:%M:%S')}")
             if row.reason:
                 say(f"        {row.reason[:300]}")
 

@@ -6,6 +6,7 @@ import click
 from ..click_french import SUBCOMMAND_METAVAR
 
 from ..models.inbox import INBOX_STATES, claimed_message_id
+from .clock import local_time
 from .terminal import printable, say, write_raw
 
 STATE_FR = {"new": "nouveau", "processing": "en cours", "retry": "à réessayer", "published": "publié",
@@ -18,7 +19,7 @@ def _short(text: str, width: int) -> str:
 
 
 def _when(moment) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return local_time(moment)
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..models import OutboxMail
 from ..models.outbox import OUTBOX_STATES
+from .clock import local_time
 from .terminal import say
 
 STATE_LABELS = {"pending": "en attente", "sending": "en cours d'envoi", "sent": "envoyé",
@@ -36,7 +37,7 @@ def list_command(obj, state, limit):
             say("Aucun courriel" + (f" {STATE_LABELS[state]}" if state else "") + ".")
             return
         for row in rows:
-            when = row.next_attempt_at.strftime("%Y-%m-%d %H:%M:%S") if row.next_attempt_at else "-"
+            when = local_time(row.next_attempt_at, "%Y-%m-%d %H:%M:%S", missing="-")
             say(f"{row.id:>6}  {STATE_LABELS.get(row.state, row.state):<16} "
                        f"tentatives={row.attempts:<3} prochaine={when:<19} {row.key}  "
                        f"« {row.subject[:60]} »")
