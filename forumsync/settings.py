@@ -8,6 +8,7 @@ Nothing in forumsync reads settings at import time: commands load them and pass 
 from __future__ import annotations
 
 import difflib
+import importlib.machinery
 import importlib.util
 import os
 import traceback
@@ -223,9 +224,14 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     if not path:
         return Settings({}, "<défauts>")
     file = Path(path)
+    if file.is_dir():
+        raise SettingsError(f"{file} est un répertoire : donnez le fichier de réglages (ex. {file / 'settings.py'})")
     if not file.is_file():
         raise SettingsError(f"fichier de réglages introuvable : {file}")
-    spec = importlib.util.spec_from_file_location("forumsync_user_settings", file)
+    # Read as Python whatever its name ends with: importlib only guesses a loader from « .py »,
+    # and « /etc/forumsync/settings » or « settings.conf » crashed with a traceback.
+    loader = importlib.machinery.SourceFileLoader("forumsync_user_settings", str(file))
+    spec = importlib.util.spec_from_file_location("forumsync_user_settings", file, loader=loader)
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)

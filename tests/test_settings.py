@@ -90,3 +90,18 @@ def test_a_settings_file_that_fails_says_where_and_that_python_says_so(tmp_path)
     with pytest.raises(SettingsError, match=r"erreur à l'exécution du fichier ligne 2 \(ModuleNotFoundError, "
                                             r"Python dit : No module named"):
         load_settings(failing)
+
+
+@pytest.mark.parametrize("name", ["settings", "settings.conf", "réglages.txt"])
+def test_a_settings_file_not_named_py_is_read(tmp_path, name):
+    """Operator review: « --settings /etc/forumsync/settings » (no « .py ») crashed with an
+    AttributeError traceback (importlib finds no loader without the suffix); in a Postfix
+    pipe that exit 1 bounced the list's mail."""
+    path = tmp_path / name
+    path.write_text('LIST_NAME = "Club des utilisateurs"\n', encoding="utf-8")
+    assert load_settings(path).LIST_NAME == "Club des utilisateurs"
+
+
+def test_a_directory_is_named_as_one(tmp_path):
+    with pytest.raises(SettingsError, match="est un répertoire : donnez le fichier de réglages"):
+        load_settings(tmp_path)
