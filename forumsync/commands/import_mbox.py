@@ -168,7 +168,7 @@ class BackgroundPublisher:
                                       "de « >From » ; auto : mboxrd.")
 @click.option("--batch", default=100, show_default=True, type=click.IntRange(1),
               help="Messages stockés entre deux sauvegardes du curseur de reprise.")
-@click.option("--limit", type=click.IntRange(0), help="S'arrêter après N messages lus (par fichier).")
+@click.option("--limit", type=click.IntRange(1), help="S'arrêter après N messages lus (par fichier).")
 @click.option("--store-only", is_flag=True,
               help="Stocker sans traiter : le processus « forumsync worker » s'en chargera.")
 @click.option("--max-wait", type=float, metavar="SECONDES",

@@ -241,3 +241,15 @@ def test_the_import_forks_its_pool_before_the_database_and_the_forum_client(tmp_
     (parent, cmdline, sqlalchemy), = seen.values()
     assert parent == process.pid and "import-mbox" in cmdline  # forked, not exec'd
     assert not sqlalchemy
+
+
+def test_limit_zero_is_a_usage_error_not_a_false_diagnosis(tmp_path, sqlite_url):
+    """Operator review: « --limit 0 » read nothing, then said « aucun message trouvé ; un
+    fichier mbox commence par une ligne From… » about a good archive (exit 1)."""
+    from tests.fixtures.database import make_settings
+
+    path = write_settings_file(tmp_path, make_settings(tmp_path, sqlite_url))
+    archive = write_mbox(tmp_path / "bon.mbox", [make_mail(message_id="<l0@x>")])
+    result = run_cli(path, "import-mbox", "--store-only", "--limit", "0", archive)
+    err = result.stderr.decode()
+    assert result.returncode == 2 and "--limit" in err and "aucun message trouvé" not in err, err
