@@ -5,6 +5,7 @@ Kept apart from ``forumsync.settings`` so that module stays the table of keys an
 """
 from __future__ import annotations
 
+import difflib
 import re
 from urllib.parse import urlsplit
 
@@ -141,6 +142,15 @@ THEME_OPTIONAL = {"description": "", "lead": "", "lead_emails": [], "tags": [], 
 _GROUP_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{1,18})[A-Za-z0-9]")
 
 
+def _unknown_theme_key(key) -> str:
+    """Every key a theme takes, the optional ones too (« colour » listed neither « color » nor
+    « group »), and the closest one, as for an unknown setting."""
+    known = list(dict.fromkeys([*THEME_KEYS, *THEME_OPTIONAL]))
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
+    return f"clé inconnue « {key} »{hint} (clés possibles : {', '.join(known)})"
+
+
 def _themes(value):
     themes = []
     seen = set()
@@ -148,8 +158,7 @@ def _themes(value):
         where = f"THEMES[{index}]"
         for key in theme:
             if key not in THEME_KEYS and key not in THEME_OPTIONAL:
-                raise ValueError(f"{where} : clé inconnue « {key} »"
-                                 f" (clés possibles : {', '.join(THEME_KEYS)})")
+                raise ValueError(f"{where} : {_unknown_theme_key(key)}")
         for key in ("slug", "name"):
             if key not in theme:
                 raise ValueError(f"{where} : la clé « {key} » est obligatoire")

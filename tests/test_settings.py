@@ -55,6 +55,16 @@ def test_invalid_values_are_named(tmp_path, text, key):
         load_settings(write(tmp_path, text))
 
 
+def test_an_unknown_theme_key_lists_every_key_and_suggests_one(tmp_path):
+    """Operator review: « colour » was answered with the possible keys without « color »,
+    « mirrored » or « group », the very keys settings.example.py documents."""
+    with pytest.raises(SettingsError) as raised:
+        load_settings(write(tmp_path, 'THEMES = [{"slug": "sve", "name": "SVE", "colour": "fff"}]'))
+    message = str(raised.value)
+    assert "vouliez-vous dire « color » ?" in message
+    assert all(key in message.split("clés possibles :")[1] for key in ("color", "mirrored", "group"))
+
+
 def test_defaults_and_derived_values(tmp_path):
     s = Settings({"DATABASE_URL": "sqlite:///var/x.sqlite3", "WEB_URL": "http://127.0.0.1:5001"},
                  base_dir=tmp_path)
