@@ -223,3 +223,25 @@ def _catalogue_sources(value):
         else:
             raise ValueError(f"{where}.type « {kind} » inconnu (wcs-api, directory ou bundle)")
     return sources
+
+
+# What each kind of SUBSCRIBER_SOURCES entry needs (community/rosters.py reads them).
+SUBSCRIBER_SOURCE_KEYS = {"mailman": ("url", "list"), "csv": ("path",)}
+
+
+def _subscriber_sources(value):
+    """Checked when the settings load, like CATALOGUE_SOURCES: a csv source without « path »
+    passed check-settings, then `community subscribers` and the worker died on a KeyError."""
+    sources = _list_of_dicts(value)
+    for index, source in enumerate(sources):
+        where = f"SUBSCRIBER_SOURCES[{index}]"
+        kind = source.get("type")
+        if kind is None:
+            raise ValueError(f"{where} : la clé « type » est obligatoire (mailman ou csv)")
+        if kind not in SUBSCRIBER_SOURCE_KEYS:
+            raise ValueError(f"{where}.type « {kind} » inconnu (mailman ou csv)")
+        for key in SUBSCRIBER_SOURCE_KEYS[kind]:
+            if not isinstance(source.get(key), str) or not source[key].strip():
+                raise ValueError(f"{where} : la clé « {key} » (chaîne) est obligatoire pour {kind}")
+    return sources
+

@@ -115,3 +115,19 @@ def test_a_settings_file_not_named_py_is_read(tmp_path, name):
 def test_a_directory_is_named_as_one(tmp_path):
     with pytest.raises(SettingsError, match="est un répertoire : donnez le fichier de réglages"):
         load_settings(tmp_path)
+
+
+@pytest.mark.parametrize("source,said", [
+    ({"type": "csv"}, "SUBSCRIBER_SOURCES[0] : la clé « path » (chaîne) est obligatoire pour csv"),
+    ({"type": "mailman", "url": "http://127.0.0.1:8001/3.1"}, "la clé « list » (chaîne) est obligatoire pour mailman"),
+    ({"name": "club", "path": "abonnes.csv"}, "la clé « type » est obligatoire (mailman ou csv)"),
+    ({"type": "ldap", "path": "x"}, "SUBSCRIBER_SOURCES[0].type « ldap » inconnu (mailman ou csv)"),
+])
+def test_subscriber_sources_are_checked_when_loaded(tmp_path, source, said):
+    """Operator review: check-settings called a csv source without « path » valid, then
+    `community subscribers` died on a KeyError traceback."""
+    with pytest.raises(SettingsError) as raised:
+        load_settings(write(tmp_path, f"SUBSCRIBER_SOURCES = [{source!r}]"))
+    assert said in str(raised.value)
+    good = {"type": "csv", "name": "club", "path": "abonnes.csv"}
+    assert load_settings(write(tmp_path, f"SUBSCRIBER_SOURCES = [{good!r}]")).SUBSCRIBER_SOURCES == [good]
