@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 # The validators the KEYS table names (settings_checks.py holds them all).
 from .settings_checks import (  # noqa: F401
-    _bool, _catalogue_sources, _database_url, _dict, _email, _host_port, _http_url,
+    _bool, _catalogue_sources, _collectivities, _database_url, _dict, _email, _host_port, _http_url,
     _link_style, _list_of_dicts, _mail_url, _number, _opt_host_port, _opt_http_url,
     _opt_positive_int, _opt_str, _positive_int, _seconds, _str, _str_list, _subscriber_sources,
     _themes,
@@ -104,7 +104,7 @@ KEYS: dict[str, Key] = {
     "CATALOGUE_INTERVAL_MINUTES": Key(24 * 60, _positive_int),
     # community
     "SUBSCRIBER_SOURCES": Key([], _subscriber_sources),
-    "COLLECTIVITIES": Key([], _list_of_dicts),
+    "COLLECTIVITIES": Key([], _collectivities),
     "RELEASE_FEEDS": Key([], _list_of_dicts),
     "SUBSCRIBERS_INTERVAL_MINUTES": Key(15, _positive_int),
     "NEWCOMERS_DIGEST": Key(False, _bool),

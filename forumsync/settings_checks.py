@@ -245,3 +245,36 @@ def _subscriber_sources(value):
                 raise ValueError(f"{where} : la clé « {key} » (chaîne) est obligatoire pour {kind}")
     return sources
 
+
+# COLLECTIVITIES entries (community/directory.py renders them): name, then optional texts and lists.
+COLLECTIVITY_TEXTS = ("summary", "url")
+COLLECTIVITY_LISTS = ("themes", "software")
+
+
+def _collectivities(value):
+    """Checked when the settings load: a number as « summary » died on an AttributeError in
+    `community directory` and the worker, « software »: "Publik" listed each letter, and an
+    entry without « name » was skipped without a word."""
+    entries = _list_of_dicts(value)
+    known = ("name", *COLLECTIVITY_TEXTS, *COLLECTIVITY_LISTS)
+    for index, entry in enumerate(entries):
+        where = f"COLLECTIVITIES[{index}]"
+        for key in entry:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
+                raise ValueError(f"{where} : clé inconnue « {key} »{hint} "
+                                 f"(clés possibles : {', '.join(known)})")
+        if not isinstance(entry.get("name"), str) or not entry["name"].strip():
+            raise ValueError(f"{where} : la clé « name » (nom de la collectivité) est obligatoire")
+        for key in COLLECTIVITY_TEXTS:
+            if entry.get(key) is not None and not isinstance(entry[key], str):
+                raise ValueError(f"{where}.{key} doit être une chaîne")
+        for key in COLLECTIVITY_LISTS:
+            if entry.get(key) is not None:
+                try:
+                    _str_list(entry[key])
+                except ValueError as exc:
+                    raise ValueError(f"{where}.{key} {exc}") from None
+    return entries
+

@@ -131,3 +131,20 @@ def test_subscriber_sources_are_checked_when_loaded(tmp_path, source, said):
     assert said in str(raised.value)
     good = {"type": "csv", "name": "club", "path": "abonnes.csv"}
     assert load_settings(write(tmp_path, f"SUBSCRIBER_SOURCES = [{good!r}]")).SUBSCRIBER_SOURCES == [good]
+
+
+@pytest.mark.parametrize("entry,said", [
+    ({"name": "Vienne", "summary": 3}, "COLLECTIVITIES[0].summary doit être une chaîne"),
+    ({"name": "Vienne", "software": "Publik"}, "COLLECTIVITIES[0].software doit être une liste de chaînes"),
+    ({"summary": "Sans nom"}, "la clé « name » (nom de la collectivité) est obligatoire"),
+    ({"name": "Vienne", "theme": ["sve"]}, "clé inconnue « theme » ; vouliez-vous dire « themes » ?"),
+])
+def test_collectivities_are_checked_when_loaded(tmp_path, entry, said):
+    """Operator review: these passed check-settings, then `community directory` died on an
+    AttributeError traceback, listed « P », « u », « b »… as software, or skipped the entry."""
+    with pytest.raises(SettingsError) as raised:
+        load_settings(write(tmp_path, f"COLLECTIVITIES = [{entry!r}]"))
+    assert said in str(raised.value)
+    from forumsync.demo.community import COLLECTIVITIES
+
+    assert load_settings(write(tmp_path, f"COLLECTIVITIES = {COLLECTIVITIES!r}")).COLLECTIVITIES == COLLECTIVITIES
