@@ -34,7 +34,10 @@ def provision_command(obj, dry_run, repair, no_progress):
         writes = ctx.forum.stats.get("writes", 0)
         say(f"{len(result.applied)} modification(s) appliquée(s), "
                    f"{writes} appel(s) d'écriture au forum.")
-    if result.pending_drift:
+    if result.pending_drift and dry_run and repair:  # the essay of a repair: nothing to ask
+        say(f"{len(result.pending_drift)} dérive(s) à réparer : « forumsync provision --repair » "
+            f"(sans --dry-run) les répare.")
+    elif result.pending_drift:
         say(f"{len(result.pending_drift)} dérive(s) non réparée(s) : "
                    f"relancer avec « forumsync provision --repair ».")
 

@@ -257,7 +257,7 @@ def themes_provisioned(ctx) -> Check:
     if result.missing_accounts:
         problems.append("animateur(s) sans compte : " + ", ".join(e for _, e in result.missing_accounts))
     if problems:
-        fix = "Lancez « forumsync provision »" + (" --repair" if result.drift else "") + \
+        fix = "Lancez « forumsync provision" + (" --repair" if result.drift else "") + " »" + \
               (" ; invitez les animateurs sans compte puis relancez-le" if result.missing_accounts else "") + "."
         ok = False if (pending or result.drift) else None
         return Check("themes", label, ok, " ; ".join(problems), fix)

@@ -263,6 +263,26 @@ def test_hand_edit_is_reported_as_drift_and_repaired_on_request(runner, localfor
     assert runner.run()[0].changes == []
 
 
+def test_drift_advice_names_the_command_whole(runner, localforum, tmp_path):
+    """Operator review: doctor advised « Lancez « forumsync provision » --repair. » (the option
+    outside the quotes), and « provision --repair --dry-run » told to rerun with --repair."""
+    from forumsync.web.forum_health import themes_provisioned
+    from tests.fixtures.inbound import write_settings_file
+
+    runner.run()
+    with localforum.session() as s:
+        s.get(Category, theme_category(localforum, "sve").id).color = "FF0000"
+    runner.run(dry_run=True)
+    assert themes_provisioned(runner.ctx).fix.startswith("Lancez « forumsync provision --repair »")
+    path = str(write_settings_file(tmp_path, runner.settings()))
+    essay = CliRunner().invoke(cli, ["--settings", path, "provision", "--repair", "--dry-run", "--no-progress"])
+    assert essay.exit_code == 0, essay.output
+    assert "relancer avec" not in essay.output
+    assert "1 dérive(s) à réparer : « forumsync provision --repair » (sans --dry-run) les répare." in essay.output
+    plain = CliRunner().invoke(cli, ["--settings", path, "provision", "--dry-run", "--no-progress"])
+    assert "1 dérive(s) non réparée(s) : relancer avec « forumsync provision --repair »." in plain.output
+
+
 def test_settings_change_is_applied_even_where_the_forum_drifted(runner, localforum):
     runner.run()
     with localforum.session() as s:
