@@ -63,9 +63,13 @@ def backup_postgresql(url: str, target: Path) -> None:
         raise BackupError(f"pg_dump a échoué (code {result.returncode})")
 
 
-def prune(dest: Path, keep_days: int, now: float) -> list[Path]:
+def prune(dest: Path, keep_days: int, now: float, keep: tuple[Path, ...] = ()) -> list[Path]:
+    """Files older than KEEP_DAYS days, never those of KEEP (the backup just written: with
+    --keep-days 0 it was deleted right after « Sauvegarde écrite »)."""
     removed = []
     for file in sorted(dest.iterdir()):
+        if file in keep:
+            continue
         if file.name.startswith(PREFIXES) and file.is_file() and now - file.stat().st_mtime > keep_days * 86400:
             file.unlink()
             removed.append(file)
@@ -94,16 +98,61 @@ def run(settings_path: str, dest: Path, keep_days: int) -> list[Path]:
     settings_copy = dest / f"settings-{day}.py"
     shutil.copyfile(settings_path, settings_copy)
     settings_copy.chmod(0o600)  # SECRET_KEY and the API key
-    prune(dest, keep_days, time.time())
+    prune(dest, keep_days, time.time(), keep=(made, settings_copy))
     return [made, settings_copy]
 
 
+# argparse's own words in the errors it builds (« argument --dest: expected one argument »).
+ARGPARSE_FRENCH = (("argument ", "option "), ("expected one argument", "une valeur est attendue"))
+
+
+class FrenchParser(argparse.ArgumentParser):
+    """argparse's usage, help and errors in French: the operator reads them (terminal, journal)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(add_help=False, **kwargs)
+        self.add_argument("-h", "--help", action="help", help="affiche cette aide et quitte")
+
+    def format_usage(self):
+        return super().format_usage().replace("usage: ", "Utilisation : ", 1)
+
+    def format_help(self):
+        text = super().format_help().replace("usage: ", "Utilisation : ", 1)
+        return text.replace("\noptions:\n", "\nOptions :\n", 1)
+
+    def parse_args(self, args=None, namespace=None):
+        parsed, unknown = self.parse_known_args(args, namespace)
+        if unknown:
+            self.error(f"argument(s) inconnu(s) : {' '.join(unknown)}")
+        return parsed
+
+    def error(self, message):
+        for english, french in ARGPARSE_FRENCH:
+            message = message.replace(english, french)
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog} : erreur : {message}\n")
+
+
+def days(text: str) -> int:
+    """--keep-days: a whole number of days, at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"« {text} » n'est pas un nombre entier de jours") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} : gardez au moins 1 jour de sauvegardes")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Sauvegarde la base de forumsync et ses réglages.")
-    parser.add_argument("--settings", default=os.environ.get("FORUMSYNC_SETTINGS") or "/etc/forumsync/settings.py",
+    parser = FrenchParser(description="Sauvegarde la base de forumsync et ses réglages.")
+    parser.add_argument("--settings", metavar="FICHIER",
+                        default=os.environ.get("FORUMSYNC_SETTINGS") or "/etc/forumsync/settings.py",
                         help="fichier de réglages (défaut : $FORUMSYNC_SETTINGS, sinon /etc/forumsync/settings.py)")
-    parser.add_argument("--dest", default="/var/backups/forumsync", type=Path, help="dossier des sauvegardes")
-    parser.add_argument("--keep-days", default=14, type=int, help="jours de sauvegardes gardés (défaut : 14)")
+    parser.add_argument("--dest", metavar="DOSSIER", default="/var/backups/forumsync", type=Path,
+                        help="dossier des sauvegardes")
+    parser.add_argument("--keep-days", metavar="JOURS", default=14, type=days,
+                        help="jours de sauvegardes gardés (défaut : 14)")
     args = parser.parse_args(argv)
     from forumsync.settings import SettingsError
 

@@ -127,3 +127,41 @@ def test_the_unit_runs_the_script_and_creates_its_directory_first():
     assert backups in value["ReadWritePaths"].split()
     assert value["ExecStartPre"] == f"+/usr/bin/install -d -o forumsync -g forumsync -m 0700 {backups}"
     assert "pg_dump" not in value["ExecStart"]
+
+
+@pytest.mark.parametrize("days", ["0", "-1"])
+def test_keep_days_below_one_is_refused_and_never_deletes_the_new_backup(sqlite_install, days):
+    """Operator review: « --keep-days 0 » (or -1) printed « Sauvegarde écrite » twice, exit 0,
+    and pruned both files it had just written: the backup directory was left empty."""
+    settings, db, dest, _ = sqlite_install
+    result = run_backup(settings, dest, "--keep-days", days)
+    assert result.returncode == 2 and "gardez au moins 1 jour de sauvegardes" in result.stderr
+    assert "Traceback" not in result.stderr and list(dest.iterdir()) == []
+    module = load_script()
+    made = module.run(str(settings), dest, 1)
+    assert module.prune(dest, 0, time.time() + 10, keep=tuple(made)) == []
+    assert sorted(dest.iterdir()) == sorted(made)
+
+
+def test_usage_and_errors_are_french(sqlite_install):
+    settings, _, dest, _ = sqlite_install
+    shown = run_backup(settings, dest, "--help").stdout
+    assert shown.startswith("Utilisation : ") and "Options :" in shown
+    assert "show this help" not in shown and "usage:" not in shown
+    for args, said in ((["--keep-days", "x"], "« x » n'est pas un nombre entier de jours"),
+                       (["--inconnue"], "argument(s) inconnu(s) : --inconnue"),
+                       (["--dest"], "option --dest: une valeur est attendue")):
+        result = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True,
+                                timeout=60)
+        assert result.returncode == 2 and said in result.stderr, result.stderr
+        assert "usage:" not in result.stderr and "error:" not in result.stderr
+
+
+def load_script():
+    """The script as a module (its name has a dash: not importable by name)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("forumsync_backup", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
