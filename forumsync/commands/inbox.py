@@ -169,6 +169,9 @@ def retry(obj, inbox_id, all_quarantined):
     with ctx.db.session() as session:
         if all_quarantined:
             count = operations.retry_quarantined(session)
+            if not count:  # nothing for the worker: « va le traiter » would promise work
+                say("Aucun message en quarantaine : rien à remettre en traitement.")
+                return
             message = f"{count} message(s) sorti(s) de quarantaine, remis à l'état « nouveau »."
         else:
             row = _get(session, inbox_id)
@@ -180,7 +183,8 @@ def retry(obj, inbox_id, all_quarantined):
                     "(écartez celle-ci si c'est elle la fausse : forumsync inbox drop).")
             message = f"Message n° {inbox_id} remis à l'état « nouveau »."
     wake(ctx)
-    say(message + " Le processus « forumsync worker » va le traiter.")
+    them = "les" if all_quarantined and count > 1 else "le"
+    say(message + f" Le processus « forumsync worker » va {them} traiter.")
 
 
 @inbox.command("drop")

@@ -68,6 +68,10 @@ def test_retry_and_drop(context, settings_file):
     everything = run_cli(settings_file, "inbox", "retry", "--all-quarantined")
     assert "1 message(s) sorti(s) de quarantaine" in everything.stdout.decode()
     assert row(context, ids[2]).state == "new"
+    # Operator review: with nothing in quarantine it said « 0 message(s) sorti(s)… Le processus
+    # « forumsync worker » va le traiter. »
+    nothing = run_cli(settings_file, "inbox", "retry", "--all-quarantined").stdout.decode()
+    assert nothing == "Aucun message en quarantaine : rien à remettre en traitement.\n"
     dropped = run_cli(settings_file, "inbox", "drop", ids[0], "--reason", "hors sujet")
     assert dropped.returncode == 0
     assert (row(context, ids[0]).state, row(context, ids[0]).reason) == (
