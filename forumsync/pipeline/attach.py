@@ -9,6 +9,7 @@ The result, ``Attached``, is all the pure composer (``draft``) needs to know abo
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..forum.gateway import ForumRejected
@@ -29,6 +30,16 @@ class Attached:
     omitted: int = 0  # files left out for room
     own: set = field(default_factory=set)  # URLs of our own uploads (the inert check allows them)
     budget: int = 0  # characters the links and notes may take
+
+
+def inline_image(cid: str) -> re.Pattern:
+    """An image of the body that shows the part CID: ``![label](cid:CID)`` whole, as the mail
+    reading writes it (``mail/html.py``, ``mail/body.image_markdown``), and nothing else. The
+    composer puts the file's address there only: « cid:CID » elsewhere is the sender's text (a
+    code line, an address, the beginning of a longer Content-ID); made a file reference there,
+    the last check broke it, the plugin refused the post for a file it did not name, and a
+    longer Content-ID (« ii_a10 » after « ii_a1 ») lost its image (red team, 48th pass)."""
+    return re.compile(rf"(?<!\\)(!\[[^\]\n]*\]\()cid:{re.escape(cid)}\)")
 
 
 def files_with_post(ctx, msgdata) -> bool:
@@ -57,7 +68,7 @@ def attach(ctx, msgdata) -> Attached:
         name = inert_filename(attachment.get("filename") or "") or "piece-jointe"
         label = link_label(name)
         cid = attachment.get("content_id")
-        in_body = bool(cid and f"cid:{cid}" in body)
+        in_body = bool(cid and inline_image(cid).search(body))
         if not in_body and used + len(label) + 80 > done.budget:
             done.omitted += 1  # neither sent nor uploaded: the post could not name it
             continue

@@ -18,7 +18,7 @@ from ..mail.cuts import cut_note, post_prefix
 from ..mail.ids import post_marker
 from ..mail.inert import body_text, escape_fragment, neutralise_text, strip_bidi
 from ..mail.subjects import decorated_title
-from .attach import Attached
+from .attach import Attached, inline_image
 from .msgdata import post_key
 from .post_inert import inert, normalised
 
@@ -52,8 +52,8 @@ def compose(msgdata, attached: Attached, *, notice: str | None = None, cut_over:
     published cut: its whole text is not checked here (the check of a long text is the
     costliest step of an import), only its cut will be (``Draft.checked`` False)."""
     body = msgdata.get("body") or ""
-    for cid, url in attached.cids:
-        body = body.replace(f"cid:{cid}", url)
+    for cid, url in attached.cids:  # the images only (``attach.inline_image``)
+        body = inline_image(cid).sub(lambda m, url=url: f"{m.group(1)}{url})", body)
     body = _LEFTOVER_CID.sub(lambda m: m.group(1), body)  # an image the mail did not carry
     links, notes, omitted = attached.links, list(attached.notes), attached.omitted
     used = sum(len(link) + 1 for link in links)

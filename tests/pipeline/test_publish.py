@@ -319,3 +319,54 @@ def test_a_mail_that_writes_a_file_reference_keeps_its_text_and_its_author(pipe)
         assert f"forumsync-file:\u200b{number}" in raw
     assert post["username"] != pipe.localforum.username  # the sender's own (staged) account
     assert "transmis depuis la liste" not in raw  # no attribution: not the bridge account's post
+
+
+def _mail_with_images(subject, *, text=None, html=None, cids=()):
+    """A mail whose image parts carry Content-IDs (CIDS), with a TEXT or an HTML body."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    msg = EmailMessage()
+    msg["From"] = "Marie Dupont <marie.dupont@meyzieu.fr>"
+    msg["To"] = "club@listes.example.org"
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(BASE_DATE)
+    msg["Message-ID"] = f"<images-{abs(hash(subject))}@meyzieu.fr>"
+    if html is not None:
+        msg.set_content(html, subtype="html", charset="utf-8", cte="8bit")
+        for n, cid in enumerate(cids):  # two different images (two uploads)
+            msg.add_related(PNG + bytes([n]), maintype="image", subtype="png", cid=f"<{cid}>",
+                            filename=f"image{n}.png")
+    else:
+        msg.set_content(text, charset="utf-8", cte="8bit")
+        for n, cid in enumerate(cids):
+            msg.add_attachment(PNG + bytes([n]), maintype="image", subtype="png", filename=f"image{n}.png")
+            msg.get_payload()[-1]["Content-ID"] = f"<{cid}>"
+    return msg.as_bytes()
+
+
+def test_a_content_id_written_in_the_text_stays_text_and_the_image_is_linked(pipe):
+    """Red team, 48th pass: the composer put the file's address wherever « cid:X » stood, so
+    a mail that showed it in its text (a code line) had it turned into a file reference, that
+    the last check then broke: the plugin refused the post for a file it did not name, and
+    the mail was written again with its files apart."""
+    body = "Le code de la signature :\n\n    <img src=\"cid:logo@meyzieu.fr\">\n\nMarie\n"
+    writes = pipe.ctx.forum.stats["writes"]
+    row = pipe.send(_mail_with_images("Une question sur les signatures", text=body, cids=["logo@meyzieu.fr"]))
+    assert row.state == "published", row.reason
+    assert pipe.ctx.forum.stats["writes"] - writes == 1  # no refusal, no second write
+    raw = pipe.post(row.post_id)["raw"]
+    assert 'src="cid:logo@meyzieu.fr"' in raw  # the sender's text, as written
+    assert raw.count("](upload://") == 1 and "![image0.png](upload://" in raw  # the file, linked
+
+
+def test_an_image_whose_content_id_extends_another_keeps_its_place(pipe):
+    """« cid:ii_a1 » is the beginning of « cid:ii_a10 »: the second image's address was
+    rewritten with the first's, then broken, and the post refused for an unnamed file."""
+    html = '<p>Avant</p><p><img src="cid:ii_a1" alt="un"></p><p><img src="cid:ii_a10" alt="dix"></p>'
+    writes = pipe.ctx.forum.stats["writes"]
+    row = pipe.send(_mail_with_images("Deux images dans le texte", html=html, cids=["ii_a1", "ii_a10"]))
+    assert row.state == "published", row.reason
+    assert pipe.ctx.forum.stats["writes"] - writes == 1
+    raw = pipe.post(row.post_id)["raw"]
+    assert "![un](upload://" in raw and "![dix](upload://" in raw and "forumsync-file" not in raw
