@@ -132,7 +132,8 @@ def shortened(draft: Draft, msgdata, max_chars: int, url: str) -> str:
         cut = inert([cut], [], own)[0][0]
     if not draft.checked and tail:  # the attachment links and notes, never checked yet
         tail = "\n\n".join(inert([], [tail], own)[1])
-    lost = "\n".join(md for md, link in inline if link not in cut)
+    # an image's whole address: « forumsync-file:1 » begins « forumsync-file:12 » (48th pass)
+    lost = "\n".join(md for md, link in inline if f"]({link})" not in cut)
     parts = [p for p in (cut.rstrip(), note, lost, tail) if p]
     return "\n\n".join(parts + _marker(msgdata))
 

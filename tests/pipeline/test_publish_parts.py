@@ -252,3 +252,19 @@ def test_the_forum_limits_are_read_once_per_gateway(pipe):
     assert post_limits.foreseen(forum, "x" * (post_limits.max_post_chars(forum) + 1)) == {BODY_LONG}
     assert post_limits.foreseen(forum, "Un message de plus de vingt caractères.", staged=False) == set()
     assert forum.stats["requests"] == asked  # kept on the gateway, not asked again
+
+
+def test_a_cut_keeps_every_image_it_left_out_even_one_whose_address_begins_another():
+    """Red team, 48th pass: the images a cut left out are linked after it, found by their
+    address in the cut; « forumsync-file:1 » is the beginning of « forumsync-file:12 », so the
+    image of file 1, cut away, was taken for one the cut kept: the plugin then refused the
+    post (file 1 sent, never named) and it was written again with its files apart."""
+    body = "![douze](cid:img12)\n\n" + "Une ligne de texte.\n" * 600 + "\n![un](cid:img1)"
+    long = _msgdata(body=body, staged=True)
+    attached = Attached(cids=[("img1", "forumsync-file:1"), ("img12", "forumsync-file:12")],
+                        inline=[("un", "forumsync-file:1"), ("douze", "forumsync-file:12")],
+                        own={"forumsync-file:1", "forumsync-file:12"}, budget=1000)
+    composed = draft.compose(long, attached, cut_over=5000)
+    cut = draft.fitted(composed, long, {BODY_LONG}, list_name="Club", when=BASE_DATE, max_chars=5000,
+                       full_text_url="forumsync-file:0")
+    assert "![douze](forumsync-file:12)" in cut.raw and "![un](forumsync-file:1)" in cut.raw
