@@ -20,7 +20,7 @@ import weakref
 from email.message import EmailMessage
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..models import OutboxMail, utcnow
@@ -224,6 +224,8 @@ def _send(ctx, jobs, record) -> None:
         except OverBudget as exc:  # an edit made it too costly to render: never its old version
             record([(mail_id, "failed", OVER_BUDGET_REASON.format(seconds=exc.seconds))])
             continue
+        if refreshed:
+            _keep_as_sent(ctx, mail_id, raw)
         if connection is None:
             try:
                 connection = smtp.connect(ctx.settings)
@@ -277,6 +279,7 @@ def _withheld(ctx, key: str, checked: dict) -> tuple[str, str] | None:
     forum no longer lets the list see, ``retry`` when the forum cannot be asked right now."""
     if not key.startswith(FORUM_POST_KEYS):
         return None
+    original = None
     if key.startswith("edit:"):
         original = _original_state(ctx, key)
         if original == "dropped":  # the list will never see it: no « [modifié] » (25th, 26th passes;
@@ -296,9 +299,51 @@ def _withheld(ctx, key: str, checked: dict) -> tuple[str, str] | None:
         log.exception("vérification avant envoi de %s impossible", key)
         return "retry", f"vérification avant envoi impossible ({type(exc).__name__})"
     if allowed:
+        if original == "sent" and _shown_already(ctx, key, facts):
+            return "withheld", ALREADY_SHOWN_REASON
         checked[("facts", key)] = facts
         return None
     return "withheld", f"non envoyé, relu sur le forum juste avant l'envoi : {reason}"
+
+
+ALREADY_SHOWN_REASON = ("non envoyé : le courriel du message est parti après cette modification, "
+                        "dans la version que le forum montre maintenant")
+
+
+def _shown_already(ctx, key: str, facts) -> bool:
+    """Whether the mail of the post an ``edit:ID:V`` notice is about went out showing the post
+    as the forum shows it now: a post edited while its mail waited (LIST_SEND_DELAY_SECONDS,
+    600 s by default) reached the list in its edited version (``_as_now``), and the notice
+    that followed told the list of a change it never saw (red team, 48th pass). A notice
+    whose rendering goes over the budget is sent (the notice itself is short). Only a notice
+    queued before its mail left: an edit made later (a title alone, say) keeps its notice."""
+    from .compose import with_post_as_now
+
+    post_id = key.split(":")[1]
+    with ctx.db.session() as session:
+        sent = session.execute(select(OutboxMail.raw, OutboxMail.sent_at)
+                               .where(OutboxMail.key == f"post:{post_id}")).first()
+        queued = session.scalar(select(OutboxMail.created_at).where(OutboxMail.key == key))
+    if sent is None or sent.sent_at is None or queued is None or queued > sent.sent_at or facts is None:
+        return False
+    raw = sent.raw
+    try:
+        with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):
+            return with_post_as_now(ctx.settings, raw, facts.post.get("cooked") or "", _post_url(ctx, facts)) is None
+    except OverBudget:
+        return False
+
+
+def _keep_as_sent(ctx, mail_id: int, raw: bytes) -> None:
+    """Store RAW, the mail rebuilt at the hand-off, as the mail's own: the outbox shows what
+    the list got (not a version the forum took back) and ``_shown_already`` compares with it.
+    A database that refuses costs nothing but that (the notice may then go)."""
+    try:
+        with ctx.db.session() as session:
+            session.execute(update(OutboxMail).where(OutboxMail.id == mail_id).values(raw=raw)
+                            .execution_options(synchronize_session=False))
+    except Exception:  # noqa: BLE001 - the hand-off goes on
+        log.warning("courriel %s : version mise à jour non enregistrée", mail_id, exc_info=True)
 
 
 OVER_BUDGET_REASON = ("non envoyé : le message, modifié depuis sa mise en file, demande plus de "
@@ -314,14 +359,20 @@ def _as_now(ctx, key: str, raw: bytes, checked: dict) -> tuple[bytes, bool]:
     facts = checked.pop(("facts", key), None)
     if not key.startswith("post:") or facts is None:
         return raw, False
-    from .compose import topic_url, with_post_as_now
+    from .compose import with_post_as_now
+
+    with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):  # as when the event made it
+        fresh = with_post_as_now(ctx.settings, raw, facts.post.get("cooked") or "", _post_url(ctx, facts))
+    return (raw, False) if fresh is None else (fresh, True)
+
+
+def _post_url(ctx, facts) -> str:
+    """The page of the post the FACTS were read for (the footers' « Répondre sur … »)."""
+    from .compose import topic_url
 
     post, topic = facts.post, facts.topic
-    url = topic_url(ctx.settings, topic.get("id") or post.get("topic_id"),
-                    topic.get("slug") or post.get("topic_slug"), post.get("post_number") or 1)
-    with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):  # as when the event made it
-        fresh = with_post_as_now(ctx.settings, raw, post.get("cooked") or "", url)
-    return (raw, False) if fresh is None else (fresh, True)
+    return topic_url(ctx.settings, topic.get("id") or post.get("topic_id"),
+                     topic.get("slug") or post.get("topic_slug"), post.get("post_number") or 1)
 
 
 def _original_state(ctx, key: str) -> str | None:

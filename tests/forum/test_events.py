@@ -749,3 +749,49 @@ def test_catch_up_marks_a_post_dated_before_the_posts_known_before_it(sqlite_bri
     stored = [json.loads(event.payload)["post"] for event in sqlite_bridge.events()]
     assert [(p["id"], p[catchup.CATCHUP_COPY]) for p in stored] == [
         (11, False), (12, True), (13, True), (14, True), (15, False)]
+
+
+def test_an_edit_made_while_the_mail_waited_sends_no_notice(tmp_path, db_url, make_localforum, smtp_sink):
+    """Red team, 48th pass: with the send delay (600 s by default), an author who fixes a typo
+    within ten minutes has the list get the corrected post (rebuilt at the hand-off); the
+    « [modifié] » notice that followed told every subscriber of a change they never saw. An
+    edit made after the mail left still sends its notice; the outbox keeps the mail as sent."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from forumsync.models import utcnow
+    from tests.fixtures.outbound import Bridge
+
+    env = Bridge(tmp_path, db_url, make_localforum, smtp_sink, LIST_SEND_DELAY_SECONDS=600,
+                 SEND_EDIT_NOTICES=True)
+
+    def ten_minutes_later():
+        for _ in range(4):  # the notice waits for its message, then goes (or not)
+            with env.ctx.db.session() as s:
+                s.execute(update(OutboxMail).where(OutboxMail.state == "pending")
+                          .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+            _send_outbox(env)
+
+    try:
+        first = env.topic("marie", "Sujet public avec délai", "Premier mesage public, avec une faute.")
+        _queue_only(env)
+        env.gateway().post_update(first["id"], "Premier message public, corrigé.", edit_reason="faute")
+        _queue_only(env)
+        ten_minutes_later()
+        assert [m["Subject"] for m in env.mails()] == ["Sujet public avec délai"]
+        assert "corrigé" in env.mails()[0].get_body(("plain",)).get_content()
+        row = _outbox_row(env, first["id"])
+        assert b"mesage" not in row.raw and b"corrig" in row.raw  # the mail as the list got it
+        with env.ctx.db.session() as s:
+            notice = s.scalars(select(OutboxMail).where(OutboxMail.key.startswith("edit:"))).one()
+            assert notice.state == "dropped" and "parti après cette modification" in notice.last_error
+        # an edit after the mail left: the list has the old version, the notice goes
+        env.gateway().post_update(first["id"], "Premier message public, corrigé deux fois.",
+                                  edit_reason="encore")
+        _queue_only(env)
+        ten_minutes_later()
+        assert [m["Subject"] for m in env.mails()] == ["Sujet public avec délai",
+                                                       "Re: [modifié] Sujet public avec délai"]
+    finally:
+        env.close()
