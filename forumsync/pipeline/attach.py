@@ -39,7 +39,10 @@ def inline_image(cid: str) -> re.Pattern:
     code line, an address, the beginning of a longer Content-ID); made a file reference there,
     the last check broke it, the plugin refused the post for a file it did not name, and a
     longer Content-ID (« ii_a10 » after « ii_a1 ») lost its image (red team, 48th pass)."""
-    return re.compile(rf"(?<!\\)(!\[[^\]\n]*\]\()cid:{re.escape(cid)}\)")
+    # A URL's scheme is any case (RFC 3986, 3.1: « CID:… » from some mailers) and the mail
+    # reading finds a part by its Content-ID in any case (``mail/body.py``): the same here, or
+    # the image stayed escaped text in the post and its file went to the end (49th pass).
+    return re.compile(rf"(?<!\\)(!\[[^\]\n]*\]\()cid:{re.escape(cid)}\)", re.IGNORECASE)
 
 
 def files_with_post(ctx, msgdata) -> bool:
@@ -64,11 +67,18 @@ def attach(ctx, msgdata) -> Attached:
     done = Attached(budget=post_limits.max_post_chars(ctx.forum) // NOTES_SHARE)
     used = 0
     files = [] if files_with_post(ctx, msgdata) else None
+    claimed: set[str] = set()  # the Content-IDs (any case) an image of the body already shows
     for attachment in msgdata.get("attachments") or []:
         name = inert_filename(attachment.get("filename") or "") or "piece-jointe"
         label = link_label(name)
         cid = attachment.get("content_id")
-        in_body = bool(cid and inline_image(cid).search(body))
+        # A Content-ID the mail gives twice names one image: the first part takes it, a later
+        # one is linked like any file (it took the same place, then the plugin refused the post
+        # for a file it did not name, and written again with files apart the file was in no
+        # image and no link: lost; red team, 49th pass).
+        in_body = bool(cid and cid.lower() not in claimed and inline_image(cid).search(body))
+        if in_body:
+            claimed.add(cid.lower())
         if not in_body and used + len(label) + 80 > done.budget:
             done.omitted += 1  # neither sent nor uploaded: the post could not name it
             continue

@@ -22,7 +22,7 @@ from .attach import Attached, inline_image
 from .msgdata import post_key
 from .post_inert import inert, normalised
 
-_LEFTOVER_CID = re.compile(r"!\[([^\]\n]*)\]\(cid:[^)\s]*\)")
+_LEFTOVER_CID = re.compile(r"!\[([^\]\n]*)\]\(cid:[^)\s]*\)", re.IGNORECASE)  # « CID: » too
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 attachments, mapping rows."""
 import email
 import email.policy
+import re
 
 from forumsync.localforum.models import Upload
 from forumsync.mail.ids import topic_external_id
@@ -370,3 +371,29 @@ def test_an_image_whose_content_id_extends_another_keeps_its_place(pipe):
     assert pipe.ctx.forum.stats["writes"] - writes == 1
     raw = pipe.post(row.post_id)["raw"]
     assert "![un](upload://" in raw and "![dix](upload://" in raw and "forumsync-file" not in raw
+
+
+def test_two_parts_with_one_content_id_both_reach_the_post(pipe):
+    """Red team, 49th pass: a Content-ID given to two parts (a forward of two mails signed
+    alike, a crafted mail) named one image; both files took its place, the plugin refused the
+    post for the file it did not name, and written again with its files apart the second file
+    was in no image and no link: lost without a word. The first part is the image, the
+    other one is linked as any file."""
+    html = '<p>Avant</p><p><img src="cid:logo" alt="logo"></p><p>Apr\u00e8s</p>'
+    writes = pipe.ctx.forum.stats["writes"]
+    row = pipe.send(_mail_with_images("Deux parties, un seul Content-ID", html=html, cids=["logo", "logo"]))
+    assert row.state == "published", row.reason
+    assert pipe.ctx.forum.stats["writes"] - writes == 1  # no refusal, no second write
+    raw = pipe.post(row.post_id)["raw"]
+    assert "![logo](upload://" in raw and "![image1.png](upload://" in raw
+    assert len(set(re.findall(r"upload://[^)]+", raw))) == 2  # two different files, both shown
+
+
+def test_an_image_written_cid_in_capitals_stays_in_its_place(pipe):
+    """A URL's scheme is any case: « CID:abc » (as some mailers write it) was no image for the
+    composer, whose post showed « !\\[un](CID:abc) » as escaped text and the image at the end."""
+    html = '<p>Avant</p><p><img src="CID:abc" alt="un"></p><p>Apr\u00e8s</p>'
+    row = pipe.send(_mail_with_images("Une image en capitales", html=html, cids=["abc"]))
+    assert row.state == "published", row.reason
+    raw = pipe.post(row.post_id)["raw"]
+    assert "![un](upload://" in raw and "CID:" not in raw and raw.count("upload://") == 1
