@@ -17,10 +17,19 @@ _ERRNO = {errno.EACCES: "permission refusée", errno.EPERM: "opération non perm
           errno.EISDIR: "c'est un répertoire"}
 
 
+# gzip's words for a bad header (Lib/gzip.py, _read_gzip_header); its other BadGzipFile
+# errors are about the data after it.
+_HEADER_ERRORS = ("Not a gzipped file", "Unknown compression method")
+
+
 def unreadable_reason(exc: BaseException) -> str:
     """A French sentence for EXC, Python's own words kept after « Python dit » for support."""
     if isinstance(exc, EOFError):
         why = "archive compressée tronquée : elle s'arrête avant la fin (copie ou téléchargement incomplet ?)"
+    elif isinstance(exc, gzip.BadGzipFile) and not str(exc).startswith(_HEADER_ERRORS):
+        # « CRC check failed », « Incorrect length of data produced »: the header was read, the
+        # data is damaged (an « en-tête invalide » sent the operator looking at the wrong end)
+        why = "archive compressée endommagée : contrôle d'intégrité gzip en échec (données altérées)"
     elif isinstance(exc, gzip.BadGzipFile):
         why = "archive compressée illisible : en-tête gzip invalide"
     elif isinstance(exc, zlib.error):

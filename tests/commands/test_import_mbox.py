@@ -253,3 +253,24 @@ def test_limit_zero_is_a_usage_error_not_a_false_diagnosis(tmp_path, sqlite_url)
     result = run_cli(path, "import-mbox", "--store-only", "--limit", "0", archive)
     err = result.stderr.decode()
     assert result.returncode == 2 and "--limit" in err and "aucun message trouvé" not in err, err
+
+
+def test_gzip_whose_check_fails_is_not_called_a_bad_header(tmp_path, sqlite_url):
+    """Red team, 49th pass: a gzip archive whose data fails its CRC (a bit flipped on disk or
+    in transfer) raises BadGzipFile like a bad header, and was reported as « en-tête gzip
+    invalide »: the operator looked at the wrong end of the file."""
+    from tests.fixtures.database import make_settings
+
+    path = write_settings_file(tmp_path, make_settings(tmp_path, sqlite_url))
+    packed = bytearray(gzip.compress(b"From a@b Mon Mar  2 10:00:00 2026\n" + make_mail(message_id="<crc@x>")))
+    packed[-8] ^= 0xFF  # the CRC-32 in the trailer
+    damaged = tmp_path / "crc.mbox.gz"
+    damaged.write_bytes(bytes(packed))
+    result = run_cli(path, "import-mbox", "--store-only", damaged)
+    err = result.stderr.decode()
+    assert result.returncode == 1 and "Traceback" not in err, err
+    assert "en-tête" not in err and "contrôle d'intégrité gzip en échec" in err
+    bad_header = tmp_path / "entete.mbox.gz"
+    bad_header.write_bytes(b"\x1f\x8b\x07" + bytes(packed[3:]))  # compression method 7: unknown
+    err = run_cli(path, "import-mbox", "--store-only", bad_header).stderr.decode()
+    assert "en-tête gzip invalide" in err, err
