@@ -6,6 +6,7 @@ Kept apart from ``forumsync.settings`` so that module stays the table of keys an
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from urllib.parse import urlsplit
 
@@ -235,6 +236,8 @@ def _subscriber_sources(value):
     sources = _list_of_dicts(value)
     for index, source in enumerate(sources):
         where = f"SUBSCRIBER_SOURCES[{index}]"
+        if isinstance(source.get("path"), os.PathLike):  # a pathlib.Path, as it always worked
+            sources[index] = source = dict(source, path=os.fspath(source["path"]))
         kind = source.get("type")
         if kind is None:
             raise ValueError(f"{where} : la clé « type » est obligatoire (mailman ou csv)")

@@ -148,3 +148,13 @@ def test_collectivities_are_checked_when_loaded(tmp_path, entry, said):
     from forumsync.demo.community import COLLECTIVITIES
 
     assert load_settings(write(tmp_path, f"COLLECTIVITIES = {COLLECTIVITIES!r}")).COLLECTIVITIES == COLLECTIVITIES
+
+
+def test_a_subscriber_source_path_may_be_a_pathlib_path(tmp_path):
+    """Red team, 49th pass: the new check refused a ``pathlib.Path`` as a csv « path », which
+    always worked (community/rosters.py opens it); it is read as its string."""
+    path = tmp_path / "settings.py"
+    path.write_text("from pathlib import Path\n"
+                    "SUBSCRIBER_SOURCES = [{'type': 'csv', 'name': 'club', 'path': Path('/srv/abonnes.csv')}]\n",
+                    encoding="utf-8")
+    assert load_settings(path).SUBSCRIBER_SOURCES == [{"type": "csv", "name": "club", "path": "/srv/abonnes.csv"}]
