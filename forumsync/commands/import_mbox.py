@@ -272,7 +272,7 @@ def _summary(ctx, reports, ids, processed: bool) -> int:
         refused.update(r.refused)
     lines = [f"Bilan : {plural(sum(r.read for r in reports), 'message lu', 'messages lus')}"]
     lines.append(f"  publiés : {fr_int(states['published'])}")
-    lines.append(f"  ignorés : {fr_int(states['dropped'])}")
+    lines.append(f"  écartés : {fr_int(states['dropped'])}")
     for reason, count in reasons.most_common():
         lines.append(f"    - {reason} : {fr_int(count)}")
     lines.append(f"  en quarantaine : {fr_int(states['quarantined'])}")

@@ -10,7 +10,7 @@ from .clock import local_time
 from .terminal import printable, say, write_raw
 
 STATE_FR = {"new": "nouveau", "processing": "en cours", "retry": "à réessayer", "published": "publié",
-            "dropped": "ignoré", "quarantined": "en quarantaine"}
+            "dropped": "écarté", "quarantined": "en quarantaine"}
 
 
 def _short(text: str, width: int) -> str:

@@ -104,7 +104,7 @@ def test_import_waits_for_the_pipeline_and_summarises(tmp_path, pipe):
     assert result.returncode == 0, result.stderr.decode()
     out = result.stdout.decode()
     assert "Bilan : 6 messages lus" in out
-    assert "publiés : 4" in out and "ignorés : 1" in out and "doublons (déjà reçus) : 1" in out
+    assert "publiés : 4" in out and "écartés : 1" in out and "doublons (déjà reçus) : 1" in out
     assert "en attente" not in out
     states = {row.message_id: row.state for row in pipe.rows()}
     assert states == {**{f"imp-{n}@meyzieu.fr": "published" for n in range(4)}, "auto@x.fr": "dropped"}

@@ -49,3 +49,17 @@ def test_every_outbox_state_is_listed_in_french(context, settings_file):
 def test_list_limit_must_be_positive(settings_file, family, limit):
     result = invoke(settings_file, family, "list", "--limit", limit)
     assert result.exit_code == 2 and "--limit" in result.output, result.output
+
+
+def test_a_state_has_one_french_word_in_every_listing_and_on_the_dashboard():
+    """Operator review: a dropped message was « ignoré » in inbox list, « écarté » in outbox
+    list and on the dashboard. The command line (singular) and the dashboard (plural) agree."""
+    from forumsync.commands.inbox import STATE_FR
+    from forumsync.commands.outbox import STATE_LABELS
+    from forumsync.web.stats import INBOX_LABELS, OUTBOX_LABELS
+
+    for singular, plural in ((STATE_FR, INBOX_LABELS), (STATE_LABELS, OUTBOX_LABELS)):
+        for state in ("dropped", "published", "sent", "quarantined", "failed", "retry"):
+            if state in singular and state in plural:
+                assert plural[state] in (singular[state], singular[state] + "s"), state
+    assert STATE_FR["dropped"] == STATE_LABELS["dropped"] == "écarté"
