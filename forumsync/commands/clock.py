@@ -5,18 +5,12 @@ printed the stored UTC unmarked, an hour apart (two in summer) for the same mome
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from ..moments import aware_utc
 
 
 def local_time(moment, fmt: str = "%Y-%m-%d %H:%M", missing: str = "—") -> str:
     """MOMENT (an aware or naive-UTC datetime, or its ISO text) in local time; MISSING if none."""
-    if not moment:
+    moment = aware_utc(moment)
+    if moment is None:
         return missing
-    if isinstance(moment, str):
-        try:
-            moment = datetime.fromisoformat(moment)
-        except ValueError:
-            return moment
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone().strftime(fmt)
+    return moment if isinstance(moment, str) else moment.astimezone().strftime(fmt)

@@ -6,8 +6,10 @@ twenty-fifth pass).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..moments import aware_utc
 
 try:
     PARIS = ZoneInfo("Europe/Paris")
@@ -18,15 +20,11 @@ except ZoneInfoNotFoundError:  # no time zone database: said in UTC, never shown
 def paris_time(value) -> str:
     """VALUE (a datetime, naive meaning UTC, or its ISO text) as « 01/07/2026 12:00 », in Paris
     time; « — » when empty."""
-    if not value:
+    value = aware_utc(value)
+    if value is None:
         return "—"
     if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        return value
     if PARIS is None:
         return value.astimezone(timezone.utc).strftime("%d/%m/%Y %H:%M UTC")
     return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
