@@ -70,6 +70,20 @@ class Obj:
                     err=True)
         return self._context
 
+    def stored_context(self):
+        """The context of a command that only shows what is stored: a SQLite database that does
+        not exist is an error naming its path, never a new empty one (a mistyped DATABASE_URL
+        showed « Aucun message. », an empty inbox, and left an empty database behind)."""
+        from .db import sqlite_file
+
+        ctx = self.context
+        path = sqlite_file(ctx.settings.DATABASE_URL)
+        if path is not None and not path.exists():
+            raise click.ClickException(
+                f"aucune base forumsync à {path} (DATABASE_URL) : vérifiez le chemin. La base est "
+                f"créée par la première commande qui écrit (worker, lmtp, import-mbox, provision).")
+        return ctx
+
     def open_database(self):
         """The context with its database opened and migrated, before a command accepts or
         reads anything; a database that is down is a French error, not a traceback."""

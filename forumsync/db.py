@@ -23,11 +23,18 @@ VERSION_TABLE = "alembic_version"  # Alembic's default
 SQLITE_BUSY_TIMEOUT_MS = 15000
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (None: not SQLite, or in memory)."""
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        return Path(url[len("sqlite:///"):])
+    return None
+
+
 def create_db_engine(url: str) -> Engine:
     """An engine with the connection settings forumsync relies on."""
     if url.startswith("sqlite"):
-        if url.startswith("sqlite:///") and ":memory:" not in url:
-            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        if sqlite_file(url) is not None:
+            sqlite_file(url).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                                                   "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)

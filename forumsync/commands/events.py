@@ -26,7 +26,7 @@ def events_group():
 @click.pass_obj
 def list_command(obj, state, limit):
     """Liste les événements reçus du forum, les plus récents d'abord."""
-    with obj.context.db.session() as session:
+    with obj.stored_context().db.session() as session:
         query = select(WebhookEvent).order_by(WebhookEvent.id.desc()).limit(limit)
         if state:
             query = query.where(WebhookEvent.state == state)

@@ -56,7 +56,7 @@ def list_(obj, state, limit):
 
     from ..models import InboxMessage
 
-    ctx = obj.context
+    ctx = obj.stored_context()
     with ctx.db.session() as session:
         query = select(InboxMessage.id, InboxMessage.received_at, InboxMessage.channel, InboxMessage.state,
                        InboxMessage.attempts, InboxMessage.sender, InboxMessage.subject, InboxMessage.reason)
@@ -87,7 +87,7 @@ def show(obj, inbox_id, raw):
     from ..inbound.ingest import parse_headers
     from ..mail.headers import header_str
 
-    ctx = obj.context
+    ctx = obj.stored_context()
     with ctx.db.session() as session:
         row = _get(session, inbox_id)
     if raw:

@@ -27,7 +27,7 @@ def outbox_group():
 @click.pass_obj
 def list_command(obj, state, limit):
     """Liste les courriels de la file d'envoi, les plus récents d'abord."""
-    ctx = obj.context
+    ctx = obj.stored_context()
     with ctx.db.session() as session:
         query = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(limit)
         if state:

@@ -38,7 +38,8 @@ def test_database_down_is_a_french_error(tmp_path, command):
 def test_a_sqlite_path_that_cannot_be_made_is_a_french_error(tmp_path):
     (tmp_path / "fichier").write_text("pas un dossier")
     settings = _settings(tmp_path, f"sqlite:///{tmp_path}/fichier/sous/forumsync.sqlite3")
-    result = _run(tmp_path, settings, ["inbox", "list"])
+    # (a command that writes: a listing names the missing database without opening it)
+    result = _run(tmp_path, settings, ["inbox", "retry", "--all-quarantined"])
     assert isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == 1
     assert "Erreur : base de données inaccessible (" in result.output, result.output
@@ -58,8 +59,10 @@ def test_a_command_without_a_settings_file_says_so(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("FORUMSYNC_SETTINGS", raising=False)
     result = CliRunner().invoke(cli, ["inbox", "list"])
-    assert result.exit_code == 0
     assert "Attention : aucun fichier de réglages (--settings FICHIER ou FORUMSYNC_SETTINGS)" in result.stderr
     assert f"base sqlite:///{tmp_path}/var/forumsync.sqlite3" in result.stderr
+    # and no new demo database either: the listing names the one it did not find
+    assert result.exit_code == 1 and f"aucune base forumsync à {tmp_path}/var/forumsync.sqlite3" in result.stderr
+    assert not (tmp_path / "var").exists()
     quiet = CliRunner().invoke(cli, ["check-settings"])  # says it in its own words
     assert "Attention" not in quiet.stderr

@@ -63,3 +63,17 @@ def test_a_state_has_one_french_word_in_every_listing_and_on_the_dashboard():
             if state in singular and state in plural:
                 assert plural[state] in (singular[state], singular[state] + "s"), state
     assert STATE_FR["dropped"] == STATE_LABELS["dropped"] == "écarté"
+
+
+@pytest.mark.parametrize("command", [["inbox", "list"], ["inbox", "show", "1"], ["outbox", "list"],
+                                     ["events", "list"]])
+def test_a_listing_of_a_database_that_does_not_exist_names_its_path(tmp_path, command):
+    """Operator review: a mistyped DATABASE_URL showed « Aucun message. » (an empty inbox) and
+    left a new empty database behind; the listing names the missing file instead."""
+    missing = tmp_path / "erreur-de-frappe" / "forumsync.sqlite3"
+    settings = tmp_path / "settings.py"
+    settings.write_text(f"DATABASE_URL = 'sqlite:///{missing}'\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--settings", str(settings), *command])
+    assert result.exit_code == 1, result.output
+    assert f"aucune base forumsync à {missing} (DATABASE_URL)" in result.output
+    assert not missing.exists() and not missing.parent.exists()
