@@ -48,12 +48,65 @@ def splice_in_place(src: list, pos: int, new: list) -> list:
     return src
 
 
+def _is_scheme_char(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char in "+-.")
+
+
+def inline_linkify(state, silent: bool) -> bool:
+    """markdown-it's inline ``linkify`` rule as markdown-it (JavaScript, the parser Discourse
+    cooks with) writes it (lib/rules_inline/linkify.mjs): the scheme before ``://`` is read
+    back from the source, at most 10 characters and no further than the pending text, and a
+    link no longer than its scheme is no link. markdown-it-py 4.3 reads the scheme off the
+    pending text with a regular expression: inside a link label (``parseLinkLabel`` skips
+    tokens silently, the pending text is then an older one) it took a scheme that is not
+    there, matched a link no longer than it, did not move, and the parse raised « inline rule
+    didn't increment state.pos » (« osth.[//a.s:// »): the message went to quarantine with a
+    Python error, where Discourse cooks it (found by the splice property test, 7 December)."""
+    if not state.md.options.linkify or state.linkLevel > 0:
+        return False
+    pos, src = state.pos, state.src
+    if pos + 3 > state.posMax or src[pos:pos + 3] != "://":
+        return False
+    lowest = pos - min(10, len(state.pending), pos)
+    start = pos
+    while start > lowest and _is_scheme_char(src[start - 1]):
+        start -= 1
+    if start == pos or not (src[start].isascii() and src[start].isalpha()):
+        return False
+    scheme_length = pos - start
+    link = state.md.linkify.match_at_start(src[start:])
+    if not link:
+        return False
+    url = link.url
+    if len(url) <= scheme_length:
+        return False
+    url = url.rstrip("*")  # no "*" at the end (emphasis)
+    full_url = state.md.normalizeLink(url)
+    if not state.md.validateLink(full_url):
+        return False
+    if not silent:
+        state.pending = state.pending[:-scheme_length]
+        token = state.push("link_open", "a", 1)
+        token.attrs = {"href": full_url}
+        token.markup, token.info = "linkify", "auto"
+        token = state.push("text", "", 0)
+        token.content = state.md.normalizeLinkText(url)
+        token = state.push("link_close", "a", -1)
+        token.markup, token.info = "linkify", "auto"
+    state.pos += len(url) - scheme_length
+    return True
+
+
 def make_linkify_linear() -> None:
-    """Have markdown-it-py's linkify rule splice in place (for every parser of the process:
-    the pool's checks and the local forum's cooking alike)."""
+    """Have markdown-it-py's linkify rules work as markdown-it's, in linear time, for every
+    parser of the process made after this call (the pool's checks and the local forum's
+    cooking alike): the core rule splices in place, the inline rule is ``inline_linkify``."""
     import sys
 
+    import markdown_it.parser_inline as parser_inline
     import markdown_it.rules_core  # noqa: F401 (loads the module below)
 
     # (the package's "linkify" attribute is the rule function: the module is read from sys.modules)
     sys.modules["markdown_it.rules_core.linkify"].arrayReplaceAt = splice_in_place
+    parser_inline._rules[:] = [(name, inline_linkify if name == "linkify" else rule)
+                               for name, rule in parser_inline._rules]

@@ -120,3 +120,23 @@ def test_linkify_splicing_in_place_gives_the_same_tokens(text):
         finally:
             module.arrayReplaceAt = splice_in_place
         assert ours == theirs, sample
+
+
+@pytest.mark.parametrize("text, hrefs", [
+    # (hrefs as markdown-it 14, JavaScript, finds them: checked with node while writing this)
+    ("osth.[//a.s://", ["//a.s"]),
+    ("K[/](flocalhosth.[x\u017fltvoir www.publik.fr et marie@meyzieu.fr\nhttps://a.fr https://b.fr//",
+     ["http://www.publik.fr", "mailto:marie@meyzieu.fr", "https://a.fr", "https://b.fr//"]),
+    ("voir https://a.fr et http://b.fr**", ["https://a.fr", "http://b.fr"]),
+])
+def test_a_scheme_before_a_link_label_is_read_from_the_source_as_markdown_it_does(text, hrefs):
+    """markdown-it-py 4.3's inline linkify rule read the scheme off a stale pending text inside
+    a link label and raised « inline rule didn't increment state.pos »: the message went to
+    quarantine with a Python error where Discourse cooks it (found by the splice property test
+    in a CI rehearsal, 7 December 2026). ``mail.linkify.inline_linkify`` is markdown-it's."""
+    from forumsync.mail.inert import discourse_parser, live_syntax
+
+    tokens = discourse_parser().parse(text)
+    found = [c.attrs.get("href") for t in tokens if t.children for c in t.children if c.type == "link_open"]
+    assert found == hrefs
+    assert isinstance(live_syntax(text, (), onebox=True), list)
