@@ -20,12 +20,24 @@ _LOADED_ATTRS = {("img", "src"), ("img", "srcset"), ("source", "src"), ("source"
                  ("video", "src"), ("video", "poster"), ("audio", "src")}
 
 _AMBIGUOUS_URL = re.compile(r"[\\\s\x00-\x1f\x7f]")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(parts) -> tuple | None:
+    """A URL's origin as a browser compares it (scheme, host, port), None for a port that is
+    none: another port of the forum's host is another service, whoever runs it."""
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return parts.scheme, parts.hostname or "", port or _DEFAULT_PORTS.get(parts.scheme)
 
 
 def absolute_html(settings, cooked: str) -> str:
     """Sanitised HTML (nh3) with every link and image made absolute against FORUM_URL, and
     no image or media loaded from another host than the forum's."""
     base = settings.FORUM_URL + "/"
+    forum_origin = _origin(urlsplit(base))
 
     def absolute(value: str) -> str:
         return urljoin(base, value) if not urlsplit(value).scheme else value  # "/uploads/…", "//host/…"
@@ -39,7 +51,7 @@ def absolute_html(settings, cooked: str) -> str:
             return False
         parts = urlsplit(absolute(url))
         return parts.scheme in ("http", "https") and "@" not in parts.netloc \
-            and (parts.hostname or "") == settings.forum_host
+            and _origin(parts) == forum_origin
 
     def own(value: str, srcset: bool = False) -> bool:
         if not srcset:

@@ -232,12 +232,17 @@ def test_images_from_another_host_become_links_in_list_mail(conf):
     "https://user@bistro.example.org/p.gif",
     "https://bistro.example.org\t.evil.example/p.gif",
     "ftp://bistro.example.org/p.gif",
+    "https://bistro.example.org:8443/p.gif",  # another port: another service of the machine
+    "http://bistro.example.org/p.gif",  # the forum is https: port 80 is another server
+    "https://bistro.example.org:99999/p.gif",  # no port at all
+    "https://bistro.example.org:x/p.gif",
 ])
 def test_an_image_url_read_two_ways_is_not_the_forums(conf, src):
     """Red team, ninth pass: Python's urlsplit read "https://evil\\@forum/p.gif" as the
     forum's, a browser reads it as evil's (it ends the host at "\\"): the image was loaded by
     every list reader's mail client. A URL with a backslash, blanks or control characters,
-    user info or another scheme is not the forum's: a link, never an image."""
+    user info or another scheme is not the forum's: a link, never an image. Nor is another
+    origin of the forum's host (scheme and port: 50th pass)."""
     import html as html_module
 
     msg = make(conf, cooked=f'<p><img src="{html_module.escape(src, quote=True)}" alt="capture"></p>')
