@@ -6,6 +6,8 @@ migrated by the commands that need the database (``open_database(..., migrate=Tr
 """
 from __future__ import annotations
 
+import logging
+
 import contextlib
 import threading
 from pathlib import Path
@@ -202,12 +204,21 @@ class DatabaseUnavailable(OSError):
 def open_database(settings, migrate: bool = True) -> Database:
     from sqlalchemy.exc import SQLAlchemyError
 
+    new_file = sqlite_file(settings.DATABASE_URL)
+    if new_file is not None and new_file.exists():
+        new_file = None
     try:
         db = Database(settings.DATABASE_URL)
         if migrate:
             db.migrate()
     except (OSError, SQLAlchemyError) as exc:
         raise DatabaseUnavailable(unavailable_reason(exc)) from exc
+    if new_file is not None and new_file.exists():
+        # The first run needs it created; a mistyped DATABASE_URL must be seen at once, not as
+        # mail landing in a database nobody reads (operator review).
+        logging.getLogger("forumsync.db").warning(
+            "Note : nouvelle base forumsync créée à %s (DATABASE_URL) ; si ce n'est pas la "
+            "première utilisation, vérifiez le chemin.", new_file.resolve())
     return db
 
 

@@ -77,3 +77,18 @@ def test_a_listing_of_a_database_that_does_not_exist_names_its_path(tmp_path, co
     assert result.exit_code == 1, result.output
     assert f"aucune base forumsync à {missing} (DATABASE_URL)" in result.output
     assert not missing.exists() and not missing.parent.exists()
+
+
+def test_a_command_that_writes_says_when_it_creates_the_database(tmp_path, caplog):
+    """Operator review: a command that writes creates a SQLite database that does not exist
+    (the first run needs it); a mistyped DATABASE_URL went unnoticed. It is said, once."""
+    new = tmp_path / "ailleurs" / "forumsync.sqlite3"
+    settings = tmp_path / "settings.py"
+    settings.write_text(f"DATABASE_URL = 'sqlite:///{new}'\n", encoding="utf-8")
+    first = CliRunner().invoke(cli, ["--settings", str(settings), "inbox", "retry", "--all-quarantined"])
+    assert new.exists(), first.output
+    # (the command's log goes to stderr; under pytest, to caplog)
+    assert f"Note : nouvelle base forumsync créée à {new}" in caplog.text
+    caplog.clear()
+    again = CliRunner().invoke(cli, ["--settings", str(settings), "inbox", "retry", "--all-quarantined"])
+    assert again.exit_code == first.exit_code and "nouvelle base" not in caplog.text
