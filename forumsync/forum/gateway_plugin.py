@@ -33,18 +33,22 @@ class PluginCalls:
 
     def has_feature(self, feature: str) -> bool:
         """The plugin is there and says it does FEATURE (``staged_posts``, ``post_files``,
-        ``message_id_lookup``, ``category_fields``, ``batch_posts``, ``users_by_email``)."""
+        ``message_id_lookup``, ``category_fields``, ``batch_posts``, ``users_by_email``,
+        ``username_hint``)."""
         caps = self.capabilities()
         return bool(caps) and feature in (caps.get("features") or [])
 
     def staged_post_create(self, *, email, name, raw, message_id, topic_id=None, title=None,
                            category_id=None, reply_to_post_number=None, created_at=None,
-                           external_id=None, tags=None, files=None) -> dict:
+                           external_id=None, tags=None, files=None, username_hint=None) -> dict:
         """The plugin's POST /forumsync/posts.json. FILES, ``[(filename, bytes, type)]``, go in
         the same multipart request (``forumsync-file:N`` in RAW names the Nth): one call for a
-        mail and its attachments (capability ``post_files``)."""
+        mail and its attachments (capability ``post_files``). USERNAME_HINT: what a new staged
+        user's username is made from instead of NAME (capability ``username_hint``; a plugin
+        without it ignores the field and makes the username from NAME)."""
         payload = self._present({
-            "email": email, "name": name, "raw": raw, "message_id": message_id,
+            "email": email, "name": name, "username_hint": username_hint, "raw": raw,
+            "message_id": message_id,
             "topic_id": topic_id, "title": title, "category": category_id,
             "reply_to_post_number": reply_to_post_number, "created_at": self._date(created_at),
             "external_id": external_id, "tags": list(tags) if tags else None})

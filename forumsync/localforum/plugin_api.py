@@ -35,7 +35,7 @@ from .uploads import create_upload
 PLUGIN_NAME = "discourse-forumsync"
 VERSION = "0.1.0"  # plugin/lib/forumsync/version.rb
 FEATURES = ("staged_posts", "post_files", "message_id_lookup", "category_fields", "batch_posts",
-            "users_by_email")
+            "users_by_email", "username_hint")
 
 bp = Blueprint("localforum_forumsync", __name__)
 
@@ -143,7 +143,8 @@ def create_staged_post(session, post_params: PostParams, files, post_files: Post
         raise ApiError(422, [MESSAGES["category_closed"].format(id=getattr(category, "id", None))],
                        "category_closed")
     try:
-        user = sender or staged_users.find_or_create(session, post_params.email, post_params.name)[0]
+        user = sender or staged_users.find_or_create(session, post_params.email, post_params.name,
+                                                     post_params.username_hint)[0]
     except staged_users.SenderRefused as exc:
         raise ApiError(422, [exc.message], staged_users.SENDER_REFUSED) from exc
     raw = post_params.raw

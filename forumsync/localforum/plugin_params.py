@@ -69,7 +69,7 @@ class PostParams:
             p["category_id"] = p.pop("category")
         self.p = p
         self.errors: list[str] = []
-        self.email = self.name = self.raw = self.message_id = self.title = None
+        self.email = self.name = self.username_hint = self.raw = self.message_id = self.title = None
         self.category_id = self.topic_id = self.reply_to_post_number = None
         self.created_at = self.external_id = None
         self.tags: list[str] = []
@@ -123,6 +123,11 @@ class PostParams:
         self.name = self._text("name")
         if self.name and len(self.name) > 255:
             self._error("too_long", name="name", max=255)
+        # what a new staged user's username is made from instead of the name (forumsync sends
+        # it for a sender whose name is marked « adresse non vérifiée »)
+        self.username_hint = self._text("username_hint")
+        if self.username_hint and len(self.username_hint) > 255:
+            self._error("too_long", name="username_hint", max=255)
         self.raw = self._text("raw", strip=False)
         if self.raw is None or not self.raw.strip():
             self._error("required", name="raw")

@@ -5,7 +5,8 @@ Discourse (read in its source, reproduced here so our tests fail where Discourse
 - ``Email::Receiver#find_or_create_user``: staging only while ``enable_staged_users`` is on
   and ``EmailValidator.allowed?`` accepts the address; username
   ``UserNameSuggester.suggest(sanitize_username(display_name).presence || email)``; name the
-  display name, else ``User.suggest_name(email)``; a creation that hits a unique index is
+  display name, else ``User.suggest_name(email)``. The plugin's ``username_hint``, when
+  given, stands for the display name in the username's making only; a creation that hits a unique index is
   retried (the other request made this sender) in a savepoint;
 - ``lib/validators/email_address_validator.rb``: the addresses a user may have;
 - ``lib/validators/email_validator.rb`` ``EmailValidator.allowed?``: allowed/blocked domains;
@@ -225,16 +226,20 @@ def suggest_name(email: str) -> str:
     return " ".join(w[:1].upper() + w[1:].lower() for w in words.split(" "))
 
 
-def username_for(session, email: str, name: str | None) -> str:
-    """Receiver: suggest(sanitize_username(display_name).presence || email)."""
+def username_for(session, email: str, name: str | None, hint: str | None = None) -> str:
+    """Receiver: suggest(sanitize_username(display_name).presence || email); the plugin's
+    USERNAME_HINT, when given, in place of the display name."""
+    name = hint if hint and hint.strip() else name
     sanitized = sanitize_username(name.strip()) if name and name.strip() else ""
     return suggest_username(session, sanitized or email)
 
 
 # ------------------------------------------------------------------ find or create
-def find_or_create(session, email: str, name: str | None) -> tuple[User, bool]:
+def find_or_create(session, email: str, name: str | None,
+                   username_hint: str | None = None) -> tuple[User, bool]:
     """The staged user of EMAIL (created True when staged now); raises SenderRefused, also for
-    the address of an account that is not staged (StagedUserResolver#check_existing!)."""
+    the address of an account that is not staged (StagedUserResolver#check_existing!). A new
+    user's username is made from USERNAME_HINT when given, else from NAME."""
     email = email.strip().lower()
     for _ in range(ATTEMPTS):
         user = users.user_by_email(session, email)
@@ -247,7 +252,7 @@ def find_or_create(session, email: str, name: str | None) -> tuple[User, bool]:
         if not email_allowed(session, email):
             raise SenderRefused("email_not_allowed", email=email)
         display = name.strip() if name and name.strip() else suggest_name(email)
-        username = username_for(session, email, name)
+        username = username_for(session, email, name, username_hint)
         try:
             with session.begin_nested():
                 user = users.create_user(session, username, email, display, staged=True,

@@ -145,6 +145,7 @@ class PendingBatch:
         ctx = self.ctx
         message_id = msgdata["message_id"]
         common = dict(email=msgdata["from_email"], name=msgdata.get("from_name") or "",
+                      username_hint=msgdata.get("username_hint"),
                       message_id=f"<{message_id}>", created_at=msgdata.get("date"))
         new_topic, roots, keys, touched, orphan = None, set(), set(), None, False
         if msgdata.get("topic_id") is None:

@@ -64,6 +64,7 @@ class MsgData(TypedDict, total=False):
     sender_account: str | None  # the forum account that may post it under its own name
     sender_staged: bool  # else: the plugin may post it as a staged user; neither: the bridge
     # (sender also marks from_name « (adresse non vérifiée) » for a borrowed-looking name)
+    username_hint: str | None  # a marked staged sender: what the plugin makes its username from
     # live_topic (replies): the topic as the forum shows it now; may move topic_id and
     # reply_to_post_number to where a lead moved the parent post
     live_topic: dict[str, Any] | None

@@ -117,7 +117,8 @@ def _write(ctx, msgdata, draft: Draft) -> dict:
     """One write: through the plugin for a staged author, else as the poster's account."""
     if msgdata.get("staged"):
         return ctx.forum.staged_post_create(
-            email=msgdata["from_email"], name=msgdata.get("from_name") or "", raw=draft.raw,
+            email=msgdata["from_email"], name=msgdata.get("from_name") or "",
+            username_hint=msgdata.get("username_hint"), raw=draft.raw,
             message_id=bracketed(post_key(msgdata)), title=draft.title,
             category_id=draft.category_id, topic_id=draft.topic_id,
             reply_to_post_number=draft.reply_to_post_number, created_at=draft.created_at,

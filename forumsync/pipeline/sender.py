@@ -22,7 +22,9 @@ discourse-forumsync plugin, else the bridge account. A display name (or address)
 like a member's name (same key once homoglyphs, case and accents are folded,
 ``forumsync.mail.lookalike``) while the address is not that member's, or that mixes scripts,
 gets the mark « (adresse non vérifiée) » in ``from_name``; so does a name that claims a forum
-role (« admin », « Modératrice », « Équipe Bistro »: ``members.claims_a_role``).
+role (« admin », « Modératrice », « Équipe Bistro »: ``members.claims_a_role``). A staged
+sender so marked also gets ``username_hint``, what the plugin makes its username from
+instead of the marked name (``username_hint.choose``: never a member's name, nor a role).
 
 These are facts, found once (user lookups are cached by the gateway): ``sender_account``
 (the account that may post under its own name) and ``sender_staged`` (the plugin may stage
@@ -34,15 +36,15 @@ from __future__ import annotations
 from ..mail.addresses import header_addresses
 from ..mail.authresults import FAIL, PASS, verdict
 from ..mail.lookalike import mixed_script
-from . import members, moderators
-from .author import marked
+from . import members, moderators, username_hint
+from .author import UNVERIFIED_MARK, marked
 from .errors import Quarantine
 from .msgdata import MsgData
 
 
 def process(ctx, msg, msgdata: MsgData) -> None:
     email = (msgdata.get("from_email") or "").strip().lower()
-    msgdata.update(sender_account=None, sender_staged=False)
+    msgdata.update(sender_account=None, sender_staged=False, username_hint=None)
     from_addresses = [a for _, a in header_addresses(msg, "From") if a]
     # Several addresses in From, or in the headers a munged mail names its author in (found
     # by the parse stage): the mail names several authors, none is believed.
@@ -71,6 +73,8 @@ def process(ctx, msg, msgdata: MsgData) -> None:
     if several or _looks_borrowed(ctx, msgdata, email):
         _mark(msgdata, email)
     msgdata["sender_staged"] = bool(email and not several and ctx.forum.has_feature("staged_posts"))
+    if msgdata["sender_staged"] and (msgdata.get("from_name") or "").endswith(UNVERIFIED_MARK):
+        msgdata["username_hint"] = username_hint.choose(ctx, msgdata["from_name"], email)
 
 
 def account_refusal(user: dict) -> str | None:

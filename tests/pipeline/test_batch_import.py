@@ -145,6 +145,22 @@ def test_an_invalid_sender_falls_back_to_the_bridge_as_alone(pipe):
     assert (one_by_one or {}).get("id", posted["id"]) == posted["id"]
 
 
+def test_a_marked_sender_in_a_batch_gets_the_username_one_by_one_gives(pipe):
+    """The batch items carry ``username_hint`` too: a look-alike of a member, staged in a batch,
+    is not named after the member (51st pass)."""
+    pipe.localforum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
+    pipe.feed(make_mail(subject="Une question", message_id="<m1@evil.example>",
+                        sender="Marie Dupont <jean.roux@evil.example>"))
+    pipe.feed(make_mail(subject="Une autre", message_id="<m2@evil.example>",
+                        sender="Marie Dupont <marie.dupont@evil.example>", date=later(hours=1)))
+    drain(pipe, 1)
+    assert pipe.localforum.requests.count_of("POST", "/forumsync/posts/batch.json") == 1
+    posts = [pipe.post(r.post_id) for r in pipe.rows()]
+    assert [(p["username"], p["name"]) for p in posts] == [
+        ("jean.roux", "Marie Dupont (adresse non vérifiée)"),
+        ("non_verifie", "Marie Dupont (adresse non vérifiée)")]
+
+
 def test_same_subject_without_references_joins_the_waiting_topic(pipe):
     """A « Re: » without References joins by subject the topic a waiting message opens, in the
     same batch (topic_of_message_id: in that topic, replying to no post), as one by one."""

@@ -172,6 +172,39 @@ def test_look_alike_names_are_marked(checked, sender):
         assert name.endswith("(adresse non vérifiée)"), name
 
 
+@pytest.mark.parametrize("sender, username", [
+    # the name and the local part both pass for the member's: neither makes the username
+    ("Marie Dupont <marie.dupont@evil.example>", "non_verifie"),
+    ("MARIE DUPÓNT <dupont.marie@evil.example>", "non_verifie"),
+    # the name is borrowed: the address makes it
+    ("Marie Dupont <jean.roux@evil.example>", "jean.roux"),
+    ("Маrie Dupont <paul@evil.example>", "paul"),
+    ("Administrateur du forum <claire@evil.example>", "claire"),
+    ("<webmaster@evil.example>", "evil"),  # a generic local part: the domain (UserNameSuggester)
+    # the local part is borrowed, the name is not: the name without its mark makes it
+    ("Jean Roux <marie.dupont@evil.example>", "Jean_Roux"),
+])
+def test_a_marked_sender_s_username_neither_carries_the_mark_nor_a_member_s_name(checked, sender, username):
+    """The mark is for the name shown; the username of the staged user was made from the
+    marked name (« Marie_Dupont_adresse », cut at 20), and the name without it would give
+    « Marie_Dupont1 », a username passing for the member's (51st pass)."""
+    row = checked.deliver(make_mail("Bonjour", "Texte\n", sender=sender))
+    assert row.state == "published", row.reason
+    got, name, _ = _poster(checked, row)
+    assert (got, name.endswith("(adresse non vérifiée)")) == (username, True)
+
+
+def test_a_taken_fallback_username_gets_the_first_free_number(checked):
+    for n, address in enumerate(("marie.dupont@evil.example", "marie.dupont@other.example")):
+        row = checked.deliver(make_mail(f"Bonjour {n}", "Texte\n", sender=f"Marie Dupont <{address}>"))
+        assert _poster(checked, row)[0] == ["non_verifie", "non_verifie1"][n]
+
+
+def test_an_unmarked_sender_s_username_is_made_from_the_name_as_discourse_does(checked):
+    row = checked.deliver(make_mail("Bonjour", "Texte\n", sender="Anne Roux <anne.roux@ville-exemple.fr>"))
+    assert _poster(checked, row)[:2] == ("Anne_Roux", "Anne Roux")
+
+
 def test_look_alike_names_are_marked_in_attribution_lines(bridge_service):
     bridge_service.forum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
     row = bridge_service.deliver(make_mail("Bonjour", "Texte\n", sender="Маrie Dupont <md@evil.example>"))

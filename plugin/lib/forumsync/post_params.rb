@@ -16,7 +16,7 @@ module Forumsync
 
     include Validating
 
-    attr_reader :email, :name, :raw, :message_id, :title, :category_id, :topic_id,
+    attr_reader :email, :name, :username_hint, :raw, :message_id, :title, :category_id, :topic_id,
                 :reply_to_post_number, :created_at, :external_id, :tags
 
     def initialize(params, locale: Messages::DEFAULT_LOCALE)
@@ -34,7 +34,7 @@ module Forumsync
 
     def to_h
       {
-        email: @email, name: @name, raw: @raw, message_id: @message_id, title: @title,
+        email: @email, name: @name, username_hint: @username_hint, raw: @raw, message_id: @message_id, title: @title,
         category_id: @category_id, topic_id: @topic_id,
         reply_to_post_number: @reply_to_post_number, created_at: @created_at,
         external_id: @external_id, tags: @tags,
@@ -47,6 +47,10 @@ module Forumsync
       validate_email
       @name = text("name")
       error(:too_long, name: "name", max: MAX_NAME) if @name && @name.length > MAX_NAME
+      # What a new staged user's username is made from instead of the name (forumsync sends
+      # it for a sender whose name is marked "adresse non vérifiée"; capability username_hint).
+      @username_hint = text("username_hint")
+      error(:too_long, name: "username_hint", max: MAX_NAME) if @username_hint && @username_hint.length > MAX_NAME
       @raw = text("raw", strip: false)
       error(:required, name: "raw") if @raw.nil? || @raw.strip.empty?
       validate_message_id

@@ -40,7 +40,7 @@ module Forumsync
 
     def create_all
       user = StagedUserResolver.new(@user_store, locale: @locale)
-        .resolve(email: @params.email, name: @params.name).user
+        .resolve(email: @params.email, name: @params.name, username_hint: @params.username_hint).user
       options = CreatorOptions.build(@params, raw: upload_files(user))
       creator = ::PostCreator.new(user, options)
       post = creator.create

@@ -14,6 +14,10 @@ module Forumsync
   #   when the name leaves nothing (the suggester drops what a username may not contain,
   #   cuts it to the allowed length and picks a free one);
   # - name: the display name, else User.suggest_name(address);
+  # - username_hint (optional, capability username_hint): when given, the username is made
+  #   from it instead of the display name, which stays the user's name (forumsync sends it
+  #   for a sender whose name it marked "adresse non vérifiée": the mark, or a member's name
+  #   the sender borrowed, must not become the username);
   # - two first messages of one new sender at once: the second creation hits a unique
   #   index; it is retried (the store creates inside a savepoint), and then finds the user
   #   the first one made.
@@ -41,7 +45,7 @@ module Forumsync
       @locale = locale
     end
 
-    def resolve(email:, name: nil)
+    def resolve(email:, name: nil, username_hint: nil)
       email = email.to_s.strip.downcase
       ATTEMPTS.times do
         existing = @store.find_by_email(email)
@@ -49,7 +53,7 @@ module Forumsync
 
         check_stageable!(email)
         begin
-          user = @store.create_staged(email: email, username: username_for(email, name),
+          user = @store.create_staged(email: email, username: username_for(email, name, username_hint),
                                       name: display_name(email, name))
           return Result.new(user: user, created: true)
         rescue Conflict
@@ -61,9 +65,10 @@ module Forumsync
       refuse!(:sender_conflict, email: email)
     end
 
-    # Receiver: UserNameSuggester.suggest(sanitize_username(display_name).presence || email)
-    def username_for(email, name)
-      cleaned = name.to_s.strip
+    # Receiver: UserNameSuggester.suggest(sanitize_username(display_name).presence || email),
+    # the hint standing for the display name when given.
+    def username_for(email, name, hint = nil)
+      cleaned = hint.to_s.strip.empty? ? name.to_s.strip : hint.to_s.strip
       sanitized = cleaned.empty? ? "" : @store.sanitize_username(cleaned).to_s
       @store.suggest_username(sanitized.empty? ? email : sanitized)
     end

@@ -60,6 +60,18 @@ RSpec.describe Forumsync::PostParams do
     expect(params.category_id).to eq(4)
   end
 
+  it "reads an optional username_hint, of at most 255 characters" do
+    params = described_class.new({ email: "a@b.fr", raw: "x", message_id: "m@b", title: "T", category: "4",
+                                   name: "Marie Curie (adresse non vérifiée)", username_hint: " sosie " })
+    expect(params).to be_valid
+    expect([params.name, params.username_hint]).to eq(["Marie Curie (adresse non vérifiée)", "sosie"])
+    expect(described_class.new({ email: "a@b.fr", raw: "x", message_id: "m@b", title: "T", category: "4" })
+      .username_hint).to be_nil
+    long = described_class.new({ email: "a@b.fr", raw: "x", message_id: "m@b", title: "T", category: "4",
+                                 username_hint: "x" * 256 })
+    expect(long.errors).to eq(["« username_hint » dépasse 255 caractères."])
+  end
+
   it "refuses a new topic without a category" do
     params = described_class.new({ email: "a@b.fr", raw: "x", message_id: "m@b", title: "Titre" })
     expect(params.errors).to eq(

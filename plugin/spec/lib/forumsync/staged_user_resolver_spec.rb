@@ -92,6 +92,16 @@ RSpec.describe Forumsync::StagedUserResolver do
     expect(store.suggested).to eq(["contact@mairie.fr", "a.b@example.org", "c@example.org"])
   end
 
+  it "makes the username from username_hint when given, and keeps the display name as the name" do
+    user = resolver.resolve(email: "sosie@evil.example", name: "Marie Curie (adresse non vérifiée)",
+                            username_hint: "sosie").user
+    expect(user.name).to eq("Marie Curie (adresse non vérifiée)")
+    resolver.resolve(email: "b@evil.example", name: "Marie Curie (adresse non vérifiée)", username_hint: "***")
+    resolver.resolve(email: "c@evil.example", name: "Marie Curie (adresse non vérifiée)", username_hint: " ")
+    expect(store.sanitized).to eq(["sosie", "***", "Marie Curie (adresse non vérifiée)"])
+    expect(store.suggested).to eq(["sosie", "b@evil.example", "Marie_Curie_adresse_non_v_rifi_e"])
+  end
+
   it "names a nameless sender as User.suggest_name does, keeps a given name as it is" do
     expect(resolver.resolve(email: "anonyme@x.fr", name: " ").user.name).to eq("name of anonyme@x.fr")
     expect(resolver.resolve(email: "etoiles@x.fr", name: "***").user.name).to eq("***")
