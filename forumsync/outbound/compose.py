@@ -204,6 +204,35 @@ def with_post_as_now(settings, raw: bytes, cooked: str, url: str) -> bytes | Non
     return b"\r\n".join(kept) + b"\r\n" + fresh_head + b"\r\n\r\n" + fresh_body
 
 
+def with_subject(raw: bytes, subject: str) -> bytes | None:
+    """RAW, a queued list mail, with SUBJECT as its Subject (encoded as ``compose_post``
+    encodes it, in its place among the headers), or None when it already reads SUBJECT. A
+    topic's title changed while its first post's mail waited (LIST_SEND_DELAY_SECONDS): the
+    mail left with the bodies as now and the title as it was (49th pass); Discourse builds its
+    mailing-list mode mails when the job runs, from the topic as it is then. Every other
+    header stays byte for byte (threading included)."""
+    head, separator, body = raw.partition(b"\r\n\r\n")
+    if not separator or not subject:
+        return None
+    if message_from_bytes(head + separator, policy=POLICY).get("Subject", "") == subject:
+        return None
+    fresh = EmailMessage(policy=POLICY)
+    fresh["Subject"] = subject
+    line = fresh.as_bytes(policy=POLICY).partition(b"\r\n\r\n")[0]
+    kept, keep, placed = [], True, False
+    for header in head.split(b"\r\n"):
+        if header[:1] not in (b" ", b"\t"):  # a header starts; its continuation lines follow it
+            keep = header.split(b":", 1)[0].strip().lower() != b"subject"
+            if not keep and not placed:
+                kept.append(line)
+                placed = True
+        if keep:
+            kept.append(header)
+    if not placed:
+        kept.append(line)
+    return b"\r\n".join(kept) + separator + body
+
+
 # ------------------------------------------------------------------------------ one-to-one
 def compose_personal(settings, *, to: str, to_name: str = "", subject: str, text: str,
                      html_body: str | None = None, topic_id: int | None = None,

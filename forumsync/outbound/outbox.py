@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..models import OutboxMail, utcnow
+from ..models import OutboxMail, TopicLink, utcnow
 from ..pipeline.budget import OverBudget, cpu_budget
 from . import smtp
 from ..queues import OUTBOX, backoff
@@ -317,7 +317,7 @@ def _shown_already(ctx, key: str, facts) -> bool:
     that followed told the list of a change it never saw (red team, 48th pass). A notice
     whose rendering goes over the budget is sent (the notice itself is short). Only a notice
     queued before its mail left: an edit made later (a title alone, say) keeps its notice."""
-    from .compose import with_post_as_now
+    from .compose import with_post_as_now, with_subject
 
     post_id = key.split(":")[1]
     with ctx.db.session() as session:
@@ -329,9 +329,11 @@ def _shown_already(ctx, key: str, facts) -> bool:
     raw = sent.raw
     try:
         with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):
-            return with_post_as_now(ctx.settings, raw, facts.post.get("cooked") or "", _post_url(ctx, facts)) is None
+            if with_post_as_now(ctx.settings, raw, facts.post.get("cooked") or "", _post_url(ctx, facts)) is not None:
+                return False
     except OverBudget:
         return False
+    return with_subject(raw, _subject_now(ctx, facts)) is None  # and the title as it is now
 
 
 def _keep_as_sent(ctx, mail_id: int, raw: bytes) -> None:
@@ -353,17 +355,38 @@ REFRESHED_NOTE = "envoyé tel que le forum le montrait à l'envoi (modifié depu
 
 
 def _as_now(ctx, key: str, raw: bytes, checked: dict) -> tuple[bytes, bool]:
-    """(RAW, False), or (RAW with the post's bodies as the forum cooks it now, True) when the
-    post behind a ``post:ID`` mail was edited since the mail was queued (red team, 47th pass:
-    a moderator's edit that took out a phone number did not reach the mail that waited)."""
+    """(RAW, False), or (RAW with the post's bodies as the forum cooks it now and the topic's
+    title as it is now, True) when the post behind a ``post:ID`` mail, or its topic's title,
+    was edited since the mail was queued (red team, 47th pass: a moderator's edit that took
+    out a phone number did not reach the mail that waited; 51st pass: a title changed with
+    it left with the old subject)."""
     facts = checked.pop(("facts", key), None)
     if not key.startswith("post:") or facts is None:
         return raw, False
-    from .compose import with_post_as_now
+    from .compose import with_post_as_now, with_subject
 
     with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):  # as when the event made it
         fresh = with_post_as_now(ctx.settings, raw, facts.post.get("cooked") or "", _post_url(ctx, facts))
+    retitled = with_subject(fresh or raw, _subject_now(ctx, facts))
+    fresh = retitled or fresh
     return (raw, False) if fresh is None else (fresh, True)
+
+
+def _subject_now(ctx, facts) -> str:
+    """The Subject ``event_handlers.post_created`` would give the post's mail now: the topic's
+    title as the forum shows it (``list_title``), the thread's list tag, « Re: » for a reply
+    ("" when the forum gave no title: the queued subject stays)."""
+    from ..forum.event_handlers import list_title
+    from .compose import list_subject
+
+    post, topic = facts.post, facts.topic
+    title = list_title(ctx.settings, topic, post)
+    if not title:
+        return ""
+    with ctx.db.session() as session:
+        link = session.get(TopicLink, topic.get("id") or post.get("topic_id"))
+        tag = link.list_tag if link is not None else None
+    return list_subject(title, tag, (post.get("post_number") or 1) > 1)
 
 
 def _post_url(ctx, facts) -> str:

@@ -472,6 +472,43 @@ def test_edited_after_queueing_goes_out_as_the_forum_shows_it_now(bridge):
     assert bridge.sink.messages[-1][2] == queued and _outbox_row(bridge, again["id"]).last_error == ""
 
 
+def test_a_title_edited_with_the_body_while_queued_goes_out_as_the_subject(bridge):
+    """51st pass (a limit the 49th left): a topic's title and its first post edited together
+    while the mail waited. The mail leaves with the bodies as now and, like Discourse's own
+    mailing-list mode mails (built when the job runs), the title as now, encoded as compose
+    encodes a subject; every other header stays. A reply queued before the title changed
+    leaves as « Re: » the new title."""
+    from forumsync.outbound import compose
+
+    first = bridge.topic("marie", "Ancien titre du sujet public", "Premier message, première version.")
+    _queue_only(bridge)
+    reply = bridge.reply("paul", first["topic_id"], "Une réponse qui attend aussi.")
+    _queue_only(bridge)
+    queued = {n: _outbox_row(bridge, p["id"]).raw for n, p in ((1, first), (2, reply))}
+    title = "Nouveau titre : démarches « en ligne » à Écully, précisé après coup par l'autrice"
+    bridge.gateway().topic_update(first["topic_id"], title=title)
+    bridge.gateway().post_update(first["id"], "Premier message, seconde version.", edit_reason="précisé")
+    _send_outbox(bridge)
+    mails = {m["Message-ID"]: m for m in bridge.mails()}
+    opening = mails[f"<discourse/post/{first['id']}@127.0.0.1>"]
+    answer = mails[f"<discourse/post/{reply['id']}@127.0.0.1>"]
+    assert (opening["Subject"], answer["Subject"]) == (title, f"Re: {title}")
+    assert "seconde version" in opening.get_body(("plain",)).get_content()
+    composed = compose.EmailMessage(policy=compose.POLICY)
+    composed["Subject"] = title
+    encoded = composed.as_bytes().partition(b"\r\n\r\n")[0]
+    assert encoded in _outbox_row(bridge, first["id"]).raw  # what the list got, kept as sent
+
+    def others(raw):  # the headers but Subject and the MIME ones, as (name, raw value)
+        head = raw.partition(b"\r\n\r\n")[0]
+        return [h for h in head.replace(b"\r\n ", b" ").replace(b"\r\n\t", b"\t").split(b"\r\n")
+                if not h.lower().startswith((b"subject:", b"content-", b"mime-version:"))]
+
+    for number, post in ((1, first), (2, reply)):
+        assert others(_outbox_row(bridge, post["id"]).raw) == others(queued[number])
+        assert "modifié depuis sa mise en file" in _outbox_row(bridge, post["id"]).last_error
+
+
 def test_an_edit_too_costly_to_render_at_the_hand_off_never_sends_the_old_version(bridge, monkeypatch):
     from forumsync.outbound import compose
     from forumsync.pipeline.budget import OverBudget
@@ -749,6 +786,46 @@ def test_catch_up_marks_a_post_dated_before_the_posts_known_before_it(sqlite_bri
     stored = [json.loads(event.payload)["post"] for event in sqlite_bridge.events()]
     assert [(p["id"], p[catchup.CATCHUP_COPY]) for p in stored] == [
         (11, False), (12, True), (13, True), (14, True), (15, False)]
+
+
+def test_a_notice_the_mail_showed_goes_when_the_title_changed_after_it_left(tmp_path, db_url,
+                                                                           make_localforum, smtp_sink):
+    """51st pass: a « [modifié] » notice queued while the mail waited is dropped only when the
+    mail as the list got it shows the post as now, its title included (the mail now takes
+    the title at the hand-off); a title changed after the mail left keeps the notice."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from forumsync.models import utcnow
+    from tests.fixtures.outbound import Bridge
+
+    env = Bridge(tmp_path, db_url, make_localforum, smtp_sink, SEND_EDIT_NOTICES=True)
+
+    def due(keys):
+        with env.ctx.db.session() as s:
+            s.execute(update(OutboxMail).where(OutboxMail.state == "pending")
+                      .values(next_attempt_at=utcnow() + timedelta(hours=1)))
+            s.execute(update(OutboxMail).where(OutboxMail.key.in_(keys))
+                      .values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        _send_outbox(env)
+
+    try:
+        first = env.topic("marie", "Sujet public à renommer", "Premier mesage public.")
+        _queue_only(env)
+        env.gateway().post_update(first["id"], "Premier message public.", edit_reason="faute")
+        _queue_only(env)
+        due([f"post:{first['id']}"])  # the mail leaves, corrected; the notice still waits
+        # the same slug: the footer's link is unchanged, only the title tells
+        env.gateway().topic_update(first["topic_id"], title="Sujet PUBLIC à renommer !")
+        _queue_only(env)
+        with env.ctx.db.session() as s:
+            notice = s.scalars(select(OutboxMail.key).where(OutboxMail.key.startswith("edit:"))).one()
+        due([notice])
+        assert [m["Subject"] for m in env.mails()] == ["Sujet public à renommer",
+                                                       "Re: [modifié] Sujet public à renommer"]
+    finally:
+        env.close()
 
 
 def test_an_edit_made_while_the_mail_waited_sends_no_notice(tmp_path, db_url, make_localforum, smtp_sink):
