@@ -4,6 +4,12 @@ Reading and storing is forumsync.inbound.mbox's job; this command adds the progr
 the pipeline worker in a thread while the archive is read (so the forum fills meanwhile),
 waits until every message read is published, dropped or quarantined, and prints a French
 summary.
+
+Exit status (sysexits.h, as ``deliver``): 0 everything read was stored and, unless
+``--store-only``, published or dropped for a known reason (duplicate, automatic reply…);
+65 (EX_DATAERR) the import finished but messages were refused (not mail, too big…) or went
+to quarantine, counted in the summary; 75 (EX_TEMPFAIL) messages still wait (``--max-wait``
+reached, or interrupted while waiting); 1 an unreadable file; 130 interrupted while reading.
 """
 from __future__ import annotations
 
@@ -21,6 +27,7 @@ from .terminal import say
 
 
 log = logging.getLogger(__name__)
+EX_DATAERR, EX_TEMPFAIL = 65, 75
 
 FINAL_STATES = ("published", "dropped", "quarantined")
 PENDING_STATES = ("new", "processing", "retry")
@@ -247,9 +254,15 @@ def import_mbox(obj, paths, fmt, batch, limit, store_only, max_wait, progress):
             wait_until_final(ctx, worker, ids, max_wait)
         except KeyboardInterrupt:
             say("Attente interrompue : « forumsync worker » terminera le traitement.", err=True)
-    pending = _summary(ctx, reports, new_ids, processed=worker is not None)
+    pending, refused, quarantined = _summary(ctx, reports, new_ids, processed=worker is not None)
     if pending and worker is not None:
-        sys.exit(75)  # EX_TEMPFAIL: --max-wait reached or interrupted; the worker will finish
+        sys.exit(EX_TEMPFAIL)  # --max-wait reached or interrupted; the worker will finish
+    if refused or quarantined:
+        said = [plural(refused, "message refusé", "messages refusés")] if refused else []
+        said += [f"{plural(quarantined, 'message')} en quarantaine"] if quarantined else []
+        say(f"Import terminé, mais {' et '.join(said)} : raisons dans le bilan ci-dessus, messages "
+            f"en quarantaine dans « forumsync inbox list » (code de sortie {EX_DATAERR}).", err=True)
+        sys.exit(EX_DATAERR)
 
 
 def _file_line(report) -> None:
@@ -264,7 +277,8 @@ def _file_line(report) -> None:
                f"{restarted} — {', '.join(parts)}{stopped}.", err=True)
 
 
-def _summary(ctx, reports, ids, processed: bool) -> int:
+def _summary(ctx, reports, ids, processed: bool) -> tuple[int, int, int]:
+    """Print the summary; (waiting, refused, quarantined) message counts."""
     states, reasons, _ = inbox_states(ctx, ids)
     duplicates = sum(r.duplicates for r in reports)
     refused = Counter()
@@ -286,7 +300,7 @@ def _summary(ctx, reports, ids, processed: bool) -> int:
         lines.append(f"  en attente de traitement : {fr_int(pending)}"
                      + ("" if processed else " (« forumsync worker » les traitera)"))
     say("\n".join(lines))
-    return pending
+    return pending, sum(refused.values()), states["quarantined"]
 
 
 COMMANDS = [import_mbox]

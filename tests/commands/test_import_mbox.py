@@ -274,3 +274,23 @@ def test_gzip_whose_check_fails_is_not_called_a_bad_header(tmp_path, sqlite_url)
     bad_header.write_bytes(b"\x1f\x8b\x07" + bytes(packed[3:]))  # compression method 7: unknown
     err = run_cli(path, "import-mbox", "--store-only", bad_header).stderr.decode()
     assert "en-tête gzip invalide" in err, err
+
+
+def test_an_import_with_refused_messages_ends_with_65_and_says_why(tmp_path, sqlite_url):
+    """51st pass: an import that refused messages (not mail, too big…) ended 0 like a clean
+    one; a script could not tell without reading the French summary. It ends 65 (sysexits
+    EX_DATAERR) with the count and where to look; a clean import still ends 0."""
+    from tests.fixtures.database import make_settings
+
+    path = write_settings_file(tmp_path, make_settings(tmp_path, sqlite_url))
+    clean = write_mbox(tmp_path / "propre.mbox.gz", [make_mail(message_id="<ok-1@meyzieu.fr>")])
+    result = run_cli(path, "import-mbox", "--store-only", clean)
+    assert result.returncode == 0, result.stderr.decode()
+    mixed = write_mbox(tmp_path / "mêlé.mbox.gz", [make_mail(message_id="<ok-2@meyzieu.fr>"),
+                                                   b"juste du texte, sans aucun en-tete\n"])
+    result = run_cli(path, "import-mbox", "--store-only", mixed)
+    err = result.stderr.decode()
+    assert result.returncode == 65, err
+    assert "refusés : 1" in result.stdout.decode()
+    assert "Import terminé, mais 1 message refusé" in err and "code de sortie 65" in err
+    assert "Traceback" not in err

@@ -29,4 +29,6 @@ def test_import_mbox_log_lines_carry_no_raw_control_characters(pipe, tmp_path):
     done = run_cli(path, "import-mbox", "--no-progress", archive)
     err = done.stderr.decode("utf-8", "replace")
     assert "en quarantaine : 1" in done.stdout.decode(), (done.stdout, err)
+    # finished, one message quarantined: 65, said in French (51st pass)
+    assert done.returncode == 65 and "mais 1 message en quarantaine" in err, err[-600:]
     assert "\x1b" not in err and "\x07" not in err, err[-600:]
