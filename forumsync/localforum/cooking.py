@@ -22,8 +22,9 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from .. import markdown_memo
-from ..mail.inert import install_bbcode_terminator
-from ..mail.linkify import make_linkify_linear
+from ..mail import markdown_js
+from ..mail.inert import DISCOURSE_TLDS, IMG_CLOSE, install_bbcode_terminator
+from ..mail.linkify import QuickPretestLinkify, make_linkify_linear
 
 UploadResolver = Callable[[str], "str | None"]
 # A hashtag's slug → Discourse's lookup result (relative_url, text, type, slug, ref, id) or None.
@@ -129,9 +130,10 @@ def _img_bbcode(state, silent: bool) -> bool:
     src = state.src
     if src[state.pos:state.pos + len(_IMG_OPEN)].lower() != _IMG_OPEN:
         return False
-    end = src.lower().find(_IMG_CLOSE, state.pos + len(_IMG_OPEN), state.posMax + 1)
-    if end < 0 or end + len(_IMG_CLOSE) > state.posMax:
+    found = IMG_CLOSE.search(src, state.pos + len(_IMG_OPEN), state.posMax)  # (no src.lower(): mail.inert)
+    if found is None:
         return False
+    end = found.start()
     if not silent:
         token = state.push("image", "img", 0)
         token.attrs = {"src": src[state.pos + len(_IMG_OPEN):end], "alt": ""}
@@ -143,6 +145,8 @@ def _img_bbcode(state, silent: bool) -> bool:
 make_linkify_linear()  # the same tokens, in linear time (mail.linkify)
 _md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
        .enable(["table", "strikethrough", "linkify"]))
+markdown_js.install(_md)  # as markdown-it 14.0.0 (JavaScript) parses, where markdown-it-py differs
+_md.linkify = QuickPretestLinkify().tlds(DISCOURSE_TLDS)  # Discourse's TLDs, its case folding
 _md.inline.ruler.push("bbcode_img", _img_bbcode)
 install_bbcode_terminator(_md)  # a "[tag…]" line ends a paragraph, list or quote, as in Discourse
 _md.core.ruler.push("mentions", _mentions)

@@ -514,13 +514,21 @@ def _word_char(char: str) -> bool:
 
 
 # ---------------------------------------------------------------- the structural check
+# The closing tag, its letters in either case (bbcode-inline.js compares each slice of the
+# source lowered with "[/img]": ASCII letters only; a search in the whole source lowered was
+# off by one character for each « İ » before it, which lowers into two: « İ[img]x[/img]@staff »
+# lost the « @ » of the live mention after it; red team, 50th pass).
+IMG_CLOSE = re.compile(r"\[/img\]", re.I | re.A)
+
+
 def _img_bbcode(state, silent: bool) -> bool:
     """Discourse's inline ``[img]url[/img]`` (bbcode-inline.js), after the escape rule."""
     if state.src[state.pos:state.pos + 5].lower() != "[img]":
         return False
-    end = state.src.lower().find("[/img]", state.pos + 5, state.posMax + 1)
-    if end < 0 or end + 6 > state.posMax:
+    found = IMG_CLOSE.search(state.src, state.pos + 5, state.posMax)
+    if found is None:
         return False
+    end = found.start()
     if not silent:
         token = state.push("image", "img", 0)
         token.attrs = {"src": state.src[state.pos + 5:end], "alt": ""}
@@ -554,14 +562,17 @@ def install_bbcode_terminator(md) -> None:
 @lru_cache(maxsize=1)
 def discourse_parser():
     """markdown-it-py set up as Discourse's engine: CommonMark, raw HTML, hard breaks,
-    linkify (Discourse's TLDs), tables, strikethrough, inline ``[img]``; ``text_join`` kept."""
+    linkify (Discourse's TLDs), tables, strikethrough, inline ``[img]``; ``text_join`` kept;
+    the rules markdown-it (JavaScript) writes otherwise as it does (``markdown_js``)."""
     from markdown_it import MarkdownIt
 
+    from . import markdown_js
     from .linkify import QuickPretestLinkify, make_linkify_linear
 
     make_linkify_linear()
     md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
           .enable(["table", "strikethrough", "linkify"]))
+    markdown_js.install(md)  # where markdown-it-py 4.3 parses otherwise than markdown-it 14.0.0
     md.linkify = QuickPretestLinkify().tlds(DISCOURSE_TLDS)  # linkify-it's answers, quicker
     md.inline.ruler.push("bbcode_img", _img_bbcode)
     install_bbcode_terminator(md)

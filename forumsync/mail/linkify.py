@@ -16,8 +16,40 @@ import re
 from linkify_it import LinkifyIt
 
 
+# The letters Python's re.IGNORECASE folds into ASCII ones and JavaScript's /i (no "u" flag,
+# linkify-it's) does not: the dotted and dotless i, the long s, the Kelvin sign. linkify-it-py
+# read "httpſ://", "x.uſ" (the TLD "us") and "ſ-@x.fr" (an address) as links, where
+# linkify-it finds none (and a mention after them is live): they are read as another letter.
+_NO_ASCII_FOLD = str.maketrans({"\u0130": "\u00e0", "\u0131": "\u00e0", "\u017f": "\u00e0", "\u212a": "\u00e0"})
+_FOLDED = re.compile("[\u0130\u0131\u017f\u212a]")
+
+
+def _unfolded(text: str) -> str:
+    """TEXT with those letters read as another (one for one: positions hold)."""
+    return text.translate(_NO_ASCII_FOLD) if _FOLDED.search(text) else text
+
+
 class QuickPretestLinkify(LinkifyIt):
-    """``LinkifyIt`` whose ``pretest`` skips the schema search when no schema name can match."""
+    """``LinkifyIt`` whose ``pretest`` skips the schema search when no schema name can match,
+    and whose patterns fold case as linkify-it's (JavaScript) do (``_NO_ASCII_FOLD``): each
+    search runs on the text's unfolded copy, the matches are cut from the text itself."""
+
+    def test(self, text):
+        return super().test(_unfolded(text))
+
+    def match(self, text):
+        copy = _unfolded(text)
+        found = super().match(copy)
+        if copy is text or not found:
+            return found
+        return [self._create_match(text, m.schema, m.index, m.last_index) for m in found]
+
+    def match_at_start(self, text):
+        copy = _unfolded(text)
+        found = super().match_at_start(copy)
+        if copy is text or not found:
+            return found
+        return self._create_match(text, found.schema, found.index, found.last_index)
 
     def _compile(self):
         super()._compile()
@@ -29,6 +61,7 @@ class QuickPretestLinkify(LinkifyIt):
         self._host = re.compile(self.re["host_fuzzy_test"], re.IGNORECASE)
 
     def pretest(self, text):
+        text = _unfolded(text)
         if self._needles is None:
             return super().pretest(text)
         return "@" in text or self._host.search(text) is not None or \

@@ -1,0 +1,117 @@
+"""forumsync.mail.markdown_js: markdown-it-py parses as markdown-it 14.0.0 (JavaScript), the
+parser Discourse cooks with, where the two differ (red team, 50th pass).
+
+Each text below is one where markdown-it makes a mention live and markdown-it-py 4.3 did not
+see it (the tokens were compared with markdown-it 14.0.0 run by node; the last test does it
+again when node and that markdown-it are at hand: ``FORUMSYNC_MARKDOWN_IT`` names the folder
+whose ``node_modules`` holds it, e.g. after ``npm install markdown-it@14.0.0`` there)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from forumsync.localforum.cooking import cook
+from forumsync.mail.inert import discourse_parser, live_syntax
+
+# (text, why markdown-it reads it otherwise)
+LIVE_FOR_MARKDOWN_IT = [
+    ("> " * 22 + "@staff", "maxNesting 100 (default preset), not 20: the quote's text is kept"),
+    ("- " * 21 + "@staff", "maxNesting 100: a list's text too"),
+    ("[`a](x) @staff `b`", "backticks: the cache left by the link label's scan makes « ` » text"),
+    ("Voir [`config` puis @staff `b`", "backticks: the same cache, no code span"),
+    ("voir www.x.fr/a*😀*@staff ok", "emphasis: an emoji is half a surrogate pair, the link ends at « a »"),
+    ("voir x.fr/a*€*@staff", "emphasis: « € » (Sc) is no punctuation for isPunctChar 14.0.0"),
+    ("[x]: @staff\\\n //a.fr", "reference: the escaped line break carries the destination on"),
+    ("[a\\\\]: @staff]x", "reference: the first line's quick check (« ] » after a backslash)"),
+    ("ſ-@staff.fr", "linkify: no ASCII case folding of « ſ » (no address)"),
+    ("voir httpſ://x.fr/@staff ok", "linkify: « httpſ: » is no scheme"),
+    ("voir x.uſ/@staff ok", "linkify: « uſ » is not the TLD « us »"),
+    ("a <!-- x -- @staff -->", "html_inline: a comment holds no « -- »"),
+    ("<!x @staff>", "html_inline: a declaration is upper-case letters then a space"),
+    ("<!x\n@staff", "html_block: type 4 is « <! » and an upper-case letter"),
+    ("a <a\u0085title=\"@staff\">", "html_inline: U+0085 is no JavaScript \\s"),
+    ("</a>\u0085\n@staff", "html_block: type 7 ends with JavaScript \\s only"),
+    ("<search> @staff", "html_block: « search » is no block name in 14.0.0"),
+    ("- <!--\n\n  @staff -->", "html_block: an outdented blank line ends it"),
+    ("1. <pre>\n\n   @staff", "html_block: an outdented blank line ends it"),
+]
+
+
+@pytest.mark.parametrize("text, why", LIVE_FOR_MARKDOWN_IT)
+def test_the_check_sees_the_mentions_markdown_it_makes_live(text, why):
+    assert "mention @staff" in [p.split(".")[0] for p in live_syntax(text)], why
+
+
+@pytest.mark.parametrize("text, why", [(text, why) for text, why in LIVE_FOR_MARKDOWN_IT
+                                       if "<!--" not in text])  # (an open comment hides the rest)
+def test_the_local_forum_cooks_them_as_discourse_does(text, why):
+    assert '<span class="mention">@staff' in cook(text), why
+
+
+def test_a_definition_whose_destination_runs_on_counts_no_line_for_it():
+    """markdown-it's ``lines`` skips the destination: the next line is parsed again."""
+    tokens = discourse_parser().parse("[x]: a\\\nb\nc")
+    assert [t.content for t in tokens if t.type == "inline"] == ["b\nc"]
+    for text in ("[x]: http://r.fr</a>\\\n\n# titre", "[quote]:]😀::```[x]|\\\n```"):
+        discourse_parser().parse(text)  # a destination at the paragraph's end: the rule moves on
+
+
+def test_code_spans_and_comments_markdown_it_reads_stay_code_and_html():
+    assert "mention @staff" not in live_syntax("`@staff` et [a](b) `@staff`")
+    assert live_syntax("a <!-- @staff --> b") == []
+    assert live_syntax("- <!--\n  @staff\n  -->") == []
+
+
+# ------------------------------------------------------------------ markdown-it itself
+_DUMP = r"""
+const md = require('markdown-it')({html: true, breaks: true, xhtmlOut: false, linkify: true});
+md.linkify.tlds(process.argv[1].split('|'));
+const out = [];
+for (const text of JSON.parse(require('fs').readFileSync(0, 'utf8'))) {
+  out.push(md.parse(text, {}).filter(t => t.type === 'inline').map(t => t.children.map(
+    c => [c.type, ['text', 'code_inline', 'html_inline'].includes(c.type) ? c.content : null,
+          c.attrGet('href') || c.attrGet('src')])));
+}
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def _markdown_it_folder() -> Path:
+    folder = os.environ.get("FORUMSYNC_MARKDOWN_IT")
+    if not shutil.which("node"):
+        pytest.skip("node absent : markdown-it (JavaScript) ne peut pas être lancé")
+    if not folder:
+        pytest.skip("FORUMSYNC_MARKDOWN_IT non défini (dossier où « npm install markdown-it@14.0.0 » a été lancé)")
+    package = Path(folder, "node_modules", "markdown-it", "package.json")
+    if not package.exists() or json.loads(package.read_text())["version"] != "14.0.0":
+        pytest.skip(f"markdown-it 14.0.0 absent de {folder}/node_modules")
+    return Path(folder)
+
+
+def test_the_same_tokens_as_markdown_it_14_0_0():
+    from forumsync.mail.inert import DISCOURSE_TLDS
+
+    folder = _markdown_it_folder()
+    texts = [text for text, _why in LIVE_FOR_MARKDOWN_IT]
+    done = subprocess.run(["node", "-e", _DUMP, "|".join(DISCOURSE_TLDS)], cwd=folder, check=True,
+                          input=json.dumps(texts), capture_output=True, text=True, timeout=60)
+    theirs = json.loads(done.stdout)
+    for text, expected in zip(texts, theirs):
+        ours = [[[c.type, c.content if c.type in ("text", "code_inline", "html_inline") else None,
+                  c.attrs.get("href") or c.attrs.get("src")] for c in t.children]
+                for t in discourse_parser().parse(text) if t.type == "inline"]
+        assert ours == expected, text
+
+
+def test_an_img_tag_after_a_dotted_capital_i_ends_where_it_is_written():
+    """``[img]``'s closing tag was looked for in the source lowered, where « İ » is two
+    characters: the image ran one character past « [/img] » for each « İ » before it, and the
+    « @ » of the mention after it was lost (found by the same comparison, red team 50th pass)."""
+    text = "İİ[img]https://x.fr/a.png[/img] @staff"
+    assert live_syntax(text) == ["image https://x.fr/a.png", "mention @staff"]
+    assert '<span class="mention">@staff</span>' in cook(text)
