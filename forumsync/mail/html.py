@@ -141,7 +141,7 @@ class _Converter(markdownify.MarkdownConverter):
             out.append(self._escape_text(text[pos:link.index], parent_tags))
             if link.schema == "mailto:" or (not link.schema and "@" in link.text):
                 out.append(link.text)
-            elif link.url == link.text:
+            elif link.url == link.text and link.schema != "//":  # ("<//x.fr>" is no autolink: text.py)
                 out.append(f"<{safe_destination(link.text)}>")
             else:
                 out.append(f"[{self._escape_text(link.text, parent_tags)}](<{safe_destination(link.url)}>)")

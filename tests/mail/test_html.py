@@ -108,3 +108,10 @@ def test_what_every_reader_sees_stays(html, shown):
     markdown = html_to_markdown(html)
     for text in shown:
         assert text in markdown, markdown
+
+
+def test_a_url_without_scheme_in_html_is_an_explicit_link_not_a_onebox():
+    """As in plain text (tests/mail/test_text.py): « <//exemple.fr> » is no autolink."""
+    markdown = html_to_markdown("<p>voir //exemple.fr ici</p>")
+    assert "](<//exemple.fr>)" in markdown and live_syntax(markdown) == []
+    assert 'href="//exemple.fr"' in cook(markdown)

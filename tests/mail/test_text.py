@@ -34,6 +34,17 @@ def test_schemeless_urls_become_explicit_links_with_their_text():
         r"site [www.x.org/a\_b](<http://www.x.org/a_b>). ou [exemple.fr](<http://exemple.fr>)")
 
 
+@pytest.mark.parametrize("text", ["voir //exemple.fr ici", "//www.exemple.fr/a?b=1"])
+def test_a_url_without_scheme_is_an_explicit_link_not_a_onebox(text):
+    """« <//exemple.fr> » is no autolink (an autolink has a scheme): linkify read « //exemple.fr »
+    in it, a onebox post_inert could not rewrite, and the message went to quarantine (red team,
+    50th pass). Written as an explicit link: no linkify link, no onebox."""
+    markdown = plain_to_markdown(text)
+    assert "](<//" in markdown  # an explicit link, no « <//…> » autolink
+    assert live_syntax(markdown) == []
+    assert 'href="//' in cook(markdown)
+
+
 def test_quote_followed_by_answer_gets_a_blank_line():
     md = plain_to_markdown("> question ?\nréponse\n>> plus ancien\n> moins\nfin")
     assert md == "> question ?\n\nréponse\n> > plus ancien\n>\n> moins\n\nfin"
