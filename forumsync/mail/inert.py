@@ -559,8 +559,8 @@ def install_bbcode_terminator(md) -> None:
                          {"alt": ["paragraph", "reference", "blockquote", "list"]})
 
 
-@lru_cache(maxsize=1)
-def discourse_parser():
+@lru_cache(maxsize=2)
+def discourse_parser(version: str = "14.0.0"):
     """markdown-it-py set up as Discourse's engine: CommonMark, raw HTML, hard breaks,
     linkify (Discourse's TLDs), tables, strikethrough, inline ``[img]``; ``text_join`` kept;
     the rules markdown-it (JavaScript) writes otherwise as it does (``markdown_js``)."""
@@ -572,13 +572,13 @@ def discourse_parser():
     make_linkify_linear()
     md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
           .enable(["table", "strikethrough", "linkify"]))
-    markdown_js.install(md)  # where markdown-it-py 4.3 parses otherwise than markdown-it 14.0.0
+    markdown_js.install(md, version)  # where markdown-it-py 4.3 parses otherwise than markdown-it
     md.linkify = QuickPretestLinkify().tlds(DISCOURSE_TLDS)  # linkify-it's answers, quicker
     md.inline.ruler.push("bbcode_img", _img_bbcode)
     install_bbcode_terminator(md)
     # Quoted paragraphs are parsed once per process. 512 contents find 47.5 % of the repeated
     # characters again, 2,048 found 50.0 % (usrp-users corpus), for ~5 MB more per process.
-    return markdown_memo.install(md, size=512)
+    return markdown_memo.install(md, size=512 if version == markdown_js.VERSIONS[0] else 64)
 
 
 def _is_punct(char: str) -> bool:
@@ -716,8 +716,29 @@ def live_syntax(raw: str, own_images=(), onebox: bool = True) -> list[str]:
     if "\r" in raw:  # markdown-it's normalize: "\r\n" and "\r" end lines (the line checks too)
         raw = raw.replace("\r\n", "\n").replace("\r", "\n")
     allowed = set(own_images)
+    problems = _live_syntax(raw, allowed, onebox, discourse_parser())
+    if _VERSION_SENSITIVE.search(raw):
+        # markdown-it 14.1 (Discourse since 2026) reads this text otherwise than 14.0.0 may:
+        # what either makes live is live (markdown_js.VERSIONS)
+        problems += [p for p in _live_syntax(raw, allowed, onebox, discourse_parser(_LATER))
+                     if p not in problems]
+    return problems
+
+
+_LATER = "14.1.1"
+# What markdown-it 14.0.0 and 14.1 may read otherwise (markdown_js.VERSIONS): a comment or a
+# declaration (« <! »), the block names "search" and "source", a link reference definition
+# (« ]: »), a run of emphasis or strikethrough marks beside a symbol (Unicode S, outside ASCII
+# and the BMP's surrogates: punctuation for 14.1's isPunctChar only).
+_SYMBOL_CLASS = "".join(re.escape(chr(c)) for c in range(0x80, 0x10000)
+                        if not 0xD800 <= c < 0xE000 and unicodedata.category(chr(c))[0] == "S")
+_VERSION_SENSITIVE = re.compile(f"<!|<search|<source|\\]:|[*_~][{_SYMBOL_CLASS}]|[{_SYMBOL_CLASS}][*_~]",
+                                re.I | re.A)
+
+
+def _live_syntax(raw: str, allowed: set, onebox: bool, md) -> list[str]:
     problems = []
-    md, state = discourse_parser(), None
+    state = None
     if "[" in raw:
         state = md.blocks(raw)
         code = fence_lines(state.tokens)

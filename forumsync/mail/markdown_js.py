@@ -1,5 +1,6 @@
 """markdown-it-py parsing as markdown-it 14.0.0 (JavaScript) does: the parser Discourse cooks
-with (discourse-markdown-it's package.json pins it). markdown-it-py 4.3 differs from it in a few
+with (discourse-markdown-it's package.json pinned it; its 2026 lockfile has 14.1.1, which
+``install(md, "14.1.1")`` follows: see ``VERSIONS``). markdown-it-py 4.3 differs from it in a few
 rules, and each difference found by comparing the two token streams (red team, 50th pass:
 markdown-it run by node on generated and corpus texts) where markdown-it makes live what
 markdown-it-py does not is written here as markdown-it writes it:
@@ -52,35 +53,49 @@ from markdown_it.rules_inline.state_inline import Scanned
 MAX_NESTING = 100
 
 
-def install(md):
-    """Make MD parse as markdown-it 14.0.0 where the rules above differ; returns MD."""
+# The versions of markdown-it Discourse has cooked with: 14.0.0 (pinned by discourse-markdown-it's
+# package.json until 2026), 14.1.1 (its 2026 lockfile). They differ in isPunctChar (P, then P and S),
+# reference definitions (the whole paragraph, then line by line as markdown-it-py), the comment and
+# declaration patterns (then CommonMark 0.31's, as markdown-it-py) and a block name (source, then
+# search). The first is the parsers' own; the check (``inert.live_syntax``) reads with both.
+VERSIONS = ("14.0.0", "14.1.1")
+
+
+def install(md, version: str = VERSIONS[0]):
+    """Make MD parse as markdown-it VERSION where the rules above differ; returns MD."""
+    if version not in VERSIONS:
+        raise ValueError(version)
+    later = version != VERSIONS[0]
     md.options["maxNesting"] = MAX_NESTING
     md.inline.ruler.at("backticks", backtick)
-    md.inline.ruler.at("emphasis", _emphasis)
-    md.inline.ruler.at("strikethrough", _strikethrough)
-    md.block.ruler.at("reference", reference)  # (it terminates no other block: no "alt")
-    md.block.ruler.at("html_block", html_block, {"alt": ["paragraph", "reference", "blockquote"]})
-    md.inline.ruler.at("html_inline", html_inline)
+    md.inline.ruler.at("emphasis", _with_js_delims(emphasis.tokenize, later))
+    md.inline.ruler.at("strikethrough", _with_js_delims(strikethrough.tokenize, later))
+    if not later:  # (14.1 reads definitions line by line, as markdown-it-py's own rule)
+        md.block.ruler.at("reference", reference)  # (it terminates no other block: no "alt")
+    md.block.ruler.at("html_block", _html_block_rule(HTML_SEQUENCES_14_1 if later else HTML_SEQUENCES),
+                      {"alt": ["paragraph", "reference", "blockquote"]})
+    md.inline.ruler.at("html_inline", _html_inline_rule(HTML_TAG_RE_14_1 if later else HTML_TAG_RE))
     return md
 
 
 # ------------------------------------------------------------------ emphasis delimiters
-def _js_punct(char: str) -> bool:
-    """markdown-it 14.0.0's isPunctChar on one UTF-16 code unit: Unicode P (uc.micro)."""
-    return unicodedata.category(char)[0] == "P"
+def _js_punct(char: str, symbols: bool = False) -> bool:
+    """markdown-it's isPunctChar on one UTF-16 code unit: Unicode P (uc.micro), and S from 14.1."""
+    category = unicodedata.category(char)[0]
+    return category == "P" or symbols and category == "S"
 
 
-def _code_unit_kind(char: str) -> tuple[bool, bool]:
+def _code_unit_kind(char: str, symbols: bool = False) -> tuple[bool, bool]:
     """(whitespace, punctuation) for CHAR as markdown-it reads it: a character outside the BMP
     is read as one of its surrogates, which is neither."""
     code = ord(char)
     if code > 0xFFFF:
         return False, False
-    return isWhiteSpace(code), isMdAsciiPunct(code) or _js_punct(char)
+    return isWhiteSpace(code), isMdAsciiPunct(code) or _js_punct(char, symbols)
 
 
-def scan_delims(state, start: int, can_split_word: bool) -> Scanned:
-    """StateInline.prototype.scanDelims of markdown-it 14.0.0."""
+def scan_delims(state, start: int, can_split_word: bool, symbols: bool = False) -> Scanned:
+    """StateInline.prototype.scanDelims of markdown-it 14.0.0 (14.1 with SYMBOLS)."""
     src, maximum = state.src, state.posMax
     marker = src[start]
     last = src[start - 1] if start > 0 else " "
@@ -89,8 +104,8 @@ def scan_delims(state, start: int, can_split_word: bool) -> Scanned:
         pos += 1
     count = pos - start
     following = src[pos] if pos < maximum else " "
-    last_white, last_punct = _code_unit_kind(last)
-    next_white, next_punct = _code_unit_kind(following)
+    last_white, last_punct = _code_unit_kind(last, symbols)
+    next_white, next_punct = _code_unit_kind(following, symbols)
     left_flanking = not (next_white or (next_punct and not (last_white or last_punct)))
     right_flanking = not (last_white or (last_punct and not (next_white or next_punct)))
     if can_split_word:
@@ -101,16 +116,15 @@ def scan_delims(state, start: int, can_split_word: bool) -> Scanned:
     return Scanned(can_open, can_close, count)
 
 
-def _with_js_delims(rule):
+def _with_js_delims(rule, symbols: bool):
+    def scan(state, start: int, can_split_word: bool) -> Scanned:
+        return scan_delims(state, start, can_split_word, symbols)
+
     def tokenize(state, silent: bool) -> bool:
-        state.scanDelims = scan_delims.__get__(state)  # this state's runs read as markdown-it's
+        state.scanDelims = scan.__get__(state)  # this state's runs read as markdown-it's
         return rule(state, silent)
     tokenize.__name__ = rule.__module__.rsplit(".", 1)[-1]
     return tokenize
-
-
-_emphasis = _with_js_delims(emphasis.tokenize)
-_strikethrough = _with_js_delims(strikethrough.tokenize)
 
 
 # ------------------------------------------------------------------ code spans
@@ -345,9 +359,10 @@ _LINK_OPEN = re.compile(f"<a(?:>|{_S})", re.I | re.A)
 _LINK_CLOSE = re.compile(f"</a{_S}*>", re.I | re.A)
 
 
-def html_inline(state, silent: bool) -> bool:
-    """lib/rules_inline/html_inline.mjs of markdown-it 14.0.0, with markdown-it-py 4.3's quick
-    fails (a terminator each alternative needs, looked for once: linear time)."""
+def html_inline(state, silent: bool, tag_re=None) -> bool:
+    """lib/rules_inline/html_inline.mjs of markdown-it 14.0.0 (TAG_RE: 14.1's patterns), with
+    markdown-it-py 4.3's quick fails (a terminator each alternative needs, looked for once:
+    linear time; « <!--> » and « <!---> » are 14.1's shortest comments)."""
     if not state.md.options.get("html", None):
         return False
     src, pos, maximum = state.src, state.pos, state.posMax
@@ -357,7 +372,8 @@ def html_inline(state, silent: bool) -> bool:
     if ch not in "!?/" and not ("a" <= ch.lower() <= "z" and ch.isascii()):
         return False
     if src.startswith("<!--", pos):
-        if state.html_terminator_last("-->") < pos + 4:  # "<!---->" is the shortest
+        if (state.html_terminator_last("-->") < pos + 4 and not src.startswith("<!-->", pos)
+                and not src.startswith("<!--->", pos)):
             return False
     elif src.startswith("<![CDATA[", pos):
         if state.html_terminator_last("]]>") < pos + 9:
@@ -367,7 +383,7 @@ def html_inline(state, silent: bool) -> bool:
             return False
     elif state.html_terminator_last(">") < pos + 2:
         return False
-    match = HTML_TAG_RE.match(src, pos)
+    match = (tag_re or HTML_TAG_RE).match(src, pos)
     if not match:
         return False
     if not silent:
@@ -401,7 +417,7 @@ HTML_SEQUENCES = [
 ]
 
 
-def html_block(state, startLine: int, endLine: int, silent: bool) -> bool:
+def html_block(state, startLine: int, endLine: int, silent: bool, sequences=None) -> bool:
     """lib/rules_block/html_block.mjs of markdown-it 14.0.0: its sequences, and a block ends at
     the first line indented less than the block's content, a blank one too (markdown-it-py 4.3
     goes on past a blank line to the closing sequence: « - <!-- », a blank line, « ␣␣@staff »
@@ -415,7 +431,7 @@ def html_block(state, startLine: int, endLine: int, silent: bool) -> bool:
     if pos >= len(state.src) or state.src[pos] != "<":
         return False
     line_text = state.src[pos:maximum]
-    for opening, closing, terminates in HTML_SEQUENCES:
+    for opening, closing, terminates in sequences or HTML_SEQUENCES:
         if opening.search(line_text):
             break
     else:
@@ -439,3 +455,28 @@ def html_block(state, startLine: int, endLine: int, silent: bool) -> bool:
     token.map = [startLine, nextLine]
     token.content = state.getLines(startLine, nextLine, state.blkIndent, True)
     return True
+
+
+# markdown-it 14.1's patterns (CommonMark 0.31's comments and declarations, "search").
+HTML_TAG_RE_14_1 = re.compile(f"(?:{_OPEN_TAG}|{_CLOSE_TAG}|<!---?>|<!--(?:[^-]|-[^-]|--[^>])*-->"
+                              f"|<[?][\\s\\S]*?[?]>|<![A-Za-z][^>]*>|<!\\[CDATA\\[[\\s\\S]*?\\]\\]>)")
+_BLOCK_NAMES_14_1 = "|".join(sorted(set(_BLOCK_NAMES.split("|")) - {"source"} | {"search"}))
+HTML_SEQUENCES_14_1 = [  # (type 4 is still « <! » and an upper-case letter)
+    *HTML_SEQUENCES[:5],
+    (re.compile(f"^</?(?:{_BLOCK_NAMES_14_1})(?={_S}|/?>|\\Z)", re.I | re.A), _EMPTY, True),
+    HTML_SEQUENCES[6],
+]
+
+
+def _html_inline_rule(tag_re):
+    def rule(state, silent: bool) -> bool:
+        return html_inline(state, silent, tag_re)
+    rule.__name__ = "html_inline"
+    return rule
+
+
+def _html_block_rule(sequences):
+    def rule(state, startLine: int, endLine: int, silent: bool) -> bool:
+        return html_block(state, startLine, endLine, silent, sequences)
+    rule.__name__ = "html_block"
+    return rule

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from forumsync.localforum.cooking import cook
+from forumsync.mail import markdown_js
 from forumsync.mail.inert import discourse_parser, live_syntax
 
 # (text, why markdown-it reads it otherwise)
@@ -53,6 +54,21 @@ def test_the_local_forum_cooks_them_as_discourse_does(text, why):
     assert '<span class="mention">@staff' in cook(text), why
 
 
+# Live for markdown-it 14.1 (Discourse's 2026 lockfile: 14.1.1) and not for 14.0.0: the check
+# reads a text where the two may differ with both (inert._VERSION_SENSITIVE).
+LIVE_FOR_14_1 = [
+    ("a <!-- b -- ` --> @staff `", "14.1's comment holds « -- »: the « ` » is in it, no code span"),
+    ("x <!b `> @staff `", "14.1's declaration is « <! » and a letter: the « ` » is in it"),
+]
+
+
+@pytest.mark.parametrize("text, why", LIVE_FOR_14_1)
+def test_what_markdown_it_14_1_makes_live_is_seen_too(text, why):
+    assert "mention @staff" in live_syntax(text), why
+    tokens = discourse_parser("14.1.1").parse(text)[1].children
+    assert [t.content for t in tokens if t.type == "text"][-1].startswith(" @staff"), why
+
+
 def test_a_definition_whose_destination_runs_on_counts_no_line_for_it():
     """markdown-it's ``lines`` skips the destination: the next line is parsed again."""
     tokens = discourse_parser().parse("[x]: a\\\nb\nc")
@@ -81,30 +97,34 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
-def _markdown_it_folder() -> Path:
+def _markdown_it_folder() -> tuple[Path, str]:
+    """The folder FORUMSYNC_MARKDOWN_IT names and the version of markdown-it installed there."""
     folder = os.environ.get("FORUMSYNC_MARKDOWN_IT")
     if not shutil.which("node"):
         pytest.skip("node absent : markdown-it (JavaScript) ne peut pas être lancé")
     if not folder:
-        pytest.skip("FORUMSYNC_MARKDOWN_IT non défini (dossier où « npm install markdown-it@14.0.0 » a été lancé)")
+        pytest.skip("FORUMSYNC_MARKDOWN_IT non défini (dossier où « npm install markdown-it@14.0.0 » "
+                    "ou « markdown-it@14.1.1 » a été lancé)")
     package = Path(folder, "node_modules", "markdown-it", "package.json")
-    if not package.exists() or json.loads(package.read_text())["version"] != "14.0.0":
-        pytest.skip(f"markdown-it 14.0.0 absent de {folder}/node_modules")
-    return Path(folder)
+    version = json.loads(package.read_text())["version"] if package.exists() else None
+    if version not in markdown_js.VERSIONS:
+        pytest.skip(f"ni markdown-it 14.0.0 ni 14.1.1 dans {folder}/node_modules")
+    return Path(folder), version
 
 
-def test_the_same_tokens_as_markdown_it_14_0_0():
+def test_the_same_tokens_as_markdown_it():
+    """The parser of each version (``discourse_parser(version)``) against that markdown-it."""
     from forumsync.mail.inert import DISCOURSE_TLDS
 
-    folder = _markdown_it_folder()
-    texts = [text for text, _why in LIVE_FOR_MARKDOWN_IT]
+    folder, version = _markdown_it_folder()
+    texts = [text for text, _why in LIVE_FOR_MARKDOWN_IT + LIVE_FOR_14_1]
     done = subprocess.run(["node", "-e", _DUMP, "|".join(DISCOURSE_TLDS)], cwd=folder, check=True,
                           input=json.dumps(texts), capture_output=True, text=True, timeout=60)
     theirs = json.loads(done.stdout)
     for text, expected in zip(texts, theirs):
         ours = [[[c.type, c.content if c.type in ("text", "code_inline", "html_inline") else None,
                   c.attrs.get("href") or c.attrs.get("src")] for c in t.children]
-                for t in discourse_parser().parse(text) if t.type == "inline"]
+                for t in discourse_parser(version).parse(text) if t.type == "inline"]
         assert ours == expected, text
 
 
