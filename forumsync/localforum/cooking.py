@@ -145,7 +145,10 @@ def _img_bbcode(state, silent: bool) -> bool:
 make_linkify_linear()  # the same tokens, in linear time (mail.linkify)
 _md = (MarkdownIt("commonmark", {"breaks": True, "linkify": True, "html": True})
        .enable(["table", "strikethrough", "linkify"]))
-markdown_js.install(_md)  # as markdown-it 14.0.0 (JavaScript) parses, where markdown-it-py differs
+# As markdown-it (JavaScript) parses, where markdown-it-py differs: 14.1.1, the version of
+# Discourse's 2026 lockfile (14.1.1 fixes linkify's ReDoS, CVE-2026-2327; the check reads
+# both versions, mail.inert.live_syntax).
+markdown_js.install(_md, markdown_js.VERSIONS[-1])
 _md.linkify = QuickPretestLinkify().tlds(DISCOURSE_TLDS)  # Discourse's TLDs, its case folding
 _md.inline.ruler.push("bbcode_img", _img_bbcode)
 install_bbcode_terminator(_md)  # a "[tag…]" line ends a paragraph, list or quote, as in Discourse

@@ -48,10 +48,9 @@ def test_the_check_sees_the_mentions_markdown_it_makes_live(text, why):
     assert "mention @staff" in [p.split(".")[0] for p in live_syntax(text)], why
 
 
-@pytest.mark.parametrize("text, why", [(text, why) for text, why in LIVE_FOR_MARKDOWN_IT
-                                       if "<!--" not in text])  # (an open comment hides the rest)
-def test_the_local_forum_cooks_them_as_discourse_does(text, why):
-    assert '<span class="mention">@staff' in cook(text), why
+# Of those, live for 14.0.0 only: 14.1 reads them as markdown-it-py did.
+ONLY_14_0 = {"voir x.fr/a*€*@staff", "[x]: @staff\\\n //a.fr", "[a\\\\]: @staff]x", "<!x @staff>",
+             "<search> @staff", "a <!-- x -- @staff -->"}
 
 
 # Live for markdown-it 14.1 (Discourse's 2026 lockfile: 14.1.1) and not for 14.0.0: the check
@@ -67,6 +66,20 @@ def test_what_markdown_it_14_1_makes_live_is_seen_too(text, why):
     assert "mention @staff" in live_syntax(text), why
     tokens = discourse_parser("14.1.1").parse(text)[1].children
     assert [t.content for t in tokens if t.type == "text"][-1].startswith(" @staff"), why
+
+
+@pytest.mark.parametrize("text, why", [(text, why) for text, why in LIVE_FOR_MARKDOWN_IT + LIVE_FOR_14_1
+                                       if text not in ONLY_14_0 and not text.startswith("- <!--")])
+def test_the_local_forum_cooks_them_as_discourse_does(text, why):
+    """The local forum cooks as markdown-it 14.1.1, Discourse's (« - <!-- »: its comment stays
+    open, the rest is hidden)."""
+    assert '<span class="mention">@staff' in cook(text), why
+
+
+@pytest.mark.parametrize("text", sorted(ONLY_14_0))
+def test_what_only_14_0_makes_live_the_local_forum_leaves_as_14_1_does(text):
+    assert '<span class="mention">@staff' not in cook(text)
+    assert "mention @staff" in live_syntax(text)  # the check reads both versions
 
 
 def test_a_definition_whose_destination_runs_on_counts_no_line_for_it():
