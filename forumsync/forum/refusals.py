@@ -13,6 +13,10 @@ from .errors import ForumNotFound, ForumRejected
 
 # Content problems a post can be fixed for (and the names publish records them under).
 TITLE_TAKEN, TITLE_SHORT, BODY_SHORT, BODY_LONG = "title_used", "title_short", "body_short", "body_long"
+# PostValidator#unique_post_validator: this account posted this very raw a moment ago. Not a
+# problem a new text fixes: forumsync's raw carries the message's marker, so it is this
+# message, already written (``refusal_policy`` links it, or retries later).
+BODY_RECENT = "body_recent"
 TITLE_PROBLEMS = frozenset({TITLE_TAKEN, TITLE_SHORT})
 
 
@@ -42,20 +46,36 @@ class BodyTooLong(ContentRefused):
     """The post is over ``max_post_length``."""
 
 
+class BodyRecentlyPosted(ContentRefused):
+    """The same account posted the same raw less than ``unique_posts_mins`` ago."""
+
+
 _CLASSES = {TITLE_TAKEN: TitleTaken, TITLE_SHORT: TitleTooShort, BODY_SHORT: BodyTooShort,
-            BODY_LONG: BodyTooLong}
+            BODY_LONG: BodyTooLong, BODY_RECENT: BodyRecentlyPosted}
 
 
 def content_problems(errors: list[str]) -> list[str]:
     """The content problems the forum's sentences name (English or French), in a stable order."""
-    text = " ".join(errors).lower()
-    found = []
+    found = set()
+    for error in errors:
+        found |= _problems_of(str(error).lower())
+    return [p for p in _ORDER if p in found]
+
+
+_ORDER = (TITLE_TAKEN, TITLE_SHORT, BODY_RECENT, BODY_LONG, BODY_SHORT)
+
+
+def _problems_of(text: str) -> set[str]:
+    """The problems one of the forum's sentences names."""
+    if "too similar to what you recently posted" in text or "similaire" in text:
+        return {BODY_RECENT}  # just_posted_that: « Body is too similar to … »
+    found = set()
     if "title" in text or "titre" in text:
-        found.append(TITLE_TAKEN if ("already" in text or "déjà" in text) else TITLE_SHORT)
+        found.add(TITLE_TAKEN if ("already" in text or "déjà" in text) else TITLE_SHORT)
     if ("body" in text or "corps" in text) and ("too long" in text or "trop long" in text):
-        found.append(BODY_LONG)
+        found.add(BODY_LONG)
     elif "body" in text or "corps" in text or "post is too short" in text:
-        found.append(BODY_SHORT)
+        found.add(BODY_SHORT)
     return found
 
 

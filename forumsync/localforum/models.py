@@ -224,6 +224,18 @@ class WebhookAttempt(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class UniquePostKey(Base):
+    """Post#store_unique_post_key's Redis key (``unique[-pm]-post-{user_id}:{sha1(raw)}``,
+    the post's id as value, expiring after ``unique_posts_mins``), kept as a row: what
+    PostValidator#unique_post_validator reads (post_validator.py)."""
+
+    __tablename__ = "unique_post_keys"
+
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    post_id: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 class QueuedPost(Base):
     """A post held for approval (Discourse's ReviewableQueuedPost), e.g. in a category that
     requires topic or reply approval."""

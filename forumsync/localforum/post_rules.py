@@ -25,6 +25,14 @@ def stripped_length_value(value: str) -> str:
 def check_lengths(session, raw: str | None, title: str | None, new_topic: bool, private: bool,
                   require_title: bool = False) -> None:
     """Discourse's title and body length validators; ApiError 422 with its messages."""
+    errors = length_errors(session, raw, title, new_topic, private, require_title)
+    if errors:
+        raise invalid(errors)
+
+
+def length_errors(session, raw: str | None, title: str | None, new_topic: bool, private: bool,
+                  require_title: bool = False) -> list[str]:
+    """The messages of ``check_lengths`` (none: the lengths are fine)."""
     errors = []
     if title is not None or require_title:
         title_text = (title or "").strip()
@@ -50,6 +58,5 @@ def check_lengths(session, raw: str | None, title: str | None, new_topic: bool, 
             errors.append(f"Body is too short (minimum is {minimum} characters)")
         elif len(body) > sitesettings.get(session, "max_post_length"):
             errors.append(f"Body is too long (maximum is {sitesettings.get(session, 'max_post_length')} characters)")
-    if errors:
-        raise invalid(errors)
+    return errors
 

@@ -14,7 +14,8 @@ from .groups import group_by_name
 from .guardian import can_see_topic, category_permission, is_category_moderator
 from .models import Category, Post, Topic, User, utcnow
 from .parsing import parse_time, slugify
-from .post_rules import REGULAR, WHISPER, check_lengths
+from .post_rules import REGULAR, WHISPER, length_errors
+from .post_validator import store_unique_post_key, unique_post_errors
 from .serialize_topics import HIGHEST_NUMBER
 from .tags import set_tags
 from .topics import delete_topic, get_topic
@@ -72,13 +73,15 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
         if check_permissions:
             _check_can_reply(session, user, topic)
         if not skip_validations:
-            check_lengths(session, raw, None, False, topic.archetype == "private_message")
-        return _reply(session, user, topic, raw, reply_to_post_number, post_type, when,
+            _validate(session, user, raw, topic.archetype == "private_message")
+        post = _reply(session, user, topic, raw, reply_to_post_number, post_type, when,
                       auto_track, via_email, now)
+        store_unique_post_key(session, post, topic.archetype == "private_message")
+        return post
 
     private = archetype == "private_message"
     if not skip_validations:
-        check_lengths(session, raw, title, True, private, require_title=True)
+        _validate(session, user, raw, private, new_topic=True, title=title)
     category = None
     allowed = []
     if private:
@@ -104,11 +107,25 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
                 cooked=cook_for(session, raw, user), created_at=when, updated_at=now, via_email=via_email)
     session.add(post)
     session.flush()  # every default is computed in Python: the rows need no reload
+    store_unique_post_key(session, post, private)
     alerts.track(session, user, topic, True, auto_track)
     alerts.alert(session, post, None)  # a first post too: its quotes (after_save_post)
     topic_event(session, "topic_created", topic)
     post_event(session, "post_created", post)
     return post
+
+
+def _validate(session, user: User, raw: str, private: bool, *, new_topic: bool = False,
+              title: str | None = None, post: Post | None = None) -> None:
+    """TopicCreator's and PostValidator's checks of a post created (NEW_TOPIC: with TITLE) or
+    edited (POST: its new RAW) by USER; one 422 with every message, in Discourse's order."""
+    first = new_topic or (post is not None and post.post_number == 1)
+    errors = length_errors(session, raw, title, first, private, require_title=new_topic)
+    if not user.staged:  # PostValidator#validate: nothing past presence for a staged user
+        errors += unique_post_errors(session, user, post.user_id if post else user.id, raw,
+                                     private, post.id if post else None)
+    if errors:
+        raise invalid(errors)
 
 
 def _check_can_reply(session, user: User, topic: Topic) -> None:
@@ -201,8 +218,7 @@ def update_post(session, user: User, post: Post, raw: str, edit_reason: str | No
         raise forbidden()
     if post.topic.archived and check_permissions and not user.staff:
         raise forbidden()
-    check_lengths(session, raw, None, post.post_number == 1,
-                  post.topic.archetype == "private_message")
+    _validate(session, user, raw, post.topic.archetype == "private_message", post=post)
     if raw == post.raw:
         return post
     post.raw = raw

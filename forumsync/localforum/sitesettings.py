@@ -34,6 +34,8 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     "rate_limit_new_user_create_post": (30, int,
                                         "Secondes entre deux messages d'un nouvel utilisateur"),
     "max_topics_per_day": (20, int, "Sujets par jour et par utilisateur"),
+    # PostValidator#unique_post_validator: the same raw twice from one non-staff user
+    "unique_posts_mins": (5, int, "Minutes pendant lesquelles un même message est refusé"),
     # Jobs::EmitWebHookEvent retries a failed delivery only with this on (Discourse: off).
     "retry_web_hook_events": (False, bool, "Réessayer les webhooks en échec"),
     # Discourse's lazy_load_categories_groups, reduced to on/off: categories come by pages.

@@ -2,6 +2,10 @@
 
 1. a new topic refused while nothing was wrong with it: the forum may already have it (a
    previous life of this database): ``LINKED`` when ``reconcile`` finds and records it;
+   a post refused as identical to one this account made a moment ago (``BODY_RECENT``,
+   PostValidator#unique_post_validator): its raw carries this message's marker, so it is
+   this message, written by an earlier attempt: ``LINKED`` when ``reconcile`` finds it,
+   else a ``Retry`` (never a changed text: that would post it twice);
 2. the plugin refused a post sent with its files (a file too big, a forbidden extension…):
    the files go one by one (``files_apart``), so the refused one is named in the post and the
    others still make it: ``RECOMPOSE``;
@@ -27,8 +31,8 @@ from enum import Enum
 
 from ..forum.eligibility import CREATE_POST, everyone_may
 from ..forum.gateway import ForumNotFound, ForumRejected
-from ..forum.refusals import TITLE_PROBLEMS, Forbidden
-from . import author, categories, reconcile
+from ..forum.refusals import BODY_RECENT, TITLE_PROBLEMS, Forbidden
+from . import author, categories, reconcile, records
 from .errors import Quarantine, Retry
 
 
@@ -54,6 +58,8 @@ def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool
         return None
     if new_topic and not problems and reconcile.link_existing_topic(ctx, msgdata):
         return Remedy.LINKED
+    if BODY_RECENT in getattr(exc, "problems", ()):
+        return _written_already(ctx, msgdata, new_topic)
     if _files_apart(msgdata):
         return Remedy.RECOMPOSE
     if _learn(problems, exc, new_topic):
@@ -70,6 +76,25 @@ def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool
             and author.fall_back(ctx, msgdata):
         return Remedy.RECOMPOSE
     return None
+
+
+def _written_already(ctx, msgdata, new_topic: bool) -> Remedy:
+    """The forum holds this very post from an earlier attempt (see the module docstring, 1):
+    recorded as ``reconcile`` records it, else tried again once the forum shows it (or once
+    ``unique_posts_mins`` passed, if it is gone)."""
+    if new_topic:
+        if reconcile.link_existing_topic(ctx, msgdata):
+            return Remedy.LINKED
+    else:
+        topic = msgdata.get("live_topic") or {}
+        existing = reconcile.existing_reply(ctx, msgdata, topic)
+        if existing:
+            records.done(ctx, msgdata, existing, topic=topic)
+            msgdata["reconciled"] = True
+            return Remedy.LINKED
+    raise Retry("le forum refuse ce message comme identique à un message que ce compte vient de "
+                "publier (unique_posts_mins) : c'est ce message, écrit par un essai précédent ; "
+                "nouvel essai plus tard, qui le retrouvera sur le forum")
 
 
 def _files_apart(msgdata) -> bool:

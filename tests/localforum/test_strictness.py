@@ -255,3 +255,63 @@ def test_a_subcategory_is_never_more_visible_than_its_parent(localforum):
     assert widened.status_code == 422 and "direction" in widened.json()["errors"][0]
     assert _put(localforum, f"/categories/{parent_id}.json", permissions={"everyone": 1}).status_code == 200
     assert _put(localforum, f"/categories/{child_id}.json", permissions={"everyone": 1}).status_code == 200
+
+
+def test_the_same_post_twice_within_unique_posts_mins_is_refused_but_staff(localforum):
+    """PostValidator#unique_post_validator: a non-staff user's raw identical to one of their
+    posts of the last ``unique_posts_mins`` (5) minutes (Post#matches_recent_post?: the SHA1
+    of the stored raw, any topic) is refused, « Body is too similar to what you recently
+    posted »; staff are exempt, another user is not concerned; the key lapses."""
+    from forumsync.localforum.models import UniquePostKey
+
+    # one post per 5 s would refuse the second post before the validator is reached
+    localforum.set_site_setting("rate_limit_create_post", 0)
+    localforum.set_site_setting("rate_limit_create_topic", 0)
+    localforum.create_user("anne", "anne@example.org")
+    localforum.create_user("bruno", "bruno@example.org")
+    category = localforum.create_category("Libre")
+    raw = "Un texte assez long pour être accepté."
+
+    def post(who, **json):
+        return requests.post(f"{localforum.url}/posts.json", headers=localforum.headers(who),
+                             timeout=10, json=json)
+
+    first = post("anne", title="Premier sujet d'Anne ici", raw=raw, category=category["id"])
+    assert first.status_code == 200
+    topic_id = first.json()["topic_id"]
+    again = post("anne", topic_id=topic_id, raw=raw + "\n")  # stored without trailing space
+    assert again.status_code == 422
+    assert again.json()["errors"] == ["Body is too similar to what you recently posted"]
+    elsewhere = post("anne", title="Un autre sujet d'Anne", raw=raw, category=category["id"])
+    assert elsewhere.status_code == 422
+    assert post("anne", topic_id=topic_id, raw=raw.upper()).status_code == 200  # not the same raw
+    assert post("bruno", topic_id=topic_id, raw=raw).status_code == 200
+    for _ in range(2):
+        assert _post(localforum, "/posts.json", topic_id=topic_id, raw=raw).status_code == 200
+    with localforum.session() as s:
+        for row in s.scalars(select(UniquePostKey)):
+            row.expires_at = row.expires_at.replace(year=2000)
+    assert post("anne", topic_id=topic_id, raw=raw).status_code == 200
+    localforum.set_site_setting("unique_posts_mins", 0)
+    assert post("anne", topic_id=topic_id, raw=raw).status_code == 200
+
+
+def test_an_edit_to_the_raw_of_a_recent_post_is_refused(localforum):
+    """PostRevisor saves with validation: editing a post to the raw of another recent post of
+    its author is refused for a non-staff editor; its own raw again is no change."""
+    localforum.set_site_setting("rate_limit_create_post", 0)  # two posts in a row below
+    localforum.create_user("anne", "anne@example.org")
+    category = localforum.create_category("Libre")
+    anne = localforum.headers("anne")
+    first = requests.post(f"{localforum.url}/posts.json", headers=anne, timeout=10, json={
+        "title": "Premier sujet d'Anne ici", "raw": "Le premier texte, assez long.",
+        "category": category["id"]}).json()
+    second = requests.post(f"{localforum.url}/posts.json", headers=anne, timeout=10, json={
+        "topic_id": first["topic_id"], "raw": "Le second texte, assez long aussi."}).json()
+    edit = requests.put(f"{localforum.url}/posts/{second['id']}.json", headers=anne, timeout=10,
+                        json={"post": {"raw": "Le premier texte, assez long."}})
+    assert edit.status_code == 422
+    assert edit.json()["errors"] == ["Body is too similar to what you recently posted"]
+    same = requests.put(f"{localforum.url}/posts/{second['id']}.json", headers=anne, timeout=10,
+                        json={"post": {"raw": "Le second texte, assez long aussi."}})
+    assert same.status_code == 200

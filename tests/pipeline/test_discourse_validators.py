@@ -1,0 +1,53 @@
+"""List mail through the core API (no plugin) meets Discourse's PostValidator and topic title
+validators (52nd pass): what forumsync does with each refusal. The local forum applies them
+(tests/localforum/test_strictness.py)."""
+from datetime import timedelta
+
+from sqlalchemy import delete, update
+
+from forumsync.models import InboxMessage, PostLink, utcnow
+from tests.fixtures.pipeline import later, make_mail, make_pipe
+
+
+def _member_pipe(tmp_path, sqlite_url, localforum):
+    """Marie has a forum account (not staff): her mail is posted as her, through the core API."""
+    localforum.create_user("marie", "marie.dupont@meyzieu.fr", "Marie Dupont")
+    # her topic and her reply a second apart: Discourse's per-user delays (5 s, 15 s) would
+    # only make the test wait; they are checked in tests/localforum/test_strictness.py
+    localforum.set_site_setting("rate_limit_create_post", 0)
+    localforum.set_site_setting("rate_limit_create_topic", 0)
+    ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=False)
+    pipe.provision()
+    return ctx, pipe
+
+
+def test_a_post_the_forum_already_holds_is_linked_never_posted_twice(tmp_path, sqlite_url,
+                                                                     localforum):
+    """PostValidator#unique_post_validator: the same raw from the same account within
+    unique_posts_mins is refused. forumsync's raw carries the message's marker, so such a
+    refusal means an earlier attempt wrote it (here: its record lost, the row tried again as
+    a first attempt, which skips ``reconcile``): the post is found and linked; before, the
+    refusal was read as « body too short » and a note made the raw new: posted twice."""
+    ctx, pipe = _member_pipe(tmp_path, sqlite_url, localforum)
+    try:
+        root = pipe.send(make_mail("Réunion du club de jeudi", message_id="<u0@a.fr>"))
+        assert root.state == "published", root.reason
+        reply = pipe.send(make_mail("Re: Réunion du club de jeudi", "J'y serai, avec le rapport.",
+                                    message_id="<u1@a.fr>", in_reply_to="<u0@a.fr>",
+                                    date=later(minutes=5)))
+        assert reply.state == "published", reply.reason
+        assert pipe.post(reply.post_id)["username"] == "marie"
+        writes = pipe.post_writes()
+        with ctx.db.session() as session:  # the answer lost: nothing recorded, a first attempt
+            session.execute(delete(PostLink).where(PostLink.message_id == "u1@a.fr"))
+            session.execute(update(InboxMessage).where(InboxMessage.id == reply.id).values(
+                state="retry", attempts=0, post_id=None, next_attempt_at=utcnow() - timedelta(seconds=1)))
+        pipe.run()
+        again = pipe.row(reply.id)
+        assert again.state == "published", again.reason
+        assert again.post_id == reply.post_id
+        topic = pipe.topic(root.topic_id)
+        assert [p["id"] for p in topic["post_stream"]["posts"]] == [root.post_id, reply.post_id]
+        assert pipe.post_writes() == writes + 1  # the refused write, nothing more
+    finally:
+        ctx.close()
