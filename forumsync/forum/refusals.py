@@ -24,6 +24,11 @@ class Forbidden(ForumRejected):
     """403: this account may not do that there (category permissions, closed topic, silenced)."""
 
 
+class ConsecutiveReplies(ForumRejected):
+    """422: this account wrote the topic's last ``max_consecutive_replies`` posts
+    (PostValidator#force_edit_last_validator): a refusal of the poster there, not of the text."""
+
+
 class ContentRefused(ForumRejected):
     """422 (or a 200 carrying errors): the title or body breaks one of the forum's rules."""
 
@@ -84,6 +89,8 @@ def refusal(message: str, status: int | None, errors: list[str],
     """The typed exception for a refusal (STATUS, the forum's ERRORS and ERROR_TYPE)."""
     if status == 404:
         exc = ForumNotFound(message, status=status, errors=errors)
+    elif any("consecutive repl" in str(e).lower() or "consécutive" in str(e).lower() for e in errors):
+        exc = ConsecutiveReplies(message, status=status, errors=errors)  # max_consecutive_replies
     elif content_problems(errors):
         problems = content_problems(errors)
         exc = _CLASSES[problems[0]](message, status=status, errors=errors)

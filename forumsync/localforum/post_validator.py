@@ -10,10 +10,22 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from . import sitesettings
-from .models import UniquePostKey, User, utcnow
+from .guardian import is_category_moderator
+from .models import Post, Topic, UniquePostKey, User, utcnow
 
 JUST_POSTED_THAT = "Body is too similar to what you recently posted"  # server.en.yml just_posted_that
+
+
+def max_consecutive_replies_message(count: int) -> str:
+    """server.en.yml ``max_consecutive_replies`` (one / other)."""
+    if count == 1:
+        return ("No consecutive replies are allowed. Please edit your previous reply, or wait "
+                "for someone to reply to you.")
+    return (f"No more than {count} consecutive replies are allowed. Please edit your previous "
+            "reply, or wait for someone to reply to you.")
 
 
 def unique_post_key(user_id: int, raw: str, private: bool) -> str:
@@ -51,3 +63,43 @@ def store_unique_post_key(session, post, private: bool) -> None:
         session.add(row)
     row.post_id = post.id
     row.expires_at = utcnow() + timedelta(minutes=minutes)
+
+
+def consecutive_reply_errors(session, user: User, topic: Topic) -> list[str]:
+    """PostValidator#force_edit_last_validator, for a new reply (never on an edit): off when
+    ``max_consecutive_replies`` is 0; staff (and staged users), private messages, the topic's
+    first poster and the category's group moderators exempt. Refused when the user wrote every
+    one of the topic's last N posts (not deleted, not hidden) and may still edit the last one
+    (the message asks to edit it: a post past its edit time limit lets the reply through)."""
+    most = sitesettings.get(session, "max_consecutive_replies")
+    if most == 0 or user.staff or user.staged or topic.archetype == "private_message":
+        return []
+    posts = select(Post).where(Post.topic_id == topic.id, Post.deleted_at.is_(None))
+    first = session.scalars(posts.order_by(Post.post_number).limit(1)).first()
+    if first is not None and first.user_id == user.id:
+        return []
+    if is_category_moderator(session, user, topic.category):
+        return []
+    last_authors = session.scalars(select(Post.user_id).where(
+        Post.topic_id == topic.id, Post.deleted_at.is_(None), Post.hidden.is_(False))
+        .order_by(Post.post_number.desc()).limit(most)).all()
+    if sum(1 for author in last_authors if author == user.id) < most:
+        return []
+    last = session.scalars(posts.order_by(Post.post_number.desc()).limit(1)).first()
+    if last is None or not can_edit_post(session, user, last):
+        return []
+    return [max_consecutive_replies_message(most)]
+
+
+def can_edit_post(session, user: User, post: Post) -> bool:
+    """PostGuardian#can_edit_post? as far as the local forum models it: admins; staff and the
+    category's moderators (who may post there); else the author, outside an archived topic,
+    a post not deleted, within its edit time limit (Post#edit_time_limit_expired?:
+    ``post_edit_time_limit`` below trust level 2, ``tl2_post_edit_time_limit`` from 2)."""
+    if user.admin or user.staff or is_category_moderator(session, user, post.topic.category):
+        return True
+    if post.topic.archived or post.deleted_at is not None or post.user_id != user.id:
+        return False
+    setting = "tl2_post_edit_time_limit" if user.trust_level >= 2 else "post_edit_time_limit"
+    limit = sitesettings.get(session, setting)
+    return not (limit and post.created_at < utcnow() - timedelta(minutes=limit))

@@ -15,7 +15,7 @@ from .guardian import can_see_topic, category_permission, is_category_moderator
 from .models import Category, Post, Topic, User, utcnow
 from .parsing import parse_time, slugify
 from .post_rules import REGULAR, WHISPER, length_errors
-from .post_validator import store_unique_post_key, unique_post_errors
+from .post_validator import consecutive_reply_errors, store_unique_post_key, unique_post_errors
 from .serialize_topics import HIGHEST_NUMBER
 from .tags import set_tags
 from .topics import delete_topic, get_topic
@@ -73,7 +73,7 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
         if check_permissions:
             _check_can_reply(session, user, topic)
         if not skip_validations:
-            _validate(session, user, raw, topic.archetype == "private_message")
+            _validate(session, user, raw, topic.archetype == "private_message", topic=topic)
         post = _reply(session, user, topic, raw, reply_to_post_number, post_type, when,
                       auto_track, via_email, now)
         store_unique_post_key(session, post, topic.archetype == "private_message")
@@ -116,14 +116,17 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
 
 
 def _validate(session, user: User, raw: str, private: bool, *, new_topic: bool = False,
-              title: str | None = None, post: Post | None = None) -> None:
-    """TopicCreator's and PostValidator's checks of a post created (NEW_TOPIC: with TITLE) or
-    edited (POST: its new RAW) by USER; one 422 with every message, in Discourse's order."""
+              title: str | None = None, post: Post | None = None, topic: Topic | None = None) -> None:
+    """TopicCreator's and PostValidator's checks of a post created (NEW_TOPIC: with TITLE; a
+    reply: in TOPIC) or edited (POST: its new RAW) by USER; one 422 with every message, in
+    Discourse's order."""
     first = new_topic or (post is not None and post.post_number == 1)
     errors = length_errors(session, raw, title, first, private, require_title=new_topic)
     if not user.staged:  # PostValidator#validate: nothing past presence for a staged user
         errors += unique_post_errors(session, user, post.user_id if post else user.id, raw,
                                      private, post.id if post else None)
+        if topic is not None:
+            errors += consecutive_reply_errors(session, user, topic)
     if errors:
         raise invalid(errors)
 

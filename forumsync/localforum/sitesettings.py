@@ -34,6 +34,12 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     "rate_limit_new_user_create_post": (30, int,
                                         "Secondes entre deux messages d'un nouvel utilisateur"),
     "max_topics_per_day": (20, int, "Sujets par jour et par utilisateur"),
+    # PostValidator#force_edit_last_validator: no more replies in a row than this (0: off)
+    "max_consecutive_replies": (3, int, "Réponses consécutives permises à un même utilisateur"),
+    # Post#edit_time_limit_expired?: minutes an author may edit a post (trust level < 2 / ≥ 2)
+    "post_edit_time_limit": (1440, int, "Minutes pendant lesquelles un message se modifie"),
+    "tl2_post_edit_time_limit": (43200, int,
+                                 "Minutes pendant lesquelles un message se modifie (niveau 2+)"),
     # PostValidator#unique_post_validator: the same raw twice from one non-staff user
     "unique_posts_mins": (5, int, "Minutes pendant lesquelles un même message est refusé"),
     # Jobs::EmitWebHookEvent retries a failed delivery only with this on (Discourse: off).

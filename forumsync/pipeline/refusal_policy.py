@@ -18,10 +18,14 @@
    pass 18), else on to 5 (a place refusal is never a refused account);
 5. the sender's account may not post there (403: category permissions, silenced…), or the
    plugin may not stage them for a reason we cannot fix (422: an address or a Message-ID it
-   finds invalid): the author's documented fallback (``author.fall_back``, which alone sets
-   the poster: the bridge account with the attribution line): ``RECOMPOSE`` — only where
-   everyone may write (``_list_may_write``): the bridge stands in for an account, never
-   for a place; elsewhere the refusal stands (quarantined with its reason).
+   finds invalid), or the account wrote the topic's last ``max_consecutive_replies`` posts
+   (``ConsecutiveReplies``: a list member answering several times in a row): the author's
+   documented fallback (``author.fall_back``, which alone sets the poster: the bridge
+   account with the attribution line): ``RECOMPOSE`` — only where everyone may write
+   (``_list_may_write``): the bridge stands in for an account, never for a place; elsewhere
+   the refusal stands (quarantined with its reason; consecutive replies: retried later, the
+   forum lets the reply through once someone else answered or the last one is too old to
+   be edited).
 Anything else (and a reply's 404: the topic vanished, which ``publish`` follows): None, the
 refusal stands. Each step applies at most once per problem, so the loop ends.
 """
@@ -31,7 +35,7 @@ from enum import Enum
 
 from ..forum.eligibility import CREATE_POST, everyone_may
 from ..forum.gateway import ForumNotFound, ForumRejected
-from ..forum.refusals import BODY_RECENT, TITLE_PROBLEMS, Forbidden
+from ..forum.refusals import BODY_RECENT, TITLE_PROBLEMS, ConsecutiveReplies, Forbidden
 from . import author, categories, reconcile, records
 from .errors import Quarantine, Retry
 
@@ -75,6 +79,12 @@ def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool
     if _poster_refused(exc, msgdata) and _list_may_write(ctx, msgdata, new_topic) \
             and author.fall_back(ctx, msgdata):
         return Remedy.RECOMPOSE
+    if isinstance(exc, ConsecutiveReplies):
+        raise Retry("le forum refuse une réponse de plus de ce compte, auteur des dernières "
+                    "réponses du sujet (max_consecutive_replies), et le compte de la passerelle "
+                    "ne peut pas la publier à sa place : nouvel essai plus tard (le forum "
+                    "l'accepte après la réponse de quelqu'un d'autre, ou quand la dernière ne "
+                    "peut plus être modifiée)")
     return None
 
 
@@ -133,7 +143,8 @@ def _poster_refused(exc: ForumRejected, msgdata) -> bool:
     if getattr(exc, "error_type", None) in PLACE_ERRORS:
         return False
     staged_refused = msgdata.get("staged") and exc.status == 422
-    return bool(isinstance(exc, Forbidden) or exc.status == 403 or staged_refused)
+    return bool(isinstance(exc, (Forbidden, ConsecutiveReplies)) or exc.status == 403
+                or staged_refused)
 
 
 def _list_may_write(ctx, msgdata, new_topic: bool) -> bool:

@@ -315,3 +315,43 @@ def test_an_edit_to_the_raw_of_a_recent_post_is_refused(localforum):
     same = requests.put(f"{localforum.url}/posts/{second['id']}.json", headers=anne, timeout=10,
                         json={"post": {"raw": "Le second texte, assez long aussi."}})
     assert same.status_code == 200
+
+
+def test_no_more_than_max_consecutive_replies_unless_the_last_can_no_longer_be_edited(localforum):
+    """PostValidator#force_edit_last_validator: a user who wrote the topic's last
+    ``max_consecutive_replies`` (3) posts may not add one while they may still edit the last
+    (« No more than 3 consecutive replies are allowed… »); the topic's first poster and staff
+    are exempt; someone else's reply, or the last post past its edit time limit
+    (``post_edit_time_limit``, 24 h below trust level 2), lets the next one through."""
+    # four replies in a row: the per-user delay (5 s) would refuse them before the validator
+    localforum.set_site_setting("rate_limit_create_post", 0)
+    localforum.set_site_setting("rate_limit_create_topic", 0)
+    for name in ("anne", "bruno"):
+        localforum.create_user(name, f"{name}@example.org")
+    category = localforum.create_category("Libre")
+
+    def post(who, n, **json):
+        return requests.post(f"{localforum.url}/posts.json", headers=localforum.headers(who),
+                             timeout=10, json={"raw": f"Réponse numéro {n} assez longue.", **json})
+
+    topic = post("bruno", 0, title="Le sujet ouvert par Bruno", category=category["id"]).json()
+    tid = topic["topic_id"]
+    for n in range(1, 4):
+        assert post("anne", n, topic_id=tid).status_code == 200
+    fourth = post("anne", 4, topic_id=tid)
+    assert fourth.status_code == 422
+    assert fourth.json()["errors"] == [
+        "No more than 3 consecutive replies are allowed. Please edit your previous reply, or "
+        "wait for someone to reply to you."]
+    assert _post(localforum, "/posts.json", topic_id=tid, raw="L'administrateur répond ici.").status_code == 200
+    assert post("anne", 5, topic_id=tid).status_code == 200  # someone else replied
+    for n in range(6, 12):  # Bruno opened the topic: no limit for him
+        assert post("bruno", n, topic_id=tid).status_code == 200
+    for n in range(12, 15):
+        assert post("anne", n, topic_id=tid).status_code == 200
+    assert post("anne", 15, topic_id=tid).status_code == 422
+    with localforum.session() as s:  # her last post can no longer be edited: not refused
+        last = s.scalars(select(Post).where(Post.topic_id == tid)
+                         .order_by(Post.post_number.desc())).first()
+        last.created_at = last.created_at.replace(year=2000)
+    assert post("anne", 16, topic_id=tid).status_code == 200

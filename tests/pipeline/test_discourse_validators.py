@@ -51,3 +51,36 @@ def test_a_post_the_forum_already_holds_is_linked_never_posted_twice(tmp_path, s
         assert pipe.post_writes() == writes + 1  # the refused write, nothing more
     finally:
         ctx.close()
+
+
+def test_a_member_answering_a_fourth_time_in_a_row_is_published_by_the_bridge(tmp_path, sqlite_url,
+                                                                             localforum):
+    """PostValidator#force_edit_last_validator: a member who wrote the topic's last three
+    posts (max_consecutive_replies) may not add a fourth while they may still edit the last.
+    A list member does answer several times in a row; the mail reached the list: the forum's
+    copy of the thread gets it too, posted by the bridge account with the attribution line
+    (the fallback for a refused account, where everyone may write), one refused write. The
+    mails are of today: a post dated from an older mail can no longer be edited
+    (post_edit_time_limit, 24 h), and Discourse lets the next reply through."""
+    ctx, pipe = _member_pipe(tmp_path, sqlite_url, localforum)
+    paul = "Paul Martin <paul.martin@exemple.fr>"  # no account: the bridge opens the topic
+    now = utcnow() - timedelta(minutes=10)
+    try:
+        root = pipe.send(make_mail("Sortie vélo de dimanche", message_id="<c0@a.fr>", sender=paul,
+                                   date=now))
+        assert root.state == "published", root.reason
+        replies = []
+        for n in range(4):
+            row = pipe.send(make_mail("Re: Sortie vélo de dimanche", f"Précision numéro {n} de Marie.",
+                                      message_id=f"<c{n + 1}@a.fr>", in_reply_to="<c0@a.fr>",
+                                      date=now + timedelta(minutes=n + 1)))
+            assert row.state == "published", row.reason
+            replies.append(pipe.post(row.post_id))
+        assert [p["username"] for p in replies[:3]] == ["marie"] * 3
+        bridge = ctx.settings.FORUM_API_USERNAME
+        assert replies[3]["username"] == bridge
+        assert replies[3]["raw"].startswith("*Message de Marie Dupont (Meyzieu) transmis depuis la liste")
+        assert "Précision numéro 3 de Marie." in replies[3]["raw"]
+        assert pipe.post_writes() == 1 + 4 + 1  # the fourth reply's refused write
+    finally:
+        ctx.close()
