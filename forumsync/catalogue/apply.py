@@ -16,6 +16,7 @@ from ..mail.raw_readers import raw_reader_claims
 from ..models import utcnow
 from ..models.catalogue_topic import CatalogueTopic
 from ..models.catalogue_variant import CatalogueVariant
+from ..title_form import forum_settings, stored_title
 from .model import Demarche, Group
 from .plan import CataloguePlan, Stored, TopicChange, render
 from .render import Rendered
@@ -197,7 +198,11 @@ def _reconcile(forum, categories, existing: dict, r: Rendered, reason: str):
         forum.post_update(post_id, r.raw, edit_reason=reason)
         wrote = True
     category_id = categories.ensure(r.category)
-    if (existing.get("title") != r.title or existing.get("category_id") != category_id
+    # the forum stores the title cleaned (Topic's before_validation): compared in that form,
+    # else a topic found again was retitled to the same title at each reconcile
+    title = existing.get("title")
+    if (title not in (r.title, stored_title(r.title, forum_settings(forum)))
+            or existing.get("category_id") != category_id
             or sorted(_tag_names(existing.get("tags"))) != sorted(r.tags)):
         forum.topic_update(topic_id, title=r.title, category_id=category_id, tags=r.tags)
         wrote = True

@@ -17,7 +17,11 @@ TITLE_TAKEN, TITLE_SHORT, BODY_SHORT, BODY_LONG = "title_used", "title_short", "
 # problem a new text fixes: forumsync's raw carries the message's marker, so it is this
 # message, already written (``refusal_policy`` links it, or retries later).
 BODY_RECENT = "body_recent"
-TITLE_PROBLEMS = frozenset({TITLE_TAKEN, TITLE_SHORT})
+# TextSentinel: QualityTitleValidator (« Title seems unclear, … ») and PostValidator#raw_quality
+# (« Body seems unclear, … »): too few distinct characters, no letter or digit, a word too
+# long (titles), no lowercase letter.
+TITLE_UNCLEAR, BODY_UNCLEAR = "title_unclear", "body_unclear"
+TITLE_PROBLEMS = frozenset({TITLE_TAKEN, TITLE_SHORT, TITLE_UNCLEAR})
 
 
 class Forbidden(ForumRejected):
@@ -51,12 +55,21 @@ class BodyTooLong(ContentRefused):
     """The post is over ``max_post_length``."""
 
 
+class TitleUnclear(ContentRefused):
+    """TextSentinel refused the title (QualityTitleValidator)."""
+
+
+class BodyUnclear(ContentRefused):
+    """TextSentinel refused the body (PostValidator#raw_quality)."""
+
+
 class BodyRecentlyPosted(ContentRefused):
     """The same account posted the same raw less than ``unique_posts_mins`` ago."""
 
 
 _CLASSES = {TITLE_TAKEN: TitleTaken, TITLE_SHORT: TitleTooShort, BODY_SHORT: BodyTooShort,
-            BODY_LONG: BodyTooLong, BODY_RECENT: BodyRecentlyPosted}
+            BODY_LONG: BodyTooLong, BODY_RECENT: BodyRecentlyPosted, TITLE_UNCLEAR: TitleUnclear,
+            BODY_UNCLEAR: BodyUnclear}
 
 
 def content_problems(errors: list[str]) -> list[str]:
@@ -67,13 +80,15 @@ def content_problems(errors: list[str]) -> list[str]:
     return [p for p in _ORDER if p in found]
 
 
-_ORDER = (TITLE_TAKEN, TITLE_SHORT, BODY_RECENT, BODY_LONG, BODY_SHORT)
+_ORDER = (TITLE_TAKEN, TITLE_SHORT, TITLE_UNCLEAR, BODY_RECENT, BODY_LONG, BODY_SHORT, BODY_UNCLEAR)
 
 
 def _problems_of(text: str) -> set[str]:
     """The problems one of the forum's sentences names."""
     if "too similar to what you recently posted" in text or "similaire" in text:
         return {BODY_RECENT}  # just_posted_that: « Body is too similar to … »
+    if "seems unclear" in text or "peu clair" in text or "semble confus" in text:
+        return {TITLE_UNCLEAR if ("title" in text or "titre" in text) else BODY_UNCLEAR}
     found = set()
     if "title" in text or "titre" in text:
         found.add(TITLE_TAKEN if ("already" in text or "déjà" in text) else TITLE_SHORT)

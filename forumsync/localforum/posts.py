@@ -16,6 +16,7 @@ from .models import Category, Post, Topic, User, utcnow
 from .parsing import parse_time, slugify
 from .post_rules import REGULAR, WHISPER, length_errors
 from .post_validator import consecutive_reply_errors, store_unique_post_key, unique_post_errors
+from .text_quality import body_errors, clean_title, title_errors
 from .serialize_topics import HIGHEST_NUMBER
 from .tags import set_tags
 from .topics import delete_topic, get_topic
@@ -80,6 +81,8 @@ def create_post(session, user: User, raw: str, *, title: str | None = None, cate
         return post
 
     private = archetype == "private_message"
+    if not skip_validations and title is not None:
+        title = clean_title(session, title)  # Topic's before_validation (not with validate: false)
     if not skip_validations:
         _validate(session, user, raw, private, new_topic=True, title=title)
     category = None
@@ -121,8 +124,13 @@ def _validate(session, user: User, raw: str, private: bool, *, new_topic: bool =
     reply: in TOPIC) or edited (POST: its new RAW) by USER; one 422 with every message, in
     Discourse's order."""
     first = new_topic or (post is not None and post.post_number == 1)
-    errors = length_errors(session, raw, title, first, private, require_title=new_topic)
+    errors = length_errors(session, None, title, first, private, require_title=new_topic)
+    if title and title.strip() and not private:  # QualityTitleValidator, after the length
+        errors += title_errors(session, title)
+    errors += length_errors(session, raw, None, first, private)
     if not user.staged:  # PostValidator#validate: nothing past presence for a staged user
+        if raw.strip():
+            errors += body_errors(session, raw, private)  # PostValidator#raw_quality
         errors += unique_post_errors(session, user, post.user_id if post else user.id, raw,
                                      private, post.id if post else None)
         if topic is not None:

@@ -21,6 +21,16 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     "min_first_post_length": (20, int, "Longueur minimale du premier message d'un sujet"),
     "min_personal_message_post_length": (10, int, "Longueur minimale d'un message privé"),
     "max_post_length": (32000, int, "Longueur maximale d'un message"),
+    # TextSentinel (lib/text_sentinel.rb) on bodies (PostValidator#raw_quality) and titles
+    # (QualityTitleValidator); TextCleaner.clean_title rewrites titles first (Topic's
+    # before_validation). title_remove_extraneous_space: Discourse's default for every locale
+    # but en and en_GB (true there); the local forum stands for a French forum.
+    "body_min_entropy": (7, int, "Entropie minimale du corps d'un message"),
+    "title_min_entropy": (10, int, "Entropie minimale d'un titre"),
+    "title_max_word_length": (30, int, "Longueur maximale d'un mot dans un titre"),
+    "allow_uppercase_posts": (False, bool, "Messages et titres tout en capitales autorisés"),
+    "title_prettify": (True, bool, "Titres remis en forme (!!!, ???, capitales, points finaux)"),
+    "title_remove_extraneous_space": (False, bool, "Espace retirée avant ! ou ? en fin de titre"),
     "enable_category_group_moderation": (False, bool,
                                          "Modération des catégories par des groupes"),
     "tagging_enabled": (True, bool, "Étiquettes activées"),

@@ -11,9 +11,11 @@ from .errors import ApiError, forbidden, invalid, not_found
 from .guardian import can_see_topic, category_permission, is_category_moderator
 from .models import Category, Post, Topic, User, utcnow
 from .parsing import slugify
-from .post_rules import REGULAR, SMALL_ACTION, WHISPER, check_lengths
+from . import sitesettings
+from .post_rules import REGULAR, SMALL_ACTION, WHISPER, length_errors
 from .serialize_topics import tag_names
 from .tags import set_tags
+from .text_quality import clean_title, title_errors
 from .webhook_events import post_event, topic_event
 
 
@@ -47,12 +49,18 @@ def update_topic(session, user: User, topic: Topic, *, title: str | None = None,
     if check_permissions and not can_edit:
         raise forbidden()
     changed = False
-    if title is not None and title.strip() != topic.title:
-        check_lengths(session, None, title, True, topic.archetype == "private_message")
-        topic.title = title.strip()
-        topic.slug = slugify(topic.title)
-        changed = True
-    if category_id not in (None, "") and int(category_id) != topic.category_id:
+    moved = category_id not in (None, "") and int(category_id) != topic.category_id
+    if (title is not None and title.strip() != topic.title) or moved:
+        # A validated save: Topic's before_validation cleans the title, and the title's
+        # validators run when it changed or the category did (Topic: validates :title, if:).
+        cleaned = clean_title(session, topic.title if title is None else title)
+        if cleaned != topic.title or moved:
+            _check_title(session, topic, cleaned)
+        if cleaned != topic.title:
+            topic.title = cleaned
+            topic.slug = slugify(topic.title)
+            changed = True
+    if moved:
         category = session.get(Category, int(category_id))
         if category is None:
             raise invalid("Category can't be blank")
@@ -72,6 +80,23 @@ def update_topic(session, user: User, topic: Topic, *, title: str | None = None,
         session.refresh(topic)
         topic_event(session, "topic_edited", topic)
     return topic
+
+
+def _check_title(session, topic: Topic | None, title: str) -> None:
+    """Topic's title validators on a retitled or moved TOPIC (None: a new one): length,
+    QualityTitleValidator (not for a private message), unique_among listable topics
+    (case-insensitive), 422."""
+    private = topic is not None and topic.archetype == "private_message"
+    errors = length_errors(session, None, title, True, private, require_title=True)
+    if title.strip() and not private:
+        errors += title_errors(session, title)
+    if not private and not sitesettings.get(session, "allow_duplicate_topic_titles") \
+            and session.scalar(select(Topic.id).where(func.lower(Topic.title) == title.lower(),
+                                                      Topic.id != (topic.id if topic else -1),
+                                                      Topic.deleted_at.is_(None))):
+        errors.append("Title has already been used")
+    if errors:
+        raise invalid(errors)
 
 
 STATUSES = ("closed", "archived", "visible", "pinned", "pinned_globally")
@@ -190,8 +215,9 @@ def move_posts(session, user: User, topic: Topic, post_ids: list[int], *,
     else:
         if not title:
             raise invalid("Title can't be blank")
-        check_lengths(session, None, title, True, False)
-        destination = Topic(title=title.strip(), slug=slugify(title), user_id=posts[0].user_id,
+        title = clean_title(session, title)  # PostMover#to_new_topic: Topic.create! validates
+        _check_title(session, None, title)
+        destination = Topic(title=title, slug=slugify(title), user_id=posts[0].user_id,
                             category_id=int(category_id) if category_id not in (None, "")
                             else topic.category_id, created_at=posts[0].created_at,
                             bumped_at=posts[-1].created_at)

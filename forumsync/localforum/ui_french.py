@@ -20,6 +20,19 @@ EXACT = {
     "Some of the posts you selected are not in this topic.":
         "certains des messages choisis ne sont pas dans ce sujet",
     "utilisateur inconnu ou inactif": "utilisateur inconnu ou inactif",
+    # TextSentinel (text_quality.py) and PostValidator (post_validator.py)
+    "Title seems unclear, most of the words contain the same letters over and over?":
+        "titre peu lisible (trop peu de lettres différentes)",
+    "Title seems unclear, one or more words is very long?":
+        "titre peu lisible (un mot trop long)",
+    "Title seems unclear, did you mean to enter it in ALL CAPS?":
+        "titre peu lisible (tout en capitales)",
+    "Title seems unclear, is it a complete sentence?": "titre peu lisible (ni lettre ni chiffre)",
+    "Body seems unclear, is it a complete sentence?":
+        "message peu lisible (tout en capitales, trop peu de lettres différentes, ou ni lettre "
+        "ni chiffre)",
+    "Body is too similar to what you recently posted":
+        "message identique à l'un des vôtres de ces dernières minutes",
 }
 PATTERNS = [
     (re.compile(r"^Title is too short \(minimum is (\d+) characters\)$"),
@@ -30,6 +43,9 @@ PATTERNS = [
      lambda m: f"message trop court ({m[1]} caractères au moins)"),
     (re.compile(r"^Body is too long \(maximum is (\d+) characters\)$"),
      lambda m: f"message trop long ({m[1]} caractères au plus)"),
+    (re.compile(r"^No more than (\d+) consecutive replies are allowed\. .*$"),
+     lambda m: f"pas plus de {m[1]} réponses à la suite : modifiez votre dernière réponse, ou "
+               "attendez qu'un autre membre réponde"),
     (re.compile(r"^Sorry, (.+) is not a valid user\.$"),
      lambda m: f"« {m[1]} » n'est pas un utilisateur valide"),
 ]

@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_SHORT, TITLE_TAKEN
+from ..forum.refusals import BODY_LONG, BODY_SHORT, BODY_UNCLEAR, TITLE_SHORT, TITLE_TAKEN, TITLE_UNCLEAR
 from ..mail.cuts import cut_note, post_prefix
 from ..mail.ids import post_marker
 from ..mail.inert import body_text, escape_fragment, neutralise_text, strip_bidi
 from ..mail.subjects import decorated_title
 from .attach import Attached, inline_image
 from .msgdata import post_key
+from ..title_form import SENTINEL_SETTINGS, broken_long_words, stored_title, title_sentinel
 from .post_inert import inert, normalised
 
 _LEFTOVER_CID = re.compile(r"!\[([^\]\n]*)\]\(cid:[^)\s]*\)", re.IGNORECASE)  # « CID: » too
@@ -102,20 +103,48 @@ def _cut_anyway(msgdata, parts, tail, notice, cut_over: int | None) -> bool:
 
 
 def fitted(draft: Draft, msgdata, problems: set[str], *, list_name: str, when: datetime,
-           max_chars: int, full_text_url: str | None = None) -> Draft:
-    """DRAFT adjusted to PROBLEMS (unchanged when none); BODY_LONG needs FULL_TEXT_URL. A draft
-    whose text was not checked whole is always cut (never published as it is)."""
+           max_chars: int, full_text_url: str | None = None,
+           title_rules: dict | None = None) -> Draft:
+    """DRAFT adjusted to PROBLEMS (unchanged when none); BODY_LONG needs FULL_TEXT_URL;
+    TITLE_RULES are the forum's title settings (``post_limits.title_rules``; Discourse's
+    defaults when unknown). A draft whose text was not checked whole is always cut (never
+    published as it is)."""
     if not draft.checked:
         problems = problems | {BODY_LONG}
     title, raw = draft.title, draft.raw
-    if title is not None and (TITLE_TAKEN in problems or TITLE_SHORT in problems):
+    unclear = False
+    if title is not None and TITLE_UNCLEAR in problems:
+        title, raw, unclear = _clearer_title(title, raw, title_rules)
+    if title is not None and (unclear or problems & {TITLE_TAKEN, TITLE_SHORT}):
         title = decorated_title(title, list_name, when, taken=TITLE_TAKEN in problems)
     if BODY_SHORT in problems:
         raw = raw + (f"\n\n*(message bref transmis tel quel depuis la liste {list_name} ; cette "
                      f"note le complète car le forum refuse les messages trop courts)*")
+    elif BODY_UNCLEAR in problems:
+        raw = raw + (f"\n\n*(message transmis tel quel depuis la liste {list_name} ; cette note "
+                     f"le complète car le forum refuse les messages qu'il juge peu lisibles : "
+                     f"tout en capitales, ou fait de trop peu de caractères différents)*")
     if BODY_LONG in problems:
         raw = shortened(draft, msgdata, max_chars, full_text_url)
     return replace(draft, title=title, raw=raw, files=msgdata.get("post_files"))
+
+
+def _clearer_title(title: str, raw: str, title_rules: dict | None) -> tuple[str, str, bool]:
+    """TITLE made one Discourse's TextSentinel accepts, nothing of it lost: a title with no
+    lowercase letter (refused as « ALL CAPS » where ``title_prettify`` is off, which would
+    have rewritten it) is written in sentence case as Discourse's TextCleaner writes it, and
+    the subject as sent is quoted in a French note after RAW; a word too long gets a soft
+    hyphen (U+00AD: invisible) every ``title_max_word_length`` letters. Third value: still
+    unclear (too few distinct characters, no letter or digit), to be decorated."""
+    rules = {**SENTINEL_SETTINGS, **(title_rules or {})}
+    if not title_sentinel(title, rules).seems_quiet():
+        written = stored_title(title, {"title_prettify": True, "allow_uppercase_posts": False})
+        if written != title:
+            raw = raw + (f"\n\n*(objet du message tel qu'envoyé à la liste, tout en capitales, "
+                         f"que le forum refuse en titre : « {escape_fragment(title)} »)*")
+            title = written
+    title = broken_long_words(title, rules["title_max_word_length"])
+    return title, raw, not title_sentinel(stored_title(title, title_rules), rules).valid()
 
 
 def shortened(draft: Draft, msgdata, max_chars: int, url: str) -> str:

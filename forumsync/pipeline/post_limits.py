@@ -12,11 +12,14 @@ import math
 import re
 
 from ..forum.gateway import ForumRejected
-from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_SHORT
+from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_SHORT, TITLE_UNCLEAR
+from ..title_form import SENTINEL_SETTINGS, SETTINGS as TITLE_SETTINGS, stored_title, title_sentinel
 
 # Discourse's default max_post_length is 32,000 characters; leave room for notes and marker.
 MAX_POST_CHARS = 30000  # when the forum does not tell its own max_post_length
 MINIMUMS = ("min_topic_title_length", "min_first_post_length", "min_post_length")
+# What Topic's before_validation and QualityTitleValidator read (title_form), same request.
+TITLE_RULES = tuple(dict.fromkeys((*TITLE_SETTINGS, *SENTINEL_SETTINGS)))
 
 
 def remembered(forum, name: str, compute):
@@ -39,7 +42,7 @@ def length_settings(forum) -> dict | None:
     (None when this key may not read site settings)."""
     def read(gateway):
         try:
-            return gateway.site_settings_get(("max_post_length",) + MINIMUMS)
+            return gateway.site_settings_get(("max_post_length",) + MINIMUMS + TITLE_RULES)
         except ForumRejected:
             return None
     return remembered(forum, "post_length_settings", read)
@@ -64,18 +67,42 @@ def _minimums(forum) -> dict:
     return known
 
 
+def title_rules(forum) -> dict | None:
+    """The title settings (TITLE_RULES) as values, read with the lengths; None when this key
+    may not read site settings (then only a refusal tells)."""
+    settings = length_settings(forum)
+    if settings is None or any(name not in settings for name in TITLE_RULES):
+        return None
+    rules = {}
+    for name in TITLE_RULES:
+        value = settings[name]
+        if isinstance(value, bool) or str(value).strip().lower() in ("true", "false"):
+            rules[name] = value if isinstance(value, bool) else str(value).strip().lower() == "true"
+        else:
+            try:
+                rules[name] = int(value)
+            except (TypeError, ValueError):
+                return None
+    return rules
+
+
 def foreseen(forum, raw: str, staged: bool | None = None, title: str | None = None) -> set[str]:
     """The refusals RAW (and TITLE, for a new topic) would meet; STAGED None or True: only
-    the maximum (the plugin checks no minimum)."""
+    the maximum (the plugin checks no minimum). A title is judged as Discourse judges it:
+    cleaned first (``title_form.stored_title``), then its length and TextSentinel."""
     problems = {BODY_LONG} if len(raw) > max_post_chars(forum) else set()
     if staged is False:
         known = minimums(forum)
         key = "min_first_post_length" if title is not None else "min_post_length"
         if known.get(key) and len(measured(raw)) < known[key]:
             problems.add(BODY_SHORT)
+        rules = title_rules(forum) if title is not None else None
+        cleaned = title if title is None else stored_title(title, rules)
         if title is not None and known.get("min_topic_title_length") \
-                and len(title.strip()) < known["min_topic_title_length"]:
+                and len(cleaned.strip()) < known["min_topic_title_length"]:
             problems.add(TITLE_SHORT)
+        if rules is not None and cleaned.strip() and not title_sentinel(cleaned, rules).valid():
+            problems.add(TITLE_UNCLEAR)
     return problems
 
 

@@ -668,7 +668,8 @@ def test_an_event_over_the_processor_budget_fails_with_its_reason(tmp_path, db_u
 
     env = Bridge(tmp_path, db_url, make_localforum, smtp_sink, PIPELINE_MESSAGE_CPU_SECONDS=0.002)
     try:
-        heavy = env.topic("marie", "Un très long compte rendu", "**mot** " * 3900)
+        # an opening sentence: « **mot** » alone has 5 distinct bytes, under body_min_entropy (7)
+        heavy = env.topic("marie", "Un très long compte rendu", "Compte rendu : " + "**mot** " * 3900)
         env.process()
         event = env.event_for(heavy["id"])
         assert event.state == "failed", event.reason

@@ -17,7 +17,7 @@ def category(localforum):
     return localforum.create_category("Club Publik")
 
 
-def new_topic(api, category, title="Un sujet de test", raw="Bonjour **à tous**, une question.", **extra):
+def new_topic(api, category, title="Un sujet de test du forum", raw="Bonjour **à tous**, une question.", **extra):
     response = api.post("/posts.json", json={"title": title, "raw": raw,
                                              "category": category["id"], **extra})
     assert response.status_code == 200, response.text
@@ -88,7 +88,7 @@ def test_external_id_redirects(api, category):
     post = new_topic(api, category, external_id="wcs-demarche-42")
     response = api.get("/t/external_id/wcs-demarche-42.json")
     assert response.status_code == 301
-    assert response.headers["Location"].endswith(f"/t/un-sujet-de-test/{post['topic_id']}.json")
+    assert response.headers["Location"].endswith(f"/t/un-sujet-de-test-du-forum/{post['topic_id']}.json")
     assert api.get("/t/external_id/inconnu.json").status_code == 404
 
 
@@ -168,8 +168,11 @@ def test_validation_lengths(api, localforum, category):
     response = api.post("/posts.json", json={"title": "Court", "raw": "trop court",
                                              "category": category["id"]})
     assert response.status_code == 422
-    assert response.json()["errors"] == ["Title is too short (minimum is 15 characters)",
-                                         "Body is too short (minimum is 20 characters)"]
+    assert response.json()["errors"] == [
+        "Title is too short (minimum is 15 characters)",
+        # 5 distinct letters: under title_min_entropy (10), TextSentinel#seems_meaningful?
+        "Title seems unclear, most of the words contain the same letters over and over?",
+        "Body is too short (minimum is 20 characters)"]
     with pytest.raises(DiscourseClientError):
         localforum.client().create_post("x", category_id=category["id"], title="Court")
     assert api.post("/posts.json", json={"title": "x"}).status_code == 400  # raw missing
@@ -181,8 +184,12 @@ def test_default_lengths_are_discourse_defaults(api, category):
     (StrippedLengthValidator.get_sanitized_value)."""
     short = api.post("/posts.json", json={"title": "?", "raw": "+1", "category": category["id"]})
     assert short.status_code == 422
-    assert short.json()["errors"] == ["Title is too short (minimum is 15 characters)",
-                                      "Body is too short (minimum is 20 characters)"]
+    assert short.json()["errors"] == [
+        "Title is too short (minimum is 15 characters)",
+        # TextSentinel: « ? » has no letter or digit, « +1 » 2 distinct bytes (body_min_entropy 7)
+        "Title seems unclear, most of the words contain the same letters over and over?",
+        "Body is too short (minimum is 20 characters)",
+        "Body seems unclear, is it a complete sentence?"]
     first = new_topic(api, category, title="Quinze lettres!")  # exactly 15
     commented = api.post("/posts.json", json={"topic_id": first["topic_id"],
                                               "raw": "+1 <!-- un commentaire assez long -->"})

@@ -284,7 +284,7 @@ def test_the_same_post_twice_within_unique_posts_mins_is_refused_but_staff(local
     assert again.json()["errors"] == ["Body is too similar to what you recently posted"]
     elsewhere = post("anne", title="Un autre sujet d'Anne", raw=raw, category=category["id"])
     assert elsewhere.status_code == 422
-    assert post("anne", topic_id=topic_id, raw=raw.upper()).status_code == 200  # not the same raw
+    assert post("anne", topic_id=topic_id, raw=raw.replace("Un", "Ce")).status_code == 200
     assert post("bruno", topic_id=topic_id, raw=raw).status_code == 200
     for _ in range(2):
         assert _post(localforum, "/posts.json", topic_id=topic_id, raw=raw).status_code == 200
@@ -355,3 +355,60 @@ def test_no_more_than_max_consecutive_replies_unless_the_last_can_no_longer_be_e
                          .order_by(Post.post_number.desc())).first()
         last.created_at = last.created_at.replace(year=2000)
     assert post("anne", 16, topic_id=tid).status_code == 200
+
+
+def test_titles_are_cleaned_then_judged_by_text_sentinel(localforum):
+    """Topic's before_validation writes TextCleaner.clean_title (title_prettify: one ! or ?,
+    a title all in capitals lowercased, the first word's capital, no final periods; spaces
+    always) before QualityTitleValidator's TextSentinel judges it: entropy (title_min_entropy
+    10 distinct bytes), a letter or digit, no word over title_max_word_length (30), a lowercase
+    letter unless allow_uppercase_posts. The same on a retitle; not through the plugin's door
+    (saved with validate: false)."""
+    category = localforum.create_category("Libre")
+
+    def create(title, raw="Un texte assez long pour être accepté, numéro {}."):
+        create.n += 1
+        return _post(localforum, "/posts.json", title=title, raw=raw.format(create.n),
+                     category=category["id"])
+    create.n = 0
+
+    shouted = create("URGENT : PANNE DU PORTAIL !!!")
+    assert shouted.status_code == 200
+    topic_id = shouted.json()["topic_id"]
+    with localforum.session() as s:
+        assert s.get(Topic, topic_id).title == "Urgent : panne du portail !"
+    assert create("réunion du bureau jeudi...").status_code == 200
+    with localforum.session() as s:
+        assert s.scalar(select(Topic.title).order_by(Topic.id.desc())) == "Réunion du bureau jeudi"
+    assert create("Urgent : panne du portail !").json()["errors"] == ["Title has already been used"]
+    assert create("aaaaaaaaaaaaaaaaaaaa").json()["errors"] == [
+        "Title seems unclear, most of the words contain the same letters over and over?"]
+    assert create("Référence " + "A1" * 16 + " du dossier").json()["errors"] == [
+        "Title seems unclear, one or more words is very long?"]
+    assert create("Référence " + "A1" * 15 + " du dossier").status_code == 200
+    # a soft hyphen (U+00AD) is no letter: it ends TextSentinel's word
+    assert create("Référence " + "A1" * 8 + "\u00ad" + "A1" * 8 + " du dossier").status_code == 200
+    assert create("% 12 34 56 78 90 = ?").status_code == 200  # digits are enough
+    body = create("Une question sur le portail", raw="MERCI DE RÉPONDRE VITE À TOUS !")
+    assert body.json()["errors"] == ["Body seems unclear, is it a complete sentence?"]
+    localforum.set_site_setting("title_prettify", False)
+    assert create("PANNE GÉNÉRALE DU PORTAIL").json()["errors"] == [
+        "Title seems unclear, did you mean to enter it in ALL CAPS?"]
+    retitle = _put(localforum, f"/t/-/{topic_id}.json", title="PANNE GÉNÉRALE DU PORTAIL")
+    assert retitle.status_code == 422
+    localforum.set_site_setting("allow_uppercase_posts", True)
+    assert create("PANNE GÉNÉRALE DU PORTAIL").status_code == 200
+
+
+def test_the_plugin_door_keeps_the_title_as_sent(localforum):
+    """TopicCreator#save_topic with skip_validations saves with validate: false: no
+    before_validation (no clean_title), no QualityTitleValidator."""
+    from forumsync.localforum import posts as lf_posts, users as lf_users
+
+    category = localforum.create_category("Miroir", mailinglist_mirror=True)
+    with localforum.session() as s:
+        marie = lf_users.staged_user_for_email(s, "marie@meyzieu.fr", "Marie")
+        post = lf_posts.create_post(s, marie, "OK", title="URGENT !!! PANNE...",
+                                    category_id=category["id"], check_permissions=False,
+                                    skip_validations=True)
+        assert s.get(Topic, post.topic_id).title == "URGENT !!! PANNE..."

@@ -16,7 +16,9 @@ def test_refusals_shown_in_french(localforum):
     short = session.post(f"{localforum.url}/ui/c/{category['id']}/new", timeout=10,
                          data={"username": "alice", "title": "Court", "raw": "Bonjour à tous les membres"})
     text = html.unescape(short.text)
-    assert "Action refusée : titre trop court (15 caractères au moins)." in text
+    # « Court »: 5 distinct letters, under title_min_entropy (10) too (TextSentinel)
+    assert ("Action refusée : titre trop court (15 caractères au moins) ; titre peu lisible "
+            "(trop peu de lettres différentes).") in text
     created = session.post(f"{localforum.url}/ui/c/{category['id']}/new", timeout=10,
                            data={"username": "alice", "title": "Une question sur la SVE",
                                  "raw": "Bonjour, une question sur la SVE."})

@@ -84,3 +84,58 @@ def test_a_member_answering_a_fourth_time_in_a_row_is_published_by_the_bridge(tm
         assert pipe.post_writes() == 1 + 4 + 1  # the fourth reply's refused write
     finally:
         ctx.close()
+
+
+def test_a_subject_in_capitals_is_the_title_discourse_writes(bridge_pipe):
+    """Topic's before_validation (title_prettify, on by default): a subject all in capitals,
+    common in list mail, is lowercased with its first capital, « !!! » one « ! »; the forum
+    accepts it as it rewrote it: one write, no refusal."""
+    row = bridge_pipe.send(make_mail("URGENT : PANNE DU PORTAIL !!!", "Le portail ne répond plus.",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    assert bridge_pipe.topic(row.topic_id)["title"] == "Urgent : panne du portail !"
+    assert bridge_pipe.post_writes() == 1
+
+
+def test_a_subject_in_capitals_where_the_forum_refuses_them_keeps_its_words(bridge_pipe):
+    """With title_prettify off (and allow_uppercase_posts off), Discourse refuses a title
+    with no lowercase letter (« Title seems unclear, did you mean to enter it in ALL CAPS? »).
+    forumsync reads the rules with the lengths and foresees it: the title is written in
+    sentence case as Discourse itself would, the subject as sent is quoted in a French note:
+    one write, nothing lost."""
+    bridge_pipe.localforum.set_site_setting("title_prettify", False)
+    row = bridge_pipe.send(make_mail("URGENT : PANNE DU PORTAIL", "Le portail ne répond plus.",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    assert bridge_pipe.topic(row.topic_id)["title"] == "Urgent : panne du portail"
+    raw = bridge_pipe.post(row.post_id)["raw"]
+    assert ("*(objet du message tel qu'envoyé à la liste, tout en capitales, que le forum refuse "
+            "en titre : « URGENT : PANNE DU PORTAIL »)*") in raw
+    assert bridge_pipe.post_writes() == 1
+
+
+def test_a_subject_with_a_very_long_word_gets_an_invisible_break(bridge_pipe):
+    """TextSentinel refuses a title with a run of more than title_max_word_length (30) letters
+    or digits (a reference, a hash): a soft hyphen after every 30 keeps it as it reads;
+    foreseen, one write."""
+    reference = "DOSSIER2026" + "X7" * 12
+    row = bridge_pipe.send(make_mail(f"Suivi du dossier {reference}", "Où en est ce dossier ?",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    title = bridge_pipe.topic(row.topic_id)["title"]
+    assert title.replace("\u00ad", "") == f"Suivi du dossier {reference}"
+    assert title == f"Suivi du dossier {reference[:30]}\u00ad{reference[30:]}"
+    assert bridge_pipe.post_writes() == 1
+
+
+def test_a_key_that_may_not_read_the_settings_learns_from_the_refusal(bridge_pipe, monkeypatch):
+    """Without the settings (a key that may not read them), « Title seems unclear… » is read
+    as its own problem (it was taken for a short title): fitted and written again."""
+    from forumsync.pipeline import post_limits
+
+    monkeypatch.setattr(post_limits, "title_rules", lambda forum: None)
+    row = bridge_pipe.send(make_mail("Suivi du dossier " + "AB" * 20, "Où en est ce dossier ?",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    assert "\u00ad" in bridge_pipe.topic(row.topic_id)["title"]
+    assert bridge_pipe.post_writes() == 2
