@@ -33,6 +33,12 @@ class ConsecutiveReplies(ForumRejected):
     (PostValidator#force_edit_last_validator): a refusal of the poster there, not of the text."""
 
 
+class NewUserLimit(ForumRejected):
+    """422: the account is a new user (trust level 0) and the post is over one of their limits
+    (links, embedded media, attachments, replies in one topic: PostValidator): a refusal of
+    the poster, not of the text (a trusted account may post it as it is)."""
+
+
 class ContentRefused(ForumRejected):
     """422 (or a 200 carrying errors): the title or body breaks one of the forum's rules."""
 
@@ -106,6 +112,8 @@ def refusal(message: str, status: int | None, errors: list[str],
         exc = ForumNotFound(message, status=status, errors=errors)
     elif any("consecutive repl" in str(e).lower() or "consécutive" in str(e).lower() for e in errors):
         exc = ConsecutiveReplies(message, status=status, errors=errors)  # max_consecutive_replies
+    elif any("new users" in str(e).lower() or "nouveaux utilisateurs" in str(e).lower() for e in errors):
+        exc = NewUserLimit(message, status=status, errors=errors)  # newuser_max_* (trust level 0)
     elif content_problems(errors):
         problems = content_problems(errors)
         exc = _CLASSES[problems[0]](message, status=status, errors=errors)

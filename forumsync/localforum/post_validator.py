@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from html.parser import HTMLParser
 
 from sqlalchemy import select
 
@@ -103,3 +104,120 @@ def can_edit_post(session, user: User, post: Post) -> bool:
     setting = "tl2_post_edit_time_limit" if user.trust_level >= 2 else "post_edit_time_limit"
     limit = sitesettings.get(session, setting)
     return not (limit and post.created_at < utcnow() - timedelta(minutes=limit))
+
+
+# server.en.yml: (count, one, other) of each new-user limit, and its message at 0
+_NEWUSER = {
+    "links": ("Sorry, new users can't put links in posts.",
+              "Sorry, new users can only put one link in a post.",
+              "Sorry, new users can only put {n} links in a post."),
+    "embedded_media": ("Sorry, new users can't embed media items in posts.",
+                       "Sorry, new users can only put one embedded media item in a post.",
+                       "Sorry, new users can only put {n} embedded media items in a post."),
+    "attachments": ("Sorry, new users can't put attachments in posts.",
+                    "Sorry, new users can only put one attachment in a post.",
+                    "Sorry, new users can only put {n} attachments in a post."),
+}
+_ALLOWED_IMAGE_CLASSES = {"avatar", "favicon", "thumbnail", "emoji", "ytp-thumbnail-image"}
+
+
+class _Counts(HTMLParser):
+    """PostAnalyzer's counts on ``cooked_stripped`` (.onebox and .elided removed, the title
+    of a quote too): links (``a`` but mentions, heading anchors and hashtags),
+    attachments (``a.attachment``; the local cooking leaves the ``|attachment`` suffix in the
+    link's text), embedded media (``img``, ``video``, ``audio`` but emoji, avatars…)."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.links = self.attachments = self.media = 0
+        self._skip = []  # the open elements whose content is removed (tag names)
+        self._link = None  # [is an attachment, text] of the ``a`` being read
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        classes = set((attrs.get("class") or "").split())
+        if self._skip:
+            if tag == self._skip[-1][0]:
+                self._skip[-1][1] += 1
+            return
+        if classes & {"onebox", "elided"} or (tag == "div" and "title" in classes
+                                               and self._in_quote):
+            self._skip.append([tag, 1])
+            return
+        if tag == "aside" and "quote" in classes:
+            self._in_quote = True
+        if tag == "a":
+            href = attrs.get("href") or ""
+            mention = "mention" in (attrs.get("class") or "") and href.startswith(("/u/", "/users/"))
+            anchor = "anchor" in (attrs.get("class") or "") and href.startswith("#")
+            hashtag = "hashtag" in (attrs.get("class") or "") and href.startswith(("/c/", "/tag/"))
+            if not (mention or anchor or hashtag):
+                self.links += 1
+                self._link = ["attachment" in classes, ""]
+        elif tag in ("img", "video", "audio") and not classes & _ALLOWED_IMAGE_CLASSES:
+            self.media += 1
+
+    _in_quote = False
+
+    def handle_endtag(self, tag):
+        if self._skip:
+            if tag == self._skip[-1][0]:
+                self._skip[-1][1] -= 1
+                if self._skip[-1][1] == 0:
+                    self._skip.pop()
+            return
+        if tag == "aside":
+            self._in_quote = False
+        if tag == "a" and self._link is not None:
+            if self._link[0] or self._link[1].rstrip().endswith("|attachment"):
+                self.attachments += 1
+            self._link = None
+
+    def handle_data(self, data):
+        if self._link is not None and not self._skip:
+            self._link[1] += data
+
+
+def new_user_errors(session, user: User, cooked: str, topic: Topic | None, private: bool) -> list[str]:
+    """PostValidator's limits for a user below trust level 1 (``acting_user_is_trusted?``;
+    staff pass it): #max_posts_validator (``posted_too_much_in_topic?``, new replies only),
+    #max_embedded_media_validator (trust level 0: ``newuser_max_embedded_media``, 1),
+    #max_attachments_validator (``newuser_max_attachments``, 0) and #newuser_links_validator
+    (``newuser_max_links``, 2), the last two not in private messages."""
+    if user.staff or user.staged or user.trust_level >= 1:
+        return []
+    errors = []
+    if topic is not None and _posted_too_much_in_topic(session, user, topic):
+        most = sitesettings.get(session, "newuser_max_replies_per_topic")
+        errors.append(f"We're sorry, but new users are temporarily limited to {most} "
+                      f"{'reply' if most == 1 else 'replies'} in the same topic.")
+    counts = _Counts()
+    counts.feed(cooked or "")
+    counts.close()
+    checks = [("embedded_media", counts.media)]
+    if not private:
+        checks = [("embedded_media", counts.media), ("attachments", counts.attachments),
+                  ("links", counts.links)]
+    for name, count in checks:
+        most = sitesettings.get(session, f"newuser_max_{name}")
+        if count > most:
+            none, one, other = _NEWUSER[name]
+            errors.append(none if most == 0 else one if most == 1 else other.format(n=most))
+    return errors
+
+
+def _posted_too_much_in_topic(session, user: User, topic: Topic) -> bool:
+    """User#posted_too_much_in_topic?: at trust level 0, outside their own topic, as many
+    posts as ``newuser_max_replies_per_topic`` since someone last replied to one of theirs
+    (UserAction.last_action_in_topic: read here as a post whose reply_to_post_number is one
+    of theirs)."""
+    if topic.user_id == user.id:
+        return False
+    theirs = session.scalars(select(Post).where(Post.topic_id == topic.id, Post.user_id == user.id,
+                                                Post.deleted_at.is_(None))).all()
+    numbers = {p.post_number for p in theirs}
+    answered = session.scalars(select(Post.id).where(
+        Post.topic_id == topic.id, Post.user_id != user.id,
+        Post.reply_to_post_number.in_(numbers or {-1})).order_by(Post.id.desc())).first()
+    since = [p for p in theirs if answered is None or p.id > answered]
+    return len(since) >= sitesettings.get(session, "newuser_max_replies_per_topic")

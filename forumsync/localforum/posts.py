@@ -15,7 +15,8 @@ from .guardian import can_see_topic, category_permission, is_category_moderator
 from .models import Category, Post, Topic, User, utcnow
 from .parsing import parse_time, slugify
 from .post_rules import REGULAR, WHISPER, length_errors
-from .post_validator import consecutive_reply_errors, store_unique_post_key, unique_post_errors
+from .post_validator import (consecutive_reply_errors, new_user_errors, store_unique_post_key,
+                             unique_post_errors)
 from .text_quality import body_errors, clean_title, title_errors
 from .serialize_topics import HIGHEST_NUMBER
 from .tags import set_tags
@@ -131,6 +132,9 @@ def _validate(session, user: User, raw: str, private: bool, *, new_topic: bool =
     if not user.staged:  # PostValidator#validate: nothing past presence for a staged user
         if raw.strip():
             errors += body_errors(session, raw, private)  # PostValidator#raw_quality
+            if user.trust_level < 1 and not user.staff:  # cooked only for a new user
+                errors += new_user_errors(session, user, cook_for(session, raw, user),
+                                          topic if post is None else None, private)
         errors += unique_post_errors(session, user, post.user_id if post else user.id, raw,
                                      private, post.id if post else None)
         if topic is not None:

@@ -50,6 +50,11 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     "post_edit_time_limit": (1440, int, "Minutes pendant lesquelles un message se modifie"),
     "tl2_post_edit_time_limit": (43200, int,
                                  "Minutes pendant lesquelles un message se modifie (niveau 2+)"),
+    # PostValidator's limits for new users (trust level 0; staff and staged exempt)
+    "newuser_max_links": (2, int, "Liens par message d'un nouvel utilisateur"),
+    "newuser_max_embedded_media": (1, int, "Images ou médias par message d'un nouvel utilisateur"),
+    "newuser_max_attachments": (0, int, "Pièces jointes par message d'un nouvel utilisateur"),
+    "newuser_max_replies_per_topic": (3, int, "Réponses d'un nouvel utilisateur dans un sujet"),
     # PostValidator#unique_post_validator: the same raw twice from one non-staff user
     "unique_posts_mins": (5, int, "Minutes pendant lesquelles un même message est refusé"),
     # Jobs::EmitWebHookEvent retries a failed delivery only with this on (Discourse: off).

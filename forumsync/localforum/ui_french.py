@@ -33,6 +33,11 @@ EXACT = {
         "ni chiffre)",
     "Body is too similar to what you recently posted":
         "message identique à l'un des vôtres de ces dernières minutes",
+    "Sorry, new users can't put links in posts.": "un nouveau membre ne peut pas mettre de lien",
+    "Sorry, new users can't embed media items in posts.":
+        "un nouveau membre ne peut pas mettre d'image ni de média",
+    "Sorry, new users can't put attachments in posts.":
+        "un nouveau membre ne peut pas joindre de fichier",
 }
 PATTERNS = [
     (re.compile(r"^Title is too short \(minimum is (\d+) characters\)$"),
@@ -46,6 +51,14 @@ PATTERNS = [
     (re.compile(r"^No more than (\d+) consecutive replies are allowed\. .*$"),
      lambda m: f"pas plus de {m[1]} réponses à la suite : modifiez votre dernière réponse, ou "
                "attendez qu'un autre membre réponde"),
+    (re.compile(r"^Sorry, new users can only put (\d+|one) (link|embedded media item|attachment)s? in a post\.$"),
+     lambda m: "un nouveau membre ne peut mettre " + (
+         {"link": "qu'un lien", "embedded media item": "qu'une image ou un média",
+          "attachment": "qu'un fichier joint"}[m[2]] if m[1] == "one" else
+         f"que {m[1]} " + {"link": "liens", "embedded media item": "images ou médias",
+                           "attachment": "fichiers joints"}[m[2]]) + " par message"),
+    (re.compile(r"^We're sorry, but new users are temporarily limited to (\d+) repl(?:y|ies) in the same topic\.$"),
+     lambda m: f"un nouveau membre est pour l'instant limité à {m[1]} réponse(s) dans un même sujet"),
     (re.compile(r"^Sorry, (.+) is not a valid user\.$"),
      lambda m: f"« {m[1]} » n'est pas un utilisateur valide"),
 ]

@@ -19,7 +19,9 @@
 5. the sender's account may not post there (403: category permissions, silenced…), or the
    plugin may not stage them for a reason we cannot fix (422: an address or a Message-ID it
    finds invalid), or the account wrote the topic's last ``max_consecutive_replies`` posts
-   (``ConsecutiveReplies``: a list member answering several times in a row): the author's
+   (``ConsecutiveReplies``: a list member answering several times in a row), or it is a new
+   user (trust level 0) whose post is over a new user's limits (``NewUserLimit``: links,
+   images, attachments, replies in one topic): the author's
    documented fallback (``author.fall_back``, which alone sets the poster: the bridge
    account with the attribution line): ``RECOMPOSE`` — only where everyone may write
    (``_list_may_write``): the bridge stands in for an account, never for a place; elsewhere
@@ -35,7 +37,8 @@ from enum import Enum
 
 from ..forum.eligibility import CREATE_POST, everyone_may
 from ..forum.gateway import ForumNotFound, ForumRejected
-from ..forum.refusals import BODY_RECENT, TITLE_PROBLEMS, ConsecutiveReplies, Forbidden
+from ..forum.refusals import (BODY_RECENT, TITLE_PROBLEMS, ConsecutiveReplies, Forbidden,
+                              NewUserLimit)
 from . import author, categories, reconcile, records
 from .errors import Quarantine, Retry
 
@@ -79,6 +82,12 @@ def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool
     if _poster_refused(exc, msgdata) and _list_may_write(ctx, msgdata, new_topic) \
             and author.fall_back(ctx, msgdata):
         return Remedy.RECOMPOSE
+    if isinstance(exc, NewUserLimit):
+        raise Quarantine("le forum limite les nouveaux membres (niveau de confiance 0 : liens, "
+                         "images, pièces jointes, réponses dans un même sujet) et le compte de la "
+                         f"passerelle ne peut pas publier ce message à sa place ({exc.errors[0] if exc.errors else exc}) : "
+                         "à publier quand le compte aura le niveau 1 (forumsync inbox retry), ou à "
+                         "faire publier par un modérateur")
     if isinstance(exc, ConsecutiveReplies):
         raise Retry("le forum refuse une réponse de plus de ce compte, auteur des dernières "
                     "réponses du sujet (max_consecutive_replies), et le compte de la passerelle "
@@ -143,7 +152,7 @@ def _poster_refused(exc: ForumRejected, msgdata) -> bool:
     if getattr(exc, "error_type", None) in PLACE_ERRORS:
         return False
     staged_refused = msgdata.get("staged") and exc.status == 422
-    return bool(isinstance(exc, (Forbidden, ConsecutiveReplies)) or exc.status == 403
+    return bool(isinstance(exc, (Forbidden, ConsecutiveReplies, NewUserLimit)) or exc.status == 403
                 or staged_refused)
 
 

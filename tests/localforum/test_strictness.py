@@ -412,3 +412,42 @@ def test_the_plugin_door_keeps_the_title_as_sent(localforum):
                                     category_id=category["id"], check_permissions=False,
                                     skip_validations=True)
         assert s.get(Topic, post.topic_id).title == "URGENT !!! PANNE..."
+
+
+def test_new_users_are_limited_in_links_media_attachments_and_replies(localforum):
+    """PostValidator for a user below trust level 1 (staff exempt): newuser_max_links (2),
+    newuser_max_embedded_media (1), newuser_max_attachments (0; an ``a.attachment`` is a link
+    too), newuser_max_replies_per_topic (3, outside their own topic, since someone last
+    replied to them); a member at trust level 1 is not concerned."""
+    # several posts of one user in a row: the per-user delays are checked elsewhere
+    localforum.set_site_setting("rate_limit_create_post", 0)
+    localforum.set_site_setting("rate_limit_new_user_create_post", 0)
+    localforum.set_site_setting("rate_limit_create_topic", 0)
+    localforum.set_site_setting("max_consecutive_replies", 0)  # not this test's limit
+    with localforum.session() as s:
+        from forumsync.localforum import users as lf_users
+        lf_users.create_user(s, "nouvelle", "nouvelle@example.org", trust_level=0)
+    localforum.create_user("ancienne", "ancienne@example.org")
+    category = localforum.create_category("Libre")
+    topic = _post(localforum, "/posts.json", title="Un sujet ouvert par l'administrateur",
+                  raw="Le premier message du sujet, assez long.", category=category["id"]).json()
+
+    def reply(who, raw):
+        return requests.post(f"{localforum.url}/posts.json", headers=localforum.headers(who),
+                             timeout=10, json={"topic_id": topic["topic_id"], "raw": raw})
+
+    links = "Trois liens : https://a.example.org https://b.example.org https://c.example.org"
+    assert reply("nouvelle", links).json()["errors"] == [
+        "Sorry, new users can only put 2 links in a post."]
+    images = "Deux images : ![a](https://a.example.org/a.png) ![b](https://a.example.org/b.png)"
+    assert reply("nouvelle", images).json()["errors"] == [
+        "Sorry, new users can only put one embedded media item in a post."]
+    assert reply("ancienne", links).status_code == 200
+    assert reply("ancienne", images).status_code == 200
+    for n in range(3):
+        assert reply("nouvelle", f"Une réponse de la nouvelle venue, la {n}.").status_code == 200
+    assert reply("nouvelle", "Une quatrième réponse de la nouvelle venue.").json()["errors"] == [
+        "We're sorry, but new users are temporarily limited to 3 replies in the same topic."]
+    assert _post(localforum, "/posts.json", topic_id=topic["topic_id"], raw="Bienvenue à toi, nouvelle !",
+                 reply_to_post_number=5).status_code == 200
+    assert reply("nouvelle", "Merci pour cet accueil chaleureux !").status_code == 200

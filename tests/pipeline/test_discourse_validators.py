@@ -139,3 +139,28 @@ def test_a_key_that_may_not_read_the_settings_learns_from_the_refusal(bridge_pip
     assert row.state == "published", row.reason
     assert "\u00ad" in bridge_pipe.topic(row.topic_id)["title"]
     assert bridge_pipe.post_writes() == 2
+
+
+def test_a_new_member_s_mail_with_a_file_is_published_by_the_bridge(tmp_path, sqlite_url, localforum):
+    """PostValidator: a member at trust level 0 (a new account) may not put an attachment in a
+    post (newuser_max_attachments 0) nor more than 2 links. Their mail with a PDF is refused
+    under their name; the bridge posts it with the attribution line (where everyone may
+    write): the file reaches the forum's copy of the thread."""
+    from forumsync.localforum import users as lf_users
+
+    with localforum.session() as s:
+        lf_users.create_user(s, "marie", "marie.dupont@meyzieu.fr", "Marie Dupont", trust_level=0)
+    ctx, pipe = make_pipe(tmp_path, sqlite_url, localforum, plugin=False)
+    pipe.provision()
+    try:
+        row = pipe.send(make_mail("Compte rendu de la réunion", "Voici le compte rendu.",
+                                  attachments=[("compte-rendu.pdf", "application/pdf", b"%PDF-1.4 test")]))
+        assert row.state == "published", row.reason
+        post = pipe.post(row.post_id)
+        assert post["username"] == ctx.settings.FORUM_API_USERNAME
+        assert post["raw"].startswith("*Message de Marie Dupont (Meyzieu) transmis depuis la liste")
+        assert "compte-rendu.pdf|attachment](upload://" in post["raw"]
+        plain = pipe.send(make_mail("Une question sans pièce jointe", "Qui vient jeudi ?"))
+        assert pipe.post(plain.post_id)["username"] == "marie"  # within her limits: her own name
+    finally:
+        ctx.close()
