@@ -18,6 +18,7 @@ from ..mail.cuts import cut_note, post_prefix
 from ..mail.ids import post_marker
 from ..mail.inert import body_text, escape_fragment, neutralise_text, strip_bidi
 from ..mail.subjects import decorated_title
+from ..mail.text import inline_markdown
 from .attach import Attached, inline_image
 from .msgdata import post_key
 from ..title_form import SENTINEL_SETTINGS, broken_long_words, stored_title, title_sentinel
@@ -114,7 +115,7 @@ def fitted(draft: Draft, msgdata, problems: set[str], *, list_name: str, when: d
     title, raw = draft.title, draft.raw
     unclear = False
     if title is not None and TITLE_UNCLEAR in problems:
-        title, raw, unclear = _clearer_title(title, raw, title_rules)
+        title, raw, unclear = _clearer_title(title, raw, title_rules, draft.own)
     if title is not None and (unclear or problems & {TITLE_TAKEN, TITLE_SHORT}):
         title = decorated_title(title, list_name, when, taken=TITLE_TAKEN in problems)
     if BODY_SHORT in problems:
@@ -129,7 +130,8 @@ def fitted(draft: Draft, msgdata, problems: set[str], *, list_name: str, when: d
     return replace(draft, title=title, raw=raw, files=msgdata.get("post_files"))
 
 
-def _clearer_title(title: str, raw: str, title_rules: dict | None) -> tuple[str, str, bool]:
+def _clearer_title(title: str, raw: str, title_rules: dict | None,
+                   own: frozenset = frozenset()) -> tuple[str, str, bool]:
     """TITLE made one Discourse's TextSentinel accepts, nothing of it lost: a title with no
     lowercase letter (refused as « ALL CAPS » where ``title_prettify`` is off, which would
     have rewritten it) is written in sentence case as Discourse's TextCleaner writes it, and
@@ -140,8 +142,9 @@ def _clearer_title(title: str, raw: str, title_rules: dict | None) -> tuple[str,
     if not title_sentinel(title, rules).seems_quiet():
         written = stored_title(title, {"title_prettify": True, "allow_uppercase_posts": False})
         if written != title:
-            raw = raw + (f"\n\n*(objet du message tel qu'envoyé à la liste, tout en capitales, "
-                         f"que le forum refuse en titre : « {escape_fragment(title)} »)*")
+            note = (f"*(objet du message tel qu'envoyé à la liste, tout en capitales, que le "
+                    f"forum refuse en titre : « {inline_markdown(title)} »)*")
+            raw = raw + "\n\n" + inert([], [note], own)[1][0]  # the sender's words: checked
             title = written
     title = broken_long_words(title, rules["title_max_word_length"])
     return title, raw, not title_sentinel(stored_title(title, title_rules), rules).valid()

@@ -112,6 +112,12 @@ def test_a_subject_in_capitals_where_the_forum_refuses_them_keeps_its_words(brid
     assert ("*(objet du message tel qu'envoyé à la liste, tout en capitales, que le forum refuse "
             "en titre : « URGENT : PANNE DU PORTAIL »)*") in raw
     assert bridge_pipe.post_writes() == 1
+    # the subject quoted is the sender's text: inert in the note (an address, a mention)
+    row = bridge_pipe.send(make_mail("VOIR HTTPS://PORTAIL.EXEMPLE.FR @ADMIN", "Le portail ne répond plus.",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    raw = bridge_pipe.post(row.post_id)["raw"]
+    assert "« VOIR <HTTPS://PORTAIL.EXEMPLE.FR> @\u200bADMIN »" in raw
 
 
 def test_a_subject_with_a_very_long_word_gets_an_invisible_break(bridge_pipe):
