@@ -45,7 +45,7 @@ def _boundary(text: str, index: int) -> bool:
     """Discourse's allowedBoundary: a whitespace or a punctuation character (markdown-it
     14's isPunctChar: Unicode P and S categories)."""
     char = text[index]
-    return char.isspace() or unicodedata.category(char)[0] in "PS" or (
+    return char.isspace() or unicodedata.category(char)[0] == "P" or markdown_js.unicode_symbol(char) or (
         char.isascii() and not char.isalnum())
 
 

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from functools import lru_cache
 
 from .. import markdown_memo
+from . import markdown_js
 from .text import _MAY_REALLY_LINK
 from ..raw_form import spaces_as_stored
 from .raw_readers import break_raw_readers
@@ -583,8 +584,8 @@ def discourse_parser(version: str = "14.0.0"):
 
 def _is_punct(char: str) -> bool:
     """markdown-it 14's isPunctChar: Unicode punctuation (P) and symbols (S), ASCII ones."""
-    return unicodedata.category(char)[0] in "PS" or (char.isascii() and not char.isalnum()
-                                                     and not char.isspace())
+    return unicodedata.category(char)[0] == "P" or markdown_js.unicode_symbol(char) or (
+        char.isascii() and not char.isalnum() and not char.isspace())
 
 
 _MENTION = re.compile(r"@([\w\u0300-\u036f][\w.\-\u0300-\u036f]*)")
@@ -731,7 +732,7 @@ _LATER = "14.1.1"
 # (« ]: »), a run of emphasis or strikethrough marks beside a symbol (Unicode S, outside ASCII
 # and the BMP's surrogates: punctuation for 14.1's isPunctChar only).
 _SYMBOL_CLASS = "".join(re.escape(chr(c)) for c in range(0x80, 0x10000)
-                        if not 0xD800 <= c < 0xE000 and unicodedata.category(chr(c))[0] == "S")
+                        if not 0xD800 <= c < 0xE000 and markdown_js.unicode_symbol(chr(c)))
 _VERSION_SENSITIVE = re.compile(f"<!|<search|<source|\\]:|[*_~][{_SYMBOL_CLASS}]|[{_SYMBOL_CLASS}][*_~]",
                                 re.I | re.A)
 

@@ -79,10 +79,21 @@ def install(md, version: str = VERSIONS[0]):
 
 
 # ------------------------------------------------------------------ emphasis delimiters
+# uc.micro 2.1 (Unicode 15.1, the one markdown-it 14.0.0 and 14.1.1 install) has symbols that
+# an older Python's unicodedata does not know (Python 3.11: Unicode 14.0): the ideographic
+# description characters U+2FFC to U+2FFF and the CJK stroke U+31EF (So since 15.1). Its P is
+# the same as Python 3.11's.
+UC_MICRO_NEWER_SYMBOLS = frozenset("\u2ffc\u2ffd\u2ffe\u2fff\u31ef")
+
+
+def unicode_symbol(char: str) -> bool:
+    """uc.micro's S (Unicode symbols) on one character."""
+    return unicodedata.category(char)[0] == "S" or char in UC_MICRO_NEWER_SYMBOLS
+
+
 def _js_punct(char: str, symbols: bool = False) -> bool:
     """markdown-it's isPunctChar on one UTF-16 code unit: Unicode P (uc.micro), and S from 14.1."""
-    category = unicodedata.category(char)[0]
-    return category == "P" or symbols and category == "S"
+    return unicodedata.category(char)[0] == "P" or symbols and unicode_symbol(char)
 
 
 def _code_unit_kind(char: str, symbols: bool = False) -> tuple[bool, bool]:

@@ -148,3 +148,25 @@ def test_an_img_tag_after_a_dotted_capital_i_ends_where_it_is_written():
     text = "İİ[img]https://x.fr/a.png[/img] @staff"
     assert live_syntax(text) == ["image https://x.fr/a.png", "mention @staff"]
     assert '<span class="mention">@staff</span>' in cook(text)
+
+
+# Symbols of Unicode 15.1 that uc.micro 2.1 (installed with markdown-it 14.0.0 and 14.1.1)
+# knows and Python 3.11's unicodedata (Unicode 14.0) does not: punctuation for 14.1's
+# isPunctChar, a boundary for Discourse's mentions (red team, 53rd pass bis).
+NEWER_SYMBOLS = [
+    ("\u2ffc@staff", "a mention after a symbol: Discourse's allowedBoundary is isPunctChar"),
+    ("a \u31ef@staff x", "the same with U+31EF (CJK stroke, So since Unicode 15.1)"),
+    ("a*\u2ffc*x.fr/*@staff", "emphasis: 14.1 reads « ⿼ » as punctuation, the link ends at « / »"),
+    ("voir *\u31ef*x.fr/*@staff", "the same with U+31EF"),
+]
+
+
+@pytest.mark.parametrize("text, why", NEWER_SYMBOLS)
+def test_symbols_newer_than_python_s_unicode_are_symbols(text, why):
+    assert "mention @staff" in live_syntax(text), why
+    assert '<span class="mention">@staff' in cook(text), why
+
+
+def test_the_symbols_are_uc_micro_s():
+    assert {chr(c) for c in (0x2FFC, 0x2FFD, 0x2FFE, 0x2FFF, 0x31EF)} <= {
+        chr(c) for c in range(0x10000) if markdown_js.unicode_symbol(chr(c))}
