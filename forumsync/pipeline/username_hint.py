@@ -9,8 +9,10 @@ claims a role), and the suggester would make ``Sophie_Martin1`` of it when ``sop
 is taken, a username that passes for the member's where Discourse shows usernames first.
 
 So the username comes from the first of these that passes none of ``sender``'s checks
-(a member's name or username by look-alike key, a role, mixed scripts), as it is written and
-as the suggester's ASCII form of it: the name without the mark; the address's local part (the
+(a member's name or username by look-alike key, a role or the team, mixed scripts), as it is
+written and as the suggester's ASCII form of it, each also without the number the suggester
+appends to a taken username (« marie.dupont2 », « modo1 »), and no longer than the username
+Discourse would cut it to: the name without the mark; the address's local part (the
 domain's first label for ``contact@``, ``info@``…: ``UserNameSuggester.parse_name_from_email``);
 else ``FALLBACK``, which says what the sender is. The display name keeps the mark.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from ..mail.lookalike import mixed_script
+from ..mail.lookalike import mixed_script, skeleton
 from . import members
 from .author import UNVERIFIED_MARK
 
@@ -28,6 +30,15 @@ FALLBACK = "non_verifie"
 GENERIC_NAMES = frozenset({"i", "me", "info", "support", "admin", "webmaster", "hello", "mail",
                            "office", "contact", "team"})
 _NOT_USERNAME = re.compile(r"[^A-Za-z0-9_.-]+")
+# SiteSetting.max_username_length's default: sanitize_username cuts there, and the beginning of
+# a longer candidate may be a member's name (« Marie-Christine_Dupo » of « …Dupontel »).
+MAX_USERNAME_LENGTH = 20
+# What UserNameSuggester appends when a username is taken (« marie1 », « marie.dupont2 »):
+# a candidate is checked without it too.
+_NUMBERED = re.compile(r"[\W_]*\d+$")
+# Usernames that read as the forum's team, never shown from mail (words of the username, by
+# look-alike key; claims_a_role already has admin…, modérat…, staff, system…).
+_TEAM_WORDS = frozenset(skeleton(word) for word in ("equipe", "team", "modo", "moderation", "support"))
 
 
 def choose(ctx, name: str, email: str) -> str:
@@ -56,7 +67,9 @@ def _usable(ctx, candidate: str, email: str) -> bool:
     shown = ascii_form(candidate)
     if not re.search(r"[A-Za-z0-9]", shown):
         return False  # the plugin would fall back to the address, checked next
-    if mixed_script(candidate):
+    if len(shown) > MAX_USERNAME_LENGTH or mixed_script(candidate):
         return False
+    texts = {candidate, shown} | {_NUMBERED.sub("", text) for text in (candidate, shown)}
     return not any(members.borrowed_name(ctx.forum, text, email) or
-                   members.claims_a_role(ctx.settings, text) for text in (candidate, shown))
+                   members.claims_a_role(ctx.settings, text) or
+                   _TEAM_WORDS.intersection(skeleton(text).split()) for text in texts if text)

@@ -183,6 +183,15 @@ def test_look_alike_names_are_marked(checked, sender):
     ("<webmaster@evil.example>", "evil"),  # a generic local part: the domain (UserNameSuggester)
     # the local part is borrowed, the name is not: the name without its mark makes it
     ("Jean Roux <marie.dupont@evil.example>", "Jean_Roux"),
+    # the number UserNameSuggester appends to a taken username, a member's or a role's; the
+    # team; longer than the 20 characters the username is cut to (red team, 53rd pass bis)
+    ("Marie Dupont <marie.dupont2@evil.example>", "non_verifie"),
+    ("Marie Dupont <marie1@evil.example>", "non_verifie"),
+    ("Marie Dupont <modo1@evil.example>", "non_verifie"),
+    ("Marie Dupont <chef_2@evil.example>", "non_verifie"),
+    ("Marie Dupont <system2@evil.example>", "non_verifie"),
+    ("Marie Dupont <equipe@evil.example>", "non_verifie"),
+    ("Marie Dupont <marie.dupont.de.lyon.ouest@evil.example>", "non_verifie"),
 ])
 def test_a_marked_sender_s_username_neither_carries_the_mark_nor_a_member_s_name(checked, sender, username):
     """The mark is for the name shown; the username of the staged user was made from the
