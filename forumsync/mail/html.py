@@ -99,9 +99,25 @@ _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 
 def safe_destination(url: str) -> str:
     """URL percent-encoded where Markdown would end or bend a link destination (spaces of any
-    script included, UTF-8 encoded)."""
-    return _UNSAFE_URL_CHARS.sub(lambda m: "%{:02X}".format(ord(m.group(0))) if ord(m.group(0)) < 128
-                                 else quote(m.group(0)), url.strip())
+    script included, UTF-8 encoded), its brackets too (``bracket_safe``)."""
+    return bracket_safe(_UNSAFE_URL_CHARS.sub(lambda m: "%{:02X}".format(ord(m.group(0))) if ord(m.group(0)) < 128
+                                              else quote(m.group(0)), url.strip()))
+
+
+# An IPv6 host (« http://[::1]/ », after an optional user info): its brackets are the address.
+_IPV6_HOST = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@\[\]]*@)?\[[0-9A-Fa-f:.]+\]")
+
+
+def bracket_safe(url: str) -> str:
+    """URL with « [ » and « ] » percent-encoded (but an IPv6 host's): a sender's
+    « https://x.fr/a[quote]b[/quote] » kept as an autolink held a BBCode tag, which the local
+    forum (never kinder than Discourse) opens anywhere on a line; encoded, the address is the
+    same for every server (53rd pass, found by the property test at 4,000 examples)."""
+    if "[" not in url and "]" not in url:
+        return url
+    host = _IPV6_HOST.match(url)
+    cut = host.end() if host else 0
+    return url[:cut] + url[cut:].replace("[", "%5B").replace("]", "%5D")
 
 
 class _Converter(markdownify.MarkdownConverter):

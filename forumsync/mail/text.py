@@ -90,7 +90,8 @@ def _escape_line(line: str) -> str:
 def _kept_spans(line: str, links) -> list[tuple[int, int, str]]:
     """(start, end, Markdown) of what is not escaped: explicit autolinks and addresses as
     written, URLs as explicit links (never ``linkify`` links, see the module docstring)."""
-    spans = [(m.start(), m.end(), m.group(0) if m.group(0).startswith("<") else _kept_address(m.group(0)))
+    spans = [(m.start(), m.end(), _kept_autolink(m.group(0)) if m.group(0).startswith("<")
+              else _kept_address(m.group(0)))
              for m in _SKIP.finditer(line)
              if m.group(0).startswith("<") or "@" in m.group(0) and "://" not in m.group(0)]
     for link in links:
@@ -98,7 +99,7 @@ def _kept_spans(line: str, links) -> list[tuple[int, int, str]]:
         if link.schema == "mailto:" or (not link.schema and "@" in text and "/" not in text):
             spans.append((link.index, link.last_index, _kept_address(text)))
         elif link.url == text and link.schema != "//" and not _ENDS_AUTOLINK.search(text):
-            spans.append((link.index, link.last_index, f"<{text}>"))
+            spans.append((link.index, link.last_index, _kept_autolink(f"<{text}>")))
         else:
             spans.append((link.index, link.last_index, f"[{_escape(text)}](<{_destination(link.url)}>)"))
     return sorted(spans, key=lambda span: (span[0], -span[1]))
@@ -113,6 +114,13 @@ def _kept_spans(line: str, links) -> list[tuple[int, int, str]]:
 # URLs are written as explicit links, their destination percent-encoded.
 # (U+180E too: the forum stores it as a space, see html._UNSAFE_URL_CHARS)
 _ENDS_AUTOLINK = re.compile(r"[<>\s\x00-\x1f\x7f\u180e]")
+
+
+def _kept_autolink(autolink: str) -> str:
+    """« <URL> » as written, but for its brackets (``html.bracket_safe``)."""
+    from .html import bracket_safe  # (html imports this module)
+
+    return "<" + bracket_safe(autolink[1:-1]) + ">"
 
 
 def _destination(url: str) -> str:

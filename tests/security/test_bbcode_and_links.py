@@ -198,3 +198,24 @@ def test_a_long_post_cut_inside_a_code_span_is_checked_again():
     cut = shortened(draft, {"message_id": "m@x", "staged": True}, max_chars=3300, url="upload://t.txt")
     assert "evil.example" in cut
     assert [p for p in live_syntax(cut, ("upload://t.txt",)) if p.startswith("image")] == []
+
+
+@pytest.mark.parametrize("text", [
+    "https://intranet.local/x.png[quote][/quote]",
+    "voir https://x.fr/a[quote]b[/quote] ok",
+    "voir <https://x.fr/a[details]b[/details]> ok",  # an autolink written by the sender
+    'https://x.fr/[quote="admin, post:1, topic:1"]',
+])
+def test_a_block_bbcode_inside_an_address_opens_nothing(text):
+    """53rd pass (the property test at 4,000 examples): an address holding « [quote] » was
+    kept as an autolink, and the local forum, which opens a block BBCode anywhere on a line
+    (never kinder than Discourse), made a quote box of it. Its brackets are percent-encoded:
+    the same address for every server, no tag left; in HTML mail too."""
+    for markdown in (plain_to_markdown(text), html_to_markdown(f"<p>{text.replace('<', '&lt;')}</p>")):
+        cooked = cook(markdown)
+        assert "<aside" not in cooked and "<details" not in cooked, (markdown, cooked)
+        assert live_syntax(markdown) == []
+        assert not re.search(r"(?<!\\)\[(?:quote|details)", markdown), markdown
+    from forumsync.mail.html import bracket_safe
+
+    assert bracket_safe("http://u@[::1]:8080/a[b]") == "http://u@[::1]:8080/a%5Bb%5D"  # an IPv6 host keeps them

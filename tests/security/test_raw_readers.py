@@ -62,7 +62,8 @@ def test_quote_bbcode_in_addresses_code_and_file_names_notifies_nobody(service, 
         assert ZWSP in post.raw or "%22" in post.raw
     assert _quoted_notifications(localforum, "admin2") == 0
     # what readers see is what was written: the address is the one a browser requests
-    assert "<https://evil.example.org/[quote=%22admin2,post:1\"]>" in plain.raw
+    # (its brackets percent-encoded since the 53rd pass: no « [quote » left to read)
+    assert "<https://evil.example.org/%5Bquote=\"admin2,post:1\"%5D>" in plain.raw
     assert 'href="https://x.example.fr/%5Bquote=%22admin2,%20a%22%5D"' in html.cooked
     assert '[quote="admin2, post:1, topic:1"]' in html.cooked.replace(ZWSP, "")
 

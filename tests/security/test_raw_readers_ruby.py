@@ -89,7 +89,8 @@ def test_the_release_feeds_link_leaves_nothing_discourse_reads():
                   link='https://evil.example.org/[quote="admin2, post:1, topic:1"]')
     raw = release_raw({"name": "Publik"}, entry)
     assert discourse_finds(raw) == [], raw
-    assert "https://evil.example.org/[quote=%22admin2" in raw  # the address a browser asks for
+    # the address a browser asks for (its brackets percent-encoded since the 53rd pass)
+    assert "https://evil.example.org/%5Bquote=" in raw
 
 
 def test_the_catalogue_refuses_what_discourse_would_read():
@@ -128,7 +129,7 @@ def test_a_link_label_ending_in_a_backslash_keeps_its_address():
 
     raw = _published('<p><a href="https://x.fr/[quote=&quot;admin2, a&quot;]">lien\\</a></p>')
     assert discourse_finds(raw) == []
-    assert "%E2%80%8B" not in cook(raw) and "%22" in raw, raw
+    assert "%E2%80%8B" not in cook(raw) and "https://x.fr/%5Bquote=" in raw, raw
 
 
 def test_one_quote_mark_shared_by_two_starts_is_written_once():
