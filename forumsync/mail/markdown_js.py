@@ -212,6 +212,23 @@ def _paragraph_end(state, line: int, string: str) -> str:
     return string.rstrip(_JS_TRIMMED) if getNextLine(state, line) is None else string
 
 
+def _skip_spaces(state, string: str, pos: int, maximum: int, nextLine: int):
+    """The reference rule's loop over spaces and line ends, fetching the paragraph's next line
+    at each line end (markdown-it reads on in the whole paragraph): (string, pos, maximum,
+    nextLine) after them."""
+    while pos < maximum:
+        ch = charCodeAt(string, pos)
+        if ch == 0x0A:
+            if (lineContent := _next_line(state, nextLine)) is not None:
+                string = _paragraph_end(state, nextLine + 1, string + lineContent)
+                maximum = len(string)
+                nextLine += 1
+        elif not isSpace(ch):
+            break
+        pos += 1
+    return string, pos, maximum, nextLine
+
+
 def reference(state, startLine: int, _endLine: int, silent: bool) -> bool:
     """markdown-it-py 4.3's reference rule (lines fetched one by one), read as markdown-it 14.0.0
     reads the whole paragraph: a destination goes on over an escaped line break, and the lines
@@ -260,18 +277,7 @@ def reference(state, startLine: int, _endLine: int, silent: bool) -> bool:
         return False
 
     pos = labelEnd + 2
-    while pos < maximum:
-        ch = charCodeAt(string, pos)
-        if ch == 0x0A:
-            if (lineContent := _next_line(state, nextLine)) is not None:
-                string = _paragraph_end(state, nextLine + 1, string + lineContent)
-                maximum = len(string)
-                nextLine += 1
-        elif isSpace(ch):
-            pass
-        else:
-            break
-        pos += 1
+    string, pos, maximum, nextLine = _skip_spaces(state, string, pos, maximum, nextLine)
 
     # markdown-it reads the destination in the whole paragraph: an escaped line break at the
     # end of the lines fetched so far goes on into the next line
@@ -294,18 +300,7 @@ def reference(state, startLine: int, _endLine: int, silent: bool) -> bool:
     destEndPos = pos
     destEndLineNo = nextLine
     start = pos
-    while pos < maximum:
-        ch = charCodeAt(string, pos)
-        if ch == 0x0A:
-            if (lineContent := _next_line(state, nextLine)) is not None:
-                string = _paragraph_end(state, nextLine + 1, string + lineContent)
-                maximum = len(string)
-                nextLine += 1
-        elif isSpace(ch):
-            pass
-        else:
-            break
-        pos += 1
+    string, pos, maximum, nextLine = _skip_spaces(state, string, pos, maximum, nextLine)
 
     titleRes = state.md.helpers.parseLinkTitle(string, pos, maximum, None)
     while titleRes.can_continue:
