@@ -154,3 +154,122 @@ def forum_settings(forum) -> dict:
         return {name: str(values.get(name, default)).strip().lower() in ("true", "t", "1")
                 for name, default in SETTINGS.items()}
     return forum.facts.remember("title_settings", math.inf, read)
+
+
+# MaxEmojisValidator (lib/validators/max_emojis_validator.rb): a title may not hold more than
+# ``max_emojis_in_title`` emoji (1; 0: « can't have emoji »), on every validated save, private
+# messages too. Discourse counts with ``PrettyText.count_emoji``, whose source was not found
+# (its earlier form: the images ``PrettyText.unescape_emoji(Emoji.unicode_unescape(title))``
+# writes, i.e. Unicode emoji, « :name: » codes of known emoji, emoticons such as « :) » with
+# ``enable_emoji_shortcuts``; nothing when ``enable_emoji`` is off). ``emoji_units`` counts
+# more, never less: every Extended_Pictographic character (©, ®, ™ and ↔ aside: Discourse's
+# Emoji.unicode_replacements skips them), a lone regional indicator or skin tone, a keycap,
+# every « :name: » code whatever the name, every emoticon of Discourse's table standing as a
+# word.
+EMOJI_SETTINGS = {"max_emojis_in_title": 1, "enable_emoji": True, "enable_emoji_shortcuts": True}
+_PICTOGRAPHIC = (  # Extended_Pictographic (emoji-data.txt), ranges of code points
+    (0x203C, 0x203C), (0x2049, 0x2049), (0x2139, 0x2139), (0x2195, 0x2199), (0x21A9, 0x21AA),
+    (0x231A, 0x231B), (0x2328, 0x2328), (0x2388, 0x2388), (0x23CF, 0x23CF), (0x23E9, 0x23F3),
+    (0x23F8, 0x23FA), (0x24C2, 0x24C2), (0x25AA, 0x25AB), (0x25B6, 0x25B6), (0x25C0, 0x25C0),
+    (0x25FB, 0x25FE), (0x2600, 0x2605), (0x2607, 0x2612), (0x2614, 0x2685), (0x2690, 0x2705),
+    (0x2708, 0x2712), (0x2714, 0x2714), (0x2716, 0x2716), (0x271D, 0x271D), (0x2721, 0x2721),
+    (0x2728, 0x2728), (0x2733, 0x2734), (0x2744, 0x2744), (0x2747, 0x2747), (0x274C, 0x274C),
+    (0x274E, 0x274E), (0x2753, 0x2755), (0x2757, 0x2757), (0x2763, 0x2767), (0x2795, 0x2797),
+    (0x27A1, 0x27A1), (0x27B0, 0x27B0), (0x27BF, 0x27BF), (0x2934, 0x2935), (0x2B05, 0x2B07),
+    (0x2B1B, 0x2B1C), (0x2B50, 0x2B50), (0x2B55, 0x2B55), (0x3030, 0x3030), (0x303D, 0x303D),
+    (0x3297, 0x3297), (0x3299, 0x3299), (0x1F000, 0x1F0FF), (0x1F10D, 0x1F10F), (0x1F12F, 0x1F12F),
+    (0x1F16C, 0x1F171), (0x1F17E, 0x1F17F), (0x1F18E, 0x1F18E), (0x1F191, 0x1F19A),
+    (0x1F1AD, 0x1F1FF), (0x1F201, 0x1F20F), (0x1F21A, 0x1F21A), (0x1F22F, 0x1F22F),
+    (0x1F232, 0x1F23A), (0x1F23C, 0x1F23F), (0x1F249, 0x1F53D), (0x1F546, 0x1F64F),
+    (0x1F680, 0x1F6FF), (0x1F774, 0x1F77F), (0x1F7D5, 0x1F7FF), (0x1F80C, 0x1F80F),
+    (0x1F848, 0x1F84F), (0x1F85A, 0x1F85F), (0x1F888, 0x1F88F), (0x1F8AE, 0x1F8FF),
+    (0x1F90C, 0x1F93A), (0x1F93C, 0x1F945), (0x1F947, 0x1FAFF), (0x1FC00, 0x1FFFD),
+)  # 1F1AD-1F1FF holds the regional indicators (1F1E6-1F1FF) and 1F249-1F53D the skin tones
+_EMOJI_TAIL = re.compile("[\ufe0e\ufe0f\u20e3\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]*")
+_REGIONAL = re.compile("[\U0001f1e6-\U0001f1ff]{2}")
+_KEYCAP = re.compile("[0-9#*]\ufe0f?\u20e3")
+# Discourse's emoticons (pretty-text emoji data, ``translations``), as whole words
+_EMOTICONS = frozenset((":)", ":-)", "^_^", "^__^", ":(", ":-(", ";)", ";-)", ":'(", ":'-(", ":-'(",
+                        ":p", ":P", ":-P", ":O", ":-O", ":D", ":-D", ":|", ":-|", ":/", "8-)", ";P",
+                        ";-P", ":$", ":-$"))
+# a « :name: » code (pretty-text: ``\B:[^\s:]+(?::t\d)?:``), after no ASCII word character
+_CODE = re.compile(r"(?<![A-Za-z0-9_]):[^\s:]+(?::t\d)?:")
+
+
+def _pictographic(char: str) -> bool:
+    point = ord(char)
+    if point < 0x203C:
+        return False
+    low, high = 0, len(_PICTOGRAPHIC)
+    while low < high:
+        middle = (low + high) // 2
+        if _PICTOGRAPHIC[middle][1] < point:
+            low = middle + 1
+        else:
+            high = middle
+    return low < len(_PICTOGRAPHIC) and _PICTOGRAPHIC[low][0] <= point
+
+
+def emoji_units(title: str, settings: dict | None = None) -> list[tuple[int, int, int]]:
+    """The emoji of TITLE as MaxEmojisValidator may count them, at least (see above): spans
+    (start, end, weight), weight the emoji counted there (a sequence joined by U+200D counts
+    each of its pictographs). Nothing when ``enable_emoji`` is off."""
+    options = {**EMOJI_SETTINGS, **(settings or {})}
+    if not options["enable_emoji"]:
+        return []
+    units, index, length = [], 0, len(title)
+    while index < length:
+        keycap = _KEYCAP.match(title, index)
+        if keycap:
+            units.append((index, keycap.end(), 1))
+            index = keycap.end()
+            continue
+        if not _pictographic(title[index]):
+            index += 1
+            continue
+        start, weight = index, 0
+        while index < length and _pictographic(title[index]):
+            weight += 1
+            flag = _REGIONAL.match(title, index)  # two regional indicators: one flag
+            index = _EMOJI_TAIL.match(title, flag.end() if flag else index + 1).end()
+            if index + 1 < length and title[index] == "\u200d" and _pictographic(title[index + 1]):
+                index += 1
+                continue
+            break
+        units.append((start, index, weight))
+    for match in _CODE.finditer(title):
+        units.append((match.start(), match.end(), 1))
+    if options["enable_emoji_shortcuts"]:
+        for match in re.finditer(r"[^ \t\n\v\f\r]+", title):
+            if match.group() in _EMOTICONS:
+                units.append((match.start(), match.end(), 1))
+    return sorted(units)
+
+
+def emoji_count(title: str, settings: dict | None = None) -> int:
+    """How many emoji MaxEmojisValidator may count in TITLE, at least (``emoji_units``)."""
+    return sum(weight for _start, _end, weight in emoji_units(title, settings))
+
+
+def fewer_emoji(title: str, settings: dict | None = None) -> str:
+    """TITLE with its emoji past ``max_emojis_in_title`` taken out (the first ones kept while
+    they fit), spaces made single again."""
+    options = {**EMOJI_SETTINGS, **(settings or {})}
+    room, out, last = options["max_emojis_in_title"], [], 0
+    for start, end, weight in emoji_units(title, options):
+        if start < last:  # a code inside a span already handled
+            continue
+        if weight <= room:
+            room -= weight
+            continue
+        out.append(title[last:start])
+        last = end
+    out.append(title[last:])
+    return re.sub(" {2,}", " ", "".join(out)).strip(_RUBY_STRIP)
+
+
+def clipped(title: str, maximum: int) -> str:
+    """TITLE cut to MAXIMUM characters at most, an ellipsis marking the cut."""
+    if maximum <= 1 or len(title) <= maximum:
+        return title
+    return title[:maximum - 1].rstrip() + "…"

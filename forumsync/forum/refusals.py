@@ -21,7 +21,15 @@ BODY_RECENT = "body_recent"
 # (« Body seems unclear, … »): too few distinct characters, no letter or digit, a word too
 # long (titles), no lowercase letter.
 TITLE_UNCLEAR, BODY_UNCLEAR = "title_unclear", "body_unclear"
-TITLE_PROBLEMS = frozenset({TITLE_TAKEN, TITLE_SHORT, TITLE_UNCLEAR})
+# TopicTitleLengthValidator over ``max_topic_title_length`` (« Title is too long (maximum is
+# 255 characters) »; it was read as a short title, decorated longer, quarantined) and
+# MaxEmojisValidator (« Title can't have more than 1 emoji », « Title can't have emoji »).
+TITLE_LONG, TITLE_EMOJI = "title_long", "title_emoji"
+# Not a sentence of the forum: TITLE_EMOJI named again once the title was fitted to the
+# maximum read (settings changed since, or unknown): the title then goes with no emoji.
+TITLE_NO_EMOJI = "title_no_emoji"
+TITLE_PROBLEMS = frozenset({TITLE_TAKEN, TITLE_SHORT, TITLE_UNCLEAR, TITLE_LONG, TITLE_EMOJI,
+                            TITLE_NO_EMOJI})
 
 
 class Forbidden(ForumRejected):
@@ -61,6 +69,14 @@ class BodyTooLong(ContentRefused):
     """The post is over ``max_post_length``."""
 
 
+class TitleTooLong(ContentRefused):
+    """The title is over ``max_topic_title_length``."""
+
+
+class TitleEmoji(ContentRefused):
+    """The title holds more emoji than ``max_emojis_in_title`` (MaxEmojisValidator)."""
+
+
 class TitleUnclear(ContentRefused):
     """TextSentinel refused the title (QualityTitleValidator)."""
 
@@ -75,7 +91,7 @@ class BodyRecentlyPosted(ContentRefused):
 
 _CLASSES = {TITLE_TAKEN: TitleTaken, TITLE_SHORT: TitleTooShort, BODY_SHORT: BodyTooShort,
             BODY_LONG: BodyTooLong, BODY_RECENT: BodyRecentlyPosted, TITLE_UNCLEAR: TitleUnclear,
-            BODY_UNCLEAR: BodyUnclear}
+            BODY_UNCLEAR: BodyUnclear, TITLE_LONG: TitleTooLong, TITLE_EMOJI: TitleEmoji}
 
 
 def content_problems(errors: list[str]) -> list[str]:
@@ -86,7 +102,8 @@ def content_problems(errors: list[str]) -> list[str]:
     return [p for p in _ORDER if p in found]
 
 
-_ORDER = (TITLE_TAKEN, TITLE_SHORT, TITLE_UNCLEAR, BODY_RECENT, BODY_LONG, BODY_SHORT, BODY_UNCLEAR)
+_ORDER = (TITLE_TAKEN, TITLE_SHORT, TITLE_LONG, TITLE_EMOJI, TITLE_UNCLEAR, BODY_RECENT, BODY_LONG,
+          BODY_SHORT, BODY_UNCLEAR)
 
 
 def _problems_of(text: str) -> set[str]:
@@ -97,7 +114,14 @@ def _problems_of(text: str) -> set[str]:
         return {TITLE_UNCLEAR if ("title" in text or "titre" in text) else BODY_UNCLEAR}
     found = set()
     if "title" in text or "titre" in text:
-        found.add(TITLE_TAKEN if ("already" in text or "déjà" in text) else TITLE_SHORT)
+        if "already" in text or "déjà" in text:
+            found.add(TITLE_TAKEN)
+        elif "emoji" in text or "émoji" in text:
+            found.add(TITLE_EMOJI)
+        elif "too long" in text or "trop long" in text:
+            found.add(TITLE_LONG)
+        else:
+            found.add(TITLE_SHORT)
     if ("body" in text or "corps" in text) and ("too long" in text or "trop long" in text):
         found.add(BODY_LONG)
     elif "body" in text or "corps" in text or "post is too short" in text:

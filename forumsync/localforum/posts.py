@@ -17,7 +17,7 @@ from .parsing import parse_time, slugify
 from .post_rules import REGULAR, WHISPER, length_errors
 from .post_validator import (consecutive_reply_errors, new_user_errors, store_unique_post_key,
                              unique_post_errors)
-from .text_quality import body_errors, clean_title, title_errors
+from .text_quality import body_errors, clean_title, emoji_errors, title_errors
 from .serialize_topics import HIGHEST_NUMBER
 from .tags import set_tags
 from .topics import delete_topic, get_topic
@@ -128,6 +128,8 @@ def _validate(session, user: User, raw: str, private: bool, *, new_topic: bool =
     errors = length_errors(session, None, title, first, private, require_title=new_topic)
     if title and title.strip() and not private:  # QualityTitleValidator, after the length
         errors += title_errors(session, title)
+    if title and title.strip():  # MaxEmojisValidator, private messages too
+        errors += emoji_errors(session, title)
     errors += length_errors(session, raw, None, first, private)
     if not user.staged:  # PostValidator#validate: nothing past presence for a staged user
         if raw.strip():

@@ -31,6 +31,11 @@ DEFAULTS: dict[str, tuple[object, type, str]] = {
     "allow_uppercase_posts": (False, bool, "Messages et titres tout en capitales autorisés"),
     "title_prettify": (True, bool, "Titres remis en forme (!!!, ???, capitales, points finaux)"),
     "title_remove_extraneous_space": (False, bool, "Espace retirée avant ! ou ? en fin de titre"),
+    # MaxEmojisValidator on every topic title (private messages too): at most this many emoji
+    # (0: none), counted as title_form.emoji_units counts them (never fewer than Discourse)
+    "max_emojis_in_title": (1, int, "Emoji permis dans un titre"),
+    "enable_emoji": (True, bool, "Emoji activés"),
+    "enable_emoji_shortcuts": (True, bool, "Émoticônes comme :) changées en emoji"),
     "enable_category_group_moderation": (False, bool,
                                          "Modération des catégories par des groupes"),
     "tagging_enabled": (True, bool, "Étiquettes activées"),

@@ -6,7 +6,8 @@ local forum's UI, never the plugin's door (``skip_validations``: TopicCreator sa
 topic with ``validate: false``, which skips before_validation too)."""
 from __future__ import annotations
 
-from ..title_form import ENTROPY_SCALE, SENTINEL_SETTINGS, SETTINGS as TITLE_SETTINGS, Sentinel, stored_title
+from ..title_form import (EMOJI_SETTINGS, ENTROPY_SCALE, SENTINEL_SETTINGS, SETTINGS as TITLE_SETTINGS,
+                          Sentinel, emoji_count, stored_title)
 from ..title_form import title_sentinel as title_form_sentinel
 from . import sitesettings
 
@@ -54,6 +55,16 @@ def title_errors(session, title: str) -> list[str]:
         if not getattr(sentinel, f"seems_{check}")():
             return [TITLE_UNCLEAR[check]]
     return [TITLE_UNCLEAR["other"]]
+
+
+def emoji_errors(session, title: str) -> list[str]:
+    """MaxEmojisValidator (private messages too): « Title can't have more than N emoji », or
+    « Title can't have emoji » at 0 (server.en.yml max_emojis, emojis_disabled)."""
+    settings = {name: sitesettings.get(session, name) for name in EMOJI_SETTINGS}
+    most = settings["max_emojis_in_title"]
+    if not title.strip() or emoji_count(title, settings) <= most:
+        return []
+    return [f"Title can't have more than {most} emoji" if most > 0 else "Title can't have emoji"]
 
 
 def clean_title(session, title: str) -> str:

@@ -15,7 +15,7 @@ from . import sitesettings
 from .post_rules import REGULAR, SMALL_ACTION, WHISPER, length_errors
 from .serialize_topics import tag_names
 from .tags import set_tags
-from .text_quality import clean_title, title_errors
+from .text_quality import clean_title, emoji_errors, title_errors
 from .webhook_events import post_event, topic_event
 
 
@@ -90,6 +90,8 @@ def _check_title(session, topic: Topic | None, title: str) -> None:
     errors = length_errors(session, None, title, True, private, require_title=True)
     if title.strip() and not private:
         errors += title_errors(session, title)
+    if title.strip():  # MaxEmojisValidator, private messages too
+        errors += emoji_errors(session, title)
     if not private and not sitesettings.get(session, "allow_duplicate_topic_titles") \
             and session.scalar(select(Topic.id).where(func.lower(Topic.title) == title.lower(),
                                                       Topic.id != (topic.id if topic else -1),

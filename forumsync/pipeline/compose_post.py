@@ -36,7 +36,8 @@ def fit(ctx, msgdata, composed: Draft, problems: set[str]) -> Draft:
     with cpu_budget(ctx.settings.PIPELINE_MESSAGE_CPU_SECONDS):  # a cut is checked again
         return draft.fitted(composed, msgdata, problems, list_name=ctx.settings.LIST_NAME,
                             when=msgdata.get("date") or utcnow(), max_chars=max_chars,
-                            full_text_url=url, title_rules=post_limits.title_rules(ctx.forum))
+                            full_text_url=url, title_rules=post_limits.title_rules(ctx.forum),
+                            title_limits=post_limits.title_limits(ctx.forum))
 
 
 def foreseen(ctx, msgdata, composed: Draft) -> set[str]:

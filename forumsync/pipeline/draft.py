@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from ..forum.refusals import BODY_LONG, BODY_SHORT, BODY_UNCLEAR, TITLE_SHORT, TITLE_TAKEN, TITLE_UNCLEAR
+from ..forum.refusals import (BODY_LONG, BODY_SHORT, BODY_UNCLEAR, TITLE_EMOJI, TITLE_NO_EMOJI,
+                              TITLE_SHORT, TITLE_TAKEN, TITLE_UNCLEAR)
 from ..mail.cuts import cut_note, post_prefix
 from ..mail.ids import post_marker
 from ..mail.inert import body_text, escape_fragment, neutralise_text, strip_bidi
@@ -21,7 +22,8 @@ from ..mail.subjects import decorated_title
 from ..mail.text import inline_markdown
 from .attach import Attached, inline_image
 from .msgdata import post_key
-from ..title_form import SENTINEL_SETTINGS, broken_long_words, stored_title, title_sentinel
+from ..title_form import (EMOJI_SETTINGS, SENTINEL_SETTINGS, broken_long_words, clipped, emoji_count,
+                          fewer_emoji, stored_title, title_sentinel)
 from .post_inert import inert, normalised
 
 _LEFTOVER_CID = re.compile(r"!\[([^\]\n]*)\]\(cid:[^)\s]*\)", re.IGNORECASE)  # « CID: » too
@@ -105,19 +107,42 @@ def _cut_anyway(msgdata, parts, tail, notice, cut_over: int | None) -> bool:
 
 def fitted(draft: Draft, msgdata, problems: set[str], *, list_name: str, when: datetime,
            max_chars: int, full_text_url: str | None = None,
-           title_rules: dict | None = None) -> Draft:
-    """DRAFT adjusted to PROBLEMS (unchanged when none); BODY_LONG needs FULL_TEXT_URL;
-    TITLE_RULES are the forum's title settings (``post_limits.title_rules``; Discourse's
-    defaults when unknown). A draft whose text was not checked whole is always cut (never
-    published as it is)."""
+           title_rules: dict | None = None, title_limits: dict | None = None) -> Draft:
+    """DRAFT adjusted to PROBLEMS (unchanged when none, but a title always within the forum's
+    maximum); BODY_LONG needs FULL_TEXT_URL; TITLE_RULES are the forum's title settings
+    (``post_limits.title_rules``; Discourse's defaults when unknown), TITLE_LIMITS its title
+    maximum and emoji settings (``post_limits.title_limits``). A draft whose text was not
+    checked whole is always cut (never published as it is)."""
     if not draft.checked:
         problems = problems | {BODY_LONG}
     title, raw = draft.title, draft.raw
+    limits = {"max_topic_title_length": 255, **EMOJI_SETTINGS, **(title_limits or {})}
+    if TITLE_NO_EMOJI in problems:
+        limits["max_emojis_in_title"] = 0
     unclear = False
-    if title is not None and TITLE_UNCLEAR in problems:
-        title, raw, unclear = _clearer_title(title, raw, title_rules, draft.own)
-    if title is not None and (unclear or problems & {TITLE_TAKEN, TITLE_SHORT}):
-        title = decorated_title(title, list_name, when, taken=TITLE_TAKEN in problems)
+    if title is not None:
+        sent, why = title, []
+        if TITLE_EMOJI in problems:
+            title = _fewer_emoji(title, title_rules, limits)
+            if title != sent:
+                room = limits["max_emojis_in_title"]
+                why.append("avec des emoji" if room <= 0 else "avec plus d'un emoji" if room == 1
+                           else f"avec plus de {room} emoji")
+        if TITLE_UNCLEAR in problems:
+            title, unclear, recased = _clearer_title(title, title_rules)
+            if recased:
+                why.insert(0, "tout en capitales")
+        if why:
+            note = (f"*(objet du message tel qu'envoyé à la liste, {' et '.join(why)}, que le "
+                    f"forum refuse en titre : « {inline_markdown(sent)} »)*")
+            raw = raw + "\n\n" + inert([], [note], draft.own)[1][0]  # the sender's words: checked
+        maximum = limits["max_topic_title_length"]
+        if unclear or problems & {TITLE_TAKEN, TITLE_SHORT}:
+            taken = TITLE_TAKEN in problems
+            room = maximum - len(decorated_title("", list_name, when, taken=taken))
+            title = decorated_title(clipped(title, room), list_name, when, taken=taken)
+        else:
+            title = clipped(title, maximum)
     if BODY_SHORT in problems:
         raw = raw + (f"\n\n*(message bref transmis tel quel depuis la liste {list_name} ; cette "
                      f"note le complète car le forum refuse les messages trop courts)*")
@@ -130,24 +155,30 @@ def fitted(draft: Draft, msgdata, problems: set[str], *, list_name: str, when: d
     return replace(draft, title=title, raw=raw, files=msgdata.get("post_files"))
 
 
-def _clearer_title(title: str, raw: str, title_rules: dict | None,
-                   own: frozenset = frozenset()) -> tuple[str, str, bool]:
-    """TITLE made one Discourse's TextSentinel accepts, nothing of it lost: a title with no
-    lowercase letter (refused as « ALL CAPS » where ``title_prettify`` is off, which would
-    have rewritten it) is written in sentence case as Discourse's TextCleaner writes it, and
-    the subject as sent is quoted in a French note after RAW; a word too long gets a soft
-    hyphen (U+00AD: invisible) every ``title_max_word_length`` letters. Third value: still
-    unclear (too few distinct characters, no letter or digit), to be decorated."""
+def _fewer_emoji(title: str, title_rules: dict | None, limits: dict) -> str:
+    """TITLE with no more emoji than the forum takes (MaxEmojisValidator, counted as
+    ``title_form.emoji_units`` counts them: never fewer than Discourse); with none at all
+    when the forum refused a title this count found within its maximum (it counts otherwise)."""
+    if emoji_count(stored_title(title, title_rules), limits) <= limits["max_emojis_in_title"]:
+        limits = {**limits, "max_emojis_in_title": 0}
+    return fewer_emoji(title, limits) or title
+
+
+def _clearer_title(title: str, title_rules: dict | None) -> tuple[str, bool, bool]:
+    """TITLE made one Discourse's TextSentinel accepts: a title with no lowercase letter
+    (refused as « ALL CAPS » where ``title_prettify`` is off, which would have rewritten it)
+    is written in sentence case as Discourse's TextCleaner writes it (third value: so
+    rewritten; ``fitted`` quotes the subject as sent in a French note); a word too long gets a
+    soft hyphen (U+00AD: invisible) every ``title_max_word_length`` letters. Second value:
+    still unclear (too few distinct characters, no letter or digit), to be decorated."""
     rules = {**SENTINEL_SETTINGS, **(title_rules or {})}
+    recased = False
     if not title_sentinel(title, rules).seems_quiet():
         written = stored_title(title, {"title_prettify": True, "allow_uppercase_posts": False})
         if written != title:
-            note = (f"*(objet du message tel qu'envoyé à la liste, tout en capitales, que le "
-                    f"forum refuse en titre : « {inline_markdown(title)} »)*")
-            raw = raw + "\n\n" + inert([], [note], own)[1][0]  # the sender's words: checked
-            title = written
+            title, recased = written, True
     title = broken_long_words(title, rules["title_max_word_length"])
-    return title, raw, not title_sentinel(stored_title(title, title_rules), rules).valid()
+    return title, not title_sentinel(stored_title(title, title_rules), rules).valid(), recased
 
 
 def shortened(draft: Draft, msgdata, max_chars: int, url: str) -> str:

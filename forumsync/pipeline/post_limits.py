@@ -12,14 +12,19 @@ import math
 import re
 
 from ..forum.gateway import ForumRejected
-from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_SHORT, TITLE_UNCLEAR
-from ..title_form import SENTINEL_SETTINGS, SETTINGS as TITLE_SETTINGS, stored_title, title_sentinel
+from ..forum.refusals import BODY_LONG, BODY_SHORT, TITLE_EMOJI, TITLE_LONG, TITLE_SHORT, TITLE_UNCLEAR
+from ..title_form import (EMOJI_SETTINGS, SENTINEL_SETTINGS, SETTINGS as TITLE_SETTINGS, emoji_count,
+                          stored_title, title_sentinel)
 
 # Discourse's default max_post_length is 32,000 characters; leave room for notes and marker.
 MAX_POST_CHARS = 30000  # when the forum does not tell its own max_post_length
 MINIMUMS = ("min_topic_title_length", "min_first_post_length", "min_post_length")
 # What Topic's before_validation and QualityTitleValidator read (title_form), same request.
 TITLE_RULES = tuple(dict.fromkeys((*TITLE_SETTINGS, *SENTINEL_SETTINGS)))
+# Read in the same request, each on its own (Discourse's default when not listed): the title's
+# maximum length (TopicTitleLengthValidator) and what MaxEmojisValidator reads.
+MAX_TITLE_LENGTH = 255
+TITLE_LIMITS = ("max_topic_title_length", *EMOJI_SETTINGS)
 
 
 def remembered(forum, name: str, compute):
@@ -42,7 +47,7 @@ def length_settings(forum) -> dict | None:
     (None when this key may not read site settings)."""
     def read(gateway):
         try:
-            return gateway.site_settings_get(("max_post_length",) + MINIMUMS + TITLE_RULES)
+            return gateway.site_settings_get(("max_post_length",) + MINIMUMS + TITLE_RULES + TITLE_LIMITS)
         except ForumRejected:
             return None
     return remembered(forum, "post_length_settings", read)
@@ -86,6 +91,25 @@ def title_rules(forum) -> dict | None:
     return rules
 
 
+def title_limits(forum) -> dict:
+    """``max_topic_title_length`` and the emoji settings (TITLE_LIMITS), each Discourse's
+    default when the forum does not list it (or this key may not read settings)."""
+    settings = length_settings(forum) or {}
+    limits = {"max_topic_title_length": MAX_TITLE_LENGTH, **EMOJI_SETTINGS}
+    for name, default in list(limits.items()):
+        value = settings.get(name)
+        if value is None:
+            continue
+        if isinstance(default, bool):
+            limits[name] = value if isinstance(value, bool) else str(value).strip().lower() in ("true", "t", "1")
+        else:
+            try:
+                limits[name] = int(value)
+            except (TypeError, ValueError):
+                pass
+    return limits
+
+
 def foreseen(forum, raw: str, staged: bool | None = None, title: str | None = None) -> set[str]:
     """The refusals RAW (and TITLE, for a new topic) would meet; STAGED None or True: only
     the maximum (the plugin checks no minimum). A title is judged as Discourse judges it:
@@ -103,6 +127,12 @@ def foreseen(forum, raw: str, staged: bool | None = None, title: str | None = No
             problems.add(TITLE_SHORT)
         if rules is not None and cleaned.strip() and not title_sentinel(cleaned, rules).valid():
             problems.add(TITLE_UNCLEAR)
+        if title is not None:
+            limits = title_limits(forum)
+            if len(cleaned.strip()) > limits["max_topic_title_length"]:
+                problems.add(TITLE_LONG)
+            if emoji_count(cleaned, limits) > limits["max_emojis_in_title"]:
+                problems.add(TITLE_EMOJI)
     return problems
 
 

@@ -37,8 +37,8 @@ from enum import Enum
 
 from ..forum.eligibility import CREATE_POST, everyone_may
 from ..forum.gateway import ForumNotFound, ForumRejected
-from ..forum.refusals import (BODY_RECENT, TITLE_PROBLEMS, ConsecutiveReplies, Forbidden,
-                              NewUserLimit)
+from ..forum.refusals import (BODY_RECENT, TITLE_EMOJI, TITLE_NO_EMOJI, TITLE_PROBLEMS,
+                              ConsecutiveReplies, Forbidden, NewUserLimit)
 from . import author, categories, reconcile, records
 from .errors import Quarantine, Retry
 
@@ -127,6 +127,8 @@ def _learn(problems: set[str], exc: ForumRejected, with_title: bool) -> bool:
     found = set(getattr(exc, "problems", ()))
     if not with_title:
         found -= TITLE_PROBLEMS
+    if TITLE_EMOJI in found and TITLE_EMOJI in problems:  # fitted to a maximum the forum no
+        found.add(TITLE_NO_EMOJI)  # longer has (or never read): once more, with no emoji
     if not found - problems:
         return False
     problems |= found

@@ -400,6 +400,37 @@ def test_titles_are_cleaned_then_judged_by_text_sentinel(localforum):
     assert create("PANNE GÉNÉRALE DU PORTAIL").status_code == 200
 
 
+def test_a_title_holds_no_more_than_max_emojis_in_title(localforum):
+    """MaxEmojisValidator (max_emojis_in_title 1; 0: none), on create and retitle: Unicode
+    emoji (a flag, a keycap, a skin tone with its emoji: one each), « :name: » codes and
+    emoticons such as « :) » count; off with enable_emoji. The local forum counts as
+    title_form.emoji_units counts, never fewer than Discourse (a sequence joined by U+200D
+    counts each pictograph, any « :name: » counts)."""
+    category = localforum.create_category("Libre")
+
+    def create(title):
+        create.n += 1
+        return _post(localforum, "/posts.json", title=title, category=category["id"],
+                     raw=f"Un texte assez long pour être accepté, numéro {create.n}.")
+    create.n = 0
+
+    assert create("Bonne année à toute la liste 🎉").status_code == 200
+    assert create("Bonne année à toute la liste 🎉🎉").json()["errors"] == [
+        "Title can't have more than 1 emoji"]
+    assert create("Rendez-vous à 10:30 : ordre du jour 🇫🇷").status_code == 200
+    assert create("Pouce 👍🏽 pour la sortie du club").status_code == 200
+    for title in ("Merci pour la sortie 🎉 :)", "Soirée :pizza: et :beer: au club",
+                  "Pique-nique ☀️ et 1️⃣ seul repas"):
+        assert create(title).json()["errors"] == ["Title can't have more than 1 emoji"], title
+    topic_id = create("Une question sur le portail").json()["topic_id"]
+    retitle = _put(localforum, f"/t/-/{topic_id}.json", title="Une question sur le portail 🎉🎉")
+    assert retitle.status_code == 422
+    localforum.set_site_setting("max_emojis_in_title", 0)
+    assert create("Bonne année au club de Meyzieu 🎉").json()["errors"] == ["Title can't have emoji"]
+    localforum.set_site_setting("enable_emoji", False)
+    assert create("Bonne année au club de Meyzieu 🎉").status_code == 200
+
+
 def test_the_plugin_door_keeps_the_title_as_sent(localforum):
     """TopicCreator#save_topic with skip_validations saves with validate: false: no
     before_validation (no clean_title), no QualityTitleValidator."""

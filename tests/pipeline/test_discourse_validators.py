@@ -134,6 +134,82 @@ def test_a_subject_with_a_very_long_word_gets_an_invisible_break(bridge_pipe):
     assert bridge_pipe.post_writes() == 1
 
 
+def test_a_subject_with_several_emoji_keeps_one_and_quotes_the_rest(bridge_pipe):
+    """MaxEmojisValidator (max_emojis_in_title 1, read with the lengths): a subject with
+    three emoji was quarantined with Discourse's English sentence (read as « title too
+    short », decorated, refused again). The title keeps the first emoji, the subject as sent is
+    quoted in a French note: one write, nothing lost."""
+    row = bridge_pipe.send(make_mail("Bonne année à tous 🎉🎉 :)", "Meilleurs vœux à toute la liste.",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    assert bridge_pipe.topic(row.topic_id)["title"] == "Bonne année à tous 🎉"
+    assert ("*(objet du message tel qu'envoyé à la liste, avec plus d'un emoji, que le forum "
+            "refuse en titre : « Bonne année à tous 🎉🎉 :) »)*") in bridge_pipe.post(row.post_id)["raw"]
+    assert bridge_pipe.post_writes() == 1
+
+
+def test_a_subject_in_capitals_with_emoji_where_the_forum_takes_none(bridge_pipe):
+    """title_prettify off and max_emojis_in_title 0: sentence case, no emoji, one note."""
+    bridge_pipe.localforum.set_site_setting("title_prettify", False)
+    bridge_pipe.localforum.set_site_setting("max_emojis_in_title", 0)
+    row = bridge_pipe.send(make_mail("🎉 SOIRÉE ANNUELLE DU CLUB 🎉", "Rendez-vous samedi soir à la salle.",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    assert bridge_pipe.topic(row.topic_id)["title"] == "Soirée annuelle du club"
+    raw = bridge_pipe.post(row.post_id)["raw"]
+    assert raw.count("objet du message tel qu'envoyé") == 1
+    assert ("*(objet du message tel qu'envoyé à la liste, tout en capitales et avec des emoji, que "
+            "le forum refuse en titre : « 🎉 SOIRÉE ANNUELLE DU CLUB 🎉 »)*") in raw
+    assert bridge_pipe.post_writes() == 1
+
+
+def test_an_emoji_refusal_the_settings_did_not_foresee_ends_with_none(bridge_pipe, monkeypatch):
+    """Settings read before an administrator lowered max_emojis_in_title to 0 (kept for the
+    gateway's life), or a key that may not read them: the title keeps one emoji, is refused
+    again (« Title can't have emoji »), then goes with none; never quarantined."""
+    from forumsync.pipeline import post_limits
+
+    monkeypatch.setattr(post_limits, "title_limits", lambda forum: {
+        "max_topic_title_length": 255, "max_emojis_in_title": 1, "enable_emoji": True,
+        "enable_emoji_shortcuts": True})
+    bridge_pipe.localforum.set_site_setting("max_emojis_in_title", 0)
+    row = bridge_pipe.send(make_mail("Bonne année à tous 🎉🎉", "Meilleurs vœux à toute la liste.",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    assert bridge_pipe.topic(row.topic_id)["title"] == "Bonne année à tous"
+    assert bridge_pipe.post_writes() == 2
+
+
+def test_a_title_longer_than_the_forum_takes_is_cut_never_quarantined(bridge_pipe):
+    """TopicTitleLengthValidator (max_topic_title_length, read with the lengths): « Title is
+    too long » was read as a short title, the title decorated longer and the message
+    quarantined with the English sentence. A 255-character subject with a word over 30 letters
+    (the soft hyphens lengthen it), a used title of 250 characters (the list's name and date
+    added), a forum whose maximum is 40: each cut with « … », decoration kept, published."""
+    paul = "Paul Martin <paul.martin@exemple.fr>"
+    subject = ("Suivi " + "ab " * 78 + "Z" * 40)[:255]
+    row = bridge_pipe.send(make_mail(subject, "Où en est ce dossier ?", sender=paul))
+    assert row.state == "published", row.reason
+    assert len(bridge_pipe.topic(row.topic_id)["title"]) <= 255
+    used = ("Compte rendu " + "très détaillé " * 17)[:250]
+    first = bridge_pipe.send(make_mail(used, "Premier message du fil.", sender=paul, message_id="<t1@a.fr>"))
+    second = bridge_pipe.send(make_mail(used, "Second message sans lien.", sender=paul, message_id="<t2@a.fr>"))
+    assert first.state == second.state == "published", second.reason
+    title = bridge_pipe.topic(second.topic_id)["title"]
+    assert len(title) <= 255 and "… (Club Publik, " in title
+    assert bridge_pipe.post_writes() == 4  # the used title learnt from the forum's refusal
+
+
+def test_a_forum_with_a_short_title_maximum(bridge_pipe):
+    """max_topic_title_length 40: the subject is cut to it, foreseen, one write."""
+    bridge_pipe.localforum.set_site_setting("max_topic_title_length", 40)
+    row = bridge_pipe.send(make_mail("Un objet de message un peu trop long pour ce forum-ci",
+                                     "Où en est ce dossier ?", sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    assert bridge_pipe.topic(row.topic_id)["title"] == "Un objet de message un peu trop long po…"
+    assert bridge_pipe.post_writes() == 1
+
+
 def test_a_key_that_may_not_read_the_settings_learns_from_the_refusal(bridge_pipe, monkeypatch):
     """Without the settings (a key that may not read them), « Title seems unclear… » is read
     as its own problem (it was taken for a short title): fitted and written again."""
