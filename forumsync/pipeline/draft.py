@@ -135,7 +135,9 @@ def fitted(draft: Draft, msgdata, problems: set[str], *, list_name: str, when: d
         if why:
             note = (f"*(objet du message tel qu'envoyé à la liste, {' et '.join(why)}, que le "
                     f"forum refuse en titre : « {inline_markdown(sent)} »)*")
-            raw = raw + "\n\n" + inert([], [note], draft.own)[1][0]  # the sender's words: checked
+            # the sender's words: checked and rewritten as the post's text is (a note in the tail
+            # is only checked: an address linkify finds after « = » went to quarantine)
+            raw = raw + "\n\n" + inert([note], [], draft.own)[0][0]
         maximum = limits["max_topic_title_length"]
         if unclear or problems & {TITLE_TAKEN, TITLE_SHORT}:
             taken = TITLE_TAKEN in problems

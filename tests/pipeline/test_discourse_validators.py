@@ -120,6 +120,23 @@ def test_a_subject_in_capitals_where_the_forum_refuses_them_keeps_its_words(brid
     assert "« VOIR <HTTPS://PORTAIL.EXEMPLE.FR> @\u200bADMIN »" in raw
 
 
+def test_a_subject_quoted_in_a_note_is_rewritten_inert_never_quarantined(bridge_pipe):
+    """The subject quoted in the capitals note is the sender's text: an address glued to
+    « = », « $ », « ^ » or « | » (a BBCode « [URL=HTTPS://…] ») is one markdown-it's linkify
+    makes live and ``inline_markdown`` left bare; checked as a note (kept whole), it sent
+    the message to quarantine (« contenu actif … onebox »). Checked as the post's text, it
+    is written as an explicit link: published."""
+    bridge_pipe.localforum.set_site_setting("title_prettify", False)
+    for n, subject in enumerate(("VOIR [URL=HTTPS://PORTAIL.EXEMPLE.FR]LE PORTAIL[/URL]",
+                                 "PANNE DU PORTAIL ^HTTPS://PORTAIL.EXEMPLE.FR")):
+        row = bridge_pipe.send(make_mail(subject, "Le portail ne répond plus.", message_id=f"<q{n}@a.fr>",
+                                         sender="Paul Martin <paul.martin@exemple.fr>"))
+        assert row.state == "published", row.reason
+        raw = bridge_pipe.post(row.post_id)["raw"]
+        assert "<HTTPS://PORTAIL.EXEMPLE.FR>" in raw
+        assert bridge_pipe.post_writes() == n + 1
+
+
 def test_a_subject_with_a_very_long_word_gets_an_invisible_break(bridge_pipe):
     """TextSentinel refuses a title with a run of more than title_max_word_length (30) letters
     or digits (a reference, a hash): a soft hyphen after every 30 keeps it as it reads;
