@@ -71,6 +71,27 @@ def _alnum(char: str) -> bool:
     return char.isalpha() or unicodedata.category(char) == "Nd"
 
 
+# Onigmo's \p{Alnum} is Alphabetic or Decimal_Number: Alphabetic holds the letter numbers
+# (Nl: « Ⅻ ») and Other_Alphabetic, marks of many scripts (Mn, Mc) and the circled or squared
+# Latin letters (So: « Ⓐ », « 🅰 »), none of which ``str.isalpha`` takes. A word's length is
+# counted with all of them and every mark (never shorter than Ruby's: U+0301 is no
+# Other_Alphabetic, counted all the same); a letter or digit for seems_pronounceable stays
+# ``_alnum`` (never more than Ruby's).
+_ALPHABETIC_SYMBOLS = ((0x24B6, 0x24E9), (0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189))
+
+
+def _word_char(char: str) -> bool:
+    """A character that may lengthen TextSentinel's word (``\\p{Alnum}``), at least."""
+    if _alnum(char) or unicodedata.category(char) in ("Mn", "Mc", "Me", "Nl"):
+        return True
+    point = ord(char)
+    return any(low <= point <= high for low, high in _ALPHABETIC_SYMBOLS)
+
+
+def _mark(char: str) -> bool:
+    return unicodedata.category(char) in ("Mn", "Mc", "Me")
+
+
 class Sentinel:
     """TextSentinel (lib/text_sentinel.rb): entropy (distinct bytes of the stripped UTF-8
     text) at least MIN_ENTROPY, at least one letter or digit, no run of letters or digits over
@@ -97,7 +118,7 @@ class Sentinel:
             return True
         run = 0
         for char in self.text:
-            run = run + 1 if _alnum(char) else 0
+            run = run + 1 if _word_char(char) else 0
             if run > self.max_word_length:
                 return False
         return True
@@ -126,14 +147,22 @@ def title_sentinel(title: str, settings: dict | None = None) -> Sentinel:
 
 def broken_long_words(title: str, max_word_length: int) -> str:
     """TITLE with a soft hyphen (U+00AD, not a letter: it ends TextSentinel's word) after
-    every MAX_WORD_LENGTH letters or digits in a row: the same title on screen, one Discourse
-    no longer finds « unclear, one or more words is very long »."""
+    every MAX_WORD_LENGTH letters or digits in a row (``_word_char``): the same title on
+    screen, one Discourse no longer finds « unclear, one or more words is very long ». Never
+    between a letter and its combining mark: before the letter then."""
     out, run = [], 0
     for char in title:
-        if _alnum(char):
+        if _word_char(char):
             if run == max_word_length:
-                out.append("\u00ad")
-                run = 0
+                at = len(out)
+                if _mark(char):  # back to the letter the mark belongs to, within this run
+                    back = at
+                    while back > len(out) - run and _mark(out[back - 1]):
+                        back -= 1
+                    if back > len(out) - run and len(out) - back + 2 <= max_word_length:
+                        at = back - 1
+                out.insert(at, "\u00ad")
+                run = len(out) - at - 1
             run += 1
         else:
             run = 0

@@ -400,6 +400,18 @@ def test_titles_are_cleaned_then_judged_by_text_sentinel(localforum):
     assert create("PANNE GÉNÉRALE DU PORTAIL").status_code == 200
 
 
+def test_a_word_s_length_counts_what_ruby_s_alnum_counts(localforum):
+    """TextSentinel#seems_unpretentious matches \\p{Alnum}{31,}: Onigmo's Alnum is
+    Alphabetic or a decimal digit, so letter numbers (« Ⅻ », Nl) and circled letters (« Ⓐ »)
+    lengthen a word; str.isalpha takes neither, and the local forum took such a title that
+    Discourse refuses."""
+    category = localforum.create_category("Libre")
+    for n, word in enumerate(("A" * 25 + "Ⅻ" * 6, "A" * 25 + "Ⓐ" * 6)):
+        answer = _post(localforum, "/posts.json", title=f"Référence {word} du dossier",
+                       raw=f"Un texte assez long pour être accepté, numéro {n}.", category=category["id"])
+        assert answer.json()["errors"] == ["Title seems unclear, one or more words is very long?"]
+
+
 def test_a_title_holds_no_more_than_max_emojis_in_title(localforum):
     """MaxEmojisValidator (max_emojis_in_title 1; 0: none), on create and retitle: Unicode
     emoji (a flag, a keycap, a skin tone with its emoji: one each), « :name: » codes and

@@ -227,6 +227,26 @@ def test_a_forum_with_a_short_title_maximum(bridge_pipe):
     assert bridge_pipe.post_writes() == 1
 
 
+def test_a_long_word_of_letter_numbers_or_decomposed_accents_gets_its_break(bridge_pipe):
+    """A word's length as Ruby's \\p{Alnum} counts it (« Ⅻ » is a letter there): foreseen,
+    a soft hyphen, one write; a word written with combining accents (NFD) is broken before a
+    letter, never between the letter and its accent."""
+    import unicodedata
+
+    word = "DOSSIER" + "A" * 20 + "ⅫⅫⅫⅫⅫⅫ"
+    row = bridge_pipe.send(make_mail(f"Suivi du dossier {word}", "Où en est ce dossier ?",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    assert bridge_pipe.topic(row.topic_id)["title"] == f"Suivi du dossier {word[:30]}\u00ad{word[30:]}"
+    decomposed = unicodedata.normalize("NFD", "Suivi du dossier " + "a" * 29 + "ééé")
+    row = bridge_pipe.send(make_mail(decomposed, "Où en est ce dossier ?", message_id="<nfd@a.fr>",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "published", row.reason
+    title = bridge_pipe.topic(row.topic_id)["title"]
+    assert "\u00ad\u0301" not in title and title.replace("\u00ad", "") == decomposed
+    assert bridge_pipe.post_writes() == 2
+
+
 def test_a_key_that_may_not_read_the_settings_learns_from_the_refusal(bridge_pipe, monkeypatch):
     """Without the settings (a key that may not read them), « Title seems unclear… » is read
     as its own problem (it was taken for a short title): fitted and written again."""
