@@ -18,7 +18,7 @@ from ..forum.refusals import (BODY_LONG, BODY_SHORT, BODY_UNCLEAR, TITLE_EMOJI, 
 from ..mail.cuts import cut_note, post_prefix
 from ..mail.ids import post_marker
 from ..mail.inert import body_text, escape_fragment, neutralise_text, strip_bidi
-from ..mail.subjects import decorated_title
+from ..mail.subjects import EMPTY_TITLE, decorated_title
 from ..mail.text import inline_markdown
 from .attach import Attached, inline_image
 from .msgdata import post_key
@@ -128,10 +128,13 @@ def fitted(draft: Draft, msgdata, problems: set[str], *, list_name: str, when: d
                 room = limits["max_emojis_in_title"]
                 why.append("avec des emoji" if room <= 0 else "avec plus d'un emoji" if room == 1
                            else f"avec plus de {room} emoji")
-        if TITLE_UNCLEAR in problems:
+        title = clipped(title, limits["max_topic_title_length"])  # its lowercase may be past the cut
+        if TITLE_UNCLEAR in problems or title != sent:  # fewer emoji: fewer distinct bytes too
             title, unclear, recased = _clearer_title(title, title_rules)
             if recased:
                 why.insert(0, "tout en capitales")
+        rules = {**SENTINEL_SETTINGS, **(title_rules or {})}
+        short = title != sent and len(stored_title(title, title_rules).strip()) < rules["min_topic_title_length"]
         if why:
             note = (f"*(objet du message tel qu'envoyé à la liste, {' et '.join(why)}, que le "
                     f"forum refuse en titre : « {inline_markdown(sent)} »)*")
@@ -139,12 +142,16 @@ def fitted(draft: Draft, msgdata, problems: set[str], *, list_name: str, when: d
             # is only checked: an address linkify finds after « = » went to quarantine)
             raw = raw + "\n\n" + inert([note], [], draft.own)[0][0]
         maximum = limits["max_topic_title_length"]
-        if unclear or problems & {TITLE_TAKEN, TITLE_SHORT}:
-            taken = TITLE_TAKEN in problems
-            room = maximum - len(decorated_title("", list_name, when, taken=taken))
-            title = decorated_title(clipped(title, room), list_name, when, taken=taken)
-        else:
-            title = clipped(title, maximum)
+        decorate = unclear or short or problems & {TITLE_TAKEN, TITLE_SHORT}
+        taken = TITLE_TAKEN in problems
+        room = maximum - (len(decorated_title("", list_name, when, taken=taken)) if decorate else 0)
+        base = title
+        while True:  # measured as the forum stores it (a capital « ß » is « SS »)
+            title = clipped(base, room)
+            title = decorated_title(title, list_name, when, taken=taken) if decorate else title
+            if room <= 1 or len(stored_title(title, title_rules).strip()) <= maximum:
+                break
+            room -= 1
     if BODY_SHORT in problems:
         raw = raw + (f"\n\n*(message bref transmis tel quel depuis la liste {list_name} ; cette "
                      f"note le complète car le forum refuse les messages trop courts)*")
@@ -163,7 +170,7 @@ def _fewer_emoji(title: str, title_rules: dict | None, limits: dict) -> str:
     when the forum refused a title this count found within its maximum (it counts otherwise)."""
     if emoji_count(stored_title(title, title_rules), limits) <= limits["max_emojis_in_title"]:
         limits = {**limits, "max_emojis_in_title": 0}
-    return fewer_emoji(title, limits) or title
+    return fewer_emoji(title, limits) or EMPTY_TITLE  # a subject of emoji only: « (sans objet) »
 
 
 def _clearer_title(title: str, title_rules: dict | None) -> tuple[str, bool, bool]:
