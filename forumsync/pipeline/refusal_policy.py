@@ -38,7 +38,7 @@ from enum import Enum
 from ..forum.eligibility import CREATE_POST, everyone_may
 from ..forum.gateway import ForumNotFound, ForumRejected
 from ..forum.refusals import (BODY_RECENT, TITLE_EMOJI, TITLE_NO_EMOJI, TITLE_PROBLEMS,
-                              ConsecutiveReplies, Forbidden, NewUserLimit)
+                              ConsecutiveReplies, ContentRefused, Forbidden, NewUserLimit)
 from . import author, categories, reconcile, records
 from .errors import Quarantine, Retry
 
@@ -94,7 +94,18 @@ def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool
                     "ne peut pas la publier à sa place : nouvel essai plus tard (le forum "
                     "l'accepte après la réponse de quelqu'un d'autre, ou quand la dernière ne "
                     "peut plus être modifiée)")
+    if isinstance(exc, ContentRefused) and exc.problems:
+        named = ", ".join(_PROBLEM_NAMES.get(p, p) for p in sorted(exc.problems))
+        raise Quarantine(f"le forum refuse encore ce message une fois ajusté ({named} : "
+                         f"{'; '.join(map(str, exc.errors)) or exc}) : vérifier les réglages du forum "
+                         "(longueurs, emoji, titres), puis forumsync inbox retry, ou le publier à la main")
     return None
+
+
+_PROBLEM_NAMES = {"title_used": "titre déjà pris", "title_short": "titre trop court",
+                  "title_long": "titre trop long", "title_emoji": "trop d'emoji dans le titre",
+                  "title_unclear": "titre jugé peu clair", "body_long": "message trop long",
+                  "body_short": "message trop court", "body_unclear": "message jugé peu clair"}
 
 
 def _written_already(ctx, msgdata, new_topic: bool) -> Remedy:

@@ -247,6 +247,18 @@ def test_a_long_word_of_letter_numbers_or_decomposed_accents_gets_its_break(brid
     assert bridge_pipe.post_writes() == 2
 
 
+def test_a_content_refusal_that_stays_is_quarantined_with_a_french_reason(bridge_pipe):
+    """A forum whose settings no title meets (maximum under the minimum): refused, fitted,
+    refused again; quarantined with a French reason naming the problem and what to do (it
+    was « refus du forum (…) : Title is too short … » alone)."""
+    bridge_pipe.localforum.set_site_setting("max_topic_title_length", 10)
+    row = bridge_pipe.send(make_mail("Sortie vélo de dimanche matin", "Rendez-vous à 9 h devant la mairie.",
+                                     sender="Paul Martin <paul.martin@exemple.fr>"))
+    assert row.state == "quarantined"
+    assert row.reason.startswith("le forum refuse encore ce message une fois ajusté (titre trop ")
+    assert "vérifier les réglages du forum" in row.reason
+
+
 def test_a_key_that_may_not_read_the_settings_learns_from_the_refusal(bridge_pipe, monkeypatch):
     """Without the settings (a key that may not read them), « Title seems unclear… » is read
     as its own problem (it was taken for a short title): fitted and written again."""
