@@ -94,8 +94,9 @@ def remedy(ctx, msgdata, exc: ForumRejected, problems: set[str], new_topic: bool
                     "ne peut pas la publier à sa place : nouvel essai plus tard (le forum "
                     "l'accepte après la réponse de quelqu'un d'autre, ou quand la dernière ne "
                     "peut plus être modifiée)")
-    if isinstance(exc, ContentRefused) and exc.problems:
-        named = ", ".join(_PROBLEM_NAMES.get(p, p) for p in sorted(exc.problems))
+    fitted_for = set(getattr(exc, "problems", ())) - (set() if new_topic else TITLE_PROBLEMS)
+    if isinstance(exc, ContentRefused) and fitted_for:  # all learnt already: fitted, refused again
+        named = ", ".join(_PROBLEM_NAMES.get(p, p) for p in sorted(fitted_for))
         raise Quarantine(f"le forum refuse encore ce message une fois ajusté ({named} : "
                          f"{'; '.join(map(str, exc.errors)) or exc}) : vérifier les réglages du forum "
                          "(longueurs, emoji, titres), puis forumsync inbox retry, ou le publier à la main")
