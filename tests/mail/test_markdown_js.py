@@ -110,27 +110,36 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
-def _markdown_it_folder() -> tuple[Path, str]:
-    """The folder FORUMSYNC_MARKDOWN_IT names and the version of markdown-it installed there."""
-    folder = os.environ.get("FORUMSYNC_MARKDOWN_IT")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _markdown_it_folder(version: str) -> Path:
+    """A folder whose node_modules holds markdown-it VERSION: ``FORUMSYNC_MARKDOWN_IT``, else
+    ``.node-markdown-it/VERSION`` (installed by ``./run test``). Absent: skipped with the
+    reason, a failure under CI=true (``./run`` installs it there)."""
     if not shutil.which("node"):
         pytest.skip("node absent : markdown-it (JavaScript) ne peut pas être lancé")
-    if not folder:
-        pytest.skip("FORUMSYNC_MARKDOWN_IT non défini (dossier où « npm install markdown-it@14.0.0 » "
-                    "ou « markdown-it@14.1.1 » a été lancé)")
-    package = Path(folder, "node_modules", "markdown-it", "package.json")
-    version = json.loads(package.read_text())["version"] if package.exists() else None
-    if version not in markdown_js.VERSIONS:
-        pytest.skip(f"ni markdown-it 14.0.0 ni 14.1.1 dans {folder}/node_modules")
-    return Path(folder), version
+    folders = [Path(os.environ["FORUMSYNC_MARKDOWN_IT"])] if os.environ.get("FORUMSYNC_MARKDOWN_IT") else []
+    folders.append(ROOT / ".node-markdown-it" / version)
+    for folder in folders:
+        package = folder / "node_modules" / "markdown-it" / "package.json"
+        if package.exists() and json.loads(package.read_text())["version"] == version:
+            return folder
+    reason = (f"markdown-it {version} absent ({', '.join(map(str, folders))}) : « ./run test » "
+              f"l'installe par npm")
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
 
 
-def test_the_same_tokens_as_markdown_it():
-    """The parser of each version (``discourse_parser(version)``) against that markdown-it."""
+@pytest.mark.parametrize("version", markdown_js.VERSIONS)
+def test_the_same_tokens_as_markdown_it(version):
+    """The parser of each version (``discourse_parser(version)``) against that markdown-it,
+    run by node."""
     from forumsync.mail.inert import DISCOURSE_TLDS
 
-    folder, version = _markdown_it_folder()
-    texts = [text for text, _why in LIVE_FOR_MARKDOWN_IT + LIVE_FOR_14_1]
+    folder = _markdown_it_folder(version)
+    texts = [text for text, _why in LIVE_FOR_MARKDOWN_IT + LIVE_FOR_14_1 + NEWER_SYMBOLS]
     done = subprocess.run(["node", "-e", _DUMP, "|".join(DISCOURSE_TLDS)], cwd=folder, check=True,
                           input=json.dumps(texts), capture_output=True, text=True, timeout=60)
     theirs = json.loads(done.stdout)
