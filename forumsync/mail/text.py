@@ -69,7 +69,8 @@ def _escape_line(line: str) -> str:
     lines need no escaping, and most of the others hold no URL or address."""
     if not _MAY_LINKIFY.search(line) or not _MAY_REALLY_LINK.search(line):
         return _escape(line) if _INLINE.search(line) else line
-    links = url_finder().match(line) if url_finder().test(line) else None
+    links = (url_finder().match(line) if url_finder().test(line) else None) or []
+    links += _glued_links(line, links)
     if not links and not _MAY_LINK.search(line):
         return _escape(line) if _INLINE.search(line) else line
     out, pos = [], 0
@@ -85,6 +86,36 @@ def _escape_line(line: str) -> str:
         pos = end
     out.append(_escape(line[pos:]))
     return "".join(out)
+
+
+# A scheme glued to a symbol (« a=https://x.fr », « p\\|https://x.fr »): linkify-it's full-text
+# match wants whitespace or punctuation before it, markdown-it's inline linkify rule only a
+# character that is no scheme character (lib/rules_inline/linkify.mjs: SCHEME_RE), so Discourse
+# links it (53rd pass: left bare here, the check found a live link in the note quoting a
+# subject in capitals).
+_GLUED_SCHEME = re.compile(r"(?<=[^\sA-Za-z0-9.+-])(?:https?|ftp|mailto):", re.I)
+
+
+class _Link:
+    """A linkify-it match moved to its place in the whole line."""
+
+    def __init__(self, match, offset: int):
+        self.schema, self.text, self.url = match.schema, match.text, match.url
+        self.index, self.last_index = match.index + offset, match.last_index + offset
+
+
+def _glued_links(line: str, links) -> list:
+    """The links markdown-it's inline rule makes of schemes glued to a symbol, which LINKS
+    (linkify-it's on the whole line) do not hold."""
+    found = []
+    for glued in _GLUED_SCHEME.finditer(line):
+        start = glued.start()
+        if any(link.index <= start < link.last_index for link in (*links, *found)):
+            continue
+        rest = url_finder().match(line[start:]) if url_finder().test(line[start:]) else None
+        if rest and rest[0].index == 0:
+            found.append(_Link(rest[0], start))
+    return found
 
 
 def _kept_spans(line: str, links) -> list[tuple[int, int, str]]:

@@ -158,3 +158,19 @@ def test_linkify_folds_case_as_javascript_does(text, found):
     matches = QUICK.match(text) or []
     assert [m.raw for m in matches] == found
     assert QUICK.test(text) is bool(found)
+
+
+@pytest.mark.parametrize("text", ["a=https://evil.fr/x", "a$https://evil.fr", "x^https://e.fr",
+                                  "p|https://e.fr/a", "VOIR [URL=HTTPS://EVIL.FR/X]",
+                                  "prix 10€https://e.fr/p"])
+def test_a_scheme_glued_to_a_symbol_is_written_as_a_link(text):
+    """markdown-it's inline linkify rule links a scheme after any character that is no scheme
+    character (« = », « $ », « | »…), linkify-it's full-text match only after whitespace or
+    punctuation: such an address was left bare, a live link (a onebox alone on its line) in
+    the text of a mail, of a newcomer's name, of a form's label (53rd pass)."""
+    from forumsync.mail.inert import live_syntax
+    from forumsync.mail.text import inline_markdown, plain_to_markdown
+
+    for markdown in (inline_markdown(text), plain_to_markdown(text)):
+        assert live_syntax(markdown) == [], markdown
+        assert "<http" in markdown.lower(), markdown  # still a link, an explicit one
