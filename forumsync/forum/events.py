@@ -18,7 +18,7 @@ import logging
 from sqlalchemy import update
 
 from ..models import WebhookEvent, utcnow
-from ..pipeline.budget import OverBudget, cpu_budget
+from ..pipeline.budget import cpu_budget, exceeded
 from ..queues import EVENTS, backoff
 from . import catchup
 from .event_handlers import categories_changed, post_created, post_edited, topic_edited
@@ -91,15 +91,17 @@ def _decide(ctx, event_id: int, name: str, payload: str, attempts: int, cache: d
             reason = handle(ctx, name, json.loads(payload), cache) or ""
     except Skip as exc:
         state, reason = "skipped", str(exc)
-    except OverBudget as exc:
-        log.warning("événement %s : plus de %g s de processeur", event_id, exc.seconds)
-        state, reason = "failed", OVER_BUDGET_REASON.format(seconds=exc.seconds)
     except ForumUnavailable as exc:
         state, reason = "retry", f"forum indisponible : {exc}"
         delay = backoff(attempts + 1, base=10.0, cap=3600.0)
     except Exception as exc:  # recorded on the event, visible on the dashboard
-        log.exception("événement %s en échec", event_id)
-        state, reason = "failed", f"{type(exc).__name__}: {exc}"
+        over = exceeded(exc)
+        if over is not None:
+            log.warning("événement %s : plus de %g s de processeur", event_id, over.seconds)
+            state, reason = "failed", OVER_BUDGET_REASON.format(seconds=over.seconds)
+        else:
+            log.exception("événement %s en échec", event_id)
+            state, reason = "failed", f"{type(exc).__name__}: {exc}"
     if state == "retry" and attempts + 1 >= MAX_ATTEMPTS:
         state = "failed"
     return event_id, state, reason, delay

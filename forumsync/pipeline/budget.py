@@ -71,6 +71,17 @@ class OverBudget(Quarantine):
         return (OverBudget, (self.seconds,))
 
 
+def exceeded(exc: BaseException | None) -> OverBudget | None:
+    """The OverBudget behind EXC, if any: the signal lands anywhere, also inside a Python lock
+    (``threading.Condition.wait`` restoring its lock), whose exit then raises « release
+    unlocked lock » while the OverBudget is handled (seen in a CI rehearsal)."""
+    for _depth in range(8):
+        if exc is None or isinstance(exc, OverBudget):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 @contextmanager
 def cpu_budget(seconds: float | None):
     """Run the body with at most SECONDS of processor time (None: no limit)."""

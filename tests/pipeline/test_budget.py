@@ -152,3 +152,26 @@ def test_a_message_over_its_budget_is_quarantined_and_the_queue_goes_on(tmp_path
         assert [states[f"q{n}@meyzieu.fr"][0] for n in range(8)] == ["published"] * 8, name
     assert results["pool"] == results["alone"]
     assert [row[1:3] for row in results["thread"]["inbox"]] == [row[1:3] for row in results["alone"]["inbox"]]
+
+
+def test_a_lock_broken_by_the_budget_signal_still_reads_as_over_budget(monkeypatch):
+    """The signal lands anywhere: inside ``threading.Condition.wait`` restoring its lock, the
+    lock's exit then raised « release unlocked lock » while the OverBudget was handled, and the
+    event failed with that English error instead of the French reason (CI rehearsal, 53rd pass
+    day)."""
+    from types import SimpleNamespace
+
+    from forumsync.forum import events
+    from forumsync.pipeline.budget import OverBudget, exceeded
+
+    def handle(*_args):
+        try:
+            raise OverBudget(0.002)
+        except OverBudget:
+            raise RuntimeError("release unlocked lock")  # noqa: B904 - as threading does
+
+    monkeypatch.setattr(events, "handle", handle)
+    ctx = SimpleNamespace(settings=SimpleNamespace(PIPELINE_MESSAGE_CPU_SECONDS=None))
+    _id, state, reason, _delay = events._decide(ctx, 1, "post_created", "{}", 0, {})
+    assert state == "failed" and reason.startswith("traitement trop long : plus de 0.002 s"), reason
+    assert exceeded(RuntimeError("x")) is None
