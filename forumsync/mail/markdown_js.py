@@ -212,6 +212,13 @@ def _paragraph_end(state, line: int, string: str) -> str:
     return string.rstrip(_JS_TRIMMED) if getNextLine(state, line) is None else string
 
 
+def _after_blanks(string: str, pos: int, maximum: int) -> int:
+    """The first position from POS (up to MAXIMUM) that is no space or tab."""
+    while pos < maximum and isSpace(charCodeAt(string, pos)):
+        pos += 1
+    return pos
+
+
 def _skip_spaces(state, string: str, pos: int, maximum: int, nextLine: int):
     """The reference rule's loop over spaces and line ends, fetching the paragraph's next line
     at each line end (markdown-it reads on in the whole paragraph): (string, pos, maximum,
@@ -320,19 +327,13 @@ def reference(state, startLine: int, _endLine: int, silent: bool) -> bool:
         pos = destEndPos
         nextLine = destEndLineNo
 
-    while pos < maximum:
-        if not isSpace(charCodeAt(string, pos)):
-            break
-        pos += 1
+    pos = _after_blanks(string, pos, maximum)
     if pos < maximum and charCodeAt(string, pos) != 0x0A and title:
         # garbage after the title: it could still be a definition without it
         title = ""
         pos = destEndPos
         nextLine = destEndLineNo
-        while pos < maximum:
-            if not isSpace(charCodeAt(string, pos)):
-                break
-            pos += 1
+        pos = _after_blanks(string, pos, maximum)
     if pos < maximum and charCodeAt(string, pos) != 0x0A:
         return False
 
